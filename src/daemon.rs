@@ -1,0 +1,167 @@
+//! Wiring: config → pipeline → index writer → pollers → HTTP API, and a clean shutdown.
+//!
+//! [`start`] brings everything up and returns at once with the bound address, so tests
+//! run the real daemon in-process on an ephemeral port; [`Daemon::shutdown`] stops the
+//! pollers, lets the writer make its final commit (with every source's position) and
+//! stops the HTTP server.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::http::{self, AppState};
+use crate::pipeline::relevance::TopicError;
+use crate::pipeline::Pipeline;
+use crate::poll::http::FetchError;
+use crate::poll::{self, Poller, StatusBoard};
+use crate::search::writer::{self, CommitPolicy};
+use crate::search::{IndexError, MentionIndex};
+use crate::sources::SourceError;
+
+/// Why the daemon could not start or stopped badly.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    #[error(transparent)]
+    Topics(#[from] TopicError),
+    #[error(transparent)]
+    Index(#[from] IndexError),
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    #[error("HTTP client: {0}")]
+    Client(#[from] FetchError),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen { addr: SocketAddr, source: std::io::Error },
+    #[error("cannot create the data directory {path}: {source}")]
+    DataDir { path: std::path::PathBuf, source: std::io::Error },
+    #[error("HTTP server: {0}")]
+    Serve(std::io::Error),
+    #[error("a daemon task failed: {0}")]
+    Task(String),
+}
+
+/// A running daemon.
+pub struct Daemon {
+    addr: SocketAddr,
+    index: MentionIndex,
+    board: StatusBoard,
+    cancel: CancellationToken,
+    pollers: tokio::task::JoinSet<()>,
+    poller: Arc<Poller>,
+    writer_thread: std::thread::JoinHandle<Result<(), IndexError>>,
+    server: JoinHandle<std::io::Result<()>>,
+}
+
+/// Starts the daemon described by `config`.
+pub async fn start(config: &Config) -> Result<Daemon, DaemonError> {
+    std::fs::create_dir_all(&config.storage.data_dir).map_err(|source| DaemonError::DataDir {
+        path: config.storage.data_dir.clone(),
+        source,
+    })?;
+    let pipeline = Arc::new(Pipeline::from_config(&config.pipeline)?);
+    tracing::info!(rules = pipeline.topics().rule_count(), stages = ?Pipeline::stage_names(), "pipeline ready");
+    let index = MentionIndex::open(&config.storage.data_dir)?;
+    let checkpoints = index.checkpoints()?;
+    tracing::info!(path = %index.path().display(), mentions = index.num_mentions(), "index open");
+    let policy = CommitPolicy {
+        max_docs: config.storage.commit_max_docs,
+        interval: config.storage.commit_interval,
+    };
+    let (writer, writer_thread) = writer::spawn(&index, policy, tokio::runtime::Handle::current())?;
+    let board = StatusBoard::default();
+    let poller = Arc::new(Poller::new(&config.poll, pipeline, writer, board.clone())?);
+    let cancel = CancellationToken::new();
+    let pollers = poll::spawn_sources(poller.clone(), &config.sources, &checkpoints, &cancel)?;
+    let listener = tokio::net::TcpListener::bind(config.http.listen)
+        .await
+        .map_err(|source| DaemonError::Listen {
+            addr: config.http.listen,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(DaemonError::Serve)?;
+    let app = http::router(AppState {
+        index: index.clone(),
+        board: board.clone(),
+        started: chrono::Utc::now(),
+    });
+    let stop = cancel.clone();
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move { stop.cancelled().await })
+            .await
+    });
+    tracing::info!(%addr, sources = config.enabled_sources().count(), "webcare is listening");
+    Ok(Daemon {
+        addr,
+        index,
+        board,
+        cancel,
+        pollers,
+        poller,
+        writer_thread,
+        server,
+    })
+}
+
+impl Daemon {
+    /// The address the HTTP API listens on (useful with port 0).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn index(&self) -> &MentionIndex {
+        &self.index
+    }
+
+    pub fn board(&self) -> &StatusBoard {
+        &self.board
+    }
+
+    /// Stops polling, commits what the writer holds (with positions) and stops serving.
+    pub async fn shutdown(mut self) -> Result<(), DaemonError> {
+        tracing::info!("shutting down");
+        self.cancel.cancel();
+        while self.pollers.join_next().await.is_some() {}
+        // The pollers held the only other writer handles: dropping ours closes the
+        // channel, and the writer makes its final commit and ends.
+        drop(self.poller);
+        let writer = self.writer_thread;
+        let written = tokio::task::spawn_blocking(move || writer.join())
+            .await
+            .map_err(|e| DaemonError::Task(e.to_string()))?
+            .map_err(|_| DaemonError::Task("the index writer panicked".into()))?;
+        written?;
+        self.server
+            .await
+            .map_err(|e| DaemonError::Task(e.to_string()))?
+            .map_err(DaemonError::Serve)?;
+        tracing::info!("stopped cleanly");
+        Ok(())
+    }
+}
+
+/// Resolves when the process is asked to stop (SIGINT or SIGTERM).
+pub async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(term) => term,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM; only Ctrl-C stops the daemon");
+                let _ = interrupt.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+}

@@ -1,0 +1,87 @@
+//! `GET /api/search?q=&lang=&source=&from=&to=&limit=&offset=&sort=`
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::Json;
+use chrono::{DateTime, NaiveDate, Utc};
+
+use super::{ApiError, AppState};
+use crate::search::query::SearchError;
+use crate::search::{SearchRequest, SearchResults, Sort};
+
+const PARAMS: &[&str] = &["q", "lang", "source", "from", "to", "limit", "offset", "sort"];
+
+pub async fn search(
+    State(state): State<Arc<AppState>>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Json<SearchResults>, ApiError> {
+    let request = parse_request(&params)?;
+    let index = state.index.clone();
+    let results = tokio::task::spawn_blocking(move || index.search(&request))
+        .await
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    results.map(Json).map_err(|e| match e {
+        e @ SearchError::Index(_) => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        e => ApiError::bad_request(e.to_string()),
+    })
+}
+
+/// Turns query parameters into a request, naming the parameter that is wrong.
+pub fn parse_request(params: &HashMap<String, String>) -> Result<SearchRequest, ApiError> {
+    if let Some(unknown) = params.keys().find(|k| !PARAMS.contains(&k.as_str())) {
+        return Err(ApiError::bad_request(format!(
+            "unknown parameter `{unknown}`; known: {}",
+            PARAMS.join(", ")
+        )));
+    }
+    let text = |key: &str| params.get(key).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+    Ok(SearchRequest {
+        q: text("q").unwrap_or_default(),
+        lang: text("lang"),
+        source: text("source"),
+        from: text("from").map(|v| parse_time("from", &v, false)).transpose()?,
+        to: text("to").map(|v| parse_time("to", &v, true)).transpose()?,
+        limit: text("limit").map(|v| parse_number("limit", &v)).transpose()?,
+        offset: text("offset").map(|v| parse_number("offset", &v)).transpose()?,
+        sort: text("sort").map(|v| parse_sort(&v)).transpose()?,
+    })
+}
+
+fn parse_number(param: &str, value: &str) -> Result<usize, ApiError> {
+    value
+        .parse()
+        .map_err(|_| ApiError::bad_request(format!("invalid parameter `{param}`: {value:?} is not a whole number")))
+}
+
+fn parse_sort(value: &str) -> Result<Sort, ApiError> {
+    match value {
+        "newest" => Ok(Sort::Newest),
+        "relevance" => Ok(Sort::Relevance),
+        other => Err(ApiError::bad_request(format!(
+            "invalid parameter `sort`: {other:?}; use \"newest\" or \"relevance\""
+        ))),
+    }
+}
+
+/// RFC 3339 (`2026-11-20T08:00:00Z`) or a date (`2026-11-20`): a date as `from` means its
+/// start, as `to` its end, in UTC.
+pub fn parse_time(param: &str, value: &str, end_of_day: bool) -> Result<DateTime<Utc>, ApiError> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(value) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    let date = NaiveDate::parse_from_str(value, "%Y-%m-%d").map_err(|_| {
+        ApiError::bad_request(format!(
+            "invalid parameter `{param}`: {value:?} is not a date (2026-11-20) or an RFC 3339 time (2026-11-20T08:00:00Z)"
+        ))
+    })?;
+    let time = if end_of_day {
+        date.and_hms_opt(23, 59, 59)
+    } else {
+        date.and_hms_opt(0, 0, 0)
+    };
+    time.map(|t| t.and_utc())
+        .ok_or_else(|| ApiError::bad_request(format!("invalid parameter `{param}`: {value:?}")))
+}

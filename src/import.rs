@@ -1,0 +1,195 @@
+//! `webcare import FILE.jsonl`: mentions from JSON Lines through the same pipeline into
+//! the index — for backfills, moving data in from other tools, and evaluation.
+//!
+//! One object per line: `{"id","text","published"(RFC 3339),"title"?,"url"?,"author"?,
+//! "source"?,"lang"?}`; other fields are ignored. A bad line is reported with its number
+//! and skipped; the rest goes in. Importing the same file twice changes nothing: ids are
+//! derived from (`source`, `id`) and writes replace.
+
+use std::io::BufRead;
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+
+use crate::mention::Mention;
+use crate::pipeline::extract::{any_to_text, canonical_url};
+use crate::pipeline::Pipeline;
+use crate::search::{IndexError, MentionIndex};
+
+/// The source name of imported lines that name none.
+pub const DEFAULT_SOURCE: &str = "import";
+/// Commit after this many lines, so a long import that fails late keeps its progress.
+const COMMIT_EVERY: usize = 50_000;
+/// Longest line read; a longer one is reported and skipped, not buffered.
+const MAX_LINE_BYTES: usize = 1024 * 1024;
+
+/// One line of the import format.
+#[derive(Debug, Deserialize)]
+pub struct ImportRecord {
+    pub id: String,
+    pub text: String,
+    pub published: String,
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub url: Option<String>,
+    /// Accepted for compatibility; not stored until authors are pseudonymised.
+    #[serde(default)]
+    pub author: Option<String>,
+    #[serde(default)]
+    pub source: Option<String>,
+    #[serde(default)]
+    pub lang: Option<String>,
+}
+
+/// What an import did.
+#[derive(Debug, Default, serde::Serialize)]
+pub struct ImportReport {
+    pub lines: usize,
+    pub indexed: usize,
+    pub not_relevant: usize,
+    /// (line number, what is wrong), for every skipped line.
+    pub errors: Vec<(usize, String)>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("{path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error(transparent)]
+    Index(#[from] IndexError),
+}
+
+impl ImportRecord {
+    /// The mention this record describes, or what is wrong with it.
+    pub fn into_mention(self, now: DateTime<Utc>) -> Result<Mention, String> {
+        if self.id.trim().is_empty() {
+            return Err("field `id` is empty".into());
+        }
+        let published = DateTime::parse_from_rfc3339(self.published.trim())
+            .map_err(|e| format!("field `published`: {:?} is not an RFC 3339 time ({e})", self.published))?
+            .with_timezone(&Utc);
+        let source = self.source.filter(|s| !s.trim().is_empty()).unwrap_or_else(|| DEFAULT_SOURCE.into());
+        let mut m = Mention::new(&source, &self.id, published, now);
+        m.text = any_to_text(&self.text);
+        m.title = self.title.map(|t| any_to_text(&t)).unwrap_or_default();
+        m.url = self.url.as_deref().and_then(canonical_url);
+        m.lang_hint = self.lang;
+        Ok(m)
+    }
+}
+
+/// Imports `reader` (named `path` in messages) into `index`.
+pub fn import<R: BufRead>(path: &str, mut reader: R, pipeline: &Pipeline, index: &MentionIndex) -> Result<ImportReport, ImportError> {
+    let mut writer = index.writer()?;
+    let checkpoints = index.checkpoints()?;
+    let mut report = ImportReport::default();
+    let mut buf = Vec::new();
+    let now = Utc::now();
+    loop {
+        buf.clear();
+        let read = read_line_capped(&mut reader, &mut buf).map_err(|source| ImportError::Read {
+            path: path.to_string(),
+            source,
+        })?;
+        if read == 0 {
+            break;
+        }
+        report.lines += 1;
+        let line_no = report.lines;
+        match parse_line(&buf, now) {
+            Ok(None) => {}
+            Ok(Some(mention)) => {
+                let mention = pipeline.process(mention);
+                if mention.is_relevant() {
+                    writer.upsert(&mention)?;
+                    report.indexed += 1;
+                } else {
+                    report.not_relevant += 1;
+                }
+            }
+            Err(message) => {
+                tracing::warn!(file = path, line = line_no, error = %message, "skipping line");
+                report.errors.push((line_no, message));
+            }
+        }
+        if line_no % COMMIT_EVERY == 0 {
+            writer.commit(&checkpoints)?;
+        }
+    }
+    writer.commit(&checkpoints)?;
+    writer.finish()?;
+    Ok(report)
+}
+
+/// Reads one line into `buf`; a line over [`MAX_LINE_BYTES`] is consumed and replaced by
+/// a marker that [`parse_line`] reports.
+fn read_line_capped<R: BufRead>(reader: &mut R, buf: &mut Vec<u8>) -> std::io::Result<usize> {
+    let mut total = 0;
+    loop {
+        let available = reader.fill_buf()?;
+        if available.is_empty() {
+            return Ok(total);
+        }
+        let (chunk, done) = match available.iter().position(|&b| b == b'\n') {
+            Some(i) => (&available[..=i], true),
+            None => (available, false),
+        };
+        let len = chunk.len();
+        if buf.len() + len <= MAX_LINE_BYTES {
+            buf.extend_from_slice(chunk);
+        } else {
+            buf.clear();
+            buf.extend_from_slice(TOO_LONG);
+        }
+        reader.consume(len);
+        total += len;
+        if done {
+            return Ok(total);
+        }
+    }
+}
+
+const TOO_LONG: &[u8] = b"\x00too long";
+
+/// `Ok(None)` for a blank line.
+fn parse_line(line: &[u8], now: DateTime<Utc>) -> Result<Option<Mention>, String> {
+    if line == TOO_LONG {
+        return Err(format!("line is longer than {MAX_LINE_BYTES} bytes"));
+    }
+    let text = std::str::from_utf8(line).map_err(|e| format!("not UTF-8 ({e})"))?;
+    if text.trim().is_empty() {
+        return Ok(None);
+    }
+    let record: ImportRecord = serde_json::from_str(text).map_err(|e| format!("invalid JSON: {e}"))?;
+    record.into_mention(now).map(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_errors_name_the_field() {
+        let now = Utc::now();
+        let bad_time = r#"{"id":"1","text":"x","published":"gisteren"}"#;
+        assert!(parse_line(bad_time.as_bytes(), now).unwrap_err().contains("field `published`"));
+        assert!(parse_line(br#"{"id":"1","text":"x"}"#, now).unwrap_err().contains("published"));
+        assert!(parse_line(b"{not json", now).unwrap_err().starts_with("invalid JSON"));
+        assert!(parse_line(b"\xff\xfe", now).unwrap_err().starts_with("not UTF-8"));
+        assert!(parse_line(b"   \n", now).unwrap().is_none());
+    }
+
+    #[test]
+    fn overlong_lines_are_skipped_without_buffering() {
+        let mut input = vec![b'x'; MAX_LINE_BYTES + 10];
+        input.extend_from_slice(b"\n{\"id\":\"2\"}\n");
+        let mut reader = std::io::BufReader::new(&input[..]);
+        let mut buf = Vec::new();
+        read_line_capped(&mut reader, &mut buf).unwrap();
+        assert_eq!(buf, TOO_LONG);
+        buf.clear();
+        read_line_capped(&mut reader, &mut buf).unwrap();
+        assert_eq!(buf, b"{\"id\":\"2\"}\n");
+    }
+}

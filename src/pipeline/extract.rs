@@ -1,0 +1,167 @@
+//! Turning what sources deliver into clean text and canonical links.
+//!
+//! Everything that arrives here is written by strangers on the internet: markup is
+//! dropped (scripts and styles with their content), entities are decoded by the HTML
+//! parser, and whitespace is folded, so later stages and the index see plain text only.
+
+use ego_tree::iter::Edge;
+use scraper::{Html, Node};
+
+/// Elements whose content is never text a person wrote for reading.
+const SKIPPED: &[&str] = &["script", "style", "noscript", "template", "iframe", "object", "svg", "head"];
+/// Elements after which a word must not run into the next one.
+const BREAKING: &[&str] = &[
+    "p", "br", "div", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "td", "th",
+    "blockquote", "pre", "section", "article", "header", "footer", "figcaption", "hr", "dd", "dt",
+];
+/// Query parameters that only track readers; dropping them makes one article one link.
+const TRACKING_PARAMS: &[&str] = &[
+    "fbclid", "gclid", "dclid", "msclkid", "mc_cid", "mc_eid", "igshid", "yclid", "_hsenc", "_hsmi",
+    "mkt_tok", "ocid", "xtor", "at_medium", "at_campaign",
+];
+
+/// Plain text from an HTML fragment: no markup, no scripts, entities decoded, whitespace
+/// folded. Walks the tree without recursion, so deeply nested input cannot overflow.
+pub fn html_to_text(html: &str) -> String {
+    let fragment = Html::parse_fragment(html);
+    let mut out = String::with_capacity(html.len());
+    let mut skipping = 0usize;
+    for edge in fragment.tree.root().traverse() {
+        match edge {
+            Edge::Open(node) => match node.value() {
+                Node::Element(e) if SKIPPED.contains(&e.name()) => skipping += 1,
+                Node::Element(e) if BREAKING.contains(&e.name()) => out.push(' '),
+                Node::Text(t) if skipping == 0 => out.push_str(t),
+                _ => {}
+            },
+            Edge::Close(node) => match node.value() {
+                Node::Element(e) if SKIPPED.contains(&e.name()) => skipping -= 1,
+                Node::Element(e) if BREAKING.contains(&e.name()) => out.push(' '),
+                _ => {}
+            },
+        }
+    }
+    fold_whitespace(&out)
+}
+
+/// Text that may or may not be HTML: parsed as HTML only when it looks like markup or
+/// holds entities, so a plain "<3" or "a < b" survives.
+pub fn any_to_text(text: &str) -> String {
+    if looks_like_html(text) {
+        html_to_text(text)
+    } else {
+        fold_whitespace(text)
+    }
+}
+
+fn looks_like_html(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes.windows(2).any(|w| w[0] == b'<' && (w[1].is_ascii_alphabetic() || w[1] == b'/' || w[1] == b'!'))
+        || (text.contains('&') && text.contains(';'))
+}
+
+/// Characters that only steer rendering or mark decoding damage; dropping them lets
+/// "beslis&shy;termijn" match "beslistermijn". ZWNJ stays: Persian spelling needs it.
+const INVISIBLE: &[char] = &['\u{ad}', '\u{200b}', '\u{2060}', '\u{feff}', '\u{fffd}'];
+
+/// Collapses every run of whitespace (including no-break spaces) into one space, drops
+/// control characters and trims.
+pub fn fold_whitespace(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut pending_space = false;
+    for c in text.chars() {
+        if c.is_whitespace() || c == '\u{00a0}' {
+            pending_space = !out.is_empty();
+        } else if !c.is_control() && !INVISIBLE.contains(&c) {
+            if pending_space {
+                out.push(' ');
+                pending_space = false;
+            }
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The canonical form of a link: tracking parameters (`utm_*` and known click ids) and
+/// the fragment removed; `None` when it is not an absolute http(s) URL.
+pub fn canonical_url(link: &str) -> Option<String> {
+    let mut url = url::Url::parse(link.trim()).ok()?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return None;
+    }
+    url.set_fragment(None);
+    let kept: Vec<(String, String)> = url
+        .query_pairs()
+        .filter(|(k, _)| !is_tracking_param(k))
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    if kept.is_empty() {
+        url.set_query(None);
+    } else {
+        url.query_pairs_mut().clear().extend_pairs(kept);
+    }
+    Some(url.to_string())
+}
+
+fn is_tracking_param(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    key.starts_with("utm_") || TRACKING_PARAMS.contains(&key.as_str())
+}
+
+/// Cuts `text` to at most `max` bytes on a character boundary.
+pub fn truncate_at_char(text: &mut String, max: usize) {
+    if text.len() > max {
+        let mut cut = max;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.truncate(cut);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn html_becomes_clean_text() {
+        let html = "<p>De IND&#8217;s   beslis&shy;termijn</p><script>alert(1)</script>\n\n<p>caf&eacute;&nbsp;<b>open</b></p><style>p{}</style>";
+        assert_eq!(html_to_text(html), "De IND’s beslistermijn café open");
+    }
+
+    #[test]
+    fn block_elements_separate_words() {
+        assert_eq!(html_to_text("<li>een</li><li>twee</li>two<br>lines"), "een twee two lines");
+    }
+
+    #[test]
+    fn plain_text_with_angle_brackets_survives() {
+        assert_eq!(any_to_text("ik <3 dit, a < b"), "ik <3 dit, a < b");
+        assert_eq!(any_to_text("AT&amp;T"), "AT&T");
+    }
+
+    #[test]
+    fn deeply_nested_html_does_not_overflow() {
+        let html = "<div>".repeat(100_000) + "diep";
+        assert_eq!(html_to_text(&html), "diep");
+    }
+
+    #[test]
+    fn tracking_parameters_and_fragment_are_removed() {
+        assert_eq!(
+            canonical_url("https://nos.example/a?utm_source=rss&id=42&utm_campaign=x&fbclid=1#top").as_deref(),
+            Some("https://nos.example/a?id=42")
+        );
+        assert_eq!(canonical_url("https://E.example/a?utm_x=1").as_deref(), Some("https://e.example/a"));
+        assert_eq!(canonical_url("javascript:alert(1)"), None);
+        assert_eq!(canonical_url("/relative"), None);
+    }
+
+    #[test]
+    fn truncation_respects_characters() {
+        let mut s = "ééé".to_string();
+        truncate_at_char(&mut s, 3);
+        assert_eq!(s, "é");
+    }
+}

@@ -1,0 +1,88 @@
+//! The pipeline: an ordered list of plain functions over a [`Mention`].
+//!
+//! Sources deliver mentions with text already extracted; each stage here reads what the
+//! stages before it wrote and adds its own field. Adding a stage (aspects, complaint,
+//! near-duplicates, redaction) means writing one function and adding it to [`STAGES`];
+//! nothing in the sources, scheduler or index changes. Redaction, when it lands, runs
+//! last, right before indexing, so that no later stage can reintroduce what it removed.
+
+pub mod extract;
+pub mod language;
+pub mod relevance;
+
+use crate::config;
+use crate::mention::Mention;
+
+use self::language::LanguageDetector;
+use self::relevance::{TopicError, Topics};
+
+/// Text longer than this is cut: no public post is longer, and a hostile feed must not
+/// make the index hold megabytes per item.
+pub const MAX_TEXT_BYTES: usize = 64 * 1024;
+const MAX_TITLE_BYTES: usize = 1024;
+
+/// What every stage may read: the loaded models and rules.
+pub struct Pipeline {
+    language: LanguageDetector,
+    topics: Topics,
+}
+
+/// One stage: reads the mention, adds what it knows.
+type Stage = fn(&Pipeline, &mut Mention);
+
+/// The stages in the order they run.
+const STAGES: &[(&str, Stage)] = &[("tidy", tidy), ("language", detect_language), ("relevance", judge_relevance)];
+
+impl Pipeline {
+    /// Builds the pipeline from its configuration (loads the topic files).
+    pub fn from_config(config: &config::Pipeline) -> Result<Pipeline, TopicError> {
+        Ok(Pipeline::new(
+            LanguageDetector::new(&config.languages),
+            Topics::load_dir(&config.topics_dir)?,
+        ))
+    }
+
+    pub fn new(language: LanguageDetector, topics: Topics) -> Pipeline {
+        Pipeline { language, topics }
+    }
+
+    /// Runs every stage over `mention`.
+    pub fn process(&self, mut mention: Mention) -> Mention {
+        for (_, stage) in STAGES {
+            stage(self, &mut mention);
+        }
+        mention
+    }
+
+    /// Names of the stages in order (for logs and docs).
+    pub fn stage_names() -> Vec<&'static str> {
+        STAGES.iter().map(|(name, _)| *name).collect()
+    }
+
+    pub fn topics(&self) -> &Topics {
+        &self.topics
+    }
+}
+
+/// Bounds the size of title and text and folds whitespace that sources left in.
+fn tidy(_: &Pipeline, m: &mut Mention) {
+    extract::truncate_at_char(&mut m.title, MAX_TITLE_BYTES);
+    extract::truncate_at_char(&mut m.text, MAX_TEXT_BYTES);
+    m.title = extract::fold_whitespace(&m.title);
+    m.text = extract::fold_whitespace(&m.text);
+}
+
+fn detect_language(p: &Pipeline, m: &mut Mention) {
+    let sample = if m.text.len() >= m.title.len() { &m.text } else { &m.title };
+    let (lang, confidence) = p.language.detect(sample, m.lang_hint.as_deref());
+    m.lang = lang;
+    m.lang_confidence = confidence;
+}
+
+fn judge_relevance(p: &Pipeline, m: &mut Mention) {
+    let mut text = String::with_capacity(m.title.len() + m.text.len() + 1);
+    text.push_str(&m.title);
+    text.push('\n');
+    text.push_str(&m.text);
+    m.relevance = Some(p.topics.judge(&text));
+}

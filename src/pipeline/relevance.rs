@@ -1,0 +1,389 @@
+//! Relevance: is a mention about the Dutch asylum procedure at all?
+//!
+//! Decided by topic rules that the webcare team edits in `config/topics/*.toml` (one file
+//! per language, plus any others). Every decision names the rule and the terms that made
+//! it, so a wrong call can be traced to a line in a file.
+//!
+//! A rule matches when *any* of its terms occurs (`any = [...]`), or when a term from
+//! *every* group occurs (`all = [[...], [...]]`), and none of its `unless` terms occurs.
+//! The first tier with a matching rule decides:
+//! 1. a strong `exclude` → not relevant (other countries' asylum systems);
+//! 2. a strong `include` → relevant (words that only mean the asylum procedure);
+//! 3. an `exclude` → not relevant ("dierenasiel", cricket, …);
+//! 4. an `include` → relevant;
+//! 5. nothing matched → not relevant.
+//!
+//! Term syntax: lower-case words; `woord*` matches any word starting with `woord`,
+//! `*woord` any word ending in it, `*woord*` any word containing it; several words
+//! (`ter apel`) match in a row. Case and punctuation in the text do not matter.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use aho_corasick::{AhoCorasick, MatchKind};
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::mention::Relevance;
+
+/// The rule id recorded when nothing matched.
+pub const NO_RULE: &str = "none";
+
+/// A topic file that could not be used; names the file and, where known, the line.
+#[derive(Debug, thiserror::Error)]
+pub enum TopicError {
+    #[error("{path}: cannot read topic files: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("{path}:{line}: {message}")]
+    Invalid { path: PathBuf, line: usize, message: String },
+    #[error("{path}: no topic files (*.toml) found; relevance needs at least one include rule")]
+    Empty { path: PathBuf },
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TopicFile {
+    #[serde(default)]
+    include: Vec<RawRule>,
+    #[serde(default)]
+    exclude: Vec<RawRule>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRule {
+    id: Spanned<String>,
+    /// For the people who edit the file; accepted so that it is not an unknown key.
+    #[serde(default)]
+    #[allow(dead_code)]
+    description: String,
+    #[serde(default)]
+    strong: bool,
+    any: Option<Spanned<Vec<String>>>,
+    all: Option<Spanned<Vec<Vec<String>>>>,
+    #[serde(default)]
+    unless: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum RuleKind {
+    Include,
+    Exclude,
+}
+
+#[derive(Debug)]
+struct Rule {
+    id: String,
+    kind: RuleKind,
+    strong: bool,
+    /// Number of term groups that must each match (1 for `any`).
+    groups: usize,
+    /// Whether the rule has `unless` terms (their group index is `groups`).
+    has_unless: bool,
+}
+
+impl Rule {
+    /// Decision tier: lower decides first.
+    fn tier(&self) -> u8 {
+        match (self.kind, self.strong) {
+            (RuleKind::Exclude, true) => 0,
+            (RuleKind::Include, true) => 1,
+            (RuleKind::Exclude, false) => 2,
+            (RuleKind::Include, false) => 3,
+        }
+    }
+}
+
+/// The compiled topic rules.
+pub struct Topics {
+    rules: Vec<Rule>,
+    matcher: AhoCorasick,
+    /// For each pattern: (rule index, group index, the term as written).
+    patterns: Vec<(usize, usize, String)>,
+}
+
+impl Topics {
+    /// Loads every `*.toml` file in `dir` (sorted by name, so rule order is stable).
+    pub fn load_dir(dir: &Path) -> Result<Topics, TopicError> {
+        let read_err = |source| TopicError::Read { path: dir.to_owned(), source };
+        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map_err(read_err)?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .collect();
+        files.sort();
+        if files.is_empty() {
+            return Err(TopicError::Empty { path: dir.to_owned() });
+        }
+        let mut sources = Vec::with_capacity(files.len());
+        for file in files {
+            let text = std::fs::read_to_string(&file).map_err(|source| TopicError::Read {
+                path: file.clone(),
+                source,
+            })?;
+            sources.push((file, text));
+        }
+        Topics::from_sources(&sources)
+    }
+
+    /// Compiles topic files given as (path, TOML text); the file stem prefixes rule ids.
+    pub fn from_sources(files: &[(PathBuf, String)]) -> Result<Topics, TopicError> {
+        let mut builder = Builder::default();
+        for (path, text) in files {
+            builder.add_file(path, text)?;
+        }
+        builder.build()
+    }
+
+    /// Decides whether `text` is about the asylum procedure, and why.
+    pub fn judge(&self, text: &str) -> Relevance {
+        let normalised = normalise(text);
+        let mut hits: Vec<Vec<Option<&str>>> = self
+            .rules
+            .iter()
+            .map(|r| vec![None; r.groups + usize::from(r.has_unless)])
+            .collect();
+        for m in self.matcher.find_overlapping_iter(&normalised) {
+            let (rule, group, term) = &self.patterns[m.pattern().as_usize()];
+            hits[*rule][*group].get_or_insert(term.as_str());
+        }
+        let matched = |i: usize| {
+            let rule = &self.rules[i];
+            hits[i][..rule.groups].iter().all(Option::is_some) && !(rule.has_unless && hits[i][rule.groups].is_some())
+        };
+        let decision = (0..=3u8).find_map(|tier| (0..self.rules.len()).find(|&i| self.rules[i].tier() == tier && matched(i)));
+        match decision {
+            Some(i) => Relevance {
+                relevant: self.rules[i].kind == RuleKind::Include,
+                rule: self.rules[i].id.clone(),
+                terms: hits[i][..self.rules[i].groups].iter().flatten().map(|t| t.to_string()).collect(),
+            },
+            None => Relevance {
+                relevant: false,
+                rule: NO_RULE.to_string(),
+                terms: Vec::new(),
+            },
+        }
+    }
+
+    /// Number of rules loaded (for the startup log).
+    pub fn rule_count(&self) -> usize {
+        self.rules.len()
+    }
+}
+
+#[derive(Default)]
+struct Builder {
+    rules: Vec<Rule>,
+    needles: Vec<String>,
+    patterns: Vec<(usize, usize, String)>,
+    ids: HashSet<String>,
+}
+
+impl Builder {
+    fn add_file(&mut self, path: &Path, text: &str) -> Result<(), TopicError> {
+        let file: TopicFile = toml::from_str(text).map_err(|e| TopicError::Parse {
+            path: path.to_owned(),
+            message: e.to_string().trim_end().to_string(),
+        })?;
+        let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let rules = file
+            .include
+            .into_iter()
+            .map(|r| (RuleKind::Include, r))
+            .chain(file.exclude.into_iter().map(|r| (RuleKind::Exclude, r)));
+        for (kind, raw) in rules {
+            self.add_rule(path, text, &stem, kind, raw)?;
+        }
+        Ok(())
+    }
+
+    fn add_rule(&mut self, path: &Path, text: &str, stem: &str, kind: RuleKind, raw: RawRule) -> Result<(), TopicError> {
+        let invalid = |span: std::ops::Range<usize>, message: String| TopicError::Invalid {
+            path: path.to_owned(),
+            line: crate::config::line_of(text, span.start),
+            message,
+        };
+        let id = format!("{stem}/{}", raw.id.get_ref());
+        if raw.id.get_ref().trim().is_empty() || !self.ids.insert(id.clone()) {
+            return Err(invalid(raw.id.span(), format!("rule id {:?} is empty or used twice", raw.id.get_ref())));
+        }
+        let groups: Vec<Vec<String>> = match (raw.any, raw.all) {
+            (Some(any), None) => vec![any.into_inner()],
+            (None, Some(all)) => all.into_inner(),
+            _ => return Err(invalid(raw.id.span(), format!("rule {id:?} needs exactly one of `any` or `all`"))),
+        };
+        if groups.is_empty() || groups.iter().any(Vec::is_empty) {
+            return Err(invalid(raw.id.span(), format!("rule {id:?} has an empty term list")));
+        }
+        let rule_index = self.rules.len();
+        let has_unless = !raw.unless.is_empty();
+        let mut groups = groups;
+        if has_unless {
+            groups.push(raw.unless);
+        }
+        for (g, group) in groups.iter().enumerate() {
+            for term in group {
+                let needle = needle(term).ok_or_else(|| {
+                    invalid(raw.id.span(), format!("rule {id:?}: term {term:?} has no letters or digits"))
+                })?;
+                self.needles.push(needle);
+                self.patterns.push((rule_index, g, term.clone()));
+            }
+        }
+        self.rules.push(Rule {
+            id,
+            kind,
+            strong: raw.strong,
+            groups: groups.len() - usize::from(has_unless),
+            has_unless,
+        });
+        Ok(())
+    }
+
+    fn build(self) -> Result<Topics, TopicError> {
+        let matcher = AhoCorasick::builder()
+            .match_kind(MatchKind::Standard)
+            .build(&self.needles)
+            .map_err(|e| TopicError::Parse {
+                path: PathBuf::from("topics"),
+                message: format!("cannot compile the topic terms: {e}"),
+            })?;
+        Ok(Topics {
+            rules: self.rules,
+            matcher,
+            patterns: self.patterns,
+        })
+    }
+}
+
+/// Lower-case, every run of non-alphanumerics one space, padded with spaces so that
+/// word boundaries are plain spaces for the matcher.
+pub fn normalise(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push(' ');
+    for c in text.chars() {
+        if c.is_alphanumeric() || is_joiner(c) {
+            out.extend(c.to_lowercase());
+        } else if !out.ends_with(' ') {
+            out.push(' ');
+        }
+    }
+    if !out.ends_with(' ') {
+        out.push(' ');
+    }
+    out
+}
+
+/// Marks that belong inside words: combining marks (Arabic vowels) and the Persian
+/// zero-width non-joiner.
+fn is_joiner(c: char) -> bool {
+    c == '\u{200c}' || ('\u{064b}'..='\u{065f}').contains(&c) || ('\u{0300}'..='\u{036f}').contains(&c)
+}
+
+/// The matcher needle for a term: spaces mark the word boundaries the term wants.
+fn needle(term: &str) -> Option<String> {
+    let open_start = term.starts_with('*');
+    let open_end = term.ends_with('*');
+    let body = normalise(term.trim_matches('*'));
+    let body = body.trim();
+    if body.is_empty() {
+        return None;
+    }
+    let mut needle = String::with_capacity(body.len() + 2);
+    if !open_start {
+        needle.push(' ');
+    }
+    needle.push_str(body);
+    if !open_end {
+        needle.push(' ');
+    }
+    Some(needle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NL: &str = r#"
+[[include]]
+id = "core"
+strong = true
+any = ["asielzoeker*", "ter apel", "azc"]
+
+[[include]]
+id = "ind-context"
+all = [["ind"], ["asiel*", "verblijfsvergunning*"]]
+
+[[exclude]]
+id = "animal-shelter"
+any = ["dierenasiel*", "kat*", "hond*"]
+
+[[exclude]]
+id = "foreign"
+strong = true
+any = ["bamf", "home office"]
+unless = ["ind", "nederland*"]
+"#;
+
+    fn topics() -> Topics {
+        Topics::from_sources(&[(PathBuf::from("nl.toml"), NL.to_string())]).unwrap()
+    }
+
+    #[test]
+    fn strong_terms_make_relevant_and_say_why() {
+        let r = topics().judge("Opnieuw slapen Asielzoekers op stoelen in Ter Apel.");
+        assert!(r.relevant);
+        assert_eq!(r.rule, "nl/core");
+        assert_eq!(r.terms, vec!["asielzoeker*"]);
+    }
+
+    #[test]
+    fn all_groups_must_match() {
+        let t = topics();
+        assert!(!t.judge("IND wint van AUS met vijf wickets").relevant);
+        let r = t.judge("De IND beslist te laat over asielaanvragen");
+        assert!(r.relevant);
+        assert_eq!(r.rule, "nl/ind-context");
+        assert_eq!(r.terms, vec!["ind", "asiel*"]);
+    }
+
+    #[test]
+    fn exclude_vetoes_weak_rules() {
+        let r = topics().judge("Katten uit het asiel: de IND van het dierenasiel");
+        assert!(!r.relevant);
+        assert_eq!(r.rule, "nl/animal-shelter");
+    }
+
+    #[test]
+    fn strong_exclude_wins_unless_its_exceptions_occur() {
+        let t = topics();
+        let r = t.judge("In Duitsland wachten asielzoekers langer op het BAMF");
+        assert_eq!((r.relevant, r.rule.as_str()), (false, "nl/foreign"));
+        let r = t.judge("Asielzoekers die het BAMF afwees, melden zich in Nederland");
+        assert_eq!((r.relevant, r.rule.as_str()), (true, "nl/core"));
+    }
+
+    #[test]
+    fn nothing_matched_is_not_relevant() {
+        let r = topics().judge("Het weer wordt morgen zonnig.");
+        assert_eq!((r.relevant, r.rule.as_str()), (false, NO_RULE));
+    }
+
+    #[test]
+    fn word_boundaries_hold() {
+        // "azc" must not match inside another word.
+        assert!(!topics().judge("xazcx plazc").relevant);
+    }
+
+    #[test]
+    fn bad_rule_names_file_and_line() {
+        let bad = "[[include]]\nid = \"x\"\n\n[[include]]\nid = \"y\"\nany = []\n";
+        let err = Topics::from_sources(&[(PathBuf::from("t/nl.toml"), bad.to_string())]).err().unwrap().to_string();
+        assert!(err.starts_with("t/nl.toml:2:"), "{err}");
+        let err = Topics::from_sources(&[(PathBuf::from("t/nl.toml"), "[[include]\n".to_string())]).err().unwrap().to_string();
+        assert!(err.contains("t/nl.toml") && err.contains("line 1"), "{err}");
+    }
+}

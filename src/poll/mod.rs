@@ -1,0 +1,325 @@
+//! The scheduler: one loop per source, all sharing one HTTP client and one index writer.
+//!
+//! Each loop waits for its interval (with jitter), polls once — fetch, parse, pipeline,
+//! write — and waits for the index commit before it adopts the new position. Failures
+//! back off exponentially up to `backoff_max`; `Retry-After` is honoured; a slow or
+//! hostile source only ever delays itself, because every source has its own loop, every
+//! request a timeout and a size cap, and every host a limit on requests in flight.
+
+pub mod http;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use rand::Rng;
+use serde::Serialize;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use self::http::{FetchError, Fetcher};
+use crate::config::{self, SourceConfig};
+use crate::pipeline::Pipeline;
+use crate::search::writer::{Batch, WriteError, WriterHandle};
+use crate::search::{Checkpoints, SourceCheckpoint};
+use crate::sources::{self, Source, SourceError};
+
+/// Pages one poll may fetch before it stops and continues next time.
+const MAX_PAGES_PER_POLL: usize = 20;
+/// Consecutive failures after which a source counts as failing.
+const FAILING_AFTER: u32 = 3;
+/// Longest stagger of the first poll, so that a restart does not fire every source at once.
+const MAX_FIRST_DELAY: Duration = Duration::from_secs(10);
+
+/// Why one poll failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PollError {
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    #[error(transparent)]
+    Write(#[from] WriteError),
+}
+
+/// What one successful poll did.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct PollReport {
+    /// Items the responses held.
+    pub items_seen: usize,
+    /// New items that were relevant and indexed.
+    pub kept: usize,
+    /// New items that were not about the asylum procedure (counted, not indexed).
+    pub dropped: usize,
+    pub pages: usize,
+    pub not_modified: bool,
+}
+
+/// How a source is doing, as `/api/sources` shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct SourceStatus {
+    pub name: String,
+    pub kind: String,
+    pub url: String,
+    pub interval_secs: u64,
+    /// `pending` (not polled yet), `ok`, `retrying` or `failing`.
+    pub state: &'static str,
+    pub last_poll: Option<DateTime<Utc>>,
+    pub last_success: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    pub consecutive_failures: u32,
+    pub next_poll: Option<DateTime<Utc>>,
+    pub items_seen: u64,
+    pub items_kept: u64,
+    pub last_report: Option<PollReport>,
+}
+
+/// Every source's status, shared between the pollers and the HTTP API.
+#[derive(Clone, Default)]
+pub struct StatusBoard(Arc<RwLock<BTreeMap<String, SourceStatus>>>);
+
+impl StatusBoard {
+    pub fn snapshot(&self) -> Vec<SourceStatus> {
+        self.0.read().unwrap_or_else(|p| p.into_inner()).values().cloned().collect()
+    }
+
+    fn update(&self, name: &str, change: impl FnOnce(&mut SourceStatus)) {
+        let mut board = self.0.write().unwrap_or_else(|p| p.into_inner());
+        if let Some(status) = board.get_mut(name) {
+            change(status);
+        }
+    }
+
+    fn insert(&self, status: SourceStatus) {
+        let mut board = self.0.write().unwrap_or_else(|p| p.into_inner());
+        board.insert(status.name.clone(), status);
+    }
+}
+
+/// Everything a poll needs, shared by all source loops.
+pub struct Poller {
+    fetcher: Fetcher,
+    pipeline: Arc<Pipeline>,
+    writer: WriterHandle,
+    board: StatusBoard,
+    settings: config::Poll,
+}
+
+impl Poller {
+    pub fn new(settings: &config::Poll, pipeline: Arc<Pipeline>, writer: WriterHandle, board: StatusBoard) -> Result<Poller, FetchError> {
+        Ok(Poller {
+            fetcher: Fetcher::new(settings)?,
+            pipeline,
+            writer,
+            board,
+            settings: settings.clone(),
+        })
+    }
+
+    /// One poll of `source`: fetch every page, run the pipeline, and write the mentions
+    /// with the new checkpoint. Returns after the index commit that holds them, and then
+    /// `checkpoint` is the saved one; on error it is unchanged.
+    pub async fn poll_once(&self, source: &dyn Source, checkpoint: &mut SourceCheckpoint) -> Result<PollReport, PollError> {
+        let mut request = source.first_request(&checkpoint.position);
+        let mut report = PollReport::default();
+        let mut mentions = Vec::new();
+        let mut position;
+        loop {
+            let fetched = self.fetcher.fetch(&request).await?;
+            report.not_modified = matches!(fetched, sources::Fetched::NotModified);
+            let page = source.parse(&request, &checkpoint.position, fetched, Utc::now())?;
+            report.pages += 1;
+            report.items_seen += page.items_seen;
+            mentions.extend(page.mentions);
+            position = page.position;
+            match page.next {
+                Some(next) if report.pages < MAX_PAGES_PER_POLL => request = next,
+                _ => break,
+            }
+        }
+        if report.not_modified && mentions.is_empty() && position == checkpoint.position {
+            return Ok(report);
+        }
+        let mut kept = Vec::with_capacity(mentions.len());
+        for mention in mentions {
+            let id = mention.id.clone();
+            // One item the pipeline cannot handle must not end the source's loop.
+            let processed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.pipeline.process(mention)));
+            let Ok(mention) = processed else {
+                tracing::error!(source = source.name(), %id, "pipeline failed on an item; skipped");
+                report.dropped += 1;
+                continue;
+            };
+            if mention.is_relevant() {
+                kept.push(mention);
+            } else {
+                tracing::debug!(source = source.name(), id = %mention.id, rule = mention.topic().unwrap_or("none"), "not relevant");
+                report.dropped += 1;
+            }
+        }
+        report.kept = kept.len();
+        let next = SourceCheckpoint {
+            position,
+            items_seen: checkpoint.items_seen + report.items_seen as u64,
+            items_kept: checkpoint.items_kept + report.kept as u64,
+        };
+        self.writer
+            .write(Batch {
+                source: source.name().to_string(),
+                mentions: kept,
+                checkpoint: Some(next.clone()),
+            })
+            .await?;
+        *checkpoint = next;
+        Ok(report)
+    }
+
+    /// Polls `source` every `interval` until `cancel` fires.
+    async fn run_source(self: Arc<Self>, source: Box<dyn Source>, interval: Duration, mut checkpoint: SourceCheckpoint, cancel: CancellationToken) {
+        let name = source.name().to_string();
+        let mut failures = 0u32;
+        let mut wait = self.first_delay(interval);
+        loop {
+            self.board.update(&name, |s| s.next_poll = Some(Utc::now() + to_chrono(wait)));
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                _ = tokio::time::sleep(wait) => {}
+            }
+            let started = Utc::now();
+            let outcome = tokio::select! {
+                _ = cancel.cancelled() => return,
+                outcome = self.poll_once(source.as_ref(), &mut checkpoint) => outcome,
+            };
+            wait = match outcome {
+                Ok(report) => {
+                    failures = 0;
+                    self.record_success(&name, started, &checkpoint, report);
+                    self.jittered(interval)
+                }
+                Err(error) => {
+                    failures += 1;
+                    let wait = self.after_failure(interval, failures, &error);
+                    self.record_failure(&name, started, failures, &error, wait);
+                    wait
+                }
+            };
+        }
+    }
+
+    fn first_delay(&self, interval: Duration) -> Duration {
+        let most = interval.mul_f64(self.settings.jitter).min(MAX_FIRST_DELAY);
+        most.mul_f64(rand::rng().random_range(0.0..=1.0))
+    }
+
+    /// The interval moved by up to ±jitter, so that sources drift apart over time.
+    fn jittered(&self, interval: Duration) -> Duration {
+        let j = self.settings.jitter;
+        if j == 0.0 {
+            return interval;
+        }
+        interval.mul_f64(1.0 + rand::rng().random_range(-j..=j))
+    }
+
+    /// Exponential backoff from the interval, capped; never sooner than `Retry-After`.
+    fn after_failure(&self, interval: Duration, failures: u32, error: &PollError) -> Duration {
+        let backoff = backoff(interval, failures, self.settings.backoff_max);
+        match error {
+            PollError::Fetch(FetchError::RetryAfter { wait, .. }) => backoff.max(*wait),
+            _ => self.jittered(backoff),
+        }
+    }
+
+    fn record_success(&self, name: &str, at: DateTime<Utc>, checkpoint: &SourceCheckpoint, report: PollReport) {
+        tracing::info!(
+            source = name,
+            seen = report.items_seen,
+            kept = report.kept,
+            dropped = report.dropped,
+            not_modified = report.not_modified,
+            "polled"
+        );
+        self.board.update(name, |s| {
+            s.state = "ok";
+            s.last_poll = Some(at);
+            s.last_success = Some(at);
+            s.last_error = None;
+            s.consecutive_failures = 0;
+            s.items_seen = checkpoint.items_seen;
+            s.items_kept = checkpoint.items_kept;
+            s.last_report = Some(report);
+        });
+    }
+
+    fn record_failure(&self, name: &str, at: DateTime<Utc>, failures: u32, error: &PollError, wait: Duration) {
+        tracing::warn!(source = name, failures, retry_in_secs = wait.as_secs(), error = %error, "poll failed");
+        self.board.update(name, |s| {
+            s.state = if failures >= FAILING_AFTER { "failing" } else { "retrying" };
+            s.last_poll = Some(at);
+            s.last_error = Some(error.to_string());
+            s.consecutive_failures = failures;
+        });
+    }
+}
+
+/// `interval × 2^(failures−1)`, at most `max` (and never less than the interval).
+pub fn backoff(interval: Duration, failures: u32, max: Duration) -> Duration {
+    let factor = 2u32.saturating_pow(failures.saturating_sub(1).min(20));
+    interval.saturating_mul(factor).min(max.max(interval))
+}
+
+fn to_chrono(d: Duration) -> chrono::Duration {
+    chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
+}
+
+/// Starts a loop for every enabled source, each resuming from its saved checkpoint.
+pub fn spawn_sources(
+    poller: Arc<Poller>,
+    configs: &[SourceConfig],
+    checkpoints: &Checkpoints,
+    cancel: &CancellationToken,
+) -> Result<JoinSet<()>, SourceError> {
+    let mut tasks = JoinSet::new();
+    for config in configs.iter().filter(|c| c.enabled) {
+        let source = sources::build(config)?;
+        let checkpoint = checkpoints.get(&config.name).cloned().unwrap_or_default();
+        poller.board.insert(initial_status(config, &checkpoint));
+        tasks.spawn(poller.clone().run_source(source, config.interval, checkpoint, cancel.clone()));
+    }
+    Ok(tasks)
+}
+
+fn initial_status(config: &SourceConfig, checkpoint: &SourceCheckpoint) -> SourceStatus {
+    SourceStatus {
+        name: config.name.clone(),
+        kind: config.kind.clone(),
+        url: config.url.to_string(),
+        interval_secs: config.interval.as_secs(),
+        state: "pending",
+        last_poll: None,
+        last_success: None,
+        last_error: None,
+        consecutive_failures: 0,
+        next_poll: None,
+        items_seen: checkpoint.items_seen,
+        items_kept: checkpoint.items_kept,
+        last_report: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_ceiling() {
+        let m = Duration::from_secs(60);
+        let max = Duration::from_secs(3600);
+        assert_eq!(backoff(m, 1, max), m);
+        assert_eq!(backoff(m, 2, max), 2 * m);
+        assert_eq!(backoff(m, 4, max), 8 * m);
+        assert_eq!(backoff(m, 40, max), max);
+        // An interval longer than the ceiling is never shortened by failing.
+        assert_eq!(backoff(2 * max, 3, max), 2 * max);
+    }
+}

@@ -1,0 +1,256 @@
+//! The tantivy index of mentions: opening it, writing to it, searching it.
+//!
+//! Sources' positions (checkpoints) are stored *in the commit payload*, so the index
+//! and the positions move together atomically: after a crash, the positions on disk are
+//! exactly those of the mentions on disk, and polling resumes from there. Writes are
+//! upserts keyed by the mention id, so replaying a poll never duplicates a mention.
+
+pub mod query;
+pub mod schema;
+pub mod writer;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use tantivy::directory::MmapDirectory;
+use tantivy::schema::TantivyDocument;
+use tantivy::{DateTime, Index, IndexReader, IndexWriter, ReloadPolicy, Term};
+
+use crate::mention::Mention;
+use crate::sources::Position;
+
+pub use self::query::{Hit, SearchRequest, SearchResults, Sort};
+pub use self::schema::Fields;
+
+/// The index lives in this folder under `data_dir`.
+const INDEX_DIR: &str = "mentions";
+/// Memory the writer may buffer before it flushes a segment.
+const WRITER_HEAP_BYTES: usize = 128 * 1024 * 1024;
+
+/// Errors of the index. Names the directory where that helps the administrator.
+#[derive(Debug, thiserror::Error)]
+pub enum IndexError {
+    #[error("index at {path}: {source}")]
+    Open {
+        path: PathBuf,
+        source: tantivy::TantivyError,
+    },
+    #[error("index at {path} is in use by another webcare process (is the daemon running?)")]
+    Locked { path: PathBuf },
+    #[error("index at {path}: cannot create the directory: {source}")]
+    CreateDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("index at {path} was written by schema version {found}, this webcare needs {expected}; move it aside and re-import")]
+    SchemaVersion { path: PathBuf, found: String, expected: u32 },
+    #[error("index: {0}")]
+    Tantivy(#[from] tantivy::TantivyError),
+    #[error("index checkpoint payload is unreadable: {0}")]
+    Payload(String),
+}
+
+/// What the index remembers of one source, saved in the same commit as its mentions.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SourceCheckpoint {
+    /// The adapter's opaque position (ETag, cursors, seen ids).
+    pub position: Position,
+    /// Items the source delivered in all polls so far.
+    pub items_seen: u64,
+    /// Items that were relevant and indexed.
+    pub items_kept: u64,
+}
+
+/// Checkpoints of all sources, by source name.
+pub type Checkpoints = BTreeMap<String, SourceCheckpoint>;
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Payload {
+    schema_version: u32,
+    #[serde(default)]
+    sources: Checkpoints,
+}
+
+/// The mention index: one per data directory.
+#[derive(Clone)]
+pub struct MentionIndex {
+    index: Index,
+    reader: IndexReader,
+    fields: Fields,
+    path: PathBuf,
+}
+
+impl MentionIndex {
+    /// Opens the index under `data_dir`, creating the directory and index if needed.
+    pub fn open(data_dir: &Path) -> Result<MentionIndex, IndexError> {
+        let path = data_dir.join(INDEX_DIR);
+        std::fs::create_dir_all(&path).map_err(|source| IndexError::CreateDir {
+            path: path.clone(),
+            source,
+        })?;
+        let open_err = |source| IndexError::Open {
+            path: path.clone(),
+            source,
+        };
+        let (schema, fields) = schema::build();
+        let dir = MmapDirectory::open(&path).map_err(|e| open_err(e.into()))?;
+        let index = Index::open_or_create(dir, schema).map_err(open_err)?;
+        schema::register_analyzers(&index);
+        // Searches must see a commit as soon as it returns: the writer reloads explicitly.
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()
+            .map_err(open_err)?;
+        let this = MentionIndex {
+            index,
+            reader,
+            fields,
+            path,
+        };
+        this.check_schema_version()?;
+        Ok(this)
+    }
+
+    fn check_schema_version(&self) -> Result<(), IndexError> {
+        let meta = self.index.load_metas()?;
+        match &meta.payload {
+            None => Ok(()),
+            Some(text) => match serde_json::from_str::<Payload>(text) {
+                Ok(p) if p.schema_version == schema::SCHEMA_VERSION => Ok(()),
+                Ok(p) => Err(IndexError::SchemaVersion {
+                    path: self.path.clone(),
+                    found: p.schema_version.to_string(),
+                    expected: schema::SCHEMA_VERSION,
+                }),
+                Err(e) => Err(IndexError::Payload(e.to_string())),
+            },
+        }
+    }
+
+    /// The checkpoints saved with the last commit (empty for a new index).
+    pub fn checkpoints(&self) -> Result<Checkpoints, IndexError> {
+        let meta = self.index.load_metas()?;
+        match meta.payload {
+            None => Ok(Checkpoints::new()),
+            Some(text) => serde_json::from_str::<Payload>(&text)
+                .map(|p| p.sources)
+                .map_err(|e| IndexError::Payload(e.to_string())),
+        }
+    }
+
+    /// The single writer of this index. Fails with [`IndexError::Locked`] when another
+    /// process (a running daemon) holds it.
+    pub fn writer(&self) -> Result<MentionWriter, IndexError> {
+        let writer = self.index.writer(WRITER_HEAP_BYTES).map_err(|e| match e {
+            tantivy::TantivyError::LockFailure(..) => IndexError::Locked { path: self.path.clone() },
+            other => IndexError::Tantivy(other),
+        })?;
+        Ok(MentionWriter {
+            writer,
+            fields: self.fields.clone(),
+            reader: self.reader.clone(),
+        })
+    }
+
+    /// Makes the latest commit visible to searches (the daemon's writer does this itself).
+    pub fn reload(&self) -> Result<(), IndexError> {
+        Ok(self.reader.reload()?)
+    }
+
+    /// Number of mentions in the last visible commit.
+    pub fn num_mentions(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub(crate) fn parts(&self) -> (&Index, &IndexReader, &Fields) {
+        (&self.index, &self.reader, &self.fields)
+    }
+}
+
+/// Adds and replaces mentions; nothing is visible or durable before [`MentionWriter::commit`].
+pub struct MentionWriter {
+    writer: IndexWriter,
+    fields: Fields,
+    reader: IndexReader,
+}
+
+impl MentionWriter {
+    /// Adds `mention`, replacing any earlier document with the same id.
+    pub fn upsert(&mut self, mention: &Mention) -> Result<(), IndexError> {
+        self.writer.delete_term(Term::from_field_text(self.fields.id, &mention.id));
+        self.writer.add_document(to_document(&self.fields, mention))?;
+        Ok(())
+    }
+
+    /// Removes the mention with this id, if any.
+    pub fn delete(&mut self, id: &str) {
+        self.writer.delete_term(Term::from_field_text(self.fields.id, id));
+    }
+
+    /// Commits everything added so far together with `checkpoints`, then makes it
+    /// visible to searches. The checkpoints replace those of the previous commit.
+    pub fn commit(&mut self, checkpoints: &Checkpoints) -> Result<(), IndexError> {
+        let payload = serde_json::to_string(&PayloadRef {
+            schema_version: schema::SCHEMA_VERSION,
+            sources: checkpoints,
+        })
+        .map_err(|e| IndexError::Payload(e.to_string()))?;
+        let mut prepared = self.writer.prepare_commit()?;
+        prepared.set_payload(&payload);
+        prepared.commit()?;
+        self.reader.reload()?;
+        Ok(())
+    }
+
+    /// Drops everything added since the last commit.
+    pub fn rollback(&mut self) -> Result<(), IndexError> {
+        self.writer.rollback()?;
+        Ok(())
+    }
+
+    /// Waits for background merges; call before dropping at shutdown.
+    pub fn finish(self) -> Result<(), IndexError> {
+        self.writer.wait_merging_threads()?;
+        Ok(())
+    }
+}
+
+#[derive(Serialize)]
+struct PayloadRef<'a> {
+    schema_version: u32,
+    sources: &'a Checkpoints,
+}
+
+fn to_date(t: chrono::DateTime<chrono::Utc>) -> DateTime {
+    DateTime::from_timestamp_secs(t.timestamp())
+}
+
+/// The tantivy document for a mention: stored display fields, plus the text indexed in
+/// its language family's fields.
+pub fn to_document(f: &Fields, m: &Mention) -> TantivyDocument {
+    let mut doc = TantivyDocument::default();
+    doc.add_text(f.id, &m.id);
+    doc.add_text(f.source, &m.source);
+    doc.add_text(f.lang, &m.lang);
+    doc.add_date(f.published, to_date(m.published));
+    doc.add_date(f.fetched, to_date(m.fetched));
+    if let Some(url) = &m.url {
+        doc.add_text(f.url, url);
+    }
+    doc.add_text(f.title, &m.title);
+    doc.add_text(f.text, &m.text);
+    if let Some(rel) = &m.relevance {
+        doc.add_text(f.topic, &rel.rule);
+        doc.add_text(f.why, rel.terms.join(", "));
+    }
+    let family = schema::family_of(&m.lang);
+    doc.add_text(f.title_by_family[family], &m.title);
+    doc.add_text(f.text_by_family[family], &m.text);
+    doc
+}

@@ -1,0 +1,348 @@
+//! Searching mentions: the query language, filters, sorting, snippets and facets.
+//!
+//! One function serves the HTTP API and the command line, so both answer alike.
+
+use std::collections::BTreeMap;
+use std::ops::Bound;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use tantivy::aggregation::agg_req::Aggregations;
+use tantivy::aggregation::agg_result::{AggregationResult, AggregationResults, BucketResult};
+use tantivy::aggregation::{AggContextParams, AggregationCollector, AggregationLimitsGuard, Key};
+use tantivy::collector::{Count, TopDocs};
+use tantivy::query::{AllQuery, BooleanQuery, Occur, Query, QueryParser, RangeQuery, TermQuery};
+use tantivy::schema::{IndexRecordOption, TantivyDocument, Value};
+use tantivy::snippet::SnippetGenerator;
+use tantivy::{DocAddress, Order, Searcher, Term};
+
+use super::schema::{family_of, FAMILIES};
+use super::{Fields, MentionIndex};
+
+/// Most hits one request may ask for.
+pub const MAX_LIMIT: usize = 100;
+/// Deepest page one may ask for; deeper paging is a scraper, not a person.
+pub const MAX_OFFSET: usize = 10_000;
+/// Longest query accepted.
+pub const MAX_QUERY_LEN: usize = 1_000;
+const DEFAULT_LIMIT: usize = 20;
+const SNIPPET_CHARS: usize = 240;
+const FACET_SIZE: u32 = 50;
+
+/// How hits are ordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Sort {
+    Newest,
+    Relevance,
+}
+
+/// A search as a user asks it.
+#[derive(Debug, Clone, Default)]
+pub struct SearchRequest {
+    /// Query text; empty or `*` lists everything (the inbox).
+    pub q: String,
+    pub lang: Option<String>,
+    pub source: Option<String>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    pub limit: Option<usize>,
+    pub offset: Option<usize>,
+    /// Defaults to relevance for a query, newest for the inbox.
+    pub sort: Option<Sort>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SearchResults {
+    pub total: usize,
+    pub hits: Vec<Hit>,
+    /// Counts per value of `lang` and `source` over all matching mentions.
+    pub facets: BTreeMap<String, BTreeMap<String, u64>>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Hit {
+    pub id: String,
+    pub url: Option<String>,
+    pub title: String,
+    /// HTML-escaped text with the query terms in `<b>…</b>`.
+    pub snippet: String,
+    pub lang: String,
+    pub published: DateTime<Utc>,
+    pub source: String,
+    /// The relevance rule that kept the mention, and the terms that matched it.
+    pub topic: Option<String>,
+    pub why: Option<String>,
+}
+
+/// A request that cannot be answered as asked; the message says what to change.
+#[derive(Debug, thiserror::Error)]
+pub enum SearchError {
+    #[error("invalid query: {0}")]
+    Query(String),
+    #[error("invalid parameter `{param}`: {message}")]
+    Param { param: &'static str, message: String },
+    #[error("search failed: {0}")]
+    Index(#[from] tantivy::TantivyError),
+}
+
+impl SearchError {
+    /// Whether the fault is the caller's (400) rather than the server's (500).
+    pub fn is_bad_request(&self) -> bool {
+        !matches!(self, SearchError::Index(_))
+    }
+}
+
+impl MentionIndex {
+    /// Runs `request` against the last visible commit.
+    pub fn search(&self, request: &SearchRequest) -> Result<SearchResults, SearchError> {
+        let (index, reader, fields) = self.parts();
+        let plan = Plan::new(index, fields, request)?;
+        let searcher = reader.searcher();
+        let (addresses, total, aggs) = plan.collect(&searcher)?;
+        let snippets = Snippets::new(&searcher, &*plan.text_query, fields)?;
+        let mut hits = Vec::with_capacity(addresses.len());
+        for address in addresses {
+            let doc: TantivyDocument = searcher.doc(address)?;
+            hits.push(to_hit(fields, &doc, &snippets));
+        }
+        Ok(SearchResults {
+            total,
+            hits,
+            facets: facets(aggs),
+        })
+    }
+}
+
+struct Plan {
+    /// The user's query alone (for snippets).
+    text_query: Box<dyn Query>,
+    /// The query with all filters.
+    full_query: Box<dyn Query>,
+    sort: Sort,
+    limit: usize,
+    offset: usize,
+}
+
+impl Plan {
+    fn new(index: &tantivy::Index, f: &Fields, r: &SearchRequest) -> Result<Plan, SearchError> {
+        let limit = r.limit.unwrap_or(DEFAULT_LIMIT);
+        if limit == 0 || limit > MAX_LIMIT {
+            return Err(SearchError::Param {
+                param: "limit",
+                message: format!("must be between 1 and {MAX_LIMIT}"),
+            });
+        }
+        let offset = r.offset.unwrap_or(0);
+        if offset > MAX_OFFSET {
+            return Err(SearchError::Param {
+                param: "offset",
+                message: format!("must be at most {MAX_OFFSET}"),
+            });
+        }
+        if r.q.len() > MAX_QUERY_LEN {
+            return Err(SearchError::Param {
+                param: "q",
+                message: format!("is longer than {MAX_QUERY_LEN} bytes"),
+            });
+        }
+        if let (Some(from), Some(to)) = (r.from, r.to) {
+            if from > to {
+                return Err(SearchError::Param {
+                    param: "from",
+                    message: "is later than `to`".to_string(),
+                });
+            }
+        }
+        let q = r.q.trim();
+        let is_inbox = q.is_empty() || q == "*";
+        let text_query: Box<dyn Query> = if is_inbox {
+            Box::new(AllQuery)
+        } else {
+            parse_text_query(index, f, q, r.lang.as_deref())?
+        };
+        let full_query = with_filters(f, text_query.box_clone(), r);
+        let sort = r.sort.unwrap_or(if is_inbox { Sort::Newest } else { Sort::Relevance });
+        Ok(Plan {
+            text_query,
+            full_query,
+            sort,
+            limit,
+            offset,
+        })
+    }
+
+    fn collect(&self, searcher: &Searcher) -> Result<(Vec<DocAddress>, usize, AggregationResults), SearchError> {
+        let aggs = facet_collector(searcher);
+        let top = TopDocs::with_limit(self.limit).and_offset(self.offset);
+        Ok(match self.sort {
+            Sort::Relevance => {
+                let (docs, total, aggs) = searcher.search(&*self.full_query, &(top.order_by_score(), Count, aggs))?;
+                (docs.into_iter().map(|(_, a)| a).collect(), total, aggs)
+            }
+            Sort::Newest => {
+                let by_date = top.order_by_fast_field::<tantivy::DateTime>("published", Order::Desc);
+                let (docs, total, aggs) = searcher.search(&*self.full_query, &(by_date, Count, aggs))?;
+                (docs.into_iter().map(|(_, a)| a).collect(), total, aggs)
+            }
+        })
+    }
+}
+
+/// Parses the query in the fields of the requested language's family, or of all families.
+/// Terms are joined with AND: staff type a few words and expect all of them.
+fn parse_text_query(index: &tantivy::Index, f: &Fields, q: &str, lang: Option<&str>) -> Result<Box<dyn Query>, SearchError> {
+    let families: Vec<usize> = match lang {
+        Some(lang) => vec![family_of(lang)],
+        None => (0..FAMILIES.len()).collect(),
+    };
+    let mut fields = Vec::with_capacity(families.len() * 2);
+    for &i in &families {
+        fields.push(f.title_by_family[i]);
+        fields.push(f.text_by_family[i]);
+    }
+    let mut parser = QueryParser::for_index(index, fields);
+    parser.set_conjunction_by_default();
+    for &i in &families {
+        parser.set_field_boost(f.title_by_family[i], 2.0);
+    }
+    parser.parse_query(q).map_err(|e| SearchError::Query(describe_query_error(&e)))
+}
+
+fn describe_query_error(e: &tantivy::query::QueryParserError) -> String {
+    use tantivy::query::QueryParserError as E;
+    match e {
+        E::SyntaxError(detail) => format!("syntax error ({detail}); quote phrases with \"…\" and balance parentheses"),
+        E::FieldDoesNotExist(field) => {
+            format!("there is no field {field:?}; search words, \"phrases\", AND/OR/NOT, or filter with lang=, source=, from=, to=")
+        }
+        other => other.to_string(),
+    }
+}
+
+fn with_filters(f: &Fields, text: Box<dyn Query>, r: &SearchRequest) -> Box<dyn Query> {
+    let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, text)];
+    let exact = |field, value: &str| -> Box<dyn Query> {
+        Box::new(TermQuery::new(Term::from_field_text(field, value), IndexRecordOption::Basic))
+    };
+    if let Some(lang) = &r.lang {
+        clauses.push((Occur::Must, exact(f.lang, lang)));
+    }
+    if let Some(source) = &r.source {
+        clauses.push((Occur::Must, exact(f.source, source)));
+    }
+    if r.from.is_some() || r.to.is_some() {
+        let bound = |t: Option<DateTime<Utc>>, inclusive: bool| match t {
+            None => Bound::Unbounded,
+            Some(t) => {
+                let term = Term::from_field_date_for_search(f.published, tantivy::DateTime::from_timestamp_secs(t.timestamp()));
+                if inclusive {
+                    Bound::Included(term)
+                } else {
+                    Bound::Excluded(term)
+                }
+            }
+        };
+        clauses.push((Occur::Must, Box::new(RangeQuery::new(bound(r.from, true), bound(r.to, true)))));
+    }
+    if clauses.len() == 1 {
+        return clauses.pop().map(|(_, q)| q).unwrap_or_else(|| Box::new(AllQuery));
+    }
+    Box::new(BooleanQuery::new(clauses))
+}
+
+fn facet_collector(searcher: &Searcher) -> AggregationCollector {
+    let request: Aggregations = serde_json::from_value(serde_json::json!({
+        "lang": { "terms": { "field": "lang", "size": FACET_SIZE } },
+        "source": { "terms": { "field": "source", "size": FACET_SIZE } }
+    }))
+    .expect("facet aggregation request is well-formed");
+    let context = AggContextParams::new(AggregationLimitsGuard::default(), searcher.index().tokenizers().clone());
+    AggregationCollector::from_aggs(request, context)
+}
+
+fn facets(results: AggregationResults) -> BTreeMap<String, BTreeMap<String, u64>> {
+    let mut out = BTreeMap::new();
+    for name in ["lang", "source"] {
+        let mut counts = BTreeMap::new();
+        if let Some(AggregationResult::BucketResult(BucketResult::Terms { buckets, .. })) = results.0.get(name) {
+            for bucket in buckets {
+                let key = match &bucket.key {
+                    Key::Str(s) => s.clone(),
+                    other => format!("{other:?}"),
+                };
+                counts.insert(key, bucket.doc_count);
+            }
+        }
+        out.insert(name.to_string(), counts);
+    }
+    out
+}
+
+/// One snippet generator per family, built lazily from the user's query.
+struct Snippets {
+    by_family: Vec<Option<SnippetGenerator>>,
+}
+
+impl Snippets {
+    fn new(searcher: &Searcher, query: &dyn Query, f: &Fields) -> Result<Snippets, SearchError> {
+        let mut by_family = Vec::with_capacity(FAMILIES.len());
+        for &field in &f.text_by_family {
+            let mut generator = SnippetGenerator::create(searcher, query, field)?;
+            generator.set_max_num_chars(SNIPPET_CHARS);
+            by_family.push(Some(generator));
+        }
+        Ok(Snippets { by_family })
+    }
+
+    fn render(&self, lang: &str, text: &str) -> String {
+        let generator = self.by_family.get(family_of(lang)).and_then(Option::as_ref);
+        let html = generator.map(|g| g.snippet(text).to_html()).unwrap_or_default();
+        if html.is_empty() {
+            // No term of the query is in the text (inbox, or a title-only match): show its start.
+            let mut start: String = text.chars().take(SNIPPET_CHARS).collect();
+            if start.len() < text.len() {
+                start.push('…');
+            }
+            return escape_html(&start);
+        }
+        html
+    }
+}
+
+fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#x27;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn to_hit(f: &Fields, doc: &TantivyDocument, snippets: &Snippets) -> Hit {
+    let text_of = |field| doc.get_first(field).and_then(|v| v.as_str()).map(str::to_string);
+    let lang = text_of(f.lang).unwrap_or_default();
+    let text = text_of(f.text).unwrap_or_default();
+    let published = doc
+        .get_first(f.published)
+        .and_then(|v| v.as_datetime())
+        .and_then(|d| DateTime::from_timestamp(d.into_timestamp_secs(), 0))
+        .unwrap_or_default();
+    Hit {
+        id: text_of(f.id).unwrap_or_default(),
+        url: text_of(f.url),
+        title: text_of(f.title).unwrap_or_default(),
+        snippet: snippets.render(&lang, &text),
+        lang,
+        published,
+        source: text_of(f.source).unwrap_or_default(),
+        topic: text_of(f.topic),
+        why: text_of(f.why),
+    }
+}

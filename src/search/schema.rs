@@ -1,0 +1,132 @@
+//! The index schema and its language-aware analysis.
+//!
+//! Text is indexed once, in the field of its language family (`text_nl`, `text_en`, …,
+//! `text_std` for languages without a stemmer here), each with its own analyzer; the
+//! original title and text are stored once, unindexed, for display and snippets. A query
+//! without a language filter searches every family's fields; with one, only that
+//! family's, which is also cheaper.
+
+use tantivy::schema::{
+    DateOptions, DateTimePrecision, Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, FAST, STORED, STRING,
+};
+use tantivy::tokenizer::{
+    AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, TextAnalyzer,
+};
+use tantivy::Index;
+
+/// Bumped when the schema changes incompatibly; stored beside the index.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Analyzer families: (name, stemmer). `std` lower-cases and splits on non-alphanumerics,
+/// which suits Persian, Ukrainian, Somali, Tigrinya and anything undetermined.
+pub const FAMILIES: &[(&str, Option<Language>)] = &[
+    ("nl", Some(Language::Dutch)),
+    ("en", Some(Language::English)),
+    ("de", Some(Language::German)),
+    ("fr", Some(Language::French)),
+    ("es", Some(Language::Spanish)),
+    ("it", Some(Language::Italian)),
+    ("pt", Some(Language::Portuguese)),
+    ("tr", Some(Language::Turkish)),
+    ("ru", Some(Language::Russian)),
+    ("ar", Some(Language::Arabic)),
+    ("std", None),
+];
+
+/// Tokens longer than this are junk (base64, URLs glued together), not words.
+const MAX_TOKEN_LEN: usize = 60;
+
+/// The analyzer family a language code is indexed with.
+pub fn family_of(lang: &str) -> usize {
+    FAMILIES.iter().position(|(name, _)| *name == lang).unwrap_or(FAMILIES.len() - 1)
+}
+
+/// Handles to every field of the schema.
+#[derive(Clone)]
+pub struct Fields {
+    pub id: Field,
+    pub source: Field,
+    pub lang: Field,
+    pub published: Field,
+    pub fetched: Field,
+    pub url: Field,
+    pub title: Field,
+    pub text: Field,
+    pub topic: Field,
+    pub why: Field,
+    /// Indexed title per family, in [`FAMILIES`] order.
+    pub title_by_family: Vec<Field>,
+    /// Indexed text per family, in [`FAMILIES`] order.
+    pub text_by_family: Vec<Field>,
+}
+
+fn tokenizer_name(family: &str) -> String {
+    format!("wc_{family}")
+}
+
+fn analyzed(family: &str) -> TextOptions {
+    TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer(&tokenizer_name(family))
+            .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+    )
+}
+
+/// Builds the schema and the field handles.
+pub fn build() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    let date = DateOptions::default()
+        .set_indexed()
+        .set_stored()
+        .set_fast()
+        .set_precision(DateTimePrecision::Seconds);
+    let id = b.add_text_field("id", STRING | STORED);
+    let source = b.add_text_field("source", STRING | STORED | FAST);
+    let lang = b.add_text_field("lang", STRING | STORED | FAST);
+    let published = b.add_date_field("published", date.clone());
+    let fetched = b.add_date_field("fetched", date);
+    let url = b.add_text_field("url", STRING | STORED);
+    let title = b.add_text_field("title", STORED);
+    let text = b.add_text_field("text", STORED);
+    let topic = b.add_text_field("topic", STRING | STORED | FAST);
+    let why = b.add_text_field("why", STORED);
+    let mut title_by_family = Vec::new();
+    let mut text_by_family = Vec::new();
+    for (family, _) in FAMILIES {
+        title_by_family.push(b.add_text_field(&format!("title_{family}"), analyzed(family)));
+        text_by_family.push(b.add_text_field(&format!("text_{family}"), analyzed(family)));
+    }
+    let fields = Fields {
+        id,
+        source,
+        lang,
+        published,
+        fetched,
+        url,
+        title,
+        text,
+        topic,
+        why,
+        title_by_family,
+        text_by_family,
+    };
+    (b.build(), fields)
+}
+
+/// Registers every family's analyzer on `index`; needed before writing or searching.
+pub fn register_analyzers(index: &Index) {
+    for (family, stemmer) in FAMILIES {
+        let base = TextAnalyzer::builder(SimpleTokenizer::default())
+            .filter(RemoveLongFilter::limit(MAX_TOKEN_LEN))
+            .filter(LowerCaser);
+        let analyzer = match (family, stemmer) {
+            // Folding "geëvalueerd" to "geevalueerd" lets people search without diacritics.
+            (&"nl" | &"de" | &"fr" | &"es" | &"it" | &"pt", Some(lang)) => {
+                base.filter(AsciiFoldingFilter).filter(Stemmer::new(*lang)).build()
+            }
+            (_, Some(lang)) => base.filter(Stemmer::new(*lang)).build(),
+            (_, None) => base.build(),
+        };
+        index.tokenizers().register(&tokenizer_name(family), analyzer);
+    }
+}

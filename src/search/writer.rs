@@ -1,0 +1,174 @@
+//! The one task that owns the index writer.
+//!
+//! Pollers send it batches (mentions plus the source's new checkpoint) and wait for the
+//! acknowledgement, which comes only after the commit that holds both. Commits are
+//! batched: when `commit_max_docs` mentions wait, or `commit_interval` after the first
+//! one arrived, whichever comes first. On shutdown (all senders dropped) it commits what
+//! it has and stops.
+
+use std::time::{Duration, Instant};
+
+use tokio::sync::{mpsc, oneshot};
+
+use super::{Checkpoints, IndexError, MentionIndex, MentionWriter, SourceCheckpoint};
+use crate::mention::Mention;
+
+/// Batches that may wait in the channel before pollers are slowed down.
+const CHANNEL_CAPACITY: usize = 256;
+
+/// A batch for the writer: mentions of one source and its checkpoint after them.
+pub struct Batch {
+    pub source: String,
+    pub mentions: Vec<Mention>,
+    /// `None` for imports, which have no position to save.
+    pub checkpoint: Option<SourceCheckpoint>,
+}
+
+/// Why a batch did not make it into the index.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum WriteError {
+    #[error("index commit failed: {0}")]
+    Commit(String),
+    #[error("the index writer has stopped")]
+    Stopped,
+}
+
+struct Job {
+    batch: Batch,
+    ack: oneshot::Sender<Result<(), WriteError>>,
+}
+
+/// Cheap, cloneable handle for sending batches to the writer.
+#[derive(Clone)]
+pub struct WriterHandle {
+    tx: mpsc::Sender<Job>,
+}
+
+impl WriterHandle {
+    /// Sends a batch and waits until it is committed (or failed).
+    pub async fn write(&self, batch: Batch) -> Result<(), WriteError> {
+        let (ack, done) = oneshot::channel();
+        self.tx.send(Job { batch, ack }).await.map_err(|_| WriteError::Stopped)?;
+        done.await.map_err(|_| WriteError::Stopped)?
+    }
+}
+
+/// How the writer batches commits.
+#[derive(Debug, Clone, Copy)]
+pub struct CommitPolicy {
+    pub max_docs: usize,
+    pub interval: Duration,
+}
+
+/// Starts the writer on its own thread (tantivy's writes block). Returns the handle for
+/// senders and the thread, which ends after every handle is dropped and the final commit.
+pub fn spawn(
+    index: &MentionIndex,
+    policy: CommitPolicy,
+    runtime: tokio::runtime::Handle,
+) -> Result<(WriterHandle, std::thread::JoinHandle<Result<(), IndexError>>), IndexError> {
+    let writer = index.writer()?;
+    let committed = index.checkpoints()?;
+    let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
+    let thread = std::thread::Builder::new()
+        .name("index-writer".into())
+        .spawn(move || WriterLoop::new(writer, committed, policy).run(rx, runtime))
+        .map_err(|e| IndexError::Payload(format!("cannot start the writer thread: {e}")))?;
+    Ok((WriterHandle { tx }, thread))
+}
+
+struct WriterLoop {
+    writer: MentionWriter,
+    committed: Checkpoints,
+    pending_checkpoints: Checkpoints,
+    pending_acks: Vec<oneshot::Sender<Result<(), WriteError>>>,
+    pending_docs: usize,
+    first_pending: Option<Instant>,
+    policy: CommitPolicy,
+}
+
+impl WriterLoop {
+    fn new(writer: MentionWriter, committed: Checkpoints, policy: CommitPolicy) -> WriterLoop {
+        WriterLoop {
+            writer,
+            committed,
+            pending_checkpoints: Checkpoints::new(),
+            pending_acks: Vec::new(),
+            pending_docs: 0,
+            first_pending: None,
+            policy,
+        }
+    }
+
+    fn run(mut self, mut rx: mpsc::Receiver<Job>, runtime: tokio::runtime::Handle) -> Result<(), IndexError> {
+        // Timers need the runtime's context on this thread.
+        let _context = runtime.enter();
+        loop {
+            let wait = self.first_pending.map(|t| self.policy.interval.saturating_sub(t.elapsed()));
+            let job = match wait {
+                None => runtime.block_on(rx.recv()),
+                Some(wait) => match runtime.block_on(tokio::time::timeout(wait, rx.recv())) {
+                    Ok(job) => job,
+                    Err(_elapsed) => {
+                        self.commit();
+                        continue;
+                    }
+                },
+            };
+            let Some(job) = job else { break };
+            self.add(job);
+            if self.pending_docs >= self.policy.max_docs {
+                self.commit();
+            }
+        }
+        self.commit();
+        self.writer.finish()
+    }
+
+    fn add(&mut self, job: Job) {
+        let Job { batch, ack } = job;
+        for mention in &batch.mentions {
+            if let Err(e) = self.writer.upsert(mention) {
+                tracing::error!(source = %batch.source, id = %mention.id, error = %e, "cannot add mention to the index");
+            }
+        }
+        self.pending_docs += batch.mentions.len();
+        if let Some(checkpoint) = batch.checkpoint {
+            self.pending_checkpoints.insert(batch.source, checkpoint);
+        }
+        self.pending_acks.push(ack);
+        self.first_pending.get_or_insert_with(Instant::now);
+    }
+
+    /// Commits pending mentions with the merged checkpoints and answers every waiting
+    /// sender. On failure the uncommitted work is rolled back and senders hear why, so
+    /// they keep their old positions and fetch again.
+    fn commit(&mut self) {
+        if self.pending_acks.is_empty() {
+            return;
+        }
+        let mut next = self.committed.clone();
+        next.extend(std::mem::take(&mut self.pending_checkpoints));
+        let started = Instant::now();
+        let result = self.writer.commit(&next);
+        let outcome = match result {
+            Ok(()) => {
+                tracing::debug!(mentions = self.pending_docs, elapsed_ms = started.elapsed().as_millis() as u64, "index commit");
+                self.committed = next;
+                Ok(())
+            }
+            Err(e) => {
+                tracing::error!(error = %e, mentions = self.pending_docs, "index commit failed; rolling back");
+                if let Err(e) = self.writer.rollback() {
+                    tracing::error!(error = %e, "index rollback failed");
+                }
+                Err(WriteError::Commit(e.to_string()))
+            }
+        };
+        for ack in self.pending_acks.drain(..) {
+            let _ = ack.send(outcome.clone());
+        }
+        self.pending_docs = 0;
+        self.first_pending = None;
+    }
+}

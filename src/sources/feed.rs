@@ -1,0 +1,315 @@
+//! RSS 0.9x/1.0/2.0, Atom and JSON Feed, parsed by feed-rs.
+//!
+//! Position: the response's ETag and Last-Modified (for conditional GET) and short hashes
+//! of the item ids in the last document, so an unchanged item in a changed feed is not
+//! processed again. Writes are idempotent anyway; the hashes only save work.
+
+use std::borrow::Cow;
+use std::collections::HashSet;
+
+use chrono::{DateTime, Utc};
+use feed_rs::model::{Entry, Feed};
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use super::{Body, FetchRequest, Fetched, Page, Position, Source, SourceError};
+use crate::config::SourceConfig;
+use crate::mention::Mention;
+use crate::pipeline::extract::{any_to_text, canonical_url, html_to_text};
+
+const ACCEPT: &str =
+    "application/rss+xml, application/atom+xml, application/feed+json, application/json;q=0.9, application/xml;q=0.9, text/xml;q=0.8, */*;q=0.5";
+/// Items remembered per feed; feeds hold tens of items, a hostile one may hold millions.
+const MAX_SEEN: usize = 2_000;
+
+pub struct FeedSource {
+    name: String,
+    url: Url,
+    lang: Option<String>,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct FeedPosition {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    etag: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    last_modified: Option<String>,
+    #[serde(default)]
+    seen: Vec<u64>,
+}
+
+impl FeedPosition {
+    fn from_value(position: &Position) -> FeedPosition {
+        // A position this version cannot read starts afresh: idempotent writes make that
+        // safe, and refusing to poll would lose mentions.
+        serde_json::from_value(position.clone()).unwrap_or_default()
+    }
+}
+
+impl FeedSource {
+    pub fn new(config: &SourceConfig) -> FeedSource {
+        FeedSource {
+            name: config.name.clone(),
+            url: config.url.clone(),
+            lang: config.lang.clone(),
+        }
+    }
+}
+
+impl Source for FeedSource {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn kind(&self) -> &'static str {
+        "feed"
+    }
+
+    fn first_request(&self, position: &Position) -> FetchRequest {
+        let position = FeedPosition::from_value(position);
+        FetchRequest {
+            etag: position.etag,
+            last_modified: position.last_modified,
+            ..FetchRequest::get(self.url.clone(), ACCEPT)
+        }
+    }
+
+    fn parse(&self, _: &FetchRequest, position: &Position, fetched: Fetched, now: DateTime<Utc>) -> Result<Page, SourceError> {
+        let body = match fetched {
+            Fetched::NotModified => {
+                return Ok(Page {
+                    position: position.clone(),
+                    ..Page::default()
+                })
+            }
+            Fetched::Body(body) => body,
+        };
+        let feed = parse_feed(&body)?;
+        let old = FeedPosition::from_value(position);
+        let seen_before: HashSet<u64> = old.seen.into_iter().collect();
+        let mut seen = Vec::with_capacity(feed.entries.len().min(MAX_SEEN));
+        let mut mentions = Vec::new();
+        for entry in &feed.entries {
+            let key = short_hash(&entry.id);
+            if seen.len() < MAX_SEEN {
+                seen.push(key);
+            }
+            if !seen_before.contains(&key) {
+                mentions.push(self.mention(&feed, entry, now));
+            }
+        }
+        let new_position = FeedPosition {
+            etag: body.etag,
+            last_modified: body.last_modified,
+            seen,
+        };
+        Ok(Page {
+            mentions,
+            items_seen: feed.entries.len(),
+            next: None,
+            position: serde_json::to_value(new_position).unwrap_or_default(),
+        })
+    }
+}
+
+impl FeedSource {
+    fn mention(&self, feed: &Feed, entry: &Entry, now: DateTime<Utc>) -> Mention {
+        let published = entry.published.or(entry.updated).unwrap_or(now);
+        let mut m = Mention::new(&self.name, &entry.id, published, now);
+        m.title = entry.title.as_ref().map(|t| any_to_text(&t.content)).unwrap_or_default();
+        m.text = entry_text(entry);
+        m.url = entry_link(entry);
+        m.lang_hint = self.lang.clone().or_else(|| entry.language.clone()).or_else(|| feed.language.clone());
+        m
+    }
+}
+
+/// The entry's body: full content if present, else the summary; markup removed.
+fn entry_text(entry: &Entry) -> String {
+    if let Some(body) = entry.content.as_ref().and_then(|c| c.body.as_deref()) {
+        return html_to_text(body);
+    }
+    match &entry.summary {
+        Some(summary) if summary.content_type.essence().to_string() == "text/plain" => any_to_text(&summary.content),
+        Some(summary) => html_to_text(&summary.content),
+        None => String::new(),
+    }
+}
+
+/// The entry's public link: the `alternate` one if marked, else the first, canonicalised.
+fn entry_link(entry: &Entry) -> Option<String> {
+    let link = entry
+        .links
+        .iter()
+        .find(|l| l.rel.as_deref() == Some("alternate"))
+        .or_else(|| entry.links.first())?;
+    canonical_url(&link.href)
+}
+
+fn short_hash(id: &str) -> u64 {
+    let hash = blake3::hash(id.as_bytes());
+    let mut bytes = [0u8; 8];
+    bytes.copy_from_slice(&hash.as_bytes()[..8]);
+    u64::from_le_bytes(bytes)
+}
+
+/// Parses a response body as a feed, in whatever encoding it came.
+///
+/// The parser has been seen to panic on hostile input (quick-xml on an undeclared
+/// UTF-16 document); a panic here becomes this source's error instead of ending its
+/// polling loop.
+pub fn parse_feed(body: &Body) -> Result<Feed, SourceError> {
+    let bytes = to_parseable(&body.bytes, body.content_type.as_deref());
+    let parser = feed_rs::parser::Builder::new().base_uri(Some(body.url.as_str())).build();
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parser.parse(bytes.as_ref()))) {
+        Ok(result) => result.map_err(|e| SourceError::Feed(e.to_string())),
+        Err(_) => Err(SourceError::Feed("the feed parser failed on this document (malformed encoding or structure)".into())),
+    }
+}
+
+/// Bytes feed-rs can read. feed-rs (through quick-xml) honours the XML prolog's
+/// `encoding`; the rest is ours: a byte-order mark, or an undeclared non-UTF-8 body whose
+/// charset only the HTTP header names (windows-1252 when nothing names one, as browsers do).
+pub fn to_parseable<'a>(bytes: &'a [u8], content_type: Option<&str>) -> Cow<'a, [u8]> {
+    let sniffed = encoding_rs::Encoding::for_bom(bytes).or_else(|| utf16_without_bom(bytes).map(|e| (e, 0)));
+    if let Some((encoding, bom_len)) = sniffed {
+        if encoding == encoding_rs::UTF_8 {
+            return Cow::Borrowed(&bytes[bom_len..]);
+        }
+        let (text, _) = encoding.decode_without_bom_handling(&bytes[bom_len..]);
+        return Cow::Owned(strip_declared_encoding(&text).into_bytes());
+    }
+    if declared_encoding(bytes).is_some() || std::str::from_utf8(bytes).is_ok() {
+        return Cow::Borrowed(bytes);
+    }
+    let encoding = content_type
+        .and_then(charset_of)
+        .and_then(|c| encoding_rs::Encoding::for_label(c.as_bytes()))
+        .unwrap_or(encoding_rs::WINDOWS_1252);
+    let (text, _, _) = encoding.decode(bytes);
+    Cow::Owned(text.into_owned().into_bytes())
+}
+
+/// UTF-16 without a byte-order mark, recognised by `<` and `?` (or any ASCII) with a
+/// zero byte beside them, as the XML spec's appendix F describes.
+fn utf16_without_bom(bytes: &[u8]) -> Option<&'static encoding_rs::Encoding> {
+    match bytes {
+        [0, a, 0, b, ..] if a.is_ascii() && b.is_ascii() && *a != 0 => Some(encoding_rs::UTF_16BE),
+        [a, 0, b, 0, ..] if a.is_ascii() && b.is_ascii() && *a != 0 => Some(encoding_rs::UTF_16LE),
+        _ => None,
+    }
+}
+
+fn charset_of(content_type: &str) -> Option<String> {
+    content_type.split(';').skip(1).find_map(|param| {
+        let (key, value) = param.split_once('=')?;
+        (key.trim().eq_ignore_ascii_case("charset")).then(|| value.trim().trim_matches('"').to_string())
+    })
+}
+
+/// The `encoding` of the XML declaration, if the document starts with one.
+fn declared_encoding(bytes: &[u8]) -> Option<String> {
+    let head = &bytes[..bytes.len().min(256)];
+    let head = String::from_utf8_lossy(head);
+    let decl = head.trim_start().strip_prefix("<?xml")?;
+    let decl = &decl[..decl.find("?>")?];
+    let after = &decl[decl.find("encoding")? + "encoding".len()..];
+    let after = after.trim_start().strip_prefix('=')?.trim_start();
+    let quote = after.chars().next().filter(|c| *c == '"' || *c == '\'')?;
+    let value = &after[1..];
+    Some(value[..value.find(quote)?].to_string())
+}
+
+/// Removes the `encoding` pseudo-attribute of the XML declaration once the text has been
+/// decoded to UTF-8, so that the parser does not decode it a second time.
+fn strip_declared_encoding(text: &str) -> String {
+    let trimmed = text.trim_start();
+    let Some(end) = trimmed.strip_prefix("<?xml").and_then(|rest| rest.find("?>")) else {
+        return text.to_string();
+    };
+    let decl = &trimmed[..end + 5 + 2];
+    let Some(start) = decl.find("encoding") else {
+        return text.to_string();
+    };
+    let after = &decl[start..];
+    let Some(q1) = after.find(['"', '\'']) else {
+        return text.to_string();
+    };
+    let quote = &after[q1..q1 + 1];
+    let Some(q2) = after[q1 + 1..].find(quote) else {
+        return text.to_string();
+    };
+    let attr_end = start + q1 + 1 + q2 + 1;
+    format!("{}{}{}", &decl[..start], &decl[attr_end..], &trimmed[decl.len()..])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(bytes: &[u8], content_type: Option<&str>) -> Body {
+        Body {
+            url: Url::parse("https://example.org/feed").unwrap(),
+            content_type: content_type.map(str::to_string),
+            etag: None,
+            last_modified: None,
+            bytes: bytes.to_vec(),
+        }
+    }
+
+    const RSS: &str = r#"<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>
+        <item><guid>a</guid><title>Één titel</title><description>&lt;p&gt;Hallo&lt;/p&gt;</description></item></channel></rss>"#;
+
+    #[test]
+    fn declared_encoding_is_read() {
+        assert_eq!(declared_encoding(br#"<?xml version="1.0" encoding="windows-1252"?><rss/>"#).as_deref(), Some("windows-1252"));
+        assert_eq!(declared_encoding(b"<?xml version='1.0' encoding='ISO-8859-1' ?>").as_deref(), Some("ISO-8859-1"));
+        assert_eq!(declared_encoding(b"<rss/>"), None);
+    }
+
+    #[test]
+    fn header_charset_decodes_undeclared_body() {
+        let (bytes, _, _) = encoding_rs::WINDOWS_1252.encode(RSS);
+        let feed = parse_feed(&body(&bytes, Some("application/rss+xml; charset=\"windows-1252\""))).unwrap();
+        assert_eq!(feed.entries[0].title.as_ref().unwrap().content, "Één titel");
+    }
+
+    #[test]
+    fn utf16_with_bom_is_decoded() {
+        let text = RSS.replace("<?xml version=\"1.0\"?>", "<?xml version=\"1.0\" encoding=\"utf-16\"?>");
+        let mut bytes = vec![0xFF, 0xFE];
+        for unit in text.encode_utf16() {
+            bytes.extend_from_slice(&unit.to_le_bytes());
+        }
+        let feed = parse_feed(&body(&bytes, None)).unwrap();
+        assert_eq!(feed.entries[0].title.as_ref().unwrap().content, "Één titel");
+    }
+
+    #[test]
+    fn utf16_without_bom_is_detected() {
+        let text = RSS.replace("<?xml version=\"1.0\"?>", "<?xml version=\"1.0\" encoding=\"utf-16be\"?>");
+        let bytes: Vec<u8> = text.encode_utf16().flat_map(|u| u.to_be_bytes()).collect();
+        let feed = parse_feed(&body(&bytes, None)).unwrap();
+        assert_eq!(feed.entries[0].title.as_ref().unwrap().content, "Één titel");
+    }
+
+    #[test]
+    fn unchanged_items_are_not_returned_twice() {
+        let cfg = SourceConfig {
+            name: "t".into(),
+            kind: "feed".into(),
+            url: Url::parse("https://example.org/feed").unwrap(),
+            interval: std::time::Duration::from_secs(60),
+            lang: None,
+            enabled: true,
+        };
+        let source = FeedSource::new(&cfg);
+        let req = source.first_request(&Position::Null);
+        let now = Utc::now();
+        let first = source.parse(&req, &Position::Null, Fetched::Body(body(RSS.as_bytes(), None)), now).unwrap();
+        assert_eq!(first.mentions.len(), 1);
+        assert_eq!(first.mentions[0].text, "Hallo");
+        let second = source.parse(&req, &first.position, Fetched::Body(body(RSS.as_bytes(), None)), now).unwrap();
+        assert_eq!((second.mentions.len(), second.items_seen), (0, 1));
+    }
+}

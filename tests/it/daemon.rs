@@ -1,0 +1,188 @@
+//! The daemon end to end: fixture feeds in, search and source status out over HTTP.
+
+use crate::fixtures::{self, get_json};
+
+const ALL: &[(&str, &str)] = &[
+    ("rss2", "/rss2.xml"),
+    ("rss1", "/rss1.rdf"),
+    ("atom", "/atom.xml"),
+    ("jsonfeed", "/feed.json"),
+    ("cp1252", "/windows-1252.xml"),
+    ("header-charset", "/header-charset.xml"),
+    ("xss", "/xss.xml"),
+    ("malformed", "/malformed.xml"),
+    ("endless", "/endless"),
+    ("stall", "/stall"),
+    ("rate-limited", "/rate-limited"),
+    ("redirect-loop", "/loop"),
+    ("broken", "/gone"),
+];
+
+fn titles(body: &serde_json::Value) -> Vec<String> {
+    body["hits"].as_array().unwrap().iter().map(|h| h["title"].as_str().unwrap().to_string()).collect()
+}
+
+fn source<'a>(sources: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    sources["sources"].as_array().unwrap().iter().find(|s| s["name"] == name).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn feeds_are_polled_filtered_indexed_and_searchable() {
+    let server = fixtures::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = webcare::daemon::start(&fixtures::config(dir.path(), &server, ALL)).await.unwrap();
+    let addr = daemon.addr();
+    fixtures::until_all_polled(&daemon).await;
+
+    let (status, inbox) = get_json(addr, "/api/search?q=*&limit=100").await;
+    assert_eq!(status, 200);
+    let titles = titles(&inbox);
+    // Every relevant fixture item is in; every decoy is out.
+    for expected in [
+        "IND haalt beslistermijn voor asielaanvragen opnieuw niet",
+        "Lange rijen bij aanmeldcentrum Ter Apel: asielzoekers slapen op stoelen",
+        "Tolk sprak verkeerd dialect tijdens nader gehoor, zegt advocaat",
+        "COA zoekt extra opvangplekken voor asielzoekers in Gelderland",
+        "Overcrowding returns at Ter Apel registration centre",
+        "COA opens a new reception location for asylum seekers",
+        "Bewoners azc missen brieven over hun asielprocedure",
+        "Situatie in aanmeldcentrum Ter Apel wordt geëvalueerd",
+    ] {
+        assert!(titles.iter().any(|t| t == expected), "missing {expected:?} in {titles:#?}");
+    }
+    for decoy in ["Dierenasiel", "IND vs AUS", "gehoorapparaat", "Gebarentolk", "Home Office", "Animal shelter", "Britse regering"] {
+        assert!(!titles.iter().any(|t| t.contains(decoy)), "decoy {decoy:?} was indexed: {titles:#?}");
+    }
+    // The inbox is newest first.
+    let dates: Vec<&str> = inbox["hits"].as_array().unwrap().iter().map(|h| h["published"].as_str().unwrap()).collect();
+    let mut sorted = dates.clone();
+    sorted.sort_by(|a, b| b.cmp(a));
+    assert_eq!(dates, sorted);
+    // The same windows-1252 feed, named by prolog or by header only, decodes the same.
+    assert_eq!(titles.iter().filter(|t| t.as_str() == "Situatie in aanmeldcentrum Ter Apel wordt geëvalueerd").count(), 2);
+    assert_eq!(inbox["facets"]["source"]["cp1252"], inbox["facets"]["source"]["header-charset"]);
+
+    check_text_is_clean_and_links_canonical(addr).await;
+    check_search_features(addr).await;
+    check_source_status(addr).await;
+    daemon.shutdown().await.unwrap();
+}
+
+async fn check_text_is_clean_and_links_canonical(addr: std::net::SocketAddr) {
+    let (_, body) = get_json(addr, "/api/search?q=%22aanmeldcentrum%20Ter%20Apel%22%20stoelen&source=rss2").await;
+    let hit = &body["hits"][0];
+    assert_eq!(hit["url"], "https://nieuws.example.nl/binnenland/ter-apel-rijen?id=42");
+    let (_, body) = get_json(addr, "/api/search?q=beslistermijn&source=rss2").await;
+    let snippet = body["hits"][0]["snippet"].as_str().unwrap();
+    assert!(!snippet.contains("alert(1)") && !snippet.contains("<script") && !snippet.contains("<p>"), "{snippet}");
+    assert!(snippet.contains("<b>beslistermijn</b>"), "{snippet}");
+    // Strangers' markup comes back as text, escaped; a javascript: link is dropped.
+    let (_, body) = get_json(addr, "/api/search?q=onerror&source=xss").await;
+    let hit = &body["hits"][0];
+    let snippet = hit["snippet"].as_str().unwrap();
+    assert!(snippet.contains("&lt;img src=x <b>onerror</b>=alert(1)&gt;"), "{snippet}");
+    assert!(hit["url"].is_null(), "{hit}");
+    assert_eq!(hit["title"], "Asielzoekers in Ter Apel schrijven <script>alert(1)</script>");
+}
+
+async fn check_search_features(addr: std::net::SocketAddr) {
+    // Dutch stemming: "wachten" finds "wacht"/"wachttijd"-free forms via the stem.
+    let (_, body) = get_json(addr, "/api/search?q=asielzoeker&lang=nl").await;
+    assert!(body["total"].as_u64().unwrap() >= 3, "{body}");
+    assert!(body["hits"].as_array().unwrap().iter().all(|h| h["lang"] == "nl"));
+    assert_eq!(body["facets"]["lang"].as_object().unwrap().keys().collect::<Vec<_>>(), vec!["nl"]);
+    // English stemming: "seeker" matches "seekers".
+    let (_, body) = get_json(addr, "/api/search?q=seeker&lang=en").await;
+    assert!(body["total"].as_u64().unwrap() >= 1, "{body}");
+    // Every kept mention says which rule kept it.
+    assert!(body["hits"].as_array().unwrap().iter().all(|h| h["topic"].as_str().is_some_and(|t| t.contains('/'))));
+    // Date range: nothing before 2000, everything up to 2100.
+    let (_, none) = get_json(addr, "/api/search?to=2000-01-01").await;
+    assert_eq!(none["total"], 0);
+    let (_, all) = get_json(addr, "/api/search?from=2000-01-01&to=2100-01-01").await;
+    let (_, inbox) = get_json(addr, "/api/search").await;
+    assert_eq!(all["total"], inbox["total"]);
+    // Paging: offset moves through the same list.
+    let (_, page2) = get_json(addr, "/api/search?limit=2&offset=2").await;
+    let (_, page1) = get_json(addr, "/api/search?limit=4").await;
+    assert_eq!(page2["hits"][0]["id"], page1["hits"][2]["id"]);
+    // Bad input: 400 with a message saying what is wrong, never a 500.
+    for (query, expect) in [
+        ("q=%22unclosed", "invalid query"),
+        ("q=nosuchfield:x", "no field"),
+        ("limit=0", "`limit`"),
+        ("limit=abc", "`limit`"),
+        ("from=yesterday", "`from`"),
+        ("sort=random", "`sort`"),
+        ("colour=red", "unknown parameter `colour`"),
+    ] {
+        let (status, body) = get_json(addr, &format!("/api/search?{query}")).await;
+        assert_eq!(status, 400, "{query}: {body}");
+        assert!(body["error"].as_str().unwrap().contains(expect), "{query}: {body}");
+    }
+    let (status, _) = get_json(addr, "/no/such/route").await;
+    assert_eq!(status, 404);
+    let (status, health) = get_json(addr, "/healthz").await;
+    assert_eq!((status, health["status"].as_str()), (200, Some("ok")));
+}
+
+async fn check_source_status(addr: std::net::SocketAddr) {
+    let (_, sources) = get_json(addr, "/api/sources").await;
+    let rss2 = source(&sources, "rss2");
+    assert_eq!(rss2["state"], "ok");
+    assert_eq!(rss2["items_seen"], 6);
+    assert_eq!(rss2["items_kept"], 3);
+    assert_eq!(rss2["last_report"]["dropped"], 3);
+    for (name, error) in [
+        ("malformed", "cannot parse the feed"),
+        ("endless", "larger than the limit of 262144 bytes"),
+        ("stall", "timed out"),
+        ("rate-limited", "server asks to wait 3600s"),
+        ("redirect-loop", "too many redirects"),
+        ("broken", "HTTP 500"),
+    ] {
+        let status = source(&sources, name);
+        assert_eq!(status["state"], "retrying", "{status}");
+        let message = status["last_error"].as_str().unwrap();
+        assert!(message.contains(error), "{name}: {message}");
+    }
+    // Retry-After is honoured: the next poll is about an hour away, not the backoff's.
+    let next = source(&sources, "rate-limited")["next_poll"].as_str().unwrap();
+    let next = chrono::DateTime::parse_from_rfc3339(next).unwrap();
+    assert!(next > chrono::Utc::now() + chrono::Duration::minutes(50), "{next}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restart_resumes_from_the_committed_position_without_duplicates() {
+    let server = fixtures::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = fixtures::config(dir.path(), &server, &[("etag", "/etag.xml"), ("atom", "/atom.xml")]);
+
+    let daemon = webcare::daemon::start(&config).await.unwrap();
+    fixtures::until_all_polled(&daemon).await;
+    let (_, before) = get_json(daemon.addr(), "/api/search").await;
+    daemon.shutdown().await.unwrap();
+
+    let daemon = webcare::daemon::start(&config).await.unwrap();
+    fixtures::until_all_polled(&daemon).await;
+    let (_, after) = get_json(daemon.addr(), "/api/search").await;
+    let (_, sources) = get_json(daemon.addr(), "/api/sources").await;
+    daemon.shutdown().await.unwrap();
+
+    // The ETag saved with the commit was sent again: the second poll was a 304.
+    use std::sync::atomic::Ordering::SeqCst;
+    assert_eq!(server.log.etag_requests.load(SeqCst), 2);
+    assert_eq!(server.log.etag_not_modified.load(SeqCst), 1);
+    assert_eq!(source(&sources, "etag")["last_report"]["not_modified"], true);
+    // The atom feed was fetched again (no ETag) but nothing was duplicated.
+    assert_eq!(before["total"], after["total"]);
+    assert!(before["total"].as_u64().unwrap() >= 6);
+    let ids = |v: &serde_json::Value| {
+        let mut ids: Vec<String> = v["hits"].as_array().unwrap().iter().map(|h| h["id"].as_str().unwrap().to_string()).collect();
+        ids.sort();
+        ids
+    };
+    assert_eq!(ids(&before), ids(&after));
+    // Counters survive the restart (they live in the checkpoint).
+    assert_eq!(source(&sources, "etag")["items_seen"], 5);
+}

@@ -1,0 +1,174 @@
+//! A real HTTP server serving the fixture feeds and misbehaving endpoints, and helpers
+//! to configure a daemon against it.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(repo().join("tests/fixtures/feeds").join(name)).expect("fixture feed exists")
+}
+
+/// What the fixture server saw, for assertions on behaviour rather than timing.
+#[derive(Default)]
+pub struct Log {
+    pub etag_requests: AtomicUsize,
+    pub etag_not_modified: AtomicUsize,
+    pub rate_limited: AtomicUsize,
+}
+
+pub struct FixtureServer {
+    pub addr: SocketAddr,
+    pub log: Arc<Log>,
+}
+
+impl FixtureServer {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+}
+
+/// A feed with a payload that must come back escaped, and a relevant item.
+pub const XSS_FEED: &str = r#"<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0"><channel><title>xss</title>
+<item><guid>xss-1</guid><title>Asielzoekers in Ter Apel schrijven &amp;lt;script&amp;gt;alert(1)&amp;lt;/script&amp;gt;</title>
+<link>javascript:alert(1)</link>
+<description>Bericht over asielzoekers: &amp;lt;img src=x onerror=alert(1)&amp;gt; stond in de tekst.</description>
+<pubDate>Mon, 23 Nov 2026 10:00:00 +0100</pubDate></item>
+</channel></rss>"#;
+
+pub async fn start() -> FixtureServer {
+    let log = Arc::new(Log::default());
+    let app = Router::new()
+        .route("/rss2.xml", get(|| async { xml(fixture("rss2.xml"), "application/rss+xml") }))
+        .route("/rss1.rdf", get(|| async { xml(fixture("rss1.rdf"), "application/rdf+xml") }))
+        .route("/atom.xml", get(|| async { xml(fixture("atom.xml"), "application/atom+xml") }))
+        .route("/feed.json", get(|| async { xml(fixture("feed.json"), "application/feed+json") }))
+        .route("/windows-1252.xml", get(|| async { xml(fixture("windows-1252.xml"), "text/xml") }))
+        .route("/header-charset.xml", get(header_charset))
+        .route("/malformed.xml", get(|| async { xml(fixture("malformed.xml"), "application/rss+xml") }))
+        .route("/xss.xml", get(|| async { xml(XSS_FEED.as_bytes().to_vec(), "application/rss+xml") }))
+        .route("/etag.xml", get(etag))
+        .route("/endless", get(endless))
+        .route("/stall", get(stall))
+        .route("/rate-limited", get(rate_limited))
+        .route("/loop", get(|| async { (StatusCode::FOUND, [(header::LOCATION, "/loop")]) }))
+        .route("/gone", get(|| async { StatusCode::INTERNAL_SERVER_ERROR }))
+        .with_state(log.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    FixtureServer { addr, log }
+}
+
+fn xml(bytes: Vec<u8>, content_type: &'static str) -> Response {
+    ([(header::CONTENT_TYPE, content_type)], bytes).into_response()
+}
+
+/// The windows-1252 fixture with its prolog's encoding removed: only the HTTP header
+/// says what it is.
+async fn header_charset() -> Response {
+    let bytes = fixture("windows-1252.xml");
+    let text = String::from_utf8_lossy(&bytes);
+    let end = text.find("?>").unwrap() + 2;
+    let mut body = br#"<?xml version="1.0"?>"#.to_vec();
+    body.extend_from_slice(&bytes[end..]);
+    xml(body, "application/rss+xml; charset=windows-1252")
+}
+
+async fn etag(State(log): State<Arc<Log>>, headers: HeaderMap) -> Response {
+    log.etag_requests.fetch_add(1, Ordering::SeqCst);
+    if headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) == Some("\"v1\"") {
+        log.etag_not_modified.fetch_add(1, Ordering::SeqCst);
+        return StatusCode::NOT_MODIFIED.into_response();
+    }
+    ([(header::CONTENT_TYPE, "application/rss+xml"), (header::ETAG, "\"v1\"")], fixture("rss1.rdf")).into_response()
+}
+
+/// A body that never ends: the size cap must stop it.
+async fn endless() -> Response {
+    let chunk = axum::body::Bytes::from(vec![b'x'; 16 * 1024]);
+    let stream = futures_stream(chunk);
+    ([(header::CONTENT_TYPE, "application/rss+xml")], Body::from_stream(stream)).into_response()
+}
+
+fn futures_stream(chunk: axum::body::Bytes) -> impl futures_util::Stream<Item = Result<axum::body::Bytes, std::io::Error>> {
+    futures_util::stream::iter(std::iter::repeat(chunk).map(Ok))
+}
+
+/// Sends headers, then nothing: the timeout must stop it.
+async fn stall() -> Response {
+    let stream = futures_util::stream::pending::<Result<axum::body::Bytes, std::io::Error>>();
+    ([(header::CONTENT_TYPE, "application/rss+xml")], Body::from_stream(stream)).into_response()
+}
+
+async fn rate_limited(State(log): State<Arc<Log>>) -> Response {
+    log.rate_limited.fetch_add(1, Ordering::SeqCst);
+    (StatusCode::TOO_MANY_REQUESTS, [(header::RETRY_AFTER, "3600")]).into_response()
+}
+
+/// A daemon config (TOML) for `sources` (name, path on the fixture server).
+pub fn config_toml(data_dir: &Path, server: &FixtureServer, sources: &[(&str, &str)]) -> String {
+    let mut toml = format!(
+        r#"[storage]
+data_dir = {data_dir:?}
+commit_interval = "200ms"
+[http]
+listen = "127.0.0.1:0"
+[poll]
+user_agent = "webcare-test (contact: test@example.org)"
+timeout = "2s"
+max_body_bytes = 262144
+max_per_host = 4
+jitter = 0.0
+[pipeline]
+topics_dir = {topics:?}
+"#,
+        data_dir = data_dir.display().to_string(),
+        topics = repo().join("config/topics").display().to_string(),
+    );
+    for (name, path) in sources {
+        toml.push_str(&format!(
+            "[[sources]]\nname = {name:?}\nkind = \"feed\"\nurl = {:?}\ninterval = \"1h\"\n",
+            server.url(path)
+        ));
+    }
+    toml
+}
+
+pub fn config(data_dir: &Path, server: &FixtureServer, sources: &[(&str, &str)]) -> webcare::Config {
+    webcare::Config::from_toml(Path::new("test.toml"), &config_toml(data_dir, server, sources)).expect("test config is valid")
+}
+
+/// Waits until every source has been polled at least once (bounded; not a timing assertion).
+pub async fn until_all_polled(daemon: &webcare::daemon::Daemon) {
+    for _ in 0..300 {
+        let board = daemon.board().snapshot();
+        if !board.is_empty() && board.iter().all(|s| s.last_poll.is_some()) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("sources were not all polled: {:#?}", daemon.board().snapshot());
+}
+
+pub async fn get_json(addr: SocketAddr, path_and_query: &str) -> (u16, serde_json::Value) {
+    let response = reqwest::get(format!("http://{addr}{path_and_query}")).await.unwrap();
+    let status = response.status().as_u16();
+    let content_type = response.headers().get(header::CONTENT_TYPE).unwrap().to_str().unwrap().to_string();
+    assert!(content_type.starts_with("application/json"), "{content_type}");
+    (status, serde_json::from_slice(&response.bytes().await.unwrap()).unwrap())
+}

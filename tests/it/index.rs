@@ -1,0 +1,155 @@
+//! The index's promises: idempotent writes, positions committed with their mentions,
+//! nothing visible or kept that was not committed, and import of JSON Lines.
+
+use std::path::Path;
+
+use chrono::{TimeZone, Utc};
+use webcare::mention::Mention;
+use webcare::pipeline::Pipeline;
+use webcare::search::writer::{self, Batch, CommitPolicy};
+use webcare::search::{Checkpoints, MentionIndex, SearchRequest, SourceCheckpoint};
+
+fn mention(source: &str, id: &str, text: &str) -> Mention {
+    let t = Utc.with_ymd_and_hms(2026, 11, 20, 9, 0, 0).unwrap();
+    let mut m = Mention::new(source, id, t, t);
+    m.title = format!("titel {id}");
+    m.text = text.to_string();
+    m.lang = "nl".into();
+    m
+}
+
+fn count(index: &MentionIndex, q: &str) -> usize {
+    index.search(&SearchRequest { q: q.into(), ..Default::default() }).unwrap().total
+}
+
+fn checkpoint(etag: &str) -> Checkpoints {
+    let mut c = Checkpoints::new();
+    c.insert(
+        "s".into(),
+        SourceCheckpoint {
+            position: serde_json::json!({ "etag": etag }),
+            items_seen: 1,
+            items_kept: 1,
+        },
+    );
+    c
+}
+
+#[test]
+fn same_mention_twice_is_one_document() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = MentionIndex::open(dir.path()).unwrap();
+    let mut w = index.writer().unwrap();
+    w.upsert(&mention("s", "1", "eerste versie")).unwrap();
+    w.upsert(&mention("s", "1", "tweede versie")).unwrap();
+    w.commit(&Checkpoints::new()).unwrap();
+    w.upsert(&mention("s", "1", "derde versie")).unwrap();
+    w.commit(&Checkpoints::new()).unwrap();
+    assert_eq!(index.num_mentions(), 1);
+    assert_eq!(count(&index, "derde"), 1);
+    assert_eq!(count(&index, "eerste"), 0);
+}
+
+#[test]
+fn uncommitted_work_is_gone_after_a_crash_and_so_is_its_position() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let index = MentionIndex::open(dir.path()).unwrap();
+        let mut w = index.writer().unwrap();
+        w.upsert(&mention("s", "1", "vastgelegd")).unwrap();
+        w.commit(&checkpoint("v1")).unwrap();
+        w.upsert(&mention("s", "2", "niet vastgelegd")).unwrap();
+        // A crash: the writer goes away without committing.
+        drop(w);
+    }
+    let index = MentionIndex::open(dir.path()).unwrap();
+    assert_eq!(index.num_mentions(), 1);
+    // The saved position is the one committed with mention 1, so mention 2's poll is redone.
+    assert_eq!(index.checkpoints().unwrap(), checkpoint("v1"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writer_acknowledges_only_after_the_commit_that_holds_batch_and_position() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = MentionIndex::open(dir.path()).unwrap();
+    let policy = CommitPolicy { max_docs: 1_000, interval: std::time::Duration::from_millis(100) };
+    let (handle, thread) = writer::spawn(&index, policy, tokio::runtime::Handle::current()).unwrap();
+    let batch = Batch {
+        source: "s".into(),
+        mentions: vec![mention("s", "1", "asielzoekers"), mention("s", "2", "asielzoekers")],
+        checkpoint: checkpoint("v2").remove("s"),
+    };
+    handle.write(batch).await.unwrap();
+    // Visible to searches and durable with its position as soon as write() returns.
+    assert_eq!(count(&index, "asielzoekers"), 2);
+    assert_eq!(index.checkpoints().unwrap(), checkpoint("v2"));
+    drop(handle);
+    tokio::task::spawn_blocking(move || thread.join()).await.unwrap().unwrap().unwrap();
+    // A second writer cannot be opened while one runs; after it ended, it can.
+    index.writer().unwrap();
+}
+
+#[test]
+fn a_second_writer_is_refused_with_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = MentionIndex::open(dir.path()).unwrap();
+    let _first = index.writer().unwrap();
+    let err = index.writer().err().unwrap().to_string();
+    assert!(err.contains("in use by another webcare process"), "{err}");
+}
+
+fn pipeline() -> Pipeline {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let config = webcare::config::Pipeline {
+        topics_dir: repo.join("config/topics"),
+        languages: ["nl", "en", "ar", "fa", "tr", "uk", "fr", "de", "so", "ti", "es", "ru"].map(String::from).to_vec(),
+    };
+    Pipeline::from_config(&config).unwrap()
+}
+
+#[test]
+fn import_reports_bad_lines_by_number_and_keeps_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = MentionIndex::open(dir.path()).unwrap();
+    let input = concat!(
+        r#"{"id":"a","text":"Al veertien maanden wacht ik op de IND, mijn asielaanvraag ligt stil.","published":"2026-11-20T10:00:00+01:00","url":"https://x.example/a?utm_source=x"}"#, "\n",
+        r#"{"id":"b","text":"Katten uit het asiel zoeken een baasje","published":"2026-11-20T10:00:00Z"}"#, "\n",
+        r#"{"id":"c","text":"kapot","published":"gisteren"}"#, "\n",
+        "{niet eens json\n",
+        "\n",
+        r#"{"id":"d","text":"Asylum seekers slept outside the Ter Apel registration centre again.","published":"2026-11-21T08:00:00Z","source":"other","lang":"en"}"#, "\n",
+    );
+    let p = pipeline();
+    let report = webcare::import::import("in.jsonl", input.as_bytes(), &p, &index).unwrap();
+    assert_eq!((report.lines, report.indexed, report.not_relevant), (6, 2, 1));
+    let lines: Vec<usize> = report.errors.iter().map(|(l, _)| *l).collect();
+    assert_eq!(lines, vec![3, 4]);
+    assert!(report.errors[0].1.contains("field `published`"));
+    // Importing again changes nothing.
+    webcare::import::import("in.jsonl", input.as_bytes(), &p, &index).unwrap();
+    assert_eq!(index.num_mentions(), 2);
+    let results = index.search(&SearchRequest { q: "asielaanvraag".into(), ..Default::default() }).unwrap();
+    assert_eq!(results.hits[0].url.as_deref(), Some("https://x.example/a"));
+    assert_eq!(results.hits[0].source, "import");
+    assert_eq!(results.hits[0].lang, "nl");
+}
+
+#[test]
+fn pipeline_survives_garbage() {
+    let p = pipeline();
+    let t = Utc::now();
+    for text in [
+        String::new(),
+        "🙂".repeat(500),
+        "https://t.co/abc".to_string(),
+        String::from_utf8_lossy(&[0xff, 0xfe, 0x00, 0x01, 0x80, 0x81]).into_owned(),
+        "asielzoeker ".repeat(400_000),
+        "ᚠᛇᚻ 漢字 العربية Кирилиця ግዕዝ".to_string(),
+    ] {
+        let mut m = Mention::new("s", "x", t, t);
+        m.text = text;
+        let m = p.process(m);
+        assert!(m.text.len() <= webcare::pipeline::MAX_TEXT_BYTES);
+        assert!(m.relevance.is_some());
+    }
+}

@@ -1,0 +1,9 @@
+//! Integration tests: the real daemon (in-process) or binary against real HTTP servers
+//! on 127.0.0.1 with ephemeral ports. No internet.
+
+mod cli;
+mod corpora;
+mod daemon;
+mod fixtures;
+mod index;
+mod polling;
