@@ -220,7 +220,9 @@ pub struct HumanDuration(pub Duration);
 impl<'de> Deserialize<'de> for HumanDuration {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let text = String::deserialize(d)?;
-        parse_duration(&text).map(HumanDuration).map_err(serde::de::Error::custom)
+        parse_duration(&text)
+            .map(HumanDuration)
+            .map_err(serde::de::Error::custom)
     }
 }
 
@@ -243,7 +245,12 @@ struct Validator<'a> {
 }
 
 impl Validator<'_> {
-    fn invalid(&self, span: Option<std::ops::Range<usize>>, key: &str, message: impl fmt::Display) -> ConfigError {
+    fn invalid(
+        &self,
+        span: Option<std::ops::Range<usize>>,
+        key: &str,
+        message: impl fmt::Display,
+    ) -> ConfigError {
         ConfigError::Invalid {
             path: self.path.to_owned(),
             line: span.map(|s| line_of(self.text, s.start)),
@@ -271,7 +278,11 @@ impl Validator<'_> {
         check_data_dir(&data_dir).map_err(|m| self.invalid(span, "storage.data_dir", m))?;
         let commit_max_docs = match raw.commit_max_docs {
             Some(n) if *n.get_ref() == 0 => {
-                return Err(self.invalid(Some(n.span()), "storage.commit_max_docs", "must be at least 1"))
+                return Err(self.invalid(
+                    Some(n.span()),
+                    "storage.commit_max_docs",
+                    "must be at least 1",
+                ))
             }
             Some(n) => n.into_inner(),
             None => DEFAULT_COMMIT_MAX_DOCS,
@@ -289,10 +300,15 @@ impl Validator<'_> {
                 self.invalid(
                     Some(l.span()),
                     "http.listen",
-                    format!("{:?} is not an address and port, e.g. \"127.0.0.1:8080\"", l.get_ref()),
+                    format!(
+                        "{:?} is not an address and port, e.g. \"127.0.0.1:8080\"",
+                        l.get_ref()
+                    ),
                 )
             })?,
-            None => DEFAULT_LISTEN.parse().expect("default listen address is valid"),
+            None => DEFAULT_LISTEN
+                .parse()
+                .expect("default listen address is valid"),
         };
         Ok(Http { listen })
     }
@@ -311,7 +327,11 @@ impl Validator<'_> {
         };
         let jitter = match raw.jitter {
             Some(j) if !(0.0..=0.5).contains(j.get_ref()) => {
-                return Err(self.invalid(Some(j.span()), "poll.jitter", "must be between 0.0 and 0.5"))
+                return Err(self.invalid(
+                    Some(j.span()),
+                    "poll.jitter",
+                    "must be between 0.0 and 0.5",
+                ))
             }
             Some(j) => j.into_inner(),
             None => DEFAULT_JITTER,
@@ -325,7 +345,11 @@ impl Validator<'_> {
         };
         let max_body_bytes = match raw.max_body_bytes {
             Some(n) if *n.get_ref() < 1024 => {
-                return Err(self.invalid(Some(n.span()), "poll.max_body_bytes", "must be at least 1024"))
+                return Err(self.invalid(
+                    Some(n.span()),
+                    "poll.max_body_bytes",
+                    "must be at least 1024",
+                ))
             }
             Some(n) => n.into_inner(),
             None => DEFAULT_MAX_BODY_BYTES,
@@ -350,14 +374,20 @@ impl Validator<'_> {
             return Err(self.invalid(
                 span,
                 "pipeline.topics_dir",
-                format!("{} is not a directory of topic files (*.toml)", topics_dir.display()),
+                format!(
+                    "{} is not a directory of topic files (*.toml)",
+                    topics_dir.display()
+                ),
             ));
         }
         let languages = match raw.languages {
             Some(list) => {
                 let span = list.span();
                 let list = list.into_inner();
-                if let Some(bad) = list.iter().find(|c| crate::pipeline::language::lookup(c).is_none()) {
+                if let Some(bad) = list
+                    .iter()
+                    .find(|c| crate::pipeline::language::lookup(c).is_none())
+                {
                     return Err(self.invalid(
                         Some(span),
                         "pipeline.languages",
@@ -403,13 +433,21 @@ impl Validator<'_> {
         Ok(sources)
     }
 
-    fn source(&self, src: RawSource, key: &dyn Fn(&str) -> String, name: String) -> Result<SourceConfig, ConfigError> {
+    fn source(
+        &self,
+        src: RawSource,
+        key: &dyn Fn(&str) -> String,
+        name: String,
+    ) -> Result<SourceConfig, ConfigError> {
         let kind = src.kind.get_ref().clone();
         if !SOURCE_KINDS.contains(&kind.as_str()) {
             return Err(self.invalid(
                 Some(src.kind.span()),
                 &key("kind"),
-                format!("unknown source kind {kind:?}; known kinds: {}", SOURCE_KINDS.join(", ")),
+                format!(
+                    "unknown source kind {kind:?}; known kinds: {}",
+                    SOURCE_KINDS.join(", ")
+                ),
             ));
         }
         let url = url::Url::parse(src.url.get_ref())
@@ -427,7 +465,10 @@ impl Validator<'_> {
                 return Err(self.invalid(
                     Some(l.span()),
                     &key("lang"),
-                    format!("unknown language code {:?}; use an ISO 639-1 code such as \"nl\"", l.get_ref()),
+                    format!(
+                        "unknown language code {:?}; use an ISO 639-1 code such as \"nl\"",
+                        l.get_ref()
+                    ),
                 ))
             }
             other => other.map(Spanned::into_inner),
@@ -445,7 +486,11 @@ impl Validator<'_> {
 
 /// The 1-based line of byte `offset` in `text`.
 pub fn line_of(text: &str, offset: usize) -> usize {
-    text.as_bytes()[..offset.min(text.len())].iter().filter(|&&b| b == b'\n').count() + 1
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
 }
 
 /// The data directory must be a writable directory, or creatable inside one.
@@ -493,7 +538,9 @@ mod tests {
 
     #[test]
     fn minimal_source_gets_defaults() {
-        let c = load("[[sources]]\nname = \"a\"\nkind = \"feed\"\nurl = \"https://example.org/rss\"\n").unwrap();
+        let c =
+            load("[[sources]]\nname = \"a\"\nkind = \"feed\"\nurl = \"https://example.org/rss\"\n")
+                .unwrap();
         assert_eq!(c.sources[0].interval, DEFAULT_INTERVAL);
         assert_eq!(c.poll.max_per_host, DEFAULT_MAX_PER_HOST);
         assert_eq!(c.pipeline.languages.len(), DEFAULT_LANGUAGES.len());
@@ -540,21 +587,31 @@ mod tests {
     #[test]
     fn data_dir_under_a_file_is_refused() {
         let file = tempfile::NamedTempFile::new().unwrap();
-        let text = format!("[storage]\ndata_dir = {:?}\n", file.path().join("sub").display().to_string());
-        let err = Config::from_toml(Path::new("x.toml"), &text).unwrap_err().to_string();
+        let text = format!(
+            "[storage]\ndata_dir = {:?}\n",
+            file.path().join("sub").display().to_string()
+        );
+        let err = Config::from_toml(Path::new("x.toml"), &text)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("storage.data_dir"), "{err}");
         assert!(err.contains("cannot be created"), "{err}");
     }
 
     #[test]
     fn user_agent_without_contact_is_refused() {
-        let err = load("[poll]\nuser_agent = \"bot\"\n").unwrap_err().to_string();
+        let err = load("[poll]\nuser_agent = \"bot\"\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("poll.user_agent"), "{err}");
     }
 
     #[test]
     fn zero_duration_is_refused() {
         assert!(parse_duration("0s").is_err());
-        assert_eq!(parse_duration("7d").unwrap(), Duration::from_secs(7 * 86400));
+        assert_eq!(
+            parse_duration("7d").unwrap(),
+            Duration::from_secs(7 * 86400)
+        );
     }
 }

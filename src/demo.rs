@@ -15,10 +15,26 @@ use crate::config::{Config, SourceConfig};
 
 /// The bundled feeds: (file name, content type, bytes, language hint).
 const FEEDS: &[(&str, &str, &[u8])] = &[
-    ("nieuws-binnenland.xml", "application/rss+xml", include_bytes!("demo/feeds/nieuws-binnenland.xml")),
-    ("regio-noord.xml", "application/atom+xml", include_bytes!("demo/feeds/regio-noord.xml")),
-    ("refugee-voices.json", "application/feed+json", include_bytes!("demo/feeds/refugee-voices.json")),
-    ("forum-digest.xml", "application/rss+xml", include_bytes!("demo/feeds/forum-digest.xml")),
+    (
+        "nieuws-binnenland.xml",
+        "application/rss+xml",
+        include_bytes!("demo/feeds/nieuws-binnenland.xml"),
+    ),
+    (
+        "regio-noord.xml",
+        "application/atom+xml",
+        include_bytes!("demo/feeds/regio-noord.xml"),
+    ),
+    (
+        "refugee-voices.json",
+        "application/feed+json",
+        include_bytes!("demo/feeds/refugee-voices.json"),
+    ),
+    (
+        "forum-digest.xml",
+        "application/rss+xml",
+        include_bytes!("demo/feeds/forum-digest.xml"),
+    ),
 ];
 /// Demo sources poll often, so conditional GET (304) shows in the status too.
 const DEMO_INTERVAL: Duration = Duration::from_secs(30);
@@ -41,10 +57,21 @@ async fn feed(Path(name): Path<String>, headers: HeaderMap) -> Response {
         return StatusCode::NOT_FOUND.into_response();
     };
     let etag = format!("\"{}\"", &blake3::hash(bytes).to_hex()[..16]);
-    if headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) == Some(etag.as_str()) {
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        == Some(etag.as_str())
+    {
         return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response();
     }
-    ([(header::CONTENT_TYPE, content_type.to_string()), (header::ETAG, etag)], *bytes).into_response()
+    (
+        [
+            (header::CONTENT_TYPE, content_type.to_string()),
+            (header::ETAG, etag),
+        ],
+        *bytes,
+    )
+        .into_response()
 }
 
 /// `config` turned into the demo: the bundled feeds as its only sources, and its own

@@ -55,7 +55,10 @@ pub struct ImportReport {
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
     #[error("{path}: {source}")]
-    Read { path: String, source: std::io::Error },
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
     #[error(transparent)]
     Index(#[from] IndexError),
 }
@@ -67,9 +70,17 @@ impl ImportRecord {
             return Err("field `id` is empty".into());
         }
         let published = DateTime::parse_from_rfc3339(self.published.trim())
-            .map_err(|e| format!("field `published`: {:?} is not an RFC 3339 time ({e})", self.published))?
+            .map_err(|e| {
+                format!(
+                    "field `published`: {:?} is not an RFC 3339 time ({e})",
+                    self.published
+                )
+            })?
             .with_timezone(&Utc);
-        let source = self.source.filter(|s| !s.trim().is_empty()).unwrap_or_else(|| DEFAULT_SOURCE.into());
+        let source = self
+            .source
+            .filter(|s| !s.trim().is_empty())
+            .unwrap_or_else(|| DEFAULT_SOURCE.into());
         let mut m = Mention::new(&source, &self.id, published, now);
         m.text = any_to_text(&self.text);
         m.title = self.title.map(|t| any_to_text(&t)).unwrap_or_default();
@@ -80,7 +91,12 @@ impl ImportRecord {
 }
 
 /// Imports `reader` (named `path` in messages) into `index`.
-pub fn import<R: BufRead>(path: &str, mut reader: R, pipeline: &Pipeline, index: &MentionIndex) -> Result<ImportReport, ImportError> {
+pub fn import<R: BufRead>(
+    path: &str,
+    mut reader: R,
+    pipeline: &Pipeline,
+    index: &MentionIndex,
+) -> Result<ImportReport, ImportError> {
     let mut writer = index.writer()?;
     let checkpoints = index.checkpoints()?;
     let mut report = ImportReport::default();
@@ -161,7 +177,8 @@ fn parse_line(line: &[u8], now: DateTime<Utc>) -> Result<Option<Mention>, String
     if text.trim().is_empty() {
         return Ok(None);
     }
-    let record: ImportRecord = serde_json::from_str(text).map_err(|e| format!("invalid JSON: {e}"))?;
+    let record: ImportRecord =
+        serde_json::from_str(text).map_err(|e| format!("invalid JSON: {e}"))?;
     record.into_mention(now).map(Some)
 }
 
@@ -173,10 +190,18 @@ mod tests {
     fn record_errors_name_the_field() {
         let now = Utc::now();
         let bad_time = r#"{"id":"1","text":"x","published":"gisteren"}"#;
-        assert!(parse_line(bad_time.as_bytes(), now).unwrap_err().contains("field `published`"));
-        assert!(parse_line(br#"{"id":"1","text":"x"}"#, now).unwrap_err().contains("published"));
-        assert!(parse_line(b"{not json", now).unwrap_err().starts_with("invalid JSON"));
-        assert!(parse_line(b"\xff\xfe", now).unwrap_err().starts_with("not UTF-8"));
+        assert!(parse_line(bad_time.as_bytes(), now)
+            .unwrap_err()
+            .contains("field `published`"));
+        assert!(parse_line(br#"{"id":"1","text":"x"}"#, now)
+            .unwrap_err()
+            .contains("published"));
+        assert!(parse_line(b"{not json", now)
+            .unwrap_err()
+            .starts_with("invalid JSON"));
+        assert!(parse_line(b"\xff\xfe", now)
+            .unwrap_err()
+            .starts_with("not UTF-8"));
         assert!(parse_line(b"   \n", now).unwrap().is_none());
     }
 

@@ -1,7 +1,7 @@
 //! The `webcare` command line: parses arguments, loads the config, calls the library.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -12,7 +12,11 @@ use webcare::search::{MentionIndex, SearchRequest, SearchResults, Sort};
 use webcare::{daemon, demo, import};
 
 #[derive(Parser)]
-#[command(name = "webcare", version, about = "Public social listening on the Dutch asylum procedure")]
+#[command(
+    name = "webcare",
+    version,
+    about = "Public social listening on the Dutch asylum procedure"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -86,7 +90,11 @@ enum SortArg {
 fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
-        Command::Run { config, demo, log_format } => {
+        Command::Run {
+            config,
+            demo,
+            log_format,
+        } => {
             init_logging(log_format);
             run(&config, demo)
         }
@@ -129,23 +137,27 @@ fn main() -> Result<()> {
 fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tantivy=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match format {
         LogFormat::Human => builder.init(),
         LogFormat::Json => builder.json().init(),
     }
 }
 
-fn load(path: &PathBuf) -> Result<Config> {
+fn load(path: &Path) -> Result<Config> {
     Ok(Config::load(path)?)
 }
 
-fn run(config_path: &PathBuf, demo_mode: bool) -> Result<()> {
+fn run(config_path: &Path, demo_mode: bool) -> Result<()> {
     let config = load(config_path)?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async {
         let config = if demo_mode {
-            let feeds = demo::serve_feeds().await.context("cannot start the demo feed server")?;
+            let feeds = demo::serve_feeds()
+                .await
+                .context("cannot start the demo feed server")?;
             tracing::info!(%feeds, "demo mode: polling the bundled sample feeds");
             demo::demo_config(config, feeds)
         } else {
@@ -162,7 +174,7 @@ fn run(config_path: &PathBuf, demo_mode: bool) -> Result<()> {
     })
 }
 
-fn check_config(path: &PathBuf) -> Result<()> {
+fn check_config(path: &Path) -> Result<()> {
     let config = load(path)?;
     let pipeline = Pipeline::from_config(&config.pipeline)?;
     println!(
@@ -185,7 +197,7 @@ fn open_index(config: &Config, demo_mode: bool) -> Result<MentionIndex> {
     Ok(MentionIndex::open(&dir)?)
 }
 
-fn search(config_path: &PathBuf, demo_mode: bool, request: &SearchRequest, json: bool) -> Result<()> {
+fn search(config_path: &Path, demo_mode: bool, request: &SearchRequest, json: bool) -> Result<()> {
     let config = load(config_path)?;
     let index = open_index(&config, demo_mode)?;
     let results = index.search(request)?;
@@ -203,7 +215,14 @@ fn print_results(out: &mut impl Write, results: &SearchResults) -> Result<()> {
     writeln!(out, "{} mentions", results.total)?;
     for hit in &results.hits {
         writeln!(out)?;
-        writeln!(out, "{}  [{}] {}  ({})", hit.published.format("%Y-%m-%d %H:%M"), hit.lang, hit.title, hit.source)?;
+        writeln!(
+            out,
+            "{}  [{}] {}  ({})",
+            hit.published.format("%Y-%m-%d %H:%M"),
+            hit.lang,
+            hit.title,
+            hit.source
+        )?;
         writeln!(out, "  {}", strip_tags(&hit.snippet))?;
         if let Some(url) = &hit.url {
             writeln!(out, "  {url}")?;
@@ -225,14 +244,16 @@ fn strip_tags(snippet: &str) -> String {
 }
 
 fn parse_time(flag: &str, value: &str, end_of_day: bool) -> Result<chrono::DateTime<chrono::Utc>> {
-    webcare::http::parse_time(flag, value, end_of_day).map_err(|e| anyhow::anyhow!("{flag}: {}", e.message()))
+    webcare::http::parse_time(flag, value, end_of_day)
+        .map_err(|e| anyhow::anyhow!("{flag}: {}", e.message()))
 }
 
-fn import_file(config_path: &PathBuf, file: &PathBuf) -> Result<()> {
+fn import_file(config_path: &Path, file: &Path) -> Result<()> {
     let config = load(config_path)?;
     let pipeline = Pipeline::from_config(&config.pipeline)?;
     let index = open_index(&config, false)?;
-    let reader = std::fs::File::open(file).with_context(|| format!("{}: cannot open", file.display()))?;
+    let reader =
+        std::fs::File::open(file).with_context(|| format!("{}: cannot open", file.display()))?;
     let name = file.display().to_string();
     let report = import::import(&name, std::io::BufReader::new(reader), &pipeline, &index)?;
     for (line, error) in &report.errors {

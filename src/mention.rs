@@ -45,7 +45,12 @@ pub struct Relevance {
 
 impl Mention {
     /// A new mention as a source sees it; the pipeline fills in language and relevance.
-    pub fn new(source: &str, external_id: &str, published: DateTime<Utc>, fetched: DateTime<Utc>) -> Mention {
+    pub fn new(
+        source: &str,
+        external_id: &str,
+        published: DateTime<Utc>,
+        fetched: DateTime<Utc>,
+    ) -> Mention {
         Mention {
             id: mention_id(source, external_id),
             source: source.to_string(),

@@ -45,7 +45,9 @@ pub fn router(state: AppState) -> Router {
         .with_state(Arc::new(state))
 }
 
-async fn healthz(axum::extract::State(state): axum::extract::State<Arc<AppState>>) -> Json<serde_json::Value> {
+async fn healthz(
+    axum::extract::State(state): axum::extract::State<Arc<AppState>>,
+) -> Json<serde_json::Value> {
     Json(json!({
         "status": "ok",
         "mentions": state.index.num_mentions(),
@@ -54,7 +56,10 @@ async fn healthz(axum::extract::State(state): axum::extract::State<Arc<AppState>
 }
 
 async fn not_found() -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "no such endpoint; see the README for the API")
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "no such endpoint; see the README for the API",
+    )
 }
 
 /// Everything served is data from strangers: forbid browsers to run or sniff any of it.
@@ -65,8 +70,14 @@ async fn security_headers(request: Request, next: Next) -> Response {
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
     );
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     response
 }
 

@@ -12,7 +12,9 @@ use super::{ApiError, AppState};
 use crate::search::query::SearchError;
 use crate::search::{SearchRequest, SearchResults, Sort};
 
-const PARAMS: &[&str] = &["q", "lang", "source", "from", "to", "limit", "offset", "sort"];
+const PARAMS: &[&str] = &[
+    "q", "lang", "source", "from", "to", "limit", "offset", "sort",
+];
 
 pub async fn search(
     State(state): State<Arc<AppState>>,
@@ -24,7 +26,9 @@ pub async fn search(
         .await
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
     results.map(Json).map_err(|e| match e {
-        e @ SearchError::Index(_) => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        e @ SearchError::Index(_) => {
+            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
+        }
         e => ApiError::bad_request(e.to_string()),
     })
 }
@@ -37,23 +41,36 @@ pub fn parse_request(params: &HashMap<String, String>) -> Result<SearchRequest, 
             PARAMS.join(", ")
         )));
     }
-    let text = |key: &str| params.get(key).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+    let text = |key: &str| {
+        params
+            .get(key)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    };
     Ok(SearchRequest {
         q: text("q").unwrap_or_default(),
         lang: text("lang"),
         source: text("source"),
-        from: text("from").map(|v| parse_time("from", &v, false)).transpose()?,
+        from: text("from")
+            .map(|v| parse_time("from", &v, false))
+            .transpose()?,
         to: text("to").map(|v| parse_time("to", &v, true)).transpose()?,
-        limit: text("limit").map(|v| parse_number("limit", &v)).transpose()?,
-        offset: text("offset").map(|v| parse_number("offset", &v)).transpose()?,
+        limit: text("limit")
+            .map(|v| parse_number("limit", &v))
+            .transpose()?,
+        offset: text("offset")
+            .map(|v| parse_number("offset", &v))
+            .transpose()?,
         sort: text("sort").map(|v| parse_sort(&v)).transpose()?,
     })
 }
 
 fn parse_number(param: &str, value: &str) -> Result<usize, ApiError> {
-    value
-        .parse()
-        .map_err(|_| ApiError::bad_request(format!("invalid parameter `{param}`: {value:?} is not a whole number")))
+    value.parse().map_err(|_| {
+        ApiError::bad_request(format!(
+            "invalid parameter `{param}`: {value:?} is not a whole number"
+        ))
+    })
 }
 
 fn parse_sort(value: &str) -> Result<Sort, ApiError> {

@@ -8,16 +8,54 @@ use ego_tree::iter::Edge;
 use scraper::{Html, Node};
 
 /// Elements whose content is never text a person wrote for reading.
-const SKIPPED: &[&str] = &["script", "style", "noscript", "template", "iframe", "object", "svg", "head"];
+const SKIPPED: &[&str] = &[
+    "script", "style", "noscript", "template", "iframe", "object", "svg", "head",
+];
 /// Elements after which a word must not run into the next one.
 const BREAKING: &[&str] = &[
-    "p", "br", "div", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "td", "th",
-    "blockquote", "pre", "section", "article", "header", "footer", "figcaption", "hr", "dd", "dt",
+    "p",
+    "br",
+    "div",
+    "li",
+    "ul",
+    "ol",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "tr",
+    "td",
+    "th",
+    "blockquote",
+    "pre",
+    "section",
+    "article",
+    "header",
+    "footer",
+    "figcaption",
+    "hr",
+    "dd",
+    "dt",
 ];
 /// Query parameters that only track readers; dropping them makes one article one link.
 const TRACKING_PARAMS: &[&str] = &[
-    "fbclid", "gclid", "dclid", "msclkid", "mc_cid", "mc_eid", "igshid", "yclid", "_hsenc", "_hsmi",
-    "mkt_tok", "ocid", "xtor", "at_medium", "at_campaign",
+    "fbclid",
+    "gclid",
+    "dclid",
+    "msclkid",
+    "mc_cid",
+    "mc_eid",
+    "igshid",
+    "yclid",
+    "_hsenc",
+    "_hsmi",
+    "mkt_tok",
+    "ocid",
+    "xtor",
+    "at_medium",
+    "at_campaign",
 ];
 
 /// Plain text from an HTML fragment: no markup, no scripts, entities decoded, whitespace
@@ -56,7 +94,9 @@ pub fn any_to_text(text: &str) -> String {
 
 fn looks_like_html(text: &str) -> bool {
     let bytes = text.as_bytes();
-    bytes.windows(2).any(|w| w[0] == b'<' && (w[1].is_ascii_alphabetic() || w[1] == b'/' || w[1] == b'!'))
+    bytes
+        .windows(2)
+        .any(|w| w[0] == b'<' && (w[1].is_ascii_alphabetic() || w[1] == b'/' || w[1] == b'!'))
         || (text.contains('&') && text.contains(';'))
 }
 
@@ -132,7 +172,10 @@ mod tests {
 
     #[test]
     fn block_elements_separate_words() {
-        assert_eq!(html_to_text("<li>een</li><li>twee</li>two<br>lines"), "een twee two lines");
+        assert_eq!(
+            html_to_text("<li>een</li><li>twee</li>two<br>lines"),
+            "een twee two lines"
+        );
     }
 
     #[test]
@@ -150,10 +193,14 @@ mod tests {
     #[test]
     fn tracking_parameters_and_fragment_are_removed() {
         assert_eq!(
-            canonical_url("https://nos.example/a?utm_source=rss&id=42&utm_campaign=x&fbclid=1#top").as_deref(),
+            canonical_url("https://nos.example/a?utm_source=rss&id=42&utm_campaign=x&fbclid=1#top")
+                .as_deref(),
             Some("https://nos.example/a?id=42")
         );
-        assert_eq!(canonical_url("https://E.example/a?utm_x=1").as_deref(), Some("https://e.example/a"));
+        assert_eq!(
+            canonical_url("https://E.example/a?utm_x=1").as_deref(),
+            Some("https://e.example/a")
+        );
         assert_eq!(canonical_url("javascript:alert(1)"), None);
         assert_eq!(canonical_url("/relative"), None);
     }

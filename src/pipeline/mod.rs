@@ -31,7 +31,11 @@ pub struct Pipeline {
 type Stage = fn(&Pipeline, &mut Mention);
 
 /// The stages in the order they run.
-const STAGES: &[(&str, Stage)] = &[("tidy", tidy), ("language", detect_language), ("relevance", judge_relevance)];
+const STAGES: &[(&str, Stage)] = &[
+    ("tidy", tidy),
+    ("language", detect_language),
+    ("relevance", judge_relevance),
+];
 
 impl Pipeline {
     /// Builds the pipeline from its configuration (loads the topic files).
@@ -73,7 +77,11 @@ fn tidy(_: &Pipeline, m: &mut Mention) {
 }
 
 fn detect_language(p: &Pipeline, m: &mut Mention) {
-    let sample = if m.text.len() >= m.title.len() { &m.text } else { &m.title };
+    let sample = if m.text.len() >= m.title.len() {
+        &m.text
+    } else {
+        &m.title
+    };
     let (lang, confidence) = p.language.detect(sample, m.lang_hint.as_deref());
     m.lang = lang;
     m.lang_confidence = confidence;

@@ -20,7 +20,7 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use aho_corasick::{AhoCorasick, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use serde::Deserialize;
 use toml::Spanned;
 
@@ -33,11 +33,18 @@ pub const NO_RULE: &str = "none";
 #[derive(Debug, thiserror::Error)]
 pub enum TopicError {
     #[error("{path}: cannot read topic files: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path}: {message}")]
     Parse { path: PathBuf, message: String },
     #[error("{path}:{line}: {message}")]
-    Invalid { path: PathBuf, line: usize, message: String },
+    Invalid {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
     #[error("{path}: no topic files (*.toml) found; relevance needs at least one include rule")]
     Empty { path: PathBuf },
 }
@@ -82,6 +89,8 @@ struct Rule {
     groups: usize,
     /// Whether the rule has `unless` terms (their group index is `groups`).
     has_unless: bool,
+    /// Index of the rule's first slot in the flat per-judgement hit table.
+    first_slot: usize,
 }
 
 impl Rule {
@@ -99,6 +108,8 @@ impl Rule {
 /// The compiled topic rules.
 pub struct Topics {
     rules: Vec<Rule>,
+    /// Total slots (groups plus `unless` groups) over all rules.
+    slots: usize,
     matcher: AhoCorasick,
     /// For each pattern: (rule index, group index, the term as written).
     patterns: Vec<(usize, usize, String)>,
@@ -107,7 +118,10 @@ pub struct Topics {
 impl Topics {
     /// Loads every `*.toml` file in `dir` (sorted by name, so rule order is stable).
     pub fn load_dir(dir: &Path) -> Result<Topics, TopicError> {
-        let read_err = |source| TopicError::Read { path: dir.to_owned(), source };
+        let read_err = |source| TopicError::Read {
+            path: dir.to_owned(),
+            source,
+        };
         let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
             .map_err(read_err)?
             .filter_map(|e| e.ok().map(|e| e.path()))
@@ -115,7 +129,9 @@ impl Topics {
             .collect();
         files.sort();
         if files.is_empty() {
-            return Err(TopicError::Empty { path: dir.to_owned() });
+            return Err(TopicError::Empty {
+                path: dir.to_owned(),
+            });
         }
         let mut sources = Vec::with_capacity(files.len());
         for file in files {
@@ -140,25 +156,29 @@ impl Topics {
     /// Decides whether `text` is about the asylum procedure, and why.
     pub fn judge(&self, text: &str) -> Relevance {
         let normalised = normalise(text);
-        let mut hits: Vec<Vec<Option<&str>>> = self
-            .rules
-            .iter()
-            .map(|r| vec![None; r.groups + usize::from(r.has_unless)])
-            .collect();
+        // One slot per (rule, group): the first term that matched it.
+        let mut hits: Vec<Option<&str>> = vec![None; self.slots];
         for m in self.matcher.find_overlapping_iter(&normalised) {
             let (rule, group, term) = &self.patterns[m.pattern().as_usize()];
-            hits[*rule][*group].get_or_insert(term.as_str());
+            hits[self.rules[*rule].first_slot + group].get_or_insert(term.as_str());
         }
+        let groups = |i: usize| {
+            let rule = &self.rules[i];
+            &hits[rule.first_slot..rule.first_slot + rule.groups]
+        };
         let matched = |i: usize| {
             let rule = &self.rules[i];
-            hits[i][..rule.groups].iter().all(Option::is_some) && !(rule.has_unless && hits[i][rule.groups].is_some())
+            groups(i).iter().all(Option::is_some)
+                && !(rule.has_unless && hits[rule.first_slot + rule.groups].is_some())
         };
-        let decision = (0..=3u8).find_map(|tier| (0..self.rules.len()).find(|&i| self.rules[i].tier() == tier && matched(i)));
+        let decision = (0..=3u8).find_map(|tier| {
+            (0..self.rules.len()).find(|&i| self.rules[i].tier() == tier && matched(i))
+        });
         match decision {
             Some(i) => Relevance {
                 relevant: self.rules[i].kind == RuleKind::Include,
                 rule: self.rules[i].id.clone(),
-                terms: hits[i][..self.rules[i].groups].iter().flatten().map(|t| t.to_string()).collect(),
+                terms: groups(i).iter().flatten().map(|t| t.to_string()).collect(),
             },
             None => Relevance {
                 relevant: false,
@@ -177,6 +197,7 @@ impl Topics {
 #[derive(Default)]
 struct Builder {
     rules: Vec<Rule>,
+    slots: usize,
     needles: Vec<String>,
     patterns: Vec<(usize, usize, String)>,
     ids: HashSet<String>,
@@ -188,7 +209,10 @@ impl Builder {
             path: path.to_owned(),
             message: e.to_string().trim_end().to_string(),
         })?;
-        let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let stem = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let rules = file
             .include
             .into_iter()
@@ -200,7 +224,14 @@ impl Builder {
         Ok(())
     }
 
-    fn add_rule(&mut self, path: &Path, text: &str, stem: &str, kind: RuleKind, raw: RawRule) -> Result<(), TopicError> {
+    fn add_rule(
+        &mut self,
+        path: &Path,
+        text: &str,
+        stem: &str,
+        kind: RuleKind,
+        raw: RawRule,
+    ) -> Result<(), TopicError> {
         let invalid = |span: std::ops::Range<usize>, message: String| TopicError::Invalid {
             path: path.to_owned(),
             line: crate::config::line_of(text, span.start),
@@ -208,15 +239,26 @@ impl Builder {
         };
         let id = format!("{stem}/{}", raw.id.get_ref());
         if raw.id.get_ref().trim().is_empty() || !self.ids.insert(id.clone()) {
-            return Err(invalid(raw.id.span(), format!("rule id {:?} is empty or used twice", raw.id.get_ref())));
+            return Err(invalid(
+                raw.id.span(),
+                format!("rule id {:?} is empty or used twice", raw.id.get_ref()),
+            ));
         }
         let groups: Vec<Vec<String>> = match (raw.any, raw.all) {
             (Some(any), None) => vec![any.into_inner()],
             (None, Some(all)) => all.into_inner(),
-            _ => return Err(invalid(raw.id.span(), format!("rule {id:?} needs exactly one of `any` or `all`"))),
+            _ => {
+                return Err(invalid(
+                    raw.id.span(),
+                    format!("rule {id:?} needs exactly one of `any` or `all`"),
+                ))
+            }
         };
         if groups.is_empty() || groups.iter().any(Vec::is_empty) {
-            return Err(invalid(raw.id.span(), format!("rule {id:?} has an empty term list")));
+            return Err(invalid(
+                raw.id.span(),
+                format!("rule {id:?} has an empty term list"),
+            ));
         }
         let rule_index = self.rules.len();
         let has_unless = !raw.unless.is_empty();
@@ -227,7 +269,10 @@ impl Builder {
         for (g, group) in groups.iter().enumerate() {
             for term in group {
                 let needle = needle(term).ok_or_else(|| {
-                    invalid(raw.id.span(), format!("rule {id:?}: term {term:?} has no letters or digits"))
+                    invalid(
+                        raw.id.span(),
+                        format!("rule {id:?}: term {term:?} has no letters or digits"),
+                    )
                 })?;
                 self.needles.push(needle);
                 self.patterns.push((rule_index, g, term.clone()));
@@ -239,13 +284,18 @@ impl Builder {
             strong: raw.strong,
             groups: groups.len() - usize::from(has_unless),
             has_unless,
+            first_slot: self.slots,
         });
+        self.slots += groups.len();
         Ok(())
     }
 
     fn build(self) -> Result<Topics, TopicError> {
         let matcher = AhoCorasick::builder()
             .match_kind(MatchKind::Standard)
+            // A few hundred terms make a small DFA, and every mention is searched once:
+            // the faster search is worth the memory.
+            .kind(Some(AhoCorasickKind::DFA))
             .build(&self.needles)
             .map_err(|e| TopicError::Parse {
                 path: PathBuf::from("topics"),
@@ -253,6 +303,7 @@ impl Builder {
             })?;
         Ok(Topics {
             rules: self.rules,
+            slots: self.slots,
             matcher,
             patterns: self.patterns,
         })
@@ -280,7 +331,9 @@ pub fn normalise(text: &str) -> String {
 /// Marks that belong inside words: combining marks (Arabic vowels) and the Persian
 /// zero-width non-joiner.
 fn is_joiner(c: char) -> bool {
-    c == '\u{200c}' || ('\u{064b}'..='\u{065f}').contains(&c) || ('\u{0300}'..='\u{036f}').contains(&c)
+    c == '\u{200c}'
+        || ('\u{064b}'..='\u{065f}').contains(&c)
+        || ('\u{0300}'..='\u{036f}').contains(&c)
 }
 
 /// The matcher needle for a term: spaces mark the word boundaries the term wants.
@@ -381,9 +434,15 @@ unless = ["ind", "nederland*"]
     #[test]
     fn bad_rule_names_file_and_line() {
         let bad = "[[include]]\nid = \"x\"\n\n[[include]]\nid = \"y\"\nany = []\n";
-        let err = Topics::from_sources(&[(PathBuf::from("t/nl.toml"), bad.to_string())]).err().unwrap().to_string();
+        let err = Topics::from_sources(&[(PathBuf::from("t/nl.toml"), bad.to_string())])
+            .err()
+            .unwrap()
+            .to_string();
         assert!(err.starts_with("t/nl.toml:2:"), "{err}");
-        let err = Topics::from_sources(&[(PathBuf::from("t/nl.toml"), "[[include]\n".to_string())]).err().unwrap().to_string();
+        let err = Topics::from_sources(&[(PathBuf::from("t/nl.toml"), "[[include]\n".to_string())])
+            .err()
+            .unwrap()
+            .to_string();
         assert!(err.contains("t/nl.toml") && err.contains("line 1"), "{err}");
     }
 }

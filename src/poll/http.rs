@@ -57,7 +57,10 @@ impl Fetcher {
     }
 
     fn host_slots(&self, host: &str) -> Arc<Semaphore> {
-        let mut hosts = self.hosts.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut hosts = self
+            .hosts
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         hosts
             .entry(host.to_string())
             .or_insert_with(|| Arc::new(Semaphore::new(self.settings.max_per_host)))
@@ -68,7 +71,10 @@ impl Fetcher {
     pub async fn fetch(&self, request: &FetchRequest) -> Result<Fetched, FetchError> {
         let host = request.url.host_str().unwrap_or_default().to_string();
         let slots = self.host_slots(&host);
-        let _permit = slots.acquire().await.map_err(|e| FetchError::Other(e.to_string()))?;
+        let _permit = slots
+            .acquire()
+            .await
+            .map_err(|e| FetchError::Other(e.to_string()))?;
         let response = self
             .client
             .get(request.url.clone())
@@ -89,7 +95,9 @@ impl Fetcher {
             }
         }
         if !status.is_success() {
-            return Err(FetchError::Status { status: status.as_u16() });
+            return Err(FetchError::Status {
+                status: status.as_u16(),
+            });
         }
         let headers = response.headers().clone();
         let url = response.url().clone();
@@ -146,7 +154,10 @@ fn request_headers(request: &FetchRequest) -> HeaderMap {
 }
 
 fn header_text(headers: &HeaderMap, name: header::HeaderName) -> Option<String> {
-    headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
 }
 
 /// `Retry-After` as seconds or an HTTP date.
@@ -156,7 +167,10 @@ pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
         return Some(Duration::from_secs(secs));
     }
     let when = httpdate::parse_http_date(value).ok()?;
-    Some(when.duration_since(std::time::SystemTime::now()).unwrap_or_default())
+    Some(
+        when.duration_since(std::time::SystemTime::now())
+            .unwrap_or_default(),
+    )
 }
 
 /// The error with its causes, for a message that says what actually went wrong.
@@ -180,7 +194,10 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert(header::RETRY_AFTER, HeaderValue::from_static("120"));
         assert_eq!(retry_after(&h), Some(Duration::from_secs(120)));
-        h.insert(header::RETRY_AFTER, HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"));
+        h.insert(
+            header::RETRY_AFTER,
+            HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
+        );
         assert_eq!(retry_after(&h), Some(Duration::ZERO));
         h.insert(header::RETRY_AFTER, HeaderValue::from_static("soon"));
         assert_eq!(retry_after(&h), None);

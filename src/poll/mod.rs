@@ -81,7 +81,12 @@ pub struct StatusBoard(Arc<RwLock<BTreeMap<String, SourceStatus>>>);
 
 impl StatusBoard {
     pub fn snapshot(&self) -> Vec<SourceStatus> {
-        self.0.read().unwrap_or_else(|p| p.into_inner()).values().cloned().collect()
+        self.0
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .cloned()
+            .collect()
     }
 
     fn update(&self, name: &str, change: impl FnOnce(&mut SourceStatus)) {
@@ -107,7 +112,12 @@ pub struct Poller {
 }
 
 impl Poller {
-    pub fn new(settings: &config::Poll, pipeline: Arc<Pipeline>, writer: WriterHandle, board: StatusBoard) -> Result<Poller, FetchError> {
+    pub fn new(
+        settings: &config::Poll,
+        pipeline: Arc<Pipeline>,
+        writer: WriterHandle,
+        board: StatusBoard,
+    ) -> Result<Poller, FetchError> {
         Ok(Poller {
             fetcher: Fetcher::new(settings)?,
             pipeline,
@@ -120,7 +130,11 @@ impl Poller {
     /// One poll of `source`: fetch every page, run the pipeline, and write the mentions
     /// with the new checkpoint. Returns after the index commit that holds them, and then
     /// `checkpoint` is the saved one; on error it is unchanged.
-    pub async fn poll_once(&self, source: &dyn Source, checkpoint: &mut SourceCheckpoint) -> Result<PollReport, PollError> {
+    pub async fn poll_once(
+        &self,
+        source: &dyn Source,
+        checkpoint: &mut SourceCheckpoint,
+    ) -> Result<PollReport, PollError> {
         let mut request = source.first_request(&checkpoint.position);
         let mut report = PollReport::default();
         let mut mentions = Vec::new();
@@ -145,7 +159,9 @@ impl Poller {
         for mention in mentions {
             let id = mention.id.clone();
             // One item the pipeline cannot handle must not end the source's loop.
-            let processed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.pipeline.process(mention)));
+            let processed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                self.pipeline.process(mention)
+            }));
             let Ok(mention) = processed else {
                 tracing::error!(source = source.name(), %id, "pipeline failed on an item; skipped");
                 report.dropped += 1;
@@ -176,12 +192,19 @@ impl Poller {
     }
 
     /// Polls `source` every `interval` until `cancel` fires.
-    async fn run_source(self: Arc<Self>, source: Box<dyn Source>, interval: Duration, mut checkpoint: SourceCheckpoint, cancel: CancellationToken) {
+    async fn run_source(
+        self: Arc<Self>,
+        source: Box<dyn Source>,
+        interval: Duration,
+        mut checkpoint: SourceCheckpoint,
+        cancel: CancellationToken,
+    ) {
         let name = source.name().to_string();
         let mut failures = 0u32;
         let mut wait = self.first_delay(interval);
         loop {
-            self.board.update(&name, |s| s.next_poll = Some(Utc::now() + to_chrono(wait)));
+            self.board
+                .update(&name, |s| s.next_poll = Some(Utc::now() + to_chrono(wait)));
             tokio::select! {
                 _ = cancel.cancelled() => return,
                 _ = tokio::time::sleep(wait) => {}
@@ -230,7 +253,13 @@ impl Poller {
         }
     }
 
-    fn record_success(&self, name: &str, at: DateTime<Utc>, checkpoint: &SourceCheckpoint, report: PollReport) {
+    fn record_success(
+        &self,
+        name: &str,
+        at: DateTime<Utc>,
+        checkpoint: &SourceCheckpoint,
+        report: PollReport,
+    ) {
         tracing::info!(
             source = name,
             seen = report.items_seen,
@@ -251,10 +280,21 @@ impl Poller {
         });
     }
 
-    fn record_failure(&self, name: &str, at: DateTime<Utc>, failures: u32, error: &PollError, wait: Duration) {
+    fn record_failure(
+        &self,
+        name: &str,
+        at: DateTime<Utc>,
+        failures: u32,
+        error: &PollError,
+        wait: Duration,
+    ) {
         tracing::warn!(source = name, failures, retry_in_secs = wait.as_secs(), error = %error, "poll failed");
         self.board.update(name, |s| {
-            s.state = if failures >= FAILING_AFTER { "failing" } else { "retrying" };
+            s.state = if failures >= FAILING_AFTER {
+                "failing"
+            } else {
+                "retrying"
+            };
             s.last_poll = Some(at);
             s.last_error = Some(error.to_string());
             s.consecutive_failures = failures;
@@ -284,7 +324,11 @@ pub fn spawn_sources(
         let source = sources::build(config)?;
         let checkpoint = checkpoints.get(&config.name).cloned().unwrap_or_default();
         poller.board.insert(initial_status(config, &checkpoint));
-        tasks.spawn(poller.clone().run_source(source, config.interval, checkpoint, cancel.clone()));
+        tasks.spawn(
+            poller
+                .clone()
+                .run_source(source, config.interval, checkpoint, cancel.clone()),
+        );
     }
     Ok(tasks)
 }

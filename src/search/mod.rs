@@ -44,7 +44,11 @@ pub enum IndexError {
         source: std::io::Error,
     },
     #[error("index at {path} was written by schema version {found}, this webcare needs {expected}; move it aside and re-import")]
-    SchemaVersion { path: PathBuf, found: String, expected: u32 },
+    SchemaVersion {
+        path: PathBuf,
+        found: String,
+        expected: u32,
+    },
     #[error("index: {0}")]
     Tantivy(#[from] tantivy::TantivyError),
     #[error("index checkpoint payload is unreadable: {0}")]
@@ -144,7 +148,9 @@ impl MentionIndex {
     /// process (a running daemon) holds it.
     pub fn writer(&self) -> Result<MentionWriter, IndexError> {
         let writer = self.index.writer(WRITER_HEAP_BYTES).map_err(|e| match e {
-            tantivy::TantivyError::LockFailure(..) => IndexError::Locked { path: self.path.clone() },
+            tantivy::TantivyError::LockFailure(..) => IndexError::Locked {
+                path: self.path.clone(),
+            },
             other => IndexError::Tantivy(other),
         })?;
         Ok(MentionWriter {
@@ -183,14 +189,17 @@ pub struct MentionWriter {
 impl MentionWriter {
     /// Adds `mention`, replacing any earlier document with the same id.
     pub fn upsert(&mut self, mention: &Mention) -> Result<(), IndexError> {
-        self.writer.delete_term(Term::from_field_text(self.fields.id, &mention.id));
-        self.writer.add_document(to_document(&self.fields, mention))?;
+        self.writer
+            .delete_term(Term::from_field_text(self.fields.id, &mention.id));
+        self.writer
+            .add_document(to_document(&self.fields, mention))?;
         Ok(())
     }
 
     /// Removes the mention with this id, if any.
     pub fn delete(&mut self, id: &str) {
-        self.writer.delete_term(Term::from_field_text(self.fields.id, id));
+        self.writer
+            .delete_term(Term::from_field_text(self.fields.id, id));
     }
 
     /// Commits everything added so far together with `checkpoints`, then makes it

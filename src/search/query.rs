@@ -81,7 +81,10 @@ pub enum SearchError {
     #[error("invalid query: {0}")]
     Query(String),
     #[error("invalid parameter `{param}`: {message}")]
-    Param { param: &'static str, message: String },
+    Param {
+        param: &'static str,
+        message: String,
+    },
     #[error("search failed: {0}")]
     Index(#[from] tantivy::TantivyError),
 }
@@ -162,7 +165,11 @@ impl Plan {
             parse_text_query(index, f, q, r.lang.as_deref())?
         };
         let full_query = with_filters(f, text_query.box_clone(), r);
-        let sort = r.sort.unwrap_or(if is_inbox { Sort::Newest } else { Sort::Relevance });
+        let sort = r.sort.unwrap_or(if is_inbox {
+            Sort::Newest
+        } else {
+            Sort::Relevance
+        });
         Ok(Plan {
             text_query,
             full_query,
@@ -172,17 +179,23 @@ impl Plan {
         })
     }
 
-    fn collect(&self, searcher: &Searcher) -> Result<(Vec<DocAddress>, usize, AggregationResults), SearchError> {
+    fn collect(
+        &self,
+        searcher: &Searcher,
+    ) -> Result<(Vec<DocAddress>, usize, AggregationResults), SearchError> {
         let aggs = facet_collector(searcher);
         let top = TopDocs::with_limit(self.limit).and_offset(self.offset);
         Ok(match self.sort {
             Sort::Relevance => {
-                let (docs, total, aggs) = searcher.search(&*self.full_query, &(top.order_by_score(), Count, aggs))?;
+                let (docs, total, aggs) =
+                    searcher.search(&*self.full_query, &(top.order_by_score(), Count, aggs))?;
                 (docs.into_iter().map(|(_, a)| a).collect(), total, aggs)
             }
             Sort::Newest => {
-                let by_date = top.order_by_fast_field::<tantivy::DateTime>("published", Order::Desc);
-                let (docs, total, aggs) = searcher.search(&*self.full_query, &(by_date, Count, aggs))?;
+                let by_date =
+                    top.order_by_fast_field::<tantivy::DateTime>("published", Order::Desc);
+                let (docs, total, aggs) =
+                    searcher.search(&*self.full_query, &(by_date, Count, aggs))?;
                 (docs.into_iter().map(|(_, a)| a).collect(), total, aggs)
             }
         })
@@ -191,7 +204,12 @@ impl Plan {
 
 /// Parses the query in the fields of the requested language's family, or of all families.
 /// Terms are joined with AND: staff type a few words and expect all of them.
-fn parse_text_query(index: &tantivy::Index, f: &Fields, q: &str, lang: Option<&str>) -> Result<Box<dyn Query>, SearchError> {
+fn parse_text_query(
+    index: &tantivy::Index,
+    f: &Fields,
+    q: &str,
+    lang: Option<&str>,
+) -> Result<Box<dyn Query>, SearchError> {
     let families: Vec<usize> = match lang {
         Some(lang) => vec![family_of(lang)],
         None => (0..FAMILIES.len()).collect(),
@@ -206,13 +224,17 @@ fn parse_text_query(index: &tantivy::Index, f: &Fields, q: &str, lang: Option<&s
     for &i in &families {
         parser.set_field_boost(f.title_by_family[i], 2.0);
     }
-    parser.parse_query(q).map_err(|e| SearchError::Query(describe_query_error(&e)))
+    parser
+        .parse_query(q)
+        .map_err(|e| SearchError::Query(describe_query_error(&e)))
 }
 
 fn describe_query_error(e: &tantivy::query::QueryParserError) -> String {
     use tantivy::query::QueryParserError as E;
     match e {
-        E::SyntaxError(detail) => format!("syntax error ({detail}); quote phrases with \"…\" and balance parentheses"),
+        E::SyntaxError(detail) => {
+            format!("syntax error ({detail}); quote phrases with \"…\" and balance parentheses")
+        }
         E::FieldDoesNotExist(field) => {
             format!("there is no field {field:?}; search words, \"phrases\", AND/OR/NOT, or filter with lang=, source=, from=, to=")
         }
@@ -223,7 +245,10 @@ fn describe_query_error(e: &tantivy::query::QueryParserError) -> String {
 fn with_filters(f: &Fields, text: Box<dyn Query>, r: &SearchRequest) -> Box<dyn Query> {
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, text)];
     let exact = |field, value: &str| -> Box<dyn Query> {
-        Box::new(TermQuery::new(Term::from_field_text(field, value), IndexRecordOption::Basic))
+        Box::new(TermQuery::new(
+            Term::from_field_text(field, value),
+            IndexRecordOption::Basic,
+        ))
     };
     if let Some(lang) = &r.lang {
         clauses.push((Occur::Must, exact(f.lang, lang)));
@@ -235,7 +260,10 @@ fn with_filters(f: &Fields, text: Box<dyn Query>, r: &SearchRequest) -> Box<dyn 
         let bound = |t: Option<DateTime<Utc>>, inclusive: bool| match t {
             None => Bound::Unbounded,
             Some(t) => {
-                let term = Term::from_field_date_for_search(f.published, tantivy::DateTime::from_timestamp_secs(t.timestamp()));
+                let term = Term::from_field_date_for_search(
+                    f.published,
+                    tantivy::DateTime::from_timestamp_secs(t.timestamp()),
+                );
                 if inclusive {
                     Bound::Included(term)
                 } else {
@@ -243,10 +271,16 @@ fn with_filters(f: &Fields, text: Box<dyn Query>, r: &SearchRequest) -> Box<dyn 
                 }
             }
         };
-        clauses.push((Occur::Must, Box::new(RangeQuery::new(bound(r.from, true), bound(r.to, true)))));
+        clauses.push((
+            Occur::Must,
+            Box::new(RangeQuery::new(bound(r.from, true), bound(r.to, true))),
+        ));
     }
     if clauses.len() == 1 {
-        return clauses.pop().map(|(_, q)| q).unwrap_or_else(|| Box::new(AllQuery));
+        return clauses
+            .pop()
+            .map(|(_, q)| q)
+            .unwrap_or_else(|| Box::new(AllQuery));
     }
     Box::new(BooleanQuery::new(clauses))
 }
@@ -257,7 +291,10 @@ fn facet_collector(searcher: &Searcher) -> AggregationCollector {
         "source": { "terms": { "field": "source", "size": FACET_SIZE } }
     }))
     .expect("facet aggregation request is well-formed");
-    let context = AggContextParams::new(AggregationLimitsGuard::default(), searcher.index().tokenizers().clone());
+    let context = AggContextParams::new(
+        AggregationLimitsGuard::default(),
+        searcher.index().tokenizers().clone(),
+    );
     AggregationCollector::from_aggs(request, context)
 }
 
@@ -265,7 +302,9 @@ fn facets(results: AggregationResults) -> BTreeMap<String, BTreeMap<String, u64>
     let mut out = BTreeMap::new();
     for name in ["lang", "source"] {
         let mut counts = BTreeMap::new();
-        if let Some(AggregationResult::BucketResult(BucketResult::Terms { buckets, .. })) = results.0.get(name) {
+        if let Some(AggregationResult::BucketResult(BucketResult::Terms { buckets, .. })) =
+            results.0.get(name)
+        {
             for bucket in buckets {
                 let key = match &bucket.key {
                     Key::Str(s) => s.clone(),
@@ -297,7 +336,9 @@ impl Snippets {
 
     fn render(&self, lang: &str, text: &str) -> String {
         let generator = self.by_family.get(family_of(lang)).and_then(Option::as_ref);
-        let html = generator.map(|g| g.snippet(text).to_html()).unwrap_or_default();
+        let html = generator
+            .map(|g| g.snippet(text).to_html())
+            .unwrap_or_default();
         if html.is_empty() {
             // No term of the query is in the text (inbox, or a title-only match): show its start.
             let mut start: String = text.chars().take(SNIPPET_CHARS).collect();
@@ -326,7 +367,11 @@ fn escape_html(text: &str) -> String {
 }
 
 fn to_hit(f: &Fields, doc: &TantivyDocument, snippets: &Snippets) -> Hit {
-    let text_of = |field| doc.get_first(field).and_then(|v| v.as_str()).map(str::to_string);
+    let text_of = |field| {
+        doc.get_first(field)
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+    };
     let lang = text_of(f.lang).unwrap_or_default();
     let text = text_of(f.text).unwrap_or_default();
     let published = doc

@@ -7,10 +7,12 @@
 //! family's, which is also cheaper.
 
 use tantivy::schema::{
-    DateOptions, DateTimePrecision, Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, FAST, STORED, STRING,
+    DateOptions, DateTimePrecision, Field, IndexRecordOption, Schema, TextFieldIndexing,
+    TextOptions, FAST, STORED, STRING,
 };
 use tantivy::tokenizer::{
-    AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, TextAnalyzer,
+    AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer,
+    TextAnalyzer,
 };
 use tantivy::Index;
 
@@ -38,7 +40,10 @@ const MAX_TOKEN_LEN: usize = 60;
 
 /// The analyzer family a language code is indexed with.
 pub fn family_of(lang: &str) -> usize {
-    FAMILIES.iter().position(|(name, _)| *name == lang).unwrap_or(FAMILIES.len() - 1)
+    FAMILIES
+        .iter()
+        .position(|(name, _)| *name == lang)
+        .unwrap_or(FAMILIES.len() - 1)
 }
 
 /// Handles to every field of the schema.
@@ -121,12 +126,15 @@ pub fn register_analyzers(index: &Index) {
             .filter(LowerCaser);
         let analyzer = match (family, stemmer) {
             // Folding "geëvalueerd" to "geevalueerd" lets people search without diacritics.
-            (&"nl" | &"de" | &"fr" | &"es" | &"it" | &"pt", Some(lang)) => {
-                base.filter(AsciiFoldingFilter).filter(Stemmer::new(*lang)).build()
-            }
+            (&"nl" | &"de" | &"fr" | &"es" | &"it" | &"pt", Some(lang)) => base
+                .filter(AsciiFoldingFilter)
+                .filter(Stemmer::new(*lang))
+                .build(),
             (_, Some(lang)) => base.filter(Stemmer::new(*lang)).build(),
             (_, None) => base.build(),
         };
-        index.tokenizers().register(&tokenizer_name(family), analyzer);
+        index
+            .tokenizers()
+            .register(&tokenizer_name(family), analyzer);
     }
 }

@@ -48,7 +48,10 @@ impl WriterHandle {
     /// Sends a batch and waits until it is committed (or failed).
     pub async fn write(&self, batch: Batch) -> Result<(), WriteError> {
         let (ack, done) = oneshot::channel();
-        self.tx.send(Job { batch, ack }).await.map_err(|_| WriteError::Stopped)?;
+        self.tx
+            .send(Job { batch, ack })
+            .await
+            .map_err(|_| WriteError::Stopped)?;
         done.await.map_err(|_| WriteError::Stopped)?
     }
 }
@@ -66,7 +69,13 @@ pub fn spawn(
     index: &MentionIndex,
     policy: CommitPolicy,
     runtime: tokio::runtime::Handle,
-) -> Result<(WriterHandle, std::thread::JoinHandle<Result<(), IndexError>>), IndexError> {
+) -> Result<
+    (
+        WriterHandle,
+        std::thread::JoinHandle<Result<(), IndexError>>,
+    ),
+    IndexError,
+> {
     let writer = index.writer()?;
     let committed = index.checkpoints()?;
     let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
@@ -100,11 +109,17 @@ impl WriterLoop {
         }
     }
 
-    fn run(mut self, mut rx: mpsc::Receiver<Job>, runtime: tokio::runtime::Handle) -> Result<(), IndexError> {
+    fn run(
+        mut self,
+        mut rx: mpsc::Receiver<Job>,
+        runtime: tokio::runtime::Handle,
+    ) -> Result<(), IndexError> {
         // Timers need the runtime's context on this thread.
         let _context = runtime.enter();
         loop {
-            let wait = self.first_pending.map(|t| self.policy.interval.saturating_sub(t.elapsed()));
+            let wait = self
+                .first_pending
+                .map(|t| self.policy.interval.saturating_sub(t.elapsed()));
             let job = match wait {
                 None => runtime.block_on(rx.recv()),
                 Some(wait) => match runtime.block_on(tokio::time::timeout(wait, rx.recv())) {
@@ -153,7 +168,11 @@ impl WriterLoop {
         let result = self.writer.commit(&next);
         let outcome = match result {
             Ok(()) => {
-                tracing::debug!(mentions = self.pending_docs, elapsed_ms = started.elapsed().as_millis() as u64, "index commit");
+                tracing::debug!(
+                    mentions = self.pending_docs,
+                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    "index commit"
+                );
                 self.committed = next;
                 Ok(())
             }

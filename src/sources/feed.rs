@@ -74,7 +74,13 @@ impl Source for FeedSource {
         }
     }
 
-    fn parse(&self, _: &FetchRequest, position: &Position, fetched: Fetched, now: DateTime<Utc>) -> Result<Page, SourceError> {
+    fn parse(
+        &self,
+        _: &FetchRequest,
+        position: &Position,
+        fetched: Fetched,
+        now: DateTime<Utc>,
+    ) -> Result<Page, SourceError> {
         let body = match fetched {
             Fetched::NotModified => {
                 return Ok(Page {
@@ -116,10 +122,18 @@ impl FeedSource {
     fn mention(&self, feed: &Feed, entry: &Entry, now: DateTime<Utc>) -> Mention {
         let published = entry.published.or(entry.updated).unwrap_or(now);
         let mut m = Mention::new(&self.name, &entry.id, published, now);
-        m.title = entry.title.as_ref().map(|t| any_to_text(&t.content)).unwrap_or_default();
+        m.title = entry
+            .title
+            .as_ref()
+            .map(|t| any_to_text(&t.content))
+            .unwrap_or_default();
         m.text = entry_text(entry);
         m.url = entry_link(entry);
-        m.lang_hint = self.lang.clone().or_else(|| entry.language.clone()).or_else(|| feed.language.clone());
+        m.lang_hint = self
+            .lang
+            .clone()
+            .or_else(|| entry.language.clone())
+            .or_else(|| feed.language.clone());
         m
     }
 }
@@ -130,7 +144,9 @@ fn entry_text(entry: &Entry) -> String {
         return html_to_text(body);
     }
     match &entry.summary {
-        Some(summary) if summary.content_type.essence().to_string() == "text/plain" => any_to_text(&summary.content),
+        Some(summary) if summary.content_type.essence().to_string() == "text/plain" => {
+            any_to_text(&summary.content)
+        }
         Some(summary) => html_to_text(&summary.content),
         None => String::new(),
     }
@@ -160,10 +176,16 @@ fn short_hash(id: &str) -> u64 {
 /// polling loop.
 pub fn parse_feed(body: &Body) -> Result<Feed, SourceError> {
     let bytes = to_parseable(&body.bytes, body.content_type.as_deref());
-    let parser = feed_rs::parser::Builder::new().base_uri(Some(body.url.as_str())).build();
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parser.parse(bytes.as_ref()))) {
+    let parser = feed_rs::parser::Builder::new()
+        .base_uri(Some(body.url.as_str()))
+        .build();
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        parser.parse(bytes.as_ref())
+    })) {
         Ok(result) => result.map_err(|e| SourceError::Feed(e.to_string())),
-        Err(_) => Err(SourceError::Feed("the feed parser failed on this document (malformed encoding or structure)".into())),
+        Err(_) => Err(SourceError::Feed(
+            "the feed parser failed on this document (malformed encoding or structure)".into(),
+        )),
     }
 }
 
@@ -171,7 +193,8 @@ pub fn parse_feed(body: &Body) -> Result<Feed, SourceError> {
 /// `encoding`; the rest is ours: a byte-order mark, or an undeclared non-UTF-8 body whose
 /// charset only the HTTP header names (windows-1252 when nothing names one, as browsers do).
 pub fn to_parseable<'a>(bytes: &'a [u8], content_type: Option<&str>) -> Cow<'a, [u8]> {
-    let sniffed = encoding_rs::Encoding::for_bom(bytes).or_else(|| utf16_without_bom(bytes).map(|e| (e, 0)));
+    let sniffed =
+        encoding_rs::Encoding::for_bom(bytes).or_else(|| utf16_without_bom(bytes).map(|e| (e, 0)));
     if let Some((encoding, bom_len)) = sniffed {
         if encoding == encoding_rs::UTF_8 {
             return Cow::Borrowed(&bytes[bom_len..]);
@@ -203,7 +226,8 @@ fn utf16_without_bom(bytes: &[u8]) -> Option<&'static encoding_rs::Encoding> {
 fn charset_of(content_type: &str) -> Option<String> {
     content_type.split(';').skip(1).find_map(|param| {
         let (key, value) = param.split_once('=')?;
-        (key.trim().eq_ignore_ascii_case("charset")).then(|| value.trim().trim_matches('"').to_string())
+        (key.trim().eq_ignore_ascii_case("charset"))
+            .then(|| value.trim().trim_matches('"').to_string())
     })
 }
 
@@ -224,7 +248,10 @@ fn declared_encoding(bytes: &[u8]) -> Option<String> {
 /// decoded to UTF-8, so that the parser does not decode it a second time.
 fn strip_declared_encoding(text: &str) -> String {
     let trimmed = text.trim_start();
-    let Some(end) = trimmed.strip_prefix("<?xml").and_then(|rest| rest.find("?>")) else {
+    let Some(end) = trimmed
+        .strip_prefix("<?xml")
+        .and_then(|rest| rest.find("?>"))
+    else {
         return text.to_string();
     };
     let decl = &trimmed[..end + 5 + 2];
@@ -240,7 +267,12 @@ fn strip_declared_encoding(text: &str) -> String {
         return text.to_string();
     };
     let attr_end = start + q1 + 1 + q2 + 1;
-    format!("{}{}{}", &decl[..start], &decl[attr_end..], &trimmed[decl.len()..])
+    format!(
+        "{}{}{}",
+        &decl[..start],
+        &decl[attr_end..],
+        &trimmed[decl.len()..]
+    )
 }
 
 #[cfg(test)]
@@ -262,21 +294,34 @@ mod tests {
 
     #[test]
     fn declared_encoding_is_read() {
-        assert_eq!(declared_encoding(br#"<?xml version="1.0" encoding="windows-1252"?><rss/>"#).as_deref(), Some("windows-1252"));
-        assert_eq!(declared_encoding(b"<?xml version='1.0' encoding='ISO-8859-1' ?>").as_deref(), Some("ISO-8859-1"));
+        assert_eq!(
+            declared_encoding(br#"<?xml version="1.0" encoding="windows-1252"?><rss/>"#).as_deref(),
+            Some("windows-1252")
+        );
+        assert_eq!(
+            declared_encoding(b"<?xml version='1.0' encoding='ISO-8859-1' ?>").as_deref(),
+            Some("ISO-8859-1")
+        );
         assert_eq!(declared_encoding(b"<rss/>"), None);
     }
 
     #[test]
     fn header_charset_decodes_undeclared_body() {
         let (bytes, _, _) = encoding_rs::WINDOWS_1252.encode(RSS);
-        let feed = parse_feed(&body(&bytes, Some("application/rss+xml; charset=\"windows-1252\""))).unwrap();
+        let feed = parse_feed(&body(
+            &bytes,
+            Some("application/rss+xml; charset=\"windows-1252\""),
+        ))
+        .unwrap();
         assert_eq!(feed.entries[0].title.as_ref().unwrap().content, "Één titel");
     }
 
     #[test]
     fn utf16_with_bom_is_decoded() {
-        let text = RSS.replace("<?xml version=\"1.0\"?>", "<?xml version=\"1.0\" encoding=\"utf-16\"?>");
+        let text = RSS.replace(
+            "<?xml version=\"1.0\"?>",
+            "<?xml version=\"1.0\" encoding=\"utf-16\"?>",
+        );
         let mut bytes = vec![0xFF, 0xFE];
         for unit in text.encode_utf16() {
             bytes.extend_from_slice(&unit.to_le_bytes());
@@ -287,7 +332,10 @@ mod tests {
 
     #[test]
     fn utf16_without_bom_is_detected() {
-        let text = RSS.replace("<?xml version=\"1.0\"?>", "<?xml version=\"1.0\" encoding=\"utf-16be\"?>");
+        let text = RSS.replace(
+            "<?xml version=\"1.0\"?>",
+            "<?xml version=\"1.0\" encoding=\"utf-16be\"?>",
+        );
         let bytes: Vec<u8> = text.encode_utf16().flat_map(|u| u.to_be_bytes()).collect();
         let feed = parse_feed(&body(&bytes, None)).unwrap();
         assert_eq!(feed.entries[0].title.as_ref().unwrap().content, "Één titel");
@@ -306,10 +354,24 @@ mod tests {
         let source = FeedSource::new(&cfg);
         let req = source.first_request(&Position::Null);
         let now = Utc::now();
-        let first = source.parse(&req, &Position::Null, Fetched::Body(body(RSS.as_bytes(), None)), now).unwrap();
+        let first = source
+            .parse(
+                &req,
+                &Position::Null,
+                Fetched::Body(body(RSS.as_bytes(), None)),
+                now,
+            )
+            .unwrap();
         assert_eq!(first.mentions.len(), 1);
         assert_eq!(first.mentions[0].text, "Hallo");
-        let second = source.parse(&req, &first.position, Fetched::Body(body(RSS.as_bytes(), None)), now).unwrap();
+        let second = source
+            .parse(
+                &req,
+                &first.position,
+                Fetched::Body(body(RSS.as_bytes(), None)),
+                now,
+            )
+            .unwrap();
         assert_eq!((second.mentions.len(), second.items_seen), (0, 1));
     }
 }

@@ -98,7 +98,13 @@ pub trait Source: Send + Sync {
     /// The first request of a poll, given the saved position (`Value::Null` on first run).
     fn first_request(&self, position: &Position) -> FetchRequest;
     /// Turns one response into mentions, a new position and maybe a next page.
-    fn parse(&self, request: &FetchRequest, position: &Position, fetched: Fetched, now: DateTime<Utc>) -> Result<Page, SourceError>;
+    fn parse(
+        &self,
+        request: &FetchRequest,
+        position: &Position,
+        fetched: Fetched,
+        now: DateTime<Utc>,
+    ) -> Result<Page, SourceError>;
 }
 
 /// Builds the adapter for a configured source; an unknown kind lists the known ones

@@ -30,15 +30,44 @@ fn shipped_config_is_valid() {
 fn shipped_config_documents_every_key() {
     let text = std::fs::read_to_string(repo().join("config/webcare.toml")).unwrap();
     for key in [
-        "data_dir", "commit_interval", "commit_max_docs", "listen", "user_agent", "timeout", "max_body_bytes",
-        "max_redirects", "max_per_host", "backoff_max", "jitter", "topics_dir", "languages", "name", "kind", "url",
-        "interval", "lang",
+        "data_dir",
+        "commit_interval",
+        "commit_max_docs",
+        "listen",
+        "user_agent",
+        "timeout",
+        "max_body_bytes",
+        "max_redirects",
+        "max_per_host",
+        "backoff_max",
+        "jitter",
+        "topics_dir",
+        "languages",
+        "name",
+        "kind",
+        "url",
+        "interval",
+        "lang",
     ] {
-        assert!(text.contains(&format!("{key} =")), "config/webcare.toml does not show `{key}`");
+        assert!(
+            text.contains(&format!("{key} =")),
+            "config/webcare.toml does not show `{key}`"
+        );
     }
     let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
-    for key in ["data_dir", "commit_interval", "max_body_bytes", "max_per_host", "backoff_max", "topics_dir", "enabled"] {
-        assert!(readme.contains(&format!("`{key}`")), "README does not document `{key}`");
+    for key in [
+        "data_dir",
+        "commit_interval",
+        "max_body_bytes",
+        "max_per_host",
+        "backoff_max",
+        "topics_dir",
+        "enabled",
+    ] {
+        assert!(
+            readme.contains(&format!("`{key}`")),
+            "README does not document `{key}`"
+        );
     }
 }
 
@@ -64,12 +93,18 @@ fn bad_configs_are_refused_naming_file_key_and_line() {
         let (code, out, err) = webcare(&["check-config", "-c", &path]);
         assert_ne!(code, 0, "{name} was accepted: {out}");
         for needle in expected {
-            assert!(err.contains(needle), "{name}: expected {needle:?} in: {err}");
+            assert!(
+                err.contains(needle),
+                "{name}: expected {needle:?} in: {err}"
+            );
         }
     }
     let (code, _, err) = webcare(&["check-config", "-c", "/nonexistent/webcare.toml"]);
     assert_ne!(code, 0);
-    assert!(err.contains("/nonexistent/webcare.toml: cannot read the config file"), "{err}");
+    assert!(
+        err.contains("/nonexistent/webcare.toml: cannot read the config file"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -77,11 +112,25 @@ fn malformed_topic_file_stops_startup_naming_file_and_line() {
     let dir = tempfile::tempdir().unwrap();
     let topics = dir.path().join("topics");
     std::fs::create_dir(&topics).unwrap();
-    std::fs::write(topics.join("nl.toml"), "[[include]]\nid = \"x\"\nany = []\n").unwrap();
-    let config = write(dir.path(), "c.toml", &format!("[pipeline]\ntopics_dir = {:?}\n", topics.display().to_string()));
+    std::fs::write(
+        topics.join("nl.toml"),
+        "[[include]]\nid = \"x\"\nany = []\n",
+    )
+    .unwrap();
+    let config = write(
+        dir.path(),
+        "c.toml",
+        &format!(
+            "[pipeline]\ntopics_dir = {:?}\n",
+            topics.display().to_string()
+        ),
+    );
     let (code, _, err) = webcare(&["check-config", "-c", &config]);
     assert_ne!(code, 0);
-    assert!(err.contains("nl.toml:2:") && err.contains("empty term list"), "{err}");
+    assert!(
+        err.contains("nl.toml:2:") && err.contains("empty term list"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -89,19 +138,28 @@ fn import_then_search_from_the_shell() {
     let dir = tempfile::tempdir().unwrap();
     let topics = repo().join("config/topics").display().to_string();
     let data = dir.path().join("data").display().to_string();
-    let config = write(dir.path(), "c.toml", &format!("[storage]\ndata_dir = {data:?}\n[pipeline]\ntopics_dir = {topics:?}\n"));
+    let config = write(
+        dir.path(),
+        "c.toml",
+        &format!("[storage]\ndata_dir = {data:?}\n[pipeline]\ntopics_dir = {topics:?}\n"),
+    );
     let input = write(
         dir.path(),
         "in.jsonl",
         concat!(
-            r#"{"id":"1","title":"Tolk bij nader gehoor","text":"De tolk bij mijn nader gehoor sprak een ander dialect.","published":"2026-11-20T10:00:00Z"}"#, "\n",
+            r#"{"id":"1","title":"Tolk bij nader gehoor","text":"De tolk bij mijn nader gehoor sprak een ander dialect.","published":"2026-11-20T10:00:00Z"}"#,
+            "\n",
             "geen json\n",
-            r#"{"id":"2","text":"The interpreter at my IND interview in Ter Apel did not speak my dialect.","published":"2026-11-21T10:00:00Z"}"#, "\n",
+            r#"{"id":"2","text":"The interpreter at my IND interview in Ter Apel did not speak my dialect.","published":"2026-11-21T10:00:00Z"}"#,
+            "\n",
         ),
     );
     let (code, out, err) = webcare(&["import", "-c", &config, &input]);
     assert_eq!(code, 0, "{out}{err}");
-    assert!(out.contains("3 lines, 2 indexed, 0 not relevant, 1 skipped"), "{out}");
+    assert!(
+        out.contains("3 lines, 2 indexed, 0 not relevant, 1 skipped"),
+        "{out}"
+    );
     assert!(err.contains("in.jsonl:2: invalid JSON"), "{err}");
 
     let (code, out, err) = webcare(&["search", "-c", &config, "tolk", "--lang", "nl", "--json"]);
@@ -109,7 +167,10 @@ fn import_then_search_from_the_shell() {
     let body: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(body["total"], 1);
     assert_eq!(body["hits"][0]["title"], "Tolk bij nader gehoor");
-    assert!(body["hits"][0]["snippet"].as_str().unwrap().contains("<b>tolk</b>"));
+    assert!(body["hits"][0]["snippet"]
+        .as_str()
+        .unwrap()
+        .contains("<b>tolk</b>"));
 
     let (code, out, _) = webcare(&["search", "-c", &config]);
     assert_eq!(code, 0);

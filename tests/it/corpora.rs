@@ -16,7 +16,10 @@ fn files(dir: &Path, out: &mut Vec<PathBuf>) {
         let path = entry.path();
         if path.is_dir() {
             files(&path, out);
-        } else if matches!(path.extension().and_then(|e| e.to_str()), Some("xml" | "rss" | "rdf" | "atom" | "json")) {
+        } else if matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("xml" | "rss" | "rdf" | "atom" | "json")
+        ) {
             out.push(path);
         }
     }
@@ -25,8 +28,13 @@ fn files(dir: &Path, out: &mut Vec<PathBuf>) {
 /// The Content-Type a feedparser test simulates in its `Header:` comment line.
 fn simulated_content_type(bytes: &[u8]) -> Option<String> {
     let head = String::from_utf8_lossy(&bytes[..bytes.len().min(512)]);
-    let line = head.lines().find(|l| l.trim_start().starts_with("Header:"))?;
-    let value = line.split_once("Content-type:").or_else(|| line.split_once("Content-Type:"))?.1;
+    let line = head
+        .lines()
+        .find(|l| l.trim_start().starts_with("Header:"))?;
+    let value = line
+        .split_once("Content-type:")
+        .or_else(|| line.split_once("Content-Type:"))?
+        .1;
     Some(value.trim().to_string())
 }
 
@@ -37,10 +45,19 @@ fn every_corpus_feed_parses_or_fails_cleanly() {
         return;
     };
     let mut paths = Vec::new();
-    for set in ["feedparser", "feed-rs", "miniflux", "discourse-criticalfallibilism"] {
+    for set in [
+        "feedparser",
+        "feed-rs",
+        "miniflux",
+        "discourse-criticalfallibilism",
+    ] {
         files(&root.join(set), &mut paths);
     }
-    assert!(paths.len() > 2000, "expected the feed corpora, found {} files", paths.len());
+    assert!(
+        paths.len() > 2000,
+        "expected the feed corpora, found {} files",
+        paths.len()
+    );
     let (mut parsed, mut refused, mut entries) = (0usize, 0usize, 0usize);
     for path in &paths {
         let bytes = std::fs::read(path).unwrap();
@@ -63,6 +80,13 @@ fn every_corpus_feed_parses_or_fails_cleanly() {
             Err(_) => panic!("parser panicked on {}", path.display()),
         }
     }
-    eprintln!("corpora: {} files, {parsed} parsed ({entries} entries), {refused} refused with an error", paths.len());
-    assert!(parsed > paths.len() / 2, "only {parsed} of {} parsed", paths.len());
+    eprintln!(
+        "corpora: {} files, {parsed} parsed ({entries} entries), {refused} refused with an error",
+        paths.len()
+    );
+    assert!(
+        parsed > paths.len() / 2,
+        "only {parsed} of {} parsed",
+        paths.len()
+    );
 }

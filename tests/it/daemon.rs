@@ -19,18 +19,30 @@ const ALL: &[(&str, &str)] = &[
 ];
 
 fn titles(body: &serde_json::Value) -> Vec<String> {
-    body["hits"].as_array().unwrap().iter().map(|h| h["title"].as_str().unwrap().to_string()).collect()
+    body["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["title"].as_str().unwrap().to_string())
+        .collect()
 }
 
 fn source<'a>(sources: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
-    sources["sources"].as_array().unwrap().iter().find(|s| s["name"] == name).unwrap()
+    sources["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == name)
+        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn feeds_are_polled_filtered_indexed_and_searchable() {
     let server = fixtures::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let daemon = webcare::daemon::start(&fixtures::config(dir.path(), &server, ALL)).await.unwrap();
+    let daemon = webcare::daemon::start(&fixtures::config(dir.path(), &server, ALL))
+        .await
+        .unwrap();
     let addr = daemon.addr();
     fixtures::until_all_polled(&daemon).await;
 
@@ -48,19 +60,47 @@ async fn feeds_are_polled_filtered_indexed_and_searchable() {
         "Bewoners azc missen brieven over hun asielprocedure",
         "Situatie in aanmeldcentrum Ter Apel wordt geëvalueerd",
     ] {
-        assert!(titles.iter().any(|t| t == expected), "missing {expected:?} in {titles:#?}");
+        assert!(
+            titles.iter().any(|t| t == expected),
+            "missing {expected:?} in {titles:#?}"
+        );
     }
-    for decoy in ["Dierenasiel", "IND vs AUS", "gehoorapparaat", "Gebarentolk", "Home Office", "Animal shelter", "Britse regering"] {
-        assert!(!titles.iter().any(|t| t.contains(decoy)), "decoy {decoy:?} was indexed: {titles:#?}");
+    for decoy in [
+        "Dierenasiel",
+        "IND vs AUS",
+        "gehoorapparaat",
+        "Gebarentolk",
+        "Home Office",
+        "Animal shelter",
+        "Britse regering",
+    ] {
+        assert!(
+            !titles.iter().any(|t| t.contains(decoy)),
+            "decoy {decoy:?} was indexed: {titles:#?}"
+        );
     }
     // The inbox is newest first.
-    let dates: Vec<&str> = inbox["hits"].as_array().unwrap().iter().map(|h| h["published"].as_str().unwrap()).collect();
+    let dates: Vec<&str> = inbox["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["published"].as_str().unwrap())
+        .collect();
     let mut sorted = dates.clone();
     sorted.sort_by(|a, b| b.cmp(a));
     assert_eq!(dates, sorted);
     // The same windows-1252 feed, named by prolog or by header only, decodes the same.
-    assert_eq!(titles.iter().filter(|t| t.as_str() == "Situatie in aanmeldcentrum Ter Apel wordt geëvalueerd").count(), 2);
-    assert_eq!(inbox["facets"]["source"]["cp1252"], inbox["facets"]["source"]["header-charset"]);
+    assert_eq!(
+        titles
+            .iter()
+            .filter(|t| t.as_str() == "Situatie in aanmeldcentrum Ter Apel wordt geëvalueerd")
+            .count(),
+        2
+    );
+    assert_eq!(
+        inbox["facets"]["source"]["cp1252"],
+        inbox["facets"]["source"]["header-charset"]
+    );
 
     check_text_is_clean_and_links_canonical(addr).await;
     check_search_features(addr).await;
@@ -69,33 +109,64 @@ async fn feeds_are_polled_filtered_indexed_and_searchable() {
 }
 
 async fn check_text_is_clean_and_links_canonical(addr: std::net::SocketAddr) {
-    let (_, body) = get_json(addr, "/api/search?q=%22aanmeldcentrum%20Ter%20Apel%22%20stoelen&source=rss2").await;
+    let (_, body) = get_json(
+        addr,
+        "/api/search?q=%22aanmeldcentrum%20Ter%20Apel%22%20stoelen&source=rss2",
+    )
+    .await;
     let hit = &body["hits"][0];
-    assert_eq!(hit["url"], "https://nieuws.example.nl/binnenland/ter-apel-rijen?id=42");
+    assert_eq!(
+        hit["url"],
+        "https://nieuws.example.nl/binnenland/ter-apel-rijen?id=42"
+    );
     let (_, body) = get_json(addr, "/api/search?q=beslistermijn&source=rss2").await;
     let snippet = body["hits"][0]["snippet"].as_str().unwrap();
-    assert!(!snippet.contains("alert(1)") && !snippet.contains("<script") && !snippet.contains("<p>"), "{snippet}");
+    assert!(
+        !snippet.contains("alert(1)") && !snippet.contains("<script") && !snippet.contains("<p>"),
+        "{snippet}"
+    );
     assert!(snippet.contains("<b>beslistermijn</b>"), "{snippet}");
     // Strangers' markup comes back as text, escaped; a javascript: link is dropped.
     let (_, body) = get_json(addr, "/api/search?q=onerror&source=xss").await;
     let hit = &body["hits"][0];
     let snippet = hit["snippet"].as_str().unwrap();
-    assert!(snippet.contains("&lt;img src=x <b>onerror</b>=alert(1)&gt;"), "{snippet}");
+    assert!(
+        snippet.contains("&lt;img src=x <b>onerror</b>=alert(1)&gt;"),
+        "{snippet}"
+    );
     assert!(hit["url"].is_null(), "{hit}");
-    assert_eq!(hit["title"], "Asielzoekers in Ter Apel schrijven <script>alert(1)</script>");
+    assert_eq!(
+        hit["title"],
+        "Asielzoekers in Ter Apel schrijven <script>alert(1)</script>"
+    );
 }
 
 async fn check_search_features(addr: std::net::SocketAddr) {
     // Dutch stemming: "wachten" finds "wacht"/"wachttijd"-free forms via the stem.
     let (_, body) = get_json(addr, "/api/search?q=asielzoeker&lang=nl").await;
     assert!(body["total"].as_u64().unwrap() >= 3, "{body}");
-    assert!(body["hits"].as_array().unwrap().iter().all(|h| h["lang"] == "nl"));
-    assert_eq!(body["facets"]["lang"].as_object().unwrap().keys().collect::<Vec<_>>(), vec!["nl"]);
+    assert!(body["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|h| h["lang"] == "nl"));
+    assert_eq!(
+        body["facets"]["lang"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect::<Vec<_>>(),
+        vec!["nl"]
+    );
     // English stemming: "seeker" matches "seekers".
     let (_, body) = get_json(addr, "/api/search?q=seeker&lang=en").await;
     assert!(body["total"].as_u64().unwrap() >= 1, "{body}");
     // Every kept mention says which rule kept it.
-    assert!(body["hits"].as_array().unwrap().iter().all(|h| h["topic"].as_str().is_some_and(|t| t.contains('/'))));
+    assert!(body["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|h| h["topic"].as_str().is_some_and(|t| t.contains('/'))));
     // Date range: nothing before 2000, everything up to 2100.
     let (_, none) = get_json(addr, "/api/search?to=2000-01-01").await;
     assert_eq!(none["total"], 0);
@@ -118,7 +189,10 @@ async fn check_search_features(addr: std::net::SocketAddr) {
     ] {
         let (status, body) = get_json(addr, &format!("/api/search?{query}")).await;
         assert_eq!(status, 400, "{query}: {body}");
-        assert!(body["error"].as_str().unwrap().contains(expect), "{query}: {body}");
+        assert!(
+            body["error"].as_str().unwrap().contains(expect),
+            "{query}: {body}"
+        );
     }
     let (status, _) = get_json(addr, "/no/such/route").await;
     assert_eq!(status, 404);
@@ -147,16 +221,25 @@ async fn check_source_status(addr: std::net::SocketAddr) {
         assert!(message.contains(error), "{name}: {message}");
     }
     // Retry-After is honoured: the next poll is about an hour away, not the backoff's.
-    let next = source(&sources, "rate-limited")["next_poll"].as_str().unwrap();
+    let next = source(&sources, "rate-limited")["next_poll"]
+        .as_str()
+        .unwrap();
     let next = chrono::DateTime::parse_from_rfc3339(next).unwrap();
-    assert!(next > chrono::Utc::now() + chrono::Duration::minutes(50), "{next}");
+    assert!(
+        next > chrono::Utc::now() + chrono::Duration::minutes(50),
+        "{next}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restart_resumes_from_the_committed_position_without_duplicates() {
     let server = fixtures::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let config = fixtures::config(dir.path(), &server, &[("etag", "/etag.xml"), ("atom", "/atom.xml")]);
+    let config = fixtures::config(
+        dir.path(),
+        &server,
+        &[("etag", "/etag.xml"), ("atom", "/atom.xml")],
+    );
 
     let daemon = webcare::daemon::start(&config).await.unwrap();
     fixtures::until_all_polled(&daemon).await;
@@ -173,12 +256,20 @@ async fn restart_resumes_from_the_committed_position_without_duplicates() {
     use std::sync::atomic::Ordering::SeqCst;
     assert_eq!(server.log.etag_requests.load(SeqCst), 2);
     assert_eq!(server.log.etag_not_modified.load(SeqCst), 1);
-    assert_eq!(source(&sources, "etag")["last_report"]["not_modified"], true);
+    assert_eq!(
+        source(&sources, "etag")["last_report"]["not_modified"],
+        true
+    );
     // The atom feed was fetched again (no ETag) but nothing was duplicated.
     assert_eq!(before["total"], after["total"]);
     assert!(before["total"].as_u64().unwrap() >= 6);
     let ids = |v: &serde_json::Value| {
-        let mut ids: Vec<String> = v["hits"].as_array().unwrap().iter().map(|h| h["id"].as_str().unwrap().to_string()).collect();
+        let mut ids: Vec<String> = v["hits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["id"].as_str().unwrap().to_string())
+            .collect();
         ids.sort();
         ids
     };

@@ -53,19 +53,43 @@ pub const XSS_FEED: &str = r#"<?xml version="1.0" encoding="utf-8"?>
 pub async fn start() -> FixtureServer {
     let log = Arc::new(Log::default());
     let app = Router::new()
-        .route("/rss2.xml", get(|| async { xml(fixture("rss2.xml"), "application/rss+xml") }))
-        .route("/rss1.rdf", get(|| async { xml(fixture("rss1.rdf"), "application/rdf+xml") }))
-        .route("/atom.xml", get(|| async { xml(fixture("atom.xml"), "application/atom+xml") }))
-        .route("/feed.json", get(|| async { xml(fixture("feed.json"), "application/feed+json") }))
-        .route("/windows-1252.xml", get(|| async { xml(fixture("windows-1252.xml"), "text/xml") }))
+        .route(
+            "/rss2.xml",
+            get(|| async { xml(fixture("rss2.xml"), "application/rss+xml") }),
+        )
+        .route(
+            "/rss1.rdf",
+            get(|| async { xml(fixture("rss1.rdf"), "application/rdf+xml") }),
+        )
+        .route(
+            "/atom.xml",
+            get(|| async { xml(fixture("atom.xml"), "application/atom+xml") }),
+        )
+        .route(
+            "/feed.json",
+            get(|| async { xml(fixture("feed.json"), "application/feed+json") }),
+        )
+        .route(
+            "/windows-1252.xml",
+            get(|| async { xml(fixture("windows-1252.xml"), "text/xml") }),
+        )
         .route("/header-charset.xml", get(header_charset))
-        .route("/malformed.xml", get(|| async { xml(fixture("malformed.xml"), "application/rss+xml") }))
-        .route("/xss.xml", get(|| async { xml(XSS_FEED.as_bytes().to_vec(), "application/rss+xml") }))
+        .route(
+            "/malformed.xml",
+            get(|| async { xml(fixture("malformed.xml"), "application/rss+xml") }),
+        )
+        .route(
+            "/xss.xml",
+            get(|| async { xml(XSS_FEED.as_bytes().to_vec(), "application/rss+xml") }),
+        )
         .route("/etag.xml", get(etag))
         .route("/endless", get(endless))
         .route("/stall", get(stall))
         .route("/rate-limited", get(rate_limited))
-        .route("/loop", get(|| async { (StatusCode::FOUND, [(header::LOCATION, "/loop")]) }))
+        .route(
+            "/loop",
+            get(|| async { (StatusCode::FOUND, [(header::LOCATION, "/loop")]) }),
+        )
         .route("/gone", get(|| async { StatusCode::INTERNAL_SERVER_ERROR }))
         .with_state(log.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -91,33 +115,58 @@ async fn header_charset() -> Response {
 
 async fn etag(State(log): State<Arc<Log>>, headers: HeaderMap) -> Response {
     log.etag_requests.fetch_add(1, Ordering::SeqCst);
-    if headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) == Some("\"v1\"") {
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        == Some("\"v1\"")
+    {
         log.etag_not_modified.fetch_add(1, Ordering::SeqCst);
         return StatusCode::NOT_MODIFIED.into_response();
     }
-    ([(header::CONTENT_TYPE, "application/rss+xml"), (header::ETAG, "\"v1\"")], fixture("rss1.rdf")).into_response()
+    (
+        [
+            (header::CONTENT_TYPE, "application/rss+xml"),
+            (header::ETAG, "\"v1\""),
+        ],
+        fixture("rss1.rdf"),
+    )
+        .into_response()
 }
 
 /// A body that never ends: the size cap must stop it.
 async fn endless() -> Response {
     let chunk = axum::body::Bytes::from(vec![b'x'; 16 * 1024]);
     let stream = futures_stream(chunk);
-    ([(header::CONTENT_TYPE, "application/rss+xml")], Body::from_stream(stream)).into_response()
+    (
+        [(header::CONTENT_TYPE, "application/rss+xml")],
+        Body::from_stream(stream),
+    )
+        .into_response()
 }
 
-fn futures_stream(chunk: axum::body::Bytes) -> impl futures_util::Stream<Item = Result<axum::body::Bytes, std::io::Error>> {
+fn futures_stream(
+    chunk: axum::body::Bytes,
+) -> impl futures_util::Stream<Item = Result<axum::body::Bytes, std::io::Error>> {
     futures_util::stream::iter(std::iter::repeat(chunk).map(Ok))
 }
 
 /// Sends headers, then nothing: the timeout must stop it.
 async fn stall() -> Response {
     let stream = futures_util::stream::pending::<Result<axum::body::Bytes, std::io::Error>>();
-    ([(header::CONTENT_TYPE, "application/rss+xml")], Body::from_stream(stream)).into_response()
+    (
+        [(header::CONTENT_TYPE, "application/rss+xml")],
+        Body::from_stream(stream),
+    )
+        .into_response()
 }
 
 async fn rate_limited(State(log): State<Arc<Log>>) -> Response {
     log.rate_limited.fetch_add(1, Ordering::SeqCst);
-    (StatusCode::TOO_MANY_REQUESTS, [(header::RETRY_AFTER, "3600")]).into_response()
+    (
+        StatusCode::TOO_MANY_REQUESTS,
+        [(header::RETRY_AFTER, "3600")],
+    )
+        .into_response()
 }
 
 /// A daemon config (TOML) for `sources` (name, path on the fixture server).
@@ -149,8 +198,16 @@ topics_dir = {topics:?}
     toml
 }
 
-pub fn config(data_dir: &Path, server: &FixtureServer, sources: &[(&str, &str)]) -> webcare::Config {
-    webcare::Config::from_toml(Path::new("test.toml"), &config_toml(data_dir, server, sources)).expect("test config is valid")
+pub fn config(
+    data_dir: &Path,
+    server: &FixtureServer,
+    sources: &[(&str, &str)],
+) -> webcare::Config {
+    webcare::Config::from_toml(
+        Path::new("test.toml"),
+        &config_toml(data_dir, server, sources),
+    )
+    .expect("test config is valid")
 }
 
 /// Waits until every source has been polled at least once (bounded; not a timing assertion).
@@ -162,13 +219,30 @@ pub async fn until_all_polled(daemon: &webcare::daemon::Daemon) {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    panic!("sources were not all polled: {:#?}", daemon.board().snapshot());
+    panic!(
+        "sources were not all polled: {:#?}",
+        daemon.board().snapshot()
+    );
 }
 
 pub async fn get_json(addr: SocketAddr, path_and_query: &str) -> (u16, serde_json::Value) {
-    let response = reqwest::get(format!("http://{addr}{path_and_query}")).await.unwrap();
+    let response = reqwest::get(format!("http://{addr}{path_and_query}"))
+        .await
+        .unwrap();
     let status = response.status().as_u16();
-    let content_type = response.headers().get(header::CONTENT_TYPE).unwrap().to_str().unwrap().to_string();
-    assert!(content_type.starts_with("application/json"), "{content_type}");
-    (status, serde_json::from_slice(&response.bytes().await.unwrap()).unwrap())
+    let content_type = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        content_type.starts_with("application/json"),
+        "{content_type}"
+    );
+    (
+        status,
+        serde_json::from_slice(&response.bytes().await.unwrap()).unwrap(),
+    )
 }

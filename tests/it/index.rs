@@ -19,7 +19,13 @@ fn mention(source: &str, id: &str, text: &str) -> Mention {
 }
 
 fn count(index: &MentionIndex, q: &str) -> usize {
-    index.search(&SearchRequest { q: q.into(), ..Default::default() }).unwrap().total
+    index
+        .search(&SearchRequest {
+            q: q.into(),
+            ..Default::default()
+        })
+        .unwrap()
+        .total
 }
 
 fn checkpoint(etag: &str) -> Checkpoints {
@@ -72,11 +78,18 @@ fn uncommitted_work_is_gone_after_a_crash_and_so_is_its_position() {
 async fn writer_acknowledges_only_after_the_commit_that_holds_batch_and_position() {
     let dir = tempfile::tempdir().unwrap();
     let index = MentionIndex::open(dir.path()).unwrap();
-    let policy = CommitPolicy { max_docs: 1_000, interval: std::time::Duration::from_millis(100) };
-    let (handle, thread) = writer::spawn(&index, policy, tokio::runtime::Handle::current()).unwrap();
+    let policy = CommitPolicy {
+        max_docs: 1_000,
+        interval: std::time::Duration::from_millis(100),
+    };
+    let (handle, thread) =
+        writer::spawn(&index, policy, tokio::runtime::Handle::current()).unwrap();
     let batch = Batch {
         source: "s".into(),
-        mentions: vec![mention("s", "1", "asielzoekers"), mention("s", "2", "asielzoekers")],
+        mentions: vec![
+            mention("s", "1", "asielzoekers"),
+            mention("s", "2", "asielzoekers"),
+        ],
         checkpoint: checkpoint("v2").remove("s"),
     };
     handle.write(batch).await.unwrap();
@@ -84,7 +97,11 @@ async fn writer_acknowledges_only_after_the_commit_that_holds_batch_and_position
     assert_eq!(count(&index, "asielzoekers"), 2);
     assert_eq!(index.checkpoints().unwrap(), checkpoint("v2"));
     drop(handle);
-    tokio::task::spawn_blocking(move || thread.join()).await.unwrap().unwrap().unwrap();
+    tokio::task::spawn_blocking(move || thread.join())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
     // A second writer cannot be opened while one runs; after it ended, it can.
     index.writer().unwrap();
 }
@@ -102,7 +119,11 @@ fn pipeline() -> Pipeline {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
     let config = webcare::config::Pipeline {
         topics_dir: repo.join("config/topics"),
-        languages: ["nl", "en", "ar", "fa", "tr", "uk", "fr", "de", "so", "ti", "es", "ru"].map(String::from).to_vec(),
+        languages: [
+            "nl", "en", "ar", "fa", "tr", "uk", "fr", "de", "so", "ti", "es", "ru",
+        ]
+        .map(String::from)
+        .to_vec(),
     };
     Pipeline::from_config(&config).unwrap()
 }
@@ -112,23 +133,35 @@ fn import_reports_bad_lines_by_number_and_keeps_the_rest() {
     let dir = tempfile::tempdir().unwrap();
     let index = MentionIndex::open(dir.path()).unwrap();
     let input = concat!(
-        r#"{"id":"a","text":"Al veertien maanden wacht ik op de IND, mijn asielaanvraag ligt stil.","published":"2026-11-20T10:00:00+01:00","url":"https://x.example/a?utm_source=x"}"#, "\n",
-        r#"{"id":"b","text":"Katten uit het asiel zoeken een baasje","published":"2026-11-20T10:00:00Z"}"#, "\n",
-        r#"{"id":"c","text":"kapot","published":"gisteren"}"#, "\n",
+        r#"{"id":"a","text":"Al veertien maanden wacht ik op de IND, mijn asielaanvraag ligt stil.","published":"2026-11-20T10:00:00+01:00","url":"https://x.example/a?utm_source=x"}"#,
+        "\n",
+        r#"{"id":"b","text":"Katten uit het asiel zoeken een baasje","published":"2026-11-20T10:00:00Z"}"#,
+        "\n",
+        r#"{"id":"c","text":"kapot","published":"gisteren"}"#,
+        "\n",
         "{niet eens json\n",
         "\n",
-        r#"{"id":"d","text":"Asylum seekers slept outside the Ter Apel registration centre again.","published":"2026-11-21T08:00:00Z","source":"other","lang":"en"}"#, "\n",
+        r#"{"id":"d","text":"Asylum seekers slept outside the Ter Apel registration centre again.","published":"2026-11-21T08:00:00Z","source":"other","lang":"en"}"#,
+        "\n",
     );
     let p = pipeline();
     let report = webcare::import::import("in.jsonl", input.as_bytes(), &p, &index).unwrap();
-    assert_eq!((report.lines, report.indexed, report.not_relevant), (6, 2, 1));
+    assert_eq!(
+        (report.lines, report.indexed, report.not_relevant),
+        (6, 2, 1)
+    );
     let lines: Vec<usize> = report.errors.iter().map(|(l, _)| *l).collect();
     assert_eq!(lines, vec![3, 4]);
     assert!(report.errors[0].1.contains("field `published`"));
     // Importing again changes nothing.
     webcare::import::import("in.jsonl", input.as_bytes(), &p, &index).unwrap();
     assert_eq!(index.num_mentions(), 2);
-    let results = index.search(&SearchRequest { q: "asielaanvraag".into(), ..Default::default() }).unwrap();
+    let results = index
+        .search(&SearchRequest {
+            q: "asielaanvraag".into(),
+            ..Default::default()
+        })
+        .unwrap();
     assert_eq!(results.hits[0].url.as_deref(), Some("https://x.example/a"));
     assert_eq!(results.hits[0].source, "import");
     assert_eq!(results.hits[0].lang, "nl");

@@ -1,0 +1,554 @@
+//! Ingest and search benchmark (a bench binary, not a timed test).
+//!
+//! 1. 100,000 synthetic multilingual mentions of about 300 bytes: the full pipeline
+//!    (language, relevance) into the webcare index (upserts, commit), against indexing
+//!    the very same texts straight into a plain tantivy index (baseline), in one run.
+//! 2. Search latency over 1,000,000 mentions for a two-term query with a language
+//!    filter: `MentionIndex::search` (parse, filters, count, facets, snippets, stored
+//!    fields) against a bare tantivy TopDocs + Count on the same index.
+//!
+//! Run: `cargo bench --bench ingest` (set WEBCARE_BENCH_SEARCH_DOCS to shrink part 2).
+//! Prints medians of several rounds; the machine is shared and noisy.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use chrono::{TimeZone, Utc};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use tantivy::collector::{Count, TopDocs};
+use tantivy::query::{BooleanQuery, Occur, Query, TermQuery};
+use tantivy::schema::{IndexRecordOption, Schema, STORED, STRING, TEXT};
+use tantivy::{doc, Index, Term};
+
+use webcare::mention::Mention;
+use webcare::pipeline::Pipeline;
+use webcare::search::{Checkpoints, MentionIndex, SearchRequest};
+
+const INGEST_DOCS: usize = 100_000;
+const ROUNDS: usize = 3;
+const QUERIES: usize = 2_000;
+
+const NL: &[&str] = &[
+    "ik",
+    "wacht",
+    "al",
+    "maanden",
+    "op",
+    "een",
+    "beslissing",
+    "van",
+    "de",
+    "over",
+    "mijn",
+    "het",
+    "is",
+    "niet",
+    "goed",
+    "geregeld",
+    "tolk",
+    "sprak",
+    "verkeerd",
+    "dialect",
+    "tijdens",
+    "gehoor",
+    "brief",
+    "kwam",
+    "te",
+    "laat",
+    "wij",
+    "slapen",
+    "in",
+    "wachtkamer",
+    "kinderen",
+    "zonder",
+    "eten",
+    "advocaat",
+    "belt",
+    "nooit",
+    "terug",
+    "en",
+    "waarom",
+    "duurt",
+    "dit",
+    "zo",
+    "lang",
+    "nog",
+    "steeds",
+    "geen",
+    "antwoord",
+    "telefoon",
+    "niemand",
+    "neemt",
+];
+const NL_TOPIC: &[&str] = &[
+    "asielzoekers",
+    "IND",
+    "COA",
+    "azc",
+    "Ter Apel",
+    "asielprocedure",
+    "nader gehoor",
+    "nareis",
+];
+const EN: &[&str] = &[
+    "i",
+    "have",
+    "been",
+    "waiting",
+    "for",
+    "months",
+    "decision",
+    "from",
+    "the",
+    "about",
+    "my",
+    "interview",
+    "is",
+    "not",
+    "interpreter",
+    "spoke",
+    "wrong",
+    "dialect",
+    "during",
+    "letter",
+    "arrived",
+    "too",
+    "late",
+    "we",
+    "sleep",
+    "in",
+    "waiting",
+    "room",
+    "children",
+    "without",
+    "food",
+    "lawyer",
+    "never",
+    "calls",
+    "back",
+    "and",
+    "why",
+    "does",
+    "this",
+    "take",
+    "so",
+    "long",
+    "still",
+    "no",
+    "answer",
+    "phone",
+    "nobody",
+    "picks",
+    "up",
+    "today",
+];
+const EN_TOPIC: &[&str] = &[
+    "asylum seekers in the Netherlands",
+    "Dutch immigration service",
+    "Ter Apel registration centre",
+    "COA",
+    "IND asylum",
+];
+const AR: &[&str] = &[
+    "انتظرت",
+    "أكثر",
+    "من",
+    "سنة",
+    "للحصول",
+    "على",
+    "قرار",
+    "بشأن",
+    "طلب",
+    "اللجوء",
+    "الخاص",
+    "بي",
+    "في",
+    "هولندا",
+    "المترجم",
+    "كان",
+    "يتكلم",
+    "لهجة",
+    "مختلفة",
+    "المقابلة",
+    "الرسالة",
+    "وصلت",
+    "متأخرة",
+    "الأطفال",
+    "ينامون",
+];
+const FA: &[&str] = &[
+    "من",
+    "بیش",
+    "از",
+    "یک",
+    "سال",
+    "است",
+    "که",
+    "منتظر",
+    "تصمیم",
+    "اداره",
+    "مهاجرت",
+    "درباره",
+    "پناهندگی",
+    "خودم",
+    "هستم",
+    "مترجم",
+    "لهجه",
+    "دیگری",
+    "صحبت",
+    "کرد",
+    "نامه",
+    "دیر",
+    "رسید",
+    "بچه‌ها",
+    "هلند",
+];
+const TR: &[&str] = &[
+    "aylardır",
+    "karar",
+    "bekliyorum",
+    "başvurum",
+    "hakkında",
+    "hiçbir",
+    "haber",
+    "yok",
+    "tercüman",
+    "farklı",
+    "bir",
+    "lehçe",
+    "konuştu",
+    "mülakat",
+    "sırasında",
+    "mektup",
+    "geç",
+    "geldi",
+    "çocuklar",
+    "bekleme",
+    "salonunda",
+    "uyuyor",
+    "Hollanda",
+    "iltica",
+    "avukatım",
+];
+const DECOY_NL: &[&str] = &[
+    "dierenasiel",
+    "katten",
+    "asiel",
+    "IND vs AUS",
+    "wickets",
+    "gehoorapparaat",
+    "concert",
+    "weer",
+    "trein",
+];
+
+fn sentence(
+    rng: &mut StdRng,
+    words: &[&str],
+    topic: &[&str],
+    relevant: bool,
+    target: usize,
+) -> String {
+    let mut text = String::with_capacity(target + 40);
+    let mut placed = !relevant;
+    while text.len() < target {
+        if !placed && text.len() > target / 3 {
+            text.push_str(topic[rng.random_range(0..topic.len())]);
+            placed = true;
+        } else {
+            text.push_str(words[rng.random_range(0..words.len())]);
+        }
+        text.push(' ');
+    }
+    if !placed {
+        text.push_str(topic[0]);
+    }
+    text
+}
+
+/// Deterministic synthetic mentions: 45% nl, 25% en, 10% each ar, fa, tr; 80% relevant.
+fn synthetic(n: usize, seed: u64) -> Vec<Mention> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let start = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+    (0..n)
+        .map(|i| {
+            let relevant = rng.random_range(0..10) < 8;
+            let pick = rng.random_range(0..100);
+            let text = match pick {
+                0..45 if relevant => sentence(&mut rng, NL, NL_TOPIC, true, 280),
+                0..45 => sentence(&mut rng, NL, DECOY_NL, true, 280),
+                45..70 => sentence(&mut rng, EN, EN_TOPIC, relevant, 280),
+                70..80 => sentence(&mut rng, AR, &["IND", "COA", "Ter Apel"], relevant, 280),
+                80..90 => sentence(&mut rng, FA, &["IND", "COA", "azc"], relevant, 280),
+                _ => sentence(&mut rng, TR, &["IND", "COA", "azc"], relevant, 280),
+            };
+            let published = start + chrono::Duration::seconds(i as i64 * 37);
+            let mut m = Mention::new("bench", &format!("item-{seed}-{i}"), published, published);
+            m.title = text.split(' ').take(6).collect::<Vec<_>>().join(" ");
+            m.text = text;
+            m
+        })
+        .collect()
+}
+
+fn pipeline() -> Pipeline {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let config = webcare::config::Pipeline {
+        topics_dir: repo.join("config/topics"),
+        languages: [
+            "nl", "en", "ar", "fa", "tr", "uk", "fr", "de", "so", "ti", "es", "ru",
+        ]
+        .map(String::from)
+        .to_vec(),
+    };
+    Pipeline::from_config(&config).expect("topic files load")
+}
+
+/// Baseline: the same texts straight into a plain tantivy index (default tokenizer).
+fn raw_tantivy(mentions: &[Mention]) -> Duration {
+    let dir = tempfile::tempdir().unwrap();
+    let mut b = Schema::builder();
+    let id = b.add_text_field("id", STRING | STORED);
+    let title = b.add_text_field("title", TEXT | STORED);
+    let text = b.add_text_field("text", TEXT | STORED);
+    let index = Index::create_in_dir(dir.path(), b.build()).unwrap();
+    let started = Instant::now();
+    let mut writer = index
+        .writer::<tantivy::TantivyDocument>(128 * 1024 * 1024)
+        .unwrap();
+    for m in mentions {
+        writer
+            .add_document(
+                doc!(id => m.id.as_str(), title => m.title.as_str(), text => m.text.as_str()),
+            )
+            .unwrap();
+    }
+    writer.commit().unwrap();
+    started.elapsed()
+}
+
+/// The product: every mention through the pipeline, relevant ones upserted, one commit.
+fn full_pipeline(mentions: Vec<Mention>, pipeline: &Pipeline) -> (Duration, usize) {
+    let dir = tempfile::tempdir().unwrap();
+    let index = MentionIndex::open(dir.path()).unwrap();
+    let started = Instant::now();
+    let mut writer = index.writer().unwrap();
+    let mut kept = 0;
+    for m in mentions {
+        let m = pipeline.process(m);
+        if m.is_relevant() {
+            writer.upsert(&m).unwrap();
+            kept += 1;
+        }
+    }
+    writer.commit(&Checkpoints::new()).unwrap();
+    (started.elapsed(), kept)
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn bench_ingest(pipeline: &Pipeline) {
+    let mentions = synthetic(INGEST_DOCS, 1);
+    let bytes: usize = mentions.iter().map(|m| m.text.len()).sum();
+    println!(
+        "ingest: {INGEST_DOCS} synthetic mentions, {} bytes of text each on average",
+        bytes / INGEST_DOCS
+    );
+    let (mut raw, mut full, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    let mut kept = 0;
+    for round in 1..=ROUNDS {
+        let r = INGEST_DOCS as f64 / raw_tantivy(&mentions).as_secs_f64();
+        let (elapsed, k) = full_pipeline(mentions.clone(), pipeline);
+        let f = INGEST_DOCS as f64 / elapsed.as_secs_f64();
+        kept = k;
+        println!("  round {round}: raw tantivy {r:>9.0} mentions/s   full pipeline {f:>9.0} mentions/s   ratio {:.2}", f / r);
+        raw.push(r);
+        full.push(f);
+        ratios.push(f / r);
+    }
+    println!(
+        "ingest median: raw tantivy {:.0}/s, full pipeline {:.0}/s ({kept} of {INGEST_DOCS} kept as relevant), ratio {:.2}",
+        median(raw),
+        median(full),
+        median(ratios)
+    );
+    let sample = synthetic(20_000, 2);
+    let sample_started = Instant::now();
+    for m in sample {
+        std::hint::black_box(pipeline.process(m));
+    }
+    println!(
+        "analysis stages alone (one core): {:.0} mentions/s",
+        20_000.0 / sample_started.elapsed().as_secs_f64()
+    );
+    stage_costs(pipeline);
+}
+
+/// Time per mention of each stage on its own, to see where the pipeline spends it.
+fn stage_costs(pipeline: &Pipeline) {
+    let sample = synthetic(20_000, 3);
+    let languages: Vec<String> = [
+        "nl", "en", "ar", "fa", "tr", "uk", "fr", "de", "so", "ti", "es", "ru",
+    ]
+    .map(String::from)
+    .to_vec();
+    let detector = webcare::pipeline::language::LanguageDetector::new(&languages);
+    let time = |name: &str, f: &dyn Fn(&Mention)| {
+        let t = Instant::now();
+        for m in &sample {
+            f(m);
+        }
+        println!(
+            "  stage {name:<10} {:>6.2} µs per mention",
+            t.elapsed().as_secs_f64() * 1e6 / sample.len() as f64
+        );
+    };
+    time("tidy", &|m| {
+        std::hint::black_box(webcare::pipeline::extract::fold_whitespace(&m.text));
+    });
+    time("language", &|m| {
+        std::hint::black_box(detector.detect(&m.text, None));
+    });
+    time("relevance", &|m| {
+        std::hint::black_box(pipeline.topics().judge(&m.text));
+    });
+}
+
+fn build_search_index(dir: &Path, n: usize) -> MentionIndex {
+    let index = MentionIndex::open(dir).unwrap();
+    let mut writer = index.writer().unwrap();
+    let langs = ["nl", "nl", "nl", "en", "en", "ar", "fa", "tr"];
+    let mut rng = StdRng::seed_from_u64(7);
+    for (chunk, seed) in (0..n).step_by(100_000).zip(10u64..) {
+        for mut m in synthetic(100_000.min(n - chunk), seed) {
+            m.lang = langs[rng.random_range(0..langs.len())].to_string();
+            writer.upsert(&m).unwrap();
+        }
+    }
+    writer.commit(&Checkpoints::new()).unwrap();
+    writer.finish().unwrap();
+    index.reload().unwrap();
+    index
+}
+
+fn bench_search() {
+    let n: usize = std::env::var("WEBCARE_BENCH_SEARCH_DOCS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
+    let dir = tempfile::tempdir().unwrap();
+    let started = Instant::now();
+    let index = build_search_index(dir.path(), n);
+    println!(
+        "search: built an index of {} mentions in {:.1}s",
+        index.num_mentions(),
+        started.elapsed().as_secs_f64()
+    );
+    let mut rng = StdRng::seed_from_u64(3);
+    let pairs: Vec<(String, String)> = (0..QUERIES)
+        .map(|_| {
+            (
+                NL[rng.random_range(0..NL.len())].to_string(),
+                NL[rng.random_range(0..NL.len())].to_string(),
+            )
+        })
+        .collect();
+    // Bare tantivy on the same index: the Dutch text field, stemmed terms, lang filter.
+    let reader = tantivy::Index::open_in_dir(dir.path().join("mentions")).unwrap();
+    webcare::search::schema::register_analyzers(&reader);
+    let schema = reader.schema();
+    let text_nl = schema.get_field("text_nl").unwrap();
+    let lang = schema.get_field("lang").unwrap();
+    let searcher = reader.reader().unwrap().searcher();
+    let mut analyzer = reader.tokenizer_for_field(text_nl).unwrap();
+    let mut stem = |w: &str| {
+        let mut out = String::new();
+        analyzer
+            .token_stream(w)
+            .process(&mut |t| out = t.text.clone());
+        out
+    };
+    let (mut ours, mut bare) = (Vec::new(), Vec::new());
+    for (a, b) in &pairs {
+        let request = SearchRequest {
+            q: format!("{a} {b}"),
+            lang: Some("nl".into()),
+            ..Default::default()
+        };
+        let t = Instant::now();
+        std::hint::black_box(index.search(&request).unwrap());
+        ours.push(t.elapsed().as_secs_f64() * 1000.0);
+
+        let clauses: Vec<(Occur, Box<dyn Query>)> = vec![
+            (
+                Occur::Must,
+                Box::new(TermQuery::new(
+                    Term::from_field_text(text_nl, &stem(a)),
+                    IndexRecordOption::WithFreqs,
+                )),
+            ),
+            (
+                Occur::Must,
+                Box::new(TermQuery::new(
+                    Term::from_field_text(text_nl, &stem(b)),
+                    IndexRecordOption::WithFreqs,
+                )),
+            ),
+            (
+                Occur::Must,
+                Box::new(TermQuery::new(
+                    Term::from_field_text(lang, "nl"),
+                    IndexRecordOption::Basic,
+                )),
+            ),
+        ];
+        let query = BooleanQuery::new(clauses);
+        let t = Instant::now();
+        std::hint::black_box(
+            searcher
+                .search(&query, &(TopDocs::with_limit(20).order_by_score(), Count))
+                .unwrap(),
+        );
+        bare.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    ours.sort_by(f64::total_cmp);
+    bare.sort_by(f64::total_cmp);
+    println!(
+        "search over {n} mentions, {QUERIES} two-term queries with lang=nl: webcare median {:.2} ms, p99 {:.2} ms; bare tantivy median {:.2} ms, p99 {:.2} ms; ratio of medians {:.1}",
+        percentile(&ours, 0.5),
+        percentile(&ours, 0.99),
+        percentile(&bare, 0.5),
+        percentile(&bare, 0.99),
+        percentile(&ours, 0.5) / percentile(&bare, 0.5)
+    );
+}
+
+fn main() {
+    // `cargo bench` passes --bench; `cargo test --benches` passes nothing useful: run a
+    // tiny smoke version there so the bench code stays compiled and working.
+    let smoke = !std::env::args().any(|a| a == "--bench");
+    let pipeline = pipeline();
+    if std::env::var_os("WEBCARE_BENCH_STAGES").is_some() {
+        stage_costs(&pipeline);
+        return;
+    }
+    if smoke {
+        let (_, kept) = full_pipeline(synthetic(1_000, 1), &pipeline);
+        assert!(
+            kept > 500,
+            "synthetic mentions should mostly be relevant, kept {kept}"
+        );
+        println!("bench smoke run ok ({kept} of 1000 kept)");
+        return;
+    }
+    bench_ingest(&pipeline);
+    bench_search();
+}
