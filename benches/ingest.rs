@@ -422,6 +422,28 @@ fn stage_costs(pipeline: &Pipeline) {
     });
 }
 
+/// The webcare index's own cost: analysed mentions upserted, without the pipeline.
+fn index_only(pipeline: &Pipeline) {
+    let analysed: Vec<Mention> = synthetic(INGEST_DOCS, 1)
+        .into_iter()
+        .map(|m| pipeline.process(m))
+        .filter(|m| m.is_relevant())
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let index = MentionIndex::open(dir.path()).unwrap();
+    let started = Instant::now();
+    let mut writer = index.writer().unwrap();
+    for m in &analysed {
+        writer.upsert(m).unwrap();
+    }
+    writer.commit(&Checkpoints::new()).unwrap();
+    println!(
+        "  index only: {} analysed mentions upserted at {:.0}/s",
+        analysed.len(),
+        analysed.len() as f64 / started.elapsed().as_secs_f64()
+    );
+}
+
 fn build_search_index(dir: &Path, n: usize) -> MentionIndex {
     let index = MentionIndex::open(dir).unwrap();
     let mut writer = index.writer().unwrap();
@@ -538,6 +560,7 @@ fn main() {
     let pipeline = pipeline();
     if std::env::var_os("WEBCARE_BENCH_STAGES").is_some() {
         stage_costs(&pipeline);
+        index_only(&pipeline);
         return;
     }
     if smoke {

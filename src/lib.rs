@@ -14,6 +14,7 @@
 pub mod config;
 pub mod daemon;
 pub mod demo;
+pub mod eval;
 pub mod http;
 pub mod import;
 pub mod mention;

@@ -67,6 +67,18 @@ enum Command {
         #[arg(long)]
         demo: bool,
     },
+    /// Measure the pipeline on labeled JSON Lines (language, relevance, …).
+    Eval {
+        #[arg(short, long, default_value = DEFAULT_CONFIG_PATH)]
+        config: PathBuf,
+        file: PathBuf,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Also write one prediction per item to this JSON Lines file.
+        #[arg(long)]
+        predictions: Option<PathBuf>,
+    },
     /// Feed mentions from a JSON Lines file through the pipeline into the index.
     Import {
         #[arg(short, long, default_value = DEFAULT_CONFIG_PATH)]
@@ -127,6 +139,12 @@ fn main() -> Result<()> {
             };
             search(&config, demo, &request, json)
         }
+        Command::Eval {
+            config,
+            file,
+            json,
+            predictions,
+        } => evaluate(&config, &file, json, predictions.as_deref()),
         Command::Import { config, file } => {
             init_logging(LogFormat::Human);
             import_file(&config, &file)
@@ -246,6 +264,32 @@ fn strip_tags(snippet: &str) -> String {
 fn parse_time(flag: &str, value: &str, end_of_day: bool) -> Result<chrono::DateTime<chrono::Utc>> {
     webcare::http::parse_time(flag, value, end_of_day)
         .map_err(|e| anyhow::anyhow!("{flag}: {}", e.message()))
+}
+
+fn evaluate(config_path: &Path, file: &Path, json: bool, predictions: Option<&Path>) -> Result<()> {
+    let config = load(config_path)?;
+    let pipeline = Pipeline::from_config(&config.pipeline)?;
+    let input =
+        std::fs::File::open(file).with_context(|| format!("{}: cannot open", file.display()))?;
+    let mut out_file = match predictions {
+        Some(path) => Some(std::io::BufWriter::new(
+            std::fs::File::create(path)
+                .with_context(|| format!("{}: cannot create", path.display()))?,
+        )),
+        None => None,
+    };
+    let sink = out_file.as_mut().map(|w| w as &mut dyn Write);
+    let report = webcare::eval::evaluate(std::io::BufReader::new(input), &pipeline, sink)
+        .with_context(|| format!("{}: cannot read", file.display()))?;
+    if let Some(mut w) = out_file {
+        w.flush()?;
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", webcare::eval::render(&report));
+    }
+    Ok(())
 }
 
 fn import_file(config_path: &Path, file: &Path) -> Result<()> {

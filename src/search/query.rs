@@ -103,7 +103,7 @@ impl MentionIndex {
         let plan = Plan::new(index, fields, request)?;
         let searcher = reader.searcher();
         let (addresses, total, aggs) = plan.collect(&searcher)?;
-        let snippets = Snippets::new(&searcher, &*plan.text_query, fields)?;
+        let snippets = Snippets::new(&searcher, &*plan.text_query, fields, &plan.families)?;
         let mut hits = Vec::with_capacity(addresses.len());
         for address in addresses {
             let doc: TantivyDocument = searcher.doc(address)?;
@@ -112,7 +112,7 @@ impl MentionIndex {
         Ok(SearchResults {
             total,
             hits,
-            facets: facets(aggs),
+            facets: facets(aggs, request, total),
         })
     }
 }
@@ -125,6 +125,10 @@ struct Plan {
     sort: Sort,
     limit: usize,
     offset: usize,
+    /// Facets still to count (see [`open_facets`]).
+    facet_names: Vec<&'static str>,
+    /// Analyzer families whose snippets may be needed.
+    families: Vec<usize>,
 }
 
 impl Plan {
@@ -170,12 +174,18 @@ impl Plan {
         } else {
             Sort::Relevance
         });
+        let families = match &r.lang {
+            Some(lang) => vec![family_of(lang)],
+            None => (0..FAMILIES.len()).collect(),
+        };
         Ok(Plan {
             text_query,
             full_query,
             sort,
             limit,
             offset,
+            facet_names: open_facets(r),
+            families,
         })
     }
 
@@ -183,7 +193,7 @@ impl Plan {
         &self,
         searcher: &Searcher,
     ) -> Result<(Vec<DocAddress>, usize, AggregationResults), SearchError> {
-        let aggs = facet_collector(searcher);
+        let aggs = facet_collector(searcher, &self.facet_names);
         let top = TopDocs::with_limit(self.limit).and_offset(self.offset);
         Ok(match self.sort {
             Sort::Relevance => {
@@ -285,12 +295,28 @@ fn with_filters(f: &Fields, text: Box<dyn Query>, r: &SearchRequest) -> Box<dyn 
     Box::new(BooleanQuery::new(clauses))
 }
 
-fn facet_collector(searcher: &Searcher) -> AggregationCollector {
-    let request: Aggregations = serde_json::from_value(serde_json::json!({
-        "lang": { "terms": { "field": "lang", "size": FACET_SIZE } },
-        "source": { "terms": { "field": "source", "size": FACET_SIZE } }
-    }))
-    .expect("facet aggregation request is well-formed");
+/// The facets a request still needs counted: a filter already answers its own facet.
+fn open_facets(r: &SearchRequest) -> Vec<&'static str> {
+    let mut names = Vec::with_capacity(2);
+    if r.lang.is_none() {
+        names.push("lang");
+    }
+    if r.source.is_none() {
+        names.push("source");
+    }
+    names
+}
+
+fn facet_collector(searcher: &Searcher, names: &[&str]) -> AggregationCollector {
+    let request: serde_json::Map<String, serde_json::Value> = names
+        .iter()
+        .map(|name| {
+            let agg = serde_json::json!({ "terms": { "field": name, "size": FACET_SIZE } });
+            (name.to_string(), agg)
+        })
+        .collect();
+    let request: Aggregations = serde_json::from_value(serde_json::Value::Object(request))
+        .expect("facet aggregation request is well-formed");
     let context = AggContextParams::new(
         AggregationLimitsGuard::default(),
         searcher.index().tokenizers().clone(),
@@ -298,9 +324,26 @@ fn facet_collector(searcher: &Searcher) -> AggregationCollector {
     AggregationCollector::from_aggs(request, context)
 }
 
-fn facets(results: AggregationResults) -> BTreeMap<String, BTreeMap<String, u64>> {
+fn facets(
+    results: AggregationResults,
+    request: &SearchRequest,
+    total: usize,
+) -> BTreeMap<String, BTreeMap<String, u64>> {
     let mut out = BTreeMap::new();
+    for (name, filter) in [("lang", &request.lang), ("source", &request.source)] {
+        if let Some(value) = filter {
+            let counts = if total > 0 {
+                BTreeMap::from([(value.clone(), total as u64)])
+            } else {
+                BTreeMap::new()
+            };
+            out.insert(name.to_string(), counts);
+        }
+    }
     for name in ["lang", "source"] {
+        if out.contains_key(name) {
+            continue;
+        }
         let mut counts = BTreeMap::new();
         if let Some(AggregationResult::BucketResult(BucketResult::Terms { buckets, .. })) =
             results.0.get(name)
@@ -324,12 +367,19 @@ struct Snippets {
 }
 
 impl Snippets {
-    fn new(searcher: &Searcher, query: &dyn Query, f: &Fields) -> Result<Snippets, SearchError> {
-        let mut by_family = Vec::with_capacity(FAMILIES.len());
-        for &field in &f.text_by_family {
-            let mut generator = SnippetGenerator::create(searcher, query, field)?;
+    fn new(
+        searcher: &Searcher,
+        query: &dyn Query,
+        f: &Fields,
+        families: &[usize],
+    ) -> Result<Snippets, SearchError> {
+        let mut by_family: Vec<Option<SnippetGenerator>> =
+            (0..FAMILIES.len()).map(|_| None).collect();
+        for &family in families {
+            let mut generator =
+                SnippetGenerator::create(searcher, query, f.text_by_family[family])?;
             generator.set_max_num_chars(SNIPPET_CHARS);
-            by_family.push(Some(generator));
+            by_family[family] = Some(generator);
         }
         Ok(Snippets { by_family })
     }

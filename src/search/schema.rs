@@ -88,12 +88,13 @@ pub fn build() -> (Schema, Fields) {
     let id = b.add_text_field("id", STRING | STORED);
     let source = b.add_text_field("source", STRING | STORED | FAST);
     let lang = b.add_text_field("lang", STRING | STORED | FAST);
-    let published = b.add_date_field("published", date.clone());
-    let fetched = b.add_date_field("fetched", date);
+    let published = b.add_date_field("published", date);
+    // Only shown, never searched or sorted by.
+    let fetched = b.add_date_field("fetched", DateOptions::default().set_stored());
     let url = b.add_text_field("url", STRING | STORED);
     let title = b.add_text_field("title", STORED);
     let text = b.add_text_field("text", STORED);
-    let topic = b.add_text_field("topic", STRING | STORED | FAST);
+    let topic = b.add_text_field("topic", STRING | STORED);
     let why = b.add_text_field("why", STORED);
     let mut title_by_family = Vec::new();
     let mut text_by_family = Vec::new();

@@ -7,3 +7,4 @@ mod daemon;
 mod fixtures;
 mod index;
 mod polling;
+mod quality;

@@ -1,0 +1,244 @@
+//! `webcare eval FILE.jsonl`: how well the pipeline understands mentions, measured on
+//! labeled data.
+//!
+//! Input, one object per line (extra fields ignored):
+//! `{"id","lang","text","relevant":bool,"complaint":bool,"aspects":[ids],"pii":[strings],"dup_group":string|null}`.
+//! Each text runs through the same pipeline as the daemon's mentions. Measured now:
+//! language accuracy (overall, per language, and on texts of 20 characters or more) and
+//! precision/recall/F1 of relevance. Complaint, aspects, near-duplicates and personal
+//! data are reported as not measured until their stages exist.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, Write};
+
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+
+use crate::mention::Mention;
+use crate::pipeline::Pipeline;
+
+/// Texts shorter than this are left out of the headline language accuracy.
+pub const MIN_LANG_CHARS: usize = 20;
+
+/// One labeled item.
+#[derive(Debug, Deserialize)]
+pub struct Labeled {
+    pub id: String,
+    pub lang: String,
+    pub text: String,
+    pub relevant: bool,
+    #[serde(default)]
+    pub complaint: bool,
+    #[serde(default)]
+    pub aspects: Vec<String>,
+    #[serde(default)]
+    pub pii: Vec<String>,
+    #[serde(default)]
+    pub dup_group: Option<String>,
+}
+
+/// What the pipeline made of one item (`--predictions`).
+#[derive(Debug, Serialize)]
+pub struct Prediction {
+    pub id: String,
+    pub lang: String,
+    pub relevant: bool,
+    /// Not decided yet: the complaint stage does not exist.
+    pub complaint: Option<bool>,
+    pub complaint_score: Option<f64>,
+    pub aspects: Vec<String>,
+    pub cluster: Option<String>,
+    /// The text as it would be stored.
+    pub text: String,
+    /// The relevance rule that decided, and its terms.
+    pub rule: String,
+    pub terms: Vec<String>,
+}
+
+/// Precision, recall and F1 of a binary decision.
+#[derive(Debug, Default, Clone, Copy, Serialize)]
+pub struct Scores {
+    pub true_positives: usize,
+    pub false_positives: usize,
+    pub false_negatives: usize,
+    pub true_negatives: usize,
+    pub precision: f64,
+    pub recall: f64,
+    pub f1: f64,
+}
+
+impl Scores {
+    fn add(&mut self, predicted: bool, actual: bool) {
+        match (predicted, actual) {
+            (true, true) => self.true_positives += 1,
+            (true, false) => self.false_positives += 1,
+            (false, true) => self.false_negatives += 1,
+            (false, false) => self.true_negatives += 1,
+        }
+    }
+
+    fn finish(mut self) -> Scores {
+        let ratio = |a: usize, b: usize| {
+            if a + b == 0 {
+                0.0
+            } else {
+                a as f64 / (a + b) as f64
+            }
+        };
+        self.precision = ratio(self.true_positives, self.false_positives);
+        self.recall = ratio(self.true_positives, self.false_negatives);
+        self.f1 = if self.precision + self.recall == 0.0 {
+            0.0
+        } else {
+            2.0 * self.precision * self.recall / (self.precision + self.recall)
+        };
+        self
+    }
+}
+
+/// Correct out of total.
+#[derive(Debug, Default, Clone, Copy, Serialize)]
+pub struct Accuracy {
+    pub correct: usize,
+    pub total: usize,
+    pub accuracy: f64,
+}
+
+impl Accuracy {
+    fn add(&mut self, correct: bool) {
+        self.total += 1;
+        self.correct += usize::from(correct);
+        self.accuracy = self.correct as f64 / self.total as f64;
+    }
+}
+
+/// The evaluation report (`--json` prints it as is).
+#[derive(Debug, Default, Serialize)]
+pub struct Report {
+    pub items: usize,
+    /// Language accuracy on texts of at least [`MIN_LANG_CHARS`] characters.
+    pub language: Accuracy,
+    pub language_all_lengths: Accuracy,
+    pub language_by_lang: BTreeMap<String, Accuracy>,
+    pub relevance: Scores,
+    /// Stages not built yet, reported as not measured rather than as zero.
+    pub not_measured: Vec<&'static str>,
+    /// (line, what is wrong) for lines that were skipped.
+    pub errors: Vec<(usize, String)>,
+}
+
+/// Runs `pipeline` over every labeled item of `reader`; writes predictions if asked.
+pub fn evaluate<R: BufRead>(
+    reader: R,
+    pipeline: &Pipeline,
+    mut predictions: Option<&mut dyn Write>,
+) -> std::io::Result<Report> {
+    let mut report = Report::default();
+    let mut relevance = Scores::default();
+    let now = Utc::now();
+    for (index, line) in reader.lines().enumerate() {
+        let line = line?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let item: Labeled = match serde_json::from_str(&line) {
+            Ok(item) => item,
+            Err(e) => {
+                report
+                    .errors
+                    .push((index + 1, format!("invalid labeled item: {e}")));
+                continue;
+            }
+        };
+        let mut mention = Mention::new("eval", &item.id, now, now);
+        mention.text = crate::pipeline::extract::any_to_text(&item.text);
+        let mention = pipeline.process(mention);
+        report.items += 1;
+        score_language(&mut report, &item, &mention);
+        relevance.add(mention.is_relevant(), item.relevant);
+        if let Some(out) = predictions.as_mut() {
+            serde_json::to_writer(&mut **out, &predict(&item, &mention))?;
+            out.write_all(b"\n")?;
+        }
+    }
+    report.relevance = relevance.finish();
+    report.not_measured = vec![
+        "complaint",
+        "aspects",
+        "near-duplicates",
+        "personal data (pii)",
+    ];
+    Ok(report)
+}
+
+fn score_language(report: &mut Report, item: &Labeled, mention: &Mention) {
+    let correct = mention.lang == item.lang;
+    report.language_all_lengths.add(correct);
+    if item.text.chars().count() >= MIN_LANG_CHARS {
+        report.language.add(correct);
+        report
+            .language_by_lang
+            .entry(item.lang.clone())
+            .or_default()
+            .add(correct);
+    }
+}
+
+fn predict(item: &Labeled, mention: &Mention) -> Prediction {
+    let (rule, terms) = match &mention.relevance {
+        Some(r) => (r.rule.clone(), r.terms.clone()),
+        None => (String::new(), Vec::new()),
+    };
+    Prediction {
+        id: item.id.clone(),
+        lang: mention.lang.clone(),
+        relevant: mention.is_relevant(),
+        complaint: None,
+        complaint_score: None,
+        aspects: Vec::new(),
+        cluster: None,
+        text: mention.text.clone(),
+        rule,
+        terms,
+    }
+}
+
+/// The report as a person reads it.
+pub fn render(report: &Report) -> String {
+    let mut out = String::new();
+    let pct = |x: f64| format!("{:.1}%", x * 100.0);
+    out.push_str(&format!("items: {}\n", report.items));
+    out.push_str(&format!(
+        "language accuracy (texts of {MIN_LANG_CHARS}+ chars): {} ({}/{}); all lengths: {}\n",
+        pct(report.language.accuracy),
+        report.language.correct,
+        report.language.total,
+        pct(report.language_all_lengths.accuracy)
+    ));
+    for (lang, acc) in &report.language_by_lang {
+        out.push_str(&format!(
+            "  {lang}: {} ({}/{})\n",
+            pct(acc.accuracy),
+            acc.correct,
+            acc.total
+        ));
+    }
+    let r = &report.relevance;
+    out.push_str(&format!(
+        "relevance: precision {} recall {} F1 {:.3} (tp {}, fp {}, fn {}, tn {})\n",
+        pct(r.precision),
+        pct(r.recall),
+        r.f1,
+        r.true_positives,
+        r.false_positives,
+        r.false_negatives,
+        r.true_negatives
+    ));
+    for stage in &report.not_measured {
+        out.push_str(&format!("{stage}: not measured (stage not built yet)\n"));
+    }
+    for (line, error) in &report.errors {
+        out.push_str(&format!("line {line}: {error}\n"));
+    }
+    out
+}

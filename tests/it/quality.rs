@@ -1,0 +1,69 @@
+//! Quality floors on the held-out labeled set (`tests/data/labeled-heldout.jsonl`): CI
+//! fails when a change makes the pipeline understand mentions worse than it did. The
+//! floors are the figures measured when they were set (see BENCHMARKS.md), rounded down;
+//! the held-out part is never used to build the rules.
+
+use std::io::BufReader;
+
+use webcare::eval::evaluate;
+use webcare::pipeline::Pipeline;
+
+use crate::fixtures::repo;
+
+const LANGUAGE_ACCURACY_FLOOR: f64 = 0.975;
+const RELEVANCE_F1_FLOOR: f64 = 0.81;
+
+#[test]
+fn held_out_quality_does_not_drop_below_the_floors() {
+    let config = webcare::config::Pipeline {
+        topics_dir: repo().join("config/topics"),
+        languages: [
+            "nl", "en", "ar", "fa", "tr", "uk", "fr", "de", "so", "ti", "es", "ru",
+        ]
+        .map(String::from)
+        .to_vec(),
+    };
+    let pipeline = Pipeline::from_config(&config).unwrap();
+    let file = std::fs::File::open(repo().join("tests/data/labeled-heldout.jsonl")).unwrap();
+    let mut predictions = Vec::new();
+    let report = evaluate(BufReader::new(file), &pipeline, Some(&mut predictions)).unwrap();
+    assert!(
+        report.items >= 250,
+        "held-out set shrank to {} items",
+        report.items
+    );
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    assert!(
+        report.language.accuracy >= LANGUAGE_ACCURACY_FLOOR,
+        "language accuracy {:.3} < floor {LANGUAGE_ACCURACY_FLOOR}",
+        report.language.accuracy
+    );
+    assert!(
+        report.relevance.f1 >= RELEVANCE_F1_FLOOR,
+        "relevance F1 {:.3} < floor {RELEVANCE_F1_FLOOR}",
+        report.relevance.f1
+    );
+    // One prediction line per item, in the documented shape.
+    let lines: Vec<serde_json::Value> = String::from_utf8(predictions)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), report.items);
+    for key in [
+        "id",
+        "lang",
+        "relevant",
+        "complaint",
+        "complaint_score",
+        "aspects",
+        "cluster",
+        "text",
+    ] {
+        assert!(
+            lines[0].get(key).is_some(),
+            "prediction lacks `{key}`: {}",
+            lines[0]
+        );
+    }
+}
