@@ -573,5 +573,7 @@ fn main() {
         return;
     }
     bench_ingest(&pipeline);
-    bench_search();
+    if std::env::var_os("WEBCARE_BENCH_INGEST_ONLY").is_none() {
+        bench_search();
+    }
 }

@@ -123,6 +123,24 @@ pub fn fold_whitespace(text: &str) -> String {
     out
 }
 
+/// Whether `text` is already as [`fold_whitespace`] would leave it (sources usually
+/// deliver it so; checking is cheaper than folding again).
+pub fn is_folded(text: &str) -> bool {
+    let mut previous_space = true;
+    for c in text.chars() {
+        let space = c == ' ';
+        if (space && previous_space)
+            || (c.is_whitespace() && !space)
+            || c.is_control()
+            || INVISIBLE.contains(&c)
+        {
+            return false;
+        }
+        previous_space = space;
+    }
+    !text.ends_with(' ')
+}
+
 /// The canonical form of a link: tracking parameters (`utm_*` and known click ids) and
 /// the fragment removed; `None` when it is not an absolute http(s) URL.
 pub fn canonical_url(link: &str) -> Option<String> {
@@ -188,6 +206,24 @@ mod tests {
     fn deeply_nested_html_does_not_overflow() {
         let html = "<div>".repeat(100_000) + "diep";
         assert_eq!(html_to_text(&html), "diep");
+    }
+
+    #[test]
+    fn folded_text_is_recognised() {
+        for text in ["", "een twee", "één\u{200c}twee"] {
+            assert!(is_folded(text), "{text:?}");
+            assert_eq!(fold_whitespace(text), text);
+        }
+        for text in [
+            " een",
+            "een ",
+            "een  twee",
+            "een\ntwee",
+            "a\u{ad}b",
+            "a\u{a0}b",
+        ] {
+            assert!(!is_folded(text), "{text:?}");
+        }
     }
 
     #[test]

@@ -259,7 +259,13 @@ impl LanguageDetector {
             return (code.to_string(), 1.0);
         }
         let sample = sample(text);
-        if sample.chars().filter(|c| c.is_alphabetic()).count() < MIN_LETTERS {
+        // Stops counting as soon as there are enough letters.
+        if sample
+            .chars()
+            .filter(|c| c.is_alphabetic())
+            .nth(MIN_LETTERS - 1)
+            .is_none()
+        {
             return (UNDETERMINED.to_string(), 0.0);
         }
         if let Some(found) = self.first_pass(sample) {

@@ -72,8 +72,12 @@ impl Pipeline {
 fn tidy(_: &Pipeline, m: &mut Mention) {
     extract::truncate_at_char(&mut m.title, MAX_TITLE_BYTES);
     extract::truncate_at_char(&mut m.text, MAX_TEXT_BYTES);
-    m.title = extract::fold_whitespace(&m.title);
-    m.text = extract::fold_whitespace(&m.text);
+    if !extract::is_folded(&m.title) {
+        m.title = extract::fold_whitespace(&m.title);
+    }
+    if !extract::is_folded(&m.text) {
+        m.text = extract::fold_whitespace(&m.text);
+    }
 }
 
 fn detect_language(p: &Pipeline, m: &mut Mention) {

@@ -316,8 +316,18 @@ pub fn normalise(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 2);
     out.push(' ');
     for c in text.chars() {
-        if c.is_alphanumeric() || is_joiner(c) {
-            out.extend(c.to_lowercase());
+        // ASCII first: most text is, and the Unicode tables are slower.
+        let keep = if c.is_ascii() {
+            c.is_ascii_alphanumeric()
+        } else {
+            c.is_alphanumeric() || is_joiner(c)
+        };
+        if keep {
+            if c.is_ascii() {
+                out.push(c.to_ascii_lowercase());
+            } else {
+                out.extend(c.to_lowercase());
+            }
         } else if !out.ends_with(' ') {
             out.push(' ');
         }

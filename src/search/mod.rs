@@ -259,7 +259,7 @@ pub fn to_document(f: &Fields, m: &Mention) -> TantivyDocument {
         doc.add_text(f.why, rel.terms.join(", "));
     }
     let family = schema::family_of(&m.lang);
-    doc.add_text(f.title_by_family[family], &m.title);
+    doc.add_text(f.text_by_family[family], &m.title);
     doc.add_text(f.text_by_family[family], &m.text);
     doc
 }

@@ -226,14 +226,10 @@ fn parse_text_query(
     };
     let mut fields = Vec::with_capacity(families.len() * 2);
     for &i in &families {
-        fields.push(f.title_by_family[i]);
         fields.push(f.text_by_family[i]);
     }
     let mut parser = QueryParser::for_index(index, fields);
     parser.set_conjunction_by_default();
-    for &i in &families {
-        parser.set_field_boost(f.title_by_family[i], 2.0);
-    }
     parser
         .parse_query(q)
         .map_err(|e| SearchError::Query(describe_query_error(&e)))
