@@ -28,6 +28,12 @@ pub struct Log {
     pub etag_requests: AtomicUsize,
     pub etag_not_modified: AtomicUsize,
     pub rate_limited: AtomicUsize,
+    /// Requests to `/slow/*` being served right now, and the most ever at once.
+    pub in_flight: AtomicUsize,
+    pub max_in_flight: AtomicUsize,
+    /// User-Agent and Accept-Encoding of every `/slow/*` and `/gzip.xml` request.
+    pub user_agents: std::sync::Mutex<Vec<String>>,
+    pub accept_encodings: std::sync::Mutex<Vec<String>>,
 }
 
 pub struct FixtureServer {
@@ -91,6 +97,8 @@ pub async fn start() -> FixtureServer {
             get(|| async { (StatusCode::FOUND, [(header::LOCATION, "/loop")]) }),
         )
         .route("/gone", get(|| async { StatusCode::INTERNAL_SERVER_ERROR }))
+        .route("/slow/{n}", get(slow))
+        .route("/gzip.xml", get(gzipped))
         .with_state(log.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -160,6 +168,48 @@ async fn stall() -> Response {
         .into_response()
 }
 
+fn header_of(headers: &HeaderMap, name: header::HeaderName) -> String {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Serves a feed slowly while counting how many such requests are in flight at once.
+async fn slow(State(log): State<Arc<Log>>, headers: HeaderMap) -> Response {
+    log.user_agents
+        .lock()
+        .unwrap()
+        .push(header_of(&headers, header::USER_AGENT));
+    let now = log.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+    log.max_in_flight.fetch_max(now, Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    log.in_flight.fetch_sub(1, Ordering::SeqCst);
+    xml(fixture("atom.xml"), "application/atom+xml")
+}
+
+/// The RSS 2.0 fixture gzip-compressed, as servers send it to clients that accept it.
+async fn gzipped(State(log): State<Arc<Log>>, headers: HeaderMap) -> Response {
+    use std::io::Write;
+    let accepts = header_of(&headers, header::ACCEPT_ENCODING);
+    log.accept_encodings.lock().unwrap().push(accepts.clone());
+    if !accepts.contains("gzip") {
+        return xml(fixture("rss2.xml"), "application/rss+xml");
+    }
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(&fixture("rss2.xml")).unwrap();
+    let body = encoder.finish().unwrap();
+    (
+        [
+            (header::CONTENT_TYPE, "application/rss+xml"),
+            (header::CONTENT_ENCODING, "gzip"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
 async fn rate_limited(State(log): State<Arc<Log>>) -> Response {
     log.rate_limited.fetch_add(1, Ordering::SeqCst);
     (
@@ -171,6 +221,15 @@ async fn rate_limited(State(log): State<Arc<Log>>) -> Response {
 
 /// A daemon config (TOML) for `sources` (name, path on the fixture server).
 pub fn config_toml(data_dir: &Path, server: &FixtureServer, sources: &[(&str, &str)]) -> String {
+    config_toml_with(data_dir, server, sources, 4)
+}
+
+pub fn config_toml_with(
+    data_dir: &Path,
+    server: &FixtureServer,
+    sources: &[(&str, &str)],
+    max_per_host: usize,
+) -> String {
     let mut toml = format!(
         r#"[storage]
 data_dir = {data_dir:?}
@@ -181,7 +240,7 @@ listen = "127.0.0.1:0"
 user_agent = "webcare-test (contact: test@example.org)"
 timeout = "2s"
 max_body_bytes = 262144
-max_per_host = 4
+max_per_host = {max_per_host}
 jitter = 0.0
 [pipeline]
 topics_dir = {topics:?}

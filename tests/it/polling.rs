@@ -60,3 +60,63 @@ async fn second_poll_is_conditional_and_changes_nothing() {
         .unwrap()
         .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_most_n_requests_per_host_and_the_user_agent_names_a_contact() {
+    let server = fixtures::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let sources = [
+        ("s1", "/slow/1"),
+        ("s2", "/slow/2"),
+        ("s3", "/slow/3"),
+        ("s4", "/slow/4"),
+    ];
+    let toml = fixtures::config_toml_with(dir.path(), &server, &sources, 1);
+    let config = webcare::Config::from_toml(std::path::Path::new("t.toml"), &toml).unwrap();
+    let daemon = webcare::daemon::start(&config).await.unwrap();
+    fixtures::until_all_polled(&daemon).await;
+    daemon.shutdown().await.unwrap();
+    // Four sources on one host, all due at once, one slot: never two requests at a time.
+    assert_eq!(server.log.max_in_flight.load(SeqCst), 1);
+    let agents = server.log.user_agents.lock().unwrap().clone();
+    assert_eq!(agents.len(), 4);
+    assert!(
+        agents
+            .iter()
+            .all(|ua| ua == "webcare-test (contact: test@example.org)"),
+        "{agents:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compressed_responses_are_decoded() {
+    let server = fixtures::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = fixtures::config(dir.path(), &server, &[("gzip", "/gzip.xml")]);
+    let index = MentionIndex::open(&config.storage.data_dir).unwrap();
+    let policy = CommitPolicy {
+        max_docs: 100,
+        interval: std::time::Duration::from_millis(50),
+    };
+    let (handle, thread) =
+        writer::spawn(&index, policy, tokio::runtime::Handle::current()).unwrap();
+    let pipeline = Arc::new(Pipeline::from_config(&config.pipeline).unwrap());
+    let poller = Poller::new(&config.poll, pipeline, handle, StatusBoard::default()).unwrap();
+    let source = webcare::sources::build(&config.sources[0]).unwrap();
+    let report = poller
+        .poll_once(source.as_ref(), &mut SourceCheckpoint::default())
+        .await
+        .unwrap();
+    assert_eq!((report.items_seen, report.kept), (6, 3));
+    let accepted = server.log.accept_encodings.lock().unwrap().clone();
+    assert!(
+        accepted[0].contains("gzip") && accepted[0].contains("br"),
+        "{accepted:?}"
+    );
+    drop(poller);
+    tokio::task::spawn_blocking(move || thread.join())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+}
