@@ -295,14 +295,7 @@ fn synthetic(n: usize, seed: u64) -> Vec<Mention> {
 
 fn pipeline() -> Pipeline {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let config = webcare::config::Pipeline {
-        topics_dir: repo.join("config/topics"),
-        languages: [
-            "nl", "en", "ar", "fa", "tr", "uk", "fr", "de", "so", "ti", "es", "ru",
-        ]
-        .map(String::from)
-        .to_vec(),
-    };
+    let config = webcare::config::Pipeline::with_topics(repo.join("config/topics"));
     Pipeline::from_config(&config).expect("topic files load")
 }
 

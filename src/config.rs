@@ -107,6 +107,19 @@ pub struct Pipeline {
     pub topics_dir: PathBuf,
     /// ISO 639-1 codes language detection may answer with.
     pub languages: Vec<String>,
+    /// Redaction patterns beyond the built-in ones (`[privacy] redact_patterns`).
+    pub redact_patterns: Vec<crate::pipeline::redact::ExtraPattern>,
+}
+
+impl Pipeline {
+    /// The defaults with topic rules from `topics_dir` (for tools, tests and benches).
+    pub fn with_topics(topics_dir: PathBuf) -> Pipeline {
+        Pipeline {
+            topics_dir,
+            languages: DEFAULT_LANGUAGES.iter().map(|s| s.to_string()).collect(),
+            redact_patterns: Vec::new(),
+        }
+    }
 }
 
 /// One configured source.
@@ -160,7 +173,23 @@ struct RawConfig {
     #[serde(default)]
     pipeline: RawPipeline,
     #[serde(default)]
+    privacy: RawPrivacy,
+    #[serde(default)]
     sources: Vec<RawSource>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPrivacy {
+    #[serde(default)]
+    redact_patterns: Vec<RawRedactPattern>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRedactPattern {
+    placeholder: Spanned<String>,
+    regex: Spanned<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -265,7 +294,7 @@ impl Validator<'_> {
             storage: self.storage(raw.storage)?,
             http: self.http(raw.http)?,
             poll: self.poll(raw.poll)?,
-            pipeline: self.pipeline(raw.pipeline)?,
+            pipeline: self.pipeline(raw.pipeline, raw.privacy)?,
             sources: self.sources(raw.sources)?,
         })
     }
@@ -365,7 +394,39 @@ impl Validator<'_> {
         })
     }
 
-    fn pipeline(&self, raw: RawPipeline) -> Result<Pipeline, ConfigError> {
+    fn redact_patterns(
+        &self,
+        raw: RawPrivacy,
+    ) -> Result<Vec<crate::pipeline::redact::ExtraPattern>, ConfigError> {
+        let mut patterns = Vec::with_capacity(raw.redact_patterns.len());
+        for (i, p) in raw.redact_patterns.into_iter().enumerate() {
+            let key = format!("privacy.redact_patterns[{i}]");
+            let placeholder = p.placeholder.get_ref();
+            if !(placeholder.starts_with('[') && placeholder.ends_with(']')) {
+                return Err(self.invalid(
+                    Some(p.placeholder.span()),
+                    &format!("{key}.placeholder"),
+                    format!(
+                        "{placeholder:?} must look like \"[name]\", like the built-in placeholders"
+                    ),
+                ));
+            }
+            if let Err(e) = regex::Regex::new(p.regex.get_ref()) {
+                return Err(self.invalid(
+                    Some(p.regex.span()),
+                    &format!("{key}.regex"),
+                    format!("not a valid regular expression: {e}"),
+                ));
+            }
+            patterns.push(crate::pipeline::redact::ExtraPattern {
+                placeholder: p.placeholder.into_inner(),
+                regex: p.regex.into_inner(),
+            });
+        }
+        Ok(patterns)
+    }
+
+    fn pipeline(&self, raw: RawPipeline, privacy: RawPrivacy) -> Result<Pipeline, ConfigError> {
         let (topics_dir, span) = match raw.topics_dir {
             Some(d) => (PathBuf::from(d.get_ref()), Some(d.span())),
             None => (PathBuf::from(DEFAULT_TOPICS_DIR), None),
@@ -404,6 +465,7 @@ impl Validator<'_> {
         Ok(Pipeline {
             topics_dir,
             languages,
+            redact_patterns: self.redact_patterns(privacy)?,
         })
     }
 
@@ -604,6 +666,16 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("poll.user_agent"), "{err}");
+    }
+
+    #[test]
+    fn bad_redaction_pattern_names_key_and_line() {
+        let err =
+            load("[privacy]\nredact_patterns = [{ placeholder = \"[case]\", regex = \"(\" }]\n")
+                .unwrap_err()
+                .to_string();
+        assert!(err.contains("privacy.redact_patterns[0].regex"), "{err}");
+        assert!(err.contains(":6:"), "{err}");
     }
 
     #[test]

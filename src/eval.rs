@@ -5,8 +5,10 @@
 //! `{"id","lang","text","relevant":bool,"complaint":bool,"aspects":[ids],"pii":[strings],"dup_group":string|null}`.
 //! Each text runs through the same pipeline as the daemon's mentions. Measured now:
 //! language accuracy (overall, per language, and on texts of 20 characters or more) and
-//! precision/recall/F1 of relevance. Complaint, aspects, near-duplicates and personal
-//! data are reported as not measured until their stages exist.
+//! precision/recall/F1 of relevance, and redaction of personal data: recall of the
+//! labeled `pii` strings, and how often ordinary numbers (dates, times, counts) were
+//! redacted by mistake. Complaint, aspects and near-duplicates are reported as not
+//! measured until their stages exist.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, Write};
@@ -112,6 +114,19 @@ impl Accuracy {
     }
 }
 
+/// How well redaction did on the labeled personal data.
+#[derive(Debug, Default, Clone, Copy, Serialize)]
+pub struct PiiScores {
+    /// Labeled personal-data strings, and how many are gone from the stored text.
+    pub strings: usize,
+    pub redacted: usize,
+    pub recall: f64,
+    /// Numbers in the texts that are not personal data, and how many were redacted.
+    pub ordinary_numbers: usize,
+    pub wrongly_redacted: usize,
+    pub false_redaction_rate: f64,
+}
+
 /// The evaluation report (`--json` prints it as is).
 #[derive(Debug, Default, Serialize)]
 pub struct Report {
@@ -121,6 +136,7 @@ pub struct Report {
     pub language_all_lengths: Accuracy,
     pub language_by_lang: BTreeMap<String, Accuracy>,
     pub relevance: Scores,
+    pub pii: PiiScores,
     /// Stages not built yet, reported as not measured rather than as zero.
     pub not_measured: Vec<&'static str>,
     /// (line, what is wrong) for lines that were skipped.
@@ -156,18 +172,17 @@ pub fn evaluate<R: BufRead>(
         report.items += 1;
         score_language(&mut report, &item, &mention);
         relevance.add(mention.is_relevant(), item.relevant);
+        score_pii(&mut report.pii, &item, &mention.text);
         if let Some(out) = predictions.as_mut() {
             serde_json::to_writer(&mut **out, &predict(&item, &mention))?;
             out.write_all(b"\n")?;
         }
     }
     report.relevance = relevance.finish();
-    report.not_measured = vec![
-        "complaint",
-        "aspects",
-        "near-duplicates",
-        "personal data (pii)",
-    ];
+    let pii = &mut report.pii;
+    pii.recall = ratio(pii.redacted, pii.strings);
+    pii.false_redaction_rate = ratio(pii.wrongly_redacted, pii.ordinary_numbers);
+    report.not_measured = vec!["complaint", "aspects", "near-duplicates"];
     Ok(report)
 }
 
@@ -182,6 +197,43 @@ fn score_language(report: &mut Report, item: &Labeled, mention: &Mention) {
             .or_default()
             .add(correct);
     }
+}
+
+fn ratio(part: usize, whole: usize) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        part as f64 / whole as f64
+    }
+}
+
+/// A labeled string counts as redacted when neither it nor any run of three or more
+/// of its digits is left in the stored text (a half-redacted phone number is a leak).
+fn score_pii(scores: &mut PiiScores, item: &Labeled, stored: &str) {
+    let runs = number_pattern();
+    for pii in &item.pii {
+        scores.strings += 1;
+        let leaked = stored.contains(pii.as_str())
+            || runs.find_iter(pii).any(|m| {
+                m.as_str().chars().filter(char::is_ascii_digit).count() >= 3
+                    && stored.contains(m.as_str())
+            });
+        scores.redacted += usize::from(!leaked);
+    }
+    for number in runs.find_iter(&item.text) {
+        if item.pii.iter().any(|p| p.contains(number.as_str())) {
+            continue;
+        }
+        scores.ordinary_numbers += 1;
+        scores.wrongly_redacted += usize::from(!stored.contains(number.as_str()));
+    }
+}
+
+/// Numbers as people write them: 2.400, 12-03-2026, 06:30, 13,6.
+fn number_pattern() -> &'static regex::Regex {
+    static PATTERN: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    PATTERN
+        .get_or_init(|| regex::Regex::new(r"\d+(?:[.,:/-]\d+)*").expect("number pattern compiles"))
 }
 
 fn predict(item: &Labeled, mention: &Mention) -> Prediction {
@@ -233,6 +285,16 @@ pub fn render(report: &Report) -> String {
         r.false_positives,
         r.false_negatives,
         r.true_negatives
+    ));
+    let p = &report.pii;
+    out.push_str(&format!(
+        "personal data: {} of {} labeled strings redacted (recall {}); {} of {} ordinary numbers wrongly redacted ({})\n",
+        p.redacted,
+        p.strings,
+        pct(p.recall),
+        p.wrongly_redacted,
+        p.ordinary_numbers,
+        pct(p.false_redaction_rate)
     ));
     for stage in &report.not_measured {
         out.push_str(&format!("{stage}: not measured (stage not built yet)\n"));

@@ -3,17 +3,19 @@
 //! Sources deliver mentions with text already extracted; each stage here reads what the
 //! stages before it wrote and adds its own field. Adding a stage (aspects, complaint,
 //! near-duplicates, redaction) means writing one function and adding it to [`STAGES`];
-//! nothing in the sources, scheduler or index changes. Redaction, when it lands, runs
-//! last, right before indexing, so that no later stage can reintroduce what it removed.
+//! nothing in the sources, scheduler or index changes. Redaction runs last, right
+//! before indexing, so that no later stage can reintroduce what it removed.
 
 pub mod extract;
 pub mod language;
+pub mod redact;
 pub mod relevance;
 
 use crate::config;
 use crate::mention::Mention;
 
 use self::language::LanguageDetector;
+use self::redact::Redactor;
 use self::relevance::{TopicError, Topics};
 
 /// Text longer than this is cut: no public post is longer, and a hostile feed must not
@@ -25,6 +27,7 @@ const MAX_TITLE_BYTES: usize = 1024;
 pub struct Pipeline {
     language: LanguageDetector,
     topics: Topics,
+    redactor: Redactor,
 }
 
 /// One stage: reads the mention, adds what it knows.
@@ -35,19 +38,31 @@ const STAGES: &[(&str, Stage)] = &[
     ("tidy", tidy),
     ("language", detect_language),
     ("relevance", judge_relevance),
+    // Last, right before indexing: nothing after it may see or store the originals.
+    ("redact", redact),
 ];
 
 impl Pipeline {
     /// Builds the pipeline from its configuration (loads the topic files).
     pub fn from_config(config: &config::Pipeline) -> Result<Pipeline, TopicError> {
+        // Config validation has compiled the extra patterns already.
+        let redactor = Redactor::new(&config.redact_patterns).map_err(|e| TopicError::Parse {
+            path: "privacy.redact_patterns".into(),
+            message: e.to_string(),
+        })?;
         Ok(Pipeline::new(
             LanguageDetector::new(&config.languages),
             Topics::load_dir(&config.topics_dir)?,
+            redactor,
         ))
     }
 
-    pub fn new(language: LanguageDetector, topics: Topics) -> Pipeline {
-        Pipeline { language, topics }
+    pub fn new(language: LanguageDetector, topics: Topics, redactor: Redactor) -> Pipeline {
+        Pipeline {
+            language,
+            topics,
+            redactor,
+        }
     }
 
     /// Runs every stage over `mention`.
@@ -89,6 +104,13 @@ fn detect_language(p: &Pipeline, m: &mut Mention) {
     let (lang, confidence) = p.language.detect(sample, m.lang_hint.as_deref());
     m.lang = lang;
     m.lang_confidence = confidence;
+}
+
+/// Personal data out of title and text, for every mention: what is not stored today
+/// may be exported or logged by a stage tomorrow.
+fn redact(p: &Pipeline, m: &mut Mention) {
+    m.title = p.redactor.redact(&m.title);
+    m.text = p.redactor.redact(&m.text);
 }
 
 fn judge_relevance(p: &Pipeline, m: &mut Mention) {

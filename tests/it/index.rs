@@ -117,14 +117,7 @@ fn a_second_writer_is_refused_with_a_clear_message() {
 
 fn pipeline() -> Pipeline {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let config = webcare::config::Pipeline {
-        topics_dir: repo.join("config/topics"),
-        languages: [
-            "nl", "en", "ar", "fa", "tr", "uk", "fr", "de", "so", "ti", "es", "ru",
-        ]
-        .map(String::from)
-        .to_vec(),
-    };
+    let config = webcare::config::Pipeline::with_topics(repo.join("config/topics"));
     Pipeline::from_config(&config).unwrap()
 }
 
@@ -184,5 +177,83 @@ fn pipeline_survives_garbage() {
         let m = p.process(m);
         assert!(m.text.len() <= webcare::pipeline::MAX_TEXT_BYTES);
         assert!(m.relevance.is_some());
+    }
+}
+
+/// Posts full of personal data go in; none of it may be found afterwards, neither
+/// through the search API's answers nor anywhere in the data directory's files.
+#[test]
+fn no_personal_data_reaches_the_index() {
+    let pii = [
+        "06-12345678",
+        "+31 6 2345 6789",
+        "sara.m@example.org",
+        "2612345678",
+        "123456782",
+        "NL91ABNA0417164300",
+        "Molenweg 21",
+        "7811 KL",
+        "VK-204-G",
+        "٠٦١٢٣٤٥٦٧٨",
+    ];
+    let lines: Vec<String> = pii
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            serde_json::json!({
+                "id": format!("p{i}"),
+                "title": format!("Asielzoeker in Ter Apel zoekt hulp ({p})"),
+                "text": format!("Mijn asielaanvraag bij de IND: neem contact op via {p}, dank je. Op 12-03-2026 om 06:30 waren er 2.400 mensen."),
+                "published": "2026-11-20T10:00:00Z",
+            })
+            .to_string()
+        })
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let index = MentionIndex::open(dir.path()).unwrap();
+    let report = webcare::import::import(
+        "pii.jsonl",
+        lines.join("\n").as_bytes(),
+        &pipeline(),
+        &index,
+    )
+    .unwrap();
+    assert_eq!(report.indexed, pii.len());
+    let all = index
+        .search(&SearchRequest {
+            limit: Some(100),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(all.total, pii.len());
+    let answers = serde_json::to_string(&all).unwrap();
+    for p in pii {
+        assert!(!answers.contains(p), "{p:?} in the search answers");
+    }
+    // Ordinary numbers are kept.
+    assert!(
+        answers.contains("12-03-2026") && answers.contains("06:30") && answers.contains("2.400")
+    );
+    // And nothing in the stored files, compressed or not, holds the originals.
+    let mut files = Vec::new();
+    let mut stack = vec![dir.path().to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap().flatten() {
+            if entry.path().is_dir() {
+                stack.push(entry.path());
+            } else {
+                files.push(std::fs::read(entry.path()).unwrap());
+            }
+        }
+    }
+    assert!(!files.is_empty());
+    for p in pii {
+        let needle = p.as_bytes();
+        for bytes in &files {
+            assert!(
+                !bytes.windows(needle.len()).any(|w| w == needle),
+                "{p:?} found in the data directory"
+            );
+        }
     }
 }

@@ -12,17 +12,12 @@ use crate::fixtures::repo;
 
 const LANGUAGE_ACCURACY_FLOOR: f64 = 0.975;
 const RELEVANCE_F1_FLOOR: f64 = 0.81;
+const PII_RECALL_FLOOR: f64 = 0.96;
+const FALSE_REDACTION_CEILING: f64 = 0.01;
 
 #[test]
 fn held_out_quality_does_not_drop_below_the_floors() {
-    let config = webcare::config::Pipeline {
-        topics_dir: repo().join("config/topics"),
-        languages: [
-            "nl", "en", "ar", "fa", "tr", "uk", "fr", "de", "so", "ti", "es", "ru",
-        ]
-        .map(String::from)
-        .to_vec(),
-    };
+    let config = webcare::config::Pipeline::with_topics(repo().join("config/topics"));
     let pipeline = Pipeline::from_config(&config).unwrap();
     let file = std::fs::File::open(repo().join("tests/data/labeled-heldout.jsonl")).unwrap();
     let mut predictions = Vec::new();
@@ -42,6 +37,16 @@ fn held_out_quality_does_not_drop_below_the_floors() {
         report.relevance.f1 >= RELEVANCE_F1_FLOOR,
         "relevance F1 {:.3} < floor {RELEVANCE_F1_FLOOR}",
         report.relevance.f1
+    );
+    assert!(
+        report.pii.recall >= PII_RECALL_FLOOR,
+        "pii recall {:.3} < floor {PII_RECALL_FLOOR}",
+        report.pii.recall
+    );
+    assert!(
+        report.pii.false_redaction_rate <= FALSE_REDACTION_CEILING,
+        "ordinary numbers wrongly redacted: {:.3} > {FALSE_REDACTION_CEILING}",
+        report.pii.false_redaction_rate
     );
     // One prediction line per item, in the documented shape.
     let lines: Vec<serde_json::Value> = String::from_utf8(predictions)
