@@ -441,6 +441,14 @@ fn stage_costs(pipeline: &Pipeline) {
     time("relevance", &|m| {
         std::hint::black_box(pipeline.topics().judge(&m.text));
     });
+    let redactor = webcare::pipeline::redact::Redactor::new(&[]).unwrap();
+    time("redact", &|m| {
+        std::hint::black_box(redactor.redact(&m.text));
+    });
+    // Real posts often hold digits (dates, times, counts): the slow path, measured too.
+    time("redact 0-9", &|m| {
+        std::hint::black_box(redactor.redact(&format!("Op 12-03-2026 om 06:30: {}", m.text)));
+    });
 }
 
 fn build_search_index(dir: &Path, n: usize) -> MentionIndex {

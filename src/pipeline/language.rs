@@ -373,16 +373,8 @@ fn sample(text: &str) -> &str {
     prefix(text, MAX_SAMPLE_BYTES)
 }
 
-/// At most `max` bytes of `text`, cut on a character boundary.
 fn prefix(text: &str, max: usize) -> &str {
-    if text.len() <= max {
-        return text;
-    }
-    let mut cut = max;
-    while !text.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    &text[..cut]
+    super::extract::bounded(text, max)
 }
 
 #[cfg(test)]

@@ -24,6 +24,8 @@ pub struct Redactor {
     patterns: Vec<Pattern>,
     /// All patterns at once: one pass finds which ones need replacing at all.
     any: RegexSet,
+    /// No configured patterns, which may match text without digits.
+    only_built_in: bool,
 }
 
 /// A pattern from the configuration, added after the built-in ones.
@@ -33,36 +35,45 @@ pub struct ExtraPattern {
     pub regex: String,
 }
 
+// Word boundaries are ASCII (`(?-u:\b)`) and digits are `[0-9]`: a Unicode `\b` makes
+// the regex engine leave its fast automata on any non-ASCII text (a third of ours), which
+// cost 35 µs per mention. Numbers in Arabic-Indic and Persian digits have their own
+// pattern, without boundaries.
 const BUILT_IN: &[(&str, &str)] = &[
     ("[email]", r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"),
     // IBAN: country, check digits, then groups of up to four letters or digits.
     (
         "[iban]",
-        r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,3})?\b",
+        r"(?-u:\b)[A-Z]{2}[0-9]{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,3})?(?-u:\b)",
     ),
     // International numbers: + or 00 and a country code, then groups with spaces, dots
     // or dashes.
     (
         "[phone]",
-        r"(?:\+|\b00)\d{1,3}(?:[\s.-]?\(?\d{1,4}\)?){1,2}(?:[\s.-]?\d{2,4}){2,4}\b",
+        r"(?:\+|(?-u:\b)00)[0-9]{1,3}(?:[\s.-]?\(?[0-9]{1,4}\)?){1,2}(?:[\s.-]?[0-9]{2,4}){2,4}(?-u:\b)",
     ),
     // Dutch numbers: a leading 0 and nine more digits, grouped any way.
-    ("[phone]", r"\b[0٠۰](?:[\s.-]?\d){9}\b"),
+    ("[phone]", r"(?-u:\b)0(?:[\s.-]?[0-9]){9}(?-u:\b)"),
+    // The same in Arabic-Indic or Persian digits.
+    ("[phone]", r"[٠۰](?:[\s.-]?[٠-٩۰-۹]){9}"),
     // V-number (the foreigner's number): ten digits, with or without its label.
-    ("[v-number]", r"\b[1-9]\d{9}\b"),
+    ("[v-number]", r"(?-u:\b)[1-9][0-9]{9}(?-u:\b)"),
     // BSN: nine digits, possibly grouped; kept unless it passes the 11-check.
-    ("[bsn]", r"\b\d{3}[ .]?\d{2,3}[ .]?\d{3,4}\b"),
+    (
+        "[bsn]",
+        r"(?-u:\b)[0-9]{3}[ .]?[0-9]{2,3}[ .]?[0-9]{3,4}(?-u:\b)",
+    ),
     // A street and house number: "Dorpsstraat 12", "Molenweg 21a".
     (
         "[address]",
-        r"\b\p{Lu}\p{Ll}+(?:straat|laan|weg|plein|gracht|kade|dijk|singel|dreef|hof|steeg|pad|markt|pad|veld|baan|wal|dam|ring)\s\d{1,4}(?:\s?[a-zA-Z])?\b",
+        r"(?-u:\b)[A-Z][a-zà-ÿ]+(?:straat|laan|weg|plein|gracht|kade|dijk|singel|dreef|hof|steeg|pad|markt|veld|baan|wal|dam|ring)\s[0-9]{1,4}(?:\s?[a-zA-Z])?(?-u:\b)",
     ),
     // A Dutch postcode: "9561 AB".
-    ("[postcode]", r"\b[1-9]\d{3}\s?[A-Z]{2}\b"),
+    ("[postcode]", r"(?-u:\b)[1-9][0-9]{3}\s?[A-Z]{2}(?-u:\b)"),
     // Dutch licence plates (the side codes with dashes).
     (
         "[plate]",
-        r"\b(?:[A-Z]{2}-\d{2}-\d{2}|\d{2}-\d{2}-[A-Z]{2}|\d{2}-[A-Z]{2}-\d{2}|[A-Z]{2}-\d{2}-[A-Z]{2}|[A-Z]{2}-[A-Z]{2}-\d{2}|\d{2}-[A-Z]{2}-[A-Z]{2}|\d{2}-[A-Z]{3}-\d|\d-[A-Z]{3}-\d{2}|[A-Z]{2}-\d{3}-[A-Z]|[A-Z]-\d{3}-[A-Z]{2}|[A-Z]{3}-\d{2}-[A-Z]|[A-Z]-\d{2}-[A-Z]{3}|\d-[A-Z]{2}-\d{3}|\d{3}-[A-Z]{2}-\d)\b",
+        r"(?-u:\b)(?:[A-Z]{2}-[0-9]{2}-[0-9]{2}|[0-9]{2}-[0-9]{2}-[A-Z]{2}|[0-9]{2}-[A-Z]{2}-[0-9]{2}|[A-Z]{2}-[0-9]{2}-[A-Z]{2}|[A-Z]{2}-[A-Z]{2}-[0-9]{2}|[0-9]{2}-[A-Z]{2}-[A-Z]{2}|[0-9]{2}-[A-Z]{3}-[0-9]|[0-9]-[A-Z]{3}-[0-9]{2}|[A-Z]{2}-[0-9]{3}-[A-Z]|[A-Z]-[0-9]{3}-[A-Z]{2}|[A-Z]{3}-[0-9]{2}-[A-Z]|[A-Z]-[0-9]{2}-[A-Z]{3}|[0-9]-[A-Z]{2}-[0-9]{3}|[0-9]{3}-[A-Z]{2}-[0-9])(?-u:\b)",
     ),
 ];
 
@@ -101,11 +112,19 @@ impl Redactor {
                 placeholder: "(all)".into(),
                 message: e.to_string(),
             })?;
-        Ok(Redactor { patterns, any })
+        Ok(Redactor {
+            patterns,
+            any,
+            only_built_in: extra.is_empty(),
+        })
     }
 
     /// `text` with every piece of personal data replaced by its placeholder.
     pub fn redact(&self, text: &str) -> String {
+        // Every built-in pattern needs a digit or an @; most posts have neither.
+        if self.only_built_in && !text.chars().any(|c| c == '@' || c.is_numeric()) {
+            return text.to_string();
+        }
         let found = self.any.matches(text);
         if !found.matched_any() {
             return text.to_string();

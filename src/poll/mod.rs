@@ -20,6 +20,7 @@ use tokio_util::sync::CancellationToken;
 
 use self::http::{FetchError, Fetcher};
 use crate::config::{self, SourceConfig};
+use crate::mention::Mention;
 use crate::pipeline::Pipeline;
 use crate::search::writer::{Batch, WriteError, WriterHandle};
 use crate::search::{Checkpoints, SourceCheckpoint};
@@ -142,7 +143,8 @@ impl Poller {
         loop {
             let fetched = self.fetcher.fetch(&request).await?;
             report.not_modified = matches!(fetched, sources::Fetched::NotModified);
-            let page = source.parse(&request, &checkpoint.position, fetched, Utc::now())?;
+            let page =
+                cpu_bound(|| source.parse(&request, &checkpoint.position, fetched, Utc::now()))?;
             report.pages += 1;
             report.items_seen += page.items_seen;
             mentions.extend(page.mentions);
@@ -155,26 +157,9 @@ impl Poller {
         if report.not_modified && mentions.is_empty() && position == checkpoint.position {
             return Ok(report);
         }
-        let mut kept = Vec::with_capacity(mentions.len());
-        for mention in mentions {
-            let id = mention.id.clone();
-            // One item the pipeline cannot handle must not end the source's loop.
-            let processed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                self.pipeline.process(mention)
-            }));
-            let Ok(mention) = processed else {
-                tracing::error!(source = source.name(), %id, "pipeline failed on an item; skipped");
-                report.dropped += 1;
-                continue;
-            };
-            if mention.is_relevant() {
-                kept.push(mention);
-            } else {
-                tracing::debug!(source = source.name(), id = %mention.id, rule = mention.topic().unwrap_or("none"), "not relevant");
-                report.dropped += 1;
-            }
-        }
+        let (kept, dropped) = cpu_bound(|| self.analyse(source.name(), mentions));
         report.kept = kept.len();
+        report.dropped = dropped;
         let next = SourceCheckpoint {
             position,
             items_seen: checkpoint.items_seen + report.items_seen as u64,
@@ -189,6 +174,32 @@ impl Poller {
             .await?;
         *checkpoint = next;
         Ok(report)
+    }
+
+    /// Runs the pipeline over new mentions; returns the relevant ones and how many were
+    /// dropped (not relevant, or an item the pipeline failed on).
+    fn analyse(&self, source: &str, mentions: Vec<Mention>) -> (Vec<Mention>, usize) {
+        let mut kept = Vec::with_capacity(mentions.len());
+        let mut dropped = 0;
+        for mention in mentions {
+            let id = mention.id.clone();
+            // One item the pipeline cannot handle must not end the source's loop.
+            let processed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                self.pipeline.process(mention)
+            }));
+            match processed {
+                Ok(mention) if mention.is_relevant() => kept.push(mention),
+                Ok(mention) => {
+                    tracing::debug!(source, id = %mention.id, rule = mention.topic().unwrap_or("none"), "not relevant");
+                    dropped += 1;
+                }
+                Err(_) => {
+                    tracing::error!(source, %id, "pipeline failed on an item; skipped");
+                    dropped += 1;
+                }
+            }
+        }
+        (kept, dropped)
     }
 
     /// Polls `source` every `interval` until `cancel` fires.
@@ -299,6 +310,16 @@ impl Poller {
             s.last_error = Some(error.to_string());
             s.consecutive_failures = failures;
         });
+    }
+}
+
+/// Runs CPU-heavy work (parsing, the pipeline) so that it does not hold up the other
+/// sources' tasks on this worker thread: on a multi-threaded runtime, tokio moves them
+/// elsewhere meanwhile.
+fn cpu_bound<R>(work: impl FnOnce() -> R) -> R {
+    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(work),
+        _ => work(),
     }
 }
 
