@@ -6,24 +6,54 @@ use std::sync::Arc;
 use webcare::pipeline::Pipeline;
 use webcare::poll::{Poller, StatusBoard};
 use webcare::search::writer::{self, CommitPolicy};
-use webcare::search::{MentionIndex, SourceCheckpoint};
+use webcare::search::{IndexError, MentionIndex, SourceCheckpoint};
 
 use crate::fixtures;
+
+/// A poller with its own index writer, for driving polls one step at a time.
+struct Harness {
+    index: MentionIndex,
+    poller: Poller,
+    writer: std::thread::JoinHandle<Result<(), IndexError>>,
+}
+
+impl Harness {
+    fn start(config: &webcare::Config) -> Harness {
+        let index = MentionIndex::open(&config.storage.data_dir).unwrap();
+        let policy = CommitPolicy {
+            max_docs: 100,
+            interval: std::time::Duration::from_millis(50),
+        };
+        let (handle, writer) =
+            writer::spawn(&index, policy, tokio::runtime::Handle::current()).unwrap();
+        let pipeline = Arc::new(Pipeline::from_config(&config.pipeline).unwrap());
+        let poller = Poller::new(&config.poll, pipeline, handle, StatusBoard::default()).unwrap();
+        Harness {
+            index,
+            poller,
+            writer,
+        }
+    }
+
+    /// Stops the writer (its final commit) and checks it ended without error.
+    async fn finish(self) {
+        drop(self.poller);
+        let writer = self.writer;
+        tokio::task::spawn_blocking(move || writer.join())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+    }
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn second_poll_is_conditional_and_changes_nothing() {
     let server = fixtures::start().await;
     let dir = tempfile::tempdir().unwrap();
     let config = fixtures::config(dir.path(), &server, &[("etag", "/etag.xml")]);
-    let index = MentionIndex::open(&config.storage.data_dir).unwrap();
-    let policy = CommitPolicy {
-        max_docs: 100,
-        interval: std::time::Duration::from_millis(50),
-    };
-    let (handle, thread) =
-        writer::spawn(&index, policy, tokio::runtime::Handle::current()).unwrap();
-    let pipeline = Arc::new(Pipeline::from_config(&config.pipeline).unwrap());
-    let poller = Poller::new(&config.poll, pipeline, handle, StatusBoard::default()).unwrap();
+    let harness = Harness::start(&config);
+    let (index, poller) = (&harness.index, &harness.poller);
     let source = webcare::sources::build(&config.sources[0]).unwrap();
 
     let mut checkpoint = SourceCheckpoint::default();
@@ -53,12 +83,7 @@ async fn second_poll_is_conditional_and_changes_nothing() {
     assert_eq!(server.log.etag_not_modified.load(SeqCst), 1);
     assert_eq!(index.num_mentions(), 3);
 
-    drop(poller);
-    tokio::task::spawn_blocking(move || thread.join())
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    harness.finish().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -93,15 +118,8 @@ async fn compressed_responses_are_decoded() {
     let server = fixtures::start().await;
     let dir = tempfile::tempdir().unwrap();
     let config = fixtures::config(dir.path(), &server, &[("gzip", "/gzip.xml")]);
-    let index = MentionIndex::open(&config.storage.data_dir).unwrap();
-    let policy = CommitPolicy {
-        max_docs: 100,
-        interval: std::time::Duration::from_millis(50),
-    };
-    let (handle, thread) =
-        writer::spawn(&index, policy, tokio::runtime::Handle::current()).unwrap();
-    let pipeline = Arc::new(Pipeline::from_config(&config.pipeline).unwrap());
-    let poller = Poller::new(&config.poll, pipeline, handle, StatusBoard::default()).unwrap();
+    let harness = Harness::start(&config);
+    let poller = &harness.poller;
     let source = webcare::sources::build(&config.sources[0]).unwrap();
     let report = poller
         .poll_once(source.as_ref(), &mut SourceCheckpoint::default())
@@ -113,10 +131,5 @@ async fn compressed_responses_are_decoded() {
         accepted[0].contains("gzip") && accepted[0].contains("br"),
         "{accepted:?}"
     );
-    drop(poller);
-    tokio::task::spawn_blocking(move || thread.join())
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    harness.finish().await;
 }
