@@ -19,6 +19,7 @@ use toml::Spanned;
 pub const DEFAULT_CONFIG_PATH: &str = "config/webcare.toml";
 const DEFAULT_DATA_DIR: &str = "index";
 const DEFAULT_TOPICS_DIR: &str = "config/topics";
+const DEFAULT_ASPECTS_DIR: &str = "config/aspects";
 const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 const DEFAULT_USER_AGENT: &str =
     "webcare/0.1 (public social listening on the Dutch asylum procedure; contact: webcare@example.org)";
@@ -105,6 +106,8 @@ pub struct Poll {
 #[derive(Debug, Clone)]
 pub struct Pipeline {
     pub topics_dir: PathBuf,
+    /// Word lists that tag the aspects of the procedure.
+    pub aspects_dir: PathBuf,
     /// ISO 639-1 codes language detection may answer with.
     pub languages: Vec<String>,
     /// Redaction patterns beyond the built-in ones (`[privacy] redact_patterns`).
@@ -114,8 +117,10 @@ pub struct Pipeline {
 impl Pipeline {
     /// The defaults with topic rules from `topics_dir` (for tools, tests and benches).
     pub fn with_topics(topics_dir: PathBuf) -> Pipeline {
+        let aspects_dir = topics_dir.with_file_name("aspects");
         Pipeline {
             topics_dir,
+            aspects_dir,
             languages: DEFAULT_LANGUAGES.iter().map(|s| s.to_string()).collect(),
             redact_patterns: Vec::new(),
         }
@@ -222,6 +227,7 @@ struct RawPoll {
 #[serde(deny_unknown_fields)]
 struct RawPipeline {
     topics_dir: Option<Spanned<String>>,
+    aspects_dir: Option<Spanned<String>>,
     languages: Option<Spanned<Vec<String>>>,
 }
 
@@ -441,6 +447,20 @@ impl Validator<'_> {
                 ),
             ));
         }
+        let (aspects_dir, span) = match raw.aspects_dir {
+            Some(d) => (PathBuf::from(d.get_ref()), Some(d.span())),
+            None => (PathBuf::from(DEFAULT_ASPECTS_DIR), None),
+        };
+        if !aspects_dir.is_dir() {
+            return Err(self.invalid(
+                span,
+                "pipeline.aspects_dir",
+                format!(
+                    "{} is not a directory of aspect files (*.toml)",
+                    aspects_dir.display()
+                ),
+            ));
+        }
         let languages = match raw.languages {
             Some(list) => {
                 let span = list.span();
@@ -464,6 +484,7 @@ impl Validator<'_> {
         };
         Ok(Pipeline {
             topics_dir,
+            aspects_dir,
             languages,
             redact_patterns: self.redact_patterns(privacy)?,
         })
@@ -590,10 +611,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let topics = dir.path().join("topics");
         std::fs::create_dir(&topics).unwrap();
+        std::fs::create_dir(dir.path().join("aspects")).unwrap();
         let text = format!(
-            "[storage]\ndata_dir = {:?}\n[pipeline]\ntopics_dir = {:?}\n{text}",
+            "[storage]\ndata_dir = {:?}\n[pipeline]\ntopics_dir = {:?}\naspects_dir = {:?}\n{text}",
             dir.path().join("data").display().to_string(),
-            topics.display().to_string()
+            topics.display().to_string(),
+            dir.path().join("aspects").display().to_string()
         );
         Config::from_toml(Path::new("test.toml"), &text)
     }
@@ -615,7 +638,7 @@ mod tests {
             .to_string();
         assert!(err.contains("test.toml"), "{err}");
         assert!(err.contains("intervall"), "{err}");
-        assert!(err.contains("line 9"), "{err}");
+        assert!(err.contains("line 10"), "{err}");
     }
 
     #[test]
@@ -625,7 +648,7 @@ mod tests {
             .to_string();
         assert!(err.contains("invalid duration"), "{err}");
         assert!(err.contains("\"10m\""), "{err}");
-        assert!(err.contains("line 9"), "{err}");
+        assert!(err.contains("line 10"), "{err}");
     }
 
     #[test]
@@ -633,8 +656,8 @@ mod tests {
         let src = "[[sources]]\nname = \"a\"\nkind = \"feed\"\nurl = \"https://e.org/\"\n";
         let err = load(&format!("{src}{src}")).unwrap_err().to_string();
         assert!(err.contains("duplicate source name \"a\""), "{err}");
-        assert!(err.contains(":10:"), "{err}");
-        assert!(err.contains("line 6"), "{err}");
+        assert!(err.contains(":11:"), "{err}");
+        assert!(err.contains("line 7"), "{err}");
     }
 
     #[test]
@@ -675,7 +698,7 @@ mod tests {
                 .unwrap_err()
                 .to_string();
         assert!(err.contains("privacy.redact_patterns[0].regex"), "{err}");
-        assert!(err.contains(":6:"), "{err}");
+        assert!(err.contains(":7:"), "{err}");
     }
 
     #[test]

@@ -8,7 +8,8 @@
 //! precision/recall/F1 of relevance, and redaction of personal data: recall of the
 //! labeled `pii` strings, and how often ordinary numbers (dates, times, counts) were
 //! redacted by mistake. Complaint, aspects and near-duplicates are reported as not
-//! measured until their stages exist.
+//! measured until their stages exist. Aspects: precision/recall/F1 per aspect and
+//! micro-averaged.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, Write};
@@ -136,6 +137,10 @@ pub struct Report {
     pub language_all_lengths: Accuracy,
     pub language_by_lang: BTreeMap<String, Accuracy>,
     pub relevance: Scores,
+    /// Per aspect, over all items (an irrelevant item has no aspects).
+    pub aspects: BTreeMap<String, Scores>,
+    /// Micro-averaged over every (item, aspect) decision.
+    pub aspects_micro: Scores,
     pub pii: PiiScores,
     /// Stages not built yet, reported as not measured rather than as zero.
     pub not_measured: Vec<&'static str>,
@@ -172,6 +177,7 @@ pub fn evaluate<R: BufRead>(
         report.items += 1;
         score_language(&mut report, &item, &mention);
         relevance.add(mention.is_relevant(), item.relevant);
+        score_aspects(&mut report, &item, &mention);
         score_pii(&mut report.pii, &item, &mention.text);
         if let Some(out) = predictions.as_mut() {
             serde_json::to_writer(&mut **out, &predict(&item, &mention))?;
@@ -179,10 +185,14 @@ pub fn evaluate<R: BufRead>(
         }
     }
     report.relevance = relevance.finish();
+    report.aspects_micro = report.aspects_micro.finish();
+    for scores in report.aspects.values_mut() {
+        *scores = scores.finish();
+    }
     let pii = &mut report.pii;
     pii.recall = ratio(pii.redacted, pii.strings);
     pii.false_redaction_rate = ratio(pii.wrongly_redacted, pii.ordinary_numbers);
-    report.not_measured = vec!["complaint", "aspects", "near-duplicates"];
+    report.not_measured = vec!["complaint", "near-duplicates"];
     Ok(report)
 }
 
@@ -204,6 +214,19 @@ fn ratio(part: usize, whole: usize) -> f64 {
         0.0
     } else {
         part as f64 / whole as f64
+    }
+}
+
+fn score_aspects(report: &mut Report, item: &Labeled, mention: &Mention) {
+    for aspect in crate::pipeline::aspects::ASPECTS {
+        let predicted = mention.aspects.iter().any(|t| t.id == *aspect);
+        let actual = item.aspects.iter().any(|a| a == aspect);
+        report
+            .aspects
+            .entry(aspect.to_string())
+            .or_default()
+            .add(predicted, actual);
+        report.aspects_micro.add(predicted, actual);
     }
 }
 
@@ -247,7 +270,7 @@ fn predict(item: &Labeled, mention: &Mention) -> Prediction {
         relevant: mention.is_relevant(),
         complaint: None,
         complaint_score: None,
-        aspects: Vec::new(),
+        aspects: mention.aspects.iter().map(|t| t.id.clone()).collect(),
         cluster: None,
         text: mention.text.clone(),
         rule,
@@ -286,6 +309,24 @@ pub fn render(report: &Report) -> String {
         r.false_negatives,
         r.true_negatives
     ));
+    let m = &report.aspects_micro;
+    out.push_str(&format!(
+        "aspects (micro): precision {} recall {} F1 {:.3}\n",
+        pct(m.precision),
+        pct(m.recall),
+        m.f1
+    ));
+    for (aspect, a) in &report.aspects {
+        out.push_str(&format!(
+            "  {aspect}: precision {} recall {} F1 {:.3} (tp {}, fp {}, fn {})\n",
+            pct(a.precision),
+            pct(a.recall),
+            a.f1,
+            a.true_positives,
+            a.false_positives,
+            a.false_negatives
+        ));
+    }
     let p = &report.pii;
     out.push_str(&format!(
         "personal data: {} of {} labeled strings redacted (recall {}); {} of {} ordinary numbers wrongly redacted ({})\n",

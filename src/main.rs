@@ -50,6 +50,9 @@ enum Command {
         lang: Option<String>,
         #[arg(long)]
         source: Option<String>,
+        /// Only mentions about this aspect (interpreter, hearing, waiting_time, …).
+        #[arg(long)]
+        aspect: Option<String>,
         /// From (RFC 3339 time or YYYY-MM-DD).
         #[arg(long)]
         from: Option<String>,
@@ -116,6 +119,7 @@ fn main() -> Result<()> {
             query,
             lang,
             source,
+            aspect,
             from,
             to,
             limit,
@@ -128,6 +132,7 @@ fn main() -> Result<()> {
                 q: query.unwrap_or_default(),
                 lang,
                 source,
+                aspect,
                 from: from.map(|v| parse_time("--from", &v, false)).transpose()?,
                 to: to.map(|v| parse_time("--to", &v, true)).transpose()?,
                 limit: Some(limit),

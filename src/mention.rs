@@ -31,6 +31,9 @@ pub struct Mention {
     pub lang_confidence: f64,
     /// Why the mention is (or is not) about the asylum procedure; `None` until judged.
     pub relevance: Option<Relevance>,
+    /// The aspects of the procedure it is about (relevant mentions only).
+    #[serde(default)]
+    pub aspects: Vec<crate::pipeline::aspects::AspectTag>,
 }
 
 /// The outcome of the relevance stage, with the rule that decided it.
@@ -64,6 +67,7 @@ impl Mention {
             lang: UNDETERMINED.to_string(),
             lang_confidence: 0.0,
             relevance: None,
+            aspects: Vec::new(),
         }
     }
 

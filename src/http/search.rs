@@ -13,7 +13,7 @@ use crate::search::query::SearchError;
 use crate::search::{SearchRequest, SearchResults, Sort};
 
 const PARAMS: &[&str] = &[
-    "q", "lang", "source", "from", "to", "limit", "offset", "sort",
+    "q", "lang", "source", "aspect", "from", "to", "limit", "offset", "sort",
 ];
 
 pub async fn search(
@@ -51,6 +51,7 @@ pub fn parse_request(params: &HashMap<String, String>) -> Result<SearchRequest, 
         q: text("q").unwrap_or_default(),
         lang: text("lang"),
         source: text("source"),
+        aspect: text("aspect").map(|a| parse_aspect(&a)).transpose()?,
         from: text("from")
             .map(|v| parse_time("from", &v, false))
             .transpose()?,
@@ -63,6 +64,18 @@ pub fn parse_request(params: &HashMap<String, String>) -> Result<SearchRequest, 
             .transpose()?,
         sort: text("sort").map(|v| parse_sort(&v)).transpose()?,
     })
+}
+
+fn parse_aspect(value: &str) -> Result<String, ApiError> {
+    use crate::pipeline::aspects::ASPECTS;
+    if ASPECTS.contains(&value) {
+        Ok(value.to_string())
+    } else {
+        Err(ApiError::bad_request(format!(
+            "invalid parameter `aspect`: {value:?}; known aspects: {}",
+            ASPECTS.join(", ")
+        )))
+    }
 }
 
 fn parse_number(param: &str, value: &str) -> Result<usize, ApiError> {

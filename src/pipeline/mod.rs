@@ -6,6 +6,7 @@
 //! nothing in the sources, scheduler or index changes. Redaction runs last, right
 //! before indexing, so that no later stage can reintroduce what it removed.
 
+pub mod aspects;
 pub mod extract;
 pub mod language;
 pub mod redact;
@@ -14,6 +15,7 @@ pub mod relevance;
 use crate::config;
 use crate::mention::Mention;
 
+use self::aspects::Aspects;
 use self::language::LanguageDetector;
 use self::redact::Redactor;
 use self::relevance::{TopicError, Topics};
@@ -27,6 +29,7 @@ const MAX_TITLE_BYTES: usize = 1024;
 pub struct Pipeline {
     language: LanguageDetector,
     topics: Topics,
+    aspects: Aspects,
     redactor: Redactor,
 }
 
@@ -38,6 +41,7 @@ const STAGES: &[(&str, Stage)] = &[
     ("tidy", tidy),
     ("language", detect_language),
     ("relevance", judge_relevance),
+    ("aspects", tag_aspects),
     // Last, right before indexing: nothing after it may see or store the originals.
     ("redact", redact),
 ];
@@ -50,19 +54,12 @@ impl Pipeline {
             path: "privacy.redact_patterns".into(),
             message: e.to_string(),
         })?;
-        Ok(Pipeline::new(
-            LanguageDetector::new(&config.languages),
-            Topics::load_dir(&config.topics_dir)?,
+        Ok(Pipeline {
+            language: LanguageDetector::new(&config.languages),
+            topics: Topics::load_dir(&config.topics_dir)?,
+            aspects: Aspects::load_dir(&config.aspects_dir)?,
             redactor,
-        ))
-    }
-
-    pub fn new(language: LanguageDetector, topics: Topics, redactor: Redactor) -> Pipeline {
-        Pipeline {
-            language,
-            topics,
-            redactor,
-        }
+        })
     }
 
     /// Runs every stage over `mention`.
@@ -113,10 +110,21 @@ fn redact(p: &Pipeline, m: &mut Mention) {
     m.text = p.redactor.redact(&m.text);
 }
 
-fn judge_relevance(p: &Pipeline, m: &mut Mention) {
+/// The aspects of the procedure, for relevant mentions (the others are not stored).
+fn tag_aspects(p: &Pipeline, m: &mut Mention) {
+    if m.is_relevant() {
+        m.aspects = p.aspects.tag(&title_and_text(m));
+    }
+}
+
+fn title_and_text(m: &Mention) -> String {
     let mut text = String::with_capacity(m.title.len() + m.text.len() + 1);
     text.push_str(&m.title);
     text.push('\n');
     text.push_str(&m.text);
-    m.relevance = Some(p.topics.judge(&text));
+    text
+}
+
+fn judge_relevance(p: &Pipeline, m: &mut Mention) {
+    m.relevance = Some(p.topics.judge(&title_and_text(m)));
 }

@@ -188,6 +188,34 @@ impl Topics {
         }
     }
 
+    /// Every `include` rule that matches `text` (all tiers), with its terms: for
+    /// multi-label tagging, where each matching rule adds its label.
+    pub fn matching(&self, text: &str) -> Vec<(&str, Vec<String>)> {
+        let normalised = normalise(text);
+        let mut hits: Vec<Option<&str>> = vec![None; self.slots];
+        for m in self.matcher.find_overlapping_iter(&normalised) {
+            let (rule, group, term) = &self.patterns[m.pattern().as_usize()];
+            hits[self.rules[*rule].first_slot + group].get_or_insert(term.as_str());
+        }
+        let mut out = Vec::new();
+        for rule in self.rules.iter().filter(|r| r.kind == RuleKind::Include) {
+            let groups = &hits[rule.first_slot..rule.first_slot + rule.groups];
+            let vetoed = rule.has_unless && hits[rule.first_slot + rule.groups].is_some();
+            if !vetoed && groups.iter().all(Option::is_some) {
+                out.push((
+                    rule.id.as_str(),
+                    groups.iter().flatten().map(|t| t.to_string()).collect(),
+                ));
+            }
+        }
+        out
+    }
+
+    /// The ids of all rules, as `file/rule`.
+    pub fn rule_ids(&self) -> impl Iterator<Item = &str> {
+        self.rules.iter().map(|r| r.id.as_str())
+    }
+
     /// Number of rules loaded (for the startup log).
     pub fn rule_count(&self) -> usize {
         self.rules.len()

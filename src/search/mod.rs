@@ -258,6 +258,17 @@ pub fn to_document(f: &Fields, m: &Mention) -> TantivyDocument {
         doc.add_text(f.topic, &rel.rule);
         doc.add_text(f.why, rel.terms.join(", "));
     }
+    for tag in &m.aspects {
+        doc.add_text(f.aspect, &tag.id);
+    }
+    if !m.aspects.is_empty() {
+        let why: Vec<String> = m
+            .aspects
+            .iter()
+            .map(|t| format!("{}: {}", t.id, t.terms.join(", ")))
+            .collect();
+        doc.add_text(f.aspect_why, why.join("; "));
+    }
     let family = schema::family_of(&m.lang);
     doc.add_text(f.text_by_family[family], &m.title);
     doc.add_text(f.text_by_family[family], &m.text);

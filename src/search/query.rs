@@ -44,6 +44,8 @@ pub struct SearchRequest {
     pub q: String,
     pub lang: Option<String>,
     pub source: Option<String>,
+    /// Only mentions about this aspect of the procedure.
+    pub aspect: Option<String>,
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
     pub limit: Option<usize>,
@@ -73,6 +75,9 @@ pub struct Hit {
     /// The relevance rule that kept the mention, and the terms that matched it.
     pub topic: Option<String>,
     pub why: Option<String>,
+    /// Aspects of the procedure, and the terms that found them.
+    pub aspects: Vec<String>,
+    pub aspects_why: Option<String>,
 }
 
 /// A request that cannot be answered as asked; the message says what to change.
@@ -262,6 +267,9 @@ fn with_filters(f: &Fields, text: Box<dyn Query>, r: &SearchRequest) -> Box<dyn 
     if let Some(source) = &r.source {
         clauses.push((Occur::Must, exact(f.source, source)));
     }
+    if let Some(aspect) = &r.aspect {
+        clauses.push((Occur::Must, exact(f.aspect, aspect)));
+    }
     if r.from.is_some() || r.to.is_some() {
         let bound = |t: Option<DateTime<Utc>>, inclusive: bool| match t {
             None => Bound::Unbounded,
@@ -293,13 +301,14 @@ fn with_filters(f: &Fields, text: Box<dyn Query>, r: &SearchRequest) -> Box<dyn 
 
 /// The facets a request still needs counted: a filter already answers its own facet.
 fn open_facets(r: &SearchRequest) -> Vec<&'static str> {
-    let mut names = Vec::with_capacity(2);
+    let mut names = Vec::with_capacity(3);
     if r.lang.is_none() {
         names.push("lang");
     }
     if r.source.is_none() {
         names.push("source");
     }
+    names.push("aspect");
     names
 }
 
@@ -336,7 +345,7 @@ fn facets(
             out.insert(name.to_string(), counts);
         }
     }
-    for name in ["lang", "source"] {
+    for name in ["lang", "source", "aspect"] {
         if out.contains_key(name) {
             continue;
         }
@@ -435,5 +444,10 @@ fn to_hit(f: &Fields, doc: &TantivyDocument, snippets: &Snippets) -> Hit {
         source: text_of(f.source).unwrap_or_default(),
         topic: text_of(f.topic),
         why: text_of(f.why),
+        aspects: doc
+            .get_all(f.aspect)
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect(),
+        aspects_why: text_of(f.aspect_why),
     }
 }

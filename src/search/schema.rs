@@ -19,7 +19,7 @@ use tantivy::tokenizer::{
 use tantivy::Index;
 
 /// Bumped when the schema changes incompatibly; stored beside the index.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// Analyzer families: (name, stemmer). `std` lower-cases and splits on non-alphanumerics,
 /// which suits Persian, Ukrainian, Somali, Tigrinya and anything undetermined.
@@ -61,6 +61,9 @@ pub struct Fields {
     pub text: Field,
     pub topic: Field,
     pub why: Field,
+    /// Aspect ids (multi-valued), and the terms that found them.
+    pub aspect: Field,
+    pub aspect_why: Field,
     /// Indexed text per family, in [`FAMILIES`] order.
     pub text_by_family: Vec<Field>,
 }
@@ -96,6 +99,8 @@ pub fn build() -> (Schema, Fields) {
     let text = b.add_text_field("text", STORED);
     let topic = b.add_text_field("topic", STRING | STORED);
     let why = b.add_text_field("why", STORED);
+    let aspect = b.add_text_field("aspect", STRING | STORED | FAST);
+    let aspect_why = b.add_text_field("aspect_why", STORED);
     let mut text_by_family = Vec::new();
     for (family, _) in FAMILIES {
         text_by_family.push(b.add_text_field(&format!("text_{family}"), analyzed(family)));
@@ -111,6 +116,8 @@ pub fn build() -> (Schema, Fields) {
         text,
         topic,
         why,
+        aspect,
+        aspect_why,
         text_by_family,
     };
     (b.build(), fields)

@@ -48,6 +48,8 @@ fn shipped_config_documents_every_key() {
         "url",
         "interval",
         "lang",
+        "redact_patterns",
+        "aspects_dir",
     ] {
         assert!(
             text.contains(&format!("{key} =")),
@@ -63,6 +65,8 @@ fn shipped_config_documents_every_key() {
         "backoff_max",
         "topics_dir",
         "enabled",
+        "redact_patterns",
+        "aspects_dir",
     ] {
         assert!(
             readme.contains(&format!("`{key}`")),

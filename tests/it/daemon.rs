@@ -194,6 +194,33 @@ async fn check_search_features(addr: std::net::SocketAddr) {
             "{query}: {body}"
         );
     }
+    // Aspects: a filter, a facet, and the terms that found each aspect.
+    let (_, body) = get_json(addr, "/api/search?aspect=interpreter&limit=100").await;
+    let hits = body["hits"].as_array().unwrap();
+    assert!(
+        hits.iter().any(
+            |h| h["title"] == "Tolk sprak verkeerd dialect tijdens nader gehoor, zegt advocaat"
+        ),
+        "{body}"
+    );
+    assert!(hits.iter().all(|h| h["aspects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a == "interpreter")));
+    assert!(hits
+        .iter()
+        .all(|h| h["aspects_why"].as_str().unwrap().contains("interpreter: ")));
+    assert_eq!(body["facets"]["aspect"]["interpreter"], body["total"]);
+    let (status, body) = get_json(addr, "/api/search?aspect=weather").await;
+    assert_eq!(status, 400);
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("known aspects: waiting_time, interpreter"),
+        "{body}"
+    );
     let (status, _) = get_json(addr, "/no/such/route").await;
     assert_eq!(status, 404);
     let (status, health) = get_json(addr, "/healthz").await;

@@ -13,6 +13,7 @@ use crate::fixtures::repo;
 const LANGUAGE_ACCURACY_FLOOR: f64 = 0.975;
 const RELEVANCE_F1_FLOOR: f64 = 0.81;
 const PII_RECALL_FLOOR: f64 = 0.96;
+const ASPECTS_MICRO_F1_FLOOR: f64 = 0.58;
 const FALSE_REDACTION_CEILING: f64 = 0.01;
 
 #[test]
@@ -37,6 +38,11 @@ fn held_out_quality_does_not_drop_below_the_floors() {
         report.relevance.f1 >= RELEVANCE_F1_FLOOR,
         "relevance F1 {:.3} < floor {RELEVANCE_F1_FLOOR}",
         report.relevance.f1
+    );
+    assert!(
+        report.aspects_micro.f1 >= ASPECTS_MICRO_F1_FLOOR,
+        "aspect micro-F1 {:.3} < floor {ASPECTS_MICRO_F1_FLOOR}",
+        report.aspects_micro.f1
     );
     assert!(
         report.pii.recall >= PII_RECALL_FLOOR,
