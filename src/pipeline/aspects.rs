@@ -69,8 +69,13 @@ impl Aspects {
 
     /// The aspects `text` is about, each once, in taxonomy order.
     pub fn tag(&self, text: &str) -> Vec<AspectTag> {
+        self.tag_normalised(&super::relevance::normalise(text))
+    }
+
+    /// [`Aspects::tag`] on text already normalised for matching.
+    pub fn tag_normalised(&self, normalised: &str) -> Vec<AspectTag> {
         let mut tags: Vec<AspectTag> = Vec::new();
-        for (id, terms) in self.rules.matching(text) {
+        for (id, terms) in self.rules.matching(normalised) {
             let aspect = id.split_once('/').map_or(id, |(_, a)| a);
             match tags.iter_mut().find(|t| t.id == aspect) {
                 Some(tag) => tag.terms.extend(terms),

@@ -34,7 +34,26 @@ pub struct Pipeline {
 }
 
 /// One stage: reads the mention, adds what it knows.
-type Stage = fn(&Pipeline, &mut Mention);
+type Stage = fn(&Pipeline, &mut Mention, &mut Scratch);
+
+/// What stages derive from a mention once and share, never stored.
+#[derive(Default)]
+struct Scratch {
+    /// Title and text lower-cased with word boundaries as spaces, for the term matchers.
+    normalised: Option<String>,
+}
+
+impl Scratch {
+    fn normalised(&mut self, m: &Mention) -> &str {
+        self.normalised.get_or_insert_with(|| {
+            let mut text = String::with_capacity(m.title.len() + m.text.len() + 1);
+            text.push_str(&m.title);
+            text.push('\n');
+            text.push_str(&m.text);
+            relevance::normalise(&text)
+        })
+    }
+}
 
 /// The stages in the order they run.
 const STAGES: &[(&str, Stage)] = &[
@@ -64,8 +83,9 @@ impl Pipeline {
 
     /// Runs every stage over `mention`.
     pub fn process(&self, mut mention: Mention) -> Mention {
+        let mut scratch = Scratch::default();
         for (_, stage) in STAGES {
-            stage(self, &mut mention);
+            stage(self, &mut mention, &mut scratch);
         }
         mention
     }
@@ -81,7 +101,7 @@ impl Pipeline {
 }
 
 /// Bounds the size of title and text and folds whitespace that sources left in.
-fn tidy(_: &Pipeline, m: &mut Mention) {
+fn tidy(_: &Pipeline, m: &mut Mention, _: &mut Scratch) {
     extract::truncate_at_char(&mut m.title, MAX_TITLE_BYTES);
     extract::truncate_at_char(&mut m.text, MAX_TEXT_BYTES);
     if !extract::is_folded(&m.title) {
@@ -92,7 +112,7 @@ fn tidy(_: &Pipeline, m: &mut Mention) {
     }
 }
 
-fn detect_language(p: &Pipeline, m: &mut Mention) {
+fn detect_language(p: &Pipeline, m: &mut Mention, _: &mut Scratch) {
     let sample = if m.text.len() >= m.title.len() {
         &m.text
     } else {
@@ -105,26 +125,18 @@ fn detect_language(p: &Pipeline, m: &mut Mention) {
 
 /// Personal data out of title and text, for every mention: what is not stored today
 /// may be exported or logged by a stage tomorrow.
-fn redact(p: &Pipeline, m: &mut Mention) {
+fn redact(p: &Pipeline, m: &mut Mention, _: &mut Scratch) {
     m.title = p.redactor.redact(&m.title);
     m.text = p.redactor.redact(&m.text);
 }
 
 /// The aspects of the procedure, for relevant mentions (the others are not stored).
-fn tag_aspects(p: &Pipeline, m: &mut Mention) {
+fn tag_aspects(p: &Pipeline, m: &mut Mention, scratch: &mut Scratch) {
     if m.is_relevant() {
-        m.aspects = p.aspects.tag(&title_and_text(m));
+        m.aspects = p.aspects.tag_normalised(scratch.normalised(m));
     }
 }
 
-fn title_and_text(m: &Mention) -> String {
-    let mut text = String::with_capacity(m.title.len() + m.text.len() + 1);
-    text.push_str(&m.title);
-    text.push('\n');
-    text.push_str(&m.text);
-    text
-}
-
-fn judge_relevance(p: &Pipeline, m: &mut Mention) {
-    m.relevance = Some(p.topics.judge(&title_and_text(m)));
+fn judge_relevance(p: &Pipeline, m: &mut Mention, scratch: &mut Scratch) {
+    m.relevance = Some(p.topics.judge_normalised(scratch.normalised(m)));
 }

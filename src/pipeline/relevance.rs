@@ -155,10 +155,15 @@ impl Topics {
 
     /// Decides whether `text` is about the asylum procedure, and why.
     pub fn judge(&self, text: &str) -> Relevance {
-        let normalised = normalise(text);
+        self.judge_normalised(&normalise(text))
+    }
+
+    /// [`Topics::judge`] on text already passed through [`normalise`], so that several
+    /// rule sets can share one normalisation.
+    pub fn judge_normalised(&self, normalised: &str) -> Relevance {
         // One slot per (rule, group): the first term that matched it.
         let mut hits: Vec<Option<&str>> = vec![None; self.slots];
-        for m in self.matcher.find_overlapping_iter(&normalised) {
+        for m in self.matcher.find_overlapping_iter(normalised) {
             let (rule, group, term) = &self.patterns[m.pattern().as_usize()];
             hits[self.rules[*rule].first_slot + group].get_or_insert(term.as_str());
         }
@@ -188,12 +193,11 @@ impl Topics {
         }
     }
 
-    /// Every `include` rule that matches `text` (all tiers), with its terms: for
-    /// multi-label tagging, where each matching rule adds its label.
-    pub fn matching(&self, text: &str) -> Vec<(&str, Vec<String>)> {
-        let normalised = normalise(text);
+    /// Every `include` rule that matches `normalised` text (see [`normalise`]), with its
+    /// terms: for multi-label tagging, where each matching rule adds its label.
+    pub fn matching(&self, normalised: &str) -> Vec<(&str, Vec<String>)> {
         let mut hits: Vec<Option<&str>> = vec![None; self.slots];
-        for m in self.matcher.find_overlapping_iter(&normalised) {
+        for m in self.matcher.find_overlapping_iter(normalised) {
             let (rule, group, term) = &self.patterns[m.pattern().as_usize()];
             hits[self.rules[*rule].first_slot + group].get_or_insert(term.as_str());
         }
