@@ -78,7 +78,14 @@ impl Aspects {
         for (id, terms) in self.rules.matching(normalised) {
             let aspect = id.split_once('/').map_or(id, |(_, a)| a);
             match tags.iter_mut().find(|t| t.id == aspect) {
-                Some(tag) => tag.terms.extend(terms),
+                // Rules of several language files may match the same term.
+                Some(tag) => {
+                    for term in terms {
+                        if !tag.terms.contains(&term) {
+                            tag.terms.push(term);
+                        }
+                    }
+                }
                 None => tags.push(AspectTag {
                     id: aspect.to_string(),
                     terms,
@@ -107,6 +114,7 @@ mod tests {
         let tags = a.tag("De tolk bij mijn nader gehoor; het rapport klopt niet. Tolken!");
         let ids: Vec<&str> = tags.iter().map(|t| t.id.as_str()).collect();
         assert_eq!(ids, vec!["interpreter", "hearing"]);
+        assert_eq!(tags[0].terms, vec!["tolk*"]);
         assert!(a.tag("Het weer is mooi").is_empty());
     }
 
