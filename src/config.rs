@@ -432,35 +432,44 @@ impl Validator<'_> {
         Ok(patterns)
     }
 
+    /// A directory of rule files (`what`: topic, aspect), which must exist.
+    fn rules_dir(
+        &self,
+        raw: Option<Spanned<String>>,
+        default: &str,
+        key: &str,
+        what: &str,
+    ) -> Result<PathBuf, ConfigError> {
+        let (dir, span) = match raw {
+            Some(d) => (PathBuf::from(d.get_ref()), Some(d.span())),
+            None => (PathBuf::from(default), None),
+        };
+        if !dir.is_dir() {
+            return Err(self.invalid(
+                span,
+                key,
+                format!(
+                    "{} is not a directory of {what} files (*.toml)",
+                    dir.display()
+                ),
+            ));
+        }
+        Ok(dir)
+    }
+
     fn pipeline(&self, raw: RawPipeline, privacy: RawPrivacy) -> Result<Pipeline, ConfigError> {
-        let (topics_dir, span) = match raw.topics_dir {
-            Some(d) => (PathBuf::from(d.get_ref()), Some(d.span())),
-            None => (PathBuf::from(DEFAULT_TOPICS_DIR), None),
-        };
-        if !topics_dir.is_dir() {
-            return Err(self.invalid(
-                span,
-                "pipeline.topics_dir",
-                format!(
-                    "{} is not a directory of topic files (*.toml)",
-                    topics_dir.display()
-                ),
-            ));
-        }
-        let (aspects_dir, span) = match raw.aspects_dir {
-            Some(d) => (PathBuf::from(d.get_ref()), Some(d.span())),
-            None => (PathBuf::from(DEFAULT_ASPECTS_DIR), None),
-        };
-        if !aspects_dir.is_dir() {
-            return Err(self.invalid(
-                span,
-                "pipeline.aspects_dir",
-                format!(
-                    "{} is not a directory of aspect files (*.toml)",
-                    aspects_dir.display()
-                ),
-            ));
-        }
+        let topics_dir = self.rules_dir(
+            raw.topics_dir,
+            DEFAULT_TOPICS_DIR,
+            "pipeline.topics_dir",
+            "topic",
+        )?;
+        let aspects_dir = self.rules_dir(
+            raw.aspects_dir,
+            DEFAULT_ASPECTS_DIR,
+            "pipeline.aspects_dir",
+            "aspect",
+        )?;
         let languages = match raw.languages {
             Some(list) => {
                 let span = list.span();

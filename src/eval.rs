@@ -278,6 +278,19 @@ fn predict(item: &Labeled, mention: &Mention) -> Prediction {
     }
 }
 
+fn scores_line(label: &str, s: &Scores) -> String {
+    format!(
+        "{label}: precision {:.1}% recall {:.1}% F1 {:.3} (tp {}, fp {}, fn {}, tn {})\n",
+        s.precision * 100.0,
+        s.recall * 100.0,
+        s.f1,
+        s.true_positives,
+        s.false_positives,
+        s.false_negatives,
+        s.true_negatives
+    )
+}
+
 /// The report as a person reads it.
 pub fn render(report: &Report) -> String {
     let mut out = String::new();
@@ -298,34 +311,10 @@ pub fn render(report: &Report) -> String {
             acc.total
         ));
     }
-    let r = &report.relevance;
-    out.push_str(&format!(
-        "relevance: precision {} recall {} F1 {:.3} (tp {}, fp {}, fn {}, tn {})\n",
-        pct(r.precision),
-        pct(r.recall),
-        r.f1,
-        r.true_positives,
-        r.false_positives,
-        r.false_negatives,
-        r.true_negatives
-    ));
-    let m = &report.aspects_micro;
-    out.push_str(&format!(
-        "aspects (micro): precision {} recall {} F1 {:.3}\n",
-        pct(m.precision),
-        pct(m.recall),
-        m.f1
-    ));
-    for (aspect, a) in &report.aspects {
-        out.push_str(&format!(
-            "  {aspect}: precision {} recall {} F1 {:.3} (tp {}, fp {}, fn {})\n",
-            pct(a.precision),
-            pct(a.recall),
-            a.f1,
-            a.true_positives,
-            a.false_positives,
-            a.false_negatives
-        ));
+    out.push_str(&scores_line("relevance", &report.relevance));
+    out.push_str(&scores_line("aspects (micro)", &report.aspects_micro));
+    for (aspect, scores) in &report.aspects {
+        out.push_str(&scores_line(&format!("  {aspect}"), scores));
     }
     let p = &report.pii;
     out.push_str(&format!(
