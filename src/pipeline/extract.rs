@@ -186,13 +186,8 @@ fn is_tracking_param(key: &str) -> bool {
 
 /// Cuts `text` to at most `max` bytes on a character boundary.
 pub fn truncate_at_char(text: &mut String, max: usize) {
-    if text.len() > max {
-        let mut cut = max;
-        while !text.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        text.truncate(cut);
-    }
+    let keep = bounded(text, max).len();
+    text.truncate(keep);
 }
 
 #[cfg(test)]

@@ -12,6 +12,8 @@ use std::collections::HashMap;
 
 use whatlang::{Detector, Lang, Script};
 
+use super::extract::bounded;
+
 use crate::mention::UNDETERMINED;
 
 /// ISO 639-1 codes the daemon knows, with whatlang's language where it has one.
@@ -258,7 +260,7 @@ impl LanguageDetector {
         if let Some(code) = hint.and_then(normalise_hint) {
             return (code.to_string(), 1.0);
         }
-        let sample = sample(text);
+        let sample = bounded(text, MAX_SAMPLE_BYTES);
         // Stops counting as soon as there are enough letters.
         if sample
             .chars()
@@ -285,7 +287,7 @@ impl LanguageDetector {
     /// The clear cases, decided cheaply; `None` leaves it to whatlang.
     fn first_pass(&self, sample: &str) -> Option<(String, f64)> {
         // The script of a post shows in its first few hundred bytes.
-        match whatlang::detect_script(prefix(sample, SCRIPT_SAMPLE_BYTES))? {
+        match whatlang::detect_script(bounded(sample, SCRIPT_SAMPLE_BYTES))? {
             Script::Latin => self.vote(sample),
             Script::Cyrillic => self.by_letters(
                 sample,
@@ -367,14 +369,6 @@ fn normalise_hint(hint: &str) -> Option<&'static str> {
         .iter()
         .find(|(c, _)| *c == primary)
         .map(|(c, _)| *c)
-}
-
-fn sample(text: &str) -> &str {
-    prefix(text, MAX_SAMPLE_BYTES)
-}
-
-fn prefix(text: &str, max: usize) -> &str {
-    super::extract::bounded(text, max)
 }
 
 #[cfg(test)]
