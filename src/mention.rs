@@ -34,6 +34,14 @@ pub struct Mention {
     /// The aspects of the procedure it is about (relevant mentions only).
     #[serde(default)]
     pub aspects: Vec<crate::pipeline::aspects::AspectTag>,
+    /// Who wrote it. Sources put the platform's handle here; the privacy stage replaces
+    /// it with a keyed pseudonym before anything is stored, so only the pseudonym is
+    /// ever indexed, logged or exported.
+    #[serde(default)]
+    pub author: Option<String>,
+    /// Context of a reply or comment: the title of the thread or post it belongs to.
+    #[serde(default)]
+    pub thread: Option<String>,
 }
 
 /// The outcome of the relevance stage, with the rule that decided it.
@@ -68,6 +76,8 @@ impl Mention {
             lang_confidence: 0.0,
             relevance: None,
             aspects: Vec::new(),
+            author: None,
+            thread: None,
         }
     }
 

@@ -107,6 +107,7 @@ impl Fetcher {
             content_type: header_text(&headers, header::CONTENT_TYPE),
             etag: header_text(&headers, header::ETAG),
             last_modified: header_text(&headers, header::LAST_MODIFIED),
+            link: header_text(&headers, header::LINK),
             bytes,
         }))
     }

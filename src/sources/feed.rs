@@ -285,6 +285,7 @@ mod tests {
             content_type: content_type.map(str::to_string),
             etag: None,
             last_modified: None,
+            link: None,
             bytes: bytes.to_vec(),
         }
     }

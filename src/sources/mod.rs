@@ -64,6 +64,8 @@ pub struct Body {
     pub content_type: Option<String>,
     pub etag: Option<String>,
     pub last_modified: Option<String>,
+    /// The `Link` header (RFC 8288), for APIs that page with it (Mastodon).
+    pub link: Option<String>,
     pub bytes: Vec<u8>,
 }
 

@@ -66,6 +66,7 @@ fn every_corpus_feed_parses_or_fails_cleanly() {
             content_type: simulated_content_type(&bytes),
             etag: None,
             last_modified: None,
+            link: None,
             bytes,
         };
         match std::panic::catch_unwind(|| parse_feed(&body)) {
