@@ -13,6 +13,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
+
+pub use crate::pipeline::pseudonym::KeySource;
 use toml::Spanned;
 
 /// The config file used when none is given on the command line.
@@ -20,6 +22,19 @@ pub const DEFAULT_CONFIG_PATH: &str = "config/webcare.toml";
 const DEFAULT_DATA_DIR: &str = "index";
 const DEFAULT_TOPICS_DIR: &str = "config/topics";
 const DEFAULT_ASPECTS_DIR: &str = "config/aspects";
+const DEFAULT_COMPLAINT_DIR: &str = "config/complaint";
+/// The pseudonym key's file under `data_dir`, unless configured elsewhere.
+const DEFAULT_KEY_FILE: &str = "pseudonym.key";
+/// Institutions whose @mentions stay readable: they are not private persons.
+const DEFAULT_PUBLIC_ACCOUNTS: &[&str] = &[
+    "IND_NL",
+    "INDnl",
+    "COAnl",
+    "COA_nl",
+    "VluchtelingenW",
+    "Rijksoverheid",
+    "DJI_NL",
+];
 const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 const DEFAULT_USER_AGENT: &str =
     "webcare/0.1 (public social listening on the Dutch asylum procedure; contact: webcare@example.org)";
@@ -108,6 +123,12 @@ pub struct Pipeline {
     pub topics_dir: PathBuf,
     /// Word lists that tag the aspects of the procedure.
     pub aspects_dir: PathBuf,
+    /// Weighted word lists that tell a complaint from news, questions and praise.
+    pub complaint_dir: PathBuf,
+    /// The key that turns handles into pseudonyms (`[privacy] pseudonym_key_file`).
+    pub pseudonym_key: KeySource,
+    /// Official accounts whose @mentions stay readable (`[privacy] public_accounts`).
+    pub public_accounts: Vec<String>,
     /// ISO 639-1 codes language detection may answer with.
     pub languages: Vec<String>,
     /// Redaction patterns beyond the built-in ones (`[privacy] redact_patterns`).
@@ -118,9 +139,16 @@ impl Pipeline {
     /// The defaults with topic rules from `topics_dir` (for tools, tests and benches).
     pub fn with_topics(topics_dir: PathBuf) -> Pipeline {
         let aspects_dir = topics_dir.with_file_name("aspects");
+        let complaint_dir = topics_dir.with_file_name("complaint");
         Pipeline {
             topics_dir,
             aspects_dir,
+            complaint_dir,
+            pseudonym_key: KeySource::Ephemeral,
+            public_accounts: DEFAULT_PUBLIC_ACCOUNTS
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
             languages: DEFAULT_LANGUAGES.iter().map(|s| s.to_string()).collect(),
             redact_patterns: Vec::new(),
         }
@@ -188,6 +216,8 @@ struct RawConfig {
 struct RawPrivacy {
     #[serde(default)]
     redact_patterns: Vec<RawRedactPattern>,
+    pseudonym_key_file: Option<Spanned<String>>,
+    public_accounts: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -228,6 +258,7 @@ struct RawPoll {
 struct RawPipeline {
     topics_dir: Option<Spanned<String>>,
     aspects_dir: Option<Spanned<String>>,
+    complaint_dir: Option<Spanned<String>>,
     languages: Option<Spanned<Vec<String>>>,
 }
 
@@ -295,12 +326,14 @@ impl Validator<'_> {
     }
 
     fn config(&self, raw: RawConfig) -> Result<Config, ConfigError> {
+        let storage = self.storage(raw.storage)?;
+        let pipeline = self.pipeline(raw.pipeline, raw.privacy, &storage.data_dir)?;
         Ok(Config {
             path: self.path.to_owned(),
-            storage: self.storage(raw.storage)?,
+            storage,
             http: self.http(raw.http)?,
             poll: self.poll(raw.poll)?,
-            pipeline: self.pipeline(raw.pipeline, raw.privacy)?,
+            pipeline,
             sources: self.sources(raw.sources)?,
         })
     }
@@ -457,7 +490,29 @@ impl Validator<'_> {
         Ok(dir)
     }
 
-    fn pipeline(&self, raw: RawPipeline, privacy: RawPrivacy) -> Result<Pipeline, ConfigError> {
+    fn pipeline(
+        &self,
+        raw: RawPipeline,
+        mut privacy: RawPrivacy,
+        data_dir: &Path,
+    ) -> Result<Pipeline, ConfigError> {
+        let pseudonym_key = match privacy.pseudonym_key_file.take() {
+            Some(file) if file.get_ref().trim().is_empty() => {
+                return Err(self.invalid(
+                    Some(file.span()),
+                    "privacy.pseudonym_key_file",
+                    "must name a file (it is created with a random key on first run)",
+                ))
+            }
+            Some(file) => KeySource::File(PathBuf::from(file.into_inner())),
+            None => KeySource::File(data_dir.join(DEFAULT_KEY_FILE)),
+        };
+        let public_accounts = privacy.public_accounts.take().unwrap_or_else(|| {
+            DEFAULT_PUBLIC_ACCOUNTS
+                .iter()
+                .map(|s| s.to_string())
+                .collect()
+        });
         let topics_dir = self.rules_dir(
             raw.topics_dir,
             DEFAULT_TOPICS_DIR,
@@ -469,6 +524,12 @@ impl Validator<'_> {
             DEFAULT_ASPECTS_DIR,
             "pipeline.aspects_dir",
             "aspect",
+        )?;
+        let complaint_dir = self.rules_dir(
+            raw.complaint_dir,
+            DEFAULT_COMPLAINT_DIR,
+            "pipeline.complaint_dir",
+            "complaint cue",
         )?;
         let languages = match raw.languages {
             Some(list) => {
@@ -494,6 +555,9 @@ impl Validator<'_> {
         Ok(Pipeline {
             topics_dir,
             aspects_dir,
+            complaint_dir,
+            pseudonym_key,
+            public_accounts,
             languages,
             redact_patterns: self.redact_patterns(privacy)?,
         })
@@ -621,6 +685,8 @@ mod tests {
         let topics = dir.path().join("topics");
         std::fs::create_dir(&topics).unwrap();
         std::fs::create_dir(dir.path().join("aspects")).unwrap();
+        // complaint_dir is left at its default, config/complaint, which exists in the
+        // package root the tests run in (and keeps the line numbers below as they are).
         let text = format!(
             "[storage]\ndata_dir = {:?}\n[pipeline]\ntopics_dir = {:?}\naspects_dir = {:?}\n{text}",
             dir.path().join("data").display().to_string(),

@@ -13,8 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::http::{self, AppState};
-use crate::pipeline::relevance::TopicError;
-use crate::pipeline::Pipeline;
+use crate::pipeline::{Pipeline, PipelineError};
 use crate::poll::http::FetchError;
 use crate::poll::{self, Poller, StatusBoard};
 use crate::search::writer::{self, CommitPolicy};
@@ -25,7 +24,7 @@ use crate::sources::SourceError;
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
     #[error(transparent)]
-    Topics(#[from] TopicError),
+    Pipeline(#[from] PipelineError),
     #[error(transparent)]
     Index(#[from] IndexError),
     #[error(transparent)]
@@ -71,6 +70,8 @@ pub async fn start(config: &Config) -> Result<Daemon, DaemonError> {
     let index = MentionIndex::open(&config.storage.data_dir)?;
     let checkpoints = index.checkpoints()?;
     tracing::info!(path = %index.path().display(), mentions = index.num_mentions(), "index open");
+    let signatures = index.load_duplicates(&mut pipeline.duplicates())?;
+    tracing::info!(signatures, "near-duplicate table rebuilt");
     let policy = CommitPolicy {
         max_docs: config.storage.commit_max_docs,
         interval: config.storage.commit_interval,

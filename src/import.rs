@@ -33,7 +33,7 @@ pub struct ImportRecord {
     pub title: Option<String>,
     #[serde(default)]
     pub url: Option<String>,
-    /// Accepted for compatibility; not stored until authors are pseudonymised.
+    /// The author's handle; only its pseudonym is stored.
     #[serde(default)]
     pub author: Option<String>,
     #[serde(default)]
@@ -86,6 +86,7 @@ impl ImportRecord {
         m.title = self.title.map(|t| any_to_text(&t)).unwrap_or_default();
         m.url = self.url.as_deref().and_then(canonical_url);
         m.lang_hint = self.lang;
+        m.author = self.author.filter(|a| !a.trim().is_empty());
         Ok(m)
     }
 }

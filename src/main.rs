@@ -53,6 +53,9 @@ enum Command {
         /// Only mentions about this aspect (interpreter, hearing, waiting_time, …).
         #[arg(long)]
         aspect: Option<String>,
+        /// Only complaints (true) or only what is not a complaint (false).
+        #[arg(long)]
+        complaint: Option<bool>,
         /// From (RFC 3339 time or YYYY-MM-DD).
         #[arg(long)]
         from: Option<String>,
@@ -120,6 +123,7 @@ fn main() -> Result<()> {
             lang,
             source,
             aspect,
+            complaint,
             from,
             to,
             limit,
@@ -133,6 +137,7 @@ fn main() -> Result<()> {
                 lang,
                 source,
                 aspect,
+                complaint,
                 from: from.map(|v| parse_time("--from", &v, false)).transpose()?,
                 to: to.map(|v| parse_time("--to", &v, true)).transpose()?,
                 limit: Some(limit),
@@ -247,6 +252,25 @@ fn print_results(out: &mut impl Write, results: &SearchResults) -> Result<()> {
             hit.source
         )?;
         writeln!(out, "  {}", strip_tags(&hit.snippet))?;
+        let mut labels = Vec::new();
+        if !hit.aspects.is_empty() {
+            labels.push(hit.aspects.join(", "));
+        }
+        if hit.complaint == Some(true) {
+            labels.push(format!(
+                "complaint {:.2}",
+                hit.complaint_score.unwrap_or_default()
+            ));
+        }
+        if hit.cluster_size > 1 {
+            labels.push(format!(
+                "{} near-duplicates, {} voices",
+                hit.cluster_size, hit.voices
+            ));
+        }
+        if !labels.is_empty() {
+            writeln!(out, "  ({})", labels.join("; "))?;
+        }
         if let Some(url) = &hit.url {
             writeln!(out, "  {url}")?;
         }
@@ -272,7 +296,9 @@ fn parse_time(flag: &str, value: &str, end_of_day: bool) -> Result<chrono::DateT
 }
 
 fn evaluate(config_path: &Path, file: &Path, json: bool, predictions: Option<&Path>) -> Result<()> {
-    let config = load(config_path)?;
+    let mut config = load(config_path)?;
+    // Nothing is stored: the daemon's key is not needed (nor created).
+    config.pipeline.pseudonym_key = webcare::config::KeySource::Ephemeral;
     let pipeline = Pipeline::from_config(&config.pipeline)?;
     let input =
         std::fs::File::open(file).with_context(|| format!("{}: cannot open", file.display()))?;
@@ -301,6 +327,7 @@ fn import_file(config_path: &Path, file: &Path) -> Result<()> {
     let config = load(config_path)?;
     let pipeline = Pipeline::from_config(&config.pipeline)?;
     let index = open_index(&config, false)?;
+    index.load_duplicates(&mut pipeline.duplicates())?;
     let reader =
         std::fs::File::open(file).with_context(|| format!("{}: cannot open", file.display()))?;
     let name = file.display().to_string();

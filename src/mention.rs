@@ -34,6 +34,12 @@ pub struct Mention {
     /// The aspects of the procedure it is about (relevant mentions only).
     #[serde(default)]
     pub aspects: Vec<crate::pipeline::aspects::AspectTag>,
+    /// Whether it voices a grievance about the procedure (relevant mentions only).
+    #[serde(default)]
+    pub complaint: Option<crate::pipeline::complaint::Complaint>,
+    /// Its near-duplicate cluster and the signature that placed it there.
+    #[serde(default)]
+    pub duplicate: Option<crate::pipeline::duplicates::Duplicate>,
     /// Who wrote it. Sources put the platform's handle here; the privacy stage replaces
     /// it with a keyed pseudonym before anything is stored, so only the pseudonym is
     /// ever indexed, logged or exported.
@@ -76,6 +82,8 @@ impl Mention {
             lang_confidence: 0.0,
             relevance: None,
             aspects: Vec::new(),
+            complaint: None,
+            duplicate: None,
             author: None,
             thread: None,
         }
@@ -84,6 +92,16 @@ impl Mention {
     /// Whether the relevance stage kept it.
     pub fn is_relevant(&self) -> bool {
         self.relevance.as_ref().is_some_and(|r| r.relevant)
+    }
+
+    /// Whether the complaint stage found a grievance.
+    pub fn is_complaint(&self) -> bool {
+        self.complaint.as_ref().is_some_and(|c| c.complaint)
+    }
+
+    /// The near-duplicate cluster, if the mention has one.
+    pub fn cluster(&self) -> Option<&str> {
+        self.duplicate.as_ref().map(|d| d.cluster.as_str())
     }
 
     /// The rule that decided relevance, if any.

@@ -1,4 +1,4 @@
-//! `GET /api/search?q=&lang=&source=&from=&to=&limit=&offset=&sort=`
+//! `GET /api/search?q=&lang=&source=&aspect=&complaint=&from=&to=&limit=&offset=&sort=`
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -13,7 +13,16 @@ use crate::search::query::SearchError;
 use crate::search::{SearchRequest, SearchResults, Sort};
 
 const PARAMS: &[&str] = &[
-    "q", "lang", "source", "aspect", "from", "to", "limit", "offset", "sort",
+    "q",
+    "lang",
+    "source",
+    "aspect",
+    "complaint",
+    "from",
+    "to",
+    "limit",
+    "offset",
+    "sort",
 ];
 
 pub async fn search(
@@ -52,6 +61,9 @@ pub fn parse_request(params: &HashMap<String, String>) -> Result<SearchRequest, 
         lang: text("lang"),
         source: text("source"),
         aspect: text("aspect").map(|a| parse_aspect(&a)).transpose()?,
+        complaint: text("complaint")
+            .map(|v| parse_bool("complaint", &v))
+            .transpose()?,
         from: text("from")
             .map(|v| parse_time("from", &v, false))
             .transpose()?,
@@ -75,6 +87,16 @@ fn parse_aspect(value: &str) -> Result<String, ApiError> {
             "invalid parameter `aspect`: {value:?}; known aspects: {}",
             ASPECTS.join(", ")
         )))
+    }
+}
+
+fn parse_bool(param: &str, value: &str) -> Result<bool, ApiError> {
+    match value {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        other => Err(ApiError::bad_request(format!(
+            "invalid parameter `{param}`: {other:?}; use \"true\" or \"false\""
+        ))),
     }
 }
 

@@ -7,16 +7,24 @@
 //! before indexing, so that no later stage can reintroduce what it removed.
 
 pub mod aspects;
+pub mod complaint;
+pub mod duplicates;
 pub mod extract;
 pub mod language;
+pub mod pseudonym;
 pub mod redact;
 pub mod relevance;
+
+use std::sync::Mutex;
 
 use crate::config;
 use crate::mention::Mention;
 
 use self::aspects::Aspects;
+use self::complaint::ComplaintRules;
+use self::duplicates::DuplicateIndex;
 use self::language::LanguageDetector;
+use self::pseudonym::{KeyError, Pseudonymiser};
 use self::redact::Redactor;
 use self::relevance::{TopicError, Topics};
 
@@ -30,7 +38,20 @@ pub struct Pipeline {
     language: LanguageDetector,
     topics: Topics,
     aspects: Aspects,
+    complaint: ComplaintRules,
     redactor: Redactor,
+    pseudonyms: Pseudonymiser,
+    /// Every indexed mention's signature; shared by all sources' pollers.
+    duplicates: Mutex<DuplicateIndex>,
+}
+
+/// Why the pipeline could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error(transparent)]
+    Rules(#[from] TopicError),
+    #[error(transparent)]
+    Key(#[from] KeyError),
 }
 
 /// One stage: reads the mention, adds what it knows.
@@ -61,13 +82,17 @@ const STAGES: &[(&str, Stage)] = &[
     ("language", detect_language),
     ("relevance", judge_relevance),
     ("aspects", tag_aspects),
-    // Last, right before indexing: nothing after it may see or store the originals.
+    ("complaint", judge_complaint),
+    // Right before indexing: nothing after them may see or store the originals.
     ("redact", redact),
+    ("pseudonymise", pseudonymise),
+    // After redaction, so that reposts differing only in a phone number still match.
+    ("duplicates", find_duplicates),
 ];
 
 impl Pipeline {
     /// Builds the pipeline from its configuration (loads the topic files).
-    pub fn from_config(config: &config::Pipeline) -> Result<Pipeline, TopicError> {
+    pub fn from_config(config: &config::Pipeline) -> Result<Pipeline, PipelineError> {
         // Config validation has compiled the extra patterns already.
         let redactor = Redactor::new(&config.redact_patterns).map_err(|e| TopicError::Parse {
             path: "privacy.redact_patterns".into(),
@@ -77,7 +102,10 @@ impl Pipeline {
             language: LanguageDetector::new(&config.languages),
             topics: Topics::load_dir(&config.topics_dir)?,
             aspects: Aspects::load_dir(&config.aspects_dir)?,
+            complaint: ComplaintRules::load_dir(&config.complaint_dir)?,
             redactor,
+            pseudonyms: Pseudonymiser::new(&config.pseudonym_key, &config.public_accounts)?,
+            duplicates: Mutex::new(DuplicateIndex::default()),
         })
     }
 
@@ -97,6 +125,24 @@ impl Pipeline {
 
     pub fn topics(&self) -> &Topics {
         &self.topics
+    }
+
+    /// The pseudonym of an author handle, as stored (for `forget --author`).
+    pub fn pseudonym(&self, handle: &str) -> String {
+        self.pseudonyms.pseudonym(handle)
+    }
+
+    pub fn complaint_rules(&self) -> &ComplaintRules {
+        &self.complaint
+    }
+
+    /// The near-duplicate table, for rebuilding it from the index at start.
+    pub fn duplicates(&self) -> std::sync::MutexGuard<'_, DuplicateIndex> {
+        // A panic while holding the lock leaves the table usable: every write to it
+        // is a complete push or insert.
+        self.duplicates
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
@@ -128,12 +174,62 @@ fn detect_language(p: &Pipeline, m: &mut Mention, _: &mut Scratch) {
 fn redact(p: &Pipeline, m: &mut Mention, _: &mut Scratch) {
     m.title = p.redactor.redact(&m.title);
     m.text = p.redactor.redact(&m.text);
+    if let Some(thread) = &m.thread {
+        m.thread = Some(p.redactor.redact(thread));
+    }
+}
+
+/// Authors and @mentions of private persons become keyed pseudonyms.
+fn pseudonymise(p: &Pipeline, m: &mut Mention, _: &mut Scratch) {
+    if let Some(author) = m.author.take() {
+        m.author = Some(p.pseudonyms.pseudonym(&author));
+    }
+    m.title = p.pseudonyms.mentions(&m.title);
+    m.text = p.pseudonyms.mentions(&m.text);
+    if let Some(thread) = m.thread.take() {
+        m.thread = Some(p.pseudonyms.mentions(&thread));
+    }
 }
 
 /// The aspects of the procedure, for relevant mentions (the others are not stored).
 fn tag_aspects(p: &Pipeline, m: &mut Mention, scratch: &mut Scratch) {
     if m.is_relevant() {
         m.aspects = p.aspects.tag_normalised(scratch.normalised(m));
+    }
+}
+
+/// Grievance or not, for relevant mentions (the others are not stored).
+fn judge_complaint(p: &Pipeline, m: &mut Mention, scratch: &mut Scratch) {
+    if m.is_relevant() {
+        let normalised = scratch.normalised(m);
+        let mut complaint = p.complaint.judge_normalised(normalised, &m.text);
+        if !complaint.complaint && complaint.score > 0.0 && emphatic(&m.title) {
+            // The title alone may carry the emphasis ("Schande!!").
+            complaint = p
+                .complaint
+                .judge_normalised(normalised, &format!("{} {}", m.title, m.text));
+        }
+        m.complaint = Some(complaint);
+    }
+}
+
+fn emphatic(text: &str) -> bool {
+    text.contains("!!") || text.contains("??")
+}
+
+/// The near-duplicate cluster, for relevant mentions.
+fn find_duplicates(p: &Pipeline, m: &mut Mention, _: &mut Scratch) {
+    if !m.is_relevant() {
+        return;
+    }
+    let text = if m.title.is_empty() || m.text.starts_with(&m.title) {
+        m.text.clone()
+    } else {
+        format!("{}\n{}", m.title, m.text)
+    };
+    if let Some(signature) = duplicates::signature(&text) {
+        let cluster = p.duplicates().assign(&m.id, &signature);
+        m.duplicate = Some(duplicates::Duplicate { cluster, signature });
     }
 }
 

@@ -45,7 +45,7 @@ pub enum TopicError {
         line: usize,
         message: String,
     },
-    #[error("{path}: no topic files (*.toml) found; relevance needs at least one include rule")]
+    #[error("{path}: no rule files (*.toml) found; the pipeline needs them")]
     Empty { path: PathBuf },
 }
 
@@ -118,30 +118,7 @@ pub struct Topics {
 impl Topics {
     /// Loads every `*.toml` file in `dir` (sorted by name, so rule order is stable).
     pub fn load_dir(dir: &Path) -> Result<Topics, TopicError> {
-        let read_err = |source| TopicError::Read {
-            path: dir.to_owned(),
-            source,
-        };
-        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-            .map_err(read_err)?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-            .collect();
-        files.sort();
-        if files.is_empty() {
-            return Err(TopicError::Empty {
-                path: dir.to_owned(),
-            });
-        }
-        let mut sources = Vec::with_capacity(files.len());
-        for file in files {
-            let text = std::fs::read_to_string(&file).map_err(|source| TopicError::Read {
-                path: file.clone(),
-                source,
-            })?;
-            sources.push((file, text));
-        }
-        Topics::from_sources(&sources)
+        Topics::from_sources(&read_rule_files(dir)?)
     }
 
     /// Compiles topic files given as (path, TOML text); the file stem prefixes rule ids.
@@ -342,6 +319,35 @@ impl Builder {
     }
 }
 
+/// Reads every `*.toml` file in `dir`, sorted by name so that rule order is stable; a
+/// directory without any is an error (rules are never optional).
+pub fn read_rule_files(dir: &Path) -> Result<Vec<(PathBuf, String)>, TopicError> {
+    let read_err = |source| TopicError::Read {
+        path: dir.to_owned(),
+        source,
+    };
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(read_err)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(TopicError::Empty {
+            path: dir.to_owned(),
+        });
+    }
+    let mut sources = Vec::with_capacity(files.len());
+    for file in files {
+        let text = std::fs::read_to_string(&file).map_err(|source| TopicError::Read {
+            path: file.clone(),
+            source,
+        })?;
+        sources.push((file, text));
+    }
+    Ok(sources)
+}
+
 /// Lower-case, every run of non-alphanumerics one space, padded with spaces so that
 /// word boundaries are plain spaces for the matcher.
 pub fn normalise(text: &str) -> String {
@@ -379,7 +385,7 @@ fn is_joiner(c: char) -> bool {
 }
 
 /// The matcher needle for a term: spaces mark the word boundaries the term wants.
-fn needle(term: &str) -> Option<String> {
+pub(crate) fn needle(term: &str) -> Option<String> {
     let open_start = term.starts_with('*');
     let open_end = term.ends_with('*');
     let body = normalise(term.trim_matches('*'));

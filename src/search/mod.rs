@@ -166,6 +166,53 @@ impl MentionIndex {
     }
 
     /// Number of mentions in the last visible commit.
+    /// Feeds every indexed mention's cluster and signature to `table`, so that
+    /// near-duplicate clusters carry on across restarts. Reads only fast fields.
+    pub fn load_duplicates(
+        &self,
+        table: &mut crate::pipeline::duplicates::DuplicateIndex,
+    ) -> Result<usize, IndexError> {
+        use crate::pipeline::duplicates::{Signature, SIGNATURE_LEN};
+        let searcher = self.reader.searcher();
+        let mut loaded = 0;
+        let mut cluster = String::new();
+        let mut bytes = Vec::new();
+        for segment in searcher.segment_readers() {
+            let fast = segment.fast_fields();
+            let (Some(clusters), Some(signatures)) =
+                (fast.str("cluster")?, fast.bytes("signature")?)
+            else {
+                continue;
+            };
+            for doc in segment.doc_ids_alive() {
+                let (Some(c), Some(s)) = (
+                    clusters.term_ords(doc).next(),
+                    signatures.term_ords(doc).next(),
+                ) else {
+                    continue;
+                };
+                cluster.clear();
+                bytes.clear();
+                clusters
+                    .ord_to_str(c, &mut cluster)
+                    .map_err(tantivy::TantivyError::from)?;
+                signatures
+                    .ord_to_bytes(s, &mut bytes)
+                    .map_err(tantivy::TantivyError::from)?;
+                if bytes.len() != SIGNATURE_LEN * 2 {
+                    continue;
+                }
+                let mut signature: Signature = [0; SIGNATURE_LEN];
+                for (value, pair) in signature.iter_mut().zip(bytes.chunks_exact(2)) {
+                    *value = u16::from_le_bytes([pair[0], pair[1]]);
+                }
+                table.insert(&cluster, &signature);
+                loaded += 1;
+            }
+        }
+        Ok(loaded)
+    }
+
     pub fn num_mentions(&self) -> u64 {
         self.reader.searcher().num_docs()
     }
@@ -268,6 +315,22 @@ pub fn to_document(f: &Fields, m: &Mention) -> TantivyDocument {
             .map(|t| format!("{}: {}", t.id, t.terms.join(", ")))
             .collect();
         doc.add_text(f.aspect_why, why.join("; "));
+    }
+    if let Some(c) = &m.complaint {
+        doc.add_text(f.complaint, if c.complaint { "true" } else { "false" });
+        doc.add_f64(f.complaint_score, c.score);
+        doc.add_text(f.complaint_why, c.why.join("; "));
+    }
+    if let Some(d) = &m.duplicate {
+        doc.add_text(f.cluster, &d.cluster);
+        let bytes: Vec<u8> = d.signature.iter().flat_map(|v| v.to_le_bytes()).collect();
+        doc.add_bytes(f.signature, &bytes);
+    }
+    if let Some(author) = &m.author {
+        doc.add_text(f.author, author);
+    }
+    if let Some(thread) = &m.thread {
+        doc.add_text(f.thread, thread);
     }
     let family = schema::family_of(&m.lang);
     doc.add_text(f.text_by_family[family], &m.title);

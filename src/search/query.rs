@@ -46,6 +46,8 @@ pub struct SearchRequest {
     pub source: Option<String>,
     /// Only mentions about this aspect of the procedure.
     pub aspect: Option<String>,
+    /// Only complaints (`true`) or only what is not a complaint (`false`).
+    pub complaint: Option<bool>,
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
     pub limit: Option<usize>,
@@ -78,6 +80,19 @@ pub struct Hit {
     /// Aspects of the procedure, and the terms that found them.
     pub aspects: Vec<String>,
     pub aspects_why: Option<String>,
+    /// Whether it voices a grievance, how strongly (0..1, 0.5 at the threshold), and why.
+    pub complaint: Option<bool>,
+    pub complaint_score: Option<f64>,
+    pub complaint_why: Option<String>,
+    /// The near-duplicate cluster, how many indexed mentions it holds and from how
+    /// many distinct authors (pseudonyms): one viral post is one voice.
+    pub cluster: Option<String>,
+    pub cluster_size: u64,
+    pub voices: u64,
+    /// The author's pseudonym (never the handle).
+    pub author: Option<String>,
+    /// Title of the thread a comment belongs to.
+    pub thread: Option<String>,
 }
 
 /// A request that cannot be answered as asked; the message says what to change.
@@ -114,6 +129,7 @@ impl MentionIndex {
             let doc: TantivyDocument = searcher.doc(address)?;
             hits.push(to_hit(fields, &doc, &snippets));
         }
+        add_cluster_counts(&searcher, fields, &mut hits)?;
         Ok(SearchResults {
             total,
             hits,
@@ -270,6 +286,10 @@ fn with_filters(f: &Fields, text: Box<dyn Query>, r: &SearchRequest) -> Box<dyn 
     if let Some(aspect) = &r.aspect {
         clauses.push((Occur::Must, exact(f.aspect, aspect)));
     }
+    if let Some(complaint) = r.complaint {
+        let value = if complaint { "true" } else { "false" };
+        clauses.push((Occur::Must, exact(f.complaint, value)));
+    }
     if r.from.is_some() || r.to.is_some() {
         let bound = |t: Option<DateTime<Utc>>, inclusive: bool| match t {
             None => Bound::Unbounded,
@@ -309,6 +329,9 @@ fn open_facets(r: &SearchRequest) -> Vec<&'static str> {
         names.push("source");
     }
     names.push("aspect");
+    if r.complaint.is_none() {
+        names.push("complaint");
+    }
     names
 }
 
@@ -335,7 +358,12 @@ fn facets(
     total: usize,
 ) -> BTreeMap<String, BTreeMap<String, u64>> {
     let mut out = BTreeMap::new();
-    for (name, filter) in [("lang", &request.lang), ("source", &request.source)] {
+    let complaint = request.complaint.map(|c| c.to_string());
+    for (name, filter) in [
+        ("lang", &request.lang),
+        ("source", &request.source),
+        ("complaint", &complaint),
+    ] {
         if let Some(value) = filter {
             let counts = if total > 0 {
                 BTreeMap::from([(value.clone(), total as u64)])
@@ -345,7 +373,7 @@ fn facets(
             out.insert(name.to_string(), counts);
         }
     }
-    for name in ["lang", "source", "aspect"] {
+    for name in ["lang", "source", "aspect", "complaint"] {
         if out.contains_key(name) {
             continue;
         }
@@ -449,5 +477,67 @@ fn to_hit(f: &Fields, doc: &TantivyDocument, snippets: &Snippets) -> Hit {
             .filter_map(|v| v.as_str().map(str::to_string))
             .collect(),
         aspects_why: text_of(f.aspect_why),
+        complaint: text_of(f.complaint).map(|c| c == "true"),
+        complaint_score: doc.get_first(f.complaint_score).and_then(|v| v.as_f64()),
+        complaint_why: text_of(f.complaint_why),
+        cluster: text_of(f.cluster),
+        cluster_size: 0,
+        voices: 0,
+        author: text_of(f.author),
+        thread: text_of(f.thread),
     }
+}
+
+/// Fills in each hit's cluster size and distinct voices, with one aggregation over the
+/// clusters on the page (not over the whole result).
+fn add_cluster_counts(
+    searcher: &Searcher,
+    f: &Fields,
+    hits: &mut [Hit],
+) -> Result<(), SearchError> {
+    let clusters: std::collections::BTreeSet<&str> =
+        hits.iter().filter_map(|h| h.cluster.as_deref()).collect();
+    if clusters.is_empty() {
+        return Ok(());
+    }
+    let query = tantivy::query::TermSetQuery::new(
+        clusters.iter().map(|c| Term::from_field_text(f.cluster, c)),
+    );
+    let request = serde_json::json!({
+        "clusters": {
+            "terms": { "field": "cluster", "size": clusters.len() },
+            "aggs": { "voices": { "cardinality": { "field": "author" } } }
+        }
+    });
+    let request: Aggregations =
+        serde_json::from_value(request).expect("cluster aggregation request is well-formed");
+    let context = AggContextParams::new(
+        AggregationLimitsGuard::default(),
+        searcher.index().tokenizers().clone(),
+    );
+    let results = searcher.search(&query, &AggregationCollector::from_aggs(request, context))?;
+    let mut counts: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    if let Some(AggregationResult::BucketResult(BucketResult::Terms { buckets, .. })) =
+        results.0.get("clusters")
+    {
+        for bucket in buckets {
+            let Key::Str(cluster) = &bucket.key else {
+                continue;
+            };
+            let voices = match bucket.sub_aggregation.0.get("voices") {
+                Some(AggregationResult::MetricResult(
+                    tantivy::aggregation::agg_result::MetricResult::Cardinality(v),
+                )) => v.value.unwrap_or(0.0).round() as u64,
+                _ => 0,
+            };
+            counts.insert(cluster.clone(), (bucket.doc_count, voices));
+        }
+    }
+    for hit in hits {
+        if let Some((size, voices)) = hit.cluster.as_ref().and_then(|c| counts.get(c)) {
+            hit.cluster_size = *size;
+            hit.voices = *voices;
+        }
+    }
+    Ok(())
 }

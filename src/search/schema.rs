@@ -9,8 +9,8 @@
 //! family's, which is also cheaper.
 
 use tantivy::schema::{
-    DateOptions, DateTimePrecision, Field, IndexRecordOption, Schema, TextFieldIndexing,
-    TextOptions, FAST, STORED, STRING,
+    BytesOptions, DateOptions, DateTimePrecision, Field, IndexRecordOption, NumericOptions, Schema,
+    TextFieldIndexing, TextOptions, FAST, STORED, STRING,
 };
 use tantivy::tokenizer::{
     AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer,
@@ -19,7 +19,7 @@ use tantivy::tokenizer::{
 use tantivy::Index;
 
 /// Bumped when the schema changes incompatibly; stored beside the index.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// Analyzer families: (name, stemmer). `std` lower-cases and splits on non-alphanumerics,
 /// which suits Persian, Ukrainian, Somali, Tigrinya and anything undetermined.
@@ -64,6 +64,17 @@ pub struct Fields {
     /// Aspect ids (multi-valued), and the terms that found them.
     pub aspect: Field,
     pub aspect_why: Field,
+    /// `true` or `false` (relevant mentions), the score (0..1) and its reasons.
+    pub complaint: Field,
+    pub complaint_score: Field,
+    pub complaint_why: Field,
+    /// Near-duplicate cluster id, and the MinHash signature (to rebuild the table).
+    pub cluster: Field,
+    pub signature: Field,
+    /// The author's pseudonym (never the handle), for counting distinct voices.
+    pub author: Field,
+    /// Title of the thread a comment belongs to (display only).
+    pub thread: Field,
     /// Indexed text per family, in [`FAMILIES`] order.
     pub text_by_family: Vec<Field>,
 }
@@ -101,6 +112,16 @@ pub fn build() -> (Schema, Fields) {
     let why = b.add_text_field("why", STORED);
     let aspect = b.add_text_field("aspect", STRING | STORED | FAST);
     let aspect_why = b.add_text_field("aspect_why", STORED);
+    let complaint = b.add_text_field("complaint", STRING | STORED | FAST);
+    let complaint_score = b.add_f64_field(
+        "complaint_score",
+        NumericOptions::default().set_stored().set_fast(),
+    );
+    let complaint_why = b.add_text_field("complaint_why", STORED);
+    let cluster = b.add_text_field("cluster", STRING | STORED | FAST);
+    let signature = b.add_bytes_field("signature", BytesOptions::default().set_fast());
+    let author = b.add_text_field("author", STRING | STORED | FAST);
+    let thread = b.add_text_field("thread", STORED);
     let mut text_by_family = Vec::new();
     for (family, _) in FAMILIES {
         text_by_family.push(b.add_text_field(&format!("text_{family}"), analyzed(family)));
@@ -118,6 +139,13 @@ pub fn build() -> (Schema, Fields) {
         why,
         aspect,
         aspect_why,
+        complaint,
+        complaint_score,
+        complaint_why,
+        cluster,
+        signature,
+        author,
+        thread,
         text_by_family,
     };
     (b.build(), fields)

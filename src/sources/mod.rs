@@ -49,6 +49,8 @@ impl FetchRequest {
 }
 
 /// What the scheduler got back for a [`FetchRequest`].
+// One per response, moved once: boxing the body would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Fetched {
     /// 304: nothing changed since the position's ETag / Last-Modified.

@@ -50,6 +50,7 @@ fn shipped_config_documents_every_key() {
         "lang",
         "redact_patterns",
         "aspects_dir",
+        "complaint_dir",
     ] {
         assert!(
             text.contains(&format!("{key} =")),
@@ -67,6 +68,7 @@ fn shipped_config_documents_every_key() {
         "enabled",
         "redact_patterns",
         "aspects_dir",
+        "complaint_dir",
     ] {
         assert!(
             readme.contains(&format!("`{key}`")),

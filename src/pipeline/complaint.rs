@@ -1,0 +1,349 @@
+//! Complaint: does a relevant mention voice a grievance about the procedure, as opposed
+//! to news, a question, advice or praise?
+//!
+//! A weighted word list per language in `config/complaint/*.toml` (see its README): each
+//! `[[cue]]` adds its `weight` for every distinct term of it found in the mention —
+//! positive for grievance ("schandalig", "nog steeds geen", "rejected"), negative for
+//! what a complaint is not (thanks, praise, news wording, a plain question). A negation
+//! word in the three words before a cue turns it round ("niet slecht", "no problems with
+//! the interpreter"), an intensifier right before it ("heel slecht") makes it count half
+//! as much again, and exclamation or repeated question marks strengthen a grievance
+//! already there. The sum is the raw score; a mention is a complaint when it reaches
+//! [`THRESHOLD`], and `score` maps the sum onto 0..1 (0.5 at the threshold) for sorting
+//! and for the trend counts. Every contribution is recorded in `why`, so a wrong call can
+//! be traced to a term in a file.
+//!
+//! Why a word list and not a model: the webcare team must be able to see and change why
+//! something counts as a complaint, in every language they read, without retraining.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use serde::{Deserialize, Serialize};
+use toml::Spanned;
+
+use super::relevance::{needle, TopicError};
+
+/// The raw score from which a mention counts as a complaint.
+pub const THRESHOLD: f64 = 1.0;
+/// How many words before a cue a negation reaches.
+const NEGATION_REACH: usize = 3;
+/// Factor for a cue right after an intensifier.
+const INTENSIFIED: f64 = 1.5;
+/// Factor for a negated cue: "niet slecht" is mild praise, not strong praise.
+const NEGATED: f64 = -0.5;
+/// Added to a grievance for `!!`, `?!` or `??` in the text.
+const EMPHASIS: f64 = 0.5;
+
+/// The outcome of the complaint stage.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Complaint {
+    pub complaint: bool,
+    /// 0..1; 0.5 at the threshold.
+    pub score: f64,
+    /// Each contribution, as `file/cue:term(+w)`, in the order found.
+    pub why: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CueFile {
+    #[serde(default)]
+    negators: Vec<String>,
+    #[serde(default)]
+    intensifiers: Vec<String>,
+    #[serde(default)]
+    cue: Vec<RawCue>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCue {
+    id: Spanned<String>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    description: String,
+    weight: Spanned<f64>,
+    any: Spanned<Vec<String>>,
+}
+
+/// One term of a cue, as compiled into the matcher.
+#[derive(Debug)]
+struct Term {
+    cue: usize,
+    text: String,
+    /// Whether the term itself starts with a negation ("geen antwoord"): then the
+    /// negation is the grievance and must not turn it round.
+    negated_already: bool,
+}
+
+/// The compiled complaint cues.
+pub struct ComplaintRules {
+    cues: Vec<(String, f64)>,
+    terms: Vec<Term>,
+    matcher: AhoCorasick,
+    negators: HashSet<String>,
+    intensifiers: HashSet<String>,
+}
+
+impl ComplaintRules {
+    /// Loads every `*.toml` in `dir`.
+    pub fn load_dir(dir: &Path) -> Result<ComplaintRules, TopicError> {
+        ComplaintRules::from_sources(&super::relevance::read_rule_files(dir)?)
+    }
+
+    /// Compiles cue files given as (path, TOML text); the file stem prefixes cue ids.
+    pub fn from_sources(files: &[(PathBuf, String)]) -> Result<ComplaintRules, TopicError> {
+        let mut cues = Vec::new();
+        let mut terms = Vec::new();
+        let mut needles = Vec::new();
+        let mut negators = HashSet::new();
+        let mut intensifiers = HashSet::new();
+        for (path, text) in files {
+            let file: CueFile = toml::from_str(text).map_err(|e| TopicError::Parse {
+                path: path.clone(),
+                message: e.to_string().trim_end().to_string(),
+            })?;
+            let invalid = |span: std::ops::Range<usize>, message: String| TopicError::Invalid {
+                path: path.clone(),
+                line: crate::config::line_of(text, span.start),
+                message,
+            };
+            let stem = path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            negators.extend(file.negators.iter().map(|w| w.to_lowercase()));
+            intensifiers.extend(file.intensifiers.iter().map(|w| w.to_lowercase()));
+            for raw in file.cue {
+                let id = format!("{stem}/{}", raw.id.get_ref());
+                let weight = *raw.weight.get_ref();
+                if !weight.is_finite() || weight == 0.0 || weight.abs() > 10.0 {
+                    return Err(invalid(
+                        raw.weight.span(),
+                        format!("cue {id:?}: weight must be a non-zero number from -10 to 10"),
+                    ));
+                }
+                if raw.any.get_ref().is_empty() {
+                    return Err(invalid(raw.any.span(), format!("cue {id:?} has no terms")));
+                }
+                let index = cues.len();
+                for term in raw.any.get_ref() {
+                    let n = needle(term).ok_or_else(|| {
+                        invalid(
+                            raw.any.span(),
+                            format!("cue {id:?}: term {term:?} has no letters or digits"),
+                        )
+                    })?;
+                    needles.push(n);
+                    terms.push(Term {
+                        cue: index,
+                        text: term.clone(),
+                        negated_already: false,
+                    });
+                }
+                cues.push((id, weight));
+            }
+        }
+        for term in &mut terms {
+            let first = term.text.split_whitespace().next().unwrap_or("");
+            term.negated_already = negators.contains(first);
+        }
+        let matcher = AhoCorasick::builder()
+            .match_kind(MatchKind::Standard)
+            .kind(Some(AhoCorasickKind::DFA))
+            .build(&needles)
+            .map_err(|e| TopicError::Parse {
+                path: PathBuf::from("complaint"),
+                message: format!("cannot compile the complaint terms: {e}"),
+            })?;
+        Ok(ComplaintRules {
+            cues,
+            terms,
+            matcher,
+            negators,
+            intensifiers,
+        })
+    }
+
+    /// Judges `text` (title and body as the user sees them).
+    pub fn judge(&self, text: &str) -> Complaint {
+        self.judge_normalised(&super::relevance::normalise(text), text)
+    }
+
+    /// [`ComplaintRules::judge`] on text already normalised for matching; `raw` is the
+    /// original text, for punctuation the normalisation drops.
+    pub fn judge_normalised(&self, normalised: &str, raw: &str) -> Complaint {
+        let mut score = 0.0;
+        let mut why = Vec::new();
+        for (start, term) in self.longest_matches(normalised) {
+            let (cue_id, weight) = &self.cues[term.cue];
+            let before = last_words(&normalised[..start], NEGATION_REACH);
+            let negated =
+                !term.negated_already && before.iter().any(|w| self.negators.contains(*w));
+            let intensified = before
+                .last()
+                .is_some_and(|w| self.intensifiers.contains(*w));
+            let mut w = *weight;
+            let mut note = "";
+            if negated {
+                w *= NEGATED;
+                note = " negated";
+            } else if intensified {
+                w *= INTENSIFIED;
+                note = " intensified";
+            }
+            score += w;
+            why.push(format!("{cue_id}:{}({w:+.1}{note})", term.text));
+        }
+        if score > 0.0 && has_emphasis(raw) {
+            score += EMPHASIS;
+            why.push(format!("emphasis(+{EMPHASIS:.1})"));
+        }
+        Complaint {
+            complaint: score >= THRESHOLD,
+            score: squash(score),
+            why,
+        }
+    }
+
+    /// Every distinct term found, each once, dropping matches inside a longer one
+    /// ("geen" inside "nog steeds geen").
+    fn longest_matches<'a>(&'a self, normalised: &str) -> Vec<(usize, &'a Term)> {
+        let mut found: Vec<(usize, usize, usize)> = self
+            .matcher
+            .find_overlapping_iter(normalised)
+            .map(|m| (m.start(), m.end(), m.pattern().as_usize()))
+            .collect();
+        // Longest first at each start, so containment checks see the outer match first.
+        found.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+        let mut kept: Vec<(usize, usize, &Term)> = Vec::new();
+        let mut seen_terms: HashSet<usize> = HashSet::new();
+        for (start, end, pattern) in found {
+            // Needles carry their boundary spaces, so compare the words inside them.
+            let inside = kept
+                .iter()
+                .any(|(s, e, _)| *s <= start && end <= *e && (*s, *e) != (start, end));
+            if inside || !seen_terms.insert(pattern) {
+                continue;
+            }
+            kept.push((start, end, &self.terms[pattern]));
+        }
+        kept.into_iter()
+            .map(|(start, _, term)| (start, term))
+            .collect()
+    }
+
+    /// Number of cues loaded (for the startup log).
+    pub fn cue_count(&self) -> usize {
+        self.cues.len()
+    }
+}
+
+/// Up to `n` last words of normalised text (space-separated).
+fn last_words(text: &str, n: usize) -> Vec<&str> {
+    let mut words: Vec<&str> = text.split_whitespace().rev().take(n).collect();
+    words.reverse();
+    words
+}
+
+/// `!!`, `?!`, `!?` or `??`: the writer raising their voice.
+fn has_emphasis(raw: &str) -> bool {
+    raw.as_bytes()
+        .windows(2)
+        .any(|w| matches!(w, b"!!" | b"?!" | b"!?" | b"??"))
+}
+
+/// Maps the raw score onto 0..1, 0.5 at the threshold.
+fn squash(raw: f64) -> f64 {
+    let p = 1.0 / (1.0 + (-(raw - THRESHOLD) * 1.5).exp());
+    (p * 1000.0).round() / 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NL: &str = r#"
+negators = ["niet", "geen", "nooit"]
+intensifiers = ["heel", "erg"]
+
+[[cue]]
+id = "grievance"
+weight = 2.0
+any = ["slecht", "schandalig", "geen antwoord", "nog steeds geen"]
+
+[[cue]]
+id = "praise"
+weight = -2.0
+any = ["vriendelijk", "dank*"]
+
+[[cue]]
+id = "question"
+weight = -1.0
+any = ["weet iemand"]
+"#;
+
+    fn rules() -> ComplaintRules {
+        ComplaintRules::from_sources(&[(PathBuf::from("c/nl.toml"), NL.to_string())]).unwrap()
+    }
+
+    #[test]
+    fn grievance_counts_and_says_why() {
+        let c = rules().judge("Schandalig hoe de IND met ons omgaat.");
+        assert!(c.complaint);
+        assert!(c.score > 0.5, "{c:?}");
+        assert_eq!(c.why, vec!["nl/grievance:schandalig(+2.0)"]);
+    }
+
+    #[test]
+    fn negation_turns_a_cue_round() {
+        let c = rules().judge("Het gehoor was niet slecht eigenlijk.");
+        assert!(!c.complaint, "{c:?}");
+        assert!(c.why[0].contains("negated"), "{c:?}");
+        let c = rules().judge("De medewerker was niet vriendelijk.");
+        assert!(c.complaint, "{c:?}");
+    }
+
+    #[test]
+    fn a_term_that_is_a_negation_is_not_turned_round() {
+        let c = rules().judge("Na een jaar nog steeds geen antwoord.");
+        assert!(c.complaint, "{c:?}");
+        // "geen antwoord" and "nog steeds geen" overlap but are different terms.
+        assert!(c.why.iter().all(|w| !w.contains("negated")), "{c:?}");
+    }
+
+    #[test]
+    fn intensity_and_emphasis_raise_the_score() {
+        let plain = rules().judge("Dat was slecht.");
+        let strong = rules().judge("Dat was heel slecht!!");
+        assert!(strong.score > plain.score, "{plain:?} {strong:?}");
+        assert!(strong.why.iter().any(|w| w.contains("intensified")));
+        assert!(strong.why.iter().any(|w| w.starts_with("emphasis")));
+    }
+
+    #[test]
+    fn praise_questions_and_neutral_text_are_not_complaints() {
+        for text in [
+            "Dank aan de vriendelijke tolk",
+            "Weet iemand hoe lang het duurt?",
+            "De IND publiceert nieuwe cijfers.",
+            "",
+        ] {
+            let c = rules().judge(text);
+            assert!(!c.complaint, "{text}: {c:?}");
+        }
+        assert_eq!(rules().judge("").score, squash(0.0));
+    }
+
+    #[test]
+    fn bad_weight_names_file_and_line() {
+        let text = "[[cue]]\nid = \"x\"\nweight = 0.0\nany = [\"a\"]\n";
+        let err = ComplaintRules::from_sources(&[(PathBuf::from("c/en.toml"), text.into())])
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.starts_with("c/en.toml:3:"), "{err}");
+    }
+}

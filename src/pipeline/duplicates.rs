@@ -1,0 +1,263 @@
+//! Near-duplicates: reposts, quotes, "RT @x:" and copy-paste with small edits share a
+//! cluster, so that counting treats one viral post as one voice.
+//!
+//! Each mention gets a MinHash [`Signature`] over the word pairs of its text, after the
+//! repost wrapping is taken off (`RT @x:`, @handles, links). Two texts whose signatures
+//! agree in at least [`SIMILAR`] of their positions share about that fraction of their
+//! word pairs. Lookup is locality-sensitive hashing: the signature is cut into
+//! [`BANDS`] bands of two values, and a new mention is compared only with the mentions
+//! that share a band with it, so the cost per mention does not grow with the index (see
+//! BENCHMARKS.md). A mention joins the cluster of its most similar candidate, or starts
+//! its own; the cluster id is the id of the cluster's first mention.
+//!
+//! The signatures are stored in the index, and the daemon rebuilds this table from
+//! there at start ([`DuplicateIndex::insert`]), so clusters survive restarts.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Values per signature.
+pub const SIGNATURE_LEN: usize = 24;
+/// Values per band: two, so that a pair of texts sharing half their word pairs meets in
+/// some band with a probability of 97% (1 − (1 − 0.5²)¹²).
+const ROWS: usize = 2;
+const BANDS: usize = SIGNATURE_LEN / ROWS;
+/// Fraction of equal signature values from which two mentions are near-duplicates.
+pub const SIMILAR: f64 = 0.5;
+
+/// A MinHash signature (16-bit values: enough to estimate similarity, and small).
+pub type Signature = [u16; SIGNATURE_LEN];
+
+/// What the duplicates stage records on a mention.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Duplicate {
+    /// Id of the cluster's first mention.
+    pub cluster: String,
+    pub signature: Signature,
+}
+
+/// The signature of a text, or `None` when it has no words to compare.
+pub fn signature(text: &str) -> Option<Signature> {
+    let canonical = strip_repost_wrapping(text);
+    let normalised = super::relevance::normalise(&canonical);
+    let words: Vec<u64> = normalised.split_whitespace().map(word_hash).collect();
+    if words.is_empty() {
+        return None;
+    }
+    let mut signature = [u16::MAX; SIGNATURE_LEN];
+    let mut add = |shingle: u64| {
+        for (i, slot) in signature.iter_mut().enumerate() {
+            let value = (mix(shingle ^ SEEDS[i]) >> 48) as u16;
+            if value < *slot {
+                *slot = value;
+            }
+        }
+    };
+    if words.len() < 3 {
+        // Too short for pairs to say much: compare the words themselves.
+        words.iter().for_each(|w| add(*w));
+    } else {
+        words
+            .windows(2)
+            .for_each(|pair| add(mix(pair[0].rotate_left(17) ^ pair[1])));
+    }
+    Some(signature)
+}
+
+/// Fraction of positions where two signatures agree (estimates their Jaccard similarity).
+pub fn similarity(a: &Signature, b: &Signature) -> f64 {
+    let equal = a.iter().zip(b).filter(|(x, y)| x == y).count();
+    equal as f64 / SIGNATURE_LEN as f64
+}
+
+/// Takes off what a repost adds: `RT @x:`, @handles and links.
+fn strip_repost_wrapping(text: &str) -> String {
+    static WRAPPING: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let pattern = WRAPPING.get_or_init(|| {
+        regex::Regex::new(r"(?i)\bRT\b\s*@\w+:?|\bvia\s+@\w+|@\w+|https?://\S+|www\.\S+")
+            .expect("repost pattern compiles")
+    });
+    pattern.replace_all(text, " ").into_owned()
+}
+
+/// FNV-1a: fast, stable across runs and platforms (signatures are stored).
+fn word_hash(word: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in word.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
+/// SplitMix64's finaliser: turns one hash into independent-looking others.
+const fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+const SEEDS: [u64; SIGNATURE_LEN] = {
+    let mut seeds = [0u64; SIGNATURE_LEN];
+    let mut i = 0;
+    while i < SIGNATURE_LEN {
+        seeds[i] = mix(0x9e37_79b9_7f4a_7c15_u64.wrapping_mul(i as u64 + 1));
+        i += 1;
+    }
+    seeds
+};
+
+/// One mention known to the table.
+struct Entry {
+    signature: Signature,
+    cluster: u32,
+}
+
+/// The lookup table of every indexed mention's signature.
+#[derive(Default)]
+pub struct DuplicateIndex {
+    /// Band key → the latest entry with that band.
+    bands: HashMap<u64, u32>,
+    entries: Vec<Entry>,
+    /// Cluster ids, by number.
+    clusters: Vec<String>,
+    cluster_numbers: HashMap<String, u32>,
+}
+
+impl DuplicateIndex {
+    /// The cluster for a new mention `id`: that of its most similar earlier mention, or
+    /// a new one named after `id`. The mention is remembered for later lookups.
+    pub fn assign(&mut self, id: &str, signature: &Signature) -> String {
+        let cluster = match self.most_similar(signature) {
+            Some(entry) => self.entries[entry as usize].cluster,
+            None => self.cluster_number(id),
+        };
+        self.remember(signature, cluster);
+        self.clusters[cluster as usize].clone()
+    }
+
+    /// Adds a mention whose cluster is already known (rebuilding from the index).
+    pub fn insert(&mut self, cluster: &str, signature: &Signature) {
+        let number = self.cluster_number(cluster);
+        self.remember(signature, number);
+    }
+
+    /// Mentions in the table.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    fn most_similar(&self, signature: &Signature) -> Option<u32> {
+        let mut best: Option<(f64, u32)> = None;
+        for band in 0..BANDS {
+            let Some(&entry) = self.bands.get(&band_key(signature, band)) else {
+                continue;
+            };
+            let s = similarity(signature, &self.entries[entry as usize].signature);
+            if s >= SIMILAR && best.is_none_or(|(b, _)| s > b) {
+                best = Some((s, entry));
+            }
+        }
+        best.map(|(_, entry)| entry)
+    }
+
+    fn remember(&mut self, signature: &Signature, cluster: u32) {
+        let entry = self.entries.len() as u32;
+        self.entries.push(Entry {
+            signature: *signature,
+            cluster,
+        });
+        for band in 0..BANDS {
+            self.bands.insert(band_key(signature, band), entry);
+        }
+    }
+
+    fn cluster_number(&mut self, id: &str) -> u32 {
+        if let Some(&n) = self.cluster_numbers.get(id) {
+            return n;
+        }
+        let n = self.clusters.len() as u32;
+        self.clusters.push(id.to_string());
+        self.cluster_numbers.insert(id.to_string(), n);
+        n
+    }
+}
+
+fn band_key(signature: &Signature, band: usize) -> u64 {
+    let values = &signature[band * ROWS..(band + 1) * ROWS];
+    ((band as u64) << 32) | (u64::from(values[0]) << 16) | u64::from(values[1])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ORIGINAL: &str = "Bel de IND: \"Alle medewerkers zijn in gesprek.\" Verbinding verbroken. Herhaal 30 keer. Dit is de asielprocedure. #IND";
+
+    fn sig(text: &str) -> Signature {
+        signature(text).unwrap()
+    }
+
+    #[test]
+    fn reposts_and_small_edits_are_similar() {
+        let original = sig(ORIGINAL);
+        for variant in [
+            format!("RT @amina_wacht: {ORIGINAL}"),
+            format!("Precies dit 👇 RT @amina_wacht: {ORIGINAL}"),
+            "Bel de IND: \"Alle medewerkers zijn in gesprek.\" Verbinding verbroken. Herhaal dat 30 keer. Dit is de asielprocedure. https://t.co/xY12abCq".to_string(),
+        ] {
+            let s = similarity(&original, &sig(&variant));
+            assert!(s >= SIMILAR, "{s}: {variant}");
+        }
+    }
+
+    #[test]
+    fn different_texts_are_not() {
+        let s = similarity(
+            &sig(ORIGINAL),
+            &sig("Vannacht weer 80 mensen buiten geslapen voor het aanmeldcentrum in Ter Apel. Kinderen ook."),
+        );
+        assert!(s < SIMILAR, "{s}");
+    }
+
+    #[test]
+    fn the_first_mention_names_the_cluster() {
+        let mut index = DuplicateIndex::default();
+        assert_eq!(index.assign("a", &sig(ORIGINAL)), "a");
+        assert_eq!(index.assign("b", &sig(&format!("RT @x: {ORIGINAL}"))), "a");
+        assert_eq!(index.assign("c", &sig("Ter Apel zit weer vol. Weer.")), "c");
+        // Re-processing the same text finds the same cluster (idempotent writes).
+        assert_eq!(index.assign("a", &sig(ORIGINAL)), "a");
+        assert_eq!(index.len(), 4);
+    }
+
+    #[test]
+    fn a_rebuilt_table_keeps_the_clusters() {
+        let mut index = DuplicateIndex::default();
+        index.insert("first", &sig(ORIGINAL));
+        assert_eq!(
+            index.assign("later", &sig(&format!("{ORIGINAL} !!"))),
+            "first"
+        );
+    }
+
+    #[test]
+    fn text_without_words_has_no_signature() {
+        assert!(signature("").is_none());
+        assert!(signature("🙏🙏 https://t.co/x @someone").is_none());
+        assert!(signature("IND!").is_some());
+    }
+
+    #[test]
+    fn signatures_are_stable() {
+        // Stored in the index: a change here splits every existing cluster.
+        assert_eq!(sig("ter apel zit vol")[..3], sig("Ter Apel zit vol!")[..3]);
+        // The published FNV-1a test vector.
+        assert_eq!(word_hash("a"), 0xaf63_dc4c_8601_ec8c);
+    }
+}

@@ -1,0 +1,253 @@
+//! Pseudonyms: authors and @mentions of private persons become keyed hashes before
+//! anything is stored.
+//!
+//! The pseudonym of a handle is `p_` and the first 12 bytes (24 hex digits) of
+//! HMAC-SHA256(key, handle), the handle lower-cased and without its leading `@`. The same
+//! person gets the same pseudonym in every mention, so distinct voices can still be
+//! counted, but nobody can read who wrote what without the key — and the key lives
+//! outside the config and the repository: in `WEBCARE_PSEUDONYM_KEY` (64 hex digits) or
+//! in a key file under the data directory, created with a random key on first run and
+//! readable by its owner only. Official accounts on the allow-list (`@IND_NL`, `@COAnl`)
+//! stay readable in the text: they are institutions, not persons.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use hmac::{Hmac, Mac};
+use rand::RngCore;
+use sha2::Sha256;
+
+/// The environment variable that may hold the key (wins over the key file).
+pub const KEY_ENV: &str = "WEBCARE_PSEUDONYM_KEY";
+const KEY_BYTES: usize = 32;
+/// Bytes of the HMAC kept in a pseudonym: 96 bits, no collisions at any realistic scale.
+const PSEUDONYM_BYTES: usize = 12;
+
+/// Where the key comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum KeySource {
+    /// The environment variable, else this file (created on first run).
+    File(PathBuf),
+    /// A random key for this process only: for `webcare eval` and tests, whose
+    /// pseudonyms are never stored.
+    Ephemeral,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("{KEY_ENV}: must be {} hexadecimal digits", KEY_BYTES * 2)]
+    Env,
+    #[error("{path}: pseudonym key file: {message}")]
+    File { path: PathBuf, message: String },
+}
+
+/// Turns handles into pseudonyms.
+pub struct Pseudonymiser {
+    key: [u8; KEY_BYTES],
+    /// Lower-cased handles without `@` that stay readable.
+    public_accounts: HashSet<String>,
+}
+
+impl std::fmt::Debug for Pseudonymiser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print the key.
+        f.debug_struct("Pseudonymiser")
+            .field("public_accounts", &self.public_accounts)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Pseudonymiser {
+    /// Loads (or creates) the key and takes the allow-list of public accounts.
+    pub fn new(source: &KeySource, public_accounts: &[String]) -> Result<Pseudonymiser, KeyError> {
+        let key = match source {
+            KeySource::Ephemeral => {
+                let mut key = [0u8; KEY_BYTES];
+                rand::rng().fill_bytes(&mut key);
+                key
+            }
+            KeySource::File(path) => match std::env::var(KEY_ENV) {
+                Ok(hex) => parse_hex_key(hex.trim()).ok_or(KeyError::Env)?,
+                Err(_) => load_or_create(path)?,
+            },
+        };
+        Ok(Pseudonymiser {
+            key,
+            public_accounts: public_accounts
+                .iter()
+                .map(|a| a.trim_start_matches('@').to_lowercase())
+                .collect(),
+        })
+    }
+
+    /// The pseudonym of `handle` (`@Name`, `name`, `name@instance` alike).
+    pub fn pseudonym(&self, handle: &str) -> String {
+        let canonical = handle.trim().trim_start_matches('@').to_lowercase();
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.key)
+            .expect("HMAC takes keys of any length");
+        mac.update(canonical.as_bytes());
+        let digest = mac.finalize().into_bytes();
+        let mut out = String::with_capacity(2 + PSEUDONYM_BYTES * 2);
+        out.push_str("p_");
+        for b in &digest[..PSEUDONYM_BYTES] {
+            out.push_str(&format!("{b:02x}"));
+        }
+        out
+    }
+
+    /// Whether `handle` is an official account that stays readable.
+    pub fn is_public(&self, handle: &str) -> bool {
+        self.public_accounts
+            .contains(&handle.trim_start_matches('@').to_lowercase())
+    }
+
+    /// Replaces every @mention in `text` by `@` and its pseudonym, except public accounts.
+    /// Mastodon-style `@name@instance` is one handle.
+    pub fn mentions(&self, text: &str) -> String {
+        if !text.contains('@') {
+            return text.to_string();
+        }
+        mention_pattern()
+            .replace_all(text, |c: &regex::Captures| {
+                let handle = &c[2];
+                if self.is_public(handle) {
+                    c[0].to_string()
+                } else {
+                    format!("{}@{}", &c[1], self.pseudonym(handle))
+                }
+            })
+            .into_owned()
+    }
+}
+
+/// An @ at the start or after a non-word character (so e-mail addresses, already
+/// redacted anyway, are not taken for mentions), then the handle.
+fn mention_pattern() -> &'static regex::Regex {
+    static PATTERN: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    PATTERN.get_or_init(|| {
+        regex::Regex::new(
+            r"(^|[^\w@])@(\w[\w.\-]*\w(?:@[A-Za-z0-9][A-Za-z0-9.\-]*[A-Za-z0-9])?|\w)",
+        )
+        .expect("mention pattern compiles")
+    })
+}
+
+fn parse_hex_key(hex: &str) -> Option<[u8; KEY_BYTES]> {
+    if hex.len() != KEY_BYTES * 2 || !hex.is_ascii() {
+        return None;
+    }
+    let mut key = [0u8; KEY_BYTES];
+    for (i, byte) in key.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&hex[i * 2..i * 2 + 2], 16).ok()?;
+    }
+    Some(key)
+}
+
+fn load_or_create(path: &Path) -> Result<[u8; KEY_BYTES], KeyError> {
+    let fail = |message: String| KeyError::File {
+        path: path.to_owned(),
+        message,
+    };
+    match std::fs::read_to_string(path) {
+        Ok(text) => parse_hex_key(text.trim())
+            .ok_or_else(|| fail(format!("must hold {} hexadecimal digits", KEY_BYTES * 2))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let mut key = [0u8; KEY_BYTES];
+            rand::rng().fill_bytes(&mut key);
+            let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).map_err(|e| fail(e.to_string()))?;
+            }
+            write_private(path, &format!("{hex}\n")).map_err(|e| fail(e.to_string()))?;
+            tracing::info!(path = %path.display(), "created a new pseudonym key; back it up with the index");
+            Ok(key)
+        }
+        Err(e) => Err(fail(e.to_string())),
+    }
+}
+
+/// Writes a file only its owner may read, refusing to overwrite one.
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    file.write_all(text.as_bytes())?;
+    file.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_file(dir: &Path) -> Pseudonymiser {
+        Pseudonymiser::new(
+            &KeySource::File(dir.join("pseudonym.key")),
+            &["@IND_NL".to_string(), "COAnl".to_string()],
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn same_handle_same_pseudonym_and_unreadable() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = with_file(dir.path());
+        let a = p.pseudonym("@Amina_Wacht");
+        assert_eq!(a, p.pseudonym("amina_wacht"));
+        assert_ne!(a, p.pseudonym("amina_wacht2"));
+        assert!(a.starts_with("p_") && a.len() == 26, "{a}");
+        assert!(!a.contains("amina"));
+        // The key file was created, private, and gives the same pseudonyms next time.
+        let again = with_file(dir.path());
+        assert_eq!(again.pseudonym("amina_wacht"), a);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join("pseudonym.key"))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o077, 0, "key file is readable by others: {mode:o}");
+        }
+    }
+
+    #[test]
+    fn mentions_are_pseudonymised_except_public_accounts() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = with_file(dir.path());
+        let text = p.mentions(
+            "RT @amina_wacht: bel de IND. @IND_NL @coanl help! cc @jan@mastodon.social, mail [email]",
+        );
+        assert!(!text.contains("amina") && !text.contains("jan@"), "{text}");
+        assert!(
+            text.contains("@IND_NL") && text.contains("@coanl"),
+            "{text}"
+        );
+        assert!(
+            text.starts_with(&format!("RT @{}:", p.pseudonym("amina_wacht"))),
+            "{text}"
+        );
+        assert!(text.contains(&format!("@{},", p.pseudonym("jan@mastodon.social"))));
+        assert_eq!(p.mentions("geen handles hier"), "geen handles hier");
+    }
+
+    #[test]
+    fn a_broken_key_file_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pseudonym.key");
+        std::fs::write(&path, "kort").unwrap();
+        let err = Pseudonymiser::new(&KeySource::File(path), &[])
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.contains("pseudonym.key") && err.contains("64 hexadecimal"),
+            "{err}"
+        );
+    }
+}
