@@ -449,6 +449,77 @@ fn stage_costs(pipeline: &Pipeline) {
     time("redact 0-9", &|m| {
         std::hint::black_box(redactor.redact(&format!("Op 12-03-2026 om 06:30: {}", m.text)));
     });
+    time("complaint", &|m| {
+        std::hint::black_box(pipeline.complaint_rules().judge(&m.text));
+    });
+    time("signature", &|m| {
+        std::hint::black_box(webcare::pipeline::duplicates::signature(&m.text));
+    });
+    // Every stage together, one thread: what one core sustains before the index.
+    let mut rates = Vec::new();
+    for round in 0..ROUNDS {
+        let fresh = self::pipeline();
+        let batch = synthetic(20_000, 10 + round as u64);
+        let t = Instant::now();
+        for m in batch {
+            std::hint::black_box(fresh.process(m));
+        }
+        rates.push(20_000.0 / t.elapsed().as_secs_f64());
+    }
+    println!(
+        "  all analysis stages, one core: {:.0} mentions/s (median of {ROUNDS})",
+        median(rates)
+    );
+    duplicate_lookup();
+}
+
+/// Time per near-duplicate lookup with 10,000 and 1,000,000 mentions in the table,
+/// against a linear scan over the same signatures (the baseline LSH avoids).
+fn duplicate_lookup() {
+    use webcare::pipeline::duplicates::{signature, similarity, DuplicateIndex, SIMILAR};
+    let sizes: Vec<usize> = match std::env::var("WEBCARE_BENCH_DUP_SIZES") {
+        Ok(v) => v.split(',').filter_map(|s| s.trim().parse().ok()).collect(),
+        Err(_) => vec![10_000, 1_000_000],
+    };
+    let probes: Vec<_> = synthetic(2_000, 99)
+        .iter()
+        .filter_map(|m| signature(&m.text))
+        .collect();
+    for size in sizes {
+        let mut table = DuplicateIndex::default();
+        let mut all = Vec::with_capacity(size);
+        let mut seed = 1000;
+        while all.len() < size {
+            for m in synthetic((size - all.len()).min(50_000), seed) {
+                if let Some(s) = signature(&m.text) {
+                    table.insert(&m.id, &s);
+                    all.push(s);
+                }
+            }
+            seed += 1;
+        }
+        let mut lsh = Vec::new();
+        let mut scan = Vec::new();
+        for _ in 0..ROUNDS {
+            let mut probe_table = std::mem::take(&mut table);
+            let t = Instant::now();
+            for (i, p) in probes.iter().enumerate() {
+                std::hint::black_box(probe_table.assign(&format!("probe-{i}"), p));
+            }
+            lsh.push(t.elapsed().as_secs_f64() * 1e6 / probes.len() as f64);
+            table = probe_table;
+            let t = Instant::now();
+            for p in probes.iter().take(100) {
+                std::hint::black_box(all.iter().any(|s| similarity(p, s) >= SIMILAR));
+            }
+            scan.push(t.elapsed().as_secs_f64() * 1e6 / 100.0);
+        }
+        let (lsh, scan) = (median(lsh), median(scan));
+        println!(
+            "  duplicate lookup with {size:>9} in the table: {lsh:>7.2} µs (LSH) vs {scan:>10.1} µs (linear scan): {:.0}x",
+            scan / lsh
+        );
+    }
 }
 
 fn build_search_index(dir: &Path, n: usize) -> MentionIndex {

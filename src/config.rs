@@ -23,6 +23,11 @@ const DEFAULT_DATA_DIR: &str = "index";
 const DEFAULT_TOPICS_DIR: &str = "config/topics";
 const DEFAULT_ASPECTS_DIR: &str = "config/aspects";
 const DEFAULT_COMPLAINT_DIR: &str = "config/complaint";
+const DEFAULT_RETENTION: Duration = Duration::from_secs(90 * 24 * 3600);
+const DEFAULT_AUDIT_RETENTION: Duration = Duration::from_secs(365 * 24 * 3600);
+const DEFAULT_SESSION_TTL: Duration = Duration::from_secs(12 * 3600);
+/// The users file under `data_dir`, unless configured elsewhere.
+const DEFAULT_USERS_FILE: &str = "users.toml";
 /// The pseudonym key's file under `data_dir`, unless configured elsewhere.
 const DEFAULT_KEY_FILE: &str = "pseudonym.key";
 /// Institutions whose @mentions stay readable: they are not private persons.
@@ -88,7 +93,29 @@ pub struct Config {
     pub http: Http,
     pub poll: Poll,
     pub pipeline: Pipeline,
+    pub privacy: Privacy,
+    pub access: Access,
     pub sources: Vec<SourceConfig>,
+}
+
+/// How long things are kept (`[privacy]`).
+#[derive(Debug, Clone)]
+pub struct Privacy {
+    /// Mentions published longer ago than this are erased, daily.
+    pub retention: Duration,
+    /// Audit entries older than this are erased, daily.
+    pub audit_retention: Duration,
+}
+
+/// Who may use the API (`[access]`).
+#[derive(Debug, Clone)]
+pub struct Access {
+    /// Users, roles and hashed credentials (managed by `webcare user` / `webcare token`).
+    pub users_file: PathBuf,
+    /// How long a browser session lasts after login.
+    pub session_ttl: Duration,
+    /// Mark session cookies `Secure` (set when the API is served over TLS).
+    pub secure_cookies: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -208,7 +235,17 @@ struct RawConfig {
     #[serde(default)]
     privacy: RawPrivacy,
     #[serde(default)]
+    access: RawAccess,
+    #[serde(default)]
     sources: Vec<RawSource>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAccess {
+    users_file: Option<Spanned<String>>,
+    session_ttl: Option<HumanDuration>,
+    secure_cookies: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -218,6 +255,8 @@ struct RawPrivacy {
     redact_patterns: Vec<RawRedactPattern>,
     pseudonym_key_file: Option<Spanned<String>>,
     public_accounts: Option<Vec<String>>,
+    retention: Option<HumanDuration>,
+    audit_retention: Option<HumanDuration>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -327,14 +366,47 @@ impl Validator<'_> {
 
     fn config(&self, raw: RawConfig) -> Result<Config, ConfigError> {
         let storage = self.storage(raw.storage)?;
-        let pipeline = self.pipeline(raw.pipeline, raw.privacy, &storage.data_dir)?;
+        let mut privacy_raw = raw.privacy;
+        let privacy = Privacy {
+            retention: privacy_raw
+                .retention
+                .take()
+                .map_or(DEFAULT_RETENTION, |d| d.0),
+            audit_retention: privacy_raw
+                .audit_retention
+                .take()
+                .map_or(DEFAULT_AUDIT_RETENTION, |d| d.0),
+        };
+        let pipeline = self.pipeline(raw.pipeline, privacy_raw, &storage.data_dir)?;
+        let access = self.access(raw.access, &storage.data_dir)?;
         Ok(Config {
             path: self.path.to_owned(),
             storage,
             http: self.http(raw.http)?,
             poll: self.poll(raw.poll)?,
             pipeline,
+            privacy,
+            access,
             sources: self.sources(raw.sources)?,
+        })
+    }
+
+    fn access(&self, raw: RawAccess, data_dir: &Path) -> Result<Access, ConfigError> {
+        let users_file = match raw.users_file {
+            Some(file) if file.get_ref().trim().is_empty() => {
+                return Err(self.invalid(
+                    Some(file.span()),
+                    "access.users_file",
+                    "must name a file (it may not exist yet: `webcare user add` creates it)",
+                ))
+            }
+            Some(file) => PathBuf::from(file.into_inner()),
+            None => data_dir.join(DEFAULT_USERS_FILE),
+        };
+        Ok(Access {
+            users_file,
+            session_ttl: raw.session_ttl.map_or(DEFAULT_SESSION_TTL, |d| d.0),
+            secure_cookies: raw.secure_cookies.unwrap_or(false),
         })
     }
 

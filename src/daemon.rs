@@ -11,6 +11,7 @@ use std::sync::Arc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use crate::access::{AccessError, LoginLimiter, UsersStore};
 use crate::config::Config;
 use crate::http::{self, AppState};
 use crate::pipeline::{Pipeline, PipelineError};
@@ -19,6 +20,7 @@ use crate::poll::{self, Poller, StatusBoard};
 use crate::search::writer::{self, CommitPolicy};
 use crate::search::{IndexError, MentionIndex};
 use crate::sources::SourceError;
+use crate::state::{StateDb, StateError};
 
 /// Why the daemon could not start or stopped badly.
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +31,15 @@ pub enum DaemonError {
     Index(#[from] IndexError),
     #[error(transparent)]
     Source(#[from] SourceError),
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error(transparent)]
+    Access(#[from] AccessError),
+    #[error("refusing to listen on {addr} without any user: add one with `webcare user add NAME --role admin` (users file {users_file}), or listen on 127.0.0.1")]
+    NoUsers {
+        addr: SocketAddr,
+        users_file: std::path::PathBuf,
+    },
     #[error("HTTP client: {0}")]
     Client(#[from] FetchError),
     #[error("cannot listen on {addr}: {source}")]
@@ -65,6 +76,14 @@ pub async fn start(config: &Config) -> Result<Daemon, DaemonError> {
         path: config.storage.data_dir.clone(),
         source,
     })?;
+    let users = Arc::new(UsersStore::open(&config.access.users_file)?);
+    if !config.http.listen.ip().is_loopback() && users.current().is_empty() {
+        return Err(DaemonError::NoUsers {
+            addr: config.http.listen,
+            users_file: config.access.users_file.clone(),
+        });
+    }
+    let state = Arc::new(StateDb::open(&config.storage.data_dir)?);
     let pipeline = Arc::new(Pipeline::from_config(&config.pipeline)?);
     tracing::info!(rules = pipeline.topics().rule_count(), stages = ?Pipeline::stage_names(), "pipeline ready");
     let index = MentionIndex::open(&config.storage.data_dir)?;
@@ -78,9 +97,20 @@ pub async fn start(config: &Config) -> Result<Daemon, DaemonError> {
     };
     let (writer, writer_thread) = writer::spawn(&index, policy, tokio::runtime::Handle::current())?;
     let board = StatusBoard::default();
-    let poller = Arc::new(Poller::new(&config.poll, pipeline, writer, board.clone())?);
+    let poller = Arc::new(Poller::new(
+        &config.poll,
+        pipeline.clone(),
+        writer.clone(),
+        board.clone(),
+    )?);
     let cancel = CancellationToken::new();
-    let pollers = poll::spawn_sources(poller.clone(), &config.sources, &checkpoints, &cancel)?;
+    let mut pollers = poll::spawn_sources(poller.clone(), &config.sources, &checkpoints, &cancel)?;
+    pollers.spawn(crate::retention::run_daily(
+        writer.clone(),
+        state.clone(),
+        config.privacy.clone(),
+        cancel.clone(),
+    ));
     let listener = tokio::net::TcpListener::bind(config.http.listen)
         .await
         .map_err(|source| DaemonError::Listen {
@@ -92,12 +122,22 @@ pub async fn start(config: &Config) -> Result<Daemon, DaemonError> {
         index: index.clone(),
         board: board.clone(),
         started: chrono::Utc::now(),
+        state,
+        users,
+        limiter: LoginLimiter::default(),
+        writer: Some(writer),
+        pipeline,
+        session_ttl: config.access.session_ttl,
+        secure_cookies: config.access.secure_cookies,
     });
     let stop = cancel.clone();
     let server = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move { stop.cancelled().await })
-            .await
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move { stop.cancelled().await })
+        .await
     });
     tracing::info!(%addr, sources = config.enabled_sources().count(), "webcare is listening");
     Ok(Daemon {
@@ -131,8 +171,12 @@ impl Daemon {
         tracing::info!("shutting down");
         self.cancel.cancel();
         while self.pollers.join_next().await.is_some() {}
-        // The pollers held the only other writer handles: dropping ours closes the
-        // channel, and the writer makes its final commit and ends.
+        // The server (for erasure) and the pollers hold the other writer handles: once
+        // both are gone the channel closes, and the writer makes its final commit.
+        let served = self
+            .server
+            .await
+            .map_err(|e| DaemonError::Task(e.to_string()))?;
         drop(self.poller);
         let writer = self.writer_thread;
         let written = tokio::task::spawn_blocking(move || writer.join())
@@ -140,10 +184,7 @@ impl Daemon {
             .map_err(|e| DaemonError::Task(e.to_string()))?
             .map_err(|_| DaemonError::Task("the index writer panicked".into()))?;
         written?;
-        self.server
-            .await
-            .map_err(|e| DaemonError::Task(e.to_string()))?
-            .map_err(DaemonError::Serve)?;
+        served.map_err(DaemonError::Serve)?;
         tracing::info!("stopped cleanly");
         Ok(())
     }

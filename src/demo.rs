@@ -78,6 +78,7 @@ async fn feed(Path(name): Path<String>, headers: HeaderMap) -> Response {
 /// data directory (`<data_dir>/demo`) so demo mentions never mix with real ones.
 pub fn demo_config(mut config: Config, feeds: SocketAddr) -> Config {
     config.storage.data_dir = config.storage.data_dir.join("demo");
+    config.access.users_file = config.storage.data_dir.join("users.toml");
     config.poll.jitter = 0.0;
     config.sources = FEEDS
         .iter()
@@ -94,4 +95,35 @@ pub fn demo_config(mut config: Config, feeds: SocketAddr) -> Config {
         })
         .collect();
     config
+}
+
+/// Credentials for trying the demo: a `demo` admin (created once, with a random password
+/// shown then) and a fresh API token on every start. Only in the demo's own users file.
+pub fn demo_credentials(config: &Config) -> Result<DemoCredentials, crate::access::AccessError> {
+    let path = &config.access.users_file;
+    let mut users = crate::access::Users::load(path)?;
+    let password = if users.get(DEMO_USER).is_none() {
+        let password = crate::access::random_hex(12);
+        users.set_user(DEMO_USER, crate::access::Role::Admin, &password)?;
+        Some(password)
+    } else {
+        None
+    };
+    let token = users.add_token(DEMO_USER)?;
+    users.save(path)?;
+    Ok(DemoCredentials {
+        user: DEMO_USER,
+        password,
+        token,
+    })
+}
+
+const DEMO_USER: &str = "demo";
+
+/// What [`demo_credentials`] made.
+pub struct DemoCredentials {
+    pub user: &'static str,
+    /// Only on the first start (it is stored hashed).
+    pub password: Option<String>,
+    pub token: String,
 }

@@ -11,6 +11,7 @@
 //!
 //! The binary (`src/main.rs`) only parses arguments, loads the config and calls in here.
 
+pub mod access;
 pub mod config;
 pub mod daemon;
 pub mod demo;
@@ -20,8 +21,10 @@ pub mod import;
 pub mod mention;
 pub mod pipeline;
 pub mod poll;
+pub mod retention;
 pub mod search;
 pub mod sources;
+pub mod state;
 
 pub use config::Config;
 pub use mention::Mention;

@@ -6,9 +6,13 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 
+use webcare::access::{Role, Users};
 use webcare::config::{Config, DEFAULT_CONFIG_PATH};
 use webcare::pipeline::Pipeline;
-use webcare::search::{MentionIndex, SearchRequest, SearchResults, Sort};
+use webcare::search::{
+    Erasure, ErasurePreview, IndexError, MentionIndex, SearchRequest, SearchResults, Sort,
+};
+use webcare::state::StateDb;
 use webcare::{daemon, demo, import};
 
 #[derive(Parser)]
@@ -91,6 +95,75 @@ enum Command {
         config: PathBuf,
         file: PathBuf,
     },
+    /// Erase every mention with this permalink or by this author (daemon stopped;
+    /// while it runs, use POST /api/admin/forget).
+    Forget {
+        #[arg(short, long, default_value = DEFAULT_CONFIG_PATH)]
+        config: PathBuf,
+        #[arg(long, conflicts_with = "author", required_unless_present = "author")]
+        url: Option<String>,
+        /// The handle as the platform shows it (hashed like stored authors).
+        #[arg(long)]
+        author: Option<String>,
+        /// Show what would be erased, erase nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Apply retention now: erase mentions older than `[privacy] retention` (the daemon
+    /// does this daily by itself).
+    Purge {
+        #[arg(short, long, default_value = DEFAULT_CONFIG_PATH)]
+        config: PathBuf,
+        /// Show what would be erased, erase nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Show the audit trail: who searched, opened, erased, logged in (newest first).
+    Audit {
+        #[arg(short, long, default_value = DEFAULT_CONFIG_PATH)]
+        config: PathBuf,
+        /// Only entries since (RFC 3339 time or YYYY-MM-DD).
+        #[arg(long)]
+        since: Option<String>,
+        /// Only entries of this user.
+        #[arg(long)]
+        user: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+    },
+    /// Manage users of the API (the users file holds only hashes).
+    User {
+        #[arg(short, long, default_value = DEFAULT_CONFIG_PATH)]
+        config: PathBuf,
+        #[command(subcommand)]
+        action: UserAction,
+    },
+    /// Create an API token for a user; it is shown once.
+    Token {
+        #[arg(short, long, default_value = DEFAULT_CONFIG_PATH)]
+        config: PathBuf,
+        user: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserAction {
+    /// Add a user or set their role and password (read from standard input).
+    Add {
+        name: String,
+        #[arg(long, value_enum)]
+        role: RoleArg,
+    },
+    Remove {
+        name: String,
+    },
+    List,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum RoleArg {
+    Viewer,
+    Admin,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -155,6 +228,21 @@ fn main() -> Result<()> {
             json,
             predictions,
         } => evaluate(&config, &file, json, predictions.as_deref()),
+        Command::Forget {
+            config,
+            url,
+            author,
+            dry_run,
+        } => forget(&config, url.as_deref(), author.as_deref(), dry_run),
+        Command::Purge { config, dry_run } => purge(&config, dry_run),
+        Command::Audit {
+            config,
+            since,
+            user,
+            limit,
+        } => audit(&config, since.as_deref(), user.as_deref(), limit),
+        Command::User { config, action } => user(&config, action),
+        Command::Token { config, user } => token(&config, &user),
         Command::Import { config, file } => {
             init_logging(LogFormat::Human);
             import_file(&config, &file)
@@ -191,11 +279,31 @@ fn run(config_path: &Path, demo_mode: bool) -> Result<()> {
         } else {
             config
         };
+        let credentials = if demo_mode {
+            std::fs::create_dir_all(&config.storage.data_dir)?;
+            Some(demo::demo_credentials(&config)?)
+        } else {
+            None
+        };
         let daemon = daemon::start(&config).await?;
         println!(
-            "webcare is running: search at http://{}/api/search?q=asielzoekers  (Ctrl-C stops)",
+            "webcare is running on http://{} (Ctrl-C stops)",
             daemon.addr()
         );
+        if let Some(c) = credentials {
+            println!(
+                "demo login: user {:?}{}",
+                c.user,
+                c.password
+                    .map(|p| format!(", password {p:?}"))
+                    .unwrap_or_default()
+            );
+            println!(
+                "try: curl -H 'Authorization: Bearer {}' 'http://{}/api/search?q=asielzoekers'",
+                c.token,
+                daemon.addr()
+            );
+        }
         daemon::shutdown_signal().await;
         daemon.shutdown().await?;
         Ok(())
@@ -345,5 +453,185 @@ fn import_file(config_path: &Path, file: &Path) -> Result<()> {
     if report.lines > 0 && report.errors.len() == report.lines {
         bail!("{name}: no line could be imported");
     }
+    Ok(())
+}
+
+/// Who did it, for the audit trail of command-line actions.
+fn cli_actor() -> String {
+    format!(
+        "cli:{}",
+        std::env::var("USER").unwrap_or_else(|_| "unknown".into())
+    )
+}
+
+fn open_state(config: &Config) -> Result<StateDb> {
+    std::fs::create_dir_all(&config.storage.data_dir)
+        .with_context(|| format!("{}: cannot create", config.storage.data_dir.display()))?;
+    Ok(StateDb::open(&config.storage.data_dir)?)
+}
+
+fn print_preview(out: &mut impl Write, preview: &ErasurePreview) -> Result<()> {
+    for m in &preview.examples {
+        writeln!(
+            out,
+            "  {}  {}  {}",
+            m.published.format("%Y-%m-%d"),
+            m.source,
+            m.url.as_deref().unwrap_or(&m.id)
+        )?;
+    }
+    if preview.matching > preview.examples.len() {
+        writeln!(
+            out,
+            "  … and {} more",
+            preview.matching - preview.examples.len()
+        )?;
+    }
+    Ok(())
+}
+
+fn forget(
+    config_path: &Path,
+    url: Option<&str>,
+    author: Option<&str>,
+    dry_run: bool,
+) -> Result<()> {
+    let config = load(config_path)?;
+    let pipeline = Pipeline::from_config(&config.pipeline)?;
+    let erasure = webcare::http::erasure_for(&pipeline, url, author).map_err(anyhow::Error::msg)?;
+    let index = open_index(&config, false)?;
+    let state = open_state(&config)?;
+    let now = chrono::Utc::now();
+    if dry_run {
+        let preview = index.preview_erasure(&erasure, 20)?;
+        let mut out = std::io::stdout().lock();
+        writeln!(
+            out,
+            "would erase {} mentions ({})",
+            preview.matching,
+            erasure.describe()
+        )?;
+        print_preview(&mut out, &preview)?;
+        state.audit(
+            now,
+            &cli_actor(),
+            "forget_dry_run",
+            &format!("{}: {} mentions", erasure.describe(), preview.matching),
+        )?;
+        return Ok(());
+    }
+    let erased = index.erase_now(&erasure).map_err(|e| match e {
+        IndexError::Locked { .. } => {
+            anyhow::anyhow!("{e}; while the daemon runs, use POST /api/admin/forget")
+        }
+        e => e.into(),
+    })?;
+    state.audit(
+        now,
+        &cli_actor(),
+        "forget",
+        &format!("{}: {erased} mentions", erasure.describe()),
+    )?;
+    println!("erased {erased} mentions ({})", erasure.describe());
+    Ok(())
+}
+
+fn purge(config_path: &Path, dry_run: bool) -> Result<()> {
+    let config = load(config_path)?;
+    let index = open_index(&config, false)?;
+    let state = open_state(&config)?;
+    let now = chrono::Utc::now();
+    let erasure =
+        Erasure::PublishedBefore(webcare::retention::mention_cutoff(&config.privacy, now));
+    if dry_run {
+        let preview = index.preview_erasure(&erasure, 20)?;
+        let mut out = std::io::stdout().lock();
+        writeln!(
+            out,
+            "would erase {} mentions ({})",
+            preview.matching,
+            erasure.describe()
+        )?;
+        print_preview(&mut out, &preview)?;
+        return Ok(());
+    }
+    let erased = index.erase_now(&erasure).map_err(|e| match e {
+        IndexError::Locked { .. } => {
+            anyhow::anyhow!("{e}; the running daemon applies retention daily by itself")
+        }
+        e => e.into(),
+    })?;
+    state.audit(
+        now,
+        &cli_actor(),
+        "purge",
+        &format!("{}: {erased} mentions", erasure.describe()),
+    )?;
+    println!("erased {erased} mentions ({})", erasure.describe());
+    Ok(())
+}
+
+fn audit(config_path: &Path, since: Option<&str>, user: Option<&str>, limit: usize) -> Result<()> {
+    let config = load(config_path)?;
+    let since = since.map(|v| parse_time("--since", v, false)).transpose()?;
+    let state = open_state(&config)?;
+    let entries = state.audit_entries(since, user, limit)?;
+    let mut out = std::io::stdout().lock();
+    for e in &entries {
+        writeln!(
+            out,
+            "{}  {:<16} {:<14} {}",
+            e.at.format("%Y-%m-%d %H:%M:%S"),
+            e.actor,
+            e.action,
+            e.detail
+        )?;
+    }
+    state.audit(chrono::Utc::now(), &cli_actor(), "audit_read", "")?;
+    Ok(())
+}
+
+fn user(config_path: &Path, action: UserAction) -> Result<()> {
+    let config = load(config_path)?;
+    let path = &config.access.users_file;
+    let mut users = Users::load(path)?;
+    match action {
+        UserAction::Add { name, role } => {
+            let role = match role {
+                RoleArg::Viewer => Role::Viewer,
+                RoleArg::Admin => Role::Admin,
+            };
+            eprint!("password for {name} (at least 12 characters, read from standard input): ");
+            let mut password = String::new();
+            std::io::stdin().read_line(&mut password)?;
+            let password = password.trim_end_matches(['\r', '\n']);
+            users.set_user(&name, role, password)?;
+            users.save(path)?;
+            println!("{name}: {role} ({})", path.display());
+        }
+        UserAction::Remove { name } => {
+            if !users.remove(&name) {
+                bail!("no user {name:?} in {}", path.display());
+            }
+            users.save(path)?;
+            println!("{name}: removed");
+        }
+        UserAction::List => {
+            for u in users.all() {
+                println!("{}  {}  {} tokens", u.name, u.role, u.tokens.len());
+            }
+        }
+    }
+    Ok(())
+}
+
+fn token(config_path: &Path, name: &str) -> Result<()> {
+    let config = load(config_path)?;
+    let path = &config.access.users_file;
+    let mut users = Users::load(path)?;
+    let token = users.add_token(name)?;
+    users.save(path)?;
+    eprintln!("API token for {name} (shown once; send it as `Authorization: Bearer …`):");
+    println!("{token}");
     Ok(())
 }

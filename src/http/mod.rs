@@ -1,48 +1,133 @@
-//! The HTTP API: search for webcare staff, source status for the administrator.
+//! The HTTP API: search for webcare staff, source status and erasure for the
+//! administrator.
 //!
 //! [`router`] is separate from serving, so routes can be tested without a socket. Every
-//! error answers JSON `{"error": "..."}` with a 4xx status when the request was at fault;
-//! a malformed query is a 400, never a 500.
+//! route is in [`ROUTES`] with who may use it, and the router is built from that table:
+//! a route cannot exist without an access decision. Every error answers JSON
+//! `{"error": "..."}` with a 4xx status when the request was at fault; a malformed query
+//! is a 400, never a 500.
 
+mod admin;
+pub mod auth;
 mod search;
 mod sources;
 
+pub use self::admin::erasure_for;
 pub use self::search::parse_time;
 
 use std::sync::Arc;
 
 use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::Method;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post, MethodRouter};
 use axum::{Json, Router};
 use serde_json::json;
 
+use crate::access::{LoginLimiter, UsersStore};
+use crate::pipeline::Pipeline;
 use crate::poll::StatusBoard;
+use crate::search::writer::WriterHandle;
 use crate::search::MentionIndex;
+use crate::state::StateDb;
 
 /// Request bodies are small JSON at most; anything larger is refused early.
 const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// What the handlers share.
-#[derive(Clone)]
 pub struct AppState {
     pub index: MentionIndex,
     pub board: StatusBoard,
     pub started: chrono::DateTime<chrono::Utc>,
+    pub state: Arc<StateDb>,
+    pub users: Arc<UsersStore>,
+    pub limiter: LoginLimiter,
+    /// The running writer, for erasure (`None` when serving a read-only index).
+    pub writer: Option<WriterHandle>,
+    /// For the pseudonym of a handle to erase.
+    pub pipeline: Arc<Pipeline>,
+    pub session_ttl: std::time::Duration,
+    pub secure_cookies: bool,
+}
+
+impl AppState {
+    /// Appends to the audit trail; a failure is logged, never shown to the caller.
+    pub fn audit(&self, actor: &str, action: &str, detail: &str) {
+        if let Err(e) = self.state.audit(chrono::Utc::now(), actor, action, detail) {
+            tracing::error!(error = %e, action, "cannot write the audit trail");
+        }
+    }
+}
+
+/// Who may use a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone: only the health check and the login itself.
+    Public,
+    /// Any signed-in user.
+    Viewer,
+    Admin,
+}
+
+/// Every route, and who may use it. The router is built from this table.
+pub const ROUTES: &[(Method, &str, Access)] = &[
+    (Method::GET, "/healthz", Access::Public),
+    (Method::POST, "/api/login", Access::Public),
+    (Method::POST, "/api/logout", Access::Viewer),
+    (Method::GET, "/api/me", Access::Viewer),
+    (Method::GET, "/api/search", Access::Viewer),
+    (Method::GET, "/api/mentions/{id}", Access::Viewer),
+    (Method::GET, "/api/sources", Access::Admin),
+    (Method::POST, "/api/admin/forget", Access::Admin),
+    (Method::GET, "/api/admin/audit", Access::Admin),
+    (Method::GET, "/api/admin/users", Access::Admin),
+];
+
+/// The decision for a matched route.
+pub fn route_access(method: &Method, path: &str) -> Option<Access> {
+    ROUTES
+        .iter()
+        .find(|(m, p, _)| m == method && *p == path)
+        .map(|(_, _, access)| *access)
+}
+
+/// The handler of a route in [`ROUTES`].
+fn handler(method: &Method, path: &str) -> MethodRouter<Arc<AppState>> {
+    match (method.as_str(), path) {
+        ("GET", "/healthz") => get(healthz),
+        ("POST", "/api/login") => post(auth::login),
+        ("POST", "/api/logout") => post(auth::logout),
+        ("GET", "/api/me") => get(auth::me),
+        ("GET", "/api/search") => get(search::search),
+        ("GET", "/api/mentions/{id}") => get(search::mention),
+        ("GET", "/api/sources") => get(sources::sources),
+        ("POST", "/api/admin/forget") => post(admin::forget),
+        ("GET", "/api/admin/audit") => get(admin::audit),
+        ("GET", "/api/admin/users") => get(admin::users),
+        // A route in the table without a handler is a programming error that every
+        // test run catches at once.
+        (m, p) => unreachable!("route {m} {p} is in ROUTES but has no handler"),
+    }
 }
 
 /// All routes of the API.
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/api/search", get(search::search))
-        .route("/api/sources", get(sources::sources))
+    let state = Arc::new(state);
+    let mut router = Router::new();
+    for (method, path, _) in ROUTES {
+        router = router.route(path, handler(method, path));
+    }
+    router
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::authenticate,
+        ))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn(security_headers))
-        .with_state(Arc::new(state))
+        .with_state(state)
 }
 
 async fn healthz(

@@ -3,14 +3,16 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use axum::Extension;
 use axum::Json;
 use chrono::{DateTime, NaiveDate, Utc};
 
+use super::auth::Principal;
 use super::{ApiError, AppState};
 use crate::search::query::SearchError;
-use crate::search::{SearchRequest, SearchResults, Sort};
+use crate::search::{Hit, SearchRequest, SearchResults, Sort};
 
 const PARAMS: &[&str] = &[
     "q",
@@ -27,9 +29,11 @@ const PARAMS: &[&str] = &[
 
 pub async fn search(
     State(state): State<Arc<AppState>>,
+    Extension(principal): Extension<Principal>,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Json<SearchResults>, ApiError> {
     let request = parse_request(&params)?;
+    state.audit(&principal.user, "search", &describe(&params));
     let index = state.index.clone();
     let results = tokio::task::spawn_blocking(move || index.search(&request))
         .await
@@ -40,6 +44,35 @@ pub async fn search(
         }
         e => ApiError::bad_request(e.to_string()),
     })
+}
+
+/// `GET /api/mentions/{id}`: one mention with its whole text (audited as opened).
+pub async fn mention(
+    State(state): State<Arc<AppState>>,
+    Extension(principal): Extension<Principal>,
+    Path(id): Path<String>,
+) -> Result<Json<Hit>, ApiError> {
+    if id.len() != 32 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(ApiError::bad_request(
+            "invalid mention id: 32 hexadecimal digits expected",
+        ));
+    }
+    let index = state.index.clone();
+    let lookup = id.clone();
+    let hit = tokio::task::spawn_blocking(move || index.mention(&lookup))
+        .await
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    state.audit(&principal.user, "open", &id);
+    hit.map(Json)
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "no mention with this id"))
+}
+
+/// The query as the audit trail records it: parameters in a stable order.
+fn describe(params: &HashMap<String, String>) -> String {
+    let mut pairs: Vec<String> = params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    pairs.sort();
+    pairs.join("&")
 }
 
 /// Turns query parameters into a request, naming the parameter that is wrong.

@@ -5,6 +5,7 @@
 //! exactly those of the mentions on disk, and polling resumes from there. Writes are
 //! upserts keyed by the mention id, so replaying a poll never duplicates a mention.
 
+pub mod erase;
 pub mod query;
 pub mod schema;
 pub mod writer;
@@ -20,6 +21,7 @@ use tantivy::{DateTime, Index, IndexReader, IndexWriter, ReloadPolicy, Term};
 use crate::mention::Mention;
 use crate::sources::Position;
 
+pub use self::erase::{Erasure, ErasurePreview};
 pub use self::query::{Hit, SearchRequest, SearchResults, Sort};
 pub use self::schema::Fields;
 

@@ -93,6 +93,9 @@ pub struct Hit {
     pub author: Option<String>,
     /// Title of the thread a comment belongs to.
     pub thread: Option<String>,
+    /// The whole stored text (plain, unescaped): only when one mention is opened.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
 }
 
 /// A request that cannot be answered as asked; the message says what to change.
@@ -135,6 +138,35 @@ impl MentionIndex {
             hits,
             facets: facets(aggs, request, total),
         })
+    }
+}
+
+impl MentionIndex {
+    /// One mention by id, with its whole text and its cluster counts.
+    pub fn mention(&self, id: &str) -> Result<Option<Hit>, SearchError> {
+        let (_, reader, fields) = self.parts();
+        let searcher = reader.searcher();
+        let query = TermQuery::new(
+            Term::from_field_text(fields.id, id),
+            IndexRecordOption::Basic,
+        );
+        let found = searcher.search(&query, &TopDocs::with_limit(1).order_by_score())?;
+        let Some((_, address)) = found.into_iter().next() else {
+            return Ok(None);
+        };
+        let doc: TantivyDocument = searcher.doc(address)?;
+        let snippets = Snippets {
+            by_family: (0..FAMILIES.len()).map(|_| None).collect(),
+        };
+        let mut hit = to_hit(fields, &doc, &snippets);
+        hit.text = doc
+            .get_first(fields.text)
+            .and_then(|v| v.as_str())
+            .map(str::to_string);
+        let mut hits = [hit];
+        add_cluster_counts(&searcher, fields, &mut hits)?;
+        let [hit] = hits;
+        Ok(Some(hit))
     }
 }
 
@@ -485,6 +517,7 @@ fn to_hit(f: &Fields, doc: &TantivyDocument, snippets: &Snippets) -> Hit {
         voices: 0,
         author: text_of(f.author),
         thread: text_of(f.thread),
+        text: None,
     }
 }
 

@@ -4,13 +4,15 @@
 //! acknowledgement, which comes only after the commit that holds both. Commits are
 //! batched: when `commit_max_docs` mentions wait, or `commit_interval` after the first
 //! one arrived, whichever comes first. On shutdown (all senders dropped) it commits what
-//! it has and stops.
+//! it has and stops. Erasures (`forget`, retention) go through here too, because this
+//! thread owns the only writer: pending work is committed first, then the erasure is
+//! applied and committed at once, and the sender hears how many mentions went.
 
 use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot};
 
-use super::{Checkpoints, IndexError, MentionIndex, MentionWriter, SourceCheckpoint};
+use super::{Checkpoints, Erasure, IndexError, MentionIndex, MentionWriter, SourceCheckpoint};
 use crate::mention::Mention;
 
 /// Batches that may wait in the channel before pollers are slowed down.
@@ -33,9 +35,15 @@ pub enum WriteError {
     Stopped,
 }
 
-struct Job {
-    batch: Batch,
-    ack: oneshot::Sender<Result<(), WriteError>>,
+enum Job {
+    Write {
+        batch: Batch,
+        ack: oneshot::Sender<Result<(), WriteError>>,
+    },
+    Erase {
+        erasure: Erasure,
+        ack: oneshot::Sender<Result<usize, WriteError>>,
+    },
 }
 
 /// Cheap, cloneable handle for sending batches to the writer.
@@ -49,7 +57,17 @@ impl WriterHandle {
     pub async fn write(&self, batch: Batch) -> Result<(), WriteError> {
         let (ack, done) = oneshot::channel();
         self.tx
-            .send(Job { batch, ack })
+            .send(Job::Write { batch, ack })
+            .await
+            .map_err(|_| WriteError::Stopped)?;
+        done.await.map_err(|_| WriteError::Stopped)?
+    }
+
+    /// Erases what `erasure` matches and commits; answers how many mentions went.
+    pub async fn erase(&self, erasure: Erasure) -> Result<usize, WriteError> {
+        let (ack, done) = oneshot::channel();
+        self.tx
+            .send(Job::Erase { erasure, ack })
             .await
             .map_err(|_| WriteError::Stopped)?;
         done.await.map_err(|_| WriteError::Stopped)?
@@ -79,9 +97,10 @@ pub fn spawn(
     let writer = index.writer()?;
     let committed = index.checkpoints()?;
     let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
+    let index = index.clone();
     let thread = std::thread::Builder::new()
         .name("index-writer".into())
-        .spawn(move || WriterLoop::new(writer, committed, policy).run(rx, runtime))
+        .spawn(move || WriterLoop::new(writer, committed, policy, index).run(rx, runtime))
         .map_err(|e| IndexError::Payload(format!("cannot start the writer thread: {e}")))?;
     Ok((WriterHandle { tx }, thread))
 }
@@ -94,10 +113,17 @@ struct WriterLoop {
     pending_docs: usize,
     first_pending: Option<Instant>,
     policy: CommitPolicy,
+    /// For counting what an erasure matches.
+    index: MentionIndex,
 }
 
 impl WriterLoop {
-    fn new(writer: MentionWriter, committed: Checkpoints, policy: CommitPolicy) -> WriterLoop {
+    fn new(
+        writer: MentionWriter,
+        committed: Checkpoints,
+        policy: CommitPolicy,
+        index: MentionIndex,
+    ) -> WriterLoop {
         WriterLoop {
             writer,
             committed,
@@ -106,6 +132,7 @@ impl WriterLoop {
             pending_docs: 0,
             first_pending: None,
             policy,
+            index,
         }
     }
 
@@ -130,18 +157,24 @@ impl WriterLoop {
                     }
                 },
             };
-            let Some(job) = job else { break };
-            self.add(job);
-            if self.pending_docs >= self.policy.max_docs {
-                self.commit();
+            match job {
+                None => break,
+                Some(Job::Write { batch, ack }) => {
+                    self.add(batch, ack);
+                    if self.pending_docs >= self.policy.max_docs {
+                        self.commit();
+                    }
+                }
+                Some(Job::Erase { erasure, ack }) => {
+                    let _ = ack.send(self.erase(&erasure));
+                }
             }
         }
         self.commit();
         self.writer.finish()
     }
 
-    fn add(&mut self, job: Job) {
-        let Job { batch, ack } = job;
+    fn add(&mut self, batch: Batch, ack: oneshot::Sender<Result<(), WriteError>>) {
         for mention in &batch.mentions {
             if let Err(e) = self.writer.upsert(mention) {
                 tracing::error!(source = %batch.source, id = %mention.id, error = %e, "cannot add mention to the index");
@@ -153,6 +186,30 @@ impl WriterLoop {
         }
         self.pending_acks.push(ack);
         self.first_pending.get_or_insert_with(Instant::now);
+    }
+
+    /// Commits what is pending, then deletes what `erasure` matches and commits again.
+    fn erase(&mut self, erasure: &Erasure) -> Result<usize, WriteError> {
+        self.commit();
+        let failed = |e: IndexError| WriteError::Commit(e.to_string());
+        let matching = self
+            .index
+            .preview_erasure(erasure, 0)
+            .map_err(failed)?
+            .matching;
+        if matching == 0 {
+            return Ok(0);
+        }
+        self.writer.erase(erasure).map_err(failed)?;
+        if let Err(e) = self.writer.commit(&self.committed) {
+            tracing::error!(error = %e, erasure = %erasure.describe(), "erasure commit failed; rolling back");
+            if let Err(e) = self.writer.rollback() {
+                tracing::error!(error = %e, "index rollback failed");
+            }
+            return Err(failed(e));
+        }
+        tracing::info!(erasure = %erasure.describe(), mentions = matching, "erased");
+        Ok(matching)
     }
 
     /// Commits pending mentions with the merged checkpoints and answers every waiting

@@ -51,6 +51,13 @@ fn shipped_config_documents_every_key() {
         "redact_patterns",
         "aspects_dir",
         "complaint_dir",
+        "pseudonym_key_file",
+        "public_accounts",
+        "retention",
+        "audit_retention",
+        "users_file",
+        "session_ttl",
+        "secure_cookies",
     ] {
         assert!(
             text.contains(&format!("{key} =")),
@@ -69,6 +76,13 @@ fn shipped_config_documents_every_key() {
         "redact_patterns",
         "aspects_dir",
         "complaint_dir",
+        "pseudonym_key_file",
+        "public_accounts",
+        "retention",
+        "audit_retention",
+        "users_file",
+        "session_ttl",
+        "secure_cookies",
     ] {
         assert!(
             readme.contains(&format!("`{key}`")),

@@ -230,10 +230,13 @@ pub fn config_toml_with(
     sources: &[(&str, &str)],
     max_per_host: usize,
 ) -> String {
+    let users_file = write_users(data_dir);
     let mut toml = format!(
         r#"[storage]
 data_dir = {data_dir:?}
 commit_interval = "200ms"
+[access]
+users_file = {users_file:?}
 [http]
 listen = "127.0.0.1:0"
 [poll]
@@ -247,6 +250,7 @@ topics_dir = {topics:?}
 "#,
         data_dir = data_dir.display().to_string(),
         topics = repo().join("config/topics").display().to_string(),
+        users_file = users_file.display().to_string(),
     );
     for (name, path) in sources {
         toml.push_str(&format!(
@@ -284,10 +288,43 @@ pub async fn until_all_polled(daemon: &webcare::daemon::Daemon) {
     );
 }
 
+/// API tokens of the test users (tests only: the users file holds their hashes).
+pub const ADMIN_TOKEN: &str = "wct_test_admin_0123456789abcdef0123456789abcdef";
+pub const VIEWER_TOKEN: &str = "wct_test_viewer_0123456789abcdef0123456789abcdef";
+/// The viewer's password, for login tests.
+pub const VIEWER_PASSWORD: &str = "viewer password for tests";
+
+/// Writes a users file with an admin (`ann`) and a viewer (`vic`) under `dir`.
+pub fn write_users(dir: &Path) -> PathBuf {
+    use webcare::access::{hash_password, sha256_hex};
+    std::fs::create_dir_all(dir).unwrap();
+    let path = dir.join("users.toml");
+    let text = format!(
+        "[[user]]\nname = \"ann\"\nrole = \"admin\"\ntokens = [{:?}]\n\n[[user]]\nname = \"vic\"\nrole = \"viewer\"\npassword_hash = {:?}\ntokens = [{:?}]\n",
+        sha256_hex(ADMIN_TOKEN),
+        hash_password(VIEWER_PASSWORD),
+        sha256_hex(VIEWER_TOKEN),
+    );
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// GET as the admin user, expecting JSON.
 pub async fn get_json(addr: SocketAddr, path_and_query: &str) -> (u16, serde_json::Value) {
-    let response = reqwest::get(format!("http://{addr}{path_and_query}"))
-        .await
-        .unwrap();
+    get_json_as(addr, path_and_query, Some(ADMIN_TOKEN)).await
+}
+
+/// GET with the given bearer token (or none), expecting JSON.
+pub async fn get_json_as(
+    addr: SocketAddr,
+    path_and_query: &str,
+    token: Option<&str>,
+) -> (u16, serde_json::Value) {
+    let mut request = reqwest::Client::new().get(format!("http://{addr}{path_and_query}"));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.unwrap();
     let status = response.status().as_u16();
     let content_type = response
         .headers()

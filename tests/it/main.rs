@@ -1,6 +1,7 @@
 //! Integration tests: the real daemon (in-process) or binary against real HTTP servers
 //! on 127.0.0.1 with ephemeral ports. No internet.
 
+mod access;
 mod cli;
 mod corpora;
 mod daemon;

@@ -1,0 +1,555 @@
+//! Who may use the API: users and roles from a users file, passwords hashed with argon2,
+//! API tokens and session tokens hashed with SHA-256, and a brake on failed logins.
+//!
+//! The users file (`[access] users_file`) is managed with `webcare user add` and
+//! `webcare token add`, which write only hashes; a file with a plain-text `password` is
+//! refused at start. Roles: `viewer` (search, alerts, trends) and `admin` (everything a
+//! viewer may, plus sources, erasure, the audit trail and the user list).
+
+use std::collections::{HashMap, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use toml::Spanned;
+
+/// Failed logins allowed per client address and per user name within [`LOGIN_WINDOW`].
+pub const MAX_FAILED_LOGINS: usize = 5;
+pub const LOGIN_WINDOW: Duration = Duration::from_secs(15 * 60);
+/// Prefix of API tokens, so that a leaked one is recognisable in a secret scanner.
+const TOKEN_PREFIX: &str = "wct_";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Viewer,
+    Admin,
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Role::Viewer => "viewer",
+            Role::Admin => "admin",
+        })
+    }
+}
+
+impl std::str::FromStr for Role {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Role, String> {
+        match s {
+            "viewer" => Ok(Role::Viewer),
+            "admin" => Ok(Role::Admin),
+            other => Err(format!(
+                "unknown role {other:?}; roles are viewer and admin"
+            )),
+        }
+    }
+}
+
+/// A user as stored: hashes only.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct User {
+    pub name: String,
+    pub role: Role,
+    /// Argon2id PHC string (`$argon2id$v=19$…`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_hash: Option<String>,
+    /// SHA-256 (hex) of each API token.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tokens: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccessError {
+    #[error("{path}: cannot read the users file: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}: {message}")]
+    Invalid {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
+    #[error("{path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("{path}: cannot write the users file: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Usage(String),
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawUsersFile {
+    #[serde(default)]
+    user: Vec<RawUser>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawUser {
+    name: Spanned<String>,
+    role: Spanned<String>,
+    password_hash: Option<Spanned<String>>,
+    /// Accepted only to be refused with a clear message.
+    password: Option<Spanned<String>>,
+    #[serde(default)]
+    tokens: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct UsersFileOut<'a> {
+    user: &'a [User],
+}
+
+/// The users, loaded from the users file.
+#[derive(Debug, Clone, Default)]
+pub struct Users {
+    users: Vec<User>,
+}
+
+impl Users {
+    /// Loads `path`; a missing file means no users yet.
+    pub fn load(path: &Path) -> Result<Users, AccessError> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Users::parse(path, &text),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Users::default()),
+            Err(source) => Err(AccessError::Read {
+                path: path.to_owned(),
+                source,
+            }),
+        }
+    }
+
+    /// Parses and checks the users file text.
+    pub fn parse(path: &Path, text: &str) -> Result<Users, AccessError> {
+        let raw: RawUsersFile = toml::from_str(text).map_err(|e| AccessError::Parse {
+            path: path.to_owned(),
+            message: e.to_string().trim_end().to_string(),
+        })?;
+        let invalid = |span: std::ops::Range<usize>, message: String| AccessError::Invalid {
+            path: path.to_owned(),
+            line: crate::config::line_of(text, span.start),
+            message,
+        };
+        let mut users: Vec<User> = Vec::with_capacity(raw.user.len());
+        for u in raw.user {
+            let name = u.name.get_ref().trim().to_string();
+            if name.is_empty() || users.iter().any(|x| x.name == name) {
+                return Err(invalid(
+                    u.name.span(),
+                    format!("user name {name:?} is empty or used twice"),
+                ));
+            }
+            if let Some(p) = u.password {
+                return Err(invalid(
+                    p.span(),
+                    format!("user {name:?}: plain-text `password` is not accepted; store an argon2 hash with `webcare user add {name}`"),
+                ));
+            }
+            let role = u
+                .role
+                .get_ref()
+                .parse::<Role>()
+                .map_err(|m| invalid(u.role.span(), format!("user {name:?}: {m}")))?;
+            if let Some(hash) = &u.password_hash {
+                let ok = PasswordHash::new(hash.get_ref())
+                    .is_ok_and(|h| h.algorithm.as_str().starts_with("argon2"));
+                if !ok {
+                    return Err(invalid(
+                        hash.span(),
+                        format!(
+                            "user {name:?}: `password_hash` is not an argon2 hash ($argon2id$…)"
+                        ),
+                    ));
+                }
+            }
+            if let Some(bad) = u.tokens.iter().find(|t| !is_sha256_hex(t)) {
+                return Err(invalid(
+                    u.name.span(),
+                    format!("user {name:?}: token {:?} is not a SHA-256 hash; create tokens with `webcare token add {name}`", truncate(bad)),
+                ));
+            }
+            users.push(User {
+                name,
+                role,
+                password_hash: u.password_hash.map(Spanned::into_inner),
+                tokens: u.tokens,
+            });
+        }
+        Ok(Users { users })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.users.is_empty()
+    }
+
+    pub fn all(&self) -> &[User] {
+        &self.users
+    }
+
+    pub fn get(&self, name: &str) -> Option<&User> {
+        self.users.iter().find(|u| u.name == name)
+    }
+
+    /// The user whose password this is; `None` for an unknown user or a wrong password
+    /// (the same answer, and about the same time, for both).
+    pub fn check_password(&self, name: &str, password: &str) -> Option<&User> {
+        let user = self.get(name);
+        let hash = user.and_then(|u| u.password_hash.as_deref());
+        match hash {
+            Some(hash) if verify_password(password, hash) => user,
+            Some(_) => None,
+            None => {
+                // Spend the time a verification takes, so that timing does not tell
+                // which user names exist.
+                let _ = verify_password(password, dummy_hash());
+                None
+            }
+        }
+    }
+
+    /// The user an API token belongs to.
+    pub fn check_token(&self, token: &str) -> Option<&User> {
+        let hash = sha256_hex(token);
+        self.users
+            .iter()
+            .find(|u| u.tokens.contains(&hash))
+    }
+
+    /// Adds a user or replaces their password and role.
+    pub fn set_user(&mut self, name: &str, role: Role, password: &str) -> Result<(), AccessError> {
+        if name.trim().is_empty() || name.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(AccessError::Usage(format!(
+                "user name {name:?} must be non-empty without spaces"
+            )));
+        }
+        if password.chars().count() < 12 {
+            return Err(AccessError::Usage(
+                "passwords must have at least 12 characters".into(),
+            ));
+        }
+        let hash = hash_password(password);
+        match self.users.iter_mut().find(|u| u.name == name) {
+            Some(u) => {
+                u.role = role;
+                u.password_hash = Some(hash);
+            }
+            None => self.users.push(User {
+                name: name.to_string(),
+                role,
+                password_hash: Some(hash),
+                tokens: Vec::new(),
+            }),
+        }
+        Ok(())
+    }
+
+    /// Creates an API token for `name`; returns it (the only time it is shown).
+    pub fn add_token(&mut self, name: &str) -> Result<String, AccessError> {
+        let user = self
+            .users
+            .iter_mut()
+            .find(|u| u.name == name)
+            .ok_or_else(|| {
+                AccessError::Usage(format!("no user {name:?}; add it with `webcare user add`"))
+            })?;
+        let token = format!("{TOKEN_PREFIX}{}", random_hex(32));
+        user.tokens.push(sha256_hex(&token));
+        Ok(token)
+    }
+
+    /// Removes a user; whether there was one.
+    pub fn remove(&mut self, name: &str) -> bool {
+        let before = self.users.len();
+        self.users.retain(|u| u.name != name);
+        before != self.users.len()
+    }
+
+    /// Writes the users file (owner-readable only), replacing it atomically.
+    pub fn save(&self, path: &Path) -> Result<(), AccessError> {
+        let write_err = |source| AccessError::Write {
+            path: path.to_owned(),
+            source,
+        };
+        let text = toml::to_string(&UsersFileOut { user: &self.users })
+            .map_err(|e| write_err(std::io::Error::other(e)))?;
+        let text = format!(
+            "# webcare users: managed by `webcare user` and `webcare token`; hashes only.\n{text}"
+        );
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(write_err)?;
+        }
+        let tmp = path.with_extension("toml.tmp");
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        {
+            use std::io::Write;
+            let mut file = options.open(&tmp).map_err(write_err)?;
+            file.write_all(text.as_bytes()).map_err(write_err)?;
+            file.sync_all().map_err(write_err)?;
+        }
+        std::fs::rename(&tmp, path).map_err(write_err)
+    }
+}
+
+/// Argon2id with the crate's default (OWASP-recommended) parameters.
+pub fn hash_password(password: &str) -> String {
+    let mut salt = [0u8; 16];
+    rand::rng().fill_bytes(&mut salt);
+    let salt = SaltString::encode_b64(&salt).expect("16 bytes make a valid salt");
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .expect("argon2 with default parameters hashes any password")
+        .to_string()
+}
+
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash).is_ok_and(|h| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &h)
+            .is_ok()
+    })
+}
+
+fn dummy_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| hash_password("webcare-no-such-user"))
+}
+
+/// SHA-256 of a token, hex: tokens are long and random, so a fast hash suffices.
+pub fn sha256_hex(token: &str) -> String {
+    Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// A random token of `bytes` bytes, hex.
+pub fn random_hex(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    rand::rng().fill_bytes(&mut buf);
+    buf.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn is_sha256_hex(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+fn truncate(s: &str) -> String {
+    s.chars().take(8).collect::<String>() + "…"
+}
+
+/// Counts failed logins per key (client address, user name) in a sliding window.
+#[derive(Debug, Default)]
+pub struct LoginLimiter {
+    failures: Mutex<HashMap<String, VecDeque<Instant>>>,
+}
+
+/// Keys the limiter remembers at most; beyond that the oldest are forgotten first.
+const MAX_TRACKED: usize = 10_000;
+
+impl LoginLimiter {
+    /// How long `keys` must wait before trying again, if any of them is over the limit.
+    pub fn blocked(&self, keys: &[&str], now: Instant) -> Option<Duration> {
+        let mut failures = self.lock();
+        keys.iter()
+            .filter_map(|k| {
+                let list = failures.get_mut(*k)?;
+                prune(list, now);
+                (list.len() >= MAX_FAILED_LOGINS)
+                    .then(|| list.front().map(|t| LOGIN_WINDOW.saturating_sub(now - *t)))
+                    .flatten()
+            })
+            .max()
+    }
+
+    pub fn record_failure(&self, keys: &[&str], now: Instant) {
+        let mut failures = self.lock();
+        if failures.len() >= MAX_TRACKED {
+            failures.retain(|_, list| {
+                prune(list, now);
+                !list.is_empty()
+            });
+        }
+        for key in keys {
+            if failures.len() < MAX_TRACKED || failures.contains_key(*key) {
+                failures.entry(key.to_string()).or_default().push_back(now);
+            }
+        }
+    }
+
+    pub fn clear(&self, keys: &[&str]) {
+        let mut failures = self.lock();
+        for key in keys {
+            failures.remove(*key);
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, VecDeque<Instant>>> {
+        self.failures
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+fn prune(list: &mut VecDeque<Instant>, now: Instant) {
+    while list
+        .front()
+        .is_some_and(|t| now.duration_since(*t) >= LOGIN_WINDOW)
+    {
+        list.pop_front();
+    }
+}
+
+/// The users file as the daemon sees it: re-read when it changes on disk, so that
+/// `webcare user add` takes effect without a restart. A file that became invalid is
+/// logged and the last good version is kept.
+#[derive(Debug)]
+pub struct UsersStore {
+    path: PathBuf,
+    cache: std::sync::RwLock<(Option<std::time::SystemTime>, std::sync::Arc<Users>)>,
+}
+
+impl UsersStore {
+    /// Loads the file (refusing a bad one: the daemon must not start with it).
+    pub fn open(path: &Path) -> Result<UsersStore, AccessError> {
+        let users = Users::load(path)?;
+        Ok(UsersStore {
+            path: path.to_owned(),
+            cache: std::sync::RwLock::new((modified(path), std::sync::Arc::new(users))),
+        })
+    }
+
+    /// The users as the file holds them now.
+    pub fn current(&self) -> std::sync::Arc<Users> {
+        let stamp = modified(&self.path);
+        {
+            let cache = self
+                .cache
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if cache.0 == stamp {
+                return cache.1.clone();
+            }
+        }
+        let mut cache = self
+            .cache
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match Users::load(&self.path) {
+            Ok(users) => *cache = (stamp, std::sync::Arc::new(users)),
+            Err(e) => {
+                tracing::error!(error = %e, "users file changed but is invalid; keeping the last good version");
+                cache.0 = stamp;
+            }
+        }
+        cache.1.clone()
+    }
+}
+
+fn modified(path: &Path) -> Option<std::time::SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_and_tokens_are_stored_as_hashes_only() {
+        let mut users = Users::default();
+        users
+            .set_user("ann", Role::Admin, "correct horse battery")
+            .unwrap();
+        let token = users.add_token("ann").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("users.toml");
+        users.save(&path).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            !text.contains("correct horse") && !text.contains(&token),
+            "{text}"
+        );
+        assert!(text.contains("$argon2id$"), "{text}");
+        let loaded = Users::load(&path).unwrap();
+        assert_eq!(
+            loaded
+                .check_password("ann", "correct horse battery")
+                .unwrap()
+                .role,
+            Role::Admin
+        );
+        assert!(loaded
+            .check_password("ann", "wrong horse battery")
+            .is_none());
+        assert!(loaded
+            .check_password("nobody", "correct horse battery")
+            .is_none());
+        assert_eq!(loaded.check_token(&token).unwrap().name, "ann");
+        assert!(loaded.check_token("wct_forged").is_none());
+        assert!(users.set_user("bob", Role::Viewer, "short").is_err());
+    }
+
+    #[test]
+    fn plain_text_passwords_and_bad_roles_are_refused_with_the_line() {
+        let err = Users::parse(
+            Path::new("users.toml"),
+            "[[user]]\nname = \"ann\"\nrole = \"admin\"\npassword = \"geheim\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.starts_with("users.toml:4:") && err.contains("plain-text"),
+            "{err}"
+        );
+        let err = Users::parse(
+            Path::new("users.toml"),
+            "[[user]]\nname = \"ann\"\nrole = \"root\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("users.toml:3:") && err.contains("unknown role"),
+            "{err}"
+        );
+        let err = Users::parse(
+            Path::new("users.toml"),
+            "[[user]]\nname = \"ann\"\nrole = \"admin\"\npassword_hash = \"geheim\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("not an argon2 hash"), "{err}");
+    }
+
+    #[test]
+    fn failed_logins_are_braked_per_key() {
+        let limiter = LoginLimiter::default();
+        let t = Instant::now();
+        for _ in 0..MAX_FAILED_LOGINS {
+            assert!(limiter.blocked(&["ip:1", "user:ann"], t).is_none());
+            limiter.record_failure(&["ip:1", "user:ann"], t);
+        }
+        assert!(limiter.blocked(&["ip:1"], t).is_some());
+        assert!(limiter.blocked(&["user:ann", "ip:2"], t).is_some());
+        assert!(limiter.blocked(&["ip:2", "user:bob"], t).is_none());
+        assert!(limiter.blocked(&["ip:1"], t + LOGIN_WINDOW).is_none());
+    }
+}

@@ -1,0 +1,248 @@
+//! Authentication and roles for every route, login and logout, and the audit of both.
+//!
+//! A request proves who it is with an API token (`Authorization: Bearer wct_…`) or a
+//! session cookie from `POST /api/login` (HttpOnly, SameSite=Strict, `Secure` when so
+//! configured). Both are stored only as SHA-256 hashes. The route table in
+//! [`super::ROUTES`] decides, per route, whether it is public or needs a viewer or an
+//! admin; a failed or forged credential answers 401 without saying why, and is audited.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use chrono::Utc;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{route_access, Access, ApiError, AppState};
+use crate::access::{random_hex, sha256_hex, Role};
+
+/// Name of the session cookie.
+pub const SESSION_COOKIE: &str = "webcare_session";
+
+/// Who is asking, as the handlers see it.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub user: String,
+    pub role: Role,
+}
+
+/// The middleware: finds the route's decision, checks the credential and the role.
+pub async fn authenticate(
+    State(state): State<Arc<AppState>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let path = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string());
+    let access = path
+        .as_deref()
+        .and_then(|p| route_access(request.method(), p))
+        // No decision for this route: deny (the route table is the only way in).
+        .unwrap_or(Access::Admin);
+    if access == Access::Public {
+        return next.run(request).await;
+    }
+    let client = client_address(&request);
+    let principal = match identify(&state, request.headers()) {
+        Identity::Known(p) => p,
+        Identity::Anonymous => return unauthorised(),
+        Identity::Invalid(kind) => {
+            state.audit("-", "auth_failed", &format!("{kind} from {client}"));
+            return unauthorised();
+        }
+    };
+    let needed = match access {
+        Access::Admin => Role::Admin,
+        _ => Role::Viewer,
+    };
+    if principal.role < needed {
+        state.audit(
+            &principal.user,
+            "forbidden",
+            &format!("{} {}", request.method(), path.unwrap_or_default()),
+        );
+        return ApiError::new(StatusCode::FORBIDDEN, "your role may not use this endpoint")
+            .into_response();
+    }
+    request.extensions_mut().insert(principal);
+    next.run(request).await
+}
+
+enum Identity {
+    Known(Principal),
+    Anonymous,
+    /// A credential was presented but is not valid: what kind, for the audit trail.
+    Invalid(&'static str),
+}
+
+fn identify(state: &AppState, headers: &HeaderMap) -> Identity {
+    let users = state.users.current();
+    if let Some(value) = headers.get(header::AUTHORIZATION) {
+        let token = value
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim);
+        return match token.and_then(|t| users.check_token(t)) {
+            Some(user) => Identity::Known(Principal {
+                user: user.name.clone(),
+                role: user.role,
+            }),
+            None => Identity::Invalid("invalid bearer token"),
+        };
+    }
+    let Some(session) = cookie(headers, SESSION_COOKIE) else {
+        return Identity::Anonymous;
+    };
+    let user = state
+        .state
+        .session_user(&sha256_hex(session), Utc::now())
+        .unwrap_or_else(|e| {
+            tracing::error!(error = %e, "cannot read sessions");
+            None
+        });
+    // The role comes from the users file now, not from when the session began.
+    match user.as_deref().and_then(|name| users.get(name)) {
+        Some(user) => Identity::Known(Principal {
+            user: user.name.clone(),
+            role: user.role,
+        }),
+        None => Identity::Invalid("expired or unknown session cookie"),
+    }
+}
+
+/// The value of cookie `name` in the request's `Cookie` headers.
+fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+fn client_address(request: &Request) -> String {
+    request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+fn unauthorised() -> Response {
+    let mut response =
+        ApiError::new(StatusCode::UNAUTHORIZED, "authentication required").into_response();
+    response.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Bearer realm=\"webcare\""),
+    );
+    response
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Login {
+    user: String,
+    password: String,
+}
+
+/// `POST /api/login {"user","password"}`: a session cookie, or 401; 429 after too many
+/// failures from one address or for one user name.
+pub async fn login(
+    State(state): State<Arc<AppState>>,
+    connect: Option<axum::Extension<ConnectInfo<SocketAddr>>>,
+    Json(login): Json<Login>,
+) -> Result<Response, ApiError> {
+    let client = connect.map_or_else(|| "unknown".into(), |c| c.0 .0.ip().to_string());
+    let keys = [format!("ip:{client}"), format!("user:{}", login.user)];
+    let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+    if let Some(wait) = state.limiter.blocked(&keys, Instant::now()) {
+        state.audit(&login.user, "login_blocked", &format!("from {client}"));
+        let mut response = ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many failed logins; try again later",
+        )
+        .into_response();
+        if let Ok(v) = HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
+            response.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        return Ok(response);
+    }
+    let users = state.users.current();
+    let name = login.user.clone();
+    // Argon2 takes tens of milliseconds on purpose: not on the async workers.
+    let user = tokio::task::spawn_blocking(move || {
+        users
+            .check_password(&name, &login.password)
+            .map(|u| (u.name.clone(), u.role))
+    })
+    .await
+    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    let Some((user, role)) = user else {
+        state.limiter.record_failure(&keys, Instant::now());
+        state.audit(&login.user, "login_failed", &format!("from {client}"));
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "wrong user name or password",
+        ));
+    };
+    state.limiter.clear(&keys);
+    let token = random_hex(32);
+    let now = Utc::now();
+    let ttl = state.session_ttl;
+    let expires = now + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::hours(12));
+    state
+        .state
+        .create_session(&sha256_hex(&token), &user, now, expires)
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    state.audit(&user, "login", &format!("from {client}"));
+    let cookie = session_cookie(&token, ttl.as_secs(), state.secure_cookies);
+    let mut response = Json(json!({ "user": user, "role": role })).into_response();
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    Ok(response)
+}
+
+/// `POST /api/logout`: ends the session of the cookie, if any.
+pub async fn logout(
+    State(state): State<Arc<AppState>>,
+    axum::Extension(principal): axum::Extension<Principal>,
+    headers: HeaderMap,
+) -> Response {
+    if let Some(session) = cookie(&headers, SESSION_COOKIE) {
+        if let Err(e) = state.state.delete_session(&sha256_hex(session)) {
+            tracing::error!(error = %e, "cannot delete a session");
+        }
+    }
+    state.audit(&principal.user, "logout", "");
+    let mut response = Json(json!({ "user": principal.user })).into_response();
+    if let Ok(v) = HeaderValue::from_str(&session_cookie("", 0, state.secure_cookies)) {
+        response.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    response
+}
+
+/// `GET /api/me`: who the credential belongs to.
+pub async fn me(axum::Extension(principal): axum::Extension<Principal>) -> Json<serde_json::Value> {
+    Json(json!({ "user": principal.user, "role": principal.role }))
+}
+
+fn session_cookie(token: &str, max_age: u64, secure: bool) -> String {
+    let mut cookie =
+        format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}");
+    if secure {
+        cookie.push_str("; Secure");
+    }
+    cookie
+}

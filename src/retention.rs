@@ -1,0 +1,93 @@
+//! Retention: what is older than the configured period goes, daily, without anyone
+//! asking — mentions from the index (through the writer), entries from the audit trail,
+//! expired sessions. `webcare purge --dry-run` shows what the next run would erase.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Privacy;
+use crate::search::writer::WriterHandle;
+use crate::search::Erasure;
+use crate::state::StateDb;
+
+/// How often the daemon runs retention.
+pub const EVERY: Duration = Duration::from_secs(24 * 3600);
+/// The first run after start waits this long, so that a restart loop cannot hammer it.
+const FIRST_AFTER: Duration = Duration::from_secs(60);
+
+/// What one retention run removed.
+#[derive(Debug, Default, Clone, PartialEq, Serialize)]
+pub struct RetentionReport {
+    pub mentions: usize,
+    pub audit_entries: usize,
+    pub sessions: usize,
+}
+
+/// The cut-off for mentions at `now`.
+pub fn mention_cutoff(privacy: &Privacy, now: DateTime<Utc>) -> DateTime<Utc> {
+    now - chrono::Duration::from_std(privacy.retention).unwrap_or(chrono::Duration::MAX)
+}
+
+fn audit_cutoff(privacy: &Privacy, now: DateTime<Utc>) -> DateTime<Utc> {
+    now - chrono::Duration::from_std(privacy.audit_retention).unwrap_or(chrono::Duration::MAX)
+}
+
+/// One retention run as of `now` (a parameter, so tests can move the clock).
+pub async fn run_once(
+    writer: &WriterHandle,
+    state: &StateDb,
+    privacy: &Privacy,
+    now: DateTime<Utc>,
+) -> Result<RetentionReport, String> {
+    let cutoff = mention_cutoff(privacy, now);
+    let mentions = writer
+        .erase(Erasure::PublishedBefore(cutoff))
+        .await
+        .map_err(|e| e.to_string())?;
+    let audit_entries = state
+        .purge_audit(audit_cutoff(privacy, now))
+        .map_err(|e| e.to_string())?;
+    let sessions = state.purge_sessions(now).map_err(|e| e.to_string())?;
+    let report = RetentionReport {
+        mentions,
+        audit_entries,
+        sessions,
+    };
+    let detail = format!(
+        "published before {}: {mentions} mentions; {audit_entries} audit entries; {sessions} expired sessions",
+        cutoff.to_rfc3339()
+    );
+    state
+        .audit(now, "system", "retention", &detail)
+        .map_err(|e| e.to_string())?;
+    Ok(report)
+}
+
+/// Runs retention daily until `cancel`.
+pub async fn run_daily(
+    writer: WriterHandle,
+    state: std::sync::Arc<StateDb>,
+    privacy: Privacy,
+    cancel: CancellationToken,
+) {
+    let mut wait = FIRST_AFTER;
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tokio::time::sleep(wait) => {}
+        }
+        match run_once(&writer, &state, &privacy, Utc::now()).await {
+            Ok(report) => tracing::info!(
+                mentions = report.mentions,
+                audit_entries = report.audit_entries,
+                sessions = report.sessions,
+                "retention run"
+            ),
+            Err(error) => tracing::error!(%error, "retention run failed; retrying next time"),
+        }
+        wait = EVERY;
+    }
+}

@@ -1,0 +1,295 @@
+//! The state database: what the daemon must remember that is not a mention — the audit
+//! trail and login sessions now; incidents and weekly aggregates later.
+//!
+//! SQLite in `<data_dir>/state.sqlite` (WAL mode, one connection behind a mutex: the
+//! writes are few and small). Tables are created and migrated by `user_version`, so a
+//! newer webcare opens an older file and an older webcare refuses a newer one. Nothing
+//! here holds personal data of the people in the mentions: the audit trail names staff
+//! accounts, search terms and mention ids, never the text.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+use chrono::{DateTime, Utc};
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::Serialize;
+
+/// The file under `data_dir`.
+pub const STATE_FILE: &str = "state.sqlite";
+
+/// Schema migrations, in order; `user_version` counts those applied.
+const MIGRATIONS: &[&str] = &[
+    // 1: audit trail and sessions.
+    "CREATE TABLE audit (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        detail TEXT NOT NULL
+     );
+     CREATE INDEX audit_at ON audit(at);
+     -- Append-only: the daemon never changes an entry; only retention removes old ones.
+     CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+        BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+     CREATE TABLE sessions (
+        token_hash TEXT PRIMARY KEY,
+        user TEXT NOT NULL,
+        created TEXT NOT NULL,
+        expires TEXT NOT NULL
+     );",
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("state database {path}: {source}")]
+    Open {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error("state database {path} was written by a newer webcare (schema {found}, this one knows {known})")]
+    TooNew {
+        path: PathBuf,
+        found: i64,
+        known: usize,
+    },
+    #[error("state database: {0}")]
+    Sql(#[from] rusqlite::Error),
+}
+
+/// One entry of the audit trail.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    /// The staff account, or `system` for the daemon's own work (retention).
+    pub actor: String,
+    /// `search`, `open`, `forget`, `purge`, `login`, `login_failed`, `logout`, …
+    pub action: String,
+    pub detail: String,
+}
+
+/// The state database.
+pub struct StateDb {
+    conn: Mutex<Connection>,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for StateDb {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StateDb").field("path", &self.path).finish()
+    }
+}
+
+impl StateDb {
+    /// Opens (creating and migrating) `data_dir/state.sqlite`.
+    pub fn open(data_dir: &Path) -> Result<StateDb, StateError> {
+        let path = data_dir.join(STATE_FILE);
+        let open_err = |source| StateError::Open {
+            path: path.clone(),
+            source,
+        };
+        let conn = Connection::open(&path).map_err(open_err)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(open_err)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(open_err)?;
+        let db = StateDb {
+            conn: Mutex::new(conn),
+            path,
+        };
+        db.migrate()?;
+        Ok(db)
+    }
+
+    fn migrate(&self) -> Result<(), StateError> {
+        let mut conn = self.conn();
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if version > MIGRATIONS.len() as i64 {
+            return Err(StateError::TooNew {
+                path: self.path.clone(),
+                found: version,
+                known: MIGRATIONS.len(),
+            });
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            let tx = conn.transaction()?;
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", i as i64 + 1)?;
+            tx.commit()?;
+        }
+        Ok(())
+    }
+
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        // Every use is a single statement or a transaction: a panic cannot leave
+        // half-done work in the connection.
+        self.conn
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Appends an entry to the audit trail.
+    pub fn audit(
+        &self,
+        at: DateTime<Utc>,
+        actor: &str,
+        action: &str,
+        detail: &str,
+    ) -> Result<(), StateError> {
+        self.conn().execute(
+            "INSERT INTO audit (at, actor, action, detail) VALUES (?1, ?2, ?3, ?4)",
+            params![timestamp(at), actor, action, detail],
+        )?;
+        Ok(())
+    }
+
+    /// Audit entries, newest first, optionally since a time and for one actor.
+    pub fn audit_entries(
+        &self,
+        since: Option<DateTime<Utc>>,
+        actor: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<AuditEntry>, StateError> {
+        let conn = self.conn();
+        let mut statement = conn.prepare(
+            "SELECT id, at, actor, action, detail FROM audit
+             WHERE at >= ?1 AND (?2 IS NULL OR actor = ?2)
+             ORDER BY id DESC LIMIT ?3",
+        )?;
+        let since = since.map(timestamp).unwrap_or_default();
+        let rows = statement.query_map(params![since, actor, limit as i64], |r| {
+            let at: String = r.get(1)?;
+            Ok(AuditEntry {
+                id: r.get(0)?,
+                at: parse_timestamp(&at),
+                actor: r.get(2)?,
+                action: r.get(3)?,
+                detail: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// Deletes audit entries older than `before` (the trail's own retention).
+    pub fn purge_audit(&self, before: DateTime<Utc>) -> Result<usize, StateError> {
+        Ok(self.conn().execute(
+            "DELETE FROM audit WHERE at < ?1",
+            params![timestamp(before)],
+        )?)
+    }
+
+    /// Stores a session (by the hash of its token).
+    pub fn create_session(
+        &self,
+        token_hash: &str,
+        user: &str,
+        now: DateTime<Utc>,
+        expires: DateTime<Utc>,
+    ) -> Result<(), StateError> {
+        self.conn().execute(
+            "INSERT INTO sessions (token_hash, user, created, expires) VALUES (?1, ?2, ?3, ?4)",
+            params![token_hash, user, timestamp(now), timestamp(expires)],
+        )?;
+        Ok(())
+    }
+
+    /// The user of a session that has not expired.
+    pub fn session_user(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<String>, StateError> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT user FROM sessions WHERE token_hash = ?1 AND expires > ?2",
+                params![token_hash, timestamp(now)],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    pub fn delete_session(&self, token_hash: &str) -> Result<(), StateError> {
+        self.conn().execute(
+            "DELETE FROM sessions WHERE token_hash = ?1",
+            params![token_hash],
+        )?;
+        Ok(())
+    }
+
+    /// Removes expired sessions.
+    pub fn purge_sessions(&self, now: DateTime<Utc>) -> Result<usize, StateError> {
+        Ok(self.conn().execute(
+            "DELETE FROM sessions WHERE expires <= ?1",
+            params![timestamp(now)],
+        )?)
+    }
+}
+
+/// RFC 3339 with a fixed width, so that text order is time order.
+fn timestamp(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
+fn parse_timestamp(text: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn audit_is_append_only_newest_first_and_purgeable() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = StateDb::open(dir.path()).unwrap();
+        let t = |d| Utc.with_ymd_and_hms(2026, 11, d, 9, 0, 0).unwrap();
+        db.audit(t(1), "ann", "search", "q=tolk").unwrap();
+        db.audit(t(2), "bob", "forget", "url=https://x.example/1: 1 mention")
+            .unwrap();
+        let all = db.audit_entries(None, None, 10).unwrap();
+        assert_eq!(all.len(), 2);
+        assert_eq!(all[0].actor, "bob");
+        assert_eq!(all[1].at, t(1));
+        assert_eq!(db.audit_entries(None, Some("ann"), 10).unwrap().len(), 1);
+        assert_eq!(db.audit_entries(Some(t(2)), None, 10).unwrap().len(), 1);
+        let changed = db
+            .conn()
+            .execute("UPDATE audit SET actor = 'eve'", [])
+            .unwrap_err()
+            .to_string();
+        assert!(changed.contains("append-only"), "{changed}");
+        assert_eq!(db.purge_audit(t(2)).unwrap(), 1);
+        // Reopening keeps what is there and does not migrate twice.
+        drop(db);
+        let db = StateDb::open(dir.path()).unwrap();
+        assert_eq!(db.audit_entries(None, None, 10).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn sessions_expire() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = StateDb::open(dir.path()).unwrap();
+        let now = Utc.with_ymd_and_hms(2026, 11, 20, 9, 0, 0).unwrap();
+        let later = now + chrono::Duration::hours(12);
+        db.create_session("h1", "ann", now, later).unwrap();
+        assert_eq!(db.session_user("h1", now).unwrap().as_deref(), Some("ann"));
+        assert_eq!(db.session_user("h1", later).unwrap(), None);
+        assert_eq!(db.session_user("nope", now).unwrap(), None);
+        assert_eq!(db.purge_sessions(later).unwrap(), 1);
+    }
+
+    #[test]
+    fn a_newer_database_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(StateDb::open(dir.path()).unwrap());
+        let conn = Connection::open(dir.path().join(STATE_FILE)).unwrap();
+        conn.pragma_update(None, "user_version", 99).unwrap();
+        drop(conn);
+        let err = StateDb::open(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("newer webcare"), "{err}");
+    }
+}

@@ -1,0 +1,374 @@
+//! Access control, erasure, retention and the audit trail, against the real daemon.
+
+use std::path::Path;
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use webcare::http::{Access, ROUTES};
+
+use crate::fixtures::{self, get_json, get_json_as, ADMIN_TOKEN, VIEWER_PASSWORD, VIEWER_TOKEN};
+
+const POSTS: &[(&str, &str, &str)] = &[
+    (
+        "a",
+        "@amina_w",
+        "Al veertien maanden wacht ik op de IND, mijn asielaanvraag ligt stil. Schandalig.",
+    ),
+    (
+        "b",
+        "@amina_w",
+        "Nog steeds geen nader gehoor gepland bij de IND. Ik slaap niet meer.",
+    ),
+    (
+        "c",
+        "@bert",
+        // Entities decode to markup in the stored text, which must come back escaped.
+        "De tolk bij mijn gehoor in Ter Apel sprak een ander dialect. &lt;script&gt;alert(1)&lt;/script&gt;",
+    ),
+];
+
+/// Imports the posts (published `published`) before the daemon starts.
+fn import_posts(config: &webcare::Config, published: &str) {
+    let pipeline = webcare::pipeline::Pipeline::from_config(&config.pipeline).unwrap();
+    let index = webcare::search::MentionIndex::open(&config.storage.data_dir).unwrap();
+    let lines: Vec<String> = POSTS
+        .iter()
+        .map(|(id, author, text)| {
+            json!({
+                "id": id, "author": author, "text": text, "published": published,
+                "url": format!("https://forum.example/t/{id}"), "lang": "nl",
+            })
+            .to_string()
+        })
+        .collect();
+    let report = webcare::import::import(
+        "posts.jsonl",
+        lines.join("\n").as_bytes(),
+        &pipeline,
+        &index,
+    )
+    .unwrap();
+    assert_eq!(report.indexed, POSTS.len(), "{report:?}");
+}
+
+async fn start(dir: &Path, published: &str) -> (webcare::daemon::Daemon, fixtures::FixtureServer) {
+    let server = fixtures::start().await;
+    let config = fixtures::config(dir, &server, &[]);
+    import_posts(&config, published);
+    (webcare::daemon::start(&config).await.unwrap(), server)
+}
+
+fn sample_path(path: &str) -> String {
+    path.replace("{id}", "0123456789abcdef0123456789abcdef")
+}
+
+async fn call(
+    addr: std::net::SocketAddr,
+    method: &reqwest::Method,
+    path: &str,
+    token: Option<&str>,
+) -> StatusCode {
+    let url = format!("http://{addr}{}", sample_path(path));
+    let mut request = reqwest::Client::new().request(method.clone(), url);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    if *method == reqwest::Method::POST {
+        request = request.json(&json!({}));
+    }
+    request.send().await.unwrap().status()
+}
+
+/// Every route in the table, with no credential, a forged one, a viewer's and an
+/// admin's: a new route cannot be added without this table deciding who may use it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_route_is_guarded_as_its_table_entry_says() {
+    let dir = tempfile::tempdir().unwrap();
+    let (daemon, _server) = start(dir.path(), "2026-11-20T10:00:00Z").await;
+    let addr = daemon.addr();
+    assert!(ROUTES.len() >= 10);
+    for (method, path, access) in ROUTES {
+        let method = reqwest::Method::from_bytes(method.as_str().as_bytes()).unwrap();
+        let anonymous = call(addr, &method, path, None).await;
+        let forged = call(addr, &method, path, Some("wct_forged")).await;
+        let viewer = call(addr, &method, path, Some(VIEWER_TOKEN)).await;
+        let admin = call(addr, &method, path, Some(ADMIN_TOKEN)).await;
+        let denied = |s: StatusCode| s == StatusCode::UNAUTHORIZED || s == StatusCode::FORBIDDEN;
+        match access {
+            Access::Public => assert!(!denied(anonymous), "{method} {path}: {anonymous}"),
+            Access::Viewer => {
+                assert_eq!(anonymous, StatusCode::UNAUTHORIZED, "{method} {path}");
+                assert_eq!(forged, StatusCode::UNAUTHORIZED, "{method} {path}");
+                assert!(!denied(viewer), "{method} {path}: viewer got {viewer}");
+                assert!(!denied(admin), "{method} {path}: admin got {admin}");
+            }
+            Access::Admin => {
+                assert_eq!(anonymous, StatusCode::UNAUTHORIZED, "{method} {path}");
+                assert_eq!(forged, StatusCode::UNAUTHORIZED, "{method} {path}");
+                assert_eq!(viewer, StatusCode::FORBIDDEN, "{method} {path}");
+                assert!(!denied(admin), "{method} {path}: admin got {admin}");
+            }
+        }
+    }
+    // The answer to a failed credential says nothing that helps an attacker.
+    let (status, body) = get_json_as(addr, "/api/search", Some("wct_forged")).await;
+    assert_eq!(status, 401);
+    assert_eq!(body, json!({ "error": "authentication required" }));
+    // ... and is audited.
+    let (_, audit) = get_json(addr, "/api/admin/audit?limit=1000").await;
+    let entries = audit["entries"].as_array().unwrap();
+    assert!(entries
+        .iter()
+        .any(|e| e["action"] == "auth_failed" && e["detail"].as_str().unwrap().contains("bearer")));
+    assert!(entries
+        .iter()
+        .any(|e| e["action"] == "forbidden" && e["actor"] == "vic"));
+    daemon.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_sessions_logout_and_the_brake_on_failures() {
+    let dir = tempfile::tempdir().unwrap();
+    let (daemon, _server) = start(dir.path(), "2026-11-20T10:00:00Z").await;
+    let base = format!("http://{}", daemon.addr());
+    let client = reqwest::Client::new();
+    let login = |user: &str, password: &str| {
+        client
+            .post(format!("{base}/api/login"))
+            .json(&json!({ "user": user, "password": password }))
+            .send()
+    };
+    let ok = login("vic", VIEWER_PASSWORD).await.unwrap();
+    assert_eq!(ok.status(), 200);
+    let cookie = ok.headers()["set-cookie"].to_str().unwrap().to_string();
+    for attribute in ["HttpOnly", "SameSite=Strict", "Path=/"] {
+        assert!(cookie.contains(attribute), "{cookie}");
+    }
+    assert!(!cookie.contains("Secure"), "not configured: {cookie}");
+    let session = cookie.split(';').next().unwrap().to_string();
+    let me = client
+        .get(format!("{base}/api/me"))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 200);
+    assert_eq!(me.json::<Value>().await.unwrap()["role"], "viewer");
+    // A forged cookie is refused.
+    let forged = client
+        .get(format!("{base}/api/me"))
+        .header("cookie", "webcare_session=0000")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 401);
+    // Logout ends the session.
+    let out = client
+        .post(format!("{base}/api/logout"))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), 200);
+    let after = client
+        .get(format!("{base}/api/me"))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(after.status(), 401);
+    // Wrong passwords: 401 with nothing that tells whether the user exists; then 429.
+    let wrong = login("vic", "not the password").await.unwrap();
+    assert_eq!(wrong.status(), 401);
+    let unknown = login("nobody", "not the password").await.unwrap();
+    assert_eq!(unknown.status(), 401);
+    assert_eq!(
+        wrong.json::<Value>().await.unwrap(),
+        unknown.json::<Value>().await.unwrap()
+    );
+    let mut statuses = Vec::new();
+    for _ in 0..webcare::access::MAX_FAILED_LOGINS {
+        statuses.push(login("vic", "still wrong").await.unwrap().status().as_u16());
+    }
+    assert_eq!(statuses.last(), Some(&429), "{statuses:?}");
+    // Even the right password waits now.
+    let blocked = login("vic", VIEWER_PASSWORD).await.unwrap();
+    assert_eq!(blocked.status(), 429);
+    assert!(blocked.headers().contains_key("retry-after"));
+    let (_, audit) = get_json(daemon.addr(), "/api/admin/audit?user=vic&limit=1000").await;
+    let actions: Vec<&str> = audit["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    for action in ["login", "logout", "login_failed", "login_blocked"] {
+        assert!(
+            actions.contains(&action),
+            "{action} not audited: {actions:?}"
+        );
+    }
+    daemon.shutdown().await.unwrap();
+}
+
+async fn post_json(addr: std::net::SocketAddr, path: &str, body: Value) -> (u16, Value) {
+    let response = reqwest::Client::new()
+        .post(format!("http://{addr}{path}"))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    (
+        response.status().as_u16(),
+        response.json().await.unwrap_or(Value::Null),
+    )
+}
+
+/// Erasure by permalink and by author through the admin API, each audited, and the
+/// audited search and open; content from sources comes back escaped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn erasure_then_search_with_an_audit_trail() {
+    let dir = tempfile::tempdir().unwrap();
+    let (daemon, _server) = start(dir.path(), "2026-11-20T10:00:00Z").await;
+    let addr = daemon.addr();
+    let (_, all) = get_json_as(addr, "/api/search?q=*", Some(VIEWER_TOKEN)).await;
+    assert_eq!(all["total"], 3);
+    // Authors are pseudonyms; the raw handle is nowhere in the answer.
+    let text = all.to_string();
+    assert!(!text.contains("amina") && !text.contains("bert"), "{text}");
+    // Markup from a source is data: escaped in the snippet.
+    let (_, tolk) = get_json_as(addr, "/api/search?q=tolk", Some(VIEWER_TOKEN)).await;
+    let snippet = tolk["hits"][0]["snippet"].as_str().unwrap();
+    assert!(
+        snippet.contains("&lt;script&gt;") && !snippet.contains("<script>"),
+        "{snippet}"
+    );
+    let id = tolk["hits"][0]["id"].as_str().unwrap().to_string();
+    let (status, opened) =
+        get_json_as(addr, &format!("/api/mentions/{id}"), Some(VIEWER_TOKEN)).await;
+    assert_eq!(status, 200);
+    assert!(opened["text"].as_str().unwrap().contains("ander dialect"));
+    assert_eq!(opened["cluster_size"], 1);
+    let (status, _) = get_json_as(addr, "/api/mentions/not-an-id", Some(VIEWER_TOKEN)).await;
+    assert_eq!(status, 400);
+
+    let (status, dry) = post_json(
+        addr,
+        "/api/admin/forget",
+        json!({ "author": "@Amina_W", "dry_run": true }),
+    )
+    .await;
+    assert_eq!(status, 200, "{dry}");
+    assert_eq!(dry["matching"], 2);
+    let (_, still) = get_json(addr, "/api/search?q=*").await;
+    assert_eq!(still["total"], 3, "a dry run erases nothing");
+    let (status, erased) =
+        post_json(addr, "/api/admin/forget", json!({ "author": "amina_w" })).await;
+    assert_eq!((status, erased["erased"].as_u64()), (200, Some(2)));
+    let (status, erased) = post_json(
+        addr,
+        "/api/admin/forget",
+        json!({ "url": "https://forum.example/t/c?utm_source=x" }),
+    )
+    .await;
+    assert_eq!((status, erased["erased"].as_u64()), (200, Some(1)));
+    let (_, none) = get_json(addr, "/api/search?q=*").await;
+    assert_eq!(none["total"], 0);
+    let (status, bad) = post_json(addr, "/api/admin/forget", json!({})).await;
+    assert_eq!(status, 400, "{bad}");
+
+    let (_, audit) = get_json(addr, "/api/admin/audit?limit=1000").await;
+    let entries = audit["entries"].as_array().unwrap();
+    let has = |actor: &str, action: &str, detail: &str| {
+        entries.iter().any(|e| {
+            e["actor"] == actor
+                && e["action"] == action
+                && e["detail"].as_str().unwrap().contains(detail)
+        })
+    };
+    assert!(has("vic", "search", "q=tolk"), "{entries:#?}");
+    assert!(has("vic", "open", &id));
+    assert!(has("ann", "forget_dry_run", "2 mentions"));
+    assert!(has("ann", "forget", "author=p_"));
+    assert!(has(
+        "ann",
+        "forget",
+        "url=https://forum.example/t/c: 1 mentions"
+    ));
+    // The audit trail never holds the raw handle either.
+    assert!(!audit.to_string().contains("amina"), "{audit}");
+    daemon.shutdown().await.unwrap();
+}
+
+/// Retention with a moved clock: nothing goes before its time, everything after.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_erases_what_is_older_than_the_period() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = fixtures::start().await;
+    let config = fixtures::config(dir.path(), &server, &[]);
+    import_posts(&config, "2026-01-10T10:00:00Z");
+    let index = webcare::search::MentionIndex::open(&config.storage.data_dir).unwrap();
+    let state = webcare::state::StateDb::open(&config.storage.data_dir).unwrap();
+    let policy = webcare::search::writer::CommitPolicy {
+        max_docs: 100,
+        interval: std::time::Duration::from_millis(50),
+    };
+    let (writer, thread) =
+        webcare::search::writer::spawn(&index, policy, tokio::runtime::Handle::current()).unwrap();
+    let at = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap().to_utc();
+    // 90 days of retention: on 2026-04-09 the posts are 89 days old and stay.
+    let early =
+        webcare::retention::run_once(&writer, &state, &config.privacy, at("2026-04-09T09:00:00Z"))
+            .await
+            .unwrap();
+    assert_eq!(early.mentions, 0);
+    assert_eq!(index.num_mentions(), 3);
+    let late =
+        webcare::retention::run_once(&writer, &state, &config.privacy, at("2026-04-10T11:00:00Z"))
+            .await
+            .unwrap();
+    assert_eq!(late.mentions, 3);
+    assert_eq!(index.num_mentions(), 0);
+    let entries = state.audit_entries(None, Some("system"), 10).unwrap();
+    assert_eq!(entries.len(), 2);
+    assert!(entries[0].detail.contains("3 mentions"), "{entries:?}");
+    drop(writer);
+    tokio::task::spawn_blocking(move || thread.join().unwrap().unwrap())
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_users_means_no_listening_beyond_loopback() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = fixtures::start().await;
+    let mut config = fixtures::config(dir.path(), &server, &[]);
+    config.access.users_file = dir.path().join("nobody.toml");
+    config.http.listen = "0.0.0.0:0".parse().unwrap();
+    let err = webcare::daemon::start(&config)
+        .await
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.contains("without any user") && err.contains("webcare user add"),
+        "{err}"
+    );
+    // A users file with a plain-text password stops the start, naming file and line.
+    std::fs::write(
+        dir.path().join("plain.toml"),
+        "[[user]]\nname = \"ann\"\nrole = \"admin\"\npassword = \"geheim\"\n",
+    )
+    .unwrap();
+    config.access.users_file = dir.path().join("plain.toml");
+    let err = webcare::daemon::start(&config)
+        .await
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.contains("plain.toml:4:") && err.contains("plain-text"),
+        "{err}"
+    );
+}
