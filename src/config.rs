@@ -1099,6 +1099,85 @@ mod tests {
     }
 
     #[test]
+    fn platform_sources_get_their_defaults() {
+        let c = load("[[sources]]\nname = \"r\"\nkind = \"reddit\"\nsubreddits = [\"r/thenetherlands\", \"Netherlands\"]\n")
+            .unwrap();
+        let r = &c.sources[0];
+        assert_eq!(r.url.as_str(), "https://www.reddit.com/");
+        assert_eq!(r.platform.subreddits, ["thenetherlands", "Netherlands"]);
+        assert_eq!(r.rate_limit, Duration::from_secs(6));
+        assert_eq!(r.platform.backfill, DEFAULT_BACKFILL);
+        assert_eq!(r.platform.max_pages, DEFAULT_MAX_PAGES);
+        let c = load("[[sources]]\nname = \"m\"\nkind = \"mastodon\"\nurl = \"https://mastodon.social\"\ntags = [\"#asielzoekers\", \"IND\"]\nbackfill = \"2d\"\nmax_pages = 3\nrate_limit = \"5s\"\n")
+            .unwrap();
+        let m = &c.sources[0].platform;
+        assert_eq!(m.tags, ["asielzoekers", "IND"]);
+        assert_eq!((m.backfill, m.max_pages), (Duration::from_secs(2 * 86400), 3));
+        assert_eq!(c.sources[0].rate_limit, Duration::from_secs(5));
+        // Feeds are unchanged: no pause between requests unless asked.
+        let c = load("[[sources]]\nname = \"f\"\nkind = \"feed\"\nurl = \"https://e.org/rss\"\n").unwrap();
+        assert_eq!(c.sources[0].rate_limit, Duration::ZERO);
+    }
+
+    #[test]
+    fn a_key_of_another_kind_is_refused_with_the_kind_and_line() {
+        let err = load("[[sources]]\nname = \"m\"\nkind = \"mastodon\"\nurl = \"https://m.example\"\ntags = [\"ind\"]\nsubreddits = [\"x\"]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(":11: key `sources[0].subreddits`"), "{err}");
+        assert!(err.contains("not valid for kind \"mastodon\""), "{err}");
+        assert!(err.contains("tags, query"), "{err}");
+        let err = load("[[sources]]\nname = \"f\"\nkind = \"feed\"\nurl = \"https://e.org/\"\nbackfill = \"1d\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("sources[0].backfill") && err.contains("\"feed\""), "{err}");
+    }
+
+    #[test]
+    fn what_a_kind_cannot_do_without_is_named() {
+        for (source, expected) in [
+            ("kind = \"mastodon\"\nurl = \"https://m.example\"", "needs `tags`"),
+            ("kind = \"mastodon\"\nurl = \"https://m.example\"\nquery = \"ind\"", "logged-in account"),
+            ("kind = \"reddit\"", "needs `subreddits` or `query`"),
+            ("kind = \"reddit\"\nquery = \"ind\"\ninclude_comments = true", "set `subreddits` too"),
+            ("kind = \"bluesky\"", "needs `query`"),
+            ("kind = \"lemmy\"\nurl = \"https://l.example\"", "needs `communities`"),
+            ("kind = \"lemmy\"\ncommunities = [\"asiel\"]", "needs `url`"),
+            ("kind = \"lemmy\"\nurl = \"https://l.example\"\ncommunities = [\"a b\"]", "not a valid name"),
+            ("kind = \"reddit\"\nsubreddits = [\"x\"]\nmax_pages = 0", "between 1 and 100"),
+        ] {
+            let err = load(&format!("[[sources]]\nname = \"s\"\n{source}\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(expected), "{source}: {err}");
+        }
+    }
+
+    #[test]
+    fn tokens_come_from_the_environment_or_a_file_and_never_print() {
+        let file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(file.path(), "tok-from-file\n").unwrap();
+        let c = load(&format!(
+            "[[sources]]\nname = \"b\"\nkind = \"bluesky\"\nquery = \"ind\"\ntoken_file = {:?}\n",
+            file.path().display().to_string()
+        ))
+        .unwrap();
+        let token = c.sources[0].platform.token.as_ref().unwrap();
+        assert_eq!(token.expose(), "tok-from-file");
+        assert!(!format!("{:?}", c.sources[0]).contains("tok-from-file"));
+        let err = load("[[sources]]\nname = \"b\"\nkind = \"bluesky\"\nquery = \"ind\"\ntoken_env = \"WEBCARE_TEST_NO_SUCH_VARIABLE\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("WEBCARE_TEST_NO_SUCH_VARIABLE") && err.contains("not set"), "{err}");
+    }
+
+    #[test]
+    fn the_kind_table_lists_every_kind() {
+        let table: Vec<&str> = KINDS.iter().map(|k| k.kind).collect();
+        assert_eq!(table, SOURCE_KINDS);
+    }
+
+    #[test]
     fn zero_duration_is_refused() {
         assert!(parse_duration("0s").is_err());
         assert_eq!(
