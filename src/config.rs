@@ -799,35 +799,6 @@ impl Validator<'_> {
         spec: &KindSpec,
         key: &dyn Fn(&str) -> String,
     ) -> Result<Platform, ConfigError> {
-        let names = |list: &Option<Spanned<Vec<String>>>, field: &str, check: fn(&str) -> Option<String>| {
-            let Some(list) = list else {
-                return Ok(Vec::new());
-            };
-            let mut out = Vec::with_capacity(list.get_ref().len());
-            for raw in list.get_ref() {
-                match check(raw.trim()) {
-                    Some(name) => out.push(name),
-                    None => {
-                        return Err(self.invalid(
-                            Some(list.span()),
-                            &key(field),
-                            format!("{raw:?} is not a valid name here ({})", name_rule(field)),
-                        ))
-                    }
-                }
-            }
-            if out.is_empty() {
-                return Err(self.invalid(Some(list.span()), &key(field), "must not be empty"));
-            }
-            Ok(out)
-        };
-        let text = |value: &Option<Spanned<String>>, field: &str| match value {
-            Some(v) if v.get_ref().trim().is_empty() => {
-                Err(self.invalid(Some(v.span()), &key(field), "must not be empty"))
-            }
-            Some(v) => Ok(Some(v.get_ref().trim().to_string())),
-            None => Ok(None),
-        };
         let max_pages = match &src.max_pages {
             Some(n) if !(1..=MAX_MAX_PAGES).contains(n.get_ref()) => {
                 return Err(self.invalid(
@@ -840,18 +811,68 @@ impl Validator<'_> {
             None => DEFAULT_MAX_PAGES,
         };
         let platform = Platform {
-            tags: names(&src.tags, "tags", tag_name)?,
-            query: text(&src.query, "query")?,
-            subreddits: names(&src.subreddits, "subreddits", subreddit_name)?,
-            communities: names(&src.communities, "communities", community_name)?,
-            category: text(&src.category, "category")?,
-            include_comments: src.include_comments.as_ref().is_some_and(|b| *b.get_ref()),
-            backfill: src.backfill.as_ref().map_or(DEFAULT_BACKFILL, |d| d.get_ref().0),
+            tags: self.names(&src.tags, key, "tags", tag_name)?,
+            query: self.text(&src.query, key, "query")?,
+            subreddits: self.names(&src.subreddits, key, "subreddits", subreddit_name)?,
+            communities: self.names(&src.communities, key, "communities", community_name)?,
+            category: self.text(&src.category, key, "category")?,
+            include_comments: src
+                .include_comments
+                .as_ref()
+                .is_some_and(|b| *b.get_ref()),
+            backfill: src
+                .backfill
+                .as_ref()
+                .map_or(DEFAULT_BACKFILL, |d| d.get_ref().0),
             max_pages,
             token: self.token(src, key)?,
         };
         self.check_needs(src, spec.kind, &platform, key)?;
         Ok(platform)
+    }
+
+    /// A list of names (`field`), each as `check` accepts and normalises it; not empty.
+    fn names(
+        &self,
+        list: &Option<Spanned<Vec<String>>>,
+        key: &dyn Fn(&str) -> String,
+        field: &str,
+        check: fn(&str) -> Option<String>,
+    ) -> Result<Vec<String>, ConfigError> {
+        let Some(list) = list else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::with_capacity(list.get_ref().len());
+        for raw in list.get_ref() {
+            let Some(name) = check(raw.trim()) else {
+                return Err(self.invalid(
+                    Some(list.span()),
+                    &key(field),
+                    format!("{raw:?} is not a valid name here ({})", name_rule(field)),
+                ));
+            };
+            out.push(name);
+        }
+        if out.is_empty() {
+            return Err(self.invalid(Some(list.span()), &key(field), "must not be empty"));
+        }
+        Ok(out)
+    }
+
+    /// An optional text (`field`), trimmed; not empty when given.
+    fn text(
+        &self,
+        value: &Option<Spanned<String>>,
+        key: &dyn Fn(&str) -> String,
+        field: &str,
+    ) -> Result<Option<String>, ConfigError> {
+        match value {
+            Some(v) if v.get_ref().trim().is_empty() => {
+                Err(self.invalid(Some(v.span()), &key(field), "must not be empty"))
+            }
+            Some(v) => Ok(Some(v.get_ref().trim().to_string())),
+            None => Ok(None),
+        }
     }
 
     /// What each kind cannot do without.

@@ -176,11 +176,12 @@ impl Listing for Discourse {
             .map(|post| self.item(post, &topics, now))
             .collect::<Result<Vec<_>, _>>()?;
         let next = match self.search {
+            // `before` takes a post id: the lowest on the page (ids are numbers).
             None => items
                 .iter()
-                .map(|item| &item.mention.external_id)
-                .min_by_key(|id| (id.len(), id.as_str()))
-                .cloned(),
+                .map(|item| item.key.id.as_str())
+                .min_by_key(|id| (id.len(), *id))
+                .map(str::to_string),
             Some(_) => {
                 let more = match root.opt("grouped_search_result")? {
                     Some(group) => match group.opt("more_full_page_results")? {

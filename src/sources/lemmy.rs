@@ -74,7 +74,7 @@ impl Lemmy {
         let published = inner.field("published")?.time()?;
         let text = inner.opt_str(text_field)?.unwrap_or_default();
         let language = match inner.opt("language_id")? {
-            Some(id) => language_code(id.u64()?),
+            Some(language) => language_code(language.u64()?),
             None => None,
         };
         let mut m = Mention::new(&self.name, ap_id, published, now);
