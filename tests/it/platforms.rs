@@ -648,6 +648,43 @@ async fn the_fixture_responses_become_clean_mentions() {
     }
 }
 
+#[test]
+fn the_shipped_config_and_the_readme_cover_every_kind_and_key() {
+    let path = fixtures::repo().join("config/webcare.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let readme = std::fs::read_to_string(fixtures::repo().join("README.md")).unwrap();
+    for key in [
+        "tags",
+        "query",
+        "subreddits",
+        "communities",
+        "category",
+        "include_comments",
+        "backfill",
+        "max_pages",
+        "rate_limit",
+        "token_env",
+        "token_file",
+    ] {
+        assert!(text.contains(&format!("{key} =")), "config/webcare.toml does not show `{key}`");
+        assert!(readme.contains(&format!("`{key}`")), "README.md does not explain `{key}`");
+    }
+    let config = webcare::Config::from_toml(&path, &text).unwrap();
+    for kind in KINDS {
+        let example = format!("kind = \"{}\"", kind.name());
+        assert!(readme.contains(&example), "README.md has no example of {kind:?}");
+        let shipped: Vec<_> = config
+            .sources
+            .iter()
+            .filter(|s| s.kind == kind.name())
+            .collect();
+        assert!(!shipped.is_empty(), "config/webcare.toml has no {kind:?} source");
+        for source in shipped {
+            webcare::sources::build(source).unwrap();
+        }
+    }
+}
+
 /// `bytes` as the response to `source`'s first request (of stream `stream`); returns the
 /// mentions, after checking every item became one.
 fn parse_page(
