@@ -83,10 +83,21 @@ impl Mastodon {
             None => status.opt_str("language")?.map(str::to_string),
         };
         Ok(Item {
-            key: Key::new(published, id),
+            key: Key::new(snowflake_time(&id).unwrap_or(published), id),
             mention: m,
         })
     }
+}
+
+/// The time in a Mastodon id: ids are milliseconds since 1970 shifted left by 16 bits,
+/// and timelines are ordered by id, so this orders the walk as the server does (a
+/// federated post's `created_at` may disagree). Ids of other servers, or of Mastodon
+/// before 2.0, are not snowflakes: `None`, and `created_at` is used.
+fn snowflake_time(id: &str) -> Option<DateTime<Utc>> {
+    let millis = i64::try_from(id.parse::<u64>().ok()? >> 16).ok()?;
+    let at = DateTime::from_timestamp_millis(millis)?;
+    let snowflakes_began = DateTime::from_timestamp(1_483_228_800, 0)?; // 2017-01-01
+    (at > snowflakes_began).then_some(at)
 }
 
 impl Listing for Mastodon {
@@ -240,6 +251,14 @@ mod tests {
             .unwrap()
             .to_string();
         assert!(err.contains("statuses[1].account.acct: expected a string, found a number"), "{err}");
+    }
+
+    #[test]
+    fn snowflake_ids_carry_their_time() {
+        let at = snowflake_time("113500000000000002").unwrap();
+        assert_eq!(at.to_rfc3339(), "2024-11-17T19:42:38.593+00:00");
+        assert_eq!(snowflake_time("12345"), None);
+        assert_eq!(snowflake_time("AbCdEf"), None);
     }
 
     #[test]

@@ -301,9 +301,16 @@ impl<L: Listing> Source for Walk<L> {
         };
         let mut stream = progress.state.streams.remove(&label).unwrap_or_default();
         let cursor = stream.gap.as_ref().map(|g| g.cursor.clone());
-        let chunk = self
+        let mut chunk = self
             .listing
             .read(progress.stream, cursor.as_deref(), &body, now)?;
+        for item in &mut chunk.items {
+            // A time in the future (a wrong clock, a forged date) must not become the mark
+            // that everything published after it is measured against.
+            if item.key.at > now {
+                item.key.at = now;
+            }
+        }
         let items_seen = chunk.items.len();
         let mentions = advance(&mut stream, chunk, self.horizon(now));
         progress.state.streams.insert(label, stream);
