@@ -1,7 +1,8 @@
 //! The scheduler: one loop per source, all sharing one HTTP client and one index writer.
 //!
-//! Each loop waits for its interval (with jitter), polls once — fetch, parse, pipeline,
-//! write — and waits for the index commit before it adopts the new position. Failures
+//! Each loop waits for its interval (with jitter), polls once — fetch and parse up to the
+//! source's `max_pages` pages, pipeline, write — and waits for the index commit before
+//! it adopts the new position. Failures
 //! back off exponentially up to `backoff_max`; `Retry-After` is honoured; a slow or
 //! hostile source only ever delays itself, because every source has its own loop, every
 //! request a timeout and a size cap, and every host a limit on requests in flight.
