@@ -55,8 +55,92 @@ const DEFAULT_COMMIT_MAX_DOCS: usize = 10_000;
 const DEFAULT_LANGUAGES: &[&str] = &[
     "nl", "en", "ar", "fa", "tr", "uk", "fr", "de", "so", "ti", "es", "ru",
 ];
+/// How far back the first poll of a platform source reaches.
+const DEFAULT_BACKFILL: Duration = Duration::from_secs(7 * 86400);
+/// Pages one poll of a platform source may fetch before it continues next time.
+pub const DEFAULT_MAX_PAGES: usize = 10;
+const MAX_MAX_PAGES: usize = 100;
 /// Every source kind the daemon knows; an unknown `kind` lists these.
-pub const SOURCE_KINDS: &[&str] = &["feed"];
+pub const SOURCE_KINDS: &[&str] = &["feed", "mastodon", "discourse", "reddit", "bluesky", "lemmy"];
+/// Keys every kind takes.
+const COMMON_KEYS: &[&str] = &[
+    "name",
+    "kind",
+    "url",
+    "interval",
+    "lang",
+    "enabled",
+    "rate_limit",
+];
+
+/// What a kind takes beyond [`COMMON_KEYS`], and its defaults.
+struct KindSpec {
+    kind: &'static str,
+    keys: &'static [&'static str],
+    /// Least time between two requests to the host, unless `rate_limit` says otherwise.
+    rate_limit: Duration,
+    /// Used when `url` is not given (platforms with one well-known API address).
+    default_url: Option<&'static str>,
+}
+
+const KINDS: &[KindSpec] = &[
+    KindSpec {
+        kind: "feed",
+        keys: &[],
+        rate_limit: Duration::ZERO,
+        default_url: None,
+    },
+    // Mastodon allows 300 requests per 5 minutes per address.
+    KindSpec {
+        kind: "mastodon",
+        keys: &["tags", "query", "token_env", "token_file", "backfill", "max_pages"],
+        rate_limit: Duration::from_secs(1),
+        default_url: None,
+    },
+    // Discourse's defaults allow 200 requests a minute per address.
+    KindSpec {
+        kind: "discourse",
+        keys: &["query", "category", "backfill", "max_pages"],
+        rate_limit: Duration::from_secs(1),
+        default_url: None,
+    },
+    // Reddit allows about 10 requests a minute without OAuth (100 with a token).
+    KindSpec {
+        kind: "reddit",
+        keys: &[
+            "subreddits",
+            "query",
+            "include_comments",
+            "token_env",
+            "token_file",
+            "backfill",
+            "max_pages",
+        ],
+        rate_limit: Duration::from_secs(6),
+        default_url: Some("https://www.reddit.com"),
+    },
+    // The public AppView allows 3000 requests per 5 minutes per address.
+    KindSpec {
+        kind: "bluesky",
+        keys: &["query", "token_env", "token_file", "backfill", "max_pages"],
+        rate_limit: Duration::from_secs(1),
+        default_url: Some("https://public.api.bsky.app"),
+    },
+    // Lemmy's defaults allow 180 API reads a minute per address.
+    KindSpec {
+        kind: "lemmy",
+        keys: &[
+            "communities",
+            "include_comments",
+            "token_env",
+            "token_file",
+            "backfill",
+            "max_pages",
+        ],
+        rate_limit: Duration::from_secs(1),
+        default_url: None,
+    },
+];
 
 /// Why a configuration was refused. Every variant names the file.
 #[derive(Debug, thiserror::Error)]
@@ -187,11 +271,63 @@ impl Pipeline {
 pub struct SourceConfig {
     pub name: String,
     pub kind: String,
+    /// The feed, or the platform's base URL (instance, forum or API address).
     pub url: url::Url,
     pub interval: Duration,
     /// Language hint for every item of this source (wins over detection).
     pub lang: Option<String>,
     pub enabled: bool,
+    /// Least time between two requests to this source's host (the strictest source on a
+    /// host sets the pace for all of them).
+    pub rate_limit: Duration,
+    /// What the forum and platform kinds read; empty for feeds.
+    pub platform: Platform,
+}
+
+/// The kind-specific settings of a forum or platform source (see the README).
+#[derive(Debug, Clone, Default)]
+pub struct Platform {
+    /// Mastodon hashtags, without `#`.
+    pub tags: Vec<String>,
+    /// Search terms (Mastodon with a token, Discourse, Reddit, Bluesky).
+    pub query: Option<String>,
+    /// Reddit subreddit names, without `r/`.
+    pub subreddits: Vec<String>,
+    /// Lemmy communities, `name` or `name@instance`.
+    pub communities: Vec<String>,
+    /// Discourse category slug that narrows the search.
+    pub category: Option<String>,
+    /// Also read comments (Reddit, Lemmy).
+    pub include_comments: bool,
+    /// How far back the first poll reaches.
+    pub backfill: Duration,
+    /// Pages one poll may fetch; the rest of a long walk back follows next poll.
+    pub max_pages: usize,
+    /// Sent as `Authorization: Bearer`; from `token_env` or `token_file`.
+    pub token: Option<Secret>,
+}
+
+/// A secret such as an API token. It comes from the environment or a file the config
+/// names, never from the config itself, and prints as `[secret]`, so no log, error or
+/// `Debug` output can show it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+
+    /// The value, for the one place that sends it (the `Authorization` header).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[secret]")
+    }
 }
 
 impl Config {
@@ -306,11 +442,47 @@ struct RawPipeline {
 struct RawSource {
     name: Spanned<String>,
     kind: Spanned<String>,
-    url: Spanned<String>,
+    url: Option<Spanned<String>>,
     interval: Option<HumanDuration>,
     lang: Option<Spanned<String>>,
     #[serde(default = "yes")]
     enabled: bool,
+    rate_limit: Option<Spanned<HumanDuration>>,
+    // Kind-specific keys; `RawSource::kind_keys` lists them for the per-kind check.
+    tags: Option<Spanned<Vec<String>>>,
+    query: Option<Spanned<String>>,
+    subreddits: Option<Spanned<Vec<String>>>,
+    communities: Option<Spanned<Vec<String>>>,
+    category: Option<Spanned<String>>,
+    include_comments: Option<Spanned<bool>>,
+    backfill: Option<Spanned<HumanDuration>>,
+    max_pages: Option<Spanned<usize>>,
+    token_env: Option<Spanned<String>>,
+    token_file: Option<Spanned<String>>,
+}
+
+impl RawSource {
+    /// The kind-specific keys that are set, with where they are.
+    fn kind_keys(&self) -> Vec<(&'static str, std::ops::Range<usize>)> {
+        [
+            ("tags", self.tags.as_ref().map(Spanned::span)),
+            ("query", self.query.as_ref().map(Spanned::span)),
+            ("subreddits", self.subreddits.as_ref().map(Spanned::span)),
+            ("communities", self.communities.as_ref().map(Spanned::span)),
+            ("category", self.category.as_ref().map(Spanned::span)),
+            (
+                "include_comments",
+                self.include_comments.as_ref().map(Spanned::span),
+            ),
+            ("backfill", self.backfill.as_ref().map(Spanned::span)),
+            ("max_pages", self.max_pages.as_ref().map(Spanned::span)),
+            ("token_env", self.token_env.as_ref().map(Spanned::span)),
+            ("token_file", self.token_file.as_ref().map(Spanned::span)),
+        ]
+        .into_iter()
+        .filter_map(|(key, span)| Some((key, span?)))
+        .collect()
+    }
 }
 
 fn yes() -> bool {
@@ -668,7 +840,7 @@ impl Validator<'_> {
         name: String,
     ) -> Result<SourceConfig, ConfigError> {
         let kind = src.kind.get_ref().clone();
-        if !SOURCE_KINDS.contains(&kind.as_str()) {
+        let Some(spec) = KINDS.iter().find(|k| k.kind == kind) else {
             return Err(self.invalid(
                 Some(src.kind.span()),
                 &key("kind"),
@@ -677,18 +849,23 @@ impl Validator<'_> {
                     SOURCE_KINDS.join(", ")
                 ),
             ));
+        };
+        for (k, span) in src.kind_keys() {
+            if !spec.keys.contains(&k) {
+                let mut allowed: Vec<&str> = COMMON_KEYS.to_vec();
+                allowed.extend_from_slice(spec.keys);
+                return Err(self.invalid(
+                    Some(span),
+                    &key(k),
+                    format!(
+                        "not valid for kind {kind:?}; a {kind} source takes: {}",
+                        allowed.join(", ")
+                    ),
+                ));
+            }
         }
-        let url = url::Url::parse(src.url.get_ref())
-            .ok()
-            .filter(|u| matches!(u.scheme(), "http" | "https"))
-            .ok_or_else(|| {
-                self.invalid(
-                    Some(src.url.span()),
-                    &key("url"),
-                    format!("{:?} is not an http(s) URL", src.url.get_ref()),
-                )
-            })?;
-        let lang = match src.lang {
+        let url = self.source_url(&src, spec, key)?;
+        let lang = match &src.lang {
             Some(l) if crate::pipeline::language::lookup(l.get_ref()).is_none() => {
                 return Err(self.invalid(
                     Some(l.span()),
@@ -699,8 +876,9 @@ impl Validator<'_> {
                     ),
                 ))
             }
-            other => other.map(Spanned::into_inner),
+            other => other.as_ref().map(|l| l.get_ref().clone()),
         };
+        let platform = self.platform(&src, spec, key)?;
         Ok(SourceConfig {
             name,
             kind,
@@ -708,8 +886,239 @@ impl Validator<'_> {
             interval: src.interval.map_or(DEFAULT_INTERVAL, |d| d.0),
             lang,
             enabled: src.enabled,
+            rate_limit: src
+                .rate_limit
+                .as_ref()
+                .map_or(spec.rate_limit, |d| d.get_ref().0),
+            platform,
         })
     }
+
+    /// `url`, or the kind's well-known address when it has one.
+    fn source_url(
+        &self,
+        src: &RawSource,
+        spec: &KindSpec,
+        key: &dyn Fn(&str) -> String,
+    ) -> Result<url::Url, ConfigError> {
+        let (text, span) = match (&src.url, spec.default_url) {
+            (Some(u), _) => (u.get_ref().as_str(), Some(u.span())),
+            (None, Some(default)) => (default, None),
+            (None, None) => {
+                return Err(self.invalid(
+                    Some(src.kind.span()),
+                    &key("url"),
+                    format!(
+                        "a {} source needs `url` ({})",
+                        spec.kind,
+                        if spec.kind == "feed" {
+                            "the feed's address"
+                        } else {
+                            "the instance or forum's base address, e.g. \"https://example.org\""
+                        }
+                    ),
+                ))
+            }
+        };
+        url::Url::parse(text)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https"))
+            .ok_or_else(|| {
+                self.invalid(span, &key("url"), format!("{text:?} is not an http(s) URL"))
+            })
+    }
+
+    /// The kind-specific settings, checked; the keys were already checked against the kind.
+    fn platform(
+        &self,
+        src: &RawSource,
+        spec: &KindSpec,
+        key: &dyn Fn(&str) -> String,
+    ) -> Result<Platform, ConfigError> {
+        let max_pages = match &src.max_pages {
+            Some(n) if !(1..=MAX_MAX_PAGES).contains(n.get_ref()) => {
+                return Err(self.invalid(
+                    Some(n.span()),
+                    &key("max_pages"),
+                    format!("must be between 1 and {MAX_MAX_PAGES}"),
+                ))
+            }
+            Some(n) => *n.get_ref(),
+            None => DEFAULT_MAX_PAGES,
+        };
+        let platform = Platform {
+            tags: self.names(&src.tags, key, "tags", tag_name)?,
+            query: self.text(&src.query, key, "query")?,
+            subreddits: self.names(&src.subreddits, key, "subreddits", subreddit_name)?,
+            communities: self.names(&src.communities, key, "communities", community_name)?,
+            category: self.text(&src.category, key, "category")?,
+            include_comments: src
+                .include_comments
+                .as_ref()
+                .is_some_and(|b| *b.get_ref()),
+            backfill: src
+                .backfill
+                .as_ref()
+                .map_or(DEFAULT_BACKFILL, |d| d.get_ref().0),
+            max_pages,
+            token: self.token(src, key)?,
+        };
+        self.check_needs(src, spec.kind, &platform, key)?;
+        Ok(platform)
+    }
+
+    /// A list of names (`field`), each as `check` accepts and normalises it; not empty.
+    fn names(
+        &self,
+        list: &Option<Spanned<Vec<String>>>,
+        key: &dyn Fn(&str) -> String,
+        field: &str,
+        check: fn(&str) -> Option<String>,
+    ) -> Result<Vec<String>, ConfigError> {
+        let Some(list) = list else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::with_capacity(list.get_ref().len());
+        for raw in list.get_ref() {
+            let Some(name) = check(raw.trim()) else {
+                return Err(self.invalid(
+                    Some(list.span()),
+                    &key(field),
+                    format!("{raw:?} is not a valid name here ({})", name_rule(field)),
+                ));
+            };
+            out.push(name);
+        }
+        if out.is_empty() {
+            return Err(self.invalid(Some(list.span()), &key(field), "must not be empty"));
+        }
+        Ok(out)
+    }
+
+    /// An optional text (`field`), trimmed; not empty when given.
+    fn text(
+        &self,
+        value: &Option<Spanned<String>>,
+        key: &dyn Fn(&str) -> String,
+        field: &str,
+    ) -> Result<Option<String>, ConfigError> {
+        match value {
+            Some(v) if v.get_ref().trim().is_empty() => {
+                Err(self.invalid(Some(v.span()), &key(field), "must not be empty"))
+            }
+            Some(v) => Ok(Some(v.get_ref().trim().to_string())),
+            None => Ok(None),
+        }
+    }
+
+    /// What each kind cannot do without.
+    fn check_needs(
+        &self,
+        src: &RawSource,
+        kind: &str,
+        p: &Platform,
+        key: &dyn Fn(&str) -> String,
+    ) -> Result<(), ConfigError> {
+        let kind_span = Some(src.kind.span());
+        let missing = |what: &str| Err(self.invalid(kind_span.clone(), &key("kind"), what));
+        match kind {
+            "mastodon" if p.tags.is_empty() && p.query.is_none() => {
+                missing("a mastodon source needs `tags` (hashtag timelines) or `query` (search, with a token)")
+            }
+            "mastodon" if p.query.is_some() && p.token.is_none() => Err(self.invalid(
+                src.query.as_ref().map(Spanned::span),
+                &key("query"),
+                "Mastodon's search finds posts only for a logged-in account: set `token_env` or `token_file`, or use `tags`",
+            )),
+            "reddit" if p.subreddits.is_empty() && p.query.is_none() => {
+                missing("a reddit source needs `subreddits` or `query`")
+            }
+            "reddit" if p.include_comments && p.subreddits.is_empty() => Err(self.invalid(
+                src.include_comments.as_ref().map(Spanned::span),
+                &key("include_comments"),
+                "comments are read per subreddit: set `subreddits` too",
+            )),
+            "bluesky" if p.query.is_none() => missing("a bluesky source needs `query`"),
+            "lemmy" if p.communities.is_empty() => missing("a lemmy source needs `communities`"),
+            _ => Ok(()),
+        }
+    }
+
+    /// The token from `token_env` or `token_file`. Messages name the variable or file,
+    /// never the value.
+    fn token(
+        &self,
+        src: &RawSource,
+        key: &dyn Fn(&str) -> String,
+    ) -> Result<Option<Secret>, ConfigError> {
+        match (&src.token_env, &src.token_file) {
+            (Some(_), Some(file)) => Err(self.invalid(
+                Some(file.span()),
+                &key("token_file"),
+                "set `token_env` or `token_file`, not both",
+            )),
+            (Some(var), None) => match std::env::var(var.get_ref()) {
+                Ok(value) if !value.trim().is_empty() => Ok(Some(Secret::new(value.trim()))),
+                _ => Err(self.invalid(
+                    Some(var.span()),
+                    &key("token_env"),
+                    format!("the environment variable {:?} is not set or empty", var.get_ref()),
+                )),
+            },
+            (None, Some(file)) => match std::fs::read_to_string(file.get_ref()) {
+                Ok(value) if !value.trim().is_empty() => Ok(Some(Secret::new(value.trim()))),
+                Ok(_) => Err(self.invalid(
+                    Some(file.span()),
+                    &key("token_file"),
+                    format!("{} is empty", file.get_ref()),
+                )),
+                Err(e) => Err(self.invalid(
+                    Some(file.span()),
+                    &key("token_file"),
+                    format!("cannot read {}: {e}", file.get_ref()),
+                )),
+            },
+            (None, None) => Ok(None),
+        }
+    }
+}
+
+/// What a valid name in list `field` looks like, for the error message.
+fn name_rule(field: &str) -> &'static str {
+    match field {
+        "tags" => "letters, digits and _, with or without a leading #",
+        "subreddits" => "2 to 21 letters, digits or _, with or without r/",
+        _ => "letters, digits and _, optionally @ and the instance, e.g. \"asiel@feddit.nl\"",
+    }
+}
+
+fn is_word(text: &str) -> bool {
+    !text.is_empty() && text.chars().all(|c| c.is_alphanumeric() || c == '_')
+}
+
+fn tag_name(raw: &str) -> Option<String> {
+    let tag = raw.strip_prefix('#').unwrap_or(raw);
+    is_word(tag).then(|| tag.to_string())
+}
+
+fn subreddit_name(raw: &str) -> Option<String> {
+    let name = raw.trim_start_matches('/');
+    let name = name.strip_prefix("r/").unwrap_or(name);
+    let ok = (2..=21).contains(&name.len())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    ok.then(|| name.to_string())
+}
+
+fn community_name(raw: &str) -> Option<String> {
+    let raw = raw.strip_prefix('!').unwrap_or(raw);
+    let (name, instance) = match raw.split_once('@') {
+        Some((name, instance)) => (name, Some(instance)),
+        None => (raw, None),
+    };
+    let instance_ok = instance.is_none_or(|i| {
+        !i.is_empty() && i.chars().all(|c| c.is_alphanumeric() || matches!(c, '.' | '-' | ':'))
+    });
+    (is_word(name) && instance_ok).then(|| raw.to_string())
 }
 
 /// The 1-based line of byte `offset` in `text`.
@@ -846,6 +1255,85 @@ mod tests {
                 .to_string();
         assert!(err.contains("privacy.redact_patterns[0].regex"), "{err}");
         assert!(err.contains(":7:"), "{err}");
+    }
+
+    #[test]
+    fn platform_sources_get_their_defaults() {
+        let c = load("[[sources]]\nname = \"r\"\nkind = \"reddit\"\nsubreddits = [\"r/thenetherlands\", \"Netherlands\"]\n")
+            .unwrap();
+        let r = &c.sources[0];
+        assert_eq!(r.url.as_str(), "https://www.reddit.com/");
+        assert_eq!(r.platform.subreddits, ["thenetherlands", "Netherlands"]);
+        assert_eq!(r.rate_limit, Duration::from_secs(6));
+        assert_eq!(r.platform.backfill, DEFAULT_BACKFILL);
+        assert_eq!(r.platform.max_pages, DEFAULT_MAX_PAGES);
+        let c = load("[[sources]]\nname = \"m\"\nkind = \"mastodon\"\nurl = \"https://mastodon.social\"\ntags = [\"#asielzoekers\", \"IND\"]\nbackfill = \"2d\"\nmax_pages = 3\nrate_limit = \"5s\"\n")
+            .unwrap();
+        let m = &c.sources[0].platform;
+        assert_eq!(m.tags, ["asielzoekers", "IND"]);
+        assert_eq!((m.backfill, m.max_pages), (Duration::from_secs(2 * 86400), 3));
+        assert_eq!(c.sources[0].rate_limit, Duration::from_secs(5));
+        // Feeds are unchanged: no pause between requests unless asked.
+        let c = load("[[sources]]\nname = \"f\"\nkind = \"feed\"\nurl = \"https://e.org/rss\"\n").unwrap();
+        assert_eq!(c.sources[0].rate_limit, Duration::ZERO);
+    }
+
+    #[test]
+    fn a_key_of_another_kind_is_refused_with_the_kind_and_line() {
+        let err = load("[[sources]]\nname = \"m\"\nkind = \"mastodon\"\nurl = \"https://m.example\"\ntags = [\"ind\"]\nsubreddits = [\"x\"]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(":11: key `sources[0].subreddits`"), "{err}");
+        assert!(err.contains("not valid for kind \"mastodon\""), "{err}");
+        assert!(err.contains("tags, query"), "{err}");
+        let err = load("[[sources]]\nname = \"f\"\nkind = \"feed\"\nurl = \"https://e.org/\"\nbackfill = \"1d\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("sources[0].backfill") && err.contains("\"feed\""), "{err}");
+    }
+
+    #[test]
+    fn what_a_kind_cannot_do_without_is_named() {
+        for (source, expected) in [
+            ("kind = \"mastodon\"\nurl = \"https://m.example\"", "needs `tags`"),
+            ("kind = \"mastodon\"\nurl = \"https://m.example\"\nquery = \"ind\"", "logged-in account"),
+            ("kind = \"reddit\"", "needs `subreddits` or `query`"),
+            ("kind = \"reddit\"\nquery = \"ind\"\ninclude_comments = true", "set `subreddits` too"),
+            ("kind = \"bluesky\"", "needs `query`"),
+            ("kind = \"lemmy\"\nurl = \"https://l.example\"", "needs `communities`"),
+            ("kind = \"lemmy\"\ncommunities = [\"asiel\"]", "needs `url`"),
+            ("kind = \"lemmy\"\nurl = \"https://l.example\"\ncommunities = [\"a b\"]", "not a valid name"),
+            ("kind = \"reddit\"\nsubreddits = [\"x\"]\nmax_pages = 0", "between 1 and 100"),
+        ] {
+            let err = load(&format!("[[sources]]\nname = \"s\"\n{source}\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(expected), "{source}: {err}");
+        }
+    }
+
+    #[test]
+    fn tokens_come_from_the_environment_or_a_file_and_never_print() {
+        let file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(file.path(), "tok-from-file\n").unwrap();
+        let c = load(&format!(
+            "[[sources]]\nname = \"b\"\nkind = \"bluesky\"\nquery = \"ind\"\ntoken_file = {:?}\n",
+            file.path().display().to_string()
+        ))
+        .unwrap();
+        let token = c.sources[0].platform.token.as_ref().unwrap();
+        assert_eq!(token.expose(), "tok-from-file");
+        assert!(!format!("{:?}", c.sources[0]).contains("tok-from-file"));
+        let err = load("[[sources]]\nname = \"b\"\nkind = \"bluesky\"\nquery = \"ind\"\ntoken_env = \"WEBCARE_TEST_NO_SUCH_VARIABLE\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("WEBCARE_TEST_NO_SUCH_VARIABLE") && err.contains("not set"), "{err}");
+    }
+
+    #[test]
+    fn the_kind_table_lists_every_kind() {
+        let table: Vec<&str> = KINDS.iter().map(|k| k.kind).collect();
+        assert_eq!(table, SOURCE_KINDS);
     }
 
     #[test]

@@ -91,6 +91,8 @@ pub fn demo_config(mut config: Config, feeds: SocketAddr) -> Config {
                 interval: DEMO_INTERVAL,
                 lang: None,
                 enabled: true,
+                rate_limit: std::time::Duration::ZERO,
+                platform: Default::default(),
             })
         })
         .collect();

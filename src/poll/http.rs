@@ -1,16 +1,21 @@
 //! HTTP etiquette for every source: conditional GET, compression, timeouts, a size cap,
-//! limited redirects, `Retry-After`, a User-Agent with a contact, and at most N requests
-//! in flight per host.
+//! limited redirects, `Retry-After`, a User-Agent with a contact, at most N requests in
+//! flight per host, a least time between two requests to a host (the strictest
+//! `rate_limit` of the sources on it), and a pause until the quota resets when a host
+//! says it is used up (`X-RateLimit-Remaining: 0`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use reqwest::header::{self, HeaderMap, HeaderValue};
 use reqwest::StatusCode;
 use tokio::sync::Semaphore;
+use tokio::time::Instant;
 
 use crate::config;
+use crate::sources::json::parse_time;
 use crate::sources::{Body, FetchRequest, Fetched};
 
 /// Why a fetch failed. The scheduler decides what to do next from the variant.
@@ -36,7 +41,56 @@ pub enum FetchError {
 pub struct Fetcher {
     client: reqwest::Client,
     settings: config::Poll,
-    hosts: Mutex<HashMap<String, Arc<Semaphore>>>,
+    hosts: Mutex<HashMap<String, Arc<Host>>>,
+}
+
+/// One host (name and port): its requests in flight and when the next one may start.
+struct Host {
+    slots: Semaphore,
+    pace: Mutex<Pace>,
+}
+
+#[derive(Default)]
+struct Pace {
+    /// The start reserved last, plus the least interval.
+    next_start: Option<Instant>,
+    /// The least time between two starts: the largest any source on this host asked for.
+    min_interval: Duration,
+    /// No request before this: the host's quota is used up or it asked us to wait.
+    hold_until: Option<Instant>,
+}
+
+impl Host {
+    fn pace(&self) -> std::sync::MutexGuard<'_, Pace> {
+        self.pace.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Reserves the next start for a request that asks for `min_interval` between requests.
+    fn reserve(&self, min_interval: Duration) -> Instant {
+        let mut pace = self.pace();
+        pace.min_interval = pace.min_interval.max(min_interval);
+        let now = Instant::now();
+        let start = [Some(now), pace.next_start, pace.hold_until]
+            .into_iter()
+            .flatten()
+            .max()
+            .unwrap_or(now);
+        pace.next_start = Some(start + pace.min_interval);
+        start
+    }
+
+    /// Whether a hold was set while a request waited for its turn.
+    fn held(&self) -> bool {
+        self.pace().hold_until.is_some_and(|t| t > Instant::now())
+    }
+
+    fn hold_for(&self, wait: Duration) {
+        let until = Instant::now() + wait;
+        let mut pace = self.pace();
+        if pace.hold_until.is_none_or(|t| t < until) {
+            pace.hold_until = Some(until);
+        }
+    }
 }
 
 impl Fetcher {
@@ -56,25 +110,47 @@ impl Fetcher {
         })
     }
 
-    fn host_slots(&self, host: &str) -> Arc<Semaphore> {
+    fn host(&self, key: String) -> Arc<Host> {
         let mut hosts = self
             .hosts
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         hosts
-            .entry(host.to_string())
-            .or_insert_with(|| Arc::new(Semaphore::new(self.settings.max_per_host)))
+            .entry(key)
+            .or_insert_with(|| {
+                Arc::new(Host {
+                    slots: Semaphore::new(self.settings.max_per_host),
+                    pace: Mutex::new(Pace::default()),
+                })
+            })
             .clone()
     }
 
-    /// Performs `request`, waiting for a free slot on its host first.
+    /// Waits until the host may be asked again: its least interval since the last
+    /// request, and any hold (quota used up, `Retry-After`) set meanwhile.
+    async fn wait_turn(&self, host: &Host, min_interval: Duration) {
+        loop {
+            tokio::time::sleep_until(host.reserve(min_interval)).await;
+            if !host.held() {
+                return;
+            }
+        }
+    }
+
+    /// Performs `request`, waiting for its host's turn and a free slot first.
     pub async fn fetch(&self, request: &FetchRequest) -> Result<Fetched, FetchError> {
-        let host = request.url.host_str().unwrap_or_default().to_string();
-        let slots = self.host_slots(&host);
-        let _permit = slots
+        let host_name = request.url.host_str().unwrap_or_default().to_string();
+        let host = self.host(format!(
+            "{host_name}:{}",
+            request.url.port_or_known_default().unwrap_or(0)
+        ));
+        let _permit = host
+            .slots
             .acquire()
             .await
             .map_err(|e| FetchError::Other(e.to_string()))?;
+        // After the slot: a hold set while this request queued for it is still seen.
+        self.wait_turn(&host, request.min_interval).await;
         let response = self
             .client
             .get(request.url.clone())
@@ -83,14 +159,23 @@ impl Fetcher {
             .await
             .map_err(|e| self.classify(e))?;
         let status = response.status();
+        let quota = quota_wait(response.headers(), Utc::now())
+            .map(|wait| wait.min(self.settings.backoff_max));
+        if let Some(wait) = quota {
+            tracing::info!(host = %host_name, wait_secs = wait.as_secs_f64(), "rate limit used up; waiting for its reset before the next request");
+            host.hold_for(wait);
+        }
         if status == StatusCode::NOT_MODIFIED {
             return Ok(Fetched::NotModified);
         }
         if status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::SERVICE_UNAVAILABLE {
-            if let Some(wait) = retry_after(response.headers()) {
+            if let Some(wait) = retry_after(response.headers()).or(quota) {
+                let wait = wait.min(self.settings.backoff_max);
+                // Every source on this host waits, not only the one that was told.
+                host.hold_for(wait);
                 return Err(FetchError::RetryAfter {
                     status: status.as_u16(),
-                    wait: wait.min(self.settings.backoff_max),
+                    wait,
                 });
             }
         }
@@ -151,7 +236,46 @@ fn request_headers(request: &FetchRequest) -> HeaderMap {
     };
     put(header::IF_NONE_MATCH, &request.etag);
     put(header::IF_MODIFIED_SINCE, &request.last_modified);
+    if let Some(token) = &request.auth {
+        if let Ok(mut value) = HeaderValue::from_str(&format!("Bearer {}", token.expose())) {
+            // Kept out of reqwest's and hyper's debug output.
+            value.set_sensitive(true);
+            headers.insert(header::AUTHORIZATION, value);
+        }
+    }
     headers
+}
+
+/// How long until the quota resets, when the host says it is used up
+/// (`X-RateLimit-Remaining` below 1). `X-RateLimit-Reset` is an ISO 8601 time (Mastodon),
+/// seconds from now, fractions allowed (Reddit), or a Unix time (the IETF draft's
+/// `RateLimit-Reset`, as Bluesky sends it).
+pub fn quota_wait(headers: &HeaderMap, now: DateTime<Utc>) -> Option<Duration> {
+    let header = |names: [&str; 2]| {
+        names
+            .into_iter()
+            .find_map(|n| headers.get(n).and_then(|v| v.to_str().ok()))
+            .map(str::trim)
+    };
+    let remaining: f64 = header(["x-ratelimit-remaining", "ratelimit-remaining"])?
+        .parse()
+        .ok()?;
+    if remaining >= 1.0 {
+        return None;
+    }
+    let reset = header(["x-ratelimit-reset", "ratelimit-reset"])?;
+    let until = |at: DateTime<Utc>| (at - now).to_std().unwrap_or_default();
+    if let Some(at) = parse_time(reset) {
+        return Some(until(at));
+    }
+    let secs: f64 = reset.parse().ok()?;
+    if !secs.is_finite() || secs < 0.0 {
+        return None;
+    }
+    if secs > 1_000_000_000.0 {
+        return DateTime::from_timestamp_millis((secs * 1000.0) as i64).map(until);
+    }
+    Some(Duration::from_secs_f64(secs))
 }
 
 fn header_text(headers: &HeaderMap, name: header::HeaderName) -> Option<String> {
@@ -202,5 +326,60 @@ mod tests {
         assert_eq!(retry_after(&h), Some(Duration::ZERO));
         h.insert(header::RETRY_AFTER, HeaderValue::from_static("soon"));
         assert_eq!(retry_after(&h), None);
+    }
+
+    #[test]
+    fn quota_headers_of_mastodon_reddit_and_bluesky() {
+        let now = DateTime::parse_from_rfc3339("2026-11-20T10:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let headers = |pairs: &[(&'static str, &'static str)]| {
+            let mut h = HeaderMap::new();
+            for (k, v) in pairs {
+                h.insert(*k, HeaderValue::from_static(*v));
+            }
+            h
+        };
+        let mastodon = headers(&[
+            ("x-ratelimit-remaining", "0"),
+            ("x-ratelimit-reset", "2026-11-20T10:05:00.500000Z"),
+        ]);
+        assert_eq!(quota_wait(&mastodon, now), Some(Duration::from_millis(300_500)));
+        let reddit = headers(&[
+            ("x-ratelimit-remaining", "0.0"),
+            ("x-ratelimit-reset", "42"),
+        ]);
+        assert_eq!(quota_wait(&reddit, now), Some(Duration::from_secs(42)));
+        let bluesky = headers(&[
+            ("ratelimit-remaining", "0"),
+            ("ratelimit-reset", "1795168860"),
+        ]);
+        assert_eq!(quota_wait(&bluesky, now), Some(Duration::from_secs(60)));
+        let plenty = headers(&[
+            ("x-ratelimit-remaining", "299"),
+            ("x-ratelimit-reset", "42"),
+        ]);
+        assert_eq!(quota_wait(&plenty, now), None);
+        // A reset in the past: no wait.
+        let past = headers(&[
+            ("x-ratelimit-remaining", "0"),
+            ("x-ratelimit-reset", "2026-11-20T09:00:00Z"),
+        ]);
+        assert_eq!(quota_wait(&past, now), Some(Duration::ZERO));
+    }
+
+    #[test]
+    fn the_token_is_sent_but_never_printed() {
+        let mut request = FetchRequest::get(
+            url::Url::parse("https://m.example/api").unwrap(),
+            "application/json",
+        );
+        request.auth = Some(config::Secret::new("s3cr3t-token"));
+        assert!(!format!("{request:?}").contains("s3cr3t"));
+        let headers = request_headers(&request);
+        let auth = &headers[header::AUTHORIZATION];
+        assert!(auth.is_sensitive());
+        assert_eq!(auth.to_str().unwrap(), "Bearer s3cr3t-token");
+        assert!(!format!("{headers:?}").contains("s3cr3t"));
     }
 }

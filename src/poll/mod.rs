@@ -1,7 +1,8 @@
 //! The scheduler: one loop per source, all sharing one HTTP client and one index writer.
 //!
-//! Each loop waits for its interval (with jitter), polls once — fetch, parse, pipeline,
-//! write — and waits for the index commit before it adopts the new position. Failures
+//! Each loop waits for its interval (with jitter), polls once — fetch and parse up to the
+//! source's `max_pages` pages, pipeline, write — and waits for the index commit before
+//! it adopts the new position. Failures
 //! back off exponentially up to `backoff_max`; `Retry-After` is honoured; a slow or
 //! hostile source only ever delays itself, because every source has its own loop, every
 //! request a timeout and a size cap, and every host a limit on requests in flight.
@@ -24,10 +25,10 @@ use crate::mention::Mention;
 use crate::pipeline::Pipeline;
 use crate::search::writer::{Batch, WriteError, WriterHandle};
 use crate::search::{Checkpoints, SourceCheckpoint};
-use crate::sources::{self, Source, SourceError};
+use crate::sources::{self, FetchRequest, Page, Position, Source, SourceError};
 
-/// Pages one poll may fetch before it stops and continues next time.
-const MAX_PAGES_PER_POLL: usize = 20;
+/// The most pages one poll may fetch, whatever a source asks for (`max_pages`).
+const MAX_PAGES_PER_POLL: usize = 100;
 /// Consecutive failures after which a source counts as failing.
 const FAILING_AFTER: u32 = 3;
 /// Longest stagger of the first poll, so that a restart does not fire every source at once.
@@ -55,6 +56,15 @@ pub struct PollReport {
     pub dropped: usize,
     pub pages: usize,
     pub not_modified: bool,
+}
+
+/// What the pages of one poll gave, and the error that stopped it early, if one did.
+struct Collected {
+    report: PollReport,
+    mentions: Vec<Mention>,
+    /// The last page's position (the saved one if no page was parsed).
+    position: Position,
+    failure: Option<PollError>,
 }
 
 /// How a source is doing, as `/api/sources` shows it.
@@ -130,31 +140,26 @@ impl Poller {
 
     /// One poll of `source`: fetch every page, run the pipeline, and write the mentions
     /// with the new checkpoint. Returns after the index commit that holds them, and then
-    /// `checkpoint` is the saved one; on error it is unchanged.
+    /// `checkpoint` is the saved one.
+    ///
+    /// A failure after some pages (a rate limit half-way through a long walk back) still
+    /// writes what those pages gave, with the last page's position — every page's
+    /// position is a valid place to resume — and then returns the error. A failure on
+    /// the first page leaves `checkpoint` unchanged.
     pub async fn poll_once(
         &self,
         source: &dyn Source,
         checkpoint: &mut SourceCheckpoint,
     ) -> Result<PollReport, PollError> {
-        let mut request = source.first_request(&checkpoint.position);
-        let mut report = PollReport::default();
-        let mut mentions = Vec::new();
-        let mut position;
-        loop {
-            let fetched = self.fetcher.fetch(&request).await?;
-            report.not_modified = matches!(fetched, sources::Fetched::NotModified);
-            let page =
-                cpu_bound(|| source.parse(&request, &checkpoint.position, fetched, Utc::now()))?;
-            report.pages += 1;
-            report.items_seen += page.items_seen;
-            mentions.extend(page.mentions);
-            position = page.position;
-            match page.next {
-                Some(next) if report.pages < MAX_PAGES_PER_POLL => request = next,
-                _ => break,
-            }
-        }
-        if report.not_modified && mentions.is_empty() && position == checkpoint.position {
+        let Collected {
+            mut report,
+            mentions,
+            position,
+            failure,
+        } = self.collect(source, &checkpoint.position).await?;
+        let unchanged =
+            report.not_modified && mentions.is_empty() && position == checkpoint.position;
+        if unchanged && failure.is_none() {
             return Ok(report);
         }
         let (kept, dropped) = cpu_bound(|| self.analyse(source.name(), mentions));
@@ -173,7 +178,59 @@ impl Poller {
             })
             .await?;
         *checkpoint = next;
-        Ok(report)
+        match failure {
+            Some(error) => Err(error),
+            None => Ok(report),
+        }
+    }
+
+    /// Fetches and parses pages until the source has no next page or its page limit is
+    /// reached. An error on the first page is returned; a later one is kept in
+    /// [`Collected::failure`] with what the earlier pages gave.
+    async fn collect(
+        &self,
+        source: &dyn Source,
+        saved: &Position,
+    ) -> Result<Collected, PollError> {
+        let max_pages = source.max_pages().clamp(1, MAX_PAGES_PER_POLL);
+        let mut request = source.first_request(saved);
+        let mut collected = Collected {
+            report: PollReport::default(),
+            mentions: Vec::new(),
+            position: saved.clone(),
+            failure: None,
+        };
+        loop {
+            let (page, not_modified) = match self.fetch_page(source, &request, saved).await {
+                Ok(fetched) => fetched,
+                Err(error) if collected.report.pages == 0 => return Err(error),
+                Err(error) => {
+                    collected.failure = Some(error);
+                    return Ok(collected);
+                }
+            };
+            collected.report.pages += 1;
+            collected.report.not_modified = not_modified;
+            collected.report.items_seen += page.items_seen;
+            collected.mentions.extend(page.mentions);
+            collected.position = page.position;
+            match page.next {
+                Some(next) if collected.report.pages < max_pages => request = next,
+                _ => return Ok(collected),
+            }
+        }
+    }
+
+    async fn fetch_page(
+        &self,
+        source: &dyn Source,
+        request: &FetchRequest,
+        saved: &Position,
+    ) -> Result<(Page, bool), PollError> {
+        let fetched = self.fetcher.fetch(request).await?;
+        let not_modified = matches!(fetched, sources::Fetched::NotModified);
+        let page = cpu_bound(|| source.parse(request, saved, fetched, Utc::now()))?;
+        Ok((page, not_modified))
     }
 
     /// Runs the pipeline over new mentions; returns the relevant ones and how many were

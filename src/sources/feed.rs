@@ -26,6 +26,7 @@ pub struct FeedSource {
     name: String,
     url: Url,
     lang: Option<String>,
+    rate_limit: std::time::Duration,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -52,6 +53,7 @@ impl FeedSource {
             name: config.name.clone(),
             url: config.url.clone(),
             lang: config.lang.clone(),
+            rate_limit: config.rate_limit,
         }
     }
 }
@@ -70,6 +72,7 @@ impl Source for FeedSource {
         FetchRequest {
             etag: position.etag,
             last_modified: position.last_modified,
+            min_interval: self.rate_limit,
             ..FetchRequest::get(self.url.clone(), ACCEPT)
         }
     }
@@ -351,6 +354,8 @@ mod tests {
             interval: std::time::Duration::from_secs(60),
             lang: None,
             enabled: true,
+            rate_limit: std::time::Duration::ZERO,
+            platform: Default::default(),
         };
         let source = FeedSource::new(&cfg);
         let req = source.first_request(&Position::Null);

@@ -8,16 +8,31 @@
 //! in the index commit that holds the mentions, so a crash can neither lose nor
 //! duplicate an item.
 //!
-//! Adding a platform is one file here plus one arm in [`build`].
+//! Adding a platform is one file here plus one arm in [`build`]. The forum and platform
+//! adapters share the paging in [`walk`] (newest first, back to what was seen last) and
+//! the field-by-field JSON reading in [`json`]; each only says how to ask for a page and
+//! how to read one.
 
+pub mod bluesky;
+pub mod discourse;
 pub mod feed;
+pub mod json;
+pub mod lemmy;
+pub mod mastodon;
+pub mod reddit;
+pub mod walk;
+
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use url::Url;
 
-use crate::config::SourceConfig;
+use crate::config::{Secret, SourceConfig};
 use crate::mention::Mention;
+
+/// `Accept` for the platforms' JSON APIs.
+pub const ACCEPT_JSON: &str = "application/json";
 
 /// A source's saved position, opaque to everything but the source itself.
 pub type Position = Value;
@@ -32,6 +47,10 @@ pub struct FetchRequest {
     pub last_modified: Option<String>,
     /// Value of the `Accept` header.
     pub accept: &'static str,
+    /// Least time between two requests to this URL's host (the source's `rate_limit`).
+    pub min_interval: Duration,
+    /// Sent as `Authorization: Bearer …`. Prints as `[secret]`.
+    pub auth: Option<Secret>,
     /// State the source carries from one page of a poll to the next.
     pub context: Value,
 }
@@ -43,6 +62,8 @@ impl FetchRequest {
             etag: None,
             last_modified: None,
             accept,
+            min_interval: Duration::ZERO,
+            auth: None,
             context: Value::Null,
         }
     }
@@ -91,6 +112,8 @@ pub enum SourceError {
     Feed(String),
     #[error("unexpected response: {0}")]
     Shape(String),
+    #[error("source configuration: {0}")]
+    Config(String),
 }
 
 /// A platform adapter. Implementations are pure: no I/O, no clocks but `now`.
@@ -102,6 +125,11 @@ pub trait Source: Send + Sync {
     /// The first request of a poll, given the saved position (`Value::Null` on first run).
     fn first_request(&self, position: &Position) -> FetchRequest;
     /// Turns one response into mentions, a new position and maybe a next page.
+    ///
+    /// `position` is the one saved before this poll; state from earlier pages of the same
+    /// poll travels in `request.context`. Every page's position must be a valid place to
+    /// resume: the scheduler saves the last one it got when the poll stops early (page
+    /// limit, or a failure after some pages).
     fn parse(
         &self,
         request: &FetchRequest,
@@ -109,17 +137,109 @@ pub trait Source: Send + Sync {
         fetched: Fetched,
         now: DateTime<Utc>,
     ) -> Result<Page, SourceError>;
+    /// Pages one poll may fetch; the scheduler stops there and saves the last position.
+    fn max_pages(&self) -> usize {
+        crate::config::DEFAULT_MAX_PAGES
+    }
 }
 
 /// Builds the adapter for a configured source; an unknown kind lists the known ones
 /// (config validation refuses those first, with file and line).
 pub fn build(config: &SourceConfig) -> Result<Box<dyn Source>, SourceError> {
-    match config.kind.as_str() {
-        "feed" => Ok(Box::new(feed::FeedSource::new(config))),
-        other => Err(SourceError::Shape(format!(
-            "source {:?}: unknown kind {other:?}; known kinds: {}",
-            config.name,
-            crate::config::SOURCE_KINDS.join(", ")
-        ))),
+    let settings = || walk::Walking::from_config(config);
+    Ok(match config.kind.as_str() {
+        "feed" => Box::new(feed::FeedSource::new(config)),
+        "mastodon" => Box::new(walk::Walk::new(mastodon::Mastodon::new(config), settings())?),
+        "discourse" => Box::new(walk::Walk::new(discourse::Discourse::new(config), settings())?),
+        "reddit" => Box::new(walk::Walk::new(reddit::Reddit::new(config), settings())?),
+        "bluesky" => Box::new(walk::Walk::new(bluesky::Bluesky::new(config), settings())?),
+        "lemmy" => Box::new(walk::Walk::new(lemmy::Lemmy::new(config), settings())?),
+        other => {
+            return Err(SourceError::Config(format!(
+                "source {:?}: unknown kind {other:?}; known kinds: {}",
+                config.name,
+                crate::config::SOURCE_KINDS.join(", ")
+            )))
+        }
+    })
+}
+
+/// `base` with `segments` appended to its path, each percent-encoded; a base path is
+/// kept (a forum installed under `/forum`), its query and fragment are not.
+pub fn endpoint(base: &Url, segments: &[&str]) -> Url {
+    let mut url = base.clone();
+    url.set_query(None);
+    url.set_fragment(None);
+    if let Ok(mut path) = url.path_segments_mut() {
+        path.pop_if_empty().extend(segments);
+    }
+    url
+}
+
+/// [`endpoint`] with query parameters `pairs` (form-encoded, in this order).
+pub fn api_url(base: &Url, segments: &[&str], pairs: &[(&str, &str)]) -> Url {
+    let mut url = endpoint(base, segments);
+    if !pairs.is_empty() {
+        url.query_pairs_mut().extend_pairs(pairs);
+    }
+    url
+}
+
+/// The target of relation `rel` in a `Link` header (RFC 8288), e.g. Mastodon's `next`.
+pub fn link_target(link: &str, rel: &str) -> Option<Url> {
+    link.split(',').find_map(|part| {
+        let (target, params) = part.trim().strip_prefix('<')?.split_once('>')?;
+        let has_rel = params.split(';').any(|param| {
+            param.split_once('=').is_some_and(|(key, value)| {
+                key.trim().eq_ignore_ascii_case("rel")
+                    && value
+                        .trim()
+                        .trim_matches('"')
+                        .split_whitespace()
+                        .any(|r| r.eq_ignore_ascii_case(rel))
+            })
+        });
+        if has_rel {
+            Url::parse(target).ok()
+        } else {
+            None
+        }
+    })
+}
+
+/// The value of query parameter `name` in `url`.
+pub fn query_value(url: &Url, name: &str) -> Option<String> {
+    url.query_pairs()
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoint_keeps_the_base_path_and_encodes_segments() {
+        let base = Url::parse("https://forum.example/community/?x=1#top").unwrap();
+        assert_eq!(
+            endpoint(&base, &["search.json"]).as_str(),
+            "https://forum.example/community/search.json"
+        );
+        let base = Url::parse("https://mastodon.example").unwrap();
+        assert_eq!(
+            endpoint(&base, &["api", "v1", "timelines", "tag", "ter apel"]).as_str(),
+            "https://mastodon.example/api/v1/timelines/tag/ter%20apel"
+        );
+    }
+
+    #[test]
+    fn link_header_relations() {
+        let link = r#"<https://m.example/api/v1/timelines/tag/ind?max_id=109>; rel="next", <https://m.example/api/v1/timelines/tag/ind?min_id=120>; rel="prev""#;
+        let next = link_target(link, "next").unwrap();
+        assert_eq!(query_value(&next, "max_id").as_deref(), Some("109"));
+        let prev = link_target(link, "prev").unwrap();
+        assert_eq!(query_value(&prev, "min_id").as_deref(), Some("120"));
+        assert!(link_target(link, "last").is_none());
+        assert!(link_target("garbage", "next").is_none());
     }
 }

@@ -7,5 +7,6 @@ mod corpora;
 mod daemon;
 mod fixtures;
 mod index;
+mod platforms;
 mod polling;
 mod quality;

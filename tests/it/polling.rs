@@ -11,14 +11,14 @@ use webcare::search::{IndexError, MentionIndex, SourceCheckpoint};
 use crate::fixtures;
 
 /// A poller with its own index writer, for driving polls one step at a time.
-struct Harness {
-    index: MentionIndex,
-    poller: Poller,
+pub struct Harness {
+    pub index: MentionIndex,
+    pub poller: Poller,
     writer: std::thread::JoinHandle<Result<(), IndexError>>,
 }
 
 impl Harness {
-    fn start(config: &webcare::Config) -> Harness {
+    pub fn start(config: &webcare::Config) -> Harness {
         let index = MentionIndex::open(&config.storage.data_dir).unwrap();
         let policy = CommitPolicy {
             max_docs: 100,
@@ -36,7 +36,7 @@ impl Harness {
     }
 
     /// Stops the writer (its final commit) and checks it ended without error.
-    async fn finish(self) {
+    pub async fn finish(self) {
         drop(self.poller);
         let writer = self.writer;
         tokio::task::spawn_blocking(move || writer.join())

@@ -1,0 +1,219 @@
+//! Bluesky: `app.bsky.feed.searchPosts` on a public AppView, newest first.
+//!
+//! One stream: `/xrpc/app.bsky.feed.searchPosts?q=…&sort=latest&limit=100`, paged back
+//! with the response's `cursor`. Each of `posts[]` is a post view: `uri`
+//! (`at://did/app.bsky.feed.post/rkey`), `author.handle`, `record.text`,
+//! `record.createdAt`, `record.langs` (the first is the hint) and `indexedAt`. The
+//! listing is ordered by when the AppView saw a post, so that orders the walk; the
+//! published time is the author's `createdAt` (clients may set it to anything, so one
+//! that is not a time falls back to `indexedAt` rather than stopping the source).
+
+use chrono::{DateTime, Utc};
+use url::Url;
+
+use super::json::{parse_body, At};
+use super::walk::{Chunk, Item, Key, Listing};
+use super::{api_url, Body, FetchRequest, SourceError, ACCEPT_JSON};
+use crate::config::SourceConfig;
+use crate::mention::Mention;
+use crate::pipeline::extract::fold_whitespace;
+
+const KIND: &str = "bluesky";
+/// The most posts one search page returns.
+const PAGE_SIZE: &str = "100";
+/// Where people read a post, whichever AppView the daemon asks.
+const WEB: &str = "https://bsky.app";
+
+pub struct Bluesky {
+    name: String,
+    base: Url,
+    lang: Option<String>,
+    query: String,
+    labels: Vec<String>,
+}
+
+impl Bluesky {
+    pub fn new(config: &SourceConfig) -> Bluesky {
+        let query = config.platform.query.clone().unwrap_or_default();
+        let labels = if query.is_empty() {
+            Vec::new()
+        } else {
+            vec![format!("search:{query}")]
+        };
+        Bluesky {
+            name: config.name.clone(),
+            base: config.url.clone(),
+            lang: config.lang.clone(),
+            query,
+            labels,
+        }
+    }
+
+    fn item(&self, post: &At, now: DateTime<Utc>) -> Result<Item, SourceError> {
+        let uri = post.str_at("uri")?;
+        let indexed = post.field("indexedAt")?.time()?;
+        let author = post.field("author")?;
+        let handle = author.str_at("handle")?;
+        let record = post.field("record")?;
+        let text = record.str_at("text")?;
+        let published = record.field("createdAt")?.time().unwrap_or(indexed);
+        let first_lang = match record.opt("langs")? {
+            Some(langs) => langs.items()?.first().map(At::str).transpose()?,
+            None => None,
+        };
+        let mut m = Mention::new(&self.name, uri, published, now);
+        m.text = fold_whitespace(text);
+        // A handle that no longer resolves is shown as `handle.invalid`; the DID still links.
+        let profile = if handle == "handle.invalid" {
+            author.str_at("did")?
+        } else {
+            handle
+        };
+        let rkey = uri.rsplit('/').next().unwrap_or_default();
+        m.url = Some(format!("{WEB}/profile/{profile}/post/{rkey}"));
+        m.author = Some(handle.to_string());
+        m.lang_hint = self.lang.clone().or_else(|| first_lang.map(primary_subtag));
+        Ok(Item {
+            key: Key::new(indexed, uri),
+            mention: m,
+        })
+    }
+}
+
+/// `pt-BR` → `pt`: the pipeline's hints are ISO 639-1 codes.
+fn primary_subtag(tag: &str) -> String {
+    tag.split(['-', '_'])
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase()
+}
+
+impl Listing for Bluesky {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn kind(&self) -> &'static str {
+        KIND
+    }
+
+    fn streams(&self) -> &[String] {
+        &self.labels
+    }
+
+    fn request(&self, _: usize, cursor: Option<&str>, _: Option<&Key>) -> FetchRequest {
+        let mut pairs = vec![
+            ("q", self.query.as_str()),
+            ("sort", "latest"),
+            ("limit", PAGE_SIZE),
+        ];
+        pairs.extend(cursor.map(|c| ("cursor", c)));
+        let url = api_url(&self.base, &["xrpc", "app.bsky.feed.searchPosts"], &pairs);
+        FetchRequest::get(url, ACCEPT_JSON)
+    }
+
+    fn read(
+        &self,
+        _: usize,
+        _: Option<&str>,
+        body: &Body,
+        now: DateTime<Utc>,
+    ) -> Result<Chunk, SourceError> {
+        let value = parse_body(KIND, body)?;
+        let root = At::root(KIND, "", &value);
+        let items = root
+            .field("posts")?
+            .items()?
+            .iter()
+            .map(|post| self.item(post, now))
+            .collect::<Result<Vec<_>, _>>()?;
+        let next = root.opt_str("cursor")?.map(str::to_string);
+        Ok(Chunk { items, next })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Platform;
+
+    fn source() -> Bluesky {
+        Bluesky::new(&SourceConfig {
+            name: "b".into(),
+            kind: KIND.into(),
+            url: Url::parse("https://public.api.bsky.app").unwrap(),
+            interval: std::time::Duration::from_secs(600),
+            lang: None,
+            enabled: true,
+            rate_limit: std::time::Duration::from_secs(1),
+            platform: Platform {
+                query: Some("asielzoekers".into()),
+                ..Platform::default()
+            },
+        })
+    }
+
+    fn body(json: &str) -> Body {
+        Body {
+            url: Url::parse("https://public.api.bsky.app/xrpc/app.bsky.feed.searchPosts").unwrap(),
+            content_type: Some("application/json; charset=utf-8".into()),
+            etag: None,
+            last_modified: None,
+            link: None,
+            bytes: json.as_bytes().to_vec(),
+        }
+    }
+
+    const PAGE: &str = r#"{"cursor":"1795168000000::bafy","hitsTotal":2,"posts":[
+      {"uri":"at://did:plc:abc/app.bsky.feed.post/3lbxyz2","cid":"bafy1",
+       "author":{"did":"did:plc:abc","handle":"noor.bsky.social"},
+       "record":{"$type":"app.bsky.feed.post","text":"المقابلة في IND استغرقت ست ساعات","createdAt":"2026-11-20T09:59:00.000Z","langs":["ar"]},
+       "indexedAt":"2026-11-20T10:00:00.000Z"},
+      {"uri":"at://did:plc:def/app.bsky.feed.post/3lbxyz1","cid":"bafy2",
+       "author":{"did":"did:plc:def","handle":"handle.invalid"},
+       "record":{"text":"Asielzoekers  in Ter Apel","createdAt":"not a date","langs":["nl-NL"]},
+       "indexedAt":"2026-11-20T09:00:00.000Z"}
+    ]}"#;
+
+    #[test]
+    fn search_request() {
+        assert_eq!(
+            source().request(0, Some("c1"), None).url.as_str(),
+            "https://public.api.bsky.app/xrpc/app.bsky.feed.searchPosts?q=asielzoekers&sort=latest&limit=100&cursor=c1"
+        );
+    }
+
+    #[test]
+    fn posts_become_mentions() {
+        let chunk = source().read(0, None, &body(PAGE), Utc::now()).unwrap();
+        assert_eq!(chunk.next.as_deref(), Some("1795168000000::bafy"));
+        let first = &chunk.items[0].mention;
+        assert_eq!(first.external_id, "at://did:plc:abc/app.bsky.feed.post/3lbxyz2");
+        assert_eq!(
+            first.url.as_deref(),
+            Some("https://bsky.app/profile/noor.bsky.social/post/3lbxyz2")
+        );
+        assert_eq!(first.lang_hint.as_deref(), Some("ar"));
+        assert_eq!(first.author.as_deref(), Some("noor.bsky.social"));
+        let second = &chunk.items[1].mention;
+        assert_eq!(second.text, "Asielzoekers in Ter Apel");
+        assert_eq!(second.lang_hint.as_deref(), Some("nl"));
+        assert_eq!(
+            second.url.as_deref(),
+            Some("https://bsky.app/profile/did:plc:def/post/3lbxyz1")
+        );
+        // A createdAt that is not a time falls back to indexedAt.
+        assert_eq!(second.published, chunk.items[1].key.at);
+    }
+
+    #[test]
+    fn a_missing_record_names_the_post() {
+        let broken = PAGE.replace(r#""record":{"text":"Asielzoekers  in Ter Apel","createdAt":"not a date","langs":["nl-NL"]},"#, "");
+        let err = source()
+            .read(0, None, &body(&broken), Utc::now())
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("bluesky: posts[1].record: missing"), "{err}");
+    }
+}

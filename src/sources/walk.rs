@@ -1,0 +1,566 @@
+//! Walking a newest-first listing back to what was seen last: the paging every forum and
+//! platform adapter shares.
+//!
+//! Every platform lists posts newest first and pages *back* (Mastodon `max_id`, Reddit
+//! `after`, Bluesky `cursor`, Discourse `before` or `page`, Lemmy `page`). A poll fetches
+//! the newest page and walks back until it reaches the *mark* — the newest item of the
+//! last finished walk — or, on the first run, the `backfill` horizon. When that takes more
+//! pages than one poll may fetch, the position keeps the unfinished walk as a *gap*: the
+//! cursor to go on from, the floor it must reach, and the newest and oldest items it has
+//! delivered. The next poll finishes the gap first, then starts a new walk from the top
+//! down to the gap's newest item. So:
+//!
+//! - a new walk delivers the items newer than the mark;
+//! - a gap delivers the items newer than its floor and older than the oldest item it has
+//!   delivered (listings paged by number shift as posts arrive; this skips the repeats);
+//! - closing a gap moves the mark to the newest item the walk delivered.
+//!
+//! Every page returns a position that is a valid place to resume, so wherever the poll
+//! stops — the page limit, a rate limit, an error — nothing is missed and nothing is
+//! delivered twice. Items are ordered by [`Key`]: time, then id.
+//!
+//! A source may walk several listings (*streams*: posts and comments, several
+//! communities). Each has its own mark and gap under a label, so changing one in the
+//! config starts only that one afresh; a poll visits unfinished gaps first, then every
+//! stream's newest page.
+
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::{Body, FetchRequest, Fetched, Page, Position, Source, SourceError};
+use crate::config::{Secret, SourceConfig};
+use crate::mention::Mention;
+
+/// Where an item sits in a listing: its time, then its id to break ties (ids compare by
+/// length first, so numeric ids sort as numbers).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Key {
+    pub at: DateTime<Utc>,
+    pub id: String,
+}
+
+impl Key {
+    pub fn new(at: DateTime<Utc>, id: impl Into<String>) -> Key {
+        Key { at, id: id.into() }
+    }
+}
+
+impl Ord for Key {
+    fn cmp(&self, other: &Key) -> Ordering {
+        self.at
+            .cmp(&other.at)
+            .then_with(|| self.id.len().cmp(&other.id.len()))
+            .then_with(|| self.id.cmp(&other.id))
+    }
+}
+
+impl PartialOrd for Key {
+    fn partial_cmp(&self, other: &Key) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// One item of a page and where it sits.
+pub struct Item {
+    pub key: Key,
+    pub mention: Mention,
+}
+
+/// What an adapter read from one page.
+pub struct Chunk {
+    /// The page's items in the listing's order (newest first).
+    pub items: Vec<Item>,
+    /// The cursor of the next older page; `None` at the end of the listing.
+    pub next: Option<String>,
+}
+
+/// The settings every walking source has.
+#[derive(Debug, Clone)]
+pub struct Walking {
+    pub backfill: Duration,
+    pub max_pages: usize,
+    pub rate_limit: Duration,
+    pub token: Option<Secret>,
+}
+
+impl Walking {
+    pub fn from_config(config: &SourceConfig) -> Walking {
+        Walking {
+            backfill: config.platform.backfill,
+            max_pages: config.platform.max_pages.max(1),
+            rate_limit: config.rate_limit,
+            token: config.platform.token.clone(),
+        }
+    }
+}
+
+/// A platform's newest-first listings: how to ask for a page and how to read one.
+pub trait Listing: Send + Sync {
+    fn name(&self) -> &str;
+    fn kind(&self) -> &'static str;
+    /// One label per stream, stable while its config is unchanged (`r/thenetherlands/new`).
+    fn streams(&self) -> &[String];
+    /// The newest page of `stream` (`cursor` is `None`) or the older page at `cursor`.
+    /// `floor` is the newest item already delivered, for APIs that can filter by it.
+    fn request(&self, stream: usize, cursor: Option<&str>, floor: Option<&Key>) -> FetchRequest;
+    /// The items of one response of `stream`, newest first, and the next older cursor.
+    fn read(
+        &self,
+        stream: usize,
+        cursor: Option<&str>,
+        body: &Body,
+        now: DateTime<Utc>,
+    ) -> Result<Chunk, SourceError>;
+}
+
+/// The saved position: per stream label, its mark and unfinished walk.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct WalkPosition {
+    #[serde(default)]
+    streams: BTreeMap<String, Stream>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Stream {
+    /// The newest item of the last finished walk: everything down from it is delivered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    mark: Option<Key>,
+    /// A walk that is not finished yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    gap: Option<Gap>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Gap {
+    /// The cursor of the next older page.
+    cursor: String,
+    /// Where the walk ends: the mark it started from, or the backfill horizon.
+    floor: Key,
+    /// The newest and the oldest item the walk has delivered.
+    top: Key,
+    low: Key,
+}
+
+/// State carried from page to page within one poll, in [`FetchRequest::context`].
+#[derive(Debug, Serialize, Deserialize)]
+struct Progress {
+    state: WalkPosition,
+    /// The stream the request is for.
+    stream: usize,
+    /// Streams whose newest page this poll has asked for.
+    fresh: Vec<usize>,
+}
+
+impl WalkPosition {
+    /// The saved position; one this version cannot read starts afresh (idempotent writes
+    /// make that safe), and streams no longer configured are dropped.
+    fn load(position: &Position, labels: &[String]) -> WalkPosition {
+        let mut state: WalkPosition = serde_json::from_value(position.clone()).unwrap_or_default();
+        state.streams.retain(|label, _| labels.contains(label));
+        state
+    }
+
+    fn has_gap(&self, label: &str) -> bool {
+        self.streams.get(label).is_some_and(|s| s.gap.is_some())
+    }
+
+    fn to_value(&self) -> Position {
+        serde_json::to_value(self).unwrap_or_default()
+    }
+}
+
+/// A [`Listing`] walked as described in the module docs: the [`Source`] the platform
+/// adapters are used through.
+pub struct Walk<L> {
+    listing: L,
+    settings: Walking,
+}
+
+impl<L: Listing> Walk<L> {
+    pub fn new(listing: L, settings: Walking) -> Result<Walk<L>, SourceError> {
+        if listing.streams().is_empty() {
+            return Err(SourceError::Config(format!(
+                "source {:?}: nothing to read (no tags, query, subreddits or communities)",
+                listing.name()
+            )));
+        }
+        Ok(Walk { listing, settings })
+    }
+
+    /// The next stream to fetch this poll: an unfinished walk first, then a stream whose
+    /// newest page has not been asked for yet; `None` when the poll is done.
+    fn pick(&self, progress: &Progress) -> Option<usize> {
+        let labels = self.listing.streams();
+        (0..labels.len())
+            .find(|&i| progress.state.has_gap(&labels[i]))
+            .or_else(|| (0..labels.len()).find(|i| !progress.fresh.contains(i)))
+    }
+
+    /// `progress` turned to `stream`.
+    fn turn_to(&self, mut progress: Progress, stream: usize) -> Progress {
+        let fresh = self
+            .listing
+            .streams()
+            .get(stream)
+            .is_some_and(|label| !progress.state.has_gap(label));
+        if fresh && !progress.fresh.contains(&stream) {
+            progress.fresh.push(stream);
+        }
+        progress.stream = stream;
+        progress
+    }
+
+    fn start(&self, position: &Position) -> Progress {
+        let progress = Progress {
+            state: WalkPosition::load(position, self.listing.streams()),
+            stream: 0,
+            fresh: Vec::new(),
+        };
+        // At the start of a poll every stream is still to do, so `pick` finds one.
+        let stream = self.pick(&progress).unwrap_or(0);
+        self.turn_to(progress, stream)
+    }
+
+    fn request(&self, progress: &Progress) -> FetchRequest {
+        let stream = self
+            .listing
+            .streams()
+            .get(progress.stream)
+            .and_then(|label| progress.state.streams.get(label));
+        let mut request = match stream {
+            Some(Stream { gap: Some(gap), .. }) => {
+                // The horizon is not an item: there is nothing to filter by.
+                let floor = Some(&gap.floor).filter(|f| !f.id.is_empty());
+                self.listing
+                    .request(progress.stream, Some(gap.cursor.as_str()), floor)
+            }
+            Some(Stream { mark, .. }) => self.listing.request(progress.stream, None, mark.as_ref()),
+            None => self.listing.request(progress.stream, None, None),
+        };
+        request.min_interval = self.settings.rate_limit;
+        request.auth = self.settings.token.clone();
+        request.context = serde_json::to_value(progress).unwrap_or_default();
+        request
+    }
+
+    fn horizon(&self, now: DateTime<Utc>) -> Key {
+        let back = TimeDelta::from_std(self.settings.backfill).unwrap_or(TimeDelta::MAX);
+        let at = now
+            .checked_sub_signed(back)
+            .unwrap_or(DateTime::<Utc>::MIN_UTC);
+        Key::new(at, "")
+    }
+}
+
+impl<L: Listing> Source for Walk<L> {
+    fn name(&self) -> &str {
+        self.listing.name()
+    }
+
+    fn kind(&self) -> &'static str {
+        self.listing.kind()
+    }
+
+    fn max_pages(&self) -> usize {
+        self.settings.max_pages
+    }
+
+    fn first_request(&self, position: &Position) -> FetchRequest {
+        self.request(&self.start(position))
+    }
+
+    fn parse(
+        &self,
+        request: &FetchRequest,
+        position: &Position,
+        fetched: Fetched,
+        now: DateTime<Utc>,
+    ) -> Result<Page, SourceError> {
+        let mut progress: Progress = serde_json::from_value(request.context.clone())
+            .unwrap_or_else(|_| self.start(position));
+        let Some(label) = self.listing.streams().get(progress.stream).cloned() else {
+            return Err(SourceError::Config(format!(
+                "{}: no stream {}",
+                self.listing.kind(),
+                progress.stream
+            )));
+        };
+        let body = match fetched {
+            Fetched::Body(body) => body,
+            // These APIs are not asked conditionally; a 304 would change nothing.
+            Fetched::NotModified => {
+                return Ok(Page {
+                    position: progress.state.to_value(),
+                    ..Page::default()
+                })
+            }
+        };
+        let mut stream = progress.state.streams.remove(&label).unwrap_or_default();
+        let cursor = stream.gap.as_ref().map(|g| g.cursor.clone());
+        let mut chunk = self
+            .listing
+            .read(progress.stream, cursor.as_deref(), &body, now)?;
+        for item in &mut chunk.items {
+            // A time in the future (a wrong clock, a forged date) must not become the mark
+            // that everything published after it is measured against.
+            if item.key.at > now {
+                item.key.at = now;
+            }
+        }
+        let items_seen = chunk.items.len();
+        let mentions = advance(&mut stream, chunk, self.horizon(now));
+        progress.state.streams.insert(label, stream);
+        let position = progress.state.to_value();
+        let next = self
+            .pick(&progress)
+            .map(|s| self.request(&self.turn_to(progress, s)));
+        Ok(Page {
+            mentions,
+            items_seen,
+            next,
+            position,
+        })
+    }
+}
+
+/// Moves one stream's walk on by one page and returns the items it delivers.
+fn advance(stream: &mut Stream, chunk: Chunk, horizon: Key) -> Vec<Mention> {
+    let walk = stream.gap.take();
+    let floor = match (&walk, &stream.mark) {
+        (Some(gap), _) => gap.floor.clone(),
+        (None, Some(mark)) => mark.clone(),
+        (None, None) => horizon,
+    };
+    // In a gap, what is not older than the walk's oldest item was delivered already.
+    let below = walk.as_ref().map(|g| g.low.clone());
+    let (mut top, mut low) = match walk {
+        Some(gap) => (Some(gap.top), Some(gap.low)),
+        None => (None, None),
+    };
+    let mut reached = chunk.items.is_empty();
+    let mut mentions = Vec::new();
+    for item in chunk.items {
+        if item.key <= floor {
+            reached = true;
+            continue;
+        }
+        if below.as_ref().is_some_and(|b| item.key >= *b) {
+            continue;
+        }
+        if top.as_ref().is_none_or(|t| item.key > *t) {
+            top = Some(item.key.clone());
+        }
+        if low.as_ref().is_none_or(|l| item.key < *l) {
+            low = Some(item.key.clone());
+        }
+        mentions.push(item.mention);
+    }
+    match (chunk.next, top, low) {
+        (Some(cursor), Some(top), Some(low)) if !reached => {
+            stream.gap = Some(Gap {
+                cursor,
+                floor,
+                top,
+                low,
+            });
+        }
+        (_, top, _) => {
+            // Finished: everything from the floor up to `top` is delivered.
+            if top.as_ref() > stream.mark.as_ref() {
+                stream.mark = top;
+            }
+        }
+    }
+    mentions
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+
+    /// A listing over an in-memory list, paged by offset like Lemmy's page numbers (so
+    /// new posts shift older ones to later pages).
+    struct Fake {
+        labels: Vec<String>,
+        page: usize,
+        /// Per stream, newest first.
+        posts: Mutex<Vec<Vec<Key>>>,
+    }
+
+    impl Fake {
+        fn new(streams: usize, page: usize) -> Fake {
+            Fake {
+                labels: (0..streams).map(|i| format!("s{i}")).collect(),
+                page,
+                posts: Mutex::new(vec![Vec::new(); streams]),
+            }
+        }
+
+        /// Adds posts `ids` to `stream`, a minute apart, the last one at `until`.
+        fn publish(&self, stream: usize, ids: std::ops::Range<u32>, until: DateTime<Utc>) {
+            let mut posts = self.posts.lock().unwrap();
+            let last = i64::from(ids.end) - 1;
+            for id in ids {
+                let at = until - TimeDelta::minutes(last - i64::from(id));
+                posts[stream].push(Key::new(at, format!("{stream}-{id}")));
+            }
+            posts[stream].sort_by(|a, b| b.cmp(a));
+        }
+    }
+
+    impl Listing for Fake {
+        fn name(&self) -> &str {
+            "fake"
+        }
+        fn kind(&self) -> &'static str {
+            "fake"
+        }
+        fn streams(&self) -> &[String] {
+            &self.labels
+        }
+        fn request(&self, stream: usize, cursor: Option<&str>, _: Option<&Key>) -> FetchRequest {
+            let url = format!("http://fake/{stream}?offset={}", cursor.unwrap_or("0"));
+            FetchRequest::get(url::Url::parse(&url).unwrap(), "application/json")
+        }
+        fn read(
+            &self,
+            stream: usize,
+            cursor: Option<&str>,
+            _: &Body,
+            now: DateTime<Utc>,
+        ) -> Result<Chunk, SourceError> {
+            let offset: usize = cursor.map_or(0, |c| c.parse().unwrap());
+            let posts = self.posts.lock().unwrap();
+            let items: Vec<Item> = posts[stream]
+                .iter()
+                .skip(offset)
+                .take(self.page)
+                .map(|key| Item {
+                    key: key.clone(),
+                    mention: Mention::new("fake", &key.id, key.at, now),
+                })
+                .collect();
+            let next = (offset + items.len() < posts[stream].len())
+                .then(|| (offset + self.page).to_string());
+            Ok(Chunk { items, next })
+        }
+    }
+
+    fn body() -> Body {
+        Body {
+            url: url::Url::parse("http://fake/").unwrap(),
+            content_type: None,
+            etag: None,
+            last_modified: None,
+            link: None,
+            bytes: Vec::new(),
+        }
+    }
+
+    fn walk(fake: Fake, max_pages: usize, backfill_hours: u64) -> Walk<Fake> {
+        let settings = Walking {
+            backfill: Duration::from_secs(backfill_hours * 3600),
+            max_pages,
+            rate_limit: Duration::ZERO,
+            token: None,
+        };
+        Walk::new(fake, settings).unwrap()
+    }
+
+    /// One poll as the scheduler runs it; returns the delivered ids and the new position.
+    fn poll(source: &dyn Source, saved: &Position, now: DateTime<Utc>) -> (Vec<String>, Position) {
+        let mut request = source.first_request(saved);
+        let (mut ids, mut pages) = (Vec::new(), 0);
+        loop {
+            let page = source
+                .parse(&request, saved, Fetched::Body(body()), now)
+                .unwrap();
+            pages += 1;
+            ids.extend(page.mentions.into_iter().map(|m| m.external_id));
+            match page.next {
+                Some(next) if pages < source.max_pages() => request = next,
+                _ => return (ids, page.position),
+            }
+        }
+    }
+
+    fn sorted(mut ids: Vec<String>) -> Vec<String> {
+        ids.sort();
+        ids
+    }
+
+    #[test]
+    fn first_run_reaches_back_to_the_backfill_horizon_only() {
+        let now = Utc::now();
+        let fake = Fake::new(1, 50);
+        // Posts 0..1000 a minute apart, the newest just before now: the 600 of the last
+        // 10 hours are within the horizon.
+        fake.publish(0, 0..1000, now - TimeDelta::seconds(30));
+        let source = walk(fake, 50, 10);
+        let (ids, _) = poll(&source, &Position::Null, now);
+        assert_eq!(ids.len(), 600, "{:?}", &ids[..5]);
+        assert_eq!(ids[0], "0-999");
+    }
+
+    #[test]
+    fn a_burst_beyond_the_page_limit_is_delivered_over_polls_exactly_once() {
+        let now = Utc::now();
+        let fake = Fake::new(1, 5);
+        fake.publish(0, 0..3, now - TimeDelta::hours(20));
+        let source = walk(fake, 2, 48);
+        let (first, mut position) = poll(&source, &Position::Null, now);
+        assert_eq!(first.len(), 3);
+        // 37 new posts: 2 pages of 5 per poll, so four polls to catch up — and 4 more
+        // arrive while the gap is being filled.
+        source.listing.publish(0, 100..137, now - TimeDelta::hours(2));
+        let mut delivered = Vec::new();
+        for round in 0..8 {
+            if round == 1 {
+                source.listing.publish(0, 200..204, now - TimeDelta::minutes(1));
+            }
+            let (ids, next) = poll(&source, &position, now);
+            delivered.extend(ids);
+            position = next;
+        }
+        let mut expected: Vec<String> = (100..137).map(|i| format!("0-{i}")).collect();
+        expected.extend((200..204).map(|i| format!("0-{i}")));
+        assert_eq!(sorted(delivered), sorted(expected));
+        // Caught up: the next poll delivers nothing and changes nothing.
+        let (ids, again) = poll(&source, &position, now);
+        assert!(ids.is_empty());
+        assert_eq!(again, position);
+    }
+
+    #[test]
+    fn every_stream_is_walked_and_an_open_gap_goes_first() {
+        let now = Utc::now();
+        let fake = Fake::new(2, 5);
+        fake.publish(0, 0..12, now - TimeDelta::minutes(5));
+        fake.publish(1, 0..3, now - TimeDelta::minutes(5));
+        let source = walk(fake, 2, 48);
+        // Stream 0 needs 3 pages: the limit stops it with a gap; stream 1 waits.
+        let (ids, position) = poll(&source, &Position::Null, now);
+        assert_eq!(ids.len(), 10);
+        assert!(position["streams"]["s0"]["gap"].is_object(), "{position}");
+        // Next poll: the gap first (2 left), then stream 0's top, then stream 1.
+        let (ids, position) = poll(&source, &position, now);
+        assert_eq!(sorted(ids), vec!["0-0", "0-1"]);
+        let (ids, position) = poll(&source, &position, now);
+        assert_eq!(ids.len(), 3);
+        assert!(position["streams"]["s1"]["mark"].is_object(), "{position}");
+    }
+
+    #[test]
+    fn keys_order_by_time_then_numeric_id() {
+        let t = Utc::now();
+        assert!(Key::new(t, "9") < Key::new(t, "10"));
+        assert!(Key::new(t, "99") < Key::new(t + TimeDelta::seconds(1), "1"));
+        assert!(Key::new(t, "") < Key::new(t, "1"));
+    }
+}
