@@ -450,7 +450,7 @@ fn stage_costs(pipeline: &Pipeline) {
         std::hint::black_box(redactor.redact(&format!("Op 12-03-2026 om 06:30: {}", m.text)));
     });
     time("complaint", &|m| {
-        std::hint::black_box(pipeline.complaint_rules().judge(&m.text));
+        std::hint::black_box(pipeline.complaint_rules().judge(&m.text, "nl"));
     });
     time("signature", &|m| {
         std::hint::black_box(webcare::pipeline::duplicates::signature(&m.text));

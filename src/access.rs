@@ -224,9 +224,7 @@ impl Users {
     /// The user an API token belongs to.
     pub fn check_token(&self, token: &str) -> Option<&User> {
         let hash = sha256_hex(token);
-        self.users
-            .iter()
-            .find(|u| u.tokens.contains(&hash))
+        self.users.iter().find(|u| u.tokens.contains(&hash))
     }
 
     /// Adds a user or replaces their password and role.

@@ -61,7 +61,14 @@ const DEFAULT_BACKFILL: Duration = Duration::from_secs(7 * 86400);
 pub const DEFAULT_MAX_PAGES: usize = 10;
 const MAX_MAX_PAGES: usize = 100;
 /// Every source kind the daemon knows; an unknown `kind` lists these.
-pub const SOURCE_KINDS: &[&str] = &["feed", "mastodon", "discourse", "reddit", "bluesky", "lemmy"];
+pub const SOURCE_KINDS: &[&str] = &[
+    "feed",
+    "mastodon",
+    "discourse",
+    "reddit",
+    "bluesky",
+    "lemmy",
+];
 /// Keys every kind takes.
 const COMMON_KEYS: &[&str] = &[
     "name",
@@ -93,7 +100,14 @@ const KINDS: &[KindSpec] = &[
     // Mastodon allows 300 requests per 5 minutes per address.
     KindSpec {
         kind: "mastodon",
-        keys: &["tags", "query", "token_env", "token_file", "backfill", "max_pages"],
+        keys: &[
+            "tags",
+            "query",
+            "token_env",
+            "token_file",
+            "backfill",
+            "max_pages",
+        ],
         rate_limit: Duration::from_secs(1),
         default_url: None,
     },
@@ -952,10 +966,7 @@ impl Validator<'_> {
             subreddits: self.names(&src.subreddits, key, "subreddits", subreddit_name)?,
             communities: self.names(&src.communities, key, "communities", community_name)?,
             category: self.text(&src.category, key, "category")?,
-            include_comments: src
-                .include_comments
-                .as_ref()
-                .is_some_and(|b| *b.get_ref()),
+            include_comments: src.include_comments.as_ref().is_some_and(|b| *b.get_ref()),
             backfill: src
                 .backfill
                 .as_ref()
@@ -1062,7 +1073,10 @@ impl Validator<'_> {
                 _ => Err(self.invalid(
                     Some(var.span()),
                     &key("token_env"),
-                    format!("the environment variable {:?} is not set or empty", var.get_ref()),
+                    format!(
+                        "the environment variable {:?} is not set or empty",
+                        var.get_ref()
+                    ),
                 )),
             },
             (None, Some(file)) => match std::fs::read_to_string(file.get_ref()) {
@@ -1116,7 +1130,9 @@ fn community_name(raw: &str) -> Option<String> {
         None => (raw, None),
     };
     let instance_ok = instance.is_none_or(|i| {
-        !i.is_empty() && i.chars().all(|c| c.is_alphanumeric() || matches!(c, '.' | '-' | ':'))
+        !i.is_empty()
+            && i.chars()
+                .all(|c| c.is_alphanumeric() || matches!(c, '.' | '-' | ':'))
     });
     (is_word(name) && instance_ok).then(|| raw.to_string())
 }
@@ -1271,10 +1287,14 @@ mod tests {
             .unwrap();
         let m = &c.sources[0].platform;
         assert_eq!(m.tags, ["asielzoekers", "IND"]);
-        assert_eq!((m.backfill, m.max_pages), (Duration::from_secs(2 * 86400), 3));
+        assert_eq!(
+            (m.backfill, m.max_pages),
+            (Duration::from_secs(2 * 86400), 3)
+        );
         assert_eq!(c.sources[0].rate_limit, Duration::from_secs(5));
         // Feeds are unchanged: no pause between requests unless asked.
-        let c = load("[[sources]]\nname = \"f\"\nkind = \"feed\"\nurl = \"https://e.org/rss\"\n").unwrap();
+        let c = load("[[sources]]\nname = \"f\"\nkind = \"feed\"\nurl = \"https://e.org/rss\"\n")
+            .unwrap();
         assert_eq!(c.sources[0].rate_limit, Duration::ZERO);
     }
 
@@ -1289,21 +1309,42 @@ mod tests {
         let err = load("[[sources]]\nname = \"f\"\nkind = \"feed\"\nurl = \"https://e.org/\"\nbackfill = \"1d\"\n")
             .unwrap_err()
             .to_string();
-        assert!(err.contains("sources[0].backfill") && err.contains("\"feed\""), "{err}");
+        assert!(
+            err.contains("sources[0].backfill") && err.contains("\"feed\""),
+            "{err}"
+        );
     }
 
     #[test]
     fn what_a_kind_cannot_do_without_is_named() {
         for (source, expected) in [
-            ("kind = \"mastodon\"\nurl = \"https://m.example\"", "needs `tags`"),
-            ("kind = \"mastodon\"\nurl = \"https://m.example\"\nquery = \"ind\"", "logged-in account"),
+            (
+                "kind = \"mastodon\"\nurl = \"https://m.example\"",
+                "needs `tags`",
+            ),
+            (
+                "kind = \"mastodon\"\nurl = \"https://m.example\"\nquery = \"ind\"",
+                "logged-in account",
+            ),
             ("kind = \"reddit\"", "needs `subreddits` or `query`"),
-            ("kind = \"reddit\"\nquery = \"ind\"\ninclude_comments = true", "set `subreddits` too"),
+            (
+                "kind = \"reddit\"\nquery = \"ind\"\ninclude_comments = true",
+                "set `subreddits` too",
+            ),
             ("kind = \"bluesky\"", "needs `query`"),
-            ("kind = \"lemmy\"\nurl = \"https://l.example\"", "needs `communities`"),
+            (
+                "kind = \"lemmy\"\nurl = \"https://l.example\"",
+                "needs `communities`",
+            ),
             ("kind = \"lemmy\"\ncommunities = [\"asiel\"]", "needs `url`"),
-            ("kind = \"lemmy\"\nurl = \"https://l.example\"\ncommunities = [\"a b\"]", "not a valid name"),
-            ("kind = \"reddit\"\nsubreddits = [\"x\"]\nmax_pages = 0", "between 1 and 100"),
+            (
+                "kind = \"lemmy\"\nurl = \"https://l.example\"\ncommunities = [\"a b\"]",
+                "not a valid name",
+            ),
+            (
+                "kind = \"reddit\"\nsubreddits = [\"x\"]\nmax_pages = 0",
+                "between 1 and 100",
+            ),
         ] {
             let err = load(&format!("[[sources]]\nname = \"s\"\n{source}\n"))
                 .unwrap_err()
@@ -1327,7 +1368,10 @@ mod tests {
         let err = load("[[sources]]\nname = \"b\"\nkind = \"bluesky\"\nquery = \"ind\"\ntoken_env = \"WEBCARE_TEST_NO_SUCH_VARIABLE\"\n")
             .unwrap_err()
             .to_string();
-        assert!(err.contains("WEBCARE_TEST_NO_SUCH_VARIABLE") && err.contains("not set"), "{err}");
+        assert!(
+            err.contains("WEBCARE_TEST_NO_SUCH_VARIABLE") && err.contains("not set"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -187,9 +187,10 @@ pub fn evaluate<R: BufRead>(
         report.items += 1;
         score_language(&mut report, &item, &mention);
         relevance.add(mention.is_relevant(), item.relevant);
-        let judged = pipeline
-            .complaint_rules()
-            .judge(&format!("{}\n{}", mention.title, mention.text));
+        let judged = pipeline.complaint_rules().judge(
+            &format!("{}\n{}", mention.title, mention.text),
+            &mention.lang,
+        );
         if item.relevant {
             complaint.add(judged.complaint, item.complaint);
         }

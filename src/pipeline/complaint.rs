@@ -5,10 +5,11 @@
 //! `[[cue]]` adds its `weight` for every distinct term of it found in the mention —
 //! positive for grievance ("schandalig", "nog steeds geen", "rejected"), negative for
 //! what a complaint is not (thanks, praise, news wording, a plain question). A negation
-//! word in the three words before a cue turns it round ("niet slecht", "no problems with
-//! the interpreter"), an intensifier right before it ("heel slecht") makes it count half
-//! as much again, and exclamation or repeated question marks strengthen a grievance
-//! already there. The sum is the raw score; a mention is a complaint when it reaches
+//! word of the mention's language in the three words before a cue, within its sentence,
+//! turns it round ("niet slecht", "no problems with the interpreter"), an intensifier
+//! right before it ("heel slecht") makes it count half as much again, and exclamation or
+//! repeated question marks strengthen a grievance already there. In terms, `#` stands
+//! for any number ("al # maanden" matches "al 14 maanden"). The sum is the raw score; a mention is a complaint when it reaches
 //! [`THRESHOLD`], and `score` maps the sum onto 0..1 (0.5 at the threshold) for sorting
 //! and for the trend counts. Every contribution is recorded in `why`, so a wrong call can
 //! be traced to a term in a file.
@@ -83,8 +84,67 @@ pub struct ComplaintRules {
     cues: Vec<(String, f64)>,
     terms: Vec<Term>,
     matcher: AhoCorasick,
-    negators: HashSet<String>,
+    /// Negation words per file (language); "niet" is Dutch, "pas" is not French here.
+    negators: std::collections::HashMap<String, HashSet<String>>,
+    /// Every file's negation words, for text whose language is not known.
+    all_negators: HashSet<String>,
     intensifiers: HashSet<String>,
+}
+
+/// The token a number becomes, in texts and in terms (`#`).
+const NUMBER: &str = "0";
+/// The token a sentence end becomes: no term and no negation reaches across it.
+const BREAK: &str = "|";
+
+/// Lower-cased words as for the topic rules, but with sentence ends kept as [`BREAK`]
+/// and every number as [`NUMBER`].
+pub fn normalise_cues(text: &str) -> String {
+    let mut marked = String::with_capacity(text.len() + 8);
+    let mut chars = text.chars().peekable();
+    let mut previous = ' ';
+    while let Some(c) = chars.next() {
+        let next = chars.peek().copied().unwrap_or(' ');
+        let in_number =
+            matches!(c, '.' | ',') && previous.is_ascii_digit() && next.is_ascii_digit();
+        if in_number {
+            // "2.400" and "13,5" are one number, not a sentence end.
+        } else if matches!(c, '.' | '!' | '?' | ';' | '\n' | '؟' | '።' | '。' | '…') {
+            marked.push_str(" \u{1} ");
+        } else {
+            marked.push(c);
+        }
+        previous = c;
+    }
+    let words = super::relevance::normalise(&marked.replace('\u{1}', " zzbreakzz "));
+    let mut out = String::with_capacity(words.len());
+    out.push(' ');
+    let mut last = BREAK;
+    for w in words.split_whitespace() {
+        let token = if w == "zzbreakzz" {
+            BREAK
+        } else if w.bytes().all(|b| b.is_ascii_digit()) || w.chars().all(char::is_numeric) {
+            NUMBER
+        } else {
+            w
+        };
+        if token == BREAK && last == BREAK {
+            continue;
+        }
+        out.push_str(token);
+        out.push(' ');
+        last = token;
+    }
+    out
+}
+
+/// The matcher needle for a cue term: `#` is any number.
+fn cue_needle(term: &str) -> Option<String> {
+    let with_numbers: String = term
+        .split_whitespace()
+        .map(|w| if w == "#" { NUMBER } else { w })
+        .collect::<Vec<_>>()
+        .join(" ");
+    needle(&with_numbers)
 }
 
 impl ComplaintRules {
@@ -98,7 +158,8 @@ impl ComplaintRules {
         let mut cues = Vec::new();
         let mut terms = Vec::new();
         let mut needles = Vec::new();
-        let mut negators = HashSet::new();
+        let mut negators: std::collections::HashMap<String, HashSet<String>> =
+            std::collections::HashMap::new();
         let mut intensifiers = HashSet::new();
         for (path, text) in files {
             let file: CueFile = toml::from_str(text).map_err(|e| TopicError::Parse {
@@ -114,7 +175,10 @@ impl ComplaintRules {
                 .file_stem()
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            negators.extend(file.negators.iter().map(|w| w.to_lowercase()));
+            negators
+                .entry(stem.clone())
+                .or_default()
+                .extend(file.negators.iter().map(|w| w.to_lowercase()));
             intensifiers.extend(file.intensifiers.iter().map(|w| w.to_lowercase()));
             for raw in file.cue {
                 let id = format!("{stem}/{}", raw.id.get_ref());
@@ -130,7 +194,7 @@ impl ComplaintRules {
                 }
                 let index = cues.len();
                 for term in raw.any.get_ref() {
-                    let n = needle(term).ok_or_else(|| {
+                    let n = cue_needle(term).ok_or_else(|| {
                         invalid(
                             raw.any.span(),
                             format!("cue {id:?}: term {term:?} has no letters or digits"),
@@ -146,9 +210,10 @@ impl ComplaintRules {
                 cues.push((id, weight));
             }
         }
+        let all_negators: HashSet<String> = negators.values().flatten().cloned().collect();
         for term in &mut terms {
             let first = term.text.split_whitespace().next().unwrap_or("");
-            term.negated_already = negators.contains(first);
+            term.negated_already = all_negators.contains(first);
         }
         let matcher = AhoCorasick::builder()
             .match_kind(MatchKind::Standard)
@@ -163,25 +228,27 @@ impl ComplaintRules {
             terms,
             matcher,
             negators,
+            all_negators,
             intensifiers,
         })
     }
 
-    /// Judges `text` (title and body as the user sees them).
-    pub fn judge(&self, text: &str) -> Complaint {
-        self.judge_normalised(&super::relevance::normalise(text), text)
-    }
-
-    /// [`ComplaintRules::judge`] on text already normalised for matching; `raw` is the
-    /// original text, for punctuation the normalisation drops.
-    pub fn judge_normalised(&self, normalised: &str, raw: &str) -> Complaint {
+    /// Judges `text` (title and body as the user sees them) written in `lang` (an ISO
+    /// code, or `und`: then every language's negation words apply).
+    pub fn judge(&self, text: &str, lang: &str) -> Complaint {
+        let normalised = normalise_cues(text);
+        let negators = match (self.negators.get(lang), self.negators.get("intl")) {
+            (Some(own), _) => own,
+            (None, _) => &self.all_negators,
+        };
+        let intl = self.negators.get("intl");
+        let is_negator = |w: &str| negators.contains(w) || intl.is_some_and(|n| n.contains(w));
         let mut score = 0.0;
         let mut why = Vec::new();
-        for (start, term) in self.longest_matches(normalised) {
+        for (start, term) in self.longest_matches(&normalised) {
             let (cue_id, weight) = &self.cues[term.cue];
             let before = last_words(&normalised[..start], NEGATION_REACH);
-            let negated =
-                !term.negated_already && before.iter().any(|w| self.negators.contains(*w));
+            let negated = !term.negated_already && before.iter().any(|w| is_negator(w));
             let intensified = before
                 .last()
                 .is_some_and(|w| self.intensifiers.contains(*w));
@@ -197,7 +264,7 @@ impl ComplaintRules {
             score += w;
             why.push(format!("{cue_id}:{}({w:+.1}{note})", term.text));
         }
-        if score > 0.0 && has_emphasis(raw) {
+        if score > 0.0 && has_emphasis(text) {
             score += EMPHASIS;
             why.push(format!("emphasis(+{EMPHASIS:.1})"));
         }
@@ -241,9 +308,14 @@ impl ComplaintRules {
     }
 }
 
-/// Up to `n` last words of normalised text (space-separated).
+/// Up to `n` last words of normalised text before a sentence end.
 fn last_words(text: &str, n: usize) -> Vec<&str> {
-    let mut words: Vec<&str> = text.split_whitespace().rev().take(n).collect();
+    let mut words: Vec<&str> = text
+        .split_whitespace()
+        .rev()
+        .take_while(|w| *w != BREAK)
+        .take(n)
+        .collect();
     words.reverse();
     words
 }
@@ -291,7 +363,7 @@ any = ["weet iemand"]
 
     #[test]
     fn grievance_counts_and_says_why() {
-        let c = rules().judge("Schandalig hoe de IND met ons omgaat.");
+        let c = rules().judge("Schandalig hoe de IND met ons omgaat.", "nl");
         assert!(c.complaint);
         assert!(c.score > 0.5, "{c:?}");
         assert_eq!(c.why, vec!["nl/grievance:schandalig(+2.0)"]);
@@ -299,16 +371,16 @@ any = ["weet iemand"]
 
     #[test]
     fn negation_turns_a_cue_round() {
-        let c = rules().judge("Het gehoor was niet slecht eigenlijk.");
+        let c = rules().judge("Het gehoor was niet slecht eigenlijk.", "nl");
         assert!(!c.complaint, "{c:?}");
         assert!(c.why[0].contains("negated"), "{c:?}");
-        let c = rules().judge("De medewerker was niet vriendelijk.");
+        let c = rules().judge("De medewerker was niet vriendelijk.", "nl");
         assert!(c.complaint, "{c:?}");
     }
 
     #[test]
     fn a_term_that_is_a_negation_is_not_turned_round() {
-        let c = rules().judge("Na een jaar nog steeds geen antwoord.");
+        let c = rules().judge("Na een jaar nog steeds geen antwoord.", "nl");
         assert!(c.complaint, "{c:?}");
         // "geen antwoord" and "nog steeds geen" overlap but are different terms.
         assert!(c.why.iter().all(|w| !w.contains("negated")), "{c:?}");
@@ -316,8 +388,8 @@ any = ["weet iemand"]
 
     #[test]
     fn intensity_and_emphasis_raise_the_score() {
-        let plain = rules().judge("Dat was slecht.");
-        let strong = rules().judge("Dat was heel slecht!!");
+        let plain = rules().judge("Dat was slecht.", "nl");
+        let strong = rules().judge("Dat was heel slecht!!", "nl");
         assert!(strong.score > plain.score, "{plain:?} {strong:?}");
         assert!(strong.why.iter().any(|w| w.contains("intensified")));
         assert!(strong.why.iter().any(|w| w.starts_with("emphasis")));
@@ -331,10 +403,52 @@ any = ["weet iemand"]
             "De IND publiceert nieuwe cijfers.",
             "",
         ] {
-            let c = rules().judge(text);
+            let c = rules().judge(text, "nl");
             assert!(!c.complaint, "{text}: {c:?}");
         }
-        assert_eq!(rules().judge("").score, squash(0.0));
+        assert_eq!(rules().judge("", "nl").score, squash(0.0));
+    }
+
+    #[test]
+    fn negation_stops_at_the_sentence_end_and_belongs_to_its_language() {
+        // "geen" ends its sentence: it does not turn "schandalig" round.
+        let c = rules().judge("Nog geen besluit. Schandalig!", "nl");
+        assert!(c.complaint && !c.why[0].contains("negated"), "{c:?}");
+        // Dutch negators do not apply to text known to be in another language.
+        let c = rules().judge("geen schandalig", "xx");
+        assert!(
+            !c.complaint,
+            "unknown language: every negator applies: {c:?}"
+        );
+        let other = ComplaintRules::from_sources(&[
+            (PathBuf::from("c/nl.toml"), NL.to_string()),
+            (
+                PathBuf::from("c/en.toml"),
+                "[[cue]]\nid = \"g\"\nweight = 2.0\nany = [\"terrible\"]\n".to_string(),
+            ),
+        ])
+        .unwrap();
+        let c = other.judge("geen terrible", "en");
+        assert!(c.complaint, "a Dutch word does not negate English: {c:?}");
+    }
+
+    #[test]
+    fn a_hash_in_a_term_is_any_number() {
+        let rules = ComplaintRules::from_sources(&[(
+            PathBuf::from("c/nl.toml"),
+            "[[cue]]\nid = \"w\"\nweight = 1.5\nany = [\"al # maanden\"]\n".to_string(),
+        )])
+        .unwrap();
+        assert!(
+            rules
+                .judge("Ik wacht al 14 maanden op de IND", "nl")
+                .complaint
+        );
+        assert!(!rules.judge("Ik wacht al maanden", "nl").complaint);
+        assert_eq!(
+            normalise_cues("Op 2.400 plekken. Nu!"),
+            " op 0 plekken | nu | "
+        );
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Near-duplicates: reposts, quotes, "RT @x:" and copy-paste with small edits share a
 //! cluster, so that counting treats one viral post as one voice.
 //!
-//! Each mention gets a MinHash [`Signature`] over the word pairs of its text, after the
+//! Each mention gets a MinHash [`Signature`] over the words and word pairs of its text, after the
 //! repost wrapping is taken off (`RT @x:`, @handles, links). Two texts whose signatures
 //! agree in at least [`SIMILAR`] of their positions share about that fraction of their
 //! word pairs. Lookup is locality-sensitive hashing: the signature is cut into
@@ -47,21 +47,22 @@ pub fn signature(text: &str) -> Option<Signature> {
     }
     let mut signature = [u16::MAX; SIGNATURE_LEN];
     let mut add = |shingle: u64| {
-        for (i, slot) in signature.iter_mut().enumerate() {
-            let value = (mix(shingle ^ SEEDS[i]) >> 48) as u16;
+        // One strong hash per shingle, then a multiply per slot: each seed gives a
+        // different (multiply-shift) permutation, at a fraction of a full mix each.
+        let h = mix(shingle);
+        for (slot, seed) in signature.iter_mut().zip(SEEDS) {
+            let value = ((h ^ seed).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 48) as u16;
             if value < *slot {
                 *slot = value;
             }
         }
     };
-    if words.len() < 3 {
-        // Too short for pairs to say much: compare the words themselves.
-        words.iter().for_each(|w| add(*w));
-    } else {
-        words
-            .windows(2)
-            .for_each(|pair| add(mix(pair[0].rotate_left(17) ^ pair[1])));
-    }
+    // Words and word pairs: pairs keep word order in, words keep a reordered sentence
+    // ("kinderen ook" / "ook kinderen") close.
+    words.iter().for_each(|w| add(*w));
+    words
+        .windows(2)
+        .for_each(|pair| add(mix(pair[0].rotate_left(17) ^ pair[1])));
     Some(signature)
 }
 

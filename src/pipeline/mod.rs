@@ -199,22 +199,16 @@ fn tag_aspects(p: &Pipeline, m: &mut Mention, scratch: &mut Scratch) {
 }
 
 /// Grievance or not, for relevant mentions (the others are not stored).
-fn judge_complaint(p: &Pipeline, m: &mut Mention, scratch: &mut Scratch) {
+fn judge_complaint(p: &Pipeline, m: &mut Mention, _: &mut Scratch) {
     if m.is_relevant() {
-        let normalised = scratch.normalised(m);
-        let mut complaint = p.complaint.judge_normalised(normalised, &m.text);
-        if !complaint.complaint && complaint.score > 0.0 && emphatic(&m.title) {
-            // The title alone may carry the emphasis ("Schande!!").
-            complaint = p
-                .complaint
-                .judge_normalised(normalised, &format!("{} {}", m.title, m.text));
-        }
-        m.complaint = Some(complaint);
+        // Its own normalisation: sentence ends and numbers matter here.
+        let text = if m.title.is_empty() {
+            std::borrow::Cow::Borrowed(m.text.as_str())
+        } else {
+            std::borrow::Cow::Owned(format!("{}\n{}", m.title, m.text))
+        };
+        m.complaint = Some(p.complaint.judge(&text, &m.lang));
     }
-}
-
-fn emphatic(text: &str) -> bool {
-    text.contains("!!") || text.contains("??")
 }
 
 /// The near-duplicate cluster, for relevant mentions.

@@ -363,6 +363,8 @@ pub fn normalise(text: &str) -> String {
         if keep {
             if c.is_ascii() {
                 out.push(c.to_ascii_lowercase());
+            } else if let Some(folded) = fold_letter(c) {
+                out.push(folded);
             } else {
                 out.extend(c.to_lowercase());
             }
@@ -374,6 +376,19 @@ pub fn normalise(text: &str) -> String {
         out.push(' ');
     }
     out
+}
+
+/// Letters written several ways for one sound: folded so that a term matches every
+/// spelling. Turkish dotted capital I (whose lower case would carry a combining dot);
+/// Arabic and Persian yeh and kaf, alef with hamza or madda, alef maksura.
+fn fold_letter(c: char) -> Option<char> {
+    match c {
+        'İ' => Some('i'),
+        '\u{06cc}' | '\u{0649}' => Some('\u{064a}'),
+        '\u{06a9}' => Some('\u{0643}'),
+        '\u{0622}' | '\u{0623}' | '\u{0625}' => Some('\u{0627}'),
+        _ => None,
+    }
 }
 
 /// Marks that belong inside words: combining marks (Arabic vowels) and the Persian

@@ -336,7 +336,7 @@ mod tests {
         let headers = |pairs: &[(&'static str, &'static str)]| {
             let mut h = HeaderMap::new();
             for (k, v) in pairs {
-                h.insert(*k, HeaderValue::from_static(*v));
+                h.insert(*k, HeaderValue::from_static(v));
             }
             h
         };
@@ -344,7 +344,10 @@ mod tests {
             ("x-ratelimit-remaining", "0"),
             ("x-ratelimit-reset", "2026-11-20T10:05:00.500000Z"),
         ]);
-        assert_eq!(quota_wait(&mastodon, now), Some(Duration::from_millis(300_500)));
+        assert_eq!(
+            quota_wait(&mastodon, now),
+            Some(Duration::from_millis(300_500))
+        );
         let reddit = headers(&[
             ("x-ratelimit-remaining", "0.0"),
             ("x-ratelimit-reset", "42"),

@@ -187,11 +187,7 @@ impl Poller {
     /// Fetches and parses pages until the source has no next page or its page limit is
     /// reached. An error on the first page is returned; a later one is kept in
     /// [`Collected::failure`] with what the earlier pages gave.
-    async fn collect(
-        &self,
-        source: &dyn Source,
-        saved: &Position,
-    ) -> Result<Collected, PollError> {
+    async fn collect(&self, source: &dyn Source, saved: &Position) -> Result<Collected, PollError> {
         let max_pages = source.max_pages().clamp(1, MAX_PAGES_PER_POLL);
         let mut request = source.first_request(saved);
         let mut collected = Collected {

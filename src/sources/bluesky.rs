@@ -188,7 +188,10 @@ mod tests {
         let chunk = source().read(0, None, &body(PAGE), Utc::now()).unwrap();
         assert_eq!(chunk.next.as_deref(), Some("1795168000000::bafy"));
         let first = &chunk.items[0].mention;
-        assert_eq!(first.external_id, "at://did:plc:abc/app.bsky.feed.post/3lbxyz2");
+        assert_eq!(
+            first.external_id,
+            "at://did:plc:abc/app.bsky.feed.post/3lbxyz2"
+        );
         assert_eq!(
             first.url.as_deref(),
             Some("https://bsky.app/profile/noor.bsky.social/post/3lbxyz2")

@@ -142,8 +142,7 @@ impl Listing for Discourse {
     fn request(&self, _: usize, cursor: Option<&str>, _: Option<&Key>) -> FetchRequest {
         let url = match &self.search {
             None => {
-                let pairs: Vec<(&str, &str)> =
-                    cursor.map(|c| ("before", c)).into_iter().collect();
+                let pairs: Vec<(&str, &str)> = cursor.map(|c| ("before", c)).into_iter().collect();
                 api_url(&self.base, &["posts.json"], &pairs)
             }
             Some(q) => {
@@ -281,9 +280,17 @@ mod tests {
             .err()
             .unwrap()
             .to_string();
-        assert!(err.contains("discourse: posts[0].topic_id: not in topics[]"), "{err}");
+        assert!(
+            err.contains("discourse: posts[0].topic_id: not in topics[]"),
+            "{err}"
+        );
         let nothing = d
-            .read(0, None, &body(r#"{"grouped_search_result":{}}"#), Utc::now())
+            .read(
+                0,
+                None,
+                &body(r#"{"grouped_search_result":{}}"#),
+                Utc::now(),
+            )
             .unwrap();
         assert!(nothing.items.is_empty() && nothing.next.is_none());
     }

@@ -132,11 +132,15 @@ impl<'a> At<'a> {
     }
 
     pub fn u64(&self) -> Result<u64, SourceError> {
-        self.value.as_u64().ok_or_else(|| self.wrong("a whole number"))
+        self.value
+            .as_u64()
+            .ok_or_else(|| self.wrong("a whole number"))
     }
 
     pub fn bool(&self) -> Result<bool, SourceError> {
-        self.value.as_bool().ok_or_else(|| self.wrong("true or false"))
+        self.value
+            .as_bool()
+            .ok_or_else(|| self.wrong("true or false"))
     }
 
     /// The elements of a list, each with its index in the path.
@@ -236,9 +240,20 @@ mod tests {
         let statuses = At::root("mastodon", "statuses", &v).items().unwrap();
         assert!(statuses[0].field("created_at").unwrap().time().is_ok());
         let err = statuses[1].field("created_at").unwrap_err().to_string();
-        assert!(err.contains("mastodon: statuses[1].created_at: missing"), "{err}");
-        let err = statuses[1].field("id").unwrap().u64().unwrap_err().to_string();
-        assert!(err.contains("statuses[1].id: expected a whole number, found a string"), "{err}");
+        assert!(
+            err.contains("mastodon: statuses[1].created_at: missing"),
+            "{err}"
+        );
+        let err = statuses[1]
+            .field("id")
+            .unwrap()
+            .u64()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("statuses[1].id: expected a whole number, found a string"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -246,14 +261,20 @@ mod tests {
         let err = parse_body("reddit", &body(b"<!doctype html><p>down", "text/html"))
             .unwrap_err()
             .to_string();
-        assert!(err.contains("reddit: expected JSON, got an HTML page"), "{err}");
+        assert!(
+            err.contains("reddit: expected JSON, got an HTML page"),
+            "{err}"
+        );
         let err = parse_body("reddit", &body(b"  ", "application/json"))
             .unwrap_err()
             .to_string();
         assert!(err.contains("empty"), "{err}");
-        let err = parse_body("reddit", &body(br#"{"data":{"children":[{"#, "application/json"))
-            .unwrap_err()
-            .to_string();
+        let err = parse_body(
+            "reddit",
+            &body(br#"{"data":{"children":[{"#, "application/json"),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("cut off"), "{err}");
         assert!(parse_body("reddit", &body(b"\xEF\xBB\xBF{}", "application/json")).is_ok());
     }

@@ -244,8 +244,13 @@ mod tests {
         assert_eq!(second.lang_hint.as_deref(), Some("en"));
         assert_eq!(second.text, "");
         // Lemmy 0.18 sends times without an offset: UTC.
-        assert_eq!(second.published.to_rfc3339(), "2026-11-19T20:00:00.500+00:00");
-        let empty = l.read(0, Some("4"), &body(r#"{"posts":[]}"#), Utc::now()).unwrap();
+        assert_eq!(
+            second.published.to_rfc3339(),
+            "2026-11-19T20:00:00.500+00:00"
+        );
+        let empty = l
+            .read(0, Some("4"), &body(r#"{"posts":[]}"#), Utc::now())
+            .unwrap();
         assert!(empty.next.is_none());
     }
 
@@ -256,13 +261,27 @@ mod tests {
             "creator":{"name":"x","actor_id":"https://feddit.example/u/x"},"post":{"id":812,"name":"Hoe lang duurt de asielprocedure nu echt?"}}]}"#;
         let chunk = l.read(1, None, &body(json), Utc::now()).unwrap();
         let comment = &chunk.items[0].mention;
-        assert_eq!(comment.thread.as_deref(), Some("Hoe lang duurt de asielprocedure nu echt?"));
+        assert_eq!(
+            comment.thread.as_deref(),
+            Some("Hoe lang duurt de asielprocedure nu echt?")
+        );
         assert_eq!(comment.text, "Bij ons ook, 9 maanden.");
         let err = l
-            .read(1, None, &body(&json.replace(r#""post":{"id":812,"name":"Hoe lang duurt de asielprocedure nu echt?"}"#, r#""post":{"id":812}"#)), Utc::now())
+            .read(
+                1,
+                None,
+                &body(&json.replace(
+                    r#""post":{"id":812,"name":"Hoe lang duurt de asielprocedure nu echt?"}"#,
+                    r#""post":{"id":812}"#,
+                )),
+                Utc::now(),
+            )
             .err()
             .unwrap()
             .to_string();
-        assert!(err.contains("lemmy: comments[0].post.name: missing"), "{err}");
+        assert!(
+            err.contains("lemmy: comments[0].post.name: missing"),
+            "{err}"
+        );
     }
 }

@@ -118,7 +118,10 @@ impl Listing for Mastodon {
         let (segments, mut pairs): (Vec<&str>, Vec<(&str, &str)>) = match plan {
             Plan::Tags => (
                 vec!["api", "v1", "timelines", "tag", self.tags[0].as_str()],
-                self.tags[1..].iter().map(|t| ("any[]", t.as_str())).collect(),
+                self.tags[1..]
+                    .iter()
+                    .map(|t| ("any[]", t.as_str()))
+                    .collect(),
             ),
             Plan::Search => (
                 vec!["api", "v2", "search"],
@@ -214,12 +217,20 @@ mod tests {
     fn statuses_become_mentions() {
         let m = source(&["IND"], None);
         let link = r#"<https://social.example/api/v1/timelines/tag/IND?max_id=113500000000000001>; rel="next", <https://social.example/api/v1/timelines/tag/IND?min_id=113500000000000002>; rel="prev""#;
-        let chunk = m.read(0, None, &body(STATUSES, Some(link)), Utc::now()).unwrap();
+        let chunk = m
+            .read(0, None, &body(STATUSES, Some(link)), Utc::now())
+            .unwrap();
         assert_eq!(chunk.next.as_deref(), Some("113500000000000001"));
         let first = &chunk.items[0].mention;
-        assert_eq!(first.external_id, "https://social.example/users/ayla/statuses/113500000000000002");
+        assert_eq!(
+            first.external_id,
+            "https://social.example/users/ayla/statuses/113500000000000002"
+        );
         assert_eq!(first.text, "Al 14 maanden wachten op mijn #IND gehoor.");
-        assert_eq!(first.url.as_deref(), Some("https://social.example/@ayla/113500000000000002"));
+        assert_eq!(
+            first.url.as_deref(),
+            Some("https://social.example/@ayla/113500000000000002")
+        );
         assert_eq!(first.author.as_deref(), Some("ayla@other.example"));
         assert_eq!(first.lang_hint.as_deref(), Some("nl"));
         let second = &chunk.items[1].mention;
@@ -243,14 +254,20 @@ mod tests {
             .err()
             .unwrap()
             .to_string();
-        assert!(err.contains("mastodon: statuses[1].created_at: missing"), "{err}");
+        assert!(
+            err.contains("mastodon: statuses[1].created_at: missing"),
+            "{err}"
+        );
         let wrong = STATUSES.replace(r#""acct":"bo""#, r#""acct":7"#);
         let err = m
             .read(0, None, &body(&wrong, None), Utc::now())
             .err()
             .unwrap()
             .to_string();
-        assert!(err.contains("statuses[1].account.acct: expected a string, found a number"), "{err}");
+        assert!(
+            err.contains("statuses[1].account.acct: expected a string, found a number"),
+            "{err}"
+        );
     }
 
     #[test]

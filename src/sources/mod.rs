@@ -149,8 +149,14 @@ pub fn build(config: &SourceConfig) -> Result<Box<dyn Source>, SourceError> {
     let settings = || walk::Walking::from_config(config);
     Ok(match config.kind.as_str() {
         "feed" => Box::new(feed::FeedSource::new(config)),
-        "mastodon" => Box::new(walk::Walk::new(mastodon::Mastodon::new(config), settings())?),
-        "discourse" => Box::new(walk::Walk::new(discourse::Discourse::new(config), settings())?),
+        "mastodon" => Box::new(walk::Walk::new(
+            mastodon::Mastodon::new(config),
+            settings(),
+        )?),
+        "discourse" => Box::new(walk::Walk::new(
+            discourse::Discourse::new(config),
+            settings(),
+        )?),
         "reddit" => Box::new(walk::Walk::new(reddit::Reddit::new(config), settings())?),
         "bluesky" => Box::new(walk::Walk::new(bluesky::Bluesky::new(config), settings())?),
         "lemmy" => Box::new(walk::Walk::new(lemmy::Lemmy::new(config), settings())?),

@@ -220,7 +220,10 @@ mod tests {
         let r = source(&["thenetherlands", "Netherlands"], None, true);
         assert_eq!(
             r.streams(),
-            ["r/thenetherlands+Netherlands/new", "r/thenetherlands+Netherlands/comments"]
+            [
+                "r/thenetherlands+Netherlands/new",
+                "r/thenetherlands+Netherlands/comments"
+            ]
         );
         assert_eq!(
             r.request(0, Some("t3_p1"), None).url.as_str(),
@@ -256,7 +259,10 @@ mod tests {
         );
         assert_eq!(post.published.timestamp(), 1795168800);
         let comment = &chunk.items[1].mention;
-        assert_eq!(comment.thread.as_deref(), Some("Ervaringen met de asielprocedure?"));
+        assert_eq!(
+            comment.thread.as_deref(),
+            Some("Ervaringen met de asielprocedure?")
+        );
         assert_eq!(comment.author, None);
         assert_eq!(comment.title, "");
     }
@@ -264,14 +270,19 @@ mod tests {
     #[test]
     fn a_changed_listing_names_the_field() {
         let r = source(&["thenetherlands"], None, false);
-        let broken = LISTING.replace(r#""created_utc":1795168700,"#, r#""created_utc":"yesterday","#);
+        let broken = LISTING.replace(
+            r#""created_utc":1795168700,"#,
+            r#""created_utc":"yesterday","#,
+        );
         let err = r
             .read(0, None, &body(&broken), Utc::now())
             .err()
             .unwrap()
             .to_string();
         assert!(
-            err.contains("reddit: data.children[1].data.created_utc: expected a number, found a string"),
+            err.contains(
+                "reddit: data.children[1].data.created_utc: expected a number, found a string"
+            ),
             "{err}"
         );
     }

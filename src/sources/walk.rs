@@ -518,11 +518,15 @@ mod tests {
         assert_eq!(first.len(), 3);
         // 37 new posts: 2 pages of 5 per poll, so four polls to catch up — and 4 more
         // arrive while the gap is being filled.
-        source.listing.publish(0, 100..137, now - TimeDelta::hours(2));
+        source
+            .listing
+            .publish(0, 100..137, now - TimeDelta::hours(2));
         let mut delivered = Vec::new();
         for round in 0..8 {
             if round == 1 {
-                source.listing.publish(0, 200..204, now - TimeDelta::minutes(1));
+                source
+                    .listing
+                    .publish(0, 200..204, now - TimeDelta::minutes(1));
             }
             let (ids, next) = poll(&source, &position, now);
             delivered.extend(ids);

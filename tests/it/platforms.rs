@@ -194,7 +194,10 @@ impl Mock {
         } else if path.ends_with("/new.json") {
             let after = number("after", "t3_p");
             let (page, more) = select(&posts, |p| after.is_none_or(|a| p.id < a), limit);
-            let after = page.last().filter(|_| more).map(|p| format!("t3_p{}", p.id));
+            let after = page
+                .last()
+                .filter(|_| more)
+                .map(|p| format!("t3_p{}", p.id));
             let children: Vec<Value> = page.iter().map(|p| reddit_post(p)).collect();
             let listing = json!({"kind": "Listing", "data": {"after": after, "before": null, "children": children}});
             (listing, None)
@@ -272,11 +275,7 @@ fn discourse_post(p: &Post) -> Value {
 }
 
 /// Posts newest first that `keep` lets through, at most `limit`, and whether more follow.
-fn select<'a>(
-    posts: &'a [Post],
-    keep: impl Fn(&Post) -> bool,
-    limit: usize,
-) -> (Vec<&'a Post>, bool) {
+fn select(posts: &[Post], keep: impl Fn(&Post) -> bool, limit: usize) -> (Vec<&Post>, bool) {
     let matching: Vec<&Post> = posts.iter().filter(|p| keep(p)).collect();
     let more = matching.len() > limit;
     (matching.into_iter().take(limit).collect(), more)
@@ -365,7 +364,7 @@ async fn serve(
 
 // ---- configuration and driving -------------------------------------------------------
 
-fn config(dir: &Path, sources: &str) -> webcare::Config {
+fn platform_config(dir: &Path, sources: &str) -> webcare::Config {
     let repo = fixtures::repo();
     let toml = format!(
         r#"[storage]
@@ -378,10 +377,13 @@ user_agent = "webcare-test (contact: test@example.org)"
 timeout = "5s"
 max_per_host = 2
 jitter = 0.0
+[access]
+users_file = {users:?}
 [pipeline]
 topics_dir = {topics:?}
 aspects_dir = {aspects:?}
 {sources}"#,
+        users = crate::fixtures::write_users(dir).display().to_string(),
         data = dir.join("data").display().to_string(),
         topics = repo.join("config/topics").display().to_string(),
         aspects = repo.join("config/aspects").display().to_string(),
@@ -429,7 +431,7 @@ async fn a_burst_beyond_the_page_limit_is_indexed_exactly_once_across_polls_and_
 async fn walk_a_burst(kind: Kind) {
     let mock = Mock::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let config = config(dir.path(), &source_toml(kind, "s", &mock.base, 2));
+    let config = platform_config(dir.path(), &source_toml(kind, "s", &mock.base, 2));
     let source = webcare::sources::build(&config.sources[0]).unwrap();
     let mut harness = Harness::start(&config);
     let mut checkpoint = SourceCheckpoint::default();
@@ -455,9 +457,15 @@ async fn walk_a_burst(kind: Kind) {
         let before = mock.hits().len();
         delivered += poll(&harness, source.as_ref(), &mut checkpoint).await;
         let pages = mock.hits().len() - before;
-        assert!(pages <= 2, "{kind:?}: {pages} pages in one poll, max_pages is 2");
+        assert!(
+            pages <= 2,
+            "{kind:?}: {pages} pages in one poll, max_pages is 2"
+        );
     }
-    assert_eq!(delivered, 30, "{kind:?}: every post delivered once, none twice");
+    assert_eq!(
+        delivered, 30,
+        "{kind:?}: every post delivered once, none twice"
+    );
     assert_eq!(harness.index.num_mentions(), 30, "{kind:?}");
     // Caught up: one more poll delivers nothing.
     assert_eq!(poll(&harness, source.as_ref(), &mut checkpoint).await, 0);
@@ -474,7 +482,7 @@ async fn a_used_up_quota_is_waited_out_before_the_next_request() {
         mock.publish(12);
         mock.inject([inject]);
         let dir = tempfile::tempdir().unwrap();
-        let config = config(dir.path(), &source_toml(kind, "s", &mock.base, 3));
+        let config = platform_config(dir.path(), &source_toml(kind, "s", &mock.base, 3));
         let harness = Harness::start(&config);
         let source = webcare::sources::build(&config.sources[0]).unwrap();
         let mut checkpoint = SourceCheckpoint::default();
@@ -498,7 +506,7 @@ async fn too_many_requests_is_waited_out_and_the_pages_before_it_are_kept() {
     mock.publish(12);
     mock.inject([Inject::TooMany(1)]);
     let dir = tempfile::tempdir().unwrap();
-    let config = config(dir.path(), &source_toml(Kind::Bluesky, "s", &mock.base, 3));
+    let config = platform_config(dir.path(), &source_toml(Kind::Bluesky, "s", &mock.base, 3));
     let harness = Harness::start(&config);
     let source = webcare::sources::build(&config.sources[0]).unwrap();
     let mut checkpoint = SourceCheckpoint::default();
@@ -580,7 +588,7 @@ async fn broken_responses_name_the_field_and_the_other_sources_go_on() {
     good.publish(3);
     sources.push_str(&source_toml(Kind::Discourse, "discourse", &good.base, 2));
     let dir = tempfile::tempdir().unwrap();
-    let daemon = webcare::daemon::start(&config(dir.path(), &sources))
+    let daemon = webcare::daemon::start(&platform_config(dir.path(), &sources))
         .await
         .unwrap();
     fixtures::until_all_polled(&daemon).await;
@@ -600,26 +608,41 @@ async fn broken_responses_name_the_field_and_the_other_sources_go_on() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_fixture_responses_become_clean_mentions() {
     for kind in KINDS {
-        let path = fixtures::repo().join("tests/fixtures/platforms").join(kind.fixture());
+        let path = fixtures::repo()
+            .join("tests/fixtures/platforms")
+            .join(kind.fixture());
         let bytes = std::fs::read(path).unwrap();
         let dir = tempfile::tempdir().unwrap();
         let sources = source_toml(kind, "s", "https://platform.example", 2)
             .replace("backfill = \"2d\"", "backfill = \"20000d\"");
-        let config = config(dir.path(), &sources);
+        let config = platform_config(dir.path(), &sources);
         let source = webcare::sources::build(&config.sources[0]).unwrap();
 
         let mentions = parse_page(source.as_ref(), bytes.clone(), None, kind.name());
         assert_eq!(mentions.len(), 4, "{kind:?}");
         for m in &mentions {
-            assert!(m.author.is_some() || kind == Kind::Reddit, "{kind:?}: {m:?}");
-            assert!(m.url.as_deref().is_some_and(|u| u.starts_with("https://")), "{kind:?}: {m:?}");
-            assert!(!m.text.is_empty() && !m.text.contains('<'), "{kind:?}: {m:?}");
+            assert!(
+                m.author.is_some() || kind == Kind::Reddit,
+                "{kind:?}: {m:?}"
+            );
+            assert!(
+                m.url.as_deref().is_some_and(|u| u.starts_with("https://")),
+                "{kind:?}: {m:?}"
+            );
+            assert!(
+                !m.text.is_empty() && !m.text.contains('<'),
+                "{kind:?}: {m:?}"
+            );
         }
         let english = mentions
             .iter()
             .find(|m| m.text.contains("Dutch asylum procedure"))
             .unwrap();
-        assert!(english.text.contains("dialect & nobody"), "{kind:?}: {}", english.text);
+        assert!(
+            english.text.contains("dialect & nobody"),
+            "{kind:?}: {}",
+            english.text
+        );
         if matches!(kind, Kind::Mastodon | Kind::Bluesky | Kind::Lemmy) {
             assert_eq!(english.lang_hint.as_deref(), Some("en"), "{kind:?}");
         }
@@ -631,11 +654,14 @@ async fn the_fixture_responses_become_clean_mentions() {
         // Served from a mock, through the pipeline: the off-topic post is dropped. The same
         // page served again and again (a cursor the mock ignores) is not delivered twice.
         let mock = Mock::start().await;
-        mock.always(Inject::Raw("application/json", String::from_utf8(bytes).unwrap()));
+        mock.always(Inject::Raw(
+            "application/json",
+            String::from_utf8(bytes).unwrap(),
+        ));
         let sources = source_toml(kind, "s", &mock.base, 3)
             .replace("backfill = \"2d\"", "backfill = \"20000d\"");
         let dir = tempfile::tempdir().unwrap();
-        let config = config(dir.path(), &sources);
+        let config = platform_config(dir.path(), &sources);
         let source = webcare::sources::build(&config.sources[0]).unwrap();
         let harness = Harness::start(&config);
         let report = harness
@@ -643,7 +669,11 @@ async fn the_fixture_responses_become_clean_mentions() {
             .poll_once(source.as_ref(), &mut SourceCheckpoint::default())
             .await
             .unwrap();
-        assert_eq!((report.kept, report.dropped), (3, 1), "{kind:?}: {report:?}");
+        assert_eq!(
+            (report.kept, report.dropped),
+            (3, 1),
+            "{kind:?}: {report:?}"
+        );
         harness.finish().await;
     }
 }
@@ -666,19 +696,31 @@ fn the_shipped_config_and_the_readme_cover_every_kind_and_key() {
         "token_env",
         "token_file",
     ] {
-        assert!(text.contains(&format!("{key} =")), "config/webcare.toml does not show `{key}`");
-        assert!(readme.contains(&format!("`{key}`")), "README.md does not explain `{key}`");
+        assert!(
+            text.contains(&format!("{key} =")),
+            "config/webcare.toml does not show `{key}`"
+        );
+        assert!(
+            readme.contains(&format!("`{key}`")),
+            "README.md does not explain `{key}`"
+        );
     }
     let config = webcare::Config::from_toml(&path, &text).unwrap();
     for kind in KINDS {
         let example = format!("kind = \"{}\"", kind.name());
-        assert!(readme.contains(&example), "README.md has no example of {kind:?}");
+        assert!(
+            readme.contains(&example),
+            "README.md has no example of {kind:?}"
+        );
         let shipped: Vec<_> = config
             .sources
             .iter()
             .filter(|s| s.kind == kind.name())
             .collect();
-        assert!(!shipped.is_empty(), "config/webcare.toml has no {kind:?} source");
+        assert!(
+            !shipped.is_empty(),
+            "config/webcare.toml has no {kind:?} source"
+        );
         for source in shipped {
             webcare::sources::build(source).unwrap();
         }
@@ -782,7 +824,7 @@ backfill = "20000d"
 "#,
         token = token.display().to_string()
     );
-    let config = config(dir.path(), &sources);
+    let config = platform_config(dir.path(), &sources);
     let source = |name: &str| {
         let config = config.sources.iter().find(|s| s.name == name).unwrap();
         webcare::sources::build(config).unwrap()
@@ -797,7 +839,10 @@ backfill = "20000d"
     // Mastodon (recorded from mastodon.social and a test server): every successful
     // response that is a list of statuses, one status, or a v2 search.
     let (tags, search) = (source("mastodon-tags"), source("mastodon-search"));
-    for dir in ["mastodon-py/tests/cassettes", "mastodon-py/tests/cassettes_entity_tests"] {
+    for dir in [
+        "mastodon-py/tests/cassettes",
+        "mastodon-py/tests/cassettes_entity_tests",
+    ] {
         for path in files(&root.join(dir), "yaml") {
             let text = std::fs::read_to_string(&path).unwrap();
             for recorded in cassette(&text).into_iter().filter(|r| r.code == 200) {
@@ -835,7 +880,9 @@ backfill = "20000d"
     for path in files(&root.join("praw/tests/integration/cassettes"), "json") {
         let cassette: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
         for interaction in cassette["interactions"].as_array().into_iter().flatten() {
-            let body = interaction["response"]["body"]["string"].as_str().unwrap_or_default();
+            let body = interaction["response"]["body"]["string"]
+                .as_str()
+                .unwrap_or_default();
             let Ok(value) = serde_json::from_str::<Value>(body) else {
                 continue;
             };
@@ -859,7 +906,13 @@ backfill = "20000d"
     let path = path.join("thread_view_post_with_embed_media.json");
     let thread: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
     let page = json!({"posts": [thread["thread"]["post"]]}).to_string();
-    let n = parse_page(source("bluesky").as_ref(), page.into_bytes(), None, "thread view").len();
+    let n = parse_page(
+        source("bluesky").as_ref(),
+        page.into_bytes(),
+        None,
+        "thread view",
+    )
+    .len();
     count("bluesky", n);
 
     // Lemmy 0.18 (live lemmy.world responses with lorem ipsum text): posts and comments.

@@ -1,0 +1,188 @@
+//! Counting complaint voices in the index, with tantivy aggregations.
+//!
+//! A voice is a near-duplicate cluster: one post reposted a hundred times is one voice,
+//! twenty people describing the same problem in their own words are twenty. Counts are
+//! per aspect, or per aspect and facet value (`interpreter@nos-binnenland`), over a time
+//! window of publication times.
+
+use std::collections::BTreeMap;
+use std::ops::Bound;
+
+use chrono::{DateTime, Utc};
+use tantivy::aggregation::agg_req::Aggregations;
+use tantivy::aggregation::agg_result::{AggregationResult, BucketResult, MetricResult};
+use tantivy::aggregation::{AggContextParams, AggregationCollector, AggregationLimitsGuard, Key};
+use tantivy::collector::{Count, TopDocs};
+use tantivy::query::{BooleanQuery, Occur, Query, RangeQuery, TermQuery};
+use tantivy::schema::{IndexRecordOption, TantivyDocument, Value};
+use tantivy::{Order, Term};
+
+use crate::search::{Fields, MentionIndex};
+
+/// Aspects in the taxonomy and facet values per aspect counted at most.
+const MAX_KEYS: u32 = 200;
+
+/// Voices per key in one window.
+pub type VoiceCounts = BTreeMap<String, u64>;
+
+/// A mention as the detector sees it: enough for an example and for term counting.
+#[derive(Debug, Clone)]
+pub struct Example {
+    pub id: String,
+    pub url: Option<String>,
+    pub title: String,
+    pub text: String,
+    pub cluster: Option<String>,
+    pub aspects: Vec<String>,
+    pub published: DateTime<Utc>,
+}
+
+fn to_date(t: DateTime<Utc>) -> tantivy::DateTime {
+    tantivy::DateTime::from_timestamp_secs(t.timestamp())
+}
+
+/// complaint:true AND from <= published < to (AND aspect:… when given).
+fn complaints_between(
+    f: &Fields,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    aspect: Option<&str>,
+) -> Box<dyn Query> {
+    let exact = |field, value: &str| -> Box<dyn Query> {
+        Box::new(TermQuery::new(
+            Term::from_field_text(field, value),
+            IndexRecordOption::Basic,
+        ))
+    };
+    let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![
+        (Occur::Must, exact(f.complaint, "true")),
+        (
+            Occur::Must,
+            Box::new(RangeQuery::new(
+                Bound::Included(Term::from_field_date_for_search(f.published, to_date(from))),
+                Bound::Excluded(Term::from_field_date_for_search(f.published, to_date(to))),
+            )),
+        ),
+    ];
+    if let Some(aspect) = aspect {
+        clauses.push((Occur::Must, exact(f.aspect, aspect)));
+    }
+    Box::new(BooleanQuery::new(clauses))
+}
+
+/// Distinct clusters of complaints per aspect (and per `facet` value when given) in
+/// `[from, to)`.
+pub fn voices_per_aspect(
+    index: &MentionIndex,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    facet: Option<&str>,
+) -> Result<VoiceCounts, tantivy::TantivyError> {
+    let (_, reader, f) = index.parts();
+    let searcher = reader.searcher();
+    let voices = serde_json::json!({ "voices": { "cardinality": { "field": "cluster" } } });
+    let inner = match facet {
+        None => voices,
+        Some(facet) => serde_json::json!({
+            "facet": { "terms": { "field": facet, "size": MAX_KEYS }, "aggs": voices }
+        }),
+    };
+    let request = serde_json::json!({
+        "aspects": { "terms": { "field": "aspect", "size": MAX_KEYS }, "aggs": inner }
+    });
+    let request: Aggregations =
+        serde_json::from_value(request).expect("voice aggregation request is well-formed");
+    let context = AggContextParams::new(
+        AggregationLimitsGuard::default(),
+        searcher.index().tokenizers().clone(),
+    );
+    let query = complaints_between(f, from, to, None);
+    let results = searcher.search(&*query, &AggregationCollector::from_aggs(request, context))?;
+    let mut out = VoiceCounts::new();
+    let Some(AggregationResult::BucketResult(BucketResult::Terms { buckets, .. })) =
+        results.0.get("aspects")
+    else {
+        return Ok(out);
+    };
+    for bucket in buckets {
+        let Key::Str(aspect) = &bucket.key else {
+            continue;
+        };
+        match facet {
+            None => {
+                out.insert(aspect.clone(), cardinality(&bucket.sub_aggregation.0));
+            }
+            Some(_) => {
+                let Some(AggregationResult::BucketResult(BucketResult::Terms {
+                    buckets: values,
+                    ..
+                })) = bucket.sub_aggregation.0.get("facet")
+                else {
+                    continue;
+                };
+                for value in values {
+                    if let Key::Str(v) = &value.key {
+                        out.insert(format!("{aspect}@{v}"), cardinality(&value.sub_aggregation.0));
+                    }
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn cardinality(aggs: &std::collections::HashMap<String, AggregationResult>) -> u64 {
+    match aggs.get("voices") {
+        Some(AggregationResult::MetricResult(MetricResult::Cardinality(v))) => {
+            v.value.unwrap_or(0.0).round() as u64
+        }
+        _ => 0,
+    }
+}
+
+/// The complaints of `[from, to)` (of one aspect when given), newest first, at most
+/// `limit`, with the total.
+pub fn complaints(
+    index: &MentionIndex,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    aspect: Option<&str>,
+    limit: usize,
+) -> Result<(Vec<Example>, usize), tantivy::TantivyError> {
+    let (_, reader, f) = index.parts();
+    let searcher = reader.searcher();
+    let query = complaints_between(f, from, to, aspect);
+    let newest = TopDocs::with_limit(limit.max(1))
+        .order_by_fast_field::<tantivy::DateTime>("published", Order::Desc);
+    let (docs, total) = searcher.search(&*query, &(newest, Count))?;
+    let mut out = Vec::with_capacity(docs.len());
+    for (_, address) in docs.into_iter().take(limit) {
+        let doc: TantivyDocument = searcher.doc(address)?;
+        out.push(example(f, &doc));
+    }
+    Ok((out, total))
+}
+
+fn example(f: &Fields, doc: &TantivyDocument) -> Example {
+    let text = |field| {
+        doc.get_first(field)
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+    };
+    Example {
+        id: text(f.id).unwrap_or_default(),
+        url: text(f.url),
+        title: text(f.title).unwrap_or_default(),
+        text: text(f.text).unwrap_or_default(),
+        cluster: text(f.cluster),
+        aspects: doc
+            .get_all(f.aspect)
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect(),
+        published: doc
+            .get_first(f.published)
+            .and_then(|v| v.as_datetime())
+            .and_then(|d| DateTime::from_timestamp(d.into_timestamp_secs(), 0))
+            .unwrap_or_default(),
+    }
+}

@@ -1,0 +1,202 @@
+//! Emerging complaints outside the taxonomy: words over-represented in recent
+//! complaints against the baseline period, so that a new problem (a new appointment
+//! system that fails, a new location) surfaces before anyone writes a rule for it.
+//!
+//! Like Elasticsearch's significant terms: a word's share of recent complaint voices
+//! against its share of baseline complaint voices, tested with the same Poisson tail as
+//! the aspect counts. Each near-duplicate cluster counts a word once. Words that an
+//! aspect rule already knows are left to the aspect counts, and so are stop words,
+//! numbers and redaction placeholders.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use super::counts::Example;
+use super::stats::{compare, Comparison, Thresholds};
+
+/// A word and how it compares.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TermSignal {
+    pub term: String,
+    pub comparison: Comparison,
+}
+
+/// Words shorter than this say little on their own.
+const MIN_WORD_CHARS: usize = 4;
+
+/// Function words of the languages the detector sees most, which are frequent in
+/// every complaint and so never significant anyway, but cost counting.
+const STOP_WORDS: &[&str] = &[
+    // nl
+    "maar", "niet", "geen", "voor", "naar", "over", "door", "zijn", "heeft", "hebben", "wordt",
+    "worden", "werd", "deze", "omdat", "toen", "ook", "nog", "wel", "waar", "want", "alle",
+    "alles", "iets", "niets", "niks", "dan", "hoe", "wat", "wie", "zich", "mijn", "onze",
+    "jullie", "hier", "daar", "moet", "moeten", "kunnen", "kan", "zou", "zouden", "weer",
+    "steeds", "echt", "eens", "dit", "dat", "met", "van", "een", "het", "de", "en", "ik", "je",
+    "we", "wij", "ze", "zij", "hun", "hij", "al", "om", "te", "op", "in", "uit", "bij", "tot",
+    "sinds", "na", "dus", "nu", "meer", "veel", "heel", "erg",
+    // en
+    "this", "that", "with", "from", "have", "been", "were", "they", "them", "their", "there",
+    "what", "when", "where", "which", "while", "would", "could", "should", "about", "after",
+    "again", "still", "just", "only", "even", "into", "than", "then", "your", "yours", "mine",
+    "will", "shall", "does", "done", "being", "because", "every", "some", "very", "much",
+    "many", "more", "most", "other", "also", "here",
+];
+
+/// Redaction placeholders (`[phone]` normalises to `phone`).
+const PLACEHOLDERS: &[&str] = &[
+    "email", "phone", "number", "address", "postcode", "plate", "iban",
+];
+
+/// The distinct words of a mention worth counting.
+pub fn words(example: &Example) -> HashSet<String> {
+    let text = format!("{} {}", example.title, example.text);
+    crate::pipeline::relevance::normalise(&text)
+        .split_whitespace()
+        .filter(|w| {
+            w.chars().count() >= MIN_WORD_CHARS
+                && !w.chars().all(|c| c.is_ascii_digit())
+                && !w.starts_with("p_")
+                && !STOP_WORDS.contains(w)
+                && !PLACEHOLDERS.contains(w)
+        })
+        .map(str::to_string)
+        .collect()
+}
+
+/// Voices per word: each cluster counts a word once.
+fn voices_per_word(examples: &[Example]) -> (HashMap<String, u64>, u64) {
+    let mut seen: HashMap<String, HashSet<String>> = HashMap::new();
+    let mut clusters: HashSet<String> = HashSet::new();
+    for e in examples {
+        let voice = e.cluster.clone().unwrap_or_else(|| e.id.clone());
+        clusters.insert(voice.clone());
+        for w in words(e) {
+            seen.entry(w).or_default().insert(voice.clone());
+        }
+    }
+    let counts = seen
+        .into_iter()
+        .map(|(w, voices)| (w, voices.len() as u64))
+        .collect();
+    (counts, clusters.len() as u64)
+}
+
+/// Words significantly more frequent in `recent` than in `baseline` complaints, most
+/// significant first. `known` says whether an aspect rule already covers a word.
+pub fn emerging(
+    recent: &[Example],
+    baseline: &[Example],
+    thresholds: &Thresholds,
+    known: &dyn Fn(&str) -> bool,
+) -> Vec<TermSignal> {
+    let (recent_words, recent_voices) = voices_per_word(recent);
+    let (baseline_words, baseline_voices) = voices_per_word(baseline);
+    let mut out: Vec<TermSignal> = recent_words
+        .into_iter()
+        .filter(|(_, n)| *n >= thresholds.min_voices)
+        .filter_map(|(term, observed)| {
+            let background = *baseline_words.get(&term).unwrap_or(&0) as f64;
+            // The word's baseline share, smoothed so that an unseen word is rare, not
+            // impossible.
+            let share = (background + 0.5) / (baseline_voices as f64 + 1.0);
+            let comparison = compare(observed, share * recent_voices as f64, thresholds);
+            (comparison.signal && !known(&term)).then_some(TermSignal { term, comparison })
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        a.comparison
+            .p_value
+            .total_cmp(&b.comparison.p_value)
+            .then_with(|| a.term.cmp(&b.term))
+    });
+    out
+}
+
+/// The words that set `recent` apart most (for an incident's top terms), at most `n`.
+pub fn top_terms(recent: &[Example], baseline: &[Example], n: usize) -> Vec<String> {
+    let (recent_words, recent_voices) = voices_per_word(recent);
+    let (baseline_words, baseline_voices) = voices_per_word(baseline);
+    let mut scored: Vec<(f64, String)> = recent_words
+        .into_iter()
+        .filter(|(_, count)| *count >= 2)
+        .map(|(w, count)| {
+            let fg = count as f64 / recent_voices.max(1) as f64;
+            let bg = (*baseline_words.get(&w).unwrap_or(&0) as f64 + 0.5)
+                / (baseline_voices as f64 + 1.0);
+            // JLH: absolute change times relative change.
+            ((fg - bg) * (fg / bg), w)
+        })
+        .filter(|(score, _)| *score > 0.0)
+        .collect();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    let ordered: BTreeMap<usize, String> = scored
+        .into_iter()
+        .take(n)
+        .enumerate()
+        .collect();
+    ordered.into_values().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn example(id: &str, text: &str) -> Example {
+        Example {
+            id: id.into(),
+            url: None,
+            title: String::new(),
+            text: text.into(),
+            cluster: Some(id.into()),
+            aspects: Vec::new(),
+            published: chrono::Utc::now(),
+        }
+    }
+
+    #[test]
+    fn a_new_word_in_many_voices_emerges_and_a_known_one_does_not() {
+        let background: Vec<Example> = (0..200)
+            .map(|i| example(&format!("b{i}"), "lang wachten op de beslissing van de IND"))
+            .collect();
+        let mut recent: Vec<Example> = (0..30)
+            .map(|i| example(&format!("r{i}"), "lang wachten op de beslissing"))
+            .collect();
+        for i in 0..8 {
+            recent.push(example(
+                &format!("n{i}"),
+                "de nieuwe afsprakenapp van de IND crasht steeds, afsprakenapp kapot",
+            ));
+        }
+        let t = Thresholds {
+            alpha: 0.001,
+            min_voices: 5,
+            min_ratio: 3.0,
+        };
+        let found = emerging(&recent, &background, &t, &|_| false);
+        let terms: Vec<&str> = found.iter().map(|s| s.term.as_str()).collect();
+        assert!(terms.contains(&"afsprakenapp"), "{terms:?}");
+        assert!(!terms.contains(&"beslissing") && !terms.contains(&"wachten"), "{terms:?}");
+        let known = emerging(&recent, &background, &t, &|w| w == "afsprakenapp");
+        assert!(!known.iter().any(|s| s.term == "afsprakenapp"));
+        assert_eq!(top_terms(&recent, &background, 3)[0], "afsprakenapp");
+    }
+
+    #[test]
+    fn a_repost_wave_is_one_voice() {
+        let background: Vec<Example> = (0..100)
+            .map(|i| example(&format!("b{i}"), "lang wachten"))
+            .collect();
+        let recent: Vec<Example> = (0..50)
+            .map(|i| Example {
+                cluster: Some("viral".into()),
+                ..example(&format!("r{i}"), "tolkenbureau schandaal schandaal")
+            })
+            .collect();
+        let t = Thresholds {
+            alpha: 0.001,
+            min_voices: 5,
+            min_ratio: 3.0,
+        };
+        assert!(emerging(&recent, &background, &t, &|_| false).is_empty());
+    }
+}
