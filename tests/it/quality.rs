@@ -11,9 +11,11 @@ use webcare::pipeline::Pipeline;
 use crate::fixtures::repo;
 
 const LANGUAGE_ACCURACY_FLOOR: f64 = 0.975;
-const RELEVANCE_F1_FLOOR: f64 = 0.81;
+const RELEVANCE_F1_FLOOR: f64 = 0.91;
 const PII_RECALL_FLOOR: f64 = 0.96;
-const ASPECTS_MICRO_F1_FLOOR: f64 = 0.58;
+const ASPECTS_MICRO_F1_FLOOR: f64 = 0.72;
+const COMPLAINT_F1_FLOOR: f64 = 0.60;
+const DUPLICATES_F1_FLOOR: f64 = 0.95;
 const FALSE_REDACTION_CEILING: f64 = 0.01;
 
 #[test]
@@ -43,6 +45,16 @@ fn held_out_quality_does_not_drop_below_the_floors() {
         report.aspects_micro.f1 >= ASPECTS_MICRO_F1_FLOOR,
         "aspect micro-F1 {:.3} < floor {ASPECTS_MICRO_F1_FLOOR}",
         report.aspects_micro.f1
+    );
+    assert!(
+        report.complaint.f1 >= COMPLAINT_F1_FLOOR,
+        "complaint F1 {:.3} < floor {COMPLAINT_F1_FLOOR}",
+        report.complaint.f1
+    );
+    assert!(
+        report.duplicates.f1 >= DUPLICATES_F1_FLOOR,
+        "near-duplicate pairwise F1 {:.3} < floor {DUPLICATES_F1_FLOOR}",
+        report.duplicates.f1
     );
     assert!(
         report.pii.recall >= PII_RECALL_FLOOR,
