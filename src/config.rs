@@ -193,6 +193,10 @@ pub struct Config {
     pub pipeline: Pipeline,
     pub privacy: Privacy,
     pub access: Access,
+    /// Recurring-complaint detection (`[alerts]`).
+    pub alerts: crate::alerts::settings::Alerts,
+    /// Alert e-mail (`[mail]`).
+    pub mail: crate::alerts::settings::Mail,
     pub sources: Vec<SourceConfig>,
 }
 
@@ -387,6 +391,10 @@ struct RawConfig {
     #[serde(default)]
     access: RawAccess,
     #[serde(default)]
+    alerts: crate::alerts::settings::RawAlerts,
+    #[serde(default)]
+    mail: crate::alerts::settings::RawMail,
+    #[serde(default)]
     sources: Vec<RawSource>,
 }
 
@@ -530,13 +538,13 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 
 // ---- validation ------------------------------------------------------------------------
 
-struct Validator<'a> {
+pub(crate) struct Validator<'a> {
     path: &'a Path,
     text: &'a str,
 }
 
 impl Validator<'_> {
-    fn invalid(
+    pub(crate) fn invalid(
         &self,
         span: Option<std::ops::Range<usize>>,
         key: &str,
@@ -573,6 +581,8 @@ impl Validator<'_> {
             pipeline,
             privacy,
             access,
+            alerts: crate::alerts::settings::alerts(self, raw.alerts)?,
+            mail: crate::alerts::settings::mail(self, raw.mail)?,
             sources: self.sources(raw.sources)?,
         })
     }

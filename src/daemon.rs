@@ -105,6 +105,24 @@ pub async fn start(config: &Config) -> Result<Daemon, DaemonError> {
     )?);
     let cancel = CancellationToken::new();
     let mut pollers = poll::spawn_sources(poller.clone(), &config.sources, &checkpoints, &cancel)?;
+    if config.alerts.enabled {
+        pollers.spawn(crate::alerts::run_periodically(
+            index.clone(),
+            pipeline.clone(),
+            state.clone(),
+            config.alerts.clone(),
+            config.mail.clone(),
+            cancel.clone(),
+        ));
+    }
+    if let Some(smtp) = config.mail.smtp.clone() {
+        pollers.spawn(crate::alerts::mail::run_sender(
+            state.clone(),
+            smtp,
+            config.mail.from.clone(),
+            cancel.clone(),
+        ));
+    }
     pollers.spawn(crate::retention::run_daily(
         writer.clone(),
         state.clone(),
@@ -129,6 +147,7 @@ pub async fn start(config: &Config) -> Result<Daemon, DaemonError> {
         pipeline,
         session_ttl: config.access.session_ttl,
         secure_cookies: config.access.secure_cookies,
+        alerts_window: config.alerts.window(),
     });
     let stop = cancel.clone();
     let server = tokio::spawn(async move {

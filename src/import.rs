@@ -141,7 +141,7 @@ pub fn import<R: BufRead>(
 
 /// Reads one line into `buf`; a line over [`MAX_LINE_BYTES`] is consumed and replaced by
 /// a marker that [`parse_line`] reports.
-fn read_line_capped<R: BufRead>(reader: &mut R, buf: &mut Vec<u8>) -> std::io::Result<usize> {
+pub fn read_line_capped<R: BufRead>(reader: &mut R, buf: &mut Vec<u8>) -> std::io::Result<usize> {
     let mut total = 0;
     loop {
         let available = reader.fill_buf()?;
@@ -170,7 +170,7 @@ fn read_line_capped<R: BufRead>(reader: &mut R, buf: &mut Vec<u8>) -> std::io::R
 const TOO_LONG: &[u8] = b"\x00too long";
 
 /// `Ok(None)` for a blank line.
-fn parse_line(line: &[u8], now: DateTime<Utc>) -> Result<Option<Mention>, String> {
+pub fn parse_line(line: &[u8], now: DateTime<Utc>) -> Result<Option<Mention>, String> {
     if line == TOO_LONG {
         return Err(format!("line is longer than {MAX_LINE_BYTES} bytes"));
     }

@@ -12,6 +12,8 @@
 //! The binary (`src/main.rs`) only parses arguments, loads the config and calls in here.
 
 pub mod access;
+pub mod alerts;
+pub mod backtest;
 pub mod config;
 pub mod daemon;
 pub mod demo;

@@ -138,12 +138,35 @@ enum Command {
         #[command(subcommand)]
         action: UserAction,
     },
+    /// Replay timestamped mentions (the import format) through the pipeline and the
+    /// detector on a simulated clock, and print the incidents that would have opened.
+    Backtest {
+        #[arg(short, long, default_value = DEFAULT_CONFIG_PATH)]
+        config: PathBuf,
+        file: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Recurring-complaint alerts.
+    Alerts {
+        #[arg(short, long, default_value = DEFAULT_CONFIG_PATH)]
+        config: PathBuf,
+        #[command(subcommand)]
+        action: AlertsAction,
+    },
     /// Create an API token for a user; it is shown once.
     Token {
         #[arg(short, long, default_value = DEFAULT_CONFIG_PATH)]
         config: PathBuf,
         user: String,
     },
+}
+
+#[derive(Subcommand)]
+enum AlertsAction {
+    /// Send a test message to every recipient in [[mail.rules]] through the configured
+    /// SMTP server, now, and say whether it was accepted.
+    TestMail,
 }
 
 #[derive(Subcommand)]
@@ -243,6 +266,14 @@ fn main() -> Result<()> {
         } => audit(&config, since.as_deref(), user.as_deref(), limit),
         Command::User { config, action } => user(&config, action),
         Command::Token { config, user } => token(&config, &user),
+        Command::Backtest { config, file, json } => backtest(&config, &file, json),
+        Command::Alerts {
+            config,
+            action: AlertsAction::TestMail,
+        } => {
+            init_logging(LogFormat::Human);
+            test_mail(&config)
+        }
         Command::Import { config, file } => {
             init_logging(LogFormat::Human);
             import_file(&config, &file)
@@ -633,5 +664,98 @@ fn token(config_path: &Path, name: &str) -> Result<()> {
     users.save(path)?;
     eprintln!("API token for {name} (shown once; send it as `Authorization: Bearer …`):");
     println!("{token}");
+    Ok(())
+}
+
+fn backtest(config_path: &Path, file: &Path, json: bool) -> Result<()> {
+    let config = load(config_path)?;
+    let input =
+        std::fs::File::open(file).with_context(|| format!("{}: cannot open", file.display()))?;
+    let name = file.display().to_string();
+    let report = webcare::backtest::backtest(
+        &name,
+        std::io::BufReader::new(input),
+        &config.pipeline,
+        &config.alerts,
+    )?;
+    for (line, error) in &report.errors {
+        eprintln!("{name}:{line}: {error}");
+    }
+    let mut out = std::io::stdout().lock();
+    if json {
+        serde_json::to_writer_pretty(
+            &mut out,
+            &serde_json::json!({ "incidents": report.incidents }),
+        )?;
+        writeln!(out)?;
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "{name}: {} lines, {} relevant mentions replayed, {} incidents",
+        report.lines,
+        report.indexed,
+        report.incidents.len()
+    )?;
+    for i in &report.incidents {
+        writeln!(
+            out,
+            "  {} {:<8} {:<28} peak {:>3} voices  {} mentions  {}",
+            i.opened.format("%Y-%m-%d %H:%M"),
+            i.kind,
+            i.key,
+            i.peak,
+            i.mentions.len(),
+            i.closed
+                .map(|c| format!("closed {}", c.format("%Y-%m-%d %H:%M")))
+                .unwrap_or_else(|| "still open".into())
+        )?;
+    }
+    Ok(())
+}
+
+fn test_mail(config_path: &Path) -> Result<()> {
+    let config = load(config_path)?;
+    let Some(smtp) = config.mail.smtp.clone() else {
+        bail!(
+            "{}: [mail] is not enabled (set enabled = true, smtp_host and [[mail.rules]])",
+            config_path.display()
+        );
+    };
+    let to: Vec<String> = config
+        .mail
+        .rules
+        .iter()
+        .flat_map(|r| r.to.clone())
+        .collect();
+    let state = open_state(&config)?;
+    let now = chrono::Utc::now();
+    let id = webcare::alerts::mail::queue_message(
+        &state,
+        &to,
+        "webcare: testbericht / test message",
+        "Dit is een testbericht van webcare: de e-mailinstellingen werken.\nThis is a test message from webcare: the mail settings work.",
+        now,
+    )?;
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    let sent = runtime.block_on(async {
+        let mailer = webcare::alerts::mail::Mailer::new(&smtp, &config.mail.from)?;
+        anyhow::Ok(mailer.send_due(&state, now).await?)
+    })?;
+    let outbox = state.outbox()?;
+    let ours = outbox.iter().find(|o| o.id == id);
+    match ours.and_then(|o| o.sent) {
+        Some(_) => println!(
+            "test message accepted by {}:{} for {} ({} sent)",
+            smtp.host,
+            smtp.port,
+            to.join(", "),
+            sent
+        ),
+        None => bail!(
+            "the SMTP server did not accept the test message: {}",
+            ours.and_then(|o| o.last_error.clone()).unwrap_or_default()
+        ),
+    }
     Ok(())
 }

@@ -37,6 +37,42 @@ const MIGRATIONS: &[&str] = &[
         created TEXT NOT NULL,
         expires TEXT NOT NULL
      );",
+    // 2: incidents of recurring complaints, and the mail outbox.
+    "CREATE TABLE incidents (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind TEXT NOT NULL,
+        key TEXT NOT NULL,
+        status TEXT NOT NULL,
+        opened TEXT NOT NULL,
+        updated TEXT NOT NULL,
+        last_signal TEXT NOT NULL,
+        closed TEXT,
+        observed INTEGER NOT NULL,
+        expected REAL NOT NULL,
+        peak INTEGER NOT NULL,
+        counts TEXT NOT NULL,
+        top_terms TEXT NOT NULL,
+        examples TEXT NOT NULL,
+        mentions TEXT NOT NULL,
+        note TEXT,
+        mailed TEXT,
+        mailed_observed INTEGER NOT NULL DEFAULT 0
+     );
+     CREATE INDEX incidents_key ON incidents(kind, key, status);
+     CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        incident INTEGER,
+        created TEXT NOT NULL,
+        recipients TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        text_body TEXT NOT NULL,
+        html_body TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt TEXT NOT NULL,
+        sent TEXT,
+        last_error TEXT
+     );
+     CREATE INDEX outbox_due ON outbox(sent, next_attempt);",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -120,7 +156,7 @@ impl StateDb {
         Ok(())
     }
 
-    fn conn(&self) -> MutexGuard<'_, Connection> {
+    pub(crate) fn conn(&self) -> MutexGuard<'_, Connection> {
         // Every use is a single statement or a transaction: a panic cannot leave
         // half-done work in the connection.
         self.conn
@@ -227,11 +263,11 @@ impl StateDb {
 }
 
 /// RFC 3339 with a fixed width, so that text order is time order.
-fn timestamp(t: DateTime<Utc>) -> String {
+pub(crate) fn timestamp(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
 
-fn parse_timestamp(text: &str) -> DateTime<Utc> {
+pub(crate) fn parse_timestamp(text: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(text)
         .map(|t| t.with_timezone(&Utc))
         .unwrap_or_default()

@@ -122,7 +122,10 @@ pub fn voices_per_aspect(
                 };
                 for value in values {
                     if let Key::Str(v) = &value.key {
-                        out.insert(format!("{aspect}@{v}"), cardinality(&value.sub_aggregation.0));
+                        out.insert(
+                            format!("{aspect}@{v}"),
+                            cardinality(&value.sub_aggregation.0),
+                        );
                     }
                 }
             }
@@ -131,7 +134,9 @@ pub fn voices_per_aspect(
     Ok(out)
 }
 
-fn cardinality(aggs: &std::collections::HashMap<String, AggregationResult>) -> u64 {
+fn cardinality<S: std::hash::BuildHasher>(
+    aggs: &std::collections::HashMap<String, AggregationResult, S>,
+) -> u64 {
     match aggs.get("voices") {
         Some(AggregationResult::MetricResult(MetricResult::Cardinality(v))) => {
             v.value.unwrap_or(0.0).round() as u64

@@ -8,7 +8,7 @@
 //! aspect rule already knows are left to the aspect counts, and so are stop words,
 //! numbers and redaction placeholders.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
 use super::counts::Example;
 use super::stats::{compare, Comparison, Thresholds};
@@ -29,17 +29,16 @@ const STOP_WORDS: &[&str] = &[
     // nl
     "maar", "niet", "geen", "voor", "naar", "over", "door", "zijn", "heeft", "hebben", "wordt",
     "worden", "werd", "deze", "omdat", "toen", "ook", "nog", "wel", "waar", "want", "alle",
-    "alles", "iets", "niets", "niks", "dan", "hoe", "wat", "wie", "zich", "mijn", "onze",
-    "jullie", "hier", "daar", "moet", "moeten", "kunnen", "kan", "zou", "zouden", "weer",
-    "steeds", "echt", "eens", "dit", "dat", "met", "van", "een", "het", "de", "en", "ik", "je",
-    "we", "wij", "ze", "zij", "hun", "hij", "al", "om", "te", "op", "in", "uit", "bij", "tot",
-    "sinds", "na", "dus", "nu", "meer", "veel", "heel", "erg",
-    // en
+    "alles", "iets", "niets", "niks", "dan", "hoe", "wat", "wie", "zich", "mijn", "onze", "jullie",
+    "hier", "daar", "moet", "moeten", "kunnen", "kan", "zou", "zouden", "weer", "steeds", "echt",
+    "eens", "dit", "dat", "met", "van", "een", "het", "de", "en", "ik", "je", "we", "wij", "ze",
+    "zij", "hun", "hij", "al", "om", "te", "op", "in", "uit", "bij", "tot", "sinds", "na", "dus",
+    "nu", "meer", "veel", "heel", "erg", // en
     "this", "that", "with", "from", "have", "been", "were", "they", "them", "their", "there",
     "what", "when", "where", "which", "while", "would", "could", "should", "about", "after",
     "again", "still", "just", "only", "even", "into", "than", "then", "your", "yours", "mine",
-    "will", "shall", "does", "done", "being", "because", "every", "some", "very", "much",
-    "many", "more", "most", "other", "also", "here",
+    "will", "shall", "does", "done", "being", "because", "every", "some", "very", "much", "many",
+    "more", "most", "other", "also", "here",
 ];
 
 /// Redaction placeholders (`[phone]` normalises to `phone`).
@@ -129,12 +128,7 @@ pub fn top_terms(recent: &[Example], baseline: &[Example], n: usize) -> Vec<Stri
         .filter(|(score, _)| *score > 0.0)
         .collect();
     scored.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
-    let ordered: BTreeMap<usize, String> = scored
-        .into_iter()
-        .take(n)
-        .enumerate()
-        .collect();
-    ordered.into_values().collect()
+    scored.into_iter().take(n).map(|(_, w)| w).collect()
 }
 
 #[cfg(test)]
@@ -175,7 +169,10 @@ mod tests {
         let found = emerging(&recent, &background, &t, &|_| false);
         let terms: Vec<&str> = found.iter().map(|s| s.term.as_str()).collect();
         assert!(terms.contains(&"afsprakenapp"), "{terms:?}");
-        assert!(!terms.contains(&"beslissing") && !terms.contains(&"wachten"), "{terms:?}");
+        assert!(
+            !terms.contains(&"beslissing") && !terms.contains(&"wachten"),
+            "{terms:?}"
+        );
         let known = emerging(&recent, &background, &t, &|w| w == "afsprakenapp");
         assert!(!known.iter().any(|s| s.term == "afsprakenapp"));
         assert_eq!(top_terms(&recent, &background, 3)[0], "afsprakenapp");

@@ -8,6 +8,7 @@
 //! is a 400, never a 500.
 
 mod admin;
+mod alerts;
 pub mod auth;
 mod search;
 mod sources;
@@ -50,6 +51,8 @@ pub struct AppState {
     pub pipeline: Arc<Pipeline>,
     pub session_ttl: std::time::Duration,
     pub secure_cookies: bool,
+    /// The detection window (for the search link of an alert).
+    pub alerts_window: std::time::Duration,
 }
 
 impl AppState {
@@ -79,6 +82,10 @@ pub const ROUTES: &[(Method, &str, Access)] = &[
     (Method::GET, "/api/me", Access::Viewer),
     (Method::GET, "/api/search", Access::Viewer),
     (Method::GET, "/api/mentions/{id}", Access::Viewer),
+    (Method::GET, "/api/alerts", Access::Viewer),
+    (Method::GET, "/api/alerts/{id}", Access::Viewer),
+    (Method::POST, "/api/alerts/{id}/acknowledge", Access::Viewer),
+    (Method::POST, "/api/alerts/{id}/resolve", Access::Viewer),
     (Method::GET, "/api/sources", Access::Admin),
     (Method::POST, "/api/admin/forget", Access::Admin),
     (Method::GET, "/api/admin/audit", Access::Admin),
@@ -102,6 +109,10 @@ fn handler(method: &Method, path: &str) -> MethodRouter<Arc<AppState>> {
         ("GET", "/api/me") => get(auth::me),
         ("GET", "/api/search") => get(search::search),
         ("GET", "/api/mentions/{id}") => get(search::mention),
+        ("GET", "/api/alerts") => get(alerts::list),
+        ("GET", "/api/alerts/{id}") => get(alerts::get),
+        ("POST", "/api/alerts/{id}/acknowledge") => post(alerts::acknowledge),
+        ("POST", "/api/alerts/{id}/resolve") => post(alerts::resolve),
         ("GET", "/api/sources") => get(sources::sources),
         ("POST", "/api/admin/forget") => post(admin::forget),
         ("GET", "/api/admin/audit") => get(admin::audit),

@@ -127,6 +127,11 @@ impl Pipeline {
         &self.topics
     }
 
+    /// The aspects a text is about (for telling known words from new ones).
+    pub fn aspect_tags(&self, text: &str) -> Vec<self::aspects::AspectTag> {
+        self.aspects.tag(text)
+    }
+
     /// The pseudonym of an author handle, as stored (for `forget --author`).
     pub fn pseudonym(&self, handle: &str) -> String {
         self.pseudonyms.pseudonym(handle)

@@ -107,6 +107,10 @@ fn bad_configs_are_refused_naming_file_key_and_line() {
         ("dup.toml", format!("[pipeline]\ntopics_dir = {topics:?}\n[[sources]]\nname = \"a\"\nkind = \"feed\"\nurl = \"https://e.org/\"\n[[sources]]\nname = \"a\"\nkind = \"feed\"\nurl = \"https://e.org/2\"\n"), vec!["dup.toml:8:", "sources[1].name", "duplicate source name"]),
         ("no-topics.toml", "[pipeline]\ntopics_dir = \"/nonexistent/topics\"\n".to_string(), vec!["no-topics.toml:2:", "pipeline.topics_dir"]),
         ("bad-url.toml", format!("[pipeline]\ntopics_dir = {topics:?}\n[[sources]]\nname = \"a\"\nkind = \"feed\"\nurl = \"ftp://e.org/\"\n"), vec!["sources[0].url", "http(s) URL"]),
+        ("bad-recipient.toml", format!("[pipeline]\ntopics_dir = {topics:?}\n[mail]\nenabled = true\nsmtp_host = \"127.0.0.1\"\n[[mail.rules]]\nto = [\"communicatie at example\"]\n"), vec!["bad-recipient.toml:7:", "mail.rules[0].to", "not an e-mail address"]),
+        ("rule-aspect.toml", format!("[pipeline]\ntopics_dir = {topics:?}\n[[mail.rules]]\nto = [\"a@example.org\"]\naspects = [\"tolk\"]\n"), vec!["rule-aspect.toml:5:", "mail.rules[0].aspects", "\"tolk\" is not an aspect"]),
+        ("mail-password.toml", format!("[pipeline]\ntopics_dir = {topics:?}\n[mail]\npassword = \"geheim\"\n"), vec!["mail-password.toml:4:", "mail.password", "never goes in the config"]),
+        ("bad-facet.toml", format!("[pipeline]\ntopics_dir = {topics:?}\n[alerts]\nfacets = [\"location\"]\n"), vec!["bad-facet.toml:4:", "alerts.facets", "unknown facet"]),
     ];
     for (name, text, expected) in cases {
         let path = write(dir.path(), name, &text);

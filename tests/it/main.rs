@@ -2,6 +2,7 @@
 //! on 127.0.0.1 with ephemeral ports. No internet.
 
 mod access;
+mod alerts;
 mod cli;
 mod corpora;
 mod daemon;

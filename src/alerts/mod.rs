@@ -1,0 +1,256 @@
+//! Recurring complaints: detection over the index, incidents in the state database, and
+//! alert e-mail to the communications team.
+//!
+//! Every `every` (5 minutes) the daemon counts complaint *voices* — near-duplicate
+//! clusters, so that one viral post is one voice — per aspect of the procedure (and per
+//! configured facet) in the recent `window`, and compares each with what is usual: the
+//! same window on the four weeks before (weekday and time of day alike) blended with the
+//! whole `baseline` period. A count that is improbable under a Poisson model, at least
+//! `min_voices` and at least `min_ratio` times the usual is a signal ([`stats`]). Words
+//! over-represented in recent complaints and unknown to the aspect rules are signals too
+//! ([`terms`]): a new problem surfaces before anyone writes a rule for it. Signals open
+//! or update incidents ([`incidents`]); an incident closes after `close_after` without a
+//! signal. Opening and growing incidents queue mail in the outbox ([`mail`]).
+
+pub mod counts;
+pub mod incidents;
+pub mod mail;
+pub mod settings;
+pub mod stats;
+pub mod terms;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use tokio_util::sync::CancellationToken;
+
+use self::counts::Example;
+use self::incidents::Change;
+use self::settings::{Alerts, Mail};
+use self::stats::Comparison;
+use crate::pipeline::Pipeline;
+use crate::search::MentionIndex;
+use crate::state::{StateDb, StateError};
+
+/// Complaints read per window for examples and term counting.
+const RECENT_SAMPLE: usize = 2_000;
+/// Baseline complaints read for term counting (the most recent ones).
+const BASELINE_SAMPLE: usize = 5_000;
+/// Top terms kept per incident.
+const TOP_TERMS: usize = 8;
+/// History needed before anything can be unusual: with less, every first week would
+/// alarm against an empty baseline.
+const MIN_HISTORY: chrono::Duration = chrono::Duration::days(7);
+
+#[derive(Debug, thiserror::Error)]
+pub enum AlertError {
+    #[error("detection: {0}")]
+    Index(#[from] tantivy::TantivyError),
+    #[error(transparent)]
+    State(#[from] StateError),
+}
+
+/// What a signal is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// An aspect of the procedure (or aspect and facet value).
+    Aspect,
+    /// A word over-represented in recent complaints.
+    Term,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Aspect => "aspect",
+            Kind::Term => "term",
+        }
+    }
+}
+
+/// One signal of one detection run.
+#[derive(Debug, Clone)]
+pub struct Detection {
+    pub kind: Kind,
+    pub key: String,
+    pub comparison: Comparison,
+    /// Recent complaints behind it, newest first.
+    pub examples: Vec<Example>,
+    pub top_terms: Vec<String>,
+}
+
+fn span(d: std::time::Duration) -> chrono::Duration {
+    chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
+}
+
+/// Looks at the index as of `now` and returns every signal.
+pub fn detect(
+    index: &MentionIndex,
+    pipeline: &Pipeline,
+    config: &Alerts,
+    now: DateTime<Utc>,
+) -> Result<Vec<Detection>, AlertError> {
+    let window = span(config.window());
+    let start = now - window;
+    let baseline_start = start - span(config.baseline);
+    let thresholds = config.thresholds();
+    let mut facets: Vec<Option<&str>> = vec![None];
+    facets.extend(config.facets.iter().map(|f| Some(f.as_str())));
+    let (recent, _) = counts::complaints(index, start, now, None, RECENT_SAMPLE)?;
+    if recent.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (baseline, _) = counts::complaints(index, baseline_start, start, None, BASELINE_SAMPLE)?;
+    let history = baseline.iter().map(|e| e.published).min();
+    let enough_history = baseline.len() >= BASELINE_SAMPLE
+        || history.is_some_and(|oldest| start - oldest >= MIN_HISTORY.min(span(config.baseline)));
+    if !enough_history {
+        return Ok(Vec::new());
+    }
+    let baseline_seconds = span(config.baseline).num_seconds().max(1) as f64;
+    let mut out = Vec::new();
+    for facet in facets {
+        let whole = counts::voices_per_aspect(index, baseline_start, start, facet)?;
+        // The most significant window per key (hours catch a burst early, days a wave).
+        let mut best: std::collections::BTreeMap<String, Comparison> = Default::default();
+        for w in &config.windows {
+            let w = span(*w);
+            let from = now - w;
+            let current = counts::voices_per_aspect(index, from, now, facet)?;
+            let mut weekly: Vec<counts::VoiceCounts> = Vec::new();
+            for week in 1..=4 {
+                let shift = chrono::Duration::days(7 * week);
+                if from - shift < baseline_start {
+                    break;
+                }
+                weekly.push(counts::voices_per_aspect(
+                    index,
+                    from - shift,
+                    now - shift,
+                    facet,
+                )?);
+            }
+            let per_window = w.num_seconds() as f64 / baseline_seconds;
+            for (key, observed) in current {
+                let earlier: Vec<u64> = weekly.iter().map(|x| *x.get(&key).unwrap_or(&0)).collect();
+                let rate = *whole.get(&key).unwrap_or(&0) as f64 * per_window;
+                let comparison =
+                    stats::compare(observed, stats::expected_count(&earlier, rate), &thresholds);
+                let better = best
+                    .get(&key)
+                    .is_none_or(|b| comparison.p_value < b.p_value);
+                if comparison.signal && better {
+                    best.insert(key, comparison);
+                }
+            }
+        }
+        for (key, comparison) in best {
+            let aspect = key.split('@').next().unwrap_or(&key);
+            let examples: Vec<Example> = recent
+                .iter()
+                .filter(|e| e.aspects.iter().any(|a| a == aspect))
+                .cloned()
+                .collect();
+            let top_terms = terms::top_terms(&examples, &baseline, TOP_TERMS);
+            out.push(Detection {
+                kind: Kind::Aspect,
+                key,
+                comparison,
+                examples,
+                top_terms,
+            });
+        }
+    }
+    if config.emerging_terms {
+        let known = |term: &str| !pipeline.aspect_tags(term).is_empty();
+        // Aspects signalling now: a word that mostly rides on one of them is part of
+        // that incident, not a new complaint outside the taxonomy.
+        let signalling: Vec<String> = out
+            .iter()
+            .map(|d| d.key.split('@').next().unwrap_or(&d.key).to_string())
+            .collect();
+        for signal in terms::emerging(&recent, &baseline, &thresholds, &known) {
+            let words_of = |e: &Example| terms::words(e).contains(&signal.term);
+            let examples: Vec<Example> = recent.iter().filter(|e| words_of(e)).cloned().collect();
+            let covered = examples
+                .iter()
+                .filter(|e| e.aspects.iter().any(|a| signalling.contains(a)))
+                .count();
+            if covered * 2 > examples.len() {
+                continue;
+            }
+            let top_terms = terms::top_terms(&examples, &baseline, TOP_TERMS);
+            out.push(Detection {
+                kind: Kind::Term,
+                key: signal.term,
+                comparison: signal.comparison,
+                examples,
+                top_terms,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// One detection run: signals into incidents, changes into the outbox.
+pub fn run_once(
+    index: &MentionIndex,
+    pipeline: &Pipeline,
+    state: &StateDb,
+    alerts: &Alerts,
+    mail: &Mail,
+    now: DateTime<Utc>,
+) -> Result<Vec<Change>, AlertError> {
+    let detections = detect(index, pipeline, alerts, now)?;
+    let changes = state.apply_detections(&detections, now, alerts.close_after)?;
+    let window_start = now - span(alerts.window());
+    for change in &changes {
+        mail::queue(state, mail, change, window_start, now)?;
+    }
+    Ok(changes)
+}
+
+/// Runs detection every `every` until `cancel`, off the async workers.
+pub async fn run_periodically(
+    index: MentionIndex,
+    pipeline: Arc<Pipeline>,
+    state: Arc<StateDb>,
+    alerts: Alerts,
+    mail: Mail,
+    cancel: CancellationToken,
+) {
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tokio::time::sleep(alerts.every) => {}
+        }
+        let (index, pipeline, state, a, m) = (
+            index.clone(),
+            pipeline.clone(),
+            state.clone(),
+            alerts.clone(),
+            mail.clone(),
+        );
+        let run = tokio::task::spawn_blocking(move || {
+            run_once(&index, &pipeline, &state, &a, &m, Utc::now())
+        })
+        .await;
+        match run {
+            Ok(Ok(changes)) => {
+                for change in &changes {
+                    let i = change.incident();
+                    let what = match change {
+                        Change::Opened(_) => "incident opened",
+                        Change::Updated(_) => "incident updated",
+                        Change::Closed(_) => "incident closed",
+                    };
+                    tracing::info!(id = i.id, kind = %i.kind, key = %i.key, voices = i.observed, expected = i.expected, "{what}");
+                }
+            }
+            Ok(Err(error)) => {
+                tracing::error!(%error, "detection run failed; trying again next time")
+            }
+            Err(error) => tracing::error!(%error, "detection run panicked; trying again next time"),
+        }
+    }
+}

@@ -1,0 +1,162 @@
+//! `webcare backtest FILE.jsonl`: replays timestamped mentions through the pipeline and
+//! the detector with a fresh temporary index and state and a simulated clock, and says
+//! which incidents would have opened — so that thresholds can be tuned on history
+//! before they page anyone.
+//!
+//! The clock steps by `[alerts] every`, but at least an hour (a finer step changes
+//! little and costs a detection run each). At every step the mentions published before
+//! it are indexed and detection runs as the daemon would at that moment.
+
+use std::io::BufRead;
+use std::time::Duration;
+
+use chrono::{DateTime, DurationRound, Utc};
+use serde::Serialize;
+
+use crate::alerts::incidents::Status;
+use crate::alerts::settings::Alerts;
+use crate::config::{KeySource, Pipeline as PipelineConfig};
+use crate::mention::Mention;
+use crate::pipeline::{Pipeline, PipelineError};
+use crate::search::{IndexError, MentionIndex};
+use crate::state::{StateDb, StateError};
+
+/// The least step of the simulated clock.
+const MIN_STEP: Duration = Duration::from_secs(3600);
+
+#[derive(Debug, thiserror::Error)]
+pub enum BacktestError {
+    #[error("{path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("cannot make a temporary directory: {0}")]
+    Temp(std::io::Error),
+    #[error(transparent)]
+    Pipeline(#[from] PipelineError),
+    #[error(transparent)]
+    Index(#[from] IndexError),
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error(transparent)]
+    Alerts(#[from] crate::alerts::AlertError),
+}
+
+/// An incident the replay opened.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BacktestIncident {
+    /// `aspect` or `term`.
+    pub kind: String,
+    pub key: String,
+    pub opened: DateTime<Utc>,
+    pub closed: Option<DateTime<Utc>>,
+    /// Most voices in one window.
+    pub peak: u64,
+    pub mentions: Vec<String>,
+}
+
+/// What the replay did.
+#[derive(Debug, Default, Serialize)]
+pub struct BacktestReport {
+    pub incidents: Vec<BacktestIncident>,
+    pub lines: usize,
+    pub indexed: usize,
+    /// (line, what is wrong) for lines that were skipped.
+    pub errors: Vec<(usize, String)>,
+}
+
+/// Replays `reader` (the import format) with `alerts` thresholds.
+pub fn backtest<R: BufRead>(
+    path: &str,
+    mut reader: R,
+    pipeline_config: &PipelineConfig,
+    alerts: &Alerts,
+) -> Result<BacktestReport, BacktestError> {
+    let mut report = BacktestReport::default();
+    let mut mentions = read_mentions(path, &mut reader, &mut report)?;
+    mentions.sort_by(|a, b| a.published.cmp(&b.published).then(a.id.cmp(&b.id)));
+    let (Some(first), Some(last)) = (mentions.first(), mentions.last()) else {
+        return Ok(report);
+    };
+    let step = alerts.every.max(MIN_STEP);
+    let step_span = chrono::Duration::from_std(step).unwrap_or(chrono::Duration::hours(1));
+    let start = first
+        .published
+        .duration_trunc(chrono::Duration::hours(1))
+        .unwrap_or(first.published)
+        + step_span;
+    let end = last.published
+        + chrono::Duration::from_std(alerts.close_after).unwrap_or(chrono::Duration::days(2))
+        + step_span;
+    let dir = tempfile::tempdir().map_err(BacktestError::Temp)?;
+    let mut config = pipeline_config.clone();
+    // Nothing of the replay is kept: no key file.
+    config.pseudonym_key = KeySource::Ephemeral;
+    let pipeline = Pipeline::from_config(&config)?;
+    let index = MentionIndex::open(dir.path())?;
+    let state = StateDb::open(dir.path())?;
+    let mut writer = index.writer()?;
+    let mut next = mentions.into_iter().peekable();
+    let mut now = start;
+    while now <= end {
+        let mut added = false;
+        while let Some(m) = next.next_if(|m| m.published < now) {
+            let m = pipeline.process(m);
+            if m.is_relevant() {
+                writer.upsert(&m)?;
+                report.indexed += 1;
+                added = true;
+            }
+        }
+        if added {
+            writer.commit(&Default::default())?;
+        }
+        let detections = crate::alerts::detect(&index, &pipeline, alerts, now)?;
+        state.apply_detections(&detections, now, alerts.close_after)?;
+        now += step_span;
+    }
+    writer.finish()?;
+    let mut incidents = state.incidents(None, usize::MAX >> 1)?;
+    incidents.reverse();
+    report.incidents = incidents
+        .into_iter()
+        .map(|i| BacktestIncident {
+            kind: i.kind,
+            key: i.key,
+            opened: i.opened,
+            closed: i.closed.filter(|_| i.status == Status::Closed),
+            peak: i.peak,
+            mentions: i.mentions,
+        })
+        .collect();
+    Ok(report)
+}
+
+fn read_mentions<R: BufRead>(
+    path: &str,
+    reader: &mut R,
+    report: &mut BacktestReport,
+) -> Result<Vec<Mention>, BacktestError> {
+    let now = Utc::now();
+    let mut buf = Vec::new();
+    let mut mentions = Vec::new();
+    loop {
+        buf.clear();
+        let read = crate::import::read_line_capped(reader, &mut buf).map_err(|source| {
+            BacktestError::Read {
+                path: path.to_string(),
+                source,
+            }
+        })?;
+        if read == 0 {
+            return Ok(mentions);
+        }
+        report.lines += 1;
+        match crate::import::parse_line(&buf, now) {
+            Ok(Some(m)) => mentions.push(m),
+            Ok(None) => {}
+            Err(e) => report.errors.push((report.lines, e)),
+        }
+    }
+}

@@ -1,0 +1,152 @@
+//! `GET /api/alerts`, `GET /api/alerts/{id}`, and acknowledging or resolving one with a
+//! note (`POST /api/alerts/{id}/acknowledge`, `POST /api/alerts/{id}/resolve`).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::{Extension, Json};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::auth::Principal;
+use super::{ApiError, AppState};
+use crate::alerts::incidents::{Incident, Status};
+
+const MAX_ALERTS: usize = 500;
+
+fn internal(e: impl std::fmt::Display) -> ApiError {
+    ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
+}
+
+fn with_search(state: &AppState, incident: &Incident) -> Value {
+    let window_start = incident.last_signal
+        - chrono::Duration::from_std(state.alerts_window).unwrap_or(chrono::Duration::days(1));
+    let mut value = serde_json::to_value(incident).unwrap_or(Value::Null);
+    value["search"] = json!(incident.search_path(window_start));
+    value
+}
+
+/// `GET /api/alerts?status=open|acknowledged|resolved|closed&limit=`: newest first.
+pub async fn list(
+    State(state): State<Arc<AppState>>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    if let Some(unknown) = params
+        .keys()
+        .find(|k| !["status", "limit"].contains(&k.as_str()))
+    {
+        return Err(ApiError::bad_request(format!(
+            "unknown parameter `{unknown}`; known: status, limit"
+        )));
+    }
+    let status = match params.get("status").map(String::as_str) {
+        None => None,
+        Some("open") => Some(Status::Open),
+        Some("acknowledged") => Some(Status::Acknowledged),
+        Some("resolved") => Some(Status::Resolved),
+        Some("closed") => Some(Status::Closed),
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "invalid parameter `status`: {other:?}; use open, acknowledged, resolved or closed"
+            )))
+        }
+    };
+    let limit = match params.get("limit") {
+        Some(v) => v
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=MAX_ALERTS).contains(n))
+            .ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "invalid parameter `limit`: {v:?}; a number from 1 to {MAX_ALERTS}"
+                ))
+            })?,
+        None => 100,
+    };
+    let incidents = state.state.incidents(status, limit).map_err(internal)?;
+    let list: Vec<Value> = incidents.iter().map(|i| with_search(&state, i)).collect();
+    Ok(Json(json!({ "alerts": list })))
+}
+
+fn parse_id(id: &str) -> Result<i64, ApiError> {
+    id.parse::<i64>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| ApiError::bad_request("invalid alert id: a positive whole number expected"))
+}
+
+/// `GET /api/alerts/{id}`.
+pub async fn get(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id = parse_id(&id)?;
+    match state.state.incident(id).map_err(internal)? {
+        Some(i) => Ok(Json(with_search(&state, &i))),
+        None => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "no alert with this id",
+        )),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Note {
+    #[serde(default)]
+    note: String,
+}
+
+/// Longest note accepted.
+const MAX_NOTE_CHARS: usize = 2_000;
+
+async fn set_status(
+    state: &AppState,
+    principal: &Principal,
+    id: &str,
+    status: Status,
+    note: &str,
+) -> Result<Json<Value>, ApiError> {
+    let id = parse_id(id)?;
+    if note.chars().count() > MAX_NOTE_CHARS {
+        return Err(ApiError::bad_request(format!(
+            "the note is longer than {MAX_NOTE_CHARS} characters"
+        )));
+    }
+    let note = format!("{} ({})", note.trim(), principal.user);
+    let updated = state
+        .state
+        .set_incident_status(id, status, &note, chrono::Utc::now())
+        .map_err(internal)?
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "no alert with this id"))?;
+    let action = match status {
+        Status::Resolved => "alert_resolve",
+        _ => "alert_acknowledge",
+    };
+    state.audit(&principal.user, action, &format!("alert {id}"));
+    Ok(Json(with_search(state, &updated)))
+}
+
+/// `POST /api/alerts/{id}/acknowledge {"note"?}`: seen, being handled; still followed.
+pub async fn acknowledge(
+    State(state): State<Arc<AppState>>,
+    Extension(principal): Extension<Principal>,
+    Path(id): Path<String>,
+    body: Option<Json<Note>>,
+) -> Result<Json<Value>, ApiError> {
+    let note = body.map(|Json(n)| n.note).unwrap_or_default();
+    set_status(&state, &principal, &id, Status::Acknowledged, &note).await
+}
+
+/// `POST /api/alerts/{id}/resolve {"note"?}`: handled; a new signal opens a new alert.
+pub async fn resolve(
+    State(state): State<Arc<AppState>>,
+    Extension(principal): Extension<Principal>,
+    Path(id): Path<String>,
+    body: Option<Json<Note>>,
+) -> Result<Json<Value>, ApiError> {
+    let note = body.map(|Json(n)| n.note).unwrap_or_default();
+    set_status(&state, &principal, &id, Status::Resolved, &note).await
+}

@@ -1,0 +1,732 @@
+//! Recurring complaints: the detector on a synthetic stream (backtest), alert mail
+//! through a real SMTP server on 127.0.0.1, and the alerts API.
+
+use std::io::Read;
+use std::net::{SocketAddr, TcpListener};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::json;
+
+use webcare::alerts::incidents::{Change, Status};
+use webcare::alerts::settings::{Alerts, Mail, MailLanguage, MailRule, Security, Smtp};
+use webcare::state::StateDb;
+
+use crate::fixtures::{self, get_json, get_json_as, repo, VIEWER_TOKEN};
+
+// ---- a synthetic stream ------------------------------------------------------------
+
+const OPENINGS: &[&str] = &[
+    "Echt waar,",
+    "Ik moet dit kwijt:",
+    "Weer hetzelfde verhaal.",
+    "Vandaag weer.",
+    "Niemand luistert.",
+    "Ongelooflijk.",
+    "Mijn ervaring:",
+    "Eerlijk gezegd,",
+    "Even delen:",
+    "Voor wie het nog niet wist:",
+    "Zo gaat het dus:",
+    "Sorry, lang bericht.",
+    "Ik snap het niet.",
+    "Wie herkent dit?",
+    "Gisteren gebeurd:",
+];
+const CITIES: &[&str] = &[
+    "Budel",
+    "Zwolle",
+    "Assen",
+    "Emmen",
+    "Gilze",
+    "Arnhem",
+    "Leeuwarden",
+    "Venlo",
+    "Almere",
+    "Heerlen",
+    "Delfzijl",
+    "Zeist",
+    "Ter Apel",
+    "Rijswijk",
+    "Den Bosch",
+    "Zevenaar",
+];
+const PEOPLE: &[&str] = &[
+    "mijn broer",
+    "mijn zus",
+    "mijn buurvrouw",
+    "mijn vriend",
+    "een kennis",
+    "mijn neef",
+    "een vrouw uit mijn kamer",
+    "mijn oom",
+    "een jongen uit Eritrea",
+    "een gezin uit Syrië",
+];
+const CONSEQUENCES: &[&str] = &[
+    "Niemand weet hoe het nu verder moet.",
+    "We slapen er slecht van.",
+    "De kinderen merken het ook.",
+    "Werken mag niet, school ook niet echt.",
+    "Ik heb hoofdpijn van de stress.",
+    "Mijn moeder huilt elke avond.",
+    "Wij hangen maar rond.",
+    "Geen idee waar ik heen moet.",
+    "Het maakt mensen kapot.",
+    "Niemand neemt verantwoordelijkheid.",
+    "We tellen de dagen.",
+    "Iedereen hier zegt hetzelfde.",
+];
+const CLOSINGS: &[&str] = &[
+    "Schandalig.",
+    "Belachelijk.",
+    "Dit is onacceptabel.",
+    "Wat een schande.",
+    "Onmenselijk gewoon.",
+    "Ik ben het zat.",
+    "Dit kan echt niet.",
+    "Diep triest.",
+    "Absurd.",
+    "Te gek voor woorden.",
+];
+
+fn pick<'a>(rng: &mut StdRng, list: &[&'a str]) -> &'a str {
+    list[rng.random_range(0..list.len())]
+}
+
+/// A complaint sentence about one aspect, each naming the asylum procedure, built from
+/// independent parts so that two posts rarely share most of their words.
+fn aspect_sentence(aspect: &str, rng: &mut StdRng) -> String {
+    let n = rng.random_range(2..30);
+    let city = pick(rng, CITIES);
+    let who = pick(rng, PEOPLE);
+    let subjects: &[String] = &match aspect {
+        "waiting_time" => vec![
+            format!("al {n} maanden wachten op een beslissing van de IND over de asielaanvraag van {who}"),
+            format!("de IND heeft de beslistermijn van {who} met {n} weken overschreden, asielzaak ligt stil"),
+            format!("nog steeds geen datum voor het nader gehoor, {n} maanden na de asielaanvraag in {city}"),
+            format!("wachttijd bij de IND voor asielzoekers in {city} is nu {n} maanden"),
+        ],
+        "interpreter" => vec![
+            format!("de tolk bij het IND-gehoor van {who} in {city} sprak een ander dialect"),
+            format!("tijdens het asielgehoor vertaalde de tolk {n} zinnen verkeerd, zegt {who}"),
+            format!("de IND regelde een tolk die de taal van {who} nauwelijks sprak, in {city}"),
+            format!("een telefonische tolk bij het gehoor in {city}, de verbinding viel {n} keer weg"),
+        ],
+        "communication" => vec![
+            format!("brieven van de IND over de asielzaak van {who} komen alleen in het Nederlands"),
+            format!("{n} keer gemaild naar de IND over mijn asielaanvraag, nooit een reactie"),
+            format!("de IND-telefoonlijn voor asielzoekers: {n} minuten in de wacht en dan verbroken"),
+            format!("de IND stuurde de uitnodiging van {who} naar het oude adres in {city}"),
+        ],
+        "reception" => vec![
+            format!("in het azc in {city} is de verwarming al {n} dagen kapot en het COA reageert niet"),
+            format!("opvang voor asielzoekers in {city}: {n} mensen op een kamer, het COA doet niets"),
+            format!("in de noodopvang in {city} slapen asielzoekers al {n} nachten op de grond"),
+            format!("het COA verhuisde {who} voor de {n}e keer naar een andere opvanglocatie"),
+        ],
+        "legal_aid" => vec![
+            format!("de advocaat van {who} in de asielprocedure belt al {n} weken niet terug"),
+            format!("de asieladvocaat in {city} diende de zienswijze voor de IND {n} dagen te laat in"),
+            format!("geen advocaat te vinden voor het beroep van {who} tegen de IND-afwijzing, {n} gebeld"),
+        ],
+        _ => vec![
+            format!("de nareis van het gezin van {who} bij de IND duurt al {n} maanden"),
+            format!("nareisaanvraag bij de IND: {n} maanden niets gehoord, de kinderen wachten in {city}"),
+            format!("voor de nareis eist de IND papieren die de familie van {who} niet kan krijgen"),
+        ],
+    };
+    subjects[rng.random_range(0..subjects.len())].clone()
+}
+
+fn post(rng: &mut StdRng, aspect: &str) -> String {
+    let opening = pick(rng, OPENINGS);
+    let sentence = aspect_sentence(aspect, rng);
+    let consequence = pick(rng, CONSEQUENCES);
+    let closing = pick(rng, CLOSINGS);
+    format!("{opening} {sentence}. {consequence} {closing}")
+}
+
+const ASPECTS: &[&str] = &[
+    "waiting_time",
+    "interpreter",
+    "communication",
+    "reception",
+    "legal_aid",
+    "family_reunification",
+];
+
+struct Stream {
+    lines: Vec<String>,
+    start: DateTime<Utc>,
+}
+
+impl Stream {
+    fn at(&self, day: i64, hour: i64) -> DateTime<Utc> {
+        self.start + chrono::Duration::days(day) + chrono::Duration::hours(hour)
+    }
+
+    fn push(&mut self, id: String, author: String, text: String, at: DateTime<Utc>) {
+        self.lines.push(
+            json!({ "id": id, "author": author, "text": text, "published": at.to_rfc3339(), "lang": "nl" })
+                .to_string(),
+        );
+    }
+}
+
+const DAYS: i64 = 42;
+const BURST_DAY: i64 = 30;
+const WAVE_DAY: i64 = 34;
+const NEW_TERM_DAY: i64 = 38;
+const DECOY_DAY: i64 = 24;
+
+/// Six weeks of background complaints (0–2 a day per aspect, at random hours), with a
+/// burst about interpreters, a slowly growing wave about communication, a new complaint
+/// no rule knows (an appointment app), and one post reposted forty times.
+fn synthetic_stream() -> Stream {
+    let mut rng = StdRng::seed_from_u64(7);
+    let mut s = Stream {
+        lines: Vec::new(),
+        start: Utc.with_ymd_and_hms(2026, 9, 7, 0, 0, 0).unwrap(),
+    };
+    let mut n = 0;
+    let mut next_id = || {
+        n += 1;
+        n
+    };
+    for day in 0..DAYS {
+        for aspect in ASPECTS {
+            for _ in 0..rng.random_range(0..3) {
+                let id = next_id();
+                let at = s.at(day, rng.random_range(0..24))
+                    + chrono::Duration::minutes(rng.random_range(0..60));
+                let text = post(&mut rng, aspect);
+                s.push(
+                    format!("bg{id}"),
+                    format!("user{}", rng.random_range(0..5000)),
+                    text,
+                    at,
+                );
+            }
+        }
+    }
+    // A burst: fourteen people about interpreters within ten hours.
+    for i in 0..14 {
+        let id = next_id();
+        let text = post(&mut rng, "interpreter");
+        s.push(
+            format!("burst{id}"),
+            format!("burst{i}"),
+            text,
+            s.at(BURST_DAY, 10 + i % 10),
+        );
+    }
+    // A wave: communication complaints, eight on the first day, three more each day.
+    for day in 0..6 {
+        for i in 0..(8 + 3 * day) {
+            let id = next_id();
+            let text = post(&mut rng, "communication");
+            let at = s.at(WAVE_DAY + day, 8 + (i % 12));
+            s.push(format!("wave{id}"), format!("wave{day}-{i}"), text, at);
+        }
+    }
+    // A new complaint that no aspect rule knows.
+    let app = [
+        "De nieuwe afsprakenapp van de IND voor asielzoekers crasht steeds. Belachelijk.",
+        "Iemand anders ook last van de afsprakenapp van de IND? Mijn asielafspraak is weg. Schandalig.",
+        "Afsprakenapp IND werkt niet, drie keer geprobeerd, asielzoekers kunnen niets. Ik ben het zat.",
+        "Die afsprakenapp van de IND: inloggen mislukt, foutmelding na foutmelding. Asielprocedure vast. Schande.",
+        "Sinds de afsprakenapp geen enkele afspraak meer bij de IND kunnen maken voor mijn asielzaak. Onacceptabel.",
+        "De IND dwingt asielzoekers de afsprakenapp te gebruiken maar hij hangt. Echt onmenselijk.",
+        "Afsprakenapp van de IND vraagt om een DigiD die asielzoekers niet hebben. Belachelijk.",
+        "Mijn buurman in het asielproces kreeg via de afsprakenapp een afspraak in het verleden. Wat een schande.",
+        "Na de update van de afsprakenapp ziet de IND mijn asielafspraak niet meer. Schandalig.",
+    ];
+    for (i, text) in app.iter().enumerate() {
+        let id = next_id();
+        s.push(
+            format!("app{id}"),
+            format!("app{i}"),
+            text.to_string(),
+            s.at(NEW_TERM_DAY, 9 + i as i64),
+        );
+    }
+    // A decoy: one angry post reposted forty times by forty accounts.
+    let viral = "In het azc in Zeist slapen kinderen al drie nachten op de grond, het COA doet niets voor deze asielzoekers. Schande!";
+    for i in 0..40 {
+        let id = next_id();
+        let text = format!("RT @origineel: {viral}");
+        s.push(
+            format!("rt{id}"),
+            format!("retweeter{i}"),
+            text,
+            s.at(DECOY_DAY, 12 + i / 8),
+        );
+    }
+    s
+}
+
+fn test_alerts() -> Alerts {
+    Alerts {
+        every: Duration::from_secs(3600),
+        ..Alerts::default()
+    }
+}
+
+#[test]
+fn backtest_finds_bursts_waves_and_new_complaints_but_not_a_repost_wave() {
+    let stream = synthetic_stream();
+    let config = webcare::config::Pipeline::with_topics(repo().join("config/topics"));
+    let report = webcare::backtest::backtest(
+        "synthetic.jsonl",
+        stream.lines.join("\n").as_bytes(),
+        &config,
+        &test_alerts(),
+    )
+    .unwrap();
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    assert!(
+        report.indexed as f64 > 0.95 * report.lines as f64,
+        "the synthetic posts should be relevant: {} of {}",
+        report.indexed,
+        report.lines
+    );
+    let opened_within_a_day = |kind: &str, key: &str, from: DateTime<Utc>| {
+        report.incidents.iter().any(|i| {
+            i.kind == kind
+                && i.key == key
+                && i.opened >= from
+                && i.opened <= from + chrono::Duration::days(1)
+        })
+    };
+    let summary: Vec<String> = report
+        .incidents
+        .iter()
+        .map(|i| format!("{} {} {} peak {}", i.opened, i.kind, i.key, i.peak))
+        .collect();
+    assert!(
+        opened_within_a_day("aspect", "interpreter", stream.at(BURST_DAY, 10)),
+        "burst not found: {summary:#?}"
+    );
+    assert!(
+        opened_within_a_day("aspect", "communication", stream.at(WAVE_DAY, 8)),
+        "wave not found: {summary:#?}"
+    );
+    assert!(
+        opened_within_a_day("term", "afsprakenapp", stream.at(NEW_TERM_DAY, 9)),
+        "new complaint not found: {summary:#?}"
+    );
+    // The repost wave is one voice: nothing opens for it.
+    let decoy = stream.at(DECOY_DAY, 0)..stream.at(DECOY_DAY + 2, 0);
+    let during_decoy: Vec<&String> = report
+        .incidents
+        .iter()
+        .zip(&summary)
+        .filter(|(i, _)| decoy.contains(&i.opened))
+        .map(|(_, s)| s)
+        .collect();
+    assert!(
+        during_decoy.is_empty(),
+        "the repost wave opened {during_decoy:#?}"
+    );
+    // Outside the injected events, at most one false incident per week.
+    let events = [
+        stream.at(BURST_DAY, 0)..stream.at(BURST_DAY + 2, 0),
+        stream.at(WAVE_DAY, 0)..stream.at(WAVE_DAY + 7, 0),
+        stream.at(NEW_TERM_DAY, 0)..stream.at(NEW_TERM_DAY + 2, 0),
+    ];
+    let false_alarms: Vec<&String> = report
+        .incidents
+        .iter()
+        .zip(&summary)
+        .filter(|(i, _)| !events.iter().any(|e| e.contains(&i.opened)))
+        .map(|(_, s)| s)
+        .collect();
+    assert!(
+        false_alarms.len() as i64 <= DAYS / 7,
+        "{} false incidents in {} weeks: {false_alarms:#?}",
+        false_alarms.len(),
+        DAYS / 7
+    );
+    // Incidents carry their mentions, and close once the signal is gone.
+    let burst = report
+        .incidents
+        .iter()
+        .find(|i| i.key == "interpreter" && i.opened >= stream.at(BURST_DAY, 0))
+        .unwrap();
+    assert!(burst.mentions.iter().filter(|m| !m.is_empty()).count() >= 10);
+    assert!(burst.closed.is_some(), "{burst:?}");
+    assert!(burst.peak >= 10, "{burst:?}");
+}
+
+#[test]
+fn an_empty_history_opens_nothing() {
+    let config = webcare::config::Pipeline::with_topics(repo().join("config/topics"));
+    let report =
+        webcare::backtest::backtest("empty.jsonl", &b""[..], &config, &test_alerts()).unwrap();
+    assert!(report.incidents.is_empty());
+    let dir = tempfile::tempdir().unwrap();
+    let index = webcare::search::MentionIndex::open(dir.path()).unwrap();
+    let pipeline = webcare::pipeline::Pipeline::from_config(&config).unwrap();
+    assert!(
+        webcare::alerts::detect(&index, &pipeline, &test_alerts(), Utc::now())
+            .unwrap()
+            .is_empty()
+    );
+}
+
+// ---- a real SMTP server -------------------------------------------------------------
+
+#[derive(Debug, Clone)]
+struct Received {
+    from: String,
+    to: Vec<String>,
+    data: String,
+}
+
+#[derive(Clone, Default)]
+struct Inbox {
+    messages: Arc<Mutex<Vec<Received>>>,
+    current: Option<Received>,
+}
+
+impl mailin_embedded::Handler for Inbox {
+    fn data_start(
+        &mut self,
+        _domain: &str,
+        from: &str,
+        _is8bit: bool,
+        to: &[String],
+    ) -> mailin_embedded::Response {
+        self.current = Some(Received {
+            from: from.to_string(),
+            to: to.to_vec(),
+            data: String::new(),
+        });
+        mailin_embedded::response::OK
+    }
+
+    fn data(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        if let Some(current) = &mut self.current {
+            current.data.push_str(&String::from_utf8_lossy(buf));
+        }
+        Ok(())
+    }
+
+    fn data_end(&mut self) -> mailin_embedded::Response {
+        if let Some(done) = self.current.take() {
+            self.messages.lock().unwrap().push(done);
+        }
+        mailin_embedded::response::OK
+    }
+}
+
+/// Starts an SMTP server on `addr` (on its own thread, for the rest of the test run).
+fn smtp_server(listener: TcpListener) -> Arc<Mutex<Vec<Received>>> {
+    let inbox = Inbox::default();
+    let messages = inbox.messages.clone();
+    let mut server = mailin_embedded::Server::new(inbox);
+    server
+        .with_name("smtp.test")
+        .with_ssl(mailin_embedded::SslConfig::None)
+        .unwrap()
+        .with_tcp_listener(listener);
+    std::thread::spawn(move || {
+        // Serves until the test process ends.
+        let _ = server.serve();
+    });
+    messages
+}
+
+fn smtp_settings(addr: SocketAddr) -> Smtp {
+    Smtp {
+        host: addr.ip().to_string(),
+        port: addr.port(),
+        security: Security::None,
+        username: None,
+        password: None,
+        timeout: Duration::from_secs(5),
+    }
+}
+
+fn mail_settings(addr: SocketAddr) -> Mail {
+    Mail {
+        smtp: Some(smtp_settings(addr)),
+        from: "webcare <webcare@example.org>".into(),
+        language: MailLanguage::Nl,
+        update_every: Duration::from_secs(6 * 3600),
+        link_base: "https://webcare.example.org".into(),
+        rules: vec![
+            MailRule {
+                to: vec!["communicatie@example.org".into()],
+                aspects: Vec::new(),
+            },
+            MailRule {
+                to: vec!["tolken@example.org".into()],
+                aspects: vec!["interpreter".into()],
+            },
+        ],
+    }
+}
+
+/// An incident about interpreters, opened through the state database as the detector
+/// would.
+fn open_incident(state: &StateDb, now: DateTime<Utc>) -> Change {
+    let examples = (0..3)
+        .map(|i| webcare::alerts::counts::Example {
+            id: format!("m{i}"),
+            url: Some(format!("https://forum.example/t/{i}")),
+            title: String::new(),
+            text: format!("De tolk sprak een ander dialect ({i}). <b>Schande</b>"),
+            cluster: Some(format!("c{i}")),
+            aspects: vec!["interpreter".into()],
+            published: now,
+        })
+        .collect();
+    let detection = webcare::alerts::Detection {
+        kind: webcare::alerts::Kind::Aspect,
+        key: "interpreter".into(),
+        comparison: webcare::alerts::stats::compare(14, 2.0, &Alerts::default().thresholds()),
+        examples,
+        top_terms: vec!["dialect".into(), "vertaald".into()],
+    };
+    let mut changes = state
+        .apply_detections(&[detection], now, Duration::from_secs(48 * 3600))
+        .unwrap();
+    changes.remove(0)
+}
+
+async fn until_received(messages: &Arc<Mutex<Vec<Received>>>, n: usize) {
+    for _ in 0..200 {
+        if messages.lock().unwrap().len() >= n {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!(
+        "{} messages received, expected {n}",
+        messages.lock().unwrap().len()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_opened_incident_is_mailed_to_its_recipients_with_both_parts() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = StateDb::open(dir.path()).unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let messages = smtp_server(listener);
+    let mail = mail_settings(addr);
+    let now = Utc::now();
+    let change = open_incident(&state, now);
+    assert!(matches!(change, Change::Opened(_)));
+    webcare::alerts::mail::queue(
+        &state,
+        &mail,
+        &change,
+        now - chrono::Duration::hours(24),
+        now,
+    )
+    .unwrap()
+    .expect("an opened incident is mailed");
+    let mailer =
+        webcare::alerts::mail::Mailer::new(mail.smtp.as_ref().unwrap(), &mail.from).unwrap();
+    let sent = mailer.send_due(&state, now).await.unwrap();
+    assert_eq!(sent, 1);
+    until_received(&messages, 1).await;
+    let got = messages.lock().unwrap()[0].clone();
+    assert_eq!(got.from, "webcare@example.org");
+    let mut to = got.to.clone();
+    to.sort();
+    assert_eq!(to, vec!["communicatie@example.org", "tolken@example.org"]);
+    assert!(
+        got.data.contains(
+            "Subject: Terugkerende klacht: tolk =E2=80=94 14 meldingen in 24 uur (normaal 2)"
+        ) || got.data.contains("Terugkerende klacht: tolk"),
+        "{}",
+        got.data
+    );
+    assert!(got.data.contains("multipart/alternative"), "{}", got.data);
+    assert!(got.data.contains("text/plain") && got.data.contains("text/html"));
+    // Example text is escaped in the HTML part.
+    assert!(
+        got.data.contains("&lt;b&gt;Schande&lt;/b&gt;"),
+        "{}",
+        got.data
+    );
+    assert!(got.data.contains("https://forum.example/t/0"));
+    // Nothing left to send; a second round sends nothing again.
+    assert_eq!(mailer.send_due(&state, now).await.unwrap(), 0);
+    // An update soon after, or one that did not grow by half, is not mailed.
+    let later = now + chrono::Duration::hours(1);
+    let update = open_incident(&state, later);
+    assert!(matches!(update, Change::Updated(_)));
+    assert!(
+        webcare::alerts::mail::queue(&state, &mail, &update, later, later)
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mail_waits_out_an_smtp_outage_and_a_restart_and_is_delivered_once() {
+    let dir = tempfile::tempdir().unwrap();
+    // The port is known but nothing listens yet: the server is down.
+    let addr = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let mail = mail_settings(addr);
+    let now = Utc::now();
+    {
+        let state = StateDb::open(dir.path()).unwrap();
+        let change = open_incident(&state, now);
+        webcare::alerts::mail::queue(&state, &mail, &change, now, now)
+            .unwrap()
+            .unwrap();
+        let mailer =
+            webcare::alerts::mail::Mailer::new(mail.smtp.as_ref().unwrap(), &mail.from).unwrap();
+        let sent = mailer.send_due(&state, now).await.unwrap();
+        assert_eq!(sent, 0);
+        let outbox = state.outbox().unwrap();
+        assert_eq!(outbox[0].attempts, 1);
+        assert!(outbox[0].sent.is_none() && outbox[0].last_error.is_some());
+        // Not due again before its backoff.
+        assert_eq!(state.due_mail(now).unwrap().len(), 0);
+        // The daemon is killed here: the message is stored, not sent.
+    }
+    // Restarted, with the server back.
+    let messages = smtp_server(TcpListener::bind(addr).unwrap());
+    let state = StateDb::open(dir.path()).unwrap();
+    let mailer =
+        webcare::alerts::mail::Mailer::new(mail.smtp.as_ref().unwrap(), &mail.from).unwrap();
+    let later = now + chrono::Duration::hours(2);
+    let sent = mailer.send_due(&state, later).await.unwrap();
+    assert_eq!(sent, 1);
+    assert_eq!(mailer.send_due(&state, later).await.unwrap(), 0);
+    until_received(&messages, 1).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(messages.lock().unwrap().len(), 1, "delivered once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_answers_garbage_or_hangs_is_an_error_not_a_crash() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for (i, stream) in listener.incoming().enumerate() {
+            let Ok(mut stream) = stream else { continue };
+            use std::io::Write;
+            if i == 0 {
+                let _ = stream.write_all(b"HELLO? this is not smtp\r\n\x00\xff\r\n");
+            } else {
+                // Hang: accept and say nothing.
+                let mut buf = [0u8; 64];
+                let _ = stream.read(&mut buf);
+                std::thread::sleep(Duration::from_secs(30));
+            }
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let state = StateDb::open(dir.path()).unwrap();
+    let mut mail = mail_settings(addr);
+    if let Some(smtp) = &mut mail.smtp {
+        smtp.timeout = Duration::from_secs(1);
+    }
+    let now = Utc::now();
+    let change = open_incident(&state, now);
+    webcare::alerts::mail::queue(&state, &mail, &change, now, now)
+        .unwrap()
+        .unwrap();
+    let mailer =
+        webcare::alerts::mail::Mailer::new(mail.smtp.as_ref().unwrap(), &mail.from).unwrap();
+    for round in 0..2 {
+        let at = now + chrono::Duration::hours(2 * round);
+        let sent = mailer.send_due(&state, at).await.unwrap();
+        assert_eq!(sent, 0);
+    }
+    let outbox = state.outbox().unwrap();
+    assert_eq!(outbox[0].attempts, 2);
+    assert!(outbox[0].sent.is_none());
+}
+
+// ---- the alerts API ----------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alerts_are_listed_shown_acknowledged_and_resolved_over_the_api() {
+    let server = fixtures::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = fixtures::config(dir.path(), &server, &[]);
+    let id = {
+        let state = StateDb::open(&config.storage.data_dir).unwrap();
+        open_incident(&state, Utc::now()).incident().id
+    };
+    let daemon = webcare::daemon::start(&config).await.unwrap();
+    let addr = daemon.addr();
+    let (status, list) = get_json_as(addr, "/api/alerts", Some(VIEWER_TOKEN)).await;
+    assert_eq!(status, 200);
+    let alert = &list["alerts"][0];
+    assert_eq!(alert["key"], "interpreter");
+    assert_eq!(alert["status"], "open");
+    assert!(alert["search"]
+        .as_str()
+        .unwrap()
+        .starts_with("/api/search?aspect=interpreter&complaint=true"));
+    let (status, one) = get_json(addr, &format!("/api/alerts/{id}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(one["examples"].as_array().unwrap().len(), 3);
+    let client = reqwest::Client::new();
+    let post = |path: String, body: serde_json::Value| {
+        client
+            .post(format!("http://{addr}{path}"))
+            .bearer_auth(VIEWER_TOKEN)
+            .json(&body)
+            .send()
+    };
+    let ack = post(
+        format!("/api/alerts/{id}/acknowledge"),
+        json!({ "note": "tolkencentrum gebeld" }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(ack.status(), 200);
+    let ack: serde_json::Value = ack.json().await.unwrap();
+    assert_eq!(ack["status"], "acknowledged");
+    assert!(ack["note"]
+        .as_str()
+        .unwrap()
+        .contains("tolkencentrum gebeld (vic)"));
+    let resolved: serde_json::Value = post(
+        format!("/api/alerts/{id}/resolve"),
+        json!({ "note": "opgelost" }),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(resolved["status"], "resolved");
+    let (_, open) = get_json(addr, "/api/alerts?status=open").await;
+    assert!(open["alerts"].as_array().unwrap().is_empty());
+    let (status, _) = get_json(addr, "/api/alerts/999").await;
+    assert_eq!(status, 404);
+    let (status, _) = get_json(addr, "/api/alerts?status=weird").await;
+    assert_eq!(status, 400);
+    let (_, audit) = get_json(addr, "/api/admin/audit?user=vic").await;
+    let actions: Vec<&str> = audit["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert!(actions.contains(&"alert_acknowledge") && actions.contains(&"alert_resolve"));
+    let state = StateDb::open(&config.storage.data_dir).unwrap();
+    assert_eq!(
+        state.incident(id).unwrap().unwrap().status,
+        Status::Resolved
+    );
+    daemon.shutdown().await.unwrap();
+}
