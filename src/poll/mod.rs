@@ -157,8 +157,11 @@ impl Poller {
             position,
             failure,
         } = self.collect(source, &checkpoint.position).await?;
-        let unchanged =
-            report.not_modified && mentions.is_empty() && position == checkpoint.position;
+        // Nothing new and nowhere else to resume from (a 304, or an empty page of a
+        // platform): no write, so ten thousand quiet sources cost no commits.
+        let unchanged = mentions.is_empty()
+            && position == checkpoint.position
+            && (report.not_modified || report.items_seen == 0);
         if unchanged && failure.is_none() {
             return Ok(report);
         }
