@@ -138,14 +138,16 @@ pub fn normalise_cues(text: &str) -> String {
         } else {
             let next = chars.peek().copied().unwrap_or(' ');
             // "2.400" and "13,5" are one number, not a sentence end.
-            let in_number = matches!(c, '.' | ',') && previous.is_ascii_digit() && next.is_ascii_digit();
+            let in_number =
+                matches!(c, '.' | ',') && previous.is_ascii_digit() && next.is_ascii_digit();
             if !in_number {
                 if in_word {
                     end_word(&mut out, word_start, all_digits);
                     in_word = false;
                     last_was_break = false;
                 }
-                let sentence_end = matches!(c, '.' | '!' | '?' | ';' | '\n' | '؟' | '።' | '。' | '…');
+                let sentence_end =
+                    matches!(c, '.' | '!' | '?' | ';' | '\n' | '؟' | '።' | '。' | '…');
                 if sentence_end && !last_was_break {
                     out.push_str(BREAK);
                     out.push(' ');
