@@ -202,4 +202,37 @@ fn import_then_search_from_the_shell() {
     let (code, _, err) = webcare(&["search", "-c", &config, "\"unclosed"]);
     assert_ne!(code, 0);
     assert!(err.contains("invalid query"), "{err}");
+
+    // Retention: nothing is 90 days old yet.
+    let (code, out, err) = webcare(&["purge", "-c", &config, "--dry-run"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("would erase 0 mentions"), "{out}");
+    // Erasure by permalink: shown first, then gone, and audited.
+    let input = write(
+        dir.path(),
+        "url.jsonl",
+        r#"{"id":"3","url":"https://forum.example/t/9","text":"Asielzoekers in Ter Apel slapen weer buiten.","published":"2026-11-22T10:00:00Z"}"#,
+    );
+    let (code, _, err) = webcare(&["import", "-c", &config, &input]);
+    assert_eq!(code, 0, "{err}");
+    let url = "https://forum.example/t/9?utm_source=mail";
+    let (code, out, err) = webcare(&["forget", "-c", &config, "--url", url, "--dry-run"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("would erase 1 mentions") && out.contains("https://forum.example/t/9"),
+        "{out}"
+    );
+    let (code, out, err) = webcare(&["forget", "-c", &config, "--url", url]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("erased 1 mentions"), "{out}");
+    let (_, out, _) = webcare(&["search", "-c", &config]);
+    assert!(out.starts_with("2 mentions"), "{out}");
+    let (code, out, _) = webcare(&["audit", "-c", &config]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("forget_dry_run") && out.contains("url=https://forum.example/t/9"),
+        "{out}"
+    );
+    let (code, _, err) = webcare(&["forget", "-c", &config]);
+    assert_ne!(code, 0, "neither --url nor --author: {err}");
 }
