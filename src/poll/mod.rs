@@ -355,6 +355,8 @@ impl Poller {
         error: &PollError,
         wait: Duration,
     ) {
+        // Errors may quote the response: redacted like content before they are shown.
+        let error = self.pipeline.redact(&error.to_string());
         tracing::warn!(source = name, failures, retry_in_secs = wait.as_secs(), error = %error, "poll failed");
         self.board.update(name, |s| {
             s.state = if failures >= FAILING_AFTER {
@@ -363,7 +365,7 @@ impl Poller {
                 "retrying"
             };
             s.last_poll = Some(at);
-            s.last_error = Some(error.to_string());
+            s.last_error = Some(error);
             s.consecutive_failures = failures;
         });
     }

@@ -236,3 +236,52 @@ fn import_then_search_from_the_shell() {
     let (code, _, err) = webcare(&["forget", "-c", &config]);
     assert_ne!(code, 0, "neither --url nor --author: {err}");
 }
+
+/// Personal data from input never reaches the logs, even at the most verbose level and
+/// even when a bad line quotes it back.
+#[test]
+fn logs_hold_no_personal_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let topics = repo().join("config/topics").display().to_string();
+    let data = dir.path().join("data").display().to_string();
+    let config = write(
+        dir.path(),
+        "c.toml",
+        &format!("[storage]\ndata_dir = {data:?}\n[pipeline]\ntopics_dir = {topics:?}\n"),
+    );
+    let input = write(
+        dir.path(),
+        "pii.jsonl",
+        concat!(
+            r#"{"id":"1","author":"@amina_w","text":"Asielzoeker in Ter Apel: bel me op 06-12345678 of mail sara.m@example.org, V-nummer 2612345678.","published":"2026-11-20T10:00:00Z"}"#,
+            "\n",
+            r#"{"id":"2","text":"Asielzoekers in Ter Apel","published":"06-87654321"}"#,
+            "\n",
+            r#"{"id":3,"text":"sara.m@example.org","published":"2026-11-20T10:00:00Z"}"#,
+            "\n",
+        ),
+    );
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_webcare"))
+        .args(["import", "-c", &config, &input])
+        .env("RUST_LOG", "trace")
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    let logs = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(logs.contains("1 indexed"), "{logs}");
+    for pii in [
+        "06-12345678",
+        "12345678",
+        "sara.m@example.org",
+        "2612345678",
+        "06-87654321",
+        "87654321",
+        "amina",
+    ] {
+        assert!(!logs.contains(pii), "{pii:?} in the logs:\n{logs}");
+    }
+}
