@@ -243,7 +243,7 @@ impl ComplaintRules {
         }
         let matcher = AhoCorasick::builder()
             .match_kind(MatchKind::Standard)
-            .kind(Some(AhoCorasickKind::DFA))
+            .kind(Some(AhoCorasickKind::ContiguousNFA))
             .build(&needles)
             .map_err(|e| TopicError::Parse {
                 path: PathBuf::from("complaint"),

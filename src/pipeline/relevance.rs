@@ -302,9 +302,10 @@ impl Builder {
     fn build(self) -> Result<Topics, TopicError> {
         let matcher = AhoCorasick::builder()
             .match_kind(MatchKind::Standard)
-            // A few hundred terms make a small DFA, and every mention is searched once:
-            // the faster search is worth the memory.
-            .kind(Some(AhoCorasickKind::DFA))
+            // Thousands of terms in twelve languages: a DFA would take about 50 MB for
+            // these word lists, the contiguous NFA a few, at a small cost in speed
+            // (BENCHMARKS.md).
+            .kind(Some(AhoCorasickKind::ContiguousNFA))
             .build(&self.needles)
             .map_err(|e| TopicError::Parse {
                 path: PathBuf::from("topics"),
