@@ -578,8 +578,7 @@ impl Validator<'_> {
         let pipeline = self.pipeline(raw.pipeline, privacy_raw, &storage.data_dir)?;
         let access = self.access(raw.access, &storage.data_dir)?;
         let mail = crate::alerts::settings::mail(self, raw.mail)?;
-        let export =
-            crate::export::settings::export(self, raw.export, &storage.data_dir, &mail)?;
+        let export = crate::export::settings::export(self, raw.export, &storage.data_dir, &mail)?;
         Ok(Config {
             path: self.path.to_owned(),
             storage,

@@ -7,9 +7,9 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 
 use webcare::access::{Role, Users};
+use webcare::config::{Config, DEFAULT_CONFIG_PATH};
 use webcare::export::week::IsoWeek;
 use webcare::export::{Format, Language, Progress, Request, Sources};
-use webcare::config::{Config, DEFAULT_CONFIG_PATH};
 use webcare::pipeline::Pipeline;
 use webcare::search::{
     Erasure, ErasurePreview, IndexError, MentionIndex, SearchRequest, SearchResults, Sort,
@@ -839,8 +839,9 @@ fn export_request(config: &Config, args: &ExportArgs) -> Result<Request> {
         parse_formats(&args.formats).map_err(|m| anyhow::anyhow!("--format: {m}"))?
     };
     let language = match &args.lang {
-        Some(code) => Language::parse(code)
-            .ok_or_else(|| anyhow::anyhow!("--lang {code}: use nl or en"))?,
+        Some(code) => {
+            Language::parse(code).ok_or_else(|| anyhow::anyhow!("--lang {code}: use nl or en"))?
+        }
         None => settings.language,
     };
     Ok(Request {

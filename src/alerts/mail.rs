@@ -510,7 +510,8 @@ pub fn message(from: &str, out: &Outgoing) -> Result<Message, MailError> {
     for a in &out.attachments {
         let content_type = ContentType::parse(&a.content_type)
             .map_err(|e| MailError::Build(format!("{}: {e}", a.name)))?;
-        mixed = mixed.singlepart(Attachment::new(a.name.clone()).body(a.body.clone(), content_type));
+        mixed =
+            mixed.singlepart(Attachment::new(a.name.clone()).body(a.body.clone(), content_type));
     }
     builder
         .multipart(mixed)

@@ -299,11 +299,7 @@ impl Report {
 
     /// Every language in any week, alphabetically.
     pub fn languages(&self) -> Vec<String> {
-        let seen: BTreeSet<&String> = self
-            .weeks
-            .iter()
-            .flat_map(|w| w.languages.keys())
-            .collect();
+        let seen: BTreeSet<&String> = self.weeks.iter().flat_map(|w| w.languages.keys()).collect();
         seen.into_iter().cloned().collect()
     }
 }
@@ -315,7 +311,11 @@ pub fn aspect_order<'a>(keys: impl IntoIterator<Item = &'a str>) -> Vec<String> 
         crate::pipeline::aspects::ASPECTS
             .iter()
             .position(|a| *a == k)
-            .unwrap_or(if k == NO_ASPECT { usize::MAX } else { usize::MAX - 1 })
+            .unwrap_or(if k == NO_ASPECT {
+                usize::MAX
+            } else {
+                usize::MAX - 1
+            })
     };
     keys.sort_by(|a, b| rank(a).cmp(&rank(b)).then_with(|| a.cmp(b)));
     keys.dedup();
@@ -498,12 +498,26 @@ pub fn significance(observed: u64, expected: f64) -> (Significance, f64) {
     if observed as f64 >= lambda {
         let p = stats::poisson_upper_tail(observed, lambda);
         let up = p < ALPHA && observed >= MIN_COUNT;
-        (if up { Significance::Up } else { Significance::None }, p)
+        (
+            if up {
+                Significance::Up
+            } else {
+                Significance::None
+            },
+            p,
+        )
     } else {
         // P(X <= observed) = 1 - P(X >= observed + 1).
         let p = (1.0 - stats::poisson_upper_tail(observed + 1, lambda)).max(0.0);
         let down = p < ALPHA && lambda >= MIN_COUNT as f64;
-        (if down { Significance::Down } else { Significance::None }, p)
+        (
+            if down {
+                Significance::Down
+            } else {
+                Significance::None
+            },
+            p,
+        )
     }
 }
 
@@ -624,7 +638,12 @@ fn quotes(
     cluster: &str,
     tz: Tz,
 ) -> Result<Vec<Quote>, TantivyError> {
-    let query = between(f, start, end, &[(f.complaint, "true"), (f.cluster, cluster)]);
+    let query = between(
+        f,
+        start,
+        end,
+        &[(f.complaint, "true"), (f.cluster, cluster)],
+    );
     let oldest = TopDocs::with_limit(EXAMPLES)
         .order_by_fast_field::<tantivy::DateTime>("published", Order::Asc);
     let docs = searcher.search(&*query, &oldest)?;
@@ -721,7 +740,7 @@ fn signal_day_within(day: &str, start: DateTime<Utc>, end: DateTime<Utc>) -> boo
         .ok()
         .and_then(|d| d.and_hms_opt(12, 0, 0))
         .map(|t| t.and_utc())
-        .is_some_and(|t| start <= t && t < end)
+        .is_some_and(|t| (start..end).contains(&t))
 }
 
 fn incidents(
@@ -730,13 +749,13 @@ fn incidents(
     end: DateTime<Utc>,
     tz: Tz,
 ) -> Result<Incidents, StateError> {
-    let within = |t: DateTime<Utc>| start <= t && t < end;
+    let within = |t: DateTime<Utc>| (start..end).contains(&t);
     let mut all = state.incidents(None, MAX_INCIDENTS)?;
     all.sort_by_key(|i| i.id);
     let mut out = Incidents::default();
     for i in &all {
         let opened = within(i.opened);
-        let closed = i.closed.is_some_and(|c| within(c));
+        let closed = i.closed.is_some_and(within);
         let active = within(i.updated)
             || i.counts
                 .keys()
@@ -776,7 +795,10 @@ mod tests {
         assert_eq!(change(18, Some(20), &[20, 22]).vs_mean, Significance::None);
         // No history: nothing to compare with.
         let c = change(7, None, &[]);
-        assert_eq!((c.vs_previous, c.vs_mean, c.p_mean), (Significance::None, Significance::None, 1.0));
+        assert_eq!(
+            (c.vs_previous, c.vs_mean, c.p_mean),
+            (Significance::None, Significance::None, 1.0)
+        );
     }
 
     #[test]
@@ -796,8 +818,12 @@ mod tests {
 
     #[test]
     fn signal_days_count_by_their_noon() {
-        let start = DateTime::parse_from_rfc3339("2026-11-15T23:00:00Z").unwrap().with_timezone(&Utc);
-        let end = DateTime::parse_from_rfc3339("2026-11-22T23:00:00Z").unwrap().with_timezone(&Utc);
+        let start = DateTime::parse_from_rfc3339("2026-11-15T23:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let end = DateTime::parse_from_rfc3339("2026-11-22T23:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
         assert!(!signal_day_within("2026-11-15", start, end));
         assert!(signal_day_within("2026-11-16", start, end));
         assert!(signal_day_within("2026-11-22", start, end));

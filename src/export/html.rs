@@ -54,11 +54,17 @@ pub fn render(report: &Report, charts: &Charts, lang: Language) -> String {
     let mut html = String::new();
     head(&mut html, report, lang, w);
     if report.is_empty_week() {
-        html.push_str(&format!("<p class=\"empty\">{}</p>\n", escape(w.empty_week)));
+        html.push_str(&format!(
+            "<p class=\"empty\">{}</p>\n",
+            escape(w.empty_week)
+        ));
     } else {
         summary(&mut html, report, lang, w);
     }
-    html.push_str(&format!("<p class=\"note\">{}</p>\n", escape(w.definitions)));
+    html.push_str(&format!(
+        "<p class=\"note\">{}</p>\n",
+        escape(w.definitions)
+    ));
     html.push_str(&format!(
         "<h2>{}</h2>\n<figure>\n{}</figure>\n<figure>\n{}</figure>\n",
         escape(w.trends),
@@ -91,7 +97,9 @@ fn capital(s: &str) -> String {
 
 fn head(html: &mut String, report: &Report, lang: Language, w: &Words) {
     let week: Option<IsoWeek> = report.week.parse().ok();
-    let span = week.map(|wk| labels::week_span(wk, lang)).unwrap_or_default();
+    let span = week
+        .map(|wk| labels::week_span(wk, lang))
+        .unwrap_or_default();
     let number = week.map_or_else(|| report.week.clone(), |wk| wk.number().to_string());
     let title = format!("{} — {} {number}", w.title, w.week);
     html.push_str(&format!(
@@ -113,8 +121,14 @@ fn head(html: &mut String, report: &Report, lang: Language, w: &Words) {
 fn change_cell(pct: Option<f64>, significance: Significance, lang: Language, w: &Words) -> String {
     let mut cell = escape(&labels::percent(pct, lang));
     match significance {
-        Significance::Up => cell.push_str(&format!(" <span class=\"sig\">{}</span>", escape(w.significant_up))),
-        Significance::Down => cell.push_str(&format!(" <span class=\"sig\">{}</span>", escape(w.significant_down))),
+        Significance::Up => cell.push_str(&format!(
+            " <span class=\"sig\">{}</span>",
+            escape(w.significant_up)
+        )),
+        Significance::Down => cell.push_str(&format!(
+            " <span class=\"sig\">{}</span>",
+            escape(w.significant_down)
+        )),
         Significance::None => {}
     }
     cell
@@ -160,10 +174,25 @@ fn change_row(label: &str, c: &Change, report: &Report, lang: Language, w: &Word
 }
 
 fn summary(html: &mut String, report: &Report, lang: Language, w: &Words) {
-    html.push_str(&format!("<h2>{}</h2>\n<table class=\"summary\">\n", escape(w.summary)));
+    html.push_str(&format!(
+        "<h2>{}</h2>\n<table class=\"summary\">\n",
+        escape(w.summary)
+    ));
     html.push_str(&change_header("", report, w));
-    html.push_str(&change_row(w.mentions, &report.changes.mentions, report, lang, w));
-    html.push_str(&change_row(w.complaints, &report.changes.complaints, report, lang, w));
+    html.push_str(&change_row(
+        w.mentions,
+        &report.changes.mentions,
+        report,
+        lang,
+        w,
+    ));
+    html.push_str(&change_row(
+        w.complaints,
+        &report.changes.complaints,
+        report,
+        lang,
+        w,
+    ));
     html.push_str("</table>\n");
     if let Some(current) = report.current() {
         html.push_str(&format!(
@@ -173,7 +202,10 @@ fn summary(html: &mut String, report: &Report, lang: Language, w: &Words) {
         ));
     }
     if report.baseline_weeks == 0 {
-        html.push_str(&format!("<p class=\"note\">{}</p>\n", escape(&capital(w.no_history))));
+        html.push_str(&format!(
+            "<p class=\"note\">{}</p>\n",
+            escape(&capital(w.no_history))
+        ));
     }
 }
 
@@ -192,7 +224,15 @@ fn groups(html: &mut String, report: &Report, lang: Language, w: &Words) {
         .collect();
     table(html, w.per_aspect, w.aspect, &rows, report, lang, w);
     let languages = by_count(&changes.languages, &|code| labels::language(code, lang));
-    table(html, w.per_language, w.language, &languages, report, lang, w);
+    table(
+        html,
+        w.per_language,
+        w.language,
+        &languages,
+        report,
+        lang,
+        w,
+    );
     let sources = by_count(&changes.sources, &|name| name.to_string());
     table(html, w.per_source, w.source, &sources, report, lang, w);
 }
@@ -382,7 +422,13 @@ mod tests {
     fn capitals_and_subjects() {
         assert_eq!(capital("über"), "Über");
         assert_eq!(capital(""), "");
-        assert_eq!(incident_subject("aspect", "interpreter@forum", Language::Nl), "tolk (forum)");
-        assert_eq!(incident_subject("term", "afsprakenapp", Language::En), "“afsprakenapp”");
+        assert_eq!(
+            incident_subject("aspect", "interpreter@forum", Language::Nl),
+            "tolk (forum)"
+        );
+        assert_eq!(
+            incident_subject("term", "afsprakenapp", Language::En),
+            "“afsprakenapp”"
+        );
     }
 }

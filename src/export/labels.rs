@@ -266,7 +266,13 @@ pub fn date(d: NaiveDate, lang: Language) -> String {
 pub fn week_span(week: IsoWeek, lang: Language) -> String {
     let (from, to) = (week.monday(), week.sunday());
     if from.month() == to.month() && from.year() == to.year() {
-        format!("{}–{} {} {}", from.day(), to.day(), month(to, lang), to.year())
+        format!(
+            "{}–{} {} {}",
+            from.day(),
+            to.day(),
+            month(to, lang),
+            to.year()
+        )
     } else if from.year() == to.year() {
         format!("{} {} – {}", from.day(), month(from, lang), date(to, lang))
     } else {
@@ -303,7 +309,10 @@ mod tests {
         assert_eq!(week_span(w, Language::Nl), "16–22 november 2026");
         assert_eq!(week_span(w, Language::En), "16–22 November 2026");
         let w: IsoWeek = "2026-W53".parse().unwrap();
-        assert_eq!(week_span(w, Language::Nl), "28 december 2026 – 3 januari 2027");
+        assert_eq!(
+            week_span(w, Language::Nl),
+            "28 december 2026 – 3 januari 2027"
+        );
         let w: IsoWeek = "2026-W44".parse().unwrap();
         assert_eq!(week_span(w, Language::En), "26 October – 1 November 2026");
         assert_eq!(number(1.75, 2, Language::Nl), "1,75");

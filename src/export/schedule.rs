@@ -183,7 +183,9 @@ mod tests {
     use super::*;
 
     fn utc(text: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&Utc)
+        DateTime::parse_from_rfc3339(text)
+            .unwrap()
+            .with_timezone(&Utc)
     }
 
     fn monday_seven() -> Schedule {
@@ -253,8 +255,17 @@ mod tests {
         }
         assert_eq!(weeks, ["2026-W52", "2026-W53", "2027-W01"]);
         // The run of Monday 4 January 2027 is the previous run until the next one.
-        assert_eq!(previous_run(utc("2027-01-06T00:00:00Z"), &s), utc("2027-01-04T06:00:00Z"));
-        assert_eq!(previous_run(utc("2027-01-04T06:00:00Z"), &s), utc("2027-01-04T06:00:00Z"));
-        assert_eq!(previous_run(utc("2027-01-04T05:59:00Z"), &s), utc("2026-12-28T06:00:00Z"));
+        assert_eq!(
+            previous_run(utc("2027-01-06T00:00:00Z"), &s),
+            utc("2027-01-04T06:00:00Z")
+        );
+        assert_eq!(
+            previous_run(utc("2027-01-04T06:00:00Z"), &s),
+            utc("2027-01-04T06:00:00Z")
+        );
+        assert_eq!(
+            previous_run(utc("2027-01-04T05:59:00Z"), &s),
+            utc("2026-12-28T06:00:00Z")
+        );
     }
 }

@@ -138,7 +138,10 @@ pub(crate) fn export(
             v.invalid(
                 Some(t.span()),
                 "export.time",
-                format!("{:?} is not a time of day; write it as \"07:00\"", t.get_ref()),
+                format!(
+                    "{:?} is not a time of day; write it as \"07:00\"",
+                    t.get_ref()
+                ),
             )
         })?,
         None => d.schedule.time,

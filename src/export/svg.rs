@@ -156,7 +156,7 @@ fn frame(out: &mut String, plot: &Plot, words: &Words) {
     // Every week labelled up to 13 weeks; beyond, every n-th (and always the last).
     let every = plot.weeks.len().div_ceil(13).max(1);
     for (i, week) in plot.weeks.iter().enumerate() {
-        if i % every != 0 && i + 1 != plot.weeks.len() {
+        if !i.is_multiple_of(every) && i + 1 != plot.weeks.len() {
             continue;
         }
         let label = week.split_once('-').map_or(week.as_str(), |(_, w)| w);
@@ -368,8 +368,15 @@ fn bar_languages(report: &Report) -> (Vec<String>, bool) {
         .collect();
     totals.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
     let more = totals.len() > MAX_LANGUAGES;
-    let keep = if more { MAX_LANGUAGES - 1 } else { totals.len() };
-    (totals.into_iter().take(keep).map(|(_, c)| c).collect(), more)
+    let keep = if more {
+        MAX_LANGUAGES - 1
+    } else {
+        totals.len()
+    };
+    (
+        totals.into_iter().take(keep).map(|(_, c)| c).collect(),
+        more,
+    )
 }
 
 /// Complaints per week as bars, stacked by language.
@@ -413,7 +420,7 @@ fn language_bars(report: &Report, lang: Language) -> String {
     let mut out = String::new();
     open(&mut out, words.language_chart, "languages");
     out.push_str("<defs>");
-    for (i, _) in series.iter().enumerate() {
+    for i in 0..series.len() {
         out.push_str(&pattern(i, &format!("wc-lang-fill-{i}"), style(i).0));
     }
     out.push_str("</defs>\n");
@@ -430,10 +437,7 @@ fn language_bars(report: &Report, lang: Language) -> String {
             if *v == 0 {
                 continue;
             }
-            let (y_top, y_bottom) = (
-                plot.y((base[w] + v) as f64),
-                plot.y(base[w] as f64),
-            );
+            let (y_top, y_bottom) = (plot.y((base[w] + v) as f64), plot.y(base[w] as f64));
             let _ = write!(
                 out,
                 "<rect data-series=\"{id}\" x=\"{:.1}\" y=\"{y_top:.1}\" width=\"{bar:.1}\" height=\"{:.1}\" \
@@ -481,7 +485,12 @@ mod tests {
     fn no_two_series_look_alike() {
         let styles: std::collections::HashSet<_> = (0..12).map(style).collect();
         assert_eq!(styles.len(), 12);
-        let greyscale: std::collections::HashSet<_> = (0..12).map(|i| (style(i).1, style(i).2)).collect();
-        assert_eq!(greyscale.len(), 12, "dash and marker alone tell all twelve apart");
+        let greyscale: std::collections::HashSet<_> =
+            (0..12).map(|i| (style(i).1, style(i).2)).collect();
+        assert_eq!(
+            greyscale.len(),
+            12,
+            "dash and marker alone tell all twelve apart"
+        );
     }
 }

@@ -85,7 +85,9 @@ impl IsoWeek {
 
     /// Its Sunday (local date).
     pub fn sunday(self) -> NaiveDate {
-        self.monday.checked_add_days(Days::new(6)).unwrap_or(self.monday)
+        self.monday
+            .checked_add_days(Days::new(6))
+            .unwrap_or(self.monday)
     }
 
     pub fn previous(self) -> IsoWeek {
@@ -177,7 +179,9 @@ mod tests {
     use super::*;
 
     fn utc(text: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&Utc)
+        DateTime::parse_from_rfc3339(text)
+            .unwrap()
+            .with_timezone(&Utc)
     }
 
     fn week(text: &str) -> IsoWeek {
@@ -191,7 +195,10 @@ mod tests {
         assert_eq!(week("2026-W47").to_string(), "2026-W47");
         assert_eq!(week("2026w03").to_string(), "2026-W03");
         assert_eq!(week(" 2026-W3 ").to_string(), "2026-W03");
-        assert_eq!(week("2026-W53").monday(), NaiveDate::from_ymd_opt(2026, 12, 28).unwrap());
+        assert_eq!(
+            week("2026-W53").monday(),
+            NaiveDate::from_ymd_opt(2026, 12, 28).unwrap()
+        );
         assert_eq!(weeks_in(2026), 53);
         assert_eq!(weeks_in(2025), 52);
     }
@@ -199,12 +206,27 @@ mod tests {
     #[test]
     fn refuses_what_is_not_a_week_and_names_it() {
         let e = "2026-W60".parse::<IsoWeek>().unwrap_err();
-        assert_eq!(e.to_string(), "2026-W60: week 60 does not exist in 2026 (it has 53)");
+        assert_eq!(
+            e.to_string(),
+            "2026-W60: week 60 does not exist in 2026 (it has 53)"
+        );
         let e = "2025-W53".parse::<IsoWeek>().unwrap_err();
-        assert_eq!(e.to_string(), "2025-W53: week 53 does not exist in 2025 (it has 52)");
+        assert_eq!(
+            e.to_string(),
+            "2025-W53: week 53 does not exist in 2025 (it has 52)"
+        );
         let e = "2026-W00".parse::<IsoWeek>().unwrap_err();
         assert!(e.to_string().contains("week 0 does not exist"), "{e}");
-        for bad in ["yesterday", "", "2026", "W47", "2026-W", "2026-W470", "26-W47", "2026-W4x"] {
+        for bad in [
+            "yesterday",
+            "",
+            "2026",
+            "W47",
+            "2026-W",
+            "2026-W470",
+            "26-W47",
+            "2026-W4x",
+        ] {
             let e = bad.parse::<IsoWeek>().unwrap_err();
             assert!(matches!(e, WeekError::Syntax(_)), "{bad}: {e}");
             assert!(e.to_string().contains("2026-W47"), "{e}");
@@ -259,11 +281,17 @@ mod tests {
         assert_eq!(IsoWeek::containing(utc("2026-11-22T22:59:00Z"), AMS), w);
         assert_eq!(IsoWeek::containing(utc("2026-11-22T22:59:59Z"), AMS), w);
         // Monday 23 November 00:00 CET = 22 November 23:00 UTC.
-        assert_eq!(IsoWeek::containing(utc("2026-11-22T23:00:00Z"), AMS), w.next());
+        assert_eq!(
+            IsoWeek::containing(utc("2026-11-22T23:00:00Z"), AMS),
+            w.next()
+        );
         // In summer time the boundary is 22:00 UTC.
         let june = week("2026-W26");
         assert_eq!(IsoWeek::containing(utc("2026-06-28T21:59:00Z"), AMS), june);
-        assert_eq!(IsoWeek::containing(utc("2026-06-28T22:00:00Z"), AMS), june.next());
+        assert_eq!(
+            IsoWeek::containing(utc("2026-06-28T22:00:00Z"), AMS),
+            june.next()
+        );
         // The night the clocks go back: Sunday 25 October 23:30 CET is still week 43.
         assert_eq!(
             IsoWeek::containing(utc("2026-10-25T22:30:00Z"), AMS).to_string(),

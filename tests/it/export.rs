@@ -108,11 +108,7 @@ fn detection(kind: Kind, key: &str, observed: u64, top_terms: &[&str]) -> Detect
     Detection {
         kind,
         key: key.into(),
-        comparison: webcare::alerts::stats::compare(
-            observed,
-            2.0,
-            &Alerts::default().thresholds(),
-        ),
+        comparison: webcare::alerts::stats::compare(observed, 2.0, &Alerts::default().thresholds()),
         examples: Vec::new(),
         top_terms: top_terms.iter().map(|t| t.to_string()).collect(),
     }
@@ -240,10 +236,19 @@ fn golden_csv_and_json_for_a_fixture_index() {
     .unwrap();
     assert_eq!(
         written.files,
-        vec![out.join("webcare-2026-W47.csv"), out.join("webcare-2026-W47.json")]
+        vec![
+            out.join("webcare-2026-W47.csv"),
+            out.join("webcare-2026-W47.json")
+        ]
     );
-    assert_golden("webcare-2026-W47.csv", &std::fs::read(&written.files[0]).unwrap());
-    assert_golden("webcare-2026-W47.json", &std::fs::read(&written.files[1]).unwrap());
+    assert_golden(
+        "webcare-2026-W47.csv",
+        &std::fs::read(&written.files[0]).unwrap(),
+    );
+    assert_golden(
+        "webcare-2026-W47.json",
+        &std::fs::read(&written.files[1]).unwrap(),
+    );
     // Progress: one step per week, three for the rest, one per format; ends complete.
     assert_eq!(steps.len(), 5 + 3 + 2);
     let last = steps.last().unwrap();
@@ -270,10 +275,13 @@ fn the_csv_is_rfc_4180_and_the_bom_is_optional() {
     let golden = std::fs::read(golden_dir().join("webcare-2026-W47.csv")).unwrap();
     assert_eq!(&bytes[3..], golden.as_slice());
     let text = String::from_utf8(bytes[3..].to_vec()).unwrap();
-    assert!(text.starts_with(
-        "week,week_start,aspect,language,mentions,complaints,complaint_voices\r\n"
-    ));
-    assert_eq!(text.matches("\r\n").count(), text.matches('\n').count(), "CRLF only");
+    assert!(text
+        .starts_with("week,week_start,aspect,language,mentions,complaints,complaint_voices\r\n"));
+    assert_eq!(
+        text.matches("\r\n").count(),
+        text.matches('\n').count(),
+        "CRLF only"
+    );
     assert!(text.contains("2026-W47,2026-11-16,interpreter,nl,5,5,2\r\n"));
 }
 
@@ -300,10 +308,19 @@ fn rerunning_an_export_writes_the_same_bytes() {
             "webcare-2026-W47-languages.png",
         ]
     );
-    let before: Vec<Vec<u8>> = first.files.iter().map(|p| std::fs::read(p).unwrap()).collect();
+    let before: Vec<Vec<u8>> = first
+        .files
+        .iter()
+        .map(|p| std::fs::read(p).unwrap())
+        .collect();
     let second = webcare::export::export(&f.sources(), &all, &mut |_| {}).unwrap();
     for (path, bytes) in second.files.iter().zip(&before) {
-        assert_eq!(&std::fs::read(path).unwrap(), bytes, "{} changed", path.display());
+        assert_eq!(
+            &std::fs::read(path).unwrap(),
+            bytes,
+            "{} changed",
+            path.display()
+        );
     }
     // PNGs are PNGs, at twice the SVG's 880×440.
     let png = &before[5];
@@ -351,9 +368,15 @@ fn the_charts_are_valid_svg_with_a_series_per_aspect_and_language() {
     let doc = roxmltree::Document::parse(&aspects).unwrap();
     let line = doc
         .descendants()
-        .find(|n| n.tag_name().name() == "polyline" && n.attribute("data-series") == Some("interpreter"))
+        .find(|n| {
+            n.tag_name().name() == "polyline" && n.attribute("data-series") == Some("interpreter")
+        })
         .unwrap();
-    assert_eq!(line.attribute("points").unwrap().split(' ').count(), 5, "a point per week");
+    assert_eq!(
+        line.attribute("points").unwrap().split(' ').count(),
+        5,
+        "a point per week"
+    );
     // Lines differ by dash pattern too, so they survive greyscale.
     let dashes: std::collections::HashSet<Option<&str>> = doc
         .descendants()
@@ -366,8 +389,20 @@ fn the_charts_are_valid_svg_with_a_series_per_aspect_and_language() {
         .filter(|n| n.is_text())
         .filter_map(|n| n.text())
         .collect();
-    for label in ["Klachten per aspect, per week", "wachttijd", "tolk", "opvang", "communicatie", "W43", "W47", "klachten"] {
-        assert!(texts.iter().any(|t| t.contains(label)), "{label} missing: {texts:?}");
+    for label in [
+        "Klachten per aspect, per week",
+        "wachttijd",
+        "tolk",
+        "opvang",
+        "communicatie",
+        "W43",
+        "W47",
+        "klachten",
+    ] {
+        assert!(
+            texts.iter().any(|t| t.contains(label)),
+            "{label} missing: {texts:?}"
+        );
     }
     // Bars: most complaints first; every segment is a rect of its series.
     assert_eq!(series_of(&languages, "g"), ["nl", "en", "ar"]);
@@ -436,15 +471,17 @@ fn an_empty_week_is_a_report_that_says_so() {
     assert!(written.report.is_empty_week());
     let html = std::fs::read_to_string(out.join("webcare-2026-W30.html")).unwrap();
     assert!(html.contains("Geen meldingen in deze week."));
-    assert!(html.contains("Geen gegevens"), "the charts say there is no data");
+    assert!(
+        html.contains("Geen gegevens"),
+        "the charts say there is no data"
+    );
     let csv = std::fs::read_to_string(out.join("webcare-2026-W30.csv")).unwrap();
     assert_eq!(
         csv,
         "week,week_start,aspect,language,mentions,complaints,complaint_voices\r\n"
     );
     let json: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out.join("webcare-2026-W30.json")).unwrap())
-            .unwrap();
+        serde_json::from_slice(&std::fs::read(out.join("webcare-2026-W30.json")).unwrap()).unwrap();
     assert_eq!(json["weeks"].as_array().unwrap().len(), 4);
     assert_eq!(json["weeks"][3]["mentions"], 0);
     assert_eq!(json["baseline_weeks"], 0);
@@ -466,13 +503,25 @@ fn emerging_terms_come_from_the_week_against_the_weeks_before() {
     let mut mentions = Vec::new();
     for n in 0..40 {
         let day = 2 + (n % 20);
-        mentions.push(complaint(n, &format!("2026-11-{day:02}T10:00:00Z"), "lang wachten op de beslissing van de IND"));
+        mentions.push(complaint(
+            n,
+            &format!("2026-11-{day:02}T10:00:00Z"),
+            "lang wachten op de beslissing van de IND",
+        ));
     }
     for n in 40..50 {
-        mentions.push(complaint(n, "2026-11-24T10:00:00Z", "lang wachten op de beslissing"));
+        mentions.push(complaint(
+            n,
+            "2026-11-24T10:00:00Z",
+            "lang wachten op de beslissing",
+        ));
     }
     for n in 50..58 {
-        mentions.push(complaint(n, "2026-11-25T10:00:00Z", "de nieuwe afsprakenapp van de IND crasht, afsprakenapp kapot"));
+        mentions.push(complaint(
+            n,
+            "2026-11-25T10:00:00Z",
+            "de nieuwe afsprakenapp van de IND crasht, afsprakenapp kapot",
+        ));
     }
     let index = index_of(dir.path(), &mentions);
     let sources = Sources {
@@ -495,18 +544,26 @@ fn emerging_terms_come_from_the_week_against_the_weeks_before() {
         .collect();
     assert!(terms.contains(&"afsprakenapp"), "{terms:?}");
     assert!(!terms.contains(&"beslissing"), "{terms:?}");
-    let app = &written.report.emerging_terms[terms.iter().position(|t| *t == "afsprakenapp").unwrap()];
+    let app =
+        &written.report.emerging_terms[terms.iter().position(|t| *t == "afsprakenapp").unwrap()];
     assert_eq!(app.voices, 8);
     // A word an aspect rule knows is left to the aspect counts.
     let known = |term: &str| term == "afsprakenapp";
-    let sources = Sources { known: &known, ..sources };
+    let sources = Sources {
+        known: &known,
+        ..sources
+    };
     let written = webcare::export::export(
         &sources,
         &request("2026-W48", 3, &[Format::Json], &dir.path().join("out")),
         &mut |_| {},
     )
     .unwrap();
-    assert!(!written.report.emerging_terms.iter().any(|t| t.term == "afsprakenapp"));
+    assert!(!written
+        .report
+        .emerging_terms
+        .iter()
+        .any(|t| t.term == "afsprakenapp"));
 }
 
 fn settings(out_dir: &Path) -> Export {
@@ -540,18 +597,31 @@ fn the_schedule_on_a_moved_clock_exports_each_last_complete_week_once() {
     assert_eq!(written.report.week, "2026-W47");
     assert!(!schedule::missing(&settings, at));
     let csv = std::fs::read(out.join("webcare-2026-W47.csv")).unwrap();
-    assert_eq!(csv, std::fs::read(golden_dir().join("webcare-2026-W47.csv")).unwrap());
+    assert_eq!(
+        csv,
+        std::fs::read(golden_dir().join("webcare-2026-W47.csv")).unwrap()
+    );
     // A restart after the run finds nothing to catch up; running it again anyway
     // writes the same files.
     let later = utc("2026-11-24T09:00:00Z");
     assert_eq!(schedule::previous_run(later, &settings.schedule), at);
-    assert!(!schedule::missing(&settings, schedule::previous_run(later, &settings.schedule)));
+    assert!(!schedule::missing(
+        &settings,
+        schedule::previous_run(later, &settings.schedule)
+    ));
     let again = schedule::run_once(&f.sources(), &f.state, &settings, at).unwrap();
     for path in &again.files {
         let name = path.file_name().unwrap();
         assert_eq!(
             std::fs::read(path).unwrap(),
-            std::fs::read(written.files.iter().find(|p| p.file_name().unwrap() == name).unwrap()).unwrap()
+            std::fs::read(
+                written
+                    .files
+                    .iter()
+                    .find(|p| p.file_name().unwrap() == name)
+                    .unwrap()
+            )
+            .unwrap()
         );
     }
     // The clock moves on a week: week 48, which has only the Monday 00:00 mention.
@@ -574,7 +644,10 @@ fn shipped_and_default_export_settings() {
     assert_eq!(e.schedule.time, NaiveTime::from_hms_opt(7, 0, 0).unwrap());
     assert_eq!(e.schedule.tz, AMSTERDAM);
     assert_eq!(e.out_dir, PathBuf::from("index/exports"));
-    assert_eq!((e.weeks, e.formats.len(), e.language), (12, 5, Language::Nl));
+    assert_eq!(
+        (e.weeks, e.formats.len(), e.language),
+        (12, 5, Language::Nl)
+    );
     let defaults = Export::defaults(Path::new("/srv/webcare"));
     assert!(!defaults.enabled);
     assert_eq!(defaults.out_dir, PathBuf::from("/srv/webcare/exports"));
@@ -587,13 +660,19 @@ async fn the_report_is_mailed_with_its_files_to_a_real_smtp_server() {
     let smtp = smtp_settings(listener.local_addr().unwrap());
     let messages = smtp_server(listener);
     let mut settings = settings(&f.data_dir.join("mailed"));
-    settings.mail_to = vec!["analisten@example.org".into(), "directie@example.org".into()];
+    settings.mail_to = vec![
+        "analisten@example.org".into(),
+        "directie@example.org".into(),
+    ];
     let at = utc("2026-11-23T06:00:00Z");
     let written = schedule::run_once(&f.sources(), &f.state, &settings, at).unwrap();
     let outbox = f.state.outbox().unwrap();
     assert_eq!(outbox.len(), 1);
     let queued = &outbox[0];
-    assert_eq!(queued.subject, "Weekoverzicht webcare — week 47 (16–22 november 2026)");
+    assert_eq!(
+        queued.subject,
+        "Weekoverzicht webcare — week 47 (16–22 november 2026)"
+    );
     let attached: Vec<&str> = queued.attachments.iter().map(|a| a.name.as_str()).collect();
     assert_eq!(
         attached,
@@ -604,8 +683,12 @@ async fn the_report_is_mailed_with_its_files_to_a_real_smtp_server() {
             "webcare-2026-W47-languages.png",
         ]
     );
-    assert_eq!(queued.attachments[0].body, std::fs::read(&written.files[0]).unwrap());
-    let mailer = webcare::alerts::mail::Mailer::new(&smtp, "webcare <webcare@example.org>").unwrap();
+    assert_eq!(
+        queued.attachments[0].body,
+        std::fs::read(&written.files[0]).unwrap()
+    );
+    let mailer =
+        webcare::alerts::mail::Mailer::new(&smtp, "webcare <webcare@example.org>").unwrap();
     assert_eq!(mailer.send_due(&f.state, Utc::now()).await.unwrap(), 1);
     until_received(&messages, 1).await;
     let got = messages.lock().unwrap()[0].clone();
@@ -675,7 +758,10 @@ fn the_command_writes_the_export_and_refuses_bad_input_clearly() {
     ]);
     assert_eq!(code, 0, "{stdout}{stderr}");
     assert!(stdout.contains("webcare-2026-W47.csv") && stdout.contains("webcare-2026-W47.json"));
-    assert!(stderr.contains("2026-W47: 11 mentions, 10 complaints"), "{stderr}");
+    assert!(
+        stderr.contains("2026-W47: 11 mentions, 10 complaints"),
+        "{stderr}"
+    );
     assert_eq!(
         std::fs::read(out.join("webcare-2026-W47.csv")).unwrap(),
         std::fs::read(golden_dir().join("webcare-2026-W47.csv")).unwrap()
@@ -696,15 +782,23 @@ fn the_command_writes_the_export_and_refuses_bad_input_clearly() {
         }
         let (code, stdout, stderr) = webcare(&args);
         assert_ne!(code, 0, "{extra:?} was accepted: {stdout}");
-        assert!(stderr.contains(message), "{extra:?}: expected {message:?} in: {stderr}");
+        assert!(
+            stderr.contains(message),
+            "{extra:?}: expected {message:?} in: {stderr}"
+        );
     }
     // A directory below a file cannot be made: the message names it too.
     let file = f.data_dir.join("a-file");
     std::fs::write(&file, "x").unwrap();
     let below = file.join("exports").display().to_string();
-    let (code, _, stderr) = webcare(&["export", "-c", &config, "--week", "2026-W47", "--out", &below]);
+    let (code, _, stderr) = webcare(&[
+        "export", "-c", &config, "--week", "2026-W47", "--out", &below,
+    ]);
     assert_ne!(code, 0);
-    assert!(stderr.contains(&format!("output directory {below}: cannot write there")), "{stderr}");
+    assert!(
+        stderr.contains(&format!("output directory {below}: cannot write there")),
+        "{stderr}"
+    );
 }
 
 // ---- a real browser ------------------------------------------------------------------
@@ -760,13 +854,21 @@ fn the_report_opens_in_a_real_browser_with_its_charts() {
     let dom = chromium(&["--dump-dom", &page], &profile);
     let dom = String::from_utf8_lossy(&dom.stdout);
     assert_eq!(dom.matches("<svg").count(), 2, "{dom}");
-    for series in ["data-series=\"interpreter\"", "data-series=\"nl\"", "Geopend"] {
+    for series in [
+        "data-series=\"interpreter\"",
+        "data-series=\"nl\"",
+        "Geopend",
+    ] {
         assert!(dom.contains(series), "{series} not in the page");
     }
     // A screenshot of an A4-wide page (794 CSS pixels at 96 dpi).
     let shot = f.data_dir.join("report.png");
     let output = chromium(
-        &[&format!("--screenshot={}", shot.display()), "--window-size=794,1123", &page],
+        &[
+            &format!("--screenshot={}", shot.display()),
+            "--window-size=794,1123",
+            &page,
+        ],
         &profile,
     );
     assert!(
@@ -775,7 +877,11 @@ fn the_report_opens_in_a_real_browser_with_its_charts() {
         String::from_utf8_lossy(&output.stderr)
     );
     let png = std::fs::read(&shot).unwrap();
-    assert!(png.starts_with(b"\x89PNG") && png.len() > 20_000, "{} bytes", png.len());
+    assert!(
+        png.starts_with(b"\x89PNG") && png.len() > 20_000,
+        "{} bytes",
+        png.len()
+    );
     // Keep it for a person to look at when asked to.
     if let Some(dir) = std::env::var_os("WEBCARE_SCREENSHOT_DIR") {
         std::fs::copy(&shot, Path::new(&dir).join("webcare-2026-W47.png")).unwrap();
