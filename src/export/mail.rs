@@ -52,10 +52,12 @@ pub fn plain_text(report: &Report, lang: Language) -> String {
         };
         text.push_str(&line(w.mentions, &c.mentions));
         text.push_str(&line(w.complaints, &c.complaints));
-        if let Some(top) = report.top_complaints.first() {
-            if let Some(example) = top.examples.first() {
-                text.push_str(&format!("\n{}: {}\n", w.recurring, example.text));
-            }
+        let example = report
+            .top_complaints
+            .first()
+            .and_then(|top| top.examples.first());
+        if let Some(example) = example {
+            text.push_str(&format!("\n{}: {}\n", w.recurring, example.text));
         }
     }
     text.push_str(&format!("\n{}\n", w.attached));

@@ -154,10 +154,11 @@ fn nothing_known(_: &str) -> bool {
 }
 
 struct Fixture {
-    _dir: tempfile::TempDir,
     data_dir: PathBuf,
     index: MentionIndex,
     state: StateDb,
+    /// Last, so that it is removed after the index and the database are closed.
+    _dir: tempfile::TempDir,
 }
 
 fn fixture() -> Fixture {
@@ -167,10 +168,10 @@ fn fixture() -> Fixture {
     let state = StateDb::open(&data_dir).unwrap();
     incidents_of_the_fixture(&state);
     Fixture {
-        _dir: dir,
         data_dir,
         index,
         state,
+        _dir: dir,
     }
 }
 
@@ -201,10 +202,10 @@ fn request(week: &str, weeks_before: u32, formats: &[Format], out_dir: &Path) ->
 fn assert_golden(name: &str, got: &[u8]) {
     let path = golden_dir().join(name);
     if std::env::var_os("WEBCARE_BLESS").is_some() {
-        std::fs::write(&path, got).unwrap();
+        std::fs::write(path, got).unwrap();
         return;
     }
-    let want = std::fs::read(&path).unwrap();
+    let want = std::fs::read(path).unwrap();
     if got != want.as_slice() {
         let got_text = String::from_utf8_lossy(got);
         let want_text = String::from_utf8_lossy(&want);
@@ -236,7 +237,7 @@ fn golden_csv_and_json_for_a_fixture_index() {
     .unwrap();
     assert_eq!(
         written.files,
-        vec![
+        [
             out.join("webcare-2026-W47.csv"),
             out.join("webcare-2026-W47.json")
         ]
@@ -329,7 +330,7 @@ fn rerunning_an_export_writes_the_same_bytes() {
     let height = u32::from_be_bytes([png[20], png[21], png[22], png[23]]);
     assert_eq!((width, height), (1760, 880));
     // No temporary files left behind.
-    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 7);
+    assert_eq!(std::fs::read_dir(out).unwrap().count(), 7);
 }
 
 fn series_of(svg: &str, element: &str) -> Vec<String> {
@@ -805,9 +806,10 @@ fn the_command_writes_the_export_and_refuses_bad_input_clearly() {
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 
-/// Runs Chromium headless with `args`, for at most a minute.
+/// Runs Chromium headless with `args`; fails the test if it takes over two minutes.
 fn chromium(args: &[&str], profile: &Path) -> std::process::Output {
-    let mut child = Command::new(CHROMIUM)
+    let mut command = Command::new(CHROMIUM);
+    command
         .args([
             "--headless",
             "--no-sandbox",
@@ -817,19 +819,16 @@ fn chromium(args: &[&str], profile: &Path) -> std::process::Output {
             "--hide-scrollbars",
         ])
         .arg(format!("--user-data-dir={}", profile.display()))
-        .args(args)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("chromium starts");
-    for _ in 0..600 {
-        if child.try_wait().unwrap().is_some() {
-            return child.wait_with_output().unwrap();
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let _ = child.kill();
-    panic!("chromium did not finish within a minute");
+        .args(args);
+    // `output` reads stdout while it waits (a DOM dump is larger than a pipe holds).
+    let (done, result) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = done.send(command.output());
+    });
+    result
+        .recv_timeout(Duration::from_secs(120))
+        .expect("chromium finished within two minutes")
+        .expect("chromium starts")
 }
 
 #[test]
@@ -884,7 +883,7 @@ fn the_report_opens_in_a_real_browser_with_its_charts() {
     );
     // Keep it for a person to look at when asked to.
     if let Some(dir) = std::env::var_os("WEBCARE_SCREENSHOT_DIR") {
-        std::fs::copy(&shot, Path::new(&dir).join("webcare-2026-W47.png")).unwrap();
+        std::fs::copy(shot, Path::new(&dir).join("webcare-2026-W47.png")).unwrap();
     }
 }
 
