@@ -329,13 +329,32 @@ fn full_pipeline(mentions: Vec<Mention>, pipeline: &Pipeline) -> (Duration, usiz
     let started = Instant::now();
     let mut writer = index.writer().unwrap();
     let mut kept = 0;
-    for m in mentions {
-        let m = pipeline.process(m);
-        if m.is_relevant() {
+    // As in the daemon, where every source's poll runs the pipeline on its own: the
+    // pipeline on as many threads as there are cores, one writer taking the results.
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let chunk = mentions.len().div_ceil(threads).max(1);
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Mention>(1024);
+    std::thread::scope(|scope| {
+        let mut rest = mentions;
+        while !rest.is_empty() {
+            let tail = rest.split_off(chunk.min(rest.len()));
+            let part = std::mem::replace(&mut rest, tail);
+            let tx = tx.clone();
+            scope.spawn(move || {
+                for m in part {
+                    let m = pipeline.process(m);
+                    if m.is_relevant() && tx.send(m).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        drop(tx);
+        for m in rx {
             writer.upsert(&m).unwrap();
             kept += 1;
         }
-    }
+    });
     writer.commit(&Checkpoints::new()).unwrap();
     (started.elapsed(), kept)
 }

@@ -94,6 +94,10 @@ pub fn backtest<R: BufRead>(
     // Nothing of the replay is kept: no key file.
     config.pseudonym_key = KeySource::Ephemeral;
     let pipeline = Pipeline::from_config(&config)?;
+    for (_, error) in &mut report.errors {
+        // A message may quote the line.
+        *error = pipeline.redact(error);
+    }
     let index = MentionIndex::open(dir.path())?;
     let state = StateDb::open(dir.path())?;
     let mut writer = index.writer()?;

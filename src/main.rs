@@ -578,52 +578,40 @@ fn forget(
     let config = load(config_path)?;
     let pipeline = Pipeline::from_config(&config.pipeline)?;
     let erasure = webcare::http::erasure_for(&pipeline, url, author).map_err(anyhow::Error::msg)?;
-    let index = open_index(&config, false)?;
-    let state = open_state(&config)?;
-    let now = chrono::Utc::now();
-    if dry_run {
-        let preview = index.preview_erasure(&erasure, 20)?;
-        let mut out = std::io::stdout().lock();
-        writeln!(
-            out,
-            "would erase {} mentions ({})",
-            preview.matching,
-            erasure.describe()
-        )?;
-        print_preview(&mut out, &preview)?;
-        state.audit(
-            now,
-            &cli_actor(),
-            "forget_dry_run",
-            &format!("{}: {} mentions", erasure.describe(), preview.matching),
-        )?;
-        return Ok(());
-    }
-    let erased = index.erase_now(&erasure).map_err(|e| match e {
-        IndexError::Locked { .. } => {
-            anyhow::anyhow!("{e}; while the daemon runs, use POST /api/admin/forget")
-        }
-        e => e.into(),
-    })?;
-    state.audit(
-        now,
-        &cli_actor(),
+    erase(
+        &config,
+        &erasure,
         "forget",
-        &format!("{}: {erased} mentions", erasure.describe()),
-    )?;
-    println!("erased {erased} mentions ({})", erasure.describe());
-    Ok(())
+        dry_run,
+        "while the daemon runs, use POST /api/admin/forget",
+    )
 }
 
 fn purge(config_path: &Path, dry_run: bool) -> Result<()> {
     let config = load(config_path)?;
-    let index = open_index(&config, false)?;
-    let state = open_state(&config)?;
+    let cutoff = webcare::retention::mention_cutoff(&config.privacy, chrono::Utc::now());
+    erase(
+        &config,
+        &Erasure::PublishedBefore(cutoff),
+        "purge",
+        dry_run,
+        "the running daemon applies retention daily by itself",
+    )
+}
+
+/// Erases (or, with `dry_run`, shows) what `erasure` matches, and audits it as `action`.
+fn erase(
+    config: &Config,
+    erasure: &Erasure,
+    action: &str,
+    dry_run: bool,
+    when_locked: &str,
+) -> Result<()> {
+    let index = open_index(config, false)?;
+    let state = open_state(config)?;
     let now = chrono::Utc::now();
-    let erasure =
-        Erasure::PublishedBefore(webcare::retention::mention_cutoff(&config.privacy, now));
     if dry_run {
-        let preview = index.preview_erasure(&erasure, 20)?;
+        let preview = index.preview_erasure(erasure, 20)?;
         let mut out = std::io::stdout().lock();
         writeln!(
             out,
@@ -632,20 +620,16 @@ fn purge(config_path: &Path, dry_run: bool) -> Result<()> {
             erasure.describe()
         )?;
         print_preview(&mut out, &preview)?;
+        let detail = format!("{}: {} mentions", erasure.describe(), preview.matching);
+        state.audit(now, &cli_actor(), &format!("{action}_dry_run"), &detail)?;
         return Ok(());
     }
-    let erased = index.erase_now(&erasure).map_err(|e| match e {
-        IndexError::Locked { .. } => {
-            anyhow::anyhow!("{e}; the running daemon applies retention daily by itself")
-        }
+    let erased = index.erase_now(erasure).map_err(|e| match e {
+        IndexError::Locked { .. } => anyhow::anyhow!("{e}; {when_locked}"),
         e => e.into(),
     })?;
-    state.audit(
-        now,
-        &cli_actor(),
-        "purge",
-        &format!("{}: {erased} mentions", erasure.describe()),
-    )?;
+    let detail = format!("{}: {erased} mentions", erasure.describe());
+    state.audit(now, &cli_actor(), action, &detail)?;
     println!("erased {erased} mentions ({})", erasure.describe());
     Ok(())
 }

@@ -73,7 +73,9 @@ const MIGRATIONS: &[&str] = &[
         last_error TEXT
      );
      CREATE INDEX outbox_due ON outbox(sent, next_attempt);",
-    // 3: files sent with an outbox message (the weekly report's).
+    // 3: small facts the daemon remembers (the day of the last digest).
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
+    // 4: files sent with an outbox message (the weekly report's).
     "CREATE TABLE outbox_attachments (
         id INTEGER PRIMARY KEY AUTOINCREMENT,
         outbox INTEGER NOT NULL REFERENCES outbox(id),
@@ -258,6 +260,24 @@ impl StateDb {
         self.conn().execute(
             "DELETE FROM sessions WHERE token_hash = ?1",
             params![token_hash],
+        )?;
+        Ok(())
+    }
+
+    /// A remembered fact.
+    pub fn meta(&self, key: &str) -> Result<Option<String>, StateError> {
+        Ok(self
+            .conn()
+            .query_row("SELECT value FROM meta WHERE key = ?1", params![key], |r| {
+                r.get(0)
+            })
+            .optional()?)
+    }
+
+    pub fn set_meta(&self, key: &str, value: &str) -> Result<(), StateError> {
+        self.conn().execute(
+            "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = ?2",
+            params![key, value],
         )?;
         Ok(())
     }

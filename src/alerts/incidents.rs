@@ -47,6 +47,11 @@ impl Status {
         }
     }
 
+    /// The status as the API and mails name it.
+    pub fn as_str_public(self) -> &'static str {
+        self.as_str()
+    }
+
     /// Still followed by the detector: later signals update it.
     pub fn is_active(self) -> bool {
         matches!(self, Status::Open | Status::Acknowledged)

@@ -320,6 +320,79 @@ pub fn queue(
     Ok(Some(id))
 }
 
+/// The time zone of the digest's time of day.
+const LOCAL: chrono_tz::Tz = chrono_tz::Europe::Amsterdam;
+
+/// Queues the daily digest when `digest_at` (Amsterdam time) has passed today and none
+/// was queued today: every open or acknowledged incident, newest first. Nothing when
+/// there is nothing open.
+pub fn queue_digest(
+    state: &StateDb,
+    mail: &Mail,
+    now: DateTime<Utc>,
+) -> Result<Option<i64>, StateError> {
+    let Some(at) = mail.digest_at else {
+        return Ok(None);
+    };
+    let local = now.with_timezone(&LOCAL);
+    let today = local.date_naive().to_string();
+    if local.time() < at || state.meta("digest_day")?.as_deref() == Some(today.as_str()) {
+        return Ok(None);
+    }
+    state.set_meta("digest_day", &today)?;
+    let open: Vec<Incident> = state
+        .incidents(None, 500)?
+        .into_iter()
+        .filter(|i| i.status.is_active())
+        .collect();
+    let to: Vec<String> = mail
+        .rules
+        .iter()
+        .filter(|r| r.aspects.is_empty())
+        .flat_map(|r| r.to.clone())
+        .collect();
+    if open.is_empty() || to.is_empty() {
+        return Ok(None);
+    }
+    let nl = matches!(mail.language, MailLanguage::Nl);
+    let subject = if nl {
+        format!(
+            "webcare dagoverzicht {today}: {} open meldingen van terugkerende klachten",
+            open.len()
+        )
+    } else {
+        format!(
+            "webcare daily digest {today}: {} open recurring complaints",
+            open.len()
+        )
+    };
+    let mut text = format!("{subject}\n\n");
+    let mut html = format!("<h2>{}</h2>\n<ul>\n", escape(&subject));
+    for i in &open {
+        let line = format!(
+            "{} — {} ({} {}, {} {:.0}); {}/api/alerts/{}",
+            topic(i, mail.language),
+            i.status.as_str_public(),
+            i.observed,
+            if nl { "stemmen" } else { "voices" },
+            if nl { "normaal" } else { "usually" },
+            i.expected,
+            mail.link_base,
+            i.id
+        );
+        text.push_str(&format!("- {line}\n"));
+        html.push_str(&format!("<li>{}</li>\n", escape(&line)));
+    }
+    html.push_str("</ul>\n");
+    let conn = state.conn();
+    conn.execute(
+        "INSERT INTO outbox (incident, created, recipients, subject, text_body, html_body, next_attempt) \
+         VALUES (NULL, ?1, ?2, ?3, ?4, ?5, ?1)",
+        params![timestamp(now), serde_json::to_string(&to).unwrap_or_default(), subject, text, html],
+    )?;
+    Ok(Some(conn.last_insert_rowid()))
+}
+
 /// Queues a free-standing message (`webcare alerts test-mail`).
 pub fn queue_message(
     state: &StateDb,

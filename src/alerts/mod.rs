@@ -207,6 +207,7 @@ pub fn run_once(
     for change in &changes {
         mail::queue(state, mail, change, window_start, now)?;
     }
+    mail::queue_digest(state, mail, now)?;
     Ok(changes)
 }
 

@@ -120,6 +120,8 @@ pub struct Mail {
     /// Where staff open webcare (for the search links in mails).
     pub link_base: String,
     pub rules: Vec<MailRule>,
+    /// A daily digest of open incidents at this time of day (Europe/Amsterdam).
+    pub digest_at: Option<chrono::NaiveTime>,
 }
 
 impl Default for Mail {
@@ -131,6 +133,7 @@ impl Default for Mail {
             update_every: Duration::from_secs(6 * 3600),
             link_base: "http://127.0.0.1:8080".into(),
             rules: Vec::new(),
+            digest_at: None,
         }
     }
 }
@@ -167,6 +170,7 @@ pub struct RawMail {
     language: Option<Spanned<String>>,
     update_every: Option<HumanDuration>,
     link_base: Option<Spanned<String>>,
+    digest_at: Option<Spanned<String>>,
     #[serde(default)]
     rules: Vec<RawMailRule>,
 }
@@ -342,6 +346,18 @@ pub(crate) fn mail(v: &Validator, raw: RawMail) -> Result<Mail, ConfigError> {
             aspects,
         });
     }
+    let digest_at = match raw.digest_at {
+        Some(t) => Some(
+            chrono::NaiveTime::parse_from_str(t.get_ref(), "%H:%M").map_err(|_| {
+                v.invalid(
+                    Some(t.span()),
+                    "mail.digest_at",
+                    format!("{:?} is not a time of day; use \"08:00\"", t.get_ref()),
+                )
+            })?,
+        ),
+        None => None,
+    };
     let smtp = if raw.enabled.unwrap_or(false) {
         let host = raw.smtp_host.ok_or_else(|| {
             v.invalid(
@@ -437,5 +453,6 @@ pub(crate) fn mail(v: &Validator, raw: RawMail) -> Result<Mail, ConfigError> {
             .map(|l| l.into_inner().trim_end_matches('/').to_string())
             .unwrap_or(d.link_base),
         rules,
+        digest_at,
     })
 }

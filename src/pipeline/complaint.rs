@@ -99,40 +99,66 @@ const BREAK: &str = "|";
 /// Lower-cased words as for the topic rules, but with sentence ends kept as [`BREAK`]
 /// and every number as [`NUMBER`].
 pub fn normalise_cues(text: &str) -> String {
-    let mut marked = String::with_capacity(text.len() + 8);
-    let mut chars = text.chars().peekable();
+    // One pass: the same words as the topic rules' normalisation, plus the marks.
+    let mut out = String::with_capacity(text.len() + 8);
+    out.push(' ');
+    let mut word_start = 0;
+    let mut in_word = false;
+    let mut all_digits = true;
+    let mut last_was_break = true;
     let mut previous = ' ';
+    let mut chars = text.chars().peekable();
+    let end_word = |out: &mut String, word_start: usize, all_digits: bool| {
+        if all_digits {
+            out.truncate(word_start);
+            out.push_str(NUMBER);
+        }
+        out.push(' ');
+    };
     while let Some(c) = chars.next() {
-        let next = chars.peek().copied().unwrap_or(' ');
-        let in_number =
-            matches!(c, '.' | ',') && previous.is_ascii_digit() && next.is_ascii_digit();
-        if in_number {
-            // "2.400" and "13,5" are one number, not a sentence end.
-        } else if matches!(c, '.' | '!' | '?' | ';' | '\n' | '؟' | '።' | '。' | '…') {
-            marked.push_str(" \u{1} ");
+        let keep = if c.is_ascii() {
+            c.is_ascii_alphanumeric()
         } else {
-            marked.push(c);
+            c.is_alphanumeric() || super::relevance::is_joiner(c)
+        };
+        if keep {
+            if !in_word {
+                word_start = out.len();
+                in_word = true;
+                all_digits = true;
+            }
+            all_digits &= c.is_numeric();
+            if c.is_ascii() {
+                out.push(c.to_ascii_lowercase());
+            } else if let Some(folded) = super::relevance::fold_letter(c) {
+                out.push(folded);
+            } else {
+                out.extend(c.to_lowercase());
+            }
+        } else {
+            let next = chars.peek().copied().unwrap_or(' ');
+            // "2.400" and "13,5" are one number, not a sentence end.
+            let in_number =
+                matches!(c, '.' | ',') && previous.is_ascii_digit() && next.is_ascii_digit();
+            if !in_number {
+                if in_word {
+                    end_word(&mut out, word_start, all_digits);
+                    in_word = false;
+                    last_was_break = false;
+                }
+                let sentence_end =
+                    matches!(c, '.' | '!' | '?' | ';' | '\n' | '؟' | '።' | '。' | '…');
+                if sentence_end && !last_was_break {
+                    out.push_str(BREAK);
+                    out.push(' ');
+                    last_was_break = true;
+                }
+            }
         }
         previous = c;
     }
-    let words = super::relevance::normalise(&marked.replace('\u{1}', " zzbreakzz "));
-    let mut out = String::with_capacity(words.len());
-    out.push(' ');
-    let mut last = BREAK;
-    for w in words.split_whitespace() {
-        let token = if w == "zzbreakzz" {
-            BREAK
-        } else if w.bytes().all(|b| b.is_ascii_digit()) || w.chars().all(char::is_numeric) {
-            NUMBER
-        } else {
-            w
-        };
-        if token == BREAK && last == BREAK {
-            continue;
-        }
-        out.push_str(token);
-        out.push(' ');
-        last = token;
+    if in_word {
+        end_word(&mut out, word_start, all_digits);
     }
     out
 }

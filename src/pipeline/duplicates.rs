@@ -73,13 +73,17 @@ pub fn similarity(a: &Signature, b: &Signature) -> f64 {
 }
 
 /// Takes off what a repost adds: `RT @x:`, @handles and links.
-fn strip_repost_wrapping(text: &str) -> String {
+fn strip_repost_wrapping(text: &str) -> std::borrow::Cow<'_, str> {
+    // Most texts have neither: skip the regex and the copy.
+    if !text.contains('@') && !text.contains("http") && !text.contains("www.") {
+        return std::borrow::Cow::Borrowed(text);
+    }
     static WRAPPING: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
     let pattern = WRAPPING.get_or_init(|| {
         regex::Regex::new(r"(?i)\bRT\b\s*@\w+:?|\bvia\s+@\w+|@\w+|https?://\S+|www\.\S+")
             .expect("repost pattern compiles")
     });
-    pattern.replace_all(text, " ").into_owned()
+    pattern.replace_all(text, " ")
 }
 
 /// FNV-1a: fast, stable across runs and platforms (signatures are stored).

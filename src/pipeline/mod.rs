@@ -127,6 +127,12 @@ impl Pipeline {
         &self.topics
     }
 
+    /// `text` with personal data replaced, for messages that quote input (an error
+    /// about a malformed response or line may echo part of it into logs and the API).
+    pub fn redact(&self, text: &str) -> String {
+        self.redactor.redact(text)
+    }
+
     /// The aspects a text is about (for telling known words from new ones).
     pub fn aspect_tags(&self, text: &str) -> Vec<self::aspects::AspectTag> {
         self.aspects.tag(text)

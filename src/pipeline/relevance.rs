@@ -381,7 +381,7 @@ pub fn normalise(text: &str) -> String {
 /// Letters written several ways for one sound: folded so that a term matches every
 /// spelling. Turkish dotted capital I (whose lower case would carry a combining dot);
 /// Arabic and Persian yeh and kaf, alef with hamza or madda, alef maksura.
-fn fold_letter(c: char) -> Option<char> {
+pub(crate) fn fold_letter(c: char) -> Option<char> {
     match c {
         'İ' => Some('i'),
         '\u{06cc}' | '\u{0649}' => Some('\u{064a}'),
@@ -393,7 +393,7 @@ fn fold_letter(c: char) -> Option<char> {
 
 /// Marks that belong inside words: combining marks (Arabic vowels) and the Persian
 /// zero-width non-joiner.
-fn is_joiner(c: char) -> bool {
+pub(crate) fn is_joiner(c: char) -> bool {
     c == '\u{200c}'
         || ('\u{064b}'..='\u{065f}').contains(&c)
         || ('\u{0300}'..='\u{036f}').contains(&c)

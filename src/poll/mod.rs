@@ -157,8 +157,11 @@ impl Poller {
             position,
             failure,
         } = self.collect(source, &checkpoint.position).await?;
-        let unchanged =
-            report.not_modified && mentions.is_empty() && position == checkpoint.position;
+        // Nothing new and nowhere else to resume from (a 304, or an empty page of a
+        // platform): no write, so ten thousand quiet sources cost no commits.
+        let unchanged = mentions.is_empty()
+            && position == checkpoint.position
+            && (report.not_modified || report.items_seen == 0);
         if unchanged && failure.is_none() {
             return Ok(report);
         }
@@ -352,6 +355,8 @@ impl Poller {
         error: &PollError,
         wait: Duration,
     ) {
+        // Errors may quote the response: redacted like content before they are shown.
+        let error = self.pipeline.redact(&error.to_string());
         tracing::warn!(source = name, failures, retry_in_secs = wait.as_secs(), error = %error, "poll failed");
         self.board.update(name, |s| {
             s.state = if failures >= FAILING_AFTER {
@@ -360,7 +365,7 @@ impl Poller {
                 "retrying"
             };
             s.last_poll = Some(at);
-            s.last_error = Some(error.to_string());
+            s.last_error = Some(error);
             s.consecutive_failures = failures;
         });
     }

@@ -469,6 +469,7 @@ fn mail_settings(addr: SocketAddr) -> Mail {
                 aspects: vec!["interpreter".into()],
             },
         ],
+        digest_at: chrono::NaiveTime::from_hms_opt(8, 0, 0),
     }
 }
 
@@ -651,6 +652,54 @@ async fn a_server_that_answers_garbage_or_hangs_is_an_error_not_a_crash() {
     let outbox = state.outbox().unwrap();
     assert_eq!(outbox[0].attempts, 2);
     assert!(outbox[0].sent.is_none());
+}
+
+#[test]
+fn the_daily_digest_goes_once_a_day_after_its_local_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = StateDb::open(dir.path()).unwrap();
+    let mail = mail_settings("127.0.0.1:25".parse().unwrap());
+    let at = |d: u32, h: u32, m: u32| Utc.with_ymd_and_hms(2026, 11, d, h, m, 0).unwrap();
+    // Nothing open: no digest, however late.
+    assert!(
+        webcare::alerts::mail::queue_digest(&state, &mail, at(23, 9, 0))
+            .unwrap()
+            .is_none()
+    );
+    open_incident(&state, at(24, 1, 0));
+    // 07:59 in Amsterdam (UTC+1 in November) is before 08:00.
+    assert!(
+        webcare::alerts::mail::queue_digest(&state, &mail, at(24, 6, 59))
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        webcare::alerts::mail::queue_digest(&state, &mail, at(24, 7, 1))
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        webcare::alerts::mail::queue_digest(&state, &mail, at(24, 12, 0))
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        webcare::alerts::mail::queue_digest(&state, &mail, at(25, 7, 30))
+            .unwrap()
+            .is_some()
+    );
+    let outbox = state.outbox().unwrap();
+    assert_eq!(outbox.len(), 2);
+    assert!(
+        outbox[0]
+            .subject
+            .starts_with("webcare dagoverzicht 2026-11-24: 1 open"),
+        "{}",
+        outbox[0].subject
+    );
+    assert!(outbox[0].text.contains("tolk"), "{}", outbox[0].text);
+    // Only the rules for everything get the digest.
+    assert_eq!(outbox[0].recipients, vec!["communicatie@example.org"]);
 }
 
 // ---- the alerts API ----------------------------------------------------------------

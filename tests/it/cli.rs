@@ -223,4 +223,86 @@ fn import_then_search_from_the_shell() {
     let (code, _, err) = webcare(&["search", "-c", &config, "\"unclosed"]);
     assert_ne!(code, 0);
     assert!(err.contains("invalid query"), "{err}");
+
+    // Retention: nothing is 90 days old yet.
+    let (code, out, err) = webcare(&["purge", "-c", &config, "--dry-run"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("would erase 0 mentions"), "{out}");
+    // Erasure by permalink: shown first, then gone, and audited.
+    let input = write(
+        dir.path(),
+        "url.jsonl",
+        r#"{"id":"3","url":"https://forum.example/t/9","text":"Asielzoekers in Ter Apel slapen weer buiten.","published":"2026-11-22T10:00:00Z"}"#,
+    );
+    let (code, _, err) = webcare(&["import", "-c", &config, &input]);
+    assert_eq!(code, 0, "{err}");
+    let url = "https://forum.example/t/9?utm_source=mail";
+    let (code, out, err) = webcare(&["forget", "-c", &config, "--url", url, "--dry-run"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("would erase 1 mentions") && out.contains("https://forum.example/t/9"),
+        "{out}"
+    );
+    let (code, out, err) = webcare(&["forget", "-c", &config, "--url", url]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("erased 1 mentions"), "{out}");
+    let (_, out, _) = webcare(&["search", "-c", &config]);
+    assert!(out.starts_with("2 mentions"), "{out}");
+    let (code, out, _) = webcare(&["audit", "-c", &config]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("forget_dry_run") && out.contains("url=https://forum.example/t/9"),
+        "{out}"
+    );
+    let (code, _, err) = webcare(&["forget", "-c", &config]);
+    assert_ne!(code, 0, "neither --url nor --author: {err}");
+}
+
+/// Personal data from input never reaches the logs, even at the most verbose level and
+/// even when a bad line quotes it back.
+#[test]
+fn logs_hold_no_personal_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let topics = repo().join("config/topics").display().to_string();
+    let data = dir.path().join("data").display().to_string();
+    let config = write(
+        dir.path(),
+        "c.toml",
+        &format!("[storage]\ndata_dir = {data:?}\n[pipeline]\ntopics_dir = {topics:?}\n"),
+    );
+    let input = write(
+        dir.path(),
+        "pii.jsonl",
+        concat!(
+            r#"{"id":"1","author":"@amina_w","text":"Asielzoeker in Ter Apel: bel me op 06-12345678 of mail sara.m@example.org, V-nummer 2612345678.","published":"2026-11-20T10:00:00Z"}"#,
+            "\n",
+            r#"{"id":"2","text":"Asielzoekers in Ter Apel","published":"06-87654321"}"#,
+            "\n",
+            r#"{"id":3,"text":"sara.m@example.org","published":"2026-11-20T10:00:00Z"}"#,
+            "\n",
+        ),
+    );
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_webcare"))
+        .args(["import", "-c", &config, &input])
+        .env("RUST_LOG", "trace")
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    let logs = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(logs.contains("1 indexed"), "{logs}");
+    for pii in [
+        "06-12345678",
+        "12345678",
+        "sara.m@example.org",
+        "2612345678",
+        "06-87654321",
+        "87654321",
+        "amina",
+    ] {
+        assert!(!logs.contains(pii), "{pii:?} in the logs:\n{logs}");
+    }
 }
