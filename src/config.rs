@@ -197,6 +197,8 @@ pub struct Config {
     pub alerts: crate::alerts::settings::Alerts,
     /// Alert e-mail (`[mail]`).
     pub mail: crate::alerts::settings::Mail,
+    /// The weekly trend export (`[export]`).
+    pub export: crate::export::settings::Export,
     pub sources: Vec<SourceConfig>,
 }
 
@@ -395,6 +397,8 @@ struct RawConfig {
     #[serde(default)]
     mail: crate::alerts::settings::RawMail,
     #[serde(default)]
+    export: crate::export::settings::RawExport,
+    #[serde(default)]
     sources: Vec<RawSource>,
 }
 
@@ -573,6 +577,8 @@ impl Validator<'_> {
         };
         let pipeline = self.pipeline(raw.pipeline, privacy_raw, &storage.data_dir)?;
         let access = self.access(raw.access, &storage.data_dir)?;
+        let mail = crate::alerts::settings::mail(self, raw.mail)?;
+        let export = crate::export::settings::export(self, raw.export, &storage.data_dir, &mail)?;
         Ok(Config {
             path: self.path.to_owned(),
             storage,
@@ -582,7 +588,8 @@ impl Validator<'_> {
             privacy,
             access,
             alerts: crate::alerts::settings::alerts(self, raw.alerts)?,
-            mail: crate::alerts::settings::mail(self, raw.mail)?,
+            mail,
+            export,
             sources: self.sources(raw.sources)?,
         })
     }

@@ -115,6 +115,18 @@ pub async fn start(config: &Config) -> Result<Daemon, DaemonError> {
             cancel.clone(),
         ));
     }
+    if config.export.enabled {
+        pollers.spawn(crate::export::schedule::run_weekly(
+            crate::export::schedule::Weekly {
+                index: index.clone(),
+                pipeline: pipeline.clone(),
+                state: state.clone(),
+                settings: config.export.clone(),
+                thresholds: config.alerts.thresholds(),
+            },
+            cancel.clone(),
+        ));
+    }
     if let Some(smtp) = config.mail.smtp.clone() {
         pollers.spawn(crate::alerts::mail::run_sender(
             state.clone(),

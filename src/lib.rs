@@ -18,6 +18,7 @@ pub mod config;
 pub mod daemon;
 pub mod demo;
 pub mod eval;
+pub mod export;
 pub mod http;
 pub mod import;
 pub mod mention;

@@ -8,6 +8,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use webcare::access::{Role, Users};
 use webcare::config::{Config, DEFAULT_CONFIG_PATH};
+use webcare::export::week::IsoWeek;
+use webcare::export::{Format, Language, Progress, Request, Sources};
 use webcare::pipeline::Pipeline;
 use webcare::search::{
     Erasure, ErasurePreview, IndexError, MentionIndex, SearchRequest, SearchResults, Sort,
@@ -154,6 +156,30 @@ enum Command {
         #[command(subcommand)]
         action: AlertsAction,
     },
+    /// Write the weekly trend export of one ISO week and the weeks before it: CSV,
+    /// JSON, an HTML report, and SVG and PNG charts.
+    Export {
+        #[arg(short, long, default_value = DEFAULT_CONFIG_PATH)]
+        config: PathBuf,
+        /// The ISO week, e.g. 2026-W47 (default: the last complete week).
+        #[arg(long)]
+        week: Option<String>,
+        /// Weeks before it in the trends and the mean (default: `[export] weeks`).
+        #[arg(long)]
+        weeks: Option<u32>,
+        /// Formats, comma-separated: csv,json,html,svg,png (default: all).
+        #[arg(long, value_delimiter = ',')]
+        format: Vec<String>,
+        /// Output directory (default: `[export] out_dir`); created when missing.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Language of the report and the charts: nl or en (default: `[export] language`).
+        #[arg(long)]
+        lang: Option<String>,
+        /// Start the CSV with a UTF-8 byte-order mark, for spreadsheet programs.
+        #[arg(long)]
+        bom: bool,
+    },
     /// Create an API token for a user; it is shown once.
     Token {
         #[arg(short, long, default_value = DEFAULT_CONFIG_PATH)]
@@ -273,6 +299,28 @@ fn main() -> Result<()> {
         } => {
             init_logging(LogFormat::Human);
             test_mail(&config)
+        }
+        Command::Export {
+            config,
+            week,
+            weeks,
+            format,
+            out,
+            lang,
+            bom,
+        } => {
+            init_logging(LogFormat::Human);
+            export(
+                &config,
+                &ExportArgs {
+                    week,
+                    weeks,
+                    formats: format,
+                    out,
+                    lang,
+                    bom,
+                },
+            )
         }
         Command::Import { config, file } => {
             init_logging(LogFormat::Human);
@@ -740,6 +788,95 @@ fn test_mail(config_path: &Path) -> Result<()> {
             "the SMTP server did not accept the test message: {}",
             ours.and_then(|o| o.last_error.clone()).unwrap_or_default()
         ),
+    }
+    Ok(())
+}
+
+/// `webcare export`'s options, before they are checked.
+struct ExportArgs {
+    week: Option<String>,
+    weeks: Option<u32>,
+    formats: Vec<String>,
+    out: Option<PathBuf>,
+    lang: Option<String>,
+    bom: bool,
+}
+
+/// The export request from the options, with the config's `[export]` as defaults.
+fn export_request(config: &Config, args: &ExportArgs) -> Result<Request> {
+    use webcare::export::settings::{check_weeks, parse_formats};
+    let settings = &config.export;
+    let tz = settings.schedule.tz;
+    let week = match &args.week {
+        Some(text) => text
+            .parse::<IsoWeek>()
+            .map_err(|e| anyhow::anyhow!("--week {e}"))?,
+        None => IsoWeek::last_complete(chrono::Utc::now(), tz),
+    };
+    let weeks_before = match args.weeks {
+        Some(n) => check_weeks(n).map_err(|m| anyhow::anyhow!("--weeks {m}"))?,
+        None => settings.weeks,
+    };
+    let formats = if args.formats.is_empty() {
+        Format::ALL.to_vec()
+    } else {
+        parse_formats(&args.formats).map_err(|m| anyhow::anyhow!("--format: {m}"))?
+    };
+    let language = match &args.lang {
+        Some(code) => {
+            Language::parse(code).ok_or_else(|| anyhow::anyhow!("--lang {code}: use nl or en"))?
+        }
+        None => settings.language,
+    };
+    Ok(Request {
+        week,
+        weeks_before,
+        tz,
+        formats,
+        out_dir: args.out.clone().unwrap_or_else(|| settings.out_dir.clone()),
+        language,
+        bom: args.bom || settings.bom,
+    })
+}
+
+fn export(config_path: &Path, args: &ExportArgs) -> Result<()> {
+    let config = load(config_path)?;
+    let request = export_request(&config, args)?;
+    let index = open_index(&config, false)?;
+    let state = open_state(&config)?;
+    let aspects = webcare::pipeline::aspects::Aspects::load_dir(&config.pipeline.aspects_dir)?;
+    let known = |term: &str| !aspects.tag(term).is_empty();
+    let sources = Sources {
+        index: &index,
+        state: Some(&state),
+        known: &known,
+        thresholds: config.alerts.thresholds(),
+    };
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:32} {pos}/{len} {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let mut progress = |p: Progress| {
+        bar.set_length(p.total);
+        bar.set_position(p.done);
+        bar.set_message(p.step);
+    };
+    let written = webcare::export::export(&sources, &request, &mut progress);
+    bar.finish_and_clear();
+    let written = written?;
+    if let Some(week) = written.report.current() {
+        eprintln!(
+            "{}: {} mentions, {} complaints; {} files in {}",
+            written.report.week,
+            week.mentions,
+            week.complaints,
+            written.files.len(),
+            request.out_dir.display()
+        );
+    }
+    for file in &written.files {
+        println!("{}", file.display());
     }
     Ok(())
 }

@@ -75,6 +75,15 @@ const MIGRATIONS: &[&str] = &[
      CREATE INDEX outbox_due ON outbox(sent, next_attempt);",
     // 3: small facts the daemon remembers (the day of the last digest).
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
+    // 4: files sent with an outbox message (the weekly report's).
+    "CREATE TABLE outbox_attachments (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        outbox INTEGER NOT NULL REFERENCES outbox(id),
+        name TEXT NOT NULL,
+        content_type TEXT NOT NULL,
+        body BLOB NOT NULL
+     );
+     CREATE INDEX outbox_attachments_of ON outbox_attachments(outbox);",
 ];
 
 #[derive(Debug, thiserror::Error)]

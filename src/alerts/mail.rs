@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use lettre::message::{header::ContentType, Mailbox, MultiPart, SinglePart};
+use lettre::message::{header::ContentType, Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
@@ -36,9 +36,21 @@ pub struct Outgoing {
     pub attempts: u32,
     pub sent: Option<DateTime<Utc>>,
     pub last_error: Option<String>,
+    /// Files sent along (the weekly report's); not shown in listings.
+    #[serde(skip)]
+    pub attachments: Vec<MailAttachment>,
 }
 
-fn aspect_label(aspect: &str, lang: MailLanguage) -> &str {
+/// A file attached to an outbox message, stored with it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MailAttachment {
+    pub name: String,
+    /// A MIME type, e.g. `text/csv; charset=utf-8`.
+    pub content_type: String,
+    pub body: Vec<u8>,
+}
+
+pub(crate) fn aspect_label(aspect: &str, lang: MailLanguage) -> &str {
     let nl = matches!(lang, MailLanguage::Nl);
     match aspect {
         "waiting_time" => {
@@ -404,6 +416,41 @@ pub fn queue_message(
     Ok(conn.last_insert_rowid())
 }
 
+/// Queues a message with its own HTML and attachments (the weekly report), in one
+/// transaction: the sender never sees it without its files.
+pub fn queue_with_attachments(
+    state: &StateDb,
+    to: &[String],
+    subject: &str,
+    text: &str,
+    html: &str,
+    attachments: &[MailAttachment],
+    now: DateTime<Utc>,
+) -> Result<i64, StateError> {
+    let mut conn = state.conn();
+    let tx = conn.transaction()?;
+    tx.execute(
+        "INSERT INTO outbox (incident, created, recipients, subject, text_body, html_body, next_attempt) \
+         VALUES (NULL, ?1, ?2, ?3, ?4, ?5, ?1)",
+        params![
+            timestamp(now),
+            serde_json::to_string(to).unwrap_or_default(),
+            subject,
+            text,
+            html
+        ],
+    )?;
+    let id = tx.last_insert_rowid();
+    for a in attachments {
+        tx.execute(
+            "INSERT INTO outbox_attachments (outbox, name, content_type, body) VALUES (?1, ?2, ?3, ?4)",
+            params![id, a.name, a.content_type, a.body],
+        )?;
+    }
+    tx.commit()?;
+    Ok(id)
+}
+
 impl StateDb {
     /// Messages not yet sent whose next attempt is due at `now`.
     pub fn due_mail(&self, now: DateTime<Utc>) -> Result<Vec<Outgoing>, StateError> {
@@ -434,9 +481,25 @@ impl StateDb {
                 attempts: r.get::<_, i64>(6)?.max(0) as u32,
                 sent: sent.map(|s| parse_timestamp(&s)),
                 last_error: r.get(8)?,
+                attachments: Vec::new(),
             })
         })?;
-        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        let mut messages = rows.collect::<Result<Vec<_>, _>>()?;
+        drop(statement);
+        let mut files = conn.prepare(
+            "SELECT name, content_type, body FROM outbox_attachments WHERE outbox = ?1 ORDER BY id",
+        )?;
+        for message in &mut messages {
+            let rows = files.query_map(params![message.id], |r| {
+                Ok(MailAttachment {
+                    name: r.get(0)?,
+                    content_type: r.get(1)?,
+                    body: r.get(2)?,
+                })
+            })?;
+            message.attachments = rows.collect::<Result<Vec<_>, _>>()?;
+        }
+        Ok(messages)
     }
 
     fn mail_sent(&self, id: i64, now: DateTime<Utc>) -> Result<(), StateError> {
@@ -500,20 +563,31 @@ pub fn message(from: &str, out: &Outgoing) -> Result<Message, MailError> {
         let mailbox: Mailbox = to.parse().map_err(|_| MailError::Address(to.clone()))?;
         builder = builder.to(mailbox);
     }
-    builder
-        .multipart(
-            MultiPart::alternative()
-                .singlepart(
-                    SinglePart::builder()
-                        .header(ContentType::TEXT_PLAIN)
-                        .body(out.text.clone()),
-                )
-                .singlepart(
-                    SinglePart::builder()
-                        .header(ContentType::TEXT_HTML)
-                        .body(out.html.clone()),
-                ),
+    let body = MultiPart::alternative()
+        .singlepart(
+            SinglePart::builder()
+                .header(ContentType::TEXT_PLAIN)
+                .body(out.text.clone()),
         )
+        .singlepart(
+            SinglePart::builder()
+                .header(ContentType::TEXT_HTML)
+                .body(out.html.clone()),
+        );
+    if out.attachments.is_empty() {
+        return builder
+            .multipart(body)
+            .map_err(|e| MailError::Build(e.to_string()));
+    }
+    let mut mixed = MultiPart::mixed().multipart(body);
+    for a in &out.attachments {
+        let content_type = ContentType::parse(&a.content_type)
+            .map_err(|e| MailError::Build(format!("{}: {e}", a.name)))?;
+        mixed =
+            mixed.singlepart(Attachment::new(a.name.clone()).body(a.body.clone(), content_type));
+    }
+    builder
+        .multipart(mixed)
         .map_err(|e| MailError::Build(e.to_string()))
 }
 

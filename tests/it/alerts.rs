@@ -381,10 +381,10 @@ fn an_empty_history_opens_nothing() {
 // ---- a real SMTP server -------------------------------------------------------------
 
 #[derive(Debug, Clone)]
-struct Received {
-    from: String,
-    to: Vec<String>,
-    data: String,
+pub struct Received {
+    pub from: String,
+    pub to: Vec<String>,
+    pub data: String,
 }
 
 #[derive(Clone, Default)]
@@ -425,7 +425,7 @@ impl mailin_embedded::Handler for Inbox {
 }
 
 /// Starts an SMTP server on `addr` (on its own thread, for the rest of the test run).
-fn smtp_server(listener: TcpListener) -> Arc<Mutex<Vec<Received>>> {
+pub fn smtp_server(listener: TcpListener) -> Arc<Mutex<Vec<Received>>> {
     let inbox = Inbox::default();
     let messages = inbox.messages.clone();
     let mut server = mailin_embedded::Server::new(inbox);
@@ -441,7 +441,7 @@ fn smtp_server(listener: TcpListener) -> Arc<Mutex<Vec<Received>>> {
     messages
 }
 
-fn smtp_settings(addr: SocketAddr) -> Smtp {
+pub fn smtp_settings(addr: SocketAddr) -> Smtp {
     Smtp {
         host: addr.ip().to_string(),
         port: addr.port(),
@@ -500,7 +500,7 @@ fn open_incident(state: &StateDb, now: DateTime<Utc>) -> Change {
     changes.remove(0)
 }
 
-async fn until_received(messages: &Arc<Mutex<Vec<Received>>>, n: usize) {
+pub async fn until_received(messages: &Arc<Mutex<Vec<Received>>>, n: usize) {
     for _ in 0..200 {
         if messages.lock().unwrap().len() >= n {
             return;

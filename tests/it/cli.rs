@@ -58,6 +58,14 @@ fn shipped_config_documents_every_key() {
         "users_file",
         "session_ttl",
         "secure_cookies",
+        "weekday",
+        "time",
+        "time_zone",
+        "out_dir",
+        "weeks",
+        "formats",
+        "bom",
+        "mail_to",
     ] {
         assert!(
             text.contains(&format!("{key} =")),
@@ -83,6 +91,13 @@ fn shipped_config_documents_every_key() {
         "users_file",
         "session_ttl",
         "secure_cookies",
+        "weekday",
+        "time_zone",
+        "out_dir",
+        "weeks",
+        "formats",
+        "bom",
+        "mail_to",
     ] {
         assert!(
             readme.contains(&format!("`{key}`")),
@@ -111,6 +126,12 @@ fn bad_configs_are_refused_naming_file_key_and_line() {
         ("rule-aspect.toml", format!("[pipeline]\ntopics_dir = {topics:?}\n[[mail.rules]]\nto = [\"a@example.org\"]\naspects = [\"tolk\"]\n"), vec!["rule-aspect.toml:5:", "mail.rules[0].aspects", "\"tolk\" is not an aspect"]),
         ("mail-password.toml", format!("[pipeline]\ntopics_dir = {topics:?}\n[mail]\npassword = \"geheim\"\n"), vec!["mail-password.toml:4:", "mail.password", "never goes in the config"]),
         ("bad-facet.toml", format!("[pipeline]\ntopics_dir = {topics:?}\n[alerts]\nfacets = [\"location\"]\n"), vec!["bad-facet.toml:4:", "alerts.facets", "unknown facet"]),
+        ("export-weekday.toml", format!("[pipeline]\ntopics_dir = {topics:?}\n[export]\nweekday = \"maandag\"\n"), vec!["export-weekday.toml:4:", "export.weekday", "mon, tue"]),
+        ("export-time.toml", format!("[pipeline]\ntopics_dir = {topics:?}\n[export]\ntime = \"7 uur\"\n"), vec!["export-time.toml:4:", "export.time", "\"07:00\""]),
+        ("export-zone.toml", format!("[pipeline]\ntopics_dir = {topics:?}\n[export]\ntime_zone = \"Europe/Amsterdamm\"\n"), vec!["export-zone.toml:4:", "export.time_zone", "IANA"]),
+        ("export-format.toml", format!("[pipeline]\ntopics_dir = {topics:?}\n[export]\nformats = [\"csv\", \"pdf\"]\n"), vec!["export-format.toml:4:", "export.formats", "unknown format \"pdf\""]),
+        ("export-weeks.toml", format!("[pipeline]\ntopics_dir = {topics:?}\n[export]\nweeks = 0\n"), vec!["export-weeks.toml:4:", "export.weeks", "between 1 and 104"]),
+        ("export-mail.toml", format!("[pipeline]\ntopics_dir = {topics:?}\n[export]\nmail_to = [\"a@example.org\"]\n"), vec!["export-mail.toml:4:", "export.mail_to", "[mail] enabled"]),
     ];
     for (name, text, expected) in cases {
         let path = write(dir.path(), name, &text);

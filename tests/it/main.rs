@@ -6,6 +6,7 @@ mod alerts;
 mod cli;
 mod corpora;
 mod daemon;
+mod export;
 mod fixtures;
 mod index;
 mod platforms;

@@ -1,0 +1,121 @@
+//! The weekly report by e-mail: the HTML report is the message (with a plain-text
+//! summary beside it), and the written files are attached — the CSV for a spreadsheet,
+//! the PNG charts for slides, the HTML report to print or forward (mail programs often
+//! leave out inline SVG, the attached page keeps it). It goes through the alert outbox,
+//! so it is stored before it is sent and retried while the SMTP server is away.
+
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+
+use super::data::Report;
+use super::week::IsoWeek;
+use super::{labels, ExportError, Language, Request, Written};
+use crate::alerts::mail::{queue_with_attachments, MailAttachment};
+use crate::state::StateDb;
+
+/// The subject line: `Weekoverzicht webcare — week 47 (16–22 november 2026)`.
+pub fn subject(report: &Report, lang: Language) -> String {
+    let w = labels::words(lang);
+    match report.week.parse::<IsoWeek>() {
+        Ok(week) => format!(
+            "{} — {} {} ({})",
+            w.title,
+            w.week.to_lowercase(),
+            week.number(),
+            labels::week_span(week, lang)
+        ),
+        Err(_) => format!("{} — {}", w.title, report.week),
+    }
+}
+
+/// A few lines for mail programs that show no HTML.
+pub fn plain_text(report: &Report, lang: Language) -> String {
+    let w = labels::words(lang);
+    let mut text = format!("{}\n\n", subject(report, lang));
+    if report.is_empty_week() {
+        text.push_str(w.empty_week);
+        text.push('\n');
+    } else {
+        let c = &report.changes;
+        let line = |name: &str, change: &super::data::Change| {
+            format!(
+                "{name}: {} ({} {}: {}; {} {}: {})\n",
+                change.current,
+                w.previous_week,
+                change.previous,
+                labels::percent(change.vs_previous_pct, lang),
+                w.mean,
+                labels::number(change.mean, 2, lang),
+                labels::percent(change.vs_mean_pct, lang),
+            )
+        };
+        text.push_str(&line(w.mentions, &c.mentions));
+        text.push_str(&line(w.complaints, &c.complaints));
+        let example = report
+            .top_complaints
+            .first()
+            .and_then(|top| top.examples.first());
+        if let Some(example) = example {
+            text.push_str(&format!("\n{}: {}\n", w.recurring, example.text));
+        }
+    }
+    text.push_str(&format!("\n{}\n", w.attached));
+    text
+}
+
+/// The MIME type of an export file, by its extension; `None` for what is not attached
+/// (the JSON is for programs, and the SVG when the PNG is there).
+fn attachment_type(path: &Path, has_png: bool) -> Option<&'static str> {
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("csv") => Some("text/csv; charset=utf-8"),
+        Some("html") => Some("text/html; charset=utf-8"),
+        Some("png") => Some("image/png"),
+        Some("svg") if !has_png => Some("image/svg+xml"),
+        _ => None,
+    }
+}
+
+/// Queues the report of `written` for `to`; returns the outbox id.
+pub fn queue(
+    state: &StateDb,
+    to: &[String],
+    written: &Written,
+    request: &Request,
+    now: DateTime<Utc>,
+) -> Result<i64, ExportError> {
+    let lang = request.language;
+    let report = &written.report;
+    let html = super::html::render(report, &super::svg::charts(report, lang), lang);
+    let has_png = written
+        .files
+        .iter()
+        .any(|f| f.extension().is_some_and(|e| e == "png"));
+    let mut attachments = Vec::new();
+    for path in &written.files {
+        let Some(content_type) = attachment_type(path, has_png) else {
+            continue;
+        };
+        let body = std::fs::read(path).map_err(|source| ExportError::Write {
+            path: path.clone(),
+            source,
+        })?;
+        attachments.push(MailAttachment {
+            name: path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            content_type: content_type.to_string(),
+            body,
+        });
+    }
+    Ok(queue_with_attachments(
+        state,
+        to,
+        &subject(report, lang),
+        &plain_text(report, lang),
+        &html,
+        &attachments,
+        now,
+    )?)
+}

@@ -1,0 +1,281 @@
+//! The weekly trend export: what people said in one ISO week and the weeks before it,
+//! per aspect of the procedure, as data (CSV, JSON), charts (SVG, PNG) and a report to
+//! forward (HTML), written to a folder and, on the daemon's schedule, mailed.
+//!
+//! [`data`] computes the numbers from the index with aggregations, one query per week,
+//! never by loading every mention; the formats only render them ([`csv`], [`json`],
+//! [`svg`], [`png`], [`html`]). Weeks are ISO weeks on the clocks of a time zone
+//! ([`week`]). Nothing in the output depends on when it was made: exporting the same
+//! week of the same index twice writes the same bytes, and each file is replaced
+//! atomically, so a reader never sees half a file.
+
+pub mod csv;
+pub mod data;
+pub mod html;
+pub mod json;
+pub mod labels;
+pub mod mail;
+pub mod png;
+pub mod schedule;
+pub mod settings;
+pub mod svg;
+pub mod week;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use chrono_tz::Tz;
+
+use self::data::Report;
+use self::week::IsoWeek;
+use crate::alerts::stats::Thresholds;
+use crate::search::MentionIndex;
+use crate::state::{StateDb, StateError};
+
+/// What the export can write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Csv,
+    Json,
+    Html,
+    Svg,
+    Png,
+}
+
+impl Format {
+    pub const ALL: [Format; 5] = [
+        Format::Csv,
+        Format::Json,
+        Format::Html,
+        Format::Svg,
+        Format::Png,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Csv => "csv",
+            Format::Json => "json",
+            Format::Html => "html",
+            Format::Svg => "svg",
+            Format::Png => "png",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Format> {
+        Format::ALL
+            .into_iter()
+            .find(|f| f.as_str().eq_ignore_ascii_case(name))
+    }
+}
+
+/// The language of the report and chart labels (the data is the same in both).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Language {
+    Nl,
+    En,
+}
+
+impl Language {
+    pub fn parse(code: &str) -> Option<Language> {
+        match code.to_ascii_lowercase().as_str() {
+            "nl" => Some(Language::Nl),
+            "en" => Some(Language::En),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Language::Nl => "nl",
+            Language::En => "en",
+        }
+    }
+}
+
+/// One export: which week, how far back, what to write where.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub week: IsoWeek,
+    /// Weeks before `week` in the trends and the mean.
+    pub weeks_before: u32,
+    pub tz: Tz,
+    pub formats: Vec<Format>,
+    pub out_dir: PathBuf,
+    pub language: Language,
+    /// Start the CSV with a UTF-8 byte-order mark.
+    pub bom: bool,
+}
+
+/// The two charts, by the suffix of their file names.
+pub const CHARTS: [&str; 2] = ["aspects", "languages"];
+
+impl Request {
+    /// The names of the files this request writes, in the order of its formats.
+    pub fn files(&self) -> Vec<String> {
+        self.formats
+            .iter()
+            .flat_map(|f| file_names(self.week, *f))
+            .collect()
+    }
+}
+
+/// `webcare-2026-W47.csv`; the charts are `webcare-2026-W47-aspects.svg` and
+/// `webcare-2026-W47-languages.svg` (and `.png`).
+pub fn file_names(week: IsoWeek, format: Format) -> Vec<String> {
+    match format {
+        Format::Svg | Format::Png => CHARTS
+            .iter()
+            .map(|chart| format!("webcare-{week}-{chart}.{}", format.as_str()))
+            .collect(),
+        _ => vec![format!("webcare-{week}.{}", format.as_str())],
+    }
+}
+
+/// What an export reads.
+pub struct Sources<'a> {
+    pub index: &'a MentionIndex,
+    /// For the incidents of the week; without it the report lists none.
+    pub state: Option<&'a StateDb>,
+    /// Whether an aspect rule knows a word (emerging terms leave those out).
+    pub known: &'a dyn Fn(&str) -> bool,
+    /// Emerging terms are tested with the alert thresholds.
+    pub thresholds: Thresholds,
+}
+
+/// What an export wrote.
+#[derive(Debug, Clone)]
+pub struct Written {
+    pub report: Report,
+    pub files: Vec<PathBuf>,
+}
+
+/// How far an export is, for a progress bar.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Progress {
+    pub done: u64,
+    pub total: u64,
+    /// What was just finished (`2026-W45`, `top complaints`, `html`, …).
+    pub step: String,
+}
+
+/// Why an export failed. Each names the file, directory or part concerned.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error("output directory {}: cannot write there: {source}", path.display())]
+    OutDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: cannot write: {source}", path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("reading the index: {0}")]
+    Index(#[from] tantivy::TantivyError),
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error("{what}: {message}")]
+    Render { what: String, message: String },
+}
+
+/// Computes the report of `request.week` and writes every requested format into
+/// `request.out_dir`, calling `progress` after each step.
+pub fn export(
+    sources: &Sources,
+    request: &Request,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Written, ExportError> {
+    // Before the work: an unwritable directory should fail at once, not after a minute.
+    check_out_dir(&request.out_dir)?;
+    let total = data::steps(request.weeks_before) + request.formats.len() as u64;
+    let mut done = 0;
+    let mut tick = |step: &str| {
+        done += 1;
+        progress(Progress {
+            done,
+            total,
+            step: step.to_string(),
+        });
+    };
+    let period = data::Period {
+        week: request.week,
+        weeks_before: request.weeks_before,
+        tz: request.tz,
+    };
+    let report = data::compute(sources, &period, &mut tick)?;
+    let charts = svg::charts(&report, request.language);
+    let mut files = Vec::new();
+    for format in &request.formats {
+        let names = file_names(request.week, *format);
+        let contents = render(&report, &charts, *format, request)?;
+        for (name, bytes) in names.into_iter().zip(contents) {
+            let path = request.out_dir.join(name);
+            write_atomically(&path, &bytes)?;
+            files.push(path);
+        }
+        tick(format.as_str());
+    }
+    Ok(Written { report, files })
+}
+
+/// The contents of `format`, one per file name of [`file_names`].
+pub fn render(
+    report: &Report,
+    charts: &svg::Charts,
+    format: Format,
+    request: &Request,
+) -> Result<Vec<Vec<u8>>, ExportError> {
+    Ok(match format {
+        Format::Csv => vec![csv::render(report, request.bom)?],
+        Format::Json => vec![json::render(report)?],
+        Format::Html => vec![html::render(report, charts, request.language).into_bytes()],
+        Format::Svg => charts
+            .all()
+            .iter()
+            .map(|svg| svg.as_bytes().to_vec())
+            .collect(),
+        Format::Png => {
+            let mut out = Vec::new();
+            for (name, svg) in CHARTS.iter().zip(charts.all()) {
+                out.push(png::render(svg).map_err(|message| ExportError::Render {
+                    what: format!("{name} chart as PNG"),
+                    message,
+                })?);
+            }
+            out
+        }
+    })
+}
+
+/// Creates `dir` if needed and proves it writable with a file that is removed again.
+pub fn check_out_dir(dir: &Path) -> Result<(), ExportError> {
+    let fail = |source| ExportError::OutDir {
+        path: dir.to_path_buf(),
+        source,
+    };
+    std::fs::create_dir_all(dir).map_err(fail)?;
+    tempfile::NamedTempFile::new_in(dir).map_err(fail)?;
+    Ok(())
+}
+
+/// Writes `path` through a temporary file beside it, so it is replaced whole or not at all.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ExportError> {
+    let fail = |source| ExportError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut file = tempfile::NamedTempFile::new_in(dir).map_err(fail)?;
+    file.write_all(bytes).map_err(fail)?;
+    #[cfg(unix)]
+    {
+        // Temporary files are private; the exports are for the team to read.
+        use std::os::unix::fs::PermissionsExt;
+        file.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644))
+            .map_err(fail)?;
+    }
+    file.persist(path).map_err(|e| fail(e.error))?;
+    Ok(())
+}

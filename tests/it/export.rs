@@ -1,0 +1,895 @@
+//! The weekly export: golden CSV and JSON of a fixture index, the charts parsed, the
+//! HTML report (and, where Chromium is installed, opened in it), bad input, the
+//! schedule on a moved clock, and the report mailed to a real SMTP server.
+//!
+//! The fixture index is built from `tests/fixtures/export/mentions.json` with every
+//! field set directly (no pipeline, whose word lists change), so the goldens change only
+//! when the export does. `tests/fixtures/export/reference.py` computes the goldens
+//! independently; `WEBCARE_BLESS=1` rewrites them from this code instead.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveTime, Utc, Weekday};
+
+use webcare::alerts::settings::Alerts;
+use webcare::alerts::stats::Thresholds;
+use webcare::alerts::{Detection, Kind};
+use webcare::export::schedule::{self, Schedule};
+use webcare::export::settings::Export;
+use webcare::export::week::IsoWeek;
+use webcare::export::{Format, Language, Progress, Request, Sources};
+use webcare::mention::{Mention, Relevance};
+use webcare::pipeline::aspects::AspectTag;
+use webcare::pipeline::complaint::Complaint;
+use webcare::pipeline::duplicates::{Duplicate, SIGNATURE_LEN};
+use webcare::search::{Checkpoints, MentionIndex};
+use webcare::state::StateDb;
+
+use crate::alerts::{smtp_server, smtp_settings, until_received};
+use crate::fixtures::repo;
+
+const AMSTERDAM: chrono_tz::Tz = chrono_tz::Europe::Amsterdam;
+
+fn utc(text: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(text)
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+fn golden_dir() -> PathBuf {
+    repo().join("tests/fixtures/export")
+}
+
+/// A mention with every field the export reads set directly.
+fn mention(item: &serde_json::Value) -> Mention {
+    let text = |key: &str| item[key].as_str().map(str::to_string);
+    let published = utc(item["published"].as_str().unwrap());
+    let mut m = Mention::new(
+        item["source"].as_str().unwrap(),
+        item["id"].as_str().unwrap(),
+        published,
+        published,
+    );
+    m.url = text("url");
+    m.text = text("text").unwrap_or_default();
+    m.lang = text("lang").unwrap();
+    m.lang_confidence = 1.0;
+    m.relevance = Some(Relevance {
+        relevant: true,
+        rule: "fixture/asylum".into(),
+        terms: Vec::new(),
+    });
+    m.aspects = item["aspects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| AspectTag {
+            id: a.as_str().unwrap().into(),
+            terms: Vec::new(),
+        })
+        .collect();
+    let complaint = item["complaint"].as_bool().unwrap();
+    m.complaint = Some(Complaint {
+        complaint,
+        score: if complaint { 0.9 } else { 0.1 },
+        why: Vec::new(),
+    });
+    m.duplicate = Some(Duplicate {
+        cluster: text("cluster").unwrap(),
+        signature: [0; SIGNATURE_LEN],
+    });
+    m.author = text("author");
+    m
+}
+
+fn fixture_mentions() -> Vec<Mention> {
+    let text = std::fs::read_to_string(golden_dir().join("mentions.json")).unwrap();
+    let items: Vec<serde_json::Value> = serde_json::from_str(&text).unwrap();
+    items.iter().map(mention).collect()
+}
+
+/// An index under `data_dir` holding `mentions`, committed.
+fn index_of(data_dir: &Path, mentions: &[Mention]) -> MentionIndex {
+    let index = MentionIndex::open(data_dir).unwrap();
+    let mut writer = index.writer().unwrap();
+    for m in mentions {
+        writer.upsert(m).unwrap();
+    }
+    writer.commit(&Checkpoints::new()).unwrap();
+    writer.finish().unwrap();
+    index.reload().unwrap();
+    index
+}
+
+fn detection(kind: Kind, key: &str, observed: u64, top_terms: &[&str]) -> Detection {
+    Detection {
+        kind,
+        key: key.into(),
+        comparison: webcare::alerts::stats::compare(observed, 2.0, &Alerts::default().thresholds()),
+        examples: Vec::new(),
+        top_terms: top_terms.iter().map(|t| t.to_string()).collect(),
+    }
+}
+
+/// The incidents of the goldens (reference.py writes them out by hand): interpreter
+/// opened in week 46 and closed in 47, reception opened in 46 and updated in 47, a new
+/// word opened in 47.
+fn incidents_of_the_fixture(state: &StateDb) {
+    let close_after = Duration::from_secs(48 * 3600);
+    state
+        .apply_detections(
+            &[
+                detection(Kind::Aspect, "interpreter", 9, &["dialect"]),
+                detection(Kind::Aspect, "reception", 6, &["verwarming"]),
+            ],
+            utc("2026-11-10T10:00:00Z"),
+            close_after,
+        )
+        .unwrap();
+    state
+        .apply_detections(
+            &[
+                detection(Kind::Term, "afsprakenapp", 7, &["afsprakenapp", "crasht"]),
+                detection(Kind::Aspect, "reception", 11, &["kou"]),
+            ],
+            utc("2026-11-18T10:00:00Z"),
+            close_after,
+        )
+        .unwrap();
+}
+
+/// No emerging terms in the goldens: their words depend on the normalisation, which
+/// has its own tests; see `emerging_terms_come_from_the_week_against_the_weeks_before`.
+const NO_TERMS: Thresholds = Thresholds {
+    alpha: 0.001,
+    min_voices: 1_000,
+    min_ratio: 3.0,
+};
+
+fn nothing_known(_: &str) -> bool {
+    false
+}
+
+struct Fixture {
+    data_dir: PathBuf,
+    index: MentionIndex,
+    state: StateDb,
+    /// Last, so that it is removed after the index and the database are closed.
+    _dir: tempfile::TempDir,
+}
+
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("data");
+    let index = index_of(&data_dir, &fixture_mentions());
+    let state = StateDb::open(&data_dir).unwrap();
+    incidents_of_the_fixture(&state);
+    Fixture {
+        data_dir,
+        index,
+        state,
+        _dir: dir,
+    }
+}
+
+impl Fixture {
+    fn sources(&self) -> Sources<'_> {
+        Sources {
+            index: &self.index,
+            state: Some(&self.state),
+            known: &nothing_known,
+            thresholds: NO_TERMS,
+        }
+    }
+}
+
+fn request(week: &str, weeks_before: u32, formats: &[Format], out_dir: &Path) -> Request {
+    Request {
+        week: week.parse().unwrap(),
+        weeks_before,
+        tz: AMSTERDAM,
+        formats: formats.to_vec(),
+        out_dir: out_dir.to_path_buf(),
+        language: Language::Nl,
+        bom: false,
+    }
+}
+
+/// Compares `got` with the golden file `name`; `WEBCARE_BLESS=1` rewrites it instead.
+fn assert_golden(name: &str, got: &[u8]) {
+    let path = golden_dir().join(name);
+    if std::env::var_os("WEBCARE_BLESS").is_some() {
+        std::fs::write(path, got).unwrap();
+        return;
+    }
+    let want = std::fs::read(path).unwrap();
+    if got != want.as_slice() {
+        let got_text = String::from_utf8_lossy(got);
+        let want_text = String::from_utf8_lossy(&want);
+        let line = got_text
+            .lines()
+            .zip(want_text.lines())
+            .position(|(g, w)| g != w)
+            .unwrap_or(0);
+        panic!(
+            "{name} differs from the golden file from line {}:\n  got:  {:?}\n  want: {:?}\n\
+             (WEBCARE_BLESS=1 rewrites the golden; tests/fixtures/export/reference.py recomputes it)",
+            line + 1,
+            got_text.lines().nth(line),
+            want_text.lines().nth(line)
+        );
+    }
+}
+
+#[test]
+fn golden_csv_and_json_for_a_fixture_index() {
+    let f = fixture();
+    let out = f.data_dir.join("exports");
+    let mut steps: Vec<Progress> = Vec::new();
+    let written = webcare::export::export(
+        &f.sources(),
+        &request("2026-W47", 4, &[Format::Csv, Format::Json], &out),
+        &mut |p| steps.push(p),
+    )
+    .unwrap();
+    assert_eq!(
+        written.files,
+        [
+            out.join("webcare-2026-W47.csv"),
+            out.join("webcare-2026-W47.json")
+        ]
+    );
+    assert_golden(
+        "webcare-2026-W47.csv",
+        &std::fs::read(&written.files[0]).unwrap(),
+    );
+    assert_golden(
+        "webcare-2026-W47.json",
+        &std::fs::read(&written.files[1]).unwrap(),
+    );
+    // Progress: one step per week, three for the rest, one per format; ends complete.
+    assert_eq!(steps.len(), 5 + 3 + 2);
+    let last = steps.last().unwrap();
+    assert_eq!((last.done, last.total), (10, 10));
+    assert_eq!(steps[0].step, "2026-W43");
+    // The week boundaries as the goldens show them: the Sunday 23:59 mention is in week
+    // 47, the Monday 00:00 one is not; week 43 has the extra hour of October.
+    let w47 = written.report.current().unwrap();
+    assert_eq!(w47.mentions, 11);
+    assert_eq!(w47.start, "2026-11-16T00:00:00+01:00");
+    assert_eq!(written.report.weeks[0].end, "2026-10-26T00:00:00+01:00");
+    assert_eq!(written.report.weeks[0].start, "2026-10-19T00:00:00+02:00");
+}
+
+#[test]
+fn the_csv_is_rfc_4180_and_the_bom_is_optional() {
+    let f = fixture();
+    let out = f.data_dir.join("exports");
+    let mut with_bom = request("2026-W47", 4, &[Format::Csv], &out);
+    with_bom.bom = true;
+    let written = webcare::export::export(&f.sources(), &with_bom, &mut |_| {}).unwrap();
+    let bytes = std::fs::read(&written.files[0]).unwrap();
+    assert!(bytes.starts_with(b"\xEF\xBB\xBF"));
+    let golden = std::fs::read(golden_dir().join("webcare-2026-W47.csv")).unwrap();
+    assert_eq!(&bytes[3..], golden.as_slice());
+    let text = String::from_utf8(bytes[3..].to_vec()).unwrap();
+    assert!(text
+        .starts_with("week,week_start,aspect,language,mentions,complaints,complaint_voices\r\n"));
+    assert_eq!(
+        text.matches("\r\n").count(),
+        text.matches('\n').count(),
+        "CRLF only"
+    );
+    assert!(text.contains("2026-W47,2026-11-16,interpreter,nl,5,5,2\r\n"));
+}
+
+#[test]
+fn rerunning_an_export_writes_the_same_bytes() {
+    let f = fixture();
+    let out = f.data_dir.join("exports");
+    let all = request("2026-W47", 4, &Format::ALL, &out);
+    let first = webcare::export::export(&f.sources(), &all, &mut |_| {}).unwrap();
+    let names: Vec<String> = first
+        .files
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "webcare-2026-W47.csv",
+            "webcare-2026-W47.json",
+            "webcare-2026-W47.html",
+            "webcare-2026-W47-aspects.svg",
+            "webcare-2026-W47-languages.svg",
+            "webcare-2026-W47-aspects.png",
+            "webcare-2026-W47-languages.png",
+        ]
+    );
+    let before: Vec<Vec<u8>> = first
+        .files
+        .iter()
+        .map(|p| std::fs::read(p).unwrap())
+        .collect();
+    let second = webcare::export::export(&f.sources(), &all, &mut |_| {}).unwrap();
+    for (path, bytes) in second.files.iter().zip(&before) {
+        assert_eq!(
+            &std::fs::read(path).unwrap(),
+            bytes,
+            "{} changed",
+            path.display()
+        );
+    }
+    // PNGs are PNGs, at twice the SVG's 880×440.
+    let png = &before[5];
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"));
+    let width = u32::from_be_bytes([png[16], png[17], png[18], png[19]]);
+    let height = u32::from_be_bytes([png[20], png[21], png[22], png[23]]);
+    assert_eq!((width, height), (1760, 880));
+    // No temporary files left behind.
+    assert_eq!(std::fs::read_dir(out).unwrap().count(), 7);
+}
+
+fn series_of(svg: &str, element: &str) -> Vec<String> {
+    let doc = roxmltree::Document::parse(svg).unwrap_or_else(|e| panic!("{e}\n{svg}"));
+    let mut out: Vec<String> = doc
+        .descendants()
+        .filter(|n| n.tag_name().name() == element)
+        .filter_map(|n| n.attribute("data-series").map(str::to_string))
+        .collect();
+    out.dedup();
+    out
+}
+
+#[test]
+fn the_charts_are_valid_svg_with_a_series_per_aspect_and_language() {
+    let f = fixture();
+    let out = f.data_dir.join("exports");
+    let written = webcare::export::export(
+        &f.sources(),
+        &request("2026-W47", 4, &[Format::Svg], &out),
+        &mut |_| {},
+    )
+    .unwrap();
+    let aspects = std::fs::read_to_string(&written.files[0]).unwrap();
+    let languages = std::fs::read_to_string(&written.files[1]).unwrap();
+    // One line per aspect with complaints, in the taxonomy's order; none for aspects
+    // without complaints (reception's only complaint-free week aside, `none` has none).
+    assert_eq!(
+        series_of(&aspects, "polyline"),
+        ["waiting_time", "interpreter", "reception", "communication"]
+    );
+    assert_eq!(
+        series_of(&aspects, "g"),
+        ["waiting_time", "interpreter", "reception", "communication"]
+    );
+    let doc = roxmltree::Document::parse(&aspects).unwrap();
+    let line = doc
+        .descendants()
+        .find(|n| {
+            n.tag_name().name() == "polyline" && n.attribute("data-series") == Some("interpreter")
+        })
+        .unwrap();
+    assert_eq!(
+        line.attribute("points").unwrap().split(' ').count(),
+        5,
+        "a point per week"
+    );
+    // Lines differ by dash pattern too, so they survive greyscale.
+    let dashes: std::collections::HashSet<Option<&str>> = doc
+        .descendants()
+        .filter(|n| n.tag_name().name() == "polyline")
+        .map(|n| n.attribute("stroke-dasharray"))
+        .collect();
+    assert_eq!(dashes.len(), 4);
+    let texts: Vec<&str> = doc
+        .descendants()
+        .filter(|n| n.is_text())
+        .filter_map(|n| n.text())
+        .collect();
+    for label in [
+        "Klachten per aspect, per week",
+        "wachttijd",
+        "tolk",
+        "opvang",
+        "communicatie",
+        "W43",
+        "W47",
+        "klachten",
+    ] {
+        assert!(
+            texts.iter().any(|t| t.contains(label)),
+            "{label} missing: {texts:?}"
+        );
+    }
+    // Bars: most complaints first; every segment is a rect of its series.
+    assert_eq!(series_of(&languages, "g"), ["nl", "en", "ar"]);
+    let doc = roxmltree::Document::parse(&languages).unwrap();
+    let nl_bars = doc
+        .descendants()
+        .filter(|n| n.tag_name().name() == "rect" && n.attribute("data-series") == Some("nl"))
+        .count();
+    assert_eq!(nl_bars, 5, "Dutch complaints in each of the five weeks");
+    assert!(languages.contains("Nederlands") && languages.contains("Arabisch"));
+}
+
+#[test]
+fn the_html_report_is_self_contained_escaped_and_made_for_a4() {
+    let f = fixture();
+    let out = f.data_dir.join("exports");
+    let written = webcare::export::export(
+        &f.sources(),
+        &request("2026-W47", 4, &[Format::Html], &out),
+        &mut |_| {},
+    )
+    .unwrap();
+    let html = std::fs::read_to_string(&written.files[0]).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>\n<html lang=\"nl\">"));
+    assert!(html.contains("@page { size: A4;"));
+    assert!(html.contains("Weekoverzicht webcare — Week 47"), "{html}");
+    assert!(html.contains("16–22 november 2026"));
+    assert_eq!(html.matches("<svg ").count(), 2);
+    // Nothing to fetch, nothing to run.
+    for bad in ["<script", "src=", "<link", "@import", "url(http"] {
+        assert!(!html.contains(bad), "{bad} in the report");
+    }
+    // The quote's markup is text; the javascript: permalink is not a link.
+    assert!(html.contains("De tolk kwam &lt;b&gt;weer&lt;/b&gt; niet opdagen bij mijn gehoor &amp; het is &quot;weer&quot; uitgesteld."));
+    assert!(!html.contains("<b>weer</b>"));
+    assert!(!html.contains("href=\"javascript:"));
+    assert!(html.contains("<a href=\"https://forum.example/t/112?page=2&amp;post=7\">"));
+    // The numbers, the significance in words, the recurring complaint, the incidents.
+    assert!(html.contains("+400,0%"));
+    assert!(html.contains("▲ significant hoger"));
+    assert!(html.contains("4 keer geplaatst, 3 verschillende auteurs"));
+    assert!(html.contains("#3 “afsprakenapp”"));
+    assert!(html.contains("#1 Tolk"));
+    assert!(html.contains("#2 Opvang"));
+    // And in English.
+    let mut english = request("2026-W47", 4, &[Format::Html], &out);
+    english.language = Language::En;
+    let written = webcare::export::export(&f.sources(), &english, &mut |_| {}).unwrap();
+    let html = std::fs::read_to_string(&written.files[0]).unwrap();
+    assert!(html.contains("<html lang=\"en\">"));
+    assert!(html.contains("Weekly webcare report — Week 47"));
+    assert!(html.contains("▲ significantly higher"));
+    assert!(html.contains("Complaints per aspect, per week"));
+}
+
+#[test]
+fn an_empty_week_is_a_report_that_says_so() {
+    let f = fixture();
+    let out = f.data_dir.join("exports");
+    let written = webcare::export::export(
+        &f.sources(),
+        &request("2026-W30", 3, &Format::ALL, &out),
+        &mut |_| {},
+    )
+    .unwrap();
+    assert!(written.report.is_empty_week());
+    let html = std::fs::read_to_string(out.join("webcare-2026-W30.html")).unwrap();
+    assert!(html.contains("Geen meldingen in deze week."));
+    assert!(
+        html.contains("Geen gegevens"),
+        "the charts say there is no data"
+    );
+    let csv = std::fs::read_to_string(out.join("webcare-2026-W30.csv")).unwrap();
+    assert_eq!(
+        csv,
+        "week,week_start,aspect,language,mentions,complaints,complaint_voices\r\n"
+    );
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("webcare-2026-W30.json")).unwrap()).unwrap();
+    assert_eq!(json["weeks"].as_array().unwrap().len(), 4);
+    assert_eq!(json["weeks"][3]["mentions"], 0);
+    assert_eq!(json["baseline_weeks"], 0);
+    assert_eq!(json["changes"]["complaints"]["vs_mean"], "none");
+    assert!(out.join("webcare-2026-W30-languages.png").exists());
+}
+
+#[test]
+fn emerging_terms_come_from_the_week_against_the_weeks_before() {
+    let dir = tempfile::tempdir().unwrap();
+    let complaint = |n: usize, at: &str, text: &str| {
+        mention(&serde_json::json!({
+            "id": format!("e{n}"), "published": at, "lang": "nl", "source": "forum",
+            "aspects": ["waiting_time"], "complaint": true, "cluster": format!("e{n}"),
+            "author": format!("p_e{n}"), "url": format!("https://forum.example/e/{n}"),
+            "text": text
+        }))
+    };
+    let mut mentions = Vec::new();
+    for n in 0..40 {
+        let day = 2 + (n % 20);
+        mentions.push(complaint(
+            n,
+            &format!("2026-11-{day:02}T10:00:00Z"),
+            "lang wachten op de beslissing van de IND",
+        ));
+    }
+    for n in 40..50 {
+        mentions.push(complaint(
+            n,
+            "2026-11-24T10:00:00Z",
+            "lang wachten op de beslissing",
+        ));
+    }
+    for n in 50..58 {
+        mentions.push(complaint(
+            n,
+            "2026-11-25T10:00:00Z",
+            "de nieuwe afsprakenapp van de IND crasht, afsprakenapp kapot",
+        ));
+    }
+    let index = index_of(dir.path(), &mentions);
+    let sources = Sources {
+        index: &index,
+        state: None,
+        known: &nothing_known,
+        thresholds: Alerts::default().thresholds(),
+    };
+    let written = webcare::export::export(
+        &sources,
+        &request("2026-W48", 3, &[Format::Json], &dir.path().join("out")),
+        &mut |_| {},
+    )
+    .unwrap();
+    let terms: Vec<&str> = written
+        .report
+        .emerging_terms
+        .iter()
+        .map(|t| t.term.as_str())
+        .collect();
+    assert!(terms.contains(&"afsprakenapp"), "{terms:?}");
+    assert!(!terms.contains(&"beslissing"), "{terms:?}");
+    let app =
+        &written.report.emerging_terms[terms.iter().position(|t| *t == "afsprakenapp").unwrap()];
+    assert_eq!(app.voices, 8);
+    // A word an aspect rule knows is left to the aspect counts.
+    let known = |term: &str| term == "afsprakenapp";
+    let sources = Sources {
+        known: &known,
+        ..sources
+    };
+    let written = webcare::export::export(
+        &sources,
+        &request("2026-W48", 3, &[Format::Json], &dir.path().join("out")),
+        &mut |_| {},
+    )
+    .unwrap();
+    assert!(!written
+        .report
+        .emerging_terms
+        .iter()
+        .any(|t| t.term == "afsprakenapp"));
+}
+
+fn settings(out_dir: &Path) -> Export {
+    Export {
+        enabled: true,
+        schedule: Schedule {
+            weekday: Weekday::Mon,
+            time: NaiveTime::from_hms_opt(7, 0, 0).unwrap(),
+            tz: AMSTERDAM,
+        },
+        out_dir: out_dir.to_path_buf(),
+        weeks: 4,
+        formats: vec![Format::Csv, Format::Json, Format::Html, Format::Png],
+        language: Language::Nl,
+        bom: false,
+        mail_to: Vec::new(),
+    }
+}
+
+#[test]
+fn the_schedule_on_a_moved_clock_exports_each_last_complete_week_once() {
+    let f = fixture();
+    let out = f.data_dir.join("scheduled");
+    let settings = settings(&out);
+    // Wednesday 18 November: the next run is Monday 23 November 07:00 (06:00 UTC) ...
+    let at = schedule::next_run(utc("2026-11-18T12:00:00Z"), &settings.schedule);
+    assert_eq!(at, utc("2026-11-23T06:00:00Z"));
+    // ... and it exports week 47, which is missing until it has run.
+    assert!(schedule::missing(&settings, at));
+    let written = schedule::run_once(&f.sources(), &f.state, &settings, at).unwrap();
+    assert_eq!(written.report.week, "2026-W47");
+    assert!(!schedule::missing(&settings, at));
+    let csv = std::fs::read(out.join("webcare-2026-W47.csv")).unwrap();
+    assert_eq!(
+        csv,
+        std::fs::read(golden_dir().join("webcare-2026-W47.csv")).unwrap()
+    );
+    // A restart after the run finds nothing to catch up; running it again anyway
+    // writes the same files.
+    let later = utc("2026-11-24T09:00:00Z");
+    assert_eq!(schedule::previous_run(later, &settings.schedule), at);
+    assert!(!schedule::missing(
+        &settings,
+        schedule::previous_run(later, &settings.schedule)
+    ));
+    let again = schedule::run_once(&f.sources(), &f.state, &settings, at).unwrap();
+    for path in &again.files {
+        let name = path.file_name().unwrap();
+        assert_eq!(
+            std::fs::read(path).unwrap(),
+            std::fs::read(
+                written
+                    .files
+                    .iter()
+                    .find(|p| p.file_name().unwrap() == name)
+                    .unwrap()
+            )
+            .unwrap()
+        );
+    }
+    // The clock moves on a week: week 48, which has only the Monday 00:00 mention.
+    let next = schedule::next_run(at, &settings.schedule);
+    assert_eq!(next, utc("2026-11-30T06:00:00Z"));
+    assert!(schedule::missing(&settings, next));
+    let written = schedule::run_once(&f.sources(), &f.state, &settings, next).unwrap();
+    assert_eq!(written.report.week, "2026-W48");
+    assert_eq!(written.report.current().unwrap().mentions, 1);
+    // Nothing is mailed without recipients.
+    assert!(f.state.outbox().unwrap().is_empty());
+}
+
+#[test]
+fn shipped_and_default_export_settings() {
+    let config = webcare::Config::load(&repo().join("config/webcare.toml")).unwrap();
+    let e = &config.export;
+    assert!(e.enabled);
+    assert_eq!(e.schedule.weekday, Weekday::Mon);
+    assert_eq!(e.schedule.time, NaiveTime::from_hms_opt(7, 0, 0).unwrap());
+    assert_eq!(e.schedule.tz, AMSTERDAM);
+    assert_eq!(e.out_dir, PathBuf::from("index/exports"));
+    assert_eq!(
+        (e.weeks, e.formats.len(), e.language),
+        (12, 5, Language::Nl)
+    );
+    let defaults = Export::defaults(Path::new("/srv/webcare"));
+    assert!(!defaults.enabled);
+    assert_eq!(defaults.out_dir, PathBuf::from("/srv/webcare/exports"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_report_is_mailed_with_its_files_to_a_real_smtp_server() {
+    let f = fixture();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let smtp = smtp_settings(listener.local_addr().unwrap());
+    let messages = smtp_server(listener);
+    let mut settings = settings(&f.data_dir.join("mailed"));
+    settings.mail_to = vec![
+        "analisten@example.org".into(),
+        "directie@example.org".into(),
+    ];
+    let at = utc("2026-11-23T06:00:00Z");
+    let written = schedule::run_once(&f.sources(), &f.state, &settings, at).unwrap();
+    let outbox = f.state.outbox().unwrap();
+    assert_eq!(outbox.len(), 1);
+    let queued = &outbox[0];
+    assert_eq!(
+        queued.subject,
+        "Weekoverzicht webcare — week 47 (16–22 november 2026)"
+    );
+    let attached: Vec<&str> = queued.attachments.iter().map(|a| a.name.as_str()).collect();
+    assert_eq!(
+        attached,
+        [
+            "webcare-2026-W47.csv",
+            "webcare-2026-W47.html",
+            "webcare-2026-W47-aspects.png",
+            "webcare-2026-W47-languages.png",
+        ]
+    );
+    assert_eq!(
+        queued.attachments[0].body,
+        std::fs::read(&written.files[0]).unwrap()
+    );
+    let mailer =
+        webcare::alerts::mail::Mailer::new(&smtp, "webcare <webcare@example.org>").unwrap();
+    assert_eq!(mailer.send_due(&f.state, Utc::now()).await.unwrap(), 1);
+    until_received(&messages, 1).await;
+    let got = messages.lock().unwrap()[0].clone();
+    let mut to = got.to.clone();
+    to.sort();
+    assert_eq!(to, ["analisten@example.org", "directie@example.org"]);
+    for needle in [
+        "multipart/mixed",
+        "multipart/alternative",
+        "text/plain",
+        "text/html",
+        "text/csv",
+        "image/png",
+        "filename=\"webcare-2026-W47.csv\"",
+        "filename=\"webcare-2026-W47-aspects.png\"",
+        "DOCTYPE html",
+    ] {
+        assert!(
+            got.data.contains(needle),
+            "{needle} not in the message:\n{}",
+            got.data.chars().take(4000).collect::<String>()
+        );
+    }
+    // Sent once: nothing is due any more.
+    assert_eq!(mailer.send_due(&f.state, Utc::now()).await.unwrap(), 0);
+}
+
+// ---- the command line -----------------------------------------------------------------
+
+fn webcare(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_webcare"))
+        .args(args)
+        .current_dir(repo())
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A config whose data directory holds the fixture index.
+fn cli_config(f: &Fixture) -> String {
+    let path = f.data_dir.join("webcare.toml");
+    let text = format!(
+        "[storage]\ndata_dir = {:?}\n[pipeline]\ntopics_dir = {:?}\naspects_dir = {:?}\ncomplaint_dir = {:?}\n",
+        f.data_dir.display().to_string(),
+        repo().join("config/topics").display().to_string(),
+        repo().join("config/aspects").display().to_string(),
+        repo().join("config/complaint").display().to_string(),
+    );
+    std::fs::write(&path, text).unwrap();
+    path.display().to_string()
+}
+
+#[test]
+fn the_command_writes_the_export_and_refuses_bad_input_clearly() {
+    let f = fixture();
+    let config = cli_config(&f);
+    let out = f.data_dir.join("cli-out");
+    let out_arg = out.display().to_string();
+    let (code, stdout, stderr) = webcare(&[
+        "export", "-c", &config, "--week", "2026-W47", "--weeks", "4", "--format", "csv,json",
+        "--out", &out_arg,
+    ]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("webcare-2026-W47.csv") && stdout.contains("webcare-2026-W47.json"));
+    assert!(
+        stderr.contains("2026-W47: 11 mentions, 10 complaints"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read(out.join("webcare-2026-W47.csv")).unwrap(),
+        std::fs::read(golden_dir().join("webcare-2026-W47.csv")).unwrap()
+    );
+    let cases: [(&[&str], &str); 6] = [
+        (&["--week", "2026-W60"], "--week 2026-W60: week 60 does not exist in 2026 (it has 53)"),
+        (&["--week", "yesterday"], "--week yesterday: not an ISO week; write the year, W and the week number, e.g. 2026-W47"),
+        (&["--week", "2026-W47", "--weeks", "0"], "--weeks 0: must be between 1 and 104"),
+        (&["--week", "2026-W47", "--format", "csv,pdf"], "--format: unknown format \"pdf\""),
+        (&["--week", "2026-W47", "--lang", "fr"], "--lang fr: use nl or en"),
+        (&["--week", "2026-W47", "--out", "/proc/webcare-export"], "output directory /proc/webcare-export: cannot write there"),
+    ];
+    for (extra, message) in cases {
+        let mut args: Vec<&str> = vec!["export", "-c", config.as_str()];
+        args.extend_from_slice(extra);
+        if !extra.contains(&"--out") {
+            args.extend_from_slice(&["--out", out_arg.as_str()]);
+        }
+        let (code, stdout, stderr) = webcare(&args);
+        assert_ne!(code, 0, "{extra:?} was accepted: {stdout}");
+        assert!(
+            stderr.contains(message),
+            "{extra:?}: expected {message:?} in: {stderr}"
+        );
+    }
+    // A directory below a file cannot be made: the message names it too.
+    let file = f.data_dir.join("a-file");
+    std::fs::write(&file, "x").unwrap();
+    let below = file.join("exports").display().to_string();
+    let (code, _, stderr) = webcare(&[
+        "export", "-c", &config, "--week", "2026-W47", "--out", &below,
+    ]);
+    assert_ne!(code, 0);
+    assert!(
+        stderr.contains(&format!("output directory {below}: cannot write there")),
+        "{stderr}"
+    );
+}
+
+// ---- a real browser ------------------------------------------------------------------
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// Runs Chromium headless with `args`; fails the test if it takes over two minutes.
+fn chromium(args: &[&str], profile: &Path) -> std::process::Output {
+    let mut command = Command::new(CHROMIUM);
+    command
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--no-first-run",
+            "--hide-scrollbars",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(args);
+    // `output` reads stdout while it waits (a DOM dump is larger than a pipe holds).
+    let (done, result) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = done.send(command.output());
+    });
+    result
+        .recv_timeout(Duration::from_secs(120))
+        .expect("chromium finished within two minutes")
+        .expect("chromium starts")
+}
+
+#[test]
+fn the_report_opens_in_a_real_browser_with_its_charts() {
+    if !Path::new(CHROMIUM).exists() {
+        eprintln!(
+            "SKIPPED the_report_opens_in_a_real_browser_with_its_charts: {CHROMIUM} is not installed (apt-get install chromium)"
+        );
+        return;
+    }
+    let f = fixture();
+    let out = f.data_dir.join("browser");
+    let written = webcare::export::export(
+        &f.sources(),
+        &request("2026-W47", 4, &[Format::Html], &out),
+        &mut |_| {},
+    )
+    .unwrap();
+    let page = format!("file://{}", written.files[0].display());
+    let profile = f.data_dir.join("chromium-profile");
+    // The DOM as the browser built it: both charts, with their series.
+    let dom = chromium(&["--dump-dom", &page], &profile);
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    assert_eq!(dom.matches("<svg").count(), 2, "{dom}");
+    for series in [
+        "data-series=\"interpreter\"",
+        "data-series=\"nl\"",
+        "Geopend",
+    ] {
+        assert!(dom.contains(series), "{series} not in the page");
+    }
+    // A screenshot of an A4-wide page (794 CSS pixels at 96 dpi).
+    let shot = f.data_dir.join("report.png");
+    let output = chromium(
+        &[
+            &format!("--screenshot={}", shot.display()),
+            "--window-size=794,1123",
+            &page,
+        ],
+        &profile,
+    );
+    assert!(
+        shot.exists(),
+        "no screenshot: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let png = std::fs::read(&shot).unwrap();
+    assert!(
+        png.starts_with(b"\x89PNG") && png.len() > 20_000,
+        "{} bytes",
+        png.len()
+    );
+    // Keep it for a person to look at when asked to.
+    if let Some(dir) = std::env::var_os("WEBCARE_SCREENSHOT_DIR") {
+        std::fs::copy(shot, Path::new(&dir).join("webcare-2026-W47.png")).unwrap();
+    }
+}
+
+#[test]
+fn iso_weeks_parse_as_the_command_line_takes_them() {
+    let w: IsoWeek = "2026-W53".parse().unwrap();
+    assert_eq!(w.start(AMSTERDAM), utc("2026-12-27T23:00:00Z"));
+    assert_eq!(w.end(AMSTERDAM), utc("2027-01-03T23:00:00Z"));
+}
