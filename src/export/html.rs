@@ -29,12 +29,12 @@ p { margin: 1.5mm 0; }
 .meta { color: #444; font-size: 11pt; margin-bottom: 4mm; }
 .note, .muted { color: #444; font-size: 9pt; }
 .empty { font-size: 14pt; font-weight: bold; margin: 8mm 0; padding: 5mm; border: 2px solid #444; }
-table { border-collapse: collapse; width: 100%; margin: 2mm 0 3mm; font-size: 9.5pt; }
-th, td { text-align: left; vertical-align: top; padding: 1.2mm 2mm; border-bottom: 1px solid #bbb; }
+table { border-collapse: collapse; width: 100%; margin: 2mm 0 3mm; font-size: 9pt; }
+th, td { text-align: left; vertical-align: top; padding: 1.2mm 1.5mm; border-bottom: 1px solid #bbb; }
 th { border-bottom: 1.5px solid #444; font-weight: bold; }
-.n { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+.n { text-align: right; font-variant-numeric: tabular-nums; }
 tr { break-inside: avoid; page-break-inside: avoid; }
-.sig { font-weight: bold; white-space: nowrap; }
+.sig { font-weight: bold; }
 figure { margin: 3mm 0 5mm; break-inside: avoid; page-break-inside: avoid; }
 figure svg { display: block; width: 100%; height: auto; }
 ol.recurring > li { margin-bottom: 4mm; break-inside: avoid; page-break-inside: avoid; }

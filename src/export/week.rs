@@ -138,7 +138,7 @@ impl FromStr for IsoWeek {
         let syntax = || WeekError::Syntax(text.to_string());
         let trimmed = text.trim();
         let (year, week) = trimmed
-            .split_once(|c: char| c == 'W' || c == 'w')
+            .split_once(['W', 'w'])
             .ok_or_else(syntax)?;
         let year = year.strip_suffix('-').unwrap_or(year);
         let digits = |s: &str, max: usize| {
