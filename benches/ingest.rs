@@ -551,7 +551,10 @@ fn build_search_index(dir: &Path, n: usize) -> MentionIndex {
     let start = Utc.with_ymd_and_hms(2025, 11, 1, 0, 0, 0).unwrap();
     let step = 365.0 * 86_400.0 / n.max(1) as f64;
     for (chunk, seed) in (0..n).step_by(100_000).zip(10u64..) {
-        for (i, mut m) in synthetic(100_000.min(n - chunk), seed).into_iter().enumerate() {
+        for (i, mut m) in synthetic(100_000.min(n - chunk), seed)
+            .into_iter()
+            .enumerate()
+        {
             let at = start + chrono::Duration::seconds(((chunk + i) as f64 * step) as i64);
             m.published = at;
             m.lang = langs[rng.random_range(0..langs.len())].to_string();

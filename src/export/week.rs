@@ -137,9 +137,7 @@ impl FromStr for IsoWeek {
     fn from_str(text: &str) -> Result<IsoWeek, WeekError> {
         let syntax = || WeekError::Syntax(text.to_string());
         let trimmed = text.trim();
-        let (year, week) = trimmed
-            .split_once(['W', 'w'])
-            .ok_or_else(syntax)?;
+        let (year, week) = trimmed.split_once(['W', 'w']).ok_or_else(syntax)?;
         let year = year.strip_suffix('-').unwrap_or(year);
         let digits = |s: &str, max: usize| {
             !s.is_empty() && s.len() <= max && s.bytes().all(|b| b.is_ascii_digit())

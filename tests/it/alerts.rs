@@ -614,15 +614,36 @@ async fn mail_waits_out_an_smtp_outage_and_a_restart_and_is_delivered_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_server_that_answers_garbage_or_hangs_is_an_error_not_a_crash() {
+async fn a_server_that_answers_garbage_hangs_or_closes_mid_message_is_an_error_not_a_crash() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     std::thread::spawn(move || {
         for (i, stream) in listener.incoming().enumerate() {
             let Ok(mut stream) = stream else { continue };
-            use std::io::Write;
+            use std::io::{BufRead, Write};
             if i == 0 {
                 let _ = stream.write_all(b"HELLO? this is not smtp\r\n\x00\xff\r\n");
+            } else if i == 1 {
+                // A server that takes the envelope, starts the message, and hangs up.
+                let _ = stream.write_all(b"220 smtp.test ready\r\n");
+                let mut reader = std::io::BufReader::new(stream.try_clone().unwrap());
+                let mut line = String::new();
+                while reader.read_line(&mut line).unwrap_or(0) > 0 {
+                    let command = line.to_ascii_uppercase();
+                    let answer: &[u8] = if command.starts_with("EHLO") {
+                        b"250 smtp.test\r\n"
+                    } else if command.starts_with("DATA") {
+                        let _ = stream.write_all(b"354 go ahead\r\n");
+                        // Read a little of the message, then close.
+                        line.clear();
+                        let _ = reader.read_line(&mut line);
+                        break;
+                    } else {
+                        b"250 ok\r\n"
+                    };
+                    let _ = stream.write_all(answer);
+                    line.clear();
+                }
             } else {
                 // Hang: accept and say nothing.
                 let mut buf = [0u8; 64];
@@ -644,13 +665,13 @@ async fn a_server_that_answers_garbage_or_hangs_is_an_error_not_a_crash() {
         .unwrap();
     let mailer =
         webcare::alerts::mail::Mailer::new(mail.smtp.as_ref().unwrap(), &mail.from).unwrap();
-    for round in 0..2 {
+    for round in 0..3 {
         let at = now + chrono::Duration::hours(2 * round);
         let sent = mailer.send_due(&state, at).await.unwrap();
         assert_eq!(sent, 0);
     }
     let outbox = state.outbox().unwrap();
-    assert_eq!(outbox[0].attempts, 2);
+    assert_eq!(outbox[0].attempts, 3);
     assert!(outbox[0].sent.is_none());
 }
 
@@ -778,4 +799,40 @@ async fn alerts_are_listed_shown_acknowledged_and_resolved_over_the_api() {
         Status::Resolved
     );
     daemon.shutdown().await.unwrap();
+}
+
+/// `webcare alerts test-mail` sends through the configured server, and says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_mail_from_the_command_line_arrives() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let messages = smtp_server(listener);
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("c.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[storage]\ndata_dir = {:?}\n[pipeline]\ntopics_dir = {:?}\n[mail]\nenabled = true\nsmtp_host = \"127.0.0.1\"\nsmtp_port = {}\nsecurity = \"none\"\nfrom = \"webcare <webcare@example.org>\"\n[[mail.rules]]\nto = [\"communicatie@example.org\"]\n",
+            dir.path().join("data").display().to_string(),
+            repo().join("config/topics").display().to_string(),
+            addr.port()
+        ),
+    )
+    .unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_webcare"))
+        .args(["alerts", "-c", &config.display().to_string(), "test-mail"])
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("test message accepted"), "{stdout}");
+    until_received(&messages, 1).await;
+    let got = messages.lock().unwrap()[0].clone();
+    assert_eq!(got.to, vec!["communicatie@example.org"]);
+    assert!(got.data.contains("testbericht"), "{}", got.data);
 }
