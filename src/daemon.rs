@@ -139,6 +139,7 @@ pub async fn start(config: &Config) -> Result<Daemon, DaemonError> {
         writer.clone(),
         state.clone(),
         config.privacy.clone(),
+        Some(config.export.out_dir.clone()),
         cancel.clone(),
     ));
     let listener = tokio::net::TcpListener::bind(config.http.listen)

@@ -1,6 +1,7 @@
 //! Retention: what is older than the configured period goes, daily, without anyone
-//! asking — mentions from the index (through the writer), entries from the audit trail,
-//! expired sessions. `webcare purge --dry-run` shows what the next run would erase.
+//! asking — mentions from the index (through the writer), sent mail (which quotes
+//! mentions) and weekly export files (which do too), entries from the audit trail,
+//! expired sessions. `webcare purge --dry-run` shows which mentions the next run erases.
 
 use std::time::Duration;
 
@@ -22,6 +23,10 @@ const FIRST_AFTER: Duration = Duration::from_secs(60);
 #[derive(Debug, Default, Clone, PartialEq, Serialize)]
 pub struct RetentionReport {
     pub mentions: usize,
+    /// Sent messages (alerts, reports) older than the retention.
+    pub mails: usize,
+    /// Export files older than the retention.
+    pub export_files: usize,
     pub audit_entries: usize,
     pub sessions: usize,
 }
@@ -40,6 +45,7 @@ pub async fn run_once(
     writer: &WriterHandle,
     state: &StateDb,
     privacy: &Privacy,
+    exports: Option<&std::path::Path>,
     now: DateTime<Utc>,
 ) -> Result<RetentionReport, String> {
     let cutoff = mention_cutoff(privacy, now);
@@ -47,17 +53,21 @@ pub async fn run_once(
         .erase(Erasure::PublishedBefore(cutoff))
         .await
         .map_err(|e| e.to_string())?;
+    let mails = state.purge_sent_mail(cutoff).map_err(|e| e.to_string())?;
+    let export_files = exports.map_or(0, |dir| purge_files(dir, cutoff));
     let audit_entries = state
         .purge_audit(audit_cutoff(privacy, now))
         .map_err(|e| e.to_string())?;
     let sessions = state.purge_sessions(now).map_err(|e| e.to_string())?;
     let report = RetentionReport {
         mentions,
+        mails,
+        export_files,
         audit_entries,
         sessions,
     };
     let detail = format!(
-        "published before {}: {mentions} mentions; {audit_entries} audit entries; {sessions} expired sessions",
+        "before {}: {mentions} mentions; {mails} sent mails; {export_files} export files; {audit_entries} audit entries; {sessions} expired sessions",
         cutoff.to_rfc3339()
     );
     state
@@ -66,11 +76,38 @@ pub async fn run_once(
     Ok(report)
 }
 
+/// Deletes the files in `dir` last written before `cutoff`; how many went. Errors are
+/// logged: a file that cannot go now is tried again tomorrow.
+fn purge_files(dir: &std::path::Path, cutoff: DateTime<Utc>) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let old = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .map(|t| DateTime::<Utc>::from(t) < cutoff)
+            .unwrap_or(false);
+        if old && path.is_file() {
+            match std::fs::remove_file(&path) {
+                Ok(()) => removed += 1,
+                Err(e) => {
+                    tracing::warn!(path = %path.display(), error = %e, "cannot remove an old export file")
+                }
+            }
+        }
+    }
+    removed
+}
+
 /// Runs retention daily until `cancel`.
 pub async fn run_daily(
     writer: WriterHandle,
     state: std::sync::Arc<StateDb>,
     privacy: Privacy,
+    exports: Option<std::path::PathBuf>,
     cancel: CancellationToken,
 ) {
     let mut wait = FIRST_AFTER;
@@ -79,7 +116,7 @@ pub async fn run_daily(
             _ = cancel.cancelled() => return,
             _ = tokio::time::sleep(wait) => {}
         }
-        match run_once(&writer, &state, &privacy, Utc::now()).await {
+        match run_once(&writer, &state, &privacy, exports.as_deref(), Utc::now()).await {
             Ok(report) => tracing::info!(
                 mentions = report.mentions,
                 audit_entries = report.audit_entries,

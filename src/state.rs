@@ -282,6 +282,23 @@ impl StateDb {
         Ok(())
     }
 
+    /// Removes sent messages (and their attachments) created before `before`.
+    pub fn purge_sent_mail(&self, before: DateTime<Utc>) -> Result<usize, StateError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        tx.execute(
+            "DELETE FROM outbox_attachments WHERE outbox IN \
+             (SELECT id FROM outbox WHERE sent IS NOT NULL AND created < ?1)",
+            params![timestamp(before)],
+        )?;
+        let removed = tx.execute(
+            "DELETE FROM outbox WHERE sent IS NOT NULL AND created < ?1",
+            params![timestamp(before)],
+        )?;
+        tx.commit()?;
+        Ok(removed)
+    }
+
     /// Removes expired sessions.
     pub fn purge_sessions(&self, now: DateTime<Utc>) -> Result<usize, StateError> {
         Ok(self.conn().execute(

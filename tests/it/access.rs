@@ -317,22 +317,57 @@ async fn retention_erases_what_is_older_than_the_period() {
     let (writer, thread) =
         webcare::search::writer::spawn(&index, policy, tokio::runtime::Handle::current()).unwrap();
     let at = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap().to_utc();
+    // A weekly report written now, and a mail not yet sent.
+    let exports = dir.path().join("exports");
+    std::fs::create_dir_all(&exports).unwrap();
+    std::fs::write(exports.join("webcare-2026-W47.html"), "<p>quotes</p>").unwrap();
+    webcare::alerts::mail::queue_message(
+        &state,
+        &["a@example.org".into()],
+        "s",
+        "t",
+        chrono::Utc::now(),
+    )
+    .unwrap();
     // 90 days of retention: on 2026-04-09 the posts are 89 days old and stay.
-    let early =
-        webcare::retention::run_once(&writer, &state, &config.privacy, at("2026-04-09T09:00:00Z"))
-            .await
-            .unwrap();
+    let early = webcare::retention::run_once(
+        &writer,
+        &state,
+        &config.privacy,
+        Some(&exports),
+        at("2026-04-09T09:00:00Z"),
+    )
+    .await
+    .unwrap();
     assert_eq!(early.mentions, 0);
     assert_eq!(index.num_mentions(), 3);
-    let late =
-        webcare::retention::run_once(&writer, &state, &config.privacy, at("2026-04-10T11:00:00Z"))
-            .await
-            .unwrap();
+    let late = webcare::retention::run_once(
+        &writer,
+        &state,
+        &config.privacy,
+        Some(&exports),
+        at("2026-04-10T11:00:00Z"),
+    )
+    .await
+    .unwrap();
     assert_eq!(late.mentions, 3);
     assert_eq!(index.num_mentions(), 0);
+    assert!(
+        exports.join("webcare-2026-W47.html").exists(),
+        "written after the cut-off"
+    );
+    // 100 days from now the report goes too; unsent mail stays until it is sent.
+    let later = chrono::Utc::now() + chrono::Duration::days(100);
+    let last =
+        webcare::retention::run_once(&writer, &state, &config.privacy, Some(&exports), later)
+            .await
+            .unwrap();
+    assert_eq!((last.export_files, last.mails), (1, 0));
+    assert!(!exports.join("webcare-2026-W47.html").exists());
+    assert_eq!(state.outbox().unwrap().len(), 1);
     let entries = state.audit_entries(None, Some("system"), 10).unwrap();
-    assert_eq!(entries.len(), 2);
-    assert!(entries[0].detail.contains("3 mentions"), "{entries:?}");
+    assert_eq!(entries.len(), 3);
+    assert!(entries[1].detail.contains("3 mentions"), "{entries:?}");
     drop(writer);
     tokio::task::spawn_blocking(move || thread.join().unwrap().unwrap())
         .await
