@@ -424,6 +424,8 @@ fn prune(list: &mut VecDeque<Instant>, now: Instant) {
 pub struct UsersStore {
     path: PathBuf,
     cache: std::sync::RwLock<(Option<std::time::SystemTime>, std::sync::Arc<Users>)>,
+    /// One change to the file at a time.
+    writing: Mutex<()>,
 }
 
 impl UsersStore {
@@ -433,7 +435,29 @@ impl UsersStore {
         Ok(UsersStore {
             path: path.to_owned(),
             cache: std::sync::RwLock::new((modified(path), std::sync::Arc::new(users))),
+            writing: Mutex::new(()),
         })
+    }
+
+    /// Changes the users file: reads it as it is on disk, applies `change`, writes it
+    /// back (only hashes), and serves the new version at once.
+    pub fn update<T>(
+        &self,
+        change: impl FnOnce(&mut Users) -> Result<T, AccessError>,
+    ) -> Result<T, AccessError> {
+        let _one_at_a_time = self
+            .writing
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut users = Users::load(&self.path)?;
+        let result = change(&mut users)?;
+        users.save(&self.path)?;
+        let mut cache = self
+            .cache
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *cache = (modified(&self.path), std::sync::Arc::new(users));
+        Ok(result)
     }
 
     /// The users as the file holds them now.

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use serde::Deserialize;
@@ -125,6 +125,78 @@ pub async fn audit(
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
     state.audit(&principal.user, "audit_read", "");
     Ok(Json(json!({ "entries": entries })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetUser {
+    name: String,
+    role: crate::access::Role,
+    password: String,
+}
+
+fn access_error(e: crate::access::AccessError) -> ApiError {
+    match e {
+        crate::access::AccessError::Usage(m) => ApiError::bad_request(m),
+        e => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
+/// `POST /api/admin/users {"name","role","password"}`: adds a user or sets their role
+/// and password (stored as an argon2 hash).
+pub async fn set_user(
+    State(state): State<Arc<AppState>>,
+    Extension(principal): Extension<Principal>,
+    Json(request): Json<SetUser>,
+) -> Result<Json<Value>, ApiError> {
+    let users = state.users.clone();
+    let (name, role) = (request.name.clone(), request.role);
+    // Argon2 is slow on purpose: off the async workers.
+    tokio::task::spawn_blocking(move || {
+        users.update(|u| u.set_user(&request.name, request.role, &request.password))
+    })
+    .await
+    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+    .map_err(access_error)?;
+    state.audit(&principal.user, "user_set", &format!("{name}: {role}"));
+    Ok(Json(json!({ "name": name, "role": role })))
+}
+
+/// `DELETE /api/admin/users/{name}`.
+pub async fn remove_user(
+    State(state): State<Arc<AppState>>,
+    Extension(principal): Extension<Principal>,
+    Path(name): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    if name == principal.user {
+        return Err(ApiError::bad_request("you cannot remove yourself"));
+    }
+    let removed = state
+        .users
+        .update(|u| Ok(u.remove(&name)))
+        .map_err(access_error)?;
+    if !removed {
+        return Err(ApiError::new(StatusCode::NOT_FOUND, "no such user"));
+    }
+    state.audit(&principal.user, "user_remove", &name);
+    Ok(Json(json!({ "removed": name })))
+}
+
+/// `POST /api/admin/users/{name}/tokens`: a new API token, shown this once.
+pub async fn add_token(
+    State(state): State<Arc<AppState>>,
+    Extension(principal): Extension<Principal>,
+    Path(name): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let token = state
+        .users
+        .update(|u| u.add_token(&name))
+        .map_err(|e| match e {
+            crate::access::AccessError::Usage(m) => ApiError::new(StatusCode::NOT_FOUND, m),
+            e => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        })?;
+    state.audit(&principal.user, "token_add", &name);
+    Ok(Json(json!({ "name": name, "token": token })))
 }
 
 /// `GET /api/admin/users`: names and roles (never hashes).

@@ -23,7 +23,7 @@ use axum::http::Method;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, MethodRouter};
+use axum::routing::{delete, get, post, MethodRouter};
 use axum::{Json, Router};
 use serde_json::json;
 
@@ -90,6 +90,13 @@ pub const ROUTES: &[(Method, &str, Access)] = &[
     (Method::POST, "/api/admin/forget", Access::Admin),
     (Method::GET, "/api/admin/audit", Access::Admin),
     (Method::GET, "/api/admin/users", Access::Admin),
+    (Method::POST, "/api/admin/users", Access::Admin),
+    (Method::DELETE, "/api/admin/users/{name}", Access::Admin),
+    (
+        Method::POST,
+        "/api/admin/users/{name}/tokens",
+        Access::Admin,
+    ),
 ];
 
 /// The decision for a matched route.
@@ -117,6 +124,9 @@ fn handler(method: &Method, path: &str) -> MethodRouter<Arc<AppState>> {
         ("POST", "/api/admin/forget") => post(admin::forget),
         ("GET", "/api/admin/audit") => get(admin::audit),
         ("GET", "/api/admin/users") => get(admin::users),
+        ("POST", "/api/admin/users") => post(admin::set_user),
+        ("DELETE", "/api/admin/users/{name}") => delete(admin::remove_user),
+        ("POST", "/api/admin/users/{name}/tokens") => post(admin::add_token),
         // A route in the table without a handler is a programming error that every
         // test run catches at once.
         (m, p) => unreachable!("route {m} {p} is in ROUTES but has no handler"),

@@ -407,3 +407,56 @@ async fn no_users_means_no_listening_beyond_loopback() {
         "{err}"
     );
 }
+
+/// Admins manage users over the API: a new user can log in at once, gets a token shown
+/// once, and is gone (token and all) when removed. Every step is audited.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admins_manage_users_over_the_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let (daemon, _server) = start(dir.path(), "2026-11-20T10:00:00Z").await;
+    let addr = daemon.addr();
+    let (status, body) = post_json(
+        addr,
+        "/api/admin/users",
+        json!({ "name": "wendy", "role": "viewer", "password": "a long enough password" }),
+    )
+    .await;
+    assert_eq!((status, &body["role"]), (200, &json!("viewer")), "{body}");
+    let (status, _) = post_json(
+        addr,
+        "/api/admin/users",
+        json!({ "name": "x", "role": "viewer", "password": "short" }),
+    )
+    .await;
+    assert_eq!(status, 400);
+    let login = reqwest::Client::new()
+        .post(format!("http://{addr}/api/login"))
+        .json(&json!({ "user": "wendy", "password": "a long enough password" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 200);
+    let (status, body) = post_json(addr, "/api/admin/users/wendy/tokens", json!({})).await;
+    assert_eq!(status, 200);
+    let token = body["token"].as_str().unwrap().to_string();
+    let (status, me) = get_json_as(addr, "/api/me", Some(&token)).await;
+    assert_eq!((status, &me["user"]), (200, &json!("wendy")));
+    let (_, users) = get_json(addr, "/api/admin/users").await;
+    assert!(!users.to_string().contains("argon2"), "{users}");
+    let removed = reqwest::Client::new()
+        .delete(format!("http://{addr}/api/admin/users/wendy"))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(removed.status(), 200);
+    let (status, _) = get_json_as(addr, "/api/me", Some(&token)).await;
+    assert_eq!(status, 401);
+    let (_, audit) = get_json(addr, "/api/admin/audit?user=ann").await;
+    let text = audit.to_string();
+    for action in ["user_set", "token_add", "user_remove"] {
+        assert!(text.contains(action), "{action} not audited: {text}");
+    }
+    assert!(!text.contains("a long enough password"));
+    daemon.shutdown().await.unwrap();
+}
