@@ -533,8 +533,19 @@ fn add_cluster_counts(
     if clusters.is_empty() {
         return Ok(());
     }
-    let query = tantivy::query::TermSetQuery::new(
-        clusters.iter().map(|c| Term::from_field_text(f.cluster, c)),
+    // A few short posting lists: a disjunction of term queries visits only their
+    // documents (a term-set query would build a bitset over every segment).
+    let query = BooleanQuery::new(
+        clusters
+            .iter()
+            .map(|c| {
+                let term = TermQuery::new(
+                    Term::from_field_text(f.cluster, c),
+                    IndexRecordOption::Basic,
+                );
+                (Occur::Should, Box::new(term) as Box<dyn Query>)
+            })
+            .collect(),
     );
     let request = serde_json::json!({
         "clusters": {
