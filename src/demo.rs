@@ -129,3 +129,15 @@ pub struct DemoCredentials {
     pub password: Option<String>,
     pub token: String,
 }
+
+/// The demo's index is disposable: one written by another webcare version is removed,
+/// so that `run --demo` always starts. Returns whether it was.
+pub fn reset_if_incompatible(data_dir: &std::path::Path) -> bool {
+    match crate::search::MentionIndex::open(data_dir) {
+        Err(crate::search::IndexError::SchemaVersion { path, .. }) => {
+            tracing::warn!(path = %path.display(), "the demo index is from another webcare version; starting it afresh");
+            std::fs::remove_dir_all(&path).is_ok()
+        }
+        _ => false,
+    }
+}

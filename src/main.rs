@@ -360,6 +360,7 @@ fn run(config_path: &Path, demo_mode: bool) -> Result<()> {
         };
         let credentials = if demo_mode {
             std::fs::create_dir_all(&config.storage.data_dir)?;
+            demo::reset_if_incompatible(&config.storage.data_dir);
             Some(demo::demo_credentials(&config)?)
         } else {
             None

@@ -101,7 +101,15 @@ impl MentionIndex {
         };
         let (schema, fields) = schema::build();
         let dir = MmapDirectory::open(&path).map_err(|e| open_err(e.into()))?;
-        let index = Index::open_or_create(dir, schema).map_err(open_err)?;
+        let index = Index::open_or_create(dir, schema).map_err(|e| match e {
+            // An index of another webcare version: say what to do, not tantivy's words.
+            tantivy::TantivyError::SchemaError(_) => IndexError::SchemaVersion {
+                path: path.clone(),
+                found: "another".into(),
+                expected: schema::SCHEMA_VERSION,
+            },
+            e => open_err(e),
+        })?;
         schema::register_analyzers(&index);
         // Searches must see a commit as soon as it returns: the writer reloads explicitly.
         let reader = index
