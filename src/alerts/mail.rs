@@ -307,15 +307,14 @@ pub fn queue(
         return Ok(None);
     }
     let (subject, text, html) = compose(change, mail, window_start);
-    let id = {
-        let conn = state.conn();
-        conn.execute(
-            "INSERT INTO outbox (incident, created, recipients, subject, text_body, html_body, next_attempt) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?2)",
-            params![i.id, timestamp(now), serde_json::to_string(&to).unwrap_or_default(), subject, text, html],
-        )?;
-        conn.last_insert_rowid()
+    let message = NewMessage {
+        incident: Some(i.id),
+        to: &to,
+        subject: &subject,
+        text: &text,
+        html: &html,
     };
+    let id = insert(state, &message, &[], now)?;
     state.mark_mailed(i.id, now, i.observed)?;
     Ok(Some(id))
 }
@@ -384,13 +383,14 @@ pub fn queue_digest(
         html.push_str(&format!("<li>{}</li>\n", escape(&line)));
     }
     html.push_str("</ul>\n");
-    let conn = state.conn();
-    conn.execute(
-        "INSERT INTO outbox (incident, created, recipients, subject, text_body, html_body, next_attempt) \
-         VALUES (NULL, ?1, ?2, ?3, ?4, ?5, ?1)",
-        params![timestamp(now), serde_json::to_string(&to).unwrap_or_default(), subject, text, html],
-    )?;
-    Ok(Some(conn.last_insert_rowid()))
+    let message = NewMessage {
+        incident: None,
+        to: &to,
+        subject: &subject,
+        text: &text,
+        html: &html,
+    };
+    insert(state, &message, &[], now).map(Some)
 }
 
 /// Queues a free-standing message (`webcare alerts test-mail`).
@@ -401,23 +401,19 @@ pub fn queue_message(
     text: &str,
     now: DateTime<Utc>,
 ) -> Result<i64, StateError> {
-    let conn = state.conn();
-    conn.execute(
-        "INSERT INTO outbox (incident, created, recipients, subject, text_body, html_body, next_attempt) \
-         VALUES (NULL, ?1, ?2, ?3, ?4, ?5, ?1)",
-        params![
-            timestamp(now),
-            serde_json::to_string(to).unwrap_or_default(),
-            subject,
-            text,
-            format!("<p>{}</p>", escape(text))
-        ],
-    )?;
-    Ok(conn.last_insert_rowid())
+    let html = format!("<p>{}</p>", escape(text));
+    let message = NewMessage {
+        incident: None,
+        to,
+        subject,
+        text,
+        html: &html,
+    };
+    insert(state, &message, &[], now)
 }
 
-/// Queues a message with its own HTML and attachments (the weekly report), in one
-/// transaction: the sender never sees it without its files.
+/// Queues a message with its own HTML and attachments (the weekly report): the sender
+/// never sees it without its files.
 pub fn queue_with_attachments(
     state: &StateDb,
     to: &[String],
@@ -427,17 +423,45 @@ pub fn queue_with_attachments(
     attachments: &[MailAttachment],
     now: DateTime<Utc>,
 ) -> Result<i64, StateError> {
+    let message = NewMessage {
+        incident: None,
+        to,
+        subject,
+        text,
+        html,
+    };
+    insert(state, &message, attachments, now)
+}
+
+/// A message before it is in the outbox.
+struct NewMessage<'a> {
+    incident: Option<i64>,
+    to: &'a [String],
+    subject: &'a str,
+    text: &'a str,
+    html: &'a str,
+}
+
+/// The one way into the outbox: the message and its attachments in one transaction,
+/// due at once.
+fn insert(
+    state: &StateDb,
+    m: &NewMessage,
+    attachments: &[MailAttachment],
+    now: DateTime<Utc>,
+) -> Result<i64, StateError> {
     let mut conn = state.conn();
     let tx = conn.transaction()?;
     tx.execute(
         "INSERT INTO outbox (incident, created, recipients, subject, text_body, html_body, next_attempt) \
-         VALUES (NULL, ?1, ?2, ?3, ?4, ?5, ?1)",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?2)",
         params![
+            m.incident,
             timestamp(now),
-            serde_json::to_string(to).unwrap_or_default(),
-            subject,
-            text,
-            html
+            serde_json::to_string(m.to).unwrap_or_default(),
+            m.subject,
+            m.text,
+            m.html
         ],
     )?;
     let id = tx.last_insert_rowid();
