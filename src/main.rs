@@ -475,6 +475,7 @@ fn strip_tags(snippet: &str) -> String {
         .replace("&gt;", ">")
         .replace("&quot;", "\"")
         .replace("&#x27;", "'")
+        .replace("&#39;", "'")
         .replace("&amp;", "&")
 }
 

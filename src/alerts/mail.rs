@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::incidents::{Change, Incident};
 use super::settings::{Mail, MailLanguage, Security, Smtp};
+use crate::pipeline::extract::escape_markup as escape;
 use crate::state::{parse_timestamp, timestamp, StateDb, StateError};
 
 /// Longest wait between attempts to send one message.
@@ -254,13 +255,6 @@ pub fn compose(
         i.id
     ));
     (subject, text, html)
-}
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 /// Who gets mail about `incident`.

@@ -56,23 +56,9 @@ pub fn charts(report: &Report, lang: Language) -> Charts {
     }
 }
 
-/// Text made safe for XML content and attribute values.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            // Not allowed in XML 1.0 at all.
-            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
+/// Text made safe for XML content and attribute values (the one escaping of the
+/// project, shared with the API and the mails).
+pub use crate::pipeline::extract::escape_markup as escape;
 
 /// A top for the value axis and the step between its ticks: 1, 2 or 5 times a power
 /// of ten, about five ticks, whole numbers (these are counts).

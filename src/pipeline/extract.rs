@@ -190,6 +190,26 @@ pub fn truncate_at_char(text: &mut String, max: usize) {
     text.truncate(keep);
 }
 
+/// Text made safe for HTML and XML, in content and in quoted attribute values: the
+/// five markup characters as entities, and the control characters XML 1.0 forbids
+/// dropped. Everything from sources is data; this is how it becomes markup.
+pub fn escape_markup(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            // Not allowed in XML 1.0 at all.
+            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

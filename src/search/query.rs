@@ -460,25 +460,10 @@ impl Snippets {
             if start.len() < text.len() {
                 start.push('…');
             }
-            return escape_html(&start);
+            return crate::pipeline::extract::escape_markup(&start);
         }
         html
     }
-}
-
-fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#x27;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 fn to_hit(f: &Fields, doc: &TantivyDocument, snippets: &Snippets) -> Hit {
