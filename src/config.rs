@@ -1072,24 +1072,37 @@ impl Validator<'_> {
         }
     }
 
-    /// The token from `token_env` or `token_file`. Messages name the variable or file,
-    /// never the value.
+    /// The token from `token_env` or `token_file`.
     fn token(
         &self,
         src: &RawSource,
         key: &dyn Fn(&str) -> String,
     ) -> Result<Option<Secret>, ConfigError> {
-        match (&src.token_env, &src.token_file) {
+        self.secret(
+            (src.token_env.as_ref(), &key("token_env")),
+            (src.token_file.as_ref(), &key("token_file")),
+        )
+    }
+
+    /// A secret from an environment variable or a file, each given with its key; at most
+    /// one may be set. Messages name the variable or file, never the value; surrounding
+    /// whitespace (a newline at the end of a file) is not part of it.
+    pub(crate) fn secret(
+        &self,
+        (env, env_key): (Option<&Spanned<String>>, &str),
+        (file, file_key): (Option<&Spanned<String>>, &str),
+    ) -> Result<Option<Secret>, ConfigError> {
+        match (env, file) {
             (Some(_), Some(file)) => Err(self.invalid(
                 Some(file.span()),
-                &key("token_file"),
-                "set `token_env` or `token_file`, not both",
+                file_key,
+                format!("set `{env_key}` or `{file_key}`, not both"),
             )),
             (Some(var), None) => match std::env::var(var.get_ref()) {
                 Ok(value) if !value.trim().is_empty() => Ok(Some(Secret::new(value.trim()))),
                 _ => Err(self.invalid(
                     Some(var.span()),
-                    &key("token_env"),
+                    env_key,
                     format!(
                         "the environment variable {:?} is not set or empty",
                         var.get_ref()
@@ -1100,12 +1113,12 @@ impl Validator<'_> {
                 Ok(value) if !value.trim().is_empty() => Ok(Some(Secret::new(value.trim()))),
                 Ok(_) => Err(self.invalid(
                     Some(file.span()),
-                    &key("token_file"),
+                    file_key,
                     format!("{} is empty", file.get_ref()),
                 )),
                 Err(e) => Err(self.invalid(
                     Some(file.span()),
-                    &key("token_file"),
+                    file_key,
                     format!("cannot read {}: {e}", file.get_ref()),
                 )),
             },
@@ -1403,6 +1416,46 @@ mod tests {
         assert_eq!(
             parse_duration("7d").unwrap(),
             Duration::from_secs(7 * 86400)
+        );
+    }
+    #[test]
+    fn secrets_come_from_one_place_and_errors_name_it_not_the_value() {
+        let src = "[[sources]]\nname = \"m\"\nkind = \"mastodon\"\nurl = \"https://mastodon.example\"\ntags = [\"asiel\"]\n";
+        let err = load(&format!(
+            "{src}token_env = \"WEBCARE_TEST_NO_SUCH_VARIABLE\"\ntoken_file = \"/nonexistent\"\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("token_env") && err.contains("not both"),
+            "{err}"
+        );
+        let err = load(&format!(
+            "{src}token_env = \"WEBCARE_TEST_NO_SUCH_VARIABLE\"\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("\"WEBCARE_TEST_NO_SUCH_VARIABLE\" is not set"),
+            "{err}"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("token");
+        std::fs::write(&file, "s3cret\n").unwrap();
+        let c = load(&format!(
+            "{src}token_file = {:?}\n",
+            file.display().to_string()
+        ))
+        .unwrap();
+        assert_eq!(format!("{:?}", c.sources[0]).matches("s3cret").count(), 0);
+        let err = load(&format!(
+            "[mail]\nenabled = true\nsmtp_host = \"127.0.0.1\"\npassword_file = \"/nonexistent/pw\"\n[[mail.rules]]\nto = [\"a@example.org\"]\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("mail.password_file") && err.contains("cannot read /nonexistent/pw"),
+            "{err}"
         );
     }
 }

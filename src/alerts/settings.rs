@@ -381,46 +381,10 @@ pub(crate) fn mail(v: &Validator, raw: RawMail) -> Result<Mail, ConfigError> {
             },
             None => Security::StartTls,
         };
-        let password = match (raw.password_env, raw.password_file) {
-            (Some(_), Some(f)) => {
-                return Err(v.invalid(
-                    Some(f.span()),
-                    "mail.password_file",
-                    "set `password_env` or `password_file`, not both",
-                ))
-            }
-            (Some(var), None) => match std::env::var(var.get_ref()) {
-                Ok(value) if !value.is_empty() => Some(Secret::new(value)),
-                _ => {
-                    return Err(v.invalid(
-                        Some(var.span()),
-                        "mail.password_env",
-                        format!(
-                            "the environment variable {:?} is not set or empty",
-                            var.get_ref()
-                        ),
-                    ))
-                }
-            },
-            (None, Some(file)) => match std::fs::read_to_string(file.get_ref()) {
-                Ok(value) if !value.trim().is_empty() => Some(Secret::new(value.trim())),
-                Ok(_) => {
-                    return Err(v.invalid(
-                        Some(file.span()),
-                        "mail.password_file",
-                        format!("{} is empty", file.get_ref()),
-                    ))
-                }
-                Err(e) => {
-                    return Err(v.invalid(
-                        Some(file.span()),
-                        "mail.password_file",
-                        format!("cannot read {}: {e}", file.get_ref()),
-                    ))
-                }
-            },
-            (None, None) => None,
-        };
+        let password = v.secret(
+            (raw.password_env.as_ref(), "mail.password_env"),
+            (raw.password_file.as_ref(), "mail.password_file"),
+        )?;
         if rules.is_empty() {
             return Err(v.invalid(
                 None,
