@@ -1448,9 +1448,9 @@ mod tests {
         ))
         .unwrap();
         assert_eq!(format!("{:?}", c.sources[0]).matches("s3cret").count(), 0);
-        let err = load(&format!(
-            "[mail]\nenabled = true\nsmtp_host = \"127.0.0.1\"\npassword_file = \"/nonexistent/pw\"\n[[mail.rules]]\nto = [\"a@example.org\"]\n"
-        ))
+        let err = load(
+            "[mail]\nenabled = true\nsmtp_host = \"127.0.0.1\"\npassword_file = \"/nonexistent/pw\"\n[[mail.rules]]\nto = [\"a@example.org\"]\n",
+        )
         .unwrap_err()
         .to_string();
         assert!(
