@@ -6,17 +6,17 @@
 //! window of publication times.
 
 use std::collections::BTreeMap;
-use std::ops::Bound;
 
 use chrono::{DateTime, Utc};
 use tantivy::aggregation::agg_req::Aggregations;
 use tantivy::aggregation::agg_result::{AggregationResult, BucketResult, MetricResult};
 use tantivy::aggregation::{AggContextParams, AggregationCollector, AggregationLimitsGuard, Key};
 use tantivy::collector::{Count, TopDocs};
-use tantivy::query::{BooleanQuery, Occur, Query, RangeQuery, TermQuery};
-use tantivy::schema::{IndexRecordOption, TantivyDocument, Value};
-use tantivy::{Order, Term};
+use tantivy::query::Query;
+use tantivy::schema::{TantivyDocument, Value};
+use tantivy::Order;
 
+use crate::search::docs::{published_between, stored_text, stored_time};
 use crate::search::{Fields, MentionIndex};
 
 /// Aspects in the taxonomy and facet values per aspect counted at most.
@@ -37,10 +37,6 @@ pub struct Example {
     pub published: DateTime<Utc>,
 }
 
-fn to_date(t: DateTime<Utc>) -> tantivy::DateTime {
-    tantivy::DateTime::from_timestamp_secs(t.timestamp())
-}
-
 /// complaint:true AND from <= published < to (AND aspect:… when given).
 fn complaints_between(
     f: &Fields,
@@ -48,26 +44,9 @@ fn complaints_between(
     to: DateTime<Utc>,
     aspect: Option<&str>,
 ) -> Box<dyn Query> {
-    let exact = |field, value: &str| -> Box<dyn Query> {
-        Box::new(TermQuery::new(
-            Term::from_field_text(field, value),
-            IndexRecordOption::Basic,
-        ))
-    };
-    let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![
-        (Occur::Must, exact(f.complaint, "true")),
-        (
-            Occur::Must,
-            Box::new(RangeQuery::new(
-                Bound::Included(Term::from_field_date_for_search(f.published, to_date(from))),
-                Bound::Excluded(Term::from_field_date_for_search(f.published, to_date(to))),
-            )),
-        ),
-    ];
-    if let Some(aspect) = aspect {
-        clauses.push((Occur::Must, exact(f.aspect, aspect)));
-    }
-    Box::new(BooleanQuery::new(clauses))
+    let mut exact = vec![(f.complaint, "true")];
+    exact.extend(aspect.map(|a| (f.aspect, a)));
+    published_between(f, from, to, &exact)
 }
 
 /// Distinct clusters of complaints per aspect (and per `facet` value when given) in
@@ -169,25 +148,16 @@ pub fn complaints(
 }
 
 fn example(f: &Fields, doc: &TantivyDocument) -> Example {
-    let text = |field| {
-        doc.get_first(field)
-            .and_then(|v| v.as_str())
-            .map(str::to_string)
-    };
     Example {
-        id: text(f.id).unwrap_or_default(),
-        url: text(f.url),
-        title: text(f.title).unwrap_or_default(),
-        text: text(f.text).unwrap_or_default(),
-        cluster: text(f.cluster),
+        id: stored_text(doc, f.id).unwrap_or_default(),
+        url: stored_text(doc, f.url),
+        title: stored_text(doc, f.title).unwrap_or_default(),
+        text: stored_text(doc, f.text).unwrap_or_default(),
+        cluster: stored_text(doc, f.cluster),
         aspects: doc
             .get_all(f.aspect)
             .filter_map(|v| v.as_str().map(str::to_string))
             .collect(),
-        published: doc
-            .get_first(f.published)
-            .and_then(|v| v.as_datetime())
-            .and_then(|d| DateTime::from_timestamp(d.into_timestamp_secs(), 0))
-            .unwrap_or_default(),
+        published: stored_time(doc, f.published),
     }
 }

@@ -391,18 +391,10 @@ fn merge_examples(incident: &mut Incident, d: &Detection) {
         if examples.len() == MAX_EXAMPLES || !clusters.insert(cluster) {
             continue;
         }
-        let mut text = if e.title.is_empty() || e.text.starts_with(&e.title) {
-            e.text.clone()
-        } else {
-            format!("{} — {}", e.title, e.text)
-        };
-        if text.chars().count() > EXAMPLE_CHARS {
-            text = text.chars().take(EXAMPLE_CHARS).collect::<String>() + "…";
-        }
         examples.push(IncidentExample {
             id: e.id.clone(),
             url: e.url.clone(),
-            text,
+            text: crate::search::docs::quoted(&e.title, &e.text, EXAMPLE_CHARS),
             published: e.published,
         });
     }

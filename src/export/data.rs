@@ -15,7 +15,6 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::hash::BuildHasher;
-use std::ops::Bound;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
@@ -27,14 +26,15 @@ use tantivy::aggregation::agg_result::{
 };
 use tantivy::aggregation::{AggContextParams, AggregationCollector, AggregationLimitsGuard, Key};
 use tantivy::collector::{Count, TopDocs};
-use tantivy::query::{BooleanQuery, Occur, Query, RangeQuery, TermQuery};
-use tantivy::schema::{Field, IndexRecordOption, TantivyDocument, Value};
-use tantivy::{Order, Searcher, TantivyError, Term};
+
+use tantivy::schema::TantivyDocument;
+use tantivy::{Order, Searcher, TantivyError};
 
 use super::week::IsoWeek;
 use super::{ExportError, Sources};
 use crate::alerts::incidents::{Incident, Status};
 use crate::alerts::{counts, stats, terms};
+use crate::search::docs::{published_between, quoted, stored_text, stored_time};
 use crate::search::Fields;
 use crate::state::{StateDb, StateError};
 
@@ -334,36 +334,6 @@ pub fn round(x: f64, places: i32) -> f64 {
 
 // ---- queries and aggregations ----------------------------------------------------------
 
-fn to_date(t: DateTime<Utc>) -> tantivy::DateTime {
-    tantivy::DateTime::from_timestamp_secs(t.timestamp())
-}
-
-/// from <= published < to, and every `field:value` in `exact`.
-fn between(
-    f: &Fields,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-    exact: &[(Field, &str)],
-) -> Box<dyn Query> {
-    let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(
-        Occur::Must,
-        Box::new(RangeQuery::new(
-            Bound::Included(Term::from_field_date_for_search(f.published, to_date(from))),
-            Bound::Excluded(Term::from_field_date_for_search(f.published, to_date(to))),
-        )),
-    )];
-    for (field, value) in exact {
-        clauses.push((
-            Occur::Must,
-            Box::new(TermQuery::new(
-                Term::from_field_text(*field, value),
-                IndexRecordOption::Basic,
-            )),
-        ));
-    }
-    Box::new(BooleanQuery::new(clauses))
-}
-
 fn collector(
     searcher: &Searcher,
     request: serde_json::Value,
@@ -462,7 +432,7 @@ fn week_counts(
     tz: Tz,
 ) -> Result<WeekCounts, TantivyError> {
     let (start, end) = (week.start(tz), week.end(tz));
-    let query = between(f, start, end, &[]);
+    let query = published_between(f, start, end, &[]);
     let (mentions, results) =
         searcher.search(&*query, &(Count, collector(searcher, week_request())?))?;
     let aggs = &results.0;
@@ -587,7 +557,7 @@ fn top_complaints(
     end: DateTime<Utc>,
     tz: Tz,
 ) -> Result<Vec<RecurringComplaint>, TantivyError> {
-    let query = between(f, start, end, &[(f.complaint, "true")]);
+    let query = published_between(f, start, end, &[(f.complaint, "true")]);
     let request = json!({
         "clusters": {
             "terms": { "field": "cluster", "size": CLUSTER_CANDIDATES, "min_doc_count": MIN_RECURRING },
@@ -638,7 +608,7 @@ fn quotes(
     cluster: &str,
     tz: Tz,
 ) -> Result<Vec<Quote>, TantivyError> {
-    let query = between(
+    let query = published_between(
         f,
         start,
         end,
@@ -656,26 +626,9 @@ fn quotes(
 }
 
 fn quote(f: &Fields, doc: &TantivyDocument, tz: Tz) -> Quote {
-    let text = |field| {
-        doc.get_first(field)
-            .and_then(|v| v.as_str())
-            .unwrap_or_default()
-            .to_string()
-    };
-    let (title, body) = (text(f.title), text(f.text));
-    let mut shown = if title.is_empty() || body.starts_with(&title) {
-        body
-    } else {
-        format!("{title} — {body}")
-    };
-    if shown.chars().count() > EXAMPLE_CHARS {
-        shown = shown.chars().take(EXAMPLE_CHARS).collect::<String>() + "…";
-    }
-    let published = doc
-        .get_first(f.published)
-        .and_then(|v| v.as_datetime())
-        .and_then(|d| DateTime::from_timestamp(d.into_timestamp_secs(), 0))
-        .unwrap_or_default();
+    let text = |field| stored_text(doc, field).unwrap_or_default();
+    let shown = quoted(&text(f.title), &text(f.text), EXAMPLE_CHARS);
+    let published = stored_time(doc, f.published);
     let url = text(f.url);
     Quote {
         text: shown,

@@ -10,11 +10,12 @@ use std::ops::Bound;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use tantivy::collector::{Count, TopDocs};
-use tantivy::query::{Query, RangeQuery, TermQuery};
-use tantivy::schema::{IndexRecordOption, TantivyDocument, Value};
-use tantivy::{Order, Term};
+use tantivy::query::Query;
+use tantivy::schema::TantivyDocument;
+use tantivy::Order;
 
-use super::{to_date, Fields, IndexError, MentionIndex, MentionWriter};
+use super::docs::{exact, published, stored_text, stored_time};
+use super::{Fields, IndexError, MentionIndex, MentionWriter};
 
 /// Which mentions to erase.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,19 +30,10 @@ pub enum Erasure {
 
 impl Erasure {
     fn query(&self, f: &Fields) -> Box<dyn Query> {
-        let exact = |field, value: &str| -> Box<dyn Query> {
-            Box::new(TermQuery::new(
-                Term::from_field_text(field, value),
-                IndexRecordOption::Basic,
-            ))
-        };
         match self {
             Erasure::Url(url) => exact(f.url, url),
             Erasure::Author(pseudonym) => exact(f.author, pseudonym),
-            Erasure::PublishedBefore(t) => Box::new(RangeQuery::new(
-                Bound::Unbounded,
-                Bound::Excluded(Term::from_field_date_for_search(f.published, to_date(*t))),
-            )),
+            Erasure::PublishedBefore(t) => published(f, Bound::Unbounded, Bound::Excluded(*t)),
         }
     }
 
@@ -87,20 +79,11 @@ impl MentionIndex {
         let mut out = Vec::with_capacity(docs.len());
         for (_, address) in docs.into_iter().take(examples) {
             let doc: TantivyDocument = searcher.doc(address)?;
-            let text = |field| {
-                doc.get_first(field)
-                    .and_then(|v| v.as_str())
-                    .map(str::to_string)
-            };
             out.push(ErasedMention {
-                id: text(f.id).unwrap_or_default(),
-                source: text(f.source).unwrap_or_default(),
-                url: text(f.url),
-                published: doc
-                    .get_first(f.published)
-                    .and_then(|v| v.as_datetime())
-                    .and_then(|d| DateTime::from_timestamp(d.into_timestamp_secs(), 0))
-                    .unwrap_or_default(),
+                id: stored_text(&doc, f.id).unwrap_or_default(),
+                source: stored_text(&doc, f.source).unwrap_or_default(),
+                url: stored_text(&doc, f.url),
+                published: stored_time(&doc, f.published),
             });
         }
         Ok(ErasurePreview {

@@ -5,6 +5,7 @@
 //! exactly those of the mentions on disk, and polling resumes from there. Writes are
 //! upserts keyed by the mention id, so replaying a poll never duplicates a mention.
 
+pub(crate) mod docs;
 pub mod erase;
 pub mod query;
 pub mod schema;
@@ -16,7 +17,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use tantivy::directory::MmapDirectory;
 use tantivy::schema::TantivyDocument;
-use tantivy::{DateTime, Index, IndexReader, IndexWriter, ReloadPolicy, Term};
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Term};
 
 use crate::mention::Mention;
 use crate::sources::Position;
@@ -293,10 +294,6 @@ struct PayloadRef<'a> {
     sources: &'a Checkpoints,
 }
 
-fn to_date(t: chrono::DateTime<chrono::Utc>) -> DateTime {
-    DateTime::from_timestamp_secs(t.timestamp())
-}
-
 /// The tantivy document for a mention: stored display fields, plus the text indexed in
 /// its language family's fields.
 pub fn to_document(f: &Fields, m: &Mention) -> TantivyDocument {
@@ -304,8 +301,8 @@ pub fn to_document(f: &Fields, m: &Mention) -> TantivyDocument {
     doc.add_text(f.id, &m.id);
     doc.add_text(f.source, &m.source);
     doc.add_text(f.lang, &m.lang);
-    doc.add_date(f.published, to_date(m.published));
-    doc.add_date(f.fetched, to_date(m.fetched));
+    doc.add_date(f.published, docs::to_date(m.published));
+    doc.add_date(f.fetched, docs::to_date(m.fetched));
     if let Some(url) = &m.url {
         doc.add_text(f.url, url);
     }

@@ -11,11 +11,12 @@ use tantivy::aggregation::agg_req::Aggregations;
 use tantivy::aggregation::agg_result::{AggregationResult, AggregationResults, BucketResult};
 use tantivy::aggregation::{AggContextParams, AggregationCollector, AggregationLimitsGuard, Key};
 use tantivy::collector::{Count, TopDocs};
-use tantivy::query::{AllQuery, BooleanQuery, Occur, Query, QueryParser, RangeQuery, TermQuery};
+use tantivy::query::{AllQuery, BooleanQuery, Occur, Query, QueryParser, TermQuery};
 use tantivy::schema::{IndexRecordOption, TantivyDocument, Value};
 use tantivy::snippet::SnippetGenerator;
 use tantivy::{DocAddress, Order, Searcher, Term};
 
+use super::docs::{exact, published, stored_text, stored_time};
 use super::schema::{family_of, FAMILIES};
 use super::{Fields, MentionIndex};
 
@@ -303,12 +304,6 @@ fn describe_query_error(e: &tantivy::query::QueryParserError) -> String {
 
 fn with_filters(f: &Fields, text: Box<dyn Query>, r: &SearchRequest) -> Box<dyn Query> {
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, text)];
-    let exact = |field, value: &str| -> Box<dyn Query> {
-        Box::new(TermQuery::new(
-            Term::from_field_text(field, value),
-            IndexRecordOption::Basic,
-        ))
-    };
     if let Some(lang) = &r.lang {
         clauses.push((Occur::Must, exact(f.lang, lang)));
     }
@@ -323,24 +318,9 @@ fn with_filters(f: &Fields, text: Box<dyn Query>, r: &SearchRequest) -> Box<dyn 
         clauses.push((Occur::Must, exact(f.complaint, value)));
     }
     if r.from.is_some() || r.to.is_some() {
-        let bound = |t: Option<DateTime<Utc>>, inclusive: bool| match t {
-            None => Bound::Unbounded,
-            Some(t) => {
-                let term = Term::from_field_date_for_search(
-                    f.published,
-                    tantivy::DateTime::from_timestamp_secs(t.timestamp()),
-                );
-                if inclusive {
-                    Bound::Included(term)
-                } else {
-                    Bound::Excluded(term)
-                }
-            }
-        };
-        clauses.push((
-            Occur::Must,
-            Box::new(RangeQuery::new(bound(r.from, true), bound(r.to, true))),
-        ));
+        // Both ends inclusive: `to=2026-11-20` means to the end of that day.
+        let bound = |t: Option<DateTime<Utc>>| t.map_or(Bound::Unbounded, Bound::Included);
+        clauses.push((Occur::Must, published(f, bound(r.from), bound(r.to))));
     }
     if clauses.len() == 1 {
         return clauses
@@ -467,25 +447,16 @@ impl Snippets {
 }
 
 fn to_hit(f: &Fields, doc: &TantivyDocument, snippets: &Snippets) -> Hit {
-    let text_of = |field| {
-        doc.get_first(field)
-            .and_then(|v| v.as_str())
-            .map(str::to_string)
-    };
+    let text_of = |field| stored_text(doc, field);
     let lang = text_of(f.lang).unwrap_or_default();
     let text = text_of(f.text).unwrap_or_default();
-    let published = doc
-        .get_first(f.published)
-        .and_then(|v| v.as_datetime())
-        .and_then(|d| DateTime::from_timestamp(d.into_timestamp_secs(), 0))
-        .unwrap_or_default();
     Hit {
         id: text_of(f.id).unwrap_or_default(),
         url: text_of(f.url),
         title: text_of(f.title).unwrap_or_default(),
         snippet: snippets.render(&lang, &text),
         lang,
-        published,
+        published: stored_time(doc, f.published),
         source: text_of(f.source).unwrap_or_default(),
         topic: text_of(f.topic),
         why: text_of(f.why),
@@ -523,13 +494,7 @@ fn add_cluster_counts(
     let query = BooleanQuery::new(
         clusters
             .iter()
-            .map(|c| {
-                let term = TermQuery::new(
-                    Term::from_field_text(f.cluster, c),
-                    IndexRecordOption::Basic,
-                );
-                (Occur::Should, Box::new(term) as Box<dyn Query>)
-            })
+            .map(|c| (Occur::Should, exact(f.cluster, c)))
             .collect(),
     );
     let request = serde_json::json!({
