@@ -228,9 +228,9 @@ fn find_duplicates(p: &Pipeline, m: &mut Mention, _: &mut Scratch) {
         return;
     }
     let text = if m.title.is_empty() || m.text.starts_with(&m.title) {
-        m.text.clone()
+        std::borrow::Cow::Borrowed(m.text.as_str())
     } else {
-        format!("{}\n{}", m.title, m.text)
+        std::borrow::Cow::Owned(format!("{}\n{}", m.title, m.text))
     };
     if let Some(signature) = duplicates::signature(&text) {
         let cluster = p.duplicates().assign(&m.id, &signature);
