@@ -293,6 +293,9 @@ fn synthetic(n: usize, seed: u64) -> Vec<Mention> {
         .collect()
 }
 
+/// Mentions per hand-over from a pipeline thread to the writer (a poll's worth).
+const BATCH: usize = 100;
+
 fn pipeline() -> Pipeline {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
     let config = webcare::config::Pipeline::with_topics(repo.join("config/topics"));
@@ -333,7 +336,8 @@ fn full_pipeline(mentions: Vec<Mention>, pipeline: &Pipeline) -> (Duration, usiz
     // pipeline on as many threads as there are cores, one writer taking the results.
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
     let chunk = mentions.len().div_ceil(threads).max(1);
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Mention>(1024);
+    // Results travel in batches, as a poll's items do in the daemon.
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Mention>>(16);
     std::thread::scope(|scope| {
         let mut rest = mentions;
         while !rest.is_empty() {
@@ -341,18 +345,25 @@ fn full_pipeline(mentions: Vec<Mention>, pipeline: &Pipeline) -> (Duration, usiz
             let part = std::mem::replace(&mut rest, tail);
             let tx = tx.clone();
             scope.spawn(move || {
+                let mut batch = Vec::with_capacity(BATCH);
                 for m in part {
                     let m = pipeline.process(m);
-                    if m.is_relevant() && tx.send(m).is_err() {
+                    if m.is_relevant() {
+                        batch.push(m);
+                    }
+                    if batch.len() == BATCH && tx.send(std::mem::take(&mut batch)).is_err() {
                         return;
                     }
                 }
+                let _ = tx.send(batch);
             });
         }
         drop(tx);
-        for m in rx {
-            writer.upsert(&m).unwrap();
-            kept += 1;
+        for batch in rx {
+            for m in &batch {
+                writer.upsert(m).unwrap();
+                kept += 1;
+            }
         }
     });
     writer.commit(&Checkpoints::new()).unwrap();

@@ -75,7 +75,7 @@ pub struct Scores {
 }
 
 impl Scores {
-    fn add(&mut self, predicted: bool, actual: bool) {
+    pub(crate) fn add(&mut self, predicted: bool, actual: bool) {
         match (predicted, actual) {
             (true, true) => self.true_positives += 1,
             (true, false) => self.false_positives += 1,
@@ -84,7 +84,7 @@ impl Scores {
         }
     }
 
-    fn finish(mut self) -> Scores {
+    pub(crate) fn finish(mut self) -> Scores {
         let ratio = |a: usize, b: usize| {
             if a + b == 0 {
                 0.0

@@ -28,6 +28,7 @@ pub mod retention;
 pub mod search;
 pub mod sources;
 pub mod state;
+pub mod train;
 
 pub use config::Config;
 pub use mention::Mention;

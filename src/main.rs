@@ -149,6 +149,32 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Learn the complaint word model from labeled JSON Lines (the `eval` format) and
+    /// write it beside the cue files (`<complaint_dir>/model.tsv`).
+    Train {
+        #[arg(short, long, default_value = DEFAULT_CONFIG_PATH)]
+        config: PathBuf,
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Write the model here instead.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Folds of the cross-validation reported before writing.
+        #[arg(long, default_value_t = 5)]
+        folds: usize,
+        /// Only report the cross-validation; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Inverse strength of the L2 penalty: larger fits the examples more closely.
+        #[arg(long, default_value_t = webcare::pipeline::model::Training::default().c)]
+        c: f64,
+        /// Texts a word (pair) must occur in to get a weight.
+        #[arg(long, default_value_t = webcare::pipeline::model::Training::default().min_count)]
+        min_count: usize,
+        /// Gradient steps.
+        #[arg(long, default_value_t = webcare::pipeline::model::Training::default().steps)]
+        steps: usize,
+    },
     /// Recurring-complaint alerts.
     Alerts {
         #[arg(short, long, default_value = DEFAULT_CONFIG_PATH)]
@@ -293,6 +319,23 @@ fn main() -> Result<()> {
         Command::User { config, action } => user(&config, action),
         Command::Token { config, user } => token(&config, &user),
         Command::Backtest { config, file, json } => backtest(&config, &file, json),
+        Command::Train {
+            config,
+            files,
+            out,
+            folds,
+            dry_run,
+            c,
+            min_count,
+            steps,
+        } => {
+            let settings = webcare::pipeline::model::Training {
+                c,
+                min_count,
+                steps,
+            };
+            train(&config, &files, out, folds, dry_run, settings)
+        }
         Command::Alerts {
             config,
             action: AlertsAction::TestMail,
@@ -509,6 +552,53 @@ fn evaluate(config_path: &Path, file: &Path, json: bool, predictions: Option<&Pa
     } else {
         print!("{}", webcare::eval::render(&report));
     }
+    Ok(())
+}
+
+fn train(
+    config_path: &Path,
+    files: &[PathBuf],
+    out: Option<PathBuf>,
+    folds: usize,
+    dry_run: bool,
+    settings: webcare::pipeline::model::Training,
+) -> Result<()> {
+    let config = load(config_path)?;
+    let dir = &config.pipeline.complaint_dir;
+    // The cue lists alone: the model being replaced must not judge its successor.
+    let cues = webcare::pipeline::complaint::ComplaintRules::load_dir(dir)?.with_model(None);
+    let examples = webcare::train::read_examples(files)?;
+    let (model, mut report) = webcare::train::train(&examples, &cues, settings, folds)?;
+    report.files = files.iter().map(|f| f.display().to_string()).collect();
+    let fold = |f: &webcare::eval::Scores| {
+        format!(
+            "precision {:.1}% recall {:.1}% F1 {:.3}",
+            f.precision * 100.0,
+            f.recall * 100.0,
+            f.f1
+        )
+    };
+    println!(
+        "{} relevant posts, {} complaints; {} weighted features",
+        report.relevant, report.complaints, report.features
+    );
+    println!(
+        "{}-fold cross-validation, model alone: {}",
+        report.folds,
+        fold(&report.model_out_of_fold)
+    );
+    println!(
+        "{}-fold cross-validation, mixed with the cue lists: {} (the lists may have been built on these posts)",
+        report.folds,
+        fold(&report.mixed_out_of_fold)
+    );
+    if dry_run {
+        return Ok(());
+    }
+    let path = out.unwrap_or_else(|| dir.join(webcare::pipeline::complaint::MODEL_FILE));
+    webcare::train::write_model(&path, &model, &report, settings)
+        .with_context(|| format!("{}: cannot write", path.display()))?;
+    println!("wrote {}", path.display());
     Ok(())
 }
 

@@ -14,16 +14,25 @@
 //! and for the trend counts. Every contribution is recorded in `why`, so a wrong call can
 //! be traced to a term in a file.
 //!
-//! Why a word list and not a model: the webcare team must be able to see and change why
-//! something counts as a complaint, in every language they read, without retraining.
+//! A learned word model (`model.tsv` beside the cue files, see [`super::model`]) adds
+//! what the lists miss: the final score is a weighted mean of the cue score and the
+//! model's probability ([`MODEL_SHARE`]), rescaled so that 0.5 is again the point from
+//! which a mention is a complaint, and the model's strongest words join the reasons.
+//! Without `model.tsv` the cues decide alone.
+//!
+//! Why keep the word lists beside a model: the webcare team must be able to see and
+//! change why something counts as a complaint, in every language they read, at once and
+//! without retraining; the model is trained by `webcare train` on the project's labeled
+//! posts, and its file is plain text too.
 
-use std::collections::HashSet;
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::path::{Path, PathBuf};
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
+use super::model::{ModelError, WordModel};
 use super::relevance::{needle, TopicError};
 
 /// The raw score from which a mention counts as a complaint.
@@ -36,6 +45,16 @@ const INTENSIFIED: f64 = 1.5;
 const NEGATED: f64 = -0.5;
 /// Added to a grievance for `!!`, `?!` or `??` in the text.
 const EMPHASIS: f64 = 0.5;
+/// The learned model's share of the mixed score; the cues have the rest.
+pub const MODEL_SHARE: f64 = 0.4;
+/// The mixed score from which a mention is a complaint. Share and threshold were chosen
+/// on 400 posts that neither the cue lists nor the model had seen (BENCHMARKS.md): the
+/// cue score of a text without cues is 0.18, so a mild cue and a leaning model suffice.
+const MIXED_THRESHOLD: f64 = 0.3;
+/// The name of the model file in the complaint directory.
+pub const MODEL_FILE: &str = "model.tsv";
+/// How many of the model's words are given as reasons.
+const MODEL_REASONS: usize = 4;
 
 /// The outcome of the complaint stage.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -85,10 +104,12 @@ pub struct ComplaintRules {
     terms: Vec<Term>,
     matcher: AhoCorasick,
     /// Negation words per file (language); "niet" is Dutch, "pas" is not French here.
-    negators: std::collections::HashMap<String, HashSet<String>>,
+    negators: FxHashMap<String, FxHashSet<String>>,
     /// Every file's negation words, for text whose language is not known.
-    all_negators: HashSet<String>,
-    intensifiers: HashSet<String>,
+    all_negators: FxHashSet<String>,
+    intensifiers: FxHashSet<String>,
+    /// The learned word model, when `model.tsv` exists.
+    model: Option<WordModel>,
 }
 
 /// The token a number becomes, in texts and in terms (`#`).
@@ -176,7 +197,38 @@ fn cue_needle(term: &str) -> Option<String> {
 impl ComplaintRules {
     /// Loads every `*.toml` in `dir`.
     pub fn load_dir(dir: &Path) -> Result<ComplaintRules, TopicError> {
-        ComplaintRules::from_sources(&super::relevance::read_rule_files(dir)?)
+        let rules = ComplaintRules::from_sources(&super::relevance::read_rule_files(dir)?)?;
+        let path = dir.join(MODEL_FILE);
+        if !path.exists() {
+            return Ok(rules);
+        }
+        let model = WordModel::load(&path).map_err(|e| match e {
+            ModelError::Read { path, source } => TopicError::Parse {
+                path,
+                message: format!("cannot read: {source}"),
+            },
+            ModelError::Invalid {
+                path,
+                line,
+                message,
+            } => TopicError::Invalid {
+                path,
+                line,
+                message,
+            },
+        })?;
+        Ok(rules.with_model(Some(model)))
+    }
+
+    /// The same cues with another learned model (or none: the cues decide alone).
+    pub fn with_model(mut self, model: Option<WordModel>) -> ComplaintRules {
+        self.model = model;
+        self
+    }
+
+    /// The learned model, if one is loaded.
+    pub fn model(&self) -> Option<&WordModel> {
+        self.model.as_ref()
     }
 
     /// Compiles cue files given as (path, TOML text); the file stem prefixes cue ids.
@@ -184,9 +236,8 @@ impl ComplaintRules {
         let mut cues = Vec::new();
         let mut terms = Vec::new();
         let mut needles = Vec::new();
-        let mut negators: std::collections::HashMap<String, HashSet<String>> =
-            std::collections::HashMap::new();
-        let mut intensifiers = HashSet::new();
+        let mut negators: FxHashMap<String, FxHashSet<String>> = FxHashMap::default();
+        let mut intensifiers = FxHashSet::default();
         for (path, text) in files {
             let file: CueFile = toml::from_str(text).map_err(|e| TopicError::Parse {
                 path: path.clone(),
@@ -236,7 +287,7 @@ impl ComplaintRules {
                 cues.push((id, weight));
             }
         }
-        let all_negators: HashSet<String> = negators.values().flatten().cloned().collect();
+        let all_negators: FxHashSet<String> = negators.values().flatten().cloned().collect();
         for term in &mut terms {
             let first = term.text.split_whitespace().next().unwrap_or("");
             term.negated_already = all_negators.contains(first);
@@ -256,12 +307,19 @@ impl ComplaintRules {
             negators,
             all_negators,
             intensifiers,
+            model: None,
         })
     }
 
     /// Judges `text` (title and body as the user sees them) written in `lang` (an ISO
     /// code, or `und`: then every language's negation words apply).
     pub fn judge(&self, text: &str, lang: &str) -> Complaint {
+        self.judge_with(text, lang, self.model.as_ref())
+    }
+
+    /// As [`ComplaintRules::judge`], with another learned model or none (for training
+    /// and measuring a model before it is written).
+    pub fn judge_with(&self, text: &str, lang: &str, model: Option<&WordModel>) -> Complaint {
         let normalised = normalise_cues(text);
         let negators = match (self.negators.get(lang), self.negators.get("intl")) {
             (Some(own), _) => own,
@@ -294,9 +352,29 @@ impl ComplaintRules {
             score += EMPHASIS;
             why.push(format!("emphasis(+{EMPHASIS:.1})"));
         }
+        let Some(model) = model else {
+            return Complaint {
+                complaint: score >= THRESHOLD,
+                score: squash(score),
+                why,
+            };
+        };
+        let judged = model.judge(&normalised);
+        let words: Vec<String> = judged
+            .contributions
+            .iter()
+            .take(MODEL_REASONS)
+            .map(|(word, c)| format!("{word}({c:+.2})"))
+            .collect();
+        why.push(format!(
+            "model:{:.2}[{}]",
+            judged.probability,
+            words.join(", ")
+        ));
+        let mixed = (1.0 - MODEL_SHARE) * squash(score) + MODEL_SHARE * judged.probability;
         Complaint {
-            complaint: score >= THRESHOLD,
-            score: squash(score),
+            complaint: mixed >= MIXED_THRESHOLD,
+            score: rescale(mixed),
             why,
         }
     }
@@ -312,7 +390,7 @@ impl ComplaintRules {
         // Longest first at each start, so containment checks see the outer match first.
         found.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
         let mut kept: Vec<(usize, usize, &Term)> = Vec::new();
-        let mut seen_terms: HashSet<usize> = HashSet::new();
+        let mut seen_terms: FxHashSet<usize> = FxHashSet::default();
         for (start, end, pattern) in found {
             // Needles carry their boundary spaces, so compare the words inside them.
             let inside = kept
@@ -351,6 +429,16 @@ fn has_emphasis(raw: &str) -> bool {
     raw.as_bytes()
         .windows(2)
         .any(|w| matches!(w, b"!!" | b"?!" | b"!?" | b"??"))
+}
+
+/// Maps a mixed score onto 0..1 with 0.5 at [`MIXED_THRESHOLD`], linear on each side.
+fn rescale(mixed: f64) -> f64 {
+    let scaled = if mixed < MIXED_THRESHOLD {
+        0.5 * mixed / MIXED_THRESHOLD
+    } else {
+        0.5 + 0.5 * (mixed - MIXED_THRESHOLD) / (1.0 - MIXED_THRESHOLD)
+    };
+    (scaled.clamp(0.0, 1.0) * 1000.0).round() / 1000.0
 }
 
 /// Maps the raw score onto 0..1, 0.5 at the threshold.

@@ -13,7 +13,7 @@
 //! The signatures are stored in the index, and the daemon rebuilds this table from
 //! there at start ([`DuplicateIndex::insert`]), so clusters survive restarts.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -123,11 +123,11 @@ struct Entry {
 #[derive(Default)]
 pub struct DuplicateIndex {
     /// Band key → the latest entry with that band.
-    bands: HashMap<u64, u32>,
+    bands: FxHashMap<u64, u32>,
     entries: Vec<Entry>,
     /// Cluster ids, by number.
     clusters: Vec<String>,
-    cluster_numbers: HashMap<String, u32>,
+    cluster_numbers: FxHashMap<String, u32>,
 }
 
 impl DuplicateIndex {

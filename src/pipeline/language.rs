@@ -8,7 +8,7 @@
 //! allowed languages uses (Ukrainian і ї є ґ, Russian ы э ъ ё; Persian پ چ ژ گ ک ی, Arabic
 //! ة ي ك ى); Ethiopic script is Tigrinya.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 use whatlang::{Detector, Lang, Script};
 
@@ -214,7 +214,7 @@ pub struct LanguageDetector {
     detector: Detector,
     allowed: Vec<String>,
     /// Function word → bit set of the voting languages (indexes into `voters`).
-    function_words: HashMap<&'static str, u8>,
+    function_words: FxHashMap<&'static str, u8>,
     voters: Vec<&'static str>,
 }
 
@@ -232,7 +232,7 @@ impl LanguageDetector {
             .map(|(code, _)| *code)
             .filter(|code| allowed.iter().any(|a| a == code))
             .collect();
-        let mut function_words: HashMap<&'static str, u8> = HashMap::new();
+        let mut function_words: FxHashMap<&'static str, u8> = FxHashMap::default();
         for (i, code) in voters.iter().enumerate() {
             let words = FUNCTION_WORDS
                 .iter()

@@ -11,6 +11,7 @@ pub mod complaint;
 pub mod duplicates;
 pub mod extract;
 pub mod language;
+pub mod model;
 pub mod pseudonym;
 pub mod redact;
 pub mod relevance;

@@ -306,3 +306,104 @@ fn logs_hold_no_personal_data() {
         assert!(!logs.contains(pii), "{pii:?} in the logs:\n{logs}");
     }
 }
+
+/// A complaint directory with the shipped cue files and no model, and a config using it.
+fn cues_without_model(dir: &Path) -> (String, std::path::PathBuf) {
+    let complaint = dir.join("complaint");
+    std::fs::create_dir(&complaint).unwrap();
+    for entry in std::fs::read_dir(repo().join("config/complaint")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|x| x == "toml") {
+            std::fs::copy(&path, complaint.join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    let config = write(
+        dir,
+        "c.toml",
+        &format!(
+            "[pipeline]\ncomplaint_dir = {:?}\n",
+            complaint.display().to_string()
+        ),
+    );
+    (config, complaint)
+}
+
+#[test]
+fn train_writes_a_model_that_the_pipeline_then_uses() {
+    let dir = tempfile::tempdir().unwrap();
+    let (config, complaint) = cues_without_model(dir.path());
+    let (code, out, err) = webcare(&["train", "-c", &config, "tests/data/labeled-train.jsonl"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("251 relevant posts, 144 complaints"), "{out}");
+    assert!(
+        out.contains("5-fold cross-validation, model alone"),
+        "{out}"
+    );
+    let model = std::fs::read_to_string(complaint.join("model.tsv")).unwrap();
+    assert!(
+        model.starts_with("# webcare complaint model"),
+        "{model:.200}"
+    );
+    assert!(model.contains("\n(bias)\t"), "{model:.600}");
+    // The words that speak most for a complaint come first, and are words of the data.
+    let strongest = model
+        .lines()
+        .find(|l| !l.starts_with('#') && !l.starts_with("(bias)"))
+        .unwrap();
+    let weight: f64 = strongest.split('\t').nth(1).unwrap().parse().unwrap();
+    assert!(weight > 0.5, "{strongest}");
+
+    // The pipeline now mixes the model in, and says which words it weighed.
+    let predictions = dir.path().join("p.jsonl");
+    let (code, _, err) = webcare(&[
+        "eval",
+        "-c",
+        &config,
+        "tests/data/labeled-dev.jsonl",
+        "--predictions",
+        predictions.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let first = std::fs::read_to_string(&predictions).unwrap();
+    let first: serde_json::Value = serde_json::from_str(first.lines().next().unwrap()).unwrap();
+    let why = first["complaint_why"].as_array().unwrap();
+    assert!(
+        why.iter()
+            .any(|w| w.as_str().unwrap().starts_with("model:")),
+        "{why:?}"
+    );
+
+    // A damaged model file stops startup, naming file and line.
+    std::fs::write(complaint.join("model.tsv"), "(bias)\t0.1\nslecht 2.0\n").unwrap();
+    let (code, _, err) = webcare(&["check-config", "-c", &config]);
+    assert_ne!(code, 0);
+    assert!(err.contains("model.tsv:2:") && err.contains("tab"), "{err}");
+}
+
+#[test]
+fn train_refuses_the_held_out_file_and_names_a_bad_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let (config, complaint) = cues_without_model(dir.path());
+    let (code, _, err) = webcare(&[
+        "train",
+        "-c",
+        &config,
+        "tests/data/labeled-train.jsonl",
+        "tests/data/labeled-heldout.jsonl",
+    ]);
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("labeled-heldout.jsonl") && err.contains("never for training"),
+        "{err}"
+    );
+    let bad = write(
+        dir.path(),
+        "bad.jsonl",
+        "{\"id\":\"a\",\"lang\":\"nl\",\"text\":\"x\",\"relevant\":false}\n{\"id\": 3}\n",
+    );
+    let (code, _, err) = webcare(&["train", "-c", &config, &bad]);
+    assert_ne!(code, 0);
+    assert!(err.contains("bad.jsonl:2:"), "{err}");
+    // Nothing was written on either failure.
+    assert!(!complaint.join("model.tsv").exists());
+}

@@ -1,0 +1,188 @@
+//! `webcare train FILE.jsonl…`: learns the complaint word model from labeled posts.
+//!
+//! Reads labeled JSON Lines (the `webcare eval` format), keeps the items labeled
+//! relevant (a complaint is only ever judged on those), trains
+//! [`crate::pipeline::model`] on them and reports, before writing the model, how well
+//! it does on posts it was not trained on: k-fold cross-validation, alone and mixed with
+//! the cue lists as the pipeline mixes them. The cue lists may have been built on some
+//! of the same posts, so the mixed figure flatters; the held-out file of `tests/data/`
+//! must never be given here.
+
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::eval::{Labeled, Scores};
+use crate::pipeline::complaint::{normalise_cues, ComplaintRules};
+use crate::pipeline::extract::any_to_text;
+use crate::pipeline::model::{self, Training, WordModel};
+
+/// Why training could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    #[error("{path}: cannot read: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}: invalid labeled item: {message}")]
+    Invalid {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
+    #[error("{path}: this is the held-out file; it is for measuring only, never for training")]
+    HeldOut { path: PathBuf },
+    #[error("too few relevant items to train on ({relevant}; complaints {complaints}): need at least 10 of each kind")]
+    TooFew { relevant: usize, complaints: usize },
+}
+
+/// One labeled post prepared for training.
+#[derive(Debug, Clone)]
+pub struct Example {
+    pub id: String,
+    /// Text as the complaint stage sees it (not normalised).
+    pub text: String,
+    pub lang: String,
+    pub complaint: bool,
+}
+
+/// What training did.
+#[derive(Debug, Serialize)]
+pub struct TrainReport {
+    pub files: Vec<String>,
+    pub relevant: usize,
+    pub complaints: usize,
+    pub features: usize,
+    pub folds: usize,
+    /// The model alone, on the fold it was not trained on.
+    pub model_out_of_fold: Scores,
+    /// Model and cue lists mixed as in the pipeline, on the fold the model did not see.
+    pub mixed_out_of_fold: Scores,
+}
+
+/// Reads every relevant labeled item of `paths`; a bad line names file and line.
+pub fn read_examples(paths: &[PathBuf]) -> Result<Vec<Example>, TrainError> {
+    let mut out = Vec::new();
+    for path in paths {
+        if path
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().contains("heldout"))
+        {
+            return Err(TrainError::HeldOut { path: path.clone() });
+        }
+        let file = std::fs::File::open(path).map_err(|source| TrainError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        for (index, line) in std::io::BufReader::new(file).lines().enumerate() {
+            let line = line.map_err(|source| TrainError::Read {
+                path: path.clone(),
+                source,
+            })?;
+            if line.trim().is_empty() {
+                continue;
+            }
+            let item: Labeled = serde_json::from_str(&line).map_err(|e| TrainError::Invalid {
+                path: path.clone(),
+                line: index + 1,
+                message: e.to_string(),
+            })?;
+            if item.relevant {
+                out.push(Example {
+                    id: item.id,
+                    text: any_to_text(&item.text),
+                    lang: item.lang,
+                    complaint: item.complaint,
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Trains on every example; cross-validates first with `folds` folds (at least 2).
+pub fn train(
+    examples: &[Example],
+    cues: &ComplaintRules,
+    settings: Training,
+    folds: usize,
+) -> Result<(WordModel, TrainReport), TrainError> {
+    let complaints = examples.iter().filter(|e| e.complaint).count();
+    if complaints < 10 || examples.len() - complaints < 10 {
+        return Err(TrainError::TooFew {
+            relevant: examples.len(),
+            complaints,
+        });
+    }
+    let normalised: Vec<(String, bool)> = examples
+        .iter()
+        .map(|e| (normalise_cues(&e.text), e.complaint))
+        .collect();
+    let folds = folds.max(2);
+    let (mut alone, mut mixed) = (Scores::default(), Scores::default());
+    for fold in 0..folds {
+        let training: Vec<(String, bool)> = normalised
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| i % folds != fold)
+            .map(|(_, e)| e.clone())
+            .collect();
+        let fold_model = model::train(&training, settings);
+        for (i, example) in examples
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| i % folds == fold)
+        {
+            let probability = fold_model.judge(&normalised[i].0).probability;
+            alone.add(probability >= 0.5, example.complaint);
+            let judged = cues.judge_with(&example.text, &example.lang, Some(&fold_model));
+            mixed.add(judged.complaint, example.complaint);
+        }
+    }
+    let model = model::train(&normalised, settings);
+    let report = TrainReport {
+        files: Vec::new(),
+        relevant: examples.len(),
+        complaints,
+        features: model.len(),
+        folds,
+        model_out_of_fold: alone.finish(),
+        mixed_out_of_fold: mixed.finish(),
+    };
+    Ok((model, report))
+}
+
+/// The comment block written above the weights.
+pub fn header(report: &TrainReport, settings: Training) -> String {
+    format!(
+        "webcare complaint model: weights of words and word pairs, learned by logistic\n\
+         regression (src/pipeline/model.rs). Positive weights speak for a complaint,\n\
+         negative against; a text's weights are summed, scaled by one over the square\n\
+         root of its number of features. Generated by `webcare train`; do not edit by\n\
+         hand what you want to keep: retraining overwrites it.\n\
+         Trained on {} relevant labeled posts ({} complaints) from: {}\n\
+         Settings: c = {}, min_count = {}, steps = {}.\n\
+         {}-fold cross-validation: model alone F1 {:.3}; mixed with the cue lists F1 {:.3}.",
+        report.relevant,
+        report.complaints,
+        report.files.join(", "),
+        settings.c,
+        settings.min_count,
+        settings.steps,
+        report.folds,
+        report.model_out_of_fold.f1,
+        report.mixed_out_of_fold.f1,
+    )
+}
+
+/// Writes the model where the complaint stage reads it.
+pub fn write_model(
+    path: &Path,
+    model: &WordModel,
+    report: &TrainReport,
+    settings: Training,
+) -> std::io::Result<()> {
+    std::fs::write(path, model.to_file_text(&header(report, settings)))
+}
