@@ -700,6 +700,19 @@ fn main() {
         stage_costs(&pipeline);
         return;
     }
+    if std::env::var_os("WEBCARE_BENCH_INDEX_ONLY").is_some() {
+        // For profiling the index side alone: analysed documents into the webcare index.
+        let kept: Vec<Mention> = synthetic(INGEST_DOCS, 1)
+            .into_iter()
+            .map(|m| pipeline.process(m))
+            .filter(Mention::is_relevant)
+            .collect();
+        for _ in 0..ROUNDS {
+            let secs = straight_into_webcare_index(&kept).as_secs_f64();
+            println!("webcare index without pipeline: {secs:.2}s");
+        }
+        return;
+    }
     if smoke {
         let (_, kept) = full_pipeline(synthetic(1_000, 1), &pipeline);
         assert!(
@@ -709,7 +722,9 @@ fn main() {
         println!("bench smoke run ok ({kept} of 1000 kept)");
         return;
     }
-    bench_ingest(&pipeline);
+    if std::env::var_os("WEBCARE_BENCH_SEARCH_ONLY").is_none() {
+        bench_ingest(&pipeline);
+    }
     if std::env::var_os("WEBCARE_BENCH_INGEST_ONLY").is_none() {
         bench_search();
     }

@@ -19,7 +19,7 @@ use tantivy::tokenizer::{
 use tantivy::Index;
 
 /// Bumped when the schema changes incompatibly; stored beside the index.
-pub const SCHEMA_VERSION: u32 = 4;
+pub const SCHEMA_VERSION: u32 = 5;
 
 /// Analyzer families: (name, stemmer). `std` lower-cases and splits on non-alphanumerics,
 /// which suits Persian, Ukrainian, Somali, Tigrinya and anything undetermined.
