@@ -135,7 +135,7 @@ pub fn train(
             .enumerate()
             .filter(|(i, _)| i % folds == fold)
         {
-            let probability = fold_model.judge(&normalised[i].0).probability;
+            let probability = fold_model.judge(&normalised[i].0, 0).probability;
             alone.add(probability >= 0.5, example.complaint);
             let judged = cues.judge_with(&example.text, &example.lang, Some(&fold_model));
             mixed.add(judged.complaint, example.complaint);

@@ -359,11 +359,10 @@ impl ComplaintRules {
                 why,
             };
         };
-        let judged = model.judge(&normalised);
+        let judged = model.judge(&normalised, MODEL_REASONS);
         let words: Vec<String> = judged
             .contributions
             .iter()
-            .take(MODEL_REASONS)
             .map(|(word, c)| format!("{word}({c:+.2})"))
             .collect();
         why.push(format!(

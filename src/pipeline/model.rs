@@ -18,7 +18,7 @@ use std::collections::HashMap;
 
 use std::hash::BuildHasher;
 
-use rustc_hash::{FxBuildHasher, FxHashMap, FxHashSet};
+use rustc_hash::{FxBuildHasher, FxHashMap};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -66,19 +66,18 @@ fn key(feature: &str) -> u64 {
 pub struct Judgement<'a> {
     /// Probability of the positive class, 0..1.
     pub probability: f64,
-    /// The features found and their share of the logit, strongest first.
+    /// The weightiest features found (as many as asked) and their share of the logit
+    /// (per occurrence), strongest first.
     pub contributions: Vec<(&'a str, f64)>,
 }
 
-/// Every distinct feature of normalised text: words, and word pairs within a sentence.
-/// Pairs are slices of the text itself (words are separated by one space there), so
-/// nothing is allocated per feature.
+/// Every feature of normalised text, as often as it occurs: words, and word pairs within
+/// a sentence. Pairs are slices of the text itself (words are separated by one space
+/// there), so nothing is allocated per feature. Repeats count again (a word said three
+/// times weighs three times), which also spares a set per text.
 pub fn features(normalised: &str) -> Vec<&str> {
-    // About two features per word; sized up front, as growing the set was a fifth of
-    // the model's cost.
-    let capacity = 2 * normalised.len() / 5;
-    let mut seen = FxHashSet::with_capacity_and_hasher(capacity, Default::default());
-    let mut out = Vec::with_capacity(capacity);
+    // About two features per word, sized up front.
+    let mut out = Vec::with_capacity(2 * normalised.len() / 5);
     let mut previous: Option<(usize, usize)> = None;
     let mut offset = 0;
     for word in normalised.split(' ') {
@@ -91,14 +90,9 @@ pub fn features(normalised: &str) -> Vec<&str> {
             previous = None;
             continue;
         }
-        if seen.insert(word) {
-            out.push(word);
-        }
+        out.push(word);
         if let Some((pair_start, _)) = previous {
-            let pair = &normalised[pair_start..start + word.len()];
-            if seen.insert(pair) {
-                out.push(pair);
-            }
+            out.push(&normalised[pair_start..start + word.len()]);
         }
         previous = Some((start, start + word.len()));
     }
@@ -171,7 +165,9 @@ impl WordModel {
     }
 
     /// Judges normalised text; contributions are the weighted features found in it.
-    pub fn judge<'t>(&self, normalised: &'t str) -> Judgement<'t> {
+    /// Judges normalised text; `reasons` is how many of the weightiest features found to
+    /// return, distinct, strongest first.
+    pub fn judge<'t>(&self, normalised: &'t str, reasons: usize) -> Judgement<'t> {
         let found = features(normalised);
         let scale = 1.0 / (found.len().max(1) as f64).sqrt();
         let mut contributions: Vec<(&str, f64)> = found
@@ -183,10 +179,27 @@ impl WordModel {
             })
             .collect();
         let logit = self.bias + contributions.iter().map(|(_, c)| c).sum::<f64>();
-        contributions.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()));
+        let by_strength = |a: &(&str, f64), b: &(&str, f64)| b.1.abs().total_cmp(&a.1.abs());
+        // Only the strongest few are shown: select them rather than sort every feature.
+        // Twice as many as asked leaves room for repeats of one feature.
+        let wanted = (2 * reasons).min(contributions.len());
+        if wanted < contributions.len() {
+            contributions.select_nth_unstable_by(wanted, by_strength);
+            contributions.truncate(wanted);
+        }
+        contributions.sort_by(by_strength);
+        let mut shown: Vec<(&str, f64)> = Vec::with_capacity(reasons);
+        for (feature, c) in contributions {
+            if shown.len() == reasons {
+                break;
+            }
+            if !shown.iter().any(|(f, _)| *f == feature) {
+                shown.push((feature, c));
+            }
+        }
         Judgement {
             probability: sigmoid(logit),
-            contributions,
+            contributions: shown,
         }
     }
 
@@ -240,7 +253,7 @@ pub fn train(examples: &[(String, bool)], settings: Training) -> WordModel {
     }
     let mut vocabulary: Vec<&str> = counts
         .into_iter()
-        .filter(|(_, n)| *n >= settings.min_count)
+        .filter(|(f, n)| *n >= settings.min_count && !holds_an_identifier(f))
         .map(|(f, _)| f)
         .collect();
     vocabulary.sort_unstable();
@@ -317,6 +330,16 @@ pub fn train(examples: &[(String, bool)], settings: Training) -> WordModel {
     }
 }
 
+/// Whether a feature has a word mixing letters and digits ("nl91abna0417164300"): such a
+/// word is an identifier, perhaps someone's, and the reasons shown with a mention (which
+/// the complaint stage writes before redaction) must never echo one. Plain numbers are
+/// `0` in normalised text already.
+fn holds_an_identifier(feature: &str) -> bool {
+    feature
+        .split(' ')
+        .any(|word| word != "0" && word.chars().any(|c| c.is_numeric()))
+}
+
 fn power(base: f64, step: usize) -> f64 {
     base.powi(step.min(i32::MAX as usize) as i32)
 }
@@ -338,7 +361,8 @@ mod tests {
                 "geen",
                 "steeds geen",
                 "brief",
-                "geen brief"
+                "geen brief",
+                "nog"
             ]
         );
         assert!(features("").is_empty());
@@ -363,9 +387,9 @@ mod tests {
         let model = train(&examples(), Training::default());
         let bad = normalise_cues("schandalig, geen antwoord");
         let good = normalise_cues("dank, goed geholpen");
-        let judged = model.judge(&bad);
+        let judged = model.judge(&bad, 4);
         assert!(judged.probability > 0.7, "{judged:?}");
-        assert!(model.judge(&good).probability < 0.3);
+        assert!(model.judge(&good, 4).probability < 0.3);
         // The reasons are the words of the text that carry weight, strongest first.
         let words: Vec<&str> = judged.contributions.iter().map(|(f, _)| *f).collect();
         assert!(
@@ -378,6 +402,23 @@ mod tests {
     }
 
     #[test]
+    fn identifiers_get_no_weight() {
+        let mut data = examples();
+        data.push((
+            normalise_cues("iban nl91abna0417164300 werkt niet, schandalig"),
+            true,
+        ));
+        data.push((
+            normalise_cues("iban nl91abna0417164300 staat goed, dank"),
+            false,
+        ));
+        let model = train(&data, Training::default());
+        let text = model.to_file_text("");
+        assert!(!text.contains("nl91abna"), "{text}");
+        assert!(text.contains("\niban\t"), "{text}");
+    }
+
+    #[test]
     fn the_file_round_trips() {
         let model = train(&examples(), Training::default());
         let text = model.to_file_text("trained for a test\non two lines");
@@ -386,8 +427,8 @@ mod tests {
         assert_eq!(read.len(), model.len());
         let probe = normalise_cues("schandalig, geen antwoord");
         let (a, b) = (
-            model.judge(&probe).probability,
-            read.judge(&probe).probability,
+            model.judge(&probe, 4).probability,
+            read.judge(&probe, 4).probability,
         );
         assert!((a - b).abs() < 1e-3, "{a} {b}");
     }
