@@ -48,7 +48,7 @@ const EMPHASIS: f64 = 0.5;
 /// The learned model's share of the mixed score; the cues have the rest.
 pub const MODEL_SHARE: f64 = 0.4;
 /// The mixed score from which a mention is a complaint. Share and threshold were chosen
-/// on 400 posts that neither the cue lists nor the model had seen (BENCHMARKS.md): the
+/// on 415 relevant posts that neither the cue lists nor the model had seen (BENCHMARKS.md): the
 /// cue score of a text without cues is 0.18, so a mild cue and a leaning model suffice.
 const MIXED_THRESHOLD: f64 = 0.3;
 /// The name of the model file in the complaint directory.
