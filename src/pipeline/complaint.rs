@@ -371,9 +371,11 @@ impl ComplaintRules {
             words.join(", ")
         ));
         let mixed = (1.0 - MODEL_SHARE) * squash(score) + MODEL_SHARE * judged.probability;
+        // Decided on the score as shown (rounded), so that the two can never disagree.
+        let score = rescale(mixed);
         Complaint {
-            complaint: mixed >= MIXED_THRESHOLD,
-            score: rescale(mixed),
+            complaint: score >= 0.5,
+            score,
             why,
         }
     }
@@ -561,6 +563,54 @@ any = ["weet iemand"]
         assert_eq!(
             normalise_cues("Op 2.400 plekken. Nu!"),
             " op 0 plekken | nu | "
+        );
+    }
+
+    #[test]
+    fn a_model_mixes_in_and_half_is_still_the_decision_point() {
+        let examples: Vec<(String, bool)> = [
+            ("wachten wachten en nog eens wachten", true),
+            ("weer wachten, niemand belt terug", true),
+            ("al maanden wachten op een brief", true),
+            ("nieuwe cijfers over de opvang", false),
+            ("de ind publiceert cijfers", false),
+            ("cijfers van het coa over de opvang", false),
+        ]
+        .iter()
+        .map(|(t, y)| (normalise_cues(t), *y))
+        .collect();
+        let model = super::super::model::train(&examples, Default::default());
+        let rules = rules().with_model(Some(model));
+        // No cue at all, yet the model knows this wording.
+        let c = rules.judge("Wachten, wachten, wachten.", "nl");
+        assert!(c.complaint, "{c:?}");
+        let reason = c.why.last().unwrap();
+        assert!(
+            reason.starts_with("model:") && reason.contains("wachten(+"),
+            "{c:?}"
+        );
+        for text in [
+            "Wachten, wachten, wachten.",
+            "Nieuwe cijfers van de IND.",
+            "Schandalig!",
+            "Dank aan de vriendelijke tolk",
+            "",
+        ] {
+            let c = rules.judge(text, "nl");
+            assert_eq!(c.complaint, c.score >= 0.5, "{text}: {c:?}");
+            assert!((0.0..=1.0).contains(&c.score), "{text}: {c:?}");
+        }
+        assert!(
+            !rules
+                .judge("Nieuwe cijfers over de opvang.", "nl")
+                .complaint
+        );
+        // The cues alone decide again without the model.
+        assert!(
+            !rules
+                .with_model(None)
+                .judge("Wachten, wachten.", "nl")
+                .complaint
         );
     }
 
