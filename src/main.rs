@@ -565,8 +565,9 @@ fn train(
 ) -> Result<()> {
     let config = load(config_path)?;
     let dir = &config.pipeline.complaint_dir;
-    // The cue lists alone: the model being replaced must not judge its successor.
-    let cues = webcare::pipeline::complaint::ComplaintRules::load_dir(dir)?.with_model(None);
+    // The cue lists alone: the model being replaced must not judge its successor, nor
+    // stop it from being written when it is damaged.
+    let cues = webcare::pipeline::complaint::ComplaintRules::load_cues(dir)?;
     let examples = webcare::train::read_examples(files)?;
     let (model, mut report) = webcare::train::train(&examples, &cues, settings, folds)?;
     report.files = files.iter().map(|f| f.display().to_string()).collect();

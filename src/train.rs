@@ -41,7 +41,6 @@ pub enum TrainError {
 /// One labeled post prepared for training.
 #[derive(Debug, Clone)]
 pub struct Example {
-    pub id: String,
     /// Text as the complaint stage sees it (not normalised).
     pub text: String,
     pub lang: String,
@@ -91,7 +90,6 @@ pub fn read_examples(paths: &[PathBuf]) -> Result<Vec<Example>, TrainError> {
             })?;
             if item.relevant {
                 out.push(Example {
-                    id: item.id,
                     text: any_to_text(&item.text),
                     lang: item.lang,
                     complaint: item.complaint,

@@ -197,7 +197,7 @@ fn cue_needle(term: &str) -> Option<String> {
 impl ComplaintRules {
     /// Loads every `*.toml` in `dir`.
     pub fn load_dir(dir: &Path) -> Result<ComplaintRules, TopicError> {
-        let rules = ComplaintRules::from_sources(&super::relevance::read_rule_files(dir)?)?;
+        let rules = ComplaintRules::load_cues(dir)?;
         let path = dir.join(MODEL_FILE);
         if !path.exists() {
             return Ok(rules);
@@ -218,6 +218,12 @@ impl ComplaintRules {
             },
         })?;
         Ok(rules.with_model(Some(model)))
+    }
+
+    /// Only the cue files of `dir`, never its model: what `webcare train` judges with,
+    /// so that a damaged model file can be replaced by training a new one.
+    pub fn load_cues(dir: &Path) -> Result<ComplaintRules, TopicError> {
+        ComplaintRules::from_sources(&super::relevance::read_rule_files(dir)?)
     }
 
     /// The same cues with another learned model (or none: the cues decide alone).

@@ -267,11 +267,10 @@ pub fn train(examples: &[(String, bool)], settings: Training) -> WordModel {
         .iter()
         .map(|row| {
             let value = 1.0 / (row.len().max(1) as f64).sqrt();
-            let mut known: Vec<usize> = row
+            let known: Vec<usize> = row
                 .iter()
                 .filter_map(|f| position.get(f).copied())
                 .collect();
-            known.sort_unstable();
             (known, value)
         })
         .collect();
@@ -292,7 +291,9 @@ pub fn train(examples: &[(String, bool)], settings: Training) -> WordModel {
     let (mut m, mut v) = (vec![0.0; dims], vec![0.0; dims]);
     let (rate, beta1, beta2, eps) = (0.05, 0.9, 0.999, 1e-8);
     let mut grad = vec![0.0; dims];
-    for step in 1..=settings.steps {
+    // beta1 and beta2 to the power of the step, for Adam's bias correction.
+    let (mut beta1_t, mut beta2_t) = (1.0, 1.0);
+    for _ in 0..settings.steps {
         grad.iter_mut().for_each(|g| *g = 0.0);
         for ((features, value), (_, label)) in sparse.iter().zip(examples) {
             let z = w[dims - 1] + features.iter().map(|&i| w[i] * value).sum::<f64>();
@@ -306,7 +307,9 @@ pub fn train(examples: &[(String, bool)], settings: Training) -> WordModel {
         for i in 0..dims - 1 {
             grad[i] += lambda * w[i];
         }
-        let (c1, c2) = (1.0 - power(beta1, step), 1.0 - power(beta2, step));
+        beta1_t *= beta1;
+        beta2_t *= beta2;
+        let (c1, c2) = (1.0 - beta1_t, 1.0 - beta2_t);
         for i in 0..dims {
             m[i] = beta1 * m[i] + (1.0 - beta1) * grad[i];
             v[i] = beta2 * v[i] + (1.0 - beta2) * grad[i] * grad[i];
@@ -338,10 +341,6 @@ fn holds_an_identifier(feature: &str) -> bool {
     feature
         .split(' ')
         .any(|word| word != "0" && word.chars().any(|c| c.is_numeric()))
-}
-
-fn power(base: f64, step: usize) -> f64 {
-    base.powi(step.min(i32::MAX as usize) as i32)
 }
 
 #[cfg(test)]

@@ -378,6 +378,11 @@ fn train_writes_a_model_that_the_pipeline_then_uses() {
     let (code, _, err) = webcare(&["check-config", "-c", &config]);
     assert_ne!(code, 0);
     assert!(err.contains("model.tsv:2:") && err.contains("tab"), "{err}");
+    // Training a new one replaces it: the damaged file is not read for that.
+    let (code, _, err) = webcare(&["train", "-c", &config, "tests/data/labeled-train.jsonl"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = webcare(&["check-config", "-c", &config]);
+    assert_eq!(code, 0, "{err}");
 }
 
 #[test]
