@@ -181,16 +181,19 @@ pub fn evaluate<R: BufRead>(
                 continue;
             }
         };
+        let text = crate::pipeline::extract::any_to_text(&item.text);
         let mut mention = Mention::new("eval", &item.id, now, now);
-        mention.text = crate::pipeline::extract::any_to_text(&item.text);
+        mention.text = text.clone();
         let mention = pipeline.process(mention);
         report.items += 1;
         score_language(&mut report, &item, &mention);
         relevance.add(mention.is_relevant(), item.relevant);
-        let judged = pipeline.complaint_rules().judge(
-            &format!("{}\n{}", mention.title, mention.text),
-            &mention.lang,
-        );
+        // The stage's own verdict where it ran; where relevance missed the item, the
+        // stage on the same text it would have read (before redaction).
+        let judged = mention
+            .complaint
+            .clone()
+            .unwrap_or_else(|| pipeline.complaint_rules().judge(&text, &mention.lang));
         if item.relevant {
             complaint.add(judged.complaint, item.complaint);
         }
