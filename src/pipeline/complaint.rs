@@ -137,25 +137,14 @@ pub fn normalise_cues(text: &str) -> String {
         out.push(' ');
     };
     while let Some(c) = chars.next() {
-        let keep = if c.is_ascii() {
-            c.is_ascii_alphanumeric()
-        } else {
-            c.is_alphanumeric() || super::relevance::is_joiner(c)
-        };
-        if keep {
+        if super::relevance::is_word_char(c) {
             if !in_word {
                 word_start = out.len();
                 in_word = true;
                 all_digits = true;
             }
             all_digits &= c.is_numeric();
-            if c.is_ascii() {
-                out.push(c.to_ascii_lowercase());
-            } else if let Some(folded) = super::relevance::fold_letter(c) {
-                out.push(folded);
-            } else {
-                out.extend(c.to_lowercase());
-            }
+            super::relevance::push_folded(&mut out, c);
         } else {
             let next = chars.peek().copied().unwrap_or(' ');
             // "2.400" and "13,5" are one number, not a sentence end.

@@ -355,20 +355,8 @@ pub fn normalise(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 2);
     out.push(' ');
     for c in text.chars() {
-        // ASCII first: most text is, and the Unicode tables are slower.
-        let keep = if c.is_ascii() {
-            c.is_ascii_alphanumeric()
-        } else {
-            c.is_alphanumeric() || is_joiner(c)
-        };
-        if keep {
-            if c.is_ascii() {
-                out.push(c.to_ascii_lowercase());
-            } else if let Some(folded) = fold_letter(c) {
-                out.push(folded);
-            } else {
-                out.extend(c.to_lowercase());
-            }
+        if is_word_char(c) {
+            push_folded(&mut out, c);
         } else if !out.ends_with(' ') {
             out.push(' ');
         }
@@ -377,6 +365,29 @@ pub fn normalise(text: &str) -> String {
         out.push(' ');
     }
     out
+}
+
+/// Whether `c` belongs to a word: a letter, a digit or a joiner. ASCII first: most text
+/// is, and the Unicode tables are slower.
+#[inline]
+pub(crate) fn is_word_char(c: char) -> bool {
+    if c.is_ascii() {
+        c.is_ascii_alphanumeric()
+    } else {
+        c.is_alphanumeric() || is_joiner(c)
+    }
+}
+
+/// Appends the word character `c` lower-cased, with [`fold_letter`]'s foldings.
+#[inline]
+pub(crate) fn push_folded(out: &mut String, c: char) {
+    if c.is_ascii() {
+        out.push(c.to_ascii_lowercase());
+    } else if let Some(folded) = fold_letter(c) {
+        out.push(folded);
+    } else {
+        out.extend(c.to_lowercase());
+    }
 }
 
 /// Letters written several ways for one sound: folded so that a term matches every
