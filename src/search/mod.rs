@@ -9,6 +9,7 @@ pub(crate) mod docs;
 pub mod erase;
 pub mod query;
 pub mod schema;
+pub mod stem;
 pub mod writer;
 
 use std::collections::BTreeMap;

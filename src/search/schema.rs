@@ -13,10 +13,11 @@ use tantivy::schema::{
     TextFieldIndexing, TextOptions, FAST, STORED, STRING,
 };
 use tantivy::tokenizer::{
-    AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer,
-    TextAnalyzer,
+    AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, TextAnalyzer,
 };
 use tantivy::Index;
+
+use super::stem::CachedStemmer;
 
 /// Bumped when the schema changes incompatibly; stored beside the index.
 pub const SCHEMA_VERSION: u32 = 5;
@@ -161,9 +162,9 @@ pub fn register_analyzers(index: &Index) {
             // Folding "geëvalueerd" to "geevalueerd" lets people search without diacritics.
             (&"nl" | &"de" | &"fr" | &"es" | &"it" | &"pt", Some(lang)) => base
                 .filter(AsciiFoldingFilter)
-                .filter(Stemmer::new(*lang))
+                .filter(CachedStemmer::new(*lang))
                 .build(),
-            (_, Some(lang)) => base.filter(Stemmer::new(*lang)).build(),
+            (_, Some(lang)) => base.filter(CachedStemmer::new(*lang)).build(),
             (_, None) => base.build(),
         };
         index
