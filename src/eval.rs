@@ -54,6 +54,8 @@ pub struct Prediction {
     /// Why the complaint stage decided as it did.
     pub complaint_why: Vec<String>,
     pub aspects: Vec<String>,
+    /// Per aspect, what found it (list terms, the model's strongest features).
+    pub aspect_why: Vec<String>,
     pub cluster: Option<String>,
     /// The text as it would be stored.
     pub text: String,
@@ -319,6 +321,11 @@ fn predict(
         },
         complaint_why: judged.why,
         aspects: mention.aspects.iter().map(|t| t.id.clone()).collect(),
+        aspect_why: mention
+            .aspects
+            .iter()
+            .map(|t| format!("{}: {}", t.id, t.terms.join(", ")))
+            .collect(),
         cluster,
         text: mention.text.clone(),
         rule,

@@ -156,24 +156,30 @@ enum Command {
         config: PathBuf,
         #[arg(required = true)]
         files: Vec<PathBuf>,
-        /// Write the model here instead.
+        /// Write the complaint model here instead.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Write the aspect model here instead.
+        #[arg(long)]
+        aspects_out: Option<PathBuf>,
         /// Folds of the cross-validation reported before writing.
         #[arg(long, default_value_t = 5)]
         folds: usize,
         /// Only report the cross-validation; write nothing.
         #[arg(long)]
         dry_run: bool,
-        /// Inverse strength of the L2 penalty: larger fits the examples more closely.
-        #[arg(long, default_value_t = webcare::pipeline::model::Training::default().c)]
-        c: f64,
-        /// Texts a word (pair) must occur in to get a weight.
-        #[arg(long, default_value_t = webcare::pipeline::model::Training::default().min_count)]
-        min_count: usize,
-        /// Gradient steps.
-        #[arg(long, default_value_t = webcare::pipeline::model::Training::default().steps)]
-        steps: usize,
+        /// Inverse strength of the L2 penalty, for both models: larger fits the
+        /// examples more closely (default: 16).
+        #[arg(long)]
+        c: Option<f64>,
+        /// Texts a word (pair) must occur in to get a weight, for both models (default:
+        /// 2).
+        #[arg(long)]
+        min_count: Option<usize>,
+        /// Gradient steps, for both models (default: 600 for the complaint model, 1,200
+        /// for the aspect model).
+        #[arg(long)]
+        steps: Option<usize>,
     },
     /// Recurring-complaint alerts.
     Alerts {
@@ -323,18 +329,31 @@ fn main() -> Result<()> {
             config,
             files,
             out,
+            aspects_out,
             folds,
             dry_run,
             c,
             min_count,
             steps,
         } => {
-            let settings = webcare::pipeline::model::Training {
-                c,
-                min_count,
-                steps,
-            };
-            train(&config, &files, out, folds, dry_run, settings)
+            let given =
+                |defaults: webcare::pipeline::model::Training| webcare::pipeline::model::Training {
+                    c: c.unwrap_or(defaults.c),
+                    min_count: min_count.unwrap_or(defaults.min_count),
+                    steps: steps.unwrap_or(defaults.steps),
+                };
+            let settings = [
+                given(webcare::pipeline::model::Training::default()),
+                given(webcare::train::ASPECT_TRAINING),
+            ];
+            train(
+                &config,
+                &files,
+                [out, aspects_out],
+                folds,
+                dry_run,
+                settings,
+            )
         }
         Command::Alerts {
             config,
@@ -555,19 +574,25 @@ fn evaluate(config_path: &Path, file: &Path, json: bool, predictions: Option<&Pa
     Ok(())
 }
 
+/// `webcare train`: the complaint model and the aspect model, each cross-validated
+/// before it is written. `outs` overrides where (complaint, aspects) are written;
+/// `settings` are (complaint, aspects).
 fn train(
     config_path: &Path,
     files: &[PathBuf],
-    out: Option<PathBuf>,
+    outs: [Option<PathBuf>; 2],
     folds: usize,
     dry_run: bool,
-    settings: webcare::pipeline::model::Training,
+    settings: [webcare::pipeline::model::Training; 2],
 ) -> Result<()> {
     let config = load(config_path)?;
+    let [out, aspects_out] = outs;
+    let [settings, aspect_settings] = settings;
     let dir = &config.pipeline.complaint_dir;
-    // The cue lists alone: the model being replaced must not judge its successor, nor
-    // stop it from being written when it is damaged.
+    // The word lists alone: the models being replaced must not judge their successors,
+    // nor stop them from being written when they are damaged.
     let cues = webcare::pipeline::complaint::ComplaintRules::load_cues(dir)?;
+    let lists = webcare::pipeline::aspects::Aspects::load_lists(&config.pipeline.aspects_dir)?;
     let examples = webcare::train::read_examples(files)?;
     let (model, mut report) = webcare::train::train(&examples, &cues, settings, folds)?;
     report.files = files.iter().map(|f| f.display().to_string()).collect();
@@ -580,24 +605,49 @@ fn train(
         )
     };
     println!(
-        "{} relevant posts, {} complaints; {} weighted features",
+        "complaint model: {} relevant posts, {} complaints; {} weighted features",
         report.relevant, report.complaints, report.features
     );
     println!(
-        "{}-fold cross-validation, model alone: {}",
+        "  {}-fold cross-validation, model alone: {}",
         report.folds,
         fold(&report.model_out_of_fold)
     );
     println!(
-        "{}-fold cross-validation, mixed with the cue lists: {} (the lists may have been built on these posts)",
+        "  {}-fold cross-validation, mixed with the cue lists: {} (the lists may have been built on these posts)",
         report.folds,
         fold(&report.mixed_out_of_fold)
+    );
+    let (aspect_model, aspect_report) =
+        webcare::train::train_aspects(&examples, &lists, aspect_settings, folds);
+    println!(
+        "aspect model: {} relevant posts; {} weighted features",
+        aspect_report.relevant, aspect_report.features
+    );
+    println!(
+        "  word lists alone, micro: {} (the lists may have been built on these posts)",
+        fold(&aspect_report.lists)
+    );
+    println!(
+        "  {}-fold cross-validation, model with the lists' findings, micro: {}",
+        aspect_report.folds,
+        fold(&aspect_report.model_out_of_fold)
     );
     if dry_run {
         return Ok(());
     }
     let path = out.unwrap_or_else(|| dir.join(webcare::pipeline::complaint::MODEL_FILE));
     webcare::train::write_model(&path, &model, &report, settings)
+        .with_context(|| format!("{}: cannot write", path.display()))?;
+    println!("wrote {}", path.display());
+    let path = aspects_out.unwrap_or_else(|| {
+        config
+            .pipeline
+            .aspects_dir
+            .join(webcare::pipeline::aspect_model::MODEL_FILE)
+    });
+    let header = webcare::train::aspect_header(&aspect_report, &report.files, aspect_settings);
+    std::fs::write(&path, aspect_model.to_file_text(&header))
         .with_context(|| format!("{}: cannot write", path.display()))?;
     println!("wrote {}", path.display());
     Ok(())

@@ -11,7 +11,12 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::aspect_model::{AspectModel, MODEL_FILE};
+use super::model::FeatureSet;
 use super::relevance::{TopicError, Topics};
+
+/// How many of the model's strongest features are given with an aspect.
+const MODEL_REASONS: usize = 3;
 
 /// The aspects of the procedure, ids exactly as in DOMAIN.md.
 pub const ASPECTS: &[&str] = &[
@@ -35,15 +40,39 @@ pub struct AspectTag {
     pub terms: Vec<String>,
 }
 
-/// The compiled aspect rules.
+/// The compiled aspect rules, and the learned model when there is one.
 pub struct Aspects {
     rules: Topics,
+    model: Option<AspectModel>,
 }
 
 impl Aspects {
-    /// Loads `dir/*.toml` and checks that every rule names a known aspect.
+    /// Loads `dir/*.toml`, checking that every rule names a known aspect, and the
+    /// learned model `dir/model.tsv` if it exists.
     pub fn load_dir(dir: &Path) -> Result<Aspects, TopicError> {
+        let aspects = Aspects::load_lists(dir)?;
+        let path = dir.join(MODEL_FILE);
+        if !path.exists() {
+            return Ok(aspects);
+        }
+        Ok(aspects.with_model(Some(AspectModel::load(&path)?)))
+    }
+
+    /// Only the word lists of `dir`, never its model: what `webcare train` trains the
+    /// model on, so that a damaged model file can be replaced by training a new one.
+    pub fn load_lists(dir: &Path) -> Result<Aspects, TopicError> {
         Aspects::checked(Topics::load_dir(dir)?, dir)
+    }
+
+    /// The same lists with another learned model (or none: the lists decide alone).
+    pub fn with_model(mut self, model: Option<AspectModel>) -> Aspects {
+        self.model = model;
+        self
+    }
+
+    /// The learned model, if one is loaded.
+    pub fn model(&self) -> Option<&AspectModel> {
+        self.model.as_ref()
     }
 
     /// Compiles aspect files given as (path, TOML text).
@@ -64,10 +93,63 @@ impl Aspects {
                 });
             }
         }
-        Ok(Aspects { rules })
+        Ok(Aspects { rules, model: None })
     }
 
-    /// The aspects `text` is about, each once, in taxonomy order.
+    /// The aspects of a mention: what the word lists find (in `normalised`, see
+    /// [`super::relevance::normalise`]), weighed by the learned model when there is one
+    /// (on `cue_normalised`, see [`super::complaint::normalise_cues`], whose features
+    /// are `found`).
+    pub fn judge(
+        &self,
+        normalised: &str,
+        cue_normalised: &str,
+        found: &FeatureSet,
+    ) -> Vec<AspectTag> {
+        self.judge_with(normalised, cue_normalised, found, self.model.as_ref())
+    }
+
+    /// As [`Aspects::judge`], with another learned model or none (for training and
+    /// measuring a model before it is written).
+    pub fn judge_with(
+        &self,
+        normalised: &str,
+        cue_normalised: &str,
+        found: &FeatureSet,
+        model: Option<&AspectModel>,
+    ) -> Vec<AspectTag> {
+        let listed = self.tag_normalised(normalised);
+        let Some(model) = model else {
+            return listed;
+        };
+        model
+            .judge_set(
+                cue_normalised,
+                found,
+                &listed_indexes(&listed),
+                MODEL_REASONS,
+            )
+            .into_iter()
+            .filter(|judged| judged.probability >= 0.5)
+            .map(|judged| {
+                let id = ASPECTS[judged.aspect];
+                // The list terms first (the words the team chose), then the model's.
+                let mut terms = listed
+                    .iter()
+                    .find(|t| t.id == id)
+                    .map(|t| t.terms.clone())
+                    .unwrap_or_default();
+                terms.push(model_reason(judged.probability, &judged.contributions));
+                AspectTag {
+                    id: id.to_string(),
+                    terms,
+                }
+            })
+            .collect()
+    }
+
+    /// The aspects the word lists find in `text`, each once, in taxonomy order: also
+    /// what tells whether a word is one the team already follows.
     pub fn tag(&self, text: &str) -> Vec<AspectTag> {
         self.tag_normalised(&super::relevance::normalise(text))
     }
@@ -97,6 +179,28 @@ impl Aspects {
     }
 }
 
+/// `model:0.83[feature(+0.41), …]`: the model's probability and strongest features,
+/// written in one string (this runs for every aspect of every relevant mention).
+fn model_reason(probability: f64, contributions: &[(&str, f64)]) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(16 + 24 * contributions.len());
+    let _ = write!(out, "model:{probability:.2}[");
+    for (i, (feature, c)) in contributions.iter().enumerate() {
+        let separator = if i == 0 { "" } else { ", " };
+        let _ = write!(out, "{separator}{feature}({c:+.2})");
+    }
+    out.push(']');
+    out
+}
+
+/// Positions in [`ASPECTS`] of the aspects the lists found.
+pub fn listed_indexes(listed: &[AspectTag]) -> Vec<usize> {
+    listed
+        .iter()
+        .filter_map(|t| ASPECTS.iter().position(|a| *a == t.id))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,6 +220,79 @@ mod tests {
         assert_eq!(ids, vec!["interpreter", "hearing"]);
         assert_eq!(tags[0].terms, vec!["tolk*"]);
         assert!(a.tag("Het weer is mooi").is_empty());
+    }
+
+    #[test]
+    fn a_model_weighs_what_the_lists_found_and_says_why() {
+        use super::super::aspect_model::{aspect_features, AspectModel};
+        use super::super::complaint::normalise_cues;
+        use super::super::model::{train_columns, Training};
+        use super::super::relevance::normalise;
+        let lists = aspects(
+            "[[include]]\nid = \"interpreter\"\nany = [\"tolk*\"]\n\n[[include]]\nid = \"reception\"\nany = [\"azc\"]\n",
+        )
+        .unwrap();
+        // The azc named in passing is not what these posts are about; the tolk is.
+        let examples = [
+            ("de tolk begreep mijn dialect niet", vec!["interpreter"]),
+            ("weer een tolk die slecht vertaalde", vec!["interpreter"]),
+            ("op het azc is de verwarming kapot", vec!["reception"]),
+            ("het azc heeft geen dokter", vec!["reception"]),
+            (
+                "vanuit het azc al maanden wachten op de beslissing",
+                vec!["waiting_time"],
+            ),
+            ("in het azc wacht ik al een jaar", vec!["waiting_time"]),
+        ];
+        let prepared: Vec<(String, Vec<usize>, Vec<bool>)> = examples
+            .iter()
+            .map(|(text, labels)| {
+                let listed = listed_indexes(&lists.tag(text));
+                let flags = ASPECTS.iter().map(|a| labels.contains(a)).collect();
+                (normalise_cues(text), listed, flags)
+            })
+            .collect();
+        let rows: Vec<Vec<&str>> = prepared
+            .iter()
+            .map(|(t, listed, _)| aspect_features(t, listed))
+            .collect();
+        let labels: Vec<Vec<bool>> = prepared.iter().map(|(_, _, y)| y.clone()).collect();
+        let model = AspectModel::from_columns(train_columns(
+            &rows,
+            &labels,
+            ASPECTS.len(),
+            Training::default(),
+        ));
+        let lists = lists.with_model(Some(model));
+        let judge = |text: &str| {
+            let cue = normalise_cues(text);
+            lists.judge(&normalise(text), &cue, &FeatureSet::of(&cue))
+        };
+        let tags = judge("De tolk bij mijn gehoor");
+        assert_eq!(tags.len(), 1, "{tags:?}");
+        assert_eq!(tags[0].id, "interpreter");
+        // The list term first, then the model's reasons.
+        assert_eq!(tags[0].terms[0], "tolk*");
+        assert!(tags[0].terms[1].starts_with("model:"), "{tags:?}");
+        let ids: Vec<String> = judge("Vanuit het azc wacht ik al maanden")
+            .into_iter()
+            .map(|t| t.id)
+            .collect();
+        assert_eq!(
+            ids,
+            vec!["waiting_time"],
+            "the model overrules the list word"
+        );
+        // Without the model, the lists alone.
+        let plain = aspects("[[include]]\nid = \"reception\"\nany = [\"azc\"]\n").unwrap();
+        let text = "Vanuit het azc wacht ik al maanden";
+        let cue = normalise_cues(text);
+        let ids: Vec<String> = plain
+            .judge(&normalise(text), &cue, &FeatureSet::of(&cue))
+            .into_iter()
+            .map(|t| t.id)
+            .collect();
+        assert_eq!(ids, vec!["reception"]);
     }
 
     #[test]

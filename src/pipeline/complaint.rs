@@ -32,7 +32,7 @@ use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
-use super::model::{ModelError, WordModel};
+use super::model::{FeatureSet, WordModel};
 use super::relevance::{needle, TopicError};
 
 /// The raw score from which a mention counts as a complaint.
@@ -191,21 +191,7 @@ impl ComplaintRules {
         if !path.exists() {
             return Ok(rules);
         }
-        let model = WordModel::load(&path).map_err(|e| match e {
-            ModelError::Read { path, source } => TopicError::Parse {
-                path,
-                message: format!("cannot read: {source}"),
-            },
-            ModelError::Invalid {
-                path,
-                line,
-                message,
-            } => TopicError::Invalid {
-                path,
-                line,
-                message,
-            },
-        })?;
+        let model = WordModel::load(&path)?;
         Ok(rules.with_model(Some(model)))
     }
 
@@ -316,6 +302,31 @@ impl ComplaintRules {
     /// and measuring a model before it is written).
     pub fn judge_with(&self, text: &str, lang: &str, model: Option<&WordModel>) -> Complaint {
         let normalised = normalise_cues(text);
+        let found = FeatureSet::of(&normalised);
+        self.judge_normalised_with(text, &normalised, &found, lang, model)
+    }
+
+    /// [`ComplaintRules::judge`] on `text` already passed through [`normalise_cues`]
+    /// (`normalised`, whose model features are `found`), so that the aspect model and
+    /// the complaint share one normalisation and one feature hashing.
+    pub fn judge_normalised(
+        &self,
+        text: &str,
+        normalised: &str,
+        found: &FeatureSet,
+        lang: &str,
+    ) -> Complaint {
+        self.judge_normalised_with(text, normalised, found, lang, self.model.as_ref())
+    }
+
+    fn judge_normalised_with(
+        &self,
+        text: &str,
+        normalised: &str,
+        found: &FeatureSet,
+        lang: &str,
+        model: Option<&WordModel>,
+    ) -> Complaint {
         let negators = match (self.negators.get(lang), self.negators.get("intl")) {
             (Some(own), _) => own,
             (None, _) => &self.all_negators,
@@ -324,7 +335,7 @@ impl ComplaintRules {
         let is_negator = |w: &str| negators.contains(w) || intl.is_some_and(|n| n.contains(w));
         let mut score = 0.0;
         let mut why = Vec::new();
-        for (start, term) in self.longest_matches(&normalised) {
+        for (start, term) in self.longest_matches(normalised) {
             let (cue_id, weight) = &self.cues[term.cue];
             let before = last_words(&normalised[..start], NEGATION_REACH);
             let negated = !term.negated_already && before.iter().any(|w| is_negator(w));
@@ -354,7 +365,7 @@ impl ComplaintRules {
                 why,
             };
         };
-        let judged = model.judge(&normalised, MODEL_REASONS);
+        let judged = model.judge_set(normalised, found, MODEL_REASONS);
         let words: Vec<String> = judged
             .contributions
             .iter()

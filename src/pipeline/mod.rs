@@ -6,6 +6,7 @@
 //! nothing in the sources, scheduler or index changes. Redaction runs last, right
 //! before indexing, so that no later stage can reintroduce what it removed.
 
+pub mod aspect_model;
 pub mod aspects;
 pub mod complaint;
 pub mod duplicates;
@@ -63,17 +64,61 @@ type Stage = fn(&Pipeline, &mut Mention, &mut Scratch);
 struct Scratch {
     /// Title and text lower-cased with word boundaries as spaces, for the term matchers.
     normalised: Option<String>,
+    /// Title and text as the complaint stage and the learned models read them, that
+    /// text passed through [`complaint::normalise_cues`], and its model features.
+    cue_text: Option<CueText>,
 }
 
 impl Scratch {
     fn normalised(&mut self, m: &Mention) -> &str {
-        self.normalised.get_or_insert_with(|| {
-            let mut text = String::with_capacity(m.title.len() + m.text.len() + 1);
-            text.push_str(&m.title);
-            text.push('\n');
-            text.push_str(&m.text);
-            relevance::normalise(&text)
-        })
+        self.normalised.get_or_insert_with(|| normalise_mention(m))
+    }
+
+    /// The text for the cues and the models, its normalisation and its features.
+    fn cue_text(&mut self, m: &Mention) -> &CueText {
+        self.cue_text.get_or_insert_with(|| CueText::of(m))
+    }
+
+    /// Both normalisations, for the aspects (word lists and model).
+    fn both(&mut self, m: &Mention) -> (&str, &CueText) {
+        let normalised = self.normalised.get_or_insert_with(|| normalise_mention(m));
+        let cue = self.cue_text.get_or_insert_with(|| CueText::of(m));
+        (normalised, cue)
+    }
+}
+
+fn normalise_mention(m: &Mention) -> String {
+    let mut text = String::with_capacity(m.title.len() + m.text.len() + 1);
+    text.push_str(&m.title);
+    text.push('\n');
+    text.push_str(&m.text);
+    relevance::normalise(&text)
+}
+
+/// A mention's text as the complaint cues and the learned models read it.
+struct CueText {
+    /// Title and text.
+    text: String,
+    /// [`complaint::normalise_cues`] of it.
+    normalised: String,
+    /// The word and word-pair features of `normalised`, hashed once for both models.
+    found: model::FeatureSet,
+}
+
+impl CueText {
+    fn of(m: &Mention) -> CueText {
+        let text = if m.title.is_empty() {
+            m.text.clone()
+        } else {
+            format!("{}\n{}", m.title, m.text)
+        };
+        let normalised = complaint::normalise_cues(&text);
+        let found = model::FeatureSet::of(&normalised);
+        CueText {
+            text,
+            normalised,
+            found,
+        }
     }
 }
 
@@ -206,20 +251,21 @@ fn pseudonymise(p: &Pipeline, m: &mut Mention, _: &mut Scratch) {
 /// The aspects of the procedure, for relevant mentions (the others are not stored).
 fn tag_aspects(p: &Pipeline, m: &mut Mention, scratch: &mut Scratch) {
     if m.is_relevant() {
-        m.aspects = p.aspects.tag_normalised(scratch.normalised(m));
+        let (normalised, cue) = scratch.both(m);
+        m.aspects = p.aspects.judge(normalised, &cue.normalised, &cue.found);
     }
 }
 
 /// Grievance or not, for relevant mentions (the others are not stored).
-fn judge_complaint(p: &Pipeline, m: &mut Mention, _: &mut Scratch) {
+fn judge_complaint(p: &Pipeline, m: &mut Mention, scratch: &mut Scratch) {
     if m.is_relevant() {
         // Its own normalisation: sentence ends and numbers matter here.
-        let text = if m.title.is_empty() {
-            std::borrow::Cow::Borrowed(m.text.as_str())
-        } else {
-            std::borrow::Cow::Owned(format!("{}\n{}", m.title, m.text))
-        };
-        m.complaint = Some(p.complaint.judge(&text, &m.lang));
+        let cue = scratch.cue_text(m);
+        m.complaint =
+            Some(
+                p.complaint
+                    .judge_normalised(&cue.text, &cue.normalised, &cue.found, &m.lang),
+            );
     }
 }
 

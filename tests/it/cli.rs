@@ -307,36 +307,58 @@ fn logs_hold_no_personal_data() {
     }
 }
 
-/// A complaint directory with the shipped cue files and no model, and a config using it.
-fn cues_without_model(dir: &Path) -> (String, std::path::PathBuf) {
-    let complaint = dir.join("complaint");
-    std::fs::create_dir(&complaint).unwrap();
-    for entry in std::fs::read_dir(repo().join("config/complaint")).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_some_and(|x| x == "toml") {
-            std::fs::copy(&path, complaint.join(path.file_name().unwrap())).unwrap();
+/// Complaint and aspect directories with the shipped word lists and no models, and a
+/// config using them: (config, complaint directory, aspects directory).
+fn lists_without_models(dir: &Path) -> (String, std::path::PathBuf, std::path::PathBuf) {
+    let copy_lists = |name: &str| {
+        let to = dir.join(name);
+        std::fs::create_dir(&to).unwrap();
+        for entry in std::fs::read_dir(repo().join("config").join(name)).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|x| x == "toml") {
+                std::fs::copy(&path, to.join(path.file_name().unwrap())).unwrap();
+            }
         }
-    }
+        to
+    };
+    let (complaint, aspects) = (copy_lists("complaint"), copy_lists("aspects"));
     let config = write(
         dir,
         "c.toml",
         &format!(
-            "[pipeline]\ncomplaint_dir = {:?}\n",
-            complaint.display().to_string()
+            "[pipeline]\ncomplaint_dir = {:?}\naspects_dir = {:?}\n",
+            complaint.display().to_string(),
+            aspects.display().to_string()
         ),
     );
-    (config, complaint)
+    (config, complaint, aspects)
+}
+
+/// `webcare train` with few steps and folds: the tests check what it writes and how
+/// the pipeline uses it, not how well it learns (BENCHMARKS.md measures that).
+fn train_quickly(config: &str, files: &[&str]) -> (i32, String, String) {
+    let mut args = vec!["train", "-c", config, "--steps", "150", "--folds", "2"];
+    args.extend(files);
+    webcare(&args)
 }
 
 #[test]
-fn train_writes_a_model_that_the_pipeline_then_uses() {
+fn train_writes_models_that_the_pipeline_then_uses() {
     let dir = tempfile::tempdir().unwrap();
-    let (config, complaint) = cues_without_model(dir.path());
-    let (code, out, err) = webcare(&["train", "-c", &config, "tests/data/labeled-train.jsonl"]);
+    let (config, complaint, aspects) = lists_without_models(dir.path());
+    let (code, out, err) = train_quickly(&config, &["tests/data/labeled-train.jsonl"]);
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("251 relevant posts, 144 complaints"), "{out}");
     assert!(
-        out.contains("5-fold cross-validation, model alone"),
+        out.contains("complaint model: 251 relevant posts, 144 complaints"),
+        "{out}"
+    );
+    assert!(
+        out.contains("2-fold cross-validation, model alone"),
+        "{out}"
+    );
+    assert!(out.contains("aspect model: 251 relevant posts"), "{out}");
+    assert!(
+        out.contains("2-fold cross-validation, model with the lists' findings, micro"),
         "{out}"
     );
     let model = std::fs::read_to_string(complaint.join("model.tsv")).unwrap();
@@ -351,9 +373,26 @@ fn train_writes_a_model_that_the_pipeline_then_uses() {
         .find(|l| !l.starts_with('#') && !l.starts_with("(bias)"))
         .unwrap();
     let weight: f64 = strongest.split('\t').nth(1).unwrap().parse().unwrap();
-    assert!(weight > 0.5, "{strongest}");
+    assert!(weight > 0.1, "{strongest}");
+    // The aspect model: a row per feature, a weight per aspect; what the lists found is
+    // a feature, and speaks for its own aspect.
+    let aspect_model = std::fs::read_to_string(aspects.join("model.tsv")).unwrap();
+    assert!(
+        aspect_model.starts_with("# webcare aspect model"),
+        "{aspect_model:.200}"
+    );
+    assert!(
+        aspect_model.contains("\nfeature\twaiting_time\tinterpreter\t"),
+        "{aspect_model:.900}"
+    );
+    let interpreter_row = aspect_model
+        .lines()
+        .find(|l| l.starts_with("lists:interpreter\t"))
+        .unwrap();
+    let weight: f64 = interpreter_row.split('\t').nth(2).unwrap().parse().unwrap();
+    assert!(weight > 0.5, "{interpreter_row}");
 
-    // The pipeline now mixes the model in, and says which words it weighed.
+    // The pipeline now uses both models, and says which words they weighed.
     let predictions = dir.path().join("p.jsonl");
     let (code, _, err) = webcare(&[
         "eval",
@@ -364,13 +403,27 @@ fn train_writes_a_model_that_the_pipeline_then_uses() {
         predictions.to_str().unwrap(),
     ]);
     assert_eq!(code, 0, "{err}");
-    let first = std::fs::read_to_string(&predictions).unwrap();
-    let first: serde_json::Value = serde_json::from_str(first.lines().next().unwrap()).unwrap();
-    let why = first["complaint_why"].as_array().unwrap();
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&predictions)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let why = lines[0]["complaint_why"].as_array().unwrap();
     assert!(
         why.iter()
             .any(|w| w.as_str().unwrap().starts_with("model:")),
         "{why:?}"
+    );
+    let aspect_reasons: Vec<&str> = lines
+        .iter()
+        .flat_map(|l| l["aspect_why"].as_array().into_iter().flatten())
+        .filter_map(|w| w.as_str())
+        .collect();
+    assert!(
+        aspect_reasons
+            .iter()
+            .any(|w| w.contains("model:") && w.contains("lists:")),
+        "{aspect_reasons:?}"
     );
 
     // A damaged model file stops startup, naming file and line.
@@ -378,9 +431,16 @@ fn train_writes_a_model_that_the_pipeline_then_uses() {
     let (code, _, err) = webcare(&["check-config", "-c", &config]);
     assert_ne!(code, 0);
     assert!(err.contains("model.tsv:2:") && err.contains("tab"), "{err}");
-    // Training a new one replaces it: the damaged file is not read for that.
-    let (code, _, err) = webcare(&["train", "-c", &config, "tests/data/labeled-train.jsonl"]);
-    assert_eq!(code, 0, "{err}");
+    std::fs::write(aspects.join("model.tsv"), "feature\twaiting_time\n").unwrap();
+    let (code, _, err) = webcare(&["check-config", "-c", &config]);
+    assert_ne!(code, 0);
+    // Training new ones replaces them: the damaged files are not read for that.
+    let (code, _, err2) = train_quickly(&config, &["tests/data/labeled-train.jsonl"]);
+    assert_eq!(code, 0, "{err2}");
+    assert!(
+        err.contains("model.tsv:1:") && err.contains("header row"),
+        "{err}"
+    );
     let (code, _, err) = webcare(&["check-config", "-c", &config]);
     assert_eq!(code, 0, "{err}");
 }
@@ -388,7 +448,7 @@ fn train_writes_a_model_that_the_pipeline_then_uses() {
 #[test]
 fn train_refuses_the_held_out_file_and_names_a_bad_line() {
     let dir = tempfile::tempdir().unwrap();
-    let (config, complaint) = cues_without_model(dir.path());
+    let (config, complaint, aspects) = lists_without_models(dir.path());
     let (code, _, err) = webcare(&[
         "train",
         "-c",
@@ -411,4 +471,5 @@ fn train_refuses_the_held_out_file_and_names_a_bad_line() {
     assert!(err.contains("bad.jsonl:2:"), "{err}");
     // Nothing was written on either failure.
     assert!(!complaint.join("model.tsv").exists());
+    assert!(!aspects.join("model.tsv").exists());
 }

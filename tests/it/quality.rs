@@ -1,7 +1,8 @@
-//! Quality floors on the held-out labeled set (`tests/data/labeled-heldout.jsonl`): CI
-//! fails when a change makes the pipeline understand mentions worse than it did. The
-//! floors are the figures measured when they were set (see BENCHMARKS.md), rounded down;
-//! the held-out part is never used to build the rules.
+//! Quality floors on the held-out labeled sets (`tests/data/labeled-heldout.jsonl` and
+//! `labeled-heldout-2.jsonl`): CI fails when a change makes the pipeline understand
+//! mentions worse than it did. The floors are the figures measured when they were set
+//! (see BENCHMARKS.md), rounded down; the held-out parts are never used to build the
+//! rules or train the models.
 
 use std::io::BufReader;
 
@@ -13,8 +14,8 @@ use crate::fixtures::repo;
 const LANGUAGE_ACCURACY_FLOOR: f64 = 0.975;
 const RELEVANCE_F1_FLOOR: f64 = 0.92;
 const PII_RECALL_FLOOR: f64 = 0.96;
-const ASPECTS_MICRO_F1_FLOOR: f64 = 0.73;
-const COMPLAINT_F1_FLOOR: f64 = 0.88;
+const ASPECTS_MICRO_F1_FLOOR: f64 = 0.75;
+const COMPLAINT_F1_FLOOR: f64 = 0.90;
 const DUPLICATES_F1_FLOOR: f64 = 0.95;
 const FALSE_REDACTION_CEILING: f64 = 0.01;
 
@@ -89,4 +90,34 @@ fn held_out_quality_does_not_drop_below_the_floors() {
             lines[0]
         );
     }
+}
+
+/// The second held-out set, written in session 4 by a writer who saw neither the word
+/// lists nor any other labeled post: (relevance, complaint, aspects) floors.
+const SECOND_FLOORS: (f64, f64, f64) = (0.97, 0.87, 0.74);
+
+#[test]
+fn second_held_out_quality_does_not_drop_below_its_floors() {
+    let config = webcare::config::Pipeline::with_topics(repo().join("config/topics"));
+    let pipeline = Pipeline::from_config(&config).unwrap();
+    let file = std::fs::File::open(repo().join("tests/data/labeled-heldout-2.jsonl")).unwrap();
+    let report = evaluate(BufReader::new(file), &pipeline, None).unwrap();
+    assert_eq!(report.items, 240);
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    let (relevance, complaint, aspects) = SECOND_FLOORS;
+    assert!(
+        report.relevance.f1 >= relevance,
+        "relevance F1 {:.3} < floor {relevance}",
+        report.relevance.f1
+    );
+    assert!(
+        report.complaint.f1 >= complaint,
+        "complaint F1 {:.3} < floor {complaint}",
+        report.complaint.f1
+    );
+    assert!(
+        report.aspects_micro.f1 >= aspects,
+        "aspect micro-F1 {:.3} < floor {aspects}",
+        report.aspects_micro.f1
+    );
 }
