@@ -276,6 +276,7 @@ impl ComplaintRules {
         let matcher = AhoCorasick::builder()
             .match_kind(MatchKind::Standard)
             .kind(Some(AhoCorasickKind::ContiguousNFA))
+            .dense_depth(super::relevance::DENSE_DEPTH)
             .build(&needles)
             .map_err(|e| TopicError::Parse {
                 path: PathBuf::from("complaint"),

@@ -105,6 +105,12 @@ impl Rule {
     }
 }
 
+/// States this close to the start of the word matchers get a transition table (the
+/// rest a list searched per byte). Every needle starts with a space and a letter, so
+/// the default of 2 left the states of the first letters of every word sparse; every
+/// byte of every mention passes through them (BENCHMARKS.md).
+pub(crate) const DENSE_DEPTH: usize = 4;
+
 /// The compiled topic rules.
 pub struct Topics {
     rules: Vec<Rule>,
@@ -306,6 +312,7 @@ impl Builder {
             // these word lists, the contiguous NFA a few, at a small cost in speed
             // (BENCHMARKS.md).
             .kind(Some(AhoCorasickKind::ContiguousNFA))
+            .dense_depth(DENSE_DEPTH)
             .build(&self.needles)
             .map_err(|e| TopicError::Parse {
                 path: PathBuf::from("topics"),

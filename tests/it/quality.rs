@@ -105,19 +105,11 @@ fn second_held_out_quality_does_not_drop_below_its_floors() {
     assert_eq!(report.items, 240);
     assert!(report.errors.is_empty(), "{:?}", report.errors);
     let (relevance, complaint, aspects) = SECOND_FLOORS;
-    assert!(
-        report.relevance.f1 >= relevance,
-        "relevance F1 {:.3} < floor {relevance}",
-        report.relevance.f1
-    );
-    assert!(
-        report.complaint.f1 >= complaint,
-        "complaint F1 {:.3} < floor {complaint}",
-        report.complaint.f1
-    );
-    assert!(
-        report.aspects_micro.f1 >= aspects,
-        "aspect micro-F1 {:.3} < floor {aspects}",
-        report.aspects_micro.f1
-    );
+    for (what, measured, floor) in [
+        ("relevance F1", report.relevance.f1, relevance),
+        ("complaint F1", report.complaint.f1, complaint),
+        ("aspect micro-F1", report.aspects_micro.f1, aspects),
+    ] {
+        assert!(measured >= floor, "{what} {measured:.3} < floor {floor}");
+    }
 }
