@@ -252,7 +252,8 @@ pub struct Poll {
 #[derive(Debug, Clone)]
 pub struct Pipeline {
     pub topics_dir: PathBuf,
-    /// Word lists that tag the aspects of the procedure.
+    /// Word lists that find the aspects of the procedure, and the learned model that
+    /// decides (`model.tsv`, when there).
     pub aspects_dir: PathBuf,
     /// Weighted word lists that tell a complaint from news, questions and praise.
     pub complaint_dir: PathBuf,
