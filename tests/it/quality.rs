@@ -14,8 +14,8 @@ use crate::fixtures::repo;
 const LANGUAGE_ACCURACY_FLOOR: f64 = 0.975;
 const RELEVANCE_F1_FLOOR: f64 = 0.92;
 const PII_RECALL_FLOOR: f64 = 0.96;
-const ASPECTS_MICRO_F1_FLOOR: f64 = 0.75;
-const COMPLAINT_F1_FLOOR: f64 = 0.90;
+const ASPECTS_MICRO_F1_FLOOR: f64 = 0.77;
+const COMPLAINT_F1_FLOOR: f64 = 0.92;
 const DUPLICATES_F1_FLOOR: f64 = 0.95;
 const FALSE_REDACTION_CEILING: f64 = 0.01;
 
@@ -94,7 +94,7 @@ fn held_out_quality_does_not_drop_below_the_floors() {
 
 /// The second held-out set, written in session 4 by a writer who saw neither the word
 /// lists nor any other labeled post: (relevance, complaint, aspects) floors.
-const SECOND_FLOORS: (f64, f64, f64) = (0.97, 0.87, 0.74);
+const SECOND_FLOORS: (f64, f64, f64) = (0.97, 0.90, 0.76);
 
 #[test]
 fn second_held_out_quality_does_not_drop_below_its_floors() {
