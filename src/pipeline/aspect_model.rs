@@ -17,13 +17,15 @@
 //! features are shown with it.
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::LazyLock;
 
 use rustc_hash::FxHashMap;
 
 use super::aspects::ASPECTS;
-use super::model::{features, key, sigmoid, strongest, Columns, FeatureSet, ModelError};
+use super::model::{
+    features, key, read_model_file, sigmoid, strongest, Columns, FeatureSet, ModelError, NEGLIGIBLE,
+};
 
 /// The name of the model file in the aspects directory.
 pub const MODEL_FILE: &str = "model.tsv";
@@ -83,15 +85,7 @@ pub struct AspectJudgement<'t> {
 impl AspectModel {
     /// Reads a model file; a bad line names the file and line.
     pub fn load(path: &Path) -> Result<AspectModel, ModelError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ModelError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        AspectModel::parse(&text).map_err(|(line, message)| ModelError::Invalid {
-            path: PathBuf::from(path),
-            line,
-            message,
-        })
+        read_model_file(path, AspectModel::parse)
     }
 
     /// Parses model file text; an error is (line, what is wrong).
@@ -153,8 +147,7 @@ impl AspectModel {
             ..AspectModel::default()
         };
         for (feature, weights) in trained.vocabulary.into_iter().zip(trained.weights) {
-            // Rounded away in the file anyway; keeps it short.
-            if weights.iter().all(|w| w.abs() < 5e-4) {
+            if weights.iter().all(|w| w.abs() < NEGLIGIBLE) {
                 continue;
             }
             model.rows.insert(key(&feature), model.named.len() as u32);

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::aspect_model::{AspectModel, MODEL_FILE};
-use super::model::FeatureSet;
+use super::model::{reason, FeatureSet};
 use super::relevance::{TopicError, Topics};
 
 /// How many of the model's strongest features are given with an aspect.
@@ -70,11 +70,6 @@ impl Aspects {
         self
     }
 
-    /// The learned model, if one is loaded.
-    pub fn model(&self) -> Option<&AspectModel> {
-        self.model.as_ref()
-    }
-
     /// Compiles aspect files given as (path, TOML text).
     pub fn from_sources(files: &[(PathBuf, String)]) -> Result<Aspects, TopicError> {
         Aspects::checked(Topics::from_sources(files)?, Path::new("aspects"))
@@ -106,20 +101,8 @@ impl Aspects {
         cue_normalised: &str,
         found: &FeatureSet,
     ) -> Vec<AspectTag> {
-        self.judge_with(normalised, cue_normalised, found, self.model.as_ref())
-    }
-
-    /// As [`Aspects::judge`], with another learned model or none (for training and
-    /// measuring a model before it is written).
-    pub fn judge_with(
-        &self,
-        normalised: &str,
-        cue_normalised: &str,
-        found: &FeatureSet,
-        model: Option<&AspectModel>,
-    ) -> Vec<AspectTag> {
         let listed = self.tag_normalised(normalised);
-        let Some(model) = model else {
+        let Some(model) = &self.model else {
             return listed;
         };
         model
@@ -139,7 +122,7 @@ impl Aspects {
                     .find(|t| t.id == id)
                     .map(|t| t.terms.clone())
                     .unwrap_or_default();
-                terms.push(model_reason(judged.probability, &judged.contributions));
+                terms.push(reason(judged.probability, &judged.contributions));
                 AspectTag {
                     id: id.to_string(),
                     terms,
@@ -177,20 +160,6 @@ impl Aspects {
         tags.sort_by_key(|t| ASPECTS.iter().position(|a| *a == t.id));
         tags
     }
-}
-
-/// `model:0.83[feature(+0.41), …]`: the model's probability and strongest features,
-/// written in one string (this runs for every aspect of every relevant mention).
-fn model_reason(probability: f64, contributions: &[(&str, f64)]) -> String {
-    use std::fmt::Write as _;
-    let mut out = String::with_capacity(16 + 24 * contributions.len());
-    let _ = write!(out, "model:{probability:.2}[");
-    for (i, (feature, c)) in contributions.iter().enumerate() {
-        let separator = if i == 0 { "" } else { ", " };
-        let _ = write!(out, "{separator}{feature}({c:+.2})");
-    }
-    out.push(']');
-    out
 }
 
 /// Positions in [`ASPECTS`] of the aspects the lists found.

@@ -367,15 +367,9 @@ impl ComplaintRules {
             };
         };
         let judged = model.judge_set(normalised, found, MODEL_REASONS);
-        let words: Vec<String> = judged
-            .contributions
-            .iter()
-            .map(|(word, c)| format!("{word}({c:+.2})"))
-            .collect();
-        why.push(format!(
-            "model:{:.2}[{}]",
+        why.push(super::model::reason(
             judged.probability,
-            words.join(", ")
+            &judged.contributions,
         ));
         let mixed = (1.0 - MODEL_SHARE) * squash(score) + MODEL_SHARE * judged.probability;
         // Decided on the score as shown (rounded), so that the two can never disagree.

@@ -65,6 +65,40 @@ impl From<ModelError> for super::relevance::TopicError {
     }
 }
 
+/// Reads a model file with `parse`, whose error is (line, what is wrong); either way
+/// the error names the file.
+pub(crate) fn read_model_file<T>(
+    path: &Path,
+    parse: impl Fn(&str) -> Result<T, (usize, String)>,
+) -> Result<T, ModelError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ModelError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse(&text).map_err(|(line, message)| ModelError::Invalid {
+        path: path.to_path_buf(),
+        line,
+        message,
+    })
+}
+
+/// A weight this small is written as 0.000 anyway: such features are left out of a
+/// trained model, which keeps the file short.
+pub(crate) const NEGLIGIBLE: f64 = 5e-4;
+
+/// A model's reason as shown with a mention: `model:0.83[feature(+0.41), …]`, its
+/// probability and strongest features.
+pub(crate) fn reason(probability: f64, contributions: &[(&str, f64)]) -> String {
+    let mut out = String::with_capacity(16 + 24 * contributions.len());
+    let _ = write!(out, "model:{probability:.2}[");
+    for (i, (feature, c)) in contributions.iter().enumerate() {
+        let separator = if i == 0 { "" } else { ", " };
+        let _ = write!(out, "{separator}{feature}({c:+.2})");
+    }
+    out.push(']');
+    out
+}
+
 /// Weights per feature, and the intercept.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct WordModel {
@@ -206,15 +240,7 @@ pub(crate) fn sigmoid(z: f64) -> f64 {
 impl WordModel {
     /// Reads a model file: `feature<TAB>weight` per line, `#` comments, a `(bias)` line.
     pub fn load(path: &Path) -> Result<WordModel, ModelError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ModelError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        WordModel::parse(&text).map_err(|(line, message)| ModelError::Invalid {
-            path: path.to_path_buf(),
-            line,
-            message,
-        })
+        read_model_file(path, WordModel::parse)
     }
 
     /// Parses the text of a model file; an error is (line, what is wrong).
@@ -342,8 +368,7 @@ pub fn train(examples: &[(String, bool)], settings: Training) -> WordModel {
         .vocabulary
         .into_iter()
         .zip(trained.weights)
-        // Rounded away in the file anyway; keeps it short.
-        .filter(|(_, weights)| weights[0].abs() >= 5e-4)
+        .filter(|(_, weights)| weights[0].abs() >= NEGLIGIBLE)
         .map(|(f, weights)| (f, weights[0]))
         .collect();
     WordModel {
