@@ -97,9 +97,9 @@ fn normalise_mention(m: &Mention) -> String {
 
 /// A mention's text as the complaint cues and the learned models read it.
 struct CueText {
-    /// Title and text.
-    text: String,
-    /// [`complaint::normalise_cues`] of it.
+    /// Title and text joined, when there is a title (else the text alone is read).
+    joined: Option<String>,
+    /// [`complaint::normalise_cues`] of title and text.
     normalised: String,
     /// The word and word-pair features of `normalised`, hashed once for both models.
     found: model::FeatureSet,
@@ -107,18 +107,20 @@ struct CueText {
 
 impl CueText {
     fn of(m: &Mention) -> CueText {
-        let text = if m.title.is_empty() {
-            m.text.clone()
-        } else {
-            format!("{}\n{}", m.title, m.text)
-        };
-        let normalised = complaint::normalise_cues(&text);
+        let joined = (!m.title.is_empty()).then(|| format!("{}\n{}", m.title, m.text));
+        let normalised = complaint::normalise_cues(joined.as_deref().unwrap_or(&m.text));
         let found = model::FeatureSet::of(&normalised);
         CueText {
-            text,
+            joined,
             normalised,
             found,
         }
+    }
+
+    /// Title and text as read: the mention's own text when it has no title (no stage
+    /// between the aspects and the complaint changes it).
+    fn text<'a>(&'a self, m: &'a Mention) -> &'a str {
+        self.joined.as_deref().unwrap_or(&m.text)
     }
 }
 
@@ -261,11 +263,10 @@ fn judge_complaint(p: &Pipeline, m: &mut Mention, scratch: &mut Scratch) {
     if m.is_relevant() {
         // Its own normalisation: sentence ends and numbers matter here.
         let cue = scratch.cue_text(m);
-        m.complaint =
-            Some(
-                p.complaint
-                    .judge_normalised(&cue.text, &cue.normalised, &cue.found, &m.lang),
-            );
+        let judged =
+            p.complaint
+                .judge_normalised(cue.text(m), &cue.normalised, &cue.found, &m.lang);
+        m.complaint = Some(judged);
     }
 }
 
