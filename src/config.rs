@@ -6,7 +6,7 @@
 //! the working directory the daemon is started in, so `data_dir = "index"` and
 //! `topics_dir = "config/topics"` work from the repository root.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -265,6 +265,9 @@ pub struct Pipeline {
     pub languages: Vec<String>,
     /// Redaction patterns beyond the built-in ones (`[privacy] redact_patterns`).
     pub redact_patterns: Vec<crate::pipeline::redact::ExtraPattern>,
+    /// The sources marked `topical = true`: there the learned relevance model may keep
+    /// a mention no topic rule recognised.
+    pub topical_sources: BTreeSet<String>,
 }
 
 impl Pipeline {
@@ -283,6 +286,7 @@ impl Pipeline {
                 .collect(),
             languages: DEFAULT_LANGUAGES.iter().map(|s| s.to_string()).collect(),
             redact_patterns: Vec::new(),
+            topical_sources: BTreeSet::new(),
         }
     }
 }
@@ -301,6 +305,10 @@ pub struct SourceConfig {
     /// Least time between two requests to this source's host (the strictest source on a
     /// host sets the pace for all of them).
     pub rate_limit: Duration,
+    /// Everything this source carries is talk around the asylum procedure (a forum
+    /// category or community about it, a hashtag or search for it): the relevance model
+    /// may keep what no topic rule recognised (see `config/topics/README.md`).
+    pub topical: bool,
     /// What the forum and platform kinds read; empty for feeds.
     pub platform: Platform,
 }
@@ -475,6 +483,8 @@ struct RawSource {
     #[serde(default = "yes")]
     enabled: bool,
     rate_limit: Option<Spanned<HumanDuration>>,
+    #[serde(default)]
+    topical: bool,
     // Kind-specific keys; `RawSource::kind_keys` lists them for the per-kind check.
     tags: Option<Spanned<Vec<String>>>,
     query: Option<Spanned<String>>,
@@ -576,7 +586,13 @@ impl Validator<'_> {
                 .take()
                 .map_or(DEFAULT_AUDIT_RETENTION, |d| d.0),
         };
-        let pipeline = self.pipeline(raw.pipeline, privacy_raw, &storage.data_dir)?;
+        let mut pipeline = self.pipeline(raw.pipeline, privacy_raw, &storage.data_dir)?;
+        let sources = self.sources(raw.sources)?;
+        pipeline.topical_sources = sources
+            .iter()
+            .filter(|s| s.topical)
+            .map(|s| s.name.clone())
+            .collect();
         let access = self.access(raw.access, &storage.data_dir)?;
         let mail = crate::alerts::settings::mail(self, raw.mail)?;
         let export = crate::export::settings::export(self, raw.export, &storage.data_dir, &mail)?;
@@ -591,7 +607,7 @@ impl Validator<'_> {
             alerts: crate::alerts::settings::alerts(self, raw.alerts)?,
             mail,
             export,
-            sources: self.sources(raw.sources)?,
+            sources,
         })
     }
 
@@ -836,6 +852,8 @@ impl Validator<'_> {
             public_accounts,
             languages,
             redact_patterns: self.redact_patterns(privacy)?,
+            // Filled from the sources once they are read.
+            topical_sources: BTreeSet::new(),
         })
     }
 
@@ -922,6 +940,7 @@ impl Validator<'_> {
                 .rate_limit
                 .as_ref()
                 .map_or(spec.rate_limit, |d| d.get_ref().0),
+            topical: src.topical,
             platform,
         })
     }
@@ -1232,6 +1251,27 @@ mod tests {
         assert_eq!(c.sources[0].interval, DEFAULT_INTERVAL);
         assert_eq!(c.poll.max_per_host, DEFAULT_MAX_PER_HOST);
         assert_eq!(c.pipeline.languages.len(), DEFAULT_LANGUAGES.len());
+    }
+
+    #[test]
+    fn topical_sources_reach_the_pipeline() {
+        let c = load(
+            "[[sources]]\nname = \"forum\"\nkind = \"feed\"\nurl = \"https://e.org/a\"\ntopical = true\n\
+             [[sources]]\nname = \"news\"\nkind = \"feed\"\nurl = \"https://e.org/b\"\n",
+        )
+        .unwrap();
+        assert!(c.sources[0].topical && !c.sources[1].topical);
+        assert_eq!(
+            c.pipeline.topical_sources.iter().collect::<Vec<_>>(),
+            ["forum"]
+        );
+        let err = load("[[sources]]\nname = \"a\"\nkind = \"feed\"\nurl = \"https://e.org/\"\ntopical = \"yes\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("topical") && err.contains("expected a boolean"),
+            "{err}"
+        );
     }
 
     #[test]

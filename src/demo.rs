@@ -74,6 +74,10 @@ async fn feed(Path(name): Path<String>, headers: HeaderMap) -> Response {
         .into_response()
 }
 
+/// The bundled feeds that are about the procedure's world throughout (a volunteers'
+/// blog of first-person experiences): sources marked `topical`.
+const TOPICAL_FEEDS: &[&str] = &["refugee-voices.json"];
+
 /// `config` turned into the demo: the bundled feeds as its only sources, and its own
 /// data directory (`<data_dir>/demo`) so demo mentions never mix with real ones.
 pub fn demo_config(mut config: Config, feeds: SocketAddr) -> Config {
@@ -92,9 +96,16 @@ pub fn demo_config(mut config: Config, feeds: SocketAddr) -> Config {
                 lang: None,
                 enabled: true,
                 rate_limit: std::time::Duration::ZERO,
+                topical: TOPICAL_FEEDS.contains(name),
                 platform: Default::default(),
             })
         })
+        .collect();
+    config.pipeline.topical_sources = config
+        .sources
+        .iter()
+        .filter(|s| s.topical)
+        .map(|s| s.name.clone())
         .collect();
     config
 }

@@ -157,6 +157,10 @@ pub struct Report {
 }
 
 /// Runs `pipeline` over every labeled item of `reader`; writes predictions if asked.
+/// The source every evaluated item comes from: list it among the pipeline's
+/// `topical_sources` to evaluate as for a topical source (`webcare eval --topical`).
+pub const SOURCE: &str = "eval";
+
 pub fn evaluate<R: BufRead>(
     reader: R,
     pipeline: &Pipeline,
@@ -184,7 +188,7 @@ pub fn evaluate<R: BufRead>(
             }
         };
         let text = crate::pipeline::extract::any_to_text(&item.text);
-        let mut mention = Mention::new("eval", &item.id, now, now);
+        let mut mention = Mention::new(SOURCE, &item.id, now, now);
         mention.text = text.clone();
         let mention = pipeline.process(mention);
         report.items += 1;

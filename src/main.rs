@@ -90,6 +90,10 @@ enum Command {
         /// Also write one prediction per item to this JSON Lines file.
         #[arg(long)]
         predictions: Option<PathBuf>,
+        /// Judge every item as from a source marked `topical = true` (where the learned
+        /// relevance model may keep what no topic rule recognised).
+        #[arg(long)]
+        topical: bool,
     },
     /// Feed mentions from a JSON Lines file through the pipeline into the index.
     Import {
@@ -149,8 +153,9 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Learn the complaint word model from labeled JSON Lines (the `eval` format) and
-    /// write it beside the cue files (`<complaint_dir>/model.tsv`).
+    /// Learn the relevance, complaint and aspect models from labeled JSON Lines (the
+    /// `eval` format) and write each beside its rules (`<topics_dir>/model.tsv`,
+    /// `<complaint_dir>/model.tsv`, `<aspects_dir>/model.tsv`).
     Train {
         #[arg(short, long, default_value = DEFAULT_CONFIG_PATH)]
         config: PathBuf,
@@ -162,22 +167,25 @@ enum Command {
         /// Write the aspect model here instead.
         #[arg(long)]
         aspects_out: Option<PathBuf>,
+        /// Write the relevance model here instead.
+        #[arg(long)]
+        relevance_out: Option<PathBuf>,
         /// Folds of the cross-validation reported before writing.
         #[arg(long, default_value_t = 5)]
         folds: usize,
         /// Only report the cross-validation; write nothing.
         #[arg(long)]
         dry_run: bool,
-        /// Inverse strength of the L2 penalty, for both models: larger fits the
+        /// Inverse strength of the L2 penalty, for every model: larger fits the
         /// examples more closely (default: 16).
         #[arg(long)]
         c: Option<f64>,
-        /// Texts a word (pair) must occur in to get a weight, for both models (default:
-        /// 2).
+        /// Texts a word (pair) must occur in to get a weight, for every model
+        /// (default: 2).
         #[arg(long)]
         min_count: Option<usize>,
-        /// Gradient steps, for both models (default: 600 for the complaint model, 1,200
-        /// for the aspect model).
+        /// Gradient steps, for every model (default: 600 for the relevance and
+        /// complaint models, 1,200 for the aspect model).
         #[arg(long)]
         steps: Option<usize>,
     },
@@ -308,7 +316,8 @@ fn main() -> Result<()> {
             file,
             json,
             predictions,
-        } => evaluate(&config, &file, json, predictions.as_deref()),
+            topical,
+        } => evaluate(&config, &file, json, predictions.as_deref(), topical),
         Command::Forget {
             config,
             url,
@@ -330,6 +339,7 @@ fn main() -> Result<()> {
             files,
             out,
             aspects_out,
+            relevance_out,
             folds,
             dry_run,
             c,
@@ -345,11 +355,12 @@ fn main() -> Result<()> {
             let settings = [
                 given(webcare::pipeline::model::Training::default()),
                 given(webcare::train::ASPECT_TRAINING),
+                given(webcare::pipeline::model::Training::default()),
             ];
             train(
                 &config,
                 &files,
-                [out, aspects_out],
+                [out, aspects_out, relevance_out],
                 folds,
                 dry_run,
                 settings,
@@ -546,10 +557,22 @@ fn parse_time(flag: &str, value: &str, end_of_day: bool) -> Result<chrono::DateT
         .map_err(|e| anyhow::anyhow!("{flag}: {}", e.message()))
 }
 
-fn evaluate(config_path: &Path, file: &Path, json: bool, predictions: Option<&Path>) -> Result<()> {
+fn evaluate(
+    config_path: &Path,
+    file: &Path,
+    json: bool,
+    predictions: Option<&Path>,
+    topical: bool,
+) -> Result<()> {
     let mut config = load(config_path)?;
     // Nothing is stored: the daemon's key is not needed (nor created).
     config.pipeline.pseudonym_key = webcare::config::KeySource::Ephemeral;
+    if topical {
+        config
+            .pipeline
+            .topical_sources
+            .insert(webcare::eval::SOURCE.to_string());
+    }
     let pipeline = Pipeline::from_config(&config.pipeline)?;
     let input =
         std::fs::File::open(file).with_context(|| format!("{}: cannot open", file.display()))?;
@@ -580,19 +603,20 @@ fn evaluate(config_path: &Path, file: &Path, json: bool, predictions: Option<&Pa
 fn train(
     config_path: &Path,
     files: &[PathBuf],
-    outs: [Option<PathBuf>; 2],
+    outs: [Option<PathBuf>; 3],
     folds: usize,
     dry_run: bool,
-    settings: [webcare::pipeline::model::Training; 2],
+    settings: [webcare::pipeline::model::Training; 3],
 ) -> Result<()> {
     let config = load(config_path)?;
-    let [out, aspects_out] = outs;
-    let [settings, aspect_settings] = settings;
+    let [out, aspects_out, relevance_out] = outs;
+    let [settings, aspect_settings, relevance_settings] = settings;
     let dir = &config.pipeline.complaint_dir;
     // The word lists alone: the models being replaced must not judge their successors,
     // nor stop them from being written when they are damaged.
     let cues = webcare::pipeline::complaint::ComplaintRules::load_cues(dir)?;
     let lists = webcare::pipeline::aspects::Aspects::load_lists(&config.pipeline.aspects_dir)?;
+    let topics = webcare::pipeline::relevance::Topics::load_rules(&config.pipeline.topics_dir)?;
     let examples = webcare::train::read_examples(files)?;
     let (model, mut report) = webcare::train::train(&examples, &cues, settings, folds)?;
     report.files = files.iter().map(|f| f.display().to_string()).collect();
@@ -633,6 +657,21 @@ fn train(
         aspect_report.folds,
         fold(&aspect_report.model_out_of_fold)
     );
+    let (relevance_model, relevance_report) =
+        webcare::train::train_relevance(&examples, &topics, relevance_settings, folds)?;
+    println!(
+        "relevance model: {} labeled items, {} relevant; {} weighted features",
+        relevance_report.items, relevance_report.relevant, relevance_report.features
+    );
+    println!(
+        "  topic rules alone: {} (the rules may have been built on these posts)",
+        fold(&relevance_report.rules)
+    );
+    println!(
+        "  {}-fold cross-validation, the rules weighed by the model: {}",
+        relevance_report.folds,
+        fold(&relevance_report.model_out_of_fold)
+    );
     if dry_run {
         return Ok(());
     }
@@ -648,6 +687,17 @@ fn train(
     });
     let header = webcare::train::aspect_header(&aspect_report, &report.files, aspect_settings);
     std::fs::write(&path, aspect_model.to_file_text(&header))
+        .with_context(|| format!("{}: cannot write", path.display()))?;
+    println!("wrote {}", path.display());
+    let path = relevance_out.unwrap_or_else(|| {
+        config
+            .pipeline
+            .topics_dir
+            .join(webcare::pipeline::relevance::MODEL_FILE)
+    });
+    let header =
+        webcare::train::relevance_header(&relevance_report, &report.files, relevance_settings);
+    std::fs::write(&path, relevance_model.to_file_text(&header))
         .with_context(|| format!("{}: cannot write", path.display()))?;
     println!("wrote {}", path.display());
     Ok(())

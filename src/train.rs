@@ -1,13 +1,13 @@
-//! `webcare train FILE.jsonl…`: learns the complaint word model and the aspect model
-//! from labeled posts.
+//! `webcare train FILE.jsonl…`: learns the relevance model, the complaint word model and
+//! the aspect model from labeled posts.
 //!
-//! Reads labeled JSON Lines (the `webcare eval` format), keeps the items labeled
-//! relevant (complaints and aspects are only ever judged on those), trains
-//! [`crate::pipeline::model`] and [`crate::pipeline::aspect_model`] on them and reports,
-//! before writing the models, how well they do on posts they were not trained on:
-//! k-fold cross-validation. The word lists may have been built on some of the same
-//! posts, so figures with the lists flatter; the held-out file of `tests/data/` must
-//! never be given here.
+//! Reads labeled JSON Lines (the `webcare eval` format). The relevance model learns from
+//! every item; the complaint and aspect models from the items labeled relevant
+//! (complaints and aspects are only ever judged on those). Before writing the models it
+//! reports how well they do on posts they were not trained on: k-fold
+//! cross-validation. The rules and word lists may have been built on some of the same
+//! posts, so figures with them flatter; the held-out files of `tests/data/` must never be
+//! given here.
 
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
@@ -19,8 +19,8 @@ use crate::pipeline::aspect_model::{aspect_features, AspectModel};
 use crate::pipeline::aspects::{listed_indexes, Aspects, ASPECTS};
 use crate::pipeline::complaint::{normalise_cues, ComplaintRules};
 use crate::pipeline::extract::any_to_text;
-use crate::pipeline::model::{self, Training, WordModel};
-use crate::pipeline::relevance::normalise;
+use crate::pipeline::model::{self, FeatureSet, Training, WordModel};
+use crate::pipeline::relevance::{normalise, Ruling, Topics};
 
 /// Why training could not start.
 #[derive(Debug, thiserror::Error)]
@@ -40,6 +40,8 @@ pub enum TrainError {
     HeldOut { path: PathBuf },
     #[error("too few relevant items to train on ({relevant}; complaints {complaints}): need at least 10 of each kind")]
     TooFew { relevant: usize, complaints: usize },
+    #[error("too few items labeled not relevant to train the relevance model on ({0}): need at least 10")]
+    TooFewIrrelevant(usize),
 }
 
 /// One labeled post prepared for training.
@@ -48,6 +50,7 @@ pub struct Example {
     /// Text as the complaint stage sees it (not normalised).
     pub text: String,
     pub lang: String,
+    pub relevant: bool,
     pub complaint: bool,
     /// Aspect ids as labeled.
     pub aspects: Vec<String>,
@@ -67,7 +70,7 @@ pub struct TrainReport {
     pub mixed_out_of_fold: Scores,
 }
 
-/// Reads every relevant labeled item of `paths`; a bad line names file and line.
+/// Reads every labeled item of `paths`; a bad line names file and line.
 pub fn read_examples(paths: &[PathBuf]) -> Result<Vec<Example>, TrainError> {
     let mut out = Vec::new();
     for path in paths {
@@ -94,26 +97,27 @@ pub fn read_examples(paths: &[PathBuf]) -> Result<Vec<Example>, TrainError> {
                 line: index + 1,
                 message: e.to_string(),
             })?;
-            if item.relevant {
-                out.push(Example {
-                    text: any_to_text(&item.text),
-                    lang: item.lang,
-                    complaint: item.complaint,
-                    aspects: item.aspects,
-                });
-            }
+            out.push(Example {
+                text: any_to_text(&item.text),
+                lang: item.lang,
+                relevant: item.relevant,
+                complaint: item.complaint,
+                aspects: item.aspects,
+            });
         }
     }
     Ok(out)
 }
 
-/// Trains on every example; cross-validates first with `folds` folds (at least 2).
+/// Trains on every relevant example; cross-validates first with `folds` folds (at
+/// least 2).
 pub fn train(
     examples: &[Example],
     cues: &ComplaintRules,
     settings: Training,
     folds: usize,
 ) -> Result<(WordModel, TrainReport), TrainError> {
+    let examples: Vec<&Example> = examples.iter().filter(|e| e.relevant).collect();
     let complaints = examples.iter().filter(|e| e.complaint).count();
     if complaints < 10 || examples.len() - complaints < 10 {
         return Err(TrainError::TooFew {
@@ -189,6 +193,7 @@ type AspectExample = (String, Vec<usize>, Vec<bool>);
 fn aspect_examples(examples: &[Example], lists: &Aspects) -> Vec<AspectExample> {
     examples
         .iter()
+        .filter(|e| e.relevant)
         .map(|e| {
             let listed = listed_indexes(&lists.tag_normalised(&normalise(&e.text)));
             let labels = ASPECTS
@@ -261,6 +266,131 @@ pub fn train_aspects(
     (model, report)
 }
 
+/// What training the relevance model did.
+#[derive(Debug, Serialize)]
+pub struct RelevanceReport {
+    pub items: usize,
+    pub relevant: usize,
+    pub features: usize,
+    pub folds: usize,
+    /// The topic rules alone (they may have been built on some of these posts).
+    pub rules: Scores,
+    /// The rules weighed by the model as the pipeline does, on the fold the model was
+    /// not trained on.
+    pub model_out_of_fold: Scores,
+}
+
+/// One item as the relevance model sees it: its cue-normalised text, its features, what
+/// the rules decided, and its label.
+struct RelevanceExample {
+    cue: String,
+    found: FeatureSet,
+    ruling: Ruling,
+    relevant: bool,
+}
+
+/// The words, pairs and rule flags of an item: the features the pipeline weighs.
+fn relevance_row<'a>(example: &'a RelevanceExample, rules: &'a Topics) -> Vec<&'a str> {
+    let mut row = model::features(&example.cue);
+    row.extend(
+        rules
+            .flags(&example.ruling)
+            .into_iter()
+            .map(|(name, _)| name),
+    );
+    row
+}
+
+/// Trains the relevance model on every example (relevant or not); cross-validates
+/// first with `folds` folds. `rules` are the topic rules without a model.
+pub fn train_relevance(
+    examples: &[Example],
+    rules: &Topics,
+    settings: Training,
+    folds: usize,
+) -> Result<(WordModel, RelevanceReport), TrainError> {
+    let irrelevant = examples.iter().filter(|e| !e.relevant).count();
+    if irrelevant < 10 {
+        return Err(TrainError::TooFewIrrelevant(irrelevant));
+    }
+    let prepared: Vec<RelevanceExample> = examples
+        .iter()
+        .map(|e| {
+            let cue = normalise_cues(&e.text);
+            RelevanceExample {
+                found: FeatureSet::of(&cue),
+                ruling: rules.rule(&normalise(&e.text)),
+                cue,
+                relevant: e.relevant,
+            }
+        })
+        .collect();
+    let rows: Vec<Vec<&str>> = prepared.iter().map(|e| relevance_row(e, rules)).collect();
+    let labels: Vec<bool> = prepared.iter().map(|e| e.relevant).collect();
+    let folds = folds.max(2);
+    let (mut by_rules, mut by_model) = (Scores::default(), Scores::default());
+    for example in &prepared {
+        by_rules.add(example.ruling.relevance.relevant, example.relevant);
+    }
+    for fold in 0..folds {
+        let (training, training_labels): (Vec<Vec<&str>>, Vec<bool>) = rows
+            .iter()
+            .zip(&labels)
+            .enumerate()
+            .filter(|(i, _)| i % folds != fold)
+            .map(|(_, (row, label))| (row.clone(), *label))
+            .unzip();
+        let fold_model = model::train_rows(&training, &training_labels, settings);
+        for example in prepared
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| i % folds == fold)
+            .map(|(_, e)| e)
+        {
+            let judged = rules.weigh_with(
+                Some(&fold_model),
+                example.ruling.clone(),
+                &example.cue,
+                &example.found,
+            );
+            by_model.add(judged.relevant, example.relevant);
+        }
+    }
+    let model = model::train_rows(&rows, &labels, settings);
+    let report = RelevanceReport {
+        items: prepared.len(),
+        relevant: labels.iter().filter(|y| **y).count(),
+        features: model.len(),
+        folds,
+        rules: by_rules.finish(),
+        model_out_of_fold: by_model.finish(),
+    };
+    Ok((model, report))
+}
+
+/// The comment block written above the relevance model's weights.
+pub fn relevance_header(report: &RelevanceReport, files: &[String], settings: Training) -> String {
+    format!(
+        "webcare relevance model: weights of words, word pairs and what the topic rules\n\
+         found (rules:include, rules:exclude, rules:none, rule:<id>), learned by logistic\n\
+         regression (src/pipeline/model.rs). Positive weights speak for a mention of the\n\
+         Dutch asylum procedure. It weighs what no strong rule decided: from probability\n\
+         0.5 where a rule matched, from {} where none did (src/pipeline/relevance.rs).\n\
+         Generated by `webcare train`; retraining overwrites it.\n\
+         {}\n\
+         {}-fold cross-validation, F1: the rules alone {:.3}; the rules weighed by the model {:.3}.",
+        crate::pipeline::relevance::MODEL_ALONE,
+        provenance(
+            &format!("{} labeled items ({} relevant)", report.items, report.relevant),
+            files,
+            settings
+        ),
+        report.folds,
+        report.rules.f1,
+        report.model_out_of_fold.f1,
+    )
+}
+
 /// The comment block written above the aspect model's weights.
 pub fn aspect_header(report: &AspectReport, files: &[String], settings: Training) -> String {
     format!(
@@ -269,17 +399,27 @@ pub fn aspect_header(report: &AspectReport, files: &[String], settings: Training
          Positive weights speak for the aspect; a text's weights are summed per aspect,\n\
          scaled by one over the square root of its number of features; an aspect is\n\
          tagged from probability 0.5. Generated by `webcare train`; retraining overwrites it.\n\
-         Trained on {} relevant labeled posts from: {}\n\
-         Settings: c = {}, min_count = {}, steps = {}.\n\
+         {}\n\
          {}-fold cross-validation, micro-F1: word lists alone {:.3}; model {:.3}.",
-        report.relevant,
+        provenance(
+            &format!("{} relevant labeled posts", report.relevant),
+            files,
+            settings
+        ),
+        report.folds,
+        report.lists.f1,
+        report.model_out_of_fold.f1,
+    )
+}
+
+/// The lines of a model's header that say what it was trained on, and how.
+fn provenance(items: &str, files: &[String], settings: Training) -> String {
+    format!(
+        "Trained on {items} from: {}\nSettings: c = {}, min_count = {}, steps = {}.",
         files.join(", "),
         settings.c,
         settings.min_count,
         settings.steps,
-        report.folds,
-        report.lists.f1,
-        report.model_out_of_fold.f1,
     )
 }
 
@@ -291,15 +431,16 @@ pub fn header(report: &TrainReport, settings: Training) -> String {
          negative against; a text's weights are summed, scaled by one over the square\n\
          root of its number of features. Generated by `webcare train`; do not edit by\n\
          hand what you want to keep: retraining overwrites it.\n\
-         Trained on {} relevant labeled posts ({} complaints) from: {}\n\
-         Settings: c = {}, min_count = {}, steps = {}.\n\
+         {}\n\
          {}-fold cross-validation: model alone F1 {:.3}; mixed with the cue lists F1 {:.3}.",
-        report.relevant,
-        report.complaints,
-        report.files.join(", "),
-        settings.c,
-        settings.min_count,
-        settings.steps,
+        provenance(
+            &format!(
+                "{} relevant labeled posts ({} complaints)",
+                report.relevant, report.complaints
+            ),
+            &report.files,
+            settings
+        ),
         report.folds,
         report.model_out_of_fold.f1,
         report.mixed_out_of_fold.f1,

@@ -61,7 +61,7 @@ impl Aspects {
     /// Only the word lists of `dir`, never its model: what `webcare train` trains the
     /// model on, so that a damaged model file can be replaced by training a new one.
     pub fn load_lists(dir: &Path) -> Result<Aspects, TopicError> {
-        Aspects::checked(Topics::load_dir(dir)?, dir)
+        Aspects::checked(Topics::load_rules(dir)?, dir)
     }
 
     /// The same lists with another learned model (or none: the lists decide alone).

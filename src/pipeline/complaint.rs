@@ -366,7 +366,7 @@ impl ComplaintRules {
                 why,
             };
         };
-        let judged = model.judge_set(normalised, found, MODEL_REASONS);
+        let judged = model.judge_set(normalised, found, &[], MODEL_REASONS);
         why.push(super::model::reason(
             judged.probability,
             &judged.contributions,

@@ -43,6 +43,8 @@ pub struct Pipeline {
     complaint: ComplaintRules,
     redactor: Redactor,
     pseudonyms: Pseudonymiser,
+    /// Sources whose mentions the relevance model may keep where no rule matched.
+    topical_sources: std::collections::BTreeSet<String>,
     /// Every indexed mention's signature; shared by all sources' pollers.
     duplicates: Mutex<DuplicateIndex>,
 }
@@ -153,6 +155,7 @@ impl Pipeline {
             complaint: ComplaintRules::load_dir(&config.complaint_dir)?,
             redactor,
             pseudonyms: Pseudonymiser::new(&config.pseudonym_key, &config.public_accounts)?,
+            topical_sources: config.topical_sources.clone(),
             duplicates: Mutex::new(DuplicateIndex::default()),
         })
     }
@@ -286,6 +289,18 @@ fn find_duplicates(p: &Pipeline, m: &mut Mention, _: &mut Scratch) {
     }
 }
 
+/// The rules decide. In a topical source the learned model weighs what they leave
+/// open (it reads the mention as the complaint and aspect stages do, so the features
+/// are found once); elsewhere the rules decide alone: without a topical context, the
+/// model took everyday complaints about other offices for mentions of the procedure
+/// (BENCHMARKS.md).
 fn judge_relevance(p: &Pipeline, m: &mut Mention, scratch: &mut Scratch) {
-    m.relevance = Some(p.topics.judge_normalised(scratch.normalised(m)));
+    let ruling = p.topics.rule(scratch.normalised(m));
+    let judged = if p.topics.weighs(&ruling) && p.topical_sources.contains(&m.source) {
+        let cue = scratch.cue_text(m);
+        p.topics.weigh(ruling, &cue.normalised, &cue.found)
+    } else {
+        ruling.relevance
+    };
+    m.relevance = Some(judged);
 }

@@ -293,18 +293,22 @@ impl WordModel {
     /// Judges normalised text; `reasons` is how many of the weightiest features found to
     /// return, distinct, strongest first.
     pub fn judge<'t>(&self, normalised: &'t str, reasons: usize) -> Judgement<'t> {
-        self.judge_set(normalised, &FeatureSet::of(normalised), reasons)
+        self.judge_set(normalised, &FeatureSet::of(normalised), &[], reasons)
     }
 
-    /// [`WordModel::judge`] on the features of `normalised` found already.
+    /// [`WordModel::judge`] on the features of `normalised` found already, plus `flags`:
+    /// features that are not words (what rules found, as (name, [`key`])), counted like
+    /// the words.
     pub fn judge_set<'t>(
         &self,
         normalised: &'t str,
         found: &FeatureSet,
+        flags: &[(&'t str, u64)],
         reasons: usize,
     ) -> Judgement<'t> {
-        let scale = 1.0 / (found.len().max(1) as f64).sqrt();
-        let weighted = found.iter(normalised).filter_map(|(name, key)| {
+        let scale = 1.0 / ((found.len() + flags.len()).max(1) as f64).sqrt();
+        let all = found.iter(normalised).chain(flags.iter().copied());
+        let weighted = all.filter_map(|(name, key)| {
             self.weights
                 .get(&key)
                 .map(|w| (name, f64::from(*w) * scale))
@@ -362,8 +366,14 @@ impl Default for Training {
 /// L2 penalty, full-batch Adam. Deterministic: the same examples give the same model.
 pub fn train(examples: &[(String, bool)], settings: Training) -> WordModel {
     let rows: Vec<Vec<&str>> = examples.iter().map(|(t, _)| features(t)).collect();
-    let labels: Vec<Vec<bool>> = examples.iter().map(|(_, y)| vec![*y]).collect();
-    let trained = train_columns(&rows, &labels, 1, settings);
+    let labels: Vec<bool> = examples.iter().map(|(_, y)| *y).collect();
+    train_rows(&rows, &labels, settings)
+}
+
+/// Trains on feature rows (words, pairs and any flags) and their labels.
+pub fn train_rows(rows: &[Vec<&str>], labels: &[bool], settings: Training) -> WordModel {
+    let labels: Vec<Vec<bool>> = labels.iter().map(|y| vec![*y]).collect();
+    let trained = train_columns(rows, &labels, 1, settings);
     let named: Vec<(String, f64)> = trained
         .vocabulary
         .into_iter()

@@ -16,6 +16,20 @@
 //! Term syntax: lower-case words; `woord*` matches any word starting with `woord`,
 //! `*woord` any word ending in it, `*woord*` any word containing it; several words
 //! (`ter apel`) match in a row. Case and punctuation in the text do not matter.
+//!
+//! **The learned model** (`config/topics/model.tsv`, written by `webcare train`) weighs
+//! the decisions the rules leave open, for mentions from sources marked `topical`: a
+//! logistic regression over the words and word pairs of the mention and what the rules
+//! found (`rules:include`, `rule:nl/ind`, …). Why: people who write about the procedure
+//! without naming an institution or a place ("fourteen months and still no answer about
+//! my interview") match no rule; on posts by writers who never saw the rules, the rules
+//! found 64–86% of the relevant ones (BENCHMARKS.md). Why only in topical sources:
+//! such a post reads like an everyday complaint about any other office, and in posts
+//! about anything else the model took many of those for mentions of the procedure; a
+//! source about the procedure (a forum category, a hashtag) is the context that tells
+//! them apart. Strong rules stay final, as their tier promises; the model decides the
+//! weak tiers from probability 0.5, and where no rule matched from [`MODEL_ALONE`].
+//! Every decision the model makes names its strongest features.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -26,8 +40,25 @@ use toml::Spanned;
 
 use crate::mention::Relevance;
 
+use super::model::{self, FeatureSet, WordModel};
+
 /// The rule id recorded when nothing matched.
 pub const NO_RULE: &str = "none";
+/// The rule id recorded when the learned model decided against the rules.
+pub const MODEL_RULE: &str = "model";
+/// The name of the model file in the topics directory.
+pub const MODEL_FILE: &str = "model.tsv";
+/// The probability the model needs to keep a mention that no rule matched. Higher than
+/// the 0.5 of the weak tiers: even a source about the procedure carries chatter about
+/// anything else; at 0.7 the model took in 10 of 7,500 ordinary sentences where the
+/// rules took 8, and gave up 0.01 of F1 on posts of new writers (BENCHMARKS.md).
+pub const MODEL_ALONE: f64 = 0.7;
+/// How many of the model's strongest features a decision names.
+const MODEL_REASONS: usize = 4;
+/// The model features that say which tier of rules decided.
+const RULES_INCLUDE: &str = "rules:include";
+const RULES_EXCLUDE: &str = "rules:exclude";
+const RULES_NONE: &str = "rules:none";
 
 /// A topic file that could not be used; names the file and, where known, the line.
 #[derive(Debug, thiserror::Error)]
@@ -91,6 +122,8 @@ struct Rule {
     has_unless: bool,
     /// Index of the rule's first slot in the flat per-judgement hit table.
     first_slot: usize,
+    /// The model feature that says this rule decided (`rule:<id>`), and its key.
+    flag: (String, u64),
 }
 
 impl Rule {
@@ -111,7 +144,7 @@ impl Rule {
 /// byte of every mention passes through them (BENCHMARKS.md).
 pub(crate) const DENSE_DEPTH: usize = 4;
 
-/// The compiled topic rules.
+/// The compiled topic rules, and the learned model that weighs what they leave open.
 pub struct Topics {
     rules: Vec<Rule>,
     /// Total slots (groups plus `unless` groups) over all rules.
@@ -119,12 +152,45 @@ pub struct Topics {
     matcher: AhoCorasick,
     /// For each pattern: (rule index, group index, the term as written).
     patterns: Vec<(usize, usize, String)>,
+    model: Option<WordModel>,
+}
+
+/// What the rules decided, before the model weighs it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ruling {
+    /// The deciding rule, if one matched.
+    rule: Option<usize>,
+    /// The decision as the rules alone make it.
+    pub relevance: Relevance,
 }
 
 impl Topics {
-    /// Loads every `*.toml` file in `dir` (sorted by name, so rule order is stable).
+    /// Loads every `*.toml` file in `dir` (sorted by name, so rule order is stable), and
+    /// the learned model (`model.tsv`) when the directory has one.
     pub fn load_dir(dir: &Path) -> Result<Topics, TopicError> {
+        let path = dir.join(MODEL_FILE);
+        let model = if path.exists() {
+            Some(WordModel::load(&path)?)
+        } else {
+            None
+        };
+        Ok(Topics::load_rules(dir)?.with_model(model))
+    }
+
+    /// The rules of `dir` alone, without the model (to train a new one).
+    pub fn load_rules(dir: &Path) -> Result<Topics, TopicError> {
         Topics::from_sources(&read_rule_files(dir)?)
+    }
+
+    /// These rules weighed by `model` (or by none).
+    pub fn with_model(mut self, model: Option<WordModel>) -> Topics {
+        self.model = model;
+        self
+    }
+
+    /// Whether a learned model weighs the rules' decisions.
+    pub fn has_model(&self) -> bool {
+        self.model.is_some()
     }
 
     /// Compiles topic files given as (path, TOML text); the file stem prefixes rule ids.
@@ -136,14 +202,82 @@ impl Topics {
         builder.build()
     }
 
-    /// Decides whether `text` is about the asylum procedure, and why.
+    /// Decides whether `text` is about the asylum procedure, and why: the rules, weighed
+    /// by the model when there is one.
     pub fn judge(&self, text: &str) -> Relevance {
-        self.judge_normalised(&normalise(text))
+        let ruling = self.rule(&normalise(text));
+        if !self.weighs(&ruling) {
+            return ruling.relevance;
+        }
+        let cue = super::complaint::normalise_cues(text);
+        self.weigh(ruling, &cue, &FeatureSet::of(&cue))
     }
 
-    /// [`Topics::judge`] on text already passed through [`normalise`], so that several
-    /// rule sets can share one normalisation.
-    pub fn judge_normalised(&self, normalised: &str) -> Relevance {
+    /// Whether the model has a say in `ruling`: there is one, and no strong rule decided.
+    pub fn weighs(&self, ruling: &Ruling) -> bool {
+        self.model.is_some() && !ruling.rule.is_some_and(|i| self.rules[i].strong)
+    }
+
+    /// The decision on `ruling` with the model's view of the text: its
+    /// [`super::complaint::normalise_cues`] form and that form's features (`found`).
+    pub fn weigh(&self, ruling: Ruling, cue_normalised: &str, found: &FeatureSet) -> Relevance {
+        self.weigh_with(self.model.as_ref(), ruling, cue_normalised, found)
+    }
+
+    /// [`Topics::weigh`] with another model than the loaded one (for training it).
+    pub fn weigh_with(
+        &self,
+        model: Option<&WordModel>,
+        ruling: Ruling,
+        cue_normalised: &str,
+        found: &FeatureSet,
+    ) -> Relevance {
+        let strong = ruling.rule.is_some_and(|i| self.rules[i].strong);
+        let Some(model) = model.filter(|_| !strong) else {
+            return ruling.relevance;
+        };
+        let flags = self.flags(&ruling);
+        let judged = model.judge_set(cue_normalised, found, &flags, MODEL_REASONS);
+        let threshold = if ruling.rule.is_some() {
+            0.5
+        } else {
+            MODEL_ALONE
+        };
+        let relevant = judged.probability >= threshold;
+        let reason = model::reason(judged.probability, &judged.contributions);
+        let mut decided = ruling.relevance;
+        if relevant == decided.relevant {
+            decided.terms.push(reason);
+        } else {
+            // The model overruled: it is the rule now, and the rule it overruled is named.
+            let overruled = std::mem::replace(&mut decided.rule, MODEL_RULE.to_string());
+            decided.relevant = relevant;
+            decided.terms = vec![reason];
+            if overruled != NO_RULE {
+                decided.terms.push(format!("over:{overruled}"));
+            }
+        }
+        decided
+    }
+
+    /// The model features that say what the rules decided: the tier, and the rule.
+    pub fn flags(&self, ruling: &Ruling) -> Vec<(&str, u64)> {
+        let tier = match ruling.rule.map(|i| self.rules[i].kind) {
+            Some(RuleKind::Include) => RULES_INCLUDE,
+            Some(RuleKind::Exclude) => RULES_EXCLUDE,
+            None => RULES_NONE,
+        };
+        let mut flags = vec![(tier, model::key(tier))];
+        if let Some(i) = ruling.rule {
+            let (name, key) = &self.rules[i].flag;
+            flags.push((name.as_str(), *key));
+        }
+        flags
+    }
+
+    /// What the rules alone decide about text already passed through [`normalise`] (so
+    /// that several rule sets can share one normalisation).
+    pub fn rule(&self, normalised: &str) -> Ruling {
         // One slot per (rule, group): the first term that matched it.
         let mut hits: Vec<Option<&str>> = vec![None; self.slots];
         for m in self.matcher.find_overlapping_iter(normalised) {
@@ -162,7 +296,7 @@ impl Topics {
         let decision = (0..=3u8).find_map(|tier| {
             (0..self.rules.len()).find(|&i| self.rules[i].tier() == tier && matched(i))
         });
-        match decision {
+        let relevance = match decision {
             Some(i) => Relevance {
                 relevant: self.rules[i].kind == RuleKind::Include,
                 rule: self.rules[i].id.clone(),
@@ -173,6 +307,10 @@ impl Topics {
                 rule: NO_RULE.to_string(),
                 terms: Vec::new(),
             },
+        };
+        Ruling {
+            rule: decision,
+            relevance,
         }
     }
 
@@ -293,7 +431,10 @@ impl Builder {
                 self.patterns.push((rule_index, g, term.clone()));
             }
         }
+        let flag = format!("rule:{id}");
+        let flag_key = model::key(&flag);
         self.rules.push(Rule {
+            flag: (flag, flag_key),
             id,
             kind,
             strong: raw.strong,
@@ -323,6 +464,7 @@ impl Builder {
             slots: self.slots,
             matcher,
             patterns: self.patterns,
+            model: None,
         })
     }
 }
@@ -567,6 +709,56 @@ unless = ["ind", "nederland*"]
     fn nothing_matched_is_not_relevant() {
         let r = topics().judge("Het weer wordt morgen zonnig.");
         assert_eq!((r.relevant, r.rule.as_str()), (false, NO_RULE));
+    }
+
+    /// A model with made-up weights: "maanden" speaks strongly for the procedure,
+    /// "gehoor" weakly, a weak exclusion against it.
+    fn weighed() -> Topics {
+        let model =
+            WordModel::parse("(bias)\t-1\nmaanden\t6\ngehoor\t2\nrules:exclude\t-2\n").unwrap();
+        topics().with_model(Some(model))
+    }
+
+    #[test]
+    fn the_model_keeps_what_no_rule_matched_only_when_sure() {
+        let t = weighed();
+        // Two features (the word and rules:none): logit -1 + 6/√2, p 0.96.
+        let r = t.judge("Maanden!");
+        assert_eq!((r.relevant, r.rule.as_str()), (true, MODEL_RULE));
+        assert!(r.terms[0].starts_with("model:0.96[maanden(+4.24)"), "{r:?}");
+        assert_eq!(r.terms.len(), 1, "no rule was overruled: {r:?}");
+        // p 0.60: enough where a rule agrees, not where the model stands alone.
+        let r = t.judge("Gehoor.");
+        assert_eq!((r.relevant, r.rule.as_str()), (false, NO_RULE));
+        assert!(r.terms[0].starts_with("model:0.60[gehoor"), "{r:?}");
+    }
+
+    #[test]
+    fn the_model_weighs_weak_rules_and_names_the_one_it_overrules() {
+        let t = weighed();
+        // A weak include with little for it (p 0.44): overruled.
+        let r = t.judge("IND asiel gehoor");
+        assert_eq!((r.relevant, r.rule.as_str()), (false, MODEL_RULE));
+        assert_eq!(r.terms[1], "over:nl/ind-context", "{r:?}");
+        // A weak exclude against much for it (p 0.69): overruled.
+        let r = t.judge("kat maanden");
+        assert_eq!((r.relevant, r.rule.as_str()), (true, MODEL_RULE));
+        assert_eq!(r.terms[1], "over:nl/animal-shelter", "{r:?}");
+        // A weak include the model agrees with keeps its rule and terms.
+        let r = t.judge("IND asiel maanden");
+        assert_eq!((r.relevant, r.rule.as_str()), (true, "nl/ind-context"));
+        assert_eq!(r.terms[..2], ["ind", "asiel*"]);
+        assert!(r.terms[2].starts_with("model:"), "{r:?}");
+    }
+
+    #[test]
+    fn strong_rules_stay_final() {
+        let t = weighed();
+        let r = t.judge("Asielzoekers in Ter Apel");
+        assert_eq!((r.relevant, r.rule.as_str()), (true, "nl/core"));
+        assert_eq!(r.terms, vec!["asielzoeker*"]);
+        let r = t.judge("Maanden wachten op het BAMF");
+        assert_eq!((r.relevant, r.rule.as_str()), (false, "nl/foreign"));
     }
 
     #[test]

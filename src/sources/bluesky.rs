@@ -146,6 +146,7 @@ mod tests {
             lang: None,
             enabled: true,
             rate_limit: std::time::Duration::from_secs(1),
+            topical: false,
             platform: Platform {
                 query: Some("asielzoekers".into()),
                 ..Platform::default()

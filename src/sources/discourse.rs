@@ -211,6 +211,7 @@ mod tests {
             lang: Some("nl".into()),
             enabled: true,
             rate_limit: std::time::Duration::from_secs(1),
+            topical: false,
             platform: Platform {
                 query: query.map(str::to_string),
                 category: category.map(str::to_string),

@@ -355,6 +355,7 @@ mod tests {
             lang: None,
             enabled: true,
             rate_limit: std::time::Duration::ZERO,
+            topical: false,
             platform: Default::default(),
         };
         let source = FeedSource::new(&cfg);

@@ -184,6 +184,7 @@ mod tests {
             lang: None,
             enabled: true,
             rate_limit: std::time::Duration::from_secs(1),
+            topical: false,
             platform: Platform {
                 communities: vec!["nederland".into(), "asiel@lemmy.example".into()],
                 include_comments: comments,

@@ -174,6 +174,7 @@ mod tests {
             lang: None,
             enabled: true,
             rate_limit: std::time::Duration::from_secs(1),
+            topical: false,
             platform: Platform {
                 tags: tags.iter().map(|t| t.to_string()).collect(),
                 query: query.map(str::to_string),

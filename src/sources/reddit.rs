@@ -185,6 +185,7 @@ mod tests {
             lang: None,
             enabled: true,
             rate_limit: std::time::Duration::from_secs(6),
+            topical: false,
             platform: Platform {
                 subreddits: subreddits.iter().map(|s| s.to_string()).collect(),
                 query: query.map(str::to_string),

@@ -307,9 +307,16 @@ fn logs_hold_no_personal_data() {
     }
 }
 
-/// Complaint and aspect directories with the shipped word lists and no models, and a
-/// config using them: (config, complaint directory, aspects directory).
-fn lists_without_models(dir: &Path) -> (String, std::path::PathBuf, std::path::PathBuf) {
+/// Topic, complaint and aspect directories with the shipped rules and word lists and no
+/// models, and a config using them.
+struct Untrained {
+    config: String,
+    topics: std::path::PathBuf,
+    complaint: std::path::PathBuf,
+    aspects: std::path::PathBuf,
+}
+
+fn lists_without_models(dir: &Path) -> Untrained {
     let copy_lists = |name: &str| {
         let to = dir.join(name);
         std::fs::create_dir(&to).unwrap();
@@ -321,17 +328,27 @@ fn lists_without_models(dir: &Path) -> (String, std::path::PathBuf, std::path::P
         }
         to
     };
-    let (complaint, aspects) = (copy_lists("complaint"), copy_lists("aspects"));
+    let (topics, complaint, aspects) = (
+        copy_lists("topics"),
+        copy_lists("complaint"),
+        copy_lists("aspects"),
+    );
     let config = write(
         dir,
         "c.toml",
         &format!(
-            "[pipeline]\ncomplaint_dir = {:?}\naspects_dir = {:?}\n",
+            "[pipeline]\ntopics_dir = {:?}\ncomplaint_dir = {:?}\naspects_dir = {:?}\n",
+            topics.display().to_string(),
             complaint.display().to_string(),
             aspects.display().to_string()
         ),
     );
-    (config, complaint, aspects)
+    Untrained {
+        config,
+        topics,
+        complaint,
+        aspects,
+    }
 }
 
 /// `webcare train` with few steps and folds: the tests check what it writes and how
@@ -345,9 +362,22 @@ fn train_quickly(config: &str, files: &[&str]) -> (i32, String, String) {
 #[test]
 fn train_writes_models_that_the_pipeline_then_uses() {
     let dir = tempfile::tempdir().unwrap();
-    let (config, complaint, aspects) = lists_without_models(dir.path());
+    let Untrained {
+        config,
+        topics,
+        complaint,
+        aspects,
+    } = lists_without_models(dir.path());
     let (code, out, err) = train_quickly(&config, &["tests/data/labeled-train.jsonl"]);
     assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("relevance model: 381 labeled items, 251 relevant"),
+        "{out}"
+    );
+    assert!(
+        out.contains("2-fold cross-validation, the rules weighed by the model"),
+        "{out}"
+    );
     assert!(
         out.contains("complaint model: 251 relevant posts, 144 complaints"),
         "{out}"
@@ -391,23 +421,54 @@ fn train_writes_models_that_the_pipeline_then_uses() {
         .unwrap();
     let weight: f64 = interpreter_row.split('\t').nth(2).unwrap().parse().unwrap();
     assert!(weight > 0.5, "{interpreter_row}");
-
-    // The pipeline now uses both models, and says which words they weighed.
-    let predictions = dir.path().join("p.jsonl");
-    let (code, _, err) = webcare(&[
-        "eval",
-        "-c",
-        &config,
-        "tests/data/labeled-dev.jsonl",
-        "--predictions",
-        predictions.to_str().unwrap(),
-    ]);
-    assert_eq!(code, 0, "{err}");
-    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&predictions)
-        .unwrap()
+    // The relevance model: what the rules found is a feature, and an including rule
+    // speaks for relevance.
+    let relevance_model = std::fs::read_to_string(topics.join("model.tsv")).unwrap();
+    assert!(
+        relevance_model.starts_with("# webcare relevance model"),
+        "{relevance_model:.200}"
+    );
+    let include_row = relevance_model
         .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+        .find(|l| l.starts_with("rules:include\t"))
+        .unwrap();
+    let weight: f64 = include_row.split('\t').nth(1).unwrap().parse().unwrap();
+    assert!(weight > 0.5, "{include_row}");
+
+    // The pipeline now uses the models, and says which words they weighed; the
+    // relevance model only for mentions from a topical source.
+    let predict = |topical: bool| {
+        let predictions = dir.path().join("p.jsonl");
+        let mut args = vec![
+            "eval",
+            "-c",
+            &config,
+            "tests/data/labeled-dev.jsonl",
+            "--predictions",
+            predictions.to_str().unwrap(),
+        ];
+        if topical {
+            args.push("--topical");
+        }
+        let (code, _, err) = webcare(&args);
+        assert_eq!(code, 0, "{err}");
+        std::fs::read_to_string(&predictions)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect::<Vec<serde_json::Value>>()
+    };
+    let relevance_reasons = |lines: &[serde_json::Value]| -> Vec<String> {
+        lines
+            .iter()
+            .flat_map(|l| l["terms"].as_array().into_iter().flatten())
+            .filter_map(|w| w.as_str().map(String::from))
+            .filter(|w| w.starts_with("model:"))
+            .collect()
+    };
+    let general = predict(false);
+    assert_eq!(relevance_reasons(&general), Vec::<String>::new());
+    let lines = predict(true);
     let why = lines[0]["complaint_why"].as_array().unwrap();
     assert!(
         why.iter()
@@ -425,6 +486,8 @@ fn train_writes_models_that_the_pipeline_then_uses() {
             .any(|w| w.contains("model:") && w.contains("lists:")),
         "{aspect_reasons:?}"
     );
+    let weighed = relevance_reasons(&lines);
+    assert!(weighed.iter().any(|w| w.contains("rules:")), "{weighed:?}");
 
     // A damaged model file stops startup, naming file and line.
     std::fs::write(complaint.join("model.tsv"), "(bias)\t0.1\nslecht 2.0\n").unwrap();
@@ -434,13 +497,20 @@ fn train_writes_models_that_the_pipeline_then_uses() {
     std::fs::write(aspects.join("model.tsv"), "feature\twaiting_time\n").unwrap();
     let (code, _, err) = webcare(&["check-config", "-c", &config]);
     assert_ne!(code, 0);
-    // Training new ones replaces them: the damaged files are not read for that.
-    let (code, _, err2) = train_quickly(&config, &["tests/data/labeled-train.jsonl"]);
-    assert_eq!(code, 0, "{err2}");
     assert!(
         err.contains("model.tsv:1:") && err.contains("header row"),
         "{err}"
     );
+    std::fs::write(topics.join("model.tsv"), "(bias)\t0\nasiel\tveel\n").unwrap();
+    let (code, _, err) = webcare(&["check-config", "-c", &config]);
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("topics/model.tsv:2:") && err.contains("not a number"),
+        "{err}"
+    );
+    // Training new ones replaces them: the damaged files are not read for that.
+    let (code, _, err) = train_quickly(&config, &["tests/data/labeled-train.jsonl"]);
+    assert_eq!(code, 0, "{err}");
     let (code, _, err) = webcare(&["check-config", "-c", &config]);
     assert_eq!(code, 0, "{err}");
 }
@@ -448,7 +518,12 @@ fn train_writes_models_that_the_pipeline_then_uses() {
 #[test]
 fn train_refuses_the_held_out_file_and_names_a_bad_line() {
     let dir = tempfile::tempdir().unwrap();
-    let (config, complaint, aspects) = lists_without_models(dir.path());
+    let Untrained {
+        config,
+        topics,
+        complaint,
+        aspects,
+    } = lists_without_models(dir.path());
     let (code, _, err) = webcare(&[
         "train",
         "-c",
@@ -472,4 +547,5 @@ fn train_refuses_the_held_out_file_and_names_a_bad_line() {
     // Nothing was written on either failure.
     assert!(!complaint.join("model.tsv").exists());
     assert!(!aspects.join("model.tsv").exists());
+    assert!(!topics.join("model.tsv").exists());
 }

@@ -94,16 +94,12 @@ fn held_out_quality_does_not_drop_below_the_floors() {
 
 /// The second held-out set, written in session 4 by a writer who saw neither the word
 /// lists nor any other labeled post: (relevance, complaint, aspects) floors.
-const SECOND_FLOORS: (f64, f64, f64) = (0.97, 0.90, 0.76);
+const SECOND_FLOORS: (f64, f64, f64) = (0.97, 0.92, 0.77);
 
 #[test]
 fn second_held_out_quality_does_not_drop_below_its_floors() {
-    let config = webcare::config::Pipeline::with_topics(repo().join("config/topics"));
-    let pipeline = Pipeline::from_config(&config).unwrap();
-    let file = std::fs::File::open(repo().join("tests/data/labeled-heldout-2.jsonl")).unwrap();
-    let report = evaluate(BufReader::new(file), &pipeline, None).unwrap();
+    let report = evaluated("labeled-heldout-2.jsonl", false);
     assert_eq!(report.items, 240);
-    assert!(report.errors.is_empty(), "{:?}", report.errors);
     let (relevance, complaint, aspects) = SECOND_FLOORS;
     for (what, measured, floor) in [
         ("relevance F1", report.relevance.f1, relevance),
@@ -112,4 +108,97 @@ fn second_held_out_quality_does_not_drop_below_its_floors() {
     ] {
         assert!(measured >= floor, "{what} {measured:.3} < floor {floor}");
     }
+}
+
+/// Both held-out sets as from a topical source, where the learned relevance model
+/// weighs what the rules leave open: (file, relevance floor, aspects floor).
+const TOPICAL_FLOORS: [(&str, f64, f64); 2] = [
+    ("labeled-heldout.jsonl", 0.93, 0.77),
+    ("labeled-heldout-2.jsonl", 0.97, 0.77),
+];
+
+#[test]
+fn held_out_quality_from_a_topical_source_does_not_drop_below_its_floors() {
+    for (file, relevance, aspects) in TOPICAL_FLOORS {
+        let report = evaluated(file, true);
+        for (what, measured, floor) in [
+            ("relevance F1", report.relevance.f1, relevance),
+            ("aspect micro-F1", report.aspects_micro.f1, aspects),
+        ] {
+            assert!(
+                measured >= floor,
+                "{file}, topical: {what} {measured:.3} < floor {floor}"
+            );
+        }
+    }
+}
+
+/// At most how many items of text about anything else may be taken for mentions of the
+/// procedure: (file, items, from an ordinary source, from a topical source). The files
+/// hold 7,500 sentences in fifteen languages (news, encyclopaedia) and 600 everyday
+/// social posts, many of them complaints about other offices, none about the procedure.
+/// The rules alone took 8 and 1; the learned model, asked only in topical sources, 5
+/// and 32 (a forum about the procedure carries little such chatter).
+const ORDINARY_CEILINGS: [(&str, usize, usize, usize); 2] = [
+    ("ordinary-heldout.jsonl", 7500, 10, 8),
+    ("ordinary-social-heldout.jsonl", 600, 2, 36),
+];
+
+#[test]
+fn ordinary_text_is_not_taken_for_mentions_of_the_procedure() {
+    for (file, items, ordinary, topical) in ORDINARY_CEILINGS {
+        for (is_topical, ceiling) in [(false, ordinary), (true, topical)] {
+            let report = evaluated(file, is_topical);
+            assert_eq!(report.items, items);
+            assert_eq!(report.relevance.true_positives, 0);
+            assert!(
+                report.relevance.false_positives <= ceiling,
+                "{file} (topical: {is_topical}): {} items taken for mentions, ceiling {ceiling}",
+                report.relevance.false_positives
+            );
+        }
+    }
+}
+
+/// `tests/data/FILE` through the shipped pipeline, its items as from a topical source
+/// or not.
+fn evaluated(file: &str, topical: bool) -> webcare::eval::Report {
+    let mut config = webcare::config::Pipeline::with_topics(repo().join("config/topics"));
+    if topical {
+        config
+            .topical_sources
+            .insert(webcare::eval::SOURCE.to_string());
+    }
+    let pipeline = Pipeline::from_config(&config).unwrap();
+    let input = std::fs::File::open(repo().join("tests/data").join(file)).unwrap();
+    let report = evaluate(BufReader::new(input), &pipeline, None).unwrap();
+    assert!(report.errors.is_empty(), "{file}: {:?}", report.errors);
+    report
+}
+
+#[test]
+fn the_relevance_model_speaks_only_for_topical_sources() {
+    let mut config = webcare::config::Pipeline::with_topics(repo().join("config/topics"));
+    config.topical_sources.insert("forum".to_string());
+    let pipeline = Pipeline::from_config(&config).unwrap();
+    let judge = |source: &str, text: &str| {
+        let now = chrono::Utc::now();
+        let mut mention = webcare::mention::Mention::new(source, "1", now, now);
+        mention.text = text.to_string();
+        pipeline.process(mention).relevance.unwrap()
+    };
+    // No institution, place or asylum word: no rule matches it.
+    let indirect = "Al veertien maanden geen nieuws na mijn tweede gesprek. \
+                    Mijn advocaat zegt alleen: wachten.";
+    let in_forum = judge("forum", indirect);
+    assert!(in_forum.relevant, "{in_forum:?}");
+    assert_eq!(in_forum.rule, "model");
+    assert!(in_forum.terms[0].starts_with("model:0.9"), "{in_forum:?}");
+    let in_news = judge("news", indirect);
+    assert!(!in_news.relevant, "{in_news:?}");
+    assert_eq!((in_news.rule.as_str(), in_news.terms.len()), ("none", 0));
+    // An everyday complaint about another office stays out, also in the forum.
+    let other_office = "Waiting for my rent allowance decision for seven weeks now, \
+                        nobody answers the phone.";
+    assert!(!judge("forum", other_office).relevant);
 }
