@@ -74,6 +74,8 @@ pub struct SourceStatus {
     pub kind: String,
     pub url: String,
     pub interval_secs: u64,
+    /// Whether the relevance model weighs this source's mentions (`topical = true`).
+    pub topical: bool,
     /// `pending` (not polled yet), `ok`, `retrying` or `failing`.
     pub state: &'static str,
     pub last_poll: Option<DateTime<Utc>>,
@@ -418,6 +420,7 @@ fn initial_status(config: &SourceConfig, checkpoint: &SourceCheckpoint) -> Sourc
         kind: config.kind.clone(),
         url: config.url.to_string(),
         interval_secs: config.interval.as_secs(),
+        topical: config.topical,
         state: "pending",
         last_poll: None,
         last_success: None,

@@ -304,3 +304,52 @@ async fn restart_resumes_from_the_committed_position_without_duplicates() {
     // Counters survive the restart (they live in the checkpoint).
     assert_eq!(source(&sources, "etag")["items_seen"], 5);
 }
+
+/// `webcare run --demo`, the README's first command, as `main` assembles it: the
+/// bundled feeds from their local server, the demo login, the real daemon.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_indexes_the_bundled_feeds_and_leaves_the_decoys_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let toml = format!(
+        "[storage]\ndata_dir = {:?}\ncommit_interval = \"200ms\"\n[http]\nlisten = \"127.0.0.1:0\"\n",
+        dir.path().display().to_string()
+    );
+    let config = webcare::Config::from_toml(std::path::Path::new("demo.toml"), &toml).unwrap();
+    let feeds = webcare::demo::serve_feeds().await.unwrap();
+    let config = webcare::demo::demo_config(config, feeds);
+    std::fs::create_dir_all(&config.storage.data_dir).unwrap();
+    let login = webcare::demo::demo_credentials(&config).unwrap();
+    assert!(login.password.is_some(), "a first start shows the password");
+    let daemon = webcare::daemon::start(&config).await.unwrap();
+    fixtures::until_all_polled(&daemon).await;
+    let addr = daemon.addr();
+    let get = |path: &str| {
+        let (path, token) = (path.to_string(), login.token.clone());
+        async move { fixtures::get_json_as(addr, &path, Some(&token)).await }
+    };
+
+    let (_, sources) = get("/api/sources").await;
+    let sources = sources["sources"].as_array().unwrap().clone();
+    assert_eq!(sources.len(), 4, "{sources:?}");
+    for s in &sources {
+        assert_eq!(s["state"], "ok", "{s}");
+        let topical = s["name"] == "demo-refugee-voices";
+        assert_eq!(s["topical"], topical, "{s}");
+    }
+    let kept: u64 = sources
+        .iter()
+        .map(|s| s["items_kept"].as_u64().unwrap())
+        .sum();
+    let (status, all) = get("/api/search?limit=100").await;
+    assert_eq!(status, 200);
+    assert_eq!(all["total"].as_u64(), Some(kept));
+    // The feeds hold 48 items about the procedure and 16 decoys (their README).
+    assert!((40..=48).contains(&kept), "{kept} kept");
+    let (_, found) = get("/api/search?q=asielzoekers").await;
+    assert!(found["total"].as_u64().unwrap() > 0, "{found}");
+    for decoy in ["dierenasiel", "gehoorapparaat", "klooster"] {
+        let (_, found) = get(&format!("/api/search?q={decoy}")).await;
+        assert_eq!(found["total"], 0, "{decoy}: {found}");
+    }
+    daemon.shutdown().await.unwrap();
+}
