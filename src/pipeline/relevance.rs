@@ -147,12 +147,18 @@ pub(crate) const DENSE_DEPTH: usize = 4;
 /// The compiled topic rules, and the learned model that weighs what they leave open.
 pub struct Topics {
     rules: Vec<Rule>,
-    /// Total slots (groups plus `unless` groups) over all rules.
-    slots: usize,
     matcher: AhoCorasick,
     /// For each pattern: (rule index, group index, the term as written).
     patterns: Vec<(usize, usize, String)>,
+    /// For each slot, the rule it belongs to.
+    slot_rule: Vec<usize>,
     model: Option<WordModel>,
+}
+
+/// A (rule, group) slot that a term filled, and the first term that did.
+struct Hit<'t> {
+    slot: usize,
+    term: &'t str,
 }
 
 /// What the rules decided, before the model weighs it.
@@ -278,29 +284,16 @@ impl Topics {
     /// What the rules alone decide about text already passed through [`normalise`] (so
     /// that several rule sets can share one normalisation).
     pub fn rule(&self, normalised: &str) -> Ruling {
-        // One slot per (rule, group): the first term that matched it.
-        let mut hits: Vec<Option<&str>> = vec![None; self.slots];
-        for m in self.matcher.find_overlapping_iter(normalised) {
-            let (rule, group, term) = &self.patterns[m.pattern().as_usize()];
-            hits[self.rules[*rule].first_slot + group].get_or_insert(term.as_str());
-        }
-        let groups = |i: usize| {
-            let rule = &self.rules[i];
-            &hits[rule.first_slot..rule.first_slot + rule.groups]
-        };
-        let matched = |i: usize| {
-            let rule = &self.rules[i];
-            groups(i).iter().all(Option::is_some)
-                && !(rule.has_unless && hits[rule.first_slot + rule.groups].is_some())
-        };
-        let decision = (0..=3u8).find_map(|tier| {
-            (0..self.rules.len()).find(|&i| self.rules[i].tier() == tier && matched(i))
-        });
+        let hits = self.hits(normalised);
+        // The first tier with a matching rule decides; within it, the first rule.
+        let decision = self
+            .matched(&hits)
+            .min_by_key(|(i, _)| (self.rules[*i].tier(), *i));
         let relevance = match decision {
-            Some(i) => Relevance {
+            Some((i, terms)) => Relevance {
                 relevant: self.rules[i].kind == RuleKind::Include,
                 rule: self.rules[i].id.clone(),
-                terms: groups(i).iter().flatten().map(|t| t.to_string()).collect(),
+                terms: terms.iter().map(|h| h.term.to_string()).collect(),
             },
             None => Relevance {
                 relevant: false,
@@ -309,7 +302,7 @@ impl Topics {
             },
         };
         Ruling {
-            rule: decision,
+            rule: decision.map(|(i, _)| i),
             relevance,
         }
     }
@@ -317,23 +310,63 @@ impl Topics {
     /// Every `include` rule that matches `normalised` text (see [`normalise`]), with its
     /// terms: for multi-label tagging, where each matching rule adds its label.
     pub fn matching(&self, normalised: &str) -> Vec<(&str, Vec<String>)> {
-        let mut hits: Vec<Option<&str>> = vec![None; self.slots];
+        let hits = self.hits(normalised);
+        self.matched(&hits)
+            .filter(|(i, _)| self.rules[*i].kind == RuleKind::Include)
+            .map(|(i, terms)| {
+                (
+                    self.rules[i].id.as_str(),
+                    terms.iter().map(|h| h.term.to_string()).collect(),
+                )
+            })
+            .collect()
+    }
+
+    /// The slots (rule, group) that a term of `normalised` filled, in slot order, each
+    /// with the first term found for it. A text fills a handful of the hundreds of
+    /// slots, often many times over: a flag per slot, and the filled ones listed.
+    fn hits(&self, normalised: &str) -> Vec<Hit<'_>> {
+        let mut filled = vec![false; self.slot_rule.len()];
+        let mut hits = Vec::new();
         for m in self.matcher.find_overlapping_iter(normalised) {
             let (rule, group, term) = &self.patterns[m.pattern().as_usize()];
-            hits[self.rules[*rule].first_slot + group].get_or_insert(term.as_str());
-        }
-        let mut out = Vec::new();
-        for rule in self.rules.iter().filter(|r| r.kind == RuleKind::Include) {
-            let groups = &hits[rule.first_slot..rule.first_slot + rule.groups];
-            let vetoed = rule.has_unless && hits[rule.first_slot + rule.groups].is_some();
-            if !vetoed && groups.iter().all(Option::is_some) {
-                out.push((
-                    rule.id.as_str(),
-                    groups.iter().flatten().map(|t| t.to_string()).collect(),
-                ));
+            let slot = self.rules[*rule].first_slot + group;
+            if !std::mem::replace(&mut filled[slot], true) {
+                hits.push(Hit {
+                    slot,
+                    term: term.as_str(),
+                });
             }
         }
-        out
+        // Each slot once: the keys are distinct, so an unstable sort (which allocates
+        // nothing) keeps the first term of every slot.
+        hits.sort_unstable_by_key(|h| h.slot);
+        hits
+    }
+
+    /// Every rule that `hits` match, in rule order, with the hits of its groups: a term
+    /// for every group, and none of its `unless` terms.
+    fn matched<'h, 's>(
+        &'h self,
+        hits: &'h [Hit<'s>],
+    ) -> impl Iterator<Item = (usize, &'h [Hit<'s>])> + 'h {
+        // A rule's slots are contiguous and numbered in rule order, so the sorted hits
+        // come rule by rule.
+        let mut rest = hits;
+        std::iter::from_fn(move || loop {
+            let slot = rest.first()?.slot;
+            let index = self.slot_rule[slot];
+            let rule = &self.rules[index];
+            let unless_slot = rule.first_slot + rule.groups;
+            let end = unless_slot + usize::from(rule.has_unless);
+            let (mine, after) = rest.split_at(rest.partition_point(|h| h.slot < end));
+            rest = after;
+            let groups = mine.partition_point(|h| h.slot < unless_slot);
+            let vetoed = mine.len() > groups;
+            if groups == rule.groups && !vetoed {
+                return Some((index, &mine[..groups]));
+            }
+        })
     }
 
     /// The ids of all rules, as `file/rule`.
@@ -351,6 +384,7 @@ impl Topics {
 struct Builder {
     rules: Vec<Rule>,
     slots: usize,
+    slot_rule: Vec<usize>,
     needles: Vec<String>,
     patterns: Vec<(usize, usize, String)>,
     ids: HashSet<String>,
@@ -443,6 +477,8 @@ impl Builder {
             first_slot: self.slots,
         });
         self.slots += groups.len();
+        self.slot_rule
+            .extend(std::iter::repeat_n(rule_index, groups.len()));
         Ok(())
     }
 
@@ -461,9 +497,9 @@ impl Builder {
             })?;
         Ok(Topics {
             rules: self.rules,
-            slots: self.slots,
             matcher,
             patterns: self.patterns,
+            slot_rule: self.slot_rule,
             model: None,
         })
     }

@@ -14,8 +14,8 @@ use crate::fixtures::repo;
 const LANGUAGE_ACCURACY_FLOOR: f64 = 0.975;
 const RELEVANCE_F1_FLOOR: f64 = 0.92;
 const PII_RECALL_FLOOR: f64 = 0.96;
-const ASPECTS_MICRO_F1_FLOOR: f64 = 0.77;
-const COMPLAINT_F1_FLOOR: f64 = 0.92;
+const ASPECTS_MICRO_F1_FLOOR: f64 = 0.79;
+const COMPLAINT_F1_FLOOR: f64 = 0.93;
 const DUPLICATES_F1_FLOOR: f64 = 0.95;
 const FALSE_REDACTION_CEILING: f64 = 0.01;
 
@@ -94,7 +94,7 @@ fn held_out_quality_does_not_drop_below_the_floors() {
 
 /// The second held-out set, written in session 4 by a writer who saw neither the word
 /// lists nor any other labeled post: (relevance, complaint, aspects) floors.
-const SECOND_FLOORS: (f64, f64, f64) = (0.97, 0.92, 0.77);
+const SECOND_FLOORS: (f64, f64, f64) = (0.97, 0.90, 0.78);
 
 #[test]
 fn second_held_out_quality_does_not_drop_below_its_floors() {
@@ -113,8 +113,8 @@ fn second_held_out_quality_does_not_drop_below_its_floors() {
 /// Both held-out sets as from a topical source, where the learned relevance model
 /// weighs what the rules leave open: (file, relevance floor, aspects floor).
 const TOPICAL_FLOORS: [(&str, f64, f64); 2] = [
-    ("labeled-heldout.jsonl", 0.93, 0.77),
-    ("labeled-heldout-2.jsonl", 0.97, 0.77),
+    ("labeled-heldout.jsonl", 0.93, 0.80),
+    ("labeled-heldout-2.jsonl", 0.97, 0.78),
 ];
 
 #[test]
@@ -137,8 +137,8 @@ fn held_out_quality_from_a_topical_source_does_not_drop_below_its_floors() {
 /// procedure: (file, items, from an ordinary source, from a topical source). The files
 /// hold 7,500 sentences in fifteen languages (news, encyclopaedia) and 600 everyday
 /// social posts, many of them complaints about other offices, none about the procedure.
-/// The rules alone took 8 and 1; the learned model, asked only in topical sources, 5
-/// and 32 (a forum about the procedure carries little such chatter).
+/// The rules alone took 8 and 1; the learned model, asked only in topical sources, 6
+/// and 31 (a forum about the procedure carries little such chatter).
 const ORDINARY_CEILINGS: [(&str, usize, usize, usize); 2] = [
     ("ordinary-heldout.jsonl", 7500, 10, 8),
     ("ordinary-social-heldout.jsonl", 600, 2, 36),
