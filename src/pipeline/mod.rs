@@ -289,18 +289,40 @@ fn find_duplicates(p: &Pipeline, m: &mut Mention, _: &mut Scratch) {
     }
 }
 
-/// The rules decide. In a topical source the learned model weighs what they leave
-/// open (it reads the mention as the complaint and aspect stages do, so the features
-/// are found once); elsewhere the rules decide alone: without a topical context, the
-/// model took everyday complaints about other offices for mentions of the procedure
-/// (BENCHMARKS.md).
+/// The rules decide. Where the context is about the procedure — a topical source, or a
+/// reply in a thread whose title the rules find relevant — the learned model weighs
+/// what they leave open (it reads the mention as the complaint and aspect stages do,
+/// so the features are found once); elsewhere the rules decide alone: without such a
+/// context, the model took everyday complaints about other offices for mentions of the
+/// procedure (BENCHMARKS.md).
 fn judge_relevance(p: &Pipeline, m: &mut Mention, scratch: &mut Scratch) {
     let ruling = p.topics.rule(scratch.normalised(m));
-    let judged = if p.topics.weighs(&ruling) && p.topical_sources.contains(&m.source) {
-        let cue = scratch.cue_text(m);
-        p.topics.weigh(ruling, &cue.normalised, &cue.found)
+    if !p.topics.weighs(&ruling) {
+        m.relevance = Some(ruling.relevance);
+        return;
+    }
+    // A topical source needs no more context; elsewhere, a thread about the procedure.
+    let thread_rule = if p.topical_sources.contains(&m.source) {
+        None
+    } else if let Some(rule) = relevant_thread(p, m) {
+        Some(rule)
     } else {
-        ruling.relevance
+        m.relevance = Some(ruling.relevance);
+        return;
     };
+    let cue = scratch.cue_text(m);
+    let mut judged = p.topics.weigh(ruling, &cue.normalised, &cue.found);
+    if let Some(rule) = thread_rule {
+        // Why the model had a say: the thread, named like the rules' terms.
+        judged.terms.push(format!("thread:{rule}"));
+    }
     m.relevance = Some(judged);
+}
+
+/// The rule that finds the mention's thread (the title of the post it replies to) about
+/// the procedure, if it has one and a rule does.
+fn relevant_thread(p: &Pipeline, m: &Mention) -> Option<String> {
+    let thread = m.thread.as_deref().filter(|t| !t.is_empty())?;
+    let ruling = p.topics.rule(&relevance::normalise(thread));
+    ruling.relevance.relevant.then_some(ruling.relevance.rule)
 }

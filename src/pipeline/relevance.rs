@@ -18,7 +18,8 @@
 //! (`ter apel`) match in a row. Case and punctuation in the text do not matter.
 //!
 //! **The learned model** (`config/topics/model.tsv`, written by `webcare train`) weighs
-//! the decisions the rules leave open, for mentions from sources marked `topical`: a
+//! the decisions the rules leave open, for mentions from sources marked `topical` and
+//! replies in threads about the procedure (the pipeline decides which): a
 //! logistic regression over the words and word pairs of the mention and what the rules
 //! found (`rules:include`, `rule:nl/ind`, …). Why: people who write about the procedure
 //! without naming an institution or a place ("fourteen months and still no answer about
@@ -26,8 +27,7 @@
 //! found 64–86% of the relevant ones (BENCHMARKS.md). Why only in topical sources:
 //! such a post reads like an everyday complaint about any other office, and in posts
 //! about anything else the model took many of those for mentions of the procedure; a
-//! source about the procedure (a forum category, a hashtag) is the context that tells
-//! them apart. Strong rules stay final, as their tier promises; the model decides the
+//! source or thread about the procedure is the context that tells them apart. Strong rules stay final, as their tier promises; the model decides the
 //! weak tiers from probability 0.5, and where no rule matched from [`MODEL_ALONE`].
 //! Every decision the model makes names its strongest features.
 

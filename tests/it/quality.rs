@@ -177,7 +177,7 @@ fn evaluated(file: &str, topical: bool) -> webcare::eval::Report {
 }
 
 #[test]
-fn the_relevance_model_speaks_only_for_topical_sources() {
+fn the_relevance_model_speaks_only_in_a_context_about_the_procedure() {
     let mut config = webcare::config::Pipeline::with_topics(repo().join("config/topics"));
     config.topical_sources.insert("forum".to_string());
     let pipeline = Pipeline::from_config(&config).unwrap();
@@ -201,4 +201,22 @@ fn the_relevance_model_speaks_only_for_topical_sources() {
     let other_office = "Waiting for my rent allowance decision for seven weeks now, \
                         nobody answers the phone.";
     assert!(!judge("forum", other_office).relevant);
+
+    // In a general source, a reply in a thread about the procedure has the context.
+    let reply = |thread: &str| {
+        let now = chrono::Utc::now();
+        let mut mention = webcare::mention::Mention::new("news", "2", now, now);
+        mention.text = indirect.to_string();
+        mention.thread = Some(thread.to_string());
+        pipeline.process(mention).relevance.unwrap()
+    };
+    let about_ter_apel = reply("Weer slapen asielzoekers buiten in Ter Apel");
+    assert!(about_ter_apel.relevant, "{about_ter_apel:?}");
+    assert_eq!(about_ter_apel.rule, "model");
+    assert!(
+        about_ter_apel.terms.last().unwrap().starts_with("thread:"),
+        "{about_ter_apel:?}"
+    );
+    let about_trains = reply("De nieuwe dienstregeling van de NS");
+    assert!(!about_trains.relevant, "{about_trains:?}");
 }
