@@ -85,7 +85,7 @@ pub async fn start(config: &Config) -> Result<Daemon, DaemonError> {
     }
     let state = Arc::new(StateDb::open(&config.storage.data_dir)?);
     let pipeline = Arc::new(Pipeline::from_config(&config.pipeline)?);
-    tracing::info!(rules = pipeline.topics().rule_count(), stages = ?Pipeline::stage_names(), "pipeline ready");
+    tracing::info!(rules = pipeline.topics().rule_count(), stages = ?Pipeline::stage_names(), models = %pipeline.models_summary(), "pipeline ready");
     let index = MentionIndex::open(&config.storage.data_dir)?;
     let checkpoints = index.checkpoints()?;
     tracing::info!(path = %index.path().display(), mentions = index.num_mentions(), "index open");

@@ -474,6 +474,7 @@ fn check_config(path: &Path) -> Result<()> {
         pipeline.topics().rule_count(),
         config.pipeline.topics_dir.display()
     );
+    println!("{}", pipeline.models_summary());
     Ok(())
 }
 

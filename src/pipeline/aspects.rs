@@ -64,6 +64,11 @@ impl Aspects {
         Aspects::checked(Topics::load_rules(dir)?, dir)
     }
 
+    /// The number of weighted features of the learned model, if there is one.
+    pub fn model_features(&self) -> Option<usize> {
+        self.model.as_ref().map(AspectModel::len)
+    }
+
     /// The same lists with another learned model (or none: the lists decide alone).
     pub fn with_model(mut self, model: Option<AspectModel>) -> Aspects {
         self.model = model;

@@ -198,6 +198,22 @@ impl Pipeline {
         &self.complaint
     }
 
+    /// Which learned models are loaded, for the administrator: a line such as
+    /// `models: relevance 69186 features (11 topical sources), complaint 40153, aspects
+    /// 40190` (a missing model file reads `none`: its rules decide alone).
+    pub fn models_summary(&self) -> String {
+        let count = |n: Option<usize>| n.map_or("none".to_string(), |n| n.to_string());
+        format!(
+            "models: relevance {} ({} topical sources), complaint {}, aspects {}",
+            self.topics
+                .model_features()
+                .map_or("none".to_string(), |n| format!("{n} features")),
+            self.topical_sources.len(),
+            count(self.complaint.model().map(|m| m.len())),
+            count(self.aspects.model_features()),
+        )
+    }
+
     /// The near-duplicate table, for rebuilding it from the index at start.
     pub fn duplicates(&self) -> std::sync::MutexGuard<'_, DuplicateIndex> {
         // A panic while holding the lock leaves the table usable: every write to it

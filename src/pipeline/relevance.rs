@@ -199,6 +199,11 @@ impl Topics {
         self.model.is_some()
     }
 
+    /// The number of weighted features of the learned model, if there is one.
+    pub fn model_features(&self) -> Option<usize> {
+        self.model.as_ref().map(WordModel::len)
+    }
+
     /// Compiles topic files given as (path, TOML text); the file stem prefixes rule ids.
     pub fn from_sources(files: &[(PathBuf, String)]) -> Result<Topics, TopicError> {
         let mut builder = Builder::default();

@@ -24,6 +24,12 @@ fn shipped_config_is_valid() {
     let (code, out, err) = webcare(&["check-config"]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("config/webcare.toml: OK"), "{out}");
+    // The shipped models are loaded, and the shipped topical sources counted.
+    let models = out.lines().find(|l| l.starts_with("models: ")).unwrap();
+    assert!(
+        models.contains("features (11 topical sources), complaint ") && !models.contains("none"),
+        "{models}"
+    );
 }
 
 #[test]
@@ -368,6 +374,12 @@ fn train_writes_models_that_the_pipeline_then_uses() {
         complaint,
         aspects,
     } = lists_without_models(dir.path());
+    let (code, out, err) = webcare(&["check-config", "-c", &config]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("models: relevance none (0 topical sources), complaint none, aspects none"),
+        "{out}"
+    );
     let (code, out, err) = train_quickly(&config, &["tests/data/labeled-train.jsonl"]);
     assert_eq!(code, 0, "{err}");
     assert!(
