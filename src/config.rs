@@ -291,6 +291,15 @@ impl Pipeline {
     }
 }
 
+/// The names of the sources marked `topical = true`.
+pub fn topical_sources(sources: &[SourceConfig]) -> BTreeSet<String> {
+    sources
+        .iter()
+        .filter(|s| s.topical)
+        .map(|s| s.name.clone())
+        .collect()
+}
+
 /// One configured source.
 #[derive(Debug, Clone)]
 pub struct SourceConfig {
@@ -588,11 +597,7 @@ impl Validator<'_> {
         };
         let mut pipeline = self.pipeline(raw.pipeline, privacy_raw, &storage.data_dir)?;
         let sources = self.sources(raw.sources)?;
-        pipeline.topical_sources = sources
-            .iter()
-            .filter(|s| s.topical)
-            .map(|s| s.name.clone())
-            .collect();
+        pipeline.topical_sources = topical_sources(&sources);
         let access = self.access(raw.access, &storage.data_dir)?;
         let mail = crate::alerts::settings::mail(self, raw.mail)?;
         let export = crate::export::settings::export(self, raw.export, &storage.data_dir, &mail)?;

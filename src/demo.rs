@@ -101,12 +101,7 @@ pub fn demo_config(mut config: Config, feeds: SocketAddr) -> Config {
             })
         })
         .collect();
-    config.pipeline.topical_sources = config
-        .sources
-        .iter()
-        .filter(|s| s.topical)
-        .map(|s| s.name.clone())
-        .collect();
+    config.pipeline.topical_sources = crate::config::topical_sources(&config.sources);
     config
 }
 

@@ -21,6 +21,7 @@ use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
 use crate::mention::Mention;
+use crate::pipeline::aspects::AspectTag;
 use crate::pipeline::Pipeline;
 
 /// Texts shorter than this are left out of the headline language accuracy.
@@ -156,11 +157,11 @@ pub struct Report {
     pub errors: Vec<(usize, String)>,
 }
 
-/// Runs `pipeline` over every labeled item of `reader`; writes predictions if asked.
 /// The source every evaluated item comes from: list it among the pipeline's
 /// `topical_sources` to evaluate as for a topical source (`webcare eval --topical`).
 pub const SOURCE: &str = "eval";
 
+/// Runs `pipeline` over every labeled item of `reader`; writes predictions if asked.
 pub fn evaluate<R: BufRead>(
     reader: R,
     pipeline: &Pipeline,
@@ -325,11 +326,7 @@ fn predict(
         },
         complaint_why: judged.why,
         aspects: mention.aspects.iter().map(|t| t.id.clone()).collect(),
-        aspect_why: mention
-            .aspects
-            .iter()
-            .map(|t| format!("{}: {}", t.id, t.terms.join(", ")))
-            .collect(),
+        aspect_why: mention.aspects.iter().map(AspectTag::why).collect(),
         cluster,
         text: mention.text.clone(),
         rule,

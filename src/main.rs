@@ -598,9 +598,9 @@ fn evaluate(
     Ok(())
 }
 
-/// `webcare train`: the complaint model and the aspect model, each cross-validated
-/// before it is written. `outs` overrides where (complaint, aspects) are written;
-/// `settings` are (complaint, aspects).
+/// `webcare train`: the complaint, aspect and relevance models, each cross-validated
+/// before it is written. `outs` overrides where (complaint, aspects, relevance) are
+/// written; `settings` are in the same order.
 fn train(
     config_path: &Path,
     files: &[PathBuf],
@@ -676,32 +676,33 @@ fn train(
     if dry_run {
         return Ok(());
     }
-    let path = out.unwrap_or_else(|| dir.join(webcare::pipeline::complaint::MODEL_FILE));
-    webcare::train::write_model(&path, &model, &report, settings)
-        .with_context(|| format!("{}: cannot write", path.display()))?;
-    println!("wrote {}", path.display());
-    let path = aspects_out.unwrap_or_else(|| {
-        config
-            .pipeline
-            .aspects_dir
-            .join(webcare::pipeline::aspect_model::MODEL_FILE)
-    });
+    let write = |given: Option<PathBuf>, dir: &Path, file: &str, text: String| {
+        let path = given.unwrap_or_else(|| dir.join(file));
+        std::fs::write(&path, text).with_context(|| format!("{}: cannot write", path.display()))?;
+        println!("wrote {}", path.display());
+        anyhow::Ok(())
+    };
+    write(
+        out,
+        dir,
+        webcare::pipeline::complaint::MODEL_FILE,
+        model.to_file_text(&webcare::train::header(&report, settings)),
+    )?;
     let header = webcare::train::aspect_header(&aspect_report, &report.files, aspect_settings);
-    std::fs::write(&path, aspect_model.to_file_text(&header))
-        .with_context(|| format!("{}: cannot write", path.display()))?;
-    println!("wrote {}", path.display());
-    let path = relevance_out.unwrap_or_else(|| {
-        config
-            .pipeline
-            .topics_dir
-            .join(webcare::pipeline::relevance::MODEL_FILE)
-    });
+    write(
+        aspects_out,
+        &config.pipeline.aspects_dir,
+        webcare::pipeline::aspect_model::MODEL_FILE,
+        aspect_model.to_file_text(&header),
+    )?;
     let header =
         webcare::train::relevance_header(&relevance_report, &report.files, relevance_settings);
-    std::fs::write(&path, relevance_model.to_file_text(&header))
-        .with_context(|| format!("{}: cannot write", path.display()))?;
-    println!("wrote {}", path.display());
-    Ok(())
+    write(
+        relevance_out,
+        &config.pipeline.topics_dir,
+        webcare::pipeline::relevance::MODEL_FILE,
+        relevance_model.to_file_text(&header),
+    )
 }
 
 fn import_file(config_path: &Path, file: &Path) -> Result<()> {

@@ -10,7 +10,7 @@
 //! given here.
 
 use std::io::BufRead;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde::Serialize;
 
@@ -445,14 +445,4 @@ pub fn header(report: &TrainReport, settings: Training) -> String {
         report.model_out_of_fold.f1,
         report.mixed_out_of_fold.f1,
     )
-}
-
-/// Writes the model where the complaint stage reads it.
-pub fn write_model(
-    path: &Path,
-    model: &WordModel,
-    report: &TrainReport,
-    settings: Training,
-) -> std::io::Result<()> {
-    std::fs::write(path, model.to_file_text(&header(report, settings)))
 }

@@ -40,6 +40,13 @@ pub struct AspectTag {
     pub terms: Vec<String>,
 }
 
+impl AspectTag {
+    /// The aspect and what found it, as shown and stored: `interpreter: tolk*, model:…`.
+    pub fn why(&self) -> String {
+        format!("{}: {}", self.id, self.terms.join(", "))
+    }
+}
+
 /// The compiled aspect rules, and the learned model when there is one.
 pub struct Aspects {
     rules: Topics,

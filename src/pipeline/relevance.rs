@@ -24,12 +24,13 @@
 //! found (`rules:include`, `rule:nl/ind`, …). Why: people who write about the procedure
 //! without naming an institution or a place ("fourteen months and still no answer about
 //! my interview") match no rule; on posts by writers who never saw the rules, the rules
-//! found 64–86% of the relevant ones (BENCHMARKS.md). Why only in topical sources:
-//! such a post reads like an everyday complaint about any other office, and in posts
-//! about anything else the model took many of those for mentions of the procedure; a
-//! source or thread about the procedure is the context that tells them apart. Strong rules stay final, as their tier promises; the model decides the
-//! weak tiers from probability 0.5, and where no rule matched from [`MODEL_ALONE`].
-//! Every decision the model makes names its strongest features.
+//! found 64–86% of the relevant ones (BENCHMARKS.md). Why only there: such a post reads
+//! like an everyday complaint about any other office, and in posts about anything else
+//! the model took many of those for mentions of the procedure; a source or thread about
+//! the procedure is the context that tells them apart. Strong rules stay final, as their
+//! tier promises; the model decides the weak tiers from probability 0.5, and where no
+//! rule matched from [`MODEL_ALONE`]. Every decision the model makes names its
+//! strongest features.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -194,11 +195,6 @@ impl Topics {
         self
     }
 
-    /// Whether a learned model weighs the rules' decisions.
-    pub fn has_model(&self) -> bool {
-        self.model.is_some()
-    }
-
     /// The number of weighted features of the learned model, if there is one.
     pub fn model_features(&self) -> Option<usize> {
         self.model.as_ref().map(WordModel::len)
@@ -226,7 +222,12 @@ impl Topics {
 
     /// Whether the model has a say in `ruling`: there is one, and no strong rule decided.
     pub fn weighs(&self, ruling: &Ruling) -> bool {
-        self.model.is_some() && !ruling.rule.is_some_and(|i| self.rules[i].strong)
+        self.model.is_some() && !self.strong(ruling)
+    }
+
+    /// Whether a strong rule decided `ruling` (which the model never overrules).
+    fn strong(&self, ruling: &Ruling) -> bool {
+        ruling.rule.is_some_and(|i| self.rules[i].strong)
     }
 
     /// The decision on `ruling` with the model's view of the text: its
@@ -243,8 +244,7 @@ impl Topics {
         cue_normalised: &str,
         found: &FeatureSet,
     ) -> Relevance {
-        let strong = ruling.rule.is_some_and(|i| self.rules[i].strong);
-        let Some(model) = model.filter(|_| !strong) else {
+        let Some(model) = model.filter(|_| !self.strong(&ruling)) else {
             return ruling.relevance;
         };
         let flags = self.flags(&ruling);
@@ -388,7 +388,7 @@ impl Topics {
 #[derive(Default)]
 struct Builder {
     rules: Vec<Rule>,
-    slots: usize,
+    /// For each slot (a rule's groups and `unless` group, rule after rule), its rule.
     slot_rule: Vec<usize>,
     needles: Vec<String>,
     patterns: Vec<(usize, usize, String)>,
@@ -479,9 +479,8 @@ impl Builder {
             strong: raw.strong,
             groups: groups.len() - usize::from(has_unless),
             has_unless,
-            first_slot: self.slots,
+            first_slot: self.slot_rule.len(),
         });
-        self.slots += groups.len();
         self.slot_rule
             .extend(std::iter::repeat_n(rule_index, groups.len()));
         Ok(())

@@ -21,6 +21,7 @@ use tantivy::schema::TantivyDocument;
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Term};
 
 use crate::mention::Mention;
+use crate::pipeline::aspects::AspectTag;
 use crate::sources::Position;
 
 pub use self::erase::{Erasure, ErasurePreview};
@@ -317,11 +318,7 @@ pub fn to_document(f: &Fields, m: &Mention) -> TantivyDocument {
         doc.add_text(f.aspect, &tag.id);
     }
     if !m.aspects.is_empty() {
-        let why: Vec<String> = m
-            .aspects
-            .iter()
-            .map(|t| format!("{}: {}", t.id, t.terms.join(", ")))
-            .collect();
+        let why: Vec<String> = m.aspects.iter().map(AspectTag::why).collect();
         doc.add_text(f.aspect_why, why.join("; "));
     }
     if let Some(c) = &m.complaint {
