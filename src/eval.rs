@@ -8,7 +8,10 @@
 //! - precision/recall/F1 of relevance;
 //! - complaint, on the items labeled relevant, judged by the complaint stage even where
 //!   relevance missed the item (so that each stage is measured on its own);
-//! - aspects, per aspect and micro-averaged;
+//! - aspects, per aspect and micro-averaged over all items, as stored (an item relevance
+//!   missed has none); and micro-averaged on the items labeled relevant, judged by the
+//!   aspect stage even where relevance missed the item (the stage on its own, as
+//!   complaint);
 //! - near-duplicates: pairwise precision and recall of "same cluster" against
 //!   "same `dup_group`", over all items (a fresh table, as the daemon's starts empty);
 //! - redaction of personal data: recall of the labeled `pii` strings, and how often
@@ -152,6 +155,9 @@ pub struct Report {
     pub aspects: BTreeMap<String, Scores>,
     /// Micro-averaged over every (item, aspect) decision.
     pub aspects_micro: Scores,
+    /// Micro-averaged on the items labeled relevant, judged by the aspect stage even
+    /// where relevance missed the item: the stage on its own.
+    pub aspects_stage: Scores,
     pub pii: PiiScores,
     /// (line, what is wrong) for lines that were skipped.
     pub errors: Vec<(usize, String)>,
@@ -208,6 +214,19 @@ pub fn evaluate<R: BufRead>(
             .map(|s| clusters.assign(&mention.id, &s));
         groups.push((item.dup_group.clone(), cluster.clone()));
         score_aspects(&mut report, &item, &mention);
+        if item.relevant {
+            // The stage's own verdict where it ran, else the stage on the same text.
+            let tags = if mention.is_relevant() {
+                mention.aspects.clone()
+            } else {
+                pipeline.judge_aspects(&text)
+            };
+            for aspect in crate::pipeline::aspects::ASPECTS {
+                let predicted = tags.iter().any(|t| t.id == *aspect);
+                let actual = item.aspects.iter().any(|a| a == aspect);
+                report.aspects_stage.add(predicted, actual);
+            }
+        }
         score_pii(&mut report.pii, &item, &mention.text);
         if let Some(out) = predictions.as_mut() {
             serde_json::to_writer(&mut **out, &predict(&item, &mention, judged, cluster))?;
@@ -218,6 +237,7 @@ pub fn evaluate<R: BufRead>(
     report.complaint = complaint.finish();
     report.duplicates = pairwise(&groups);
     report.aspects_micro = report.aspects_micro.finish();
+    report.aspects_stage = report.aspects_stage.finish();
     for scores in report.aspects.values_mut() {
         *scores = scores.finish();
     }
@@ -376,6 +396,10 @@ pub fn render(report: &Report) -> String {
     for (aspect, scores) in &report.aspects {
         out.push_str(&scores_line(&format!("  {aspect}"), scores));
     }
+    out.push_str(&scores_line(
+        "aspects (micro, the stage alone on relevant items)",
+        &report.aspects_stage,
+    ));
     let p = &report.pii;
     out.push_str(&format!(
         "personal data: {} of {} labeled strings redacted (recall {}); {} of {} ordinary numbers wrongly redacted ({})\n",

@@ -205,9 +205,9 @@ mod tests {
 
     #[test]
     fn a_model_weighs_what_the_lists_found_and_says_why() {
-        use super::super::aspect_model::{aspect_features, AspectModel};
+        use super::super::aspect_model::{AspectExample, AspectModel};
         use super::super::complaint::normalise_cues;
-        use super::super::model::{train_columns, Training};
+        use super::super::model::Training;
         use super::super::relevance::normalise;
         let lists = aspects(
             "[[include]]\nid = \"interpreter\"\nany = [\"tolk*\"]\n\n[[include]]\nid = \"reception\"\nany = [\"azc\"]\n",
@@ -225,25 +225,16 @@ mod tests {
             ),
             ("in het azc wacht ik al een jaar", vec!["waiting_time"]),
         ];
-        let prepared: Vec<(String, Vec<usize>, Vec<bool>)> = examples
+        let prepared: Vec<AspectExample> = examples
             .iter()
-            .map(|(text, labels)| {
-                let listed = listed_indexes(&lists.tag(text));
-                let flags = ASPECTS.iter().map(|a| labels.contains(a)).collect();
-                (normalise_cues(text), listed, flags)
+            .map(|(text, labels)| AspectExample {
+                cue: normalise_cues(text),
+                listed: listed_indexes(&lists.tag(text)),
+                labels: ASPECTS.iter().map(|a| labels.contains(a)).collect(),
             })
             .collect();
-        let rows: Vec<Vec<&str>> = prepared
-            .iter()
-            .map(|(t, listed, _)| aspect_features(t, listed))
-            .collect();
-        let labels: Vec<Vec<bool>> = prepared.iter().map(|(_, _, y)| y.clone()).collect();
-        let model = AspectModel::from_columns(train_columns(
-            &rows,
-            &labels,
-            ASPECTS.len(),
-            Training::default(),
-        ));
+        let refs: Vec<&AspectExample> = prepared.iter().collect();
+        let model = AspectModel::train(&refs, Training::default());
         let lists = lists.with_model(Some(model));
         let judge = |text: &str| {
             let cue = normalise_cues(text);

@@ -321,7 +321,13 @@ impl LanguageDetector {
             .take(MAX_VOTING_WORDS)
         {
             word.clear();
-            word.extend(raw.chars().flat_map(char::to_lowercase));
+            if raw.is_ascii() {
+                // Most words: lower-cased without the Unicode tables.
+                word.push_str(raw);
+                word.make_ascii_lowercase();
+            } else {
+                word.extend(raw.chars().flat_map(char::to_lowercase));
+            }
             if let Some(&langs) = self.function_words.get(word.as_str()) {
                 for (i, vote) in votes.iter_mut().enumerate().take(self.voters.len()) {
                     *vote += u32::from(langs >> i & 1);

@@ -189,6 +189,15 @@ impl Pipeline {
         self.aspects.tag(text)
     }
 
+    /// The aspects the aspect stage finds in a text (word lists weighed by the model),
+    /// whether or not the text is relevant: for measuring the stage on its own.
+    pub fn judge_aspects(&self, text: &str) -> Vec<self::aspects::AspectTag> {
+        let cue = complaint::normalise_cues(text);
+        let found = model::FeatureSet::of(&cue);
+        self.aspects
+            .judge(&relevance::normalise(text), &cue, &found)
+    }
+
     /// The pseudonym of an author handle, as stored (for `forget --author`).
     pub fn pseudonym(&self, handle: &str) -> String {
         self.pseudonyms.pseudonym(handle)
@@ -200,7 +209,7 @@ impl Pipeline {
 
     /// Which learned models are loaded, for the administrator: a line such as
     /// `models: relevance 69186 features (11 topical sources), complaint 40153, aspects
-    /// 40190` (a missing model file reads `none`: its rules decide alone).
+    /// 63405` (a missing model file reads `none`: its rules decide alone).
     pub fn models_summary(&self) -> String {
         let count = |n: Option<usize>| n.map_or("none".to_string(), |n| n.to_string());
         format!(

@@ -90,13 +90,65 @@ pub(crate) const NEGLIGIBLE: f64 = 5e-4;
 /// probability and strongest features.
 pub(crate) fn reason(probability: f64, contributions: &[(&str, f64)]) -> String {
     let mut out = String::with_capacity(16 + 24 * contributions.len());
-    let _ = write!(out, "model:{probability:.2}[");
+    out.push_str("model:");
+    push_fixed(&mut out, probability, 2, false);
+    out.push('[');
     for (i, (feature, c)) in contributions.iter().enumerate() {
-        let separator = if i == 0 { "" } else { ", " };
-        let _ = write!(out, "{separator}{feature}({c:+.2})");
+        if i > 0 {
+            out.push_str(", ");
+        }
+        out.push_str(feature);
+        out.push('(');
+        push_fixed(&mut out, *c, 2, true);
+        out.push(')');
     }
     out.push(']');
     out
+}
+
+/// Appends `x` with `places` decimals (1 or 2), as `{:.2}` would (`0.83`; `+0.41`
+/// with `sign`). Why not `{:.2}`: a mention's reasons hold a dozen numbers, and general
+/// float formatting cost more than all the learned models' arithmetic (3% of the
+/// pipeline).
+pub(crate) fn push_fixed(out: &mut String, x: f64, places: u32, sign: bool) {
+    let places = places.clamp(1, 2);
+    let unit = 10_u64.pow(places);
+    let scaled = (x * unit as f64).round();
+    // Far beyond any probability, weight or contribution: the general formatting.
+    if !scaled.is_finite() || scaled.abs() >= 1e15 {
+        let p = places as usize;
+        let _ = if sign {
+            write!(out, "{x:+.p$}")
+        } else {
+            write!(out, "{x:.p$}")
+        };
+        return;
+    }
+    let n = scaled as i64;
+    if n < 0 || (n == 0 && x.is_sign_negative()) {
+        out.push('-');
+    } else if sign {
+        out.push('+');
+    }
+    let mut digits = [0u8; 24];
+    let mut at = digits.len();
+    let mut rest = n.unsigned_abs();
+    // The decimals, the point, then the whole part (at least one digit).
+    let mut written = 0;
+    loop {
+        if written == places {
+            at -= 1;
+            digits[at] = b'.';
+        }
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        written += 1;
+        if rest == 0 && written > places {
+            break;
+        }
+    }
+    out.extend(digits[at..].iter().map(|d| char::from(*d)));
 }
 
 /// Weights per feature, and the intercept.
@@ -141,10 +193,7 @@ pub fn features(normalised: &str) -> Vec<&str> {
 /// Calls `found` with the byte range of every feature of [`features`], in order.
 fn for_each_feature(normalised: &str, mut found: impl FnMut(usize, usize)) {
     let mut previous: Option<usize> = None;
-    let mut offset = 0;
-    for word in normalised.split(' ') {
-        let start = offset;
-        offset += word.len() + 1;
+    for (start, word) in spaced_words(normalised) {
         if word.is_empty() {
             continue;
         }
@@ -158,6 +207,27 @@ fn for_each_feature(normalised: &str, mut found: impl FnMut(usize, usize)) {
         }
         previous = Some(start);
     }
+}
+
+/// The words of normalised text and where each starts, as `split(' ')` gives them
+/// (empty ones included). A plain scan: `split`'s searcher is built for long haystacks,
+/// and cost more than the models' lookups on words of a few letters.
+pub(crate) fn spaced_words(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    let bytes = text.as_bytes();
+    let mut next = 0;
+    std::iter::from_fn(move || {
+        let start = next;
+        if start > bytes.len() {
+            return None;
+        }
+        let end = bytes[start..]
+            .iter()
+            .position(|&b| b == b' ')
+            .map_or(bytes.len(), |at| start + at);
+        next = end + 1;
+        // Both ends are at a space or the text's edges: character boundaries.
+        Some((start, text.get(start..end).unwrap_or_default()))
+    })
 }
 
 /// The features of one normalised text as byte ranges and table keys: found and hashed
@@ -188,6 +258,11 @@ impl FeatureSet {
 
     pub fn is_empty(&self) -> bool {
         self.keys.is_empty()
+    }
+
+    /// The key ([`key`]) of every feature, in order.
+    pub fn keys(&self) -> impl Iterator<Item = u64> + '_ {
+        self.keys.iter().copied()
     }
 
     /// (name, key) of every feature; `normalised` is the text the set was made of.
@@ -425,31 +500,47 @@ pub fn train_columns(
         .enumerate()
         .map(|(i, f)| (*f, i))
         .collect();
-    // Sparse rows: (feature positions, value of each).
-    let sparse: Vec<(Vec<usize>, f64)> = rows
+    // Every feature of a row weighs one over the square root of the row's length.
+    let sparse: Vec<Vec<(usize, f64)>> = rows
         .iter()
         .map(|row| {
             let value = 1.0 / (row.len().max(1) as f64).sqrt();
-            let known: Vec<usize> = row
-                .iter()
-                .filter_map(|f| position.get(f).copied())
-                .collect();
-            (known, value)
+            row.iter()
+                .filter_map(|f| position.get(f).map(|&i| (i, value)))
+                .collect()
         })
         .collect();
-    let n = rows.len().max(1) as f64;
+    let (weights, bias) = fit_columns(&sparse, vocabulary.len(), labels, columns, settings);
+    Columns {
+        weights,
+        bias,
+        vocabulary: vocabulary.into_iter().map(String::from).collect(),
+    }
+}
+
+/// Fits `columns` class-balanced logistic regressions with an L2 penalty (full-batch
+/// Adam) on sparse rows of (feature index below `features`, value): per feature one
+/// weight per column, and per column an intercept. Deterministic.
+pub(crate) fn fit_columns(
+    sparse: &[Vec<(usize, f64)>],
+    features: usize,
+    labels: &[Vec<bool>],
+    columns: usize,
+    settings: Training,
+) -> (Vec<Vec<f64>>, Vec<f64>) {
+    let n = sparse.len().max(1) as f64;
     // Each class weighs as much as the other, however unequal their counts.
     let class_weights: Vec<(f64, f64)> = (0..columns)
         .map(|k| {
             let positives = labels.iter().filter(|y| y[k]).count().max(1) as f64;
-            let negatives = (rows.len() as f64 - positives).max(1.0);
+            let negatives = (sparse.len() as f64 - positives).max(1.0);
             (n / (2.0 * negatives), n / (2.0 * positives))
         })
         .collect();
     let lambda = 1.0 / (settings.c * n);
     // Row-major: feature i, column k at i * columns + k; the last row is the intercept.
-    let dims = (vocabulary.len() + 1) * columns;
-    let bias_row = vocabulary.len() * columns;
+    let dims = (features + 1) * columns;
+    let bias_row = features * columns;
     let mut w = vec![0.0; dims];
     let (mut m, mut v) = (vec![0.0; dims], vec![0.0; dims]);
     let (rate, beta1, beta2, eps) = (0.05, 0.9, 0.999, 1e-8);
@@ -459,12 +550,12 @@ pub fn train_columns(
     let (mut beta1_t, mut beta2_t) = (1.0, 1.0);
     for _ in 0..settings.steps {
         grad.iter_mut().for_each(|g| *g = 0.0);
-        for ((features, value), label) in sparse.iter().zip(labels) {
+        for (row, label) in sparse.iter().zip(labels) {
             for k in 0..columns {
                 let z = w[bias_row + k]
-                    + features
+                    + row
                         .iter()
-                        .map(|&i| w[i * columns + k] * value)
+                        .map(|&(i, value)| w[i * columns + k] * value)
                         .sum::<f64>();
                 let (weight, target) = if label[k] {
                     (class_weights[k].1, 1.0)
@@ -474,7 +565,7 @@ pub fn train_columns(
                 error[k] = weight * (sigmoid(z) - target) / n;
                 grad[bias_row + k] += error[k];
             }
-            for &i in features {
+            for &(i, value) in row {
                 for k in 0..columns {
                     grad[i * columns + k] += error[k] * value;
                 }
@@ -492,18 +583,17 @@ pub fn train_columns(
             w[i] -= rate * (m[i] / c1) / ((v[i] / c2).sqrt() + eps);
         }
     }
-    Columns {
-        weights: w[..bias_row].chunks(columns).map(<[f64]>::to_vec).collect(),
-        bias: w[bias_row..].to_vec(),
-        vocabulary: vocabulary.into_iter().map(String::from).collect(),
-    }
+    (
+        w[..bias_row].chunks(columns).map(<[f64]>::to_vec).collect(),
+        w[bias_row..].to_vec(),
+    )
 }
 
 /// Whether a feature has a word mixing letters and digits ("nl91abna0417164300"): such a
 /// word is an identifier, perhaps someone's, and the reasons shown with a mention (which
 /// the complaint stage writes before redaction) must never echo one. Plain numbers are
 /// `0` in normalised text already.
-fn holds_an_identifier(feature: &str) -> bool {
+pub(crate) fn holds_an_identifier(feature: &str) -> bool {
     feature
         .split(' ')
         .any(|word| word != "0" && word.chars().any(|c| c.is_numeric()))
@@ -581,6 +671,42 @@ mod tests {
         let text = model.to_file_text("");
         assert!(!text.contains("nl91abna"), "{text}");
         assert!(text.contains("\niban\t"), "{text}");
+    }
+
+    #[test]
+    fn reasons_show_two_decimals_as_the_general_formatting_would() {
+        for x in [
+            0.0, 0.004, 0.006, 0.04, 0.83, 0.999, 1.0, 12.345, 123.4567, -0.41, -2.5, -0.004,
+            -0.04, 7.0,
+        ] {
+            let shown = |places, sign| {
+                let mut out = String::new();
+                push_fixed(&mut out, x, places, sign);
+                out
+            };
+            // Halves may round either way in binary; none of these is one.
+            assert_eq!(shown(2, true), format!("{x:+.2}"), "{x}");
+            assert_eq!(shown(2, false), format!("{x:.2}"), "{x}");
+            assert_eq!(shown(1, true), format!("{x:+.1}"), "{x}");
+        }
+        let mut huge = String::new();
+        push_fixed(&mut huge, f64::INFINITY, 2, true);
+        assert_eq!(huge, "+inf");
+        assert_eq!(
+            reason(0.834, &[("tolk", 0.41), ("~_tol", -0.2)]),
+            "model:0.83[tolk(+0.41), ~_tol(-0.20)]"
+        );
+    }
+
+    #[test]
+    fn spaced_words_are_what_split_gives() {
+        for text in ["", " ", "a", " tolk  en ا b ", "wacht|  ", "één twee"] {
+            let ours: Vec<&str> = spaced_words(text).map(|(_, w)| w).collect();
+            assert_eq!(ours, text.split(' ').collect::<Vec<_>>(), "{text:?}");
+            for (start, word) in spaced_words(text) {
+                assert_eq!(&text[start..start + word.len()], word);
+            }
+        }
     }
 
     #[test]

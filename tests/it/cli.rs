@@ -416,22 +416,23 @@ fn train_writes_models_that_the_pipeline_then_uses() {
         .unwrap();
     let weight: f64 = strongest.split('\t').nth(1).unwrap().parse().unwrap();
     assert!(weight > 0.1, "{strongest}");
-    // The aspect model: a row per feature, a weight per aspect; what the lists found is
-    // a feature, and speaks for its own aspect.
+    // The aspect model: a row per feature, its idf and a weight per aspect; what the
+    // lists found is a feature, and speaks for its own aspect; word parts are features.
     let aspect_model = std::fs::read_to_string(aspects.join("model.tsv")).unwrap();
     assert!(
         aspect_model.starts_with("# webcare aspect model"),
         "{aspect_model:.200}"
     );
     assert!(
-        aspect_model.contains("\nfeature\twaiting_time\tinterpreter\t"),
+        aspect_model.contains("\nfeature\tidf\twaiting_time\tinterpreter\t")
+            && aspect_model.contains("\n~_tol\t"),
         "{aspect_model:.900}"
     );
     let interpreter_row = aspect_model
         .lines()
         .find(|l| l.starts_with("lists:interpreter\t"))
         .unwrap();
-    let weight: f64 = interpreter_row.split('\t').nth(2).unwrap().parse().unwrap();
+    let weight: f64 = interpreter_row.split('\t').nth(3).unwrap().parse().unwrap();
     assert!(weight > 0.5, "{interpreter_row}");
     // The relevance model: what the rules found is a feature, and an including rule
     // speaks for relevance.
