@@ -123,10 +123,10 @@ fn for_each_gram(cue: &str, mut found: impl FnMut(&str)) {
     }
 }
 
-/// The table key of a word part; never that of a word or pair ([`key`]), whose text
-/// may well be the same four letters. A part is at most four characters of four bytes:
+/// The table key of a word part, kept apart (by a tag) from the keys of words and pairs
+/// ([`key`]), whose text may well be the same four letters. A part is at most four characters of four bytes:
 /// packed into two words and mixed, which costs a fraction of hashing a string (every
-/// relevant mention looks up some three hundred parts).
+/// relevant mention looks up a hundred parts or more).
 fn gram_key(gram: &str) -> u64 {
     let mut packed = [0u8; 16];
     let bytes = gram.as_bytes();
@@ -437,7 +437,7 @@ impl AspectModel {
 
     /// The `n` features (rows) that speak most for an aspect, each once, strongest
     /// first, by name where equally strong: as [`strongest`], but a feature's name is
-    /// looked at only when it makes the list (a text has some three hundred parts).
+    /// looked at only when it makes the list (a text has a hundred parts or more).
     fn strongest_rows(
         &self,
         aspect: usize,
