@@ -216,14 +216,14 @@ pub fn evaluate<R: BufRead>(
         score_aspects(&mut report, &item, &mention);
         if item.relevant {
             // The stage's own verdict where it ran, else the stage on the same text.
+            let judged_alone;
             let tags = if mention.is_relevant() {
-                mention.aspects.clone()
+                &mention.aspects
             } else {
-                pipeline.judge_aspects(&text)
+                judged_alone = pipeline.judge_aspects(&text);
+                &judged_alone
             };
-            for aspect in crate::pipeline::aspects::ASPECTS {
-                let predicted = tags.iter().any(|t| t.id == *aspect);
-                let actual = item.aspects.iter().any(|a| a == aspect);
+            for (_, predicted, actual) in aspect_decisions(&item, tags) {
                 report.aspects_stage.add(predicted, actual);
             }
         }
@@ -281,10 +281,20 @@ fn ratio(part: usize, whole: usize) -> f64 {
     }
 }
 
-fn score_aspects(report: &mut Report, item: &Labeled, mention: &Mention) {
-    for aspect in crate::pipeline::aspects::ASPECTS {
-        let predicted = mention.aspects.iter().any(|t| t.id == *aspect);
+/// Per aspect: (aspect, predicted by `tags`, labeled on `item`).
+fn aspect_decisions<'a>(
+    item: &'a Labeled,
+    tags: &'a [AspectTag],
+) -> impl Iterator<Item = (&'static str, bool, bool)> + 'a {
+    crate::pipeline::aspects::ASPECTS.iter().map(|aspect| {
+        let predicted = tags.iter().any(|t| t.id == *aspect);
         let actual = item.aspects.iter().any(|a| a == aspect);
+        (*aspect, predicted, actual)
+    })
+}
+
+fn score_aspects(report: &mut Report, item: &Labeled, mention: &Mention) {
+    for (aspect, predicted, actual) in aspect_decisions(item, &mention.aspects) {
         report
             .aspects
             .entry(aspect.to_string())

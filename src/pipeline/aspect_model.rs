@@ -31,7 +31,7 @@ use rustc_hash::{FxHashMap, FxHasher};
 use super::aspects::ASPECTS;
 use super::model::{
     features, fit_columns, holds_an_identifier, key, read_model_file, sigmoid, spaced_words,
-    FeatureSet, ModelError, Training,
+    strongest, FeatureSet, ModelError, Training,
 };
 
 /// The name of the model file in the aspects directory.
@@ -422,7 +422,7 @@ impl AspectModel {
                 let probability = sigmoid(logit);
                 let contributions = if probability >= 0.5 {
                     let blocks = [(word_hits, scales[0]), (part_hits, scales[1])];
-                    self.strongest_rows(aspect, blocks, reasons)
+                    self.speaking_for(aspect, blocks, reasons)
                 } else {
                     Vec::new()
                 };
@@ -435,41 +435,24 @@ impl AspectModel {
             .collect()
     }
 
-    /// The `n` features (rows) that speak most for an aspect, each once, strongest
-    /// first, by name where equally strong: as [`strongest`], but a feature's name is
-    /// looked at only when it makes the list (a text has a hundred parts or more).
-    fn strongest_rows(
+    /// The `n` features that speak most for `aspect`, strongest first, each once; the
+    /// names are looked at only for ties among those that make the list.
+    fn speaking_for(
         &self,
         aspect: usize,
         blocks: [(&[(u32, f32)], f32); 2],
         n: usize,
     ) -> Vec<(&str, f64)> {
-        let mut shown: Vec<(u32, f32)> = Vec::with_capacity(n + 1);
-        // What a contribution must reach to be shown: above zero, and once the list is
-        // full, at least its weakest.
-        let mut floor = 0.0;
-        for (hits, scale) in blocks {
-            for &(row, idf) in hits {
+        let contributions = blocks.into_iter().flat_map(|(hits, scale)| {
+            hits.iter().map(move |&(row, idf)| {
                 let c = self.weights[row as usize][aspect] * idf * scale;
-                if c <= 0.0 || c < floor || shown.iter().any(|(r, _)| *r == row) {
-                    continue;
-                }
-                let name = &self.named[row as usize];
-                let at = shown.partition_point(|(r, w)| {
-                    *w > c || (*w == c && self.named[*r as usize] <= *name)
-                });
-                if at < n {
-                    shown.insert(at, (row, c));
-                    shown.truncate(n);
-                    if shown.len() == n {
-                        floor = shown[n - 1].1;
-                    }
-                }
-            }
-        }
-        shown
+                (row, f64::from(c))
+            })
+        });
+        let by_name = |a: u32, b: u32| self.named[a as usize] <= self.named[b as usize];
+        strongest(contributions.filter(|(_, c)| *c > 0.0), |c| c, n, by_name)
             .into_iter()
-            .map(|(row, c)| (self.named[row as usize].as_str(), f64::from(c)))
+            .map(|(row, c)| (self.named[row as usize].as_str(), c))
             .collect()
     }
 
@@ -575,7 +558,7 @@ fn parse_weights<'a>(cells: impl Iterator<Item = &'a str>) -> Result<Vec<f32>, S
 #[cfg(test)]
 mod tests {
     use super::super::complaint::normalise_cues;
-    use super::super::model::strongest;
+    use super::super::model::strongest_named;
     use super::*;
 
     fn examples() -> Vec<AspectExample> {
@@ -743,11 +726,11 @@ mod tests {
             ("d", 0.7),
             ("e", 0.5),
         ];
-        let top = strongest(items.into_iter(), |c| c, 3);
+        let top = strongest_named(items.into_iter(), |c| c, 3);
         assert_eq!(top, vec![("b", 0.9), ("d", 0.7), ("a", 0.5)]);
-        let by_size = strongest(items.into_iter(), f64::abs, 2);
+        let by_size = strongest_named(items.into_iter(), f64::abs, 2);
         assert_eq!(by_size, vec![("c", -1.0), ("b", 0.9)]);
-        assert_eq!(strongest(items.into_iter(), |c| c, 0), vec![]);
+        assert_eq!(strongest_named(items.into_iter(), |c| c, 0), vec![]);
     }
 
     #[test]

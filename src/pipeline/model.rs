@@ -284,28 +284,39 @@ impl FeatureSet {
     }
 }
 
-/// The `n` strongest distinct items by `strength`, strongest first (ties by name). A
-/// few are wanted from a hundred or so: kept in a short sorted list while scanning,
-/// rather than sorting them all.
-pub(crate) fn strongest<'t>(
+/// The `n` strongest distinct items by `strength`, strongest first; among equally strong
+/// ones, those for which `first(a, b)` holds come first (by name, say). A few are wanted
+/// from a few hundred: kept in a short sorted list while scanning, rather than sorting
+/// them all, and `first` is asked only of items that make the list.
+pub(crate) fn strongest<K: Copy + PartialEq>(
+    items: impl Iterator<Item = (K, f64)>,
+    strength: impl Fn(f64) -> f64,
+    n: usize,
+    first: impl Fn(K, K) -> bool,
+) -> Vec<(K, f64)> {
+    let mut shown: Vec<(K, f64)> = Vec::with_capacity(n + 1);
+    for (item, c) in items {
+        let s = strength(c);
+        let weaker_than_all =
+            shown.len() == n && shown.last().is_some_and(|(_, w)| s <= strength(*w));
+        if n == 0 || weaker_than_all || shown.iter().any(|(f, _)| *f == item) {
+            continue;
+        }
+        let at = shown
+            .partition_point(|(f, w)| strength(*w) > s || (strength(*w) == s && first(*f, item)));
+        shown.insert(at, (item, c));
+        shown.truncate(n);
+    }
+    shown
+}
+
+/// [`strongest`] among named features, equally strong ones by name.
+pub(crate) fn strongest_named<'t>(
     items: impl Iterator<Item = (&'t str, f64)>,
     strength: impl Fn(f64) -> f64,
     n: usize,
 ) -> Vec<(&'t str, f64)> {
-    let mut shown: Vec<(&'t str, f64)> = Vec::with_capacity(n + 1);
-    for (feature, c) in items {
-        let s = strength(c);
-        let weaker_than_all =
-            shown.len() == n && shown.last().is_some_and(|(_, w)| s <= strength(*w));
-        if n == 0 || weaker_than_all || shown.iter().any(|(f, _)| *f == feature) {
-            continue;
-        }
-        let at = shown
-            .partition_point(|(f, w)| strength(*w) > s || (strength(*w) == s && *f <= feature));
-        shown.insert(at, (feature, c));
-        shown.truncate(n);
-    }
-    shown
+    strongest(items, strength, n, |a, b| a <= b)
 }
 
 pub(crate) fn sigmoid(z: f64) -> f64 {
@@ -389,7 +400,8 @@ impl WordModel {
                 .map(|w| (name, f64::from(*w) * scale))
         });
         let mut logit = self.bias;
-        let contributions = strongest(weighted.inspect(|(_, c)| logit += c), f64::abs, reasons);
+        let contributions =
+            strongest_named(weighted.inspect(|(_, c)| logit += c), f64::abs, reasons);
         Judgement {
             probability: sigmoid(logit),
             contributions,
