@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::aspect_model::{AspectModel, MODEL_FILE};
 use super::model::{reason, FeatureSet};
-use super::relevance::{TopicError, Topics};
+use super::relevance::{TermHits, TopicError, Topics};
 
 /// How many of the model's strongest features are given with an aspect.
 const MODEL_REASONS: usize = 3;
@@ -71,6 +71,11 @@ impl Aspects {
         Aspects::checked(Topics::load_rules(dir)?, dir)
     }
 
+    /// The word lists, compiled as topic rules (for a [`super::relevance::SharedScan`]).
+    pub fn lists(&self) -> &Topics {
+        &self.rules
+    }
+
     /// The number of weighted features of the learned model, if there is one.
     pub fn model_features(&self) -> Option<usize> {
         self.model.as_ref().map(AspectModel::len)
@@ -113,7 +118,17 @@ impl Aspects {
         cue_normalised: &str,
         found: &FeatureSet,
     ) -> Vec<AspectTag> {
-        let listed = self.tag_normalised(normalised);
+        self.judge_hits(&self.rules.hits(normalised), cue_normalised, found)
+    }
+
+    /// [`Aspects::judge`] on the list terms a [`super::relevance::SharedScan`] found.
+    pub fn judge_hits(
+        &self,
+        hits: &TermHits,
+        cue_normalised: &str,
+        found: &FeatureSet,
+    ) -> Vec<AspectTag> {
+        let listed = self.tag_hits(hits);
         let Some(model) = &self.model else {
             return listed;
         };
@@ -151,8 +166,12 @@ impl Aspects {
 
     /// [`Aspects::tag`] on text already normalised for matching.
     pub fn tag_normalised(&self, normalised: &str) -> Vec<AspectTag> {
+        self.tag_hits(&self.rules.hits(normalised))
+    }
+
+    fn tag_hits(&self, hits: &TermHits) -> Vec<AspectTag> {
         let mut tags: Vec<AspectTag> = Vec::new();
-        for (id, terms) in self.rules.matching(normalised) {
+        for (id, terms) in self.rules.matching_hits(hits) {
             let aspect = id.split_once('/').map_or(id, |(_, a)| a);
             match tags.iter_mut().find(|t| t.id == aspect) {
                 // Rules of several language files may match the same term.

@@ -143,7 +143,7 @@ pub fn normalise_cues(text: &str) -> String {
                 in_word = true;
                 all_digits = true;
             }
-            all_digits &= c.is_numeric();
+            all_digits = all_digits && super::relevance::is_numeric(c);
             super::relevance::push_folded(&mut out, c);
         } else {
             let next = chars.peek().copied().unwrap_or(' ');

@@ -40,7 +40,12 @@ pub struct Duplicate {
 /// The signature of a text, or `None` when it has no words to compare.
 pub fn signature(text: &str) -> Option<Signature> {
     let canonical = strip_repost_wrapping(text);
-    let normalised = super::relevance::normalise(&canonical);
+    signature_of_normalised(&super::relevance::normalise(&canonical))
+}
+
+/// [`signature`] of a text without repost wrapping (see [`has_repost_wrapping`]) that
+/// is already normalised, as the pipeline has it from the relevance stage.
+pub fn signature_of_normalised(normalised: &str) -> Option<Signature> {
     let words: Vec<u64> = normalised.split_whitespace().map(word_hash).collect();
     if words.is_empty() {
         return None;
@@ -72,10 +77,15 @@ pub fn similarity(a: &Signature, b: &Signature) -> f64 {
     equal as f64 / SIGNATURE_LEN as f64
 }
 
+/// Whether `text` may hold what [`signature`] takes off (a handle or a link).
+pub fn has_repost_wrapping(text: &str) -> bool {
+    text.contains('@') || text.contains("http") || text.contains("www.")
+}
+
 /// Takes off what a repost adds: `RT @x:`, @handles and links.
 fn strip_repost_wrapping(text: &str) -> std::borrow::Cow<'_, str> {
     // Most texts have neither: skip the regex and the copy.
-    if !text.contains('@') && !text.contains("http") && !text.contains("www.") {
+    if !has_repost_wrapping(text) {
         return std::borrow::Cow::Borrowed(text);
     }
     static WRAPPING: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();

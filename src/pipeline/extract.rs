@@ -121,20 +121,48 @@ fn looks_like_html(text: &str) -> bool {
 /// "beslis&shy;termijn" match "beslistermijn". ZWNJ stays: Persian spelling needs it.
 const INVISIBLE: &[char] = &['\u{ad}', '\u{200b}', '\u{2060}', '\u{feff}', '\u{fffd}'];
 
+/// What [`fold_whitespace`] does with a character.
+#[derive(PartialEq)]
+enum Fold {
+    Keep,
+    Space,
+    Drop,
+}
+
+/// ASCII, nearly every character of most posts, is decided by its byte; the Unicode
+/// tables and the invisible characters are consulted only beyond it.
+fn fold_of(c: char) -> Fold {
+    if c.is_ascii() {
+        match c as u8 {
+            b' ' | b'\t'..=b'\r' => Fold::Space,
+            b if b.is_ascii_control() => Fold::Drop,
+            _ => Fold::Keep,
+        }
+    } else if c.is_whitespace() || c == '\u{00a0}' {
+        Fold::Space
+    } else if c.is_control() || INVISIBLE.contains(&c) {
+        Fold::Drop
+    } else {
+        Fold::Keep
+    }
+}
+
 /// Collapses every run of whitespace (including no-break spaces) into one space, drops
 /// control characters and trims.
 pub fn fold_whitespace(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut pending_space = false;
     for c in text.chars() {
-        if c.is_whitespace() || c == '\u{00a0}' {
-            pending_space = !out.is_empty();
-        } else if !c.is_control() && !INVISIBLE.contains(&c) {
-            if pending_space {
-                out.push(' ');
-                pending_space = false;
+        match fold_of(c) {
+            Fold::Space => pending_space = !out.is_empty(),
+            Fold::Drop => {}
+            Fold::Keep => {
+                if pending_space {
+                    out.push(' ');
+                    pending_space = false;
+                }
+                out.push(c);
             }
-            out.push(c);
         }
     }
     out
@@ -143,19 +171,18 @@ pub fn fold_whitespace(text: &str) -> String {
 /// Whether `text` is already as [`fold_whitespace`] would leave it (sources usually
 /// deliver it so; checking is cheaper than folding again).
 pub fn is_folded(text: &str) -> bool {
+    if text.ends_with(' ') {
+        return false;
+    }
     let mut previous_space = true;
     for c in text.chars() {
         let space = c == ' ';
-        if (space && previous_space)
-            || (c.is_whitespace() && !space)
-            || c.is_control()
-            || INVISIBLE.contains(&c)
-        {
+        if (space && previous_space) || (!space && fold_of(c) != Fold::Keep) {
             return false;
         }
         previous_space = space;
     }
-    !text.ends_with(' ')
+    true
 }
 
 /// The canonical form of a link: tracking parameters (`utm_*` and known click ids) and
@@ -240,6 +267,21 @@ mod tests {
         // HTML parser's own cost grows with the square of the depth, so not deeper.
         let html = "<div>".repeat(20_000) + "diep";
         assert_eq!(html_to_text(&html), "diep");
+    }
+
+    #[test]
+    fn folding_decides_every_character_as_the_unicode_definitions_do() {
+        let chars = (0..=0x3100u32).chain([0xfeff, 0xfffd, 0x1_f600, 0xe_0001]);
+        for c in chars.filter_map(char::from_u32) {
+            let expected = if c.is_whitespace() || c == '\u{00a0}' {
+                Fold::Space
+            } else if c.is_control() || INVISIBLE.contains(&c) {
+                Fold::Drop
+            } else {
+                Fold::Keep
+            };
+            assert!(fold_of(c) == expected, "{c:?}");
+        }
     }
 
     #[test]

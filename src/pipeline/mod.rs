@@ -28,7 +28,7 @@ use self::duplicates::DuplicateIndex;
 use self::language::LanguageDetector;
 use self::pseudonym::{KeyError, Pseudonymiser};
 use self::redact::Redactor;
-use self::relevance::{TopicError, Topics};
+use self::relevance::{SharedScan, TermHits, TopicError, Topics};
 
 /// Text longer than this is cut: no public post is longer, and a hostile feed must not
 /// make the index hold megabytes per item.
@@ -40,6 +40,8 @@ pub struct Pipeline {
     language: LanguageDetector,
     topics: Topics,
     aspects: Aspects,
+    /// The terms of the topic rules and of the aspect lists, found in one pass.
+    terms: SharedScan,
     complaint: ComplaintRules,
     redactor: Redactor,
     pseudonyms: Pseudonymiser,
@@ -66,12 +68,21 @@ type Stage = fn(&Pipeline, &mut Mention, &mut Scratch);
 struct Scratch {
     /// Title and text lower-cased with word boundaries as spaces, for the term matchers.
     normalised: Option<String>,
+    /// The aspect list terms in `normalised`, found with the topic terms.
+    aspect_hits: Option<TermHits>,
     /// Title and text as the complaint stage and the learned models read them, that
     /// text passed through [`complaint::normalise_cues`], and its model features.
     cue_text: Option<CueText>,
 }
 
 impl Scratch {
+    /// Drops what was derived from the title and text when a stage changed them.
+    fn forget_if_changed(&mut self, m: &Mention, title: &str, text: &str) {
+        if title != m.title || text != m.text {
+            *self = Scratch::default();
+        }
+    }
+
     fn normalised(&mut self, m: &Mention) -> &str {
         self.normalised.get_or_insert_with(|| normalise_mention(m))
     }
@@ -79,13 +90,6 @@ impl Scratch {
     /// The text for the cues and the models, its normalisation and its features.
     fn cue_text(&mut self, m: &Mention) -> &CueText {
         self.cue_text.get_or_insert_with(|| CueText::of(m))
-    }
-
-    /// Both normalisations, for the aspects (word lists and model).
-    fn both(&mut self, m: &Mention) -> (&str, &CueText) {
-        let normalised = self.normalised.get_or_insert_with(|| normalise_mention(m));
-        let cue = self.cue_text.get_or_insert_with(|| CueText::of(m));
-        (normalised, cue)
     }
 }
 
@@ -148,10 +152,13 @@ impl Pipeline {
             path: "privacy.redact_patterns".into(),
             message: e.to_string(),
         })?;
+        let topics = Topics::load_dir(&config.topics_dir)?;
+        let aspects = Aspects::load_dir(&config.aspects_dir)?;
         Ok(Pipeline {
             language: LanguageDetector::new(&config.languages),
-            topics: Topics::load_dir(&config.topics_dir)?,
-            aspects: Aspects::load_dir(&config.aspects_dir)?,
+            terms: SharedScan::new(&topics, aspects.lists())?,
+            topics,
+            aspects,
             complaint: ComplaintRules::load_dir(&config.complaint_dir)?,
             redactor,
             pseudonyms: Pseudonymiser::new(&config.pseudonym_key, &config.public_accounts)?,
@@ -258,21 +265,27 @@ fn detect_language(p: &Pipeline, m: &mut Mention, _: &mut Scratch) {
 
 /// Personal data out of title and text, for every mention: what is not stored today
 /// may be exported or logged by a stage tomorrow.
-fn redact(p: &Pipeline, m: &mut Mention, _: &mut Scratch) {
-    m.title = p.redactor.redact(&m.title);
-    m.text = p.redactor.redact(&m.text);
+fn redact(p: &Pipeline, m: &mut Mention, scratch: &mut Scratch) {
+    let title = p.redactor.redact(&m.title);
+    let text = p.redactor.redact(&m.text);
+    scratch.forget_if_changed(m, &title, &text);
+    m.title = title;
+    m.text = text;
     if let Some(thread) = &m.thread {
         m.thread = Some(p.redactor.redact(thread));
     }
 }
 
 /// Authors and @mentions of private persons become keyed pseudonyms.
-fn pseudonymise(p: &Pipeline, m: &mut Mention, _: &mut Scratch) {
+fn pseudonymise(p: &Pipeline, m: &mut Mention, scratch: &mut Scratch) {
     if let Some(author) = m.author.take() {
         m.author = Some(p.pseudonyms.pseudonym(&author));
     }
-    m.title = p.pseudonyms.mentions(&m.title);
-    m.text = p.pseudonyms.mentions(&m.text);
+    let title = p.pseudonyms.mentions(&m.title);
+    let text = p.pseudonyms.mentions(&m.text);
+    scratch.forget_if_changed(m, &title, &text);
+    m.title = title;
+    m.text = text;
     if let Some(thread) = m.thread.take() {
         m.thread = Some(p.pseudonyms.mentions(&thread));
     }
@@ -281,8 +294,12 @@ fn pseudonymise(p: &Pipeline, m: &mut Mention, _: &mut Scratch) {
 /// The aspects of the procedure, for relevant mentions (the others are not stored).
 fn tag_aspects(p: &Pipeline, m: &mut Mention, scratch: &mut Scratch) {
     if m.is_relevant() {
-        let (normalised, cue) = scratch.both(m);
-        m.aspects = p.aspects.judge(normalised, &cue.normalised, &cue.found);
+        let hits = match scratch.aspect_hits.take() {
+            Some(hits) => hits,
+            None => p.aspects.lists().hits(scratch.normalised(m)),
+        };
+        let cue = scratch.cue_text(m);
+        m.aspects = p.aspects.judge_hits(&hits, &cue.normalised, &cue.found);
     }
 }
 
@@ -299,16 +316,24 @@ fn judge_complaint(p: &Pipeline, m: &mut Mention, scratch: &mut Scratch) {
 }
 
 /// The near-duplicate cluster, for relevant mentions.
-fn find_duplicates(p: &Pipeline, m: &mut Mention, _: &mut Scratch) {
+fn find_duplicates(p: &Pipeline, m: &mut Mention, scratch: &mut Scratch) {
     if !m.is_relevant() {
         return;
     }
-    let text = if m.title.is_empty() || m.text.starts_with(&m.title) {
-        std::borrow::Cow::Borrowed(m.text.as_str())
-    } else {
-        std::borrow::Cow::Owned(format!("{}\n{}", m.title, m.text))
+    let text_alone = m.title.is_empty() || m.text.starts_with(&m.title);
+    let unwrapped =
+        !duplicates::has_repost_wrapping(&m.title) && !duplicates::has_repost_wrapping(&m.text);
+    let signature = match scratch.normalised.as_deref() {
+        // What the relevance stage normalised is what is signed here — title and text
+        // joined (or the text alone, which normalises the same without a title) — as
+        // long as redaction left them as they were and there is no wrapping to take off.
+        Some(normalised) if unwrapped && (m.title.is_empty() || !text_alone) => {
+            duplicates::signature_of_normalised(normalised)
+        }
+        _ if text_alone => duplicates::signature(&m.text),
+        _ => duplicates::signature(&format!("{}\n{}", m.title, m.text)),
     };
-    if let Some(signature) = duplicates::signature(&text) {
+    if let Some(signature) = signature {
         let cluster = p.duplicates().assign(&m.id, &signature);
         m.duplicate = Some(duplicates::Duplicate { cluster, signature });
     }
@@ -321,7 +346,12 @@ fn find_duplicates(p: &Pipeline, m: &mut Mention, _: &mut Scratch) {
 /// context, the model took everyday complaints about other offices for mentions of the
 /// procedure (BENCHMARKS.md).
 fn judge_relevance(p: &Pipeline, m: &mut Mention, scratch: &mut Scratch) {
-    let ruling = p.topics.rule(scratch.normalised(m));
+    let [topic_hits, aspect_hits] =
+        p.terms
+            .scan(&p.topics, p.aspects.lists(), scratch.normalised(m));
+    // The aspect stage reads these for a relevant mention.
+    scratch.aspect_hits = Some(aspect_hits);
+    let ruling = p.topics.rule_hits(&topic_hits);
     if !p.topics.weighs(&ruling) {
         m.relevance = Some(ruling.relevance);
         return;
@@ -350,4 +380,42 @@ fn relevant_thread(p: &Pipeline, m: &Mention) -> Option<String> {
     let thread = m.thread.as_deref().filter(|t| !t.is_empty())?;
     let ruling = p.topics.rule(&relevance::normalise(thread));
     ruling.relevance.relevant.then_some(ruling.relevance.rule)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signatures_from_the_shared_normalisation_are_those_of_the_stored_text() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/topics");
+        let pipeline = Pipeline::from_config(&config::Pipeline::with_topics(dir)).unwrap();
+        let text = "Al veertien maanden wacht ik op de IND, mijn asielaanvraag ligt stil.";
+        for (title, text) in [
+            ("", text.to_string()),
+            ("Wachten in Ter Apel", text.to_string()),
+            // The text repeats the title: the text alone is signed.
+            ("Al veertien maanden", text.to_string()),
+            // Redaction and pseudonymisation change what is signed.
+            ("", format!("{text} Bel me: 06-12345678")),
+            (
+                "Asielzoekers in Ter Apel",
+                format!("{text} @jan_de_vries weet ervan"),
+            ),
+            ("", format!("RT @someone: {text} https://x.example/a")),
+        ] {
+            let mut m = Mention::new("s", "1", chrono::Utc::now(), chrono::Utc::now());
+            m.title = title.to_string();
+            m.text = text.clone();
+            let m = pipeline.process(m);
+            assert!(m.is_relevant(), "{text}");
+            let signed = if m.title.is_empty() || m.text.starts_with(&m.title) {
+                m.text.clone()
+            } else {
+                format!("{}\n{}", m.title, m.text)
+            };
+            let stored = m.duplicate.as_ref().map(|d| d.signature);
+            assert_eq!(stored, duplicates::signature(&signed), "{title} / {text}");
+        }
+    }
 }

@@ -122,7 +122,7 @@ impl Redactor {
     /// `text` with every piece of personal data replaced by its placeholder.
     pub fn redact(&self, text: &str) -> String {
         // Every built-in pattern needs a digit or an @; most posts have neither.
-        if self.only_built_in && !text.chars().any(|c| c == '@' || c.is_numeric()) {
+        if self.only_built_in && !needs_a_look(text) {
             return text.to_string();
         }
         let found = self.any.matches(text);
@@ -144,6 +144,13 @@ impl Redactor {
         }
         out
     }
+}
+
+/// Whether `text` holds a digit (of any script) or an @: ASCII by its bytes, the
+/// other characters from a table.
+fn needs_a_look(text: &str) -> bool {
+    text.bytes().any(|b| b == b'@' || b.is_ascii_digit())
+        || (!text.is_ascii() && text.chars().any(crate::pipeline::relevance::is_numeric))
 }
 
 fn check_for(placeholder: &str) -> Option<fn(&str) -> bool> {
@@ -198,6 +205,26 @@ mod tests {
 
     fn redact(text: &str) -> String {
         Redactor::new(&[]).unwrap().redact(text)
+    }
+
+    #[test]
+    fn a_digit_of_any_script_or_an_at_sign_is_looked_at() {
+        for text in [
+            "",
+            "geen cijfers",
+            "bel 06",
+            "mail a@b",
+            "تلفن ۰۹۱۲",
+            "هاتف ٠٦",
+            "½ uur",
+            "ⅻ",
+            "één",
+            "وقت طويل",
+            "Тернопіль",
+        ] {
+            let reference = text.chars().any(|c| c == '@' || c.is_numeric());
+            assert_eq!(needs_a_look(text), reference, "{text:?}");
+        }
     }
 
     #[test]

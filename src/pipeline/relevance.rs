@@ -151,15 +151,114 @@ pub struct Topics {
     matcher: AhoCorasick,
     /// For each pattern: (rule index, group index, the term as written).
     patterns: Vec<(usize, usize, String)>,
+    /// For each pattern, what the matcher looks for (for [`SharedScan`]).
+    needles: Vec<String>,
     /// For each slot, the rule it belongs to.
     slot_rule: Vec<usize>,
     model: Option<WordModel>,
 }
 
-/// A (rule, group) slot that a term filled, and the first term that did.
-struct Hit<'t> {
+/// A (rule, group) slot that a term filled, and the first pattern that did.
+struct Hit {
     slot: usize,
-    term: &'t str,
+    pattern: usize,
+}
+
+/// The slots that terms filled in one text, in slot order, for the rules to decide on:
+/// found by [`Topics::rule`] itself, or handed over from a [`SharedScan`].
+pub struct TermHits(Vec<Hit>);
+
+/// Gathers the hits of one text: a text fills a handful of the hundreds of slots, often
+/// many times over, so a flag per slot, and the filled ones listed.
+struct HitCollector {
+    filled: Vec<bool>,
+    hits: Vec<Hit>,
+}
+
+impl HitCollector {
+    fn new(topics: &Topics) -> HitCollector {
+        HitCollector {
+            filled: vec![false; topics.slot_rule.len()],
+            hits: Vec::new(),
+        }
+    }
+
+    /// Records that `pattern` of `topics` occurs (only its first occurrence per slot).
+    fn add(&mut self, topics: &Topics, pattern: usize) {
+        let (rule, group, _) = &topics.patterns[pattern];
+        let slot = topics.rules[*rule].first_slot + group;
+        if !std::mem::replace(&mut self.filled[slot], true) {
+            self.hits.push(Hit { slot, pattern });
+        }
+    }
+
+    fn finish(mut self) -> TermHits {
+        // Each slot once: the keys are distinct, so an unstable sort (which allocates
+        // nothing) keeps the first pattern of every slot.
+        self.hits.sort_unstable_by_key(|h| h.slot);
+        TermHits(self.hits)
+    }
+}
+
+/// One scan of a text for the terms of two rule sets (the topic rules and the aspect
+/// lists read the same normalised text): the matcher's pass over every byte is the
+/// largest single cost of the pipeline, and one pass instead of two saves most of one.
+pub struct SharedScan {
+    matcher: AhoCorasick,
+    /// Patterns below this are the first set's; the rest, shifted, the second's.
+    first_patterns: usize,
+    second_patterns: usize,
+}
+
+impl SharedScan {
+    /// A matcher for the terms of both rule sets; [`SharedScan::scan`] must be given
+    /// the same two.
+    pub fn new(first: &Topics, second: &Topics) -> Result<SharedScan, TopicError> {
+        let needles = first.needles.iter().chain(&second.needles);
+        Ok(SharedScan {
+            matcher: compile(needles)?,
+            first_patterns: first.needles.len(),
+            second_patterns: second.needles.len(),
+        })
+    }
+
+    /// The hits of each rule set in text already passed through [`normalise`].
+    pub fn scan(&self, first: &Topics, second: &Topics, normalised: &str) -> [TermHits; 2] {
+        debug_assert_eq!(
+            (first.needles.len(), second.needles.len()),
+            (self.first_patterns, self.second_patterns),
+            "a shared scan is used with the rule sets it was built from"
+        );
+        let mut hits = [HitCollector::new(first), HitCollector::new(second)];
+        for m in self.matcher.find_overlapping_iter(normalised) {
+            let pattern = m.pattern().as_usize();
+            match pattern.checked_sub(self.first_patterns) {
+                None => hits[0].add(first, pattern),
+                Some(pattern) => hits[1].add(second, pattern),
+            }
+        }
+        hits.map(HitCollector::finish)
+    }
+}
+
+/// The matcher for a rule set's needles.
+fn compile<I, P>(needles: I) -> Result<AhoCorasick, TopicError>
+where
+    I: IntoIterator<Item = P>,
+    P: AsRef<[u8]>,
+{
+    AhoCorasick::builder()
+        .match_kind(MatchKind::Standard)
+        // Thousands of terms in twelve languages: a DFA would take about 50 MB for
+        // these word lists, the contiguous NFA a few, at a small cost in speed
+        // (BENCHMARKS.md).
+        .kind(Some(AhoCorasickKind::ContiguousNFA))
+        .dense_depth(DENSE_DEPTH)
+        .build(needles)
+        .map_err(|e| TopicError::Parse {
+            path: PathBuf::from("topics"),
+            message: format!("cannot compile the topic terms: {e}"),
+        })
 }
 
 /// What the rules decided, before the model weighs it.
@@ -289,16 +388,20 @@ impl Topics {
     /// What the rules alone decide about text already passed through [`normalise`] (so
     /// that several rule sets can share one normalisation).
     pub fn rule(&self, normalised: &str) -> Ruling {
-        let hits = self.hits(normalised);
+        self.rule_hits(&self.hits(normalised))
+    }
+
+    /// [`Topics::rule`] on the hits a [`SharedScan`] found.
+    pub fn rule_hits(&self, hits: &TermHits) -> Ruling {
         // The first tier with a matching rule decides; within it, the first rule.
         let decision = self
-            .matched(&hits)
+            .matched(&hits.0)
             .min_by_key(|(i, _)| (self.rules[*i].tier(), *i));
         let relevance = match decision {
             Some((i, terms)) => Relevance {
                 relevant: self.rules[i].kind == RuleKind::Include,
                 rule: self.rules[i].id.clone(),
-                terms: terms.iter().map(|h| h.term.to_string()).collect(),
+                terms: terms.iter().map(|h| self.term(h).to_string()).collect(),
             },
             None => Relevance {
                 relevant: false,
@@ -315,46 +418,40 @@ impl Topics {
     /// Every `include` rule that matches `normalised` text (see [`normalise`]), with its
     /// terms: for multi-label tagging, where each matching rule adds its label.
     pub fn matching(&self, normalised: &str) -> Vec<(&str, Vec<String>)> {
-        let hits = self.hits(normalised);
-        self.matched(&hits)
+        self.matching_hits(&self.hits(normalised))
+    }
+
+    /// [`Topics::matching`] on the hits a [`SharedScan`] found.
+    pub fn matching_hits(&self, hits: &TermHits) -> Vec<(&str, Vec<String>)> {
+        self.matched(&hits.0)
             .filter(|(i, _)| self.rules[*i].kind == RuleKind::Include)
             .map(|(i, terms)| {
                 (
                     self.rules[i].id.as_str(),
-                    terms.iter().map(|h| h.term.to_string()).collect(),
+                    terms.iter().map(|h| self.term(h).to_string()).collect(),
                 )
             })
             .collect()
     }
 
     /// The slots (rule, group) that a term of `normalised` filled, in slot order, each
-    /// with the first term found for it. A text fills a handful of the hundreds of
-    /// slots, often many times over: a flag per slot, and the filled ones listed.
-    fn hits(&self, normalised: &str) -> Vec<Hit<'_>> {
-        let mut filled = vec![false; self.slot_rule.len()];
-        let mut hits = Vec::new();
+    /// with the first term found for it.
+    pub fn hits(&self, normalised: &str) -> TermHits {
+        let mut hits = HitCollector::new(self);
         for m in self.matcher.find_overlapping_iter(normalised) {
-            let (rule, group, term) = &self.patterns[m.pattern().as_usize()];
-            let slot = self.rules[*rule].first_slot + group;
-            if !std::mem::replace(&mut filled[slot], true) {
-                hits.push(Hit {
-                    slot,
-                    term: term.as_str(),
-                });
-            }
+            hits.add(self, m.pattern().as_usize());
         }
-        // Each slot once: the keys are distinct, so an unstable sort (which allocates
-        // nothing) keeps the first term of every slot.
-        hits.sort_unstable_by_key(|h| h.slot);
-        hits
+        hits.finish()
+    }
+
+    /// The term as written in the rule file that made `hit`.
+    fn term(&self, hit: &Hit) -> &str {
+        &self.patterns[hit.pattern].2
     }
 
     /// Every rule that `hits` match, in rule order, with the hits of its groups: a term
     /// for every group, and none of its `unless` terms.
-    fn matched<'h, 's>(
-        &'h self,
-        hits: &'h [Hit<'s>],
-    ) -> impl Iterator<Item = (usize, &'h [Hit<'s>])> + 'h {
+    fn matched<'h>(&'h self, hits: &'h [Hit]) -> impl Iterator<Item = (usize, &'h [Hit])> + 'h {
         // A rule's slots are contiguous and numbered in rule order, so the sorted hits
         // come rule by rule.
         let mut rest = hits;
@@ -487,22 +584,12 @@ impl Builder {
     }
 
     fn build(self) -> Result<Topics, TopicError> {
-        let matcher = AhoCorasick::builder()
-            .match_kind(MatchKind::Standard)
-            // Thousands of terms in twelve languages: a DFA would take about 50 MB for
-            // these word lists, the contiguous NFA a few, at a small cost in speed
-            // (BENCHMARKS.md).
-            .kind(Some(AhoCorasickKind::ContiguousNFA))
-            .dense_depth(DENSE_DEPTH)
-            .build(&self.needles)
-            .map_err(|e| TopicError::Parse {
-                path: PathBuf::from("topics"),
-                message: format!("cannot compile the topic terms: {e}"),
-            })?;
+        let matcher = compile(&self.needles)?;
         Ok(Topics {
             rules: self.rules,
             matcher,
             patterns: self.patterns,
+            needles: self.needles,
             slot_rule: self.slot_rule,
             model: None,
         })
@@ -624,6 +711,27 @@ static FOLDED: std::sync::LazyLock<Box<[u16]>> = std::sync::LazyLock::new(|| {
         .collect()
 });
 
+/// [`char::is_numeric`] (a digit or number sign of any script), from a table below
+/// [`FOLDED_BELOW`]: in Arabic and Persian posts every character would otherwise be a
+/// Unicode table lookup for the redaction's and the cues' digit checks.
+#[inline]
+pub(crate) fn is_numeric(c: char) -> bool {
+    if c.is_ascii() {
+        c.is_ascii_digit()
+    } else if let Some(&numeric) = NUMERIC.get(c as usize) {
+        numeric
+    } else {
+        c.is_numeric()
+    }
+}
+
+/// For each code point below [`FOLDED_BELOW`], [`char::is_numeric`].
+static NUMERIC: std::sync::LazyLock<Box<[bool]>> = std::sync::LazyLock::new(|| {
+    (0..FOLDED_BELOW)
+        .map(|code| char::from_u32(code).is_some_and(char::is_numeric))
+        .collect()
+});
+
 /// Letters written several ways for one sound: folded so that a term matches every
 /// spelling. Turkish dotted capital I (whose lower case would carry a combining dot);
 /// Arabic and Persian yeh and kaf, alef with hamza or madda, alef maksura.
@@ -673,6 +781,7 @@ mod tests {
     fn the_folding_table_agrees_with_the_unicode_functions() {
         for c in (0..FOLDED_BELOW + 64).filter_map(char::from_u32) {
             assert_eq!(is_word_char(c), is_word_char_slow(c), "{c:?}");
+            assert_eq!(is_numeric(c), c.is_numeric(), "{c:?}");
             if is_word_char(c) {
                 let (mut fast, mut slow) = (String::new(), String::new());
                 push_folded(&mut fast, c);
@@ -743,6 +852,57 @@ unless = ["ind", "nederland*"]
         assert_eq!((r.relevant, r.rule.as_str()), (false, "nl/foreign"));
         let r = t.judge("Asielzoekers die het BAMF afwees, melden zich in Nederland");
         assert_eq!((r.relevant, r.rule.as_str()), (true, "nl/core"));
+    }
+
+    #[test]
+    fn a_shared_scan_hands_each_rule_set_what_its_own_scan_finds() {
+        let topics = topics();
+        // A second set whose terms overlap the first's and each other's.
+        let second = Topics::from_sources(&[(
+            PathBuf::from("aspects.toml"),
+            r#"
+[[include]]
+id = "waiting"
+any = ["wacht*", "*tijd", "asielzoeker*"]
+
+[[include]]
+id = "hearing"
+all = [["ind"], ["gehoor*"]]
+"#
+            .to_string(),
+        )])
+        .unwrap();
+        let shared = SharedScan::new(&topics, &second).unwrap();
+        for text in [
+            "Asielzoekers wachten in Ter Apel op hun gehoor bij de IND",
+            "Katten uit het dierenasiel; de wachttijd is lang",
+            "Het BAMF en de IND in Nederland",
+            "",
+        ] {
+            let normalised = normalise(text);
+            let [first_hits, second_hits] = shared.scan(&topics, &second, &normalised);
+            assert_eq!(
+                topics.rule_hits(&first_hits),
+                topics.rule(&normalised),
+                "{text}"
+            );
+            assert_eq!(
+                second.matching_hits(&second_hits),
+                second.matching(&normalised),
+                "{text}"
+            );
+        }
+        let [_, hits] = shared.scan(
+            &topics,
+            &second,
+            &normalise("wachttijd en gehoor bij de IND"),
+        );
+        let found: Vec<_> = second
+            .matching_hits(&hits)
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
+        assert_eq!(found, ["aspects/waiting", "aspects/hearing"]);
     }
 
     #[test]
