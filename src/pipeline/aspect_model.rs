@@ -403,9 +403,10 @@ impl AspectModel {
             .iter()
             .filter_map(|&i| LISTED.get(i))
             .map(|(_, k)| *k);
-        for key in found.keys().chain(flags) {
-            self.add(&mut blocks[0], &mut hits, key);
-        }
+        found
+            .keys()
+            .chain(flags)
+            .for_each(|key| self.add(&mut blocks[0], &mut hits, key));
         let words = hits.len();
         for_each_gram(cue, |g| self.add(&mut blocks[1], &mut hits, gram_key(g)));
         let scales = blocks.each_ref().map(Block::scale);

@@ -150,9 +150,14 @@ fn fold_of(c: char) -> Fold {
 /// Collapses every run of whitespace (including no-break spaces) into one space, drops
 /// control characters and trims.
 pub fn fold_whitespace(text: &str) -> String {
+    // Text is mostly folded already but for a stray newline or a trailing space: the
+    // part before the first change is copied whole, the rest character by character.
+    let folded = folded_prefix(text);
+    let kept = text[..folded].trim_end_matches(' ');
     let mut out = String::with_capacity(text.len());
-    let mut pending_space = false;
-    for c in text.chars() {
+    out.push_str(kept);
+    let mut pending_space = kept.len() < folded;
+    for c in text[folded..].chars() {
         match fold_of(c) {
             Fold::Space => pending_space = !out.is_empty(),
             Fold::Drop => {}
@@ -171,18 +176,37 @@ pub fn fold_whitespace(text: &str) -> String {
 /// Whether `text` is already as [`fold_whitespace`] would leave it (sources usually
 /// deliver it so; checking is cheaper than folding again).
 pub fn is_folded(text: &str) -> bool {
-    if text.ends_with(' ') {
-        return false;
-    }
+    !text.ends_with(' ') && folded_prefix(text) == text.len()
+}
+
+/// The length of the longest start of `text` with no leading, double or other
+/// whitespace, no control and no invisible character (it may end in one space).
+fn folded_prefix(text: &str) -> usize {
+    let bytes = text.as_bytes();
     let mut previous_space = true;
-    for c in text.chars() {
-        let space = c == ' ';
-        if (space && previous_space) || (!space && fold_of(c) != Fold::Keep) {
-            return false;
+    let mut at = 0;
+    // ASCII byte by byte (its whitespace other than the space is control characters);
+    // a character is decoded only where a byte starts one beyond ASCII.
+    while let Some(&b) = bytes.get(at) {
+        if b.is_ascii() {
+            let space = b == b' ';
+            if (space && previous_space) || b.is_ascii_control() {
+                return at;
+            }
+            previous_space = space;
+            at += 1;
+            continue;
         }
-        previous_space = space;
+        let Some(c) = text[at..].chars().next() else {
+            break;
+        };
+        if fold_of(c) != Fold::Keep {
+            return at;
+        }
+        previous_space = false;
+        at += c.len_utf8();
     }
-    true
+    text.len()
 }
 
 /// The canonical form of a link: tracking parameters (`utm_*` and known click ids) and
@@ -281,6 +305,47 @@ mod tests {
                 Fold::Keep
             };
             assert!(fold_of(c) == expected, "{c:?}");
+        }
+    }
+
+    #[test]
+    fn folding_copies_the_folded_start_as_folding_character_by_character_would() {
+        let by_character = |text: &str| {
+            let mut out = String::new();
+            let mut pending_space = false;
+            for c in text.chars() {
+                match fold_of(c) {
+                    Fold::Space => pending_space = !out.is_empty(),
+                    Fold::Drop => {}
+                    Fold::Keep => {
+                        if pending_space {
+                            out.push(' ');
+                        }
+                        pending_space = false;
+                        out.push(c);
+                    }
+                }
+            }
+            out
+        };
+        for text in [
+            "",
+            " ",
+            "   ",
+            "\u{200b}",
+            "een twee ",
+            "een twee \n",
+            "een twee\n drie",
+            "een \u{ad}twee",
+            "een \u{ad} twee",
+            "  een\t\ttwee \n",
+            "\u{ad}a\u{ad}b\u{ad} \u{ad} c",
+            "één\u{a0}\u{a0}twee\u{3000}drie\u{0}vier",
+            "گفت\u{200c}وگو  ሰላም\r\nЯ",
+            "x\u{7f}y \u{feff}",
+        ] {
+            assert_eq!(fold_whitespace(text), by_character(text), "{text:?}");
+            assert_eq!(is_folded(text), by_character(text) == text, "{text:?}");
         }
     }
 

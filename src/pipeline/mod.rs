@@ -322,12 +322,12 @@ fn find_duplicates(p: &Pipeline, m: &mut Mention, scratch: &mut Scratch) {
     }
     let text_alone = m.title.is_empty() || m.text.starts_with(&m.title);
     let unwrapped =
-        !duplicates::has_repost_wrapping(&m.title) && !duplicates::has_repost_wrapping(&m.text);
+        || !duplicates::has_repost_wrapping(&m.title) && !duplicates::has_repost_wrapping(&m.text);
     let signature = match scratch.normalised.as_deref() {
         // What the relevance stage normalised is what is signed here — title and text
         // joined (or the text alone, which normalises the same without a title) — as
         // long as redaction left them as they were and there is no wrapping to take off.
-        Some(normalised) if unwrapped && (m.title.is_empty() || !text_alone) => {
+        Some(normalised) if (m.title.is_empty() || !text_alone) && unwrapped() => {
             duplicates::signature_of_normalised(normalised)
         }
         _ if text_alone => duplicates::signature(&m.text),
