@@ -70,6 +70,9 @@ enum Command {
         to: Option<String>,
         #[arg(long, default_value_t = 20)]
         limit: usize,
+        /// Skip this many hits: the next page is `--offset` plus `--limit`.
+        #[arg(long, default_value_t = 0)]
+        offset: usize,
         #[arg(long, value_enum)]
         sort: Option<SortArg>,
         /// Print the same JSON as the HTTP API.
@@ -289,6 +292,7 @@ fn main() -> Result<()> {
             from,
             to,
             limit,
+            offset,
             sort,
             json,
             demo,
@@ -303,7 +307,7 @@ fn main() -> Result<()> {
                 from: from.map(|v| parse_time("--from", &v, false)).transpose()?,
                 to: to.map(|v| parse_time("--to", &v, true)).transpose()?,
                 limit: Some(limit),
-                offset: None,
+                offset: Some(offset),
                 sort: sort.map(|s| match s {
                     SortArg::Newest => Sort::Newest,
                     SortArg::Relevance => Sort::Relevance,
@@ -496,13 +500,22 @@ fn search(config_path: &Path, demo_mode: bool, request: &SearchRequest, json: bo
         serde_json::to_writer_pretty(&mut out, &results)?;
         writeln!(out)?;
     } else {
-        print_results(&mut out, &results)?;
+        print_results(&mut out, &results, request.offset.unwrap_or(0))?;
     }
     Ok(())
 }
 
-fn print_results(out: &mut impl Write, results: &SearchResults) -> Result<()> {
-    writeln!(out, "{} mentions", results.total)?;
+fn print_results(out: &mut impl Write, results: &SearchResults, offset: usize) -> Result<()> {
+    let shown = results.hits.len();
+    if shown == results.total {
+        writeln!(out, "{} mentions", results.total)?;
+    } else if shown == 0 {
+        writeln!(out, "{} mentions, none from {}", results.total, offset + 1)?;
+    } else {
+        // Which page this is, for reading on with `--offset`.
+        let (first, last) = (offset + 1, offset + shown);
+        writeln!(out, "{} mentions, {first}-{last} shown", results.total)?;
+    }
     for hit in &results.hits {
         writeln!(out)?;
         writeln!(

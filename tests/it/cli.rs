@@ -225,7 +225,29 @@ fn import_then_search_from_the_shell() {
 
     let (code, out, _) = webcare(&["search", "-c", &config]);
     assert_eq!(code, 0);
-    assert!(out.starts_with("2 mentions"), "{out}");
+    assert!(out.starts_with("2 mentions\n"), "{out}");
+    // The next page: newest first, so the second hit is the older post.
+    let page = ["search", "-c", &config, "--limit", "1", "--offset", "1"];
+    let (code, out, err) = webcare(&page);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("2 mentions, 2-2 shown\n"), "{out}");
+    assert!(
+        out.contains("Tolk bij nader gehoor") && !out.contains("did not speak"),
+        "{out}"
+    );
+    let (code, out, err) = webcare(&[&page[..], &["--json"]].concat());
+    assert_eq!(code, 0, "{err}");
+    let body: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        (
+            body["total"].as_u64(),
+            body["hits"].as_array().map(Vec::len)
+        ),
+        (Some(2), Some(1))
+    );
+    assert_eq!(body["hits"][0]["title"], "Tolk bij nader gehoor");
+    let (_, out, _) = webcare(&["search", "-c", &config, "--offset", "5"]);
+    assert!(out.starts_with("2 mentions, none from 6\n"), "{out}");
     let (code, _, err) = webcare(&["search", "-c", &config, "\"unclosed"]);
     assert_ne!(code, 0);
     assert!(err.contains("invalid query"), "{err}");
