@@ -442,9 +442,9 @@ fn last_words(text: &str, n: usize) -> Vec<&str> {
 
 /// `!!`, `?!`, `!?` or `??`: the writer raising their voice.
 fn has_emphasis(raw: &str) -> bool {
-    raw.as_bytes()
-        .windows(2)
-        .any(|w| matches!(w, b"!!" | b"?!" | b"!?" | b"??"))
+    // Two marks in a row; most bytes are no mark, and the second is then not read.
+    let mark = |b: u8| b == b'!' || b == b'?';
+    raw.as_bytes().windows(2).any(|w| mark(w[0]) && mark(w[1]))
 }
 
 /// Maps a mixed score onto 0..1 with 0.5 at [`MIXED_THRESHOLD`], linear on each side.
@@ -466,6 +466,22 @@ fn squash(raw: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn two_marks_in_a_row_are_emphasis() {
+        for (text, emphasis) in [
+            ("Echt?!", true),
+            ("Nee!!", true),
+            ("Wat?? Weer niets", true),
+            ("Hoe lang nog!?", true),
+            ("Wat? Nee! Waarom?", false),
+            ("!", false),
+            ("", false),
+            ("؟!", false),
+        ] {
+            assert_eq!(has_emphasis(text), emphasis, "{text:?}");
+        }
+    }
 
     const NL: &str = r#"
 negators = ["niet", "geen", "nooit"]
