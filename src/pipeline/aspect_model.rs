@@ -33,6 +33,7 @@ use super::model::{
     features, fit_columns, holds_an_identifier, key, read_model_file, sigmoid, spaced_words,
     strongest, FeatureSet, ModelError, Training,
 };
+use super::relevance::has_numeric;
 
 /// The name of the model file in the aspects directory.
 pub const MODEL_FILE: &str = "model.tsv";
@@ -83,20 +84,13 @@ static LISTED: LazyLock<Vec<(String, u64)>> = LazyLock::new(|| {
 /// word comes in many forms and compounds (tolken, tolkgesprek, tolkentelefoon;
 /// wachttijd, wachtte) that words alone cannot connect, in every language.
 ///
-/// Words with a digit are left out: an identifier's parts must neither speak for an
+/// Words with a digit of any script are left out (as [`holds_an_identifier`] judges): an identifier's parts must neither speak for an
 /// aspect nor be shown as a reason (numbers are `0` in cue-normalised text already).
 fn for_each_gram(cue: &str, mut found: impl FnMut(&str)) {
     let mut padded = String::with_capacity(64);
     let mut bounds: Vec<usize> = Vec::with_capacity(64);
     for (_, word) in spaced_words(cue) {
-        // ASCII, Arabic-Indic and Persian digits: the ones in the languages followed
-        // (a full Unicode lookup per character cost more than the parts themselves).
-        let has_digit = word.bytes().any(|b| b.is_ascii_digit())
-            || (!word.is_ascii()
-                && word
-                    .chars()
-                    .any(|c| matches!(c, '\u{660}'..='\u{669}' | '\u{6f0}'..='\u{6f9}')));
-        if word.is_empty() || word == BREAK || has_digit {
+        if word.is_empty() || word == BREAK || has_numeric(word) {
             continue;
         }
         padded.clear();

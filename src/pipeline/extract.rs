@@ -150,14 +150,28 @@ fn fold_of(c: char) -> Fold {
 /// Collapses every run of whitespace (including no-break spaces) into one space, drops
 /// control characters and trims.
 pub fn fold_whitespace(text: &str) -> String {
-    // Text is mostly folded already but for a stray newline or a trailing space: the
-    // part before the first change is copied whole, the rest character by character.
+    refold(text).unwrap_or_else(|| text.to_string())
+}
+
+/// [`fold_whitespace`] of `text` where folding changes it; `None` where it is folded
+/// already, as sources usually deliver it (one scan, no copy).
+pub fn refold(text: &str) -> Option<String> {
     let folded = folded_prefix(text);
+    if folded == text.len() && !text.ends_with(' ') {
+        return None;
+    }
+    // Mostly all is folded but for a stray newline or a trailing space: the part before
+    // the first change is copied whole, the rest character by character.
     let kept = text[..folded].trim_end_matches(' ');
     let mut out = String::with_capacity(text.len());
     out.push_str(kept);
-    let mut pending_space = kept.len() < folded;
-    for c in text[folded..].chars() {
+    fold_rest(&mut out, kept.len() < folded, &text[folded..]);
+    Some(out)
+}
+
+/// Folds `rest` onto `out`, a space pending before it or not.
+fn fold_rest(out: &mut String, mut pending_space: bool, rest: &str) {
+    for c in rest.chars() {
         match fold_of(c) {
             Fold::Space => pending_space = !out.is_empty(),
             Fold::Drop => {}
@@ -170,13 +184,6 @@ pub fn fold_whitespace(text: &str) -> String {
             }
         }
     }
-    out
-}
-
-/// Whether `text` is already as [`fold_whitespace`] would leave it (sources usually
-/// deliver it so; checking is cheaper than folding again).
-pub fn is_folded(text: &str) -> bool {
-    !text.ends_with(' ') && folded_prefix(text) == text.len()
 }
 
 /// The length of the longest start of `text` with no leading, double or other
@@ -312,20 +319,7 @@ mod tests {
     fn folding_copies_the_folded_start_as_folding_character_by_character_would() {
         let by_character = |text: &str| {
             let mut out = String::new();
-            let mut pending_space = false;
-            for c in text.chars() {
-                match fold_of(c) {
-                    Fold::Space => pending_space = !out.is_empty(),
-                    Fold::Drop => {}
-                    Fold::Keep => {
-                        if pending_space {
-                            out.push(' ');
-                        }
-                        pending_space = false;
-                        out.push(c);
-                    }
-                }
-            }
+            fold_rest(&mut out, false, text);
             out
         };
         for text in [
@@ -345,14 +339,18 @@ mod tests {
             "x\u{7f}y \u{feff}",
         ] {
             assert_eq!(fold_whitespace(text), by_character(text), "{text:?}");
-            assert_eq!(is_folded(text), by_character(text) == text, "{text:?}");
+            assert_eq!(
+                refold(text).is_none(),
+                by_character(text) == text,
+                "{text:?}"
+            );
         }
     }
 
     #[test]
     fn folded_text_is_recognised() {
         for text in ["", "een twee", "één\u{200c}twee"] {
-            assert!(is_folded(text), "{text:?}");
+            assert!(refold(text).is_none(), "{text:?}");
             assert_eq!(fold_whitespace(text), text);
         }
         for text in [
@@ -363,7 +361,7 @@ mod tests {
             "a\u{ad}b",
             "a\u{a0}b",
         ] {
-            assert!(!is_folded(text), "{text:?}");
+            assert!(refold(text).is_some(), "{text:?}");
         }
     }
 

@@ -392,6 +392,8 @@ fn script_of(text: &str) -> Option<Script> {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn plain_ascii_is_latin_as_whatlang_says() {
         for text in [
@@ -406,8 +408,6 @@ mod tests {
             assert_eq!(script_of(text), whatlang::detect_script(text), "{text:?}");
         }
     }
-
-    use super::*;
 
     fn detector() -> LanguageDetector {
         let codes: Vec<String> = [

@@ -244,11 +244,11 @@ impl Pipeline {
 fn tidy(_: &Pipeline, m: &mut Mention, _: &mut Scratch) {
     extract::truncate_at_char(&mut m.title, MAX_TITLE_BYTES);
     extract::truncate_at_char(&mut m.text, MAX_TEXT_BYTES);
-    if !extract::is_folded(&m.title) {
-        m.title = extract::fold_whitespace(&m.title);
+    if let Some(title) = extract::refold(&m.title) {
+        m.title = title;
     }
-    if !extract::is_folded(&m.text) {
-        m.text = extract::fold_whitespace(&m.text);
+    if let Some(text) = extract::refold(&m.text) {
+        m.text = text;
     }
 }
 
@@ -320,17 +320,18 @@ fn find_duplicates(p: &Pipeline, m: &mut Mention, scratch: &mut Scratch) {
     if !m.is_relevant() {
         return;
     }
-    let text_alone = m.title.is_empty() || m.text.starts_with(&m.title);
+    // Signed: title and text joined, or the text alone where it repeats the title.
+    let repeats_title = !m.title.is_empty() && m.text.starts_with(&m.title);
     let unwrapped =
         || !duplicates::has_repost_wrapping(&m.title) && !duplicates::has_repost_wrapping(&m.text);
     let signature = match scratch.normalised.as_deref() {
-        // What the relevance stage normalised is what is signed here — title and text
-        // joined (or the text alone, which normalises the same without a title) — as
-        // long as redaction left them as they were and there is no wrapping to take off.
-        Some(normalised) if (m.title.is_empty() || !text_alone) && unwrapped() => {
+        // The relevance stage normalised title and text joined (an empty title adds
+        // nothing): what is signed, as long as redaction left both as they were and there
+        // is no wrapping to take off.
+        Some(normalised) if !repeats_title && unwrapped() => {
             duplicates::signature_of_normalised(normalised)
         }
-        _ if text_alone => duplicates::signature(&m.text),
+        _ if m.title.is_empty() || repeats_title => duplicates::signature(&m.text),
         _ => duplicates::signature(&format!("{}\n{}", m.title, m.text)),
     };
     if let Some(signature) = signature {

@@ -610,7 +610,7 @@ pub(crate) fn fit_columns(
 pub(crate) fn holds_an_identifier(feature: &str) -> bool {
     feature
         .split(' ')
-        .any(|word| word != "0" && word.chars().any(|c| c.is_numeric()))
+        .any(|word| word != "0" && super::relevance::has_numeric(word))
 }
 
 #[cfg(test)]

@@ -146,11 +146,9 @@ impl Redactor {
     }
 }
 
-/// Whether `text` holds a digit (of any script) or an @: ASCII by its bytes, the
-/// other characters from a table.
+/// Whether `text` holds an @ or a digit (of any script).
 fn needs_a_look(text: &str) -> bool {
-    text.bytes().any(|b| b == b'@' || b.is_ascii_digit())
-        || (!text.is_ascii() && text.chars().any(crate::pipeline::relevance::is_numeric))
+    text.contains('@') || crate::pipeline::relevance::has_numeric(text)
 }
 
 fn check_for(placeholder: &str) -> Option<fn(&str) -> bool> {

@@ -725,6 +725,30 @@ pub(crate) fn is_numeric(c: char) -> bool {
     }
 }
 
+/// Whether `text` holds a digit or number sign of any script ([`is_numeric`]): ASCII
+/// text by its bytes, other characters from the table.
+#[inline]
+pub(crate) fn has_numeric(text: &str) -> bool {
+    // One pass over the bytes; the characters are read only in text beyond ASCII.
+    let mut beyond_ascii = false;
+    for &b in text.as_bytes() {
+        if b.is_ascii_digit() {
+            return true;
+        }
+        beyond_ascii |= !b.is_ascii();
+    }
+    // The table once for the whole text, not once per character.
+    beyond_ascii && {
+        let table = &*NUMERIC;
+        text.chars().any(|c| {
+            table
+                .get(c as usize)
+                .copied()
+                .unwrap_or_else(|| c.is_numeric())
+        })
+    }
+}
+
 /// For each code point below [`FOLDED_BELOW`], [`char::is_numeric`].
 static NUMERIC: std::sync::LazyLock<Box<[bool]>> = std::sync::LazyLock::new(|| {
     (0..FOLDED_BELOW)
@@ -782,6 +806,11 @@ mod tests {
         for c in (0..FOLDED_BELOW + 64).filter_map(char::from_u32) {
             assert_eq!(is_word_char(c), is_word_char_slow(c), "{c:?}");
             assert_eq!(is_numeric(c), c.is_numeric(), "{c:?}");
+            assert_eq!(
+                has_numeric(c.encode_utf8(&mut [0; 4])),
+                c.is_numeric(),
+                "{c:?}"
+            );
             if is_word_char(c) {
                 let (mut fast, mut slow) = (String::new(), String::new());
                 push_folded(&mut fast, c);
