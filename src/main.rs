@@ -2,6 +2,7 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -270,8 +271,45 @@ enum SortArg {
     Relevance,
 }
 
-fn main() -> Result<()> {
-    let cli = Cli::parse();
+fn main() -> ExitCode {
+    match execute(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("{}", error_report(&error));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The error and its causes, as anyhow shows them but without a stack backtrace: these
+/// are messages for the person at the shell (a bad config key, a query the index cannot
+/// parse), and a `RUST_BACKTRACE=1` left in their environment should not bury them under
+/// the program's internals.
+fn error_report(error: &anyhow::Error) -> String {
+    let mut report = format!("Error: {error}");
+    // Many of our errors already end in their cause's text ("…: No such file or
+    // directory"); a cause is listed only when it says something the message does not.
+    let mut said = report.clone();
+    let mut causes = Vec::new();
+    for cause in error.chain().skip(1).map(ToString::to_string) {
+        if !said.contains(&cause) {
+            said.push_str(&cause);
+            causes.push(cause);
+        }
+    }
+    if !causes.is_empty() {
+        report.push_str("\n\nCaused by:");
+    }
+    for (n, cause) in causes.iter().enumerate() {
+        match causes.len() {
+            1 => report.push_str(&format!("\n    {cause}")),
+            _ => report.push_str(&format!("\n    {n}: {cause}")),
+        }
+    }
+    report
+}
+
+fn execute(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Run {
             config,

@@ -159,6 +159,33 @@ fn bad_configs_are_refused_naming_file_key_and_line() {
 }
 
 #[test]
+fn errors_for_the_user_carry_no_stack_backtrace() {
+    // An administrator's shell may have RUST_BACKTRACE=1 set; a bad path or argument is
+    // theirs to mend, and the message must not drown in the program's internals.
+    for args in [
+        &["check-config", "-c", "/nonexistent/webcare.toml"][..],
+        &["search", "-c", "/nonexistent/webcare.toml", "tolk"][..],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_webcare"))
+            .args(args)
+            .current_dir(repo())
+            .env("RUST_BACKTRACE", "1")
+            .env("RUST_LIB_BACKTRACE", "1")
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(
+            err.starts_with("Error: /nonexistent/webcare.toml: cannot read the config file"),
+            "{args:?}: {err}"
+        );
+        assert!(!err.to_lowercase().contains("backtrace"), "{args:?}: {err}");
+        // The cause is in the message already; it is not repeated under it.
+        assert_eq!(err.matches("No such file").count(), 1, "{args:?}: {err}");
+    }
+}
+
+#[test]
 fn malformed_topic_file_stops_startup_naming_file_and_line() {
     let dir = tempfile::tempdir().unwrap();
     let topics = dir.path().join("topics");
