@@ -31,7 +31,7 @@ use rustc_hash::{FxHashMap, FxHasher};
 use super::aspects::ASPECTS;
 use super::model::{
     features, fit_columns, holds_an_identifier, key, read_model_file, sigmoid, spaced_words,
-    strongest, FeatureSet, ModelError, Training,
+    FeatureSet, ModelError, Strongest, Training,
 };
 use super::relevance::has_numeric;
 
@@ -438,14 +438,18 @@ impl AspectModel {
         blocks: [(&[(u32, f32)], f32); 2],
         n: usize,
     ) -> Vec<(&str, f64)> {
-        let contributions = blocks.into_iter().flat_map(|(hits, scale)| {
-            hits.iter().map(move |&(row, idf)| {
-                let c = self.weights[row as usize][aspect] * idf * scale;
-                (row, f64::from(c))
-            })
-        });
         let by_name = |a: u32, b: u32| self.named[a as usize] <= self.named[b as usize];
-        strongest(contributions.filter(|(_, c)| *c > 0.0), |c| c, n, by_name)
+        let mut shown = Strongest::new(n);
+        for (hits, scale) in blocks {
+            for &(row, idf) in hits {
+                let c = f64::from(self.weights[row as usize][aspect] * idf * scale);
+                if c > 0.0 {
+                    shown.offer(row, c, |c| c, by_name);
+                }
+            }
+        }
+        shown
+            .into_vec()
             .into_iter()
             .map(|(row, c)| (self.named[row as usize].as_str(), c))
             .collect()

@@ -43,7 +43,21 @@ pub struct AspectTag {
 impl AspectTag {
     /// The aspect and what found it, as shown and stored: `interpreter: tolk*, model:…`.
     pub fn why(&self) -> String {
-        format!("{}: {}", self.id, self.terms.join(", "))
+        let mut why = String::new();
+        self.write_why(&mut why);
+        why
+    }
+
+    /// [`AspectTag::why`], appended to `out` (the index writes every tag's into one line).
+    pub fn write_why(&self, out: &mut String) {
+        out.push_str(&self.id);
+        out.push_str(": ");
+        for (i, term) in self.terms.iter().enumerate() {
+            if i > 0 {
+                out.push_str(", ");
+            }
+            out.push_str(term);
+        }
     }
 }
 

@@ -46,7 +46,12 @@ pub fn signature(text: &str) -> Option<Signature> {
 /// [`signature`] of a text without repost wrapping (see [`has_repost_wrapping`]) that
 /// is already normalised, as the pipeline has it from the relevance stage.
 pub fn signature_of_normalised(normalised: &str) -> Option<Signature> {
-    let words: Vec<u64> = normalised.split_whitespace().map(word_hash).collect();
+    // Normalised text separates its words by single spaces (no other white space is
+    // left in it): a plain scan for them, not `split_whitespace`'s Unicode tables.
+    let words: Vec<u64> = super::model::spaced_words(normalised)
+        .filter(|(_, w)| !w.is_empty())
+        .map(|(_, w)| word_hash(w))
+        .collect();
     if words.is_empty() {
         return None;
     }

@@ -296,10 +296,25 @@ struct PayloadRef<'a> {
     sources: &'a Checkpoints,
 }
 
+/// Every tag's reasons in one line, `interpreter: tolk, vertaling; hearing: gehoor`.
+fn aspects_why(tags: &[AspectTag]) -> String {
+    let mut why = String::with_capacity(tags.len() * 48);
+    for (i, tag) in tags.iter().enumerate() {
+        if i > 0 {
+            why.push_str("; ");
+        }
+        tag.write_why(&mut why);
+    }
+    why
+}
+
 /// The tantivy document for a mention: stored display fields, plus the text indexed in
 /// its language family's fields.
 pub fn to_document(f: &Fields, m: &Mention) -> TantivyDocument {
-    let mut doc = TantivyDocument::default();
+    // Title and text go in twice (stored, and indexed in their family's field); sized
+    // up front, the document's buffer is not copied over as it grows (a fifth of the
+    // writer thread's time per mention went to that).
+    let mut doc = TantivyDocument::with_capacity(2 * (m.title.len() + m.text.len()) + 1024);
     doc.add_text(f.id, &m.id);
     doc.add_text(f.source, &m.source);
     doc.add_text(f.lang, &m.lang);
@@ -318,8 +333,7 @@ pub fn to_document(f: &Fields, m: &Mention) -> TantivyDocument {
         doc.add_text(f.aspect, &tag.id);
     }
     if !m.aspects.is_empty() {
-        let why: Vec<String> = m.aspects.iter().map(AspectTag::why).collect();
-        doc.add_text(f.aspect_why, why.join("; "));
+        doc.add_text(f.aspect_why, aspects_why(&m.aspects));
     }
     if let Some(c) = &m.complaint {
         doc.add_text(f.complaint, if c.complaint { "true" } else { "false" });
