@@ -31,7 +31,7 @@ use rustc_hash::{FxHashMap, FxHasher};
 use super::aspects::ASPECTS;
 use super::model::{
     features, fit_columns, holds_an_identifier, key, read_model_file, sigmoid, spaced_words,
-    FeatureSet, ModelError, Strongest, Training,
+    FeatureSet, ModelError, Names, Strongest, Training,
 };
 use super::relevance::has_numeric;
 
@@ -194,7 +194,7 @@ pub struct AspectModel {
     /// Inverse document frequency by row.
     idf: Vec<f32>,
     /// Feature names by row, for the file and the reasons.
-    named: Vec<String>,
+    named: Names,
 }
 
 /// The model's view of one aspect of one text.
@@ -270,13 +270,16 @@ impl AspectModel {
             // parse_weights checked that there is one per aspect.
             let mut row = [0.0; LANES];
             row.iter_mut().zip(&weights).for_each(|(r, w)| *r = *w);
-            model.named.push(feature.to_string());
+            model.named.push(feature);
             model.idf.push(idf);
             model.weights.push(row);
         }
         if model.bias.is_empty() {
             return Err((1, format!("no {BIAS} row: not an aspect model file")));
         }
+        model.named.shrink_to_fit();
+        model.idf.shrink_to_fit();
+        model.weights.shrink_to_fit();
         Ok(model)
     }
 
@@ -353,7 +356,7 @@ impl AspectModel {
             model
                 .rows
                 .insert(name_key(feature), model.named.len() as u32);
-            model.named.push(feature.to_string());
+            model.named.push(feature);
             model.idf.push(idf as f32);
             let mut row = [0.0; LANES];
             row.iter_mut()
@@ -370,7 +373,7 @@ impl AspectModel {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.named.is_empty()
+        self.named.len() == 0
     }
 
     /// Judges every aspect of cue-normalised text, where the lists found `listed`
@@ -438,7 +441,7 @@ impl AspectModel {
         blocks: [(&[(u32, f32)], f32); 2],
         n: usize,
     ) -> Vec<(&str, f64)> {
-        let by_name = |a: u32, b: u32| self.named[a as usize] <= self.named[b as usize];
+        let by_name = |a: u32, b: u32| self.named.get(a as usize) <= self.named.get(b as usize);
         let mut shown = Strongest::new(n);
         for (hits, scale) in blocks {
             for &(row, idf) in hits {
@@ -451,7 +454,7 @@ impl AspectModel {
         shown
             .into_vec()
             .into_iter()
-            .map(|(row, c)| (self.named[row as usize].as_str(), c))
+            .map(|(row, c)| (self.named.get(row as usize), c))
             .collect()
     }
 
@@ -491,14 +494,14 @@ impl AspectModel {
         };
         row_text(&mut out, BIAS, NO_IDF, &self.bias);
         let mut order: Vec<usize> = (0..self.named.len()).collect();
-        order.sort_by(|a, b| self.named[*a].cmp(&self.named[*b]));
+        order.sort_by(|a, b| self.named.get(*a).cmp(self.named.get(*b)));
         for row in order {
             let weights: Vec<f64> = self.weights[row][..WIDTH]
                 .iter()
                 .map(|w| f64::from(*w))
                 .collect();
             let idf = format!("{:.3}", self.idf[row]);
-            row_text(&mut out, &self.named[row], &idf, &weights);
+            row_text(&mut out, self.named.get(row), &idf, &weights);
         }
         out
     }

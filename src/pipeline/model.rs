@@ -158,8 +158,47 @@ pub struct WordModel {
     /// Weight per feature key ([`key`]). A mention looks up a hundred features: small
     /// entries without a pointer to chase keep the table in cache.
     weights: FxHashMap<u64, f32>,
-    /// The features by name, for writing the file.
-    named: Vec<(String, f64)>,
+    /// The features by name and their weights as read, for writing the file.
+    names: Names,
+    named_weights: Vec<f64>,
+}
+
+/// Feature names one after another in one string. A loaded model keeps tens of
+/// thousands (for its file and its reasons): as a `String` each, a name of nine bytes
+/// on average took some 56 bytes of memory, about 7 MB for the three models
+/// (BENCHMARKS.md, session 8).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Names {
+    text: String,
+    /// Where each name ends in `text`; it starts where the one before ends.
+    ends: Vec<usize>,
+}
+
+impl Names {
+    pub(crate) fn push(&mut self, name: &str) {
+        self.text.push_str(name);
+        self.ends.push(self.text.len());
+    }
+
+    /// The `i`th name; `i` is below [`Names::len`] (a row of the model that holds it).
+    pub(crate) fn get(&self, i: usize) -> &str {
+        let start = i.checked_sub(1).map_or(0, |before| self.ends[before]);
+        &self.text[start..self.ends[i]]
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &str> + '_ {
+        (0..self.len()).map(|i| self.get(i))
+    }
+
+    /// Gives back what growing while reading left unused.
+    pub(crate) fn shrink_to_fit(&mut self) {
+        self.text.shrink_to_fit();
+        self.ends.shrink_to_fit();
+    }
 }
 
 /// The table key of a feature: a 64-bit hash (collisions among some ten thousand
@@ -393,22 +432,25 @@ impl WordModel {
             } else if model.weights.insert(key(feature), weight as f32).is_some() {
                 return Err((number, format!("feature {feature:?} appears twice")));
             } else {
-                model.named.push((feature.to_string(), weight));
+                model.names.push(feature);
+                model.named_weights.push(weight);
             }
         }
         if !has_bias {
             return Err((1, format!("no {BIAS} line: not a model file")));
         }
+        model.names.shrink_to_fit();
+        model.named_weights.shrink_to_fit();
         Ok(model)
     }
 
     /// Number of weighted features.
     pub fn len(&self) -> usize {
-        self.named.len()
+        self.names.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.named.is_empty()
+        self.names.len() == 0
     }
 
     /// Judges normalised text; `reasons` is how many of the weightiest features found to
@@ -450,8 +492,12 @@ impl WordModel {
             let _ = writeln!(out, "# {line}");
         }
         let _ = writeln!(out, "{BIAS}\t{:.4}", self.bias);
-        let mut weights: Vec<&(String, f64)> = self.named.iter().collect();
-        weights.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        let mut weights: Vec<(&str, f64)> = self
+            .names
+            .iter()
+            .zip(self.named_weights.iter().copied())
+            .collect();
+        weights.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
         for (feature, weight) in weights {
             let _ = writeln!(out, "{feature}\t{weight:.4}");
         }
@@ -503,13 +549,16 @@ pub fn train_rows(rows: &[Vec<&str>], labels: &[bool], settings: Training) -> Wo
         .filter(|(_, weights)| weights[0].abs() >= NEGLIGIBLE)
         .map(|(f, weights)| (f, weights[0]))
         .collect();
+    let mut names = Names::default();
+    named.iter().for_each(|(f, _)| names.push(f));
     WordModel {
         bias: trained.bias[0],
         weights: named
             .iter()
             .map(|(f, weight)| (key(f), *weight as f32))
             .collect(),
-        named,
+        names,
+        named_weights: named.iter().map(|(_, weight)| *weight).collect(),
     }
 }
 
@@ -701,6 +750,32 @@ mod tests {
         assert!(judged.contributions[0].1.abs() >= judged.contributions[1].1.abs());
         // Same data, same model.
         assert_eq!(model, train(&examples(), Training::default()));
+    }
+
+    #[test]
+    fn names_give_back_each_name_as_pushed() {
+        let mut names = Names::default();
+        for name in ["tolk", "nog steeds", "", "انتظار", "~_tol"] {
+            names.push(name);
+        }
+        names.shrink_to_fit();
+        assert_eq!(names.len(), 5);
+        assert_eq!(names.get(0), "tolk");
+        assert_eq!(names.get(3), "انتظار");
+        assert_eq!(
+            names.iter().collect::<Vec<_>>(),
+            ["tolk", "nog steeds", "", "انتظار", "~_tol"]
+        );
+    }
+
+    #[test]
+    fn a_model_file_reads_back_to_the_same_model_and_text() {
+        let model = train(&examples(), Training::default());
+        let text = model.to_file_text("");
+        let read = WordModel::parse(&text).unwrap();
+        // The weights as the file has them (four decimals), the names in file order.
+        assert_eq!(read.len(), model.len());
+        assert_eq!(read.to_file_text(""), text);
     }
 
     #[test]
