@@ -165,8 +165,8 @@ pub struct WordModel {
 
 /// Feature names one after another in one string. A loaded model keeps tens of
 /// thousands (for its file and its reasons): as a `String` each, a name of nine bytes
-/// on average took some 56 bytes of memory, about 7 MB for the three models
-/// (BENCHMARKS.md, session 8).
+/// on average took some 56 bytes of memory; packed, the daemon's resident memory is
+/// 3 MB smaller (BENCHMARKS.md, session 8).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct Names {
     text: String,
