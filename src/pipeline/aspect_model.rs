@@ -84,8 +84,9 @@ static LISTED: LazyLock<Vec<(String, u64)>> = LazyLock::new(|| {
 /// word comes in many forms and compounds (tolken, tolkgesprek, tolkentelefoon;
 /// wachttijd, wachtte) that words alone cannot connect, in every language.
 ///
-/// Words with a digit of any script are left out (as [`holds_an_identifier`] judges): an identifier's parts must neither speak for an
-/// aspect nor be shown as a reason (numbers are `0` in cue-normalised text already).
+/// Words with a digit of any script are left out (as [`holds_an_identifier`] judges):
+/// an identifier's parts must neither speak for an aspect nor be shown as a reason
+/// (numbers are `0` in cue-normalised text already).
 fn for_each_gram(cue: &str, mut found: impl FnMut(&str)) {
     let mut padded = String::with_capacity(64);
     let mut bounds: Vec<usize> = Vec::with_capacity(64);
@@ -373,7 +374,7 @@ impl AspectModel {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.named.len() == 0
+        self.named.is_empty()
     }
 
     /// Judges every aspect of cue-normalised text, where the lists found `listed`

@@ -190,6 +190,10 @@ impl Names {
         self.ends.len()
     }
 
+    pub(crate) fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
     pub(crate) fn iter(&self) -> impl Iterator<Item = &str> + '_ {
         (0..self.len()).map(|i| self.get(i))
     }
@@ -450,7 +454,7 @@ impl WordModel {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.names.len() == 0
+        self.names.is_empty()
     }
 
     /// Judges normalised text; `reasons` is how many of the weightiest features found to
