@@ -28,12 +28,12 @@
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::path::{Path, PathBuf};
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
 use super::model::{FeatureSet, WordModel};
 use super::relevance::{needle, TopicError};
+use super::terms::TermMatcher;
 
 /// The raw score from which a mention counts as a complaint.
 pub const THRESHOLD: f64 = 1.0;
@@ -102,7 +102,7 @@ struct Term {
 pub struct ComplaintRules {
     cues: Vec<(String, f64)>,
     terms: Vec<Term>,
-    matcher: AhoCorasick,
+    matcher: TermMatcher,
     /// Negation words per file (language); "niet" is Dutch, "pas" is not French here.
     negators: FxHashMap<String, FxHashSet<String>>,
     /// Every file's negation words, for text whose language is not known.
@@ -287,15 +287,10 @@ impl ComplaintRules {
             let first = term.text.split_whitespace().next().unwrap_or("");
             term.negated_already = all_negators.contains(first);
         }
-        let matcher = AhoCorasick::builder()
-            .match_kind(MatchKind::Standard)
-            .kind(Some(AhoCorasickKind::ContiguousNFA))
-            .dense_depth(super::relevance::DENSE_DEPTH)
-            .build(&needles)
-            .map_err(|e| TopicError::Parse {
-                path: PathBuf::from("complaint"),
-                message: format!("cannot compile the complaint terms: {e}"),
-            })?;
+        let matcher = TermMatcher::new(&needles).map_err(|e| TopicError::Parse {
+            path: PathBuf::from("complaint"),
+            message: format!("cannot compile the complaint terms: {e}"),
+        })?;
         Ok(ComplaintRules {
             cues,
             terms,
@@ -398,11 +393,10 @@ impl ComplaintRules {
     /// Every distinct term found, each once, dropping matches inside a longer one
     /// ("geen" inside "nog steeds geen").
     fn longest_matches<'a>(&'a self, normalised: &str) -> Vec<(usize, &'a Term)> {
-        let mut found: Vec<(usize, usize, usize)> = self
-            .matcher
-            .find_overlapping_iter(normalised)
-            .map(|m| (m.start(), m.end(), m.pattern().as_usize()))
-            .collect();
+        let mut found: Vec<(usize, usize, usize)> = Vec::new();
+        self.matcher.for_each_match(normalised, |pattern, end| {
+            found.push((end - self.matcher.needle_len(pattern), end, pattern));
+        });
         // Longest first at each start, so containment checks see the outer match first.
         found.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
         let mut kept: Vec<(usize, usize, &Term)> = Vec::new();

@@ -16,6 +16,7 @@ pub mod model;
 pub mod pseudonym;
 pub mod redact;
 pub mod relevance;
+mod terms;
 
 use std::sync::Mutex;
 

@@ -35,13 +35,13 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use serde::Deserialize;
 use toml::Spanned;
 
 use crate::mention::Relevance;
 
 use super::model::{self, FeatureSet, WordModel};
+use super::terms::TermMatcher;
 
 /// The rule id recorded when nothing matched.
 pub const NO_RULE: &str = "none";
@@ -139,18 +139,14 @@ impl Rule {
     }
 }
 
-/// States this close to the start of the word matchers get a transition table (the
-/// rest a list searched per byte). Every needle starts with a space and a letter, so
-/// the default of 2 left the states of the first letters of every word sparse; every
-/// byte of every mention passes through them (BENCHMARKS.md).
-pub(crate) const DENSE_DEPTH: usize = 4;
-
 /// The compiled topic rules, and the learned model that weighs what they leave open.
 pub struct Topics {
     rules: Vec<Rule>,
-    matcher: AhoCorasick,
+    matcher: TermMatcher,
     /// For each pattern: (rule index, group index, the term as written).
     patterns: Vec<(usize, usize, String)>,
+    /// For each pattern, the slot it fills (looked up for every match).
+    pattern_slot: Vec<u32>,
     /// For each pattern, what the matcher looks for (for [`SharedScan`]).
     needles: Vec<String>,
     /// For each slot, the rule it belongs to.
@@ -158,10 +154,11 @@ pub struct Topics {
     model: Option<WordModel>,
 }
 
-/// A (rule, group) slot that a term filled, and the first pattern that did.
+/// A (rule, group) slot that a term filled, and the first pattern that did (32 bits
+/// each: sorted for every text).
 struct Hit {
-    slot: usize,
-    pattern: usize,
+    slot: u32,
+    pattern: u32,
 }
 
 /// The slots that terms filled in one text, in slot order, for the rules to decide on:
@@ -187,10 +184,13 @@ impl HitCollector {
 
     /// Records that `pattern` of `topics` occurs (only its first occurrence per slot).
     fn add(&mut self, topics: &Topics, pattern: usize) {
-        let (rule, group, _) = &topics.patterns[pattern];
-        let slot = topics.rules[*rule].first_slot + group;
-        if !std::mem::replace(&mut self.filled[slot], true) {
-            self.hits.push(Hit { slot, pattern });
+        let slot = topics.pattern_slot[pattern];
+        if !std::mem::replace(&mut self.filled[slot as usize], true) {
+            // Fewer patterns than `u32::MAX`: `Builder::add_rule` counts them so.
+            self.hits.push(Hit {
+                slot,
+                pattern: pattern as u32,
+            });
         }
     }
 
@@ -206,7 +206,7 @@ impl HitCollector {
 /// lists read the same normalised text): the matcher's pass over every byte is the
 /// largest single cost of the pipeline, and one pass instead of two saves most of one.
 pub struct SharedScan {
-    matcher: AhoCorasick,
+    matcher: TermMatcher,
     /// Patterns below this are the first set's; the rest, shifted, the second's.
     first_patterns: usize,
     second_patterns: usize,
@@ -232,35 +232,26 @@ impl SharedScan {
             "a shared scan is used with the rule sets it was built from"
         );
         let mut hits = [HitCollector::new(first), HitCollector::new(second)];
-        for m in self.matcher.find_overlapping_iter(normalised) {
-            let pattern = m.pattern().as_usize();
+        self.matcher.for_each_match(normalised, |pattern, _| {
             match pattern.checked_sub(self.first_patterns) {
                 None => hits[0].add(first, pattern),
                 Some(pattern) => hits[1].add(second, pattern),
             }
-        }
+        });
         hits.map(HitCollector::finish)
     }
 }
 
 /// The matcher for a rule set's needles.
-fn compile<I, P>(needles: I) -> Result<AhoCorasick, TopicError>
+fn compile<I, P>(needles: I) -> Result<TermMatcher, TopicError>
 where
     I: IntoIterator<Item = P>,
     P: AsRef<[u8]>,
 {
-    AhoCorasick::builder()
-        .match_kind(MatchKind::Standard)
-        // Thousands of terms in twelve languages: a DFA would take about 50 MB for
-        // these word lists, the contiguous NFA a few, at a small cost in speed
-        // (BENCHMARKS.md).
-        .kind(Some(AhoCorasickKind::ContiguousNFA))
-        .dense_depth(DENSE_DEPTH)
-        .build(needles)
-        .map_err(|e| TopicError::Parse {
-            path: PathBuf::from("topics"),
-            message: format!("cannot compile the topic terms: {e}"),
-        })
+    TermMatcher::new(needles).map_err(|e| TopicError::Parse {
+        path: PathBuf::from("topics"),
+        message: format!("cannot compile the topic terms: {e}"),
+    })
 }
 
 /// What the rules decided, before the model weighs it.
@@ -440,15 +431,14 @@ impl Topics {
     /// with the first term found for it.
     pub fn hits(&self, normalised: &str) -> TermHits {
         let mut hits = HitCollector::new(self);
-        for m in self.matcher.find_overlapping_iter(normalised) {
-            hits.add(self, m.pattern().as_usize());
-        }
+        self.matcher
+            .for_each_match(normalised, |pattern, _| hits.add(self, pattern));
         hits.finish()
     }
 
     /// The term as written in the rule file that made `hit`.
     fn term(&self, hit: &Hit) -> &str {
-        &self.patterns[hit.pattern].2
+        &self.patterns[hit.pattern as usize].2
     }
 
     /// Every rule that `hits` match, in rule order, with the hits of its groups: a term
@@ -458,14 +448,14 @@ impl Topics {
         // come rule by rule.
         let mut rest = hits;
         std::iter::from_fn(move || loop {
-            let slot = rest.first()?.slot;
+            let slot = rest.first()?.slot as usize;
             let index = self.slot_rule[slot];
             let rule = &self.rules[index];
             let unless_slot = rule.first_slot + rule.groups;
             let end = unless_slot + usize::from(rule.has_unless);
-            let (mine, after) = rest.split_at(rest.partition_point(|h| h.slot < end));
+            let (mine, after) = rest.split_at(rest.partition_point(|h| (h.slot as usize) < end));
             rest = after;
-            let groups = mine.partition_point(|h| h.slot < unless_slot);
+            let groups = mine.partition_point(|h| (h.slot as usize) < unless_slot);
             let vetoed = mine.len() > groups;
             if groups == rule.groups && !vetoed {
                 return Some((index, &mine[..groups]));
@@ -491,6 +481,7 @@ struct Builder {
     slot_rule: Vec<usize>,
     needles: Vec<String>,
     patterns: Vec<(usize, usize, String)>,
+    pattern_slot: Vec<u32>,
     ids: HashSet<String>,
 }
 
@@ -565,8 +556,13 @@ impl Builder {
                         format!("rule {id:?}: term {term:?} has no letters or digits"),
                     )
                 })?;
+                let slot = u32::try_from(self.slot_rule.len() + g)
+                    .ok()
+                    .filter(|_| u32::try_from(self.patterns.len()).is_ok())
+                    .ok_or_else(|| invalid(raw.id.span(), "too many terms".to_string()))?;
                 self.needles.push(needle);
                 self.patterns.push((rule_index, g, term.clone()));
+                self.pattern_slot.push(slot);
             }
         }
         let flag = format!("rule:{id}");
@@ -591,6 +587,7 @@ impl Builder {
             rules: self.rules,
             matcher,
             patterns: self.patterns,
+            pattern_slot: self.pattern_slot,
             needles: self.needles,
             slot_rule: self.slot_rule,
             model: None,
