@@ -68,7 +68,7 @@ type Stage = fn(&Pipeline, &mut Mention, &mut Scratch);
 #[derive(Default)]
 struct Scratch {
     /// Title and text lower-cased with word boundaries as spaces, for the term matchers.
-    normalised: Option<String>,
+    normalised: Option<Normalised>,
     /// The aspect list terms in `normalised`, found with the topic terms.
     aspect_hits: Option<TermHits>,
     /// Title and text as the complaint stage and the learned models read them, that
@@ -85,7 +85,10 @@ impl Scratch {
     }
 
     fn normalised(&mut self, m: &Mention) -> &str {
-        self.normalised.get_or_insert_with(|| normalise_mention(m))
+        &self
+            .normalised
+            .get_or_insert_with(|| Normalised::of(m))
+            .joined
     }
 
     /// The text for the cues and the models, its normalisation and its features.
@@ -94,12 +97,33 @@ impl Scratch {
     }
 }
 
-fn normalise_mention(m: &Mention) -> String {
-    let mut text = String::with_capacity(m.title.len() + m.text.len() + 1);
-    text.push_str(&m.title);
-    text.push('\n');
-    text.push_str(&m.text);
-    relevance::normalise(&text)
+/// A mention's title and text as the term matchers read them.
+struct Normalised {
+    /// [`relevance::normalise`] of title and text joined by a line break.
+    joined: String,
+    /// Where the normalisation of the text alone starts in `joined`.
+    text_from: usize,
+}
+
+impl Normalised {
+    /// Built as the title's normalisation without its closing space, followed by the
+    /// text's: the same string as normalising the two joined (the line break between
+    /// them is no word character, and every character folds on its own), with the
+    /// text's normalisation as its tail, for the near-duplicate signature of a text
+    /// that repeats its title.
+    fn of(m: &Mention) -> Normalised {
+        let mut joined = String::with_capacity(m.title.len() + m.text.len() + 3);
+        relevance::normalise_into(&mut joined, &m.title);
+        joined.pop();
+        let text_from = joined.len();
+        relevance::normalise_into(&mut joined, &m.text);
+        Normalised { joined, text_from }
+    }
+
+    /// [`relevance::normalise`] of the text alone.
+    fn text(&self) -> &str {
+        &self.joined[self.text_from..]
+    }
 }
 
 /// A mention's text as the complaint cues and the learned models read it.
@@ -325,13 +349,15 @@ fn find_duplicates(p: &Pipeline, m: &mut Mention, scratch: &mut Scratch) {
     let repeats_title = !m.title.is_empty() && m.text.starts_with(&m.title);
     let unwrapped =
         || !duplicates::has_repost_wrapping(&m.title) && !duplicates::has_repost_wrapping(&m.text);
-    let signature = match scratch.normalised.as_deref() {
-        // The relevance stage normalised title and text joined (an empty title adds
-        // nothing): what is signed, as long as redaction left both as they were and there
+    let signature = match &scratch.normalised {
+        // The relevance stage normalised title and text (an empty title adds nothing):
+        // what is signed is there, as long as redaction left both as they were and there
         // is no wrapping to take off.
-        Some(normalised) if !repeats_title && unwrapped() => {
-            duplicates::signature_of_normalised(normalised)
-        }
+        Some(normalised) if unwrapped() => duplicates::signature_of_normalised(if repeats_title {
+            normalised.text()
+        } else {
+            &normalised.joined
+        }),
         _ if m.title.is_empty() || repeats_title => duplicates::signature(&m.text),
         _ => duplicates::signature(&format!("{}\n{}", m.title, m.text)),
     };
@@ -389,6 +415,36 @@ mod tests {
     use super::*;
 
     #[test]
+    fn title_and_text_normalised_apart_equal_them_normalised_joined() {
+        let pairs = [
+            ("", ""),
+            ("", "Wachten op de IND"),
+            ("Wachten op de IND", ""),
+            ("!!!", "IND"),
+            ("IND", "!!!"),
+            ("Ter Apel", "asiel"),
+            ("Ter Apel: ", " asiel?"),
+            ("İSTANBUL", "ÇOK"),
+            ("اللجوء في", "هولندا"),
+            ("🙏", "🙏"),
+            ("a\u{200c}", "\u{064e}b"),
+        ];
+        for (title, text) in pairs {
+            let mut m = Mention::new("s", "1", chrono::Utc::now(), chrono::Utc::now());
+            m.title = title.to_string();
+            m.text = text.to_string();
+            let normalised = Normalised::of(&m);
+            let joined = relevance::normalise(&format!("{title}\n{text}"));
+            assert_eq!(normalised.joined, joined, "{title:?} / {text:?}");
+            assert_eq!(
+                normalised.text(),
+                relevance::normalise(text),
+                "{title:?} / {text:?}"
+            );
+        }
+    }
+
+    #[test]
     fn signatures_from_the_shared_normalisation_are_those_of_the_stored_text() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/topics");
         let pipeline = Pipeline::from_config(&config::Pipeline::with_topics(dir)).unwrap();
@@ -398,6 +454,7 @@ mod tests {
             ("Wachten in Ter Apel", text.to_string()),
             // The text repeats the title: the text alone is signed.
             ("Al veertien maanden", text.to_string()),
+            ("Al veertien", format!("{text} Bel me: 06-12345678")),
             // Redaction and pseudonymisation change what is signed.
             ("", format!("{text} Bel me: 06-12345678")),
             (

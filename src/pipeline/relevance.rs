@@ -628,10 +628,16 @@ pub fn read_rule_files(dir: &Path) -> Result<Vec<(PathBuf, String)>, TopicError>
 /// word boundaries are plain spaces for the matcher.
 pub fn normalise(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 2);
+    normalise_into(&mut out, text);
+    out
+}
+
+/// [`normalise`] of `text`, appended to `out`.
+pub(crate) fn normalise_into(out: &mut String, text: &str) {
     out.push(' ');
     for c in text.chars() {
         if is_word_char(c) {
-            push_folded(&mut out, c);
+            push_folded(out, c);
         } else if !out.ends_with(' ') {
             out.push(' ');
         }
@@ -639,7 +645,6 @@ pub fn normalise(text: &str) -> String {
     if !out.ends_with(' ') {
         out.push(' ');
     }
-    out
 }
 
 /// Whether `c` belongs to a word: a letter, a digit or a joiner. ASCII first: most text
