@@ -559,7 +559,12 @@ impl Builder {
                 let slot = u32::try_from(self.slot_rule.len() + g)
                     .ok()
                     .filter(|_| u32::try_from(self.patterns.len()).is_ok())
-                    .ok_or_else(|| invalid(raw.id.span(), "too many terms".to_string()))?;
+                    .ok_or_else(|| {
+                        invalid(
+                            raw.id.span(),
+                            format!("rule {id:?}: too many terms in all (at most {})", u32::MAX),
+                        )
+                    })?;
                 self.needles.push(needle);
                 self.patterns.push((rule_index, g, term.clone()));
                 self.pattern_slot.push(slot);

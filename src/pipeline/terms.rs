@@ -38,8 +38,9 @@ impl TermMatcher {
             .match_kind(MatchKind::Standard)
             .dense_depth(DENSE_DEPTH)
             // Without a prefilter the start state is an ordinary state, and the walk
-            // below needs no case for it. The needles start with some hundred
-            // different bytes: no prefilter would have been used anyway.
+            // below needs no case for it. A prefilter skips ahead to where a needle may
+            // start; for these needles (a space, or any letter, first) that is nearly
+            // every byte.
             .prefilter(false)
             .build(needles)?;
         Ok(TermMatcher { nfa })
