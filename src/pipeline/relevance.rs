@@ -143,8 +143,8 @@ impl Rule {
 pub struct Topics {
     rules: Vec<Rule>,
     matcher: TermMatcher,
-    /// For each pattern: (rule index, group index, the term as written).
-    patterns: Vec<(usize, usize, String)>,
+    /// For each pattern, the term as written (for the reasons).
+    terms: Vec<String>,
     /// For each pattern, the slot it fills (looked up for every match).
     pattern_slot: Vec<u32>,
     /// For each pattern, what the matcher looks for (for [`SharedScan`]).
@@ -438,7 +438,7 @@ impl Topics {
 
     /// The term as written in the rule file that made `hit`.
     fn term(&self, hit: &Hit) -> &str {
-        &self.patterns[hit.pattern as usize].2
+        &self.terms[hit.pattern as usize]
     }
 
     /// Every rule that `hits` match, in rule order, with the hits of its groups: a term
@@ -480,7 +480,7 @@ struct Builder {
     /// For each slot (a rule's groups and `unless` group, rule after rule), its rule.
     slot_rule: Vec<usize>,
     needles: Vec<String>,
-    patterns: Vec<(usize, usize, String)>,
+    terms: Vec<String>,
     pattern_slot: Vec<u32>,
     ids: HashSet<String>,
 }
@@ -558,7 +558,7 @@ impl Builder {
                 })?;
                 let slot = u32::try_from(self.slot_rule.len() + g)
                     .ok()
-                    .filter(|_| u32::try_from(self.patterns.len()).is_ok())
+                    .filter(|_| u32::try_from(self.terms.len()).is_ok())
                     .ok_or_else(|| {
                         invalid(
                             raw.id.span(),
@@ -566,7 +566,7 @@ impl Builder {
                         )
                     })?;
                 self.needles.push(needle);
-                self.patterns.push((rule_index, g, term.clone()));
+                self.terms.push(term.clone());
                 self.pattern_slot.push(slot);
             }
         }
@@ -591,7 +591,7 @@ impl Builder {
         Ok(Topics {
             rules: self.rules,
             matcher,
-            patterns: self.patterns,
+            terms: self.terms,
             pattern_slot: self.pattern_slot,
             needles: self.needles,
             slot_rule: self.slot_rule,
