@@ -180,8 +180,18 @@ pub fn evaluate<R: BufRead>(
     // (labeled group, predicted cluster) per item, for the pairwise duplicate scores.
     let mut groups: Vec<(Option<String>, Option<String>)> = Vec::new();
     let now = Utc::now();
-    for (index, line) in reader.lines().enumerate() {
+    for (index, line) in reader.split(b'\n').enumerate() {
         let line = line?;
+        // A line that is not UTF-8 is that line's error, as a bad item is.
+        let line = match String::from_utf8(line) {
+            Ok(line) => line,
+            Err(e) => {
+                report
+                    .errors
+                    .push((index + 1, format!("not UTF-8 ({})", e.utf8_error())));
+                continue;
+            }
+        };
         if line.trim().is_empty() {
             continue;
         }
@@ -202,11 +212,12 @@ pub fn evaluate<R: BufRead>(
         score_language(&mut report, &item, &mention);
         relevance.add(mention.is_relevant(), item.relevant);
         // The stage's own verdict where it ran; where relevance missed the item, the
-        // stage on the same text it would have read (before redaction).
-        let judged = mention
-            .complaint
-            .clone()
-            .unwrap_or_else(|| pipeline.complaint_rules().judge(&text, &mention.lang));
+        // stage on the same text it would have read.
+        let judged = mention.complaint.clone().unwrap_or_else(|| {
+            pipeline
+                .complaint_rules()
+                .judge(&pipeline.as_read(&text), &mention.lang)
+        });
         if item.relevant {
             complaint.add(judged.complaint, item.complaint);
         }

@@ -3,8 +3,9 @@
 //! Sources deliver mentions with text already extracted; each stage here reads what the
 //! stages before it wrote and adds its own field. Adding a stage (aspects, complaint,
 //! near-duplicates, redaction) means writing one function and adding it to [`STAGES`];
-//! nothing in the sources, scheduler or index changes. Redaction runs last, right
-//! before indexing, so that no later stage can reintroduce what it removed.
+//! nothing in the sources, scheduler or index changes. Redaction runs first, right
+//! after tidying: no stage sees personal data, so none can store it or name it in its
+//! reasons.
 
 pub mod aspect_model;
 pub mod aspects;
@@ -67,6 +68,10 @@ type Stage = fn(&Pipeline, &mut Mention, &mut Scratch);
 /// What stages derive from a mention once and share, never stored.
 #[derive(Default)]
 struct Scratch {
+    /// Title and text as the analysis reads them, where that is not as stored: the
+    /// personal data and private @mentions taken out instead of replaced by placeholders
+    /// and pseudonyms (see [`Redactor::blank`]).
+    read: Option<Read>,
     /// Title and text lower-cased with word boundaries as spaces, for the term matchers.
     normalised: Option<Normalised>,
     /// The aspect list terms in `normalised`, found with the topic terms.
@@ -77,24 +82,37 @@ struct Scratch {
 }
 
 impl Scratch {
-    /// Drops what was derived from the title and text when a stage changed them.
-    fn forget_if_changed(&mut self, m: &Mention, title: &str, text: &str) {
-        if title != m.title || text != m.text {
-            *self = Scratch::default();
+    /// Title and text as the analysis reads them.
+    fn read<'a>(&'a self, m: &'a Mention) -> (&'a str, &'a str) {
+        match &self.read {
+            Some(read) => (&read.title, &read.text),
+            None => (&m.title, &m.text),
         }
     }
 
     fn normalised(&mut self, m: &Mention) -> &str {
+        let (title, text) = match &self.read {
+            Some(read) => (&read.title, &read.text),
+            None => (&m.title, &m.text),
+        };
         &self
             .normalised
-            .get_or_insert_with(|| Normalised::of(m))
+            .get_or_insert_with(|| Normalised::of(title, text))
             .joined
     }
 
     /// The text for the cues and the models, its normalisation and its features.
     fn cue_text(&mut self, m: &Mention) -> &CueText {
-        self.cue_text.get_or_insert_with(|| CueText::of(m))
+        let read = self.read.as_ref();
+        self.cue_text.get_or_insert_with(|| CueText::of(m, read))
     }
+}
+
+/// A mention's title and text as the analysis reads them, where that differs from what
+/// is stored.
+struct Read {
+    title: String,
+    text: String,
 }
 
 /// A mention's title and text as the term matchers read them.
@@ -111,12 +129,12 @@ impl Normalised {
     /// them is no word character, and every character folds on its own), with the
     /// text's normalisation as its tail, for the near-duplicate signature of a text
     /// that repeats its title.
-    fn of(m: &Mention) -> Normalised {
-        let mut joined = String::with_capacity(m.title.len() + m.text.len() + 3);
-        relevance::normalise_into(&mut joined, &m.title);
+    fn of(title: &str, text: &str) -> Normalised {
+        let mut joined = String::with_capacity(title.len() + text.len() + 3);
+        relevance::normalise_into(&mut joined, title);
         joined.pop();
         let text_from = joined.len();
-        relevance::normalise_into(&mut joined, &m.text);
+        relevance::normalise_into(&mut joined, text);
         Normalised { joined, text_from }
     }
 
@@ -128,7 +146,8 @@ impl Normalised {
 
 /// A mention's text as the complaint cues and the learned models read it.
 struct CueText {
-    /// Title and text joined, when there is a title (else the text alone is read).
+    /// Title and text joined, when there is a title, or the text as read where that
+    /// is not the mention's (else the mention's text alone is read).
     joined: Option<String>,
     /// [`complaint::normalise_cues`] of title and text.
     normalised: String,
@@ -137,8 +156,12 @@ struct CueText {
 }
 
 impl CueText {
-    fn of(m: &Mention) -> CueText {
-        let joined = (!m.title.is_empty()).then(|| format!("{}\n{}", m.title, m.text));
+    fn of(m: &Mention, read: Option<&Read>) -> CueText {
+        let joined = match read {
+            Some(read) if read.title.is_empty() => Some(read.text.clone()),
+            Some(read) => Some(format!("{}\n{}", read.title, read.text)),
+            None => (!m.title.is_empty()).then(|| format!("{}\n{}", m.title, m.text)),
+        };
         let normalised = complaint::normalise_cues(joined.as_deref().unwrap_or(&m.text));
         let found = model::FeatureSet::of(&normalised);
         CueText {
@@ -148,8 +171,8 @@ impl CueText {
         }
     }
 
-    /// Title and text as read: the mention's own text when it has no title (no stage
-    /// between the aspects and the complaint changes it).
+    /// Title and text as read: the mention's own text when it has no title and is read
+    /// as stored (no stage between the aspects and the complaint changes it).
     fn text<'a>(&'a self, m: &'a Mention) -> &'a str {
         self.joined.as_deref().unwrap_or(&m.text)
     }
@@ -158,13 +181,14 @@ impl CueText {
 /// The stages in the order they run.
 const STAGES: &[(&str, Stage)] = &[
     ("tidy", tidy),
+    // Before any analysis: no stage sees personal data, so none can store or explain
+    // itself with it (a model's reasons name the words that weighed).
+    ("redact", redact),
+    ("pseudonymise", pseudonymise),
     ("language", detect_language),
     ("relevance", judge_relevance),
     ("aspects", tag_aspects),
     ("complaint", judge_complaint),
-    // Right before indexing: nothing after them may see or store the originals.
-    ("redact", redact),
-    ("pseudonymise", pseudonymise),
     // After redaction, so that reposts differing only in a phone number still match.
     ("duplicates", find_duplicates),
 ];
@@ -221,13 +245,20 @@ impl Pipeline {
         self.aspects.tag(text)
     }
 
+    /// `text` as the analysis stages read it: personal data and private @mentions out.
+    pub fn as_read(&self, text: &str) -> String {
+        self.pseudonyms.blank_mentions(&self.redactor.blank(text))
+    }
+
     /// The aspects the aspect stage finds in a text (word lists weighed by the model),
-    /// whether or not the text is relevant: for measuring the stage on its own.
+    /// whether or not the text is relevant: for measuring the stage on its own. The text
+    /// is read as the pipeline reads it (personal data and private @mentions out).
     pub fn judge_aspects(&self, text: &str) -> Vec<self::aspects::AspectTag> {
-        let cue = complaint::normalise_cues(text);
+        let text = self.as_read(text);
+        let cue = complaint::normalise_cues(&text);
         let found = model::FeatureSet::of(&cue);
         self.aspects
-            .judge(&relevance::normalise(text), &cue, &found)
+            .judge(&relevance::normalise(&text), &cue, &found)
     }
 
     /// The pseudonym of an author handle, as stored (for `forget --author`).
@@ -265,8 +296,13 @@ impl Pipeline {
     }
 }
 
-/// Bounds the size of title and text and folds whitespace that sources left in.
+/// Bounds the size of title and text and folds whitespace that sources left in; a
+/// publication date more than a day after the fetch (a forged date, a broken clock)
+/// becomes the time of the fetch, the best known.
 fn tidy(_: &Pipeline, m: &mut Mention, _: &mut Scratch) {
+    if m.published > m.fetched + chrono::TimeDelta::days(1) {
+        m.published = m.fetched;
+    }
     extract::truncate_at_char(&mut m.title, MAX_TITLE_BYTES);
     extract::truncate_at_char(&mut m.text, MAX_TEXT_BYTES);
     if let Some(title) = extract::refold(&m.title) {
@@ -277,11 +313,12 @@ fn tidy(_: &Pipeline, m: &mut Mention, _: &mut Scratch) {
     }
 }
 
-fn detect_language(p: &Pipeline, m: &mut Mention, _: &mut Scratch) {
-    let sample = if m.text.len() >= m.title.len() {
-        &m.text
+fn detect_language(p: &Pipeline, m: &mut Mention, scratch: &mut Scratch) {
+    let (title, text) = scratch.read(m);
+    let sample = if text.len() >= title.len() {
+        text
     } else {
-        &m.title
+        title
     };
     let (lang, confidence) = p.language.detect(sample, m.lang_hint.as_deref());
     m.lang = lang;
@@ -293,7 +330,12 @@ fn detect_language(p: &Pipeline, m: &mut Mention, _: &mut Scratch) {
 fn redact(p: &Pipeline, m: &mut Mention, scratch: &mut Scratch) {
     let title = p.redactor.redact(&m.title);
     let text = p.redactor.redact(&m.text);
-    scratch.forget_if_changed(m, &title, &text);
+    if title != m.title || text != m.text {
+        scratch.read = Some(Read {
+            title: p.redactor.blank(&m.title),
+            text: p.redactor.blank(&m.text),
+        });
+    }
     m.title = title;
     m.text = text;
     if let Some(thread) = &m.thread {
@@ -308,7 +350,16 @@ fn pseudonymise(p: &Pipeline, m: &mut Mention, scratch: &mut Scratch) {
     }
     let title = p.pseudonyms.mentions(&m.title);
     let text = p.pseudonyms.mentions(&m.text);
-    scratch.forget_if_changed(m, &title, &text);
+    if title != m.title || text != m.text {
+        // Redaction has read the text already where it took something out; the handles
+        // (never personal data it takes) are in both.
+        let read = scratch.read.get_or_insert_with(|| Read {
+            title: m.title.clone(),
+            text: m.text.clone(),
+        });
+        read.title = p.pseudonyms.blank_mentions(&read.title);
+        read.text = p.pseudonyms.blank_mentions(&read.text);
+    }
     m.title = title;
     m.text = text;
     if let Some(thread) = m.thread.take() {
@@ -351,13 +402,15 @@ fn find_duplicates(p: &Pipeline, m: &mut Mention, scratch: &mut Scratch) {
         || !duplicates::has_repost_wrapping(&m.title) && !duplicates::has_repost_wrapping(&m.text);
     let signature = match &scratch.normalised {
         // The relevance stage normalised title and text (an empty title adds nothing):
-        // what is signed is there, as long as redaction left both as they were and there
-        // is no wrapping to take off.
-        Some(normalised) if unwrapped() => duplicates::signature_of_normalised(if repeats_title {
-            normalised.text()
-        } else {
-            &normalised.joined
-        }),
+        // what is signed is there, as long as they were read as stored (see
+        // [`Scratch::read`]) and there is no wrapping to take off.
+        Some(normalised) if scratch.read.is_none() && unwrapped() => {
+            duplicates::signature_of_normalised(if repeats_title {
+                normalised.text()
+            } else {
+                &normalised.joined
+            })
+        }
         _ if m.title.is_empty() || repeats_title => duplicates::signature(&m.text),
         _ => duplicates::signature(&format!("{}\n{}", m.title, m.text)),
     };
@@ -433,7 +486,7 @@ mod tests {
             let mut m = Mention::new("s", "1", chrono::Utc::now(), chrono::Utc::now());
             m.title = title.to_string();
             m.text = text.to_string();
-            let normalised = Normalised::of(&m);
+            let normalised = Normalised::of(&m.title, &m.text);
             let joined = relevance::normalise(&format!("{title}\n{text}"));
             assert_eq!(normalised.joined, joined, "{title:?} / {text:?}");
             assert_eq!(
@@ -441,6 +494,35 @@ mod tests {
                 relevance::normalise(text),
                 "{title:?} / {text:?}"
             );
+        }
+    }
+
+    #[test]
+    fn no_reason_names_what_redaction_or_pseudonymisation_took_out() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/topics");
+        let pipeline = Pipeline::from_config(&config::Pipeline::with_topics(dir)).unwrap();
+        for text in [
+            "Al veertien maanden wacht ik op de IND. Mail me: fatima.jansen@example.org",
+            "Al veertien maanden wacht ik op de IND, de tolk was slecht. @fatima_jansen",
+            "RT @ahmed_tolk: De IND stuurt geen brief, bel 06-12345678 als je hetzelfde hebt",
+        ] {
+            let mut m = Mention::new("s", "1", chrono::Utc::now(), chrono::Utc::now());
+            m.text = text.to_string();
+            let m = pipeline.process(m);
+            assert!(m.is_relevant(), "{text}");
+            let complaint = m.complaint.as_ref().expect("judged");
+            let mut reasons = complaint.why.join(" ");
+            for tag in &m.aspects {
+                tag.write_why(&mut reasons);
+            }
+            reasons.push_str(&m.relevance.as_ref().expect("judged").terms.join(" "));
+            // The models know these words (first names are in the labeled posts): they
+            // were shown as reasons when the analysis read the text before redaction.
+            assert!(reasons.contains("model:"), "{reasons}");
+            for word in ["fatima", "jansen", "example", "ahmed", "12345678", "~fati"] {
+                assert!(!reasons.contains(word), "{word} in {reasons}");
+                assert!(!m.text.contains(word), "{word} in {}", m.text);
+            }
         }
     }
 

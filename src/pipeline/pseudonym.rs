@@ -104,6 +104,17 @@ impl Pseudonymiser {
     /// Replaces every @mention in `text` by `@` and its pseudonym, except public accounts.
     /// Mastodon-style `@name@instance` is one handle.
     pub fn mentions(&self, text: &str) -> String {
+        self.replace_mentions(text, |handle| format!("@{}", self.pseudonym(handle)))
+    }
+
+    /// `text` with the @mentions of private persons taken out (a space where they
+    /// were), public accounts kept: as the analysis reads a mention, where neither a
+    /// handle's words nor its pseudonym say anything about the procedure.
+    pub fn blank_mentions(&self, text: &str) -> String {
+        self.replace_mentions(text, |_| " ".to_string())
+    }
+
+    fn replace_mentions(&self, text: &str, private: impl Fn(&str) -> String) -> String {
         if !text.contains('@') {
             return text.to_string();
         }
@@ -113,7 +124,7 @@ impl Pseudonymiser {
                 if self.is_public(handle) {
                     c[0].to_string()
                 } else {
-                    format!("{}@{}", &c[1], self.pseudonym(handle))
+                    format!("{}{}", &c[1], private(handle))
                 }
             })
             .into_owned()

@@ -3,8 +3,8 @@
 //!
 //! The monitor is about patterns in the procedure, not about persons: contact details and
 //! identifiers are of no use to it and of great risk to the people who posted them.
-//! Runs as the last stage, right before indexing, so no later stage sees or stores the
-//! originals. Checksums keep ordinary numbers: a BSN is only a BSN when it passes the
+//! Runs as the first stage after tidying, so no later stage sees, stores or explains
+//! itself with the originals. Checksums keep ordinary numbers: a BSN is only a BSN when it passes the
 //! 11-check, an IBAN only with a valid mod-97; dates (12-03-2026), times (06:30), counts
 //! (2.400) and years stay. Digits in any script count (`\d` is Unicode), so Arabic-Indic
 //! and Persian numbers are caught too.
@@ -121,6 +121,17 @@ impl Redactor {
 
     /// `text` with every piece of personal data replaced by its placeholder.
     pub fn redact(&self, text: &str) -> String {
+        self.replace(text, |p| &p.placeholder)
+    }
+
+    /// `text` with every piece of personal data taken out (a space where it was): as
+    /// the analysis reads a mention, where a placeholder's word ("phone", "email")
+    /// would speak for an aspect the writer never mentioned.
+    pub fn blank(&self, text: &str) -> String {
+        self.replace(text, |_| " ")
+    }
+
+    fn replace(&self, text: &str, replacement: impl Fn(&Pattern) -> &str) -> String {
         // Every built-in pattern needs a digit or an @; most posts have neither.
         if self.only_built_in && !needs_a_look(text) {
             return text.to_string();
@@ -137,7 +148,7 @@ impl Redactor {
                     let found = &c[0];
                     match p.check {
                         Some(check) if !check(found) => found.to_string(),
-                        _ => p.placeholder.clone(),
+                        _ => replacement(p).to_string(),
                     }
                 })
                 .into_owned();

@@ -17,7 +17,9 @@ const PII_RECALL_FLOOR: f64 = 0.96;
 const ASPECTS_MICRO_F1_FLOOR: f64 = 0.79;
 /// The aspect stage on its own, on the items labeled relevant (0.852 when set).
 const ASPECTS_STAGE_F1_FLOOR: f64 = 0.85;
-const COMPLAINT_F1_FLOOR: f64 = 0.93;
+/// 0.934 when set at 0.93; 0.925 since the analysis reads texts without their personal
+/// data (two complaints had been found on the strength of a redacted number).
+const COMPLAINT_F1_FLOOR: f64 = 0.92;
 const DUPLICATES_F1_FLOOR: f64 = 0.95;
 const FALSE_REDACTION_CEILING: f64 = 0.01;
 
@@ -187,6 +189,32 @@ fn evaluated(file: &str, topical: bool) -> webcare::eval::Report {
     let report = evaluate(BufReader::new(input), &pipeline, None).unwrap();
     assert!(report.errors.is_empty(), "{file}: {:?}", report.errors);
     report
+}
+
+#[test]
+fn a_bad_labeled_line_is_reported_by_number_and_the_rest_is_measured() {
+    let pipeline = Pipeline::from_config(&webcare::config::Pipeline::with_topics(
+        repo().join("config/topics"),
+    ))
+    .unwrap();
+    let item = |id: &str| {
+        format!(
+            r#"{{"id":"{id}","lang":"nl","text":"Al veertien maanden wacht ik op de IND.","relevant":true,"complaint":true,"aspects":["waiting_time"],"pii":[],"dup_group":null}}"#
+        )
+    };
+    let mut input = Vec::new();
+    input.extend_from_slice(item("1").as_bytes());
+    input.extend_from_slice(b"\n{\"id\":\"2\",\"text\":\"\xff\xfe\"}\n{not json\n");
+    input.extend_from_slice(item("4").as_bytes());
+    let report = evaluate(BufReader::new(&input[..]), &pipeline, None).unwrap();
+    assert_eq!(report.items, 2);
+    let lines: Vec<usize> = report.errors.iter().map(|(line, _)| *line).collect();
+    assert_eq!(lines, vec![2, 3], "{:?}", report.errors);
+    assert!(
+        report.errors[0].1.starts_with("not UTF-8"),
+        "{:?}",
+        report.errors
+    );
 }
 
 #[test]
