@@ -143,6 +143,9 @@ const FUNCTION_WORDS: &[(&str, &[&str])] = &[
             "maanden",
             "jaar",
             "weken",
+            // Shared with other lists below: a word of several languages votes for each,
+            // so that it decides nothing between them ("in", "de", "en").
+            "in",
         ],
     ),
     (
@@ -153,6 +156,7 @@ const FUNCTION_WORDS: &[(&str, &[&str])] = &[
             "been", "has", "after", "about", "why", "still", "their", "our", "there", "what",
             "can", "will", "would", "had", "were", "we", "an", "or", "so", "just", "me", "got",
             "nobody", "never", "months", "waiting", "again", "how", "who", "does", "did", "your",
+            "in",
         ],
     ),
     (
@@ -161,7 +165,7 @@ const FUNCTION_WORDS: &[(&str, &[&str])] = &[
             "der", "die", "das", "und", "ist", "nicht", "ich", "mit", "von", "zu", "den", "dem",
             "ein", "eine", "auf", "für", "sich", "auch", "es", "wir", "sie", "war", "bei", "aus",
             "wie", "noch", "nach", "seit", "kein", "keine", "mein", "meine", "haben", "hat",
-            "wurde", "einen", "einem", "oder", "aber", "warum", "schon",
+            "wurde", "einen", "einem", "oder", "aber", "warum", "schon", "in",
         ],
     ),
     (
@@ -170,7 +174,7 @@ const FUNCTION_WORDS: &[(&str, &[&str])] = &[
             "le", "la", "les", "et", "est", "des", "du", "un", "une", "je", "ne", "pas", "que",
             "qui", "dans", "pour", "sur", "avec", "mon", "ma", "mes", "nous", "vous", "il", "elle",
             "ce", "au", "aux", "son", "sa", "ont", "été", "plus", "depuis", "mais", "sont", "très",
-            "j", "l", "d", "c", "qu", "n", "s",
+            "j", "l", "d", "c", "qu", "n", "s", "de", "en", "a", "me", "si",
         ],
     ),
     (
@@ -179,6 +183,7 @@ const FUNCTION_WORDS: &[(&str, &[&str])] = &[
             "el", "los", "las", "y", "del", "una", "que", "no", "por", "para", "con", "mi", "mis",
             "se", "su", "lo", "muy", "pero", "nos", "nuestro", "hay", "desde", "fue", "está",
             "como", "es", "al", "sin", "más", "porque", "cuando", "también", "estoy", "tengo",
+            "de", "en", "la", "a", "me", "si", "un",
         ],
     ),
     (
@@ -258,7 +263,12 @@ impl LanguageDetector {
     /// The language code and a confidence in 0..=1 for `text`.
     pub fn detect(&self, text: &str, hint: Option<&str>) -> (String, f64) {
         if let Some(code) = hint.and_then(normalise_hint) {
-            return (code.to_string(), 1.0);
+            // A hint names the language, but only those of the allow-list are kept.
+            return if self.allows(code) {
+                (code.to_string(), 1.0)
+            } else {
+                (UNDETERMINED.to_string(), 0.0)
+            };
         }
         let sample = bounded(text, MAX_SAMPLE_BYTES);
         // Stops counting as soon as there are enough letters.
@@ -439,6 +449,32 @@ mod tests {
             detector().detect("whatever text this is", Some("nl-NL")),
             ("nl".to_string(), 1.0)
         );
+    }
+
+    #[test]
+    fn a_hint_outside_the_allow_list_is_undetermined() {
+        let d = LanguageDetector::new(&["nl".to_string(), "en".to_string()]);
+        assert_eq!(d.detect("Questo testo è italiano", Some("it")).0, "und");
+        assert_eq!(d.detect("whatever", Some("pt-BR")).0, "und");
+        assert_eq!(d.detect("whatever", Some("en-GB")).0, "en");
+    }
+
+    #[test]
+    fn a_shared_function_word_decides_nothing_between_its_languages() {
+        let d = detector();
+        // "in" is Dutch, English, German and Somali: twice made these Somali.
+        for text in [
+            "Asielzoekers in Ter Apel slapen in tenten.",
+            "Asylum seekers in Ter Apel sleeping in tents.",
+        ] {
+            assert_ne!(d.detect(text, None).0, "so", "{text}");
+        }
+        // "de" and "en" are Spanish and French as well as Dutch.
+        let (lang, _) = d.detect(
+            "Solicitud de asilo en España: la Policía Nacional tarda meses en dar cita.",
+            None,
+        );
+        assert_eq!(lang, "es");
     }
 
     #[test]
