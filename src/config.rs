@@ -549,6 +549,10 @@ impl<'de> Deserialize<'de> for HumanDuration {
     }
 }
 
+/// The longest duration accepted (retention may be long; a longer one is a typo, and
+/// added to a date it would leave the calendar).
+const MAX_DURATION: Duration = Duration::from_secs(36_500 * 24 * 3600);
+
 /// Parses "30s", "10m", "1h 30m", "7d". Zero is refused: every duration here is a wait.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let parsed = humantime::parse_duration(text.trim()).map_err(|e| {
@@ -556,6 +560,11 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     })?;
     if parsed.is_zero() {
         return Err(format!("invalid duration {text:?}: must be more than zero"));
+    }
+    if parsed > MAX_DURATION {
+        return Err(format!(
+            "invalid duration {text:?}: must be at most 100 years (\"36500d\")"
+        ));
     }
     Ok(parsed)
 }
@@ -1459,6 +1468,9 @@ mod tests {
     #[test]
     fn zero_duration_is_refused() {
         assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("99999999999999d")
+            .unwrap_err()
+            .contains("at most 100 years"));
         assert_eq!(
             parse_duration("7d").unwrap(),
             Duration::from_secs(7 * 86400)

@@ -155,9 +155,12 @@ pub fn read_line_capped<R: BufRead>(reader: &mut R, buf: &mut Vec<u8>) -> std::i
             None => (available, false),
         };
         let len = chunk.len();
-        if buf.len() + len <= MAX_LINE_BYTES {
+        // Once too long, the rest of the line is only counted: appended to the marker,
+        // a short last chunk would turn it into an unreadable line.
+        let too_long = buf.as_slice() == TOO_LONG;
+        if !too_long && buf.len() + len <= MAX_LINE_BYTES {
             buf.extend_from_slice(chunk);
-        } else {
+        } else if !too_long {
             buf.clear();
             buf.extend_from_slice(TOO_LONG);
         }
@@ -210,14 +213,20 @@ mod tests {
 
     #[test]
     fn overlong_lines_are_skipped_without_buffering() {
-        let mut input = vec![b'x'; MAX_LINE_BYTES + 10];
-        input.extend_from_slice(b"\n{\"id\":\"2\"}\n");
-        let mut reader = std::io::BufReader::new(&input[..]);
-        let mut buf = Vec::new();
-        read_line_capped(&mut reader, &mut buf).unwrap();
-        assert_eq!(buf, TOO_LONG);
-        buf.clear();
-        read_line_capped(&mut reader, &mut buf).unwrap();
-        assert_eq!(buf, b"{\"id\":\"2\"}\n");
+        // Just over the cap, and well over it (read in many chunks after the cap).
+        for over in [10, MAX_LINE_BYTES / 5, 2 * MAX_LINE_BYTES] {
+            let mut input = vec![b'x'; MAX_LINE_BYTES + over];
+            input.extend_from_slice(b"\n{\"id\":\"2\"}\n");
+            let mut reader = std::io::BufReader::with_capacity(64 * 1024, &input[..]);
+            let mut buf = Vec::new();
+            read_line_capped(&mut reader, &mut buf).unwrap();
+            assert_eq!(buf, TOO_LONG, "{over}");
+            assert!(parse_line(&buf, Utc::now())
+                .unwrap_err()
+                .starts_with("line is longer than"));
+            buf.clear();
+            read_line_capped(&mut reader, &mut buf).unwrap();
+            assert_eq!(buf, b"{\"id\":\"2\"}\n");
+        }
     }
 }

@@ -58,7 +58,7 @@ enum Command {
         #[arg(long)]
         source: Option<String>,
         /// Only mentions about this aspect (interpreter, hearing, waiting_time, …).
-        #[arg(long)]
+        #[arg(long, value_parser = known_aspect)]
         aspect: Option<String>,
         /// Only complaints (true) or only what is not a complaint (false).
         #[arg(long)]
@@ -269,6 +269,17 @@ enum LogFormat {
 enum SortArg {
     Newest,
     Relevance,
+}
+
+/// An aspect id of the taxonomy, as the search API accepts (a typo must not look like
+/// an aspect nobody wrote about).
+fn known_aspect(value: &str) -> std::result::Result<String, String> {
+    use webcare::pipeline::aspects::ASPECTS;
+    if ASPECTS.contains(&value) {
+        Ok(value.to_string())
+    } else {
+        Err(format!("known aspects: {}", ASPECTS.join(", ")))
+    }
 }
 
 fn main() -> ExitCode {

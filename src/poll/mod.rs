@@ -272,8 +272,9 @@ impl Poller {
         let mut failures = 0u32;
         let mut wait = self.first_delay(interval);
         loop {
-            self.board
-                .update(&name, |s| s.next_poll = Some(Utc::now() + to_chrono(wait)));
+            self.board.update(&name, |s| {
+                s.next_poll = Utc::now().checked_add_signed(to_chrono(wait));
+            });
             tokio::select! {
                 _ = cancel.cancelled() => return,
                 _ = tokio::time::sleep(wait) => {}

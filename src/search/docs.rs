@@ -10,9 +10,12 @@ use tantivy::Term;
 
 use super::Fields;
 
-/// The index's date for a time (the index keeps whole seconds).
+/// The index's date for a time (the index keeps whole seconds). Held within what the
+/// index can hold (nanoseconds in 64 bits: the years 1678 to 2261), where it would wrap
+/// round: `to=9999-12-31` means "all", not a day in 1816.
 pub(crate) fn to_date(t: DateTime<Utc>) -> tantivy::DateTime {
-    tantivy::DateTime::from_timestamp_secs(t.timestamp())
+    const LIMIT_SECS: i64 = 9_000_000_000;
+    tantivy::DateTime::from_timestamp_secs(t.timestamp().clamp(-LIMIT_SECS, LIMIT_SECS))
 }
 
 /// `field` is exactly `value` (a `STRING` field: source, lang, aspect, cluster, …).

@@ -285,8 +285,32 @@ fn parse_text_query(
     let mut parser = QueryParser::for_index(index, fields);
     parser.set_conjunction_by_default();
     parser
-        .parse_query(q)
+        .parse_query(&apostrophes_as_spaces(q))
         .map_err(|e| SearchError::Query(describe_query_error(&e)))
+}
+
+/// `q` with every `'` outside a "phrase" read as a space. To the query parser it opens a
+/// phrase, but in the languages searched here it is part of words: foto's, zo'n,
+/// 's-Hertogenbosch, l'IND, IND'de, it's. The index splits words there too, so the
+/// words on either side are searched as the index holds them.
+fn apostrophes_as_spaces(q: &str) -> std::borrow::Cow<'_, str> {
+    if !q.contains('\'') {
+        return std::borrow::Cow::Borrowed(q);
+    }
+    let mut in_phrase = false;
+    q.chars()
+        .map(|c| {
+            if c == '"' {
+                in_phrase = !in_phrase;
+            }
+            if c == '\'' && !in_phrase {
+                ' '
+            } else {
+                c
+            }
+        })
+        .collect::<String>()
+        .into()
 }
 
 fn describe_query_error(e: &tantivy::query::QueryParserError) -> String {
@@ -295,7 +319,7 @@ fn describe_query_error(e: &tantivy::query::QueryParserError) -> String {
         E::SyntaxError(detail) => {
             format!("syntax error ({detail}); quote phrases with \"…\" and balance parentheses")
         }
-        E::FieldDoesNotExist(field) => {
+        E::FieldDoesNotExist(field) | E::FieldNotIndexed(field) => {
             format!("there is no field {field:?}; search words, \"phrases\", AND/OR/NOT, or filter with lang=, source=, from=, to=")
         }
         other => other.to_string(),

@@ -301,18 +301,11 @@ impl<L: Listing> Source for Walk<L> {
         };
         let mut stream = progress.state.streams.remove(&label).unwrap_or_default();
         let cursor = stream.gap.as_ref().map(|g| g.cursor.clone());
-        let mut chunk = self
+        let chunk = self
             .listing
             .read(progress.stream, cursor.as_deref(), &body, now)?;
-        for item in &mut chunk.items {
-            // A time in the future (a wrong clock, a forged date) must not become the mark
-            // that everything published after it is measured against.
-            if item.key.at > now {
-                item.key.at = now;
-            }
-        }
         let items_seen = chunk.items.len();
-        let mentions = advance(&mut stream, chunk, self.horizon(now));
+        let mentions = advance(&mut stream, chunk, self.horizon(now), now);
         progress.state.streams.insert(label, stream);
         let position = progress.state.to_value();
         let next = self
@@ -328,7 +321,14 @@ impl<L: Listing> Source for Walk<L> {
 }
 
 /// Moves one stream's walk on by one page and returns the items it delivers.
-fn advance(stream: &mut Stream, chunk: Chunk, horizon: Key) -> Vec<Mention> {
+///
+/// Items keep the times the platform gives them, even in the future (a server clock
+/// ahead of ours): pages and polls then agree where each sits. Only the mark is held at
+/// `now`: a time in the future (a wrong clock, a forged date) must not become what
+/// everything published after it is measured against. Items dated after `now` are then
+/// delivered again until our clock passes them, which the index takes as the same
+/// mention; none is skipped.
+fn advance(stream: &mut Stream, chunk: Chunk, horizon: Key, now: DateTime<Utc>) -> Vec<Mention> {
     let walk = stream.gap.take();
     let floor = match (&walk, &stream.mark) {
         (Some(gap), _) => gap.floor.clone(),
@@ -370,6 +370,7 @@ fn advance(stream: &mut Stream, chunk: Chunk, horizon: Key) -> Vec<Mention> {
         }
         (_, top, _) => {
             // Finished: everything from the floor up to `top` is delivered.
+            let top = top.map(|t| t.min(Key::new(now, "")));
             if top.as_ref() > stream.mark.as_ref() {
                 stream.mark = top;
             }
@@ -475,11 +476,22 @@ mod tests {
 
     /// One poll as the scheduler runs it; returns the delivered ids and the new position.
     fn poll(source: &dyn Source, saved: &Position, now: DateTime<Utc>) -> (Vec<String>, Position) {
+        poll_over_time(source, saved, now, TimeDelta::zero())
+    }
+
+    /// [`poll`] with the clock moving on by `step` from page to page.
+    fn poll_over_time(
+        source: &dyn Source,
+        saved: &Position,
+        now: DateTime<Utc>,
+        step: TimeDelta,
+    ) -> (Vec<String>, Position) {
         let mut request = source.first_request(saved);
         let (mut ids, mut pages) = (Vec::new(), 0);
         loop {
+            let at = now + step * i32::try_from(pages).unwrap();
             let page = source
-                .parse(&request, saved, Fetched::Body(body()), now)
+                .parse(&request, saved, Fetched::Body(body()), at)
                 .unwrap();
             pages += 1;
             ids.extend(page.mentions.into_iter().map(|m| m.external_id));
@@ -558,6 +570,60 @@ mod tests {
         let (ids, position) = poll(&source, &position, now);
         assert_eq!(ids.len(), 3);
         assert!(position["streams"]["s1"]["mark"].is_object(), "{position}");
+    }
+
+    #[test]
+    fn posts_dated_in_the_future_are_all_delivered_over_pages_and_polls() {
+        let now = Utc::now();
+        let fake = Fake::new(1, 5);
+        fake.publish(0, 0..3, now - TimeDelta::hours(1));
+        let source = walk(fake, 2, 48);
+        let (first, position) = poll(&source, &Position::Null, now);
+        assert_eq!(first.len(), 3);
+        // A server clock ten minutes ahead: 17 posts "from the future", over four pages
+        // while our clock moves on a second a page and a minute a poll.
+        source
+            .listing
+            .publish(0, 100..117, now + TimeDelta::minutes(10));
+        let mut delivered = Vec::new();
+        let mut position = position;
+        for round in 1..5 {
+            let at = now + TimeDelta::minutes(round);
+            let (ids, next) = poll_over_time(&source, &position, at, TimeDelta::seconds(1));
+            delivered.extend(ids);
+            position = next;
+        }
+        // Each at least once (those still ahead of our clock again on later polls, which
+        // the index takes as the same mention), none lost.
+        delivered.sort();
+        delivered.dedup();
+        let expected: Vec<String> = (100..117).map(|i| format!("0-{i}")).collect();
+        assert_eq!(delivered, sorted(expected));
+        // Once our clock has passed them, nothing more.
+        let later = now + TimeDelta::minutes(30);
+        let (ids, position) = poll(&source, &position, later);
+        assert!(ids.len() <= 17, "{ids:?}");
+        let (ids, _) = poll(&source, &position, later);
+        assert!(ids.is_empty(), "{ids:?}");
+    }
+
+    #[test]
+    fn a_post_dated_far_ahead_does_not_hide_those_that_follow() {
+        let now = Utc::now();
+        let fake = Fake::new(1, 5);
+        fake.publish(0, 0..2, now - TimeDelta::hours(1));
+        fake.publish(0, 2..3, now + TimeDelta::days(365 * 100));
+        let source = walk(fake, 2, 48);
+        let (first, position) = poll(&source, &Position::Null, now);
+        assert_eq!(first.len(), 3);
+        source
+            .listing
+            .publish(0, 10..12, now + TimeDelta::minutes(1));
+        let (ids, _) = poll(&source, &position, now + TimeDelta::minutes(2));
+        assert!(
+            ids.contains(&"0-10".to_string()) && ids.contains(&"0-11".to_string()),
+            "{ids:?}"
+        );
     }
 
     #[test]

@@ -278,6 +278,12 @@ fn import_then_search_from_the_shell() {
     let (code, _, err) = webcare(&["search", "-c", &config, "\"unclosed"]);
     assert_ne!(code, 0);
     assert!(err.contains("invalid query"), "{err}");
+    let (code, out, err) = webcare(&["search", "-c", &config, "--aspect", "tolk"]);
+    assert_ne!(code, 0, "{out}");
+    assert!(
+        err.contains("--aspect") && err.contains("known aspects: waiting_time"),
+        "{err}"
+    );
 
     // Retention: nothing is 90 days old yet.
     let (code, out, err) = webcare(&["purge", "-c", &config, "--dry-run"]);

@@ -181,6 +181,7 @@ async fn check_search_features(addr: std::net::SocketAddr) {
     for (query, expect) in [
         ("q=%22unclosed", "invalid query"),
         ("q=nosuchfield:x", "no field"),
+        ("q=title:tolk", "no field"),
         ("limit=0", "`limit`"),
         ("limit=abc", "`limit`"),
         ("from=yesterday", "`from`"),

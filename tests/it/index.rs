@@ -57,6 +57,27 @@ fn same_mention_twice_is_one_document() {
 }
 
 #[test]
+fn apostrophes_in_words_are_searched_as_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = MentionIndex::open(dir.path()).unwrap();
+    let mut w = index.writer().unwrap();
+    w.upsert(&mention(
+        "s",
+        "1",
+        "Zo'n wachttijd bij de IND in 's-Hertogenbosch, en geen foto's terug.",
+    ))
+    .unwrap();
+    w.upsert(&mention("s", "2", "Een foto van de wachtkamer."))
+        .unwrap();
+    w.commit(&Checkpoints::new()).unwrap();
+    assert_eq!(count(&index, "foto's"), 1);
+    assert_eq!(count(&index, "zo'n wachttijd"), 1);
+    assert_eq!(count(&index, "'s-Hertogenbosch"), 1);
+    assert_eq!(count(&index, "\"geen foto's\""), 1);
+    assert_eq!(count(&index, "foto"), 2);
+}
+
+#[test]
 fn uncommitted_work_is_gone_after_a_crash_and_so_is_its_position() {
     let dir = tempfile::tempdir().unwrap();
     {
@@ -178,6 +199,35 @@ fn pipeline_survives_garbage() {
         assert!(m.text.len() <= webcare::pipeline::MAX_TEXT_BYTES);
         assert!(m.relevance.is_some());
     }
+}
+
+#[test]
+fn dates_far_ahead_or_far_back_do_not_wrap_round() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = MentionIndex::open(dir.path()).unwrap();
+    let p = pipeline();
+    let fetched = Utc.with_ymd_and_hms(2026, 11, 20, 9, 0, 0).unwrap();
+    let forged = Utc.with_ymd_and_hms(9999, 12, 31, 23, 59, 59).unwrap();
+    let mut m = Mention::new("s", "far", forged, fetched);
+    m.text = "Al veertien maanden wacht ik op de IND in Ter Apel.".into();
+    let m = p.process(m);
+    assert_eq!(m.published, fetched);
+    let mut w = index.writer().unwrap();
+    w.upsert(&m).unwrap();
+    w.commit(&Checkpoints::new()).unwrap();
+    let found = |from: &str, to: &str| {
+        index
+            .search(&SearchRequest {
+                from: Some(from.parse().unwrap()),
+                to: Some(to.parse().unwrap()),
+                ..Default::default()
+            })
+            .unwrap()
+            .total
+    };
+    assert_eq!(found("2026-01-01T00:00:00Z", "9999-12-31T00:00:00Z"), 1);
+    assert_eq!(found("0001-01-01T00:00:00Z", "2026-12-31T00:00:00Z"), 1);
+    assert_eq!(found("0001-01-01T00:00:00Z", "2025-12-31T00:00:00Z"), 0);
 }
 
 /// Posts full of personal data go in; none of it may be found afterwards, neither
