@@ -52,6 +52,8 @@ pub struct Labeled {
 pub struct Prediction {
     pub id: String,
     pub lang: String,
+    /// How sure the language stage was (0..1).
+    pub lang_confidence: f64,
     pub relevant: bool,
     pub complaint: bool,
     pub complaint_score: f64,
@@ -357,6 +359,7 @@ fn predict(
     Prediction {
         id: item.id.clone(),
         lang: mention.lang.clone(),
+        lang_confidence: mention.lang_confidence,
         relevant: mention.is_relevant(),
         // As stored: only relevant mentions are judged.
         complaint: mention.is_relevant() && judged.complaint,

@@ -47,7 +47,7 @@ pub fn erasure_for(
 pub async fn forget(
     State(state): State<Arc<AppState>>,
     Extension(principal): Extension<Principal>,
-    Json(request): Json<ForgetRequest>,
+    super::ApiJson(request): super::ApiJson<ForgetRequest>,
 ) -> Result<Json<Value>, ApiError> {
     let erasure = erasure_for(
         &state.pipeline,
@@ -147,7 +147,7 @@ fn access_error(e: crate::access::AccessError) -> ApiError {
 pub async fn set_user(
     State(state): State<Arc<AppState>>,
     Extension(principal): Extension<Principal>,
-    Json(request): Json<SetUser>,
+    super::ApiJson(request): super::ApiJson<SetUser>,
 ) -> Result<Json<Value>, ApiError> {
     let users = state.users.clone();
     let (name, role) = (request.name.clone(), request.role);

@@ -134,9 +134,9 @@ pub async fn acknowledge(
     State(state): State<Arc<AppState>>,
     Extension(principal): Extension<Principal>,
     Path(id): Path<String>,
-    body: Option<Json<Note>>,
+    body: Option<super::ApiJson<Note>>,
 ) -> Result<Json<Value>, ApiError> {
-    let note = body.map(|Json(n)| n.note).unwrap_or_default();
+    let note = body.map(|super::ApiJson(n)| n.note).unwrap_or_default();
     set_status(&state, &principal, &id, Status::Acknowledged, &note).await
 }
 
@@ -145,8 +145,8 @@ pub async fn resolve(
     State(state): State<Arc<AppState>>,
     Extension(principal): Extension<Principal>,
     Path(id): Path<String>,
-    body: Option<Json<Note>>,
+    body: Option<super::ApiJson<Note>>,
 ) -> Result<Json<Value>, ApiError> {
-    let note = body.map(|Json(n)| n.note).unwrap_or_default();
+    let note = body.map(|super::ApiJson(n)| n.note).unwrap_or_default();
     set_status(&state, &principal, &id, Status::Resolved, &note).await
 }

@@ -161,7 +161,7 @@ pub struct Login {
 pub async fn login(
     State(state): State<Arc<AppState>>,
     connect: Option<axum::Extension<ConnectInfo<SocketAddr>>>,
-    Json(login): Json<Login>,
+    super::ApiJson(login): super::ApiJson<Login>,
 ) -> Result<Response, ApiError> {
     let client = connect.map_or_else(|| "unknown".into(), |c| c.0 .0.ip().to_string());
     let keys = [format!("ip:{client}"), format!("user:{}", login.user)];

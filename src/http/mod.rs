@@ -211,6 +211,49 @@ impl ApiError {
     }
 }
 
+/// A JSON request body whose rejection (not JSON, a missing or mistyped field, the wrong
+/// content type) answers as every other error does, `{"error": …}`, not as axum's plain
+/// text.
+pub struct ApiJson<T>(pub T);
+
+impl<S, T> axum::extract::FromRequest<S> for ApiJson<T>
+where
+    Json<T>: axum::extract::FromRequest<S, Rejection = axum::extract::rejection::JsonRejection>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(value)) => Ok(ApiJson(value)),
+            Err(rejection) => Err(rejected(rejection)),
+        }
+    }
+}
+
+impl<S, T> axum::extract::OptionalFromRequest<S> for ApiJson<T>
+where
+    Json<T>:
+        axum::extract::OptionalFromRequest<S, Rejection = axum::extract::rejection::JsonRejection>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Option<Self>, ApiError> {
+        match <Json<T> as axum::extract::OptionalFromRequest<S>>::from_request(req, state).await {
+            Ok(value) => Ok(value.map(|Json(value)| ApiJson(value))),
+            Err(rejection) => Err(rejected(rejection)),
+        }
+    }
+}
+
+fn rejected(rejection: axum::extract::rejection::JsonRejection) -> ApiError {
+    ApiError::new(
+        rejection.status(),
+        format!("invalid request body: {}", rejection.body_text()),
+    )
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         if self.status.is_server_error() {

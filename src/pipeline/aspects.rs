@@ -18,6 +18,9 @@ use super::relevance::{TermHits, TopicError, Topics};
 /// How many of the model's strongest features are given with an aspect.
 const MODEL_REASONS: usize = 3;
 
+/// What the aspect lists' rule ids name (for the error when one does not).
+const ASPECT_RULES: &str = "an aspect of the procedure";
+
 /// The aspects of the procedure, ids exactly as in DOMAIN.md.
 pub const ASPECTS: &[&str] = &[
     "waiting_time",
@@ -82,7 +85,8 @@ impl Aspects {
     /// Only the word lists of `dir`, never its model: what `webcare train` trains the
     /// model on, so that a damaged model file can be replaced by training a new one.
     pub fn load_lists(dir: &Path) -> Result<Aspects, TopicError> {
-        Aspects::checked(Topics::load_rules(dir)?, dir)
+        let rules = Topics::load_rules_named(dir, ASPECTS, ASPECT_RULES)?;
+        Ok(Aspects { rules, model: None })
     }
 
     /// The word lists, compiled as topic rules (for a [`super::relevance::SharedScan`]).
@@ -103,22 +107,7 @@ impl Aspects {
 
     /// Compiles aspect files given as (path, TOML text).
     pub fn from_sources(files: &[(PathBuf, String)]) -> Result<Aspects, TopicError> {
-        Aspects::checked(Topics::from_sources(files)?, Path::new("aspects"))
-    }
-
-    fn checked(rules: Topics, dir: &Path) -> Result<Aspects, TopicError> {
-        for id in rules.rule_ids() {
-            let (file, aspect) = id.split_once('/').unwrap_or(("", id));
-            if !ASPECTS.contains(&aspect) {
-                return Err(TopicError::Parse {
-                    path: dir.join(format!("{file}.toml")),
-                    message: format!(
-                        "rule {aspect:?} is not an aspect of the procedure; rules are named after one of: {}",
-                        ASPECTS.join(", ")
-                    ),
-                });
-            }
-        }
+        let rules = Topics::from_sources_named(files, Some((ASPECTS, ASPECT_RULES)))?;
         Ok(Aspects { rules, model: None })
     }
 
@@ -221,6 +210,21 @@ mod tests {
 
     fn aspects(text: &str) -> Result<Aspects, TopicError> {
         Aspects::from_sources(&[(PathBuf::from("a/nl.toml"), text.to_string())])
+    }
+
+    #[test]
+    fn a_rule_named_after_no_aspect_is_refused_with_its_line() {
+        let err = aspects(
+            "[[include]]\nid = \"interpreter\"\nany = [\"tolk*\"]\n\n[[include]]\nid = \"waitingtime\"\nany = [\"wacht\"]\n",
+        )
+        .err()
+        .unwrap()
+        .to_string();
+        assert!(
+            err.starts_with("a/nl.toml:6: rule \"waitingtime\" is not an aspect"),
+            "{err}"
+        );
+        assert!(err.contains("waiting_time"), "{err}");
     }
 
     #[test]

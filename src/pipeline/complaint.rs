@@ -252,6 +252,16 @@ impl ComplaintRules {
                 .or_default()
                 .extend(file.negators.iter().map(|w| w.to_lowercase()));
             intensifiers.extend(file.intensifiers.iter().map(|w| w.to_lowercase()));
+            if file.cue.is_empty() && file.negators.is_empty() && file.intensifiers.is_empty() {
+                // Most likely cut short: a language would silently lose its cues.
+                return Err(TopicError::Parse {
+                    path: path.clone(),
+                    message: "no cues, negators or intensifiers; a cue file holds [[cue]] tables"
+                        .into(),
+                });
+            }
+            // Each term counts once: listed twice, it would count twice.
+            let mut cue_of_needle: FxHashMap<String, String> = FxHashMap::default();
             for raw in file.cue {
                 let id = format!("{stem}/{}", raw.id.get_ref());
                 let weight = *raw.weight.get_ref();
@@ -272,6 +282,19 @@ impl ComplaintRules {
                             format!("cue {id:?}: term {term:?} has no letters or digits"),
                         )
                     })?;
+                    match cue_of_needle.get(&n) {
+                        // Two spellings that read the same (case, hamza forms): once.
+                        Some(other) if *other == id => continue,
+                        Some(other) => {
+                            return Err(invalid(
+                                raw.any.span(),
+                                format!("cue {id:?}: term {term:?} is in cue {other:?} already; a term counts in one cue only"),
+                            ))
+                        }
+                        None => {
+                            cue_of_needle.insert(n.clone(), id.clone());
+                        }
+                    }
                     needles.push(n);
                     terms.push(Term {
                         cue: index,
@@ -499,6 +522,38 @@ any = ["weet iemand"]
 
     fn rules() -> ComplaintRules {
         ComplaintRules::from_sources(&[(PathBuf::from("c/nl.toml"), NL.to_string())]).unwrap()
+    }
+
+    #[test]
+    fn a_term_counts_once_and_in_one_cue_only() {
+        let load = |text: &str| {
+            ComplaintRules::from_sources(&[(PathBuf::from("c/nl.toml"), text.to_string())])
+        };
+        let once = load("[[cue]]\nid = \"g\"\nweight = 0.6\nany = [\"schandalig*\"]\n").unwrap();
+        let twice =
+            load("[[cue]]\nid = \"g\"\nweight = 0.6\nany = [\"schandalig*\", \"Schandalig*\"]\n")
+                .unwrap();
+        let text = "Schandalig, de IND.";
+        assert_eq!(once.judge(text, "nl"), twice.judge(text, "nl"));
+        let err = load(
+            "[[cue]]\nid = \"g\"\nweight = 1.0\nany = [\"slecht\"]\n\n[[cue]]\nid = \"p\"\nweight = -1.0\nany = [\"goed\", \"slecht\"]\n",
+        )
+        .err()
+        .unwrap()
+        .to_string();
+        assert!(
+            err.starts_with("c/nl.toml:9: cue \"nl/p\": term \"slecht\" is in cue \"nl/g\""),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn an_empty_cue_file_is_refused() {
+        let err = ComplaintRules::from_sources(&[(PathBuf::from("c/nl.toml"), "\n".into())])
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.starts_with("c/nl.toml: no cues"), "{err}");
     }
 
     #[test]

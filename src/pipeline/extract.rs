@@ -242,6 +242,25 @@ fn is_tracking_param(key: &str) -> bool {
     key.starts_with("utm_") || TRACKING_PARAMS.contains(&key.as_str())
 }
 
+/// Whether `text` may hold a link ([`blank_links`] takes them out).
+pub fn has_link(text: &str) -> bool {
+    text.contains("http") || text.contains("www.")
+}
+
+/// `text` with its links taken out (a space where they were): as the analysis reads a
+/// mention, where the words of an address ("ind.nl/asiel", a recipe's
+/// "azc-ovenschotel") say nothing of what the writer says.
+pub fn blank_links(text: &str) -> std::borrow::Cow<'_, str> {
+    if !has_link(text) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    static LINK: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    LINK.get_or_init(|| {
+        regex::Regex::new(r"(?i)\bhttps?://\S+|\bwww\.\S+").expect("link pattern compiles")
+    })
+    .replace_all(text, " ")
+}
+
 /// Cuts `text` to at most `max` bytes on a character boundary.
 pub fn truncate_at_char(text: &mut String, max: usize) {
     let keep = bounded(text, max).len();

@@ -70,7 +70,7 @@ type Stage = fn(&Pipeline, &mut Mention, &mut Scratch);
 struct Scratch {
     /// Title and text as the analysis reads them, where that is not as stored: the
     /// personal data and private @mentions taken out instead of replaced by placeholders
-    /// and pseudonyms (see [`Redactor::blank`]).
+    /// and pseudonyms (see [`Redactor::blank`]), and links taken out.
     read: Option<Read>,
     /// Title and text lower-cased with word boundaries as spaces, for the term matchers.
     normalised: Option<Normalised>,
@@ -245,14 +245,16 @@ impl Pipeline {
         self.aspects.tag(text)
     }
 
-    /// `text` as the analysis stages read it: personal data and private @mentions out.
+    /// `text` as the analysis stages read it: personal data, links and private
+    /// @mentions out.
     pub fn as_read(&self, text: &str) -> String {
-        self.pseudonyms.blank_mentions(&self.redactor.blank(text))
+        self.pseudonyms
+            .blank_mentions(&extract::blank_links(&self.redactor.blank(text)))
     }
 
     /// The aspects the aspect stage finds in a text (word lists weighed by the model),
     /// whether or not the text is relevant: for measuring the stage on its own. The text
-    /// is read as the pipeline reads it (personal data and private @mentions out).
+    /// is read as the pipeline reads it ([`Pipeline::as_read`]).
     pub fn judge_aspects(&self, text: &str) -> Vec<self::aspects::AspectTag> {
         let text = self.as_read(text);
         let cue = complaint::normalise_cues(&text);
@@ -330,10 +332,15 @@ fn detect_language(p: &Pipeline, m: &mut Mention, scratch: &mut Scratch) {
 fn redact(p: &Pipeline, m: &mut Mention, scratch: &mut Scratch) {
     let title = p.redactor.redact(&m.title);
     let text = p.redactor.redact(&m.text);
-    if title != m.title || text != m.text {
+    if title != m.title
+        || text != m.text
+        || extract::has_link(&m.title)
+        || extract::has_link(&m.text)
+    {
+        let read = |t: &str| extract::blank_links(&p.redactor.blank(t)).into_owned();
         scratch.read = Some(Read {
-            title: p.redactor.blank(&m.title),
-            text: p.redactor.blank(&m.text),
+            title: read(&m.title),
+            text: read(&m.text),
         });
     }
     m.title = title;
@@ -495,6 +502,31 @@ mod tests {
                 "{title:?} / {text:?}"
             );
         }
+    }
+
+    #[test]
+    fn the_words_of_a_link_say_nothing() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/topics");
+        let pipeline = Pipeline::from_config(&config::Pipeline::with_topics(dir)).unwrap();
+        let judge = |text: &str| {
+            let mut m = Mention::new("s", "1", chrono::Utc::now(), chrono::Utc::now());
+            m.text = text.to_string();
+            pipeline.process(m)
+        };
+        for text in [
+            "https://ind.nl",
+            "https://www.ind.nl/nl/asiel",
+            "Mijn nieuwe recept https://www.lekkerkoken.nl/azc-ovenschotel",
+        ] {
+            let m = judge(text);
+            assert!(!m.is_relevant(), "{text}: {:?}", m.relevance);
+            // Stored as it was.
+            assert_eq!(m.text, text);
+        }
+        assert_eq!(judge("https://www.ind.nl/nl/asiel").lang, "und");
+        // A post about the procedure stays one with its link.
+        let m = judge("Al veertien maanden wacht ik op de IND. https://www.ind.nl/nl/asiel");
+        assert!(m.is_relevant(), "{:?}", m.relevance);
     }
 
     #[test]

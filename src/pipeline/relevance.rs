@@ -294,7 +294,28 @@ impl Topics {
 
     /// Compiles topic files given as (path, TOML text); the file stem prefixes rule ids.
     pub fn from_sources(files: &[(PathBuf, String)]) -> Result<Topics, TopicError> {
-        let mut builder = Builder::default();
+        Topics::from_sources_named(files, None)
+    }
+
+    /// [`Topics::load_rules`] where every rule id must be one of `allowed`, which name
+    /// `what` (for the error).
+    pub fn load_rules_named(
+        dir: &Path,
+        allowed: &'static [&'static str],
+        what: &'static str,
+    ) -> Result<Topics, TopicError> {
+        Topics::from_sources_named(&read_rule_files(dir)?, Some((allowed, what)))
+    }
+
+    /// [`Topics::from_sources`], the rule ids checked as in [`Topics::load_rules_named`].
+    pub fn from_sources_named(
+        files: &[(PathBuf, String)],
+        allowed: Option<(&'static [&'static str], &'static str)>,
+    ) -> Result<Topics, TopicError> {
+        let mut builder = Builder {
+            allowed_ids: allowed,
+            ..Builder::default()
+        };
         for (path, text) in files {
             builder.add_file(path, text)?;
         }
@@ -483,6 +504,9 @@ struct Builder {
     terms: Vec<String>,
     pattern_slot: Vec<u32>,
     ids: HashSet<String>,
+    /// The only rule ids allowed, and what they name (the aspect lists' rules are the
+    /// aspects of the taxonomy).
+    allowed_ids: Option<(&'static [&'static str], &'static str)>,
 }
 
 impl Builder {
@@ -495,6 +519,13 @@ impl Builder {
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
+        if file.include.is_empty() && file.exclude.is_empty() {
+            // Most likely cut short: a language would silently lose its rules.
+            return Err(TopicError::Parse {
+                path: path.to_owned(),
+                message: "no rules; a rule file holds [[include]] or [[exclude]] tables".into(),
+            });
+        }
         let rules = file
             .include
             .into_iter()
@@ -525,6 +556,18 @@ impl Builder {
                 raw.id.span(),
                 format!("rule id {:?} is empty or used twice", raw.id.get_ref()),
             ));
+        }
+        if let Some((allowed, what)) = self.allowed_ids {
+            if !allowed.contains(&raw.id.get_ref().as_str()) {
+                return Err(invalid(
+                    raw.id.span(),
+                    format!(
+                        "rule {:?} is not {what}; rules are named after one of: {}",
+                        raw.id.get_ref(),
+                        allowed.join(", ")
+                    ),
+                ));
+            }
         }
         let groups: Vec<Vec<String>> = match (raw.any, raw.all) {
             (Some(any), None) => vec![any.into_inner()],
@@ -809,6 +852,15 @@ pub(crate) fn needle(term: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_empty_rule_file_is_refused() {
+        let err = Topics::from_sources(&[(PathBuf::from("t/nl.toml"), "# cut short\n".into())])
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.starts_with("t/nl.toml: no rules"), "{err}");
+    }
 
     #[test]
     fn the_folding_table_agrees_with_the_unicode_functions() {

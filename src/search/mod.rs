@@ -318,6 +318,7 @@ pub fn to_document(f: &Fields, m: &Mention) -> TantivyDocument {
     doc.add_text(f.id, &m.id);
     doc.add_text(f.source, &m.source);
     doc.add_text(f.lang, &m.lang);
+    doc.add_f64(f.lang_confidence, m.lang_confidence);
     doc.add_date(f.published, docs::to_date(m.published));
     doc.add_date(f.fetched, docs::to_date(m.fetched));
     if let Some(url) = &m.url {

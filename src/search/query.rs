@@ -73,7 +73,11 @@ pub struct Hit {
     /// HTML-escaped text with the query terms in `<b>…</b>`.
     pub snippet: String,
     pub lang: String,
+    /// How sure the language stage was (0..1; 1 for a source's own hint, 0 for `und`).
+    pub lang_confidence: Option<f64>,
     pub published: DateTime<Utc>,
+    /// When webcare fetched it.
+    pub fetched: DateTime<Utc>,
     pub source: String,
     /// The relevance rule that kept the mention, and the terms that matched it.
     pub topic: Option<String>,
@@ -480,7 +484,9 @@ fn to_hit(f: &Fields, doc: &TantivyDocument, snippets: &Snippets) -> Hit {
         title: text_of(f.title).unwrap_or_default(),
         snippet: snippets.render(&lang, &text),
         lang,
+        lang_confidence: doc.get_first(f.lang_confidence).and_then(|v| v.as_f64()),
         published: stored_time(doc, f.published),
+        fetched: stored_time(doc, f.fetched),
         source: text_of(f.source).unwrap_or_default(),
         topic: text_of(f.topic),
         why: text_of(f.why),

@@ -20,7 +20,7 @@ use tantivy::Index;
 use super::stem::CachedStemmer;
 
 /// Bumped when the schema changes incompatibly; stored beside the index.
-pub const SCHEMA_VERSION: u32 = 5;
+pub const SCHEMA_VERSION: u32 = 6;
 
 /// Analyzer families: (name, stemmer). `std` lower-cases and splits on non-alphanumerics,
 /// which suits Persian, Ukrainian, Somali, Tigrinya and anything undetermined.
@@ -55,6 +55,7 @@ pub struct Fields {
     pub id: Field,
     pub source: Field,
     pub lang: Field,
+    pub lang_confidence: Field,
     pub published: Field,
     pub fetched: Field,
     pub url: Field,
@@ -103,6 +104,8 @@ pub fn build() -> (Schema, Fields) {
     let id = b.add_text_field("id", STRING | STORED);
     let source = b.add_text_field("source", STRING | STORED | FAST);
     let lang = b.add_text_field("lang", STRING | STORED | FAST);
+    let lang_confidence =
+        b.add_f64_field("lang_confidence", NumericOptions::default().set_stored());
     let published = b.add_date_field("published", date);
     // Only shown, never searched or sorted by.
     let fetched = b.add_date_field("fetched", DateOptions::default().set_stored());
@@ -131,6 +134,7 @@ pub fn build() -> (Schema, Fields) {
         id,
         source,
         lang,
+        lang_confidence,
         published,
         fetched,
         url,

@@ -429,6 +429,34 @@ async fn admins_manage_users_over_the_api() {
     )
     .await;
     assert_eq!(status, 400);
+    // A body that is not what the route reads answers in JSON too, saying why.
+    let (status, body) = post_json(
+        addr,
+        "/api/admin/users",
+        json!({ "name": "x", "role": "god", "password": "a long enough password" }),
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("role"), "{body}");
+    for (content_type, text) in [("application/json", "{not json"), ("text/plain", "garbage")] {
+        let response = reqwest::Client::new()
+            .post(format!("http://{addr}/api/login"))
+            .header("content-type", content_type)
+            .body(text)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let body: Value = response.json().await.unwrap();
+        assert!(matches!(status, 400 | 415), "{status} {body}");
+        assert!(
+            body["error"]
+                .as_str()
+                .unwrap()
+                .starts_with("invalid request body"),
+            "{body}"
+        );
+    }
     let login = reqwest::Client::new()
         .post(format!("http://{addr}/api/login"))
         .json(&json!({ "user": "wendy", "password": "a long enough password" }))

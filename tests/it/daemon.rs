@@ -150,6 +150,18 @@ async fn check_search_features(addr: std::net::SocketAddr) {
         .unwrap()
         .iter()
         .all(|h| h["lang"] == "nl"));
+    // With how sure the language stage was, and when it was fetched.
+    assert!(
+        body["hits"].as_array().unwrap().iter().all(|h| {
+            h["lang_confidence"]
+                .as_f64()
+                .is_some_and(|c| c > 0.0 && c <= 1.0)
+                && h["fetched"]
+                    .as_str()
+                    .is_some_and(|t| t >= h["published"].as_str().unwrap())
+        }),
+        "{body}"
+    );
     assert_eq!(
         body["facets"]["lang"]
             .as_object()
