@@ -78,6 +78,7 @@ const COMMON_KEYS: &[&str] = &[
     "lang",
     "enabled",
     "rate_limit",
+    "topical",
 ];
 
 /// What a kind takes beyond [`COMMON_KEYS`], and its defaults.

@@ -143,7 +143,8 @@ enum Command {
     },
     /// Manage users of the API (the users file holds only hashes).
     User {
-        #[arg(short, long, default_value = DEFAULT_CONFIG_PATH)]
+        // Global: `-c` may follow the action too (`webcare user add NAME -c FILE`).
+        #[arg(short, long, default_value = DEFAULT_CONFIG_PATH, global = true)]
         config: PathBuf,
         #[command(subcommand)]
         action: UserAction,

@@ -24,7 +24,11 @@ pub const SIGNATURE_LEN: usize = 24;
 const ROWS: usize = 2;
 const BANDS: usize = SIGNATURE_LEN / ROWS;
 /// Fraction of equal signature values from which two mentions are near-duplicates.
-pub const SIMILAR: f64 = 0.5;
+/// Chosen on the labeled building sets (BENCHMARKS.md): at 0.5, posts by different
+/// writers retelling the same thing, whose true share is just under a half, crossed it
+/// by the estimate's spread (24 values) in 27 of 239 pairs; at 0.55 in 7, for 2 reposts
+/// missed of 259.
+pub const SIMILAR: f64 = 0.55;
 
 /// A MinHash signature (16-bit values: enough to estimate similarity, and small).
 pub type Signature = [u16; SIGNATURE_LEN];
