@@ -26,6 +26,11 @@ pub struct Redactor {
     any: RegexSet,
     /// No configured patterns, which may match text without digits.
     only_built_in: bool,
+    /// [`NAME_PATTERN`], apart from the set: its Unicode word boundaries would slow it
+    /// on all non-ASCII text, and only a text with a trigger needs it.
+    names: Regex,
+    /// Finds [`NAME_TRIGGERS`] (ASCII letters in any case).
+    name_triggers: aho_corasick::AhoCorasick,
 }
 
 /// A pattern from the configuration, added after the built-in ones.
@@ -77,6 +82,55 @@ const BUILT_IN: &[(&str, &str)] = &[
     ),
 ];
 
+/// Where a writer names a person: a self-introduction ("mijn naam is", "my name is", "je
+/// m'appelle", "меня зовут", …) or a form of address ("mevrouw", "Mr.", "mr." for a
+/// lawyer, "Frau", …), then the name. There is no name recognition beyond these: a name
+/// in running text without them stays (PRIVACY.md), and so does one in Arabic script,
+/// which has no capitals to tell a name from the next word ("اسمي مكتوب خطأ", my name is
+/// written wrongly).
+const NAME_TRIGGERS: &[&str] = &[
+    "mijn naam is",
+    "ik heet",
+    "mevrouw",
+    "meneer",
+    "mevr.",
+    "dhr.",
+    "my name is",
+    "mr",
+    "ms",
+    "ich heiße",
+    "ich heisse",
+    "mein name ist",
+    "frau ",
+    "herr ",
+    "je m'appelle",
+    "je m’appelle",
+    "mon nom est",
+    "madame",
+    "monsieur",
+    "me llamo",
+    "mi nombre es",
+    "señora",
+    "señor",
+    "benim adım",
+    "adım",
+    "magacayg",
+    "меня зовут",
+    "Меня зовут",
+    "мене зва",
+    "Мене зва",
+    "мене звуть",
+    "Мене звуть",
+];
+
+/// The pattern of [`NAME_TRIGGERS`]: the trigger is kept (group `keep`), the name
+/// replaced. A name is one to three whole words of a capital and lower-case letters
+/// (O'Brien, Jean-Pierre), with particles such as "de", "van", "el" before or between them; so
+/// "de la IND" and "van VluchtelingenWerk" are no names. "Mr", "Mrs" and "Ms" count
+/// only so written ("MS Access" is none); "mr." and "mr" also in lower case, the Dutch
+/// lawyer's title.
+const NAME_PATTERN: &str = r"(?P<keep>(?:(?i:\b(?:mijn naam is|ik heet|mevrouw|meneer|mevr\.|dhr\.|my name is|ich hei(?:ß|ss)e|mein name ist|frau|herr|je m['’]appelle|mon nom est|madame|monsieur|me llamo|mi nombre es|señora|señor|benim adım|adım|magacayg[ua](?: waa)?|меня зовут|мене зва?ти|мене звуть))|\bMrs?\.?|\bMs\.?|\bmr\.?)\s+)(?:(?:de|van|der|den|ter|te|el|al|von|da|di|du|le|la|bin|ben|abu|ibn)\s+)*\p{Lu}\p{Ll}*(?:['’-]\p{Lu}?\p{Ll}+)*\b(?:\s+(?:(?:de|van|der|den|ter|te|el|al|von|da|di|du|le|la|bin|ben|abu|ibn)\s+)*\p{Lu}\p{Ll}*(?:['’-]\p{Lu}?\p{Ll}+)*\b){0,2}";
+
 /// A configured pattern that does not compile.
 #[derive(Debug, thiserror::Error)]
 #[error("redaction pattern {placeholder:?}: {message}")]
@@ -116,19 +170,36 @@ impl Redactor {
             patterns,
             any,
             only_built_in: extra.is_empty(),
+            names: Regex::new(NAME_PATTERN).expect("the name pattern compiles"),
+            name_triggers: aho_corasick::AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .build(NAME_TRIGGERS)
+                .expect("name triggers compile"),
         })
     }
 
     /// `text` with every piece of personal data replaced by its placeholder.
     pub fn redact(&self, text: &str) -> String {
-        self.replace(text, |p| &p.placeholder)
+        self.replace_names(self.replace(text, |p| &p.placeholder), NAME_PLACEHOLDER)
     }
 
     /// `text` with every piece of personal data taken out (a space where it was): as
     /// the analysis reads a mention, where a placeholder's word ("phone", "email")
     /// would speak for an aspect the writer never mentioned.
     pub fn blank(&self, text: &str) -> String {
-        self.replace(text, |_| " ")
+        self.replace_names(self.replace(text, |_| " "), " ")
+    }
+
+    /// `text` with the names after a [`NAME_TRIGGERS`] phrase replaced by `replacement`.
+    fn replace_names(&self, text: String, replacement: &str) -> String {
+        if !self.name_triggers.is_match(&text) {
+            return text;
+        }
+        self.names
+            .replace_all(&text, |c: &Captures| {
+                format!("{}{replacement}", c.name("keep").map_or("", |m| m.as_str()))
+            })
+            .into_owned()
     }
 
     fn replace(&self, text: &str, replacement: impl Fn(&Pattern) -> &str) -> String {
@@ -156,6 +227,9 @@ impl Redactor {
         out
     }
 }
+
+/// What a name becomes.
+const NAME_PLACEHOLDER: &str = "[name]";
 
 /// Whether `text` holds an @ or a digit (of any script).
 fn needs_a_look(text: &str) -> bool {
@@ -233,6 +307,68 @@ mod tests {
         ] {
             let reference = text.chars().any(|c| c == '@' || c.is_numeric());
             assert_eq!(needs_a_look(text), reference, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn names_after_an_introduction_or_a_form_of_address_are_replaced() {
+        for (input, expected) in [
+            (
+                "Mijn naam is Fatima El Amrani en ik wacht al een jaar.",
+                "Mijn naam is [name] en ik wacht al een jaar.",
+            ),
+            (
+                "Ik heet Ahmed. De IND zwijgt.",
+                "Ik heet [name]. De IND zwijgt.",
+            ),
+            (
+                "Dank aan mijn advocaat mevrouw de Wit en meneer Van der Berg!",
+                "Dank aan mijn advocaat mevrouw [name] en meneer [name]!",
+            ),
+            (
+                "My name is Daniel Haile, from Asmara.",
+                "My name is [name], from Asmara.",
+            ),
+            (
+                "Mr. Okafor at the desk was kind.",
+                "Mr. [name] at the desk was kind.",
+            ),
+            (
+                "Je m'appelle Olena et j'attends.",
+                "Je m'appelle [name] et j'attends.",
+            ),
+            ("Ich heiße Dmitri Petrov.", "Ich heiße [name]."),
+            ("Frau Müller vom BAMF", "Frau [name] vom BAMF"),
+            ("Me llamo Carlos y espero.", "Me llamo [name] y espero."),
+            ("Benim adım Mehmet Yılmaz.", "Benim adım [name]."),
+            ("Magacaygu waa Hodan.", "Magacaygu waa [name]."),
+            ("Меня зовут Ольга, я жду.", "Меня зовут [name], я жду."),
+            (
+                "Dank aan mijn advocaat mr. Bakker.",
+                "Dank aan mijn advocaat mr. [name].",
+            ),
+            ("Thanks to Mr O'Brien.", "Thanks to Mr [name]."),
+        ] {
+            assert_eq!(redact(input), expected, "{input}");
+        }
+    }
+
+    #[test]
+    fn a_trigger_without_a_name_after_it_changes_nothing() {
+        for text in [
+            "Ik heet u welkom bij het spreekuur.",
+            "My name is on the list since March.",
+            "De meneer die de vragen stelde luisterde niet.",
+            "Die Frau am Schalter war freundlich.",
+            "adım adım ilerliyoruz",
+            "Madame, monsieur,",
+            "la señora de la IND me dijo que esperara",
+            "De mevrouw van VluchtelingenWerk was geweldig.",
+            "Die mevrouw van de IND zei 'u liegt'.",
+            "using ASP, HTML and MS Access",
+            "اسمي مكتوب خطأ على البطاقة",
+        ] {
+            assert_eq!(redact(text), text);
         }
     }
 

@@ -245,6 +245,7 @@ fn no_personal_data_reaches_the_index() {
         "7811 KL",
         "VK-204-G",
         "٠٦١٢٣٤٥٦٧٨",
+        "mevrouw Fatima El-Amrani",
     ];
     let lines: Vec<String> = pii
         .iter()
