@@ -207,6 +207,13 @@ const FUNCTION_WORDS: &[(&str, &[&str])] = &[
 // Votes are a bit set per word: at most eight voting languages.
 const _: () = assert!(FUNCTION_WORDS.len() <= 8);
 
+/// Letters of Urdu (ٹ ڈ ڑ ں ھ ے) and of Pashto (ټ ډ ړ) that Persian and Arabic do not
+/// write.
+const URDU_LETTERS: &[char] = &[
+    '\u{0679}', '\u{0688}', '\u{0691}', '\u{06ba}', '\u{06be}', '\u{06d2}', '\u{067c}', '\u{0689}',
+    '\u{0693}',
+];
+
 /// The first pass answers when the best language has this many votes…
 const MIN_VOTES: u32 = 2;
 /// …and at least this many times the votes of the runner-up.
@@ -304,6 +311,21 @@ impl LanguageDetector {
                 ("uk", &['і', 'ї', 'є', 'ґ']),
                 ("ru", &['ы', 'э', 'ъ', 'ё']),
             ),
+            // Urdu (and Pashto) write letters Persian and Arabic do not: without them in
+            // the allow-list, such a text is `und`, not the nearest allowed language.
+            Script::Arabic
+                if sample
+                    .chars()
+                    .filter(|c| URDU_LETTERS.contains(c))
+                    .nth(1)
+                    .is_some() =>
+            {
+                Some(if self.allows("ur") {
+                    ("ur".to_string(), 0.8)
+                } else {
+                    (UNDETERMINED.to_string(), 0.0)
+                })
+            }
             Script::Arabic => self.by_letters(
                 sample,
                 (
@@ -475,6 +497,17 @@ mod tests {
             None,
         );
         assert_eq!(lang, "es");
+    }
+
+    #[test]
+    fn urdu_is_undetermined_unless_allowed() {
+        let text = "میں نے ہالینڈ میں پناہ کی درخواست دی ہے اور ابھی تک کوئی جواب نہیں آیا۔";
+        assert_eq!(detector().detect(text, None).0, "und");
+        let with_urdu = LanguageDetector::new(&["fa".to_string(), "ur".to_string()]);
+        assert_eq!(with_urdu.detect(text, None).0, "ur");
+        // Persian stays Persian.
+        let persian = "من در هلند درخواست پناهندگی داده‌ام و هنوز هیچ جوابی نگرفته‌ام.";
+        assert_eq!(detector().detect(persian, None).0, "fa");
     }
 
     #[test]
