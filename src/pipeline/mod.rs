@@ -84,17 +84,11 @@ struct Scratch {
 impl Scratch {
     /// Title and text as the analysis reads them.
     fn read<'a>(&'a self, m: &'a Mention) -> (&'a str, &'a str) {
-        match &self.read {
-            Some(read) => (&read.title, &read.text),
-            None => (&m.title, &m.text),
-        }
+        read_of(&self.read, m)
     }
 
     fn normalised(&mut self, m: &Mention) -> &str {
-        let (title, text) = match &self.read {
-            Some(read) => (&read.title, &read.text),
-            None => (&m.title, &m.text),
-        };
+        let (title, text) = read_of(&self.read, m);
         &self
             .normalised
             .get_or_insert_with(|| Normalised::of(title, text))
@@ -113,6 +107,15 @@ impl Scratch {
 struct Read {
     title: String,
     text: String,
+}
+
+/// Title and text as the analysis reads them: `read` where there is one, else as stored
+/// (a function of the one field, so that the others stay free to borrow).
+fn read_of<'a>(read: &'a Option<Read>, m: &'a Mention) -> (&'a str, &'a str) {
+    match read {
+        Some(read) => (&read.title, &read.text),
+        None => (&m.title, &m.text),
+    }
 }
 
 /// A mention's title and text as the term matchers read them.
@@ -329,18 +332,19 @@ fn detect_language(p: &Pipeline, m: &mut Mention, scratch: &mut Scratch) {
 
 /// Personal data out of title and text, for every mention: what is not stored today
 /// may be exported or logged by a stage tomorrow.
+/// Also decides how the analysis reads the mention ([`Pipeline::as_read`]), where that
+/// is not as stored.
 fn redact(p: &Pipeline, m: &mut Mention, scratch: &mut Scratch) {
     let title = p.redactor.redact(&m.title);
     let text = p.redactor.redact(&m.text);
-    if title != m.title
-        || text != m.text
-        || extract::has_link(&m.title)
-        || extract::has_link(&m.text)
-    {
-        let read = |t: &str| extract::blank_links(&p.redactor.blank(t)).into_owned();
+    // Read apart from what is stored: what redaction changed, a link, an @mention.
+    let apart = |original: &str, redacted: &str| {
+        redacted != original || extract::has_link(original) || original.contains('@')
+    };
+    if apart(&m.title, &title) || apart(&m.text, &text) {
         scratch.read = Some(Read {
-            title: read(&m.title),
-            text: read(&m.text),
+            title: p.as_read(&m.title),
+            text: p.as_read(&m.text),
         });
     }
     m.title = title;
@@ -351,24 +355,13 @@ fn redact(p: &Pipeline, m: &mut Mention, scratch: &mut Scratch) {
 }
 
 /// Authors and @mentions of private persons become keyed pseudonyms.
-fn pseudonymise(p: &Pipeline, m: &mut Mention, scratch: &mut Scratch) {
+/// (How the analysis reads them, the redaction stage has decided.)
+fn pseudonymise(p: &Pipeline, m: &mut Mention, _: &mut Scratch) {
     if let Some(author) = m.author.take() {
         m.author = Some(p.pseudonyms.pseudonym(&author));
     }
-    let title = p.pseudonyms.mentions(&m.title);
-    let text = p.pseudonyms.mentions(&m.text);
-    if title != m.title || text != m.text {
-        // Redaction has read the text already where it took something out; the handles
-        // (never personal data it takes) are in both.
-        let read = scratch.read.get_or_insert_with(|| Read {
-            title: m.title.clone(),
-            text: m.text.clone(),
-        });
-        read.title = p.pseudonyms.blank_mentions(&read.title);
-        read.text = p.pseudonyms.blank_mentions(&read.text);
-    }
-    m.title = title;
-    m.text = text;
+    m.title = p.pseudonyms.mentions(&m.title);
+    m.text = p.pseudonyms.mentions(&m.text);
     if let Some(thread) = m.thread.take() {
         m.thread = Some(p.pseudonyms.mentions(&thread));
     }

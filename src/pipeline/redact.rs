@@ -26,10 +26,11 @@ pub struct Redactor {
     any: RegexSet,
     /// No configured patterns, which may match text without digits.
     only_built_in: bool,
-    /// [`NAME_PATTERN`], apart from the set: its Unicode word boundaries would slow it
-    /// on all non-ASCII text, and only a text with a trigger needs it.
+    /// An introducer ([`NAME_INTRODUCERS`], [`NAME_TITLES`], kept as group `keep`) and
+    /// one to three [`NAME_WORD`]s. Apart from the set: its Unicode word boundaries would
+    /// slow it on all non-ASCII text, and only a text with an introducer needs it.
     names: Regex,
-    /// Finds [`NAME_TRIGGERS`] (in any case).
+    /// The introducers alone, in any case: whether `names` needs to run at all.
     name_triggers: Regex,
 }
 
@@ -83,28 +84,24 @@ const BUILT_IN: &[(&str, &str)] = &[
 ];
 
 /// Where a writer names a person: a self-introduction ("mijn naam is", "my name is", "je
-/// m'appelle", "меня зовут", …) or a form of address ("mevrouw", "Mr.", "mr." for a
-/// lawyer, "Frau", …), then the name. There is no name recognition beyond these: a name
-/// in running text without them stays (PRIVACY.md), and so does one in Arabic script,
-/// which has no capitals to tell a name from the next word ("اسمي مكتوب خطأ", my name is
+/// m'appelle", "меня зовут", …) or a form of address ("mevrouw", "Frau", …), in any
+/// case, then the name (patterns). There is no name recognition beyond these: a name in
+/// running text without them stays (PRIVACY.md), and so does one in Arabic script, which
+/// has no capitals to tell a name from the next word ("اسمي مكتوب خطأ", my name is
 /// written wrongly).
-const NAME_TRIGGERS: &[&str] = &[
+const NAME_INTRODUCERS: &[&str] = &[
     "mijn naam is",
     "ik heet",
     "mevrouw",
     "meneer",
-    "mevr.",
-    "dhr.",
+    r"mevr\.",
+    r"dhr\.",
     "my name is",
-    "mr",
-    "ms",
-    "ich heiße",
-    "ich heisse",
+    "ich hei(?:ß|ss)e",
     "mein name ist",
-    "frau ",
-    "herr ",
-    "je m'appelle",
-    "je m’appelle",
+    "frau",
+    "herr",
+    "je m['’]appelle",
     "mon nom est",
     "madame",
     "monsieur",
@@ -114,22 +111,20 @@ const NAME_TRIGGERS: &[&str] = &[
     "señor",
     "benim adım",
     "adım",
-    "magacayg",
+    "magacayg[ua](?: waa)?",
     "меня зовут",
-    "Меня зовут",
-    "мене зва",
-    "Мене зва",
+    "мене зва?ти",
     "мене звуть",
-    "Мене звуть",
 ];
 
-/// The pattern of [`NAME_TRIGGERS`]: the trigger is kept (group `keep`), the name
-/// replaced. A name is one to three whole words of a capital and lower-case letters
-/// (O'Brien, Jean-Pierre), with particles such as "de", "van", "el" before or between them; so
-/// "de la IND" and "van VluchtelingenWerk" are no names. "Mr", "Mrs" and "Ms" count
-/// only so written ("MS Access" is none); "mr." and "mr" also in lower case, the Dutch
-/// lawyer's title.
-const NAME_PATTERN: &str = r"(?P<keep>(?:(?i:\b(?:mijn naam is|ik heet|mevrouw|meneer|mevr\.|dhr\.|my name is|ich hei(?:ß|ss)e|mein name ist|frau|herr|je m['’]appelle|mon nom est|madame|monsieur|me llamo|mi nombre es|señora|señor|benim adım|adım|magacayg[ua](?: waa)?|меня зовут|мене зва?ти|мене звуть))|\bMrs?\.?|\bMs\.?|\bmr\.?)\s+)(?:(?:de|van|der|den|ter|te|el|al|von|da|di|du|le|la|bin|ben|abu|ibn)\s+)*\p{Lu}\p{Ll}*(?:['’-]\p{Lu}?\p{Ll}+)*\b(?:\s+(?:(?:de|van|der|den|ter|te|el|al|von|da|di|du|le|la|bin|ben|abu|ibn)\s+)*\p{Lu}\p{Ll}*(?:['’-]\p{Lu}?\p{Ll}+)*\b){0,2}";
+/// Titles that introduce a name only as written: "Mr", "Mrs" and "Ms" ("MS Access" is
+/// none), and "mr" also in lower case, the Dutch lawyer's title.
+const NAME_TITLES: &str = r"\bMrs?\.?|\bMs\.?|\bmr\.?";
+
+/// One word of a name: a capital and lower-case letters, whole (O'Brien, Jean-Pierre),
+/// after any particles ("de", "van", "el"); so "de la IND" and "van VluchtelingenWerk"
+/// are no names.
+const NAME_WORD: &str = r"(?:(?:de|van|der|den|ter|te|el|al|von|da|di|du|le|la|bin|ben|abu|ibn)\s+)*\p{Lu}\p{Ll}*(?:['’-]\p{Lu}?\p{Ll}+)*\b";
 
 /// A configured pattern that does not compile.
 #[derive(Debug, thiserror::Error)]
@@ -170,19 +165,16 @@ impl Redactor {
             patterns,
             any,
             only_built_in: extra.is_empty(),
-            names: Regex::new(NAME_PATTERN).expect("the name pattern compiles"),
-            // The regex engine's lazy DFA: 3,000 instructions a mention (callgrind),
-            // where an Aho-Corasick automaton over these triggers, which start with a
-            // dozen common letters in either case, took 5,300.
-            name_triggers: Regex::new(&format!(
-                "(?i){}",
-                NAME_TRIGGERS
-                    .iter()
-                    .map(|t| regex::escape(t))
-                    .collect::<Vec<_>>()
-                    .join("|")
+            names: Regex::new(&format!(
+                r"(?P<keep>(?:(?i:\b(?:{introducers}))|{NAME_TITLES})\s+){NAME_WORD}(?:\s+{NAME_WORD}){{0,2}}",
+                introducers = NAME_INTRODUCERS.join("|")
             ))
-            .expect("name triggers compile"),
+            .expect("the name pattern compiles"),
+            // Without word boundaries, the regex engine's lazy DFA: 3,000 instructions a
+            // mention (callgrind), where an Aho-Corasick automaton over these phrases,
+            // which start with a dozen common letters in either case, took 5,300.
+            name_triggers: Regex::new(&format!("(?i){}|mr|ms", NAME_INTRODUCERS.join("|")))
+                .expect("the name introducers compile"),
         })
     }
 
@@ -198,7 +190,7 @@ impl Redactor {
         self.replace_names(self.replace(text, |_| " "), " ")
     }
 
-    /// `text` with the names after a [`NAME_TRIGGERS`] phrase replaced by `replacement`.
+    /// `text` with the names after an introducer replaced by `replacement`.
     fn replace_names(&self, text: String, replacement: &str) -> String {
         if !self.name_triggers.is_match(&text) {
             return text;

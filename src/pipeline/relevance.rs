@@ -484,11 +484,6 @@ impl Topics {
         })
     }
 
-    /// The ids of all rules, as `file/rule`.
-    pub fn rule_ids(&self) -> impl Iterator<Item = &str> {
-        self.rules.iter().map(|r| r.id.as_str())
-    }
-
     /// Number of rules loaded (for the startup log).
     pub fn rule_count(&self) -> usize {
         self.rules.len()
