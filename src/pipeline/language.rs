@@ -207,11 +207,10 @@ const FUNCTION_WORDS: &[(&str, &[&str])] = &[
 // Votes are a bit set per word: at most eight voting languages.
 const _: () = assert!(FUNCTION_WORDS.len() <= 8);
 
-/// Letters of Urdu (ٹ ڈ ڑ ں ھ ے) and of Pashto (ټ ډ ړ) that Persian and Arabic do not
-/// write.
+/// Letters of Urdu (ٹ ڈ ڑ ں ے) and of Pashto (ټ ډ ړ) that Persian and Arabic do not
+/// write (not Urdu's ھ, which some Arabic keyboards type for ه).
 const URDU_LETTERS: &[char] = &[
-    '\u{0679}', '\u{0688}', '\u{0691}', '\u{06ba}', '\u{06be}', '\u{06d2}', '\u{067c}', '\u{0689}',
-    '\u{0693}',
+    '\u{0679}', '\u{0688}', '\u{0691}', '\u{06ba}', '\u{06d2}', '\u{067c}', '\u{0689}', '\u{0693}',
 ];
 
 /// The first pass answers when the best language has this many votes…
