@@ -681,7 +681,8 @@ fn train(
     let cues = webcare::pipeline::complaint::ComplaintRules::load_cues(dir)?;
     let lists = webcare::pipeline::aspects::Aspects::load_lists(&config.pipeline.aspects_dir)?;
     let topics = webcare::pipeline::relevance::Topics::load_rules(&config.pipeline.topics_dir)?;
-    let examples = webcare::train::read_examples(files)?;
+    let privacy = webcare::pipeline::Privacy::from_config(&config.pipeline)?;
+    let examples = webcare::train::read_examples(files, |text| privacy.as_read(text))?;
     let (model, mut report) = webcare::train::train(&examples, &cues, settings, folds)?;
     report.files = files.iter().map(|f| f.display().to_string()).collect();
     let fold = |f: &webcare::eval::Scores| {

@@ -47,7 +47,7 @@ pub enum TrainError {
 /// One labeled post prepared for training.
 #[derive(Debug, Clone)]
 pub struct Example {
-    /// Text as the complaint stage sees it (not normalised).
+    /// Text as the analysis reads it (not normalised).
     pub text: String,
     pub lang: String,
     pub relevant: bool,
@@ -70,8 +70,13 @@ pub struct TrainReport {
     pub mixed_out_of_fold: Scores,
 }
 
-/// Reads every labeled item of `paths`; a bad line names file and line.
-pub fn read_examples(paths: &[PathBuf]) -> Result<Vec<Example>, TrainError> {
+/// Reads every labeled item of `paths`, each text as the pipeline's analysis reads it
+/// (`as_read`: [`crate::pipeline::Privacy::as_read`]), so that the models learn from what
+/// they will be given; a bad line names file and line.
+pub fn read_examples(
+    paths: &[PathBuf],
+    as_read: impl Fn(&str) -> String,
+) -> Result<Vec<Example>, TrainError> {
     let mut out = Vec::new();
     for path in paths {
         if path
@@ -98,7 +103,7 @@ pub fn read_examples(paths: &[PathBuf]) -> Result<Vec<Example>, TrainError> {
                 message: e.to_string(),
             })?;
             out.push(Example {
-                text: any_to_text(&item.text),
+                text: as_read(&any_to_text(&item.text)),
                 lang: item.lang,
                 relevant: item.relevant,
                 complaint: item.complaint,

@@ -45,12 +45,41 @@ pub struct Pipeline {
     /// The terms of the topic rules and of the aspect lists, found in one pass.
     terms: SharedScan,
     complaint: ComplaintRules,
-    redactor: Redactor,
-    pseudonyms: Pseudonymiser,
+    privacy: Privacy,
     /// Sources whose mentions the relevance model may keep where no rule matched.
     topical_sources: std::collections::BTreeSet<String>,
     /// Every indexed mention's signature; shared by all sources' pollers.
     duplicates: Mutex<DuplicateIndex>,
+}
+
+/// What protects the people in a mention: redaction of personal data and pseudonyms
+/// for authors and private @mentions. Also decides how the analysis reads a text
+/// ([`Privacy::as_read`]), which training needs without the rest of the pipeline.
+pub struct Privacy {
+    redactor: Redactor,
+    pseudonyms: Pseudonymiser,
+}
+
+impl Privacy {
+    pub fn from_config(config: &config::Pipeline) -> Result<Privacy, PipelineError> {
+        // Config validation has compiled the extra patterns already.
+        let redactor = Redactor::new(&config.redact_patterns).map_err(|e| TopicError::Parse {
+            path: "privacy.redact_patterns".into(),
+            message: e.to_string(),
+        })?;
+        Ok(Privacy {
+            redactor,
+            pseudonyms: Pseudonymiser::new(&config.pseudonym_key, &config.public_accounts)?,
+        })
+    }
+
+    /// `text` as the analysis stages read it: personal data, links and private
+    /// @mentions out (not replaced: a placeholder such as `[phone]` would be read as a
+    /// word).
+    pub fn as_read(&self, text: &str) -> String {
+        self.pseudonyms
+            .blank_mentions(&extract::blank_links(&self.redactor.blank(text)))
+    }
 }
 
 /// Why the pipeline could not be built.
@@ -199,11 +228,6 @@ const STAGES: &[(&str, Stage)] = &[
 impl Pipeline {
     /// Builds the pipeline from its configuration (loads the topic files).
     pub fn from_config(config: &config::Pipeline) -> Result<Pipeline, PipelineError> {
-        // Config validation has compiled the extra patterns already.
-        let redactor = Redactor::new(&config.redact_patterns).map_err(|e| TopicError::Parse {
-            path: "privacy.redact_patterns".into(),
-            message: e.to_string(),
-        })?;
         let topics = Topics::load_dir(&config.topics_dir)?;
         let aspects = Aspects::load_dir(&config.aspects_dir)?;
         Ok(Pipeline {
@@ -212,8 +236,7 @@ impl Pipeline {
             topics,
             aspects,
             complaint: ComplaintRules::load_dir(&config.complaint_dir)?,
-            redactor,
-            pseudonyms: Pseudonymiser::new(&config.pseudonym_key, &config.public_accounts)?,
+            privacy: Privacy::from_config(config)?,
             topical_sources: config.topical_sources.clone(),
             duplicates: Mutex::new(DuplicateIndex::default()),
         })
@@ -240,7 +263,7 @@ impl Pipeline {
     /// `text` with personal data replaced, for messages that quote input (an error
     /// about a malformed response or line may echo part of it into logs and the API).
     pub fn redact(&self, text: &str) -> String {
-        self.redactor.redact(text)
+        self.privacy.redactor.redact(text)
     }
 
     /// The aspects a text is about (for telling known words from new ones).
@@ -251,8 +274,7 @@ impl Pipeline {
     /// `text` as the analysis stages read it: personal data, links and private
     /// @mentions out.
     pub fn as_read(&self, text: &str) -> String {
-        self.pseudonyms
-            .blank_mentions(&extract::blank_links(&self.redactor.blank(text)))
+        self.privacy.as_read(text)
     }
 
     /// The aspects the aspect stage finds in a text (word lists weighed by the model),
@@ -268,7 +290,7 @@ impl Pipeline {
 
     /// The pseudonym of an author handle, as stored (for `forget --author`).
     pub fn pseudonym(&self, handle: &str) -> String {
-        self.pseudonyms.pseudonym(handle)
+        self.privacy.pseudonyms.pseudonym(handle)
     }
 
     pub fn complaint_rules(&self) -> &ComplaintRules {
@@ -335,8 +357,8 @@ fn detect_language(p: &Pipeline, m: &mut Mention, scratch: &mut Scratch) {
 /// Also decides how the analysis reads the mention ([`Pipeline::as_read`]), where that
 /// is not as stored.
 fn redact(p: &Pipeline, m: &mut Mention, scratch: &mut Scratch) {
-    let title = p.redactor.redact(&m.title);
-    let text = p.redactor.redact(&m.text);
+    let title = p.privacy.redactor.redact(&m.title);
+    let text = p.privacy.redactor.redact(&m.text);
     // Read apart from what is stored: what redaction changed, a link, an @mention.
     let apart = |original: &str, redacted: &str| {
         redacted != original || extract::has_link(original) || original.contains('@')
@@ -350,7 +372,7 @@ fn redact(p: &Pipeline, m: &mut Mention, scratch: &mut Scratch) {
     m.title = title;
     m.text = text;
     if let Some(thread) = &m.thread {
-        m.thread = Some(p.redactor.redact(thread));
+        m.thread = Some(p.privacy.redactor.redact(thread));
     }
 }
 
@@ -358,12 +380,12 @@ fn redact(p: &Pipeline, m: &mut Mention, scratch: &mut Scratch) {
 /// (How the analysis reads them, the redaction stage has decided.)
 fn pseudonymise(p: &Pipeline, m: &mut Mention, _: &mut Scratch) {
     if let Some(author) = m.author.take() {
-        m.author = Some(p.pseudonyms.pseudonym(&author));
+        m.author = Some(p.privacy.pseudonyms.pseudonym(&author));
     }
-    m.title = p.pseudonyms.mentions(&m.title);
-    m.text = p.pseudonyms.mentions(&m.text);
+    m.title = p.privacy.pseudonyms.mentions(&m.title);
+    m.text = p.privacy.pseudonyms.mentions(&m.text);
     if let Some(thread) = m.thread.take() {
-        m.thread = Some(p.pseudonyms.mentions(&thread));
+        m.thread = Some(p.privacy.pseudonyms.mentions(&thread));
     }
 }
 

@@ -583,6 +583,44 @@ fn train_writes_models_that_the_pipeline_then_uses() {
     assert_eq!(code, 0, "{err}");
 }
 
+/// The models learn from texts as the pipeline reads them: a name after "mijn naam is",
+/// an e-mail address, a private @mention and a link are not there, so no model file
+/// holds a word of them (the stored texts never did; the models are shipped).
+#[test]
+fn train_learns_no_word_of_personal_data_or_links() {
+    let dir = tempfile::tempdir().unwrap();
+    let Untrained {
+        config,
+        topics,
+        complaint,
+        aspects,
+    } = lists_without_models(dir.path());
+    let mut lines = std::fs::read_to_string(repo().join("tests/data/labeled-train.jsonl")).unwrap();
+    for i in 0..8 {
+        let text = format!(
+            "Mijn naam is Khadija Bouzid, al {i}0 weken geen beslissing van de IND. Mail \
+             khadija.bouzid@example.org of vraag @farid_zuidhorn, mijn verhaal: \
+             https://blog.example.org/wachtverhaal"
+        );
+        let item = serde_json::json!({
+            "id": format!("pd-{i}"), "lang": "nl", "text": text, "relevant": true,
+            "complaint": true, "aspects": ["waiting_time"], "pii": [], "dup_group": null,
+        });
+        lines.push_str(&format!("{item}\n"));
+    }
+    let labeled = write(dir.path(), "labeled-personal.jsonl", &lines);
+    let (code, _, err) = train_quickly(&config, &[&labeled]);
+    assert_eq!(code, 0, "{err}");
+    for model in [&topics, &complaint, &aspects].map(|d| d.join("model.tsv")) {
+        let text = std::fs::read_to_string(&model).unwrap().to_lowercase();
+        for word in ["khadija", "bouzid", "farid", "zuidhorn", "wachtverhaal"] {
+            assert!(!text.contains(word), "{}: holds {word:?}", model.display());
+        }
+        // The rest of those posts was learned from.
+        assert!(text.contains("\nbeslissing\t"), "{}", model.display());
+    }
+}
+
 #[test]
 fn train_refuses_the_held_out_file_and_names_a_bad_line() {
     let dir = tempfile::tempdir().unwrap();
