@@ -99,8 +99,8 @@ pub fn html_to_text(html: &str) -> String {
     fold_whitespace(&out)
 }
 
-/// Text that may or may not be HTML: parsed as HTML only when it looks like markup or
-/// holds entities, so a plain "<3" or "a < b" survives.
+/// Text that may or may not be HTML: parsed as HTML only when it holds a whole tag, a
+/// comment or an entity, so a plain "<3", "a < b" or "a<b" survives.
 pub fn any_to_text(text: &str) -> String {
     if looks_like_html(text) {
         html_to_text(text)
@@ -110,11 +110,14 @@ pub fn any_to_text(text: &str) -> String {
 }
 
 fn looks_like_html(text: &str) -> bool {
-    let bytes = text.as_bytes();
-    bytes
-        .windows(2)
-        .any(|w| w[0] == b'<' && (w[1].is_ascii_alphabetic() || w[1] == b'/' || w[1] == b'!'))
-        || (text.contains('&') && text.contains(';'))
+    static MARKUP: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r"</?[A-Za-z][A-Za-z0-9-]*(\s[^<>]*)?/?>|<!(--|\[CDATA\[|(?i:doctype))|&(#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});",
+        )
+        .expect("a valid pattern")
+    });
+    // The quick test first: most plain posts have neither.
+    (text.contains('<') || text.contains('&')) && MARKUP.is_match(text)
 }
 
 /// Characters that only steer rendering or mark decoding damage; dropping them lets
@@ -308,7 +311,21 @@ mod tests {
     #[test]
     fn plain_text_with_angle_brackets_survives() {
         assert_eq!(any_to_text("ik <3 dit, a < b"), "ik <3 dit, a < b");
+        assert_eq!(any_to_text("a<b, c<d"), "a<b, c<d");
+        assert_eq!(any_to_text("wow<!! echt"), "wow<!! echt");
+        assert_eq!(any_to_text("ja <!-- x --> nee"), "ja nee");
+        assert_eq!(
+            any_to_text("wachttijd<1 jaar & meer; echt"),
+            "wachttijd<1 jaar & meer; echt"
+        );
         assert_eq!(any_to_text("AT&amp;T"), "AT&T");
+        assert_eq!(any_to_text("&#233;&#xE9;"), "éé");
+        assert_eq!(any_to_text("<p>een</p><p>twee</p>"), "een twee");
+        assert_eq!(any_to_text("een<br/>twee"), "een twee");
+        assert_eq!(
+            any_to_text("<a href=\"https://x.nl\">link</a> tekst"),
+            "link tekst"
+        );
     }
 
     #[test]

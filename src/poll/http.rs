@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use reqwest::header::{self, HeaderMap, HeaderValue};
-use reqwest::StatusCode;
+use reqwest::{StatusCode, Url};
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
@@ -35,6 +35,15 @@ pub enum FetchError {
     Connect(String),
     #[error("request failed: {0}")]
     Other(String),
+}
+
+/// Which [`Host`] a request goes to: host name and port.
+fn host_key(url: &Url) -> String {
+    format!(
+        "{}:{}",
+        url.host_str().unwrap_or_default(),
+        url.port_or_known_default().unwrap_or(0)
+    )
 }
 
 /// The shared HTTP client with per-host limits.
@@ -110,13 +119,13 @@ impl Fetcher {
         })
     }
 
-    fn host(&self, key: String) -> Arc<Host> {
+    fn host(&self, url: &Url) -> Arc<Host> {
         let mut hosts = self
             .hosts
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         hosts
-            .entry(key)
+            .entry(host_key(url))
             .or_insert_with(|| {
                 Arc::new(Host {
                     slots: Semaphore::new(self.settings.max_per_host),
@@ -124,6 +133,19 @@ impl Fetcher {
                 })
             })
             .clone()
+    }
+
+    /// How long the host of `url` is held (its quota used up, or it asked us to wait),
+    /// where it is: a request to it waits that long.
+    pub fn held_for(&self, url: &Url) -> Option<Duration> {
+        let hosts = self
+            .hosts
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let until = hosts.get(&host_key(url))?.pace().hold_until?;
+        until
+            .checked_duration_since(Instant::now())
+            .filter(|d| !d.is_zero())
     }
 
     /// Waits until the host may be asked again: its least interval since the last
@@ -140,10 +162,7 @@ impl Fetcher {
     /// Performs `request`, waiting for its host's turn and a free slot first.
     pub async fn fetch(&self, request: &FetchRequest) -> Result<Fetched, FetchError> {
         let host_name = request.url.host_str().unwrap_or_default().to_string();
-        let host = self.host(format!(
-            "{host_name}:{}",
-            request.url.port_or_known_default().unwrap_or(0)
-        ));
+        let host = self.host(&request.url);
         let _permit = host
             .slots
             .acquire()

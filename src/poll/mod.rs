@@ -83,6 +83,7 @@ pub struct SourceStatus {
     pub last_error: Option<String>,
     pub consecutive_failures: u32,
     pub next_poll: Option<DateTime<Utc>>,
+    /// New items delivered over the source's lifetime, relevant or not.
     pub items_seen: u64,
     pub items_kept: u64,
     pub last_report: Option<PollReport>,
@@ -159,11 +160,10 @@ impl Poller {
             position,
             failure,
         } = self.collect(source, &checkpoint.position).await?;
-        // Nothing new and nowhere else to resume from (a 304, or an empty page of a
-        // platform): no write, so ten thousand quiet sources cost no commits.
-        let unchanged = mentions.is_empty()
-            && position == checkpoint.position
-            && (report.not_modified || report.items_seen == 0);
+        // Nothing new and nowhere else to resume from (a 304, an empty page of a
+        // platform, a feed repeating what it sent): no write, so ten thousand quiet
+        // sources cost no commits.
+        let unchanged = mentions.is_empty() && position == checkpoint.position;
         if unchanged && failure.is_none() {
             return Ok(report);
         }
@@ -172,7 +172,8 @@ impl Poller {
         report.dropped = dropped;
         let next = SourceCheckpoint {
             position,
-            items_seen: checkpoint.items_seen + report.items_seen as u64,
+            // New items only: a feed repeats its last fifty items every poll.
+            items_seen: checkpoint.items_seen + (report.kept + report.dropped) as u64,
             items_kept: checkpoint.items_kept + report.kept as u64,
         };
         self.writer
@@ -228,6 +229,12 @@ impl Poller {
         request: &FetchRequest,
         saved: &Position,
     ) -> Result<(Page, bool), PollError> {
+        if let Some(held) = self.fetcher.held_for(&request.url) {
+            // The fetch waits for the host: say when it will really be asked.
+            self.board.update(source.name(), |s| {
+                s.next_poll = Utc::now().checked_add_signed(to_chrono(held));
+            });
+        }
         let fetched = self.fetcher.fetch(request).await?;
         let not_modified = matches!(fetched, sources::Fetched::NotModified);
         let page = cpu_bound(|| source.parse(request, saved, fetched, Utc::now()))?;

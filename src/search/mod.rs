@@ -65,7 +65,7 @@ pub enum IndexError {
 pub struct SourceCheckpoint {
     /// The adapter's opaque position (ETag, cursors, seen ids).
     pub position: Position,
-    /// Items the source delivered in all polls so far.
+    /// New items the source delivered in all polls so far (relevant or not).
     pub items_seen: u64,
     /// Items that were relevant and indexed.
     pub items_kept: u64,

@@ -86,6 +86,30 @@ async fn second_poll_is_conditional_and_changes_nothing() {
     harness.finish().await;
 }
 
+/// A feed without validators sends its items again every poll: the source's lifetime
+/// count says how many new items it delivered, not how often it repeated them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_feed_repeating_its_items_counts_each_once() {
+    let server = fixtures::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = fixtures::config(dir.path(), &server, &[("rss2", "/rss2.xml")]);
+    let harness = Harness::start(&config);
+    let source = webcare::sources::build(&config.sources[0]).unwrap();
+    let mut checkpoint = SourceCheckpoint::default();
+    for _ in 0..3 {
+        let report = harness
+            .poller
+            .poll_once(source.as_ref(), &mut checkpoint)
+            .await
+            .unwrap();
+        // Each response holds all six items.
+        assert_eq!(report.items_seen, 6);
+    }
+    assert_eq!((checkpoint.items_seen, checkpoint.items_kept), (6, 3));
+    assert_eq!(harness.index.num_mentions(), 3);
+    harness.finish().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn at_most_n_requests_per_host_and_the_user_agent_names_a_contact() {
     let server = fixtures::start().await;
@@ -132,4 +156,59 @@ async fn compressed_responses_are_decoded() {
         "{accepted:?}"
     );
     harness.finish().await;
+}
+
+/// A source whose host asked another source to wait shows when it will really be
+/// polled, not a time that has passed while it waits for the host.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_that_asked_to_wait_moves_the_next_poll_of_its_other_sources() {
+    let server = fixtures::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut toml = fixtures::config_toml(dir.path(), &server, &[("told", "/rate-limited")]);
+    // On the same host as the rate-limited fixture, and due again in two seconds.
+    toml.push_str(&format!(
+        "[[sources]]\nname = \"same-host\"\nkind = \"feed\"\nurl = {:?}\ninterval = \"2s\"\n",
+        server.url("/rss2.xml").replace("127.0.0.1", "localhost")
+    ));
+    let config = webcare::Config::from_toml(std::path::Path::new("test.toml"), &toml).unwrap();
+    let index = MentionIndex::open(&config.storage.data_dir).unwrap();
+    let policy = CommitPolicy {
+        max_docs: 100,
+        interval: std::time::Duration::from_millis(50),
+    };
+    let (handle, _writer) =
+        writer::spawn(&index, policy, tokio::runtime::Handle::current()).unwrap();
+    let pipeline = Arc::new(Pipeline::from_config(&config.pipeline).unwrap());
+    let board = StatusBoard::default();
+    let poller = Arc::new(Poller::new(&config.poll, pipeline, handle, board.clone()).unwrap());
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let _tasks =
+        webcare::poll::spawn_sources(poller, &config.sources, &Default::default(), &cancel)
+            .unwrap();
+
+    let status = |name: &str| {
+        board
+            .snapshot()
+            .into_iter()
+            .find(|s| s.name == name)
+            .unwrap()
+    };
+    let hour_away = || chrono::Utc::now() + chrono::Duration::minutes(50);
+    // Bounded: the 429 comes at once, the other source is due two seconds later.
+    for _ in 0..200 {
+        let waiting = status("same-host");
+        if status("told").state == "retrying" && waiting.next_poll.is_some_and(|t| t > hour_away())
+        {
+            cancel.cancel();
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let waiting = status("same-host");
+    cancel.cancel();
+    panic!(
+        "told: {:?}; same-host next poll {:?} (the host holds requests for an hour)",
+        status("told").state,
+        waiting.next_poll
+    );
 }
