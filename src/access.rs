@@ -2,7 +2,7 @@
 //! API tokens and session tokens hashed with SHA-256, and a brake on failed logins.
 //!
 //! The users file (`[access] users_file`) is managed with `webcare user add` and
-//! `webcare token add`, which write only hashes; a file with a plain-text `password` is
+//! `webcare token`, which write only hashes; a file with a plain-text `password` is
 //! refused at start. Roles: `viewer` (search, alerts, trends) and `admin` (everything a
 //! viewer may, plus sources, erasure, the audit trail and the user list).
 
@@ -66,6 +66,18 @@ pub struct User {
     pub tokens: Vec<String>,
 }
 
+impl User {
+    /// What a login session is bound to: the SHA-256 of the password hash, which a new
+    /// password changes, and so does removing the user and adding the name again (a new
+    /// salt). Empty for a user without a password.
+    pub fn credential(&self) -> String {
+        self.password_hash
+            .as_deref()
+            .map(sha256_hex)
+            .unwrap_or_default()
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum AccessError {
     #[error("{path}: cannot read the users file: {source}")]
@@ -114,6 +126,37 @@ struct UsersFileOut<'a> {
     user: &'a [User],
 }
 
+const MIN_PASSWORD_CHARS: usize = 12;
+/// User names appear in the audit trail and in logs: short and printable.
+const MAX_NAME_CHARS: usize = 64;
+
+/// Whether `name` may be a user's, beside `others`: non-empty, no spaces or control
+/// characters, at most [`MAX_NAME_CHARS`], and not another user's in other capitals
+/// ("Alice" beside "alice" would be two accounts that read as one in the audit trail).
+fn check_name(name: &str, others: &[User]) -> Result<(), String> {
+    if name.is_empty() || name.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!(
+            "user name {name:?} must be non-empty, without spaces"
+        ));
+    }
+    if name.chars().count() > MAX_NAME_CHARS {
+        return Err(format!(
+            "user name of {} characters is too long (at most {MAX_NAME_CHARS})",
+            name.chars().count()
+        ));
+    }
+    if let Some(other) = others
+        .iter()
+        .find(|u| u.name.to_lowercase() == name.to_lowercase())
+    {
+        return Err(format!(
+            "user name {name:?} is already taken ({:?})",
+            other.name
+        ));
+    }
+    Ok(())
+}
+
 /// The users, loaded from the users file.
 #[derive(Debug, Clone, Default)]
 pub struct Users {
@@ -147,11 +190,8 @@ impl Users {
         let mut users: Vec<User> = Vec::with_capacity(raw.user.len());
         for u in raw.user {
             let name = u.name.get_ref().trim().to_string();
-            if name.is_empty() || users.iter().any(|x| x.name == name) {
-                return Err(invalid(
-                    u.name.span(),
-                    format!("user name {name:?} is empty or used twice"),
-                ));
+            if let Err(message) = check_name(&name, &users) {
+                return Err(invalid(u.name.span(), message));
             }
             if let Some(p) = u.password {
                 return Err(invalid(
@@ -179,7 +219,8 @@ impl Users {
             if let Some(bad) = u.tokens.iter().find(|t| !is_sha256_hex(t)) {
                 return Err(invalid(
                     u.name.span(),
-                    format!("user {name:?}: token {:?} is not a SHA-256 hash; create tokens with `webcare token add {name}`", truncate(bad)),
+                    // Not quoted: it may be a token in plain text, a secret.
+                    format!("user {name:?}: a token ({} characters) is not a SHA-256 hash (64 hex digits); create tokens with `webcare token {name}`", bad.chars().count()),
                 ));
             }
             users.push(User {
@@ -229,26 +270,38 @@ impl Users {
 
     /// Adds a user or replaces their password and role.
     pub fn set_user(&mut self, name: &str, role: Role, password: &str) -> Result<(), AccessError> {
-        if name.trim().is_empty() || name.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        if password.chars().count() < MIN_PASSWORD_CHARS
+            || password.chars().filter(|c| !c.is_whitespace()).count() < MIN_PASSWORD_CHARS / 2
+        {
             return Err(AccessError::Usage(format!(
-                "user name {name:?} must be non-empty without spaces"
+                "passwords must have at least {MIN_PASSWORD_CHARS} characters, at least {} of them not spaces",
+                MIN_PASSWORD_CHARS / 2
             )));
         }
-        if password.chars().count() < 12 {
-            return Err(AccessError::Usage(
-                "passwords must have at least 12 characters".into(),
-            ));
-        }
-        let hash = hash_password(password);
+        let others: Vec<User> = self
+            .users
+            .iter()
+            .filter(|u| u.name != name)
+            .cloned()
+            .collect();
+        check_name(name, &others).map_err(AccessError::Usage)?;
         match self.users.iter_mut().find(|u| u.name == name) {
             Some(u) => {
                 u.role = role;
-                u.password_hash = Some(hash);
+                // The same password again keeps its hash, and so the user's sessions
+                // (they end with a new password: [`User::credential`]).
+                let same = u
+                    .password_hash
+                    .as_deref()
+                    .is_some_and(|hash| verify_password(password, hash));
+                if !same {
+                    u.password_hash = Some(hash_password(password));
+                }
             }
             None => self.users.push(User {
                 name: name.to_string(),
                 role,
-                password_hash: Some(hash),
+                password_hash: Some(hash_password(password)),
                 tokens: Vec::new(),
             }),
         }
@@ -349,10 +402,6 @@ pub fn random_hex(bytes: usize) -> String {
 
 fn is_sha256_hex(s: &str) -> bool {
     s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
-}
-
-fn truncate(s: &str) -> String {
-    s.chars().take(8).collect::<String>() + "…"
 }
 
 /// Counts failed logins per key (client address, user name) in a sliding window.
@@ -528,6 +577,85 @@ mod tests {
         assert_eq!(loaded.check_token(&token).unwrap().name, "ann");
         assert!(loaded.check_token("wct_forged").is_none());
         assert!(users.set_user("bob", Role::Viewer, "short").is_err());
+    }
+
+    #[test]
+    fn names_and_passwords_are_checked() {
+        let mut users = Users::default();
+        let password = "correct horse battery";
+        users.set_user("alice", Role::Viewer, password).unwrap();
+        let refused = |users: &mut Users, name: &str, password: &str| {
+            users
+                .set_user(name, Role::Viewer, password)
+                .unwrap_err()
+                .to_string()
+        };
+        let err = refused(&mut users, "bob", &" ".repeat(20));
+        assert!(err.contains("not spaces"), "{err}");
+        let err = refused(&mut users, "Alice", password);
+        assert!(
+            err.contains("already taken") && err.contains("\"alice\""),
+            "{err}"
+        );
+        let err = refused(&mut users, &"x".repeat(65), password);
+        assert!(err.contains("too long"), "{err}");
+        let err = refused(&mut users, "bob smith", password);
+        assert!(err.contains("without spaces"), "{err}");
+        assert_eq!(users.all().len(), 1);
+        // A file with two names that differ in capitals only is refused too.
+        let err = Users::parse(
+            Path::new("users.toml"),
+            "[[user]]\nname = \"ann\"\nrole = \"admin\"\n[[user]]\nname = \"Ann\"\nrole = \"viewer\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.starts_with("users.toml:5:") && err.contains("already taken"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_new_password_changes_the_credential_sessions_are_bound_to() {
+        let mut users = Users::default();
+        users
+            .set_user("ann", Role::Viewer, "first long password")
+            .unwrap();
+        let first = users.get("ann").unwrap().credential();
+        assert_eq!(first.len(), 64);
+        // The same password with another role: the same credential.
+        users
+            .set_user("ann", Role::Admin, "first long password")
+            .unwrap();
+        assert_eq!(users.get("ann").unwrap().credential(), first);
+        assert_eq!(users.get("ann").unwrap().role, Role::Admin);
+        users
+            .set_user("ann", Role::Admin, "second long password")
+            .unwrap();
+        let second = users.get("ann").unwrap().credential();
+        assert_ne!(second, first);
+        // Removed and added again with the first password: a new salt, a new credential.
+        users.remove("ann");
+        users
+            .set_user("ann", Role::Admin, "first long password")
+            .unwrap();
+        let third = users.get("ann").unwrap().credential();
+        assert!(third != first && third != second);
+    }
+
+    #[test]
+    fn a_token_in_plain_text_is_refused_without_showing_it() {
+        let err = Users::parse(
+            Path::new("users.toml"),
+            "[[user]]\nname = \"eve\"\nrole = \"viewer\"\ntokens = [\"wct_plaintextsecret\"]\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("not a SHA-256 hash") && err.contains("`webcare token eve`"),
+            "{err}"
+        );
+        assert!(!err.contains("wct_"), "{err}");
     }
 
     #[test]

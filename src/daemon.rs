@@ -72,9 +72,11 @@ pub struct Daemon {
 
 /// Starts the daemon described by `config`.
 pub async fn start(config: &Config) -> Result<Daemon, DaemonError> {
-    std::fs::create_dir_all(&config.storage.data_dir).map_err(|source| DaemonError::DataDir {
-        path: config.storage.data_dir.clone(),
-        source,
+    crate::state::ensure_private_dir(&config.storage.data_dir).map_err(|source| {
+        DaemonError::DataDir {
+            path: config.storage.data_dir.clone(),
+            source,
+        }
     })?;
     let users = Arc::new(UsersStore::open(&config.access.users_file)?);
     if !config.http.listen.ip().is_loopback() && users.current().is_empty() {

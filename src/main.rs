@@ -543,6 +543,8 @@ fn open_index(config: &Config, demo_mode: bool) -> Result<MentionIndex> {
 
 fn search(config_path: &Path, demo_mode: bool, request: &SearchRequest, json: bool) -> Result<()> {
     let config = load(config_path)?;
+    // Recorded before anything is shown: a search that cannot be audited is not run.
+    audit_cli(&config, "search", &request.describe())?;
     let index = open_index(&config, demo_mode)?;
     let results = index.search(request)?;
     let mut out = std::io::stdout().lock();
@@ -794,12 +796,33 @@ fn import_file(config_path: &Path, file: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Who did it, for the audit trail of command-line actions.
+/// Who did it, for the audit trail of command-line actions: the login name as the
+/// shell gives it, and the account the process runs as, which the shell cannot change.
 fn cli_actor() -> String {
-    format!(
-        "cli:{}",
-        std::env::var("USER").unwrap_or_else(|_| "unknown".into())
-    )
+    let name = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if let Ok(me) = std::fs::metadata("/proc/self") {
+            return format!("cli:{name} (uid {})", me.uid());
+        }
+    }
+    format!("cli:{name}")
+}
+
+/// Records a command-line action in the audit trail, personal data in `detail` (a
+/// searched phone number, a handle) taken out first.
+fn audit_cli(config: &Config, action: &str, detail: &str) -> Result<()> {
+    let privacy = webcare::pipeline::Privacy::from_config(&config.pipeline)?;
+    open_state(config)?
+        .audit(
+            chrono::Utc::now(),
+            &cli_actor(),
+            action,
+            &privacy.redact(detail),
+        )
+        .context("cannot write the audit trail")?;
+    Ok(())
 }
 
 fn open_state(config: &Config) -> Result<StateDb> {
@@ -843,6 +866,8 @@ fn forget(
         "forget",
         dry_run,
         "while the daemon runs, use POST /api/admin/forget",
+        // A permalink may name its author: pseudonymised in the audit trail.
+        |detail| pipeline.redact(detail),
     )
 }
 
@@ -855,16 +880,19 @@ fn purge(config_path: &Path, dry_run: bool) -> Result<()> {
         "purge",
         dry_run,
         "the running daemon applies retention daily by itself",
+        str::to_string,
     )
 }
 
-/// Erases (or, with `dry_run`, shows) what `erasure` matches, and audits it as `action`.
+/// Erases (or, with `dry_run`, shows) what `erasure` matches, and audits it as `action`
+/// (the detail passed through `for_audit`).
 fn erase(
     config: &Config,
     erasure: &Erasure,
     action: &str,
     dry_run: bool,
     when_locked: &str,
+    for_audit: impl Fn(&str) -> String,
 ) -> Result<()> {
     let index = open_index(config, false)?;
     let state = open_state(config)?;
@@ -880,7 +908,12 @@ fn erase(
         )?;
         print_preview(&mut out, &preview)?;
         let detail = format!("{}: {} mentions", erasure.describe(), preview.matching);
-        state.audit(now, &cli_actor(), &format!("{action}_dry_run"), &detail)?;
+        state.audit(
+            now,
+            &cli_actor(),
+            &format!("{action}_dry_run"),
+            &for_audit(&detail),
+        )?;
         return Ok(());
     }
     let erased = index.erase_now(erasure).map_err(|e| match e {
@@ -888,7 +921,7 @@ fn erase(
         e => e.into(),
     })?;
     let detail = format!("{}: {erased} mentions", erasure.describe());
-    state.audit(now, &cli_actor(), action, &detail)?;
+    state.audit(now, &cli_actor(), action, &for_audit(&detail))?;
     println!("erased {erased} mentions ({})", erasure.describe());
     Ok(())
 }
@@ -929,6 +962,7 @@ fn user(config_path: &Path, action: UserAction) -> Result<()> {
             let password = password.trim_end_matches(['\r', '\n']);
             users.set_user(&name, role, password)?;
             users.save(path)?;
+            audit_cli(&config, "user_set", &format!("{name}: {role}"))?;
             println!("{name}: {role} ({})", path.display());
         }
         UserAction::Remove { name } => {
@@ -936,6 +970,7 @@ fn user(config_path: &Path, action: UserAction) -> Result<()> {
                 bail!("no user {name:?} in {}", path.display());
             }
             users.save(path)?;
+            audit_cli(&config, "user_remove", &name)?;
             println!("{name}: removed");
         }
         UserAction::List => {
@@ -953,6 +988,7 @@ fn token(config_path: &Path, name: &str) -> Result<()> {
     let mut users = Users::load(path)?;
     let token = users.add_token(name)?;
     users.save(path)?;
+    audit_cli(&config, "token_add", name)?;
     eprintln!("API token for {name} (shown once; send it as `Authorization: Bearer …`):");
     println!("{token}");
     Ok(())
@@ -1124,6 +1160,16 @@ fn export(config_path: &Path, args: &ExportArgs) -> Result<()> {
     let written = webcare::export::export(&sources, &request, &mut progress);
     bar.finish_and_clear();
     let written = written?;
+    audit_cli(
+        &config,
+        "export",
+        &format!(
+            "week {}: {} files in {}",
+            written.report.week,
+            written.files.len(),
+            request.out_dir.display()
+        ),
+    )?;
     if let Some(week) = written.report.current() {
         eprintln!(
             "{}: {} mentions, {} complaints; {} files in {}",

@@ -17,6 +17,24 @@ use serde::Serialize;
 /// The file under `data_dir`.
 pub const STATE_FILE: &str = "state.sqlite";
 
+/// Creates `data_dir` if needed and makes it readable by its owner only: the index and
+/// the state database hold what people wrote (redacted, yet about them) and the audit
+/// trail; other local accounts have no business there. A directory that others could
+/// read is tightened, once, with a message saying so.
+pub fn ensure_private_dir(data_dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(data_dir)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(data_dir)?.permissions().mode();
+        if mode & 0o077 != 0 {
+            std::fs::set_permissions(data_dir, std::fs::Permissions::from_mode(0o700))?;
+            tracing::info!(data_dir = %data_dir.display(), was = format!("{:o}", mode & 0o777), "data directory made private to its owner (700)");
+        }
+    }
+    Ok(())
+}
+
 /// Schema migrations, in order; `user_version` counts those applied.
 const MIGRATIONS: &[&str] = &[
     // 1: audit trail and sessions.
@@ -84,10 +102,20 @@ const MIGRATIONS: &[&str] = &[
         body BLOB NOT NULL
      );
      CREATE INDEX outbox_attachments_of ON outbox_attachments(outbox);",
+    // 5: a session belongs to the password it began with: removing a user (and adding
+    // one of that name again) or setting a new password ends it. Sessions from before
+    // cannot be checked so, and end.
+    "DELETE FROM sessions;
+     ALTER TABLE sessions ADD COLUMN credential TEXT NOT NULL DEFAULT '';",
 ];
 
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
+    #[error("data directory {path}: {source}")]
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("state database {path}: {source}")]
     Open {
         path: PathBuf,
@@ -135,6 +163,10 @@ impl StateDb {
             path: path.clone(),
             source,
         };
+        ensure_private_dir(data_dir).map_err(|source| StateError::DataDir {
+            path: data_dir.to_owned(),
+            source,
+        })?;
         let conn = Connection::open(&path).map_err(open_err)?;
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(open_err)?;
@@ -225,33 +257,35 @@ impl StateDb {
         )?)
     }
 
-    /// Stores a session (by the hash of its token).
+    /// Stores a session (by the hash of its token), with the credential it began with
+    /// ([`crate::access::User::credential`]).
     pub fn create_session(
         &self,
         token_hash: &str,
         user: &str,
+        credential: &str,
         now: DateTime<Utc>,
         expires: DateTime<Utc>,
     ) -> Result<(), StateError> {
         self.conn().execute(
-            "INSERT INTO sessions (token_hash, user, created, expires) VALUES (?1, ?2, ?3, ?4)",
-            params![token_hash, user, timestamp(now), timestamp(expires)],
+            "INSERT INTO sessions (token_hash, user, credential, created, expires) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![token_hash, user, credential, timestamp(now), timestamp(expires)],
         )?;
         Ok(())
     }
 
-    /// The user of a session that has not expired.
+    /// The user and the credential of a session that has not expired.
     pub fn session_user(
         &self,
         token_hash: &str,
         now: DateTime<Utc>,
-    ) -> Result<Option<String>, StateError> {
+    ) -> Result<Option<(String, String)>, StateError> {
         Ok(self
             .conn()
             .query_row(
-                "SELECT user FROM sessions WHERE token_hash = ?1 AND expires > ?2",
+                "SELECT user, credential FROM sessions WHERE token_hash = ?1 AND expires > ?2",
                 params![token_hash, timestamp(now)],
-                |r| r.get(0),
+                |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?)
     }
@@ -351,14 +385,35 @@ mod tests {
         assert_eq!(db.audit_entries(None, None, 10).unwrap().len(), 1);
     }
 
+    #[cfg(unix)]
+    #[test]
+    fn the_data_directory_is_private_to_its_owner() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let dir = tempfile::tempdir().unwrap();
+        // A new one, as the default umask would leave it (755), and an existing one
+        // others may read.
+        let new = dir.path().join("new/data");
+        StateDb::open(&new).unwrap();
+        assert_eq!(mode(&new), 0o700);
+        let open = dir.path().join("open");
+        std::fs::create_dir(&open).unwrap();
+        std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o755)).unwrap();
+        crate::search::MentionIndex::open(&open).unwrap();
+        assert_eq!(mode(&open), 0o700);
+    }
+
     #[test]
     fn sessions_expire() {
         let dir = tempfile::tempdir().unwrap();
         let db = StateDb::open(dir.path()).unwrap();
         let now = Utc.with_ymd_and_hms(2026, 11, 20, 9, 0, 0).unwrap();
         let later = now + chrono::Duration::hours(12);
-        db.create_session("h1", "ann", now, later).unwrap();
-        assert_eq!(db.session_user("h1", now).unwrap().as_deref(), Some("ann"));
+        db.create_session("h1", "ann", "c1", now, later).unwrap();
+        assert_eq!(
+            db.session_user("h1", now).unwrap(),
+            Some(("ann".to_string(), "c1".to_string()))
+        );
         assert_eq!(db.session_user("h1", later).unwrap(), None);
         assert_eq!(db.session_user("nope", now).unwrap(), None);
         assert_eq!(db.purge_sessions(later).unwrap(), 1);

@@ -109,8 +109,14 @@ fn identify(state: &AppState, headers: &HeaderMap) -> Identity {
             tracing::error!(error = %e, "cannot read sessions");
             None
         });
-    // The role comes from the users file now, not from when the session began.
-    match user.as_deref().and_then(|name| users.get(name)) {
+    // The role comes from the users file now, not from when the session began; the
+    // password must still be the one it began with.
+    let current = user.and_then(|(name, credential)| {
+        users
+            .get(&name)
+            .filter(|u| !credential.is_empty() && u.credential() == credential)
+    });
+    match current {
         Some(user) => Identity::Known(Principal {
             user: user.name.clone(),
             role: user.role,
@@ -166,8 +172,14 @@ pub async fn login(
     let client = connect.map_or_else(|| "unknown".into(), |c| c.0 .0.ip().to_string());
     let keys = [format!("ip:{client}"), format!("user:{}", login.user)];
     let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+    // What was typed as a name is recorded only where it is a user's: a password typed
+    // into the wrong field must not land in the audit trail.
+    let (actor, unknown) = match state.users.current().get(&login.user) {
+        Some(user) => (user.name.clone(), ""),
+        None => ("-".to_string(), "unknown user name "),
+    };
     if let Some(wait) = state.limiter.blocked(&keys, Instant::now()) {
-        state.audit(&login.user, "login_blocked", &format!("from {client}"));
+        state.audit(&actor, "login_blocked", &format!("{unknown}from {client}"));
         let mut response = ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "too many failed logins; try again later",
@@ -184,13 +196,13 @@ pub async fn login(
     let user = tokio::task::spawn_blocking(move || {
         users
             .check_password(&name, &login.password)
-            .map(|u| (u.name.clone(), u.role))
+            .map(|u| (u.name.clone(), u.role, u.credential()))
     })
     .await
     .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
-    let Some((user, role)) = user else {
+    let Some((user, role, credential)) = user else {
         state.limiter.record_failure(&keys, Instant::now());
-        state.audit(&login.user, "login_failed", &format!("from {client}"));
+        state.audit(&actor, "login_failed", &format!("{unknown}from {client}"));
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
             "wrong user name or password",
@@ -203,7 +215,7 @@ pub async fn login(
     let expires = now + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::hours(12));
     state
         .state
-        .create_session(&sha256_hex(&token), &user, now, expires)
+        .create_session(&sha256_hex(&token), &user, &credential, now, expires)
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
     state.audit(&user, "login", &format!("from {client}"));
     let cookie = session_cookie(&token, ttl.as_secs(), state.secure_cookies);

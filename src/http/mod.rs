@@ -56,9 +56,12 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Appends to the audit trail; a failure is logged, never shown to the caller.
+    /// Appends to the audit trail; a failure is logged, never shown to the caller. The
+    /// detail may quote what a user typed (a search for a phone number, the permalink
+    /// of a post to erase, which names its author): personal data out first.
     pub fn audit(&self, actor: &str, action: &str, detail: &str) {
-        if let Err(e) = self.state.audit(chrono::Utc::now(), actor, action, detail) {
+        let detail = self.pipeline.redact(detail);
+        if let Err(e) = self.state.audit(chrono::Utc::now(), actor, action, &detail) {
             tracing::error!(error = %e, action, "cannot write the audit trail");
         }
     }

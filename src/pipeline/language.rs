@@ -204,6 +204,14 @@ const FUNCTION_WORDS: &[(&str, &[&str])] = &[
         ],
     ),
 ];
+/// Whether `word` (lower case) is a function word of one of the Latin-script languages
+/// (for telling a lower-case name after "my name is" from the sentence going on).
+pub fn is_function_word(word: &str) -> bool {
+    FUNCTION_WORDS
+        .iter()
+        .any(|(_, words)| words.contains(&word))
+}
+
 // Votes are a bit set per word: at most eight voting languages.
 const _: () = assert!(FUNCTION_WORDS.len() <= 8);
 

@@ -73,6 +73,12 @@ impl Privacy {
         })
     }
 
+    /// `text` with personal data replaced and private @handles pseudonymised (see
+    /// [`Pipeline::redact`]).
+    pub fn redact(&self, text: &str) -> String {
+        self.pseudonyms.mentions(&self.redactor.redact(text))
+    }
+
     /// `text` as the analysis stages read it: personal data, links and private
     /// @mentions out (not replaced: a placeholder such as `[phone]` would be read as a
     /// word).
@@ -260,10 +266,12 @@ impl Pipeline {
         &self.topics
     }
 
-    /// `text` with personal data replaced, for messages that quote input (an error
-    /// about a malformed response or line may echo part of it into logs and the API).
+    /// `text` with personal data replaced and private @handles pseudonymised, for
+    /// messages that quote input (an error about a malformed response or line may echo
+    /// part of it into logs and the API; a search query or a permalink goes into the
+    /// audit trail).
     pub fn redact(&self, text: &str) -> String {
-        self.privacy.redactor.redact(text)
+        self.privacy.redact(text)
     }
 
     /// The aspects a text is about (for telling known words from new ones).

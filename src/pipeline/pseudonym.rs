@@ -115,20 +115,106 @@ impl Pseudonymiser {
     }
 
     fn replace_mentions(&self, text: &str, private: impl Fn(&str) -> String) -> String {
-        if !text.contains('@') {
-            return text.to_string();
+        let mut text = std::borrow::Cow::Borrowed(text);
+        if text.contains('@') {
+            text = mention_pattern()
+                .replace_all(&text, |c: &regex::Captures| {
+                    let handle = &c[2];
+                    if self.is_public(handle) {
+                        c[0].to_string()
+                    } else {
+                        format!("{}{}", &c[1], private(handle))
+                    }
+                })
+                .into_owned()
+                .into();
         }
-        mention_pattern()
-            .replace_all(text, |c: &regex::Captures| {
-                let handle = &c[2];
-                if self.is_public(handle) {
-                    c[0].to_string()
-                } else {
-                    format!("{}{}", &c[1], private(handle))
-                }
-            })
-            .into_owned()
+        // Handles without an @: Reddit's u/name, and the address of a profile.
+        if text.contains('/') {
+            text = profile_pattern()
+                .replace_all(&text, |c: &regex::Captures| {
+                    let handle = &c["handle"];
+                    let kept = NOT_HANDLES.contains(&handle.to_lowercase().as_str())
+                        || self.is_public(handle)
+                        || is_pseudonym(handle);
+                    if kept {
+                        c[0].to_string()
+                    } else {
+                        // `before` holds the @ where the address has one.
+                        let pseudonym = private(handle);
+                        format!("{}{}", &c["before"], pseudonym.trim_start_matches('@'))
+                    }
+                })
+                .into_owned()
+                .into();
+        }
+        text.into_owned()
     }
+}
+
+/// Whether `handle` is a pseudonym already (`twitter.com/@name` went through the
+/// @mentions first).
+fn is_pseudonym(handle: &str) -> bool {
+    handle.len() == 2 + PSEUDONYM_BYTES * 2
+        && handle.starts_with("p_")
+        && handle[2..].bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// Path words of the sites in [`profile_pattern`] that are no profile ("twitter.com/
+/// search"), and the Dutch "u/jij" (you, formal or not).
+const NOT_HANDLES: &[&str] = &[
+    "search",
+    "hashtag",
+    "explore",
+    "i",
+    "home",
+    "intent",
+    "share",
+    "sharer",
+    "p",
+    "reel",
+    "reels",
+    "status",
+    "watch",
+    "groups",
+    "pages",
+    "events",
+    "login",
+    "signup",
+    "help",
+    "about",
+    "privacy",
+    "tos",
+    "settings",
+    "messages",
+    "notifications",
+    "policies",
+    "channel",
+    "c",
+    "results",
+    "shorts",
+    "video",
+    "tag",
+    "discover",
+    "r",
+    "jij",
+    "jou",
+    "jouw",
+    "jullie",
+    "uw",
+];
+
+/// A Reddit user (`u/name`, `/u/name`) or the address of a profile on a social site
+/// (`twitter.com/name`, `instagram.com/name`, `reddit.com/user/name`, …): group
+/// `before` is kept, `handle` is the person's.
+fn profile_pattern() -> &'static regex::Regex {
+    static PATTERN: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    PATTERN.get_or_init(|| {
+        regex::Regex::new(
+            r"(?P<before>(?:^|[^\w/.])/?u/|(?i:\b(?:twitter\.com|x\.com|instagram\.com|facebook\.com|fb\.com|tiktok\.com|threads\.net|youtube\.com|reddit\.com/u(?:ser)?|linkedin\.com/in|t\.me)/@?))(?P<handle>[A-Za-z0-9_][A-Za-z0-9_.\-]{1,49})",
+        )
+        .expect("profile pattern compiles")
+    })
 }
 
 /// An @ at the start or after a non-word character (so e-mail addresses, already
@@ -245,6 +331,43 @@ mod tests {
         );
         assert!(text.contains(&format!("@{},", p.pseudonym("jan@mastodon.social"))));
         assert_eq!(p.mentions("geen handles hier"), "geen handles hier");
+    }
+
+    #[test]
+    fn handles_without_an_at_sign_are_pseudonymised_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = with_file(dir.path());
+        let text = p.mentions(
+            "zie u/jan_jansen en /u/Amina-W, https://twitter.com/jan_jansen/status/1 en \
+             instagram.com/fatima.r en https://x.com/@someone en www.reddit.com/user/bert_b",
+        );
+        for raw in ["jan_jansen", "Amina-W", "fatima.r", "someone", "bert_b"] {
+            assert!(!text.contains(raw), "{raw}: {text}");
+        }
+        assert!(
+            text.contains(&format!(
+                "u/{} en /u/{}",
+                p.pseudonym("jan_jansen"),
+                p.pseudonym("amina-w")
+            )),
+            "{text}"
+        );
+        assert!(text.contains(&format!(
+            "twitter.com/{}/status/1",
+            p.pseudonym("jan_jansen")
+        )));
+        assert!(
+            text.contains(&format!("x.com/@{} ", p.pseudonym("someone"))),
+            "{text}"
+        );
+        // Not profiles: a site's own pages, Dutch "u/jij", an official account.
+        for text in [
+            "kies u/jij in de brief",
+            "https://twitter.com/search?q=ind en https://www.facebook.com/groups/123",
+            "https://www.youtube.com/watch?v=abc",
+        ] {
+            assert_eq!(p.mentions(text), text);
+        }
     }
 
     #[test]

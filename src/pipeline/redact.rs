@@ -30,6 +30,10 @@ pub struct Redactor {
     /// one to three [`NAME_WORD`]s. Apart from the set: its Unicode word boundaries would
     /// slow it on all non-ASCII text, and only a text with an introducer needs it.
     names: Regex,
+    /// A self-introduction and one or two words in lower case or in capitals (group
+    /// `keep`, `first`, `gap`, `second`): a name where they are not [`NOT_NAMES`] or
+    /// function words.
+    caseless_names: Regex,
     /// The introducers alone, in any case: whether `names` needs to run at all.
     name_triggers: Regex,
 }
@@ -50,24 +54,39 @@ const BUILT_IN: &[(&str, &str)] = &[
     // IBAN: country, check digits, then groups of up to four letters or digits.
     (
         "[iban]",
-        r"(?-u:\b)[A-Z]{2}[0-9]{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,3})?(?-u:\b)",
+        r"(?-u:\b)[A-Za-z]{2}[0-9]{2}(?:[ ]?[A-Za-z0-9]{4}){2,7}(?:[ ]?[A-Za-z0-9]{1,3})?(?-u:\b)",
+    ),
+    // A chat link holds a phone number: wa.me/31612345678.
+    (
+        "[phone]",
+        r"(?i:wa\.me/|whatsapp\.com/send/?\?phone=)\+?[0-9]{6,15}",
     ),
     // International numbers: + or 00 and a country code, then groups with spaces, dots
     // or dashes.
     (
         "[phone]",
-        r"(?:\+|(?-u:\b)00)[0-9]{1,3}(?:[\s.-]?\(?[0-9]{1,4}\)?){1,2}(?:[\s.-]?[0-9]{2,4}){2,4}(?-u:\b)",
+        r"(?:\+[ ]?|(?-u:\b)00[ ]?)[0-9]{1,3}(?:[\s.-]?\(?[0-9]{1,4}\)?){1,2}(?:[\s.-]?[0-9]{2,4}){2,4}(?-u:\b)",
     ),
-    // Dutch numbers: a leading 0 and nine more digits, grouped any way.
-    ("[phone]", r"(?-u:\b)0(?:[\s.-]?[0-9]){9}(?-u:\b)"),
-    // The same in Arabic-Indic or Persian digits.
-    ("[phone]", r"[٠۰](?:[\s.-]?[٠-٩۰-۹]){9}"),
-    // V-number (the foreigner's number): ten digits, with or without its label.
-    ("[v-number]", r"(?-u:\b)[1-9][0-9]{9}(?-u:\b)"),
-    // BSN: nine digits, possibly grouped; kept unless it passes the 11-check.
+    // Dutch numbers: a leading 0 and nine more digits, grouped any way ("06 - 12 34 56
+    // 78", "010/1234567"); or the area code in brackets: "(020) 123 4567".
+    (
+        "[phone]",
+        r"(?:(?-u:\b)0(?:\s?[.\-/]?\s?[0-9]){9}|\(0(?:[1-9][0-9]{2}\)(?:\s?[.\-/]?\s?[0-9]){6}|[1-9][0-9]\)(?:\s?[.\-/]?\s?[0-9]){7}|[1-9]\)(?:\s?[.\-/]?\s?[0-9]){8}))(?-u:\b)",
+    ),
+    // The same in Arabic-Indic or Persian digits, and international ones: ten to
+    // fifteen such digits, a + before them or not.
+    ("[phone]", r"\+?[٠-٩۰-۹](?:[\s.-]?[٠-٩۰-۹]){9,14}"),
+    // V-number (the foreigner's number): ten digits, with or without its label, also
+    // grouped ("12 345 678 90").
+    (
+        "[v-number]",
+        r"(?-u:\b)[1-9](?:[0-9]{9}|[0-9]{1,3}(?:[ .][0-9]{2,4}){2,4})(?-u:\b)",
+    ),
+    // BSN: nine digits, possibly grouped, also as printed on an identity card
+    // ("1234.56.782"); kept unless it passes the 11-check.
     (
         "[bsn]",
-        r"(?-u:\b)[0-9]{3}[ .]?[0-9]{2,3}[ .]?[0-9]{3,4}(?-u:\b)",
+        r"(?-u:\b)(?:[0-9]{3}[ .]?[0-9]{2,3}[ .]?[0-9]{3,4}|[0-9]{4}[ .][0-9]{2}[ .][0-9]{3})(?-u:\b)",
     ),
     // A street and house number: "Dorpsstraat 12", "Molenweg 21a".
     (
@@ -84,37 +103,109 @@ const BUILT_IN: &[(&str, &str)] = &[
 ];
 
 /// Where a writer names a person: a self-introduction ("mijn naam is", "my name is", "je
-/// m'appelle", "меня зовут", …) or a form of address ("mevrouw", "Frau", …), in any
+/// m'appelle", "меня зовут", …) or a form of address ([`FORMS_OF_ADDRESS`]), in any
 /// case, then the name (patterns). There is no name recognition beyond these: a name in
 /// running text without them stays (PRIVACY.md), and so does one in Arabic script, which
 /// has no capitals to tell a name from the next word ("اسمي مكتوب خطأ", my name is
 /// written wrongly).
-const NAME_INTRODUCERS: &[&str] = &[
+const SELF_INTRODUCTIONS: &[&str] = &[
     "mijn naam is",
     "ik heet",
-    "mevrouw",
-    "meneer",
-    r"mevr\.",
-    r"dhr\.",
     "my name is",
     "ich hei(?:ß|ss)e",
     "mein name ist",
-    "frau",
-    "herr",
     "je m['’]appelle",
     "mon nom est",
-    "madame",
-    "monsieur",
     "me llamo",
     "mi nombre es",
-    "señora",
-    "señor",
     "benim adım",
-    "adım",
     "magacayg[ua](?: waa)?",
     "меня зовут",
     "мене зва?ти",
     "мене звуть",
+];
+
+/// Forms of address, and "adım" alone (also "step": "adım adım"): a name after them is
+/// written with a capital.
+const FORMS_OF_ADDRESS: &[&str] = &[
+    "mevrouw", "meneer", r"mevr\.", r"dhr\.", "frau", "herr", "madame", "monsieur", "señora",
+    "señor", "adım",
+];
+
+/// Words that go on after a self-introduction written in lower case where no name
+/// follows ("my name is spelled wrong", "ik heet u welkom"), besides the function words
+/// of the language detector.
+const NOT_NAMES: &[&str] = &[
+    "u",
+    "welkom",
+    "verkeerd",
+    "fout",
+    "anders",
+    "gespeld",
+    "geschreven",
+    "bekend",
+    "onbekend",
+    "vermeld",
+    "hier",
+    "daar",
+    "overal",
+    "nergens",
+    "alleen",
+    "echt",
+    "gewoon",
+    "dus",
+    "eigenlijk",
+    "helaas",
+    "veranderd",
+    "goed",
+    "slecht",
+    "spelled",
+    "spelt",
+    "misspelled",
+    "written",
+    "wrong",
+    "correct",
+    "right",
+    "listed",
+    "missing",
+    "known",
+    "unknown",
+    "here",
+    "also",
+    "only",
+    "really",
+    "actually",
+    "now",
+    "please",
+    "changed",
+    "same",
+    "different",
+    "mentioned",
+    "printed",
+    "typed",
+    "falsch",
+    "richtig",
+    "geschrieben",
+    "hier",
+    "jetzt",
+    "bekannt",
+    "unbekannt",
+    "mal",
+    "bien",
+    "écrit",
+    "ici",
+    "escrito",
+    "aquí",
+    "yanlış",
+    "doğru",
+    "не",
+    "неправильно",
+    "так",
+    "как",
+    "и",
+    "і",
+    "уже",
+    "вже",
 ];
 
 /// Titles that introduce a name only as written: "Mr", "Mrs" and "Ms" ("MS Access" is
@@ -125,6 +216,10 @@ const NAME_TITLES: &str = r"\bMrs?\.?|\bMs\.?|\bmr\.?";
 /// after any particles ("de", "van", "el"); so "de la IND" and "van VluchtelingenWerk"
 /// are no names.
 const NAME_WORD: &str = r"(?:(?:de|van|der|den|ter|te|el|al|von|da|di|du|le|la|bin|ben|abu|ibn)\s+)*\p{Lu}\p{Ll}*(?:['’-]\p{Lu}?\p{Ll}+)*\b";
+
+/// One word of a name written all in lower case or all in capitals, as some write
+/// after a self-introduction (not after a form of address: "de mevrouw van de IND").
+const CASELESS_NAME_WORD: &str = r"(?:\p{Ll}[\p{Ll}'’-]*|\p{Lu}{2,}(?:['’-]\p{Lu}+)*)\b";
 
 /// A configured pattern that does not compile.
 #[derive(Debug, thiserror::Error)]
@@ -161,19 +256,25 @@ impl Redactor {
                 placeholder: "(all)".into(),
                 message: e.to_string(),
             })?;
+        let introducers = [SELF_INTRODUCTIONS, FORMS_OF_ADDRESS].concat();
         Ok(Redactor {
             patterns,
             any,
             only_built_in: extra.is_empty(),
             names: Regex::new(&format!(
                 r"(?P<keep>(?:(?i:\b(?:{introducers}))|{NAME_TITLES})\s+){NAME_WORD}(?:\s+{NAME_WORD}){{0,2}}",
-                introducers = NAME_INTRODUCERS.join("|")
+                introducers = introducers.join("|")
             ))
             .expect("the name pattern compiles"),
+            caseless_names: Regex::new(&format!(
+                r"(?P<keep>(?i:\b(?:{intros}))\s+)(?P<first>{CASELESS_NAME_WORD})(?:(?P<gap>\s+)(?P<second>{CASELESS_NAME_WORD}))?",
+                intros = SELF_INTRODUCTIONS.join("|")
+            ))
+            .expect("the lower-case name pattern compiles"),
             // Without word boundaries, the regex engine's lazy DFA: 3,000 instructions a
             // mention (callgrind), where an Aho-Corasick automaton over these phrases,
             // which start with a dozen common letters in either case, took 5,300.
-            name_triggers: Regex::new(&format!("(?i){}|mr|ms", NAME_INTRODUCERS.join("|")))
+            name_triggers: Regex::new(&format!("(?i){}|mr|ms", introducers.join("|")))
                 .expect("the name introducers compile"),
         })
     }
@@ -195,9 +296,28 @@ impl Redactor {
         if !self.name_triggers.is_match(&text) {
             return text;
         }
-        self.names
+        let text = self.names.replace_all(&text, |c: &Captures| {
+            format!("{}{replacement}", c.name("keep").map_or("", |m| m.as_str()))
+        });
+        self.caseless_names
             .replace_all(&text, |c: &Captures| {
-                format!("{}{replacement}", c.name("keep").map_or("", |m| m.as_str()))
+                let group = |name| c.name(name).map_or("", |m| m.as_str());
+                let is_name = |word: &str| {
+                    let word = word.to_lowercase();
+                    !word.is_empty()
+                        && !NOT_NAMES.contains(&word.as_str())
+                        && !crate::pipeline::language::is_function_word(&word)
+                };
+                match (is_name(group("first")), is_name(group("second"))) {
+                    (false, _) => c[0].to_string(),
+                    (true, true) => format!("{}{replacement}", group("keep")),
+                    (true, false) => format!(
+                        "{}{replacement}{}{}",
+                        group("keep"),
+                        group("gap"),
+                        group("second")
+                    ),
+                }
             })
             .into_owned()
     }
@@ -240,8 +360,20 @@ fn check_for(placeholder: &str) -> Option<fn(&str) -> bool> {
     match placeholder {
         "[bsn]" => Some(is_bsn),
         "[iban]" => Some(is_iban),
+        "[v-number]" => Some(|found| digits(found).len() == 10),
+        "[phone]" => Some(|found| !starts_with_a_date(found)),
         _ => None,
     }
+}
+
+/// Whether `text` begins with a date written with separators, day first or year first
+/// ("01-02-2026 12:00" holds ten digits grouped like a phone number).
+fn starts_with_a_date(text: &str) -> bool {
+    static DATE: std::sync::LazyLock<Regex> = std::sync::LazyLock::new(|| {
+        Regex::new(r"^(?:[0-3]?[0-9][-./][01]?[0-9][-./](?:19|20)[0-9]{2}|(?:19|20)[0-9]{2}[-./][01]?[0-9][-./][0-3]?[0-9])")
+            .expect("the date pattern compiles")
+    });
+    DATE.is_match(text)
 }
 
 fn digits(text: &str) -> Vec<u32> {
@@ -348,6 +480,17 @@ mod tests {
                 "Dank aan mijn advocaat mr. [name].",
             ),
             ("Thanks to Mr O'Brien.", "Thanks to Mr [name]."),
+            // In lower case or in capitals after a self-introduction.
+            (
+                "mijn naam is yusuf haddad en ik wacht",
+                "mijn naam is [name] en ik wacht",
+            ),
+            ("Mijn naam is ALI REZAEI.", "Mijn naam is [name]."),
+            (
+                "my name is yusuf and i wait",
+                "my name is [name] and i wait",
+            ),
+            ("меня зовут ольга, я жду", "меня зовут [name], я жду"),
         ] {
             assert_eq!(redact(input), expected, "{input}");
         }
@@ -367,6 +510,11 @@ mod tests {
             "Die mevrouw van de IND zei 'u liegt'.",
             "using ASP, HTML and MS Access",
             "اسمي مكتوب خطأ على البطاقة",
+            "my name is spelled wrong on the permit",
+            "mijn naam is verkeerd gespeld in de brief",
+            "mijn naam is NIET goed geschreven",
+            "ik heet u van harte welkom",
+            "de mevrouw van de IND",
         ] {
             assert_eq!(redact(text), text);
         }
@@ -383,6 +531,22 @@ mod tests {
                 "[phone] of [phone]",
             ),
             ("vast: 020-1234567", "vast: [phone]"),
+            (
+                "bel 06 - 12 34 56 73 of 010 - 123 45 67",
+                "bel [phone] of [phone]",
+            ),
+            ("(020) 123 4567 of (0513) 12 34 56", "[phone] of [phone]"),
+            ("bel 00 31 6 12345678", "bel [phone]"),
+            ("app me: wa.me/31612345677", "app me: [phone]"),
+            ("رقمي +٣١ ٦ ١٢٣٤ ٥٦٧٨ شكرا", "رقمي [phone] شكرا"),
+            ("رقمي ٠٠٣١٦١٢٣٤٥٦٧٨ شكرا", "رقمي [phone] شكرا"),
+            ("شماره ۰۹۱۲۳۴۵۶۷۸۹ است", "شماره [phone] است"),
+            ("BSN 1234.56.782 en 1234 56 782", "BSN [bsn] en [bsn]"),
+            (
+                "V-nummer 12 345 678 90 of 12.345.678.90",
+                "V-nummer [v-number] of [v-number]",
+            ),
+            ("iban nl91abna0417164300", "iban [iban]"),
             ("اتصل ٠٦١٢٣٤٥٦٧٨ شكرا", "اتصل [phone] شكرا"),
             ("شماره ۰۶۸۷۶۵۴۳۲۱ است", "شماره [phone] است"),
             ("mail naam.achternaam+x@example.org nu", "mail [email] nu"),
@@ -411,6 +575,9 @@ mod tests {
             "Zaaknummer 123456789 klopt niet met de elfproef.",
             "NL00ABNA0000000000 is geen geldig rekeningnummer.",
             "In 1.500 van de 11.000 zaken (13,6%) ging het mis.",
+            "Gehoor op 01-02-2026 12:00, beslissing 2026-03-01 09:30.",
+            "Van 2.400 naar 11.000 naar 23.500 aanvragen in 3 jaar.",
+            "Score 0 - 1, daarna 2 - 2.",
         ] {
             assert_eq!(redact(text), text);
         }

@@ -37,12 +37,28 @@ impl Erasure {
         }
     }
 
-    /// For logs and the audit trail: never the raw handle (only its pseudonym is known).
+    /// For the audit trail: never the raw handle (only its pseudonym is known). A
+    /// permalink may name its author: the audit trail's writer pseudonymises it
+    /// ([`crate::pipeline::Pipeline::redact`]), and logs get [`Erasure::summary`].
     pub fn describe(&self) -> String {
         match self {
             Erasure::Url(url) => format!("url={url}"),
             Erasure::Author(pseudonym) => format!("author={pseudonym}"),
             Erasure::PublishedBefore(t) => format!("published before {}", t.to_rfc3339()),
+        }
+    }
+
+    /// For logs, which keep no permalink: the site of a URL, the rest as described.
+    pub fn summary(&self) -> String {
+        match self {
+            Erasure::Url(url) => format!(
+                "url on {}",
+                url::Url::parse(url)
+                    .ok()
+                    .and_then(|u| u.host_str().map(str::to_string))
+                    .unwrap_or_default()
+            ),
+            other => other.describe(),
         }
     }
 }

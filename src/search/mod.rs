@@ -94,10 +94,12 @@ impl MentionIndex {
     /// Opens the index under `data_dir`, creating the directory and index if needed.
     pub fn open(data_dir: &Path) -> Result<MentionIndex, IndexError> {
         let path = data_dir.join(INDEX_DIR);
-        std::fs::create_dir_all(&path).map_err(|source| IndexError::CreateDir {
-            path: path.clone(),
-            source,
-        })?;
+        crate::state::ensure_private_dir(data_dir)
+            .and_then(|()| std::fs::create_dir_all(&path))
+            .map_err(|source| IndexError::CreateDir {
+                path: path.clone(),
+                source,
+            })?;
         let open_err = |source| IndexError::Open {
             path: path.clone(),
             source,

@@ -57,6 +57,25 @@ pub struct SearchRequest {
     pub sort: Option<Sort>,
 }
 
+impl SearchRequest {
+    /// What was asked, for the audit trail: the query and the filters that are set.
+    pub fn describe(&self) -> String {
+        let mut parts = vec![format!("q={}", self.q)];
+        let mut add = |key: &str, value: Option<String>| {
+            if let Some(value) = value {
+                parts.push(format!("{key}={value}"));
+            }
+        };
+        add("lang", self.lang.clone());
+        add("source", self.source.clone());
+        add("aspect", self.aspect.clone());
+        add("complaint", self.complaint.map(|c| c.to_string()));
+        add("from", self.from.map(|t| t.to_rfc3339()));
+        add("to", self.to.map(|t| t.to_rfc3339()));
+        parts.join("&")
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SearchResults {
     pub total: usize,

@@ -208,7 +208,7 @@ impl WriterLoop {
             }
             return Err(failed(e));
         }
-        tracing::info!(erasure = %erasure.describe(), mentions = matching, "erased");
+        tracing::info!(erasure = %erasure.summary(), mentions = matching, "erased");
         Ok(matching)
     }
 

@@ -277,6 +277,29 @@ async fn erasure_then_search_with_an_audit_trail() {
     assert_eq!(none["total"], 0);
     let (status, bad) = post_json(addr, "/api/admin/forget", json!({})).await;
     assert_eq!(status, 400, "{bad}");
+    // What staff type can be personal data: a search for a phone number or a handle,
+    // the permalink of a post that names its author, a password typed as the name.
+    let (status, _) = get_json_as(
+        addr,
+        "/api/search?q=0612345678%20OR%20%40secret_author",
+        Some(VIEWER_TOKEN),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, _) = post_json(
+        addr,
+        "/api/admin/forget",
+        json!({ "url": "https://mastodon.example/@fatima_rahimi/113456789" }),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let typo = reqwest::Client::new()
+        .post(format!("http://{addr}/api/login"))
+        .json(&json!({ "user": "my-secret-passphrase", "password": "x" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(typo.status(), 401);
 
     let (_, audit) = get_json(addr, "/api/admin/audit?limit=1000").await;
     let entries = audit["entries"].as_array().unwrap();
@@ -296,8 +319,20 @@ async fn erasure_then_search_with_an_audit_trail() {
         "forget",
         "url=https://forum.example/t/c: 1 mentions"
     ));
-    // The audit trail never holds the raw handle either.
-    assert!(!audit.to_string().contains("amina"), "{audit}");
+    assert!(has("vic", "search", "q=[phone] OR @p_"), "{entries:#?}");
+    assert!(has("ann", "forget", "url=https://mastodon.example/@p_"));
+    assert!(has("-", "login_failed", "unknown user name from"));
+    // The audit trail never holds the raw handle either, nor what was typed.
+    let text = audit.to_string();
+    for raw in [
+        "amina",
+        "0612345678",
+        "secret_author",
+        "fatima",
+        "my-secret-passphrase",
+    ] {
+        assert!(!text.contains(raw), "{raw} in {audit}");
+    }
     daemon.shutdown().await.unwrap();
 }
 
@@ -415,27 +450,19 @@ async fn admins_manage_users_over_the_api() {
     let dir = tempfile::tempdir().unwrap();
     let (daemon, _server) = start(dir.path(), "2026-11-20T10:00:00Z").await;
     let addr = daemon.addr();
-    let (status, body) = post_json(
-        addr,
-        "/api/admin/users",
-        json!({ "name": "wendy", "role": "viewer", "password": "a long enough password" }),
-    )
-    .await;
+    let set_user = |name: &'static str, role: &'static str, password: &'static str| {
+        post_json(
+            addr,
+            "/api/admin/users",
+            json!({ "name": name, "role": role, "password": password }),
+        )
+    };
+    let (status, body) = set_user("wendy", "viewer", "a long enough password").await;
     assert_eq!((status, &body["role"]), (200, &json!("viewer")), "{body}");
-    let (status, _) = post_json(
-        addr,
-        "/api/admin/users",
-        json!({ "name": "x", "role": "viewer", "password": "short" }),
-    )
-    .await;
+    let (status, _) = set_user("x", "viewer", "short").await;
     assert_eq!(status, 400);
     // A body that is not what the route reads answers in JSON too, saying why.
-    let (status, body) = post_json(
-        addr,
-        "/api/admin/users",
-        json!({ "name": "x", "role": "god", "password": "a long enough password" }),
-    )
-    .await;
+    let (status, body) = set_user("x", "god", "a long enough password").await;
     assert_eq!(status, 422, "{body}");
     assert!(body["error"].as_str().unwrap().contains("role"), "{body}");
     for (content_type, text) in [("application/json", "{not json"), ("text/plain", "garbage")] {
@@ -464,6 +491,45 @@ async fn admins_manage_users_over_the_api() {
         .await
         .unwrap();
     assert_eq!(login.status(), 200);
+    let session = login.headers()["set-cookie"].to_str().unwrap();
+    let session = session.split(';').next().unwrap().to_string();
+    let me_with = |session: String| async move {
+        let response = reqwest::Client::new()
+            .get(format!("http://{addr}/api/me"))
+            .header("cookie", session)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (
+            status,
+            response.json::<Value>().await.unwrap_or(Value::Null),
+        )
+    };
+    // A new role applies to the running session at once.
+    let (status, _) = set_user("wendy", "admin", "a long enough password").await;
+    assert_eq!(status, 200);
+    let (status, me) = me_with(session.clone()).await;
+    assert_eq!((status, &me["role"]), (200, &json!("admin")), "{me}");
+    // A new password ends the sessions that began with the old one.
+    let (status, _) = set_user("wendy", "admin", "a new long password").await;
+    assert_eq!(status, 200);
+    let (status, _) = me_with(session.clone()).await;
+    assert_eq!(status, 401, "a session outlives a password change");
+    let relogin = |password: &'static str| async move {
+        let response = reqwest::Client::new()
+            .post(format!("http://{addr}/api/login"))
+            .json(&json!({ "user": "wendy", "password": password }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        let cookie = response.headers()["set-cookie"].to_str().unwrap();
+        cookie.split(';').next().unwrap().to_string()
+    };
+    let session = relogin("a new long password").await;
+    let (status, me) = me_with(session.clone()).await;
+    assert_eq!((status, &me["role"]), (200, &json!("admin")), "{me}");
     let (status, body) = post_json(addr, "/api/admin/users/wendy/tokens", json!({})).await;
     assert_eq!(status, 200);
     let token = body["token"].as_str().unwrap().to_string();
@@ -480,6 +546,15 @@ async fn admins_manage_users_over_the_api() {
     assert_eq!(removed.status(), 200);
     let (status, _) = get_json_as(addr, "/api/me", Some(&token)).await;
     assert_eq!(status, 401);
+    assert_eq!(me_with(session.clone()).await.0, 401);
+    // The name given to someone else: the old session is not theirs.
+    let (status, _) = set_user("wendy", "admin", "someone else's password").await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        me_with(session).await.0,
+        401,
+        "a removed user's session came back"
+    );
     let (_, audit) = get_json(addr, "/api/admin/audit?user=ann").await;
     let text = audit.to_string();
     for action in ["user_set", "token_add", "user_remove"] {

@@ -315,6 +315,20 @@ fn import_then_search_from_the_shell() {
         out.contains("forget_dry_run") && out.contains("url=https://forum.example/t/9"),
         "{out}"
     );
+    // Searches from the shell are audited too, with the account the process runs as,
+    // and without the personal data typed into them.
+    let (code, _, err) = webcare(&["search", "-c", &config, "0612345678", "--lang", "nl"]);
+    assert_eq!(code, 0, "{err}");
+    let (_, out, _) = webcare(&["audit", "-c", &config]);
+    let search = out
+        .lines()
+        .find(|l| l.contains("search") && l.contains("lang=nl"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(
+        search.contains("q=[phone]") && search.contains("(uid "),
+        "{search}"
+    );
+    assert!(!out.contains("0612345678"), "{out}");
     let (code, _, err) = webcare(&["forget", "-c", &config]);
     assert_ne!(code, 0, "neither --url nor --author: {err}");
 }
