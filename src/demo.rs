@@ -3,9 +3,10 @@
 //! them within a minute. The feeds are invented (see `src/demo/feeds/README.md`).
 
 use std::net::SocketAddr;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
-use axum::extract::Path;
+use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -39,11 +40,28 @@ const FEEDS: &[(&str, &str, &[u8])] = &[
 /// Demo sources poll often, so conditional GET (304) shows in the status too.
 const DEMO_INTERVAL: Duration = Duration::from_secs(30);
 
+/// The bundled feeds as served: their dates moved by whole days so that the newest
+/// falls on the day the demo starts, however long after the sample was written. The
+/// demo then shows this week's mentions and trends, and retention (which erases what is
+/// older than its period, counted from today) keeps them.
+struct Served {
+    feeds: Vec<(&'static str, &'static str, Vec<u8>)>,
+}
+
 /// Serves the bundled feeds on 127.0.0.1 (ephemeral port) with ETags; returns the address.
 pub async fn serve_feeds() -> std::io::Result<SocketAddr> {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
     let addr = listener.local_addr()?;
-    let app = Router::new().route("/feeds/{name}", get(feed));
+    let days = days_behind(chrono::Utc::now());
+    let served = Arc::new(Served {
+        feeds: FEEDS
+            .iter()
+            .map(|(name, content_type, bytes)| (*name, *content_type, shift_dates(bytes, days)))
+            .collect(),
+    });
+    let app = Router::new()
+        .route("/feeds/{name}", get(feed))
+        .with_state(served);
     tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
             tracing::error!(error = %e, "demo feed server stopped");
@@ -52,8 +70,70 @@ pub async fn serve_feeds() -> std::io::Result<SocketAddr> {
     Ok(addr)
 }
 
-async fn feed(Path(name): Path<String>, headers: HeaderMap) -> Response {
-    let Some((_, content_type, bytes)) = FEEDS.iter().find(|(n, _, _)| *n == name) else {
+/// RFC 3339 (Atom, JSON Feed) and RFC 2822 (RSS) dates in the bundled feeds.
+static DATES: LazyLock<regex::Regex> = LazyLock::new(|| {
+    regex::Regex::new(
+        r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?(?:Z|[+-][0-9]{2}:[0-9]{2})|(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), [0-9]{1,2} [A-Z][a-z]{2} [0-9]{4} [0-9]{2}:[0-9]{2}:[0-9]{2} [+-][0-9]{4}",
+    )
+    .expect("the date pattern compiles")
+});
+
+/// Whole days from the newest date of the bundled feeds to `now` (none when the sample
+/// is newer).
+fn days_behind(now: chrono::DateTime<chrono::Utc>) -> i64 {
+    let newest = FEEDS
+        .iter()
+        .flat_map(|(_, _, bytes)| {
+            let text = String::from_utf8_lossy(bytes);
+            DATES
+                .find_iter(&text)
+                .filter_map(|m| parse_date(m.as_str()))
+                .map(|d| d.to_utc())
+                .collect::<Vec<_>>()
+        })
+        .max();
+    newest.map_or(0, |newest| (now - newest).num_days().max(0))
+}
+
+fn parse_date(text: &str) -> Option<chrono::DateTime<chrono::FixedOffset>> {
+    chrono::DateTime::parse_from_rfc3339(text)
+        .or_else(|_| chrono::DateTime::parse_from_rfc2822(text))
+        .ok()
+}
+
+/// `bytes` with every date moved `days` later, in the format it was written in.
+fn shift_dates(bytes: &[u8], days: i64) -> Vec<u8> {
+    if days == 0 {
+        return bytes.to_vec();
+    }
+    let text = String::from_utf8_lossy(bytes);
+    DATES
+        .replace_all(&text, |c: &regex::Captures| {
+            let found = &c[0];
+            let Some(date) = parse_date(found) else {
+                return found.to_string();
+            };
+            let moved = date + chrono::Duration::days(days);
+            if found.ends_with('Z') {
+                moved
+                    .to_utc()
+                    .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+            } else if found.contains('T') {
+                moved.to_rfc3339()
+            } else {
+                moved.to_rfc2822()
+            }
+        })
+        .into_owned()
+        .into_bytes()
+}
+
+async fn feed(
+    State(served): State<Arc<Served>>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let Some((_, content_type, bytes)) = served.feeds.iter().find(|(n, _, _)| *n == name) else {
         return StatusCode::NOT_FOUND.into_response();
     };
     let etag = format!("\"{}\"", &blake3::hash(bytes).to_hex()[..16]);
@@ -69,7 +149,7 @@ async fn feed(Path(name): Path<String>, headers: HeaderMap) -> Response {
             (header::CONTENT_TYPE, content_type.to_string()),
             (header::ETAG, etag),
         ],
-        *bytes,
+        bytes.clone(),
     )
         .into_response()
 }
@@ -145,5 +225,52 @@ pub fn reset_if_incompatible(data_dir: &std::path::Path) -> bool {
             std::fs::remove_dir_all(&path).is_ok()
         }
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> chrono::DateTime<chrono::Utc> {
+        chrono::DateTime::parse_from_rfc3339(text).unwrap().to_utc()
+    }
+
+    #[test]
+    fn dates_move_by_whole_days_in_the_format_they_were_written_in() {
+        let feed = br#"<pubDate>Fri, 27 Nov 2026 09:30:00 +0100</pubDate> "date_published": "2026-11-01T10:00:00+01:00" <updated>2026-11-27T11:30:00Z</updated> 2026-11-27 stays"#;
+        let moved = String::from_utf8(shift_dates(feed, 3)).unwrap();
+        assert_eq!(
+            moved,
+            r#"<pubDate>Mon, 30 Nov 2026 09:30:00 +0100</pubDate> "date_published": "2026-11-04T10:00:00+01:00" <updated>2026-11-30T11:30:00Z</updated> 2026-11-27 stays"#
+        );
+        assert_eq!(shift_dates(feed, 0), feed.to_vec());
+    }
+
+    #[test]
+    fn the_newest_bundled_item_falls_on_the_day_the_demo_starts() {
+        // Long after the sample was written, and before its newest date.
+        for now in [at("2029-03-14T12:00:00Z"), at("2026-11-02T12:00:00Z")] {
+            let days = days_behind(now);
+            let newest = FEEDS
+                .iter()
+                .flat_map(|(name, _, bytes)| {
+                    let feed = feed_rs::parser::parse(&shift_dates(bytes, days)[..])
+                        .unwrap_or_else(|e| panic!("{name}: {e}"));
+                    feed.entries
+                        .into_iter()
+                        .filter_map(|e| e.published.or(e.updated))
+                })
+                .max()
+                .unwrap();
+            if days > 0 {
+                assert!(
+                    newest <= now && now - newest < chrono::Duration::days(1),
+                    "{newest} for {now}"
+                );
+            } else {
+                assert!(newest > now, "not moved back: {newest}");
+            }
+        }
     }
 }

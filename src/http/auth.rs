@@ -89,8 +89,10 @@ fn identify(state: &AppState, headers: &HeaderMap) -> Identity {
         let token = value
             .to_str()
             .ok()
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim);
+            // The scheme is case-insensitive (RFC 9110, 11.1): "bearer" is "Bearer".
+            .and_then(|v| v.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token.trim());
         return match token.and_then(|t| users.check_token(t)) {
             Some(user) => Identity::Known(Principal {
                 user: user.name.clone(),

@@ -35,7 +35,7 @@ pub enum KeySource {
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
-    #[error("{KEY_ENV}: must be {} hexadecimal digits", KEY_BYTES * 2)]
+    #[error("{KEY_ENV}: must be {} hexadecimal digits of a random key", KEY_BYTES * 2)]
     Env,
     #[error("{path}: pseudonym key file: {message}")]
     File { path: PathBuf, message: String },
@@ -229,6 +229,8 @@ fn mention_pattern() -> &'static regex::Regex {
     })
 }
 
+/// The key in `hex`; `None` unless it is 64 hex digits and not all one byte value (a
+/// key of zeros, or a placeholder left in, is no secret).
 fn parse_hex_key(hex: &str) -> Option<[u8; KEY_BYTES]> {
     if hex.len() != KEY_BYTES * 2 || !hex.is_ascii() {
         return None;
@@ -237,7 +239,7 @@ fn parse_hex_key(hex: &str) -> Option<[u8; KEY_BYTES]> {
     for (i, byte) in key.iter_mut().enumerate() {
         *byte = u8::from_str_radix(&hex[i * 2..i * 2 + 2], 16).ok()?;
     }
-    Some(key)
+    Some(key).filter(|k| k.iter().any(|&b| b != k[0]))
 }
 
 fn load_or_create(path: &Path) -> Result<[u8; KEY_BYTES], KeyError> {
@@ -246,8 +248,15 @@ fn load_or_create(path: &Path) -> Result<[u8; KEY_BYTES], KeyError> {
         message,
     };
     match std::fs::read_to_string(path) {
-        Ok(text) => parse_hex_key(text.trim())
-            .ok_or_else(|| fail(format!("must hold {} hexadecimal digits", KEY_BYTES * 2))),
+        Ok(text) => {
+            tighten(path);
+            parse_hex_key(text.trim()).ok_or_else(|| {
+                fail(format!(
+                    "must hold {} hexadecimal digits of a random key",
+                    KEY_BYTES * 2
+                ))
+            })
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let mut key = [0u8; KEY_BYTES];
             rand::rng().fill_bytes(&mut key);
@@ -260,6 +269,28 @@ fn load_or_create(path: &Path) -> Result<[u8; KEY_BYTES], KeyError> {
             Ok(key)
         }
         Err(e) => Err(fail(e.to_string())),
+    }
+}
+
+/// Makes the key file readable by its owner only where others could read it.
+fn tighten(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let Ok(meta) = std::fs::metadata(path) else {
+            return;
+        };
+        let mode = meta.permissions().mode();
+        if mode & 0o077 != 0 {
+            match std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)) {
+                Ok(()) => {
+                    tracing::warn!(path = %path.display(), was = format!("{:o}", mode & 0o777), "the pseudonym key file was readable by others; made it private to its owner (600)")
+                }
+                Err(e) => {
+                    tracing::warn!(path = %path.display(), error = %e, "the pseudonym key file is readable by others and cannot be made private")
+                }
+            }
+        }
     }
 }
 
@@ -375,7 +406,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("pseudonym.key");
         std::fs::write(&path, "kort").unwrap();
-        let err = Pseudonymiser::new(&KeySource::File(path), &[])
+        let err = Pseudonymiser::new(&KeySource::File(path.clone()), &[])
             .err()
             .unwrap()
             .to_string();
@@ -383,5 +414,25 @@ mod tests {
             err.contains("pseudonym.key") && err.contains("64 hexadecimal"),
             "{err}"
         );
+        // A key of one repeated byte is no secret.
+        std::fs::write(&path, "0".repeat(64)).unwrap();
+        let err = Pseudonymiser::new(&KeySource::File(path.clone()), &[])
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("random key"), "{err}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_key_file_others_could_read_is_made_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pseudonym.key");
+        std::fs::write(&path, format!("{}\n", "0123456789abcdef".repeat(4))).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        Pseudonymiser::new(&KeySource::File(path.clone()), &[]).unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
     }
 }

@@ -535,6 +535,16 @@ async fn admins_manage_users_over_the_api() {
     let token = body["token"].as_str().unwrap().to_string();
     let (status, me) = get_json_as(addr, "/api/me", Some(&token)).await;
     assert_eq!((status, &me["user"]), (200, &json!("wendy")));
+    // The scheme in any case, as HTTP has it; another scheme is refused.
+    for (scheme, expected) in [("bearer", 200), ("BEARER", 200), ("Basic", 401)] {
+        let response = reqwest::Client::new()
+            .get(format!("http://{addr}/api/me"))
+            .header("authorization", format!("{scheme} {token}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), expected, "{scheme}");
+    }
     let (_, users) = get_json(addr, "/api/admin/users").await;
     assert!(!users.to_string().contains("argon2"), "{users}");
     let removed = reqwest::Client::new()

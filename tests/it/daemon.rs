@@ -358,6 +358,15 @@ async fn the_demo_indexes_the_bundled_feeds_and_leaves_the_decoys_out() {
     assert_eq!(all["total"].as_u64(), Some(kept));
     // The feeds hold 48 items about the procedure and 16 decoys (their README).
     assert!((40..=48).contains(&kept), "{kept} kept");
+    // Served with their dates moved to end today, whenever the demo runs: the inbox
+    // (newest first) starts within a day of now.
+    let newest = all["hits"][0]["published"].as_str().unwrap();
+    let newest = chrono::DateTime::parse_from_rfc3339(newest).unwrap();
+    let age = chrono::Utc::now() - newest.to_utc();
+    assert!(
+        age < chrono::Duration::days(1) && age > chrono::Duration::zero(),
+        "newest mention published {newest}"
+    );
     let (_, found) = get("/api/search?q=asielzoekers").await;
     assert!(found["total"].as_u64().unwrap() > 0, "{found}");
     for decoy in ["dierenasiel", "gehoorapparaat", "klooster"] {
