@@ -19,7 +19,10 @@ use crate::pipeline::extract::{any_to_text, canonical_url, html_to_text};
 
 const ACCEPT: &str =
     "application/rss+xml, application/atom+xml, application/feed+json, application/json;q=0.9, application/xml;q=0.9, text/xml;q=0.8, */*;q=0.5";
-/// Items remembered per feed; feeds hold tens of items, a hostile one may hold millions.
+/// Items read and remembered per feed; feeds hold tens of items, an archive thousands, a
+/// hostile one millions. Of a longer feed the newest are read; the rest, older, are left
+/// alone, counted in the log (remembering them all would make every saved position
+/// large, and reading them without remembering would read them again every poll).
 const MAX_SEEN: usize = 2_000;
 
 pub struct FeedSource {
@@ -96,13 +99,20 @@ impl Source for FeedSource {
         let feed = parse_feed(&body)?;
         let old = FeedPosition::from_value(position);
         let seen_before: HashSet<u64> = old.seen.into_iter().collect();
-        let mut seen = Vec::with_capacity(feed.entries.len().min(MAX_SEEN));
+        let read = newest_entries(&feed.entries, MAX_SEEN);
+        if read.len() < feed.entries.len() {
+            tracing::warn!(
+                source = %self.name,
+                items = feed.entries.len(),
+                read = read.len(),
+                "the feed holds more items than are read; the oldest are left alone"
+            );
+        }
+        let mut seen = Vec::with_capacity(read.len());
         let mut mentions = Vec::new();
-        for entry in &feed.entries {
+        for entry in read {
             let key = short_hash(&entry.id);
-            if seen.len() < MAX_SEEN {
-                seen.push(key);
-            }
+            seen.push(key);
             if !seen_before.contains(&key) {
                 mentions.push(self.mention(&feed, entry, now));
             }
@@ -119,6 +129,26 @@ impl Source for FeedSource {
             position: serde_json::to_value(new_position).unwrap_or_default(),
         })
     }
+}
+
+/// The `most` newest of `entries` (by publication, else update time; an entry without
+/// either counts as newest, as feeds put new items first), in feed order.
+fn newest_entries(entries: &[Entry], most: usize) -> Vec<&Entry> {
+    if entries.len() <= most {
+        return entries.iter().collect();
+    }
+    let mut order: Vec<usize> = (0..entries.len()).collect();
+    let time = |e: &Entry| e.published.or(e.updated);
+    // Newest first; undated first of all; ties keep feed order (a stable sort).
+    order.sort_by(|&a, &b| match (time(&entries[a]), time(&entries[b])) {
+        (None, None) => std::cmp::Ordering::Equal,
+        (None, Some(_)) => std::cmp::Ordering::Less,
+        (Some(_), None) => std::cmp::Ordering::Greater,
+        (Some(x), Some(y)) => y.cmp(&x),
+    });
+    order.truncate(most);
+    order.sort_unstable();
+    order.into_iter().map(|i| &entries[i]).collect()
 }
 
 impl FeedSource {
@@ -380,5 +410,55 @@ mod tests {
             )
             .unwrap();
         assert_eq!((second.mentions.len(), second.items_seen), (0, 1));
+    }
+
+    #[test]
+    fn of_a_very_long_feed_the_newest_items_are_read_once() {
+        // Oldest first, as some archives list them: the newest are at the end.
+        let items: String = (0..MAX_SEEN + 500)
+            .map(|i| {
+                let day = chrono::DateTime::parse_from_rfc3339("2020-01-01T00:00:00Z").unwrap()
+                    + chrono::Duration::hours(i as i64);
+                format!(
+                    "<item><guid>g{i}</guid><title>t{i}</title><pubDate>{}</pubDate></item>",
+                    day.to_rfc2822()
+                )
+            })
+            .collect();
+        let rss = format!("<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>x</title>{items}</channel></rss>");
+        let cfg = SourceConfig {
+            name: "archive".into(),
+            kind: "feed".into(),
+            url: Url::parse("https://example.org/feed").unwrap(),
+            interval: std::time::Duration::from_secs(60),
+            lang: None,
+            enabled: true,
+            rate_limit: std::time::Duration::ZERO,
+            topical: false,
+            platform: Default::default(),
+        };
+        let source = FeedSource::new(&cfg);
+        let req = source.first_request(&Position::Null);
+        let now = Utc::now();
+        let parse = |position: &Position| {
+            source
+                .parse(
+                    &req,
+                    position,
+                    Fetched::Body(body(rss.as_bytes(), None)),
+                    now,
+                )
+                .unwrap()
+        };
+        let first = parse(&Position::Null);
+        assert_eq!(first.items_seen, MAX_SEEN + 500);
+        assert_eq!(first.mentions.len(), MAX_SEEN);
+        assert_eq!(first.mentions[0].title, "t500");
+        assert_eq!(
+            first.mentions.last().unwrap().title,
+            format!("t{}", MAX_SEEN + 499)
+        );
+        // Nothing read again on the next poll.
+        assert_eq!(parse(&first.position).mentions.len(), 0);
     }
 }
