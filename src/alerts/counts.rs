@@ -1,8 +1,12 @@
 //! Counting complaint voices in the index, with tantivy aggregations.
 //!
-//! A voice is a near-duplicate cluster: one post reposted a hundred times is one voice,
-//! twenty people describing the same problem in their own words are twenty. Counts are
-//! per aspect, or per aspect and facet value (`interpreter@nos-binnenland`), over a time
+//! A voice is a person with a complaint: one post reposted a hundred times is one voice,
+//! and so is one person posting twelve complaints in their own words; twenty people
+//! describing the same problem are twenty. Counted as the smaller of the distinct
+//! near-duplicate clusters and the distinct authors (with the clusters of posts that
+//! have no author, such as news items, each counted as one): both are at least the
+//! number of people, each overcounts a case the other gets right. Counts are per
+//! aspect, or per aspect and facet value (`interpreter@nos-binnenland`), over a time
 //! window of publication times.
 
 use std::collections::BTreeMap;
@@ -12,7 +16,7 @@ use tantivy::aggregation::agg_req::Aggregations;
 use tantivy::aggregation::agg_result::{AggregationResult, BucketResult, MetricResult};
 use tantivy::aggregation::{AggContextParams, AggregationCollector, AggregationLimitsGuard, Key};
 use tantivy::collector::{Count, TopDocs};
-use tantivy::query::Query;
+use tantivy::query::{Occur, Query};
 use tantivy::schema::{TantivyDocument, Value};
 use tantivy::Order;
 
@@ -33,6 +37,8 @@ pub struct Example {
     pub title: String,
     pub text: String,
     pub cluster: Option<String>,
+    /// The author's pseudonym, where the source names one.
+    pub author: Option<String>,
     pub aspects: Vec<String>,
     pub published: DateTime<Utc>,
 }
@@ -49,17 +55,45 @@ fn complaints_between(
     published_between(f, from, to, &exact)
 }
 
-/// Distinct clusters of complaints per aspect (and per `facet` value when given) in
-/// `[from, to)`.
+/// Voices of complaints per aspect (and per `facet` value when given) in `[from, to)`.
 pub fn voices_per_aspect(
     index: &MentionIndex,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     facet: Option<&str>,
 ) -> Result<VoiceCounts, tantivy::TantivyError> {
-    let (_, reader, f) = index.parts();
+    let (_, _, f) = index.parts();
+    let all = distinct_per_aspect(index, complaints_between(f, from, to, None), facet)?;
+    let without_author: Box<dyn Query> = Box::new(tantivy::query::BooleanQuery::new(vec![
+        (Occur::Must, complaints_between(f, from, to, None)),
+        (
+            Occur::MustNot,
+            Box::new(tantivy::query::ExistsQuery::new("author".into(), false)),
+        ),
+    ]));
+    let anonymous = distinct_per_aspect(index, without_author, facet)?;
+    Ok(all
+        .into_iter()
+        .map(|(key, (clusters, authors))| {
+            let anonymous_clusters = anonymous.get(&key).map_or(0, |(c, _)| *c);
+            (key, clusters.min(authors + anonymous_clusters))
+        })
+        .collect())
+}
+
+/// Distinct (clusters, authors) of the documents `query` matches, per aspect (and per
+/// `facet` value when given).
+fn distinct_per_aspect(
+    index: &MentionIndex,
+    query: Box<dyn Query>,
+    facet: Option<&str>,
+) -> Result<BTreeMap<String, (u64, u64)>, tantivy::TantivyError> {
+    let (_, reader, _) = index.parts();
     let searcher = reader.searcher();
-    let voices = serde_json::json!({ "voices": { "cardinality": { "field": "cluster" } } });
+    let voices = serde_json::json!({
+        "voices": { "cardinality": { "field": "cluster" } },
+        "authors": { "cardinality": { "field": "author" } },
+    });
     let inner = match facet {
         None => voices,
         Some(facet) => serde_json::json!({
@@ -75,9 +109,8 @@ pub fn voices_per_aspect(
         AggregationLimitsGuard::default(),
         searcher.index().tokenizers().clone(),
     );
-    let query = complaints_between(f, from, to, None);
     let results = searcher.search(&*query, &AggregationCollector::from_aggs(request, context))?;
-    let mut out = VoiceCounts::new();
+    let mut out = BTreeMap::new();
     let Some(AggregationResult::BucketResult(BucketResult::Terms { buckets, .. })) =
         results.0.get("aspects")
     else {
@@ -89,7 +122,7 @@ pub fn voices_per_aspect(
         };
         match facet {
             None => {
-                out.insert(aspect.clone(), cardinality(&bucket.sub_aggregation.0));
+                out.insert(aspect.clone(), distinct(&bucket.sub_aggregation.0));
             }
             Some(_) => {
                 let Some(AggregationResult::BucketResult(BucketResult::Terms {
@@ -101,10 +134,7 @@ pub fn voices_per_aspect(
                 };
                 for value in values {
                     if let Key::Str(v) = &value.key {
-                        out.insert(
-                            format!("{aspect}@{v}"),
-                            cardinality(&value.sub_aggregation.0),
-                        );
+                        out.insert(format!("{aspect}@{v}"), distinct(&value.sub_aggregation.0));
                     }
                 }
             }
@@ -113,15 +143,17 @@ pub fn voices_per_aspect(
     Ok(out)
 }
 
-fn cardinality<S: std::hash::BuildHasher>(
+/// The (clusters, authors) cardinalities of a bucket.
+fn distinct<S: std::hash::BuildHasher>(
     aggs: &std::collections::HashMap<String, AggregationResult, S>,
-) -> u64 {
-    match aggs.get("voices") {
+) -> (u64, u64) {
+    let cardinality = |name: &str| match aggs.get(name) {
         Some(AggregationResult::MetricResult(MetricResult::Cardinality(v))) => {
             v.value.unwrap_or(0.0).round() as u64
         }
         _ => 0,
-    }
+    };
+    (cardinality("voices"), cardinality("authors"))
 }
 
 /// The complaints of `[from, to)` (of one aspect when given), newest first, at most
@@ -154,6 +186,7 @@ fn example(f: &Fields, doc: &TantivyDocument) -> Example {
         title: stored_text(doc, f.title).unwrap_or_default(),
         text: stored_text(doc, f.text).unwrap_or_default(),
         cluster: stored_text(doc, f.cluster),
+        author: stored_text(doc, f.author),
         aspects: doc
             .get_all(f.aspect)
             .filter_map(|v| v.as_str().map(str::to_string))

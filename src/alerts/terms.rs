@@ -4,7 +4,8 @@
 //!
 //! Like Elasticsearch's significant terms: a word's share of recent complaint voices
 //! against its share of baseline complaint voices, tested with the same Poisson tail as
-//! the aspect counts. Each near-duplicate cluster counts a word once. Words that an
+//! the aspect counts. A word counts once per voice: the smaller of its distinct
+//! near-duplicate clusters and its distinct authors (as in [`super::counts`]). Words that an
 //! aspect rule already knows are left to the aspect counts, and so are stop words,
 //! numbers and redaction placeholders.
 
@@ -43,7 +44,7 @@ const STOP_WORDS: &[&str] = &[
 
 /// Redaction placeholders (`[phone]` normalises to `phone`).
 const PLACEHOLDERS: &[&str] = &[
-    "email", "phone", "number", "address", "postcode", "plate", "iban",
+    "email", "phone", "number", "address", "postcode", "plate", "iban", "name",
 ];
 
 /// The distinct words of a mention worth counting.
@@ -62,22 +63,47 @@ pub fn words(example: &Example) -> HashSet<String> {
         .collect()
 }
 
-/// Voices per word: each cluster counts a word once.
+/// The distinct clusters and the distinct people (authors; a post without one stands
+/// for its cluster) of a set of mentions.
+#[derive(Default)]
+struct Voices {
+    clusters: HashSet<String>,
+    people: HashSet<String>,
+}
+
+impl Voices {
+    fn add(&mut self, e: &Example) {
+        let cluster = e.cluster.clone().unwrap_or_else(|| e.id.clone());
+        let person = e
+            .author
+            .as_ref()
+            .map_or_else(|| format!("cluster:{cluster}"), |a| format!("author:{a}"));
+        self.clusters.insert(cluster);
+        self.people.insert(person);
+    }
+
+    /// Both overcount (a repost wave has many authors, one person many clusters): the
+    /// smaller.
+    fn count(&self) -> u64 {
+        self.clusters.len().min(self.people.len()) as u64
+    }
+}
+
+/// Voices per word, and in all.
 fn voices_per_word(examples: &[Example]) -> (HashMap<String, u64>, u64) {
-    let mut seen: HashMap<String, HashSet<String>> = HashMap::new();
-    let mut clusters: HashSet<String> = HashSet::new();
+    let mut per_word: HashMap<String, Voices> = HashMap::new();
+    let mut all = Voices::default();
     for e in examples {
-        let voice = e.cluster.clone().unwrap_or_else(|| e.id.clone());
-        clusters.insert(voice.clone());
+        all.add(e);
         for w in words(e) {
-            seen.entry(w).or_default().insert(voice.clone());
+            per_word.entry(w).or_default().add(e);
         }
     }
-    let counts = seen
+    let counts = per_word
         .into_iter()
-        .map(|(w, voices)| (w, voices.len() as u64))
+        .map(|(w, voices)| (w, voices.count()))
         .collect();
-    (counts, clusters.len() as u64)
+    (counts, all.count())
 }
 
 /// Words significantly more frequent in `recent` than in `baseline` complaints, most
@@ -142,6 +168,7 @@ mod tests {
             title: String::new(),
             text: text.into(),
             cluster: Some(id.into()),
+            author: Some(format!("p_{id}")),
             aspects: Vec::new(),
             published: chrono::Utc::now(),
         }
@@ -195,5 +222,13 @@ mod tests {
             min_ratio: 3.0,
         };
         assert!(emerging(&recent, &background, &t, &|_| false).is_empty());
+        // And so is one person writing it many times in other words.
+        let one_person: Vec<Example> = (0..30)
+            .map(|i| Example {
+                author: Some("p_een".into()),
+                ..example(&format!("o{i}"), &format!("tolkenbureau schandaal dag{i}"))
+            })
+            .collect();
+        assert!(emerging(&one_person, &background, &t, &|_| false).is_empty());
     }
 }

@@ -182,10 +182,12 @@ const BURST_DAY: i64 = 30;
 const WAVE_DAY: i64 = 34;
 const NEW_TERM_DAY: i64 = 38;
 const DECOY_DAY: i64 = 24;
+const ONE_PERSON_DAY: i64 = 27;
 
 /// Six weeks of background complaints (0–2 a day per aspect, at random hours), with a
 /// burst about interpreters, a slowly growing wave about communication, a new complaint
-/// no rule knows (an appointment app), and one post reposted forty times.
+/// no rule knows (an appointment app), one post reposted forty times, and one person
+/// posting fourteen complaints of their own.
 fn synthetic_stream() -> Stream {
     let mut rng = StdRng::seed_from_u64(7);
     let mut s = Stream {
@@ -266,6 +268,18 @@ fn synthetic_stream() -> Stream {
             s.at(DECOY_DAY, 12 + i / 8),
         );
     }
+    // A decoy: one person, fourteen complaints in their own words within ten hours (the
+    // burst's shape, from one voice).
+    for i in 0..14 {
+        let id = next_id();
+        let text = post(&mut rng, "interpreter");
+        s.push(
+            format!("one{id}"),
+            "een_boze_klager".to_string(),
+            text,
+            s.at(ONE_PERSON_DAY, 10 + i % 10),
+        );
+    }
     s
 }
 
@@ -343,6 +357,19 @@ fn backtest_finds_bursts_waves_and_new_complaints_but_not_a_repost_wave() {
     assert!(
         during_decoy.is_empty(),
         "the repost wave opened {during_decoy:#?}"
+    );
+    // So is one person posting many times.
+    let one_person = stream.at(ONE_PERSON_DAY, 0)..stream.at(ONE_PERSON_DAY + 2, 0);
+    let during_one_person: Vec<&String> = report
+        .incidents
+        .iter()
+        .zip(&summary)
+        .filter(|(i, _)| one_person.contains(&i.opened))
+        .map(|(_, s)| s)
+        .collect();
+    assert!(
+        during_one_person.is_empty(),
+        "one person opened {during_one_person:#?}"
     );
     // Outside the injected events, at most one false incident per week.
     let events = [
@@ -495,6 +522,7 @@ fn open_incident(state: &StateDb, now: DateTime<Utc>) -> Change {
             title: String::new(),
             text: format!("De tolk sprak een ander dialect ({i}). <b>Schande</b>"),
             cluster: Some(format!("c{i}")),
+            author: None,
             aspects: vec!["interpreter".into()],
             published: now,
         })
