@@ -204,15 +204,24 @@ impl StateDb {
             .optional()?)
     }
 
-    fn active_incident(&self, kind: &str, key: &str) -> Result<Option<Incident>, StateError> {
+    /// The incident a signal belongs to: an active one, or one resolved while its signal
+    /// went on (whose signal has not been quiet since `quiet_since`).
+    fn followed_incident(
+        &self,
+        kind: &str,
+        key: &str,
+        quiet_since: DateTime<Utc>,
+    ) -> Result<Option<Incident>, StateError> {
         Ok(self
             .conn()
             .query_row(
                 &format!(
                     "SELECT {COLUMNS} FROM incidents WHERE kind = ?1 AND key = ?2 \
-                     AND status IN ('open', 'acknowledged') ORDER BY id DESC LIMIT 1"
+                     AND (status IN ('open', 'acknowledged') \
+                          OR (status = 'resolved' AND last_signal > ?3)) \
+                     ORDER BY id DESC LIMIT 1"
                 ),
-                params![kind, key],
+                params![kind, key, timestamp(quiet_since)],
                 from_row,
             )
             .optional()?)
@@ -301,7 +310,9 @@ impl StateDb {
     }
 
     /// Opens or updates an incident per detection, and closes active incidents whose
-    /// signal has been gone for `close_after`.
+    /// signal has been gone for `close_after`. A signal that goes on after its incident
+    /// was resolved updates it quietly (no change to mail): only a signal that returns
+    /// after `close_after` of quiet opens a new incident.
     pub fn apply_detections(
         &self,
         detections: &[Detection],
@@ -310,8 +321,11 @@ impl StateDb {
     ) -> Result<Vec<Change>, StateError> {
         let mut changes = Vec::new();
         let day = now.format("%Y-%m-%d").to_string();
+        let quiet_since =
+            now - chrono::Duration::from_std(close_after).unwrap_or(chrono::Duration::MAX);
         for d in detections {
-            let (mut incident, opened) = match self.active_incident(d.kind.as_str(), &d.key)? {
+            let followed = self.followed_incident(d.kind.as_str(), &d.key, quiet_since)?;
+            let (mut incident, opened) = match followed {
                 Some(existing) => (existing, false),
                 None => (
                     Incident {
@@ -349,14 +363,15 @@ impl StateDb {
             }
             merge_examples(&mut incident, d);
             incident.id = self.save_incident(&incident)?;
+            if incident.status == Status::Resolved {
+                continue;
+            }
             changes.push(if opened {
                 Change::Opened(incident)
             } else {
                 Change::Updated(incident)
             });
         }
-        let quiet_since =
-            now - chrono::Duration::from_std(close_after).unwrap_or(chrono::Duration::MAX);
         let active: Vec<Incident> = self
             .incidents(None, 10_000)?
             .into_iter()

@@ -115,6 +115,21 @@ async fn set_status(
             "the note is longer than {MAX_NOTE_CHARS} characters"
         )));
     }
+    let current = state
+        .state
+        .incident(id)
+        .map_err(internal)?
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "no alert with this id"))?;
+    // Acknowledging would make a finished incident followed again.
+    if status == Status::Acknowledged && !current.status.is_active() {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            format!(
+                "alert {id} is {}; only an open alert can be acknowledged",
+                current.status.as_str_public()
+            ),
+        ));
+    }
     let note = format!("{} ({})", note.trim(), principal.user);
     let updated = state
         .state

@@ -515,6 +515,18 @@ fn mail_settings(addr: SocketAddr) -> Mail {
 /// An incident about interpreters, opened through the state database as the detector
 /// would.
 fn open_incident(state: &StateDb, now: DateTime<Utc>) -> Change {
+    let mut changes = state
+        .apply_detections(
+            &[interpreter_signal(now)],
+            now,
+            Duration::from_secs(48 * 3600),
+        )
+        .unwrap();
+    changes.remove(0)
+}
+
+/// What the detector finds in a burst about interpreters at `now`.
+fn interpreter_signal(now: DateTime<Utc>) -> webcare::alerts::Detection {
     let examples = (0..3)
         .map(|i| webcare::alerts::counts::Example {
             id: format!("m{i}"),
@@ -527,17 +539,47 @@ fn open_incident(state: &StateDb, now: DateTime<Utc>) -> Change {
             published: now,
         })
         .collect();
-    let detection = webcare::alerts::Detection {
+    webcare::alerts::Detection {
         kind: webcare::alerts::Kind::Aspect,
         key: "interpreter".into(),
         comparison: webcare::alerts::stats::compare(14, 2.0, &Alerts::default().thresholds()),
         examples,
         top_terms: vec!["dialect".into(), "vertaald".into()],
-    };
-    let mut changes = state
-        .apply_detections(&[detection], now, Duration::from_secs(48 * 3600))
+    }
+}
+
+/// Staff resolved an incident while its signal went on: that signal does not open a
+/// new incident (and mail) minutes later; a signal that returns after a quiet spell does.
+#[test]
+fn a_resolved_incident_takes_its_ongoing_signal_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = StateDb::open(dir.path()).unwrap();
+    let t0 = Utc.with_ymd_and_hms(2026, 11, 2, 10, 0, 0).unwrap();
+    let hours = |h: i64| t0 + chrono::Duration::hours(h);
+    let close_after = Duration::from_secs(48 * 3600);
+    let first = open_incident(&state, t0).incident().id;
+    state
+        .set_incident_status(first, Status::Resolved, "opgelost", hours(1))
         .unwrap();
-    changes.remove(0)
+    for h in [2, 3, 30] {
+        let changes = state
+            .apply_detections(&[interpreter_signal(hours(h))], hours(h), close_after)
+            .unwrap();
+        assert!(changes.is_empty(), "at +{h}h: {changes:?}");
+    }
+    assert_eq!(state.incidents(None, 10).unwrap().len(), 1);
+    assert_eq!(
+        state.incident(first).unwrap().unwrap().status,
+        Status::Resolved
+    );
+    // Quiet for longer than close_after since +30h: a new incident.
+    let changes = state
+        .apply_detections(&[interpreter_signal(hours(80))], hours(80), close_after)
+        .unwrap();
+    assert!(
+        matches!(&changes[..], [Change::Opened(i)] if i.id != first),
+        "{changes:?}"
+    );
 }
 
 pub async fn until_received(messages: &Arc<Mutex<Vec<Received>>>, n: usize) {
@@ -819,6 +861,16 @@ async fn alerts_are_listed_shown_acknowledged_and_resolved_over_the_api() {
     .await
     .unwrap();
     assert_eq!(resolved["status"], "resolved");
+    // A finished incident cannot be acknowledged back into being followed.
+    let again = post(format!("/api/alerts/{id}/acknowledge"), json!({}))
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 409);
+    let again: serde_json::Value = again.json().await.unwrap();
+    assert!(
+        again["error"].as_str().unwrap().contains("is resolved"),
+        "{again}"
+    );
     let (_, open) = get_json(addr, "/api/alerts?status=open").await;
     assert!(open["alerts"].as_array().unwrap().is_empty());
     let (status, _) = get_json(addr, "/api/alerts/999").await;
