@@ -1055,34 +1055,44 @@ fn test_mail(config_path: &Path) -> Result<()> {
         .iter()
         .flat_map(|r| r.to.clone())
         .collect();
-    let state = open_state(&config)?;
-    let now = chrono::Utc::now();
-    let id = webcare::alerts::mail::queue_message(
-        &state,
-        &to,
-        "webcare: testbericht / test message",
-        "Dit is een testbericht van webcare: de e-mailinstellingen werken.\nThis is a test message from webcare: the mail settings work.",
-        now,
-    )?;
+    // Sent at once, not through the outbox: a test that fails must not be delivered
+    // later by the daemon.
+    let text = "Dit is een testbericht van webcare: de e-mailinstellingen werken.\nThis is a test message from webcare: the mail settings work.";
+    let test = webcare::alerts::mail::Outgoing {
+        id: 0,
+        incident: None,
+        recipients: to.clone(),
+        subject: "webcare: testbericht / test message".into(),
+        text: text.into(),
+        html: format!("<p>{}</p>", text.replace('\n', "<br>")),
+        attempts: 0,
+        sent: None,
+        last_error: None,
+        delivered: Vec::new(),
+        refused: Vec::new(),
+        failed: None,
+        attachments: Vec::new(),
+    };
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-    let sent = runtime.block_on(async {
+    let failures = runtime.block_on(async {
         let mailer = webcare::alerts::mail::Mailer::new(&smtp, &config.mail.from)?;
-        anyhow::Ok(mailer.send_due(&state, now).await?)
+        let mut failures = Vec::new();
+        for recipient in &to {
+            match mailer.send_now(&test, recipient).await {
+                Ok(()) => println!(
+                    "test message accepted by {}:{} for {recipient}",
+                    smtp.host, smtp.port
+                ),
+                Err(e) => failures.push(format!("{recipient}: {e}")),
+            }
+        }
+        anyhow::Ok(failures)
     })?;
-    let outbox = state.outbox()?;
-    let ours = outbox.iter().find(|o| o.id == id);
-    match ours.and_then(|o| o.sent) {
-        Some(_) => println!(
-            "test message accepted by {}:{} for {} ({} sent)",
-            smtp.host,
-            smtp.port,
-            to.join(", "),
-            sent
-        ),
-        None => bail!(
+    if !failures.is_empty() {
+        bail!(
             "the SMTP server did not accept the test message: {}",
-            ours.and_then(|o| o.last_error.clone()).unwrap_or_default()
-        ),
+            failures.join("; ")
+        );
     }
     Ok(())
 }

@@ -107,6 +107,12 @@ const MIGRATIONS: &[&str] = &[
     // cannot be checked so, and end.
     "DELETE FROM sessions;
      ALTER TABLE sessions ADD COLUMN credential TEXT NOT NULL DEFAULT '';",
+    // 6: mail goes to each recipient on its own: who has it, who refused it for good
+    // (no more attempts for them), and when a message was given up (every recipient
+    // refused it).
+    "ALTER TABLE outbox ADD COLUMN delivered TEXT NOT NULL DEFAULT '[]';
+     ALTER TABLE outbox ADD COLUMN refused TEXT NOT NULL DEFAULT '[]';
+     ALTER TABLE outbox ADD COLUMN failed TEXT;",
 ];
 
 #[derive(Debug, thiserror::Error)]

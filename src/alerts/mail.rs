@@ -35,8 +35,16 @@ pub struct Outgoing {
     pub text: String,
     pub html: String,
     pub attempts: u32,
+    /// When every recipient had it, or refused it for good with at least one having it.
     pub sent: Option<DateTime<Utc>>,
     pub last_error: Option<String>,
+    /// Recipients whose server accepted the message.
+    pub delivered: Vec<String>,
+    /// Recipients refused for good (a permanent SMTP error), with the answer: not tried
+    /// again.
+    pub refused: Vec<(String, String)>,
+    /// When the message was given up: every recipient refused it.
+    pub failed: Option<DateTime<Utc>>,
     /// Files sent along (the weekly report's); not shown in listings.
     #[serde(skip)]
     pub attachments: Vec<MailAttachment>,
@@ -472,7 +480,10 @@ fn insert(
 impl StateDb {
     /// Messages not yet sent whose next attempt is due at `now`.
     pub fn due_mail(&self, now: DateTime<Utc>) -> Result<Vec<Outgoing>, StateError> {
-        self.outbox_where("sent IS NULL AND next_attempt <= ?1", &timestamp(now))
+        self.outbox_where(
+            "sent IS NULL AND failed IS NULL AND next_attempt <= ?1",
+            &timestamp(now),
+        )
     }
 
     /// Every message in the outbox, sent or not (for tests and the admin).
@@ -483,12 +494,15 @@ impl StateDb {
     fn outbox_where(&self, condition: &str, value: &str) -> Result<Vec<Outgoing>, StateError> {
         let conn = self.conn();
         let mut statement = conn.prepare(&format!(
-            "SELECT id, incident, recipients, subject, text_body, html_body, attempts, sent, last_error \
-             FROM outbox WHERE {condition} ORDER BY id"
+            "SELECT id, incident, recipients, subject, text_body, html_body, attempts, sent, last_error, \
+             delivered, refused, failed FROM outbox WHERE {condition} ORDER BY id"
         ))?;
         let rows = statement.query_map(params![value], |r| {
             let recipients: String = r.get(2)?;
             let sent: Option<String> = r.get(7)?;
+            let delivered: String = r.get(9)?;
+            let refused: String = r.get(10)?;
+            let failed: Option<String> = r.get(11)?;
             Ok(Outgoing {
                 id: r.get(0)?,
                 incident: r.get(1)?,
@@ -499,6 +513,9 @@ impl StateDb {
                 attempts: r.get::<_, i64>(6)?.max(0) as u32,
                 sent: sent.map(|s| parse_timestamp(&s)),
                 last_error: r.get(8)?,
+                delivered: serde_json::from_str(&delivered).unwrap_or_default(),
+                refused: serde_json::from_str(&refused).unwrap_or_default(),
+                failed: failed.map(|s| parse_timestamp(&s)),
                 attachments: Vec::new(),
             })
         })?;
@@ -520,18 +537,33 @@ impl StateDb {
         Ok(messages)
     }
 
-    fn mail_sent(&self, id: i64, now: DateTime<Utc>) -> Result<(), StateError> {
+    /// Records one attempt at `out`: who has it now, who refused it for good, and what
+    /// comes next — done (`sent`), given up (`failed`), or another attempt at `next`.
+    fn mail_attempted(
+        &self,
+        out: &Outgoing,
+        error: Option<&str>,
+        now: DateTime<Utc>,
+        next: DateTime<Utc>,
+    ) -> Result<(), StateError> {
+        let pending = out.pending().len();
+        let (sent, failed) = match (pending, out.delivered.is_empty()) {
+            (0, false) => (Some(timestamp(now)), None),
+            (0, true) => (None, Some(timestamp(now))),
+            _ => (None, None),
+        };
         self.conn().execute(
-            "UPDATE outbox SET sent = ?1, attempts = attempts + 1, last_error = NULL WHERE id = ?2",
-            params![timestamp(now), id],
-        )?;
-        Ok(())
-    }
-
-    fn mail_failed(&self, id: i64, error: &str, next: DateTime<Utc>) -> Result<(), StateError> {
-        self.conn().execute(
-            "UPDATE outbox SET attempts = attempts + 1, last_error = ?1, next_attempt = ?2 WHERE id = ?3",
-            params![error, timestamp(next), id],
+            "UPDATE outbox SET attempts = attempts + 1, last_error = ?1, next_attempt = ?2, \
+             delivered = ?3, refused = ?4, sent = ?5, failed = ?6 WHERE id = ?7",
+            params![
+                error,
+                timestamp(next),
+                serde_json::to_string(&out.delivered).unwrap_or_default(),
+                serde_json::to_string(&out.refused).unwrap_or_default(),
+                sent,
+                failed,
+                out.id
+            ],
         )?;
         Ok(())
     }
@@ -543,13 +575,45 @@ pub enum MailError {
     Address(String),
     #[error("cannot build the message: {0}")]
     Build(String),
-    #[error("SMTP: {0}")]
-    Smtp(String),
+    #[error("SMTP: {message}")]
+    Smtp {
+        message: String,
+        /// A 5xx answer: the same message to the same recipient will not be accepted.
+        permanent: bool,
+    },
+}
+
+impl MailError {
+    fn smtp(message: impl Into<String>) -> MailError {
+        MailError::Smtp {
+            message: message.into(),
+            permanent: false,
+        }
+    }
+
+    /// Whether trying again cannot help (an address the server does not take).
+    fn is_permanent(&self) -> bool {
+        match self {
+            MailError::Address(_) => true,
+            MailError::Smtp { permanent, .. } => *permanent,
+            MailError::Build(_) => false,
+        }
+    }
+}
+
+impl Outgoing {
+    /// Recipients that have neither had the message nor refused it for good.
+    pub fn pending(&self) -> Vec<&String> {
+        self.recipients
+            .iter()
+            .filter(|r| !self.delivered.contains(r) && !self.refused.iter().any(|(x, _)| x == *r))
+            .collect()
+    }
 }
 
 /// The SMTP transport for the configured server.
 pub fn transport(smtp: &Smtp) -> Result<AsyncSmtpTransport<Tokio1Executor>, MailError> {
-    let tls = || TlsParameters::new(smtp.host.clone()).map_err(|e| MailError::Smtp(e.to_string()));
+    let tls = || TlsParameters::new(smtp.host.clone()).map_err(|e| MailError::smtp(e.to_string()));
     let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&smtp.host)
         .port(smtp.port)
         .timeout(Some(smtp.timeout));
@@ -567,20 +631,29 @@ pub fn transport(smtp: &Smtp) -> Result<AsyncSmtpTransport<Tokio1Executor>, Mail
     Ok(builder.build())
 }
 
-/// The lettre message for an outbox entry; its Message-ID is derived from the entry, so
-/// a resend after a crash is recognisable as the same message.
-pub fn message(from: &str, out: &Outgoing) -> Result<Message, MailError> {
+/// The lettre message of an outbox entry for one of its recipients (each gets their
+/// own, so that one refused address stops no one else's). Its Message-ID is derived
+/// from the entry, the recipient and the installation, so a resend after a crash is
+/// recognisable as the same message, and two installations never share one.
+pub fn message(
+    from: &str,
+    out: &Outgoing,
+    to: &str,
+    installation: &str,
+) -> Result<Message, MailError> {
     let from: Mailbox = from
         .parse()
         .map_err(|_| MailError::Address(from.to_string()))?;
-    let mut builder = Message::builder()
+    let to_mailbox: Mailbox = to.parse().map_err(|_| MailError::Address(to.to_string()))?;
+    let recipient = &blake3::hash(to.as_bytes()).to_hex()[..8];
+    let builder = Message::builder()
         .from(from)
+        .to(to_mailbox)
         .subject(out.subject.clone())
-        .message_id(Some(format!("<webcare-outbox-{}@webcare>", out.id)));
-    for to in &out.recipients {
-        let mailbox: Mailbox = to.parse().map_err(|_| MailError::Address(to.clone()))?;
-        builder = builder.to(mailbox);
-    }
+        .message_id(Some(format!(
+            "<webcare-outbox-{}-{recipient}.{installation}@webcare>",
+            out.id
+        )));
     let body = MultiPart::alternative()
         .singlepart(
             SinglePart::builder()
@@ -627,21 +700,42 @@ impl Mailer {
         })
     }
 
-    /// Sends every due message once; returns how many were accepted.
+    /// Sends every due message once to each recipient that does not have it yet;
+    /// returns how many messages are now done (every recipient has it or refused it
+    /// for good, at least one has it).
     pub async fn send_due(&self, state: &StateDb, now: DateTime<Utc>) -> Result<usize, StateError> {
         send_due(state, self, now).await
     }
 
-    async fn send(&self, out: &Outgoing) -> Result<(), MailError> {
-        let message = message(&self.from, out)?;
+    /// Sends `out` to `to` now, outside the outbox (`webcare alerts test-mail`).
+    pub async fn send_now(&self, out: &Outgoing, to: &str) -> Result<(), MailError> {
+        self.send(message(&self.from, out, to, "test")?).await
+    }
+
+    async fn send(&self, message: Message) -> Result<(), MailError> {
         match tokio::time::timeout(self.timeout, self.transport.send(message)).await {
             Ok(Ok(_)) => Ok(()),
-            Ok(Err(e)) => Err(MailError::Smtp(e.to_string())),
-            Err(_) => Err(MailError::Smtp(format!(
+            Ok(Err(e)) => Err(MailError::Smtp {
+                message: e.to_string(),
+                permanent: e.is_permanent(),
+            }),
+            Err(_) => Err(MailError::smtp(format!(
                 "no answer within {}s",
                 self.timeout.as_secs()
             ))),
         }
+    }
+}
+
+impl StateDb {
+    /// A random name for this installation, made once: part of every Message-ID.
+    fn installation(&self) -> Result<String, StateError> {
+        if let Some(id) = self.meta("installation")? {
+            return Ok(id);
+        }
+        let id = crate::access::random_hex(8);
+        self.set_meta("installation", &id)?;
+        Ok(id)
     }
 }
 
@@ -650,31 +744,62 @@ async fn send_due(
     mailer: &Mailer,
     now: DateTime<Utc>,
 ) -> Result<usize, StateError> {
-    let mut sent = 0;
-    for out in state.due_mail(now)? {
-        let result = mailer.send(&out).await;
-        match result {
-            Ok(_) => {
-                state.mail_sent(out.id, Utc::now())?;
-                sent += 1;
+    let installation = state.installation()?;
+    let mut done = 0;
+    for mut out in state.due_mail(now)? {
+        let mut retry = None;
+        for to in out.pending().into_iter().cloned().collect::<Vec<_>>() {
+            let sent = match message(&mailer.from, &out, &to, &installation) {
+                Ok(message) => mailer.send(message).await,
+                Err(e) => Err(e),
+            };
+            match sent {
+                Ok(()) => out.delivered.push(to),
+                Err(e) if e.is_permanent() => {
+                    tracing::error!(id = out.id, error = %e, "a recipient refused the alert mail for good; not tried again");
+                    out.refused.push((to, e.to_string()));
+                }
+                Err(e) => retry = Some(e),
+            }
+        }
+        let backoff = FIRST_BACKOFF
+            .saturating_mul(2u32.saturating_pow(out.attempts.min(16)))
+            .min(MAX_BACKOFF);
+        let next = now + chrono::Duration::from_std(backoff).unwrap_or(chrono::Duration::hours(1));
+        let refusals = out
+            .refused
+            .iter()
+            .map(|(to, e)| format!("{to}: {e}"))
+            .collect::<Vec<_>>();
+        let error = retry
+            .as_ref()
+            .map(ToString::to_string)
+            .into_iter()
+            .chain(refusals)
+            .collect::<Vec<_>>()
+            .join("; ");
+        let recorded = (!error.is_empty()).then_some(error.as_str());
+        state.mail_attempted(&out, recorded, Utc::now(), next)?;
+        match (&retry, out.pending().is_empty()) {
+            (None, true) if !out.delivered.is_empty() => {
+                done += 1;
                 tracing::info!(
                     id = out.id,
-                    recipients = out.recipients.len(),
+                    recipients = out.delivered.len(),
+                    refused = out.refused.len(),
                     "alert mail sent"
                 );
             }
-            Err(e) => {
-                let backoff = FIRST_BACKOFF
-                    .saturating_mul(2u32.saturating_pow(out.attempts.min(16)))
-                    .min(MAX_BACKOFF);
-                let next =
-                    now + chrono::Duration::from_std(backoff).unwrap_or(chrono::Duration::hours(1));
-                tracing::warn!(id = out.id, attempts = out.attempts + 1, error = %e, retry_in_secs = backoff.as_secs(), "alert mail not sent; will retry");
-                state.mail_failed(out.id, &e.to_string(), next)?;
+            (None, true) => tracing::error!(
+                id = out.id,
+                "every recipient refused the alert mail; given up"
+            ),
+            (_, _) => {
+                tracing::warn!(id = out.id, attempts = out.attempts + 1, error = %error, retry_in_secs = backoff.as_secs(), "alert mail not sent to every recipient; will retry");
             }
         }
     }
-    Ok(sent)
+    Ok(done)
 }
 
 /// Sends the outbox until `cancel`.

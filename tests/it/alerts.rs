@@ -430,9 +430,19 @@ pub struct Received {
 struct Inbox {
     messages: Arc<Mutex<Vec<Received>>>,
     current: Option<Received>,
+    /// Addresses answered with 550 (no such mailbox).
+    refused: Vec<String>,
 }
 
 impl mailin_embedded::Handler for Inbox {
+    fn rcpt(&mut self, to: &str) -> mailin_embedded::Response {
+        if self.refused.iter().any(|r| r == to) {
+            mailin_embedded::response::NO_MAILBOX
+        } else {
+            mailin_embedded::response::OK
+        }
+    }
+
     fn data_start(
         &mut self,
         _domain: &str,
@@ -465,7 +475,15 @@ impl mailin_embedded::Handler for Inbox {
 
 /// Starts an SMTP server on `addr` (on its own thread, for the rest of the test run).
 pub fn smtp_server(listener: TcpListener) -> Arc<Mutex<Vec<Received>>> {
-    let inbox = Inbox::default();
+    smtp_server_refusing(listener, &[])
+}
+
+/// An SMTP server that has no mailbox for `refused`.
+fn smtp_server_refusing(listener: TcpListener, refused: &[&str]) -> Arc<Mutex<Vec<Received>>> {
+    let inbox = Inbox {
+        refused: refused.iter().map(|r| r.to_string()).collect(),
+        ..Inbox::default()
+    };
     let messages = inbox.messages.clone();
     let mut server = mailin_embedded::Server::new(inbox);
     server
@@ -619,12 +637,30 @@ async fn an_opened_incident_is_mailed_to_its_recipients_with_both_parts() {
         webcare::alerts::mail::Mailer::new(mail.smtp.as_ref().unwrap(), &mail.from).unwrap();
     let sent = mailer.send_due(&state, now).await.unwrap();
     assert_eq!(sent, 1);
-    until_received(&messages, 1).await;
+    // Each recipient gets their own message.
+    until_received(&messages, 2).await;
     let got = messages.lock().unwrap()[0].clone();
     assert_eq!(got.from, "webcare@example.org");
-    let mut to = got.to.clone();
+    let mut to: Vec<String> = messages
+        .lock()
+        .unwrap()
+        .iter()
+        .flat_map(|m| m.to.clone())
+        .collect();
     to.sort();
     assert_eq!(to, vec!["communicatie@example.org", "tolken@example.org"]);
+    let ids: Vec<String> = messages
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|m| {
+            m.data
+                .lines()
+                .find(|l| l.to_ascii_lowercase().starts_with("message-id:"))
+                .map(str::to_string)
+        })
+        .collect();
+    assert!(ids.len() == 2 && ids[0] != ids[1], "{ids:?}");
     assert!(
         got.data.contains(
             "Subject: Terugkerende klacht: tolk =E2=80=94 14 meldingen in 24 uur (normaal 2)"
@@ -690,9 +726,57 @@ async fn mail_waits_out_an_smtp_outage_and_a_restart_and_is_delivered_once() {
     let sent = mailer.send_due(&state, later).await.unwrap();
     assert_eq!(sent, 1);
     assert_eq!(mailer.send_due(&state, later).await.unwrap(), 0);
-    until_received(&messages, 1).await;
+    until_received(&messages, 2).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
-    assert_eq!(messages.lock().unwrap().len(), 1, "delivered once");
+    assert_eq!(
+        messages.lock().unwrap().len(),
+        2,
+        "delivered once to each of the two recipients"
+    );
+}
+
+/// A server that refuses one recipient for good: the others still get the alert, and
+/// the refused address is not tried again and again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_recipient_stops_no_one_else_and_is_not_retried() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = StateDb::open(dir.path()).unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let messages = smtp_server_refusing(listener, &["tolken@example.org"]);
+    let mail = mail_settings(addr);
+    let now = Utc::now();
+    let change = open_incident(&state, now);
+    webcare::alerts::mail::queue(&state, &mail, &change, now, now)
+        .unwrap()
+        .unwrap();
+    let mailer =
+        webcare::alerts::mail::Mailer::new(mail.smtp.as_ref().unwrap(), &mail.from).unwrap();
+    assert_eq!(mailer.send_due(&state, now).await.unwrap(), 1);
+    until_received(&messages, 1).await;
+    assert_eq!(
+        messages.lock().unwrap()[0].to,
+        vec!["communicatie@example.org"]
+    );
+    let outbox = state.outbox().unwrap();
+    assert!(outbox[0].sent.is_some(), "{:?}", outbox[0]);
+    assert_eq!(outbox[0].delivered, vec!["communicatie@example.org"]);
+    assert_eq!(outbox[0].refused.len(), 1);
+    assert_eq!(outbox[0].refused[0].0, "tolken@example.org");
+    assert!(
+        outbox[0]
+            .last_error
+            .as_deref()
+            .unwrap()
+            .contains("tolken@example.org"),
+        "{:?}",
+        outbox[0].last_error
+    );
+    // Nothing due any more, hours later.
+    let later = now + chrono::Duration::hours(6);
+    assert!(state.due_mail(later).unwrap().is_empty());
+    assert_eq!(mailer.send_due(&state, later).await.unwrap(), 0);
+    assert_eq!(messages.lock().unwrap().len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -927,4 +1011,8 @@ async fn test_mail_from_the_command_line_arrives() {
     let got = messages.lock().unwrap()[0].clone();
     assert_eq!(got.to, vec!["communicatie@example.org"]);
     assert!(got.data.contains("testbericht"), "{}", got.data);
+    // Sent at once, never through the outbox: a test that failed is not delivered
+    // later by the daemon.
+    let state = StateDb::open(&dir.path().join("data")).unwrap();
+    assert!(state.outbox().unwrap().is_empty());
 }

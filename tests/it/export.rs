@@ -691,9 +691,15 @@ async fn the_report_is_mailed_with_its_files_to_a_real_smtp_server() {
     let mailer =
         webcare::alerts::mail::Mailer::new(&smtp, "webcare <webcare@example.org>").unwrap();
     assert_eq!(mailer.send_due(&f.state, Utc::now()).await.unwrap(), 1);
-    until_received(&messages, 1).await;
+    // Each recipient gets their own message, files and all.
+    until_received(&messages, 2).await;
     let got = messages.lock().unwrap()[0].clone();
-    let mut to = got.to.clone();
+    let mut to: Vec<String> = messages
+        .lock()
+        .unwrap()
+        .iter()
+        .flat_map(|m| m.to.clone())
+        .collect();
     to.sort();
     assert_eq!(to, ["analisten@example.org", "directie@example.org"]);
     for needle in [
