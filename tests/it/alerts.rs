@@ -600,6 +600,18 @@ fn a_resolved_incident_takes_its_ongoing_signal_quietly() {
     );
 }
 
+/// Every recipient of the received messages, sorted.
+pub fn all_recipients(messages: &Arc<Mutex<Vec<Received>>>) -> Vec<String> {
+    let mut to: Vec<String> = messages
+        .lock()
+        .unwrap()
+        .iter()
+        .flat_map(|m| m.to.clone())
+        .collect();
+    to.sort();
+    to
+}
+
 pub async fn until_received(messages: &Arc<Mutex<Vec<Received>>>, n: usize) {
     for _ in 0..200 {
         if messages.lock().unwrap().len() >= n {
@@ -641,14 +653,10 @@ async fn an_opened_incident_is_mailed_to_its_recipients_with_both_parts() {
     until_received(&messages, 2).await;
     let got = messages.lock().unwrap()[0].clone();
     assert_eq!(got.from, "webcare@example.org");
-    let mut to: Vec<String> = messages
-        .lock()
-        .unwrap()
-        .iter()
-        .flat_map(|m| m.to.clone())
-        .collect();
-    to.sort();
-    assert_eq!(to, vec!["communicatie@example.org", "tolken@example.org"]);
+    assert_eq!(
+        all_recipients(&messages),
+        vec!["communicatie@example.org", "tolken@example.org"]
+    );
     let ids: Vec<String> = messages
         .lock()
         .unwrap()

@@ -694,14 +694,10 @@ async fn the_report_is_mailed_with_its_files_to_a_real_smtp_server() {
     // Each recipient gets their own message, files and all.
     until_received(&messages, 2).await;
     let got = messages.lock().unwrap()[0].clone();
-    let mut to: Vec<String> = messages
-        .lock()
-        .unwrap()
-        .iter()
-        .flat_map(|m| m.to.clone())
-        .collect();
-    to.sort();
-    assert_eq!(to, ["analisten@example.org", "directie@example.org"]);
+    assert_eq!(
+        crate::alerts::all_recipients(&messages),
+        ["analisten@example.org", "directie@example.org"]
+    );
     for needle in [
         "multipart/mixed",
         "multipart/alternative",
