@@ -1212,7 +1212,9 @@ pub fn line_of(text: &str, offset: usize) -> usize {
 }
 
 /// The data directory must be a writable directory, or creatable inside one.
-fn check_data_dir(dir: &Path) -> Result<(), String> {
+/// Whether `dir` is a writable directory, or can be created: its nearest existing
+/// ancestor is a directory.
+pub(crate) fn check_data_dir(dir: &Path) -> Result<(), String> {
     if dir.exists() {
         if !dir.is_dir() {
             return Err(format!("{} exists and is not a directory", dir.display()));
@@ -1223,18 +1225,18 @@ fn check_data_dir(dir: &Path) -> Result<(), String> {
         }
         return Ok(());
     }
-    let parent = match dir.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => return Ok(()),
-    };
-    if parent.is_dir() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{} does not exist and cannot be created: its parent {} is not a directory",
+    let existing = dir
+        .ancestors()
+        .skip(1)
+        .take_while(|a| !a.as_os_str().is_empty())
+        .find(|a| a.exists());
+    match existing {
+        Some(ancestor) if !ancestor.is_dir() => Err(format!(
+            "{} does not exist and cannot be created: {} is not a directory",
             dir.display(),
-            parent.display()
-        ))
+            ancestor.display()
+        )),
+        _ => Ok(()),
     }
 }
 

@@ -6,7 +6,7 @@
 //! near-duplicate clusters and the distinct authors (with the clusters of posts that
 //! have no author, such as news items, each counted as one): both are at least the
 //! number of people, each overcounts a case the other gets right. Counts are per
-//! aspect, or per aspect and facet value (`interpreter@nos-binnenland`), over a time
+//! aspect, or per aspect and facet value (`interpreter@source=nos-binnenland`), over a time
 //! window of publication times.
 
 use std::collections::BTreeMap;
@@ -116,6 +116,7 @@ fn distinct_per_aspect(
     else {
         return Ok(out);
     };
+    let facet_name = facet.unwrap_or_default();
     for bucket in buckets {
         let Key::Str(aspect) = &bucket.key else {
             continue;
@@ -134,7 +135,10 @@ fn distinct_per_aspect(
                 };
                 for value in values {
                     if let Key::Str(v) = &value.key {
-                        out.insert(format!("{aspect}@{v}"), distinct(&value.sub_aggregation.0));
+                        out.insert(
+                            format!("{aspect}@{facet_name}={v}"),
+                            distinct(&value.sub_aggregation.0),
+                        );
                     }
                 }
             }

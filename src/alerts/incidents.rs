@@ -108,8 +108,16 @@ impl Incident {
             _ => {
                 let (aspect, facet) = self.key.split_once('@').unwrap_or((&self.key, ""));
                 let mut path = format!("/api/search?aspect={aspect}&complaint=true&from={from}");
-                if !facet.is_empty() {
-                    path.push_str(&format!("&q={}", urlencode(facet)));
+                match facet.split_once('=') {
+                    // The facet is a filter of the search (`source=`, `lang=`).
+                    Some((name, value)) => {
+                        path.push_str(&format!("&{name}={}", urlencode(value)));
+                    }
+                    // A key from before facets were named.
+                    None if !facet.is_empty() => {
+                        path.push_str(&format!("&q={}", urlencode(facet)));
+                    }
+                    None => {}
                 }
                 path
             }

@@ -152,6 +152,7 @@ fn topic(i: &Incident, lang: MailLanguage) -> String {
         },
         _ => {
             let (aspect, facet) = i.key.split_once('@').unwrap_or((&i.key, ""));
+            let facet = facet.split_once('=').map_or(facet, |(_, value)| value);
             let label = aspect_label(aspect, lang).to_string();
             if facet.is_empty() {
                 label

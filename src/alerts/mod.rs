@@ -108,7 +108,7 @@ pub fn detect(
         return Ok(Vec::new());
     }
     let baseline_seconds = span(config.baseline).num_seconds().max(1) as f64;
-    let mut out = Vec::new();
+    let mut out: Vec<Detection> = Vec::new();
     for facet in facets {
         let whole = counts::voices_per_aspect(index, baseline_start, start, facet)?;
         // The most significant window per key (hours catch a burst early, days a wave).
@@ -146,6 +146,11 @@ pub fn detect(
         }
         for (key, comparison) in best {
             let aspect = key.split('@').next().unwrap_or(&key);
+            // A facet is there to find what the whole aspect hides (one source, one
+            // language): where the whole aspect signals, its facets would only repeat it.
+            if facet.is_some() && out.iter().any(|d| d.key == aspect) {
+                continue;
+            }
             let examples: Vec<Example> = recent
                 .iter()
                 .filter(|e| e.aspects.iter().any(|a| a == aspect))

@@ -248,6 +248,15 @@ pub(crate) fn alerts(v: &Validator, raw: RawAlerts) -> Result<Alerts, ConfigErro
     windows.dedup();
     let window = windows.iter().copied().max().unwrap_or_default();
     let baseline = raw.baseline.map_or(d.baseline, |x| x.0);
+    // Detection waits for a week of complaints before the window (`MIN_HISTORY`); a
+    // baseline that cannot hold a week would keep it silent for ever.
+    if baseline <= Duration::from_secs(7 * 24 * 3600) {
+        return Err(v.invalid(
+            None,
+            "alerts.baseline",
+            "must be longer than 7 days: nothing alarms before a week of history, and the baseline must hold it",
+        ));
+    }
     if baseline < window * 2 {
         return Err(v.invalid(
             None,

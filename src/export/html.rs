@@ -363,7 +363,11 @@ fn incident_subject(kind: &str, key: &str, lang: Language) -> String {
         return format!("“{key}”");
     }
     match key.split_once('@') {
-        Some((aspect, facet)) => format!("{} ({facet})", labels::aspect(aspect, lang)),
+        Some((aspect, facet)) => format!(
+            "{} ({})",
+            labels::aspect(aspect, lang),
+            facet.split_once('=').map_or(facet, |(_, value)| value)
+        ),
         None => labels::aspect(key, lang),
     }
 }

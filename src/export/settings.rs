@@ -167,7 +167,13 @@ pub(crate) fn export(
                 "must name a directory (it is created when missing)",
             ))
         }
-        Some(dir) => PathBuf::from(dir.into_inner()),
+        Some(dir) => {
+            let span = dir.span();
+            let path = PathBuf::from(dir.into_inner());
+            crate::config::check_data_dir(&path)
+                .map_err(|m| v.invalid(Some(span), "export.out_dir", m))?;
+            path
+        }
         None => d.out_dir,
     };
     let weeks = match raw.weeks {

@@ -290,14 +290,13 @@ fn test_alerts() -> Alerts {
     }
 }
 
-#[test]
-fn backtest_finds_bursts_waves_and_new_complaints_but_not_a_repost_wave() {
-    let stream = synthetic_stream();
+/// The pipeline with the aspect word lists alone: these tests are about detecting what
+/// recurs, on posts written from the lists' words, and must not change when the learned
+/// aspect model is retrained (which reads the appointment app as communication, so that
+/// the app's word joins the communication wave's incident instead). The directory must
+/// live as long as the config.
+fn lists_only_pipeline() -> (webcare::config::Pipeline, tempfile::TempDir) {
     let mut config = webcare::config::Pipeline::with_topics(repo().join("config/topics"));
-    // The word lists alone tag the aspects: this test is about detecting what recurs,
-    // on posts written from the lists' words, and must not change when the learned
-    // aspect model is retrained (which reads the appointment app as communication, so
-    // that the app's word joins the communication wave's incident instead).
     let lists = tempfile::tempdir().unwrap();
     for entry in std::fs::read_dir(repo().join("config/aspects")).unwrap() {
         let path = entry.unwrap().path();
@@ -306,6 +305,13 @@ fn backtest_finds_bursts_waves_and_new_complaints_but_not_a_repost_wave() {
         }
     }
     config.aspects_dir = lists.path().to_path_buf();
+    (config, lists)
+}
+
+#[test]
+fn backtest_finds_bursts_waves_and_new_complaints_but_not_a_repost_wave() {
+    let stream = synthetic_stream();
+    let (config, _lists) = lists_only_pipeline();
     let report = webcare::backtest::backtest(
         "synthetic.jsonl",
         stream.lines.join("\n").as_bytes(),
@@ -399,6 +405,45 @@ fn backtest_finds_bursts_waves_and_new_complaints_but_not_a_repost_wave() {
     assert!(burst.mentions.iter().filter(|m| !m.is_empty()).count() >= 10);
     assert!(burst.closed.is_some(), "{burst:?}");
     assert!(burst.peak >= 10, "{burst:?}");
+}
+
+/// With facets, a burst the whole aspect shows opens one incident, not one more per
+/// language it was written in; a facet's incident searches with the facet as a filter.
+#[test]
+fn facets_do_not_repeat_what_the_whole_aspect_shows() {
+    let stream = synthetic_stream();
+    let (config, _lists) = lists_only_pipeline();
+    let alerts = Alerts {
+        facets: vec!["lang".into()],
+        ..test_alerts()
+    };
+    let report = webcare::backtest::backtest(
+        "synthetic.jsonl",
+        stream.lines.join("\n").as_bytes(),
+        &config,
+        &alerts,
+    )
+    .unwrap();
+    let burst = stream.at(BURST_DAY, 0)..stream.at(BURST_DAY + 2, 0);
+    let keys: Vec<&str> = report
+        .incidents
+        .iter()
+        .filter(|i| burst.contains(&i.opened) && i.key.starts_with("interpreter"))
+        .map(|i| i.key.as_str())
+        .collect();
+    assert_eq!(keys, ["interpreter"]);
+    let dir = tempfile::tempdir().unwrap();
+    let state = StateDb::open(dir.path()).unwrap();
+    let facet_incident = webcare::alerts::incidents::Incident {
+        key: "interpreter@lang=nl".into(),
+        ..open_incident(&state, Utc::now()).incident().clone()
+    };
+    let path = facet_incident.search_path(stream.at(BURST_DAY, 0));
+    assert!(
+        path.starts_with("/api/search?aspect=interpreter&complaint=true&from=")
+            && path.ends_with("&lang=nl"),
+        "{path}"
+    );
 }
 
 #[test]

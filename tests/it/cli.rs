@@ -122,6 +122,7 @@ fn write(dir: &Path, name: &str, text: &str) -> String {
 fn bad_configs_are_refused_naming_file_key_and_line() {
     let dir = tempfile::tempdir().unwrap();
     let topics = repo().join("config/topics").display().to_string();
+    let a_file = write(dir.path(), "a-file", "not a directory");
     let cases = [
         ("unknown-key.toml", format!("[pipeline]\ntopics_dir = {topics:?}\n[poll]\ntimeot = \"5s\"\n"), vec!["unknown-key.toml", "timeot", "line 4"]),
         ("bad-duration.toml", format!("[pipeline]\ntopics_dir = {topics:?}\n[[sources]]\nname = \"a\"\nkind = \"feed\"\nurl = \"https://e.org/\"\ninterval = \"often\"\n"), vec!["bad-duration.toml", "invalid duration", "line 7"]),
@@ -136,6 +137,8 @@ fn bad_configs_are_refused_naming_file_key_and_line() {
         ("export-time.toml", format!("[pipeline]\ntopics_dir = {topics:?}\n[export]\ntime = \"7 uur\"\n"), vec!["export-time.toml:4:", "export.time", "\"07:00\""]),
         ("export-zone.toml", format!("[pipeline]\ntopics_dir = {topics:?}\n[export]\ntime_zone = \"Europe/Amsterdamm\"\n"), vec!["export-zone.toml:4:", "export.time_zone", "IANA"]),
         ("export-format.toml", format!("[pipeline]\ntopics_dir = {topics:?}\n[export]\nformats = [\"csv\", \"pdf\"]\n"), vec!["export-format.toml:4:", "export.formats", "unknown format \"pdf\""]),
+        ("short-baseline.toml", format!("[pipeline]\ntopics_dir = {topics:?}\n[alerts]\nwindows = [\"6h\"]\nbaseline = \"7d\"\n"), vec!["alerts.baseline", "longer than 7 days"]),
+        ("export-out-dir.toml", format!("[pipeline]\ntopics_dir = {topics:?}\n[export]\nout_dir = {:?}\n", format!("{a_file}/exports")), vec!["export-out-dir.toml:4:", "export.out_dir", "a-file is not a directory"]),
         ("export-weeks.toml", format!("[pipeline]\ntopics_dir = {topics:?}\n[export]\nweeks = 0\n"), vec!["export-weeks.toml:4:", "export.weeks", "between 1 and 104"]),
         ("export-mail.toml", format!("[pipeline]\ntopics_dir = {topics:?}\n[export]\nmail_to = [\"a@example.org\"]\n"), vec!["export-mail.toml:4:", "export.mail_to", "[mail] enabled"]),
     ];
