@@ -113,6 +113,8 @@ const MIGRATIONS: &[&str] = &[
     "ALTER TABLE outbox ADD COLUMN delivered TEXT NOT NULL DEFAULT '[]';
      ALTER TABLE outbox ADD COLUMN refused TEXT NOT NULL DEFAULT '[]';
      ALTER TABLE outbox ADD COLUMN failed TEXT;",
+    // 7: the window an incident's count is over (0: not recorded, from before).
+    "ALTER TABLE incidents ADD COLUMN window_secs INTEGER NOT NULL DEFAULT 0;",
 ];
 
 #[derive(Debug, thiserror::Error)]

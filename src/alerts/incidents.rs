@@ -94,6 +94,8 @@ pub struct Incident {
     /// When a mail about it was last queued, and with how many voices.
     pub mailed: Option<DateTime<Utc>>,
     pub mailed_observed: u64,
+    /// The window `observed` and `expected` are over, in seconds (0 when not recorded).
+    pub window_secs: u64,
 }
 
 impl Incident {
@@ -146,7 +148,7 @@ impl Change {
 }
 
 const COLUMNS: &str = "id, kind, key, status, opened, updated, last_signal, closed, observed, \
-    expected, peak, counts, top_terms, examples, mentions, note, mailed, mailed_observed";
+    expected, peak, counts, top_terms, examples, mentions, note, mailed, mailed_observed, window_secs";
 
 fn from_row(r: &Row) -> rusqlite::Result<Incident> {
     let json = |i: usize| -> rusqlite::Result<String> { r.get(i) };
@@ -178,6 +180,7 @@ fn from_row(r: &Row) -> rusqlite::Result<Incident> {
         note: r.get(15)?,
         mailed: optional_time(16)?,
         mailed_observed: r.get::<_, i64>(17)?.max(0) as u64,
+        window_secs: r.get::<_, i64>(18)?.max(0) as u64,
     })
 }
 
@@ -255,13 +258,14 @@ impl StateDb {
             i.note,
             i.mailed.map(timestamp),
             i.mailed_observed as i64,
+            i.window_secs as i64,
         ];
         if i.id == 0 {
             conn.execute(
                 "INSERT INTO incidents (kind, key, status, opened, updated, last_signal, closed, \
                  observed, expected, peak, counts, top_terms, examples, mentions, note, mailed, \
-                 mailed_observed) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, \
-                 ?14, ?15, ?16, ?17)",
+                 mailed_observed, window_secs) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, \
+                 ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
                 values,
             )?;
             Ok(conn.last_insert_rowid())
@@ -270,7 +274,7 @@ impl StateDb {
                 "UPDATE incidents SET kind = ?1, key = ?2, status = ?3, opened = ?4, updated = ?5, \
                  last_signal = ?6, closed = ?7, observed = ?8, expected = ?9, peak = ?10, \
                  counts = ?11, top_terms = ?12, examples = ?13, mentions = ?14, note = ?15, \
-                 mailed = ?16, mailed_observed = ?17 WHERE id = ?18",
+                 mailed = ?16, mailed_observed = ?17, window_secs = ?18 WHERE id = ?19",
                 rusqlite::params_from_iter(
                     values
                         .iter()
@@ -355,6 +359,7 @@ impl StateDb {
                         note: None,
                         mailed: None,
                         mailed_observed: 0,
+                        window_secs: 0,
                     },
                     true,
                 ),
@@ -362,6 +367,7 @@ impl StateDb {
             incident.updated = now;
             incident.last_signal = now;
             incident.observed = d.comparison.observed;
+            incident.window_secs = d.window.as_secs();
             incident.expected = d.comparison.expected;
             incident.peak = incident.peak.max(d.comparison.observed);
             let today = incident.counts.entry(day.clone()).or_default();

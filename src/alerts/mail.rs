@@ -143,6 +143,18 @@ pub(crate) fn aspect_label(aspect: &str, lang: MailLanguage) -> &str {
     }
 }
 
+/// A window's length as a subject line says it: "6 uur", "24 hours", "5 minuten".
+fn window_text(seconds: u64, lang: MailLanguage) -> String {
+    let nl = matches!(lang, MailLanguage::Nl);
+    match (seconds % 3600 == 0, nl) {
+        (true, true) => format!("{} uur", seconds / 3600),
+        (true, false) if seconds == 3600 => "1 hour".to_string(),
+        (true, false) => format!("{} hours", seconds / 3600),
+        (false, true) => format!("{} minuten", (seconds / 60).max(1)),
+        (false, false) => format!("{} minutes", (seconds / 60).max(1)),
+    }
+}
+
 /// What the incident is about, for a subject line.
 fn topic(i: &Incident, lang: MailLanguage) -> String {
     match i.kind.as_str() {
@@ -172,26 +184,32 @@ pub fn compose(
     let i = change.incident();
     let lang = mail.language;
     let nl = matches!(lang, MailLanguage::Nl);
-    let hours = (i.updated - window_start).num_hours().max(1);
+    // The window the count is over (an incident from before windows were recorded:
+    // the longest).
+    let seconds = match i.window_secs {
+        0 => (i.updated - window_start).num_seconds().max(3600) as u64,
+        s => s,
+    };
+    let span = window_text(seconds, lang);
     let usual = format!("{:.0}", i.expected.max(0.0).round());
     let subject = match (change, nl) {
         (Change::Opened(_), true) => format!(
-            "Terugkerende klacht: {} — {} meldingen in {hours} uur (normaal {usual})",
+            "Terugkerende klacht: {} — {} meldingen in {span} (normaal {usual})",
             topic(i, lang),
             i.observed
         ),
         (Change::Opened(_), false) => format!(
-            "Recurring complaint: {} — {} reports in {hours} hours (usually {usual})",
+            "Recurring complaint: {} — {} reports in {span} (usually {usual})",
             topic(i, lang),
             i.observed
         ),
         (Change::Updated(_), true) => format!(
-            "Update: {} — nu {} meldingen in {hours} uur (normaal {usual})",
+            "Update: {} — nu {} meldingen in {span} (normaal {usual})",
             topic(i, lang),
             i.observed
         ),
         (Change::Updated(_), false) => format!(
-            "Update: {} — now {} reports in {hours} hours (usually {usual})",
+            "Update: {} — now {} reports in {span} (usually {usual})",
             topic(i, lang),
             i.observed
         ),

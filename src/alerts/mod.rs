@@ -74,6 +74,8 @@ pub struct Detection {
     pub kind: Kind,
     pub key: String,
     pub comparison: Comparison,
+    /// The window the comparison counted (the most significant of `windows`).
+    pub window: std::time::Duration,
     /// Recent complaints behind it, newest first.
     pub examples: Vec<Example>,
     pub top_terms: Vec<String>,
@@ -112,9 +114,10 @@ pub fn detect(
     for facet in facets {
         let whole = counts::voices_per_aspect(index, baseline_start, start, facet)?;
         // The most significant window per key (hours catch a burst early, days a wave).
-        let mut best: std::collections::BTreeMap<String, Comparison> = Default::default();
-        for w in &config.windows {
-            let w = span(*w);
+        let mut best: std::collections::BTreeMap<String, (Comparison, std::time::Duration)> =
+            Default::default();
+        for window in &config.windows {
+            let w = span(*window);
             let from = now - w;
             let current = counts::voices_per_aspect(index, from, now, facet)?;
             let mut weekly: Vec<counts::VoiceCounts> = Vec::new();
@@ -138,13 +141,13 @@ pub fn detect(
                     stats::compare(observed, stats::expected_count(&earlier, rate), &thresholds);
                 let better = best
                     .get(&key)
-                    .is_none_or(|b| comparison.p_value < b.p_value);
+                    .is_none_or(|(b, _)| comparison.p_value < b.p_value);
                 if comparison.signal && better {
-                    best.insert(key, comparison);
+                    best.insert(key, (comparison, *window));
                 }
             }
         }
-        for (key, comparison) in best {
+        for (key, (comparison, window)) in best {
             let aspect = key.split('@').next().unwrap_or(&key);
             // A facet is there to find what the whole aspect hides (one source, one
             // language): where the whole aspect signals, its facets would only repeat it.
@@ -161,6 +164,7 @@ pub fn detect(
                 kind: Kind::Aspect,
                 key,
                 comparison,
+                window,
                 examples,
                 top_terms,
             });
@@ -189,6 +193,8 @@ pub fn detect(
                 kind: Kind::Term,
                 key: signal.term,
                 comparison: signal.comparison,
+                // Words are compared over the longest window.
+                window: config.window(),
                 examples,
                 top_terms,
             });

@@ -446,6 +446,38 @@ fn facets_do_not_repeat_what_the_whole_aspect_shows() {
     );
 }
 
+/// The subject says the window the count is over: a burst found in the 6-hour window
+/// is "14 in 6 hours", though the longest window is a day.
+#[test]
+fn the_subject_names_the_window_that_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = StateDb::open(dir.path()).unwrap();
+    let now = Utc::now();
+    let six_hours = webcare::alerts::Detection {
+        window: Duration::from_secs(6 * 3600),
+        ..interpreter_signal(now)
+    };
+    let changes = state
+        .apply_detections(&[six_hours], now, Duration::from_secs(48 * 3600))
+        .unwrap();
+    let mail = mail_settings("127.0.0.1:25".parse().unwrap());
+    let (subject, _, _) =
+        webcare::alerts::mail::compose(&changes[0], &mail, now - chrono::Duration::hours(24));
+    assert_eq!(
+        subject,
+        "Terugkerende klacht: tolk — 14 meldingen in 6 uur (normaal 2)"
+    );
+    // And it is kept with the incident.
+    assert_eq!(
+        state
+            .incident(changes[0].incident().id)
+            .unwrap()
+            .unwrap()
+            .window_secs,
+        6 * 3600
+    );
+}
+
 #[test]
 fn an_empty_history_opens_nothing() {
     let config = webcare::config::Pipeline::with_topics(repo().join("config/topics"));
@@ -606,6 +638,7 @@ fn interpreter_signal(now: DateTime<Utc>) -> webcare::alerts::Detection {
         kind: webcare::alerts::Kind::Aspect,
         key: "interpreter".into(),
         comparison: webcare::alerts::stats::compare(14, 2.0, &Alerts::default().thresholds()),
+        window: Duration::from_secs(24 * 3600),
         examples,
         top_terms: vec!["dialect".into(), "vertaald".into()],
     }

@@ -109,6 +109,7 @@ fn detection(kind: Kind, key: &str, observed: u64, top_terms: &[&str]) -> Detect
         kind,
         key: key.into(),
         comparison: webcare::alerts::stats::compare(observed, 2.0, &Alerts::default().thresholds()),
+        window: std::time::Duration::from_secs(24 * 3600),
         examples: Vec::new(),
         top_terms: top_terms.iter().map(|t| t.to_string()).collect(),
     }
