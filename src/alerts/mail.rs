@@ -146,7 +146,7 @@ pub(crate) fn aspect_label(aspect: &str, lang: MailLanguage) -> &str {
 /// A window's length as a subject line says it: "6 uur", "24 hours", "5 minuten".
 fn window_text(seconds: u64, lang: MailLanguage) -> String {
     let nl = matches!(lang, MailLanguage::Nl);
-    match (seconds % 3600 == 0, nl) {
+    match (seconds.is_multiple_of(3600), nl) {
         (true, true) => format!("{} uur", seconds / 3600),
         (true, false) if seconds == 3600 => "1 hour".to_string(),
         (true, false) => format!("{} hours", seconds / 3600),
