@@ -83,13 +83,27 @@ pub fn request(settings: &Export, at: DateTime<Utc>) -> Request {
     }
 }
 
-/// Whether the export of the run at `at` is missing from the output directory.
-pub fn missing(settings: &Export, at: DateTime<Utc>) -> bool {
-    let request = request(settings, at);
-    request
-        .files()
-        .first()
-        .is_none_or(|name| !settings.out_dir.join(name).exists())
+/// The state's note of the last week a scheduled run exported (and mailed).
+const DONE_KEY: &str = "weekly_export_done";
+
+/// Whether the scheduled run at `at` has not been done: the state notes the last week a
+/// scheduled run did (files written by hand for that week, `webcare export`, do not
+/// count: the run also mails the report). Where the state has no note yet (a data
+/// directory from before it kept one), whether the week's files are missing.
+pub fn missing(state: &StateDb, settings: &Export, at: DateTime<Utc>) -> bool {
+    let week = week_of_run(at, &settings.schedule);
+    match state
+        .meta(DONE_KEY)
+        .ok()
+        .flatten()
+        .and_then(|done| done.parse::<IsoWeek>().ok())
+    {
+        Some(done) => done < week,
+        None => request(settings, at)
+            .files()
+            .first()
+            .is_none_or(|name| !settings.out_dir.join(name).exists()),
+    }
 }
 
 /// One scheduled run: exports the week before `at` and queues the mail, if any.
@@ -103,6 +117,14 @@ pub fn run_once(
     let written = super::export(sources, &request, &mut |_| {})?;
     if !settings.mail_to.is_empty() {
         super::mail::queue(state, &settings.mail_to, &written, &request, Utc::now())?;
+    }
+    let week = week_of_run(at, &settings.schedule);
+    let later_done = state
+        .meta(DONE_KEY)?
+        .and_then(|done| done.parse::<IsoWeek>().ok())
+        .is_some_and(|done| done > week);
+    if !later_done {
+        state.set_meta(DONE_KEY, &week.to_string())?;
     }
     Ok(written)
 }
@@ -144,12 +166,15 @@ impl Weekly {
     }
 }
 
+/// How long after a failed run the week's export is tried again.
+const RETRY_AFTER_FAILURE: chrono::Duration = chrono::Duration::hours(1);
+
 /// Runs the export on its schedule until `cancel`, off the async workers.
 pub async fn run_weekly(weekly: Weekly, cancel: CancellationToken) {
     let weekly = Arc::new(weekly);
     let schedule = weekly.settings.schedule;
     let last = previous_run(Utc::now(), &schedule);
-    let mut at = if missing(&weekly.settings, last) {
+    let mut at = if missing(&weekly.state, &weekly.settings, last) {
         last
     } else {
         next_run(Utc::now(), &schedule)
@@ -160,21 +185,28 @@ pub async fn run_weekly(weekly: Weekly, cancel: CancellationToken) {
         }
         let job = weekly.clone();
         let run = tokio::task::spawn_blocking(move || job.run_blocking(at)).await;
+        let next = next_run(at.max(Utc::now()), &schedule);
         match run {
-            Ok(Ok(written)) => tracing::info!(
-                week = %written.report.week,
-                files = written.files.len(),
-                dir = %weekly.settings.out_dir.display(),
-                "weekly export written"
-            ),
+            Ok(Ok(written)) => {
+                tracing::info!(
+                    week = %written.report.week,
+                    files = written.files.len(),
+                    dir = %weekly.settings.out_dir.display(),
+                    "weekly export written"
+                );
+                at = next;
+            }
             Ok(Err(error)) => {
-                tracing::error!(%error, "weekly export failed; trying again next week")
+                // A full disk or a directory taken away is often mended within the
+                // day: the week's report is tried again hourly, not a week later.
+                at = (Utc::now() + RETRY_AFTER_FAILURE).min(next);
+                tracing::error!(%error, retry_at = %at, "weekly export failed; trying again");
             }
             Err(error) => {
-                tracing::error!(%error, "weekly export panicked; trying again next week")
+                tracing::error!(%error, "weekly export panicked; trying again next week");
+                at = next;
             }
         }
-        at = next_run(at.max(Utc::now()), &schedule);
     }
 }
 
