@@ -1118,6 +1118,20 @@ fn export_request(config: &Config, args: &ExportArgs) -> Result<Request> {
             .map_err(|e| anyhow::anyhow!("--week {e}"))?,
         None => IsoWeek::last_complete(chrono::Utc::now(), tz),
     };
+    let current = IsoWeek::containing(chrono::Utc::now(), tz);
+    if week > current {
+        bail!(
+            "--week {week} has not begun (it starts on {}); the last complete week is {}",
+            week.monday(),
+            current.previous()
+        );
+    }
+    if week == current {
+        eprintln!(
+            "note: {week} is still in progress (until {}): its figures cover it until now",
+            week.sunday()
+        );
+    }
     let weeks_before = match args.weeks {
         Some(n) => check_weeks(n).map_err(|m| anyhow::anyhow!("--weeks {m}"))?,
         None => settings.weeks,

@@ -781,8 +781,9 @@ fn the_command_writes_the_export_and_refuses_bad_input_clearly() {
         std::fs::read(out.join("webcare-2026-W47.csv")).unwrap(),
         std::fs::read(golden_dir().join("webcare-2026-W47.csv")).unwrap()
     );
-    let cases: [(&[&str], &str); 6] = [
+    let cases: [(&[&str], &str); 7] = [
         (&["--week", "2026-W60"], "--week 2026-W60: week 60 does not exist in 2026 (it has 53)"),
+        (&["--week", "2999-W01"], "--week 2999-W01 has not begun (it starts on 2998-12-31)"),
         (&["--week", "yesterday"], "--week yesterday: not an ISO week; write the year, W and the week number, e.g. 2026-W47"),
         (&["--week", "2026-W47", "--weeks", "0"], "--weeks 0: must be between 1 and 104"),
         (&["--week", "2026-W47", "--format", "csv,pdf"], "--format: unknown format \"pdf\""),
