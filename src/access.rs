@@ -322,6 +322,16 @@ impl Users {
         Ok(token)
     }
 
+    /// Ends every API token of `name`; how many there were.
+    pub fn revoke_tokens(&mut self, name: &str) -> Result<usize, AccessError> {
+        let user = self
+            .users
+            .iter_mut()
+            .find(|u| u.name == name)
+            .ok_or_else(|| AccessError::Usage(format!("no user {name:?}")))?;
+        Ok(std::mem::take(&mut user.tokens).len())
+    }
+
     /// Removes a user; whether there was one.
     pub fn remove(&mut self, name: &str) -> bool {
         let before = self.users.len();

@@ -225,11 +225,14 @@ enum Command {
         #[arg(long)]
         bom: bool,
     },
-    /// Create an API token for a user; it is shown once.
+    /// Create an API token for a user; it is shown once. With --revoke-all, end every
+    /// token of the user instead (a leaked token; the user and their password stay).
     Token {
         #[arg(short, long, default_value = DEFAULT_CONFIG_PATH)]
         config: PathBuf,
         user: String,
+        #[arg(long)]
+        revoke_all: bool,
     },
 }
 
@@ -386,7 +389,11 @@ fn execute(cli: Cli) -> Result<()> {
             limit,
         } => audit(&config, since.as_deref(), user.as_deref(), limit),
         Command::User { config, action } => user(&config, action),
-        Command::Token { config, user } => token(&config, &user),
+        Command::Token {
+            config,
+            user,
+            revoke_all,
+        } => token(&config, &user, revoke_all),
         Command::Backtest { config, file, json } => backtest(&config, &file, json),
         Command::Train {
             config,
@@ -982,10 +989,21 @@ fn user(config_path: &Path, action: UserAction) -> Result<()> {
     Ok(())
 }
 
-fn token(config_path: &Path, name: &str) -> Result<()> {
+fn token(config_path: &Path, name: &str, revoke_all: bool) -> Result<()> {
     let config = load(config_path)?;
     let path = &config.access.users_file;
     let mut users = Users::load(path)?;
+    if revoke_all {
+        let revoked = users.revoke_tokens(name)?;
+        users.save(path)?;
+        audit_cli(
+            &config,
+            "token_revoke",
+            &format!("{name}: {revoked} tokens"),
+        )?;
+        println!("{name}: {revoked} tokens revoked");
+        return Ok(());
+    }
     let token = users.add_token(name)?;
     users.save(path)?;
     audit_cli(&config, "token_add", name)?;

@@ -672,3 +672,65 @@ fn train_refuses_the_held_out_file_and_names_a_bad_line() {
     assert!(!aspects.join("model.tsv").exists());
     assert!(!topics.join("model.tsv").exists());
 }
+
+/// Users and tokens from the shell: a token is shown once, a leaked one is ended with
+/// all of the user's tokens (the user stays), and every step is audited.
+#[test]
+fn users_and_tokens_from_the_shell() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write(
+        dir.path(),
+        "c.toml",
+        &format!(
+            "[storage]\ndata_dir = {:?}\n[pipeline]\ntopics_dir = {:?}\n",
+            dir.path().join("data").display().to_string(),
+            repo().join("config/topics").display().to_string()
+        ),
+    );
+    let add = {
+        use std::io::Write;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_webcare"))
+            .args(["user", "add", "tess", "--role", "viewer", "-c", &config])
+            .current_dir(repo())
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(b"a long enough password\n")
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    assert!(
+        add.status.success(),
+        "{}",
+        String::from_utf8_lossy(&add.stderr)
+    );
+    let mut tokens = Vec::new();
+    for _ in 0..2 {
+        let (code, out, err) = webcare(&["token", "-c", &config, "tess"]);
+        assert_eq!(code, 0, "{err}");
+        assert!(out.trim().starts_with("wct_"), "{out}");
+        tokens.push(out.trim().to_string());
+    }
+    assert_ne!(tokens[0], tokens[1]);
+    let (_, out, _) = webcare(&["user", "list", "-c", &config]);
+    assert!(out.contains("tess  viewer  2 tokens"), "{out}");
+    let (code, out, err) = webcare(&["token", "-c", &config, "tess", "--revoke-all"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("tess: 2 tokens revoked"), "{out}");
+    let (_, out, _) = webcare(&["user", "list", "-c", &config]);
+    assert!(out.contains("tess  viewer  0 tokens"), "{out}");
+    let (code, _, err) = webcare(&["token", "-c", &config, "nobody", "--revoke-all"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("no user \"nobody\""), "{err}");
+    let (_, out, _) = webcare(&["audit", "-c", &config]);
+    for action in ["user_set", "token_add", "token_revoke"] {
+        assert!(out.contains(action), "{action} not audited: {out}");
+    }
+    assert!(!out.contains("wct_"), "{out}");
+}
