@@ -1212,31 +1212,41 @@ pub fn line_of(text: &str, offset: usize) -> usize {
 }
 
 /// The data directory must be a writable directory, or creatable inside one.
-/// Whether `dir` is a writable directory, or can be created: its nearest existing
-/// ancestor is a directory.
+/// Whether `dir` is a directory this process can write in, or can be created: its
+/// nearest existing ancestor is one. Tried by writing (and removing) a file, since
+/// permission bits say nothing of the user, `/proc` or a read-only mount.
 pub(crate) fn check_data_dir(dir: &Path) -> Result<(), String> {
-    if dir.exists() {
-        if !dir.is_dir() {
-            return Err(format!("{} exists and is not a directory", dir.display()));
-        }
-        let meta = std::fs::metadata(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        if meta.permissions().readonly() {
-            return Err(format!("{} is not writable", dir.display()));
-        }
-        return Ok(());
+    if dir.exists() && !dir.is_dir() {
+        return Err(format!("{} exists and is not a directory", dir.display()));
     }
     let existing = dir
         .ancestors()
-        .skip(1)
         .take_while(|a| !a.as_os_str().is_empty())
-        .find(|a| a.exists());
-    match existing {
-        Some(ancestor) if !ancestor.is_dir() => Err(format!(
+        .find(|a| a.exists())
+        .unwrap_or(Path::new("."));
+    if !existing.is_dir() {
+        return Err(format!(
             "{} does not exist and cannot be created: {} is not a directory",
             dir.display(),
-            ancestor.display()
+            existing.display()
+        ));
+    }
+    let probe = existing.join(format!(".webcare-write-test-{}", std::process::id()));
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&probe)
+    {
+        Ok(_) => {
+            let _ = std::fs::remove_file(&probe);
+            Ok(())
+        }
+        Err(e) if existing == dir => Err(format!("{} is not writable: {e}", dir.display())),
+        Err(e) => Err(format!(
+            "{} cannot be created: {} is not writable: {e}",
+            dir.display(),
+            existing.display()
         )),
-        _ => Ok(()),
     }
 }
 
@@ -1341,6 +1351,19 @@ mod tests {
             .to_string();
         assert!(err.contains("storage.data_dir"), "{err}");
         assert!(err.contains("cannot be created"), "{err}");
+    }
+
+    /// Permission bits say nothing of `/proc`: whether a directory can be written is
+    /// tried by writing (and the probe leaves nothing behind).
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_directory_that_cannot_be_written_is_refused_by_trying() {
+        let err = check_data_dir(Path::new("/proc/webcare-data")).unwrap_err();
+        assert!(err.contains("/proc is not writable"), "{err}");
+        let dir = tempfile::tempdir().unwrap();
+        check_data_dir(&dir.path().join("a/b")).unwrap();
+        check_data_dir(dir.path()).unwrap();
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }
 
     #[test]

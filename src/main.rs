@@ -803,18 +803,31 @@ fn import_file(config_path: &Path, file: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Who did it, for the audit trail of command-line actions: the login name as the
-/// shell gives it, and the account the process runs as, which the shell cannot change.
+/// Who did it, for the audit trail of command-line actions: the account the process runs
+/// as, named from the system's account list (not from `$USER`, which anyone can set).
 fn cli_actor() -> String {
-    let name = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
     #[cfg(unix)]
     {
         use std::os::unix::fs::MetadataExt;
         if let Ok(me) = std::fs::metadata("/proc/self") {
-            return format!("cli:{name} (uid {})", me.uid());
+            let uid = me.uid();
+            let name = std::fs::read_to_string("/etc/passwd")
+                .ok()
+                .and_then(|passwd| {
+                    passwd.lines().find_map(|line| {
+                        let mut fields = line.split(':');
+                        let name = fields.next()?;
+                        (fields.nth(1)?.parse::<u32>().ok()? == uid).then(|| name.to_string())
+                    })
+                })
+                .unwrap_or_else(|| "unknown".into());
+            return format!("cli:{name} (uid {uid})");
         }
     }
-    format!("cli:{name}")
+    format!(
+        "cli:{}",
+        std::env::var("USER").unwrap_or_else(|_| "unknown".into())
+    )
 }
 
 /// Records a command-line action in the audit trail, personal data in `detail` (a

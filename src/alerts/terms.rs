@@ -40,6 +40,8 @@ const STOP_WORDS: &[&str] = &[
     "again", "still", "just", "only", "even", "into", "than", "then", "your", "yours", "mine",
     "will", "shall", "does", "done", "being", "because", "every", "some", "very", "much", "many",
     "more", "most", "other", "also", "here",
+    // Self-introductions, whose name redaction leaves them in every post that has one.
+    "naam", "name", "heet",
 ];
 
 /// Redaction placeholders (`[phone]` normalises to `phone`).
@@ -172,6 +174,18 @@ mod tests {
             aspects: Vec::new(),
             published: chrono::Utc::now(),
         }
+    }
+
+    #[test]
+    fn placeholders_and_their_phrases_are_no_words_to_count() {
+        let words = words(&example(
+            "x",
+            "Mijn naam is [name], tel [phone]. Tolkenbureau!",
+        ));
+        assert_eq!(
+            words.into_iter().collect::<Vec<_>>(),
+            vec!["tolkenbureau".to_string()]
+        );
     }
 
     #[test]

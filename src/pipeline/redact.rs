@@ -26,9 +26,10 @@ pub struct Redactor {
     any: RegexSet,
     /// No configured patterns, which may match text without digits.
     only_built_in: bool,
-    /// An introducer ([`NAME_INTRODUCERS`], [`NAME_TITLES`], kept as group `keep`) and
-    /// one to three [`NAME_WORD`]s. Apart from the set: its Unicode word boundaries would
-    /// slow it on all non-ASCII text, and only a text with an introducer needs it.
+    /// An introducer ([`SELF_INTRODUCTIONS`], [`FORMS_OF_ADDRESS`], [`NAME_TITLES`], kept
+    /// as group `keep`) and one to three [`NAME_WORD`]s. Apart from the set: its Unicode
+    /// word boundaries would slow it on all non-ASCII text, and only a text with an
+    /// introducer needs it.
     names: Regex,
     /// A self-introduction and one or two words in lower case or in capitals (group
     /// `keep`, `first`, `gap`, `second`): a name where they are not [`NOT_NAMES`] or
