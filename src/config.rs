@@ -1211,7 +1211,6 @@ pub fn line_of(text: &str, offset: usize) -> usize {
         + 1
 }
 
-/// The data directory must be a writable directory, or creatable inside one.
 /// Whether `dir` is a directory this process can write in, or can be created: its
 /// nearest existing ancestor is one. Tried by writing (and removing) a file, since
 /// permission bits say nothing of the user, `/proc` or a read-only mount.

@@ -45,7 +45,14 @@ const DEMO_INTERVAL: Duration = Duration::from_secs(30);
 /// demo then shows this week's mentions and trends, and retention (which erases what is
 /// older than its period, counted from today) keeps them.
 struct Served {
-    feeds: Vec<(&'static str, &'static str, Vec<u8>)>,
+    feeds: Vec<ServedFeed>,
+}
+
+struct ServedFeed {
+    name: &'static str,
+    content_type: &'static str,
+    body: axum::body::Bytes,
+    etag: String,
 }
 
 /// Serves the bundled feeds on 127.0.0.1 (ephemeral port) with ETags; returns the address.
@@ -56,7 +63,15 @@ pub async fn serve_feeds() -> std::io::Result<SocketAddr> {
     let served = Arc::new(Served {
         feeds: FEEDS
             .iter()
-            .map(|(name, content_type, bytes)| (*name, *content_type, shift_dates(bytes, days)))
+            .map(|(name, content_type, bytes)| {
+                let body = shift_dates(bytes, days);
+                ServedFeed {
+                    name,
+                    content_type,
+                    etag: format!("\"{}\"", &blake3::hash(&body).to_hex()[..16]),
+                    body: body.into(),
+                }
+            })
             .collect(),
     });
     let app = Router::new()
@@ -133,10 +148,10 @@ async fn feed(
     Path(name): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let Some((_, content_type, bytes)) = served.feeds.iter().find(|(n, _, _)| *n == name) else {
+    let Some(feed) = served.feeds.iter().find(|f| f.name == name) else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    let etag = format!("\"{}\"", &blake3::hash(bytes).to_hex()[..16]);
+    let etag = feed.etag.clone();
     if headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
@@ -146,10 +161,10 @@ async fn feed(
     }
     (
         [
-            (header::CONTENT_TYPE, content_type.to_string()),
+            (header::CONTENT_TYPE, feed.content_type.to_string()),
             (header::ETAG, etag),
         ],
-        bytes.clone(),
+        feed.body.clone(),
     )
         .into_response()
 }

@@ -846,8 +846,7 @@ fn audit_cli(config: &Config, action: &str, detail: &str) -> Result<()> {
 }
 
 fn open_state(config: &Config) -> Result<StateDb> {
-    std::fs::create_dir_all(&config.storage.data_dir)
-        .with_context(|| format!("{}: cannot create", config.storage.data_dir.display()))?;
+    // Creates the data directory, private to its owner, where it is missing.
     Ok(StateDb::open(&config.storage.data_dir)?)
 }
 
@@ -886,8 +885,6 @@ fn forget(
         "forget",
         dry_run,
         "while the daemon runs, use POST /api/admin/forget",
-        // A permalink may name its author: pseudonymised in the audit trail.
-        |detail| pipeline.redact(detail),
     )
 }
 
@@ -900,23 +897,19 @@ fn purge(config_path: &Path, dry_run: bool) -> Result<()> {
         "purge",
         dry_run,
         "the running daemon applies retention daily by itself",
-        str::to_string,
     )
 }
 
 /// Erases (or, with `dry_run`, shows) what `erasure` matches, and audits it as `action`
-/// (the detail passed through `for_audit`).
+/// (a permalink may name its author: [`audit_cli`] pseudonymises it).
 fn erase(
     config: &Config,
     erasure: &Erasure,
     action: &str,
     dry_run: bool,
     when_locked: &str,
-    for_audit: impl Fn(&str) -> String,
 ) -> Result<()> {
     let index = open_index(config, false)?;
-    let state = open_state(config)?;
-    let now = chrono::Utc::now();
     if dry_run {
         let preview = index.preview_erasure(erasure, 20)?;
         let mut out = std::io::stdout().lock();
@@ -928,12 +921,7 @@ fn erase(
         )?;
         print_preview(&mut out, &preview)?;
         let detail = format!("{}: {} mentions", erasure.describe(), preview.matching);
-        state.audit(
-            now,
-            &cli_actor(),
-            &format!("{action}_dry_run"),
-            &for_audit(&detail),
-        )?;
+        audit_cli(config, &format!("{action}_dry_run"), &detail)?;
         return Ok(());
     }
     let erased = index.erase_now(erasure).map_err(|e| match e {
@@ -941,7 +929,7 @@ fn erase(
         e => e.into(),
     })?;
     let detail = format!("{}: {erased} mentions", erasure.describe());
-    state.audit(now, &cli_actor(), action, &for_audit(&detail))?;
+    audit_cli(config, action, &detail)?;
     println!("erased {erased} mentions ({})", erasure.describe());
     Ok(())
 }
@@ -1089,21 +1077,8 @@ fn test_mail(config_path: &Path) -> Result<()> {
     // Sent at once, not through the outbox: a test that fails must not be delivered
     // later by the daemon.
     let text = "Dit is een testbericht van webcare: de e-mailinstellingen werken.\nThis is a test message from webcare: the mail settings work.";
-    let test = webcare::alerts::mail::Outgoing {
-        id: 0,
-        incident: None,
-        recipients: to.clone(),
-        subject: "webcare: testbericht / test message".into(),
-        text: text.into(),
-        html: format!("<p>{}</p>", text.replace('\n', "<br>")),
-        attempts: 0,
-        sent: None,
-        last_error: None,
-        delivered: Vec::new(),
-        refused: Vec::new(),
-        failed: None,
-        attachments: Vec::new(),
-    };
+    let test =
+        webcare::alerts::mail::Outgoing::plain(&to, "webcare: testbericht / test message", text);
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let failures = runtime.block_on(async {
         let mailer = webcare::alerts::mail::Mailer::new(&smtp, &config.mail.from)?;

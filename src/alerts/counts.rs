@@ -29,6 +29,19 @@ const MAX_KEYS: u32 = 200;
 /// Voices per key in one window.
 pub type VoiceCounts = BTreeMap<String, u64>;
 
+/// The parts of an aspect count's key: the aspect, and where it is counted per facet
+/// value, the facet's name and the value (`interpreter@source=forum`). A key written
+/// before facets were named (`interpreter@forum`) has the value alone.
+pub fn key_parts(key: &str) -> (&str, Option<&str>, Option<&str>) {
+    match key.split_once('@') {
+        None => (key, None, None),
+        Some((aspect, facet)) => match facet.split_once('=') {
+            Some((name, value)) => (aspect, Some(name), Some(value)),
+            None => (aspect, None, Some(facet)),
+        },
+    }
+}
+
 /// A mention as the detector sees it: enough for an example and for term counting.
 #[derive(Debug, Clone)]
 pub struct Example {
@@ -136,6 +149,7 @@ fn distinct_per_aspect(
                 for value in values {
                     if let Key::Str(v) = &value.key {
                         out.insert(
+                            // Read back by [`key_parts`].
                             format!("{aspect}@{facet_name}={v}"),
                             distinct(&value.sub_aggregation.0),
                         );

@@ -108,18 +108,16 @@ impl Incident {
                 urlencode(&self.key)
             ),
             _ => {
-                let (aspect, facet) = self.key.split_once('@').unwrap_or((&self.key, ""));
+                let (aspect, facet, value) = super::counts::key_parts(&self.key);
                 let mut path = format!("/api/search?aspect={aspect}&complaint=true&from={from}");
-                match facet.split_once('=') {
+                match (facet, value) {
                     // The facet is a filter of the search (`source=`, `lang=`).
-                    Some((name, value)) => {
+                    (Some(name), Some(value)) => {
                         path.push_str(&format!("&{name}={}", urlencode(value)));
                     }
                     // A key from before facets were named.
-                    None if !facet.is_empty() => {
-                        path.push_str(&format!("&q={}", urlencode(facet)));
-                    }
-                    None => {}
+                    (None, Some(value)) => path.push_str(&format!("&q={}", urlencode(value))),
+                    _ => {}
                 }
                 path
             }

@@ -163,13 +163,11 @@ fn topic(i: &Incident, lang: MailLanguage) -> String {
             MailLanguage::En => format!("new topic \"{}\"", i.key),
         },
         _ => {
-            let (aspect, facet) = i.key.split_once('@').unwrap_or((&i.key, ""));
-            let facet = facet.split_once('=').map_or(facet, |(_, value)| value);
+            let (aspect, _, value) = super::counts::key_parts(&i.key);
             let label = aspect_label(aspect, lang).to_string();
-            if facet.is_empty() {
-                label
-            } else {
-                format!("{label} ({facet})")
+            match value {
+                Some(value) => format!("{label} ({value})"),
+                None => label,
             }
         }
     }
@@ -286,7 +284,7 @@ pub fn compose(
 
 /// Who gets mail about `incident`.
 fn recipients(mail: &Mail, incident: &Incident) -> Vec<String> {
-    let aspect = incident.key.split('@').next().unwrap_or(&incident.key);
+    let (aspect, _, _) = super::counts::key_parts(&incident.key);
     let mut to: Vec<String> = Vec::new();
     for rule in &mail.rules {
         let wanted = rule.aspects.is_empty()
@@ -422,7 +420,7 @@ pub fn queue_message(
     text: &str,
     now: DateTime<Utc>,
 ) -> Result<i64, StateError> {
-    let html = format!("<p>{}</p>", escape(text));
+    let html = plain_html(text);
     let message = NewMessage {
         incident: None,
         to,
@@ -431,6 +429,11 @@ pub fn queue_message(
         html: &html,
     };
     insert(state, &message, &[], now)
+}
+
+/// The HTML part of a plain-text message.
+fn plain_html(text: &str) -> String {
+    format!("<p>{}</p>", escape(text))
 }
 
 /// Queues a message with its own HTML and attachments (the weekly report): the sender
@@ -561,15 +564,15 @@ impl StateDb {
     fn mail_attempted(
         &self,
         out: &Outgoing,
+        finished: Option<Finished>,
         error: Option<&str>,
         now: DateTime<Utc>,
         next: DateTime<Utc>,
     ) -> Result<(), StateError> {
-        let pending = out.pending().len();
-        let (sent, failed) = match (pending, out.delivered.is_empty()) {
-            (0, false) => (Some(timestamp(now)), None),
-            (0, true) => (None, Some(timestamp(now))),
-            _ => (None, None),
+        let (sent, failed) = match finished {
+            Some(Finished::Sent) => (Some(timestamp(now)), None),
+            Some(Finished::GivenUp) => (None, Some(timestamp(now))),
+            None => (None, None),
         };
         self.conn().execute(
             "UPDATE outbox SET attempts = attempts + 1, last_error = ?1, next_attempt = ?2, \
@@ -620,7 +623,45 @@ impl MailError {
     }
 }
 
+/// Where a message stands once no recipient is pending.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Finished {
+    /// At least one recipient has it (the others refused it for good).
+    Sent,
+    /// Every recipient refused it.
+    GivenUp,
+}
+
 impl Outgoing {
+    /// A plain-text message not in the outbox (`webcare alerts test-mail`): its HTML
+    /// part is the text, escaped.
+    pub fn plain(recipients: &[String], subject: &str, text: &str) -> Outgoing {
+        Outgoing {
+            id: 0,
+            incident: None,
+            recipients: recipients.to_vec(),
+            subject: subject.to_string(),
+            text: text.to_string(),
+            html: plain_html(text),
+            attempts: 0,
+            sent: None,
+            last_error: None,
+            delivered: Vec::new(),
+            refused: Vec::new(),
+            failed: None,
+            attachments: Vec::new(),
+        }
+    }
+
+    /// `None` while a recipient is pending.
+    fn finished(&self) -> Option<Finished> {
+        match (self.pending().is_empty(), self.delivered.is_empty()) {
+            (false, _) => None,
+            (true, false) => Some(Finished::Sent),
+            (true, true) => Some(Finished::GivenUp),
+        }
+    }
+
     /// Recipients that have neither had the message nor refused it for good.
     pub fn pending(&self) -> Vec<&String> {
         self.recipients
@@ -798,9 +839,11 @@ async fn send_due(
             .collect::<Vec<_>>()
             .join("; ");
         let recorded = (!error.is_empty()).then_some(error.as_str());
-        state.mail_attempted(&out, recorded, Utc::now(), next)?;
-        match (&retry, out.pending().is_empty()) {
-            (None, true) if !out.delivered.is_empty() => {
+        // A recipient that failed for now is still pending: `retry` only says why.
+        let finished = out.finished();
+        state.mail_attempted(&out, finished, recorded, Utc::now(), next)?;
+        match finished {
+            Some(Finished::Sent) => {
                 done += 1;
                 tracing::info!(
                     id = out.id,
@@ -809,11 +852,11 @@ async fn send_due(
                     "alert mail sent"
                 );
             }
-            (None, true) => tracing::error!(
+            Some(Finished::GivenUp) => tracing::error!(
                 id = out.id,
                 "every recipient refused the alert mail; given up"
             ),
-            (_, _) => {
+            None => {
                 tracing::warn!(id = out.id, attempts = out.attempts + 1, error = %error, retry_in_secs = backoff.as_secs(), "alert mail not sent to every recipient; will retry");
             }
         }

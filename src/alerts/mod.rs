@@ -40,7 +40,7 @@ const BASELINE_SAMPLE: usize = 5_000;
 const TOP_TERMS: usize = 8;
 /// History needed before anything can be unusual: with less, every first week would
 /// alarm against an empty baseline.
-const MIN_HISTORY: chrono::Duration = chrono::Duration::days(7);
+pub(crate) const MIN_HISTORY: chrono::Duration = chrono::Duration::days(7);
 
 #[derive(Debug, thiserror::Error)]
 pub enum AlertError {
@@ -105,7 +105,8 @@ pub fn detect(
     let (baseline, _) = counts::complaints(index, baseline_start, start, None, BASELINE_SAMPLE)?;
     let history = baseline.iter().map(|e| e.published).min();
     let enough_history = baseline.len() >= BASELINE_SAMPLE
-        || history.is_some_and(|oldest| start - oldest >= MIN_HISTORY.min(span(config.baseline)));
+        // The baseline is longer than this (the config refuses a shorter one).
+        || history.is_some_and(|oldest| start - oldest >= MIN_HISTORY);
     if !enough_history {
         return Ok(Vec::new());
     }
@@ -148,7 +149,7 @@ pub fn detect(
             }
         }
         for (key, (comparison, window)) in best {
-            let aspect = key.split('@').next().unwrap_or(&key);
+            let (aspect, _, _) = counts::key_parts(&key);
             // A facet is there to find what the whole aspect hides (one source, one
             // language): where the whole aspect signals, its facets would only repeat it.
             if facet.is_some() && out.iter().any(|d| d.key == aspect) {
@@ -176,7 +177,7 @@ pub fn detect(
         // that incident, not a new complaint outside the taxonomy.
         let signalling: Vec<String> = out
             .iter()
-            .map(|d| d.key.split('@').next().unwrap_or(&d.key).to_string())
+            .map(|d| counts::key_parts(&d.key).0.to_string())
             .collect();
         for signal in terms::emerging(&recent, &baseline, &thresholds, &known) {
             let words_of = |e: &Example| terms::words(e).contains(&signal.term);

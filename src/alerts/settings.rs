@@ -250,7 +250,7 @@ pub(crate) fn alerts(v: &Validator, raw: RawAlerts) -> Result<Alerts, ConfigErro
     let baseline = raw.baseline.map_or(d.baseline, |x| x.0);
     // Detection waits for a week of complaints before the window (`MIN_HISTORY`); a
     // baseline that cannot hold a week would keep it silent for ever.
-    if baseline <= Duration::from_secs(7 * 24 * 3600) {
+    if chrono::Duration::from_std(baseline).is_ok_and(|b| b <= super::MIN_HISTORY) {
         return Err(v.invalid(
             None,
             "alerts.baseline",

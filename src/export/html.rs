@@ -362,13 +362,9 @@ fn incident_subject(kind: &str, key: &str, lang: Language) -> String {
     if kind == "term" {
         return format!("“{key}”");
     }
-    match key.split_once('@') {
-        Some((aspect, facet)) => format!(
-            "{} ({})",
-            labels::aspect(aspect, lang),
-            facet.split_once('=').map_or(facet, |(_, value)| value)
-        ),
-        None => labels::aspect(key, lang),
+    match crate::alerts::counts::key_parts(key) {
+        (aspect, _, Some(value)) => format!("{} ({value})", labels::aspect(aspect, lang)),
+        (aspect, _, None) => labels::aspect(aspect, lang),
     }
 }
 

@@ -92,18 +92,20 @@ const DONE_KEY: &str = "weekly_export_done";
 /// directory from before it kept one), whether the week's files are missing.
 pub fn missing(state: &StateDb, settings: &Export, at: DateTime<Utc>) -> bool {
     let week = week_of_run(at, &settings.schedule);
-    match state
-        .meta(DONE_KEY)
-        .ok()
-        .flatten()
-        .and_then(|done| done.parse::<IsoWeek>().ok())
-    {
+    match last_done(state).ok().flatten() {
         Some(done) => done < week,
         None => request(settings, at)
             .files()
             .first()
             .is_none_or(|name| !settings.out_dir.join(name).exists()),
     }
+}
+
+/// The last week a scheduled run did, as the state notes it.
+fn last_done(state: &StateDb) -> Result<Option<IsoWeek>, crate::state::StateError> {
+    Ok(state
+        .meta(DONE_KEY)?
+        .and_then(|done| done.parse::<IsoWeek>().ok()))
 }
 
 /// One scheduled run: exports the week before `at` and queues the mail, if any.
@@ -119,11 +121,8 @@ pub fn run_once(
         super::mail::queue(state, &settings.mail_to, &written, &request, Utc::now())?;
     }
     let week = week_of_run(at, &settings.schedule);
-    let later_done = state
-        .meta(DONE_KEY)?
-        .and_then(|done| done.parse::<IsoWeek>().ok())
-        .is_some_and(|done| done > week);
-    if !later_done {
+    // A run for an earlier week (catching up) does not move the note back.
+    if last_done(state)?.is_none_or(|done| done < week) {
         state.set_meta(DONE_KEY, &week.to_string())?;
     }
     Ok(written)

@@ -33,7 +33,7 @@ pub async fn search(
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Json<SearchResults>, ApiError> {
     let request = parse_request(&params)?;
-    state.audit(&principal.user, "search", &describe(&params));
+    state.audit(&principal.user, "search", &request.describe());
     let index = state.index.clone();
     let results = tokio::task::spawn_blocking(move || index.search(&request))
         .await
@@ -66,13 +66,6 @@ pub async fn mention(
     state.audit(&principal.user, "open", &id);
     hit.map(Json)
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "no mention with this id"))
-}
-
-/// The query as the audit trail records it: parameters in a stable order.
-fn describe(params: &HashMap<String, String>) -> String {
-    let mut pairs: Vec<String> = params.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    pairs.sort();
-    pairs.join("&")
 }
 
 /// Turns query parameters into a request, naming the parameter that is wrong.

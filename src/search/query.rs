@@ -58,7 +58,8 @@ pub struct SearchRequest {
 }
 
 impl SearchRequest {
-    /// What was asked, for the audit trail: the query and the filters that are set.
+    /// What was asked, for the audit trail (from the API and the command line alike):
+    /// the query and the filters that are set.
     pub fn describe(&self) -> String {
         let mut parts = vec![format!("q={}", self.q)];
         let mut add = |key: &str, value: Option<String>| {

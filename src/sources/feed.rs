@@ -138,13 +138,10 @@ fn newest_entries(entries: &[Entry], most: usize) -> Vec<&Entry> {
         return entries.iter().collect();
     }
     let mut order: Vec<usize> = (0..entries.len()).collect();
-    let time = |e: &Entry| e.published.or(e.updated);
-    // Newest first; undated first of all; ties keep feed order (a stable sort).
-    order.sort_by(|&a, &b| match (time(&entries[a]), time(&entries[b])) {
-        (None, None) => std::cmp::Ordering::Equal,
-        (None, Some(_)) => std::cmp::Ordering::Less,
-        (Some(_), None) => std::cmp::Ordering::Greater,
-        (Some(x), Some(y)) => y.cmp(&x),
+    // Undated first, then newest first; ties keep feed order (a stable sort).
+    order.sort_by_key(|&i| {
+        let time = entries[i].published.or(entries[i].updated);
+        (time.is_some(), std::cmp::Reverse(time))
     });
     order.truncate(most);
     order.sort_unstable();
@@ -375,10 +372,9 @@ mod tests {
         assert_eq!(feed.entries[0].title.as_ref().unwrap().content, "Één titel");
     }
 
-    #[test]
-    fn unchanged_items_are_not_returned_twice() {
-        let cfg = SourceConfig {
-            name: "t".into(),
+    fn feed_source(name: &str) -> FeedSource {
+        FeedSource::new(&SourceConfig {
+            name: name.into(),
             kind: "feed".into(),
             url: Url::parse("https://example.org/feed").unwrap(),
             interval: std::time::Duration::from_secs(60),
@@ -387,8 +383,12 @@ mod tests {
             rate_limit: std::time::Duration::ZERO,
             topical: false,
             platform: Default::default(),
-        };
-        let source = FeedSource::new(&cfg);
+        })
+    }
+
+    #[test]
+    fn unchanged_items_are_not_returned_twice() {
+        let source = feed_source("t");
         let req = source.first_request(&Position::Null);
         let now = Utc::now();
         let first = source
@@ -426,18 +426,7 @@ mod tests {
             })
             .collect();
         let rss = format!("<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>x</title>{items}</channel></rss>");
-        let cfg = SourceConfig {
-            name: "archive".into(),
-            kind: "feed".into(),
-            url: Url::parse("https://example.org/feed").unwrap(),
-            interval: std::time::Duration::from_secs(60),
-            lang: None,
-            enabled: true,
-            rate_limit: std::time::Duration::ZERO,
-            topical: false,
-            platform: Default::default(),
-        };
-        let source = FeedSource::new(&cfg);
+        let source = feed_source("archive");
         let req = source.first_request(&Position::Null);
         let now = Utc::now();
         let parse = |position: &Position| {

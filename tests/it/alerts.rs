@@ -351,28 +351,25 @@ fn backtest_finds_bursts_waves_and_new_complaints_but_not_a_repost_wave() {
         opened_within_a_day("term", "afsprakenapp", stream.at(NEW_TERM_DAY, 9)),
         "new complaint not found: {summary:#?}"
     );
+    // Incidents opened in the two days from `day`.
+    let opened_during = |day: i64| -> Vec<&String> {
+        let days = stream.at(day, 0)..stream.at(day + 2, 0);
+        report
+            .incidents
+            .iter()
+            .zip(&summary)
+            .filter(|(i, _)| days.contains(&i.opened))
+            .map(|(_, s)| s)
+            .collect()
+    };
     // The repost wave is one voice: nothing opens for it.
-    let decoy = stream.at(DECOY_DAY, 0)..stream.at(DECOY_DAY + 2, 0);
-    let during_decoy: Vec<&String> = report
-        .incidents
-        .iter()
-        .zip(&summary)
-        .filter(|(i, _)| decoy.contains(&i.opened))
-        .map(|(_, s)| s)
-        .collect();
+    let during_decoy = opened_during(DECOY_DAY);
     assert!(
         during_decoy.is_empty(),
         "the repost wave opened {during_decoy:#?}"
     );
     // So is one person posting many times.
-    let one_person = stream.at(ONE_PERSON_DAY, 0)..stream.at(ONE_PERSON_DAY + 2, 0);
-    let during_one_person: Vec<&String> = report
-        .incidents
-        .iter()
-        .zip(&summary)
-        .filter(|(i, _)| one_person.contains(&i.opened))
-        .map(|(_, s)| s)
-        .collect();
+    let during_one_person = opened_during(ONE_PERSON_DAY);
     assert!(
         during_one_person.is_empty(),
         "one person opened {during_one_person:#?}"

@@ -606,12 +606,7 @@ fn train_writes_models_that_the_pipeline_then_uses() {
 #[test]
 fn train_learns_no_word_of_personal_data_or_links() {
     let dir = tempfile::tempdir().unwrap();
-    let Untrained {
-        config,
-        topics,
-        complaint,
-        aspects,
-    } = lists_without_models(dir.path());
+    let untrained = lists_without_models(dir.path());
     let mut lines = std::fs::read_to_string(repo().join("tests/data/labeled-train.jsonl")).unwrap();
     for i in 0..8 {
         let text = format!(
@@ -626,9 +621,10 @@ fn train_learns_no_word_of_personal_data_or_links() {
         lines.push_str(&format!("{item}\n"));
     }
     let labeled = write(dir.path(), "labeled-personal.jsonl", &lines);
-    let (code, _, err) = train_quickly(&config, &[&labeled]);
+    let (code, _, err) = train_quickly(&untrained.config, &[&labeled]);
     assert_eq!(code, 0, "{err}");
-    for model in [&topics, &complaint, &aspects].map(|d| d.join("model.tsv")) {
+    let dirs = [&untrained.topics, &untrained.complaint, &untrained.aspects];
+    for model in dirs.map(|d| d.join("model.tsv")) {
         let text = std::fs::read_to_string(&model).unwrap().to_lowercase();
         for word in ["khadija", "bouzid", "farid", "zuidhorn", "wachtverhaal"] {
             assert!(!text.contains(word), "{}: holds {word:?}", model.display());

@@ -13,7 +13,10 @@ use crate::fixtures;
 /// A poller with its own index writer, for driving polls one step at a time.
 pub struct Harness {
     pub index: MentionIndex,
-    pub poller: Poller,
+    /// Shared, so that source loops (`spawn_sources`) can run on it too.
+    pub poller: Arc<Poller>,
+    /// What those loops report.
+    pub board: StatusBoard,
     writer: std::thread::JoinHandle<Result<(), IndexError>>,
 }
 
@@ -27,10 +30,12 @@ impl Harness {
         let (handle, writer) =
             writer::spawn(&index, policy, tokio::runtime::Handle::current()).unwrap();
         let pipeline = Arc::new(Pipeline::from_config(&config.pipeline).unwrap());
-        let poller = Poller::new(&config.poll, pipeline, handle, StatusBoard::default()).unwrap();
+        let board = StatusBoard::default();
+        let poller = Arc::new(Poller::new(&config.poll, pipeline, handle, board.clone()).unwrap());
         Harness {
             index,
             poller,
+            board,
             writer,
         }
     }
@@ -171,20 +176,16 @@ async fn a_host_that_asked_to_wait_moves_the_next_poll_of_its_other_sources() {
         server.url("/rss2.xml").replace("127.0.0.1", "localhost")
     ));
     let config = webcare::Config::from_toml(std::path::Path::new("test.toml"), &toml).unwrap();
-    let index = MentionIndex::open(&config.storage.data_dir).unwrap();
-    let policy = CommitPolicy {
-        max_docs: 100,
-        interval: std::time::Duration::from_millis(50),
-    };
-    let (handle, _writer) =
-        writer::spawn(&index, policy, tokio::runtime::Handle::current()).unwrap();
-    let pipeline = Arc::new(Pipeline::from_config(&config.pipeline).unwrap());
-    let board = StatusBoard::default();
-    let poller = Arc::new(Poller::new(&config.poll, pipeline, handle, board.clone()).unwrap());
+    let harness = Harness::start(&config);
+    let board = harness.board.clone();
     let cancel = tokio_util::sync::CancellationToken::new();
-    let _tasks =
-        webcare::poll::spawn_sources(poller, &config.sources, &Default::default(), &cancel)
-            .unwrap();
+    let _tasks = webcare::poll::spawn_sources(
+        harness.poller.clone(),
+        &config.sources,
+        &Default::default(),
+        &cancel,
+    )
+    .unwrap();
 
     let status = |name: &str| {
         board
