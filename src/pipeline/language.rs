@@ -223,6 +223,9 @@ const URDU_LETTERS: &[char] = &[
 
 /// The first pass answers when the best language has this many votes…
 const MIN_VOTES: u32 = 2;
+/// Cyrillic letters from which a text with neither Ukrainian nor Russian letters of its
+/// own is taken for Russian ([`LanguageDetector::cyrillic`]).
+const RUSSIAN_WITHOUT_MARKS: usize = 40;
 /// …and at least this many times the votes of the runner-up.
 const MIN_VOTE_RATIO: u32 = 2;
 /// Words read for voting; more adds time and no certainty.
@@ -313,11 +316,7 @@ impl LanguageDetector {
         // The script of a post shows in its first few hundred bytes.
         match script_of(bounded(sample, SCRIPT_SAMPLE_BYTES))? {
             Script::Latin => self.vote(sample),
-            Script::Cyrillic => self.by_letters(
-                sample,
-                ("uk", &['і', 'ї', 'є', 'ґ']),
-                ("ru", &['ы', 'э', 'ъ', 'ё']),
-            ),
+            Script::Cyrillic => self.cyrillic(sample),
             // Urdu (and Pashto) write letters Persian and Arabic do not: without them in
             // the allow-list, such a text is `und`, not the nearest allowed language.
             Script::Arabic
@@ -402,6 +401,34 @@ impl LanguageDetector {
         match (na, nb) {
             (x, 0) if x >= 2 => pick(a.0),
             (0, y) if y >= 2 => pick(b.0),
+            _ => None,
+        }
+    }
+
+    /// Ukrainian or Russian. Each writes letters the other never does (Ukrainian і ї є
+    /// ґ; Russian ы э ъ ё), so one of them, without any of the other's, decides: a post
+    /// in Russian that names "mijn IND" and an azc is too mixed for whatlang to be sure
+    /// of, and it was `und`. With neither, a long text is Russian: і alone is about one
+    /// Ukrainian letter in twenty, while Russian goes dozens of letters without its own
+    /// (in 40 letters none of either is about seven times as likely in Russian).
+    fn cyrillic(&self, sample: &str) -> Option<(String, f64)> {
+        let (mut ukrainian, mut russian, mut letters) = (0usize, 0usize, 0usize);
+        for c in sample.chars() {
+            match c {
+                'і' | 'ї' | 'є' | 'ґ' | 'І' | 'Ї' | 'Є' | 'Ґ' => ukrainian += 1,
+                'ы' | 'э' | 'ъ' | 'ё' | 'Ы' | 'Э' | 'Ъ' | 'Ё' => russian += 1,
+                _ => {}
+            }
+            letters += usize::from(('\u{0400}'..='\u{04ff}').contains(&c) && c.is_alphabetic());
+        }
+        let pick =
+            |code: &str, confidence: f64| self.allows(code).then(|| (code.to_string(), confidence));
+        match (ukrainian, russian) {
+            (0, 0) if letters >= RUSSIAN_WITHOUT_MARKS => pick("ru", 0.6),
+            (0, 0) => None,
+            (u, 0) => pick("uk", if u >= 2 { 0.8 } else { 0.6 }),
+            (0, r) => pick("ru", if r >= 2 { 0.8 } else { 0.6 }),
+            // Both: a quote in the other language; whatlang weighs the whole.
             _ => None,
         }
     }
@@ -542,6 +569,22 @@ mod tests {
                 .0,
             "ti"
         );
+    }
+
+    #[test]
+    fn ukrainian_and_russian_are_told_apart_in_posts_mixed_with_dutch() {
+        let d = detector();
+        for (text, expected) in [
+            ("Через mijn IND наконец можно видеть статус дела, уже хорошо", "ru"),
+            ("Мама, если читаешь: у меня всё хорошо, интервью перенесли", "ru"),
+            ("Інтерв'ю в IND перенесли вже втретє, ми чекаємо в azc", "uk"),
+            // Neither's letters, and long: Russian.
+            ("ВНЖ забрать надо в Ден Босхе, запись через семь недель. А без пасса не берут на работу", "ru"),
+        ] {
+            assert_eq!(d.detect(text, None).0, expected, "{text}");
+        }
+        // Too short to tell without either's letters: left to whatlang, which may be unsure.
+        assert_ne!(d.detect("Дякую волонтерам за допомогу", None).0, "ru");
     }
 
     #[test]
