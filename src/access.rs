@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use chrono::{DateTime, Utc};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -23,6 +24,15 @@ pub const MAX_FAILED_LOGINS: usize = 5;
 pub const LOGIN_WINDOW: Duration = Duration::from_secs(15 * 60);
 /// Prefix of API tokens, so that a leaked one is recognisable in a secret scanner.
 const TOKEN_PREFIX: &str = "wct_";
+/// How long a new API token works unless told otherwise: a forgotten token on a
+/// colleague's laptop stops by itself.
+pub const DEFAULT_TOKEN_LIFETIME: std::time::Duration =
+    std::time::Duration::from_secs(90 * 24 * 3600);
+/// Hex digits of a token's hash that name it in lists and revocations: enough to tell a
+/// user's tokens apart, and as public as the hash (which cannot give the token back).
+const TOKEN_ID_CHARS: usize = 12;
+/// A token's label says what it is for ("export script"): short and printable.
+const MAX_LABEL_CHARS: usize = 64;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -61,9 +71,47 @@ pub struct User {
     /// Argon2id PHC string (`$argon2id$v=19$…`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password_hash: Option<String>,
-    /// SHA-256 (hex) of each API token.
+    /// The user's API tokens, as hashes.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub tokens: Vec<String>,
+    pub tokens: Vec<ApiToken>,
+}
+
+/// An API token as stored: the SHA-256 (hex) of the token, what it is for and until
+/// when it works.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(from = "RawToken")]
+pub struct ApiToken {
+    pub hash: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created: Option<DateTime<Utc>>,
+    /// `None`: works until revoked (made with `--expires never`, or before tokens
+    /// expired, when the file held hashes only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires: Option<DateTime<Utc>>,
+}
+
+impl ApiToken {
+    /// The name of the token in lists and revocations: the start of its hash.
+    pub fn id(&self) -> &str {
+        self.hash.get(..TOKEN_ID_CHARS).unwrap_or(&self.hash)
+    }
+
+    pub fn is_expired(&self, now: DateTime<Utc>) -> bool {
+        self.expires.is_some_and(|at| at <= now)
+    }
+
+    /// How the token shows in the audit trail: id, label and expiry.
+    pub fn summary(&self) -> String {
+        let expires = self
+            .expires
+            .map_or_else(|| "never".to_string(), |at| at.to_rfc3339());
+        match &self.label {
+            Some(label) => format!("token {} ({label}), expires {expires}", self.id()),
+            None => format!("token {}, expires {expires}", self.id()),
+        }
+    }
 }
 
 impl User {
@@ -118,7 +166,47 @@ struct RawUser {
     /// Accepted only to be refused with a clear message.
     password: Option<Spanned<String>>,
     #[serde(default)]
-    tokens: Vec<String>,
+    tokens: Vec<RawToken>,
+}
+
+/// A token in the users file: a table, or (as files from before tokens expired have
+/// them) the hash alone.
+#[derive(Debug, Deserialize)]
+#[serde(
+    untagged,
+    expecting = "a token: its SHA-256 hash (64 hex digits), or a table of `hash` and optionally `label`, `created` and `expires` (RFC 3339 times)"
+)]
+enum RawToken {
+    Hash(String),
+    Table(RawTokenTable),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTokenTable {
+    hash: String,
+    label: Option<String>,
+    created: Option<DateTime<Utc>>,
+    expires: Option<DateTime<Utc>>,
+}
+
+impl From<RawToken> for ApiToken {
+    fn from(raw: RawToken) -> ApiToken {
+        match raw {
+            RawToken::Hash(hash) => ApiToken {
+                hash,
+                label: None,
+                created: None,
+                expires: None,
+            },
+            RawToken::Table(t) => ApiToken {
+                hash: t.hash,
+                label: t.label,
+                created: t.created,
+                expires: t.expires,
+            },
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -216,18 +304,25 @@ impl Users {
                     ));
                 }
             }
-            if let Some(bad) = u.tokens.iter().find(|t| !is_sha256_hex(t)) {
+            let tokens: Vec<ApiToken> = u.tokens.into_iter().map(ApiToken::from).collect();
+            if let Some(bad) = tokens.iter().find(|t| !is_sha256_hex(&t.hash)) {
                 return Err(invalid(
                     u.name.span(),
                     // Not quoted: it may be a token in plain text, a secret.
-                    format!("user {name:?}: a token ({} characters) is not a SHA-256 hash (64 hex digits); create tokens with `webcare token {name}`", bad.chars().count()),
+                    format!("user {name:?}: a token ({} characters) is not a SHA-256 hash (64 hex digits); create tokens with `webcare token {name}`", bad.hash.chars().count()),
                 ));
+            }
+            if let Some(bad) = tokens
+                .iter()
+                .find_map(|t| t.label.as_deref().and_then(|l| check_label(l).err()))
+            {
+                return Err(invalid(u.name.span(), format!("user {name:?}: {bad}")));
             }
             users.push(User {
                 name,
                 role,
                 password_hash: u.password_hash.map(Spanned::into_inner),
-                tokens: u.tokens,
+                tokens,
             });
         }
         Ok(Users { users })
@@ -262,10 +357,14 @@ impl Users {
         }
     }
 
-    /// The user an API token belongs to.
-    pub fn check_token(&self, token: &str) -> Option<&User> {
+    /// The user an API token belongs to, while the token has not expired at `now`.
+    pub fn check_token(&self, token: &str, now: DateTime<Utc>) -> Option<&User> {
         let hash = sha256_hex(token);
-        self.users.iter().find(|u| u.tokens.contains(&hash))
+        self.users.iter().find(|u| {
+            u.tokens
+                .iter()
+                .any(|t| t.hash == hash && !t.is_expired(now))
+        })
     }
 
     /// Adds a user or replaces their password and role.
@@ -308,18 +407,69 @@ impl Users {
         Ok(())
     }
 
-    /// Creates an API token for `name`; returns it (the only time it is shown).
-    pub fn add_token(&mut self, name: &str) -> Result<String, AccessError> {
-        let user = self
-            .users
+    /// The user whose token this was, when it has expired by `now`.
+    pub fn expired_token_owner(&self, token: &str, now: DateTime<Utc>) -> Option<&User> {
+        let hash = sha256_hex(token);
+        self.users
+            .iter()
+            .find(|u| u.tokens.iter().any(|t| t.hash == hash && t.is_expired(now)))
+    }
+
+    /// Creates an API token for `name` that works for `lifetime` from `now` (`None`:
+    /// until revoked); returns the token (the only time it is shown) and how it is
+    /// stored.
+    pub fn add_token(
+        &mut self,
+        name: &str,
+        lifetime: Option<std::time::Duration>,
+        label: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<(String, ApiToken), AccessError> {
+        let label = label.map(str::trim).filter(|l| !l.is_empty());
+        if let Some(l) = label {
+            check_label(l).map_err(AccessError::Usage)?;
+        }
+        let expires = lifetime
+            .map(|d| expiry(now, d).map_err(AccessError::Usage))
+            .transpose()?;
+        let user = self.user_mut(name)?;
+        let token = format!("{TOKEN_PREFIX}{}", random_hex(32));
+        let stored = ApiToken {
+            hash: sha256_hex(&token),
+            label: label.map(String::from),
+            created: Some(now),
+            expires,
+        };
+        user.tokens.push(stored.clone());
+        Ok((token, stored))
+    }
+
+    /// Removes every token that has expired by `now`; how many.
+    pub fn forget_expired_tokens(&mut self, now: DateTime<Utc>) -> usize {
+        let mut forgotten = 0;
+        for user in &mut self.users {
+            let before = user.tokens.len();
+            user.tokens.retain(|t| !t.is_expired(now));
+            forgotten += before - user.tokens.len();
+        }
+        forgotten
+    }
+
+    /// Ends the token of `name` whose [`ApiToken::id`] is `id`; whether there was one.
+    pub fn revoke_token(&mut self, name: &str, id: &str) -> Result<bool, AccessError> {
+        let user = self.user_mut(name)?;
+        let before = user.tokens.len();
+        user.tokens.retain(|t| t.id() != id.trim());
+        Ok(user.tokens.len() != before)
+    }
+
+    fn user_mut(&mut self, name: &str) -> Result<&mut User, AccessError> {
+        self.users
             .iter_mut()
             .find(|u| u.name == name)
             .ok_or_else(|| {
                 AccessError::Usage(format!("no user {name:?}; add it with `webcare user add`"))
-            })?;
-        let token = format!("{TOKEN_PREFIX}{}", random_hex(32));
-        user.tokens.push(sha256_hex(&token));
-        Ok(token)
+            })
     }
 
     /// Ends every API token of `name`; how many there were.
@@ -369,6 +519,42 @@ impl Users {
         }
         std::fs::rename(&tmp, path).map_err(write_err)
     }
+}
+
+/// A token lifetime as given on the command line or to the API: a duration ("90d") or
+/// `never`; `None` given means [`DEFAULT_TOKEN_LIFETIME`]. `Ok(None)`: never expires.
+pub fn parse_token_lifetime(given: Option<&str>) -> Result<Option<std::time::Duration>, String> {
+    match given.map(str::trim) {
+        None => Ok(Some(DEFAULT_TOKEN_LIFETIME)),
+        Some("never") => Ok(None),
+        Some(text) => crate::config::parse_duration(text)
+            .map(Some)
+            .map_err(|e| format!("{e}, or `never`")),
+    }
+}
+
+/// When a token made at `now` to work for `lifetime` stops working.
+fn expiry(now: DateTime<Utc>, lifetime: std::time::Duration) -> Result<DateTime<Utc>, String> {
+    chrono::Duration::from_std(lifetime)
+        .ok()
+        .filter(|_| !lifetime.is_zero())
+        .and_then(|d| now.checked_add_signed(d))
+        .ok_or_else(|| {
+            format!(
+                "a token lifetime of {} is out of range: more than zero and less than centuries, or `never`",
+                humantime::format_duration(lifetime)
+            )
+        })
+}
+
+/// Whether `label` may name a token: at most [`MAX_LABEL_CHARS`], no control characters.
+fn check_label(label: &str) -> Result<(), String> {
+    if label.chars().count() > MAX_LABEL_CHARS || label.chars().any(char::is_control) {
+        return Err(format!(
+            "a token label must be at most {MAX_LABEL_CHARS} characters, without control characters"
+        ));
+    }
+    Ok(())
 }
 
 /// Argon2id with the crate's default (OWASP-recommended) parameters.
@@ -560,7 +746,10 @@ mod tests {
         users
             .set_user("ann", Role::Admin, "correct horse battery")
             .unwrap();
-        let token = users.add_token("ann").unwrap();
+        let now = Utc::now();
+        let (token, _) = users
+            .add_token("ann", Some(DEFAULT_TOKEN_LIFETIME), None, now)
+            .unwrap();
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("users.toml");
         users.save(&path).unwrap();
@@ -584,9 +773,86 @@ mod tests {
         assert!(loaded
             .check_password("nobody", "correct horse battery")
             .is_none());
-        assert_eq!(loaded.check_token(&token).unwrap().name, "ann");
-        assert!(loaded.check_token("wct_forged").is_none());
+        assert_eq!(loaded.check_token(&token, now).unwrap().name, "ann");
+        assert!(loaded.check_token("wct_forged", now).is_none());
         assert!(users.set_user("bob", Role::Viewer, "short").is_err());
+    }
+
+    #[test]
+    fn a_token_works_until_it_expires_or_is_revoked_by_its_id() {
+        let mut users = Users::default();
+        users
+            .set_user("ann", Role::Viewer, "correct horse battery")
+            .unwrap();
+        let now = DateTime::parse_from_rfc3339("2026-11-30T10:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let day = std::time::Duration::from_secs(24 * 3600);
+        let (short, stored) = users
+            .add_token("ann", Some(day), Some("export script"), now)
+            .unwrap();
+        let (forever, _) = users.add_token("ann", None, None, now).unwrap();
+        assert_eq!(stored.expires, Some(now + chrono::Duration::days(1)));
+        assert_eq!(stored.id().len(), TOKEN_ID_CHARS);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("users.toml");
+        users.save(&path).unwrap();
+        let loaded = Users::load(&path).unwrap();
+        assert_eq!(
+            loaded.get("ann").unwrap().tokens,
+            users.get("ann").unwrap().tokens
+        );
+        let later = now + chrono::Duration::hours(23);
+        let after = now + chrono::Duration::days(1);
+        assert!(loaded.check_token(&short, later).is_some());
+        assert!(
+            loaded.check_token(&short, after).is_none(),
+            "an expired token still works"
+        );
+        assert_eq!(
+            loaded.expired_token_owner(&short, after).unwrap().name,
+            "ann"
+        );
+        assert!(loaded.expired_token_owner(&short, later).is_none());
+        assert!(loaded
+            .check_token(&forever, after + chrono::Duration::days(3650))
+            .is_some());
+        // Revoking one leaves the other.
+        let mut loaded = loaded;
+        assert!(loaded.revoke_token("ann", stored.id()).unwrap());
+        assert!(!loaded.revoke_token("ann", stored.id()).unwrap());
+        assert!(loaded.check_token(&short, now).is_none());
+        assert!(loaded.check_token(&forever, now).is_some());
+        assert!(loaded.revoke_token("nobody", "abc").is_err());
+        // Lifetimes and labels out of bounds are refused, with what is allowed.
+        let zero = loaded.add_token("ann", Some(std::time::Duration::ZERO), None, now);
+        assert!(zero.unwrap_err().to_string().contains("more than zero"));
+        let huge = loaded.add_token("ann", Some(std::time::Duration::MAX), None, now);
+        assert!(huge.is_err());
+        let label = loaded.add_token("ann", None, Some("line\nbreak"), now);
+        assert!(label.unwrap_err().to_string().contains("label"));
+    }
+
+    #[test]
+    fn a_users_file_with_bare_token_hashes_still_reads() {
+        let hash = sha256_hex("wct_old");
+        let text = format!("[[user]]\nname = \"old\"\nrole = \"viewer\"\ntokens = [\"{hash}\"]\n");
+        let users = Users::parse(Path::new("users.toml"), &text).unwrap();
+        let token = &users.get("old").unwrap().tokens[0];
+        assert_eq!((token.expires, token.created), (None, None));
+        assert!(users.check_token("wct_old", Utc::now()).is_some());
+        // A table with a key it does not know names the line.
+        let text = format!(
+            "[[user]]\nname = \"old\"\nrole = \"viewer\"\n[[user.tokens]]\nhash = \"{hash}\"\nexpiry = \"2027-01-01T00:00:00Z\"\n"
+        );
+        let err = Users::parse(Path::new("users.toml"), &text)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("users.toml") && err.contains("line 4"),
+            "{err}"
+        );
+        assert!(err.contains("`hash` and optionally `label`"), "{err}");
     }
 
     #[test]

@@ -212,7 +212,10 @@ pub fn demo_credentials(config: &Config) -> Result<DemoCredentials, crate::acces
     } else {
         None
     };
-    let token = users.add_token(DEMO_USER)?;
+    // A token per start, working for a week: the demo's file does not fill up with them.
+    let now = chrono::Utc::now();
+    users.forget_expired_tokens(now);
+    let (token, _) = users.add_token(DEMO_USER, Some(DEMO_TOKEN_LIFETIME), Some("demo"), now)?;
     users.save(path)?;
     Ok(DemoCredentials {
         user: DEMO_USER,
@@ -222,6 +225,7 @@ pub fn demo_credentials(config: &Config) -> Result<DemoCredentials, crate::acces
 }
 
 const DEMO_USER: &str = "demo";
+const DEMO_TOKEN_LIFETIME: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
 
 /// What [`demo_credentials`] made.
 pub struct DemoCredentials {

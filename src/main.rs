@@ -225,12 +225,24 @@ enum Command {
         #[arg(long)]
         bom: bool,
     },
-    /// Create an API token for a user; it is shown once. With --revoke-all, end every
-    /// token of the user instead (a leaked token; the user and their password stay).
+    /// Create an API token for a user; it is shown once. --list shows the user's tokens,
+    /// --revoke ID ends one, --revoke-all every one (the user and their password stay).
     Token {
         #[arg(short, long, default_value = DEFAULT_CONFIG_PATH)]
         config: PathBuf,
         user: String,
+        /// How long the new token works: a duration ("90d", "12h") or "never".
+        #[arg(long, default_value = "90d", conflicts_with_all = ["list", "revoke", "revoke_all"])]
+        expires: String,
+        /// What the new token is for ("export script"), shown in lists and the audit trail.
+        #[arg(long, conflicts_with_all = ["list", "revoke", "revoke_all"])]
+        label: Option<String>,
+        /// List the user's tokens: id, label, created, expires.
+        #[arg(long, conflicts_with_all = ["revoke", "revoke_all"])]
+        list: bool,
+        /// End the token with this id (from --list).
+        #[arg(long, value_name = "ID", conflicts_with = "revoke_all")]
+        revoke: Option<String>,
         #[arg(long)]
         revoke_all: bool,
     },
@@ -392,8 +404,21 @@ fn execute(cli: Cli) -> Result<()> {
         Command::Token {
             config,
             user,
+            expires,
+            label,
+            list,
+            revoke,
             revoke_all,
-        } => token(&config, &user, revoke_all),
+        } => token(
+            &config,
+            &user,
+            match (list, revoke, revoke_all) {
+                (true, _, _) => TokenAction::List,
+                (_, Some(id), _) => TokenAction::Revoke(id),
+                (_, _, true) => TokenAction::RevokeAll,
+                _ => TokenAction::Add { expires, label },
+            },
+        ),
         Command::Backtest { config, file, json } => backtest(&config, &file, json),
         Command::Train {
             config,
@@ -982,34 +1007,101 @@ fn user(config_path: &Path, action: UserAction) -> Result<()> {
             println!("{name}: removed");
         }
         UserAction::List => {
+            let now = chrono::Utc::now();
             for u in users.all() {
-                println!("{}  {}  {} tokens", u.name, u.role, u.tokens.len());
+                let expired = u.tokens.iter().filter(|t| t.is_expired(now)).count();
+                let live = u.tokens.len() - expired;
+                match expired {
+                    0 => println!("{}  {}  {live} tokens", u.name, u.role),
+                    _ => println!("{}  {}  {live} tokens, {expired} expired", u.name, u.role),
+                }
             }
         }
     }
     Ok(())
 }
 
-fn token(config_path: &Path, name: &str, revoke_all: bool) -> Result<()> {
+/// What `webcare token` does.
+enum TokenAction {
+    Add {
+        expires: String,
+        label: Option<String>,
+    },
+    List,
+    Revoke(String),
+    RevokeAll,
+}
+
+fn token(config_path: &Path, name: &str, action: TokenAction) -> Result<()> {
     let config = load(config_path)?;
     let path = &config.access.users_file;
     let mut users = Users::load(path)?;
-    if revoke_all {
-        let revoked = users.revoke_tokens(name)?;
-        users.save(path)?;
-        audit_cli(
-            &config,
-            "token_revoke",
-            &format!("{name}: {revoked} tokens"),
-        )?;
-        println!("{name}: {revoked} tokens revoked");
-        return Ok(());
+    let now = chrono::Utc::now();
+    match action {
+        TokenAction::List => {
+            let user = users
+                .get(name)
+                .with_context(|| format!("no user {name:?} in {}", path.display()))?;
+            for t in &user.tokens {
+                let when = |at: Option<chrono::DateTime<chrono::Utc>>| {
+                    at.map_or_else(
+                        || "-".to_string(),
+                        |at| at.format("%Y-%m-%d %H:%M UTC").to_string(),
+                    )
+                };
+                let expires = match t.expires {
+                    None => "never".to_string(),
+                    Some(_) if t.is_expired(now) => format!("expired {}", when(t.expires)),
+                    Some(_) => format!("expires {}", when(t.expires)),
+                };
+                println!(
+                    "{}  {}  created {}  {}",
+                    t.id(),
+                    t.label.as_deref().unwrap_or("-"),
+                    when(t.created),
+                    expires
+                );
+            }
+        }
+        TokenAction::Revoke(id) => {
+            if !users.revoke_token(name, &id)? {
+                bail!("{name} has no token {id:?}; `webcare token {name} --list` shows their ids");
+            }
+            users.save(path)?;
+            audit_cli(&config, "token_revoke", &format!("{name}: token {id}"))?;
+            println!("{name}: token {id} revoked");
+        }
+        TokenAction::RevokeAll => {
+            let revoked = users.revoke_tokens(name)?;
+            users.save(path)?;
+            audit_cli(
+                &config,
+                "token_revoke",
+                &format!("{name}: {revoked} tokens"),
+            )?;
+            println!("{name}: {revoked} tokens revoked");
+        }
+        TokenAction::Add { expires, label } => {
+            let lifetime = webcare::access::parse_token_lifetime(Some(&expires))
+                .map_err(|m| anyhow::anyhow!("--expires: {m}"))?;
+            let (token, stored) = users.add_token(name, lifetime, label.as_deref(), now)?;
+            users.save(path)?;
+            audit_cli(
+                &config,
+                "token_add",
+                &format!("{name}: {}", stored.summary()),
+            )?;
+            let expiry = stored.expires.map_or_else(
+                || "never expires".to_string(),
+                |at| format!("expires {}", at.format("%Y-%m-%d %H:%M UTC")),
+            );
+            eprintln!(
+                "API token {} for {name}, {expiry} (shown once; send it as `Authorization: Bearer …`):",
+                stored.id()
+            );
+            println!("{token}");
+        }
     }
-    let token = users.add_token(name)?;
-    users.save(path)?;
-    audit_cli(&config, "token_add", name)?;
-    eprintln!("API token for {name} (shown once; send it as `Authorization: Bearer …`):");
-    println!("{token}");
     Ok(())
 }
 

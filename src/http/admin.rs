@@ -6,6 +6,7 @@ use std::sync::Arc;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
+use chrono::Utc;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -182,30 +183,99 @@ pub async fn remove_user(
     Ok(Json(json!({ "removed": name })))
 }
 
-/// `POST /api/admin/users/{name}/tokens`: a new API token, shown this once.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewToken {
+    /// A duration ("90d", "12h") or "never"; the default is
+    /// [`crate::access::DEFAULT_TOKEN_LIFETIME`].
+    expires: Option<String>,
+    /// What the token is for ("export script").
+    label: Option<String>,
+}
+
+/// `POST /api/admin/users/{name}/tokens {"expires"?, "label"?}`: a new API token, shown
+/// this once.
 pub async fn add_token(
     State(state): State<Arc<AppState>>,
     Extension(principal): Extension<Principal>,
     Path(name): Path<String>,
+    request: Option<super::ApiJson<NewToken>>,
 ) -> Result<Json<Value>, ApiError> {
-    let token = state
+    let request = request.map(|r| r.0).unwrap_or_default();
+    let lifetime = crate::access::parse_token_lifetime(request.expires.as_deref())
+        .map_err(|m| ApiError::bad_request(format!("expires: {m}")))?;
+    if state.users.current().get(&name).is_none() {
+        return Err(ApiError::new(StatusCode::NOT_FOUND, "no such user"));
+    }
+    let (token, stored) = state
         .users
-        .update(|u| u.add_token(&name))
-        .map_err(|e| match e {
-            crate::access::AccessError::Usage(m) => ApiError::new(StatusCode::NOT_FOUND, m),
-            e => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
-        })?;
-    state.audit(&principal.user, "token_add", &name);
-    Ok(Json(json!({ "name": name, "token": token })))
+        .update(|u| u.add_token(&name, lifetime, request.label.as_deref(), Utc::now()))
+        .map_err(access_error)?;
+    state.audit(
+        &principal.user,
+        "token_add",
+        &format!("{name}: {}", stored.summary()),
+    );
+    Ok(Json(json!({
+        "name": name,
+        "token": token,
+        "id": stored.id(),
+        "label": stored.label,
+        "expires": stored.expires,
+    })))
 }
 
-/// `GET /api/admin/users`: names and roles (never hashes).
+/// `DELETE /api/admin/users/{name}/tokens/{id}`: ends one token (the id is in the
+/// user list).
+pub async fn revoke_token(
+    State(state): State<Arc<AppState>>,
+    Extension(principal): Extension<Principal>,
+    Path((name, id)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    if state.users.current().get(&name).is_none() {
+        return Err(ApiError::new(StatusCode::NOT_FOUND, "no such user"));
+    }
+    let revoked = state
+        .users
+        .update(|u| u.revoke_token(&name, &id))
+        .map_err(access_error)?;
+    if !revoked {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "no token of this user has that id",
+        ));
+    }
+    state.audit(
+        &principal.user,
+        "token_revoke",
+        &format!("{name}: token {id}"),
+    );
+    Ok(Json(json!({ "name": name, "revoked": id })))
+}
+
+/// `GET /api/admin/users`: names, roles and tokens by id and expiry (never hashes).
 pub async fn users(State(state): State<Arc<AppState>>) -> Json<Value> {
     let users = state.users.current();
+    let now = Utc::now();
     let list: Vec<Value> = users
         .all()
         .iter()
-        .map(|u| json!({ "name": u.name, "role": u.role, "tokens": u.tokens.len(), "password": u.password_hash.is_some() }))
+        .map(|u| {
+            let tokens: Vec<Value> = u
+                .tokens
+                .iter()
+                .map(|t| {
+                    json!({
+                        "id": t.id(),
+                        "label": t.label,
+                        "created": t.created,
+                        "expires": t.expires,
+                        "expired": t.is_expired(now),
+                    })
+                })
+                .collect();
+            json!({ "name": u.name, "role": u.role, "tokens": tokens, "password": u.password_hash.is_some() })
+        })
         .collect();
     Json(json!({ "users": list }))
 }

@@ -58,6 +58,14 @@ pub async fn authenticate(
             state.audit("-", "auth_failed", &format!("{kind} from {client}"));
             return unauthorised();
         }
+        Identity::ExpiredToken(owner) => {
+            state.audit(
+                "-",
+                "auth_failed",
+                &format!("expired bearer token of {owner} from {client}"),
+            );
+            return expired_token();
+        }
     };
     let needed = match access {
         Access::Admin => Role::Admin,
@@ -81,6 +89,8 @@ enum Identity {
     Anonymous,
     /// A credential was presented but is not valid: what kind, for the audit trail.
     Invalid(&'static str),
+    /// A token that was valid once: whose, so that the administrator can tell them.
+    ExpiredToken(String),
 }
 
 fn identify(state: &AppState, headers: &HeaderMap) -> Identity {
@@ -93,12 +103,19 @@ fn identify(state: &AppState, headers: &HeaderMap) -> Identity {
             .and_then(|v| v.split_once(' '))
             .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
             .map(|(_, token)| token.trim());
-        return match token.and_then(|t| users.check_token(t)) {
+        let now = Utc::now();
+        let Some(token) = token else {
+            return Identity::Invalid("invalid bearer token");
+        };
+        return match users.check_token(token, now) {
             Some(user) => Identity::Known(Principal {
                 user: user.name.clone(),
                 role: user.role,
             }),
-            None => Identity::Invalid("invalid bearer token"),
+            None => match users.expired_token_owner(token, now) {
+                Some(owner) => Identity::ExpiredToken(owner.name.clone()),
+                None => Identity::Invalid("invalid bearer token"),
+            },
         };
     }
     let Some(session) = cookie(headers, SESSION_COOKIE) else {
@@ -153,6 +170,23 @@ fn unauthorised() -> Response {
     response.headers_mut().insert(
         header::WWW_AUTHENTICATE,
         HeaderValue::from_static("Bearer realm=\"webcare\""),
+    );
+    response
+}
+
+/// 401 for a token past its expiry, saying so as RFC 6750 (3.1) has it, so that whoever
+/// runs the script knows to ask for a new one rather than suspect the server.
+fn expired_token() -> Response {
+    let mut response = ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "the API token has expired; ask an administrator for a new one",
+    )
+    .into_response();
+    response.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static(
+            "Bearer realm=\"webcare\", error=\"invalid_token\", error_description=\"The access token expired\"",
+        ),
     );
     response
 }

@@ -100,6 +100,11 @@ pub const ROUTES: &[(Method, &str, Access)] = &[
         "/api/admin/users/{name}/tokens",
         Access::Admin,
     ),
+    (
+        Method::DELETE,
+        "/api/admin/users/{name}/tokens/{id}",
+        Access::Admin,
+    ),
 ];
 
 /// The decision for a matched route.
@@ -130,6 +135,7 @@ fn handler(method: &Method, path: &str) -> MethodRouter<Arc<AppState>> {
         ("POST", "/api/admin/users") => post(admin::set_user),
         ("DELETE", "/api/admin/users/{name}") => delete(admin::remove_user),
         ("POST", "/api/admin/users/{name}/tokens") => post(admin::add_token),
+        ("DELETE", "/api/admin/users/{name}/tokens/{id}") => delete(admin::revoke_token),
         // A route in the table without a handler is a programming error that every
         // test run catches at once.
         (m, p) => unreachable!("route {m} {p} is in ROUTES but has no handler"),

@@ -445,6 +445,154 @@ async fn no_users_means_no_listening_beyond_loopback() {
 
 /// Admins manage users over the API: a new user can log in at once, gets a token shown
 /// once, and is gone (token and all) when removed. Every step is audited.
+/// API tokens have a lifetime and a label, are listed by id (never by hash) and ended
+/// one at a time; an expired token is refused with a 401 that says so, and audited.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_expire_and_are_revoked_one_at_a_time_over_the_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = fixtures::start().await;
+    let config = fixtures::config(dir.path(), &server, &[]);
+    let daemon = webcare::daemon::start(&config).await.unwrap();
+    let addr = daemon.addr();
+    let (status, body) = post_json(
+        addr,
+        "/api/admin/users",
+        json!({ "name": "sam", "role": "viewer", "password": "a long enough password" }),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, script) = post_json(
+        addr,
+        "/api/admin/users/sam/tokens",
+        json!({ "expires": "30d", "label": "weekly export" }),
+    )
+    .await;
+    assert_eq!(status, 200, "{script}");
+    let expires =
+        chrono::DateTime::parse_from_rfc3339(script["expires"].as_str().unwrap()).unwrap();
+    let days = (expires.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_hours() as f64 / 24.0;
+    assert!((29.9..=30.0).contains(&days), "{script}");
+    // Without a body: the default lifetime, 90 days.
+    let response = reqwest::Client::new()
+        .post(format!("http://{addr}/api/admin/users/sam/tokens"))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let laptop: Value = response.json().await.unwrap();
+    let expires =
+        chrono::DateTime::parse_from_rfc3339(laptop["expires"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        (expires.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_days(),
+        89,
+        "{laptop}"
+    );
+    for bad in [json!({ "expires": "soon" }), json!({ "expires": "0s" })] {
+        let (status, body) = post_json(addr, "/api/admin/users/sam/tokens", bad).await;
+        assert_eq!(status, 400, "{body}");
+        assert!(
+            body["error"].as_str().unwrap().starts_with("expires:"),
+            "{body}"
+        );
+    }
+    let (status, _) = post_json(addr, "/api/admin/users/nobody/tokens", json!({})).await;
+    assert_eq!(status, 404);
+    for token in [&script, &laptop] {
+        let (status, me) = get_json_as(addr, "/api/me", token["token"].as_str()).await;
+        assert_eq!((status, &me["user"]), (200, &json!("sam")), "{me}");
+    }
+    // The list names tokens by id, with label and expiry, and never shows a hash.
+    let (_, users) = get_json(addr, "/api/admin/users").await;
+    let sam = users["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["name"] == "sam")
+        .unwrap();
+    let listed = sam["tokens"].as_array().unwrap();
+    assert_eq!(listed.len(), 2, "{sam}");
+    assert_eq!(listed[0]["id"], script["id"]);
+    assert_eq!(
+        (&listed[0]["label"], &listed[0]["expired"]),
+        (&json!("weekly export"), &json!(false))
+    );
+    let hash = webcare::access::sha256_hex(script["token"].as_str().unwrap());
+    assert!(!users.to_string().contains(&hash), "{users}");
+    // One revoked: it stops, the other works on.
+    let revoke = |id: String| async move {
+        reqwest::Client::new()
+            .delete(format!("http://{addr}/api/admin/users/sam/tokens/{id}"))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    assert_eq!(
+        revoke(laptop["id"].as_str().unwrap().to_string()).await,
+        200
+    );
+    assert_eq!(
+        revoke(laptop["id"].as_str().unwrap().to_string()).await,
+        404
+    );
+    assert_eq!(
+        get_json_as(addr, "/api/me", laptop["token"].as_str())
+            .await
+            .0,
+        401
+    );
+    assert_eq!(
+        get_json_as(addr, "/api/me", script["token"].as_str())
+            .await
+            .0,
+        200
+    );
+    // The script's token past its expiry (the file edited as an administrator would):
+    // refused, saying why, and the audit trail says whose it was.
+    let path = &config.access.users_file;
+    let text = std::fs::read_to_string(path).unwrap();
+    let stamp = script["expires"].as_str().unwrap();
+    let stored = text
+        .lines()
+        .find(|l| l.starts_with("expires") && l.contains(&stamp[..19]));
+    assert!(stored.is_some(), "{text}");
+    let edited = text.replace(stored.unwrap(), "expires = \"2026-01-01T00:00:00Z\"");
+    // The daemon rereads the file when its modification time changes.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    std::fs::write(path, edited).unwrap();
+    let response = reqwest::Client::new()
+        .get(format!("http://{addr}/api/me"))
+        .bearer_auth(script["token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+    let challenge = response.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(challenge.contains("error=\"invalid_token\""), "{challenge}");
+    let body: Value = response.json().await.unwrap();
+    assert!(
+        body["error"].as_str().unwrap().contains("expired"),
+        "{body}"
+    );
+    let (_, users) = get_json(addr, "/api/admin/users").await;
+    assert!(users.to_string().contains("\"expired\":true"), "{users}");
+    let (_, audit) = get_json(addr, "/api/admin/audit").await;
+    let text = audit.to_string();
+    assert!(text.contains("expired bearer token of sam"), "{text}");
+    assert!(text.contains("(weekly export), expires"), "{text}");
+    assert!(
+        text.contains(&format!("sam: token {}", laptop["id"].as_str().unwrap())),
+        "{text}"
+    );
+    daemon.shutdown().await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admins_manage_users_over_the_api() {
     let dir = tempfile::tempdir().unwrap();

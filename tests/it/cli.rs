@@ -708,14 +708,68 @@ fn users_and_tokens_from_the_shell() {
     );
     let mut tokens = Vec::new();
     for _ in 0..2 {
+        let in_90_days = || {
+            (chrono::Utc::now() + chrono::Duration::days(90))
+                .format("expires %Y-%m-%d")
+                .to_string()
+        };
+        let before = in_90_days();
         let (code, out, err) = webcare(&["token", "-c", &config, "tess"]);
         assert_eq!(code, 0, "{err}");
         assert!(out.trim().starts_with("wct_"), "{out}");
+        // Unless told otherwise a token works for 90 days (the day may turn meanwhile).
+        assert!(
+            err.contains(&before) || err.contains(&in_90_days()),
+            "{err}"
+        );
         tokens.push(out.trim().to_string());
     }
     assert_ne!(tokens[0], tokens[1]);
+    let (code, out, err) = webcare(&[
+        "token",
+        "-c",
+        &config,
+        "tess",
+        "--expires",
+        "never",
+        "--label",
+        "export script",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("never expires"), "{err}");
+    let kept = out.trim().to_string();
+    let (code, _, err) = webcare(&["token", "-c", &config, "tess", "--expires", "soon"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("--expires") && err.contains("never"), "{err}");
     let (_, out, _) = webcare(&["user", "list", "-c", &config]);
-    assert!(out.contains("tess  viewer  2 tokens"), "{out}");
+    assert!(out.contains("tess  viewer  3 tokens"), "{out}");
+    // One token ended by the id the list shows; the others stay.
+    let (code, listed, err) = webcare(&["token", "-c", &config, "tess", "--list"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(listed.lines().count(), 3, "{listed}");
+    let labeled = listed
+        .lines()
+        .find(|l| l.contains("export script"))
+        .unwrap();
+    assert!(labeled.ends_with("never"), "{labeled}");
+    let first = listed
+        .lines()
+        .find(|l| !l.contains("export script"))
+        .unwrap();
+    let id = first.split_whitespace().next().unwrap();
+    let (code, out, err) = webcare(&["token", "-c", &config, "tess", "--revoke", id]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(&format!("token {id} revoked")), "{out}");
+    let (code, _, err) = webcare(&["token", "-c", &config, "tess", "--revoke", id]);
+    assert_ne!(code, 0);
+    assert!(err.contains("--list"), "{err}");
+    let (_, listed, _) = webcare(&["token", "-c", &config, "tess", "--list"]);
+    assert_eq!(listed.lines().count(), 2, "{listed}");
+    assert!(!listed.contains(id), "{listed}");
+    assert!(
+        !listed.contains(&kept) && !listed.contains(&tokens[0]),
+        "{listed}"
+    );
     let (code, out, err) = webcare(&["token", "-c", &config, "tess", "--revoke-all"]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("tess: 2 tokens revoked"), "{out}");
