@@ -547,6 +547,26 @@ any = ["weet iemand"]
         );
     }
 
+    /// Every language's cues are read in every post: a short prefix of one language must
+    /// not begin everyday words of another.
+    #[test]
+    fn the_shipped_cues_of_one_language_leave_everyday_words_of_another_alone() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/complaint");
+        let cues = ComplaintRules::load_cues(&dir).unwrap();
+        for (text, lang) in [
+            ("Gefeliciteerd met je verblijfsvergunning, gefietst naar het gemeentehuis", "nl"),
+            ("Ich wurde gefragt, ob Geflüchtete hier gefeiert haben", "de"),
+        ] {
+            let judged = cues.judge(text, lang);
+            let foreign: Vec<&String> = judged
+                .why
+                .iter()
+                .filter(|w| !w.starts_with(&format!("{lang}/")))
+                .collect();
+            assert!(foreign.is_empty(), "{text}: {foreign:?}");
+        }
+    }
+
     #[test]
     fn an_empty_cue_file_is_refused() {
         let err = ComplaintRules::from_sources(&[(PathBuf::from("c/nl.toml"), "\n".into())])
