@@ -554,8 +554,14 @@ any = ["weet iemand"]
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/complaint");
         let cues = ComplaintRules::load_cues(&dir).unwrap();
         for (text, lang) in [
-            ("Gefeliciteerd met je verblijfsvergunning, gefietst naar het gemeentehuis", "nl"),
-            ("Ich wurde gefragt, ob Geflüchtete hier gefeiert haben", "de"),
+            (
+                "Gefeliciteerd met je verblijfsvergunning, gefietst naar het gemeentehuis",
+                "nl",
+            ),
+            (
+                "Ich wurde gefragt, ob Geflüchtete hier gefeiert haben",
+                "de",
+            ),
         ] {
             let judged = cues.judge(text, lang);
             let foreign: Vec<&String> = judged
