@@ -103,8 +103,9 @@ fn held_out_quality_does_not_drop_below_the_floors() {
 
 /// The second held-out set, written in session 4 by a writer who saw neither the word
 /// lists nor any other labeled post: (relevance, complaint, aspects, aspects of the
-/// stage alone) floors.
-const SECOND_FLOORS: (f64, f64, f64, f64) = (0.97, 0.90, 0.80, 0.81);
+/// stage alone) floors. Aspects 0.821 and 0.836 (the stage) when the floors were last
+/// raised, in session 12, after 1,200 posts in the languages of people in the procedure.
+const SECOND_FLOORS: (f64, f64, f64, f64) = (0.97, 0.90, 0.81, 0.82);
 
 #[test]
 fn second_held_out_quality_does_not_drop_below_its_floors() {
