@@ -1046,6 +1046,29 @@ all = [["ind"], ["gehoor*"]]
         assert_eq!((r.relevant, r.rule.as_str()), (false, "nl/foreign"));
     }
 
+    /// The traps of DOMAIN.md in the languages of the people who write about them: the
+    /// monastery of Ter Apel and India's cricket team, in the shipped rules.
+    #[test]
+    fn the_shipped_rules_know_the_monastery_and_cricket_in_other_languages() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/topics");
+        let rules = Topics::load_rules(&dir).unwrap();
+        for text in [
+            "Wochenendtipp: Das Kloster Ter Apel bietet Führungen auf Deutsch an",
+            "Были на экскурсии в монастыре Тер Апел, очень красивый сад",
+            "Їздили на вихідних у Тер Апел, там старий монастир і сад",
+            "Крикет: IND обыграла AUS на последнем мяче",
+        ] {
+            let r = rules.judge(text);
+            assert!(!r.relevant, "{text}: {r:?}");
+        }
+        // The registration centre in the same scripts stays a mention.
+        assert!(
+            rules
+                .judge("Мы ночевали на траве в Тер Апел, в IND никто не отвечает")
+                .relevant
+        );
+    }
+
     #[test]
     fn word_boundaries_hold() {
         // "azc" must not match inside another word.
