@@ -101,6 +101,7 @@ pub async fn start(config: &Config) -> Result<Daemon, DaemonError> {
     let board = StatusBoard::default();
     let poller = Arc::new(Poller::new(
         &config.poll,
+        &config.privacy,
         pipeline.clone(),
         writer.clone(),
         board.clone(),

@@ -48,6 +48,8 @@ pub struct ImportReport {
     pub lines: usize,
     pub indexed: usize,
     pub not_relevant: usize,
+    /// Published before the retention period: not stored, as retention would erase them.
+    pub too_old: usize,
     /// (line number, what is wrong), for every skipped line.
     pub errors: Vec<(usize, String)>,
 }
@@ -91,12 +93,16 @@ impl ImportRecord {
     }
 }
 
-/// Imports `reader` (named `path` in messages) into `index`.
+/// Imports `reader` (named `path` in messages) into `index`. Lines published before
+/// `kept_from` (the retention cut-off, [`crate::retention::mention_cutoff`]) are counted,
+/// not stored: retention would erase them, and until it ran they would be kept longer
+/// than the period allows.
 pub fn import<R: BufRead>(
     path: &str,
     mut reader: R,
     pipeline: &Pipeline,
     index: &MentionIndex,
+    kept_from: Option<DateTime<Utc>>,
 ) -> Result<ImportReport, ImportError> {
     let mut writer = index.writer()?;
     let checkpoints = index.checkpoints()?;
@@ -116,6 +122,9 @@ pub fn import<R: BufRead>(
         let line_no = report.lines;
         match parse_line(&buf, now) {
             Ok(None) => {}
+            Ok(Some(mention)) if kept_from.is_some_and(|cutoff| mention.published < cutoff) => {
+                report.too_old += 1;
+            }
             Ok(Some(mention)) => {
                 let mention = pipeline.process(mention);
                 if mention.is_relevant() {

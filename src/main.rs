@@ -803,6 +803,15 @@ fn train(
     )
 }
 
+/// A period as configured: "90d", or exactly where it is not whole days.
+fn days_or_exact(period: std::time::Duration) -> String {
+    const DAY: u64 = 24 * 3600;
+    match period.as_secs() {
+        secs if secs % DAY == 0 && period.subsec_nanos() == 0 => format!("{}d", secs / DAY),
+        _ => humantime::format_duration(period).to_string(),
+    }
+}
+
 fn import_file(config_path: &Path, file: &Path) -> Result<()> {
     let config = load(config_path)?;
     let pipeline = Pipeline::from_config(&config.pipeline)?;
@@ -811,15 +820,24 @@ fn import_file(config_path: &Path, file: &Path) -> Result<()> {
     let reader =
         std::fs::File::open(file).with_context(|| format!("{}: cannot open", file.display()))?;
     let name = file.display().to_string();
-    let report = import::import(&name, std::io::BufReader::new(reader), &pipeline, &index)?;
+    let cutoff = webcare::retention::mention_cutoff(&config.privacy, chrono::Utc::now());
+    let report = import::import(
+        &name,
+        std::io::BufReader::new(reader),
+        &pipeline,
+        &index,
+        Some(cutoff),
+    )?;
     for (line, error) in &report.errors {
         eprintln!("{name}:{line}: {error}");
     }
     println!(
-        "{name}: {} lines, {} indexed, {} not relevant, {} skipped",
+        "{name}: {} lines, {} indexed, {} not relevant, {} published before the retention period ({}), {} skipped",
         report.lines,
         report.indexed,
         report.not_relevant,
+        report.too_old,
+        days_or_exact(config.privacy.retention),
         report.errors.len()
     );
     if report.lines > 0 && report.errors.len() == report.lines {

@@ -2,6 +2,8 @@
 //! asking — mentions from the index (through the writer), sent mail (which quotes
 //! mentions) and weekly export files (which do too), entries from the audit trail,
 //! expired sessions. `webcare purge --dry-run` shows which mentions the next run erases.
+//! What arrives already older than the period (a feed's archive, a backfill) is not
+//! stored at all: the poller and the import drop it against [`mention_cutoff`].
 
 use std::time::Duration;
 

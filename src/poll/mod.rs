@@ -54,6 +54,9 @@ pub struct PollReport {
     pub kept: usize,
     /// New items that were not about the asylum procedure (counted, not indexed).
     pub dropped: usize,
+    /// New items published before the retention period (counted, neither analysed nor
+    /// indexed: retention would erase them).
+    pub too_old: usize,
     pub pages: usize,
     pub not_modified: bool,
 }
@@ -123,11 +126,14 @@ pub struct Poller {
     writer: WriterHandle,
     board: StatusBoard,
     settings: config::Poll,
+    privacy: config::Privacy,
 }
 
 impl Poller {
+    /// `privacy` gives the retention period: older items are not stored.
     pub fn new(
         settings: &config::Poll,
+        privacy: &config::Privacy,
         pipeline: Arc<Pipeline>,
         writer: WriterHandle,
         board: StatusBoard,
@@ -138,6 +144,7 @@ impl Poller {
             writer,
             board,
             settings: settings.clone(),
+            privacy: privacy.clone(),
         })
     }
 
@@ -167,13 +174,31 @@ impl Poller {
         if unchanged && failure.is_none() {
             return Ok(report);
         }
+        // An old item (a feed's archive, a platform's history walked back) would be
+        // erased by the next retention run: kept from the start for no longer than the
+        // period allows, not at all.
+        let cutoff = crate::retention::mention_cutoff(&self.privacy, Utc::now());
+        let before = mentions.len();
+        let mentions: Vec<Mention> = mentions
+            .into_iter()
+            .filter(|m| m.published >= cutoff)
+            .collect();
+        report.too_old = before - mentions.len();
+        if report.too_old > 0 {
+            tracing::debug!(
+                source = source.name(),
+                items = report.too_old,
+                "older than the retention period; not stored"
+            );
+        }
         let (kept, dropped) = cpu_bound(|| self.analyse(source.name(), mentions));
         report.kept = kept.len();
         report.dropped = dropped;
         let next = SourceCheckpoint {
             position,
             // New items only: a feed repeats its last fifty items every poll.
-            items_seen: checkpoint.items_seen + (report.kept + report.dropped) as u64,
+            items_seen: checkpoint.items_seen
+                + (report.kept + report.dropped + report.too_old) as u64,
             items_kept: checkpoint.items_kept + report.kept as u64,
         };
         self.writer

@@ -46,6 +46,7 @@ fn import_posts(config: &webcare::Config, published: &str) {
         lines.join("\n").as_bytes(),
         &pipeline,
         &index,
+        None,
     )
     .unwrap();
     assert_eq!(report.indexed, POSTS.len(), "{report:?}");
@@ -341,7 +342,8 @@ async fn erasure_then_search_with_an_audit_trail() {
 async fn retention_erases_what_is_older_than_the_period() {
     let dir = tempfile::tempdir().unwrap();
     let server = fixtures::start().await;
-    let config = fixtures::config(dir.path(), &server, &[]);
+    let mut config = fixtures::config(dir.path(), &server, &[]);
+    config.privacy.retention = std::time::Duration::from_secs(90 * 24 * 3600);
     import_posts(&config, "2026-01-10T10:00:00Z");
     let index = webcare::search::MentionIndex::open(&config.storage.data_dir).unwrap();
     let state = webcare::state::StateDb::open(&config.storage.data_dir).unwrap();

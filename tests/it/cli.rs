@@ -222,7 +222,8 @@ fn import_then_search_from_the_shell() {
     let config = write(
         dir.path(),
         "c.toml",
-        &format!("[storage]\ndata_dir = {data:?}\n[pipeline]\ntopics_dir = {topics:?}\n"),
+        // The lines carry fixed dates: a retention they stay within, whatever today is.
+        &format!("[storage]\ndata_dir = {data:?}\n[privacy]\nretention = \"36500d\"\n[pipeline]\ntopics_dir = {topics:?}\n"),
     );
     let input = write(
         dir.path(),
@@ -233,12 +234,15 @@ fn import_then_search_from_the_shell() {
             "geen json\n",
             r#"{"id":"2","text":"The interpreter at my IND interview in Ter Apel did not speak my dialect.","published":"2026-11-21T10:00:00Z"}"#,
             "\n",
+            // Older than the retention period: retention would erase it, so it is not stored.
+            r#"{"id":"3","text":"De IND-medewerker bij het aanmeldgehoor in Ter Apel was onbeschoft.","published":"1900-01-01T10:00:00Z"}"#,
+            "\n",
         ),
     );
     let (code, out, err) = webcare(&["import", "-c", &config, &input]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(
-        out.contains("3 lines, 2 indexed, 0 not relevant, 1 skipped"),
+        out.contains("4 lines, 2 indexed, 0 not relevant, 1 published before the retention period (36500d), 1 skipped"),
         "{out}"
     );
     assert!(err.contains("in.jsonl:2: invalid JSON"), "{err}");
@@ -346,7 +350,8 @@ fn logs_hold_no_personal_data() {
     let config = write(
         dir.path(),
         "c.toml",
-        &format!("[storage]\ndata_dir = {data:?}\n[pipeline]\ntopics_dir = {topics:?}\n"),
+        // The lines carry fixed dates: a retention they stay within, whatever today is.
+        &format!("[storage]\ndata_dir = {data:?}\n[privacy]\nretention = \"36500d\"\n[pipeline]\ntopics_dir = {topics:?}\n"),
     );
     let input = write(
         dir.path(),

@@ -159,7 +159,7 @@ fn import_reports_bad_lines_by_number_and_keeps_the_rest() {
         "\n",
     );
     let p = pipeline();
-    let report = webcare::import::import("in.jsonl", input.as_bytes(), &p, &index).unwrap();
+    let report = webcare::import::import("in.jsonl", input.as_bytes(), &p, &index, None).unwrap();
     assert_eq!(
         (report.lines, report.indexed, report.not_relevant),
         (6, 2, 1)
@@ -168,7 +168,7 @@ fn import_reports_bad_lines_by_number_and_keeps_the_rest() {
     assert_eq!(lines, vec![3, 4]);
     assert!(report.errors[0].1.contains("field `published`"));
     // Importing again changes nothing.
-    webcare::import::import("in.jsonl", input.as_bytes(), &p, &index).unwrap();
+    webcare::import::import("in.jsonl", input.as_bytes(), &p, &index, None).unwrap();
     assert_eq!(index.num_mentions(), 2);
     let results = index
         .search(&SearchRequest {
@@ -267,6 +267,7 @@ fn no_personal_data_reaches_the_index() {
         lines.join("\n").as_bytes(),
         &pipeline(),
         &index,
+        None,
     )
     .unwrap();
     assert_eq!(report.indexed, pii.len());
@@ -345,7 +346,8 @@ fn complaints_and_clusters_are_searchable_and_survive_a_restart() {
     let p = pipeline();
     {
         let index = MentionIndex::open(dir.path()).unwrap();
-        let report = webcare::import::import("wave.jsonl", lines.as_bytes(), &p, &index).unwrap();
+        let report =
+            webcare::import::import("wave.jsonl", lines.as_bytes(), &p, &index, None).unwrap();
         assert_eq!(report.indexed, 5, "{report:?}");
         let complaints = index
             .search(&SearchRequest {
@@ -389,7 +391,7 @@ fn complaints_and_clusters_are_searchable_and_survive_a_restart() {
         5
     );
     let late = post("6", "@eve", &format!("Precies dit 👇 {wave}"));
-    webcare::import::import("late.jsonl", late.as_bytes(), &restarted, &index).unwrap();
+    webcare::import::import("late.jsonl", late.as_bytes(), &restarted, &index, None).unwrap();
     let complaints = index
         .search(&SearchRequest {
             complaint: Some(true),

@@ -379,6 +379,9 @@ max_per_host = 2
 jitter = 0.0
 [access]
 users_file = {users:?}
+# The fixtures' items carry fixed dates: kept whatever today's date is.
+[privacy]
+retention = "36500d"
 [pipeline]
 topics_dir = {topics:?}
 aspects_dir = {aspects:?}

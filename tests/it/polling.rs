@@ -31,7 +31,16 @@ impl Harness {
             writer::spawn(&index, policy, tokio::runtime::Handle::current()).unwrap();
         let pipeline = Arc::new(Pipeline::from_config(&config.pipeline).unwrap());
         let board = StatusBoard::default();
-        let poller = Arc::new(Poller::new(&config.poll, pipeline, handle, board.clone()).unwrap());
+        let poller = Arc::new(
+            Poller::new(
+                &config.poll,
+                &config.privacy,
+                pipeline,
+                handle,
+                board.clone(),
+            )
+            .unwrap(),
+        );
         Harness {
             index,
             poller,
@@ -112,6 +121,39 @@ async fn a_feed_repeating_its_items_counts_each_once() {
     }
     assert_eq!((checkpoint.items_seen, checkpoint.items_kept), (6, 3));
     assert_eq!(harness.index.num_mentions(), 3);
+    harness.finish().await;
+}
+
+/// Items published before the retention period are not stored at all (retention
+/// would erase them), but counted, and the source's position moves past them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn items_older_than_the_retention_period_are_counted_not_stored() {
+    let server = fixtures::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = fixtures::config(dir.path(), &server, &[("etag", "/etag.xml")]);
+    // The fixture's items are from October 2026: a day of retention leaves none.
+    config.privacy.retention = std::time::Duration::from_secs(24 * 3600);
+    let harness = Harness::start(&config);
+    let source = webcare::sources::build(&config.sources[0]).unwrap();
+    let mut checkpoint = SourceCheckpoint::default();
+    let report = harness
+        .poller
+        .poll_once(source.as_ref(), &mut checkpoint)
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            report.items_seen,
+            report.too_old,
+            report.kept,
+            report.dropped
+        ),
+        (5, 5, 0, 0)
+    );
+    assert_eq!(harness.index.num_mentions(), 0);
+    assert_eq!(checkpoint.position["etag"], "\"v1\"");
+    assert_eq!(checkpoint.items_seen, 5);
+    assert_eq!(harness.index.checkpoints().unwrap()["etag"], checkpoint);
     harness.finish().await;
 }
 
