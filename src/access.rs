@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -33,6 +33,14 @@ pub const DEFAULT_TOKEN_LIFETIME: std::time::Duration =
 const TOKEN_ID_CHARS: usize = 12;
 /// A token's label says what it is for ("export script"): short and printable.
 const MAX_LABEL_CHARS: usize = 64;
+/// The shortest lifetime of a token: a shorter one has expired before it is used.
+const MIN_TOKEN_LIFETIME: std::time::Duration = std::time::Duration::from_secs(3600);
+/// Characters that change the direction or visibility of what follows: a label with
+/// one can make a list or the audit trail read other than it is.
+const BIDI_CONTROLS: &[char] = &[
+    '\u{061c}', '\u{200e}', '\u{200f}', '\u{202a}', '\u{202b}', '\u{202c}', '\u{202d}', '\u{202e}',
+    '\u{2066}', '\u{2067}', '\u{2068}', '\u{2069}',
+];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -104,9 +112,10 @@ impl ApiToken {
 
     /// How the token shows in the audit trail: id, label and expiry.
     pub fn summary(&self) -> String {
-        let expires = self
-            .expires
-            .map_or_else(|| "never".to_string(), |at| at.to_rfc3339());
+        let expires = self.expires.map_or_else(
+            || "never".to_string(),
+            |at| at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        );
         match &self.label {
             Some(label) => format!("token {} ({label}), expires {expires}", self.id()),
             None => format!("token {}, expires {expires}", self.id()),
@@ -194,13 +203,13 @@ impl From<RawToken> for ApiToken {
     fn from(raw: RawToken) -> ApiToken {
         match raw {
             RawToken::Hash(hash) => ApiToken {
-                hash,
+                hash: hash.to_ascii_lowercase(),
                 label: None,
                 created: None,
                 expires: None,
             },
             RawToken::Table(t) => ApiToken {
-                hash: t.hash,
+                hash: t.hash.to_ascii_lowercase(),
                 label: t.label,
                 created: t.created,
                 expires: t.expires,
@@ -266,9 +275,18 @@ impl Users {
 
     /// Parses and checks the users file text.
     pub fn parse(path: &Path, text: &str) -> Result<Users, AccessError> {
-        let raw: RawUsersFile = toml::from_str(text).map_err(|e| AccessError::Parse {
-            path: path.to_owned(),
-            message: e.to_string().trim_end().to_string(),
+        // The reader's own message quotes the line, and a line of this file may hold a
+        // hash or a token pasted by mistake: line and message only, quoted values out.
+        let raw: RawUsersFile = toml::from_str(text).map_err(|e| match e.span() {
+            Some(span) => AccessError::Invalid {
+                path: path.to_owned(),
+                line: crate::config::line_of(text, span.start),
+                message: without_quoted_values(e.message()),
+            },
+            None => AccessError::Parse {
+                path: path.to_owned(),
+                message: without_quoted_values(e.message()),
+            },
         })?;
         let invalid = |span: std::ops::Range<usize>, message: String| AccessError::Invalid {
             path: path.to_owned(),
@@ -317,6 +335,21 @@ impl Users {
                 .find_map(|t| t.label.as_deref().and_then(|l| check_label(l).err()))
             {
                 return Err(invalid(u.name.span(), format!("user {name:?}: {bad}")));
+            }
+            // One token signing in as whichever of two users comes first would be a
+            // quiet escalation.
+            if let Some(other) = users.iter().find(|o| {
+                o.tokens
+                    .iter()
+                    .any(|t| tokens.iter().any(|x| x.hash == t.hash))
+            }) {
+                return Err(invalid(
+                    u.name.span(),
+                    format!(
+                        "user {name:?}: a token of theirs is also a token of {:?}",
+                        other.name
+                    ),
+                ));
             }
             users.push(User {
                 name,
@@ -408,11 +441,18 @@ impl Users {
     }
 
     /// The user whose token this was, when it has expired by `now`.
-    pub fn expired_token_owner(&self, token: &str, now: DateTime<Utc>) -> Option<&User> {
+    pub fn expired_token_owner(
+        &self,
+        token: &str,
+        now: DateTime<Utc>,
+    ) -> Option<(&User, &ApiToken)> {
         let hash = sha256_hex(token);
-        self.users
-            .iter()
-            .find(|u| u.tokens.iter().any(|t| t.hash == hash && t.is_expired(now)))
+        self.users.iter().find_map(|u| {
+            u.tokens
+                .iter()
+                .find(|t| t.hash == hash && t.is_expired(now))
+                .map(|t| (u, t))
+        })
     }
 
     /// Creates an API token for `name` that works for `lifetime` from `now` (`None`:
@@ -429,6 +469,9 @@ impl Users {
         if let Some(l) = label {
             check_label(l).map_err(AccessError::Usage)?;
         }
+        // Whole seconds: the times are shown and audited, and nine digits of
+        // nanoseconds can pass for a citizen service number to the redaction.
+        let now = now.trunc_subsecs(0);
         let expires = lifetime
             .map(|d| expiry(now, d).map_err(AccessError::Usage))
             .transpose()?;
@@ -459,7 +502,7 @@ impl Users {
     pub fn revoke_token(&mut self, name: &str, id: &str) -> Result<bool, AccessError> {
         let user = self.user_mut(name)?;
         let before = user.tokens.len();
-        user.tokens.retain(|t| t.id() != id.trim());
+        user.tokens.retain(|t| t.id() != id);
         Ok(user.tokens.len() != before)
     }
 
@@ -527,9 +570,13 @@ pub fn parse_token_lifetime(given: Option<&str>) -> Result<Option<std::time::Dur
     match given.map(str::trim) {
         None => Ok(Some(DEFAULT_TOKEN_LIFETIME)),
         Some("never") => Ok(None),
-        Some(text) => crate::config::parse_duration(text)
-            .map(Some)
-            .map_err(|e| format!("{e}, or `never`")),
+        Some(text) => match crate::config::parse_duration(text) {
+            Ok(d) if d < MIN_TOKEN_LIFETIME => Err(format!(
+                "a token lifetime of {text:?} is too short: at least an hour, or `never`"
+            )),
+            Ok(d) => Ok(Some(d)),
+            Err(e) => Err(format!("{e}, or `never`")),
+        },
     }
 }
 
@@ -537,21 +584,47 @@ pub fn parse_token_lifetime(given: Option<&str>) -> Result<Option<std::time::Dur
 fn expiry(now: DateTime<Utc>, lifetime: std::time::Duration) -> Result<DateTime<Utc>, String> {
     chrono::Duration::from_std(lifetime)
         .ok()
-        .filter(|_| !lifetime.is_zero())
+        .filter(|_| lifetime >= MIN_TOKEN_LIFETIME)
         .and_then(|d| now.checked_add_signed(d))
         .ok_or_else(|| {
             format!(
-                "a token lifetime of {} is out of range: more than zero and less than centuries, or `never`",
+                "a token lifetime of {} is out of range: at least an hour and less than centuries, or `never`",
                 humantime::format_duration(lifetime)
             )
         })
 }
 
+/// A message of the TOML reader with every quoted value replaced by `"…"`: it may be a
+/// hash or a token.
+fn without_quoted_values(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut quoted = false;
+    for c in message.chars() {
+        match (c, quoted) {
+            ('"', false) => {
+                out.push_str("\"…");
+                quoted = true;
+            }
+            ('"', true) => {
+                out.push('"');
+                quoted = false;
+            }
+            (_, true) => {}
+            (c, false) => out.push(c),
+        }
+    }
+    out
+}
+
 /// Whether `label` may name a token: at most [`MAX_LABEL_CHARS`], no control characters.
 fn check_label(label: &str) -> Result<(), String> {
-    if label.chars().count() > MAX_LABEL_CHARS || label.chars().any(char::is_control) {
+    if label.chars().count() > MAX_LABEL_CHARS
+        || label
+            .chars()
+            .any(|c| c.is_control() || BIDI_CONTROLS.contains(&c))
+    {
         return Err(format!(
-            "a token label must be at most {MAX_LABEL_CHARS} characters, without control characters"
+            "a token label must be at most {MAX_LABEL_CHARS} characters, without control or direction characters"
         ));
     }
     Ok(())
@@ -809,10 +882,8 @@ mod tests {
             loaded.check_token(&short, after).is_none(),
             "an expired token still works"
         );
-        assert_eq!(
-            loaded.expired_token_owner(&short, after).unwrap().name,
-            "ann"
-        );
+        let (owner, expired) = loaded.expired_token_owner(&short, after).unwrap();
+        assert_eq!((owner.name.as_str(), expired.id()), ("ann", stored.id()));
         assert!(loaded.expired_token_owner(&short, later).is_none());
         assert!(loaded
             .check_token(&forever, after + chrono::Duration::days(3650))
@@ -825,12 +896,69 @@ mod tests {
         assert!(loaded.check_token(&forever, now).is_some());
         assert!(loaded.revoke_token("nobody", "abc").is_err());
         // Lifetimes and labels out of bounds are refused, with what is allowed.
-        let zero = loaded.add_token("ann", Some(std::time::Duration::ZERO), None, now);
-        assert!(zero.unwrap_err().to_string().contains("more than zero"));
+        for short in [
+            std::time::Duration::ZERO,
+            std::time::Duration::from_secs(59 * 60),
+        ] {
+            let refused = loaded.add_token("ann", Some(short), None, now);
+            assert!(refused
+                .unwrap_err()
+                .to_string()
+                .contains("at least an hour"));
+        }
         let huge = loaded.add_token("ann", Some(std::time::Duration::MAX), None, now);
         assert!(huge.is_err());
-        let label = loaded.add_token("ann", None, Some("line\nbreak"), now);
-        assert!(label.unwrap_err().to_string().contains("label"));
+        for label in ["line\nbreak", "evil\u{202e}gnp.exe"] {
+            let refused = loaded.add_token("ann", None, Some(label), now);
+            assert!(
+                refused.unwrap_err().to_string().contains("label"),
+                "{label:?}"
+            );
+        }
+        // Times in whole seconds: nanoseconds in the audit trail can pass for a BSN.
+        let odd = DateTime::parse_from_rfc3339("2026-11-30T10:00:00.123456782Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let (_, stored) = loaded.add_token("ann", Some(day), None, odd).unwrap();
+        assert!(
+            stored.summary().ends_with("expires 2026-12-01T10:00:00Z"),
+            "{}",
+            stored.summary()
+        );
+    }
+
+    /// A users file edited by hand: a mistake is named by line without quoting the line,
+    /// which may hold a hash or a token pasted by mistake; hashes in capitals still work;
+    /// one token under two users is refused.
+    #[test]
+    fn a_hand_edited_users_file_is_read_with_care() {
+        let secret = "wct_SECRETSECRETSECRET";
+        for text in [
+            format!("[[user]]\nname = \"c\"\nrole = \"viewer\"\ntokens = [{{ hash = \"{secret}\", expires = \"soon\" }}]\n"),
+            format!("[[user]]\nname = \"c\"\nrole = \"viewer\"\ntokens = \"{secret}\"\n"),
+        ] {
+            let err = Users::parse(Path::new("users.toml"), &text).unwrap_err().to_string();
+            assert!(err.starts_with("users.toml:4:"), "{err}");
+            assert!(!err.contains("SECRET"), "{err}");
+        }
+        let upper = sha256_hex("wct_upper").to_ascii_uppercase();
+        let text = format!("[[user]]\nname = \"u\"\nrole = \"viewer\"\ntokens = [\"{upper}\"]\n");
+        let users = Users::parse(Path::new("users.toml"), &text).unwrap();
+        assert_eq!(
+            users.check_token("wct_upper", Utc::now()).unwrap().name,
+            "u"
+        );
+        let hash = sha256_hex("wct_shared");
+        let text = format!(
+            "[[user]]\nname = \"v\"\nrole = \"viewer\"\ntokens = [\"{hash}\"]\n\n[[user]]\nname = \"a\"\nrole = \"admin\"\ntokens = [\"{hash}\"]\n"
+        );
+        let err = Users::parse(Path::new("users.toml"), &text)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("users.toml:7:") && err.contains("also a token of \"v\""),
+            "{err}"
+        );
     }
 
     #[test]
@@ -848,10 +976,7 @@ mod tests {
         let err = Users::parse(Path::new("users.toml"), &text)
             .unwrap_err()
             .to_string();
-        assert!(
-            err.contains("users.toml") && err.contains("line 4"),
-            "{err}"
-        );
+        assert!(err.starts_with("users.toml:4:"), "{err}");
         assert!(err.contains("`hash` and optionally `label`"), "{err}");
     }
 

@@ -1082,7 +1082,8 @@ fn token(config_path: &Path, name: &str, action: TokenAction) -> Result<()> {
             }
         }
         TokenAction::Revoke(id) => {
-            if !users.revoke_token(name, &id)? {
+            let id = id.trim();
+            if !users.revoke_token(name, id)? {
                 bail!("{name} has no token {id:?}; `webcare token {name} --list` shows their ids");
             }
             users.save(path)?;

@@ -70,7 +70,8 @@ pub async fn run_once(
     };
     let detail = format!(
         "before {}: {mentions} mentions; {mails} sent mails; {export_files} export files; {audit_entries} audit entries; {sessions} expired sessions",
-        cutoff.to_rfc3339()
+        // Whole seconds: nine digits of nanoseconds can pass for a BSN to the redaction.
+        cutoff.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
     );
     state
         .audit(now, "system", "retention", &detail)

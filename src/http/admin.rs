@@ -199,9 +199,16 @@ pub async fn add_token(
     State(state): State<Arc<AppState>>,
     Extension(principal): Extension<Principal>,
     Path(name): Path<String>,
-    request: Option<super::ApiJson<NewToken>>,
+    body: axum::body::Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    let request = request.map(|r| r.0).unwrap_or_default();
+    // Read whatever the content type: a body sent without one must not be dropped for
+    // the defaults (a token asked for a day would work for ninety).
+    let request: NewToken = if body.iter().all(u8::is_ascii_whitespace) {
+        NewToken::default()
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|e| ApiError::bad_request(format!("invalid request body: {e}")))?
+    };
     let lifetime = crate::access::parse_token_lifetime(request.expires.as_deref())
         .map_err(|m| ApiError::bad_request(format!("expires: {m}")))?;
     if state.users.current().get(&name).is_none() {
@@ -232,12 +239,13 @@ pub async fn revoke_token(
     Extension(principal): Extension<Principal>,
     Path((name, id)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
+    let id = id.trim();
     if state.users.current().get(&name).is_none() {
         return Err(ApiError::new(StatusCode::NOT_FOUND, "no such user"));
     }
     let revoked = state
         .users
-        .update(|u| u.revoke_token(&name, &id))
+        .update(|u| u.revoke_token(&name, id))
         .map_err(access_error)?;
     if !revoked {
         return Err(ApiError::new(

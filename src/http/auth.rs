@@ -4,7 +4,8 @@
 //! session cookie from `POST /api/login` (HttpOnly, SameSite=Strict, `Secure` when so
 //! configured). Both are stored only as SHA-256 hashes. The route table in
 //! [`super::ROUTES`] decides, per route, whether it is public or needs a viewer or an
-//! admin; a failed or forged credential answers 401 without saying why, and is audited.
+//! admin; a failed or forged credential answers 401 without saying why (an expired
+//! token says it expired), and is audited.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -58,11 +59,11 @@ pub async fn authenticate(
             state.audit("-", "auth_failed", &format!("{kind} from {client}"));
             return unauthorised();
         }
-        Identity::ExpiredToken(owner) => {
+        Identity::ExpiredToken { owner, id } => {
             state.audit(
                 "-",
                 "auth_failed",
-                &format!("expired bearer token of {owner} from {client}"),
+                &format!("expired bearer token {id} of {owner} from {client}"),
             );
             return expired_token();
         }
@@ -89,8 +90,12 @@ enum Identity {
     Anonymous,
     /// A credential was presented but is not valid: what kind, for the audit trail.
     Invalid(&'static str),
-    /// A token that was valid once: whose, so that the administrator can tell them.
-    ExpiredToken(String),
+    /// A token that was valid once: whose and which, so that the administrator can tell
+    /// them.
+    ExpiredToken {
+        owner: String,
+        id: String,
+    },
 }
 
 fn identify(state: &AppState, headers: &HeaderMap) -> Identity {
@@ -113,7 +118,10 @@ fn identify(state: &AppState, headers: &HeaderMap) -> Identity {
                 role: user.role,
             }),
             None => match users.expired_token_owner(token, now) {
-                Some(owner) => Identity::ExpiredToken(owner.name.clone()),
+                Some((owner, token)) => Identity::ExpiredToken {
+                    owner: owner.name.clone(),
+                    id: token.id().to_string(),
+                },
                 None => Identity::Invalid("invalid bearer token"),
             },
         };

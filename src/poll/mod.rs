@@ -367,6 +367,7 @@ impl Poller {
             seen = report.items_seen,
             kept = report.kept,
             dropped = report.dropped,
+            too_old = report.too_old,
             not_modified = report.not_modified,
             "polled"
         );

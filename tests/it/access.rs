@@ -490,7 +490,39 @@ async fn tokens_expire_and_are_revoked_one_at_a_time_over_the_api() {
         89,
         "{laptop}"
     );
-    for bad in [json!({ "expires": "soon" }), json!({ "expires": "0s" })] {
+    // A body sent without a content type is read all the same, not dropped for the
+    // defaults.
+    let response = reqwest::Client::new()
+        .post(format!("http://{addr}/api/admin/users/sam/tokens"))
+        .bearer_auth(ADMIN_TOKEN)
+        .body(r#"{"expires":"2d","label":"no header"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let bare: Value = response.json().await.unwrap();
+    assert_eq!(bare["label"], "no header", "{bare}");
+    let expires = chrono::DateTime::parse_from_rfc3339(bare["expires"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        (expires.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_days(),
+        1,
+        "{bare}"
+    );
+    let revoked = reqwest::Client::new()
+        .delete(format!(
+            "http://{addr}/api/admin/users/sam/tokens/%20{}%20",
+            bare["id"].as_str().unwrap()
+        ))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 200, "an id with spaces around it");
+    for bad in [
+        json!({ "expires": "soon" }),
+        json!({ "expires": "0s" }),
+        json!({ "expires": "10m" }),
+    ] {
         let (status, body) = post_json(addr, "/api/admin/users/sam/tokens", bad).await;
         assert_eq!(status, 400, "{body}");
         assert!(
@@ -586,7 +618,11 @@ async fn tokens_expire_and_are_revoked_one_at_a_time_over_the_api() {
     assert!(users.to_string().contains("\"expired\":true"), "{users}");
     let (_, audit) = get_json(addr, "/api/admin/audit").await;
     let text = audit.to_string();
-    assert!(text.contains("expired bearer token of sam"), "{text}");
+    let script_id = script["id"].as_str().unwrap();
+    assert!(
+        text.contains(&format!("expired bearer token {script_id} of sam")),
+        "{text}"
+    );
     assert!(text.contains("(weekly export), expires"), "{text}");
     assert!(
         text.contains(&format!("sam: token {}", laptop["id"].as_str().unwrap())),
