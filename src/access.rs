@@ -392,12 +392,18 @@ impl Users {
 
     /// The user an API token belongs to, while the token has not expired at `now`.
     pub fn check_token(&self, token: &str, now: DateTime<Utc>) -> Option<&User> {
+        self.token_holder(token)
+            .filter(|(_, t)| !t.is_expired(now))
+            .map(|(user, _)| user)
+    }
+
+    /// The user an API token is stored under, and how, expired or not (a token is
+    /// never under two users: [`Users::parse`]).
+    pub fn token_holder(&self, token: &str) -> Option<(&User, &ApiToken)> {
         let hash = sha256_hex(token);
-        self.users.iter().find(|u| {
-            u.tokens
-                .iter()
-                .any(|t| t.hash == hash && !t.is_expired(now))
-        })
+        self.users
+            .iter()
+            .find_map(|u| u.tokens.iter().find(|t| t.hash == hash).map(|t| (u, t)))
     }
 
     /// Adds a user or replaces their password and role.
@@ -438,21 +444,6 @@ impl Users {
             }),
         }
         Ok(())
-    }
-
-    /// The user whose token this was, when it has expired by `now`.
-    pub fn expired_token_owner(
-        &self,
-        token: &str,
-        now: DateTime<Utc>,
-    ) -> Option<(&User, &ApiToken)> {
-        let hash = sha256_hex(token);
-        self.users.iter().find_map(|u| {
-            u.tokens
-                .iter()
-                .find(|t| t.hash == hash && t.is_expired(now))
-                .map(|t| (u, t))
-        })
     }
 
     /// Creates an API token for `name` that works for `lifetime` from `now` (`None`:
@@ -517,12 +508,7 @@ impl Users {
 
     /// Ends every API token of `name`; how many there were.
     pub fn revoke_tokens(&mut self, name: &str) -> Result<usize, AccessError> {
-        let user = self
-            .users
-            .iter_mut()
-            .find(|u| u.name == name)
-            .ok_or_else(|| AccessError::Usage(format!("no user {name:?}")))?;
-        Ok(std::mem::take(&mut user.tokens).len())
+        Ok(std::mem::take(&mut self.user_mut(name)?.tokens).len())
     }
 
     /// Removes a user; whether there was one.
@@ -882,9 +868,15 @@ mod tests {
             loaded.check_token(&short, after).is_none(),
             "an expired token still works"
         );
-        let (owner, expired) = loaded.expired_token_owner(&short, after).unwrap();
+        let (owner, expired) = loaded
+            .token_holder(&short)
+            .filter(|(_, t)| t.is_expired(after))
+            .unwrap();
         assert_eq!((owner.name.as_str(), expired.id()), ("ann", stored.id()));
-        assert!(loaded.expired_token_owner(&short, later).is_none());
+        assert!(loaded
+            .token_holder(&short)
+            .filter(|(_, t)| t.is_expired(later))
+            .is_none());
         assert!(loaded
             .check_token(&forever, after + chrono::Duration::days(3650))
             .is_some());

@@ -1039,6 +1039,11 @@ fn user(config_path: &Path, action: UserAction) -> Result<()> {
     Ok(())
 }
 
+/// A token's time as `webcare token` shows it.
+fn shown(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
 /// What `webcare token` does.
 enum TokenAction {
     Add {
@@ -1061,22 +1066,16 @@ fn token(config_path: &Path, name: &str, action: TokenAction) -> Result<()> {
                 .get(name)
                 .with_context(|| format!("no user {name:?} in {}", path.display()))?;
             for t in &user.tokens {
-                let when = |at: Option<chrono::DateTime<chrono::Utc>>| {
-                    at.map_or_else(
-                        || "-".to_string(),
-                        |at| at.format("%Y-%m-%d %H:%M UTC").to_string(),
-                    )
-                };
                 let expires = match t.expires {
                     None => "never".to_string(),
-                    Some(_) if t.is_expired(now) => format!("expired {}", when(t.expires)),
-                    Some(_) => format!("expires {}", when(t.expires)),
+                    Some(at) if t.is_expired(now) => format!("expired {}", shown(at)),
+                    Some(at) => format!("expires {}", shown(at)),
                 };
                 println!(
                     "{}  {}  created {}  {}",
                     t.id(),
                     t.label.as_deref().unwrap_or("-"),
-                    when(t.created),
+                    t.created.map_or_else(|| "-".to_string(), shown),
                     expires
                 );
             }
@@ -1112,7 +1111,7 @@ fn token(config_path: &Path, name: &str, action: TokenAction) -> Result<()> {
             )?;
             let expiry = stored.expires.map_or_else(
                 || "never expires".to_string(),
-                |at| format!("expires {}", at.format("%Y-%m-%d %H:%M UTC")),
+                |at| format!("expires {}", shown(at)),
             );
             eprintln!(
                 "API token {} for {name}, {expiry} (shown once; send it as `Authorization: Bearer …`):",

@@ -108,22 +108,16 @@ fn identify(state: &AppState, headers: &HeaderMap) -> Identity {
             .and_then(|v| v.split_once(' '))
             .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
             .map(|(_, token)| token.trim());
-        let now = Utc::now();
-        let Some(token) = token else {
-            return Identity::Invalid("invalid bearer token");
-        };
-        return match users.check_token(token, now) {
-            Some(user) => Identity::Known(Principal {
+        return match token.and_then(|t| users.token_holder(t)) {
+            Some((owner, token)) if token.is_expired(Utc::now()) => Identity::ExpiredToken {
+                owner: owner.name.clone(),
+                id: token.id().to_string(),
+            },
+            Some((user, _)) => Identity::Known(Principal {
                 user: user.name.clone(),
                 role: user.role,
             }),
-            None => match users.expired_token_owner(token, now) {
-                Some((owner, token)) => Identity::ExpiredToken {
-                    owner: owner.name.clone(),
-                    id: token.id().to_string(),
-                },
-                None => Identity::Invalid("invalid bearer token"),
-            },
+            None => Identity::Invalid("invalid bearer token"),
         };
     }
     let Some(session) = cookie(headers, SESSION_COOKIE) else {

@@ -163,7 +163,7 @@ impl Poller {
     ) -> Result<PollReport, PollError> {
         let Collected {
             mut report,
-            mentions,
+            mut mentions,
             position,
             failure,
         } = self.collect(source, &checkpoint.position).await?;
@@ -179,18 +179,9 @@ impl Poller {
         // period allows, not at all.
         let cutoff = crate::retention::mention_cutoff(&self.privacy, Utc::now());
         let before = mentions.len();
-        let mentions: Vec<Mention> = mentions
-            .into_iter()
-            .filter(|m| m.published >= cutoff)
-            .collect();
+        mentions.retain(|m| m.published >= cutoff);
+        // Counted in the "polled" log line and the source's status.
         report.too_old = before - mentions.len();
-        if report.too_old > 0 {
-            tracing::debug!(
-                source = source.name(),
-                items = report.too_old,
-                "older than the retention period; not stored"
-            );
-        }
         let (kept, dropped) = cpu_bound(|| self.analyse(source.name(), mentions));
         report.kept = kept.len();
         report.dropped = dropped;
