@@ -186,7 +186,7 @@ enum Command {
         #[arg(long)]
         c: Option<f64>,
         /// Texts a word (pair) must occur in to get a weight, for every model
-        /// (default: 2).
+        /// (default: 2 for the relevance and complaint models, 3 for the aspect model).
         #[arg(long)]
         min_count: Option<usize>,
         /// Gradient steps, for every model (default: 600 for the relevance and
