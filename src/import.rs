@@ -46,6 +46,8 @@ pub struct ImportRecord {
 #[derive(Debug, Default, serde::Serialize)]
 pub struct ImportReport {
     pub lines: usize,
+    /// Blank lines, read past without a word.
+    pub blank: usize,
     pub indexed: usize,
     pub not_relevant: usize,
     /// Published before the retention period: not stored, as retention would erase them.
@@ -121,7 +123,7 @@ pub fn import<R: BufRead>(
         report.lines += 1;
         let line_no = report.lines;
         match parse_line(&buf, now) {
-            Ok(None) => {}
+            Ok(None) => report.blank += 1,
             Ok(Some(mention)) if kept_from.is_some_and(|cutoff| mention.published < cutoff) => {
                 report.too_old += 1;
             }

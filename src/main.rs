@@ -832,15 +832,20 @@ fn import_file(config_path: &Path, file: &Path) -> Result<()> {
         eprintln!("{name}:{line}: {error}");
     }
     println!(
-        "{name}: {} lines, {} indexed, {} not relevant, {} published before the retention period ({}), {} skipped",
+        "{name}: {} lines{}, {} indexed, {} not relevant, {} published before the retention period ({}), {} skipped",
         report.lines,
+        match report.blank {
+            0 => String::new(),
+            blank => format!(" ({blank} blank)"),
+        },
         report.indexed,
         report.not_relevant,
         report.too_old,
         days_or_exact(config.privacy.retention),
         report.errors.len()
     );
-    if report.lines > 0 && report.errors.len() == report.lines {
+    let records = report.lines - report.blank;
+    if records > 0 && report.errors.len() == records {
         bail!("{name}: no line could be imported");
     }
     Ok(())

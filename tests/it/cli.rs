@@ -232,6 +232,8 @@ fn import_then_search_from_the_shell() {
             r#"{"id":"1","title":"Tolk bij nader gehoor","text":"De tolk bij mijn nader gehoor sprak een ander dialect.","published":"2026-11-20T10:00:00Z"}"#,
             "\n",
             "geen json\n",
+            // A blank line is read past: neither a record nor an error.
+            "\n",
             r#"{"id":"2","text":"The interpreter at my IND interview in Ter Apel did not speak my dialect.","published":"2026-11-21T10:00:00Z"}"#,
             "\n",
             // Older than the retention period: retention would erase it, so it is not stored.
@@ -242,10 +244,16 @@ fn import_then_search_from_the_shell() {
     let (code, out, err) = webcare(&["import", "-c", &config, &input]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(
-        out.contains("4 lines, 2 indexed, 0 not relevant, 1 published before the retention period (36500d), 1 skipped"),
+        out.contains("5 lines (1 blank), 2 indexed, 0 not relevant, 1 published before the retention period (36500d), 1 skipped"),
         "{out}"
     );
     assert!(err.contains("in.jsonl:2: invalid JSON"), "{err}");
+    // Nothing but unreadable and blank lines: the import fails, blank lines or not.
+    let broken = write(dir.path(), "broken.jsonl", "geen json\n\n{\"id\":\"9\"}\n");
+    let (code, out, err) = webcare(&["import", "-c", &config, &broken]);
+    assert_ne!(code, 0, "{out}");
+    assert!(out.contains("3 lines (1 blank), 0 indexed"), "{out}");
+    assert!(err.contains("no line could be imported"), "{err}");
 
     let (code, out, err) = webcare(&["search", "-c", &config, "tolk", "--lang", "nl", "--json"]);
     assert_eq!(code, 0, "{err}");
