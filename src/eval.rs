@@ -47,6 +47,31 @@ pub struct Labeled {
     pub dup_group: Option<String>,
 }
 
+impl Labeled {
+    /// One line of a labeled file, or what is wrong with it. A byte-order mark (as some
+    /// editors write at the start of a file) is read past; an aspect id outside the
+    /// taxonomy is an error, as a typo would silently count as a miss.
+    pub fn parse(line: &str) -> Result<Labeled, String> {
+        let line = line.strip_prefix('\u{feff}').unwrap_or(line);
+        let item: Labeled = serde_json::from_str(line)
+            .map_err(|e| format!("invalid labeled item: {}", crate::import::json_error(&e)))?;
+        if item.id.trim().is_empty() {
+            return Err("field `id` is empty".into());
+        }
+        if let Some(unknown) = item
+            .aspects
+            .iter()
+            .find(|a| !crate::pipeline::aspects::ASPECTS.contains(&a.as_str()))
+        {
+            return Err(format!(
+                "field `aspects`: {unknown:?} is not an aspect; known aspects: {}",
+                crate::pipeline::aspects::ASPECTS.join(", ")
+            ));
+        }
+        Ok(item)
+    }
+}
+
 /// What the pipeline made of one item (`--predictions`).
 #[derive(Debug, Serialize)]
 pub struct Prediction {
@@ -182,6 +207,7 @@ pub fn evaluate<R: BufRead>(
     // (labeled group, predicted cluster) per item, for the pairwise duplicate scores.
     let mut groups: Vec<(Option<String>, Option<String>)> = Vec::new();
     let now = Utc::now();
+    let mut seen_ids: std::collections::HashMap<String, usize> = Default::default();
     for (index, line) in reader.split(b'\n').enumerate() {
         let line = line?;
         // A line that is not UTF-8 is that line's error, as a bad item is.
@@ -197,15 +223,21 @@ pub fn evaluate<R: BufRead>(
         if line.trim().is_empty() {
             continue;
         }
-        let item: Labeled = match serde_json::from_str(&line) {
+        let item = match Labeled::parse(&line) {
             Ok(item) => item,
-            Err(e) => {
-                report
-                    .errors
-                    .push((index + 1, format!("invalid labeled item: {e}")));
+            Err(message) => {
+                report.errors.push((index + 1, message));
                 continue;
             }
         };
+        // Items are told apart by id (predictions, duplicate clusters).
+        if let Some(first) = seen_ids.insert(item.id.clone(), index + 1) {
+            report.errors.push((
+                index + 1,
+                format!("id {:?} is on line {first} already", item.id),
+            ));
+            continue;
+        }
         let text = crate::pipeline::extract::any_to_text(&item.text);
         let mut mention = Mention::new(SOURCE, &item.id, now, now);
         mention.text = text.clone();
@@ -379,11 +411,16 @@ fn predict(
 }
 
 fn scores_line(label: &str, s: &Scores) -> String {
+    let (tp, fp, fn_) = (s.true_positives, s.false_positives, s.false_negatives);
+    let f1 = if tp + fp + fn_ == 0 {
+        NOT_MEASURED.to_string()
+    } else {
+        format!("{:.3}", s.f1)
+    };
     format!(
-        "{label}: precision {:.1}% recall {:.1}% F1 {:.3} (tp {}, fp {}, fn {}, tn {})\n",
-        s.precision * 100.0,
-        s.recall * 100.0,
-        s.f1,
+        "{label}: precision {} recall {} F1 {f1} (tp {}, fp {}, fn {}, tn {})\n",
+        percent(s.precision, tp + fp),
+        percent(s.recall, tp + fn_),
         s.true_positives,
         s.false_positives,
         s.false_negatives,
@@ -391,22 +428,36 @@ fn scores_line(label: &str, s: &Scores) -> String {
     )
 }
 
+/// What a figure with nothing to measure shows: "0.0%" would read as a failure.
+const NOT_MEASURED: &str = "n/a";
+
+/// `x` as a percentage of `out_of` items, or [`NOT_MEASURED`] when there were none.
+fn percent(x: f64, out_of: usize) -> String {
+    if out_of == 0 {
+        NOT_MEASURED.to_string()
+    } else {
+        format!("{:.1}%", x * 100.0)
+    }
+}
+
 /// The report as a person reads it.
 pub fn render(report: &Report) -> String {
     let mut out = String::new();
-    let pct = |x: f64| format!("{:.1}%", x * 100.0);
     out.push_str(&format!("items: {}\n", report.items));
     out.push_str(&format!(
         "language accuracy (texts of {MIN_LANG_CHARS}+ chars): {} ({}/{}); all lengths: {}\n",
-        pct(report.language.accuracy),
+        percent(report.language.accuracy, report.language.total),
         report.language.correct,
         report.language.total,
-        pct(report.language_all_lengths.accuracy)
+        percent(
+            report.language_all_lengths.accuracy,
+            report.language_all_lengths.total
+        )
     ));
     for (lang, acc) in &report.language_by_lang {
         out.push_str(&format!(
             "  {lang}: {} ({}/{})\n",
-            pct(acc.accuracy),
+            percent(acc.accuracy, acc.total),
             acc.correct,
             acc.total
         ));
@@ -429,10 +480,10 @@ pub fn render(report: &Report) -> String {
         "personal data: {} of {} labeled strings redacted (recall {}); {} of {} ordinary numbers wrongly redacted ({})\n",
         p.redacted,
         p.strings,
-        pct(p.recall),
+        percent(p.recall, p.strings),
         p.wrongly_redacted,
         p.ordinary_numbers,
-        pct(p.false_redaction_rate)
+        percent(p.false_redaction_rate, p.ordinary_numbers)
     ));
     out.push_str(&scores_line(
         "near-duplicates (pairs in one cluster)",

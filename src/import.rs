@@ -185,7 +185,17 @@ pub fn read_line_capped<R: BufRead>(reader: &mut R, buf: &mut Vec<u8>) -> std::i
 
 const TOO_LONG: &[u8] = b"\x00too long";
 
-/// `Ok(None)` for a blank line.
+/// serde_json's message for an error in one line of JSON Lines, which says "at line 1
+/// column 7" of a line the caller has already named: only the column is kept.
+pub fn json_error(e: &serde_json::Error) -> String {
+    let message = e.to_string();
+    match message.strip_suffix(&format!(" at line 1 column {}", e.column())) {
+        Some(plain) if e.line() == 1 => format!("{plain} (column {})", e.column()),
+        _ => message,
+    }
+}
+
+/// `Ok(None)` for a blank line; a byte-order mark before the JSON is read past.
 pub fn parse_line(line: &[u8], now: DateTime<Utc>) -> Result<Option<Mention>, String> {
     if line == TOO_LONG {
         return Err(format!("line is longer than {MAX_LINE_BYTES} bytes"));
@@ -194,8 +204,9 @@ pub fn parse_line(line: &[u8], now: DateTime<Utc>) -> Result<Option<Mention>, St
     if text.trim().is_empty() {
         return Ok(None);
     }
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let record: ImportRecord =
-        serde_json::from_str(text).map_err(|e| format!("invalid JSON: {e}"))?;
+        serde_json::from_str(text).map_err(|e| format!("invalid JSON: {}", json_error(&e)))?;
     record.into_mention(now).map(Some)
 }
 

@@ -687,6 +687,17 @@ fn evaluate(
     if let Some(mut w) = out_file {
         w.flush()?;
     }
+    // Figures that quietly leave lines out would be figures of another file.
+    if !report.errors.is_empty() {
+        for (line, error) in &report.errors {
+            eprintln!("{}:{line}: {error}", file.display());
+        }
+        bail!(
+            "{}: {} of its labeled lines could not be read; fix them to get figures",
+            file.display(),
+            report.errors.len()
+        );
+    }
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {

@@ -30,7 +30,7 @@ pub enum TrainError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("{path}:{line}: invalid labeled item: {message}")]
+    #[error("{path}:{line}: {message}")]
     Invalid {
         path: PathBuf,
         line: usize,
@@ -97,10 +97,10 @@ pub fn read_examples(
             if line.trim().is_empty() {
                 continue;
             }
-            let item: Labeled = serde_json::from_str(&line).map_err(|e| TrainError::Invalid {
+            let item = Labeled::parse(&line).map_err(|message| TrainError::Invalid {
                 path: path.clone(),
                 line: index + 1,
-                message: e.to_string(),
+                message,
             })?;
             out.push(Example {
                 text: as_read(&any_to_text(&item.text)),

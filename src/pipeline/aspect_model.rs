@@ -44,9 +44,6 @@ const IDF: &str = "idf";
 const BIAS: &str = "(bias)";
 /// The intercept row's idf cell: it has none.
 const NO_IDF: &str = "-";
-/// The token that marks a sentence end in cue-normalised text.
-const BREAK: &str = "|";
-
 /// How many characters a word part has.
 const GRAM: usize = 4;
 /// A word part must occur in this many training posts to get a weight: parts are many,
@@ -91,7 +88,7 @@ fn for_each_gram(cue: &str, mut found: impl FnMut(&str)) {
     let mut padded = String::with_capacity(64);
     let mut bounds: Vec<usize> = Vec::with_capacity(64);
     for (_, word) in spaced_words(cue) {
-        if word.is_empty() || word == BREAK || has_numeric(word) {
+        if word.is_empty() || super::model::is_mark(word) || has_numeric(word) {
             continue;
         }
         padded.clear();
@@ -255,7 +252,10 @@ impl AspectModel {
                 .ok()
                 .filter(|w: &f32| w.is_finite() && *w > 0.0)
                 .ok_or_else(|| (number, format!("idf {idf:?} is not a positive number")))?;
-            if feature.is_empty() || feature.contains(BREAK) {
+            if feature.is_empty()
+                || feature.contains(super::model::BREAK)
+                || feature.contains(super::model::CLAUSE)
+            {
                 return Err((
                     number,
                     format!("feature {feature:?} is not one or two words or a word part"),

@@ -39,6 +39,9 @@ use super::terms::TermMatcher;
 pub const THRESHOLD: f64 = 1.0;
 /// How many words before a cue a negation reaches.
 const NEGATION_REACH: usize = 3;
+/// How many words after a cue a negation written after it reaches ("kötü değil", "kaba
+/// biri değildi").
+const NEGATION_REACH_AFTER: usize = 2;
 /// Factor for a cue right after an intensifier.
 const INTENSIFIED: f64 = 1.5;
 /// Factor for a negated cue: "niet slecht" is mild praise, not strong praise.
@@ -71,6 +74,9 @@ pub struct Complaint {
 struct CueFile {
     #[serde(default)]
     negators: Vec<String>,
+    /// Negations written after the word they turn round (Turkish "değil", Persian "نبود").
+    #[serde(default)]
+    negators_after: Vec<String>,
     #[serde(default)]
     intensifiers: Vec<String>,
     #[serde(default)]
@@ -107,18 +113,33 @@ pub struct ComplaintRules {
     negators: FxHashMap<String, FxHashSet<String>>,
     /// Every file's negation words, for text whose language is not known.
     all_negators: FxHashSet<String>,
+    /// Negation words written after the cue, per file (language).
+    negators_after: FxHashMap<String, FxHashSet<String>>,
+    /// Every file's negation words written after the cue.
+    all_negators_after: FxHashSet<String>,
     intensifiers: FxHashSet<String>,
     /// The learned word model, when `model.tsv` exists.
     model: Option<WordModel>,
 }
 
 /// The token a number becomes, in texts and in terms (`#`).
-const NUMBER: &str = "0";
+const NUMBER: &str = super::model::NUMBER;
 /// The token a sentence end becomes: no term and no negation reaches across it.
-const BREAK: &str = "|";
+const BREAK: &str = super::model::BREAK;
+/// The token a clause mark (comma, colon, dash) becomes: no negation reaches across it
+/// ("niet kortaf, erg behulpzaam" is praise), and the models pair no words across it.
+const CLAUSE: &str = super::model::CLAUSE;
 
-/// Lower-cased words as for the topic rules, but with sentence ends kept as [`BREAK`]
-/// and every number as [`NUMBER`].
+/// What the last mark written was, so that marks are not repeated.
+#[derive(Clone, Copy, PartialEq)]
+enum LastMark {
+    Word,
+    Clause,
+    Break,
+}
+
+/// Lower-cased words as for the topic rules, but with sentence ends kept as [`BREAK`],
+/// clause marks as [`CLAUSE`] and every number as [`NUMBER`].
 pub fn normalise_cues(text: &str) -> String {
     // One pass: the same words as the topic rules' normalisation, plus the marks.
     let mut out = String::with_capacity(text.len() + 8);
@@ -126,7 +147,7 @@ pub fn normalise_cues(text: &str) -> String {
     let mut word_start = 0;
     let mut in_word = false;
     let mut all_digits = true;
-    let mut last_was_break = true;
+    let mut last_mark = LastMark::Break;
     let mut previous = ' ';
     let mut chars = text.chars().peekable();
     let end_word = |out: &mut String, word_start: usize, all_digits: bool| {
@@ -147,21 +168,29 @@ pub fn normalise_cues(text: &str) -> String {
             super::relevance::push_folded(&mut out, c);
         } else {
             let next = chars.peek().copied().unwrap_or(' ');
-            // "2.400" and "13,5" are one number, not a sentence end.
+            // "2.400", "13,5" and "10:30" are one number, not a sentence end.
             let in_number =
-                matches!(c, '.' | ',') && previous.is_ascii_digit() && next.is_ascii_digit();
+                matches!(c, '.' | ',' | ':') && previous.is_ascii_digit() && next.is_ascii_digit();
             if !in_number {
                 if in_word {
                     end_word(&mut out, word_start, all_digits);
                     in_word = false;
-                    last_was_break = false;
+                    last_mark = LastMark::Word;
                 }
                 let sentence_end =
                     matches!(c, '.' | '!' | '?' | ';' | '\n' | '؟' | '።' | '。' | '…');
-                if sentence_end && !last_was_break {
+                let clause_end = matches!(c, ',' | ':' | '،' | '፣' | '؛' | '–' | '—');
+                if sentence_end && last_mark != LastMark::Break {
+                    if last_mark == LastMark::Clause {
+                        out.truncate(out.len() - CLAUSE.len() - 1);
+                    }
                     out.push_str(BREAK);
                     out.push(' ');
-                    last_was_break = true;
+                    last_mark = LastMark::Break;
+                } else if clause_end && last_mark == LastMark::Word {
+                    out.push_str(CLAUSE);
+                    out.push(' ');
+                    last_mark = LastMark::Clause;
                 }
             }
         }
@@ -232,6 +261,7 @@ impl ComplaintRules {
         let mut terms = Vec::new();
         let mut needles = Vec::new();
         let mut negators: FxHashMap<String, FxHashSet<String>> = FxHashMap::default();
+        let mut negators_after: FxHashMap<String, FxHashSet<String>> = FxHashMap::default();
         let mut intensifiers = FxHashSet::default();
         for (path, text) in files {
             let file: CueFile = toml::from_str(text).map_err(|e| TopicError::Parse {
@@ -251,8 +281,16 @@ impl ComplaintRules {
                 .entry(stem.clone())
                 .or_default()
                 .extend(file.negators.iter().map(|w| w.to_lowercase()));
+            negators_after
+                .entry(stem.clone())
+                .or_default()
+                .extend(file.negators_after.iter().map(|w| w.to_lowercase()));
             intensifiers.extend(file.intensifiers.iter().map(|w| w.to_lowercase()));
-            if file.cue.is_empty() && file.negators.is_empty() && file.intensifiers.is_empty() {
+            if file.cue.is_empty()
+                && file.negators.is_empty()
+                && file.negators_after.is_empty()
+                && file.intensifiers.is_empty()
+            {
                 // Most likely cut short: a language would silently lose its cues.
                 return Err(TopicError::Parse {
                     path: path.clone(),
@@ -306,9 +344,14 @@ impl ComplaintRules {
             }
         }
         let all_negators: FxHashSet<String> = negators.values().flatten().cloned().collect();
+        let all_negators_after: FxHashSet<String> =
+            negators_after.values().flatten().cloned().collect();
         for term in &mut terms {
-            let first = term.text.split_whitespace().next().unwrap_or("");
-            term.negated_already = all_negators.contains(first);
+            let mut words = term.text.split_whitespace();
+            let first = words.next().unwrap_or("");
+            let last = words.next_back().unwrap_or(first);
+            term.negated_already = all_negators.contains(first)
+                || all_negators_after.contains(last.trim_end_matches('*'));
         }
         let matcher = TermMatcher::new(&needles).map_err(|e| TopicError::Parse {
             path: PathBuf::from("complaint"),
@@ -320,6 +363,8 @@ impl ComplaintRules {
             matcher,
             negators,
             all_negators,
+            negators_after,
+            all_negators_after,
             intensifiers,
             model: None,
         })
@@ -366,12 +411,20 @@ impl ComplaintRules {
         };
         let intl = self.negators.get("intl");
         let is_negator = |w: &str| negators.contains(w) || intl.is_some_and(|n| n.contains(w));
+        let negators_after = self
+            .negators_after
+            .get(lang)
+            .unwrap_or(&self.all_negators_after);
+        let is_negator_after = |w: &str| negators_after.contains(w);
         let mut score = 0.0;
         let mut why = Vec::new();
-        for (start, term) in self.longest_matches(normalised) {
+        for (start, end, term) in self.longest_matches(normalised) {
             let (cue_id, weight) = &self.cues[term.cue];
             let before = last_words(&normalised[..start], NEGATION_REACH);
-            let negated = !term.negated_already && before.iter().any(|w| is_negator(w));
+            let negated = !term.negated_already
+                && (before.iter().any(|w| is_negator(w))
+                    || next_words(after_match(normalised, end), NEGATION_REACH_AFTER)
+                        .any(is_negator_after));
             let intensified = before
                 .last()
                 .is_some_and(|w| self.intensifiers.contains(*w));
@@ -415,7 +468,7 @@ impl ComplaintRules {
 
     /// Every distinct term found, each once, dropping matches inside a longer one
     /// ("geen" inside "nog steeds geen").
-    fn longest_matches<'a>(&'a self, normalised: &str) -> Vec<(usize, &'a Term)> {
+    fn longest_matches<'a>(&'a self, normalised: &str) -> Vec<(usize, usize, &'a Term)> {
         let mut found: Vec<(usize, usize, usize)> = Vec::new();
         self.matcher.for_each_match(normalised, |pattern, end| {
             found.push((end - self.matcher.needle_len(pattern), end, pattern));
@@ -434,9 +487,7 @@ impl ComplaintRules {
             }
             kept.push((start, end, &self.terms[pattern]));
         }
-        kept.into_iter()
-            .map(|(start, _, term)| (start, term))
-            .collect()
+        kept
     }
 
     /// Number of cues loaded (for the startup log).
@@ -445,16 +496,33 @@ impl ComplaintRules {
     }
 }
 
-/// Up to `n` last words of normalised text before a sentence end.
+/// Up to `n` last words of normalised text, back to a sentence end or a clause mark.
 fn last_words(text: &str, n: usize) -> Vec<&str> {
     let mut words: Vec<&str> = text
         .split_whitespace()
         .rev()
-        .take_while(|w| *w != BREAK)
+        .take_while(|w| *w != BREAK && *w != CLAUSE)
         .take(n)
         .collect();
     words.reverse();
     words
+}
+
+/// The text after a match that ends at `end`, from the next whole word: a term such as
+/// `kötü*` ends inside "kötüydü".
+fn after_match(normalised: &str, end: usize) -> &str {
+    let rest = normalised.get(end..).unwrap_or_default();
+    if normalised[..end].ends_with(' ') || rest.starts_with(' ') {
+        return rest;
+    }
+    rest.find(' ').map_or("", |at| &rest[at..])
+}
+
+/// Up to `n` first words of normalised text, up to a sentence end or a clause mark.
+fn next_words(text: &str, n: usize) -> impl Iterator<Item = &str> {
+    text.split_whitespace()
+        .take_while(|w| *w != BREAK && *w != CLAUSE)
+        .take(n)
 }
 
 /// `!!`, `?!`, `!?` or `??`: the writer raising their voice.
@@ -651,6 +719,78 @@ any = ["weet iemand"]
         .unwrap();
         let c = other.judge("geen terrible", "en");
         assert!(c.complaint, "a Dutch word does not negate English: {c:?}");
+    }
+
+    #[test]
+    fn negation_stops_at_a_comma_colon_or_dash() {
+        // Praise after a negated grievance stands: "niet slecht, heel vriendelijk".
+        let c = rules().judge("De medewerker was niet slecht, heel vriendelijk", "nl");
+        assert!(
+            c.why
+                .iter()
+                .any(|w| w.contains("praise:vriendelijk(-3.0 intensified)")),
+            "{c:?}"
+        );
+        for text in [
+            "Niet te geloven: schandalig",
+            "Niet te geloven – schandalig",
+            "Niet te geloven, schandalig",
+        ] {
+            let c = rules().judge(text, "nl");
+            assert!(
+                c.complaint && !c.why[0].contains("negated"),
+                "{text}: {c:?}"
+            );
+        }
+        // A number's comma or colon is no clause mark, and marks are not repeated.
+        assert_eq!(
+            normalise_cues("Om 10:30, na 13,5 uur: niets."),
+            " om 0 / na 0 uur / niets | "
+        );
+        assert_eq!(normalise_cues("Nee, ... echt"), " nee | echt ");
+    }
+
+    #[test]
+    fn a_negation_written_after_the_word_turns_it_round() {
+        let tr = r#"
+negators_after = ["değil", "değildi"]
+
+[[cue]]
+id = "grievance"
+weight = 2.0
+any = ["kaba", "kötü*", "iyi değil"]
+"#;
+        let rules =
+            ComplaintRules::from_sources(&[(PathBuf::from("c/tr.toml"), tr.to_string())]).unwrap();
+        for text in ["Tercüman kaba değildi.", "Kamp kötü değil, temiz."] {
+            let c = rules.judge(text, "tr");
+            assert!(
+                !c.complaint && c.why[0].contains("negated"),
+                "{text}: {c:?}"
+            );
+        }
+        // A term that ends inside a word ("kötü*" in "kötüymüş") reads on from the next.
+        let text = " kamp kötüymüş değil ";
+        assert_eq!(after_match(text, " kamp kötü".len()), " değil ");
+        assert_eq!(after_match(text, " kamp kötüymüş".len()), " değil ");
+        // Not past a clause mark, not further than two words, not when the term holds it.
+        for text in [
+            "Tercüman kaba, değildi",
+            "Tercüman kaba ve çok yavaş değildi",
+            "Tercüman iyi değil",
+        ] {
+            let c = rules.judge(text, "tr");
+            assert!(
+                c.complaint && !c.why[0].contains("negated"),
+                "{text}: {c:?}"
+            );
+        }
+        // Another language's after-negators do not apply to Turkish-free text.
+        let c = rules.judge("kaba değildi", "nl");
+        assert!(
+            c.why[0].contains("negated"),
+            "a language without its own list: {c:?}"
+        );
     }
 
     #[test]

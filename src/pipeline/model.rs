@@ -25,7 +25,17 @@ use std::path::{Path, PathBuf};
 /// The first column of the line that holds the intercept.
 const BIAS: &str = "(bias)";
 /// The token that marks a sentence end in normalised text (see `normalise_cues`).
-const BREAK: &str = "|";
+pub(crate) const BREAK: &str = "|";
+/// The token that marks a clause end (comma, colon, dash) in normalised text.
+pub(crate) const CLAUSE: &str = "/";
+/// The token every number is in normalised text.
+pub(crate) const NUMBER: &str = "0";
+
+/// Whether a word of normalised text is a sentence or clause mark: no feature itself,
+/// and no pair spans it.
+pub(crate) fn is_mark(word: &str) -> bool {
+    word == BREAK || word == CLAUSE
+}
 
 /// Why a model file could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -240,11 +250,14 @@ fn for_each_feature(normalised: &str, mut found: impl FnMut(usize, usize)) {
         if word.is_empty() {
             continue;
         }
-        if word == BREAK {
+        if is_mark(word) {
             previous = None;
             continue;
         }
-        found(start, start + word.len());
+        // A number alone says nothing (news is full of them); its pairs do ("0 maanden").
+        if word != NUMBER {
+            found(start, start + word.len());
+        }
         if let Some(pair_start) = previous {
             found(pair_start, start + word.len());
         }
@@ -721,6 +734,13 @@ mod tests {
             ]
         );
         assert!(features("").is_empty());
+        // No pair across a comma; a number alone is no feature (news is full of them),
+        // with its neighbour it is ("0 maanden").
+        let text = normalise_cues("Al 14 maanden, schandalig");
+        assert_eq!(
+            features(&text),
+            vec!["al", "al 0", "maanden", "0 maanden", "schandalig"]
+        );
     }
 
     fn examples() -> Vec<(String, bool)> {

@@ -1070,6 +1070,31 @@ all = [["ind"], ["gehoor*"]]
     }
 
     #[test]
+    fn the_shipped_rules_tell_dutch_asiel_from_the_borrowed_word() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/topics");
+        let rules = Topics::load_rules(&dir).unwrap();
+        // "asiel" in a Dutch sentence about asking for it is the procedure ...
+        for text in [
+            "Hij heeft asiel gevraagd in Nederland en wacht al acht maanden.",
+            "Vluchtelingen die asiel aanvroegen slapen op stoelen in Ter Apel.",
+            "Wie asiel vraagt in Nederland moet vaak maanden wachten.",
+        ] {
+            let r = rules.judge(text);
+            assert!(r.relevant, "{text}: {r:?}");
+        }
+        // ... and borrowed into another language, the animal shelter.
+        for text in [
+            "Shelter update: Asiel Leeuwarden took in 12 rabbits from a hoarding case.",
+            "Кто брал кошку в asiel в Амстердаме?",
+            "Llevo 3 semanas esperando respuesta del asiel para adoptar una gata.",
+        ] {
+            let r = rules.judge(text);
+            assert!(!r.relevant, "{text}: {r:?}");
+            assert_eq!(r.rule, "nl/asiel-in-other-languages", "{text}");
+        }
+    }
+
+    #[test]
     fn word_boundaries_hold() {
         // "azc" must not match inside another word.
         assert!(!topics().judge("xazcx plazc").relevant);

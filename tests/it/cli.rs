@@ -676,6 +676,15 @@ fn train_refuses_the_held_out_file_and_names_a_bad_line() {
     let (code, _, err) = webcare(&["train", "-c", &config, &bad]);
     assert_ne!(code, 0);
     assert!(err.contains("bad.jsonl:2:"), "{err}");
+    // eval gives no figures that would quietly leave a line out.
+    let (code, out, err) = webcare(&["eval", "-c", &config, &bad]);
+    assert_ne!(code, 0, "{out}");
+    assert!(out.is_empty(), "{out}");
+    assert!(
+        err.contains("bad.jsonl:2: invalid labeled item: invalid type: integer `3`, expected a string (column 8)")
+            && err.contains("1 of its labeled lines could not be read"),
+        "{err}"
+    );
     // Nothing was written on either failure.
     assert!(!complaint.join("model.tsv").exists());
     assert!(!aspects.join("model.tsv").exists());

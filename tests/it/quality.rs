@@ -203,19 +203,33 @@ fn a_bad_labeled_line_is_reported_by_number_and_the_rest_is_measured() {
             r#"{{"id":"{id}","lang":"nl","text":"Al veertien maanden wacht ik op de IND.","relevant":true,"complaint":true,"aspects":["waiting_time"],"pii":[],"dup_group":null}}"#
         )
     };
-    let mut input = Vec::new();
+    // A byte-order mark, as some editors start a file with, is read past.
+    let mut input = "\u{feff}".as_bytes().to_vec();
     input.extend_from_slice(item("1").as_bytes());
     input.extend_from_slice(b"\n{\"id\":\"2\",\"text\":\"\xff\xfe\"}\n{not json\n");
+    input.extend_from_slice(item("4").as_bytes());
+    input.push(b'\n');
+    // A typo in an aspect id would count as a miss; an id twice would mix two items.
+    input.extend_from_slice(item("5").replace("waiting_time", "wachttijd").as_bytes());
+    input.push(b'\n');
     input.extend_from_slice(item("4").as_bytes());
     let report = evaluate(BufReader::new(&input[..]), &pipeline, None).unwrap();
     assert_eq!(report.items, 2);
     let lines: Vec<usize> = report.errors.iter().map(|(line, _)| *line).collect();
-    assert_eq!(lines, vec![2, 3], "{:?}", report.errors);
-    assert!(
-        report.errors[0].1.starts_with("not UTF-8"),
-        "{:?}",
-        report.errors
+    assert_eq!(lines, vec![2, 3, 5, 6], "{:?}", report.errors);
+    let messages: Vec<&str> = report.errors.iter().map(|(_, m)| m.as_str()).collect();
+    assert!(messages[0].starts_with("not UTF-8"), "{messages:?}");
+    assert_eq!(
+        messages[1],
+        "invalid labeled item: key must be a string (column 2)"
     );
+    assert!(
+        messages[2].starts_with(
+            "field `aspects`: \"wachttijd\" is not an aspect; known aspects: waiting_time"
+        ),
+        "{messages:?}"
+    );
+    assert_eq!(messages[3], "id \"4\" is on line 4 already");
 }
 
 #[test]
