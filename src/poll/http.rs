@@ -190,8 +190,13 @@ impl Fetcher {
         if status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::SERVICE_UNAVAILABLE {
             if let Some(wait) = retry_after(response.headers()).or(quota) {
                 let wait = wait.min(self.settings.backoff_max);
-                // Every source on this host waits, not only the one that was told.
-                host.hold_for(wait);
+                // Too many requests: a quota of ours at the host, so every source on it
+                // waits. Unavailable: this resource is (one feed of a news site down
+                // for maintenance); only its source waits, by its backoff, and the
+                // others on the host ask on.
+                if status == StatusCode::TOO_MANY_REQUESTS {
+                    host.hold_for(wait);
+                }
                 return Err(FetchError::RetryAfter {
                     status: status.as_u16(),
                     wait,

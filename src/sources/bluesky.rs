@@ -76,6 +76,7 @@ impl Bluesky {
         Ok(Item {
             key: Key::new(indexed, uri),
             mention: m,
+            pinned: false,
         })
     }
 }

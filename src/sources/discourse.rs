@@ -105,6 +105,7 @@ impl Discourse {
         Ok(Item {
             key: Key::new(published, id),
             mention: m,
+            pinned: false,
         })
     }
 }

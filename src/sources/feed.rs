@@ -111,10 +111,11 @@ impl Source for FeedSource {
         let mut seen = Vec::with_capacity(read.len());
         let mut mentions = Vec::new();
         for entry in read {
-            let key = short_hash(&entry.id);
+            let id = entry_id(entry);
+            let key = short_hash(&id);
             seen.push(key);
             if !seen_before.contains(&key) {
-                mentions.push(self.mention(&feed, entry, now));
+                mentions.push(self.mention(&feed, entry, &id, now));
             }
         }
         let new_position = FeedPosition {
@@ -149,9 +150,9 @@ fn newest_entries(entries: &[Entry], most: usize) -> Vec<&Entry> {
 }
 
 impl FeedSource {
-    fn mention(&self, feed: &Feed, entry: &Entry, now: DateTime<Utc>) -> Mention {
+    fn mention(&self, feed: &Feed, entry: &Entry, id: &str, now: DateTime<Utc>) -> Mention {
         let published = entry.published.or(entry.updated).unwrap_or(now);
-        let mut m = Mention::new(&self.name, &entry.id, published, now);
+        let mut m = Mention::new(&self.name, id, published, now);
         m.title = entry
             .title
             .as_ref()
@@ -192,6 +193,27 @@ fn entry_link(entry: &Entry) -> Option<String> {
     canonical_url(&link.href)
 }
 
+/// The entry's identity: the id the feed gives it (RSS `guid`, Atom `id`, JSON Feed
+/// `id`); without one, its link as canonicalised (so `utm_*` that differ from poll to
+/// poll, or an edited title, do not make it a new item); without a link either, its
+/// title, text and time (so two items that share only a title stay two).
+fn entry_id(entry: &Entry) -> String {
+    if !entry.id.trim().is_empty() {
+        return entry.id.clone();
+    }
+    if let Some(link) = entry_link(entry) {
+        return link;
+    }
+    let title = entry.title.as_ref().map_or("", |t| t.content.as_str());
+    let time = entry.published.or(entry.updated).map(|t| t.to_rfc3339());
+    let content = format!(
+        "{title}\u{1f}{}\u{1f}{}",
+        entry_text(entry),
+        time.unwrap_or_default()
+    );
+    format!("content:{:016x}", short_hash(&content))
+}
+
 fn short_hash(id: &str) -> u64 {
     let hash = blake3::hash(id.as_bytes());
     let mut bytes = [0u8; 8];
@@ -206,8 +228,12 @@ fn short_hash(id: &str) -> u64 {
 /// polling loop.
 pub fn parse_feed(body: &Body) -> Result<Feed, SourceError> {
     let bytes = to_parseable(&body.bytes, body.content_type.as_deref());
+    let bytes = json_feed_ids_as_strings(bytes);
     let parser = feed_rs::parser::Builder::new()
         .base_uri(Some(body.url.as_str()))
+        // No id of feed-rs's making: it hashes the raw link with the title, or draws a
+        // random one; [`entry_id`] decides instead.
+        .id_generator(|_, _, _| String::new())
         .build();
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         parser.parse(bytes.as_ref())
@@ -216,6 +242,33 @@ pub fn parse_feed(body: &Body) -> Result<Feed, SourceError> {
         Err(_) => Err(SourceError::Feed(
             "the feed parser failed on this document (malformed encoding or structure)".into(),
         )),
+    }
+}
+
+/// A JSON Feed whose item ids are numbers, with those ids as strings: the spec asks
+/// readers to take them so ("101" and 101 are the same item), and feed-rs refuses them.
+/// Anything else passes as it came.
+fn json_feed_ids_as_strings(bytes: Cow<'_, [u8]>) -> Cow<'_, [u8]> {
+    let starts_as_json = bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+    if !starts_as_json {
+        return bytes;
+    }
+    let Ok(mut feed) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
+        return bytes;
+    };
+    let Some(items) = feed.get_mut("items").and_then(|i| i.as_array_mut()) else {
+        return bytes;
+    };
+    let mut changed = false;
+    for item in items {
+        if let Some(id) = item.get_mut("id").filter(|id| id.is_number()) {
+            *id = serde_json::Value::String(id.to_string());
+            changed = true;
+        }
+    }
+    match changed.then(|| serde_json::to_vec(&feed)) {
+        Some(Ok(rewritten)) => Cow::Owned(rewritten),
+        _ => bytes,
     }
 }
 
@@ -384,6 +437,59 @@ mod tests {
             topical: false,
             platform: Default::default(),
         })
+    }
+
+    /// The ids the source gives the items of `feed`.
+    fn ids_of(feed: &str) -> Vec<String> {
+        let source = feed_source("t");
+        let req = source.first_request(&Position::Null);
+        source
+            .parse(
+                &req,
+                &Position::Null,
+                Fetched::Body(body(feed.as_bytes(), None)),
+                Utc::now(),
+            )
+            .unwrap()
+            .mentions
+            .into_iter()
+            .map(|m| m.external_id)
+            .collect()
+    }
+
+    #[test]
+    fn items_without_a_guid_keep_one_identity() {
+        let rss = |items: &str| {
+            format!("<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>t</title>{items}</channel></rss>")
+        };
+        // The link decides, as canonicalised: other tracking tags or title, same item.
+        let a = ids_of(&rss("<item><title>Een</title><link>https://example.org/p?id=5&amp;utm_campaign=a1</link></item>"));
+        let b = ids_of(&rss("<item><title>Een, bewerkt</title><link>https://example.org/p?id=5&amp;utm_campaign=b2</link></item>"));
+        assert_eq!(a, vec!["https://example.org/p?id=5".to_string()]);
+        assert_eq!(a, b);
+        // Without a link: the title alone does not make two items one.
+        let ids = ids_of(&rss(
+            "<item><title>Asiel</title><description>Ter Apel vol</description></item>\
+             <item><title>Asiel</title><description>Budel vol</description></item>\
+             <item><description>Alleen tekst</description></item>",
+        ));
+        assert_eq!(ids.len(), 3);
+        assert!(
+            ids[0] != ids[1] && ids.iter().all(|id| id.starts_with("content:")),
+            "{ids:?}"
+        );
+        // ... and the same item read again is the same id (not a random one).
+        let again = ids_of(&rss("<item><description>Alleen tekst</description></item>"));
+        assert_eq!(again, vec![ids[2].clone()]);
+        // A guid, when there is one, is the id.
+        assert_eq!(ids_of(RSS), vec!["a".to_string()]);
+    }
+
+    #[test]
+    fn a_json_feed_with_numbers_for_ids_is_read() {
+        let json = r#"{"version":"https://jsonfeed.org/version/1.1","title":"t","items":[
+            {"id":101,"content_text":"Wachten op de IND"},{"id":"102","content_text":"Tolk"}]}"#;
+        assert_eq!(ids_of(json), vec!["101".to_string(), "102".to_string()]);
     }
 
     #[test]

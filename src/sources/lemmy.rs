@@ -86,9 +86,17 @@ impl Lemmy {
         m.url = canonical_url(ap_id);
         m.author = Some(handle(&view.field("creator")?)?);
         m.lang_hint = self.lang.clone().or(language.map(str::to_string));
+        // A community's or instance's featured posts come first even sorted by New.
+        let mut pinned = false;
+        for flag in ["featured_community", "featured_local"] {
+            if let Some(featured) = inner.opt(flag)? {
+                pinned |= featured.bool()?;
+            }
+        }
         Ok(Item {
             key: Key::new(published, id),
             mention: m,
+            pinned,
         })
     }
 }
@@ -209,7 +217,7 @@ mod tests {
                "ap_id":"https://feddit.example/post/812","published":"2026-11-20T08:00:00.123456Z","language_id":0},
        "creator":{"id":5,"name":"wachtende","actor_id":"https://feddit.example/u/wachtende"},
        "community":{"name":"nederland"}},
-      {"post":{"id":790,"name":"IND procedure question","ap_id":"https://lemmy.example/post/790","published":"2026-11-19T20:00:00.5","language_id":37},
+      {"post":{"id":790,"name":"IND procedure question","ap_id":"https://lemmy.example/post/790","published":"2026-11-19T20:00:00.5","language_id":37,"featured_community":true,"featured_local":false},
        "creator":{"id":9,"name":"sam","actor_id":"https://lemmy.example/u/sam"}}
     ]}"#;
 
@@ -241,6 +249,8 @@ mod tests {
         assert_eq!(first.external_id, "https://feddit.example/post/812");
         assert_eq!(first.author.as_deref(), Some("wachtende@feddit.example"));
         assert_eq!(first.lang_hint, None);
+        // A featured post is pinned on top, out of its order.
+        assert!(!chunk.items[0].pinned && chunk.items[1].pinned);
         let second = &chunk.items[1].mention;
         assert_eq!(second.lang_hint.as_deref(), Some("en"));
         assert_eq!(second.text, "");

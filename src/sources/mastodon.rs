@@ -85,6 +85,7 @@ impl Mastodon {
         Ok(Item {
             key: Key::new(snowflake_time(&id).unwrap_or(published), id),
             mention: m,
+            pinned: false,
         })
     }
 }

@@ -110,9 +110,15 @@ impl Reddit {
             .filter(|a| *a != "[deleted]")
             .map(str::to_string);
         m.lang_hint = self.lang.clone();
+        // A moderator's sticky sits on top out of its time in some listings.
+        let stickied = match data.opt("stickied")? {
+            Some(flag) => flag.bool()?,
+            None => false,
+        };
         Ok(Some(Item {
             key: Key::new(published, id),
             mention: m,
+            pinned: stickied,
         }))
     }
 }

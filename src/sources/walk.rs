@@ -68,6 +68,9 @@ impl PartialOrd for Key {
 pub struct Item {
     pub key: Key,
     pub mention: Mention,
+    /// Pinned to the top of the listing out of its order (a Lemmy community's featured
+    /// post): delivered when new, but it neither ends a walk nor bounds it.
+    pub pinned: bool,
 }
 
 /// What an adapter read from one page.
@@ -330,6 +333,7 @@ impl<L: Listing> Source for Walk<L> {
 /// mention; none is skipped.
 fn advance(stream: &mut Stream, chunk: Chunk, horizon: Key, now: DateTime<Utc>) -> Vec<Mention> {
     let walk = stream.gap.take();
+    let requested = walk.as_ref().map(|g| g.cursor.clone());
     let floor = match (&walk, &stream.mark) {
         (Some(gap), _) => gap.floor.clone(),
         (None, Some(mark)) => mark.clone(),
@@ -344,6 +348,18 @@ fn advance(stream: &mut Stream, chunk: Chunk, horizon: Key, now: DateTime<Utc>) 
     let mut reached = chunk.items.is_empty();
     let mut mentions = Vec::new();
     for item in chunk.items {
+        if item.pinned {
+            // Out of order: an old pinned post on top says nothing of what follows it,
+            // and its time must not become the lower bound that skips newer posts below
+            // it. A new one is delivered, and as the newest raises the mark like any.
+            if item.key > floor && below.as_ref().is_none_or(|b| item.key < *b) {
+                if top.as_ref().is_none_or(|t| item.key > *t) {
+                    top = Some(item.key.clone());
+                }
+                mentions.push(item.mention);
+            }
+            continue;
+        }
         if item.key <= floor {
             reached = true;
             continue;
@@ -360,7 +376,10 @@ fn advance(stream: &mut Stream, chunk: Chunk, horizon: Key, now: DateTime<Utc>) 
         mentions.push(item.mention);
     }
     match (chunk.next, top, low) {
-        (Some(cursor), Some(top), Some(low)) if !reached => {
+        // A server that hands back the cursor it was asked for would hold the walk on
+        // one page for ever, and the newest posts would never be read again: the walk
+        // ends there instead.
+        (Some(cursor), Some(top), Some(low)) if !reached && requested.as_ref() != Some(&cursor) => {
             stream.gap = Some(Gap {
                 cursor,
                 floor,
@@ -392,6 +411,11 @@ mod tests {
         page: usize,
         /// Per stream, newest first.
         posts: Mutex<Vec<Vec<Key>>>,
+        /// A post pinned on top of every stream's first page, as Lemmy lists featured
+        /// posts.
+        pinned: Mutex<Option<Key>>,
+        /// A broken server's: the same next cursor whatever was asked.
+        stuck: Option<String>,
     }
 
     impl Fake {
@@ -400,6 +424,8 @@ mod tests {
                 labels: (0..streams).map(|i| format!("s{i}")).collect(),
                 page,
                 posts: Mutex::new(vec![Vec::new(); streams]),
+                pinned: Mutex::new(None),
+                stuck: None,
             }
         }
 
@@ -438,17 +464,27 @@ mod tests {
         ) -> Result<Chunk, SourceError> {
             let offset: usize = cursor.map_or(0, |c| c.parse().unwrap());
             let posts = self.posts.lock().unwrap();
-            let items: Vec<Item> = posts[stream]
+            let item = |key: &Key, pinned| Item {
+                key: key.clone(),
+                mention: Mention::new("fake", &key.id, key.at, now),
+                pinned,
+            };
+            let pinned = self.pinned.lock().unwrap();
+            let items: Vec<Item> = pinned
                 .iter()
-                .skip(offset)
-                .take(self.page)
-                .map(|key| Item {
-                    key: key.clone(),
-                    mention: Mention::new("fake", &key.id, key.at, now),
-                })
+                .filter(|_| offset == 0)
+                .map(|key| item(key, true))
+                .chain(
+                    posts[stream]
+                        .iter()
+                        .skip(offset)
+                        .take(self.page)
+                        .map(|key| item(key, false)),
+                )
                 .collect();
             let next = (offset + items.len() < posts[stream].len())
-                .then(|| (offset + self.page).to_string());
+                .then(|| (offset + self.page).to_string())
+                .map(|next| self.stuck.clone().unwrap_or(next));
             Ok(Chunk { items, next })
         }
     }
@@ -624,6 +660,60 @@ mod tests {
             ids.contains(&"0-10".to_string()) && ids.contains(&"0-11".to_string()),
             "{ids:?}"
         );
+    }
+
+    #[test]
+    fn a_pinned_post_on_top_neither_ends_the_walk_nor_comes_twice() {
+        let now = Utc::now();
+        let ids = |range: std::ops::Range<u32>| -> Vec<String> {
+            sorted(range.map(|i| format!("0-{i}")).collect())
+        };
+        let fake = Fake::new(1, 2);
+        // Pinned long before the backfill horizon, above 7 posts of the last hours.
+        *fake.pinned.lock().unwrap() = Some(Key::new(now - TimeDelta::days(90), "pin"));
+        fake.publish(0, 0..7, now - TimeDelta::minutes(1));
+        let source = walk(fake, 10, 24);
+        let (got, position) = poll(&source, &Position::Null, now);
+        assert_eq!(sorted(got), ids(0..7));
+        // New posts under the pin: all of them, once.
+        let later = now + TimeDelta::minutes(30);
+        source
+            .listing
+            .publish(0, 7..12, later - TimeDelta::minutes(1));
+        let (got, position) = poll(&source, &position, later);
+        assert_eq!(sorted(got), ids(7..12));
+        // A newly pinned post is delivered once, and what follows it still is.
+        let pin = Key::new(later, "pin2");
+        *source.listing.pinned.lock().unwrap() = Some(pin);
+        let latest = later + TimeDelta::minutes(10);
+        source
+            .listing
+            .publish(0, 12..14, latest - TimeDelta::minutes(1));
+        let (got, position) = poll(&source, &position, latest);
+        assert_eq!(
+            sorted(got),
+            sorted(vec!["0-12".into(), "0-13".into(), "pin2".into()])
+        );
+        let (got, _) = poll(&source, &position, latest);
+        assert!(got.is_empty(), "{got:?}");
+    }
+
+    #[test]
+    fn a_cursor_that_does_not_move_ends_the_walk() {
+        let now = Utc::now();
+        let mut fake = Fake::new(1, 2);
+        fake.stuck = Some("2".into());
+        fake.publish(0, 0..9, now - TimeDelta::minutes(1));
+        let source = walk(fake, 5, 24);
+        let (got, position) = poll(&source, &Position::Null, now);
+        assert_eq!(sorted(got), vec!["0-5", "0-6", "0-7", "0-8"]);
+        // The next poll reads the newest page again rather than the stuck cursor.
+        let later = now + TimeDelta::minutes(10);
+        source
+            .listing
+            .publish(0, 9..11, later - TimeDelta::minutes(1));
+        let (got, _) = poll(&source, &position, later);
+        assert_eq!(sorted(got), vec!["0-10", "0-9"]);
     }
 
     #[test]

@@ -92,6 +92,16 @@ pub async fn start() -> FixtureServer {
         .route("/endless", get(endless))
         .route("/stall", get(stall))
         .route("/rate-limited", get(rate_limited))
+        // One feed of a site down for maintenance, for an hour.
+        .route(
+            "/maintenance",
+            get(|| async {
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    [(header::RETRY_AFTER, "3600")],
+                )
+            }),
+        )
         .route(
             "/loop",
             get(|| async { (StatusCode::FOUND, [(header::LOCATION, "/loop")]) }),

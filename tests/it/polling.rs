@@ -205,6 +205,62 @@ async fn compressed_responses_are_decoded() {
     harness.finish().await;
 }
 
+/// A feed that is unavailable for an hour (503 with `Retry-After`) waits that hour; the
+/// other feeds of its host are not held with it, as they are after a 429.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_unavailable_feed_does_not_hold_the_others_on_its_host() {
+    let server = fixtures::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut toml = fixtures::config_toml(dir.path(), &server, &[("down", "/maintenance")]);
+    toml.push_str(&format!(
+        "[[sources]]\nname = \"same-host\"\nkind = \"feed\"\nurl = {:?}\ninterval = \"2s\"\n",
+        server.url("/rss2.xml")
+    ));
+    let config = webcare::Config::from_toml(std::path::Path::new("test.toml"), &toml).unwrap();
+    let harness = Harness::start(&config);
+    let board = harness.board.clone();
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let _tasks = webcare::poll::spawn_sources(
+        harness.poller.clone(),
+        &config.sources,
+        &Default::default(),
+        &cancel,
+    )
+    .unwrap();
+    let status = |name: &str| {
+        board
+            .snapshot()
+            .into_iter()
+            .find(|s| s.name == name)
+            .unwrap()
+    };
+    let hour_away = || chrono::Utc::now() + chrono::Duration::minutes(50);
+    // Bounded: "same-host" is polled at once and again two seconds later.
+    let mut first_success = None;
+    for _ in 0..200 {
+        let (down, other) = (status("down"), status("same-host"));
+        let down_waits =
+            down.state == "retrying" && down.next_poll.is_some_and(|t| t > hour_away());
+        first_success = first_success.or(other.last_success);
+        let polled_again = other.last_success > first_success && other.state == "ok";
+        if down_waits && polled_again {
+            assert!(
+                other.next_poll.is_some_and(|t| t < hour_away()),
+                "{other:?}"
+            );
+            cancel.cancel();
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    cancel.cancel();
+    panic!(
+        "down: {:?}; same-host: {:?}",
+        status("down"),
+        status("same-host")
+    );
+}
+
 /// A source whose host asked another source to wait shows when it will really be
 /// polled, not a time that has passed while it waits for the host.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
