@@ -205,40 +205,69 @@ async fn compressed_responses_are_decoded() {
     harness.finish().await;
 }
 
+/// A source `told` at `path` and, on the same host as it, a feed polled every two
+/// seconds (`same-host`), polling; with the status of each by name.
+struct TwoOnOneHost {
+    board: webcare::poll::StatusBoard,
+    cancel: tokio_util::sync::CancellationToken,
+    _tasks: tokio::task::JoinSet<()>,
+    _harness: Harness,
+    _dir: tempfile::TempDir,
+}
+
+impl TwoOnOneHost {
+    async fn start(server: &fixtures::FixtureServer, path: &str) -> TwoOnOneHost {
+        let dir = tempfile::tempdir().unwrap();
+        let mut toml = fixtures::config_toml(dir.path(), server, &[("told", path)]);
+        // The config gives the 429 fixture a host name of its own: the other follows it.
+        let host = if path == "/rate-limited" {
+            "localhost"
+        } else {
+            "127.0.0.1"
+        };
+        toml.push_str(&format!(
+            "[[sources]]\nname = \"same-host\"\nkind = \"feed\"\nurl = {:?}\ninterval = \"2s\"\n",
+            server.url("/rss2.xml").replace("127.0.0.1", host)
+        ));
+        let config = webcare::Config::from_toml(std::path::Path::new("test.toml"), &toml).unwrap();
+        let harness = Harness::start(&config);
+        let cancel = tokio_util::sync::CancellationToken::new();
+        let tasks = webcare::poll::spawn_sources(
+            harness.poller.clone(),
+            &config.sources,
+            &Default::default(),
+            &cancel,
+        )
+        .unwrap();
+        TwoOnOneHost {
+            board: harness.board.clone(),
+            cancel,
+            _tasks: tasks,
+            _harness: harness,
+            _dir: dir,
+        }
+    }
+
+    fn status(&self, name: &str) -> webcare::poll::SourceStatus {
+        self.board
+            .snapshot()
+            .into_iter()
+            .find(|s| s.name == name)
+            .unwrap()
+    }
+}
+
 /// A feed that is unavailable for an hour (503 with `Retry-After`) waits that hour; the
 /// other feeds of its host are not held with it, as they are after a 429.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_unavailable_feed_does_not_hold_the_others_on_its_host() {
     let server = fixtures::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let mut toml = fixtures::config_toml(dir.path(), &server, &[("down", "/maintenance")]);
-    toml.push_str(&format!(
-        "[[sources]]\nname = \"same-host\"\nkind = \"feed\"\nurl = {:?}\ninterval = \"2s\"\n",
-        server.url("/rss2.xml")
-    ));
-    let config = webcare::Config::from_toml(std::path::Path::new("test.toml"), &toml).unwrap();
-    let harness = Harness::start(&config);
-    let board = harness.board.clone();
-    let cancel = tokio_util::sync::CancellationToken::new();
-    let _tasks = webcare::poll::spawn_sources(
-        harness.poller.clone(),
-        &config.sources,
-        &Default::default(),
-        &cancel,
-    )
-    .unwrap();
-    let status = |name: &str| {
-        board
-            .snapshot()
-            .into_iter()
-            .find(|s| s.name == name)
-            .unwrap()
-    };
+    let two = TwoOnOneHost::start(&server, "/maintenance").await;
     let hour_away = || chrono::Utc::now() + chrono::Duration::minutes(50);
     // Bounded: "same-host" is polled at once and again two seconds later.
     let mut first_success = None;
     for _ in 0..200 {
-        let (down, other) = (status("down"), status("same-host"));
+        let (down, other) = (two.status("told"), two.status("same-host"));
         let down_waits =
             down.state == "retrying" && down.next_poll.is_some_and(|t| t > hour_away());
         first_success = first_success.or(other.last_success);
@@ -248,16 +277,16 @@ async fn one_unavailable_feed_does_not_hold_the_others_on_its_host() {
                 other.next_poll.is_some_and(|t| t < hour_away()),
                 "{other:?}"
             );
-            cancel.cancel();
+            two.cancel.cancel();
             return;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    cancel.cancel();
+    two.cancel.cancel();
     panic!(
-        "down: {:?}; same-host: {:?}",
-        status("down"),
-        status("same-host")
+        "told: {:?}; same-host: {:?}",
+        two.status("told"),
+        two.status("same-host")
     );
 }
 
@@ -266,32 +295,9 @@ async fn one_unavailable_feed_does_not_hold_the_others_on_its_host() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_host_that_asked_to_wait_moves_the_next_poll_of_its_other_sources() {
     let server = fixtures::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let mut toml = fixtures::config_toml(dir.path(), &server, &[("told", "/rate-limited")]);
-    // On the same host as the rate-limited fixture, and due again in two seconds.
-    toml.push_str(&format!(
-        "[[sources]]\nname = \"same-host\"\nkind = \"feed\"\nurl = {:?}\ninterval = \"2s\"\n",
-        server.url("/rss2.xml").replace("127.0.0.1", "localhost")
-    ));
-    let config = webcare::Config::from_toml(std::path::Path::new("test.toml"), &toml).unwrap();
-    let harness = Harness::start(&config);
-    let board = harness.board.clone();
-    let cancel = tokio_util::sync::CancellationToken::new();
-    let _tasks = webcare::poll::spawn_sources(
-        harness.poller.clone(),
-        &config.sources,
-        &Default::default(),
-        &cancel,
-    )
-    .unwrap();
-
-    let status = |name: &str| {
-        board
-            .snapshot()
-            .into_iter()
-            .find(|s| s.name == name)
-            .unwrap()
-    };
+    let two = TwoOnOneHost::start(&server, "/rate-limited").await;
+    let status = |name: &str| two.status(name);
+    let cancel = two.cancel.clone();
     let hour_away = || chrono::Utc::now() + chrono::Duration::minutes(50);
     // Bounded: the 429 comes at once, the other source is due two seconds later.
     for _ in 0..200 {
