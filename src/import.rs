@@ -52,6 +52,8 @@ pub struct ImportReport {
     pub not_relevant: usize,
     /// Published before the retention period: not stored, as retention would erase them.
     pub too_old: usize,
+    /// Erased before (their permalink or author): not stored again.
+    pub erased_before: usize,
     /// (line number, what is wrong), for every skipped line.
     pub errors: Vec<(usize, String)>,
 }
@@ -129,11 +131,12 @@ pub fn import<R: BufRead>(
             }
             Ok(Some(mention)) => {
                 let mention = pipeline.process(mention);
-                if mention.is_relevant() {
-                    writer.upsert(&mention)?;
+                if !mention.is_relevant() {
+                    report.not_relevant += 1;
+                } else if writer.upsert(&mention)? {
                     report.indexed += 1;
                 } else {
-                    report.not_relevant += 1;
+                    report.erased_before += 1;
                 }
             }
             Err(message) => {

@@ -855,6 +855,12 @@ fn import_file(config_path: &Path, file: &Path) -> Result<()> {
         days_or_exact(config.privacy.retention),
         report.errors.len()
     );
+    if report.erased_before > 0 {
+        println!(
+            "{name}: {} not stored again: their permalink or author was erased before",
+            report.erased_before
+        );
+    }
     let records = report.lines - report.blank;
     if records > 0 && report.errors.len() == records {
         bail!("{name}: no line could be imported");

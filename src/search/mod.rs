@@ -7,6 +7,7 @@
 
 pub(crate) mod docs;
 pub mod erase;
+pub mod erased;
 pub mod query;
 pub mod schema;
 pub mod stem;
@@ -58,6 +59,8 @@ pub enum IndexError {
     Tantivy(#[from] tantivy::TantivyError),
     #[error("index checkpoint payload is unreadable: {0}")]
     Payload(String),
+    #[error(transparent)]
+    Erased(#[from] erased::ErasedError),
 }
 
 /// What the index remembers of one source, saved in the same commit as its mentions.
@@ -172,6 +175,7 @@ impl MentionIndex {
             writer,
             fields: self.fields.clone(),
             reader: self.reader.clone(),
+            erased: erased::ErasedList::load(&self.path)?,
         })
     }
 
@@ -246,16 +250,22 @@ pub struct MentionWriter {
     writer: IndexWriter,
     fields: Fields,
     reader: IndexReader,
+    /// Permalinks and authors erased before: not stored again.
+    erased: erased::ErasedList,
 }
 
 impl MentionWriter {
-    /// Adds `mention`, replacing any earlier document with the same id.
-    pub fn upsert(&mut self, mention: &Mention) -> Result<(), IndexError> {
+    /// Adds `mention`, replacing any earlier document with the same id; `false` when it
+    /// is not stored because its permalink or author was erased before.
+    pub fn upsert(&mut self, mention: &Mention) -> Result<bool, IndexError> {
+        if self.erased.blocks(mention) {
+            return Ok(false);
+        }
         self.writer
             .delete_term(Term::from_field_text(self.fields.id, &mention.id));
         self.writer
             .add_document(to_document(&self.fields, mention))?;
-        Ok(())
+        Ok(true)
     }
 
     /// Removes the mention with this id, if any.

@@ -175,10 +175,18 @@ impl WriterLoop {
     }
 
     fn add(&mut self, batch: Batch, ack: oneshot::Sender<Result<(), WriteError>>) {
+        let mut refused = 0;
         for mention in &batch.mentions {
-            if let Err(e) = self.writer.upsert(mention) {
-                tracing::error!(source = %batch.source, id = %mention.id, error = %e, "cannot add mention to the index");
+            match self.writer.upsert(mention) {
+                Ok(true) => {}
+                Ok(false) => refused += 1,
+                Err(e) => {
+                    tracing::error!(source = %batch.source, id = %mention.id, error = %e, "cannot add mention to the index");
+                }
             }
+        }
+        if refused > 0 {
+            tracing::info!(source = %batch.source, mentions = refused, "not stored: erased before (permalink or author)");
         }
         self.pending_docs += batch.mentions.len();
         if let Some(checkpoint) = batch.checkpoint {
@@ -192,6 +200,7 @@ impl WriterLoop {
     fn erase(&mut self, erasure: &Erasure) -> Result<usize, WriteError> {
         self.commit();
         let failed = |e: IndexError| WriteError::Commit(e.to_string());
+        self.writer.remember(erasure).map_err(failed)?;
         let matching = self
             .index
             .preview_erasure(erasure, 0)

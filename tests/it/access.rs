@@ -29,6 +29,12 @@ const POSTS: &[(&str, &str, &str)] = &[
 
 /// Imports the posts (published `published`) before the daemon starts.
 fn import_posts(config: &webcare::Config, published: &str) {
+    let report = import_report(config, published);
+    assert_eq!(report.indexed, POSTS.len(), "{report:?}");
+}
+
+/// What importing the posts (published `published`) did.
+fn import_report(config: &webcare::Config, published: &str) -> webcare::import::ImportReport {
     let pipeline = webcare::pipeline::Pipeline::from_config(&config.pipeline).unwrap();
     let index = webcare::search::MentionIndex::open(&config.storage.data_dir).unwrap();
     let lines: Vec<String> = POSTS
@@ -41,15 +47,14 @@ fn import_posts(config: &webcare::Config, published: &str) {
             .to_string()
         })
         .collect();
-    let report = webcare::import::import(
+    webcare::import::import(
         "posts.jsonl",
         lines.join("\n").as_bytes(),
         &pipeline,
         &index,
         None,
     )
-    .unwrap();
-    assert_eq!(report.indexed, POSTS.len(), "{report:?}");
+    .unwrap()
 }
 
 async fn start(dir: &Path, published: &str) -> (webcare::daemon::Daemon, fixtures::FixtureServer) {
@@ -231,7 +236,7 @@ async fn post_json(addr: std::net::SocketAddr, path: &str, body: Value) -> (u16,
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn erasure_then_search_with_an_audit_trail() {
     let dir = tempfile::tempdir().unwrap();
-    let (daemon, _server) = start(dir.path(), "2026-11-20T10:00:00Z").await;
+    let (daemon, server) = start(dir.path(), "2026-11-20T10:00:00Z").await;
     let addr = daemon.addr();
     let (_, all) = get_json_as(addr, "/api/search?q=*", Some(VIEWER_TOKEN)).await;
     assert_eq!(all["total"], 3);
@@ -335,6 +340,10 @@ async fn erasure_then_search_with_an_audit_trail() {
         assert!(!text.contains(raw), "{raw} in {audit}");
     }
     daemon.shutdown().await.unwrap();
+    // What was erased stays erased: the same posts arriving again are not stored.
+    let config = fixtures::config(dir.path(), &server, &[]);
+    let again = import_report(&config, "2026-11-20T10:00:00Z");
+    assert_eq!((again.indexed, again.erased_before), (0, 3), "{again:?}");
 }
 
 /// Retention with a moved clock: nothing goes before its time, everything after.

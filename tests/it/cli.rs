@@ -324,6 +324,16 @@ fn import_then_search_from_the_shell() {
     assert!(out.contains("erased 1 mentions"), "{out}");
     let (_, out, _) = webcare(&["search", "-c", &config]);
     assert!(out.starts_with("2 mentions"), "{out}");
+    // What was erased stays erased: the same post imported again is not stored.
+    let (code, out, err) = webcare(&["import", "-c", &config, &input]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("0 indexed")
+            && out.contains("1 not stored again: their permalink or author was erased before"),
+        "{out}"
+    );
+    let (_, out, _) = webcare(&["search", "-c", &config]);
+    assert!(out.starts_with("2 mentions"), "{out}");
     let (code, out, _) = webcare(&["audit", "-c", &config]);
     assert_eq!(code, 0);
     assert!(

@@ -1,0 +1,165 @@
+//! What was erased stays erased: the permalinks and authors that `forget` removed are
+//! remembered, so that the same post polled again (it left a feed and came back, a
+//! platform walk reaches it again, a backfill holds it) is not stored a second time.
+//!
+//! Kept in `erased.json` in the index directory, beside what it protects, and written
+//! before the erasure it records: a crash in between leaves a post blocked that is
+//! still in the index until the erasure is run again, never one that comes back.
+//! Permalinks are kept as BLAKE3 hashes (a permalink may name its author); authors as
+//! the pseudonyms the index already holds.
+
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::Erasure;
+use crate::mention::Mention;
+
+/// The file name, in the index directory.
+pub const ERASED_FILE: &str = "erased.json";
+
+/// Why the list of erased posts could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum ErasedError {
+    #[error("{path}: cannot read the list of erased posts: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: the list of erased posts is damaged ({message}); restore it from a backup: without it, erased posts could be stored again")]
+    Damaged { path: PathBuf, message: String },
+    #[error("{path}: cannot write the list of erased posts: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ErasedFile {
+    /// BLAKE3 (hex) of each erased permalink, as canonicalised.
+    #[serde(default)]
+    urls: BTreeSet<String>,
+    /// The pseudonyms of erased authors.
+    #[serde(default)]
+    authors: BTreeSet<String>,
+}
+
+/// The permalinks and authors erased so far.
+#[derive(Debug)]
+pub struct ErasedList {
+    path: PathBuf,
+    erased: ErasedFile,
+}
+
+impl ErasedList {
+    /// The list kept in `index_dir`; empty when nothing was ever erased.
+    pub fn load(index_dir: &Path) -> Result<ErasedList, ErasedError> {
+        let path = index_dir.join(ERASED_FILE);
+        let erased = match std::fs::read_to_string(&path) {
+            Ok(text) => serde_json::from_str(&text).map_err(|e| ErasedError::Damaged {
+                path: path.clone(),
+                message: e.to_string(),
+            })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => ErasedFile::default(),
+            Err(source) => return Err(ErasedError::Read { path, source }),
+        };
+        Ok(ErasedList { path, erased })
+    }
+
+    /// Whether `mention` was erased before and must not be stored again.
+    pub fn blocks(&self, mention: &Mention) -> bool {
+        let erased = &self.erased;
+        mention
+            .url
+            .as_deref()
+            .is_some_and(|url| !erased.urls.is_empty() && erased.urls.contains(&hash(url)))
+            || mention
+                .author
+                .as_ref()
+                .is_some_and(|author| erased.authors.contains(author))
+    }
+
+    /// Remembers what `erasure` removes (a permalink or an author; retention is not
+    /// remembered: an old post is refused by its date) and saves the list at once.
+    pub fn remember(&mut self, erasure: &Erasure) -> Result<(), ErasedError> {
+        let added = match erasure {
+            Erasure::Url(url) => self.erased.urls.insert(hash(url)),
+            Erasure::Author(pseudonym) => self.erased.authors.insert(pseudonym.clone()),
+            Erasure::PublishedBefore(_) => false,
+        };
+        if added {
+            self.save()?;
+        }
+        Ok(())
+    }
+
+    /// Replaces the file whole (a temporary file beside it, private to its owner).
+    fn save(&self) -> Result<(), ErasedError> {
+        let fail = |source| ErasedError::Write {
+            path: self.path.clone(),
+            source,
+        };
+        let dir = self.path.parent().unwrap_or(Path::new("."));
+        let mut file = tempfile::NamedTempFile::new_in(dir).map_err(fail)?;
+        let json = serde_json::to_vec_pretty(&self.erased).map_err(std::io::Error::other);
+        file.write_all(&json.map_err(fail)?).map_err(fail)?;
+        file.as_file().sync_all().map_err(fail)?;
+        file.persist(&self.path).map_err(|e| fail(e.error))?;
+        Ok(())
+    }
+}
+
+fn hash(url: &str) -> String {
+    blake3::hash(url.as_bytes()).to_hex().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mention(url: Option<&str>, author: Option<&str>) -> Mention {
+        let now = chrono::Utc::now();
+        let mut m = Mention::new("s", "1", now, now);
+        m.url = url.map(str::to_string);
+        m.author = author.map(str::to_string);
+        m
+    }
+
+    #[test]
+    fn what_was_erased_is_refused_after_a_restart_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut list = ErasedList::load(dir.path()).unwrap();
+        assert!(!list.blocks(&mention(Some("https://f.example/t/1"), Some("p_1"))));
+        list.remember(&Erasure::Url("https://f.example/t/1".into()))
+            .unwrap();
+        list.remember(&Erasure::Author("p_2".into())).unwrap();
+        list.remember(&Erasure::PublishedBefore(chrono::Utc::now()))
+            .unwrap();
+        let list = ErasedList::load(dir.path()).unwrap();
+        assert!(list.blocks(&mention(Some("https://f.example/t/1"), None)));
+        assert!(list.blocks(&mention(Some("https://f.example/t/9"), Some("p_2"))));
+        assert!(!list.blocks(&mention(Some("https://f.example/t/9"), Some("p_1"))));
+        assert!(!list.blocks(&mention(None, None)));
+        // The permalink itself is not kept.
+        let text = std::fs::read_to_string(dir.path().join(ERASED_FILE)).unwrap();
+        assert!(
+            !text.contains("f.example") && text.contains("p_2"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_damaged_list_is_refused_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(ERASED_FILE), "{\"urls\": [1]}").unwrap();
+        let err = ErasedList::load(dir.path()).unwrap_err().to_string();
+        assert!(
+            err.contains("erased.json") && err.contains("damaged"),
+            "{err}"
+        );
+    }
+}
