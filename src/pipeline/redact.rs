@@ -106,9 +106,10 @@ const BUILT_IN: &[(&str, &str)] = &[
 /// Where a writer names a person: a self-introduction ("mijn naam is", "my name is", "je
 /// m'appelle", "меня зовут", …) or a form of address ([`FORMS_OF_ADDRESS`]), in any
 /// case, then the name (patterns). There is no name recognition beyond these: a name in
-/// running text without them stays (PRIVACY.md), and so does one in Arabic script, which
-/// has no capitals to tell a name from the next word ("اسمي مكتوب خطأ", my name is
-/// written wrongly).
+/// running text without them stays (PRIVACY.md). Arabic, Persian and Ethiopic script
+/// have no capitals to tell a name from the next word, so there, as in text written in
+/// lower case, the words after a self-introduction are a name unless they are
+/// [`NOT_NAMES`] or function words ("اسمي مكتوب خطأ": my name is written wrongly).
 const SELF_INTRODUCTIONS: &[&str] = &[
     "mijn naam is",
     "ik heet",
@@ -124,6 +125,14 @@ const SELF_INTRODUCTIONS: &[&str] = &[
     "меня зовут",
     "мене зва?ти",
     "мене звуть",
+    // Arabic, Persian ("my name"; "اسمم" with its suffix), Tigrinya and Amharic. Not
+    // Persian "نام من", which "به نام" makes "named" ("a song named Min Habibi").
+    "(?:انا |أنا )?اسمي",
+    "إسمي",
+    "اسم من",
+    "اسمم",
+    "ስመይ",
+    "ስሜ",
 ];
 
 /// Forms of address, and "adım" alone (also "step": "adım adım"): a name after them is
@@ -207,6 +216,46 @@ const NOT_NAMES: &[&str] = &[
     "і",
     "уже",
     "вже",
+    // Arabic: written, wrong(ly), not, in, on, is, was.
+    "مكتوب",
+    "مكتوبة",
+    "انكتب",
+    "انكتبت",
+    "كتبوا",
+    "خطأ",
+    "خطا",
+    "غلط",
+    "بالغلط",
+    "غير",
+    "ليس",
+    "مش",
+    "في",
+    "على",
+    "هو",
+    "كان",
+    "صحيح",
+    "ناقص",
+    // Persian: mistake, in, is, was, written, right, object marker.
+    "اشتباه",
+    "اشتباهی",
+    "در",
+    "است",
+    "هست",
+    "بود",
+    "نوشته",
+    "درست",
+    "را",
+    "رو",
+    "تو",
+    "توی",
+    // Tigrinya and Amharic: wrongly, written, in, is.
+    "ብጌጋ",
+    "ጌጋ",
+    "ተጻሒፉ",
+    "ኣብ",
+    "እዩ",
+    "በስህተት",
+    "ተጽፏል",
 ];
 
 /// Titles that introduce a name only as written: "Mr", "Mrs" and "Ms" ("MS Access" is
@@ -220,7 +269,10 @@ const NAME_WORD: &str = r"(?:(?:de|van|der|den|ter|te|el|al|von|da|di|du|le|la|b
 
 /// One word of a name written all in lower case or all in capitals, as some write
 /// after a self-introduction (not after a form of address: "de mevrouw van de IND").
-const CASELESS_NAME_WORD: &str = r"(?:\p{Ll}[\p{Ll}'’-]*|\p{Lu}{2,}(?:['’-]\p{Lu}+)*)\b";
+/// Or in a script without capitals (Arabic, Persian, Ethiopic), its marks and Persian's
+/// zero-width non-joiner included.
+const CASELESS_NAME_WORD: &str =
+    r"(?:\p{Ll}[\p{Ll}'’-]*|\p{Lu}{2,}(?:['’-]\p{Lu}+)*|\p{Lo}[\p{Lo}\p{Mn}\x{200c}]*)\b";
 
 /// A configured pattern that does not compile.
 #[derive(Debug, thiserror::Error)]
@@ -492,6 +544,12 @@ mod tests {
                 "my name is [name] and i wait",
             ),
             ("меня зовут ольга, я жду", "меня зовут [name], я жду"),
+            // In scripts without capitals.
+            ("اسمي أحمد كريمي وأنتظر", "اسمي [name] وأنتظر"),
+            ("انا اسمي أحمد", "انا اسمي [name]"),
+            ("اسم من احمد کریمی است", "اسم من [name] است"),
+            ("اسمم زهرا است", "اسمم [name] است"),
+            ("ስመይ ኣማኑኤል ተስፋይ እዩ", "ስመይ [name] እዩ"),
         ] {
             assert_eq!(redact(input), expected, "{input}");
         }
@@ -511,6 +569,9 @@ mod tests {
             "Die mevrouw van de IND zei 'u liegt'.",
             "using ASP, HTML and MS Access",
             "اسمي مكتوب خطأ على البطاقة",
+            "اسم من در نامه اشتباه نوشته شده",
+            "اسمي انكتب غلط عالـ verblijfspas",
+            "ስመይ ብጌጋ ተጻሒፉ",
             "my name is spelled wrong on the permit",
             "mijn naam is verkeerd gespeld in de brief",
             "mijn naam is NIET goed geschreven",
