@@ -216,14 +216,21 @@ fn cue_reason(cue_id: &str, term: &str, weight: f64, note: &str) -> String {
     out
 }
 
-/// The matcher needle for a cue term: `#` is any number.
-fn cue_needle(term: &str) -> Option<String> {
-    let with_numbers: String = term
+/// The matcher needle for a cue term: `#` is any number. A term of numbers alone is
+/// refused: it would count in every mention with a figure.
+fn cue_needle(term: &str) -> Result<String, &'static str> {
+    let words: Vec<&str> = term
         .split_whitespace()
         .map(|w| if w == "#" { NUMBER } else { w })
-        .collect::<Vec<_>>()
-        .join(" ");
-    needle(&with_numbers)
+        .collect();
+    if !words.is_empty()
+        && words
+            .iter()
+            .all(|w| w.trim_matches('*') == NUMBER || w.chars().all(|c| c.is_numeric()))
+    {
+        return Err("is only a number; it would count in every mention with a figure (pair it with a word: \"al # maanden\")");
+    }
+    needle(&words.join(" "))
 }
 
 impl ComplaintRules {
@@ -300,8 +307,15 @@ impl ComplaintRules {
             }
             // Each term counts once: listed twice, it would count twice.
             let mut cue_of_needle: FxHashMap<String, String> = FxHashMap::default();
+            let mut ids = FxHashSet::default();
             for raw in file.cue {
                 let id = format!("{stem}/{}", raw.id.get_ref());
+                if !ids.insert(id.clone()) {
+                    return Err(invalid(
+                        raw.id.span(),
+                        format!("cue id {:?} is used twice in this file; each cue needs its own, as complaint_why names it", raw.id.get_ref()),
+                    ));
+                }
                 let weight = *raw.weight.get_ref();
                 if !weight.is_finite() || weight == 0.0 || weight.abs() > 10.0 {
                     return Err(invalid(
@@ -314,10 +328,10 @@ impl ComplaintRules {
                 }
                 let index = cues.len();
                 for term in raw.any.get_ref() {
-                    let n = cue_needle(term).ok_or_else(|| {
+                    let n = cue_needle(term).map_err(|problem| {
                         invalid(
                             raw.any.span(),
-                            format!("cue {id:?}: term {term:?} has no letters or digits"),
+                            format!("cue {id:?}: term {term:?} {problem}"),
                         )
                     })?;
                     match cue_of_needle.get(&n) {
@@ -470,9 +484,10 @@ impl ComplaintRules {
     /// ("geen" inside "nog steeds geen").
     fn longest_matches<'a>(&'a self, normalised: &str) -> Vec<(usize, usize, &'a Term)> {
         let mut found: Vec<(usize, usize, usize)> = Vec::new();
-        self.matcher.for_each_match(normalised, |pattern, end| {
-            found.push((end - self.matcher.needle_len(pattern), end, pattern));
-        });
+        self.matcher
+            .for_each_match(normalised, |pattern, start, end| {
+                found.push((start, end, pattern));
+            });
         // Longest first at each start, so containment checks see the outer match first.
         found.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
         let mut kept: Vec<(usize, usize, &Term)> = Vec::new();
@@ -868,5 +883,39 @@ any = ["kaba", "kötü*", "iyi değil"]
             .unwrap()
             .to_string();
         assert!(err.starts_with("c/en.toml:3:"), "{err}");
+    }
+
+    #[test]
+    fn edits_that_would_never_match_or_match_everything_are_refused() {
+        let load = |cues: &str| {
+            ComplaintRules::from_sources(&[(PathBuf::from("c/nl.toml"), cues.to_string())])
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default()
+        };
+        let cue = |any: &str| format!("[[cue]]\nid = \"x\"\nweight = 1.0\nany = [{any}]\n");
+        for (any, problem) in [
+            ("\"kwak*el\"", "has a * inside a word"),
+            (
+                "\"kwakkelburo, kwakkelbak\"",
+                "two terms in one pair of quotes",
+            ),
+            ("\"#\"", "is only a number"),
+            ("\"2023\"", "is only a number"),
+        ] {
+            let err = load(&cue(any));
+            assert!(
+                err.starts_with("c/nl.toml:4:") && err.contains(problem),
+                "{any}: {err}"
+            );
+        }
+        // A number with a word is fine.
+        assert_eq!(load(&cue("\"al # maanden\"")), "");
+        let twice = format!("{}{}", cue("\"a\""), cue("\"b\""));
+        let err = load(&twice);
+        assert!(
+            err.starts_with("c/nl.toml:6:") && err.contains("used twice"),
+            "{err}"
+        );
     }
 }

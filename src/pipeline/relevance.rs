@@ -41,7 +41,7 @@ use toml::Spanned;
 use crate::mention::Relevance;
 
 use super::model::{self, FeatureSet, WordModel};
-use super::terms::TermMatcher;
+use super::terms::{TermMatcher, CONTINUES};
 
 /// The rule id recorded when nothing matched.
 pub const NO_RULE: &str = "none";
@@ -232,7 +232,7 @@ impl SharedScan {
             "a shared scan is used with the rule sets it was built from"
         );
         let mut hits = [HitCollector::new(first), HitCollector::new(second)];
-        self.matcher.for_each_match(normalised, |pattern, _| {
+        self.matcher.for_each_match(normalised, |pattern, _, _| {
             match pattern.checked_sub(self.first_patterns) {
                 None => hits[0].add(first, pattern),
                 Some(pattern) => hits[1].add(second, pattern),
@@ -246,7 +246,7 @@ impl SharedScan {
 fn compile<I, P>(needles: I) -> Result<TermMatcher, TopicError>
 where
     I: IntoIterator<Item = P>,
-    P: AsRef<[u8]>,
+    P: AsRef<str>,
 {
     TermMatcher::new(needles).map_err(|e| TopicError::Parse {
         path: PathBuf::from("topics"),
@@ -453,7 +453,7 @@ impl Topics {
     pub fn hits(&self, normalised: &str) -> TermHits {
         let mut hits = HitCollector::new(self);
         self.matcher
-            .for_each_match(normalised, |pattern, _| hits.add(self, pattern));
+            .for_each_match(normalised, |pattern, _, _| hits.add(self, pattern));
         hits.finish()
     }
 
@@ -588,10 +588,10 @@ impl Builder {
         }
         for (g, group) in groups.iter().enumerate() {
             for term in group {
-                let needle = needle(term).ok_or_else(|| {
+                let needle = needle(term).map_err(|problem| {
                     invalid(
                         raw.id.span(),
-                        format!("rule {id:?}: term {term:?} has no letters or digits"),
+                        format!("rule {id:?}: term {term:?} {problem}"),
                     )
                 })?;
                 let slot = u32::try_from(self.slot_rule.len() + g)
@@ -824,24 +824,54 @@ pub(crate) fn is_joiner(c: char) -> bool {
         || ('\u{0300}'..='\u{036f}').contains(&c)
 }
 
-/// The matcher needle for a term: spaces mark the word boundaries the term wants.
-pub(crate) fn needle(term: &str) -> Option<String> {
+/// The matcher needle for a term: spaces mark the word boundaries the term wants, and
+/// [`CONTINUES`] where a word inside it has an open end ("negativ* bescheid*"). Or
+/// what is wrong with the term: a mistake a person editing the lists makes that would
+/// otherwise leave a term that never matches, or matches what was not meant.
+pub(crate) fn needle(term: &str) -> Result<String, &'static str> {
+    if term.contains([',', ';']) {
+        return Err("holds a comma or semicolon: two terms in one pair of quotes? Write them as \"one\", \"two\"");
+    }
     let open_start = term.starts_with('*');
     let open_end = term.ends_with('*');
-    let body = normalise(term.trim_matches('*'));
-    let body = body.trim();
-    if body.is_empty() {
-        return None;
+    let words: Vec<&str> = term.trim_matches('*').split_whitespace().collect();
+    // The parts between words with an open end, each its words normalised.
+    let mut parts: Vec<String> = vec![String::new()];
+    for (i, word) in words.iter().enumerate() {
+        let last = i + 1 == words.len();
+        let (word, open) = match word.strip_suffix('*') {
+            Some(stem) if !last => (stem, true),
+            _ => (*word, false),
+        };
+        if word.contains('*') {
+            return Err("has a * inside a word; a * works at the end of a word (\"woord*\", \"negativ* bescheid*\") or at the start of the term (\"*woord\")");
+        }
+        let body = normalise(word);
+        let body = body.trim();
+        let part = parts.last_mut().filter(|_| !body.is_empty());
+        if let Some(part) = part {
+            if !part.is_empty() {
+                part.push(' ');
+            }
+            part.push_str(body);
+        }
+        if open && parts.last().is_some_and(|p| !p.is_empty()) {
+            parts.push(String::new());
+        }
     }
-    let mut needle = String::with_capacity(body.len() + 2);
+    parts.retain(|p| !p.is_empty());
+    if parts.is_empty() {
+        return Err("has no letters or digits");
+    }
+    let mut needle = String::with_capacity(term.len() + 2);
     if !open_start {
         needle.push(' ');
     }
-    needle.push_str(body);
+    needle.push_str(&parts.join(&CONTINUES.to_string()));
     if !open_end {
         needle.push(' ');
     }
-    Some(needle)
+    Ok(needle)
 }
 
 #[cfg(test)]
@@ -1092,6 +1122,51 @@ all = [["ind"], ["gehoor*"]]
             assert!(!r.relevant, "{text}: {r:?}");
             assert_eq!(r.rule, "nl/asiel-in-other-languages", "{text}");
         }
+    }
+
+    #[test]
+    fn a_term_with_a_star_inside_or_two_terms_in_one_is_refused() {
+        for (term, problem) in [
+            ("kwak*el", "has a * inside a word"),
+            ("asiel *zoeker", "has a * inside a word"),
+            (
+                "asielzoeker, vluchteling",
+                "two terms in one pair of quotes",
+            ),
+        ] {
+            let rules = format!("[[include]]\nid = \"x\"\nany = [\"asiel\", {term:?}]\n");
+            let err = Topics::from_sources(&[(PathBuf::from("t/nl.toml"), rules)])
+                .err()
+                .unwrap()
+                .to_string();
+            assert!(
+                err.starts_with("t/nl.toml:2:") && err.contains(problem),
+                "{err}"
+            );
+        }
+        // Wildcards at either end stay what they were; one at the end of a word inside
+        // the term goes on in the next word.
+        assert_eq!(needle("*asiel*").as_deref(), Ok("asiel"));
+        assert_eq!(needle("tolk*").as_deref(), Ok(" tolk"));
+        assert_eq!(
+            needle("Negativ* Bescheid*").as_deref(),
+            Ok(" negativ\u{1}bescheid")
+        );
+        assert_eq!(
+            needle("demandeur* d'asile").as_deref(),
+            Ok(" demandeur\u{1}d asile ")
+        );
+        let rules = Topics::from_sources(&[(
+            PathBuf::from("t/de.toml"),
+            "[[include]]\nid = \"x\"\nany = [\"negativ* bescheid*\"]\n".to_string(),
+        )])
+        .unwrap();
+        assert!(
+            rules
+                .judge("Heute kam der negative Bescheid vom BAMF")
+                .relevant
+        );
+        assert!(!rules.judge("negative Zahlen im Bescheid").relevant);
     }
 
     #[test]
