@@ -57,6 +57,9 @@ pub struct PollReport {
     /// New items published before the retention period (counted, neither analysed nor
     /// indexed: retention would erase them).
     pub too_old: usize,
+    /// Items left out because they could not be read (a status without its id); the
+    /// log names why.
+    pub unreadable: usize,
     pub pages: usize,
     pub not_modified: bool,
 }
@@ -230,6 +233,12 @@ impl Poller {
             collected.report.pages += 1;
             collected.report.not_modified = not_modified;
             collected.report.items_seen += page.items_seen;
+            if let Some(first) = page.unreadable.first() {
+                // The reason may quote the response: redacted like content.
+                let first = self.pipeline.redact(first);
+                tracing::warn!(source = %source.name(), items = page.unreadable.len(), first = %first, "items left out: they cannot be read");
+                collected.report.unreadable += page.unreadable.len();
+            }
             collected.mentions.extend(page.mentions);
             collected.position = page.position;
             match page.next {
@@ -359,6 +368,7 @@ impl Poller {
             kept = report.kept,
             dropped = report.dropped,
             too_old = report.too_old,
+            unreadable = report.unreadable,
             not_modified = report.not_modified,
             "polled"
         );

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use url::Url;
 
 use super::json::{parse_body, At};
-use super::walk::{Chunk, Item, Key, Listing};
+use super::walk::{read_items, Chunk, Item, Key, Listing};
 use super::{api_url, Body, FetchRequest, SourceError, ACCEPT_JSON};
 use crate::config::SourceConfig;
 use crate::mention::Mention;
@@ -122,14 +122,15 @@ impl Listing for Bluesky {
     ) -> Result<Chunk, SourceError> {
         let value = parse_body(KIND, body)?;
         let root = At::root(KIND, "", &value);
-        let items = root
-            .field("posts")?
-            .items()?
-            .iter()
-            .map(|post| self.item(post, now))
-            .collect::<Result<Vec<_>, _>>()?;
+        let (items, unreadable) = read_items(&root.field("posts")?.items()?, |post| {
+            self.item(post, now).map(Some)
+        })?;
         let next = root.opt_str("cursor")?.map(str::to_string);
-        Ok(Chunk { items, next })
+        Ok(Chunk {
+            items,
+            next,
+            unreadable,
+        })
     }
 }
 
@@ -214,11 +215,11 @@ mod tests {
     #[test]
     fn a_missing_record_names_the_post() {
         let broken = PAGE.replace(r#""record":{"text":"Asielzoekers  in Ter Apel","createdAt":"not a date","langs":["nl-NL"]},"#, "");
-        let err = source()
-            .read(0, None, &body(&broken), Utc::now())
-            .err()
-            .unwrap()
-            .to_string();
+        // Left out and named; the other post is read.
+        let chunk = source().read(0, None, &body(&broken), Utc::now()).unwrap();
+        assert_eq!(chunk.items.len(), 1);
+        assert_eq!(chunk.unreadable.len(), 1);
+        let err = &chunk.unreadable[0];
         assert!(err.contains("bluesky: posts[1].record: missing"), "{err}");
     }
 }

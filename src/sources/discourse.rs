@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use url::Url;
 
 use super::json::{parse_body, At};
-use super::walk::{Chunk, Item, Key, Listing};
+use super::walk::{read_items, Chunk, Item, Key, Listing};
 use super::{api_url, endpoint, Body, FetchRequest, SourceError, ACCEPT_JSON};
 use crate::config::SourceConfig;
 use crate::mention::Mention;
@@ -171,10 +171,8 @@ impl Listing for Discourse {
                 None => (Vec::new(), HashMap::new()),
             },
         };
-        let items = posts
-            .iter()
-            .map(|post| self.item(post, &topics, now))
-            .collect::<Result<Vec<_>, _>>()?;
+        let (items, unreadable) =
+            read_items(&posts, |post| self.item(post, &topics, now).map(Some))?;
         let next = match self.search {
             // `before` takes a post id: the lowest on the page (ids are numbers).
             None => items
@@ -194,7 +192,11 @@ impl Listing for Discourse {
                 (more && !items.is_empty()).then(|| (page + 1).to_string())
             }
         };
-        Ok(Chunk { items, next })
+        Ok(Chunk {
+            items,
+            next,
+            unreadable,
+        })
     }
 }
 

@@ -126,6 +126,7 @@ impl Source for FeedSource {
         Ok(Page {
             mentions,
             items_seen: feed.entries.len(),
+            unreadable: Vec::new(),
             next: None,
             position: serde_json::to_value(new_position).unwrap_or_default(),
         })

@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use url::Url;
 
 use super::json::{parse_body, At};
-use super::walk::{Chunk, Item, Key, Listing};
+use super::walk::{read_items, Chunk, Item, Key, Listing};
 use super::{api_url, Body, FetchRequest, SourceError, ACCEPT_JSON};
 use crate::config::SourceConfig;
 use crate::mention::Mention;
@@ -166,15 +166,15 @@ impl Listing for Lemmy {
             Plan::Posts => "posts",
             Plan::Comments => "comments",
         };
-        let items = At::root(KIND, "", &value)
-            .field(list)?
-            .items()?
-            .iter()
-            .map(|view| self.item(view, plan, now))
-            .collect::<Result<Vec<_>, _>>()?;
+        let views = At::root(KIND, "", &value).field(list)?.items()?;
+        let (items, unreadable) = read_items(&views, |view| self.item(view, plan, now).map(Some))?;
         let page: u64 = cursor.and_then(|c| c.parse().ok()).unwrap_or(1);
         let next = (!items.is_empty()).then(|| (page + 1).to_string());
-        Ok(Chunk { items, next })
+        Ok(Chunk {
+            items,
+            next,
+            unreadable,
+        })
     }
 }
 

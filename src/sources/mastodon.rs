@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use url::Url;
 
 use super::json::{parse_body, At};
-use super::walk::{Chunk, Item, Key, Listing};
+use super::walk::{read_items, Chunk, Item, Key, Listing};
 use super::{api_url, link_target, query_value, Body, FetchRequest, SourceError, ACCEPT_JSON};
 use crate::config::SourceConfig;
 use crate::mention::Mention;
@@ -149,15 +149,16 @@ impl Listing for Mastodon {
             Plan::Tags => At::root(KIND, "statuses", &value).items()?,
             Plan::Search => At::root(KIND, "", &value).field("statuses")?.items()?,
         };
-        let items = statuses
-            .iter()
-            .map(|status| self.item(status, now))
-            .collect::<Result<Vec<_>, _>>()?;
+        let (items, unreadable) = read_items(&statuses, |status| self.item(status, now).map(Some))?;
         let next = match body.link.as_deref() {
             Some(link) => link_target(link, "next").and_then(|url| query_value(&url, "max_id")),
             None => items.last().map(|item| item.key.id.clone()),
         };
-        Ok(Chunk { items, next })
+        Ok(Chunk {
+            items,
+            next,
+            unreadable,
+        })
     }
 }
 
@@ -251,21 +252,25 @@ mod tests {
     fn a_broken_status_names_its_index_and_field() {
         let m = source(&["IND"], None);
         let broken = STATUSES.replace(r#""created_at":"2026-11-20T09:00:00.000Z","#, "");
-        let err = m
-            .read(0, None, &body(&broken, None), Utc::now())
-            .err()
-            .unwrap()
-            .to_string();
+        // Left out and named; the other status is read.
+        let chunk = m.read(0, None, &body(&broken, None), Utc::now()).unwrap();
+        assert_eq!((chunk.items.len(), chunk.unreadable.len()), (1, 1));
+        let err = &chunk.unreadable[0];
         assert!(
             err.contains("mastodon: statuses[1].created_at: missing"),
             "{err}"
         );
-        let wrong = STATUSES.replace(r#""acct":"bo""#, r#""acct":7"#);
+        // When no status can be read, the response is the source's error.
+        let wrong = broken.replace(r#""created_at":"2026-11-20T09:30:00.000Z","#, "");
         let err = m
             .read(0, None, &body(&wrong, None), Utc::now())
             .err()
             .unwrap()
             .to_string();
+        assert!(err.contains("statuses[0].created_at: missing"), "{err}");
+        let wrong = STATUSES.replace(r#""acct":"bo""#, r#""acct":7"#);
+        let chunk = m.read(0, None, &body(&wrong, None), Utc::now()).unwrap();
+        let err = &chunk.unreadable[0];
         assert!(
             err.contains("statuses[1].account.acct: expected a string, found a number"),
             "{err}"

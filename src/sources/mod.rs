@@ -99,6 +99,8 @@ pub struct Page {
     pub mentions: Vec<Mention>,
     /// How many items the response held, new or not.
     pub items_seen: usize,
+    /// Why each item that could not be read was left out.
+    pub unreadable: Vec<String>,
     /// Another page to fetch within this poll (paging back to the last position).
     pub next: Option<FetchRequest>,
     /// The position to save once the mentions are committed.

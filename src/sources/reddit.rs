@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use url::Url;
 
 use super::json::{parse_body, At};
-use super::walk::{Chunk, Item, Key, Listing};
+use super::walk::{read_items, Chunk, Item, Key, Listing};
 use super::{api_url, Body, FetchRequest, SourceError, ACCEPT_JSON};
 use crate::config::SourceConfig;
 use crate::mention::Mention;
@@ -168,12 +168,15 @@ impl Listing for Reddit {
     ) -> Result<Chunk, SourceError> {
         let value = parse_body(KIND, body)?;
         let data = At::root(KIND, "", &value).field("data")?;
-        let mut items = Vec::new();
-        for child in data.field("children")?.items()? {
-            items.extend(self.item(&child, now)?);
-        }
+        let (items, unreadable) = read_items(&data.field("children")?.items()?, |child| {
+            self.item(child, now)
+        })?;
         let next = data.opt_str("after")?.map(str::to_string);
-        Ok(Chunk { items, next })
+        Ok(Chunk {
+            items,
+            next,
+            unreadable,
+        })
     }
 }
 
@@ -281,11 +284,9 @@ mod tests {
             r#""created_utc":1795168700,"#,
             r#""created_utc":"yesterday","#,
         );
-        let err = r
-            .read(0, None, &body(&broken), Utc::now())
-            .err()
-            .unwrap()
-            .to_string();
+        let chunk = r.read(0, None, &body(&broken), Utc::now()).unwrap();
+        assert_eq!(chunk.unreadable.len(), 1);
+        let err = &chunk.unreadable[0];
         assert!(
             err.contains(
                 "reddit: data.children[1].data.created_utc: expected a number, found a string"

@@ -79,6 +79,35 @@ pub struct Chunk {
     pub items: Vec<Item>,
     /// The cursor of the next older page; `None` at the end of the listing.
     pub next: Option<String>,
+    /// Why each item that could not be read was left out ([`read_items`]).
+    pub unreadable: Vec<String>,
+}
+
+/// Reads a page's items with `read` (`None`: an item the listing holds that is not a
+/// post, such as a Reddit "more" marker). One broken item — a status without its id,
+/// a post without its time — is left out and named, so that it does not hold the
+/// source up for as long as it stays on the first page; when none of them can be read,
+/// the response is not what the API documents, and that is the source's error.
+pub fn read_items<V>(
+    views: &[V],
+    read: impl Fn(&V) -> Result<Option<Item>, SourceError>,
+) -> Result<(Vec<Item>, Vec<String>), SourceError> {
+    let mut items = Vec::with_capacity(views.len());
+    let mut unreadable = Vec::new();
+    let mut first_error = None;
+    for view in views {
+        match read(view) {
+            Ok(item) => items.extend(item),
+            Err(e) => {
+                unreadable.push(e.to_string());
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    match first_error {
+        Some(e) if items.is_empty() => Err(e),
+        _ => Ok((items, unreadable)),
+    }
 }
 
 /// The settings every walking source has.
@@ -304,10 +333,11 @@ impl<L: Listing> Source for Walk<L> {
         };
         let mut stream = progress.state.streams.remove(&label).unwrap_or_default();
         let cursor = stream.gap.as_ref().map(|g| g.cursor.clone());
-        let chunk = self
+        let mut chunk = self
             .listing
             .read(progress.stream, cursor.as_deref(), &body, now)?;
-        let items_seen = chunk.items.len();
+        let items_seen = chunk.items.len() + chunk.unreadable.len();
+        let unreadable = std::mem::take(&mut chunk.unreadable);
         let mentions = advance(&mut stream, chunk, self.horizon(now), now);
         progress.state.streams.insert(label, stream);
         let position = progress.state.to_value();
@@ -317,6 +347,7 @@ impl<L: Listing> Source for Walk<L> {
         Ok(Page {
             mentions,
             items_seen,
+            unreadable,
             next,
             position,
         })
@@ -485,7 +516,11 @@ mod tests {
             let next = (offset + items.len() < posts[stream].len())
                 .then(|| (offset + self.page).to_string())
                 .map(|next| self.stuck.clone().unwrap_or(next));
-            Ok(Chunk { items, next })
+            Ok(Chunk {
+                items,
+                next,
+                unreadable: Vec::new(),
+            })
         }
     }
 

@@ -556,9 +556,10 @@ async fn broken_responses_name_the_field_and_the_other_sources_go_on() {
         (
             Kind::Mastodon,
             "application/json",
-            r#"[{"id":"2","created_at":"2026-11-20T10:00:00Z","uri":"https://m.example/s/2","content":"<p>a</p>","account":{"acct":"a"}},
+            // Not one status can be read: the response is not what the API documents.
+            r#"[{"id":"2","uri":"https://m.example/s/2","content":"<p>a</p>","account":{"acct":"a"}},
                 {"id":"1","uri":"https://m.example/s/1","content":"<p>b</p>","account":{"acct":"b"}}]"#,
-            "mastodon: statuses[1].created_at: missing",
+            "mastodon: statuses[0].created_at: missing",
         ),
         (
             Kind::Reddit,
@@ -590,6 +591,22 @@ async fn broken_responses_name_the_field_and_the_other_sources_go_on() {
     let good = Mock::start().await;
     good.publish(3);
     sources.push_str(&source_toml(Kind::Discourse, "discourse", &good.base, 2));
+    // One broken status among readable ones is left out; it does not hold the rest up.
+    let partly = Mock::start().await;
+    let now = chrono::Utc::now().to_rfc3339();
+    partly.always(Inject::Raw(
+        "application/json",
+        format!(
+            r#"[{{"id":"3","created_at":"{now}","uri":"https://m.example/s/3","content":"<p>Al een jaar wacht ik op mijn gehoor bij de IND in Ter Apel.</p>","account":{{"acct":"c"}}}},
+                {{"id":"2","uri":"https://m.example/s/2","content":"<p>a</p>","account":{{"acct":"a"}}}}]"#
+        ),
+    ));
+    sources.push_str(&source_toml(
+        Kind::Mastodon,
+        "mastodon-partly",
+        &partly.base,
+        2,
+    ));
     let dir = tempfile::tempdir().unwrap();
     let daemon = webcare::daemon::start(&platform_config(dir.path(), &sources))
         .await
@@ -606,6 +623,13 @@ async fn broken_responses_name_the_field_and_the_other_sources_go_on() {
     let discourse = source_status(&status, "discourse");
     assert_eq!(discourse["state"], "ok", "{discourse}");
     assert_eq!(discourse["items_kept"], 3, "{discourse}");
+    let partly = source_status(&status, "mastodon-partly");
+    assert_eq!(partly["state"], "ok", "{partly}");
+    assert_eq!(partly["items_kept"], 1, "{partly}");
+    // Counted on every page it was on: this mock serves it on each page the walk reads.
+    let report = &partly["last_report"];
+    assert!(report["pages"].as_u64() >= Some(1), "{partly}");
+    assert_eq!(report["unreadable"], report["pages"], "{partly}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
