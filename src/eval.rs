@@ -220,7 +220,7 @@ pub fn evaluate<R: BufRead>(
                 continue;
             }
         };
-        if line.trim().is_empty() {
+        if line.trim_start_matches('\u{feff}').trim().is_empty() {
             continue;
         }
         let item = match Labeled::parse(&line) {

@@ -204,10 +204,10 @@ pub fn parse_line(line: &[u8], now: DateTime<Utc>) -> Result<Option<Mention>, St
         return Err(format!("line is longer than {MAX_LINE_BYTES} bytes"));
     }
     let text = std::str::from_utf8(line).map_err(|e| format!("not UTF-8 ({e})"))?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     if text.trim().is_empty() {
         return Ok(None);
     }
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let record: ImportRecord =
         serde_json::from_str(text).map_err(|e| format!("invalid JSON: {}", json_error(&e)))?;
     record.into_mention(now).map(Some)

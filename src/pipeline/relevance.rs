@@ -843,6 +843,9 @@ pub(crate) fn needle(term: &str) -> Result<String, &'static str> {
             Some(stem) if !last => (stem, true),
             _ => (*word, false),
         };
+        if word.is_empty() {
+            return Err("has a * standing alone; a * belongs to a word (\"woord*\")");
+        }
         if word.contains('*') {
             return Err("has a * inside a word; a * works at the end of a word (\"woord*\", \"negativ* bescheid*\") or at the start of the term (\"*woord\")");
         }
@@ -1129,6 +1132,7 @@ all = [["ind"], ["gehoor*"]]
         for (term, problem) in [
             ("kwak*el", "has a * inside a word"),
             ("asiel *zoeker", "has a * inside a word"),
+            ("ter * apel", "has a * standing alone"),
             (
                 "asielzoeker, vluchteling",
                 "two terms in one pair of quotes",

@@ -2,8 +2,9 @@
 //! remembered, so that the same post polled again (it left a feed and came back, a
 //! platform walk reaches it again, a backfill holds it) is not stored a second time.
 //!
-//! Kept in `erased.json` in the index directory, beside what it protects, and written
-//! before the erasure it records: a crash in between leaves a post blocked that is
+//! Kept in `erased.json` in the data directory, beside the index (not in it: an index
+//! moved aside to be imported again keeps it), and written before the erasure it
+//! records: a crash in between leaves a post blocked that is
 //! still in the index until the erasure is run again, never one that comes back.
 //! Permalinks are kept as BLAKE3 hashes (a permalink may name its author); authors as
 //! the pseudonyms the index already holds.
@@ -17,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use super::Erasure;
 use crate::mention::Mention;
 
-/// The file name, in the index directory.
+/// The file name, in the data directory.
 pub const ERASED_FILE: &str = "erased.json";
 
 /// Why the list of erased posts could not be read or written.
@@ -56,9 +57,9 @@ pub struct ErasedList {
 }
 
 impl ErasedList {
-    /// The list kept in `index_dir`; empty when nothing was ever erased.
-    pub fn load(index_dir: &Path) -> Result<ErasedList, ErasedError> {
-        let path = index_dir.join(ERASED_FILE);
+    /// The list kept in `data_dir`; empty when nothing was ever erased.
+    pub fn load(data_dir: &Path) -> Result<ErasedList, ErasedError> {
+        let path = data_dir.join(ERASED_FILE);
         let erased = match std::fs::read_to_string(&path) {
             Ok(text) => serde_json::from_str(&text).map_err(|e| ErasedError::Damaged {
                 path: path.clone(),
@@ -109,6 +110,12 @@ impl ErasedList {
         file.write_all(&json.map_err(fail)?).map_err(fail)?;
         file.as_file().sync_all().map_err(fail)?;
         file.persist(&self.path).map_err(|e| fail(e.error))?;
+        // The rename itself must survive a power cut: an erasure asked for before the
+        // post arrives has no index commit after it to carry it to disk.
+        #[cfg(unix)]
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(fail)?;
         Ok(())
     }
 }

@@ -175,7 +175,9 @@ impl MentionIndex {
             writer,
             fields: self.fields.clone(),
             reader: self.reader.clone(),
-            erased: erased::ErasedList::load(&self.path)?,
+            // Beside the index, not in it: an index moved aside for a schema upgrade and
+            // imported again must not take the list of what was erased with it.
+            erased: erased::ErasedList::load(self.path.parent().unwrap_or(&self.path))?,
         })
     }
 

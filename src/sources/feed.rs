@@ -110,8 +110,9 @@ impl Source for FeedSource {
         }
         let mut seen = Vec::with_capacity(read.len());
         let mut mentions = Vec::new();
+        let shared = shared_links(&read);
         for entry in read {
-            let id = entry_id(entry);
+            let id = entry_id(entry, &shared);
             let key = short_hash(&id);
             seen.push(key);
             if !seen_before.contains(&key) {
@@ -194,21 +195,41 @@ fn entry_link(entry: &Entry) -> Option<String> {
     canonical_url(&link.href)
 }
 
+/// The links that more than one entry without an id of its own points to (a feed whose
+/// items all link to its home page).
+fn shared_links(entries: &[&Entry]) -> HashSet<String> {
+    let mut seen = HashSet::new();
+    let mut shared = HashSet::new();
+    for link in entries
+        .iter()
+        .filter(|e| e.id.trim().is_empty())
+        .filter_map(|e| entry_link(e))
+    {
+        if !seen.insert(link.clone()) {
+            shared.insert(link);
+        }
+    }
+    shared
+}
+
 /// The entry's identity: the id the feed gives it (RSS `guid`, Atom `id`, JSON Feed
 /// `id`); without one, its link as canonicalised (so `utm_*` that differ from poll to
-/// poll, or an edited title, do not make it a new item); without a link either, its
-/// title, text and time (so two items that share only a title stay two).
-fn entry_id(entry: &Entry) -> String {
+/// poll, or an edited title, do not make it a new item), unless other entries of the
+/// feed share that link (`shared`); then, as without a link, its title, text and time
+/// (so two items that share only a title, or only a link, stay two).
+fn entry_id(entry: &Entry, shared: &HashSet<String>) -> String {
     if !entry.id.trim().is_empty() {
         return entry.id.clone();
     }
-    if let Some(link) = entry_link(entry) {
-        return link;
+    let link = entry_link(entry);
+    if let Some(link) = link.as_ref().filter(|l| !shared.contains(*l)) {
+        return link.clone();
     }
     let title = entry.title.as_ref().map_or("", |t| t.content.as_str());
     let time = entry.published.or(entry.updated).map(|t| t.to_rfc3339());
     let content = format!(
-        "{title}\u{1f}{}\u{1f}{}",
+        "{}\u{1f}{title}\u{1f}{}\u{1f}{}",
+        link.unwrap_or_default(),
         entry_text(entry),
         time.unwrap_or_default()
     );
@@ -484,6 +505,12 @@ mod tests {
         assert_eq!(again, vec![ids[2].clone()]);
         // A guid, when there is one, is the id.
         assert_eq!(ids_of(RSS), vec!["a".to_string()]);
+        // Nor does a link that several items share (a feed linking every item home).
+        let home = ids_of(&rss(
+            "<item><title>Een</title><link>https://example.org/nieuws</link></item>\
+             <item><title>Twee</title><link>https://example.org/nieuws</link></item>",
+        ));
+        assert!(home.len() == 2 && home[0] != home[1], "{home:?}");
     }
 
     #[test]
