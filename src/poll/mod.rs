@@ -60,6 +60,9 @@ pub struct PollReport {
     /// Items left out because they could not be read (a status without its id); the
     /// log names why.
     pub unreadable: usize,
+    /// New relevant items not stored because their permalink or author was erased
+    /// before (`webcare forget`).
+    pub erased_before: usize,
     pub pages: usize,
     pub not_modified: bool,
 }
@@ -195,14 +198,21 @@ impl Poller {
                 + (report.kept + report.dropped + report.too_old) as u64,
             items_kept: checkpoint.items_kept + report.kept as u64,
         };
-        self.writer
+        let refused = self
+            .writer
             .write(Batch {
                 source: source.name().to_string(),
                 mentions: kept,
                 checkpoint: Some(next.clone()),
             })
             .await?;
-        *checkpoint = next;
+        // Posts whose permalink or author was erased before: relevant, but not stored.
+        report.kept -= refused;
+        report.erased_before = refused;
+        *checkpoint = SourceCheckpoint {
+            items_kept: next.items_kept - refused as u64,
+            ..next
+        };
         match failure {
             Some(error) => Err(error),
             None => Ok(report),
@@ -369,6 +379,7 @@ impl Poller {
             dropped = report.dropped,
             too_old = report.too_old,
             unreadable = report.unreadable,
+            erased_before = report.erased_before,
             not_modified = report.not_modified,
             "polled"
         );

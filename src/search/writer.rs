@@ -35,10 +35,14 @@ pub enum WriteError {
     Stopped,
 }
 
+/// What the writer says once a batch is committed: how many of its mentions it did
+/// not store because their permalink or author was erased before.
+pub type Written = Result<usize, WriteError>;
+
 enum Job {
     Write {
         batch: Batch,
-        ack: oneshot::Sender<Result<(), WriteError>>,
+        ack: oneshot::Sender<Written>,
     },
     Erase {
         erasure: Erasure,
@@ -53,8 +57,9 @@ pub struct WriterHandle {
 }
 
 impl WriterHandle {
-    /// Sends a batch and waits until it is committed (or failed).
-    pub async fn write(&self, batch: Batch) -> Result<(), WriteError> {
+    /// Sends a batch and waits until it is committed (or failed); answers how many of
+    /// its mentions were refused as erased before.
+    pub async fn write(&self, batch: Batch) -> Written {
         let (ack, done) = oneshot::channel();
         self.tx
             .send(Job::Write { batch, ack })
@@ -109,7 +114,8 @@ struct WriterLoop {
     writer: MentionWriter,
     committed: Checkpoints,
     pending_checkpoints: Checkpoints,
-    pending_acks: Vec<oneshot::Sender<Result<(), WriteError>>>,
+    /// Each waiting sender, with how many of its batch's mentions were refused.
+    pending_acks: Vec<(oneshot::Sender<Written>, usize)>,
     pending_docs: usize,
     first_pending: Option<Instant>,
     policy: CommitPolicy,
@@ -174,7 +180,7 @@ impl WriterLoop {
         self.writer.finish()
     }
 
-    fn add(&mut self, batch: Batch, ack: oneshot::Sender<Result<(), WriteError>>) {
+    fn add(&mut self, batch: Batch, ack: oneshot::Sender<Written>) {
         let mut refused = 0;
         for mention in &batch.mentions {
             match self.writer.upsert(mention) {
@@ -188,11 +194,13 @@ impl WriterLoop {
         if refused > 0 {
             tracing::info!(source = %batch.source, mentions = refused, "not stored: erased before (permalink or author)");
         }
-        self.pending_docs += batch.mentions.len();
-        if let Some(checkpoint) = batch.checkpoint {
+        self.pending_docs += batch.mentions.len() - refused;
+        if let Some(mut checkpoint) = batch.checkpoint {
+            // The source counted them as kept; they are not.
+            checkpoint.items_kept = checkpoint.items_kept.saturating_sub(refused as u64);
             self.pending_checkpoints.insert(batch.source, checkpoint);
         }
-        self.pending_acks.push(ack);
+        self.pending_acks.push((ack, refused));
         self.first_pending.get_or_insert_with(Instant::now);
     }
 
@@ -250,8 +258,8 @@ impl WriterLoop {
                 Err(WriteError::Commit(e.to_string()))
             }
         };
-        for ack in self.pending_acks.drain(..) {
-            let _ = ack.send(outcome.clone());
+        for (ack, refused) in self.pending_acks.drain(..) {
+            let _ = ack.send(outcome.clone().map(|()| refused));
         }
         self.pending_docs = 0;
         self.first_pending = None;

@@ -17,6 +17,8 @@ pub struct Harness {
     pub poller: Arc<Poller>,
     /// What those loops report.
     pub board: StatusBoard,
+    /// The index writer, for erasures.
+    pub writer_handle: writer::WriterHandle,
     writer: std::thread::JoinHandle<Result<(), IndexError>>,
 }
 
@@ -36,7 +38,7 @@ impl Harness {
                 &config.poll,
                 &config.privacy,
                 pipeline,
-                handle,
+                handle.clone(),
                 board.clone(),
             )
             .unwrap(),
@@ -45,6 +47,7 @@ impl Harness {
             index,
             poller,
             board,
+            writer_handle: handle,
             writer,
         }
     }
@@ -52,6 +55,7 @@ impl Harness {
     /// Stops the writer (its final commit) and checks it ended without error.
     pub async fn finish(self) {
         drop(self.poller);
+        drop(self.writer_handle);
         let writer = self.writer;
         tokio::task::spawn_blocking(move || writer.join())
             .await
@@ -100,15 +104,28 @@ async fn second_poll_is_conditional_and_changes_nothing() {
     harness.finish().await;
 }
 
+/// A harness polling the fixture server's RSS 2.0 feed (3 relevant items of 6), and
+/// that source.
+async fn on_rss2(
+    dir: &std::path::Path,
+) -> (
+    fixtures::FixtureServer,
+    Harness,
+    Box<dyn webcare::sources::Source>,
+) {
+    let server = fixtures::start().await;
+    let config = fixtures::config(dir, &server, &[("rss2", "/rss2.xml")]);
+    let harness = Harness::start(&config);
+    let source = webcare::sources::build(&config.sources[0]).unwrap();
+    (server, harness, source)
+}
+
 /// A feed without validators sends its items again every poll: the source's lifetime
 /// count says how many new items it delivered, not how often it repeated them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_feed_repeating_its_items_counts_each_once() {
-    let server = fixtures::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let config = fixtures::config(dir.path(), &server, &[("rss2", "/rss2.xml")]);
-    let harness = Harness::start(&config);
-    let source = webcare::sources::build(&config.sources[0]).unwrap();
+    let (_server, harness, source) = on_rss2(dir.path()).await;
     let mut checkpoint = SourceCheckpoint::default();
     for _ in 0..3 {
         let report = harness
@@ -288,6 +305,42 @@ async fn one_unavailable_feed_does_not_hold_the_others_on_its_host() {
         two.status("told"),
         two.status("same-host")
     );
+}
+
+/// A post erased while it was in a feed is not stored again when the feed is read
+/// afresh (it left and came back), and the source's counts say so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_erased_post_read_again_is_not_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, harness, source) = on_rss2(dir.path()).await;
+    let mut checkpoint = SourceCheckpoint::default();
+    let first = harness
+        .poller
+        .poll_once(source.as_ref(), &mut checkpoint)
+        .await
+        .unwrap();
+    assert_eq!((first.kept, first.erased_before), (3, 0));
+    let url = "https://nieuws.example.nl/binnenland/tolk-verkeerd-dialect-nader-gehoor";
+    let erased = harness
+        .writer_handle
+        .erase(webcare::search::Erasure::Url(url.into()))
+        .await
+        .unwrap();
+    assert_eq!(erased, 1);
+    // Read afresh, as if every item had left the feed and come back.
+    let mut afresh = SourceCheckpoint {
+        items_kept: checkpoint.items_kept,
+        ..SourceCheckpoint::default()
+    };
+    let again = harness
+        .poller
+        .poll_once(source.as_ref(), &mut afresh)
+        .await
+        .unwrap();
+    assert_eq!((again.kept, again.erased_before), (2, 1));
+    assert_eq!(afresh.items_kept, 3 + 2);
+    assert_eq!(harness.index.num_mentions(), 2);
+    harness.finish().await;
 }
 
 /// A source whose host asked another source to wait shows when it will really be
