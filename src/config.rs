@@ -425,7 +425,7 @@ struct RawConfig {
 #[serde(deny_unknown_fields)]
 struct RawAccess {
     users_file: Option<Spanned<String>>,
-    session_ttl: Option<HumanDuration>,
+    session_ttl: Option<AtLeast<60>>,
     secure_cookies: Option<bool>,
 }
 
@@ -436,8 +436,8 @@ struct RawPrivacy {
     redact_patterns: Vec<RawRedactPattern>,
     pseudonym_key_file: Option<Spanned<String>>,
     public_accounts: Option<Vec<String>>,
-    retention: Option<HumanDuration>,
-    audit_retention: Option<HumanDuration>,
+    retention: Option<AtLeast<3600>>,
+    audit_retention: Option<AtLeast<3600>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -465,7 +465,7 @@ struct RawHttp {
 #[serde(deny_unknown_fields)]
 struct RawPoll {
     user_agent: Option<Spanned<String>>,
-    timeout: Option<HumanDuration>,
+    timeout: Option<AtLeast<1>>,
     max_body_bytes: Option<Spanned<u64>>,
     max_redirects: Option<usize>,
     max_per_host: Option<Spanned<usize>>,
@@ -488,7 +488,7 @@ struct RawSource {
     name: Spanned<String>,
     kind: Spanned<String>,
     url: Option<Spanned<String>>,
-    interval: Option<HumanDuration>,
+    interval: Option<AtLeast<1>>,
     lang: Option<Spanned<String>>,
     #[serde(default = "yes")]
     enabled: bool,
@@ -547,6 +547,28 @@ impl<'de> Deserialize<'de> for HumanDuration {
         parse_duration(&text)
             .map(HumanDuration)
             .map_err(serde::de::Error::custom)
+    }
+}
+
+/// A duration of at least `SECS` seconds, for the keys where a shorter one is a typo
+/// ("10ms" for "10m": a source polled 46 times a second) or a setting that cannot work
+/// (a retention of one second); refused naming the least, so the TOML error points at
+/// the key and line.
+#[derive(Debug, Clone, Copy)]
+pub struct AtLeast<const SECS: u64>(pub Duration);
+
+impl<'de, const SECS: u64> Deserialize<'de> for AtLeast<SECS> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        let parsed = parse_duration(&text).map_err(serde::de::Error::custom)?;
+        let least = Duration::from_secs(SECS);
+        if parsed < least {
+            return Err(serde::de::Error::custom(format!(
+                "invalid duration {text:?}: must be at least {}",
+                humantime::format_duration(least)
+            )));
+        }
+        Ok(AtLeast(parsed))
     }
 }
 
@@ -986,12 +1008,35 @@ impl Validator<'_> {
                 ))
             }
         };
-        url::Url::parse(text)
+        let url = url::Url::parse(text)
             .ok()
             .filter(|u| matches!(u.scheme(), "http" | "https"))
             .ok_or_else(|| {
-                self.invalid(span, &key("url"), format!("{text:?} is not an http(s) URL"))
-            })
+                self.invalid(
+                    span.clone(),
+                    &key("url"),
+                    format!("{text:?} is not an http(s) URL"),
+                )
+            })?;
+        // Platforms are asked through their APIs, some with a token: never in the clear
+        // over a network (a local mirror or test server on this machine may be plain).
+        let loopback = match url.host() {
+            Some(url::Host::Domain(d)) => d == "localhost",
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            None => false,
+        };
+        if spec.kind != "feed" && url.scheme() == "http" && !loopback {
+            return Err(self.invalid(
+                span,
+                &key("url"),
+                format!(
+                    "{text:?}: a {} source is asked over https (plain http only on this machine)",
+                    spec.kind
+                ),
+            ));
+        }
+        Ok(url)
     }
 
     /// The kind-specific settings, checked; the keys were already checked against the kind.
@@ -1501,6 +1546,53 @@ mod tests {
             Duration::from_secs(7 * 86400)
         );
     }
+    #[test]
+    fn durations_too_short_to_be_meant_are_refused_naming_the_least() {
+        let source =
+            "[[sources]]\nname = \"s\"\nkind = \"feed\"\nurl = \"https://example.org/f\"\n";
+        for (text, key, least) in [
+            (format!("{source}interval = \"10ms\"\n"), "interval", "1s"),
+            (
+                "[privacy]\nretention = \"1s\"\n".to_string(),
+                "retention",
+                "1h",
+            ),
+            (
+                "[access]\nsession_ttl = \"1ms\"\n".to_string(),
+                "session_ttl",
+                "1m",
+            ),
+            ("[poll]\ntimeout = \"1ns\"\n".to_string(), "timeout", "1s"),
+        ] {
+            let err = load(&text).err().unwrap().to_string();
+            assert!(
+                err.contains(key) && err.contains(&format!("must be at least {least}")),
+                "{text}: {err}"
+            );
+        }
+        assert!(load(&format!("{source}interval = \"10m\"\n")).is_ok());
+    }
+
+    #[test]
+    fn platforms_are_asked_over_https_except_on_this_machine() {
+        let mastodon = |url: &str| {
+            format!("[[sources]]\nname = \"m\"\nkind = \"mastodon\"\nurl = {url:?}\ntags = [\"asiel\"]\n")
+        };
+        let err = load(&mastodon("http://mastodon.example"))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.contains("sources[0].url") && err.contains("over https"),
+            "{err}"
+        );
+        assert!(load(&mastodon("https://mastodon.example")).is_ok());
+        assert!(load(&mastodon("http://127.0.0.1:8080")).is_ok());
+        // A feed may be plain http: many are.
+        let feed = "[[sources]]\nname = \"f\"\nkind = \"feed\"\nurl = \"http://example.org/rss\"\n";
+        assert!(load(feed).is_ok());
+    }
+
     #[test]
     fn secrets_come_from_one_place_and_errors_name_it_not_the_value() {
         let src = "[[sources]]\nname = \"m\"\nkind = \"mastodon\"\nurl = \"https://mastodon.example\"\ntags = [\"asiel\"]\n";

@@ -17,7 +17,7 @@ use crate::http::{self, AppState};
 use crate::pipeline::{Pipeline, PipelineError};
 use crate::poll::http::FetchError;
 use crate::poll::{self, Poller, StatusBoard};
-use crate::search::writer::{self, CommitPolicy};
+use crate::search::writer::{self, CommitPolicy, WriterHandle};
 use crate::search::{IndexError, MentionIndex};
 use crate::sources::SourceError;
 use crate::state::{StateDb, StateError};
@@ -67,6 +67,8 @@ pub struct Daemon {
     pollers: tokio::task::JoinSet<()>,
     poller: Arc<Poller>,
     writer_thread: std::thread::JoinHandle<Result<(), IndexError>>,
+    /// To stop the writer at the end, whoever else still holds a handle.
+    writer: WriterHandle,
     server: JoinHandle<std::io::Result<()>>,
 }
 
@@ -98,6 +100,7 @@ pub async fn start(config: &Config) -> Result<Daemon, DaemonError> {
         interval: config.storage.commit_interval,
     };
     let (writer, writer_thread) = writer::spawn(&index, policy, tokio::runtime::Handle::current())?;
+    let writer_handle = writer.clone();
     let board = StatusBoard::default();
     let poller = Arc::new(Poller::new(
         &config.poll,
@@ -183,6 +186,7 @@ pub async fn start(config: &Config) -> Result<Daemon, DaemonError> {
         pollers,
         poller,
         writer_thread,
+        writer: writer_handle,
         server,
     })
 }
@@ -208,11 +212,22 @@ impl Daemon {
         while self.pollers.join_next().await.is_some() {}
         // The server (for erasure) and the pollers hold the other writer handles: once
         // both are gone the channel closes, and the writer makes its final commit.
-        let served = self
-            .server
-            .await
-            .map_err(|e| DaemonError::Task(e.to_string()))?;
+        let served = match tokio::time::timeout(SERVER_GRACE, &mut self.server).await {
+            Ok(joined) => joined.map_err(|e| DaemonError::Task(e.to_string()))?,
+            Err(_) => {
+                // A client that never finishes its request (or a slow one) would hold
+                // the shutdown for as long as it likes; its connection is closed.
+                tracing::warn!(
+                    grace_secs = SERVER_GRACE.as_secs(),
+                    "connections still open after the grace period; closing them"
+                );
+                self.server.abort();
+                let _ = (&mut self.server).await;
+                Ok(())
+            }
+        };
         drop(self.poller);
+        self.writer.stop().await;
         let writer = self.writer_thread;
         let written = tokio::task::spawn_blocking(move || writer.join())
             .await
@@ -224,6 +239,9 @@ impl Daemon {
         Ok(())
     }
 }
+
+/// How long a shutdown waits for open HTTP connections to finish their requests.
+const SERVER_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Resolves when the process is asked to stop (SIGINT or SIGTERM).
 pub async fn shutdown_signal() {

@@ -263,6 +263,8 @@ pub async fn run_periodically(
             Ok(Err(error)) => {
                 tracing::error!(%error, "detection run failed; trying again next time")
             }
+            // The daemon stopping cancels the run: no fault.
+            Err(error) if error.is_cancelled() => return,
             Err(error) => tracing::error!(%error, "detection run panicked; trying again next time"),
         }
     }

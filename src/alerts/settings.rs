@@ -5,7 +5,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::config::{ConfigError, HumanDuration, Secret, Validator};
+use crate::config::{AtLeast, ConfigError, HumanDuration, Secret, Validator};
 use crate::pipeline::aspects::ASPECTS;
 
 /// Facets detection may split aspects by: fields the index counts fast.
@@ -142,7 +142,7 @@ impl Default for Mail {
 #[serde(deny_unknown_fields)]
 pub struct RawAlerts {
     enabled: Option<bool>,
-    every: Option<HumanDuration>,
+    every: Option<AtLeast<60>>,
     windows: Option<Spanned<Vec<String>>>,
     baseline: Option<HumanDuration>,
     min_voices: Option<Spanned<u64>>,

@@ -201,6 +201,8 @@ pub async fn run_weekly(weekly: Weekly, cancel: CancellationToken) {
                 at = (Utc::now() + RETRY_AFTER_FAILURE).min(next);
                 tracing::error!(%error, retry_at = %at, "weekly export failed; trying again");
             }
+            // The daemon stopping (here: it could not listen) cancels the run: no fault.
+            Err(error) if error.is_cancelled() => return,
             Err(error) => {
                 tracing::error!(%error, "weekly export panicked; trying again next week");
                 at = next;

@@ -109,6 +109,12 @@ pub const ROUTES: &[(Method, &str, Access)] = &[
 
 /// The decision for a matched route.
 pub fn route_access(method: &Method, path: &str) -> Option<Access> {
+    // HEAD is GET without the body (the router answers it so): the same access.
+    let method = if method == Method::HEAD {
+        &Method::GET
+    } else {
+        method
+    };
     ROUTES
         .iter()
         .find(|(m, p, _)| m == method && *p == path)

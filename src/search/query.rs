@@ -150,7 +150,7 @@ impl MentionIndex {
         let (index, reader, fields) = self.parts();
         let plan = Plan::new(index, fields, request)?;
         let searcher = reader.searcher();
-        let (addresses, total, aggs) = plan.collect(&searcher)?;
+        let (addresses, total, aggs) = plan.collect(&searcher).map_err(as_query_error)?;
         let snippets = Snippets::new(&searcher, &*plan.text_query, fields, &plan.families)?;
         let mut hits = Vec::with_capacity(addresses.len());
         for address in addresses {
@@ -308,9 +308,46 @@ fn parse_text_query(
     }
     let mut parser = QueryParser::for_index(index, fields);
     parser.set_conjunction_by_default();
-    parser
-        .parse_query(&apostrophes_as_spaces(q))
+    let q = apostrophes_as_spaces(q);
+    let parsed = match parser.parse_query(&q) {
+        // "NOT coa" alone: everything but, as staff mean it; the parser refuses a query
+        // of nothing but exclusions.
+        Err(tantivy::query::QueryParserError::AllButQueryForbidden) => {
+            parser.parse_query(&format!("* AND ({q})"))
+        }
+        other => other,
+    };
+    parsed
+        .map(hoist_exclusions)
         .map_err(|e| SearchError::Query(describe_query_error(&e)))
+}
+
+/// The parsed query with every required part that only excludes ("IND AND NOT coa"
+/// parses as IND and a part holding nothing but NOT coa) merged into the query around
+/// it: alone, such a part matches no document, and with it the whole query (tantivy
+/// #2584). Merged, it excludes from what the rest matches, as `IND -coa` does.
+fn hoist_exclusions(query: Box<dyn Query>) -> Box<dyn Query> {
+    let Some(boolean) = query.downcast_ref::<BooleanQuery>() else {
+        return query;
+    };
+    let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    for (occur, sub) in boolean.clauses() {
+        let sub = hoist_exclusions(sub.box_clone());
+        let only_excludes = sub.downcast_ref::<BooleanQuery>().filter(|inner| {
+            !inner.clauses().is_empty() && inner.clauses().iter().all(|(o, _)| *o == Occur::MustNot)
+        });
+        match only_excludes {
+            Some(inner) if *occur == Occur::Must => {
+                clauses.extend(inner.clauses().iter().map(|(o, q)| (*o, q.box_clone())))
+            }
+            _ => clauses.push((*occur, sub)),
+        }
+    }
+    // Nothing left that includes: everything but what is excluded.
+    if clauses.iter().all(|(o, _)| *o == Occur::MustNot) {
+        clauses.push((Occur::Must, Box::new(AllQuery)));
+    }
+    Box::new(BooleanQuery::new(clauses))
 }
 
 /// `q` with every `'` outside a "phrase" read as a space. To the query parser it opens a
@@ -335,6 +372,17 @@ fn apostrophes_as_spaces(q: &str) -> std::borrow::Cow<'_, str> {
         })
         .collect::<String>()
         .into()
+}
+
+/// A query the parser took that the index cannot run ("url:*" asks which mentions have
+/// a url, which only fast fields can answer): the query's fault, not the server's.
+fn as_query_error(e: SearchError) -> SearchError {
+    match e {
+        SearchError::Index(tantivy::TantivyError::SchemaError(detail)) => SearchError::Query(
+            format!("this query cannot be run ({detail}); search words, \"phrases\", AND/OR/NOT, or filter with lang=, source=, from=, to="),
+        ),
+        other => other,
+    }
 }
 
 fn describe_query_error(e: &tantivy::query::QueryParserError) -> String {

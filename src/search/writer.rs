@@ -48,6 +48,9 @@ enum Job {
         erasure: Erasure,
         ack: oneshot::Sender<Result<usize, WriteError>>,
     },
+    /// Commit what is pending and stop, though handles remain (a connection the server
+    /// could not finish still holds one).
+    Stop,
 }
 
 /// Cheap, cloneable handle for sending batches to the writer.
@@ -76,6 +79,13 @@ impl WriterHandle {
             .await
             .map_err(|_| WriteError::Stopped)?;
         done.await.map_err(|_| WriteError::Stopped)?
+    }
+
+    /// Asks the writer to commit what it holds and stop; later writes get
+    /// [`WriteError::Stopped`].
+    pub async fn stop(&self) {
+        // Already stopped if the channel is closed: nothing to do.
+        let _ = self.tx.send(Job::Stop).await;
     }
 }
 
@@ -164,7 +174,7 @@ impl WriterLoop {
                 },
             };
             match job {
-                None => break,
+                None | Some(Job::Stop) => break,
                 Some(Job::Write { batch, ack }) => {
                     self.add(batch, ack);
                     if self.pending_docs >= self.policy.max_docs {

@@ -189,11 +189,35 @@ async fn check_search_features(addr: std::net::SocketAddr) {
     let (_, page2) = get_json(addr, "/api/search?limit=2&offset=2").await;
     let (_, page1) = get_json(addr, "/api/search?limit=4").await;
     assert_eq!(page2["hits"][0]["id"], page1["hits"][2]["id"]);
+    // Exclusions however written: "AND NOT" is "-", and "NOT x" alone is all but x.
+    let total = |body: &serde_json::Value| body["total"].as_u64().unwrap();
+    let (_, ind) = get_json(addr, "/api/search?q=IND").await;
+    let (_, ind_tolk) = get_json(addr, "/api/search?q=IND%20AND%20tolk").await;
+    assert!(
+        total(&ind_tolk) > 0 && total(&ind_tolk) < total(&ind),
+        "{ind_tolk}"
+    );
+    for q in ["IND%20AND%20NOT%20tolk", "IND%20-tolk", "IND%20NOT%20tolk"] {
+        let (status, body) = get_json(addr, &format!("/api/search?q={q}")).await;
+        assert_eq!(status, 200, "{q}: {body}");
+        assert_eq!(total(&body), total(&ind) - total(&ind_tolk), "{q}");
+    }
+    let (_, everything) = get_json(addr, "/api/search?q=*").await;
+    let (_, tolk) = get_json(addr, "/api/search?q=tolk").await;
+    let (_, but_tolk) = get_json(addr, "/api/search?q=NOT%20tolk").await;
+    assert_eq!(
+        total(&but_tolk),
+        total(&everything) - total(&tolk),
+        "{but_tolk}"
+    );
     // Bad input: 400 with a message saying what is wrong, never a 500.
     for (query, expect) in [
         ("q=%22unclosed", "invalid query"),
         ("q=nosuchfield:x", "no field"),
         ("q=title:tolk", "no field"),
+        // Parsed, but not a query the index can run: still the query's fault.
+        ("q=url:*", "this query cannot be run"),
+        ("q=IND%20OR%20id:*", "this query cannot be run"),
         ("limit=0", "`limit`"),
         ("limit=abc", "`limit`"),
         ("from=yesterday", "`from`"),
@@ -238,6 +262,14 @@ async fn check_search_features(addr: std::net::SocketAddr) {
     assert_eq!(status, 404);
     let (status, health) = get_json(addr, "/healthz").await;
     assert_eq!((status, health["status"].as_str()), (200, Some("ok")));
+    // A monitor's HEAD is a GET without the body: public too; a HEAD of the search is not.
+    let head = |path: &str| {
+        reqwest::Client::new()
+            .head(format!("http://{addr}{path}"))
+            .send()
+    };
+    assert_eq!(head("/healthz").await.unwrap().status(), 200);
+    assert_eq!(head("/api/search").await.unwrap().status(), 401);
 }
 
 async fn check_source_status(addr: std::net::SocketAddr) {
@@ -269,6 +301,29 @@ async fn check_source_status(addr: std::net::SocketAddr) {
         next > chrono::Utc::now() + chrono::Duration::minutes(50),
         "{next}"
     );
+}
+
+/// A client that never finishes its request does not hold the shutdown: after a grace
+/// period its connection is closed, and what the writer held is committed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_client_does_not_hold_the_shutdown() {
+    use tokio::io::AsyncWriteExt;
+    let server = fixtures::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = fixtures::config(dir.path(), &server, &[("rss2", "/rss2.xml")]);
+    let daemon = webcare::daemon::start(&config).await.unwrap();
+    fixtures::until_all_polled(&daemon).await;
+    let mut stalled = tokio::net::TcpStream::connect(daemon.addr()).await.unwrap();
+    stalled
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    // A guard against a hang, not a measurement: the grace period is 5 seconds.
+    let stopped = tokio::time::timeout(std::time::Duration::from_secs(60), daemon.shutdown()).await;
+    assert!(matches!(stopped, Ok(Ok(()))), "{stopped:?}");
+    drop(stalled);
+    let index = webcare::search::MentionIndex::open(&config.storage.data_dir).unwrap();
+    assert_eq!(index.num_mentions(), 3);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
