@@ -552,6 +552,32 @@ fn run(config_path: &Path, demo_mode: bool) -> Result<()> {
 fn check_config(path: &Path) -> Result<()> {
     let config = load(path)?;
     let pipeline = Pipeline::from_config(&config.pipeline)?;
+    // What `run` would refuse at start, refused here too.
+    let users_file = &config.access.users_file;
+    let users = webcare::access::Users::load(users_file)
+        .with_context(|| format!("{}: key `access.users_file`", path.display()))?;
+    if !users_file.exists() {
+        let parent = users_file
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        if !parent.is_dir() {
+            bail!(
+                "{}: key `access.users_file`: {} cannot be created: {} is not a directory",
+                path.display(),
+                users_file.display(),
+                parent.display()
+            );
+        }
+    }
+    if !config.http.listen.ip().is_loopback() && users.is_empty() {
+        bail!(
+            "{}: key `http.listen`: refusing to listen on {} without any user: add one with `webcare user add NAME --role admin` (users file {}), or listen on 127.0.0.1",
+            path.display(),
+            config.http.listen,
+            users_file.display()
+        );
+    }
     println!(
         "{}: OK ({} sources, {} enabled; {} topic rules from {})",
         path.display(),

@@ -141,6 +141,11 @@ fn bad_configs_are_refused_naming_file_key_and_line() {
         ("export-out-dir.toml", format!("[pipeline]\ntopics_dir = {topics:?}\n[export]\nout_dir = {:?}\n", format!("{a_file}/exports")), vec!["export-out-dir.toml:4:", "export.out_dir", "a-file is not a directory"]),
         ("export-weeks.toml", format!("[pipeline]\ntopics_dir = {topics:?}\n[export]\nweeks = 0\n"), vec!["export-weeks.toml:4:", "export.weeks", "between 1 and 104"]),
         ("export-mail.toml", format!("[pipeline]\ntopics_dir = {topics:?}\n[export]\nmail_to = [\"a@example.org\"]\n"), vec!["export-mail.toml:4:", "export.mail_to", "[mail] enabled"]),
+        ("too-often.toml", format!("[pipeline]\ntopics_dir = {topics:?}\n[[sources]]\nname = \"a\"\nkind = \"feed\"\nurl = \"https://e.org/\"\ninterval = \"10ms\"\n"), vec!["too-often.toml", "line 7", "must be at least 1s"]),
+        // What `run` would refuse at start.
+        ("open-listen.toml", format!("[pipeline]\ntopics_dir = {topics:?}\n[http]\nlisten = \"0.0.0.0:18080\"\n[access]\nusers_file = {:?}\n", dir.path().join("nobody.toml").display().to_string()), vec!["open-listen.toml", "http.listen", "without any user"]),
+        ("users-dir.toml", format!("[pipeline]\ntopics_dir = {topics:?}\n[access]\nusers_file = {:?}\n", dir.path().display().to_string()), vec!["users-dir.toml", "access.users_file", "cannot read the users file"]),
+        ("users-parent.toml", format!("[pipeline]\ntopics_dir = {topics:?}\n[access]\nusers_file = \"/nonexistent/dir/users.toml\"\n"), vec!["access.users_file", "cannot be created"]),
     ];
     for (name, text, expected) in cases {
         let path = write(dir.path(), name, &text);
