@@ -375,6 +375,20 @@ pub(crate) fn mail(v: &Validator, raw: RawMail) -> Result<Mail, ConfigError> {
                 "mail is enabled: name the SMTP server",
             )
         })?;
+        if host.get_ref().trim().is_empty() {
+            return Err(v.invalid(
+                Some(host.span()),
+                "mail.smtp_host",
+                "mail is enabled: name the SMTP server (it is empty)",
+            ));
+        }
+        if raw.smtp_port == Some(0) {
+            return Err(v.invalid(
+                None,
+                "mail.smtp_port",
+                "must be a port from 1 to 65535 (or left out: 587 for starttls, 465 for tls)",
+            ));
+        }
         let security = match raw.security {
             Some(s) => match s.get_ref().as_str() {
                 "tls" => Security::Tls,
@@ -421,10 +435,18 @@ pub(crate) fn mail(v: &Validator, raw: RawMail) -> Result<Mail, ConfigError> {
         from,
         language,
         update_every: raw.update_every.map_or(d.update_every, |x| x.0),
-        link_base: raw
-            .link_base
-            .map(|l| l.into_inner().trim_end_matches('/').to_string())
-            .unwrap_or(d.link_base),
+        link_base: match raw.link_base {
+            // The mails' links are followed from a mail client: a whole http(s) address.
+            Some(l) if !(l.get_ref().starts_with("http://") || l.get_ref().starts_with("https://")) => {
+                return Err(v.invalid(
+                    Some(l.span()),
+                    "mail.link_base",
+                    format!("{:?} is not an http(s) address; write it whole, e.g. \"https://webcare.example.nl\"", l.get_ref()),
+                ))
+            }
+            Some(l) => l.into_inner().trim_end_matches('/').to_string(),
+            None => d.link_base,
+        },
         rules,
         digest_at,
     })
