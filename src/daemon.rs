@@ -243,28 +243,45 @@ impl Daemon {
 /// How long a shutdown waits for open HTTP connections to finish their requests.
 const SERVER_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// Resolves when the process is asked to stop (SIGINT or SIGTERM).
-pub async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term = match tokio::signal::unix::signal(
-            tokio::signal::unix::SignalKind::terminate(),
-        ) {
-            Ok(term) => term,
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot listen for SIGTERM; only Ctrl-C stops the daemon");
-                let _ = interrupt.await;
-                return;
+/// Listens, from the moment it is called, for the signals that stop the process
+/// (SIGINT, SIGTERM, and SIGHUP: the terminal closed, or `kill -HUP` meant as "reload");
+/// the future resolves when one arrives. Called before the daemon starts, so that a
+/// signal during the start stops it cleanly rather than ending it mid-commit.
+#[cfg(unix)]
+pub fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    use tokio::signal::unix::{signal, Signal, SignalKind};
+    let listen = |name: &str, kind: SignalKind| match signal(kind) {
+        Ok(listener) => Some(listener),
+        Err(e) => {
+            tracing::warn!(signal = name, error = %e, "cannot listen for this signal");
+            None
+        }
+    };
+    let interrupt = listen("SIGINT", SignalKind::interrupt());
+    let terminate = listen("SIGTERM", SignalKind::terminate());
+    let hangup = listen("SIGHUP", SignalKind::hangup());
+    async move {
+        let arrival = |listener: Option<Signal>| async move {
+            match listener {
+                Some(mut listener) => {
+                    listener.recv().await;
+                }
+                // Not listened for: it never stops the daemon here.
+                None => std::future::pending::<()>().await,
             }
         };
         tokio::select! {
-            _ = interrupt => {}
-            _ = term.recv() => {}
+            _ = arrival(interrupt) => {}
+            _ = arrival(terminate) => {}
+            _ = arrival(hangup) => {}
         }
     }
-    #[cfg(not(unix))]
-    {
-        let _ = interrupt.await;
+}
+
+/// Resolves when the process is asked to stop (Ctrl-C).
+#[cfg(not(unix))]
+pub fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    async {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }

@@ -524,6 +524,8 @@ fn run(config_path: &Path, demo_mode: bool) -> Result<()> {
         } else {
             None
         };
+        // Listening before the start: a signal during it stops the daemon cleanly.
+        let stop = daemon::shutdown_signal();
         let daemon = daemon::start(&config).await?;
         println!(
             "webcare is running on http://{} (Ctrl-C stops)",
@@ -543,7 +545,7 @@ fn run(config_path: &Path, demo_mode: bool) -> Result<()> {
                 daemon.addr()
             );
         }
-        daemon::shutdown_signal().await;
+        stop.await;
         daemon.shutdown().await?;
         Ok(())
     })

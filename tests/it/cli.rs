@@ -118,6 +118,18 @@ fn write(dir: &Path, name: &str, text: &str) -> String {
     path.display().to_string()
 }
 
+/// A config in `dir` (`c.toml`) with its data in `dir/data`, the shipped topic rules,
+/// and `extra` tables; its path.
+fn config_in(dir: &Path, extra: &str) -> String {
+    let topics = repo().join("config/topics").display().to_string();
+    let data = dir.join("data").display().to_string();
+    write(
+        dir,
+        "c.toml",
+        &format!("[storage]\ndata_dir = {data:?}\n{extra}[pipeline]\ntopics_dir = {topics:?}\n"),
+    )
+}
+
 #[test]
 fn bad_configs_are_refused_naming_file_key_and_line() {
     let dir = tempfile::tempdir().unwrap();
@@ -225,14 +237,8 @@ fn malformed_topic_file_stops_startup_naming_file_and_line() {
 #[test]
 fn import_then_search_from_the_shell() {
     let dir = tempfile::tempdir().unwrap();
-    let topics = repo().join("config/topics").display().to_string();
-    let data = dir.path().join("data").display().to_string();
-    let config = write(
-        dir.path(),
-        "c.toml",
-        // The lines carry fixed dates: a retention they stay within, whatever today is.
-        &format!("[storage]\ndata_dir = {data:?}\n[privacy]\nretention = \"36500d\"\n[pipeline]\ntopics_dir = {topics:?}\n"),
-    );
+    // The lines carry fixed dates: a retention they stay within, whatever today is.
+    let config = config_in(dir.path(), "[privacy]\nretention = \"36500d\"\n");
     let input = write(
         dir.path(),
         "in.jsonl",
@@ -371,14 +377,8 @@ fn import_then_search_from_the_shell() {
 #[test]
 fn logs_hold_no_personal_data() {
     let dir = tempfile::tempdir().unwrap();
-    let topics = repo().join("config/topics").display().to_string();
-    let data = dir.path().join("data").display().to_string();
-    let config = write(
-        dir.path(),
-        "c.toml",
-        // The lines carry fixed dates: a retention they stay within, whatever today is.
-        &format!("[storage]\ndata_dir = {data:?}\n[privacy]\nretention = \"36500d\"\n[pipeline]\ntopics_dir = {topics:?}\n"),
-    );
+    // The lines carry fixed dates: a retention they stay within, whatever today is.
+    let config = config_in(dir.path(), "[privacy]\nretention = \"36500d\"\n");
     let input = write(
         dir.path(),
         "pii.jsonl",
@@ -707,6 +707,78 @@ fn train_refuses_the_held_out_file_and_names_a_bad_line() {
     assert!(!complaint.join("model.tsv").exists());
     assert!(!aspects.join("model.tsv").exists());
     assert!(!topics.join("model.tsv").exists());
+}
+
+/// The daemon as the binary: a hang-up or a termination stops it cleanly (its last
+/// commit made), with exit status 0.
+#[cfg(unix)]
+#[test]
+fn the_daemon_stops_cleanly_on_a_hangup_or_a_termination() {
+    use std::io::{BufRead, BufReader};
+    for signal in ["-HUP", "-TERM"] {
+        let dir = tempfile::tempdir().unwrap();
+        let config = config_in(dir.path(), "[http]\nlisten = \"127.0.0.1:0\"\n");
+        let mut daemon = Command::new(env!("CARGO_BIN_EXE_webcare"))
+            .args(["run", "-c", &config])
+            .current_dir(repo())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The log goes to one of the two streams; wait until it says it listens.
+        let stdout = daemon.stdout.take().unwrap();
+        let stderr = daemon.stderr.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        for stream in [
+            Box::new(stdout) as Box<dyn std::io::Read + Send>,
+            Box::new(stderr),
+        ] {
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    let _ = tx.send(line);
+                }
+            });
+        }
+        drop(tx);
+        let mut seen = Vec::new();
+        let wait = std::time::Duration::from_secs(60);
+        while let Ok(line) = rx.recv_timeout(wait) {
+            let listening = line.contains("webcare is listening");
+            seen.push(line);
+            if listening {
+                break;
+            }
+        }
+        assert!(
+            seen.iter().any(|l| l.contains("webcare is listening")),
+            "{seen:#?}"
+        );
+        let killed = Command::new("kill")
+            .args([signal, &daemon.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        // Bounded: a daemon that ignored the signal is ended and the test fails.
+        let mut status = None;
+        for _ in 0..600 {
+            status = daemon.try_wait().unwrap();
+            if status.is_some() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let Some(status) = status else {
+            let _ = daemon.kill();
+            panic!("{signal}: the daemon did not stop within a minute");
+        };
+        seen.extend(rx.iter());
+        assert!(status.success(), "{signal}: {status:?}\n{seen:#?}");
+        assert!(
+            seen.iter().any(|l| l.contains("stopped cleanly")),
+            "{signal}: {seen:#?}"
+        );
+    }
 }
 
 /// Users and tokens from the shell: a token is shown once, a leaked one is ended with
