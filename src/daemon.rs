@@ -81,12 +81,7 @@ pub async fn start(config: &Config) -> Result<Daemon, DaemonError> {
         }
     })?;
     let users = Arc::new(UsersStore::open(&config.access.users_file)?);
-    if !config.http.listen.ip().is_loopback() && users.current().is_empty() {
-        return Err(DaemonError::NoUsers {
-            addr: config.http.listen,
-            users_file: config.access.users_file.clone(),
-        });
-    }
+    check_listen(config, &users.current())?;
     let state = Arc::new(StateDb::open(&config.storage.data_dir)?);
     let pipeline = Arc::new(Pipeline::from_config(&config.pipeline)?);
     tracing::info!(rules = pipeline.topics().rule_count(), stages = ?Pipeline::stage_names(), models = %pipeline.models_summary(), "pipeline ready");
@@ -238,6 +233,18 @@ impl Daemon {
         tracing::info!("stopped cleanly");
         Ok(())
     }
+}
+
+/// Refuses to serve beyond this machine with nobody able to sign in: the API would be
+/// open to no one but offered to everyone. `webcare check-config` asks the same.
+pub fn check_listen(config: &Config, users: &crate::access::Users) -> Result<(), DaemonError> {
+    if !config.http.listen.ip().is_loopback() && users.is_empty() {
+        return Err(DaemonError::NoUsers {
+            addr: config.http.listen,
+            users_file: config.access.users_file.clone(),
+        });
+    }
+    Ok(())
 }
 
 /// How long a shutdown waits for open HTTP connections to finish their requests.

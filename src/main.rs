@@ -572,14 +572,8 @@ fn check_config(path: &Path) -> Result<()> {
             );
         }
     }
-    if !config.http.listen.ip().is_loopback() && users.is_empty() {
-        bail!(
-            "{}: key `http.listen`: refusing to listen on {} without any user: add one with `webcare user add NAME --role admin` (users file {}), or listen on 127.0.0.1",
-            path.display(),
-            config.http.listen,
-            users_file.display()
-        );
-    }
+    daemon::check_listen(&config, &users)
+        .with_context(|| format!("{}: key `http.listen`", path.display()))?;
     println!(
         "{}: OK ({} sources, {} enabled; {} topic rules from {})",
         path.display(),

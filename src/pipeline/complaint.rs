@@ -31,7 +31,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
-use super::model::{FeatureSet, WordModel};
+use super::model::{is_mark, FeatureSet, WordModel};
 use super::relevance::{needle, TopicError};
 use super::terms::TermMatcher;
 
@@ -538,7 +538,7 @@ fn last_words(text: &str, n: usize) -> Vec<&str> {
     let mut words: Vec<&str> = text
         .split_whitespace()
         .rev()
-        .take_while(|w| *w != BREAK && *w != CLAUSE)
+        .take_while(|w| !is_mark(w))
         .take(n)
         .collect();
     words.reverse();
@@ -557,9 +557,7 @@ fn after_match(normalised: &str, end: usize) -> &str {
 
 /// Up to `n` first words of normalised text, up to a sentence end or a clause mark.
 fn next_words(text: &str, n: usize) -> impl Iterator<Item = &str> {
-    text.split_whitespace()
-        .take_while(|w| *w != BREAK && *w != CLAUSE)
-        .take(n)
+    text.split_whitespace().take_while(|w| !is_mark(w)).take(n)
 }
 
 /// `!!`, `?!`, `!?` or `??`: the writer raising their voice.

@@ -110,18 +110,13 @@ impl MentionIndex {
 }
 
 impl MentionWriter {
-    /// Deletes every mention `erasure` matches (visible after the next commit), and
-    /// remembers a permalink or author so that it is not stored again.
+    /// Remembers a permalink or author so that it is not stored again — also when
+    /// nothing of it is stored yet (an erasure asked for before the post arrives) —
+    /// then deletes every mention `erasure` matches (visible after the next commit).
     pub fn erase(&mut self, erasure: &Erasure) -> Result<(), IndexError> {
-        self.remember(erasure)?;
+        self.erased.remember(erasure)?;
         self.writer.delete_query(erasure.query(&self.fields))?;
         Ok(())
-    }
-
-    /// Remembers a permalink or author as erased, also when nothing of it is stored
-    /// yet (an erasure asked for before the post arrives).
-    pub fn remember(&mut self, erasure: &Erasure) -> Result<(), IndexError> {
-        Ok(self.erased.remember(erasure)?)
     }
 }
 
@@ -130,10 +125,9 @@ impl MentionIndex {
     /// is not running (it holds the writer otherwise; use the admin API then).
     pub fn erase_now(&self, erasure: &Erasure) -> Result<usize, IndexError> {
         let mut writer = self.writer()?;
-        writer.remember(erasure)?;
         let matching = self.preview_erasure(erasure, 0)?.matching;
+        writer.erase(erasure)?;
         if matching > 0 {
-            writer.erase(erasure)?;
             writer.commit(&self.checkpoints()?)?;
         }
         writer.finish()?;

@@ -218,16 +218,16 @@ impl WriterLoop {
     fn erase(&mut self, erasure: &Erasure) -> Result<usize, WriteError> {
         self.commit();
         let failed = |e: IndexError| WriteError::Commit(e.to_string());
-        self.writer.remember(erasure).map_err(failed)?;
         let matching = self
             .index
             .preview_erasure(erasure, 0)
             .map_err(failed)?
             .matching;
+        // Remembered even when nothing matches yet; a commit only when something goes.
+        self.writer.erase(erasure).map_err(failed)?;
         if matching == 0 {
             return Ok(0);
         }
-        self.writer.erase(erasure).map_err(failed)?;
         if let Err(e) = self.writer.commit(&self.committed) {
             tracing::error!(error = %e, erasure = %erasure.describe(), "erasure commit failed; rolling back");
             if let Err(e) = self.writer.rollback() {
