@@ -12,12 +12,14 @@ use tantivy::aggregation::agg_result::{AggregationResult, AggregationResults, Bu
 use tantivy::aggregation::{AggContextParams, AggregationCollector, AggregationLimitsGuard, Key};
 use tantivy::collector::{Count, TopDocs};
 use tantivy::query::{AllQuery, BooleanQuery, Occur, Query, QueryParser, TermQuery};
+use tantivy::query_grammar::{Delimiter, UserInputAst, UserInputLeaf};
+use tantivy::schema::Field;
 use tantivy::schema::{IndexRecordOption, TantivyDocument, Value};
 use tantivy::snippet::SnippetGenerator;
 use tantivy::{DocAddress, Order, Searcher, Term};
 
 use super::docs::{exact, published, stored_text, stored_time};
-use super::schema::{family_of, FAMILIES};
+use super::schema::{family_of, prefix_starts, FAMILIES};
 use super::{Fields, MentionIndex};
 
 /// Most hits one request may ask for.
@@ -29,6 +31,13 @@ pub const MAX_QUERY_LEN: usize = 1_000;
 const DEFAULT_LIMIT: usize = 20;
 const SNIPPET_CHARS: usize = 240;
 const FACET_SIZE: u32 = 50;
+/// The word beginnings a query searches with `word*`, by field.
+type Prefixes = Vec<(Field, String)>;
+
+/// Fewest letters before a `*`: "a*" would stand for a good part of the dictionary.
+pub const MIN_PREFIX_CHARS: usize = 3;
+/// Most words one prefix highlights in a snippet (the search itself takes all).
+const PREFIX_HIGHLIGHTS: usize = 64;
 
 /// How hits are ordered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -151,7 +160,8 @@ impl MentionIndex {
         let plan = Plan::new(index, fields, request)?;
         let searcher = reader.searcher();
         let (addresses, total, aggs) = plan.collect(&searcher).map_err(as_query_error)?;
-        let snippets = Snippets::new(&searcher, &*plan.text_query, fields, &plan.families)?;
+        let highlighted = with_prefixed_words(&searcher, &*plan.text_query, &plan.prefixes)?;
+        let snippets = Snippets::new(&searcher, &*highlighted, fields, &plan.families)?;
         let mut hits = Vec::with_capacity(addresses.len());
         for address in addresses {
             let doc: TantivyDocument = searcher.doc(address)?;
@@ -198,6 +208,8 @@ impl MentionIndex {
 struct Plan {
     /// The user's query alone (for snippets).
     text_query: Box<dyn Query>,
+    /// The word beginnings searched for with `word*`, by field (for snippets).
+    prefixes: Prefixes,
     /// The query with all filters.
     full_query: Box<dyn Query>,
     sort: Sort,
@@ -241,8 +253,8 @@ impl Plan {
         }
         let q = r.q.trim();
         let is_inbox = q.is_empty() || q == "*";
-        let text_query: Box<dyn Query> = if is_inbox {
-            Box::new(AllQuery)
+        let (text_query, prefixes) = if is_inbox {
+            (Box::new(AllQuery) as Box<dyn Query>, Vec::new())
         } else {
             parse_text_query(index, f, q, r.lang.as_deref())?
         };
@@ -258,6 +270,7 @@ impl Plan {
         };
         Ok(Plan {
             text_query,
+            prefixes,
             full_query,
             sort,
             limit,
@@ -291,35 +304,170 @@ impl Plan {
 }
 
 /// Parses the query in the fields of the requested language's family, or of all families.
-/// Terms are joined with AND: staff type a few words and expect all of them.
+/// Terms are joined with AND: staff type a few words and expect all of them. Also gives
+/// the word beginnings a `word*` searches, by field.
 fn parse_text_query(
     index: &tantivy::Index,
     f: &Fields,
     q: &str,
     lang: Option<&str>,
-) -> Result<Box<dyn Query>, SearchError> {
+) -> Result<(Box<dyn Query>, Prefixes), SearchError> {
     let families: Vec<usize> = match lang {
         Some(lang) => vec![family_of(lang)],
         None => (0..FAMILIES.len()).collect(),
     };
-    let mut fields = Vec::with_capacity(families.len() * 2);
-    for &i in &families {
-        fields.push(f.text_by_family[i]);
-    }
+    let fields: Vec<Field> = families.iter().map(|&i| f.text_by_family[i]).collect();
     let mut parser = QueryParser::for_index(index, fields);
     parser.set_conjunction_by_default();
+    // The expressions `word*` becomes below; one typed by the user is refused first.
+    parser.allow_regexes();
     let q = apostrophes_as_spaces(q);
-    let parsed = match parser.parse_query(&q) {
+    let ast = tantivy::query_grammar::parse_query(&q).map_err(|_| {
+        SearchError::Query(describe_query_error(
+            &tantivy::query::QueryParserError::SyntaxError(q.to_string()),
+        ))
+    })?;
+    let mut prefixes = Vec::new();
+    let ast = with_prefixes(ast, &mut |word| {
+        prefix_leaf(index, f, &families, word, &mut prefixes)
+    })?;
+    let parsed = match parser.build_query_from_user_input_ast(ast.clone()) {
         // "NOT coa" alone: everything but, as staff mean it; the parser refuses a query
         // of nothing but exclusions.
         Err(tantivy::query::QueryParserError::AllButQueryForbidden) => {
-            parser.parse_query(&format!("* AND ({q})"))
+            let all = UserInputAst::Leaf(Box::new(UserInputLeaf::All));
+            parser.build_query_from_user_input_ast(UserInputAst::Clause(vec![
+                (Some(Occur::Must), all),
+                (Some(Occur::Must), ast),
+            ]))
         }
         other => other,
     };
-    parsed
+    let query = parsed
         .map(hoist_exclusions)
-        .map_err(|e| SearchError::Query(describe_query_error(&e)))
+        .map_err(|e| SearchError::Query(describe_query_error(&e)))?;
+    Ok((query, prefixes))
+}
+
+/// `ast` with each `word*` (a word without a field, quoted or not) replaced by what
+/// `expand` makes of the word. The parser has no such search for one word (it reads a
+/// `*` as the end of a phrase of two words or more), and Dutch joins words: staff search
+/// `asiel*` for asielzoeker, asielaanvraag and asielbeleid at once.
+fn with_prefixes(
+    ast: UserInputAst,
+    expand: &mut dyn FnMut(&str) -> Result<UserInputAst, SearchError>,
+) -> Result<UserInputAst, SearchError> {
+    Ok(match ast {
+        UserInputAst::Clause(clauses) => UserInputAst::Clause(
+            clauses
+                .into_iter()
+                .map(|(occur, sub)| Ok((occur, with_prefixes(sub, expand)?)))
+                .collect::<Result<_, SearchError>>()?,
+        ),
+        UserInputAst::Boost(sub, boost) => {
+            UserInputAst::Boost(Box::new(with_prefixes(*sub, expand)?), boost)
+        }
+        UserInputAst::Leaf(leaf) => match *leaf {
+            UserInputLeaf::Regex { .. } => return Err(SearchError::Query(
+                "regular expressions are not searched; word* finds the words that begin with word"
+                    .to_string(),
+            )),
+            UserInputLeaf::Literal(literal) if literal.field_name.is_none() => {
+                // The grammar keeps the * of an unquoted word in the word, and marks a
+                // quoted one's as a prefix.
+                let word = match literal.phrase.strip_suffix('*') {
+                    Some(word) if literal.delimiter == Delimiter::None => word,
+                    _ if literal.prefix => literal.phrase.as_str(),
+                    _ => "",
+                };
+                if !word.is_empty() && word.chars().all(char::is_alphanumeric) {
+                    expand(word)?
+                } else {
+                    UserInputAst::Leaf(Box::new(UserInputLeaf::Literal(literal)))
+                }
+            }
+            other => UserInputAst::Leaf(Box::new(other)),
+        },
+    })
+}
+
+/// What `word*` searches: in each family's field, the words beginning as
+/// [`prefix_starts`] says. Each start is also noted in `prefixes` for the snippets.
+fn prefix_leaf(
+    index: &tantivy::Index,
+    f: &Fields,
+    families: &[usize],
+    word: &str,
+    prefixes: &mut Prefixes,
+) -> Result<UserInputAst, SearchError> {
+    if word.chars().count() < MIN_PREFIX_CHARS {
+        return Err(SearchError::Query(format!(
+            "{word}* is too short to search: a * needs at least {MIN_PREFIX_CHARS} letters before it"
+        )));
+    }
+    let schema = index.schema();
+    let mut clauses = Vec::with_capacity(families.len());
+    for &family in families {
+        let field = f.text_by_family[family];
+        let starts = prefix_starts(index, family, word);
+        if starts.is_empty() {
+            continue;
+        }
+        let pattern = starts
+            .iter()
+            .map(|s| regex::escape(s))
+            .collect::<Vec<_>>()
+            .join("|");
+        prefixes.extend(starts.into_iter().map(|s| (field, s)));
+        let leaf = UserInputLeaf::Regex {
+            field: Some(schema.get_field_name(field).to_string()),
+            pattern: format!("(?:{pattern}).*"),
+        };
+        clauses.push((Some(Occur::Should), UserInputAst::Leaf(Box::new(leaf))));
+    }
+    Ok(UserInputAst::Clause(clauses))
+}
+
+/// `query` and the indexed words that begin with `prefixes` (a few per beginning), for
+/// the snippet generator, which highlights the words a query names and cannot list
+/// those an expression matches.
+fn with_prefixed_words(
+    searcher: &Searcher,
+    query: &dyn Query,
+    prefixes: &[(Field, String)],
+) -> Result<Box<dyn Query>, SearchError> {
+    if prefixes.is_empty() {
+        return Ok(query.box_clone());
+    }
+    let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Should, query.box_clone())];
+    for (field, start) in prefixes {
+        let mut words = std::collections::BTreeSet::new();
+        for segment in searcher.segment_readers() {
+            let index = segment.inverted_index(*field)?;
+            let mut stream = index
+                .terms()
+                .range()
+                .ge(start.as_bytes())
+                .into_stream()
+                .map_err(tantivy::TantivyError::from)?;
+            while words.len() < PREFIX_HIGHLIGHTS && stream.advance() {
+                match std::str::from_utf8(stream.key()) {
+                    Ok(word) if word.starts_with(start.as_str()) => {
+                        words.insert(word.to_string());
+                    }
+                    _ => break,
+                }
+            }
+        }
+        for word in words {
+            let term = Term::from_field_text(*field, &word);
+            clauses.push((
+                Occur::Should,
+                Box::new(TermQuery::new(term, IndexRecordOption::Basic)),
+            ));
+        }
+    }
+    Ok(Box::new(BooleanQuery::new(clauses)))
 }
 
 /// The parsed query with every required part that only excludes ("IND AND NOT coa"

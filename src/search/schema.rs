@@ -156,23 +156,64 @@ pub fn build() -> (Schema, Fields) {
     (b.build(), fields)
 }
 
+/// Folding "geëvalueerd" to "geevalueerd" lets people search these without diacritics.
+fn folds(family: &str) -> bool {
+    matches!(family, "nl" | "de" | "fr" | "es" | "it" | "pt")
+}
+
 /// Registers every family's analyzer on `index`; needed before writing or searching.
 pub fn register_analyzers(index: &Index) {
     for (family, stemmer) in FAMILIES {
         let base = TextAnalyzer::builder(SimpleTokenizer::default())
             .filter(RemoveLongFilter::limit(MAX_TOKEN_LEN))
             .filter(LowerCaser);
-        let analyzer = match (family, stemmer) {
-            // Folding "geëvalueerd" to "geevalueerd" lets people search without diacritics.
-            (&"nl" | &"de" | &"fr" | &"es" | &"it" | &"pt", Some(lang)) => base
+        let analyzer = match stemmer {
+            Some(lang) if folds(family) => base
                 .filter(AsciiFoldingFilter)
                 .filter(CachedStemmer::new(*lang))
                 .build(),
-            (_, Some(lang)) => base.filter(CachedStemmer::new(*lang)).build(),
-            (_, None) => base.build(),
+            Some(lang) => base.filter(CachedStemmer::new(*lang)).build(),
+            None => base.build(),
         };
         index
             .tokenizers()
             .register(&tokenizer_name(family), analyzer);
     }
+}
+
+/// How the words of family `family`'s field may begin for a search for `word*`: the
+/// word as the index writes it before stemming (lower case, folded where the family
+/// folds) and, where the stemmer shortens it, its stem ("asielzoekers*" then also finds
+/// the stem "asielzoeker" and "asielzoekerscentrum"). Empty when `word` is not one word.
+pub fn prefix_starts(index: &Index, family: usize, word: &str) -> Vec<String> {
+    let (name, _) = FAMILIES[family];
+    let tokens = |analyzer: &mut TextAnalyzer| {
+        let mut out = Vec::new();
+        analyzer
+            .token_stream(word)
+            .process(&mut |t| out.push(t.text.clone()));
+        out
+    };
+    let mut unstemmed = if folds(name) {
+        TextAnalyzer::builder(SimpleTokenizer::default())
+            .filter(LowerCaser)
+            .filter(AsciiFoldingFilter)
+            .build()
+    } else {
+        TextAnalyzer::builder(SimpleTokenizer::default())
+            .filter(LowerCaser)
+            .build()
+    };
+    let Ok([start]) = <[String; 1]>::try_from(tokens(&mut unstemmed)) else {
+        return Vec::new();
+    };
+    let mut starts = vec![start];
+    if let Some(mut stemming) = index.tokenizers().get(&tokenizer_name(name)) {
+        if let [stem] = &tokens(&mut stemming)[..] {
+            if !starts.contains(stem) {
+                starts.push(stem.clone());
+            }
+        }
+    }
+    starts
 }

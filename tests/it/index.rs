@@ -78,6 +78,55 @@ fn apostrophes_in_words_are_searched_as_words() {
 }
 
 #[test]
+fn a_star_after_a_word_finds_the_words_it_begins() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = MentionIndex::open(dir.path()).unwrap();
+    let mut w = index.writer().unwrap();
+    for (id, text) in [
+        ("1", "Weer geen nieuws over mijn asielaanvraag."),
+        ("2", "De asielzoekers in Ter Apel slapen buiten."),
+        ("3", "Het asielbeleid van het kabinet."),
+        ("4", "Het dierenasiel zoekt een baasje voor Max."),
+        ("5", "Ändern sich die Asylverfahren bald?"),
+    ] {
+        w.upsert(&mention("s", id, text)).unwrap();
+    }
+    w.commit(&Checkpoints::new()).unwrap();
+    let search = |q: &str| {
+        index.search(&SearchRequest {
+            q: q.into(),
+            ..Default::default()
+        })
+    };
+    assert_eq!(count(&index, "asiel"), 0, "without the * a whole word");
+    assert_eq!(count(&index, "asiel*"), 3);
+    assert_eq!(count(&index, "\"asiel\"*"), 3);
+    assert_eq!(count(&index, "ASIEL*"), 3);
+    // The word as written, and its stem: "asielzoekers" is indexed as "asielzoeker".
+    assert_eq!(count(&index, "asielzoekers*"), 1);
+    assert_eq!(count(&index, "asiel* AND NOT ter"), 2);
+    assert_eq!(count(&index, "asiel* -ter"), 2);
+    assert_eq!(count(&index, "NOT asiel*"), 2);
+    assert_eq!(count(&index, "asiel* OR dierenasiel"), 4);
+    // Diacritics folded as the index folds them.
+    assert_eq!(count(&index, "änd*"), 1);
+    let found = search("asielaan*").unwrap();
+    assert_eq!(found.total, 1);
+    assert!(
+        found.hits[0].snippet.contains("<b>asielaanvraag</b>"),
+        "the word found is highlighted: {}",
+        found.hits[0].snippet
+    );
+    let too_short = search("as*").unwrap_err().to_string();
+    assert!(
+        too_short.contains("as*") && too_short.contains('3'),
+        "{too_short}"
+    );
+    let regex = search("text_nl:/asiel.*/").unwrap_err().to_string();
+    assert!(regex.contains("regular expressions"), "{regex}");
+}
+
+#[test]
 fn uncommitted_work_is_gone_after_a_crash_and_so_is_its_position() {
     let dir = tempfile::tempdir().unwrap();
     {
