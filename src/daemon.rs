@@ -138,6 +138,7 @@ pub async fn start(config: &Config) -> Result<Daemon, DaemonError> {
     }
     pollers.spawn(crate::retention::run_daily(
         writer.clone(),
+        index.clone(),
         state.clone(),
         config.privacy.clone(),
         Some(config.export.out_dir.clone()),

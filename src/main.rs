@@ -488,9 +488,30 @@ fn execute(cli: Cli) -> Result<()> {
     }
 }
 
+/// Crates that at debug level log what they read: the HTML parser every tag and
+/// attribute of a post (names, `mailto:` addresses), tantivy the commit payload (the
+/// sources' positions), the HTTP stack bodies. Held at info whatever `RUST_LOG` says:
+/// the logs keep no mention text (PRIVACY.md).
+const QUIET_CRATES: &[&str] = &[
+    "html5ever",
+    "markup5ever",
+    "selectors",
+    "scraper",
+    "tantivy",
+    "hyper",
+    "hyper_util",
+    "reqwest",
+    "h2",
+];
+
 fn init_logging(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+    let mut filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tantivy=warn"));
+    for target in QUIET_CRATES {
+        if let Ok(directive) = format!("{target}=info").parse() {
+            filter = filter.add_directive(directive);
+        }
+    }
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -1015,6 +1036,9 @@ fn erase(
         IndexError::Locked { .. } => anyhow::anyhow!("{e}; {when_locked}"),
         e => e.into(),
     })?;
+    if erased > 0 {
+        webcare::retention::forget_in_incidents(&index, &open_state(config)?)?;
+    }
     let detail = format!("{}: {erased} mentions", erasure.describe());
     audit_cli(config, action, &detail)?;
     println!("erased {erased} mentions ({})", erasure.describe());

@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Privacy;
 use crate::search::writer::WriterHandle;
-use crate::search::Erasure;
+use crate::search::{Erasure, MentionIndex};
 use crate::state::StateDb;
 
 /// How often the daemon runs retention.
@@ -45,6 +45,7 @@ fn audit_cutoff(privacy: &Privacy, now: DateTime<Utc>) -> DateTime<Utc> {
 /// One retention run as of `now` (a parameter, so tests can move the clock).
 pub async fn run_once(
     writer: &WriterHandle,
+    index: &MentionIndex,
     state: &StateDb,
     privacy: &Privacy,
     exports: Option<&std::path::Path>,
@@ -55,6 +56,7 @@ pub async fn run_once(
         .erase(Erasure::PublishedBefore(cutoff))
         .await
         .map_err(|e| e.to_string())?;
+    forget_in_incidents(index, state).map_err(|e| e.to_string())?;
     let mails = state.purge_sent_mail(cutoff).map_err(|e| e.to_string())?;
     let export_files = exports.map_or(0, |dir| purge_files(dir, cutoff));
     let audit_entries = state
@@ -77,6 +79,23 @@ pub async fn run_once(
         .audit(now, "system", "retention", &detail)
         .map_err(|e| e.to_string())?;
     Ok(report)
+}
+
+/// Takes the mentions no longer in `index` (just erased, or past retention) out of the
+/// alert incidents, whose examples quote them; how many examples went. A mention the
+/// index cannot be asked about goes too.
+pub fn forget_in_incidents(
+    index: &MentionIndex,
+    state: &StateDb,
+) -> Result<usize, crate::state::StateError> {
+    let removed = state.forget_erased_mentions(|id| index.contains(id).unwrap_or(false))?;
+    if removed > 0 {
+        tracing::info!(
+            examples = removed,
+            "erased mentions taken out of alert incidents"
+        );
+    }
+    Ok(removed)
 }
 
 /// Deletes the files in `dir` last written before `cutoff`; how many went. Errors are
@@ -108,6 +127,7 @@ fn purge_files(dir: &std::path::Path, cutoff: DateTime<Utc>) -> usize {
 /// Runs retention daily until `cancel`.
 pub async fn run_daily(
     writer: WriterHandle,
+    index: MentionIndex,
     state: std::sync::Arc<StateDb>,
     privacy: Privacy,
     exports: Option<std::path::PathBuf>,
@@ -119,7 +139,16 @@ pub async fn run_daily(
             _ = cancel.cancelled() => return,
             _ = tokio::time::sleep(wait) => {}
         }
-        match run_once(&writer, &state, &privacy, exports.as_deref(), Utc::now()).await {
+        match run_once(
+            &writer,
+            &index,
+            &state,
+            &privacy,
+            exports.as_deref(),
+            Utc::now(),
+        )
+        .await
+        {
             Ok(report) => tracing::info!(
                 mentions = report.mentions,
                 audit_entries = report.audit_entries,

@@ -284,6 +284,32 @@ impl StateDb {
         }
     }
 
+    /// Takes out of every incident the examples and mention ids whose mention `exists`
+    /// no longer finds, and says how many examples went. An example quotes its mention,
+    /// and an erasure or the retention period is for good: called after each.
+    pub fn forget_erased_mentions(
+        &self,
+        exists: impl Fn(&str) -> bool,
+    ) -> Result<usize, StateError> {
+        let all: Vec<Incident> = {
+            let conn = self.conn();
+            let mut statement = conn.prepare(&format!("SELECT {COLUMNS} FROM incidents"))?;
+            let rows = statement.query_map([], from_row)?;
+            rows.collect::<Result<_, _>>()?
+        };
+        let mut removed = 0;
+        for mut incident in all {
+            let (examples, mentions) = (incident.examples.len(), incident.mentions.len());
+            incident.examples.retain(|e| exists(&e.id));
+            incident.mentions.retain(|id| exists(id));
+            if (examples, mentions) != (incident.examples.len(), incident.mentions.len()) {
+                removed += examples - incident.examples.len();
+                self.save_incident(&incident)?;
+            }
+        }
+        Ok(removed)
+    }
+
     /// Records that a mail about the incident was queued.
     pub fn mark_mailed(&self, id: i64, at: DateTime<Utc>, observed: u64) -> Result<(), StateError> {
         self.conn().execute(

@@ -120,6 +120,19 @@ pub fn run_once(
     if !settings.mail_to.is_empty() {
         super::mail::queue(state, &settings.mail_to, &written, &request, Utc::now())?;
     }
+    // Recorded as the command line's export is: the files quote mentions.
+    state.audit(
+        Utc::now(),
+        "system",
+        "export",
+        &format!(
+            "week {}: {} files in {}; mailed to {} addresses",
+            written.report.week,
+            written.files.len(),
+            request.out_dir.display(),
+            settings.mail_to.len()
+        ),
+    )?;
     let week = week_of_run(at, &settings.schedule);
     // A run for an earlier week (catching up) does not move the note back.
     if last_done(state)?.is_none_or(|done| done < week) {

@@ -82,6 +82,10 @@ pub async fn forget(
         .erase(erasure.clone())
         .await
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    if erased > 0 {
+        crate::retention::forget_in_incidents(&state.index, &state.state)
+            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    }
     state.audit(
         &principal.user,
         "forget",

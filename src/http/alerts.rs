@@ -130,7 +130,13 @@ async fn set_status(
             ),
         ));
     }
-    let note = format!("{} ({})", note.trim(), principal.user);
+    // Staff write about people too ("mevrouw X belde, 06-…"): personal data out, as
+    // from everything else that is kept.
+    let note = format!(
+        "{} ({})",
+        state.pipeline.redact(note.trim()),
+        principal.user
+    );
     let updated = state
         .state
         .set_incident_status(id, status, &note, chrono::Utc::now())

@@ -84,19 +84,35 @@ pub fn html_to_text(html: &str) -> String {
     for edge in fragment.tree.root().traverse() {
         match edge {
             Edge::Open(node) => match node.value() {
-                Node::Element(e) if SKIPPED.contains(&e.name()) => skipping += 1,
+                Node::Element(e) if SKIPPED.contains(&e.name()) || is_quote_header(&node) => {
+                    skipping += 1
+                }
                 Node::Element(e) if BREAKING.contains(&e.name()) => out.push(' '),
                 Node::Text(t) if skipping == 0 => out.push_str(t),
                 _ => {}
             },
             Edge::Close(node) => match node.value() {
-                Node::Element(e) if SKIPPED.contains(&e.name()) => skipping -= 1,
+                Node::Element(e) if SKIPPED.contains(&e.name()) || is_quote_header(&node) => {
+                    skipping -= 1
+                }
                 Node::Element(e) if BREAKING.contains(&e.name()) => out.push(' '),
                 _ => {}
             },
         }
     }
     fold_whitespace(&out)
+}
+
+/// The header of a quote in a Discourse post (`<aside class="quote"><div
+/// class="title">… mina:</div><blockquote>…`): the quoted person's user name and
+/// avatar, not what they wrote.
+fn is_quote_header(node: &ego_tree::NodeRef<'_, Node>) -> bool {
+    let is = |node: &ego_tree::NodeRef<'_, Node>, name: &str, class: &str| {
+        node.value().as_element().is_some_and(|e| {
+            e.name() == name && e.has_class(class, scraper::CaseSensitivity::AsciiCaseInsensitive)
+        })
+    };
+    is(node, "div", "title") && node.parent().is_some_and(|p| is(&p, "aside", "quote"))
 }
 
 /// Text that may or may not be HTML: parsed as HTML only when it holds a whole tag, a
@@ -298,6 +314,15 @@ mod tests {
     fn html_becomes_clean_text() {
         let html = "<p>De IND&#8217;s   beslis&shy;termijn</p><script>alert(1)</script>\n\n<p>caf&eacute;&nbsp;<b>open</b></p><style>p{}</style>";
         assert_eq!(html_to_text(html), "De IND’s beslistermijn café open");
+    }
+
+    #[test]
+    fn a_quote_keeps_its_words_not_the_quoted_person() {
+        let cooked = r#"<aside class="quote no-group" data-username="mina_k" data-post="3"><div class="title"><div class="quote-controls"></div><img alt="" src="/a.png" class="avatar"> mina_k:</div><blockquote><p>Gehoor weer uitgesteld.</p></blockquote></aside><p>Bij mij ook. <div class="title">Titel</div></p>"#;
+        assert_eq!(
+            html_to_text(cooked),
+            "Gehoor weer uitgesteld. Bij mij ook. Titel"
+        );
     }
 
     #[test]

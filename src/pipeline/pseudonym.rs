@@ -136,8 +136,8 @@ impl Pseudonymiser {
             std::sync::LazyLock::new(|| {
                 aho_corasick::AhoCorasick::builder()
                     .ascii_case_insensitive(true)
-                    .build(["u/", ".com/", ".net/", "t.me/"])
-                    .expect("four literals build")
+                    .build(["u/", ".com/", ".net/", "t.me/", "bsky.app/"])
+                    .expect("five literals build")
             });
         if LITERALS.is_match(text.as_ref()) {
             text = profile_pattern()
@@ -214,13 +214,14 @@ const NOT_HANDLES: &[&str] = &[
 ];
 
 /// A Reddit user (`u/name`, `/u/name`) or the address of a profile on a social site
-/// (`twitter.com/name`, `instagram.com/name`, `reddit.com/user/name`, …): group
-/// `before` is kept, `handle` is the person's.
+/// (`twitter.com/name`, `instagram.com/name`, `reddit.com/user/name`,
+/// `bsky.app/profile/name.bsky.social` or its DID, …): group `before` is kept, `handle`
+/// is the person's.
 fn profile_pattern() -> &'static regex::Regex {
     static PATTERN: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
     PATTERN.get_or_init(|| {
         regex::Regex::new(
-            r"(?P<before>(?:^|[^\w/.])/?u/|(?i:\b(?:twitter\.com|x\.com|instagram\.com|facebook\.com|fb\.com|tiktok\.com|threads\.net|youtube\.com|reddit\.com/u(?:ser)?|linkedin\.com/in|t\.me)/@?))(?P<handle>[A-Za-z0-9_][A-Za-z0-9_.\-]{1,49})",
+            r"(?P<before>(?:^|[^\w/.])/?u/|(?i:\b(?:twitter\.com|x\.com|instagram\.com|facebook\.com|fb\.com|tiktok\.com|threads\.net|youtube\.com|reddit\.com/u(?:ser)?|linkedin\.com/in|t\.me|bsky\.app/profile)/@?))(?P<handle>did:[a-z0-9]+:[A-Za-z0-9._%\-]+|[A-Za-z0-9_][A-Za-z0-9_.\-]{1,49})",
         )
         .expect("profile pattern compiles")
     })
@@ -232,7 +233,7 @@ fn mention_pattern() -> &'static regex::Regex {
     static PATTERN: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
     PATTERN.get_or_init(|| {
         regex::Regex::new(
-            r"(^|[^\w@])@(\w[\w.\-]*\w(?:@[A-Za-z0-9][A-Za-z0-9.\-]*[A-Za-z0-9])?|\w)",
+            r"(^|[^\w@])@(did:[a-z0-9]+:[A-Za-z0-9._%\-]+|\w[\w.\-]*\w(?:@[A-Za-z0-9][A-Za-z0-9.\-]*[A-Za-z0-9])?|\w)",
         )
         .expect("mention pattern compiles")
     })
@@ -379,11 +380,22 @@ mod tests {
         let p = with_file(dir.path());
         let text = p.mentions(
             "zie u/jan_jansen en /u/Amina-W, https://twitter.com/jan_jansen/status/1 en \
-             instagram.com/fatima.r en https://x.com/@someone en www.reddit.com/user/bert_b",
+             instagram.com/fatima.r en https://x.com/@someone en www.reddit.com/user/bert_b en \
+             https://bsky.app/profile/noor.bsky.social/post/3l en bsky.app/profile/did:plc:abc12 \
+             en @did:plc:xyz34",
         );
         let shouted = p.mentions("HTTPS://TWITTER.COM/Jan_Jansen");
         assert!(!shouted.contains("Jan_Jansen"), "{shouted}");
-        for raw in ["jan_jansen", "Amina-W", "fatima.r", "someone", "bert_b"] {
+        for raw in [
+            "jan_jansen",
+            "Amina-W",
+            "fatima.r",
+            "someone",
+            "bert_b",
+            "noor.bsky.social",
+            "abc12",
+            "xyz34",
+        ] {
             assert!(!text.contains(raw), "{raw}: {text}");
         }
         assert!(

@@ -35,7 +35,10 @@ pub struct Redactor {
     /// `keep`, `first`, `gap`, `second`): a name where they are not [`NOT_NAMES`] or
     /// function words.
     caseless_names: Regex,
-    /// The introducers alone, in any case: whether `names` needs to run at all.
+    /// "Ik ben", "I'm" and the like ([`I_AM`], kept as group `keep`), then one to four
+    /// [`NAME_WORD`]s (`name`), and a capital after them if there is one (`next`).
+    i_am_names: Regex,
+    /// The introducers alone, in any case: whether the name patterns need to run at all.
     name_triggers: Regex,
 }
 
@@ -51,7 +54,8 @@ pub struct ExtraPattern {
 // cost 35 µs per mention. Numbers in Arabic-Indic and Persian digits have their own
 // pattern, without boundaries.
 const BUILT_IN: &[(&str, &str)] = &[
-    ("[email]", r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"),
+    // Also with the @ percent-encoded, as in a link's query ("?email=jan%40example.nl").
+    ("[email]", r"[\w.+-]+(?:@|%40)[\w-]+(?:\.[\w-]+)+"),
     // IBAN: country, check digits, then groups of up to four letters or digits.
     (
         "[iban]",
@@ -135,12 +139,307 @@ const SELF_INTRODUCTIONS: &[&str] = &[
     "ስሜ",
 ];
 
+/// "I am" in the languages where a name after it has a capital and people introduce
+/// themselves so ("Ik ben Ahmed, 24 jaar"), written as at the start of a sentence or
+/// within one. Not German, whose nouns have capitals: "Ich bin Dolmetscherin". Not "I Am", which is a title's, whose every word has a capital. Far more
+/// often than a name, a nationality, a faith or a state follows ("Ik ben Syriër", "I'm
+/// Muslim", "I'm Tired"): see [`is_named_after_i_am`].
+const I_AM: &[&str] = &["[Ii]k ben", "I am", "I['’]m", "[Jj]e suis"];
+
+/// Words with a capital after "I am" that are no names, in lower case: nationalities,
+/// faiths, states, days (see [`I_AM`]). Function words and [`NOT_NAMES`] are none either.
+const NOT_NAMES_AFTER_I_AM: &[&str] = &[
+    // Dutch
+    "nederlander",
+    "nederlandse",
+    "nederlands",
+    "syriër",
+    "syrische",
+    "syrisch",
+    "afghaan",
+    "afghaanse",
+    "eritreeër",
+    "eritrese",
+    "eritrees",
+    "irakees",
+    "irakese",
+    "iraniër",
+    "iraanse",
+    "iraans",
+    "turk",
+    "turkse",
+    "turks",
+    "somaliër",
+    "somalische",
+    "marokkaan",
+    "marokkaanse",
+    "jemeniet",
+    "jemenitische",
+    "soedanees",
+    "soedanese",
+    "ethiopiër",
+    "ethiopische",
+    "oekraïner",
+    "oekraïense",
+    "rus",
+    "russische",
+    "pakistaan",
+    "pakistaanse",
+    "koerd",
+    "koerdische",
+    "koerdisch",
+    "afghaans",
+    "marokkaans",
+    "iraaks",
+    "somalisch",
+    "ethiopisch",
+    "arabisch",
+    "islamitisch",
+    "palestijn",
+    "palestijnse",
+    "libiër",
+    "libische",
+    "algerijn",
+    "algerijnse",
+    "tunesiër",
+    "tunesische",
+    "egyptenaar",
+    "egyptische",
+    "nigeriaan",
+    "nigeriaanse",
+    "congolees",
+    "congolese",
+    "guineeër",
+    "georgiër",
+    "georgische",
+    "armeniër",
+    "armeense",
+    "albanees",
+    "albanese",
+    "belg",
+    "belgische",
+    "duitser",
+    "duitse",
+    "fransman",
+    "franse",
+    "brit",
+    "britse",
+    "amerikaan",
+    "amerikaanse",
+    "europeaan",
+    "europese",
+    "afrikaan",
+    "afrikaanse",
+    "arabier",
+    "arabische",
+    "moslim",
+    "moslima",
+    "christen",
+    "christelijk",
+    "jood",
+    "joods",
+    "statushouder",
+    "vluchteling",
+    "asielzoeker",
+    "nieuwkomer",
+    "advocaat",
+    "tolk",
+    "vrijwilliger",
+    "moeder",
+    "vader",
+    "blij",
+    "moe",
+    "boos",
+    "bang",
+    "ziek",
+    "klaar",
+    "dankbaar",
+    "wanhopig",
+    "bezorgd",
+    "zwanger",
+    "getrouwd",
+    "benieuwd",
+    "teleurgesteld",
+    "geschrokken",
+    "bijna",
+    "net",
+    "pas",
+    "heel",
+    "erg",
+    "vandaag",
+    "gisteren",
+    "morgen",
+    "maandag",
+    "dinsdag",
+    "woensdag",
+    "donderdag",
+    "vrijdag",
+    "zaterdag",
+    "zondag",
+    // English
+    "dutch",
+    "syrian",
+    "afghan",
+    "afghani",
+    "eritrean",
+    "iraqi",
+    "iranian",
+    "turkish",
+    "somali",
+    "moroccan",
+    "yemeni",
+    "sudanese",
+    "ethiopian",
+    "ukrainian",
+    "russian",
+    "pakistani",
+    "kurd",
+    "kurdish",
+    "palestinian",
+    "libyan",
+    "algerian",
+    "tunisian",
+    "egyptian",
+    "nigerian",
+    "congolese",
+    "guinean",
+    "georgian",
+    "armenian",
+    "albanian",
+    "belgian",
+    "german",
+    "french",
+    "british",
+    "american",
+    "european",
+    "african",
+    "arab",
+    "muslim",
+    "christian",
+    "jewish",
+    "hindu",
+    "refugee",
+    "lawyer",
+    "interpreter",
+    "volunteer",
+    "mother",
+    "father",
+    "tired",
+    "still",
+    "sick",
+    "done",
+    "scared",
+    "afraid",
+    "happy",
+    "sad",
+    "angry",
+    "frustrated",
+    "desperate",
+    "waiting",
+    "lost",
+    "stuck",
+    "grateful",
+    "thankful",
+    "sorry",
+    "new",
+    "back",
+    "fine",
+    "ok",
+    "okay",
+    "confused",
+    "worried",
+    "hopeless",
+    "exhausted",
+    "homeless",
+    "pregnant",
+    "married",
+    "alone",
+    "just",
+    "very",
+    "today",
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+    // French
+    "syrien",
+    "syrienne",
+    "afghane",
+    "érythréen",
+    "érythréenne",
+    "irakien",
+    "irakienne",
+    "iranien",
+    "iranienne",
+    "turc",
+    "turque",
+    "somalien",
+    "somalienne",
+    "marocain",
+    "marocaine",
+    "yéménite",
+    "soudanais",
+    "soudanaise",
+    "éthiopien",
+    "éthiopienne",
+    "ukrainien",
+    "ukrainienne",
+    "pakistanais",
+    "palestinien",
+    "palestinienne",
+    "libyen",
+    "algérien",
+    "algérienne",
+    "tunisien",
+    "tunisienne",
+    "égyptien",
+    "égyptienne",
+    "néerlandais",
+    "néerlandaise",
+    "belge",
+    "français",
+    "française",
+    "musulman",
+    "musulmane",
+    "chrétien",
+    "chrétienne",
+    "réfugié",
+    "réfugiée",
+    "fatigué",
+    "fatiguée",
+    "content",
+    "contente",
+    "triste",
+    "malade",
+    "désespéré",
+    "désespérée",
+    "toujours",
+    "encore",
+    "aujourd",
+];
+
+/// The particles [`NAME_WORD`] allows before a name, in any case ("Van Dijk").
+const NAME_PARTICLES: &[&str] = &[
+    "de", "van", "der", "den", "ter", "te", "el", "al", "von", "da", "di", "du", "le", "la", "bin",
+    "ben", "abu", "ibn",
+];
+
 /// Forms of address, and "adım" alone (also "step": "adım adım"): a name after them is
 /// written with a capital.
 const FORMS_OF_ADDRESS: &[&str] = &[
-    "mevrouw", "meneer", r"mevr\.", r"dhr\.", "frau", "herr", "madame", "monsieur", "señora",
-    "señor", "adım",
+    "mevrouw", "meneer", r"mevr\.?", r"mw\.", r"dhr\.?", "frau", "herr", "madame", "monsieur",
+    r"mme\.?", r"mlle\.?", "señora", "señor", "adım",
 ];
+
+/// What may stand between an introducer and the name: a colon ("Mijn naam is: …"), an
+/// opening quote, and an academic title ("mevrouw Dr. …", "my name is Prof. …").
+const BEFORE_NAME: &str = r#"(?:\s*[:：]\s*|\s+)["'“‘«]?(?:(?:Dr|Drs|Prof|Ir|Ing|Mr)\.?\s+)?"#;
+
+/// The most words a name is taken to have ("Abdul Rahman Bin Khalid Al Farouqi").
+const NAME_WORDS: usize = 6;
 
 /// Words that go on after a self-introduction written in lower case where no name
 /// follows ("my name is spelled wrong", "ik heet u welkom"), besides the function words
@@ -239,6 +538,20 @@ const NOT_NAMES: &[&str] = &[
     "مسجلة",
     "موجود",
     "موجودة",
+    // Arabic: (and) I, from, my age, I have, since, refugee, Syrian.
+    "انا",
+    "أنا",
+    "وانا",
+    "وأنا",
+    "من",
+    "عمري",
+    "وعمري",
+    "عندي",
+    "منذ",
+    "لاجئ",
+    "لاجئة",
+    "سوري",
+    "سورية",
     // Persian: mistake, in, is, was, written, right, object marker.
     "اشتباه",
     "اشتباهی",
@@ -253,6 +566,13 @@ const NOT_NAMES: &[&str] = &[
     "رو",
     "تو",
     "توی",
+    // Persian: and, I am, from, years old, that, also.
+    "و",
+    "هستم",
+    "از",
+    "ساله",
+    "که",
+    "هم",
     // Tigrinya and Amharic: wrongly, written, in, is.
     "ብጌጋ",
     "ጌጋ",
@@ -264,7 +584,10 @@ const NOT_NAMES: &[&str] = &[
 ];
 
 /// Titles that introduce a name only as written: "Mr", "Mrs" and "Ms" ("MS Access" is
-/// none), and "mr" also in lower case, the Dutch lawyer's title.
+/// none), and "mr" also in lower case, the Dutch lawyer's title. Not "Dr" or French
+/// "M." alone, which as often begin a museum ("Dr. Guislain Museum") or a sentence after
+/// a size ("maat S en M. Afgeven bij …"); after a form of address they are
+/// [`BEFORE_NAME`].
 const NAME_TITLES: &str = r"\bMrs?\.?|\bMs\.?|\bmr\.?";
 
 /// One word of a name: a capital and lower-case letters, whole (O'Brien, Jean-Pierre),
@@ -320,19 +643,30 @@ impl Redactor {
             any,
             only_built_in: extra.is_empty(),
             names: Regex::new(&format!(
-                r"(?P<keep>(?:(?i:\b(?:{introducers}))|{NAME_TITLES})\s+){NAME_WORD}(?:\s+{NAME_WORD}){{0,2}}",
-                introducers = introducers.join("|")
+                r"(?P<keep>(?:(?i:\b(?:{introducers}))|{NAME_TITLES}){BEFORE_NAME}){NAME_WORD}(?:\s+{NAME_WORD}){{0,{more}}}",
+                introducers = introducers.join("|"),
+                more = NAME_WORDS - 1
             ))
             .expect("the name pattern compiles"),
             caseless_names: Regex::new(&format!(
-                r"(?P<keep>(?i:\b(?:{intros}))\s+)(?P<first>{CASELESS_NAME_WORD})(?:(?P<gap>\s+)(?P<second>{CASELESS_NAME_WORD}))?",
-                intros = SELF_INTRODUCTIONS.join("|")
+                r"(?P<keep>(?i:\b(?:{intros})){BEFORE_NAME})(?P<words>{CASELESS_NAME_WORD}(?:\s+{CASELESS_NAME_WORD}){{0,{more}}})",
+                intros = SELF_INTRODUCTIONS.join("|"),
+                more = NAME_WORDS - 1
             ))
             .expect("the lower-case name pattern compiles"),
+            i_am_names: Regex::new(&format!(
+                r"(?P<keep>\b(?:{i_am})[ \t]+)(?P<name>{NAME_WORD}(?:[ \t]+{NAME_WORD}){{0,3}})(?P<next>[ \t]+\p{{Lu}})?",
+                i_am = I_AM.join("|")
+            ))
+            .expect("the I-am name pattern compiles"),
             // Without word boundaries, the regex engine's lazy DFA: 3,000 instructions a
             // mention (callgrind), where an Aho-Corasick automaton over these phrases,
             // which start with a dozen common letters in either case, took 5,300.
-            name_triggers: Regex::new(&format!("(?i){}|mr|ms", introducers.join("|")))
+            name_triggers: Regex::new(&format!(
+                "(?i){}|{}|mr|ms",
+                introducers.join("|"),
+                I_AM.join("|")
+            ))
                 .expect("the name introducers compile"),
         })
     }
@@ -357,24 +691,20 @@ impl Redactor {
         let text = self.names.replace_all(&text, |c: &Captures| {
             format!("{}{replacement}", c.name("keep").map_or("", |m| m.as_str()))
         });
+        let text = self.i_am_names.replace_all(&text, |c: &Captures| {
+            let name = c.name("name").map_or("", |m| m.as_str());
+            if c.name("next").is_none() && is_named_after_i_am(name) {
+                format!("{}{replacement}", &c["keep"])
+            } else {
+                c[0].to_string()
+            }
+        });
         self.caseless_names
             .replace_all(&text, |c: &Captures| {
-                let group = |name| c.name(name).map_or("", |m| m.as_str());
-                let is_name = |word: &str| {
-                    let word = word.to_lowercase();
-                    !word.is_empty()
-                        && !NOT_NAMES.contains(&word.as_str())
-                        && !crate::pipeline::language::is_function_word(&word)
-                };
-                match (is_name(group("first")), is_name(group("second"))) {
-                    (false, _) => c[0].to_string(),
-                    (true, true) => format!("{}{replacement}", group("keep")),
-                    (true, false) => format!(
-                        "{}{replacement}{}{}",
-                        group("keep"),
-                        group("gap"),
-                        group("second")
-                    ),
+                let words = &c["words"];
+                match caseless_name_end(words) {
+                    0 => c[0].to_string(),
+                    end => format!("{}{replacement}{}", &c["keep"], &words[end..]),
                 }
             })
             .into_owned()
@@ -404,6 +734,54 @@ impl Redactor {
         }
         out
     }
+}
+
+/// Where the name ends in `words` (lower case or caseless script, after a
+/// self-introduction): after the last of the first words that are names — not
+/// [`NOT_NAMES`] or function words — with particles between them ("karim el amrani");
+/// 0 when the first word is none.
+fn caseless_name_end(words: &str) -> usize {
+    let is_name = |word: &str| {
+        let word = word.to_lowercase();
+        !NOT_NAMES.contains(&word.as_str()) && !crate::pipeline::language::is_function_word(&word)
+    };
+    let is_particle = |word: &str| NAME_PARTICLES.contains(&word.to_lowercase().as_str());
+    let spans: Vec<(usize, &str)> = words
+        .split_whitespace()
+        .map(|w| (w.as_ptr() as usize - words.as_ptr() as usize, w))
+        .collect();
+    let mut end = 0;
+    for (i, &(at, word)) in spans.iter().enumerate() {
+        let joins =
+            is_particle(word) && end > 0 && spans.get(i + 1).is_some_and(|(_, next)| is_name(next));
+        // Arabic writes "and" joined to the next word: after a name, "وأنتظر" is "and I
+        // wait" far more often than a name that begins with و.
+        let and_after_a_name = end > 0 && word.starts_with('و');
+        if (!is_name(word) && !joins) || and_after_a_name {
+            break;
+        }
+        end = at + word.len();
+    }
+    end
+}
+
+/// Whether the words after "I am" ([`I_AM`]) are a name: none of them a function word
+/// (title case: "I'm Tired Of Waiting") and the first not a nationality, faith or state
+/// ([`NOT_NAMES_AFTER_I_AM`]). The caller has seen no capital after them: in a title every
+/// word has one.
+fn is_named_after_i_am(words: &str) -> bool {
+    let words: Vec<String> = words
+        .split_whitespace()
+        .map(str::to_lowercase)
+        .filter(|w| !NAME_PARTICLES.contains(&w.as_str()))
+        .collect();
+    let Some(first) = words.first() else {
+        return false;
+    };
+    !NOT_NAMES_AFTER_I_AM.contains(&first.as_str())
+        && words.iter().all(|w| {
+            !crate::pipeline::language::is_function_word(w) && !NOT_NAMES.contains(&w.as_str())
+        })
 }
 
 /// What a name becomes.
@@ -478,6 +856,10 @@ mod tests {
 
     fn redact(text: &str) -> String {
         Redactor::new(&[]).unwrap().redact(text)
+    }
+
+    fn assert_unchanged(text: &str) {
+        assert_eq!(redact(text), text);
     }
 
     #[test]
@@ -561,6 +943,95 @@ mod tests {
     }
 
     #[test]
+    fn a_whole_name_goes_also_after_a_colon_a_quote_or_a_title() {
+        for (input, expected) in [
+            (
+                "mijn naam is Mohammed Ali Hassan Rezaei Karimi en ik wacht",
+                "mijn naam is [name] en ik wacht",
+            ),
+            (
+                "my name is Abdul Rahman Bin Khalid Al Farouqi.",
+                "my name is [name].",
+            ),
+            (
+                "mijn naam is karim el amrani, ik wacht",
+                "mijn naam is [name], ik wacht",
+            ),
+            ("my name is abdi warsame hassan", "my name is [name]"),
+            ("اسمي محمد أحمد علي حسن الكريمي", "اسمي [name]"),
+            ("اسمي محمد وعمري ٢٥ سنة", "اسمي [name] وعمري ٢٥ سنة"),
+            ("Mijn naam is: Yusuf Haddad.", "Mijn naam is: [name]."),
+            ("Mijn naam is 'Yusuf Haddad'", "Mijn naam is '[name]'"),
+            ("Mijn naam is Dr. Yusuf Haddad", "Mijn naam is Dr. [name]"),
+            (
+                "Frau Dr. Okonkwo und Herr Prof. Schneider",
+                "Frau Dr. [name] und Herr Prof. [name]",
+            ),
+            (
+                "Dank aan mw. Jansen en dhr Pietersen",
+                "Dank aan mw. [name] en dhr [name]",
+            ),
+            ("Mevr Bakker belde", "Mevr [name] belde"),
+            (
+                "Merci à Mme Martin et Mlle Petit",
+                "Merci à Mme [name] et Mlle [name]",
+            ),
+        ] {
+            assert_eq!(redact(input), expected, "{input}");
+        }
+        for text in [
+            "Een windpark van 5 MW Noordzee",
+            "mw van de IND",
+            "Drs van de IND",
+            "the Dr. Guislain Museum in Ghent",
+            "winterjassen maat S en M. Afgeven bij het dorpshuis",
+        ] {
+            assert_unchanged(text);
+        }
+    }
+
+    #[test]
+    fn a_name_after_i_am_is_replaced_and_a_nationality_or_a_title_is_not() {
+        for (input, expected) in [
+            (
+                "Ik ben Ahmed, 24 jaar, en wacht al 14 maanden op mijn gehoor.",
+                "Ik ben [name], 24 jaar, en wacht al 14 maanden op mijn gehoor.",
+            ),
+            (
+                "Hallo, ik ben Fatima El Amrani en ik woon in het azc.",
+                "Hallo, ik ben [name] en ik woon in het azc.",
+            ),
+            ("ik ben Van Dijk, advocaat", "ik ben [name], advocaat"),
+            (
+                "Hi, I'm Daniel. The IND lost my file.",
+                "Hi, I'm [name]. The IND lost my file.",
+            ),
+            ("I am Yonas Tesfay from Eritrea", "I am [name] from Eritrea"),
+            ("Je suis Amina, j'attends.", "Je suis [name], j'attends."),
+        ] {
+            assert_eq!(redact(input), expected, "{input}");
+        }
+        for text in [
+            "Ik ben Syriër en wacht al een jaar.",
+            "Ik ben Nederlander en schaam me.",
+            "ik ben Moslim en mocht niet bidden",
+            "I'm Eritrean and still waiting.",
+            "I am Muslim",
+            "I'm Still Waiting For The IND",
+            "I'm Tired Of Waiting",
+            "Ich bin Dolmetscherin und helfe Eritreern.",
+            "Je suis Érythréen",
+            "Ik ben IND-medewerker geweest.",
+            "ik ben Maandag naar Ter Apel gegaan",
+            "ik ben blij met de beslissing",
+            "Waar ik ben\nIk wacht nog.",
+            "I Am Malala",
+        ] {
+            assert_unchanged(text);
+        }
+    }
+
+    #[test]
     fn a_trigger_without_a_name_after_it_changes_nothing() {
         for text in [
             "Ik heet u welkom bij het spreekuur.",
@@ -585,7 +1056,7 @@ mod tests {
             "ik heet u van harte welkom",
             "de mevrouw van de IND",
         ] {
-            assert_eq!(redact(text), text);
+            assert_unchanged(text);
         }
     }
 
@@ -619,6 +1090,7 @@ mod tests {
             ("اتصل ٠٦١٢٣٤٥٦٧٨ شكرا", "اتصل [phone] شكرا"),
             ("شماره ۰۶۸۷۶۵۴۳۲۱ است", "شماره [phone] است"),
             ("mail naam.achternaam+x@example.org nu", "mail [email] nu"),
+            ("?email=jan.jansen%40example.nl&x=1", "?email=[email]&x=1"),
             ("V-nummer 2612345678.", "V-nummer [v-number]."),
             ("BSN 111222333 en 123456782", "BSN [bsn] en [bsn]"),
             ("BSN 123.45.6782", "BSN [bsn]"),
@@ -648,7 +1120,7 @@ mod tests {
             "Van 2.400 naar 11.000 naar 23.500 aanvragen in 3 jaar.",
             "Score 0 - 1, daarna 2 - 2.",
         ] {
-            assert_eq!(redact(text), text);
+            assert_unchanged(text);
         }
     }
 

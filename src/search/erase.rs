@@ -44,7 +44,12 @@ impl Erasure {
         match self {
             Erasure::Url(url) => format!("url={url}"),
             Erasure::Author(pseudonym) => format!("author={pseudonym}"),
-            Erasure::PublishedBefore(t) => format!("published before {}", t.to_rfc3339()),
+            // Whole seconds: nine digits of nanoseconds pass for a BSN to the redaction
+            // that the audit trail applies.
+            Erasure::PublishedBefore(t) => format!(
+                "published before {}",
+                t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            ),
         }
     }
 
@@ -118,6 +123,29 @@ impl MentionWriter {
         self.writer.delete_query(erasure.query(&self.fields))?;
         Ok(())
     }
+
+    /// After an erasure's commit: rewrites the segments that hold erased documents
+    /// without them, and deletes the old files. Until a merge, a deleted document's text
+    /// stays in its segment's files, and an erasure is for good. A segment that a
+    /// background merge already holds is left to it (that merge leaves them out too).
+    pub fn expunge(&mut self) -> Result<(), IndexError> {
+        let holding: Vec<tantivy::index::SegmentId> = self
+            .writer
+            .index()
+            .searchable_segment_metas()?
+            .into_iter()
+            .filter(|m| m.has_deletes())
+            .map(|m| m.id())
+            .collect();
+        for segment in holding {
+            if let Err(e) = self.writer.merge(&[segment]).wait() {
+                tracing::warn!(error = %e, segment = %segment.short_uuid_string(), "erased documents left to the running merge");
+            }
+        }
+        self.reader.reload()?;
+        self.writer.garbage_collect_files().wait()?;
+        Ok(())
+    }
 }
 
 impl MentionIndex {
@@ -129,8 +157,87 @@ impl MentionIndex {
         writer.erase(erasure)?;
         if matching > 0 {
             writer.commit(&self.checkpoints()?)?;
+            writer.expunge()?;
         }
         writer.finish()?;
         Ok(matching)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mention::Mention;
+    use crate::search::{Checkpoints, SourceCheckpoint};
+
+    fn mention(id: &str, text: &str) -> Mention {
+        let t = Utc::now();
+        let mut m = Mention::new("s", id, t, t);
+        m.url = Some(format!("https://forum.example/t/{id}"));
+        m.text = text.to_string();
+        m.lang = "nl".into();
+        m
+    }
+
+    /// Documents held by the segments' files, deleted ones included.
+    fn held(index: &MentionIndex) -> u32 {
+        let (_, reader, _) = index.parts();
+        reader.reload().unwrap();
+        let searcher = reader.searcher();
+        searcher.segment_readers().iter().map(|s| s.max_doc()).sum()
+    }
+
+    #[test]
+    fn an_erased_document_leaves_the_segment_files_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = MentionIndex::open(dir.path()).unwrap();
+        let mut checkpoints = Checkpoints::new();
+        checkpoints.insert(
+            "s".into(),
+            SourceCheckpoint {
+                position: serde_json::json!({ "etag": "v1" }),
+                items_seen: 20,
+                items_kept: 20,
+            },
+        );
+        {
+            let mut w = index.writer().unwrap();
+            // Several to a segment: a segment whose every document goes is dropped anyway.
+            for i in 0..20 {
+                w.upsert(&mention(&i.to_string(), "wachten op de IND"))
+                    .unwrap();
+            }
+            w.commit(&checkpoints).unwrap();
+            w.finish().unwrap();
+        }
+        let files = |dir: &std::path::Path| -> Vec<String> {
+            let mut names: Vec<String> = std::fs::read_dir(dir)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .filter(|n| n.ends_with(".store"))
+                .collect();
+            names.sort();
+            names
+        };
+        let before = files(index.path());
+        assert_eq!(held(&index), 20);
+        let erased = index
+            .erase_now(&Erasure::Url("https://forum.example/t/2".into()))
+            .unwrap();
+        assert_eq!(erased, 1);
+        assert_eq!(index.num_mentions(), 19);
+        assert_eq!(held(&index), 19, "the erased document is in no segment");
+        let after = files(index.path());
+        let segments = index.parts().1.searcher().segment_readers().len();
+        assert_eq!(
+            after.len(),
+            segments,
+            "no file of a segment that held it is left: {before:?} → {after:?}"
+        );
+        assert!(
+            before.iter().any(|f| !after.contains(f)),
+            "{before:?} → {after:?}"
+        );
+        assert_eq!(index.checkpoints().unwrap(), checkpoints, "positions stay");
     }
 }

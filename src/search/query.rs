@@ -177,6 +177,16 @@ impl MentionIndex {
 }
 
 impl MentionIndex {
+    /// Whether a mention with this id is in the last visible commit.
+    pub fn contains(&self, id: &str) -> Result<bool, SearchError> {
+        let (_, reader, fields) = self.parts();
+        let query = TermQuery::new(
+            Term::from_field_text(fields.id, id),
+            IndexRecordOption::Basic,
+        );
+        Ok(reader.searcher().search(&query, &Count)? > 0)
+    }
+
     /// One mention by id, with its whole text and its cluster counts.
     pub fn mention(&self, id: &str) -> Result<Option<Hit>, SearchError> {
         let (_, reader, fields) = self.parts();

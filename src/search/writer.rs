@@ -236,6 +236,10 @@ impl WriterLoop {
             return Err(failed(e));
         }
         tracing::info!(erasure = %erasure.summary(), mentions = matching, "erased");
+        // Deleted now; the text leaves the disk with the merge.
+        if let Err(e) = self.writer.expunge() {
+            tracing::error!(error = %e, erasure = %erasure.summary(), "erased, but the old segment files are not yet rewritten; the next merge does it");
+        }
         Ok(matching)
     }
 

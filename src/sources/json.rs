@@ -11,7 +11,6 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use serde_json::Value;
 
 use super::{Body, SourceError};
-use crate::pipeline::extract::bounded;
 
 static NULL: Value = Value::Null;
 
@@ -172,10 +171,20 @@ impl<'a> At<'a> {
     pub fn time(&self) -> Result<DateTime<Utc>, SourceError> {
         let text = self.str()?;
         parse_time(text).ok_or_else(|| {
-            self.error(format!(
-                "expected a date and time, found {:?}",
-                bounded(text, 40)
-            ))
+            // Quoted only when it could be a time written otherwise: the error reaches
+            // the log and the API, and a field can hold anything ("Fatima, fatima@…").
+            let looks_like_a_time = text.len() <= 40
+                && text
+                    .chars()
+                    .all(|c| c.is_ascii_digit() || " -:./TZ+,".contains(c));
+            self.error(if looks_like_a_time {
+                format!("expected a date and time, found {text:?}")
+            } else {
+                format!(
+                    "expected a date and time, found text of {} characters",
+                    text.chars().count()
+                )
+            })
         })
     }
 
@@ -253,6 +262,23 @@ mod tests {
         assert!(
             err.contains("statuses[1].id: expected a whole number, found a string"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn a_bad_time_is_quoted_only_when_it_could_be_one() {
+        let v: Value = serde_json::from_str(
+            r#"[{"t":"20-11-2026 10:00"},{"t":"Fatima Haddad, fatima.haddad@example.org, 0612345678"}]"#,
+        )
+        .unwrap();
+        let items = At::root("bluesky", "posts", &v).items().unwrap();
+        let err = |i: usize| items[i].field("t").unwrap().time().unwrap_err().to_string();
+        assert!(err(0).contains(r#"found "20-11-2026 10:00""#), "{}", err(0));
+        let hidden = err(1);
+        assert!(hidden.contains("found text of 52 characters"), "{hidden}");
+        assert!(
+            !hidden.contains("atima") && !hidden.contains('@'),
+            "{hidden}"
         );
     }
 

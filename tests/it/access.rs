@@ -251,6 +251,8 @@ async fn erasure_then_search_with_an_audit_trail() {
         "{snippet}"
     );
     let id = tolk["hits"][0]["id"].as_str().unwrap().to_string();
+    // An alert incident quoting all three: an erasure takes the erased ones out of it.
+    let incident = open_incident_quoting(dir.path(), &all);
     let (status, opened) =
         get_json_as(addr, &format!("/api/mentions/{id}"), Some(VIEWER_TOKEN)).await;
     assert_eq!(status, 200);
@@ -281,6 +283,19 @@ async fn erasure_then_search_with_an_audit_trail() {
     assert_eq!((status, erased["erased"].as_u64()), (200, Some(1)));
     let (_, none) = get_json(addr, "/api/search?q=*").await;
     assert_eq!(none["total"], 0);
+    let (status, alert) =
+        get_json_as(addr, &format!("/api/alerts/{incident}"), Some(VIEWER_TOKEN)).await;
+    assert_eq!(status, 200, "{alert}");
+    assert_eq!(alert["examples"], json!([]), "{alert}");
+    assert_eq!(alert["mentions"], json!([]), "{alert}");
+    for quoted in [
+        "veertien maanden",
+        "nader gehoor",
+        "dialect",
+        "forum.example",
+    ] {
+        assert!(!alert.to_string().contains(quoted), "{quoted} in {alert}");
+    }
     let (status, bad) = post_json(addr, "/api/admin/forget", json!({})).await;
     assert_eq!(status, 400, "{bad}");
     // What staff type can be personal data: a search for a phone number or a handle,
@@ -346,6 +361,46 @@ async fn erasure_then_search_with_an_audit_trail() {
     assert_eq!((again.indexed, again.erased_before), (0, 3), "{again:?}");
 }
 
+/// Opens an alert incident in the state under `data_dir` whose examples are the hits of
+/// `search` (a search answer), as detection would; returns its id.
+fn open_incident_quoting(data_dir: &Path, search: &Value) -> i64 {
+    let state = webcare::state::StateDb::open(data_dir).unwrap();
+    let now = chrono::Utc::now();
+    let examples = search["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|hit| webcare::alerts::counts::Example {
+            id: hit["id"].as_str().unwrap().to_string(),
+            url: hit["url"].as_str().map(str::to_string),
+            title: hit["title"].as_str().unwrap_or_default().to_string(),
+            text: hit["snippet"].as_str().unwrap_or_default().to_string(),
+            cluster: None,
+            author: None,
+            aspects: vec!["waiting_time".into()],
+            published: now,
+        })
+        .collect();
+    let detection = webcare::alerts::Detection {
+        kind: webcare::alerts::Kind::Aspect,
+        key: "waiting_time".into(),
+        comparison: webcare::alerts::stats::compare(
+            14,
+            2.0,
+            &webcare::alerts::settings::Alerts::default().thresholds(),
+        ),
+        window: std::time::Duration::from_secs(24 * 3600),
+        examples,
+        top_terms: vec!["wacht".into()],
+    };
+    let changes = state
+        .apply_detections(&[detection], now, std::time::Duration::from_secs(48 * 3600))
+        .unwrap();
+    let incident = changes[0].incident();
+    assert_eq!(incident.examples.len(), 3, "{incident:?}");
+    incident.id
+}
+
 /// Retention with a moved clock: nothing goes before its time, everything after.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retention_erases_what_is_older_than_the_period() {
@@ -363,6 +418,13 @@ async fn retention_erases_what_is_older_than_the_period() {
     let (writer, thread) =
         webcare::search::writer::spawn(&index, policy, tokio::runtime::Handle::current()).unwrap();
     let at = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap().to_utc();
+    let all = index
+        .search(&webcare::search::SearchRequest {
+            q: "*".into(),
+            ..Default::default()
+        })
+        .unwrap();
+    let incident = open_incident_quoting(dir.path(), &serde_json::to_value(all).unwrap());
     // A weekly report written now, and a mail not yet sent.
     let exports = dir.path().join("exports");
     std::fs::create_dir_all(&exports).unwrap();
@@ -378,6 +440,7 @@ async fn retention_erases_what_is_older_than_the_period() {
     // 90 days of retention: on 2026-04-09 the posts are 89 days old and stay.
     let early = webcare::retention::run_once(
         &writer,
+        &index,
         &state,
         &config.privacy,
         Some(&exports),
@@ -387,8 +450,11 @@ async fn retention_erases_what_is_older_than_the_period() {
     .unwrap();
     assert_eq!(early.mentions, 0);
     assert_eq!(index.num_mentions(), 3);
+    let examples = |id| state.incident(id).unwrap().unwrap().examples.len();
+    assert_eq!(examples(incident), 3);
     let late = webcare::retention::run_once(
         &writer,
+        &index,
         &state,
         &config.privacy,
         Some(&exports),
@@ -398,16 +464,23 @@ async fn retention_erases_what_is_older_than_the_period() {
     .unwrap();
     assert_eq!(late.mentions, 3);
     assert_eq!(index.num_mentions(), 0);
+    assert_eq!(examples(incident), 0, "the incident no longer quotes them");
     assert!(
         exports.join("webcare-2026-W47.html").exists(),
         "written after the cut-off"
     );
     // 100 days from now the report goes too; unsent mail stays until it is sent.
     let later = chrono::Utc::now() + chrono::Duration::days(100);
-    let last =
-        webcare::retention::run_once(&writer, &state, &config.privacy, Some(&exports), later)
-            .await
-            .unwrap();
+    let last = webcare::retention::run_once(
+        &writer,
+        &index,
+        &state,
+        &config.privacy,
+        Some(&exports),
+        later,
+    )
+    .await
+    .unwrap();
     assert_eq!((last.export_files, last.mails), (1, 0));
     assert!(!exports.join("webcare-2026-W47.html").exists());
     assert_eq!(state.outbox().unwrap().len(), 1);

@@ -598,6 +598,13 @@ fn the_schedule_on_a_moved_clock_exports_each_last_complete_week_once() {
     let written = schedule::run_once(&f.sources(), &f.state, &settings, at).unwrap();
     assert_eq!(written.report.week, "2026-W47");
     assert!(!schedule::missing(&f.state, &settings, at));
+    let audited = f.state.audit_entries(None, Some("system"), 10).unwrap();
+    assert_eq!(audited.len(), 1, "{audited:?}");
+    assert_eq!(audited[0].action, "export");
+    assert!(
+        audited[0].detail.starts_with("week 2026-W47: "),
+        "{audited:?}"
+    );
     let csv = std::fs::read(out.join("webcare-2026-W47.csv")).unwrap();
     assert_eq!(
         csv,
