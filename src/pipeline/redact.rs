@@ -59,7 +59,7 @@ const BUILT_IN: &[(&str, &str)] = &[
     // IBAN: country, check digits, then groups of up to four letters or digits.
     (
         "[iban]",
-        r"(?-u:\b)[A-Za-z]{2}[0-9]{2}(?:[ ]?[A-Za-z0-9]{4}){2,7}(?:[ ]?[A-Za-z0-9]{1,3})?(?-u:\b)",
+        r"(?-u:\b)[A-Za-z]{2}[0-9]{2}(?:[ -]?[A-Za-z0-9]{4}){2,7}(?:[ -]?[A-Za-z0-9]{1,3})?(?-u:\b)",
     ),
     // A chat link holds a phone number: wa.me/31612345678.
     (
@@ -833,7 +833,10 @@ pub fn is_bsn(text: &str) -> bool {
 
 /// ISO 13616 mod-97 check of an IBAN.
 pub fn is_iban(text: &str) -> bool {
-    let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    let compact: String = text
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .collect();
     if compact.len() < 15 || compact.len() > 34 {
         return false;
     }
@@ -1098,6 +1101,7 @@ mod tests {
                 "IBAN NL91ABNA0417164300 of NL91 ABNA 0417 1643 00",
                 "IBAN [iban] of [iban]",
             ),
+            ("rekening NL91-ABNA-0417-1643-00.", "rekening [iban]."),
             ("Molenweg 21, 7811 KL Emmen", "[address], [postcode] Emmen"),
             (
                 "busje met kenteken VK-204-G en 12-ABC-3",

@@ -28,10 +28,51 @@ pub enum Erasure {
     PublishedBefore(DateTime<Utc>),
 }
 
+/// The forms of a permalink that name the same post: over http or https, with or
+/// without `www.`, with or without a slash at the end. Whoever asks for an erasure
+/// copies the address from wherever they saw it; a source stores one of these.
+pub fn url_forms(url: &str) -> Vec<String> {
+    let mut forms = vec![url.to_string()];
+    let Ok(parsed) = url::Url::parse(url) else {
+        return forms;
+    };
+    let Some(host) = parsed.host_str() else {
+        return forms;
+    };
+    let bare = host.strip_prefix("www.").unwrap_or(host);
+    let path = parsed.path();
+    let trimmed = path.trim_end_matches('/');
+    let rest = |path: &str| {
+        let mut rest = path.to_string();
+        if let Some(query) = parsed.query() {
+            rest.push('?');
+            rest.push_str(query);
+        }
+        rest
+    };
+    let port = parsed.port().map(|p| format!(":{p}")).unwrap_or_default();
+    for scheme in ["https", "http"] {
+        for host in [bare.to_string(), format!("www.{bare}")] {
+            for path in [trimmed.to_string(), format!("{trimmed}/")] {
+                let form = format!("{scheme}://{host}{port}{}", rest(&path));
+                if !forms.contains(&form) {
+                    forms.push(form);
+                }
+            }
+        }
+    }
+    forms
+}
+
 impl Erasure {
     fn query(&self, f: &Fields) -> Box<dyn Query> {
         match self {
-            Erasure::Url(url) => exact(f.url, url),
+            Erasure::Url(url) => Box::new(tantivy::query::BooleanQuery::new(
+                url_forms(url)
+                    .iter()
+                    .map(|form| (tantivy::query::Occur::Should, exact(f.url, form)))
+                    .collect(),
+            )),
             Erasure::Author(pseudonym) => exact(f.author, pseudonym),
             Erasure::PublishedBefore(t) => published(f, Bound::Unbounded, Bound::Excluded(*t)),
         }
@@ -239,5 +280,24 @@ mod tests {
             "{before:?} → {after:?}"
         );
         assert_eq!(index.checkpoints().unwrap(), checkpoints, "positions stay");
+        // The same post named as a browser shows it.
+        let erased = index
+            .erase_now(&Erasure::Url("http://www.forum.example/t/3/".into()))
+            .unwrap();
+        assert_eq!(erased, 1);
+    }
+
+    #[test]
+    fn a_permalink_is_known_in_its_other_forms() {
+        let forms = url_forms("https://forum.example/t/c?id=2");
+        assert_eq!(forms.len(), 8, "{forms:?}");
+        for form in [
+            "http://forum.example/t/c?id=2",
+            "https://www.forum.example/t/c/?id=2",
+            "http://www.forum.example/t/c/?id=2",
+        ] {
+            assert!(forms.contains(&form.to_string()), "{form}: {forms:?}");
+        }
+        assert_eq!(url_forms("not a url"), ["not a url"]);
     }
 }

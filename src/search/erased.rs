@@ -88,7 +88,14 @@ impl ErasedList {
     /// remembered: an old post is refused by its date) and saves the list at once.
     pub fn remember(&mut self, erasure: &Erasure) -> Result<(), ErasedError> {
         let added = match erasure {
-            Erasure::Url(url) => self.erased.urls.insert(hash(url)),
+            Erasure::Url(url) => {
+                // Every form, not only until one is new.
+                let mut added = false;
+                for form in super::erase::url_forms(url) {
+                    added |= self.erased.urls.insert(hash(&form));
+                }
+                added
+            }
             Erasure::Author(pseudonym) => self.erased.authors.insert(pseudonym.clone()),
             Erasure::PublishedBefore(_) => false,
         };
@@ -148,6 +155,7 @@ mod tests {
             .unwrap();
         let list = ErasedList::load(dir.path()).unwrap();
         assert!(list.blocks(&mention(Some("https://f.example/t/1"), None)));
+        assert!(list.blocks(&mention(Some("http://www.f.example/t/1/"), None)));
         assert!(list.blocks(&mention(Some("https://f.example/t/9"), Some("p_2"))));
         assert!(!list.blocks(&mention(Some("https://f.example/t/9"), Some("p_1"))));
         assert!(!list.blocks(&mention(None, None)));

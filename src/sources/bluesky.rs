@@ -74,7 +74,12 @@ impl Bluesky {
         m.author = Some(handle.to_string());
         m.lang_hint = self.lang.clone().or_else(|| first_lang.map(primary_subtag));
         Ok(Item {
-            key: Key::new(indexed, uri),
+            // The saved position keeps the last keys; a post's URI holds its author's
+            // permanent account id (`at://did:plc:…/…`), so the key holds its hash.
+            key: Key::new(
+                indexed,
+                blake3::hash(uri.as_bytes()).to_hex()[..32].to_string(),
+            ),
             mention: m,
             pinned: false,
         })
@@ -210,6 +215,12 @@ mod tests {
         );
         // A createdAt that is not a time falls back to indexedAt.
         assert_eq!(second.published, chunk.items[1].key.at);
+        // What the saved position keeps of a post is no account id.
+        for item in &chunk.items {
+            assert!(!item.key.id.contains("did:"), "{}", item.key.id);
+            assert_eq!(item.key.id.len(), 32);
+        }
+        assert_ne!(chunk.items[0].key.id, chunk.items[1].key.id);
     }
 
     #[test]

@@ -61,12 +61,32 @@ impl Mastodon {
         }
     }
 
+    /// `name@instance` always: `acct` leaves the instance out for the asked instance's
+    /// own accounts, and "alice" on two polled instances are two people (and two
+    /// pseudonyms, each erased on its own). The account's profile address names its
+    /// instance; failing that, the source's.
+    fn author(&self, account: &At) -> Result<String, SourceError> {
+        let acct = account.str_at("acct")?;
+        if acct.contains('@') {
+            return Ok(acct.to_string());
+        }
+        let instance = account
+            .opt_str("url")?
+            .and_then(|u| Url::parse(u).ok())
+            .and_then(|u| u.host_str().map(str::to_string))
+            .or_else(|| self.base.host_str().map(str::to_string));
+        Ok(match instance {
+            Some(instance) => format!("{acct}@{instance}"),
+            None => acct.to_string(),
+        })
+    }
+
     fn item(&self, status: &At, now: DateTime<Utc>) -> Result<Item, SourceError> {
         let id = status.field("id")?.id()?;
         let published = status.field("created_at")?.time()?;
         let uri = status.str_at("uri")?;
         let content = status.str_at("content")?;
-        let author = status.field("account")?.str_at("acct")?;
+        let author = self.author(&status.field("account")?)?;
         let mut m = Mention::new(&self.name, uri, published, now);
         m.title = status
             .opt_str("spoiler_text")?
@@ -77,7 +97,7 @@ impl Mastodon {
             .opt_str("url")?
             .and_then(canonical_url)
             .or_else(|| canonical_url(uri));
-        m.author = Some(author.to_string());
+        m.author = Some(author);
         m.lang_hint = match &self.lang {
             Some(lang) => Some(lang.clone()),
             None => status.opt_str("language")?.map(str::to_string),
@@ -238,6 +258,9 @@ mod tests {
         assert_eq!(first.lang_hint.as_deref(), Some("nl"));
         let second = &chunk.items[1].mention;
         assert_eq!(second.title, "asylum");
+        // The asked instance's own account: its instance added, so that "bo" here and
+        // "bo" elsewhere are two people.
+        assert_eq!(second.author.as_deref(), Some("bo@social.example"));
         assert_eq!(second.lang_hint, None);
         assert_eq!(
             second.url.as_deref(),
