@@ -529,25 +529,59 @@ impl Users {
         let text = format!(
             "# webcare users: managed by `webcare user` and `webcare token`; hashes only.\n{text}"
         );
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(write_err)?;
+        let dir = parent_dir(path);
+        std::fs::create_dir_all(dir).map_err(write_err)?;
+        // A temporary file of its own (created owner-only): two writers never share one.
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".users.")
+            .tempfile_in(dir)
+            .map_err(write_err)?;
+        {
+            use std::io::Write;
+            tmp.write_all(text.as_bytes()).map_err(write_err)?;
+            tmp.as_file().sync_all().map_err(write_err)?;
         }
-        let tmp = path.with_extension("toml.tmp");
+        tmp.persist(path).map_err(|e| write_err(e.error))?;
+        Ok(())
+    }
+
+    /// Reads the users file, applies `change` and writes it back, holding a lock on
+    /// `<file>.lock` throughout: the command line and the running daemon change the same
+    /// file, and a change made between another's read and write would be lost (a revoked
+    /// token back in force, a printed token never stored). Nothing is written when
+    /// `change` fails.
+    pub fn change_file<T>(
+        path: &Path,
+        change: impl FnOnce(&mut Users) -> Result<T, AccessError>,
+    ) -> Result<T, AccessError> {
+        let write_err = |source| AccessError::Write {
+            path: path.to_owned(),
+            source,
+        };
+        std::fs::create_dir_all(parent_dir(path)).map_err(write_err)?;
+        let mut lock_path = path.as_os_str().to_owned();
+        lock_path.push(".lock");
         let mut options = std::fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
+        options.write(true).create(true).truncate(false);
         #[cfg(unix)]
         {
             use std::os::unix::fs::OpenOptionsExt;
             options.mode(0o600);
         }
-        {
-            use std::io::Write;
-            let mut file = options.open(&tmp).map_err(write_err)?;
-            file.write_all(text.as_bytes()).map_err(write_err)?;
-            file.sync_all().map_err(write_err)?;
-        }
-        std::fs::rename(&tmp, path).map_err(write_err)
+        let lock = options.open(&lock_path).map_err(write_err)?;
+        lock.lock().map_err(write_err)?;
+        let mut users = Users::load(path)?;
+        let result = change(&mut users)?;
+        users.save(path)?;
+        Ok(result)
     }
+}
+
+/// The directory a file is in ("." for a bare name).
+fn parent_dir(path: &Path) -> &Path {
+    path.parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
 }
 
 /// A token lifetime as given on the command line or to the API: a duration ("90d") or
@@ -753,9 +787,13 @@ impl UsersStore {
             .writing
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let mut users = Users::load(&self.path)?;
-        let result = change(&mut users)?;
-        users.save(&self.path)?;
+        let mut changed = None;
+        let result = Users::change_file(&self.path, |users| {
+            let result = change(users)?;
+            changed = Some(users.clone());
+            Ok(result)
+        })?;
+        let users = changed.unwrap_or_default();
         let mut cache = self
             .cache
             .write()
@@ -798,6 +836,41 @@ fn modified(path: &Path) -> Option<std::time::SystemTime> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn changes_at_the_same_time_are_all_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("users.toml");
+        Users::change_file(&path, |u| {
+            u.set_user("ann", Role::Admin, "correct horse battery")
+        })
+        .unwrap();
+        let now = Utc::now();
+        let threads: Vec<_> = (0..8)
+            .map(|i| {
+                let path = path.clone();
+                std::thread::spawn(move || {
+                    Users::change_file(&path, |u| {
+                        u.add_token("ann", None, Some(&format!("t{i}")), now)
+                    })
+                    .unwrap()
+                })
+            })
+            .collect();
+        let tokens: Vec<String> = threads.into_iter().map(|t| t.join().unwrap().0).collect();
+        let users = Users::load(&path).unwrap();
+        assert_eq!(users.get("ann").unwrap().tokens.len(), 8);
+        for token in &tokens {
+            assert!(users.check_token(token, now).is_some(), "{token} lost");
+        }
+        // Nothing is left beside the file but its lock.
+        let mut names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["users.toml", "users.toml.lock"]);
+    }
 
     #[test]
     fn passwords_and_tokens_are_stored_as_hashes_only() {

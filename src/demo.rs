@@ -204,19 +204,21 @@ pub fn demo_config(mut config: Config, feeds: SocketAddr) -> Config {
 /// shown then) and a fresh API token on every start. Only in the demo's own users file.
 pub fn demo_credentials(config: &Config) -> Result<DemoCredentials, crate::access::AccessError> {
     let path = &config.access.users_file;
-    let mut users = crate::access::Users::load(path)?;
-    let password = if users.get(DEMO_USER).is_none() {
-        let password = crate::access::random_hex(12);
-        users.set_user(DEMO_USER, crate::access::Role::Admin, &password)?;
-        Some(password)
-    } else {
-        None
-    };
-    // A token per start, working for a week: the demo's file does not fill up with them.
-    let now = chrono::Utc::now();
-    users.forget_expired_tokens(now);
-    let (token, _) = users.add_token(DEMO_USER, Some(DEMO_TOKEN_LIFETIME), Some("demo"), now)?;
-    users.save(path)?;
+    let (password, token) = crate::access::Users::change_file(path, |users| {
+        let password = if users.get(DEMO_USER).is_none() {
+            let password = crate::access::random_hex(12);
+            users.set_user(DEMO_USER, crate::access::Role::Admin, &password)?;
+            Some(password)
+        } else {
+            None
+        };
+        // A token per start, working for a week: the demo's file does not fill up with them.
+        let now = chrono::Utc::now();
+        users.forget_expired_tokens(now);
+        let (token, _) =
+            users.add_token(DEMO_USER, Some(DEMO_TOKEN_LIFETIME), Some("demo"), now)?;
+        Ok((password, token))
+    })?;
     Ok(DemoCredentials {
         user: DEMO_USER,
         password,

@@ -1068,7 +1068,6 @@ fn audit(config_path: &Path, since: Option<&str>, user: Option<&str>, limit: usi
 fn user(config_path: &Path, action: UserAction) -> Result<()> {
     let config = load(config_path)?;
     let path = &config.access.users_file;
-    let mut users = Users::load(path)?;
     match action {
         UserAction::Add { name, role } => {
             let role = match role {
@@ -1079,20 +1078,27 @@ fn user(config_path: &Path, action: UserAction) -> Result<()> {
             let mut password = String::new();
             std::io::stdin().read_line(&mut password)?;
             let password = password.trim_end_matches(['\r', '\n']);
-            users.set_user(&name, role, password)?;
-            users.save(path)?;
+            Users::change_file(path, |users| users.set_user(&name, role, password))?;
             audit_cli(&config, "user_set", &format!("{name}: {role}"))?;
             println!("{name}: {role} ({})", path.display());
         }
         UserAction::Remove { name } => {
-            if !users.remove(&name) {
-                bail!("no user {name:?} in {}", path.display());
-            }
-            users.save(path)?;
+            let removed = Users::change_file(path, |users| {
+                if users.remove(&name) {
+                    Ok(())
+                } else {
+                    Err(webcare::access::AccessError::Usage(format!(
+                        "no user {name:?} in {}",
+                        path.display()
+                    )))
+                }
+            });
+            removed?;
             audit_cli(&config, "user_remove", &name)?;
             println!("{name}: removed");
         }
         UserAction::List => {
+            let users = Users::load(path)?;
             let now = chrono::Utc::now();
             for u in users.all() {
                 let expired = u.tokens.iter().filter(|t| t.is_expired(now)).count();
@@ -1126,10 +1132,10 @@ enum TokenAction {
 fn token(config_path: &Path, name: &str, action: TokenAction) -> Result<()> {
     let config = load(config_path)?;
     let path = &config.access.users_file;
-    let mut users = Users::load(path)?;
     let now = chrono::Utc::now();
     match action {
         TokenAction::List => {
+            let users = Users::load(path)?;
             let user = users
                 .get(name)
                 .with_context(|| format!("no user {name:?} in {}", path.display()))?;
@@ -1150,16 +1156,20 @@ fn token(config_path: &Path, name: &str, action: TokenAction) -> Result<()> {
         }
         TokenAction::Revoke(id) => {
             let id = id.trim();
-            if !users.revoke_token(name, id)? {
-                bail!("{name} has no token {id:?}; `webcare token {name} --list` shows their ids");
-            }
-            users.save(path)?;
+            Users::change_file(path, |users| {
+                if users.revoke_token(name, id)? {
+                    Ok(())
+                } else {
+                    Err(webcare::access::AccessError::Usage(format!(
+                        "{name} has no token {id:?}; `webcare token {name} --list` shows their ids"
+                    )))
+                }
+            })?;
             audit_cli(&config, "token_revoke", &format!("{name}: token {id}"))?;
             println!("{name}: token {id} revoked");
         }
         TokenAction::RevokeAll => {
-            let revoked = users.revoke_tokens(name)?;
-            users.save(path)?;
+            let revoked = Users::change_file(path, |users| users.revoke_tokens(name))?;
             audit_cli(
                 &config,
                 "token_revoke",
@@ -1170,8 +1180,9 @@ fn token(config_path: &Path, name: &str, action: TokenAction) -> Result<()> {
         TokenAction::Add { expires, label } => {
             let lifetime = webcare::access::parse_token_lifetime(Some(&expires))
                 .map_err(|m| anyhow::anyhow!("--expires: {m}"))?;
-            let (token, stored) = users.add_token(name, lifetime, label.as_deref(), now)?;
-            users.save(path)?;
+            let (token, stored) = Users::change_file(path, |users| {
+                users.add_token(name, lifetime, label.as_deref(), now)
+            })?;
             audit_cli(
                 &config,
                 "token_add",
