@@ -83,10 +83,16 @@ pub async fn start(config: &Config) -> Result<Daemon, DaemonError> {
     let users = Arc::new(UsersStore::open(&config.access.users_file)?);
     check_listen(config, &users.current())?;
     let state = Arc::new(StateDb::open(&config.storage.data_dir)?);
+    crate::pipeline::pseudonym::check_key_kept(
+        &config.pipeline.pseudonym_key,
+        &config.storage.data_dir,
+    )
+    .map_err(PipelineError::from)?;
     let pipeline = Arc::new(Pipeline::from_config(&config.pipeline)?);
     tracing::info!(rules = pipeline.topics().rule_count(), stages = ?Pipeline::stage_names(), models = %pipeline.models_summary(), "pipeline ready");
     let index = MentionIndex::open(&config.storage.data_dir)?;
     let checkpoints = index.checkpoints()?;
+    warn_of_unknown_positions(config, &checkpoints);
     tracing::info!(path = %index.path().display(), mentions = index.num_mentions(), "index open");
     let signatures = index.load_duplicates(&mut pipeline.duplicates())?;
     tracing::info!(signatures, "near-duplicate table rebuilt");
@@ -139,6 +145,7 @@ pub async fn start(config: &Config) -> Result<Daemon, DaemonError> {
     pollers.spawn(crate::retention::run_daily(
         writer.clone(),
         index.clone(),
+        poller.clock(),
         state.clone(),
         config.privacy.clone(),
         Some(config.export.out_dir.clone()),
@@ -233,6 +240,23 @@ impl Daemon {
         served.map_err(DaemonError::Serve)?;
         tracing::info!("stopped cleanly");
         Ok(())
+    }
+}
+
+/// Positions of sources the configuration no longer has: most often a source renamed.
+/// A mention is known by its source's name and its own id, so under the new name its
+/// items are fetched and stored again; the administrator should hear so.
+fn warn_of_unknown_positions(config: &Config, checkpoints: &crate::search::Checkpoints) {
+    let configured: std::collections::HashSet<&str> =
+        config.sources.iter().map(|s| s.name.as_str()).collect();
+    for (name, checkpoint) in checkpoints {
+        if !configured.contains(name.as_str()) {
+            tracing::warn!(
+                source = %name,
+                items_kept = checkpoint.items_kept,
+                "the index has a position for a source that is not configured (renamed or removed?); a renamed source fetches and stores its items again under its new name"
+            );
+        }
     }
 }
 

@@ -128,6 +128,7 @@ fn purge_files(dir: &std::path::Path, cutoff: DateTime<Utc>) -> usize {
 pub async fn run_daily(
     writer: WriterHandle,
     index: MentionIndex,
+    clock: std::sync::Arc<crate::poll::http::ClockCheck>,
     state: std::sync::Arc<StateDb>,
     privacy: Privacy,
     exports: Option<std::path::PathBuf>,
@@ -138,6 +139,14 @@ pub async fn run_daily(
         tokio::select! {
             _ = cancel.cancelled() => return,
             _ = tokio::time::sleep(wait) => {}
+        }
+        wait = EVERY;
+        // Retention erases by this clock: one a hundred days ahead would erase every
+        // mention, for good. A source's server has said it is wrong; try again later.
+        if clock.doubted_within(EVERY) {
+            tracing::error!("retention run skipped: a server's Date header says this machine's clock is wrong (see the sources' errors); fix the clock");
+            wait = Duration::from_secs(3600);
+            continue;
         }
         match run_once(
             &writer,
@@ -157,6 +166,5 @@ pub async fn run_daily(
             ),
             Err(error) => tracing::error!(%error, "retention run failed; retrying next time"),
         }
-        wait = EVERY;
     }
 }

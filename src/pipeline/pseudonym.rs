@@ -252,6 +252,34 @@ fn parse_hex_key(hex: &str) -> Option<[u8; KEY_BYTES]> {
     Some(key).filter(|k| k.iter().any(|&b| b != k[0]))
 }
 
+/// Refuses to go on where the key file is gone but what was made with it is kept (an
+/// index, a list of erased authors): a new key would give every author a second
+/// pseudonym and let the erased ones back in, silently. A data directory restored
+/// without its key, or a `pseudonym_key_file` moved, is the usual cause.
+pub fn check_key_kept(key: &KeySource, data_dir: &Path) -> Result<(), KeyError> {
+    let KeySource::File(path) = key else {
+        return Ok(());
+    };
+    if std::env::var_os(KEY_ENV).is_some() || path.exists() {
+        return Ok(());
+    }
+    let made_with_it = [
+        data_dir.join(crate::search::INDEX_DIR).join("meta.json"),
+        data_dir.join(crate::search::erased::ERASED_FILE),
+    ];
+    match made_with_it.iter().find(|p| p.exists()) {
+        None => Ok(()),
+        Some(found) => Err(KeyError::File {
+            path: path.clone(),
+            message: format!(
+                "missing, but {} holds pseudonyms made with it: restore the key file from the backup of the data directory (or set {KEY_ENV}). If it is lost for good, write a new random key there yourself (`openssl rand -hex 32 > {}`): authors then get new pseudonyms, and erased authors are no longer recognised",
+                found.display(),
+                path.display()
+            ),
+        }),
+    }
+}
+
 fn load_or_create(path: &Path) -> Result<[u8; KEY_BYTES], KeyError> {
     let fail = |message: String| KeyError::File {
         path: path.to_owned(),

@@ -33,6 +33,12 @@ pub enum FetchError {
     Redirects(usize),
     #[error("cannot connect: {0}")]
     Connect(String),
+    #[error("this machine's clock is {skew} {direction} the server's (its Date header says {server}): nothing is read from it until the clock is right (is NTP running?)")]
+    Clock {
+        skew: String,
+        direction: &'static str,
+        server: String,
+    },
     #[error("request failed: {0}")]
     Other(String),
 }
@@ -51,6 +57,77 @@ pub struct Fetcher {
     client: reqwest::Client,
     settings: config::Poll,
     hosts: Mutex<HashMap<String, Arc<Host>>>,
+    clock: Arc<ClockCheck>,
+}
+
+/// How far this machine's clock may be from a server's (its `Date` plus `Age`) before
+/// nothing fetched is judged by it. Items are dated, kept or dropped as too old (and
+/// retention erases) by this clock: a month ahead erases a month of mentions, and
+/// marks what it refused as seen. An hour covers caches that serve a response a while.
+pub const MAX_CLOCK_SKEW: Duration = Duration::from_secs(3600);
+
+/// What the servers' `Date` headers say of this machine's clock: when one last
+/// contradicted it. Kept by the monotonic clock, which a wrong wall clock does not move.
+#[derive(Debug, Default)]
+pub struct ClockCheck {
+    doubted: Mutex<Option<std::time::Instant>>,
+}
+
+impl ClockCheck {
+    fn doubt(&self) {
+        *self
+            .doubted
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(std::time::Instant::now());
+    }
+
+    /// Whether a server contradicted the clock within the last `window`.
+    pub fn doubted_within(&self, window: Duration) -> bool {
+        self.doubted
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .is_some_and(|at| at.elapsed() < window)
+    }
+}
+
+/// How far `now` is ahead of the server's time by its `Date` and `Age` headers, in
+/// seconds (negative: behind); `None` without a readable `Date`.
+fn clock_skew(headers: &HeaderMap, now: std::time::SystemTime) -> Option<i64> {
+    let date = headers.get(header::DATE)?.to_str().ok()?;
+    let date = httpdate::parse_http_date(date).ok()?;
+    let age: u64 = headers
+        .get(header::AGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0);
+    let server = date + Duration::from_secs(age.min(MAX_CLOCK_SKEW.as_secs() * 24));
+    Some(match now.duration_since(server) {
+        Ok(ahead) => ahead.as_secs() as i64,
+        Err(behind) => -(behind.duration().as_secs() as i64),
+    })
+}
+
+/// A skew as people say it: "100 days", "3 hours", "1 hour".
+fn roughly(secs: u64) -> String {
+    let (n, unit) = match secs {
+        s if s >= 86_400 => ((s + 43_200) / 86_400, "day"),
+        s => ((s + 1_800) / 3_600, "hour"),
+    };
+    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
+}
+
+/// The error for a response whose `Date` contradicts `now` by more than
+/// [`MAX_CLOCK_SKEW`], if it does.
+fn clock_error(headers: &HeaderMap, now: std::time::SystemTime) -> Option<FetchError> {
+    let skew = clock_skew(headers, now)?;
+    if skew.unsigned_abs() <= MAX_CLOCK_SKEW.as_secs() {
+        return None;
+    }
+    Some(FetchError::Clock {
+        skew: roughly(skew.unsigned_abs()),
+        direction: if skew > 0 { "ahead of" } else { "behind" },
+        server: header_text(headers, header::DATE).unwrap_or_default(),
+    })
 }
 
 /// One host (name and port): its requests in flight and when the next one may start.
@@ -116,6 +193,7 @@ impl Fetcher {
             client,
             settings: settings.clone(),
             hosts: Mutex::new(HashMap::new()),
+            clock: Arc::new(ClockCheck::default()),
         })
     }
 
@@ -157,6 +235,11 @@ impl Fetcher {
                 return;
             }
         }
+    }
+
+    /// What the servers said of this machine's clock.
+    pub fn clock(&self) -> Arc<ClockCheck> {
+        self.clock.clone()
     }
 
     /// Performs `request`, waiting for its host's turn and a free slot first.
@@ -207,6 +290,10 @@ impl Fetcher {
             return Err(FetchError::Status {
                 status: status.as_u16(),
             });
+        }
+        if let Some(wrong) = clock_error(response.headers(), std::time::SystemTime::now()) {
+            self.clock.doubt();
+            return Err(wrong);
         }
         let headers = response.headers().clone();
         let url = response.url().clone();
@@ -337,6 +424,38 @@ fn source_chain(e: &dyn std::error::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_servers_date_and_age_against_our_clock() {
+        let now = httpdate::parse_http_date("Fri, 20 Nov 2026 10:00:00 GMT").unwrap();
+        let date = |date: &'static str, age: Option<&'static str>| {
+            let mut h = HeaderMap::new();
+            h.insert(header::DATE, HeaderValue::from_static(date));
+            if let Some(age) = age {
+                h.insert(header::AGE, HeaderValue::from_static(age));
+            }
+            h
+        };
+        let ahead = date("Fri, 20 Nov 2026 07:00:00 GMT", None);
+        assert_eq!(clock_skew(&ahead, now), Some(3 * 3600));
+        let error = clock_error(&ahead, now).unwrap().to_string();
+        assert!(
+            error.starts_with("this machine's clock is 3 hours ahead of the server's"),
+            "{error}"
+        );
+        // A cached response, two and a half hours old: the server's clock is right.
+        let cached = date("Fri, 20 Nov 2026 07:30:00 GMT", Some("9000"));
+        assert_eq!(clock_skew(&cached, now), Some(0));
+        assert!(clock_error(&cached, now).is_none());
+        let behind = date("Sat, 21 Nov 2026 10:00:00 GMT", None);
+        assert!(clock_error(&behind, now)
+            .unwrap()
+            .to_string()
+            .contains("is 1 day behind the server's"));
+        assert!(clock_error(&date("Fri, 20 Nov 2026 10:50:00 GMT", None), now).is_none());
+        assert_eq!(clock_skew(&date("yesterday", None), now), None);
+        assert_eq!(clock_skew(&HeaderMap::new(), now), None);
+    }
 
     #[test]
     fn retry_after_seconds_and_dates() {

@@ -154,6 +154,11 @@ impl Poller {
         })
     }
 
+    /// What the servers' `Date` headers said of this machine's clock.
+    pub fn clock(&self) -> Arc<http::ClockCheck> {
+        self.fetcher.clock()
+    }
+
     /// One poll of `source`: fetch every page, run the pipeline, and write the mentions
     /// with the new checkpoint. Returns after the index commit that holds them, and then
     /// `checkpoint` is the saved one.

@@ -30,7 +30,7 @@ pub use self::query::{Hit, SearchRequest, SearchResults, Sort};
 pub use self::schema::Fields;
 
 /// The index lives in this folder under `data_dir`.
-const INDEX_DIR: &str = "mentions";
+pub const INDEX_DIR: &str = "mentions";
 /// Memory the writer may buffer before it flushes a segment.
 const WRITER_HEAP_BYTES: usize = 128 * 1024 * 1024;
 
@@ -55,6 +55,8 @@ pub enum IndexError {
         found: String,
         expected: u32,
     },
+    #[error("index at {path} has segment files but no meta.json, which lists them: restore it from the backup, or move the directory aside to start a new index (opening it would make a new, empty index and delete those files)")]
+    MetaMissing { path: PathBuf },
     #[error("index: {0}")]
     Tantivy(#[from] tantivy::TantivyError),
     #[error("index checkpoint payload is unreadable: {0}")]
@@ -93,6 +95,30 @@ pub struct MentionIndex {
     path: PathBuf,
 }
 
+/// Segment files without the `meta.json` that names them: a damaged or partly restored
+/// index. tantivy would create a new, empty index there and remove the files as
+/// garbage, losing every mention in them without a word.
+fn refuse_orphaned_segments(path: &Path) -> Result<(), IndexError> {
+    if path.join("meta.json").exists() {
+        return Ok(());
+    }
+    let has_segments = std::fs::read_dir(path)
+        .map(|entries| {
+            entries.flatten().any(|e| {
+                let name = e.file_name();
+                let name = name.to_string_lossy();
+                name.ends_with(".store") || name.ends_with(".idx") || name.ends_with(".term")
+            })
+        })
+        .unwrap_or(false);
+    if has_segments {
+        return Err(IndexError::MetaMissing {
+            path: path.to_owned(),
+        });
+    }
+    Ok(())
+}
+
 impl MentionIndex {
     /// Opens the index under `data_dir`, creating the directory and index if needed.
     pub fn open(data_dir: &Path) -> Result<MentionIndex, IndexError> {
@@ -107,6 +133,7 @@ impl MentionIndex {
             path: path.clone(),
             source,
         };
+        refuse_orphaned_segments(&path)?;
         let (schema, fields) = schema::build();
         let dir = MmapDirectory::open(&path).map_err(|e| open_err(e.into()))?;
         let index = Index::open_or_create(dir, schema).map_err(|e| match e {

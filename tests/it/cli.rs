@@ -370,6 +370,24 @@ fn import_then_search_from_the_shell() {
     assert!(!out.contains("0612345678"), "{out}");
     let (code, _, err) = webcare(&["forget", "-c", &config]);
     assert_ne!(code, 0, "neither --url nor --author: {err}");
+
+    // A data directory without the key its pseudonyms were made with (restored without
+    // it): nothing goes on with a new key, which would let erased authors back in.
+    let key = dir.path().join("data/pseudonym.key");
+    std::fs::remove_file(&key).unwrap();
+    for args in [
+        &["import", "-c", &config, &input][..],
+        &["forget", "-c", &config, "--author", "@someone"][..],
+    ] {
+        let (code, out, err) = webcare(args);
+        assert_ne!(code, 0, "{args:?}: {out}");
+        assert!(
+            err.contains("pseudonym.key: pseudonym key file: missing, but")
+                && err.contains("restore the key file"),
+            "{err}"
+        );
+    }
+    assert!(!key.exists(), "no new key was made");
 }
 
 /// Personal data from input never reaches the logs, even at the most verbose level and

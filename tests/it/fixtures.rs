@@ -34,6 +34,8 @@ pub struct Log {
     /// User-Agent and Accept-Encoding of every `/slow/*` and `/gzip.xml` request.
     pub user_agents: std::sync::Mutex<Vec<String>>,
     pub accept_encodings: std::sync::Mutex<Vec<String>>,
+    /// Seconds `/clock.xml` puts its `Date` header off the true time.
+    pub clock_offset: std::sync::atomic::AtomicI64,
 }
 
 pub struct FixtureServer {
@@ -109,6 +111,7 @@ pub async fn start() -> FixtureServer {
         .route("/gone", get(|| async { StatusCode::INTERNAL_SERVER_ERROR }))
         .route("/slow/{n}", get(slow))
         .route("/gzip.xml", get(gzipped))
+        .route("/clock.xml", get(clock))
         .with_state(log.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -216,6 +219,25 @@ async fn gzipped(State(log): State<Arc<Log>>, headers: HeaderMap) -> Response {
             (header::CONTENT_ENCODING, "gzip"),
         ],
         body,
+    )
+        .into_response()
+}
+
+/// The RSS 2.0 fixture from a server whose clock is `clock_offset` seconds off.
+async fn clock(State(log): State<Arc<Log>>) -> Response {
+    let offset = log.clock_offset.load(Ordering::SeqCst);
+    let now = std::time::SystemTime::now();
+    let shifted = if offset >= 0 {
+        now + std::time::Duration::from_secs(offset.unsigned_abs())
+    } else {
+        now - std::time::Duration::from_secs(offset.unsigned_abs())
+    };
+    (
+        [
+            (header::CONTENT_TYPE, "application/rss+xml".to_string()),
+            (header::DATE, httpdate::fmt_http_date(shifted)),
+        ],
+        fixture("rss2.xml"),
     )
         .into_response()
 }

@@ -127,6 +127,28 @@ fn a_star_after_a_word_finds_the_words_it_begins() {
 }
 
 #[test]
+fn an_index_without_its_meta_file_is_refused_and_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let index = MentionIndex::open(dir.path()).unwrap();
+        let mut w = index.writer().unwrap();
+        w.upsert(&mention("s", "1", "vastgelegd")).unwrap();
+        w.commit(&Checkpoints::new()).unwrap();
+        w.finish().unwrap();
+    }
+    let mentions = dir.path().join("mentions");
+    let files = || std::fs::read_dir(&mentions).unwrap().count();
+    std::fs::remove_file(mentions.join("meta.json")).unwrap();
+    let before = files();
+    let err = MentionIndex::open(dir.path()).err().unwrap().to_string();
+    assert!(
+        err.contains("has segment files but no meta.json") && err.contains("mentions"),
+        "{err}"
+    );
+    assert_eq!(files(), before, "nothing was deleted");
+}
+
+#[test]
 fn uncommitted_work_is_gone_after_a_crash_and_so_is_its_position() {
     let dir = tempfile::tempdir().unwrap();
     {

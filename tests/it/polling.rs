@@ -104,6 +104,49 @@ async fn second_poll_is_conditional_and_changes_nothing() {
     harness.finish().await;
 }
 
+/// A server whose clock is far from ours (ours a hundred days ahead: a dead battery, a
+/// VM restored with a wrong clock) is not read: by our clock its items would be too old
+/// to keep and marked seen, never to come back, and retention would erase the index.
+/// Nothing is judged, the position stays, retention holds off; once the clocks agree
+/// the same items are read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_clock_reads_nothing_until_it_is_right() {
+    let server = fixtures::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = fixtures::config(dir.path(), &server, &[("clock", "/clock.xml")]);
+    let harness = Harness::start(&config);
+    let (index, poller) = (&harness.index, &harness.poller);
+    let source = webcare::sources::build(&config.sources[0]).unwrap();
+    let mut checkpoint = SourceCheckpoint::default();
+    let clock = poller.clock();
+    assert!(!clock.doubted_within(std::time::Duration::from_secs(3600)));
+    for days in [-100, 100] {
+        server.log.clock_offset.store(days * 24 * 3600, SeqCst);
+        let err = poller
+            .poll_once(source.as_ref(), &mut checkpoint)
+            .await
+            .unwrap_err()
+            .to_string();
+        let direction = if days < 0 { "ahead of" } else { "behind" };
+        assert!(
+            err.contains(&format!("clock is 100 days {direction} the server's")),
+            "{err}"
+        );
+        assert_eq!(index.num_mentions(), 0);
+        assert_eq!(checkpoint, SourceCheckpoint::default());
+    }
+    assert!(clock.doubted_within(std::time::Duration::from_secs(3600)));
+    // Half an hour off is a cache's doing, not a wrong clock.
+    server.log.clock_offset.store(-1800, SeqCst);
+    let read = poller
+        .poll_once(source.as_ref(), &mut checkpoint)
+        .await
+        .unwrap();
+    assert_eq!((read.items_seen, read.kept), (6, 3));
+    assert_eq!(index.num_mentions(), 3);
+    harness.finish().await;
+}
+
 /// A harness polling the fixture server's RSS 2.0 feed (3 relevant items of 6), and
 /// that source.
 async fn on_rss2(
