@@ -688,7 +688,82 @@ fn bench_search() {
         percentile(&bare, 0.99),
         percentile(&ours, 0.5) / percentile(&bare, 0.5)
     );
+    // The first four letters of a word as a prefix, and the other word as stemmed.
+    let prefixed: Vec<(String, String, String)> = pairs
+        .iter()
+        .filter(|(a, _)| a.chars().count() >= 4)
+        .take(500)
+        .map(|(a, b)| {
+            let prefix = a.chars().take(4).collect::<String>().to_lowercase();
+            (prefix, b.clone(), stem(b))
+        })
+        .collect();
+    bench_prefix_search(&index, &searcher, text_nl, lang, &prefixed);
     bench_export(&index);
+}
+
+/// `word* other` with `lang=nl`, against bare tantivy running the same prefix as a
+/// `RegexQuery` with the other word's stem and the language filter.
+fn bench_prefix_search(
+    index: &MentionIndex,
+    searcher: &tantivy::Searcher,
+    text_nl: tantivy::schema::Field,
+    lang: tantivy::schema::Field,
+    prefixed: &[(String, String, String)],
+) {
+    let (mut ours, mut bare) = (Vec::new(), Vec::new());
+    for (prefix, b, b_stem) in prefixed {
+        let request = SearchRequest {
+            q: format!("{prefix}* {b}"),
+            lang: Some("nl".into()),
+            ..Default::default()
+        };
+        let t = Instant::now();
+        std::hint::black_box(index.search(&request).unwrap());
+        ours.push(t.elapsed().as_secs_f64() * 1000.0);
+        let clauses: Vec<(Occur, Box<dyn Query>)> = vec![
+            (
+                Occur::Must,
+                Box::new(
+                    tantivy::query::RegexQuery::from_pattern(&format!("{prefix}.*"), text_nl)
+                        .unwrap(),
+                ),
+            ),
+            (
+                Occur::Must,
+                Box::new(TermQuery::new(
+                    Term::from_field_text(text_nl, b_stem),
+                    IndexRecordOption::WithFreqs,
+                )),
+            ),
+            (
+                Occur::Must,
+                Box::new(TermQuery::new(
+                    Term::from_field_text(lang, "nl"),
+                    IndexRecordOption::Basic,
+                )),
+            ),
+        ];
+        let query = BooleanQuery::new(clauses);
+        let t = Instant::now();
+        std::hint::black_box(
+            searcher
+                .search(&query, &(TopDocs::with_limit(20).order_by_score(), Count))
+                .unwrap(),
+        );
+        bare.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    ours.sort_by(f64::total_cmp);
+    bare.sort_by(f64::total_cmp);
+    println!(
+        "prefix search, {} queries `word* other` with lang=nl: webcare median {:.2} ms, p99 {:.2} ms; bare tantivy (RegexQuery) median {:.2} ms, p99 {:.2} ms; ratio of medians {:.1}",
+        prefixed.len(),
+        percentile(&ours, 0.5),
+        percentile(&ours, 0.99),
+        percentile(&bare, 0.5),
+        percentile(&bare, 0.99),
+        percentile(&ours, 0.5) / percentile(&bare, 0.5)
+    );
 }
 
 fn main() {

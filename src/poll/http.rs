@@ -213,24 +213,22 @@ impl Fetcher {
             .clone()
     }
 
-    /// How long the host of `url` is held (its quota used up, or it asked us to wait),
-    /// where it is: a request to it waits that long.
-    pub fn held_for(&self, url: &Url) -> Option<Duration> {
-        let hosts = self
-            .hosts
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let until = hosts.get(&host_key(url))?.pace().hold_until?;
-        until
-            .checked_duration_since(Instant::now())
-            .filter(|d| !d.is_zero())
-    }
-
     /// Waits until the host may be asked again: its least interval since the last
-    /// request, and any hold (quota used up, `Retry-After`) set meanwhile.
-    async fn wait_turn(&self, host: &Host, min_interval: Duration) {
+    /// request, and any hold (quota used up, `Retry-After`) set meanwhile, also one set
+    /// while this request waited for a slot. `waiting` hears each wait of over a second.
+    async fn wait_turn(
+        &self,
+        host: &Host,
+        min_interval: Duration,
+        waiting: &(dyn Fn(Duration) + Sync),
+    ) {
         loop {
-            tokio::time::sleep_until(host.reserve(min_interval)).await;
+            let start = host.reserve(min_interval);
+            let wait = start.saturating_duration_since(Instant::now());
+            if wait > Duration::from_secs(1) {
+                waiting(wait);
+            }
+            tokio::time::sleep_until(start).await;
             if !host.held() {
                 return;
             }
@@ -242,8 +240,14 @@ impl Fetcher {
         self.clock.clone()
     }
 
-    /// Performs `request`, waiting for its host's turn and a free slot first.
-    pub async fn fetch(&self, request: &FetchRequest) -> Result<Fetched, FetchError> {
+    /// Performs `request`, waiting for its host's turn and a free slot first; `waiting`
+    /// hears how long when the host's pace or a hold keeps it back (so that the source's
+    /// status can say when it will really be asked).
+    pub async fn fetch(
+        &self,
+        request: &FetchRequest,
+        waiting: &(dyn Fn(Duration) + Sync),
+    ) -> Result<Fetched, FetchError> {
         let host_name = request.url.host_str().unwrap_or_default().to_string();
         let host = self.host(&request.url);
         let _permit = host
@@ -252,7 +256,7 @@ impl Fetcher {
             .await
             .map_err(|e| FetchError::Other(e.to_string()))?;
         // After the slot: a hold set while this request queued for it is still seen.
-        self.wait_turn(&host, request.min_interval).await;
+        self.wait_turn(&host, request.min_interval, waiting).await;
         let response = self
             .client
             .get(request.url.clone())

@@ -269,13 +269,13 @@ impl Poller {
         request: &FetchRequest,
         saved: &Position,
     ) -> Result<(Page, bool), PollError> {
-        if let Some(held) = self.fetcher.held_for(&request.url) {
-            // The fetch waits for the host: say when it will really be asked.
+        // When the fetch waits for the host, say when it will really be asked.
+        let waiting = |wait: std::time::Duration| {
             self.board.update(source.name(), |s| {
-                s.next_poll = Utc::now().checked_add_signed(to_chrono(held));
+                s.next_poll = Utc::now().checked_add_signed(to_chrono(wait));
             });
-        }
-        let fetched = self.fetcher.fetch(request).await?;
+        };
+        let fetched = self.fetcher.fetch(request, &waiting).await?;
         let not_modified = matches!(fetched, sources::Fetched::NotModified);
         let page = cpu_bound(|| source.parse(request, saved, fetched, Utc::now()))?;
         Ok((page, not_modified))
