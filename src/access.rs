@@ -35,9 +35,12 @@ const TOKEN_ID_CHARS: usize = 12;
 const MAX_LABEL_CHARS: usize = 64;
 /// The shortest lifetime of a token: a shorter one has expired before it is used.
 const MIN_TOKEN_LIFETIME: std::time::Duration = std::time::Duration::from_secs(3600);
-/// Characters that change the direction or visibility of what follows: a label with
-/// one can make a list or the audit trail read other than it is.
-const BIDI_CONTROLS: &[char] = &[
+/// Actors the audit trail names itself.
+const RESERVED_NAMES: &[&str] = &["system", "cli", "anonymous"];
+
+/// Characters that change the direction or visibility of what follows: a label or a note
+/// with one can make a list or the audit trail read other than it is.
+pub const BIDI_CONTROLS: &[char] = &[
     '\u{061c}', '\u{200e}', '\u{200f}', '\u{202a}', '\u{202b}', '\u{202c}', '\u{202d}', '\u{202e}',
     '\u{2066}', '\u{2067}', '\u{2068}', '\u{2069}',
 ];
@@ -231,9 +234,19 @@ const MAX_NAME_CHARS: usize = 64;
 /// characters, at most [`MAX_NAME_CHARS`], and not another user's in other capitals
 /// ("Alice" beside "alice" would be two accounts that read as one in the audit trail).
 fn check_name(name: &str, others: &[User]) -> Result<(), String> {
-    if name.is_empty() || name.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    // Names stand for people in the audit trail: none that looks like another ("аlice"
+    // with a Cyrillic а, a zero-width space) or like the trail's own actors.
+    let plain = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-@".contains(c));
+    if !plain || RESERVED_NAMES.contains(&name.to_lowercase().as_str()) {
         return Err(format!(
-            "user name {name:?} must be non-empty, without spaces"
+            "user name {name:?} must be letters a-z, digits and . _ - @, starting with a letter or digit, and not one the audit trail uses itself ({})",
+            RESERVED_NAMES.join(", ")
         ));
     }
     if name.chars().count() > MAX_NAME_CHARS {
@@ -1065,9 +1078,23 @@ mod tests {
         );
         let err = refused(&mut users, &"x".repeat(65), password);
         assert!(err.contains("too long"), "{err}");
-        let err = refused(&mut users, "bob smith", password);
-        assert!(err.contains("without spaces"), "{err}");
-        assert_eq!(users.all().len(), 1);
+        // Nothing that reads as someone else in the audit trail.
+        for name in [
+            "bob smith",
+            "\u{430}lice",
+            "al\u{200b}ice",
+            "-",
+            "system",
+            "SYSTEM",
+            "cli:root",
+        ] {
+            let err = refused(&mut users, name, password);
+            assert!(err.contains("must be letters a-z"), "{name:?}: {err}");
+        }
+        users
+            .set_user("jan.de-vries@ind", Role::Viewer, password)
+            .unwrap();
+        assert_eq!(users.all().len(), 2);
         // A file with two names that differ in capitals only is refused too.
         let err = Users::parse(
             Path::new("users.toml"),

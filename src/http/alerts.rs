@@ -110,6 +110,20 @@ async fn set_status(
     note: &str,
 ) -> Result<Json<Value>, ApiError> {
     let id = parse_id(id)?;
+    // One note is one line of the incident's history: a line break would let it write
+    // lines that look like someone else's.
+    let note: String = note
+        .chars()
+        .map(|c| if c.is_whitespace() { ' ' } else { c })
+        .collect();
+    if note
+        .chars()
+        .any(|c| c.is_control() || crate::access::BIDI_CONTROLS.contains(&c))
+    {
+        return Err(ApiError::bad_request(
+            "the note holds control or direction characters",
+        ));
+    }
     if note.chars().count() > MAX_NOTE_CHARS {
         return Err(ApiError::bad_request(format!(
             "the note is longer than {MAX_NOTE_CHARS} characters"

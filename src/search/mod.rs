@@ -396,5 +396,7 @@ pub fn to_document(f: &Fields, m: &Mention) -> TantivyDocument {
     let family = schema::family_of(&m.lang);
     doc.add_text(f.text_by_family[family], &m.title);
     doc.add_text(f.text_by_family[family], &m.text);
+    doc.add_text(f.words, &m.title);
+    doc.add_text(f.words, &m.text);
     doc
 }

@@ -19,7 +19,7 @@ use tantivy::snippet::SnippetGenerator;
 use tantivy::{DocAddress, Order, Searcher, Term};
 
 use super::docs::{exact, published, stored_text, stored_time};
-use super::schema::{family_of, prefix_starts, FAMILIES};
+use super::schema::{family_of, prefix_start, FAMILIES};
 use super::{Fields, MentionIndex};
 
 /// Most hits one request may ask for.
@@ -31,8 +31,8 @@ pub const MAX_QUERY_LEN: usize = 1_000;
 const DEFAULT_LIMIT: usize = 20;
 const SNIPPET_CHARS: usize = 240;
 const FACET_SIZE: u32 = 50;
-/// The word beginnings a query searches with `word*`, by field.
-type Prefixes = Vec<(Field, String)>;
+/// The word beginnings a query searches with `word*` (as [`Fields::words`] writes them).
+type Prefixes = Vec<String>;
 
 /// Fewest letters before a `*`: "a*" would stand for a good part of the dictionary.
 pub const MIN_PREFIX_CHARS: usize = 3;
@@ -160,7 +160,13 @@ impl MentionIndex {
         let plan = Plan::new(index, fields, request)?;
         let searcher = reader.searcher();
         let (addresses, total, aggs) = plan.collect(&searcher).map_err(as_query_error)?;
-        let highlighted = with_prefixed_words(&searcher, &*plan.text_query, &plan.prefixes)?;
+        let highlighted = with_prefixed_words(
+            &searcher,
+            &*plan.text_query,
+            fields,
+            &plan.families,
+            &plan.prefixes,
+        )?;
         let snippets = Snippets::new(&searcher, &*highlighted, fields, &plan.families)?;
         let mut hits = Vec::with_capacity(addresses.len());
         for address in addresses {
@@ -331,16 +337,14 @@ fn parse_text_query(
     parser.set_conjunction_by_default();
     // The expressions `word*` becomes below; one typed by the user is refused first.
     parser.allow_regexes();
-    let q = apostrophes_as_spaces(q);
+    let q = plain_words(&apostrophes_as_spaces(q));
     let ast = tantivy::query_grammar::parse_query(&q).map_err(|_| {
         SearchError::Query(describe_query_error(
             &tantivy::query::QueryParserError::SyntaxError(q.to_string()),
         ))
     })?;
     let mut prefixes = Vec::new();
-    let ast = with_prefixes(ast, &mut |word| {
-        prefix_leaf(index, f, &families, word, &mut prefixes)
-    })?;
+    let ast = with_prefixes(ast, &mut |word| prefix_leaf(index, f, word, &mut prefixes))?;
     let parsed = match parser.build_query_from_user_input_ast(ast.clone()) {
         // "NOT coa" alone: everything but, as staff mean it; the parser refuses a query
         // of nothing but exclusions.
@@ -383,6 +387,7 @@ fn with_prefixes(
                     .to_string(),
             )),
             UserInputLeaf::Literal(literal) if literal.field_name.is_none() => {
+                refuse_misplaced_operators(&literal)?;
                 // The grammar keeps the * of an unquoted word in the word, and marks a
                 // quoted one's as a prefix.
                 let word = match literal.phrase.strip_suffix('*') {
@@ -401,12 +406,44 @@ fn with_prefixes(
     })
 }
 
-/// What `word*` searches: in each family's field, the words beginning as
-/// [`prefix_starts`] says. Each start is also noted in `prefixes` for the snippets.
+/// A `*` or `~` where the parser would quietly read something else than was meant:
+/// `asiel**` and `*asiel` as `asiel`, `"de asielpro*"` as the phrase without a prefix,
+/// `tolk~1` (a fuzzy search elsewhere) as `tolk`.
+fn refuse_misplaced_operators(
+    literal: &tantivy::query_grammar::UserInputLiteral,
+) -> Result<(), SearchError> {
+    let phrase = literal.phrase.as_str();
+    let refuse = |message: String| Err(SearchError::Query(message));
+    match literal.delimiter {
+        Delimiter::None => {
+            let stars = phrase.matches('*').count();
+            if stars > 1 || (stars == 1 && !phrase.ends_with('*')) || literal.prefix {
+                return refuse(format!(
+                    "{phrase:?}: a * goes at the end of a word (asiel*), once"
+                ));
+            }
+            // The grammar keeps a ~ after a word in the word (a phrase "tolk 1").
+            if literal.slop > 0 || phrase.contains('~') {
+                return refuse(format!(
+                    "{phrase:?}: ~ is for phrases (\"gehoor uitgesteld\"~2); there is no fuzzy search"
+                ));
+            }
+        }
+        _ if phrase.contains('*') => {
+            return refuse(format!(
+                "\"{phrase}\": the * of a phrase goes after its closing quote (\"de asielpro\"*)"
+            ));
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// What `word*` searches: the words as written ([`Fields::words`]) that begin so. The
+/// beginning is also noted in `prefixes`, for the snippets.
 fn prefix_leaf(
     index: &tantivy::Index,
     f: &Fields,
-    families: &[usize],
     word: &str,
     prefixes: &mut Prefixes,
 ) -> Result<UserInputAst, SearchError> {
@@ -415,66 +452,67 @@ fn prefix_leaf(
             "{word}* is too short to search: a * needs at least {MIN_PREFIX_CHARS} letters before it"
         )));
     }
-    let schema = index.schema();
-    let mut clauses = Vec::with_capacity(families.len());
-    for &family in families {
-        let field = f.text_by_family[family];
-        let starts = prefix_starts(index, family, word);
-        if starts.is_empty() {
-            continue;
-        }
-        let pattern = starts
-            .iter()
-            .map(|s| regex::escape(s))
-            .collect::<Vec<_>>()
-            .join("|");
-        prefixes.extend(starts.into_iter().map(|s| (field, s)));
-        let leaf = UserInputLeaf::Regex {
-            field: Some(schema.get_field_name(field).to_string()),
-            pattern: format!("(?:{pattern}).*"),
-        };
-        clauses.push((Some(Occur::Should), UserInputAst::Leaf(Box::new(leaf))));
-    }
-    Ok(UserInputAst::Clause(clauses))
+    let Some(start) = prefix_start(word) else {
+        return Err(SearchError::Query(format!(
+            "{word}*: a * goes after one word"
+        )));
+    };
+    let leaf = UserInputLeaf::Regex {
+        field: Some(index.schema().get_field_name(f.words).to_string()),
+        pattern: format!("{}.*", regex::escape(&start)),
+    };
+    prefixes.push(start);
+    Ok(UserInputAst::Leaf(Box::new(leaf)))
 }
 
-/// `query` and the indexed words that begin with `prefixes` (a few per beginning), for
-/// the snippet generator, which highlights the words a query names and cannot list
-/// those an expression matches.
+/// `query` and, for the snippet generator, the words that begin with `prefixes` (a few
+/// each) as each family's field keeps them (stemmed): the generator highlights the words
+/// a query names and cannot list those an expression matches.
 fn with_prefixed_words(
     searcher: &Searcher,
     query: &dyn Query,
-    prefixes: &[(Field, String)],
+    f: &Fields,
+    families: &[usize],
+    prefixes: &[String],
 ) -> Result<Box<dyn Query>, SearchError> {
     if prefixes.is_empty() {
         return Ok(query.box_clone());
     }
-    let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Should, query.box_clone())];
-    for (field, start) in prefixes {
-        let mut words = std::collections::BTreeSet::new();
+    let mut words = std::collections::BTreeSet::new();
+    for start in prefixes {
+        let mut found = 0;
         for segment in searcher.segment_readers() {
-            let index = segment.inverted_index(*field)?;
+            let index = segment.inverted_index(f.words)?;
             let mut stream = index
                 .terms()
                 .range()
                 .ge(start.as_bytes())
                 .into_stream()
                 .map_err(tantivy::TantivyError::from)?;
-            while words.len() < PREFIX_HIGHLIGHTS && stream.advance() {
+            while found < PREFIX_HIGHLIGHTS && stream.advance() {
                 match std::str::from_utf8(stream.key()) {
                     Ok(word) if word.starts_with(start.as_str()) => {
-                        words.insert(word.to_string());
+                        found += usize::from(words.insert(word.to_string()));
                     }
                     _ => break,
                 }
             }
         }
-        for word in words {
-            let term = Term::from_field_text(*field, &word);
-            clauses.push((
-                Occur::Should,
-                Box::new(TermQuery::new(term, IndexRecordOption::Basic)),
-            ));
+    }
+    let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Should, query.box_clone())];
+    for &family in families {
+        let field = f.text_by_family[family];
+        let mut analyzer = searcher.index().tokenizer_for_field(field)?;
+        for word in &words {
+            analyzer.token_stream(word).process(&mut |token| {
+                clauses.push((
+                    Occur::Should,
+                    Box::new(TermQuery::new(
+                        Term::from_field_text(field, &token.text),
+                        IndexRecordOption::Basic,
+                    )),
+                ));
+            });
         }
     }
     Ok(Box::new(BooleanQuery::new(clauses)))
@@ -530,6 +568,33 @@ fn apostrophes_as_spaces(q: &str) -> std::borrow::Cow<'_, str> {
         })
         .collect::<String>()
         .into()
+}
+
+/// `q` with every kind of space (a non-breaking one pasted from a web page) a plain one,
+/// and the word `IN` outside a phrase in lower case: the parser reads it as the start
+/// of a set (`field: IN [a b]`) and refuses the query. The index lower-cases words anyway.
+fn plain_words(q: &str) -> String {
+    let spaced: String = q
+        .chars()
+        .map(|c| if c.is_whitespace() { ' ' } else { c })
+        .collect();
+    if !spaced.contains("IN") {
+        return spaced;
+    }
+    let mut in_phrase = false;
+    spaced
+        .split(' ')
+        .map(|word| {
+            let plain = !in_phrase && word == "IN";
+            in_phrase ^= word.matches('"').count() % 2 == 1;
+            if plain {
+                "in"
+            } else {
+                word
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// A query the parser took that the index cannot run ("url:*" asks which mentions have

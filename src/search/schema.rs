@@ -20,7 +20,7 @@ use tantivy::Index;
 use super::stem::CachedStemmer;
 
 /// Bumped when the schema changes incompatibly; stored beside the index.
-pub const SCHEMA_VERSION: u32 = 6;
+pub const SCHEMA_VERSION: u32 = 7;
 
 /// Analyzer families: (name, stemmer). `std` lower-cases and splits on non-alphanumerics,
 /// which suits Persian, Ukrainian, Somali, Tigrinya and anything undetermined.
@@ -79,7 +79,14 @@ pub struct Fields {
     pub thread: Field,
     /// Indexed text per family, in [`FAMILIES`] order.
     pub text_by_family: Vec<Field>,
+    /// The words of title and text as written (lower case, folded, not stemmed), whatever
+    /// the language: what `word*` looks in. A stem is no word's beginning ("beslissing"
+    /// is kept as "besliss", "gehoor" as "hoor").
+    pub words: Field,
 }
+
+/// The analyzer of [`Fields::words`].
+const WORDS_TOKENIZER: &str = "wc_words";
 
 fn tokenizer_name(family: &str) -> String {
     format!("wc_{family}")
@@ -130,6 +137,15 @@ pub fn build() -> (Schema, Fields) {
     for (family, _) in FAMILIES {
         text_by_family.push(b.add_text_field(&format!("text_{family}"), analyzed(family)));
     }
+    // Which documents hold a word is all a prefix search asks: no frequencies, no positions.
+    let words = b.add_text_field(
+        "words",
+        TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer(WORDS_TOKENIZER)
+                .set_index_option(IndexRecordOption::Basic),
+        ),
+    );
     let fields = Fields {
         id,
         source,
@@ -152,6 +168,7 @@ pub fn build() -> (Schema, Fields) {
         author,
         thread,
         text_by_family,
+        words,
     };
     (b.build(), fields)
 }
@@ -179,41 +196,27 @@ pub fn register_analyzers(index: &Index) {
             .tokenizers()
             .register(&tokenizer_name(family), analyzer);
     }
+    index
+        .tokenizers()
+        .register(WORDS_TOKENIZER, words_analyzer());
 }
 
-/// How the words of family `family`'s field may begin for a search for `word*`: the
-/// word as the index writes it before stemming (lower case, folded where the family
-/// folds) and, where the stemmer shortens it, its stem ("asielzoekers*" then also finds
-/// the stem "asielzoeker" and "asielzoekerscentrum"). Empty when `word` is not one word.
-pub fn prefix_starts(index: &Index, family: usize, word: &str) -> Vec<String> {
-    let (name, _) = FAMILIES[family];
-    let tokens = |analyzer: &mut TextAnalyzer| {
-        let mut out = Vec::new();
-        analyzer
-            .token_stream(word)
-            .process(&mut |t| out.push(t.text.clone()));
-        out
-    };
-    let mut unstemmed = if folds(name) {
-        TextAnalyzer::builder(SimpleTokenizer::default())
-            .filter(LowerCaser)
-            .filter(AsciiFoldingFilter)
-            .build()
-    } else {
-        TextAnalyzer::builder(SimpleTokenizer::default())
-            .filter(LowerCaser)
-            .build()
-    };
-    let Ok([start]) = <[String; 1]>::try_from(tokens(&mut unstemmed)) else {
-        return Vec::new();
-    };
-    let mut starts = vec![start];
-    if let Some(mut stemming) = index.tokenizers().get(&tokenizer_name(name)) {
-        if let [stem] = &tokens(&mut stemming)[..] {
-            if !starts.contains(stem) {
-                starts.push(stem.clone());
-            }
-        }
-    }
-    starts
+/// Lower case and folded, not stemmed: the words as written.
+fn words_analyzer() -> TextAnalyzer {
+    TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(MAX_TOKEN_LEN))
+        .filter(LowerCaser)
+        .filter(AsciiFoldingFilter)
+        .build()
+}
+
+/// How the words in [`Fields::words`] begin that `word*` asks for: `word` as that field
+/// writes words (lower case, folded); `None` when it is not one word.
+pub fn prefix_start(word: &str) -> Option<String> {
+    let mut out = Vec::new();
+    words_analyzer()
+        .token_stream(word)
+        .process(&mut |t| out.push(t.text.clone()));
+    let [start] = <[String; 1]>::try_from(out).ok()?;
+    Some(start)
 }

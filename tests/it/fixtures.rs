@@ -377,6 +377,22 @@ pub async fn get_json_as(
         content_type.starts_with("application/json"),
         "{content_type}"
     );
+    // Every answer: no cache keeps it, no browser runs or sniffs it.
+    let header = |name: header::HeaderName| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert_eq!(
+        header(header::CACHE_CONTROL),
+        "no-store",
+        "{path_and_query}"
+    );
+    assert_eq!(header(header::X_CONTENT_TYPE_OPTIONS), "nosniff");
+    assert!(header(header::CONTENT_SECURITY_POLICY).starts_with("default-src 'none'"));
     (
         status,
         serde_json::from_slice(&response.bytes().await.unwrap()).unwrap(),

@@ -88,6 +88,7 @@ fn a_star_after_a_word_finds_the_words_it_begins() {
         ("3", "Het asielbeleid van het kabinet."),
         ("4", "Het dierenasiel zoekt een baasje voor Max."),
         ("5", "Ändern sich die Asylverfahren bald?"),
+        ("6", "Het gehoor is weer uitgesteld, de beslissing ook."),
     ] {
         w.upsert(&mention("s", id, text)).unwrap();
     }
@@ -102,14 +103,22 @@ fn a_star_after_a_word_finds_the_words_it_begins() {
     assert_eq!(count(&index, "asiel*"), 3);
     assert_eq!(count(&index, "\"asiel\"*"), 3);
     assert_eq!(count(&index, "ASIEL*"), 3);
-    // The word as written, and its stem: "asielzoekers" is indexed as "asielzoeker".
+    // The whole word, as written.
     assert_eq!(count(&index, "asielzoekers*"), 1);
     assert_eq!(count(&index, "asiel* AND NOT ter"), 2);
     assert_eq!(count(&index, "asiel* -ter"), 2);
-    assert_eq!(count(&index, "NOT asiel*"), 2);
+    assert_eq!(count(&index, "NOT asiel*"), 3);
     assert_eq!(count(&index, "asiel* OR dierenasiel"), 4);
     // Diacritics folded as the index folds them.
     assert_eq!(count(&index, "änd*"), 1);
+    // The words as written, not their stems ("beslissing" is kept as "besliss", and
+    // "gehoor" as "hoor").
+    assert_eq!(count(&index, "beslissi*"), 1);
+    assert_eq!(count(&index, "geho*"), 1);
+    assert_eq!(count(&index, "hoor*"), 0);
+    // Any space, and IN as a word.
+    assert_eq!(count(&index, "asiel*\u{a0}kabinet"), 1);
+    assert_eq!(count(&index, "gehoor IN uitgesteld"), 0);
     let found = search("asielaan*").unwrap();
     assert_eq!(found.total, 1);
     assert!(
@@ -124,6 +133,16 @@ fn a_star_after_a_word_finds_the_words_it_begins() {
     );
     let regex = search("text_nl:/asiel.*/").unwrap_err().to_string();
     assert!(regex.contains("regular expressions"), "{regex}");
+    // What the parser would quietly read as something else is refused.
+    for (q, says) in [
+        ("asiel**", "a * goes at the end of a word"),
+        ("*asiel", "a * goes at the end of a word"),
+        ("\"de asielpro*\"", "after its closing quote"),
+        ("tolk~1", "there is no fuzzy search"),
+    ] {
+        let err = search(q).unwrap_err().to_string();
+        assert!(err.contains(says), "{q}: {err}");
+    }
 }
 
 #[test]
