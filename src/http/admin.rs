@@ -21,7 +21,8 @@ const MAX_AUDIT_ENTRIES: usize = 1_000;
 #[serde(deny_unknown_fields)]
 pub struct ForgetRequest {
     url: Option<String>,
-    /// The raw handle; it is hashed the way authors are before anything is looked up.
+    /// The raw handle, hashed the way authors are before anything is looked up; or the
+    /// pseudonym the API shows (`p_…`), taken as it is.
     author: Option<String>,
     #[serde(default)]
     dry_run: bool,
@@ -37,6 +38,10 @@ pub fn erasure_for(
         (Some(url), None) => crate::pipeline::extract::canonical_url(url.trim())
             .map(Erasure::Url)
             .ok_or_else(|| format!("{url:?} is not an http(s) URL")),
+        // Staff see authors only as pseudonyms: one of those names its author as is.
+        (None, Some(handle)) if crate::pipeline::pseudonym::is_pseudonym(handle.trim()) => {
+            Ok(Erasure::Author(handle.trim().to_string()))
+        }
         (None, Some(handle)) if !handle.trim().is_empty() => {
             Ok(Erasure::Author(pipeline.pseudonym(handle)))
         }

@@ -163,7 +163,8 @@ impl Pseudonymiser {
 
 /// Whether `handle` is a pseudonym already (`twitter.com/@name` went through the
 /// @mentions first).
-fn is_pseudonym(handle: &str) -> bool {
+/// Whether `handle` is a pseudonym (`p_` and 24 hex digits) rather than a handle.
+pub fn is_pseudonym(handle: &str) -> bool {
     handle.len() == 2 + PSEUDONYM_BYTES * 2
         && handle.starts_with("p_")
         && handle[2..].bytes().all(|b| b.is_ascii_hexdigit())

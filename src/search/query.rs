@@ -70,10 +70,19 @@ impl SearchRequest {
     /// What was asked, for the audit trail (from the API and the command line alike):
     /// the query and the filters that are set.
     pub fn describe(&self) -> String {
-        let mut parts = vec![format!("q={}", self.q)];
+        // A refused request is recorded too: no more of it than a search may hold.
+        let bounded = |value: &str| {
+            let cut = crate::pipeline::extract::bounded(value, MAX_QUERY_LEN);
+            if cut.len() < value.len() {
+                format!("{cut}…")
+            } else {
+                cut.to_string()
+            }
+        };
+        let mut parts = vec![format!("q={}", bounded(&self.q))];
         let mut add = |key: &str, value: Option<String>| {
             if let Some(value) = value {
-                parts.push(format!("{key}={value}"));
+                parts.push(format!("{key}={}", bounded(&value)));
             }
         };
         add("lang", self.lang.clone());
@@ -258,6 +267,18 @@ impl Plan {
                 param: "q",
                 message: format!("is longer than {MAX_QUERY_LEN} bytes"),
             });
+        }
+        if let Some(lang) = &r.lang {
+            let code =
+                lang.len() >= 2 && lang.len() <= 3 && lang.bytes().all(|b| b.is_ascii_lowercase());
+            if !code {
+                return Err(SearchError::Param {
+                    param: "lang",
+                    message: format!(
+                        "{lang:?} is no language code; use one in lower case: nl, en, ar, fa, …, or und"
+                    ),
+                });
+            }
         }
         if let (Some(from), Some(to)) = (r.from, r.to) {
             if from > to {

@@ -269,6 +269,15 @@ async fn erasure_then_search_with_an_audit_trail() {
     .await;
     assert_eq!(status, 200, "{dry}");
     assert_eq!(dry["matching"], 2);
+    // Or by the pseudonym staff see in the answers.
+    let pseudonym = tolk["hits"][0]["author"].as_str().unwrap();
+    let (status, dry) = post_json(
+        addr,
+        "/api/admin/forget",
+        json!({ "author": pseudonym, "dry_run": true }),
+    )
+    .await;
+    assert_eq!((status, dry["matching"].as_u64()), (200, Some(1)), "{dry}");
     let (_, still) = get_json(addr, "/api/search?q=*").await;
     assert_eq!(still["total"], 3, "a dry run erases nothing");
     let (status, erased) =

@@ -222,6 +222,8 @@ async fn check_search_features(addr: std::net::SocketAddr) {
         ("limit=abc", "`limit`"),
         ("from=yesterday", "`from`"),
         ("sort=random", "`sort`"),
+        ("lang=NL", "`lang`"),
+        ("lang=dutch", "`lang`"),
         ("colour=red", "unknown parameter `colour`"),
     ] {
         let (status, body) = get_json(addr, &format!("/api/search?{query}")).await;
