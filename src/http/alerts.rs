@@ -134,12 +134,17 @@ async fn set_status(
         .incident(id)
         .map_err(internal)?
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "no alert with this id"))?;
-    // Acknowledging would make a finished incident followed again.
-    if status == Status::Acknowledged && !current.status.is_active() {
+    // Acknowledging would make a finished incident followed again, and resolving it
+    // again would move when it was closed.
+    if !current.status.is_active() {
+        let verb = match status {
+            Status::Resolved => "resolved",
+            _ => "acknowledged",
+        };
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             format!(
-                "alert {id} is {}; only an open alert can be acknowledged",
+                "alert {id} is {}; only an open or acknowledged alert can be {verb}",
                 current.status.as_str_public()
             ),
         ));

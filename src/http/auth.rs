@@ -270,10 +270,16 @@ pub async fn logout(
     axum::Extension(principal): axum::Extension<Principal>,
     headers: HeaderMap,
 ) -> Response {
-    if let Some(session) = cookie(&headers, SESSION_COOKIE) {
-        if let Err(e) = state.state.delete_session(&sha256_hex(session)) {
-            tracing::error!(error = %e, "cannot delete a session");
-        }
+    let Some(session) = cookie(&headers, SESSION_COOKIE) else {
+        // Signed in with a token: there is no session to end, and answering 200 would
+        // say it ended.
+        return super::ApiError::bad_request(
+            "logout ends a browser session, and this request has none; a token is ended by revoking it (DELETE /api/admin/users/{name}/tokens/{id}, or `webcare token NAME --revoke ID`)",
+        )
+        .into_response();
+    };
+    if let Err(e) = state.state.delete_session(&sha256_hex(session)) {
+        tracing::error!(error = %e, "cannot delete a session");
     }
     state.audit(&principal.user, "logout", "");
     let mut response = Json(json!({ "user": principal.user })).into_response();

@@ -161,6 +161,7 @@ pub fn router(state: AppState) -> Router {
             auth::authenticate,
         ))
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn(security_headers))
         .with_state(state)
@@ -180,6 +181,14 @@ async fn not_found() -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
         "no such endpoint; see the README for the API",
+    )
+}
+
+/// A path the API has, asked with a method it does not take: JSON like every other error.
+async fn method_not_allowed(method: axum::http::Method) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!("this endpoint does not take {method}; see the README for the API"),
     )
 }
 

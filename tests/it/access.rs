@@ -168,7 +168,30 @@ async fn login_sessions_logout_and_the_brake_on_failures() {
         .await
         .unwrap();
     assert_eq!(forged.status(), 401);
-    // Logout ends the session.
+    // Logout ends a session; with a token there is none to end, and it says so.
+    let with_token = client
+        .post(format!("{base}/api/logout"))
+        .bearer_auth(VIEWER_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(with_token.status(), 400);
+    // A method a path does not take: 405, in JSON like every error.
+    let wrong = client
+        .delete(format!("{base}/api/search"))
+        .bearer_auth(VIEWER_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 405);
+    let wrong: Value = wrong.json().await.unwrap();
+    assert!(
+        wrong["error"]
+            .as_str()
+            .unwrap()
+            .contains("does not take DELETE"),
+        "{wrong}"
+    );
     let out = client
         .post(format!("{base}/api/logout"))
         .header("cookie", &session)

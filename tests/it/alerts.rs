@@ -1040,6 +1040,11 @@ async fn alerts_are_listed_shown_acknowledged_and_resolved_over_the_api() {
         again["error"].as_str().unwrap().contains("is resolved"),
         "{again}"
     );
+    // Nor resolved again, which would move when it was closed.
+    let again = post(format!("/api/alerts/{id}/resolve"), json!({}))
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 409);
     let (_, open) = get_json(addr, "/api/alerts?status=open").await;
     assert!(open["alerts"].as_array().unwrap().is_empty());
     let (status, _) = get_json(addr, "/api/alerts/999").await;
