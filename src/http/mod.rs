@@ -192,9 +192,37 @@ async fn method_not_allowed(method: axum::http::Method) -> ApiError {
     )
 }
 
+/// The longest error text from a layer below the handlers that is kept (axum's own
+/// answers to an oversized body or an undecodable path are a line).
+const MAX_ERROR_TEXT: usize = 1_000;
+
+/// An error from a layer below the handlers (an oversized body, a path that is not
+/// UTF-8) as JSON, like every error the handlers give: `{"error": "…"}`.
+async fn as_json_error(response: Response) -> Response {
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    let status = response.status();
+    if is_json || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let text = axum::body::to_bytes(response.into_body(), MAX_ERROR_TEXT)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+        .unwrap_or_default();
+    let message = if text.is_empty() {
+        status.canonical_reason().unwrap_or("error").to_string()
+    } else {
+        text
+    };
+    ApiError::new(status, message).into_response()
+}
+
 /// Everything served is data from strangers: forbid browsers to run or sniff any of it.
 async fn security_headers(request: Request, next: Next) -> Response {
-    let mut response = next.run(request).await;
+    let mut response = as_json_error(next.run(request).await).await;
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_SECURITY_POLICY,

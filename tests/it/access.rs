@@ -192,6 +192,28 @@ async fn login_sessions_logout_and_the_brake_on_failures() {
             .contains("does not take DELETE"),
         "{wrong}"
     );
+    // What layers below the handlers refuse is JSON too: a body over the limit, a path
+    // that is not UTF-8.
+    let big = client
+        .post(format!("{base}/api/admin/users/vic/tokens"))
+        .bearer_auth(ADMIN_TOKEN)
+        .header("content-type", "application/json")
+        .body(format!("{{\"label\":\"{}\"}}", "x".repeat(100 * 1024)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(big.status(), 413);
+    let big: Value = big.json().await.unwrap();
+    assert!(big["error"].is_string(), "{big}");
+    let bad = client
+        .get(format!("{base}/api/mentions/%FF%FE"))
+        .bearer_auth(VIEWER_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+    let bad: Value = bad.json().await.unwrap();
+    assert!(bad["error"].is_string(), "{bad}");
     let out = client
         .post(format!("{base}/api/logout"))
         .header("cookie", &session)
