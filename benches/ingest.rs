@@ -636,57 +636,27 @@ fn bench_search() {
         out
     };
     let (mut ours, mut bare) = (Vec::new(), Vec::new());
+    let term = |field, text: &str| -> Box<dyn Query> {
+        Box::new(TermQuery::new(
+            Term::from_field_text(field, text),
+            IndexRecordOption::WithFreqs,
+        ))
+    };
     for (a, b) in &pairs {
         let request = SearchRequest {
             q: format!("{a} {b}"),
             lang: Some("nl".into()),
             ..Default::default()
         };
-        let t = Instant::now();
-        std::hint::black_box(index.search(&request).unwrap());
-        ours.push(t.elapsed().as_secs_f64() * 1000.0);
-
-        let clauses: Vec<(Occur, Box<dyn Query>)> = vec![
-            (
-                Occur::Must,
-                Box::new(TermQuery::new(
-                    Term::from_field_text(text_nl, &stem(a)),
-                    IndexRecordOption::WithFreqs,
-                )),
-            ),
-            (
-                Occur::Must,
-                Box::new(TermQuery::new(
-                    Term::from_field_text(text_nl, &stem(b)),
-                    IndexRecordOption::WithFreqs,
-                )),
-            ),
-            (
-                Occur::Must,
-                Box::new(TermQuery::new(
-                    Term::from_field_text(lang, "nl"),
-                    IndexRecordOption::Basic,
-                )),
-            ),
-        ];
-        let query = BooleanQuery::new(clauses);
-        let t = Instant::now();
-        std::hint::black_box(
-            searcher
-                .search(&query, &(TopDocs::with_limit(20).order_by_score(), Count))
-                .unwrap(),
-        );
-        bare.push(t.elapsed().as_secs_f64() * 1000.0);
+        let words = vec![term(text_nl, &stem(a)), term(text_nl, &stem(b))];
+        let (webcare, tantivy) = time_both(&index, &searcher, &request, words, lang);
+        ours.push(webcare);
+        bare.push(tantivy);
     }
-    ours.sort_by(f64::total_cmp);
-    bare.sort_by(f64::total_cmp);
-    println!(
-        "search over {n} mentions, {QUERIES} two-term queries with lang=nl: webcare median {:.2} ms, p99 {:.2} ms; bare tantivy median {:.2} ms, p99 {:.2} ms; ratio of medians {:.1}",
-        percentile(&ours, 0.5),
-        percentile(&ours, 0.99),
-        percentile(&bare, 0.5),
-        percentile(&bare, 0.99),
-        percentile(&ours, 0.5) / percentile(&bare, 0.5)
+    report(
+        &format!("search over {n} mentions, {QUERIES} two-term queries with lang=nl"),
+        ours,
+        bare,
     );
     // The first four letters of a word as a prefix, and the other word as stemmed.
     let prefixed: Vec<(String, String, String)> = pairs
@@ -711,6 +681,7 @@ fn bench_prefix_search(
     lang: tantivy::schema::Field,
     prefixed: &[(String, String, String)],
 ) {
+    let words = searcher.schema().get_field("words").unwrap();
     let (mut ours, mut bare) = (Vec::new(), Vec::new());
     for (prefix, b, b_stem) in prefixed {
         let request = SearchRequest {
@@ -718,46 +689,66 @@ fn bench_prefix_search(
             lang: Some("nl".into()),
             ..Default::default()
         };
-        let t = Instant::now();
-        std::hint::black_box(index.search(&request).unwrap());
-        ours.push(t.elapsed().as_secs_f64() * 1000.0);
-        let clauses: Vec<(Occur, Box<dyn Query>)> = vec![
-            (
-                Occur::Must,
-                Box::new(
-                    tantivy::query::RegexQuery::from_pattern(&format!("{prefix}.*"), text_nl)
-                        .unwrap(),
-                ),
+        let parts: Vec<Box<dyn Query>> = vec![
+            Box::new(
+                tantivy::query::RegexQuery::from_pattern(&format!("{prefix}.*"), words).unwrap(),
             ),
-            (
-                Occur::Must,
-                Box::new(TermQuery::new(
-                    Term::from_field_text(text_nl, b_stem),
-                    IndexRecordOption::WithFreqs,
-                )),
-            ),
-            (
-                Occur::Must,
-                Box::new(TermQuery::new(
-                    Term::from_field_text(lang, "nl"),
-                    IndexRecordOption::Basic,
-                )),
-            ),
+            Box::new(TermQuery::new(
+                Term::from_field_text(text_nl, b_stem),
+                IndexRecordOption::WithFreqs,
+            )),
         ];
-        let query = BooleanQuery::new(clauses);
-        let t = Instant::now();
-        std::hint::black_box(
-            searcher
-                .search(&query, &(TopDocs::with_limit(20).order_by_score(), Count))
-                .unwrap(),
-        );
-        bare.push(t.elapsed().as_secs_f64() * 1000.0);
+        let (webcare, tantivy) = time_both(index, searcher, &request, parts, lang);
+        ours.push(webcare);
+        bare.push(tantivy);
     }
+    report(
+        &format!(
+            "prefix search, {} queries `word* other` with lang=nl (bare: RegexQuery)",
+            prefixed.len()
+        ),
+        ours,
+        bare,
+    );
+}
+
+/// Milliseconds for webcare's search of `request`, and for bare tantivy's conjunction of
+/// `parts` and `lang=nl` (20 hits by score and the count) on the same index.
+fn time_both(
+    index: &MentionIndex,
+    searcher: &tantivy::Searcher,
+    request: &SearchRequest,
+    parts: Vec<Box<dyn Query>>,
+    lang: tantivy::schema::Field,
+) -> (f64, f64) {
+    let t = Instant::now();
+    std::hint::black_box(index.search(request).unwrap());
+    let webcare = t.elapsed().as_secs_f64() * 1000.0;
+    let mut clauses: Vec<(Occur, Box<dyn Query>)> =
+        parts.into_iter().map(|q| (Occur::Must, q)).collect();
+    clauses.push((
+        Occur::Must,
+        Box::new(TermQuery::new(
+            Term::from_field_text(lang, "nl"),
+            IndexRecordOption::Basic,
+        )),
+    ));
+    let query = BooleanQuery::new(clauses);
+    let t = Instant::now();
+    std::hint::black_box(
+        searcher
+            .search(&query, &(TopDocs::with_limit(20).order_by_score(), Count))
+            .unwrap(),
+    );
+    (webcare, t.elapsed().as_secs_f64() * 1000.0)
+}
+
+/// One line of medians and p99s, webcare against bare tantivy.
+fn report(what: &str, mut ours: Vec<f64>, mut bare: Vec<f64>) {
     ours.sort_by(f64::total_cmp);
     bare.sort_by(f64::total_cmp);
     println!(
-        "prefix search, {} queries `word* other` with lang=nl: webcare median {:.2} ms, p99 {:.2} ms; bare tantivy (RegexQuery) median {:.2} ms, p99 {:.2} ms; ratio of medians {:.1}",
-        prefixed.len(),
+        "{what}: webcare median {:.2} ms, p99 {:.2} ms; bare tantivy median {:.2} ms, p99 {:.2} ms; ratio of medians {:.1}",
         percentile(&ours, 0.5),
         percentile(&ours, 0.99),
         percentile(&bare, 0.5),

@@ -40,7 +40,7 @@ const RESERVED_NAMES: &[&str] = &["system", "cli", "anonymous"];
 
 /// Characters that change the direction or visibility of what follows: a label or a note
 /// with one can make a list or the audit trail read other than it is.
-pub const BIDI_CONTROLS: &[char] = &[
+const BIDI_CONTROLS: &[char] = &[
     '\u{061c}', '\u{200e}', '\u{200f}', '\u{202a}', '\u{202b}', '\u{202c}', '\u{202d}', '\u{202e}',
     '\u{2066}', '\u{2067}', '\u{2068}', '\u{2069}',
 ];
@@ -567,6 +567,14 @@ impl Users {
         path: &Path,
         change: impl FnOnce(&mut Users) -> Result<T, AccessError>,
     ) -> Result<T, AccessError> {
+        Users::change_file_keeping(path, change).map(|(result, _)| result)
+    }
+
+    /// [`Users::change_file`], also giving the users as written.
+    fn change_file_keeping<T>(
+        path: &Path,
+        change: impl FnOnce(&mut Users) -> Result<T, AccessError>,
+    ) -> Result<(T, Users), AccessError> {
         let write_err = |source| AccessError::Write {
             path: path.to_owned(),
             source,
@@ -586,7 +594,7 @@ impl Users {
         let mut users = Users::load(path)?;
         let result = change(&mut users)?;
         users.save(path)?;
-        Ok(result)
+        Ok((result, users))
     }
 }
 
@@ -651,16 +659,18 @@ fn without_quoted_values(message: &str) -> String {
 
 /// Whether `label` may name a token: at most [`MAX_LABEL_CHARS`], no control characters.
 fn check_label(label: &str) -> Result<(), String> {
-    if label.chars().count() > MAX_LABEL_CHARS
-        || label
-            .chars()
-            .any(|c| c.is_control() || BIDI_CONTROLS.contains(&c))
-    {
+    if label.chars().count() > MAX_LABEL_CHARS || label.chars().any(misleads) {
         return Err(format!(
             "a token label must be at most {MAX_LABEL_CHARS} characters, without control or direction characters"
         ));
     }
     Ok(())
+}
+
+/// Whether `c` is a control or direction character: text with one (a token's label, a
+/// note on an alert) can make a list or the audit trail read other than it is.
+pub fn misleads(c: char) -> bool {
+    c.is_control() || BIDI_CONTROLS.contains(&c)
 }
 
 /// Argon2id with the crate's default (OWASP-recommended) parameters.
@@ -800,13 +810,7 @@ impl UsersStore {
             .writing
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let mut changed = None;
-        let result = Users::change_file(&self.path, |users| {
-            let result = change(users)?;
-            changed = Some(users.clone());
-            Ok(result)
-        })?;
-        let users = changed.unwrap_or_default();
+        let (result, users) = Users::change_file_keeping(&self.path, change)?;
         let mut cache = self
             .cache
             .write()

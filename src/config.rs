@@ -833,8 +833,14 @@ impl Validator<'_> {
                     "must name a file (it is created with a random key on first run)",
                 ))
             }
-            Some(file) => KeySource::File(PathBuf::from(file.into_inner())),
-            None => KeySource::File(data_dir.join(DEFAULT_KEY_FILE)),
+            Some(file) => KeySource::File {
+                path: PathBuf::from(file.into_inner()),
+                data_dir: data_dir.to_owned(),
+            },
+            None => KeySource::File {
+                path: data_dir.join(DEFAULT_KEY_FILE),
+                data_dir: data_dir.to_owned(),
+            },
         };
         let public_accounts = privacy.public_accounts.take().unwrap_or_else(|| {
             DEFAULT_PUBLIC_ACCOUNTS

@@ -83,11 +83,6 @@ pub async fn start(config: &Config) -> Result<Daemon, DaemonError> {
     let users = Arc::new(UsersStore::open(&config.access.users_file)?);
     check_listen(config, &users.current())?;
     let state = Arc::new(StateDb::open(&config.storage.data_dir)?);
-    crate::pipeline::pseudonym::check_key_kept(
-        &config.pipeline.pseudonym_key,
-        &config.storage.data_dir,
-    )
-    .map_err(PipelineError::from)?;
     let pipeline = Arc::new(Pipeline::from_config(&config.pipeline)?);
     tracing::info!(rules = pipeline.topics().rule_count(), stages = ?Pipeline::stage_names(), models = %pipeline.models_summary(), "pipeline ready");
     let index = MentionIndex::open(&config.storage.data_dir)?;

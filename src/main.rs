@@ -868,10 +868,6 @@ fn days_or_exact(period: std::time::Duration) -> String {
 
 fn import_file(config_path: &Path, file: &Path) -> Result<()> {
     let config = load(config_path)?;
-    webcare::pipeline::pseudonym::check_key_kept(
-        &config.pipeline.pseudonym_key,
-        &config.storage.data_dir,
-    )?;
     let pipeline = Pipeline::from_config(&config.pipeline)?;
     let index = open_index(&config, false)?;
     index.load_duplicates(&mut pipeline.duplicates())?;
@@ -989,10 +985,6 @@ fn forget(
     dry_run: bool,
 ) -> Result<()> {
     let config = load(config_path)?;
-    webcare::pipeline::pseudonym::check_key_kept(
-        &config.pipeline.pseudonym_key,
-        &config.storage.data_dir,
-    )?;
     let pipeline = Pipeline::from_config(&config.pipeline)?;
     let erasure = webcare::http::erasure_for(&pipeline, url, author).map_err(anyhow::Error::msg)?;
     erase(

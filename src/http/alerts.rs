@@ -116,10 +116,7 @@ async fn set_status(
         .chars()
         .map(|c| if c.is_whitespace() { ' ' } else { c })
         .collect();
-    if note
-        .chars()
-        .any(|c| c.is_control() || crate::access::BIDI_CONTROLS.contains(&c))
-    {
+    if note.chars().any(crate::access::misleads) {
         return Err(ApiError::bad_request(
             "the note holds control or direction characters",
         ));

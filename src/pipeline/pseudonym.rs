@@ -26,8 +26,9 @@ const PSEUDONYM_BYTES: usize = 12;
 /// Where the key comes from.
 #[derive(Debug, Clone, PartialEq)]
 pub enum KeySource {
-    /// The environment variable, else this file (created on first run).
-    File(PathBuf),
+    /// The environment variable, else the file at `path` (created on first run), which
+    /// made the pseudonyms in `data_dir`'s index and list of erased authors.
+    File { path: PathBuf, data_dir: PathBuf },
     /// A random key for this process only: for `webcare eval` and tests, whose
     /// pseudonyms are never stored.
     Ephemeral,
@@ -66,9 +67,9 @@ impl Pseudonymiser {
                 rand::rng().fill_bytes(&mut key);
                 key
             }
-            KeySource::File(path) => match std::env::var(KEY_ENV) {
+            KeySource::File { path, data_dir } => match std::env::var(KEY_ENV) {
                 Ok(hex) => parse_hex_key(hex.trim()).ok_or(KeyError::Env)?,
-                Err(_) => load_or_create(path)?,
+                Err(_) => load_or_create(path, data_dir)?,
             },
         };
         Ok(Pseudonymiser {
@@ -253,25 +254,23 @@ fn parse_hex_key(hex: &str) -> Option<[u8; KEY_BYTES]> {
     Some(key).filter(|k| k.iter().any(|&b| b != k[0]))
 }
 
-/// Refuses to go on where the key file is gone but what was made with it is kept (an
-/// index, a list of erased authors): a new key would give every author a second
+/// Refuses to make a new key where the key file is gone but what was made with it is
+/// kept (an index, a list of erased authors): a new key would give every author a second
 /// pseudonym and let the erased ones back in, silently. A data directory restored
-/// without its key, or a `pseudonym_key_file` moved, is the usual cause.
-pub fn check_key_kept(key: &KeySource, data_dir: &Path) -> Result<(), KeyError> {
-    let KeySource::File(path) = key else {
-        return Ok(());
+/// without its key, or a `pseudonym_key_file` moved, is the usual cause. Any command
+/// that loads the key asks, so that none makes a new one unnoticed.
+fn refuse_a_lost_key(path: &Path, data_dir: &Path) -> Result<(), KeyError> {
+    let index = data_dir.join(crate::search::INDEX_DIR);
+    let erased = data_dir.join(crate::search::erased::ERASED_FILE);
+    let found = if crate::search::holds_segments(&index) {
+        Some(index)
+    } else {
+        Some(erased).filter(|e| e.exists())
     };
-    if std::env::var_os(KEY_ENV).is_some() || path.exists() {
-        return Ok(());
-    }
-    let made_with_it = [
-        data_dir.join(crate::search::INDEX_DIR).join("meta.json"),
-        data_dir.join(crate::search::erased::ERASED_FILE),
-    ];
-    match made_with_it.iter().find(|p| p.exists()) {
+    match found {
         None => Ok(()),
         Some(found) => Err(KeyError::File {
-            path: path.clone(),
+            path: path.to_owned(),
             message: format!(
                 "missing, but {} holds pseudonyms made with it: restore the key file from the backup of the data directory (or set {KEY_ENV}). If it is lost for good, write a new random key there yourself (`openssl rand -hex 32 > {}`): authors then get new pseudonyms, and erased authors are no longer recognised",
                 found.display(),
@@ -281,7 +280,7 @@ pub fn check_key_kept(key: &KeySource, data_dir: &Path) -> Result<(), KeyError> 
     }
 }
 
-fn load_or_create(path: &Path) -> Result<[u8; KEY_BYTES], KeyError> {
+fn load_or_create(path: &Path, data_dir: &Path) -> Result<[u8; KEY_BYTES], KeyError> {
     let fail = |message: String| KeyError::File {
         path: path.to_owned(),
         message,
@@ -297,6 +296,7 @@ fn load_or_create(path: &Path) -> Result<[u8; KEY_BYTES], KeyError> {
             })
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            refuse_a_lost_key(path, data_dir)?;
             let mut key = [0u8; KEY_BYTES];
             rand::rng().fill_bytes(&mut key);
             let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
@@ -352,9 +352,19 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
 mod tests {
     use super::*;
 
+    fn in_dir(path: &Path) -> KeySource {
+        KeySource::File {
+            path: path.to_owned(),
+            data_dir: path.parent().unwrap().to_owned(),
+        }
+    }
+
     fn with_file(dir: &Path) -> Pseudonymiser {
         Pseudonymiser::new(
-            &KeySource::File(dir.join("pseudonym.key")),
+            &KeySource::File {
+                path: dir.join("pseudonym.key"),
+                data_dir: dir.to_owned(),
+            },
             &["@IND_NL".to_string(), "COAnl".to_string()],
         )
         .unwrap()
@@ -455,11 +465,31 @@ mod tests {
     }
 
     #[test]
+    fn no_new_key_is_made_where_pseudonyms_of_a_lost_one_are_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pseudonym.key");
+        // A first start: a key is made.
+        Pseudonymiser::new(&in_dir(&path), &[]).unwrap();
+        // The data directory restored without it: refused, and none made.
+        std::fs::remove_file(&path).unwrap();
+        std::fs::write(dir.path().join(crate::search::erased::ERASED_FILE), "{}").unwrap();
+        let err = Pseudonymiser::new(&in_dir(&path), &[])
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.contains("missing, but") && err.contains("erased.json"),
+            "{err}"
+        );
+        assert!(!path.exists());
+    }
+
+    #[test]
     fn a_broken_key_file_is_named() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("pseudonym.key");
         std::fs::write(&path, "kort").unwrap();
-        let err = Pseudonymiser::new(&KeySource::File(path.clone()), &[])
+        let err = Pseudonymiser::new(&in_dir(&path), &[])
             .err()
             .unwrap()
             .to_string();
@@ -469,7 +499,7 @@ mod tests {
         );
         // A key of one repeated byte is no secret.
         std::fs::write(&path, "0".repeat(64)).unwrap();
-        let err = Pseudonymiser::new(&KeySource::File(path.clone()), &[])
+        let err = Pseudonymiser::new(&in_dir(&path), &[])
             .err()
             .unwrap()
             .to_string();
@@ -484,7 +514,7 @@ mod tests {
         let path = dir.path().join("pseudonym.key");
         std::fs::write(&path, format!("{}\n", "0123456789abcdef".repeat(4))).unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
-        Pseudonymiser::new(&KeySource::File(path.clone()), &[]).unwrap();
+        Pseudonymiser::new(&in_dir(&path), &[]).unwrap();
         let mode = std::fs::metadata(&path).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
     }

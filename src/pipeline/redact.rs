@@ -27,16 +27,16 @@ pub struct Redactor {
     /// No configured patterns, which may match text without digits.
     only_built_in: bool,
     /// An introducer ([`SELF_INTRODUCTIONS`], [`FORMS_OF_ADDRESS`], [`NAME_TITLES`], kept
-    /// as group `keep`) and one to three [`NAME_WORD`]s. Apart from the set: its Unicode
+    /// as group `keep`) and up to [`NAME_WORDS`] of [`name_word`]. Apart from the set: its Unicode
     /// word boundaries would slow it on all non-ASCII text, and only a text with an
     /// introducer needs it.
     names: Regex,
-    /// A self-introduction and one or two words in lower case or in capitals (group
-    /// `keep`, `first`, `gap`, `second`): a name where they are not [`NOT_NAMES`] or
-    /// function words.
+    /// A self-introduction (group `keep`) and up to [`NAME_WORDS`] words in lower case, in
+    /// capitals or in a script without capitals (`words`): as far as they are names
+    /// ([`caseless_name_end`]).
     caseless_names: Regex,
     /// "Ik ben", "I'm" and the like ([`I_AM`], kept as group `keep`), then one to four
-    /// [`NAME_WORD`]s (`name`), and a capital after them if there is one (`next`).
+    /// of [`name_word`] (`name`), and a capital after them if there is one (`next`).
     i_am_names: Regex,
     /// The introducers alone, in any case: whether the name patterns need to run at all.
     name_triggers: Regex,
@@ -141,9 +141,10 @@ const SELF_INTRODUCTIONS: &[&str] = &[
 
 /// "I am" in the languages where a name after it has a capital and people introduce
 /// themselves so ("Ik ben Ahmed, 24 jaar"), written as at the start of a sentence or
-/// within one. Not German, whose nouns have capitals: "Ich bin Dolmetscherin". Not "I Am", which is a title's, whose every word has a capital. Far more
-/// often than a name, a nationality, a faith or a state follows ("Ik ben Syriër", "I'm
-/// Muslim", "I'm Tired"): see [`is_named_after_i_am`].
+/// within one. Not German, whose nouns have capitals: "Ich bin Dolmetscherin". Not "I
+/// Am", which is a title's, whose every word has a capital. Far more often than a name,
+/// a nationality, a faith or a state follows ("Ik ben Syriër", "I'm Muslim", "I'm
+/// Tired"): see [`is_named_after_i_am`].
 const I_AM: &[&str] = &["[Ii]k ben", "I am", "I['’]m", "[Jj]e suis"];
 
 /// Words with a capital after "I am" that are no names, in lower case: nationalities,
@@ -421,7 +422,8 @@ const NOT_NAMES_AFTER_I_AM: &[&str] = &[
     "aujourd",
 ];
 
-/// The particles [`NAME_WORD`] allows before a name, in any case ("Van Dijk").
+/// The particles [`name_word`] allows before a name in lower case, and
+/// [`is_named_after_i_am`] and [`caseless_name_end`] in any case ("Van Dijk").
 const NAME_PARTICLES: &[&str] = &[
     "de", "van", "der", "den", "ter", "te", "el", "al", "von", "da", "di", "du", "le", "la", "bin",
     "ben", "abu", "ibn",
@@ -591,9 +593,14 @@ const NOT_NAMES: &[&str] = &[
 const NAME_TITLES: &str = r"\bMrs?\.?|\bMs\.?|\bmr\.?";
 
 /// One word of a name: a capital and lower-case letters, whole (O'Brien, Jean-Pierre),
-/// after any particles ("de", "van", "el"); so "de la IND" and "van VluchtelingenWerk"
-/// are no names.
-const NAME_WORD: &str = r"(?:(?:de|van|der|den|ter|te|el|al|von|da|di|du|le|la|bin|ben|abu|ibn)\s+)*\p{Lu}\p{Ll}*(?:['’-]\p{Lu}?\p{Ll}+)*\b";
+/// after any [`NAME_PARTICLES`] in lower case ("de", "van", "el"); so "de la IND" and
+/// "van VluchtelingenWerk" are no names.
+fn name_word() -> String {
+    format!(
+        r"(?:(?:{})\s+)*\p{{Lu}}\p{{Ll}}*(?:['’-]\p{{Lu}}?\p{{Ll}}+)*\b",
+        NAME_PARTICLES.join("|")
+    )
+}
 
 /// One word of a name written all in lower case or all in capitals, as some write
 /// after a self-introduction (not after a form of address: "de mevrouw van de IND").
@@ -638,12 +645,13 @@ impl Redactor {
                 message: e.to_string(),
             })?;
         let introducers = [SELF_INTRODUCTIONS, FORMS_OF_ADDRESS].concat();
+        let name_word = name_word();
         Ok(Redactor {
             patterns,
             any,
             only_built_in: extra.is_empty(),
             names: Regex::new(&format!(
-                r"(?P<keep>(?:(?i:\b(?:{introducers}))|{NAME_TITLES}){BEFORE_NAME}){NAME_WORD}(?:\s+{NAME_WORD}){{0,{more}}}",
+                r"(?P<keep>(?:(?i:\b(?:{introducers}))|{NAME_TITLES}){BEFORE_NAME}){name_word}(?:\s+{name_word}){{0,{more}}}",
                 introducers = introducers.join("|"),
                 more = NAME_WORDS - 1
             ))
@@ -655,7 +663,7 @@ impl Redactor {
             ))
             .expect("the lower-case name pattern compiles"),
             i_am_names: Regex::new(&format!(
-                r"(?P<keep>\b(?:{i_am})[ \t]+)(?P<name>{NAME_WORD}(?:[ \t]+{NAME_WORD}){{0,3}})(?P<next>[ \t]+\p{{Lu}})?",
+                r"(?P<keep>\b(?:{i_am})[ \t]+)(?P<name>{name_word}(?:[ \t]+{name_word}){{0,3}})(?P<next>[ \t]+\p{{Lu}})?",
                 i_am = I_AM.join("|")
             ))
             .expect("the I-am name pattern compiles"),

@@ -102,7 +102,18 @@ fn refuse_orphaned_segments(path: &Path) -> Result<(), IndexError> {
     if path.join("meta.json").exists() {
         return Ok(());
     }
-    let has_segments = std::fs::read_dir(path)
+    if holds_segments(path) {
+        return Err(IndexError::MetaMissing {
+            path: path.to_owned(),
+        });
+    }
+    Ok(())
+}
+
+/// Whether the index directory `path` holds segment files: mentions were written there
+/// (a new, empty index has none).
+pub fn holds_segments(path: &Path) -> bool {
+    std::fs::read_dir(path)
         .map(|entries| {
             entries.flatten().any(|e| {
                 let name = e.file_name();
@@ -110,13 +121,7 @@ fn refuse_orphaned_segments(path: &Path) -> Result<(), IndexError> {
                 name.ends_with(".store") || name.ends_with(".idx") || name.ends_with(".term")
             })
         })
-        .unwrap_or(false);
-    if has_segments {
-        return Err(IndexError::MetaMissing {
-            path: path.to_owned(),
-        });
-    }
-    Ok(())
+        .unwrap_or(false)
 }
 
 impl MentionIndex {

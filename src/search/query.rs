@@ -233,7 +233,7 @@ impl MentionIndex {
 struct Plan {
     /// The user's query alone (for snippets).
     text_query: Box<dyn Query>,
-    /// The word beginnings searched for with `word*`, by field (for snippets).
+    /// The word beginnings searched for with `word*` (for snippets).
     prefixes: Prefixes,
     /// The query with all filters.
     full_query: Box<dyn Query>,
@@ -342,7 +342,7 @@ impl Plan {
 
 /// Parses the query in the fields of the requested language's family, or of all families.
 /// Terms are joined with AND: staff type a few words and expect all of them. Also gives
-/// the word beginnings a `word*` searches, by field.
+/// the word beginnings a `word*` searches.
 fn parse_text_query(
     index: &tantivy::Index,
     f: &Fields,

@@ -104,14 +104,7 @@ impl Lemmy {
 /// `name@instance`, the instance taken from the actor's ActivityPub id.
 fn handle(creator: &At) -> Result<String, SourceError> {
     let name = creator.str_at("name")?;
-    let instance = creator
-        .opt_str("actor_id")?
-        .and_then(|a| Url::parse(a).ok())
-        .and_then(|u| u.host_str().map(str::to_string));
-    Ok(match instance {
-        Some(instance) => format!("{name}@{instance}"),
-        None => name.to_string(),
-    })
+    Ok(super::at_instance(name, creator.opt_str("actor_id")?).unwrap_or_else(|| name.to_string()))
 }
 
 /// Lemmy numbers languages by its own table (0 is "undetermined"). Only English's

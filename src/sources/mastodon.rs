@@ -70,15 +70,9 @@ impl Mastodon {
         if acct.contains('@') {
             return Ok(acct.to_string());
         }
-        let instance = account
-            .opt_str("url")?
-            .and_then(|u| Url::parse(u).ok())
-            .and_then(|u| u.host_str().map(str::to_string))
-            .or_else(|| self.base.host_str().map(str::to_string));
-        Ok(match instance {
-            Some(instance) => format!("{acct}@{instance}"),
-            None => acct.to_string(),
-        })
+        Ok(super::at_instance(acct, account.opt_str("url")?)
+            .or_else(|| super::at_instance(acct, Some(self.base.as_str())))
+            .unwrap_or_else(|| acct.to_string()))
     }
 
     fn item(&self, status: &At, now: DateTime<Utc>) -> Result<Item, SourceError> {

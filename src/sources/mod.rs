@@ -185,6 +185,13 @@ pub fn endpoint(base: &Url, segments: &[&str]) -> Url {
 }
 
 /// [`endpoint`] with query parameters `pairs` (form-encoded, in this order).
+/// `name@instance` for an account on a federated platform, the instance being the host of
+/// an address of the account (its profile, its ActivityPub id); `None` without one.
+pub fn at_instance(name: &str, address: Option<&str>) -> Option<String> {
+    let host = Url::parse(address?).ok()?.host_str()?.to_string();
+    Some(format!("{name}@{host}"))
+}
+
 pub fn api_url(base: &Url, segments: &[&str], pairs: &[(&str, &str)]) -> Url {
     let mut url = endpoint(base, segments);
     if !pairs.is_empty() {

@@ -765,6 +765,12 @@ fn cli_config(f: &Fixture) -> String {
         repo().join("config/complaint").display().to_string(),
     );
     std::fs::write(&path, text).unwrap();
+    // The key the index's pseudonyms would have been made with: the command line refuses
+    // to make a new one beside an index.
+    let key = f.data_dir.join("pseudonym.key");
+    if !key.exists() {
+        std::fs::write(key, "0123456789abcdef".repeat(4)).unwrap();
+    }
     path.display().to_string()
 }
 
