@@ -436,6 +436,9 @@ impl Users {
             .cloned()
             .collect();
         check_name(name, &others).map_err(AccessError::Usage)?;
+        if role != Role::Admin {
+            self.keep_an_admin_besides(name, "made a viewer")?;
+        }
         match self.users.iter_mut().find(|u| u.name == name) {
             Some(u) => {
                 u.role = role;
@@ -525,10 +528,25 @@ impl Users {
     }
 
     /// Removes a user; whether there was one.
-    pub fn remove(&mut self, name: &str) -> bool {
+    pub fn remove(&mut self, name: &str) -> Result<bool, AccessError> {
+        self.keep_an_admin_besides(name, "removed")?;
         let before = self.users.len();
         self.users.retain(|u| u.name != name);
-        before != self.users.len()
+        Ok(before != self.users.len())
+    }
+
+    /// Refuses to take away the last admin: nobody could then manage users, tokens or
+    /// erasures over the API, and the mistake would be noticed only when that is needed.
+    fn keep_an_admin_besides(&self, name: &str, change: &str) -> Result<(), AccessError> {
+        let is_admin = |u: &User| u.role == Role::Admin;
+        let last = self.users.iter().any(|u| u.name == name && is_admin(u))
+            && !self.users.iter().any(|u| u.name != name && is_admin(u));
+        if last {
+            return Err(AccessError::Usage(format!(
+                "{name:?} is the last admin and cannot be {change}; make another user admin first"
+            )));
+        }
+        Ok(())
     }
 
     /// Writes the users file (owner-readable only), replacing it atomically.
@@ -1113,6 +1131,32 @@ mod tests {
     }
 
     #[test]
+    fn the_last_admin_is_neither_made_a_viewer_nor_removed() {
+        let mut users = Users::default();
+        let password = "correct horse battery";
+        users.set_user("ann", Role::Admin, password).unwrap();
+        users.set_user("vic", Role::Viewer, password).unwrap();
+        let err = users
+            .set_user("ann", Role::Viewer, password)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("\"ann\" is the last admin") && err.contains("another user admin"),
+            "{err}"
+        );
+        let err = users.remove("ann").unwrap_err().to_string();
+        assert!(err.contains("last admin and cannot be removed"), "{err}");
+        assert_eq!(users.get("ann").unwrap().role, Role::Admin);
+        // Viewers come and go; with a second admin the first may step down.
+        assert!(users.remove("vic").unwrap());
+        assert!(!users.remove("nobody").unwrap());
+        users.set_user("bob", Role::Admin, password).unwrap();
+        users.set_user("ann", Role::Viewer, password).unwrap();
+        assert!(users.remove("ann").unwrap());
+        assert_eq!(users.all().len(), 1);
+    }
+
+    #[test]
     fn a_new_password_changes_the_credential_sessions_are_bound_to() {
         let mut users = Users::default();
         users
@@ -1132,7 +1176,10 @@ mod tests {
         let second = users.get("ann").unwrap().credential();
         assert_ne!(second, first);
         // Removed and added again with the first password: a new salt, a new credential.
-        users.remove("ann");
+        users
+            .set_user("bob", Role::Admin, "bob's long password")
+            .unwrap();
+        assert!(users.remove("ann").unwrap());
         users
             .set_user("ann", Role::Admin, "first long password")
             .unwrap();

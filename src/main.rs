@@ -1084,7 +1084,7 @@ fn user(config_path: &Path, action: UserAction) -> Result<()> {
         }
         UserAction::Remove { name } => {
             let removed = Users::change_file(path, |users| {
-                if users.remove(&name) {
+                if users.remove(&name)? {
                     Ok(())
                 } else {
                     Err(webcare::access::AccessError::Usage(format!(

@@ -183,7 +183,7 @@ pub async fn remove_user(
     }
     let removed = state
         .users
-        .update(|u| Ok(u.remove(&name)))
+        .update(|u| u.remove(&name))
         .map_err(access_error)?;
     if !removed {
         return Err(ApiError::new(StatusCode::NOT_FOUND, "no such user"));

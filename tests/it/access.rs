@@ -599,6 +599,18 @@ async fn tokens_expire_and_are_revoked_one_at_a_time_over_the_api() {
     )
     .await;
     assert_eq!(status, 200, "{body}");
+    // The only admin stepping down would leave nobody to manage users over the API.
+    let (status, body) = post_json(
+        addr,
+        "/api/admin/users",
+        json!({ "name": "ann", "role": "viewer", "password": "a long enough password" }),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("last admin"),
+        "{body}"
+    );
     let (status, script) = post_json(
         addr,
         "/api/admin/users/sam/tokens",
