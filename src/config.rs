@@ -45,6 +45,7 @@ const DEFAULT_USER_AGENT: &str =
     "webcare/0.1 (public social listening on the Dutch asylum procedure; contact: webcare@example.org)";
 const DEFAULT_INTERVAL: Duration = Duration::from_secs(10 * 60);
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(30);
 const DEFAULT_MAX_BODY_BYTES: u64 = 10 * 1024 * 1024;
 const DEFAULT_MAX_REDIRECTS: usize = 5;
 const DEFAULT_MAX_PER_HOST: usize = 2;
@@ -235,6 +236,9 @@ pub struct Storage {
 #[derive(Debug, Clone)]
 pub struct Http {
     pub listen: SocketAddr,
+    /// How long a client may take to send a request's headers, and stay idle between
+    /// requests on a kept-alive connection, before its connection is closed.
+    pub header_timeout: Duration,
 }
 
 /// HTTP etiquette shared by every source.
@@ -459,6 +463,7 @@ struct RawStorage {
 #[serde(deny_unknown_fields)]
 struct RawHttp {
     listen: Option<Spanned<String>>,
+    header_timeout: Option<AtLeast<1>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -707,7 +712,10 @@ impl Validator<'_> {
                 .parse()
                 .expect("default listen address is valid"),
         };
-        Ok(Http { listen })
+        Ok(Http {
+            listen,
+            header_timeout: raw.header_timeout.map_or(DEFAULT_HEADER_TIMEOUT, |d| d.0),
+        })
     }
 
     fn poll(&self, raw: RawPoll) -> Result<Poll, ConfigError> {

@@ -167,14 +167,7 @@ pub async fn start(config: &Config) -> Result<Daemon, DaemonError> {
         alerts_window: config.alerts.window(),
     });
     let stop = cancel.clone();
-    let server = tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move { stop.cancelled().await })
-        .await
-    });
+    let server = tokio::spawn(http::serve(listener, app, config.http.header_timeout, stop));
     tracing::info!(%addr, sources = config.enabled_sources().count(), "webcare is listening");
     Ok(Daemon {
         addr,

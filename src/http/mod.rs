@@ -11,10 +11,12 @@ mod admin;
 mod alerts;
 pub mod auth;
 mod search;
+mod serve;
 mod sources;
 
 pub use self::admin::erasure_for;
 pub use self::search::parse_time;
+pub use self::serve::serve;
 
 use std::sync::Arc;
 

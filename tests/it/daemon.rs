@@ -328,6 +328,51 @@ async fn a_stalled_client_does_not_hold_the_shutdown() {
     assert_eq!(index.num_mentions(), 3);
 }
 
+/// A client that sends its headers too slowly, or opens a connection and sends nothing,
+/// is disconnected after `http.header_timeout`; others are served meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_slow_to_send_its_headers_is_disconnected() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = fixtures::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let toml = fixtures::config_toml(dir.path(), &server, &[]).replace(
+        "listen = \"127.0.0.1:0\"\n",
+        "listen = \"127.0.0.1:0\"\nheader_timeout = \"1s\"\n",
+    );
+    let config = webcare::Config::from_toml(std::path::Path::new("test.toml"), &toml).unwrap();
+    assert_eq!(
+        config.http.header_timeout,
+        std::time::Duration::from_secs(1)
+    );
+    let daemon = webcare::daemon::start(&config).await.unwrap();
+    let mut slow = tokio::net::TcpStream::connect(daemon.addr()).await.unwrap();
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let mut silent = tokio::net::TcpStream::connect(daemon.addr()).await.unwrap();
+    let (status, _) = get_json(daemon.addr(), "/healthz").await;
+    assert_eq!(status, 200);
+    // A guard, not a measurement: without a deadline neither connection is ever closed
+    // by the server, and hyper's own default would close them after 30 seconds.
+    for (name, stream) in [("slow", &mut slow), ("silent", &mut silent)] {
+        let mut answer = Vec::new();
+        let read = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            stream.read_to_end(&mut answer),
+        )
+        .await;
+        assert!(read.is_ok(), "the {name} client is still connected");
+        assert!(
+            !String::from_utf8_lossy(&answer).contains("200 OK"),
+            "{name}: {}",
+            String::from_utf8_lossy(&answer)
+        );
+    }
+    let (status, _) = get_json(daemon.addr(), "/healthz").await;
+    assert_eq!(status, 200);
+    daemon.shutdown().await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restart_resumes_from_the_committed_position_without_duplicates() {
     let server = fixtures::start().await;
