@@ -898,6 +898,12 @@ fn import_file(config_path: &Path, file: &Path) -> Result<()> {
         days_or_exact(config.privacy.retention),
         report.errors.len()
     );
+    if report.repeated > 0 {
+        println!(
+            "{name}: {} lines repeat the id of an earlier line and replaced it",
+            report.repeated
+        );
+    }
     if report.erased_before > 0 {
         println!(
             "{name}: {} not stored again: their permalink or author was erased before",

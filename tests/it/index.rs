@@ -247,25 +247,43 @@ fn import_reports_bad_lines_by_number_and_keeps_the_rest() {
         "\n",
         r#"{"id":"d","text":"Asylum seekers slept outside the Ter Apel registration centre again.","published":"2026-11-21T08:00:00Z","source":"other","lang":"en"}"#,
         "\n",
+        // The same id again (a corrected post): it replaces the first, and is no second
+        // mention in the count either. The same id from another source is another post.
+        r#"{"id":"a","text":"Al vijftien maanden wacht ik op de IND, mijn asielaanvraag ligt stil.","published":"2026-11-20T10:00:00+01:00","url":"https://x.example/a?utm_medium=y"}"#,
+        "\n",
+        r#"{"id":"a","text":"Al vijftien maanden wacht ik op de IND, mijn asielaanvraag ligt stil.","published":"2026-11-20T10:00:00+01:00","source":"other"}"#,
+        "\n",
     );
     let p = pipeline();
     let report = webcare::import::import("in.jsonl", input.as_bytes(), &p, &index, None).unwrap();
     assert_eq!(
-        (report.lines, report.indexed, report.not_relevant),
-        (6, 2, 1)
+        (
+            report.lines,
+            report.indexed,
+            report.repeated,
+            report.not_relevant
+        ),
+        (8, 3, 1, 1)
     );
+    assert_eq!(index.num_mentions(), 3);
     let lines: Vec<usize> = report.errors.iter().map(|(l, _)| *l).collect();
     assert_eq!(lines, vec![3, 4]);
     assert!(report.errors[0].1.contains("field `published`"));
     // Importing again changes nothing.
     webcare::import::import("in.jsonl", input.as_bytes(), &p, &index, None).unwrap();
-    assert_eq!(index.num_mentions(), 2);
-    let results = index
-        .search(&SearchRequest {
-            q: "asielaanvraag".into(),
-            ..Default::default()
-        })
-        .unwrap();
+    assert_eq!(index.num_mentions(), 3);
+    let found = |q: &str| {
+        index
+            .search(&SearchRequest {
+                q: q.into(),
+                source: Some("import".into()),
+                ..Default::default()
+            })
+            .unwrap()
+    };
+    assert_eq!(found("veertien").total, 0);
+    let results = found("vijftien");
+    assert_eq!(results.total, 1);
     assert_eq!(results.hits[0].url.as_deref(), Some("https://x.example/a"));
     assert_eq!(results.hits[0].source, "import");
     assert_eq!(results.hits[0].lang, "nl");
