@@ -98,8 +98,10 @@ pub fn forget_in_incidents(
     Ok(removed)
 }
 
-/// Deletes the files in `dir` last written before `cutoff`; how many went. Errors are
-/// logged: a file that cannot go now is tried again tomorrow.
+/// Deletes the export files in `dir` last written before `cutoff`; how many went. Only
+/// the files an export writes: the directory may be shared, or set to the data directory
+/// (with the pseudonym key and the users file in it). Errors are logged: a file that
+/// cannot go now is tried again tomorrow.
 fn purge_files(dir: &std::path::Path, cutoff: DateTime<Utc>) -> usize {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return 0;
@@ -107,11 +109,16 @@ fn purge_files(dir: &std::path::Path, cutoff: DateTime<Utc>) -> usize {
     let mut removed = 0;
     for entry in entries.flatten() {
         let path = entry.path();
-        let old = entry
-            .metadata()
-            .and_then(|m| m.modified())
-            .map(|t| DateTime::<Utc>::from(t) < cutoff)
-            .unwrap_or(false);
+        let ours = entry
+            .file_name()
+            .to_str()
+            .is_some_and(crate::export::is_export_file);
+        let old = ours
+            && entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .map(|t| DateTime::<Utc>::from(t) < cutoff)
+                .unwrap_or(false);
         if old && path.is_file() {
             match std::fs::remove_file(&path) {
                 Ok(()) => removed += 1,

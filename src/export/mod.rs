@@ -131,6 +131,21 @@ pub fn file_names(week: IsoWeek, format: Format) -> Vec<String> {
     }
 }
 
+/// Whether `name` is a file an export writes (`webcare-2026-W47.csv`, …): the retention
+/// run deletes only those, never other files that share the directory.
+pub fn is_export_file(name: &str) -> bool {
+    let week = name
+        .strip_prefix("webcare-")
+        .and_then(|rest| rest.get(..8))
+        .and_then(|week| week.parse::<IsoWeek>().ok());
+    week.is_some_and(|week| {
+        Format::ALL
+            .into_iter()
+            .flat_map(|f| file_names(week, f))
+            .any(|file| file == name)
+    })
+}
+
 /// What an export reads.
 pub struct Sources<'a> {
     pub index: &'a MentionIndex,
