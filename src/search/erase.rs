@@ -165,6 +165,53 @@ impl MentionWriter {
         Ok(())
     }
 
+    /// Deletes the mentions the list of erased posts names that are in the index all the
+    /// same: an index restored from a backup made before an erasure holds them again.
+    /// Reads the permalinks from the index's own term list (the list keeps only their
+    /// hashes); how many mentions go (visible after the next commit).
+    pub fn erase_again(&mut self) -> Result<usize, IndexError> {
+        let searcher = self.reader.searcher();
+        let mut terms: Vec<tantivy::Term> = self
+            .erased
+            .authors()
+            .map(|pseudonym| tantivy::Term::from_field_text(self.fields.author, pseudonym))
+            .collect();
+        if self.erased.has_urls() {
+            let mut urls = std::collections::BTreeSet::new();
+            for segment in searcher.segment_readers() {
+                let inverted = segment.inverted_index(self.fields.url)?;
+                let mut stream = inverted
+                    .terms()
+                    .stream()
+                    .map_err(|e| IndexError::Tantivy(e.into()))?;
+                while stream.advance() {
+                    if let Ok(url) = std::str::from_utf8(stream.key()) {
+                        if self.erased.blocks_url(url) {
+                            urls.insert(url.to_string());
+                        }
+                    }
+                }
+            }
+            terms.extend(
+                urls.iter()
+                    .map(|url| tantivy::Term::from_field_text(self.fields.url, url)),
+            );
+        }
+        let mut again = 0;
+        for term in terms {
+            let query = tantivy::query::TermQuery::new(
+                term.clone(),
+                tantivy::schema::IndexRecordOption::Basic,
+            );
+            let matching = searcher.search(&query, &Count)?;
+            if matching > 0 {
+                again += matching;
+                self.writer.delete_term(term);
+            }
+        }
+        Ok(again)
+    }
+
     /// After an erasure's commit: rewrites the segments that hold erased documents
     /// without them, and deletes the old files. Until a merge, a deleted document's text
     /// stays in its segment's files, and an erasure is for good. A segment that a

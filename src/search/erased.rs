@@ -73,15 +73,28 @@ impl ErasedList {
 
     /// Whether `mention` was erased before and must not be stored again.
     pub fn blocks(&self, mention: &Mention) -> bool {
-        let erased = &self.erased;
         mention
             .url
             .as_deref()
-            .is_some_and(|url| !erased.urls.is_empty() && erased.urls.contains(&hash(url)))
+            .is_some_and(|url| self.blocks_url(url))
             || mention
                 .author
                 .as_ref()
-                .is_some_and(|author| erased.authors.contains(author))
+                .is_some_and(|author| self.erased.authors.contains(author))
+    }
+
+    /// Whether the post at `url` (as stored) was erased.
+    pub fn blocks_url(&self, url: &str) -> bool {
+        !self.erased.urls.is_empty() && self.erased.urls.contains(&hash(url))
+    }
+
+    pub fn has_urls(&self) -> bool {
+        !self.erased.urls.is_empty()
+    }
+
+    /// The pseudonyms of the authors erased.
+    pub fn authors(&self) -> impl Iterator<Item = &str> {
+        self.erased.authors.iter().map(String::as_str)
     }
 
     /// Remembers what `erasure` removes (a permalink or an author; retention is not

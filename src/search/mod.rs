@@ -203,14 +203,26 @@ impl MentionIndex {
             },
             other => IndexError::Tantivy(other),
         })?;
-        Ok(MentionWriter {
+        let mut writer = MentionWriter {
             writer,
             fields: self.fields.clone(),
             reader: self.reader.clone(),
             // Beside the index, not in it: an index moved aside for a schema upgrade and
             // imported again must not take the list of what was erased with it.
             erased: erased::ErasedList::load(self.path.parent().unwrap_or(&self.path))?,
-        })
+        };
+        // Whoever writes first after a restore from an older backup erases again what
+        // was erased since: an erasure is for good.
+        let again = writer.erase_again()?;
+        if again > 0 {
+            tracing::warn!(
+                mentions = again,
+                "the index held mentions erased before (restored from an older backup?); erased them again"
+            );
+            writer.commit(&self.checkpoints()?)?;
+            writer.expunge()?;
+        }
+        Ok(writer)
     }
 
     /// Makes the latest commit visible to searches (the daemon's writer does this itself).

@@ -296,6 +296,9 @@ async fn erasure_then_search_with_an_audit_trail() {
         "{snippet}"
     );
     let id = tolk["hits"][0]["id"].as_str().unwrap().to_string();
+    // A backup of the index from before the erasures.
+    let backup = tempfile::tempdir().unwrap();
+    copy_files(&dir.path().join("mentions"), backup.path());
     // An alert incident quoting all three: an erasure takes the erased ones out of it.
     let incident = open_incident_quoting(dir.path(), &all);
     let (status, opened) =
@@ -409,10 +412,32 @@ async fn erasure_then_search_with_an_audit_trail() {
         assert!(!text.contains(raw), "{raw} in {audit}");
     }
     daemon.shutdown().await.unwrap();
+    // The backup restored: whoever writes first erases them again, as the list of
+    // erased posts says (the permalink's forms and the author's pseudonym).
+    let index_dir = dir.path().join("mentions");
+    std::fs::remove_dir_all(&index_dir).unwrap();
+    copy_files(backup.path(), &index_dir);
+    let restored = webcare::search::MentionIndex::open(dir.path()).unwrap();
+    assert_eq!(restored.num_mentions(), 3);
+    restored.writer().unwrap().finish().unwrap();
+    restored.reload().unwrap();
+    assert_eq!(restored.num_mentions(), 0, "erased posts came back");
+    drop(restored);
     // What was erased stays erased: the same posts arriving again are not stored.
     let config = fixtures::config(dir.path(), &server, &[]);
     let again = import_report(&config, "2026-11-20T10:00:00Z");
     assert_eq!((again.indexed, again.erased_before), (0, 3), "{again:?}");
+}
+
+/// Copies the files of `from` (an index directory has no subdirectories) into `to`.
+fn copy_files(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_file() {
+            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+        }
+    }
 }
 
 /// Opens an alert incident in the state under `data_dir` whose examples are the hits of
@@ -523,7 +548,17 @@ async fn retention_erases_what_is_older_than_the_period() {
         exports.join("webcare-2026-W47.html").exists(),
         "written after the cut-off"
     );
-    // 100 days from now the report goes too; unsent mail stays until it is sent.
+    // 100 days from now the report goes too; unsent mail stays until it is sent. Files
+    // an export did not write stay, whatever their age: the directory may be shared.
+    let others = [
+        "budget-2026.xlsx",
+        "webcare-notes.txt",
+        "webcare-2026-W47-custom.pdf",
+        "webcare-2026-W47.csv.bak",
+    ];
+    for name in others {
+        std::fs::write(exports.join(name), "not webcare's").unwrap();
+    }
     let later = chrono::Utc::now() + chrono::Duration::days(100);
     let last = webcare::retention::run_once(
         &writer,
@@ -537,6 +572,9 @@ async fn retention_erases_what_is_older_than_the_period() {
     .unwrap();
     assert_eq!((last.export_files, last.mails), (1, 0));
     assert!(!exports.join("webcare-2026-W47.html").exists());
+    for name in others {
+        assert!(exports.join(name).exists(), "{name} was deleted");
+    }
     assert_eq!(state.outbox().unwrap().len(), 1);
     let entries = state.audit_entries(None, Some("system"), 10).unwrap();
     assert_eq!(entries.len(), 3);
