@@ -174,10 +174,23 @@ async fn feed(
 const TOPICAL_FEEDS: &[&str] = &["refugee-voices.json"];
 
 /// `config` turned into the demo: the bundled feeds as its only sources, and its own
-/// data directory (`<data_dir>/demo`) so demo mentions never mix with real ones.
+/// data directory (`<data_dir>/demo`) so demo mentions never mix with real ones. Nothing
+/// of the real installation is touched: the demo has its own users, pseudonym key and
+/// export directory, and sends no mail (its reports and alerts would reach the real
+/// recipients, and its export would count as the real week's).
 pub fn demo_config(mut config: Config, feeds: SocketAddr) -> Config {
-    config.storage.data_dir = config.storage.data_dir.join("demo");
-    config.access.users_file = config.storage.data_dir.join("users.toml");
+    config.storage.data_dir = demo_dir(&config.storage.data_dir);
+    let dir = &config.storage.data_dir;
+    config.access.users_file = dir.join("users.toml");
+    if let crate::pipeline::pseudonym::KeySource::File { .. } = config.pipeline.pseudonym_key {
+        config.pipeline.pseudonym_key = crate::pipeline::pseudonym::KeySource::File {
+            path: dir.join("pseudonym.key"),
+            data_dir: dir.clone(),
+        };
+    }
+    config.export.out_dir = dir.join("exports");
+    config.export.mail_to.clear();
+    config.mail.smtp = None;
     config.poll.jitter = 0.0;
     config.sources = FEEDS
         .iter()
@@ -198,6 +211,11 @@ pub fn demo_config(mut config: Config, feeds: SocketAddr) -> Config {
         .collect();
     config.pipeline.topical_sources = crate::config::topical_sources(&config.sources);
     config
+}
+
+/// The demo's data directory inside the real one's.
+pub fn demo_dir(data_dir: &std::path::Path) -> std::path::PathBuf {
+    data_dir.join("demo")
 }
 
 /// Credentials for trying the demo: a `demo` admin (created once, with a random password

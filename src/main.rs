@@ -607,20 +607,15 @@ fn check_config(path: &Path) -> Result<()> {
     Ok(())
 }
 
-fn open_index(config: &Config, demo_mode: bool) -> Result<MentionIndex> {
-    let dir = if demo_mode {
-        config.storage.data_dir.join("demo")
-    } else {
-        config.storage.data_dir.clone()
-    };
-    Ok(MentionIndex::open(&dir)?)
-}
-
 fn search(config_path: &Path, demo_mode: bool, request: &SearchRequest, json: bool) -> Result<()> {
-    let config = load(config_path)?;
+    let mut config = load(config_path)?;
+    if demo_mode {
+        // The demo's own index and audit trail.
+        config.storage.data_dir = demo::demo_dir(&config.storage.data_dir);
+    }
     // Recorded before anything is shown: a search that cannot be audited is not run.
     audit_cli(&config, "search", &request.describe())?;
-    let index = open_index(&config, demo_mode)?;
+    let index = MentionIndex::open(&config.storage.data_dir)?;
     let results = index.search(request)?;
     let mut out = std::io::stdout().lock();
     if json {
@@ -869,7 +864,7 @@ fn days_or_exact(period: std::time::Duration) -> String {
 fn import_file(config_path: &Path, file: &Path) -> Result<()> {
     let config = load(config_path)?;
     let pipeline = Pipeline::from_config(&config.pipeline)?;
-    let index = open_index(&config, false)?;
+    let index = MentionIndex::open(&config.storage.data_dir)?;
     index.load_duplicates(&mut pipeline.duplicates())?;
     let reader =
         std::fs::File::open(file).with_context(|| format!("{}: cannot open", file.display()))?;
@@ -1023,7 +1018,7 @@ fn erase(
     dry_run: bool,
     when_locked: &str,
 ) -> Result<()> {
-    let index = open_index(config, false)?;
+    let index = MentionIndex::open(&config.storage.data_dir)?;
     if dry_run {
         let preview = index.preview_erasure(erasure, 20)?;
         let mut out = std::io::stdout().lock();
@@ -1362,7 +1357,7 @@ fn export_request(config: &Config, args: &ExportArgs) -> Result<Request> {
 fn export(config_path: &Path, args: &ExportArgs) -> Result<()> {
     let config = load(config_path)?;
     let request = export_request(&config, args)?;
-    let index = open_index(&config, false)?;
+    let index = MentionIndex::open(&config.storage.data_dir)?;
     let state = open_state(&config)?;
     let aspects = webcare::pipeline::aspects::Aspects::load_dir(&config.pipeline.aspects_dir)?;
     let known = |term: &str| !aspects.tag(term).is_empty();

@@ -432,6 +432,16 @@ async fn the_demo_indexes_the_bundled_feeds_and_leaves_the_decoys_out() {
     let config = webcare::Config::from_toml(std::path::Path::new("demo.toml"), &toml).unwrap();
     let feeds = webcare::demo::serve_feeds().await.unwrap();
     let config = webcare::demo::demo_config(config, feeds);
+    // Nothing of the real installation: its own export directory, key and users, no mail.
+    let demo_dir = dir.path().join("demo");
+    assert_eq!(config.export.out_dir, demo_dir.join("exports"));
+    assert!(config.export.mail_to.is_empty() && config.mail.smtp.is_none());
+    assert!(
+        matches!(&config.pipeline.pseudonym_key,
+            webcare::pipeline::pseudonym::KeySource::File { path, .. } if path.starts_with(&demo_dir)),
+        "{:?}",
+        config.pipeline.pseudonym_key
+    );
     std::fs::create_dir_all(&config.storage.data_dir).unwrap();
     let login = webcare::demo::demo_credentials(&config).unwrap();
     assert!(login.password.is_some(), "a first start shows the password");
