@@ -5,8 +5,8 @@
 //! function of its arguments, so the tests move the clock across daylight-saving changes
 //! without waiting. Each run exports the last complete week before its scheduled time,
 //! so a run is named by its week, and running it again writes the same files. A daemon
-//! that was down at the scheduled time exports the missed week when it starts, if that
-//! week's files are not there yet.
+//! that was down at the scheduled time exports the missed week when it starts, if no
+//! scheduled run did that week (a new installation has missed nothing).
 
 use std::sync::Arc;
 
@@ -86,18 +86,32 @@ pub fn request(settings: &Export, at: DateTime<Utc>) -> Request {
 /// The state's note of the last week a scheduled run exported (and mailed).
 const DONE_KEY: &str = "weekly_export_done";
 
-/// Whether the scheduled run at `at` has not been done: the state notes the last week a
-/// scheduled run did (files written by hand for that week, `webcare export`, do not
-/// count: the run also mails the report). Where the state has no note yet (a data
-/// directory from before it kept one), whether the week's files are missing.
+/// The state's note of when the daemon first ran the export on its schedule.
+const SINCE_KEY: &str = "weekly_export_since";
+
+/// Notes, once, that the daemon runs the export on its schedule from `now`: a run
+/// scheduled before then was not missed (a new installation does not export, and mail,
+/// last week's report at its first start).
+pub fn note_start(state: &StateDb, now: DateTime<Utc>) -> Result<(), crate::state::StateError> {
+    if state.meta(SINCE_KEY)?.is_none() {
+        state.set_meta(SINCE_KEY, &now.to_rfc3339())?;
+    }
+    Ok(())
+}
+
+/// Whether the scheduled run at `at` was due and has not been done: the state notes the
+/// last week a scheduled run did (files written by hand for that week, `webcare export`,
+/// do not count: the run also mails the report), and when the schedule began.
 pub fn missing(state: &StateDb, settings: &Export, at: DateTime<Utc>) -> bool {
     let week = week_of_run(at, &settings.schedule);
     match last_done(state).ok().flatten() {
         Some(done) => done < week,
-        None => request(settings, at)
-            .files()
-            .first()
-            .is_none_or(|name| !settings.out_dir.join(name).exists()),
+        None => state
+            .meta(SINCE_KEY)
+            .ok()
+            .flatten()
+            .and_then(|since| DateTime::parse_from_rfc3339(&since).ok())
+            .is_some_and(|since| since <= at),
     }
 }
 
@@ -185,6 +199,9 @@ const RETRY_AFTER_FAILURE: chrono::Duration = chrono::Duration::hours(1);
 pub async fn run_weekly(weekly: Weekly, cancel: CancellationToken) {
     let weekly = Arc::new(weekly);
     let schedule = weekly.settings.schedule;
+    if let Err(error) = note_start(&weekly.state, Utc::now()) {
+        tracing::warn!(%error, "cannot note the start of the weekly export");
+    }
     let last = previous_run(Utc::now(), &schedule);
     let mut at = if missing(&weekly.state, &weekly.settings, last) {
         last

@@ -593,7 +593,13 @@ fn the_schedule_on_a_moved_clock_exports_each_last_complete_week_once() {
     // Wednesday 18 November: the next run is Monday 23 November 07:00 (06:00 UTC) ...
     let at = schedule::next_run(utc("2026-11-18T12:00:00Z"), &settings.schedule);
     assert_eq!(at, utc("2026-11-23T06:00:00Z"));
-    // ... and it exports week 47, which is missing until it has run.
+    // A new installation missed no run: nothing to catch up at its first start, even
+    // with mentions in the index.
+    assert!(!schedule::missing(&f.state, &settings, at));
+    // ... but a daemon that has run the schedule since before then did: week 47 is
+    // missing until it has run.
+    schedule::note_start(&f.state, utc("2026-11-18T12:00:00Z")).unwrap();
+    schedule::note_start(&f.state, utc("2026-11-30T12:00:00Z")).unwrap();
     assert!(schedule::missing(&f.state, &settings, at));
     let written = schedule::run_once(&f.sources(), &f.state, &settings, at).unwrap();
     assert_eq!(written.report.week, "2026-W47");
