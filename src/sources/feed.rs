@@ -38,6 +38,10 @@ struct FeedPosition {
     etag: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     last_modified: Option<String>,
+    /// A short hash of the configured URL the validators came from: a source given a new
+    /// URL must not send the old feed's to it (a 304 for a feed never read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    url: Option<u64>,
     #[serde(default)]
     seen: Vec<u64>,
 }
@@ -71,7 +75,12 @@ impl Source for FeedSource {
     }
 
     fn first_request(&self, position: &Position) -> FetchRequest {
-        let position = FeedPosition::from_value(position);
+        let mut position = FeedPosition::from_value(position);
+        if position.url != Some(short_hash(self.url.as_str())) {
+            // Another URL's validators (or, from before they were tied to one, unknown):
+            // read this URL whole once.
+            (position.etag, position.last_modified) = (None, None);
+        }
         FetchRequest {
             etag: position.etag,
             last_modified: position.last_modified,
@@ -121,6 +130,7 @@ impl Source for FeedSource {
         let new_position = FeedPosition {
             etag: body.etag,
             last_modified: body.last_modified,
+            url: Some(short_hash(self.url.as_str())),
             seen,
         };
         Ok(Page {
@@ -379,6 +389,36 @@ mod tests {
 
     const RSS: &str = r#"<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>
         <item><guid>a</guid><title>Één titel</title><description>&lt;p&gt;Hallo&lt;/p&gt;</description></item></channel></rss>"#;
+
+    #[test]
+    fn validators_go_only_to_the_url_they_came_from() {
+        let source = |url: &str| FeedSource {
+            url: Url::parse(url).unwrap(),
+            ..feed_source("nos")
+        };
+        let old = source("https://example.org/old.xml");
+        let fetched = Body {
+            etag: Some("\"v1\"".into()),
+            last_modified: Some("Mon, 30 Nov 2026 08:00:00 GMT".into()),
+            ..body(RSS.as_bytes(), None)
+        };
+        let page = old
+            .parse(
+                &old.first_request(&Position::Null),
+                &Position::Null,
+                Fetched::Body(fetched),
+                Utc::now(),
+            )
+            .unwrap();
+        let again = old.first_request(&page.position);
+        assert_eq!(again.etag.as_deref(), Some("\"v1\""));
+        assert!(again.last_modified.is_some());
+        let moved = source("https://example.org/new.xml").first_request(&page.position);
+        assert_eq!((moved.etag, moved.last_modified), (None, None));
+        // A position from before validators were tied to a URL: read whole once.
+        let legacy = serde_json::json!({ "etag": "\"v1\"", "seen": [] });
+        assert_eq!(old.first_request(&legacy).etag, None);
+    }
 
     #[test]
     fn declared_encoding_is_read() {
