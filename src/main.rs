@@ -1075,11 +1075,8 @@ fn user(config_path: &Path, action: UserAction) -> Result<()> {
                 RoleArg::Viewer => Role::Viewer,
                 RoleArg::Admin => Role::Admin,
             };
-            eprint!("password for {name} (at least 12 characters, read from standard input): ");
-            let mut password = String::new();
-            std::io::stdin().read_line(&mut password)?;
-            let password = password.trim_end_matches(['\r', '\n']);
-            Users::change_file(path, |users| users.set_user(&name, role, password))?;
+            let password = read_new_password(&name)?;
+            Users::change_file(path, |users| users.set_user(&name, role, &password))?;
             audit_cli(&config, "user_set", &format!("{name}: {role}"))?;
             println!("{name}: {role} ({})", path.display());
         }
@@ -1112,6 +1109,24 @@ fn user(config_path: &Path, action: UserAction) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The password for `webcare user add`: typed twice without echo at a terminal, else
+/// one line of standard input (from a script or a password manager).
+fn read_new_password(name: &str) -> Result<String> {
+    use std::io::IsTerminal;
+    if !std::io::stdin().is_terminal() {
+        let mut password = String::new();
+        std::io::stdin().read_line(&mut password)?;
+        return Ok(password.trim_end_matches(['\r', '\n']).to_string());
+    }
+    let password =
+        rpassword::prompt_password(format!("password for {name} (at least 12 characters): "))?;
+    let again = rpassword::prompt_password("the same password again: ")?;
+    if password != again {
+        bail!("the two passwords differ; nothing was changed");
+    }
+    Ok(password)
 }
 
 /// A token's time as `webcare token` shows it.
