@@ -329,14 +329,21 @@ impl Fetcher {
     }
 
     fn classify(&self, e: reqwest::Error) -> FetchError {
+        // reqwest names the URL in its message; shown as logs may show it.
+        let shown = e.url().map(crate::sources::shown_url);
+        let e = e.without_url();
+        let with_url = |message: String| match &shown {
+            Some(url) => format!("{message} ({url})"),
+            None => message,
+        };
         if e.is_timeout() {
             FetchError::Timeout(self.settings.timeout)
         } else if e.is_redirect() {
             FetchError::Redirects(self.settings.max_redirects)
         } else if e.is_connect() {
-            FetchError::Connect(source_chain(&e))
+            FetchError::Connect(with_url(source_chain(&e)))
         } else {
-            FetchError::Other(source_chain(&e))
+            FetchError::Other(with_url(source_chain(&e)))
         }
     }
 }

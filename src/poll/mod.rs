@@ -469,7 +469,7 @@ fn initial_status(config: &SourceConfig, checkpoint: &SourceCheckpoint) -> Sourc
     SourceStatus {
         name: config.name.clone(),
         kind: config.kind.clone(),
-        url: config.url.to_string(),
+        url: crate::sources::shown_url(&config.url),
         interval_secs: config.interval.as_secs(),
         topical: config.topical,
         state: "pending",

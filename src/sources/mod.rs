@@ -172,6 +172,48 @@ pub fn build(config: &SourceConfig) -> Result<Box<dyn Source>, SourceError> {
     })
 }
 
+/// Query parameters whose value is a credential, by their name (lower case).
+const SECRET_PARAMS: &[&str] = &[
+    "key",
+    "api_key",
+    "apikey",
+    "access_token",
+    "token",
+    "auth",
+    "secret",
+    "password",
+    "sig",
+    "signature",
+    "client_secret",
+];
+
+/// `url` as logs and `/api/sources` show it: without a user name and password, and with
+/// the values of credential parameters (`api_key=`, `token=`, …) hidden. A private
+/// feed's address may carry its key.
+pub fn shown_url(url: &Url) -> String {
+    let mut shown = url.clone();
+    if !shown.username().is_empty() || shown.password().is_some() {
+        let _ = shown.set_username("***");
+        let _ = shown.set_password(None);
+    }
+    let secret = |name: &str| SECRET_PARAMS.contains(&name.to_ascii_lowercase().as_str());
+    if shown.query_pairs().any(|(name, _)| secret(&name)) {
+        let pairs: Vec<(String, String)> = url
+            .query_pairs()
+            .map(|(name, value)| {
+                let value = if secret(&name) {
+                    "***".into()
+                } else {
+                    value.into_owned()
+                };
+                (name.into_owned(), value)
+            })
+            .collect();
+        shown.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    shown.to_string()
+}
+
 /// `base` with `segments` appended to its path, each percent-encoded; a base path is
 /// kept (a forum installed under `/forum`), its query and fragment are not.
 pub fn endpoint(base: &Url, segments: &[&str]) -> Url {
@@ -232,6 +274,24 @@ pub fn query_value(url: &Url, name: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shown_urls_keep_no_credentials() {
+        let shown = |url: &str| shown_url(&Url::parse(url).unwrap());
+        assert_eq!(
+            shown(
+                "http://feeduser:FeedPassw0rd@127.0.0.1:18499/feed.xml?api_key=SECRET123&lang=nl"
+            ),
+            "http://***@127.0.0.1:18499/feed.xml?api_key=***&lang=nl"
+        );
+        assert_eq!(
+            shown("https://news.example/rss?q=asiel&Token=abc"),
+            "https://news.example/rss?q=asiel&Token=***"
+        );
+        // Nothing to hide: as configured, byte for byte.
+        let plain = "https://news.google.com/rss/search?q=asielzoekers+IND&hl=nl";
+        assert_eq!(shown(plain), plain);
+    }
 
     #[test]
     fn endpoint_keeps_the_base_path_and_encodes_segments() {
