@@ -91,7 +91,8 @@ pub struct Incident {
     /// Ids of the mentions that made it (the most recent).
     pub mentions: Vec<String>,
     pub note: Option<String>,
-    /// When a mail about it was last queued, and with how many voices.
+    /// When a mail about it was last queued, and with how many voices (or as many as
+    /// it had when resolved, if more): what the team last knew of.
     pub mailed: Option<DateTime<Utc>>,
     pub mailed_observed: u64,
     /// The window `observed` and `expected` are over, in seconds (0 when not recorded).
@@ -185,6 +186,10 @@ fn from_row(r: &Row) -> rusqlite::Result<Incident> {
 fn to_json<T: Serialize>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_else(|_| "null".into())
 }
+
+/// How much a resolved incident's signal must grow, over what the team last knew of, to
+/// open it again (as an update must grow to be mailed).
+pub const COMEBACK: f64 = 1.5;
 
 impl StateDb {
     /// Incidents, newest first; only those with `status` when given.
@@ -334,6 +339,9 @@ impl StateDb {
         incident.updated = now;
         if status == Status::Resolved {
             incident.closed = Some(now);
+            // What the team knew when they resolved it: a signal that goes on is news
+            // again only once it has grown well past this.
+            incident.mailed_observed = incident.mailed_observed.max(incident.observed);
         }
         if !note.trim().is_empty() {
             incident.note = Some(match incident.note.take() {
@@ -347,8 +355,10 @@ impl StateDb {
 
     /// Opens or updates an incident per detection, and closes active incidents whose
     /// signal has been gone for `close_after`. A signal that goes on after its incident
-    /// was resolved updates it quietly (no change to mail): only a signal that returns
-    /// after `close_after` of quiet opens a new incident.
+    /// was resolved updates it quietly (no change to mail), unless it grows to
+    /// [`COMEBACK`] times what the team last knew of (at the last mail or at resolving):
+    /// then the incident opens again, as news. A signal that returns after `close_after`
+    /// of quiet opens a new incident.
     pub fn apply_detections(
         &self,
         detections: &[Detection],
@@ -400,11 +410,18 @@ impl StateDb {
                 incident.top_terms = d.top_terms.clone();
             }
             merge_examples(&mut incident, d);
+            let known = incident.mailed_observed.max(1) as f64;
+            let reopened =
+                incident.status == Status::Resolved && incident.observed as f64 >= COMEBACK * known;
+            if reopened {
+                incident.status = Status::Open;
+                incident.closed = None;
+            }
             incident.id = self.save_incident(&incident)?;
             if incident.status == Status::Resolved {
                 continue;
             }
-            changes.push(if opened {
+            changes.push(if opened || reopened {
                 Change::Opened(incident)
             } else {
                 Change::Updated(incident)

@@ -619,6 +619,11 @@ fn open_incident(state: &StateDb, now: DateTime<Utc>) -> Change {
 
 /// What the detector finds in a burst about interpreters at `now`.
 fn interpreter_signal(now: DateTime<Utc>) -> webcare::alerts::Detection {
+    interpreter_signal_of(now, 14)
+}
+
+/// The same with `voices` voices.
+fn interpreter_signal_of(now: DateTime<Utc>, voices: u64) -> webcare::alerts::Detection {
     let examples = (0..3)
         .map(|i| webcare::alerts::counts::Example {
             id: format!("m{i}"),
@@ -634,11 +639,42 @@ fn interpreter_signal(now: DateTime<Utc>) -> webcare::alerts::Detection {
     webcare::alerts::Detection {
         kind: webcare::alerts::Kind::Aspect,
         key: "interpreter".into(),
-        comparison: webcare::alerts::stats::compare(14, 2.0, &Alerts::default().thresholds()),
+        comparison: webcare::alerts::stats::compare(voices, 2.0, &Alerts::default().thresholds()),
         window: Duration::from_secs(24 * 3600),
         examples,
         top_terms: vec!["dialect".into(), "vertaald".into()],
     }
+}
+
+/// Resolved, then the signal grows to half as much again as when it was resolved: the
+/// problem is back, and the incident opens again (and is mailed as news).
+#[test]
+fn a_resolved_incident_opens_again_when_its_signal_grows_well_past_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = StateDb::open(dir.path()).unwrap();
+    let t0 = Utc.with_ymd_and_hms(2026, 11, 2, 10, 0, 0).unwrap();
+    let hours = |h: i64| t0 + chrono::Duration::hours(h);
+    let close_after = Duration::from_secs(48 * 3600);
+    let first = open_incident(&state, t0).incident().id;
+    state
+        .set_incident_status(first, Status::Resolved, "opgelost", hours(1))
+        .unwrap();
+    let at = |h: i64, voices: u64| {
+        state
+            .apply_detections(
+                &[interpreter_signal_of(hours(h), voices)],
+                hours(h),
+                close_after,
+            )
+            .unwrap()
+    };
+    assert!(at(2, 20).is_empty(), "20 voices: not yet 1.5 × 14");
+    let changes = at(3, 21);
+    assert!(
+        matches!(&changes[..], [Change::Opened(i)] if i.id == first && i.status == Status::Open && i.closed.is_none()),
+        "{changes:?}"
+    );
+    assert_eq!(state.incidents(None, 10).unwrap().len(), 1);
 }
 
 /// Staff resolved an incident while its signal went on: that signal does not open a
