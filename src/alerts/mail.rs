@@ -746,17 +746,23 @@ pub fn message(
 pub struct Mailer {
     transport: AsyncSmtpTransport<Tokio1Executor>,
     from: String,
-    /// For one whole message: a server that accepts and then says nothing must not
-    /// hold the outbox up.
+    /// For one whole message: a server that trickles its answers must not hold the
+    /// outbox up. Each answer has `[mail] timeout` (the transport's own); the whole
+    /// session as many times that as it has steps, so a server that answers every step
+    /// in time is never cut off after it stored the message (and sent it again on retry).
     timeout: Duration,
 }
+
+/// The steps of one SMTP session, each with its own timeout: connect, greeting, EHLO,
+/// STARTTLS, EHLO again, AUTH (two), MAIL, RCPT, DATA, the message, QUIT.
+const SESSION_STEPS: u32 = 12;
 
 impl Mailer {
     pub fn new(smtp: &Smtp, from: &str) -> Result<Mailer, MailError> {
         Ok(Mailer {
             transport: transport(smtp)?,
             from: from.to_string(),
-            timeout: smtp.timeout.saturating_mul(4),
+            timeout: smtp.timeout.saturating_mul(SESSION_STEPS),
         })
     }
 
