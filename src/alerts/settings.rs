@@ -165,7 +165,7 @@ pub struct RawMail {
     password_file: Option<Spanned<String>>,
     /// Refused: a password never goes in the config.
     password: Option<Spanned<String>>,
-    timeout: Option<HumanDuration>,
+    timeout: Option<AtLeast<1>>,
     from: Option<Spanned<String>>,
     language: Option<Spanned<String>>,
     update_every: Option<HumanDuration>,
@@ -380,6 +380,17 @@ pub(crate) fn mail(v: &Validator, raw: RawMail) -> Result<Mail, ConfigError> {
                 Some(host.span()),
                 "mail.smtp_host",
                 "mail is enabled: name the SMTP server (it is empty)",
+            ));
+        }
+        if host
+            .get_ref()
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '/' || c == '@')
+        {
+            return Err(v.invalid(
+                Some(host.span()),
+                "mail.smtp_host",
+                "must be a host name or address only, e.g. \"smtp.example.org\" (no spaces, scheme, user or path)",
             ));
         }
         if raw.smtp_port == Some(0) {

@@ -155,6 +155,8 @@ fn bad_configs_are_refused_naming_file_key_and_line() {
         ("export-mail.toml", format!("[pipeline]\ntopics_dir = {topics:?}\n[export]\nmail_to = [\"a@example.org\"]\n"), vec!["export-mail.toml:4:", "export.mail_to", "[mail] enabled"]),
         ("too-often.toml", format!("[pipeline]\ntopics_dir = {topics:?}\n[[sources]]\nname = \"a\"\nkind = \"feed\"\nurl = \"https://e.org/\"\ninterval = \"10ms\"\n"), vec!["too-often.toml", "line 7", "must be at least 1s"]),
         ("mail-host.toml", format!("[pipeline]\ntopics_dir = {topics:?}\n[mail]\nenabled = true\nsmtp_host = \"\"\n[[mail.rules]]\nto = [\"a@example.org\"]\n"), vec!["mail-host.toml:5:", "mail.smtp_host", "it is empty"]),
+        ("mail-host-crlf.toml", format!("[pipeline]\ntopics_dir = {topics:?}\n[mail]\nenabled = true\nsmtp_host = \"smtp.example.org\\r\\nRCPT TO:<x@evil>\"\n[[mail.rules]]\nto = [\"a@example.org\"]\n"), vec!["mail-host-crlf.toml:5:", "mail.smtp_host", "host name or address only"]),
+        ("mail-timeout.toml", format!("[pipeline]\ntopics_dir = {topics:?}\n[mail]\nenabled = true\nsmtp_host = \"127.0.0.1\"\ntimeout = \"10ms\"\n[[mail.rules]]\nto = [\"a@example.org\"]\n"), vec!["mail-timeout.toml", "line 6", "must be at least 1s"]),
         ("mail-port.toml", format!("[pipeline]\ntopics_dir = {topics:?}\n[mail]\nenabled = true\nsmtp_host = \"127.0.0.1\"\nsmtp_port = 0\n[[mail.rules]]\nto = [\"a@example.org\"]\n"), vec!["mail.smtp_port", "from 1 to 65535"]),
         ("mail-link.toml", format!("[pipeline]\ntopics_dir = {topics:?}\n[mail]\nlink_base = \"127.0.0.1:8080\"\n"), vec!["mail-link.toml:4:", "mail.link_base", "not an http(s) address"]),
         // What `run` would refuse at start.
