@@ -878,6 +878,12 @@ impl UsersStore {
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         match Users::load(&self.path) {
+            // Gone while it held users (moved away, or an editor's save half done):
+            // nobody signed out at once; users are removed with `webcare user remove`.
+            Ok(_) if stamp.is_none() && !cache.1.is_empty() => {
+                tracing::error!(path = %self.path.display(), "the users file is gone; keeping the users as last read until it is back");
+                cache.0 = stamp;
+            }
             Ok(users) => *cache = (stamp, std::sync::Arc::new(users)),
             Err(e) => {
                 tracing::error!(error = %e, "users file changed but is invalid; keeping the last good version");
@@ -1083,6 +1089,26 @@ mod tests {
             err.starts_with("users.toml:7:") && err.contains("also a token of \"v\""),
             "{err}"
         );
+    }
+
+    /// A users file moved away while the daemon runs signs nobody out; it is read again
+    /// once it is back.
+    #[test]
+    fn a_vanished_users_file_keeps_the_users_last_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("users.toml");
+        let store = UsersStore::open(&path).unwrap();
+        store
+            .update(|u| u.set_user("ann", Role::Admin, "correct horse battery"))
+            .unwrap();
+        let aside = dir.path().join("users.toml.moved");
+        std::fs::rename(&path, &aside).unwrap();
+        assert!(store.current().get("ann").is_some());
+        std::fs::rename(&aside, &path).unwrap();
+        assert!(store.current().get("ann").is_some());
+        // A file that was never there: no users, as before.
+        let empty = UsersStore::open(&dir.path().join("none.toml")).unwrap();
+        assert!(empty.current().is_empty());
     }
 
     #[test]

@@ -82,6 +82,12 @@ pub async fn start(config: &Config) -> Result<Daemon, DaemonError> {
     })?;
     let users = Arc::new(UsersStore::open(&config.access.users_file)?);
     check_listen(config, &users.current())?;
+    if users.current().is_empty() {
+        tracing::warn!(
+            users_file = %config.access.users_file.display(),
+            "no users: nobody can sign in to the API until one is added with `webcare user add`"
+        );
+    }
     let state = Arc::new(StateDb::open(&config.storage.data_dir)?);
     let pipeline = Arc::new(Pipeline::from_config(&config.pipeline)?);
     tracing::info!(rules = pipeline.topics().rule_count(), stages = ?Pipeline::stage_names(), models = %pipeline.models_summary(), "pipeline ready");

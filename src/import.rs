@@ -154,7 +154,7 @@ pub fn import<R: BufRead>(
             Err(message) => {
                 // The message may quote the line: redacted like content.
                 let message = pipeline.redact(&message);
-                tracing::warn!(file = path, line = line_no, error = %message, "skipping line");
+                tracing::debug!(file = path, line = line_no, error = %message, "skipping line");
                 report.errors.push((line_no, message));
             }
         }

@@ -119,8 +119,8 @@ enum Command {
         #[arg(long)]
         dry_run: bool,
     },
-    /// Apply retention now: erase mentions older than `[privacy] retention` (the daemon
-    /// does this daily by itself).
+    /// Apply retention now, as the daemon does daily: mentions, export files and sent
+    /// mails older than `[privacy] retention`, old audit entries, expired sessions.
     Purge {
         #[arg(short, long, default_value = DEFAULT_CONFIG_PATH)]
         config: PathBuf,
@@ -301,11 +301,22 @@ fn known_aspect(value: &str) -> std::result::Result<String, String> {
 fn main() -> ExitCode {
     match execute(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
+        // `webcare search … | head`: the reader has what it wanted.
+        Err(error) if closed_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("{}", error_report(&error));
             ExitCode::FAILURE
         }
     }
+}
+
+/// Whether the error is output going to a pipe whose reader has gone.
+fn closed_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 /// The error and its causes, as anyhow shows them but without a stack backtrace: these
@@ -584,7 +595,7 @@ fn check_config(path: &Path) -> Result<()> {
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
-        if !parent.is_dir() {
+        if parent.exists() && !parent.is_dir() {
             bail!(
                 "{}: key `access.users_file`: {} cannot be created: {} is not a directory",
                 path.display(),
@@ -604,6 +615,12 @@ fn check_config(path: &Path) -> Result<()> {
         config.pipeline.topics_dir.display()
     );
     println!("{}", pipeline.models_summary());
+    if users.is_empty() {
+        println!(
+            "note: no users in {}: nobody can sign in to the API until one is added with `webcare user add`",
+            users_file.display()
+        );
+    }
     Ok(())
 }
 
@@ -999,13 +1016,44 @@ fn forget(
 
 fn purge(config_path: &Path, dry_run: bool) -> Result<()> {
     let config = load(config_path)?;
-    let cutoff = webcare::retention::mention_cutoff(&config.privacy, chrono::Utc::now());
+    let now = chrono::Utc::now();
+    let cutoff = webcare::retention::mention_cutoff(&config.privacy, now);
     erase(
         &config,
         &Erasure::PublishedBefore(cutoff),
         "purge",
         dry_run,
         "the running daemon applies retention daily by itself",
+    )?;
+    // The rest of what the daemon's daily run removes.
+    let exports = &config.export.out_dir;
+    if dry_run {
+        let old = webcare::retention::old_export_files(exports, cutoff);
+        println!(
+            "would delete {} export files in {}",
+            old.len(),
+            exports.display()
+        );
+        for path in old {
+            println!("  {}", path.display());
+        }
+        return Ok(());
+    }
+    let files = webcare::retention::purge_files(exports, cutoff);
+    let state = open_state(&config)?;
+    let mails = state.purge_sent_mail(cutoff)?;
+    let audit_cutoff = now
+        - chrono::Duration::from_std(config.privacy.audit_retention)
+            .unwrap_or(chrono::Duration::MAX);
+    let audit_entries = state.purge_audit(audit_cutoff)?;
+    let sessions = state.purge_sessions(now)?;
+    println!(
+        "deleted {files} export files, {mails} sent mails, {audit_entries} audit entries and {sessions} expired sessions"
+    );
+    audit_cli(
+        &config,
+        "purge",
+        &format!("{files} export files; {mails} sent mails; {audit_entries} audit entries; {sessions} expired sessions"),
     )
 }
 

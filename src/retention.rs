@@ -98,33 +98,41 @@ pub fn forget_in_incidents(
     Ok(removed)
 }
 
-/// Deletes the export files in `dir` last written before `cutoff`; how many went. Only
-/// the files an export writes: the directory may be shared, or set to the data directory
-/// (with the pseudonym key and the users file in it). Errors are logged: a file that
-/// cannot go now is tried again tomorrow.
-fn purge_files(dir: &std::path::Path, cutoff: DateTime<Utc>) -> usize {
+/// The export files in `dir` last written before `cutoff`. Only the files an export
+/// writes: the directory may be shared, or set to the data directory (with the
+/// pseudonym key and the users file in it).
+pub fn old_export_files(dir: &std::path::Path, cutoff: DateTime<Utc>) -> Vec<std::path::PathBuf> {
     let Ok(entries) = std::fs::read_dir(dir) else {
-        return 0;
+        return Vec::new();
     };
+    let mut old: Vec<std::path::PathBuf> = entries
+        .flatten()
+        .filter(|entry| {
+            let ours = entry
+                .file_name()
+                .to_str()
+                .is_some_and(crate::export::is_export_file);
+            ours && entry.file_type().is_ok_and(|t| t.is_file())
+                && entry
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .is_ok_and(|t| DateTime::<Utc>::from(t) < cutoff)
+        })
+        .map(|entry| entry.path())
+        .collect();
+    old.sort();
+    old
+}
+
+/// Deletes [`old_export_files`]; how many went. Errors are logged: a file that cannot go
+/// now is tried again tomorrow.
+pub fn purge_files(dir: &std::path::Path, cutoff: DateTime<Utc>) -> usize {
     let mut removed = 0;
-    for entry in entries.flatten() {
-        let path = entry.path();
-        let ours = entry
-            .file_name()
-            .to_str()
-            .is_some_and(crate::export::is_export_file);
-        let old = ours
-            && entry
-                .metadata()
-                .and_then(|m| m.modified())
-                .map(|t| DateTime::<Utc>::from(t) < cutoff)
-                .unwrap_or(false);
-        if old && path.is_file() {
-            match std::fs::remove_file(&path) {
-                Ok(()) => removed += 1,
-                Err(e) => {
-                    tracing::warn!(path = %path.display(), error = %e, "cannot remove an old export file")
-                }
+    for path in old_export_files(dir, cutoff) {
+        match std::fs::remove_file(&path) {
+            Ok(()) => removed += 1,
+            Err(e) => {
+                tracing::warn!(path = %path.display(), error = %e, "cannot remove an old export file")
             }
         }
     }

@@ -162,7 +162,7 @@ fn bad_configs_are_refused_naming_file_key_and_line() {
         // What `run` would refuse at start.
         ("open-listen.toml", format!("[pipeline]\ntopics_dir = {topics:?}\n[http]\nlisten = \"0.0.0.0:18080\"\n[access]\nusers_file = {:?}\n", dir.path().join("nobody.toml").display().to_string()), vec!["open-listen.toml", "http.listen", "without any user"]),
         ("users-dir.toml", format!("[pipeline]\ntopics_dir = {topics:?}\n[access]\nusers_file = {:?}\n", dir.path().display().to_string()), vec!["users-dir.toml", "access.users_file", "cannot read the users file"]),
-        ("users-parent.toml", format!("[pipeline]\ntopics_dir = {topics:?}\n[access]\nusers_file = \"/nonexistent/dir/users.toml\"\n"), vec!["access.users_file", "cannot be created"]),
+        ("users-parent.toml", format!("[pipeline]\ntopics_dir = {topics:?}\n[access]\nusers_file = \"{topics}/README.md/users.toml\"\n"), vec!["access.users_file", "README.md/users.toml", "Not a directory"]),
     ];
     for (name, text, expected) in cases {
         let path = write(dir.path(), name, &text);
@@ -320,6 +320,13 @@ fn import_then_search_from_the_shell() {
     let (code, out, err) = webcare(&["purge", "-c", &config, "--dry-run"]);
     assert_eq!(code, 0, "{err}");
     assert!(out.starts_with("would erase 0 mentions"), "{out}");
+    assert!(out.contains("would delete 0 export files"), "{out}");
+    let (code, out, err) = webcare(&["purge", "-c", &config]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("erased 0 mentions") && out.contains("deleted 0 export files, 0 sent mails"),
+        "{out}"
+    );
     // Erasure by permalink: shown first, then gone, and audited.
     let input = write(
         dir.path(),
