@@ -82,17 +82,21 @@ pub async fn run_once(
 }
 
 /// Takes the mentions no longer in `index` (just erased, or past retention) out of the
-/// alert incidents, whose examples quote them; how many examples went. A mention the
-/// index cannot be asked about goes too.
+/// alert incidents, whose examples quote them, and out of the alert mail not yet sent;
+/// how many examples went from the incidents. A mention the index cannot be asked about
+/// goes too.
 pub fn forget_in_incidents(
     index: &MentionIndex,
     state: &StateDb,
 ) -> Result<usize, crate::state::StateError> {
-    let removed = state.forget_erased_mentions(|id| index.contains(id).unwrap_or(false))?;
-    if removed > 0 {
+    let exists = |id: &str| index.contains(id).unwrap_or(false);
+    let removed = state.forget_erased_mentions(exists)?;
+    let unsent = state.forget_in_outbox(exists)?;
+    if removed > 0 || unsent > 0 {
         tracing::info!(
             examples = removed,
-            "erased mentions taken out of alert incidents"
+            quotes_in_unsent_mail = unsent,
+            "erased mentions taken out of alert incidents and unsent mail"
         );
     }
     Ok(removed)

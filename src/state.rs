@@ -115,6 +115,9 @@ const MIGRATIONS: &[&str] = &[
      ALTER TABLE outbox ADD COLUMN failed TEXT;",
     // 7: the window an incident's count is over (0: not recorded, from before).
     "ALTER TABLE incidents ADD COLUMN window_secs INTEGER NOT NULL DEFAULT 0;",
+    // 8: the mentions a message quotes, as its parts show them, for erasure before it
+    // is sent (`[]`: none, or from before).
+    "ALTER TABLE outbox ADD COLUMN quotes TEXT NOT NULL DEFAULT '[]';",
 ];
 
 #[derive(Debug, thiserror::Error)]

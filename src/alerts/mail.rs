@@ -11,7 +11,7 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use rusqlite::params;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
 use super::incidents::{Change, Incident};
@@ -173,12 +173,55 @@ fn topic(i: &Incident, lang: MailLanguage) -> String {
     }
 }
 
+/// A mention a message quotes, as its two parts show it: an erasure takes these lines
+/// out of a message not yet sent ([`StateDb::forget_in_outbox`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Quote {
+    pub id: String,
+    pub text: String,
+    pub html: String,
+}
+
+/// What stands in a message not yet sent where an erased mention was quoted.
+const ERASED_TEXT: &str = "- (gewist / erased)\n";
+const ERASED_HTML: &str = "<li><i>(gewist / erased)</i></li>\n";
+
+/// An example as the mail quotes it; a post without a permalink gets no empty link.
+fn quote(e: &super::incidents::IncidentExample) -> Quote {
+    let (text, html) = match e.url.as_deref() {
+        Some(url) => (
+            format!("- {} {url}\n", e.text),
+            format!(
+                "<li>{} <a href=\"{}\">{}</a></li>\n",
+                escape(&e.text),
+                escape(url),
+                escape(url)
+            ),
+        ),
+        None => (
+            format!("- {}\n", e.text),
+            format!("<li>{}</li>\n", escape(&e.text)),
+        ),
+    };
+    Quote {
+        id: e.id.clone(),
+        text,
+        html,
+    }
+}
+
+/// The mail about an incident's change.
+#[derive(Debug, Clone)]
+pub struct Composed {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+    /// The mentions it quotes.
+    pub quotes: Vec<Quote>,
+}
+
 /// Subject, plain text and HTML of the mail about `change`.
-pub fn compose(
-    change: &Change,
-    mail: &Mail,
-    window_start: DateTime<Utc>,
-) -> (String, String, String) {
+pub fn compose(change: &Change, mail: &Mail, window_start: DateTime<Utc>) -> Composed {
     let i = change.incident();
     let lang = mail.language;
     let nl = matches!(lang, MailLanguage::Nl);
@@ -189,25 +232,30 @@ pub fn compose(
         s => s,
     };
     let span = window_text(seconds, lang);
-    let usual = format!("{:.0}", i.expected.max(0.0).round());
+    // The usual count of a quiet topic is a fraction: "0" would read as "never".
+    let usual = match (i.expected.max(0.0), nl) {
+        (e, true) if e < 1.0 => "minder dan 1".to_string(),
+        (e, false) if e < 1.0 => "less than 1".to_string(),
+        (e, _) => format!("{:.0}", e.round()),
+    };
     let subject = match (change, nl) {
         (Change::Opened(_), true) => format!(
-            "Terugkerende klacht: {} — {} meldingen in {span} (normaal {usual})",
+            "Terugkerende klacht: {} — {} stemmen in {span} (normaal {usual})",
             topic(i, lang),
             i.observed
         ),
         (Change::Opened(_), false) => format!(
-            "Recurring complaint: {} — {} reports in {span} (usually {usual})",
+            "Recurring complaint: {} — {} voices in {span} (usually {usual})",
             topic(i, lang),
             i.observed
         ),
         (Change::Updated(_), true) => format!(
-            "Update: {} — nu {} meldingen in {span} (normaal {usual})",
+            "Update: {} — nu {} stemmen in {span} (normaal {usual})",
             topic(i, lang),
             i.observed
         ),
         (Change::Updated(_), false) => format!(
-            "Update: {} — now {} reports in {span} (usually {usual})",
+            "Update: {} — now {} voices in {span} (usually {usual})",
             topic(i, lang),
             i.observed
         ),
@@ -222,12 +270,14 @@ pub fn compose(
     let incident_link = format!("{}/api/alerts/{}", mail.link_base, i.id);
     let mut text = String::new();
     let mut html = String::new();
-    let (voices, terms, examples, open) = if nl {
+    let (voices, terms, examples, open, normal, peak) = if nl {
         (
             "Aantal stemmen (clusters van vrijwel gelijke berichten tellen één keer)",
             "Kernwoorden",
             "Voorbeelden (persoonsgegevens verwijderd)",
             "Bekijk in webcare",
+            "normaal",
+            "piek",
         )
     } else {
         (
@@ -235,17 +285,20 @@ pub fn compose(
             "Key words",
             "Examples (personal data removed)",
             "Open in webcare",
+            "usually",
+            "peak",
         )
     };
     text.push_str(&format!(
-        "{subject}\n\n{voices}: {} (normaal/usual {usual}, piek/peak {})\n",
+        "{subject}\n\n{voices}: {} ({normal} {usual}, {peak} {})\n",
         i.observed, i.peak
     ));
     html.push_str(&format!(
-        "<h2>{}</h2>\n<p>{}: <b>{}</b> (normaal/usual {usual}, piek/peak {})</p>\n",
+        "<h2>{}</h2>\n<p>{}: <b>{}</b> ({normal} {}, {peak} {})</p>\n",
         escape(&subject),
         escape(voices),
         i.observed,
+        escape(&usual),
         i.peak
     ));
     if !i.top_terms.is_empty() {
@@ -256,18 +309,14 @@ pub fn compose(
             escape(&i.top_terms.join(", "))
         ));
     }
+    let mut quotes = Vec::new();
     if !i.examples.is_empty() && !matches!(change, Change::Closed(_)) {
         text.push_str(&format!("\n{examples}:\n"));
         html.push_str(&format!("<h3>{}</h3>\n<ul>\n", escape(examples)));
-        for e in &i.examples {
-            let url = e.url.as_deref().unwrap_or("");
-            text.push_str(&format!("- {} {}\n", e.text, url));
-            html.push_str(&format!(
-                "<li>{} <a href=\"{}\">{}</a></li>\n",
-                escape(&e.text),
-                escape(url),
-                escape(url)
-            ));
+        for q in i.examples.iter().map(quote) {
+            text.push_str(&q.text);
+            html.push_str(&q.html);
+            quotes.push(q);
         }
         html.push_str("</ul>\n");
     }
@@ -279,7 +328,12 @@ pub fn compose(
         escape(&incident_link),
         i.id
     ));
-    (subject, text, html)
+    Composed {
+        subject,
+        text,
+        html,
+        quotes,
+    }
 }
 
 /// Who gets mail about `incident`.
@@ -325,13 +379,14 @@ pub fn queue(
     if !due || to.is_empty() {
         return Ok(None);
     }
-    let (subject, text, html) = compose(change, mail, window_start);
+    let composed = compose(change, mail, window_start);
     let message = NewMessage {
         incident: Some(i.id),
         to: &to,
-        subject: &subject,
-        text: &text,
-        html: &html,
+        subject: &composed.subject,
+        text: &composed.text,
+        html: &composed.html,
+        quotes: &composed.quotes,
     };
     let id = insert(state, &message, &[], now)?;
     state.mark_mailed(i.id, now, i.observed)?;
@@ -408,6 +463,7 @@ pub fn queue_digest(
         subject: &subject,
         text: &text,
         html: &html,
+        quotes: &[],
     };
     insert(state, &message, &[], now).map(Some)
 }
@@ -427,6 +483,7 @@ pub fn queue_message(
         subject,
         text,
         html: &html,
+        quotes: &[],
     };
     insert(state, &message, &[], now)
 }
@@ -453,6 +510,7 @@ pub fn queue_with_attachments(
         subject,
         text,
         html,
+        quotes: &[],
     };
     insert(state, &message, attachments, now)
 }
@@ -464,6 +522,7 @@ struct NewMessage<'a> {
     subject: &'a str,
     text: &'a str,
     html: &'a str,
+    quotes: &'a [Quote],
 }
 
 /// The one way into the outbox: the message and its attachments in one transaction,
@@ -477,15 +536,16 @@ fn insert(
     let mut conn = state.conn();
     let tx = conn.transaction()?;
     tx.execute(
-        "INSERT INTO outbox (incident, created, recipients, subject, text_body, html_body, next_attempt) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?2)",
+        "INSERT INTO outbox (incident, created, recipients, subject, text_body, html_body, next_attempt, quotes) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?2, ?7)",
         params![
             m.incident,
             timestamp(now),
             serde_json::to_string(m.to).unwrap_or_default(),
             m.subject,
             m.text,
-            m.html
+            m.html,
+            serde_json::to_string(m.quotes).unwrap_or_else(|_| "[]".into())
         ],
     )?;
     let id = tx.last_insert_rowid();
@@ -500,6 +560,46 @@ fn insert(
 }
 
 impl StateDb {
+    /// Takes the quotes of mentions `exists` no longer finds (erased, or past the
+    /// retention period) out of the messages not yet sent, and says how many went: mail
+    /// held back by an SMTP outage must not deliver what was erased meanwhile.
+    pub fn forget_in_outbox(&self, exists: impl Fn(&str) -> bool) -> Result<usize, StateError> {
+        let pending: Vec<(i64, String, String, String)> = {
+            let conn = self.conn();
+            let mut statement = conn.prepare(
+                "SELECT id, text_body, html_body, quotes FROM outbox \
+                 WHERE sent IS NULL AND failed IS NULL AND quotes != '[]'",
+            )?;
+            let rows =
+                statement.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+            rows.collect::<Result<_, _>>()?
+        };
+        let mut removed = 0;
+        for (id, mut text, mut html, quotes) in pending {
+            let quotes: Vec<Quote> = serde_json::from_str(&quotes).unwrap_or_default();
+            let (kept, gone): (Vec<Quote>, Vec<Quote>) =
+                quotes.into_iter().partition(|q| exists(&q.id));
+            if gone.is_empty() {
+                continue;
+            }
+            for q in &gone {
+                text = text.replacen(&q.text, ERASED_TEXT, 1);
+                html = html.replacen(&q.html, ERASED_HTML, 1);
+            }
+            self.conn().execute(
+                "UPDATE outbox SET text_body = ?1, html_body = ?2, quotes = ?3 WHERE id = ?4",
+                params![
+                    text,
+                    html,
+                    serde_json::to_string(&kept).unwrap_or_else(|_| "[]".into()),
+                    id
+                ],
+            )?;
+            removed += gone.len();
+        }
+        Ok(removed)
+    }
+
     /// Messages not yet sent whose next attempt is due at `now`.
     pub fn due_mail(&self, now: DateTime<Utc>) -> Result<Vec<Outgoing>, StateError> {
         self.outbox_where(
@@ -822,7 +922,7 @@ async fn send_due(
             match sent {
                 Ok(()) => out.delivered.push(to),
                 Err(e) if e.is_permanent() => {
-                    tracing::error!(id = out.id, error = %e, "a recipient refused the alert mail for good; not tried again");
+                    tracing::error!(id = out.id, error = %e, "a recipient refused the mail for good; not tried again");
                     out.refused.push((to, e.to_string()));
                 }
                 Err(e) => retry = Some(e),
@@ -853,17 +953,17 @@ async fn send_due(
                 done += 1;
                 tracing::info!(
                     id = out.id,
+                    incident = ?out.incident,
                     recipients = out.delivered.len(),
                     refused = out.refused.len(),
-                    "alert mail sent"
+                    "mail sent"
                 );
             }
-            Some(Finished::GivenUp) => tracing::error!(
-                id = out.id,
-                "every recipient refused the alert mail; given up"
-            ),
+            Some(Finished::GivenUp) => {
+                tracing::error!(id = out.id, "every recipient refused the mail; given up")
+            }
             None => {
-                tracing::warn!(id = out.id, attempts = out.attempts + 1, error = %error, retry_in_secs = backoff.as_secs(), "alert mail not sent to every recipient; will retry");
+                tracing::warn!(id = out.id, attempts = out.attempts + 1, error = %error, retry_in_secs = backoff.as_secs(), "mail not sent to every recipient; will retry");
             }
         }
     }
@@ -880,7 +980,7 @@ pub async fn run_sender(
     let mailer = match Mailer::new(&smtp, &from) {
         Ok(m) => m,
         Err(e) => {
-            tracing::error!(error = %e, "cannot set up SMTP; alert mail stays in the outbox");
+            tracing::error!(error = %e, "cannot set up SMTP; mail stays in the outbox");
             return;
         }
     };
