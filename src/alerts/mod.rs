@@ -172,7 +172,10 @@ pub fn detect(
         }
     }
     if config.emerging_terms {
-        let known = |term: &str| !pipeline.aspect_tags(term).is_empty();
+        let known = |term: &str| pipeline.knows_term(term);
+        // The posts of the words already kept: one wave of posts brings many words
+        // (its subject, its complaint words, a title's junk), and is one incident.
+        let mut claimed: std::collections::HashSet<String> = std::collections::HashSet::new();
         // Aspects signalling now: a word that mostly rides on one of them is part of
         // that incident, not a new complaint outside the taxonomy.
         let signalling: Vec<String> = out
@@ -189,6 +192,11 @@ pub fn detect(
             if covered * 2 > examples.len() {
                 continue;
             }
+            let carried = examples.iter().filter(|e| claimed.contains(&e.id)).count();
+            if carried * 2 > examples.len() {
+                continue;
+            }
+            claimed.extend(examples.iter().map(|e| e.id.clone()));
             let top_terms = terms::top_terms(&examples, &baseline, TOP_TERMS);
             out.push(Detection {
                 kind: Kind::Term,

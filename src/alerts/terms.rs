@@ -23,6 +23,9 @@ pub struct TermSignal {
 
 /// Words shorter than this say little on their own.
 const MIN_WORD_CHARS: usize = 4;
+/// Longer than the longest compounds ("verblijfsvergunningaanvraag" has 27): junk, a
+/// run of letters or a pasted code, not a word anyone would search for.
+const MAX_WORD_CHARS: usize = 40;
 
 /// Function words of the languages the detector sees most, which are frequent in
 /// every complaint and so never significant anyway, but cost counting.
@@ -55,7 +58,7 @@ pub fn words(example: &Example) -> HashSet<String> {
     crate::pipeline::relevance::normalise(&text)
         .split_whitespace()
         .filter(|w| {
-            w.chars().count() >= MIN_WORD_CHARS
+            (MIN_WORD_CHARS..=MAX_WORD_CHARS).contains(&w.chars().count())
                 && !w.chars().all(|c| c.is_ascii_digit())
                 && !w.starts_with("p_")
                 && !STOP_WORDS.contains(w)
@@ -177,10 +180,10 @@ mod tests {
     }
 
     #[test]
-    fn placeholders_and_their_phrases_are_no_words_to_count() {
+    fn placeholders_their_phrases_and_junk_are_no_words_to_count() {
         let words = words(&example(
             "x",
-            "Mijn naam is [name], tel [phone]. Tolkenbureau!",
+            "Mijn naam is [name], tel [phone]. Tolkenbureau! yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy",
         ));
         assert_eq!(
             words.into_iter().collect::<Vec<_>>(),

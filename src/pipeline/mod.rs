@@ -279,6 +279,13 @@ impl Pipeline {
         self.aspects.tag(text)
     }
 
+    /// Whether a rule already knows `word`: an aspect's word, or a topic rule's (the
+    /// words that make a post relevant, "asielprocedure", ride along with every
+    /// complaint). Emerging complaints are words no rule knows.
+    pub fn knows_term(&self, word: &str) -> bool {
+        !self.aspect_tags(word).is_empty() || self.topics().knows(&self::relevance::normalise(word))
+    }
+
     /// `text` as the analysis stages read it: personal data, links and private
     /// @mentions out.
     pub fn as_read(&self, text: &str) -> String {

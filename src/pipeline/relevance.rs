@@ -448,6 +448,11 @@ impl Topics {
             .collect()
     }
 
+    /// Whether a term of any rule (include or exclude) is found in `normalised`.
+    pub fn knows(&self, normalised: &str) -> bool {
+        !self.hits(normalised).0.is_empty()
+    }
+
     /// The slots (rule, group) that a term of `normalised` filled, in slot order, each
     /// with the first term found for it.
     pub fn hits(&self, normalised: &str) -> TermHits {

@@ -362,6 +362,19 @@ fn backtest_finds_bursts_waves_and_new_complaints_but_not_a_repost_wave() {
             .map(|(_, s)| s)
             .collect()
     };
+    // One wave of posts about the app is one term incident, whatever other words it
+    // carries ("crasht", "schandalig"); no word a topic rule knows ("asielafspraak").
+    let terms_of_the_wave: Vec<&String> = report
+        .incidents
+        .iter()
+        .zip(&summary)
+        .filter(|(i, _)| {
+            i.kind == "term"
+                && (stream.at(NEW_TERM_DAY, 0)..stream.at(NEW_TERM_DAY + 2, 0)).contains(&i.opened)
+        })
+        .map(|(_, s)| s)
+        .collect();
+    assert_eq!(terms_of_the_wave.len(), 1, "{terms_of_the_wave:#?}");
     // The repost wave is one voice: nothing opens for it.
     let during_decoy = opened_during(DECOY_DAY);
     assert!(
@@ -458,12 +471,32 @@ fn the_subject_names_the_window_that_counted() {
         .apply_detections(&[six_hours], now, Duration::from_secs(48 * 3600))
         .unwrap();
     let mail = mail_settings("127.0.0.1:25".parse().unwrap());
-    let (subject, _, _) =
-        webcare::alerts::mail::compose(&changes[0], &mail, now - chrono::Duration::hours(24));
+    let subject =
+        webcare::alerts::mail::compose(&changes[0], &mail, now - chrono::Duration::hours(24))
+            .subject;
     assert_eq!(
         subject,
-        "Terugkerende klacht: tolk — 14 meldingen in 6 uur (normaal 2)"
+        "Terugkerende klacht: tolk — 14 stemmen in 6 uur (normaal 2)"
     );
+    // A quiet topic's usual count is a fraction, not "0"; an example without a
+    // permalink gets no empty link; the Dutch mail is Dutch throughout.
+    let mut quiet = interpreter_signal(now);
+    quiet.key = "hearing".into();
+    quiet.comparison = webcare::alerts::stats::compare(14, 0.2, &Alerts::default().thresholds());
+    quiet.examples[0].url = None;
+    let quiet_changes = state
+        .apply_detections(&[quiet], now, Duration::from_secs(48 * 3600))
+        .unwrap();
+    let webcare::alerts::mail::Composed {
+        subject,
+        text,
+        html,
+        ..
+    } = webcare::alerts::mail::compose(&quiet_changes[0], &mail, now - chrono::Duration::hours(24));
+    assert!(subject.ends_with("(normaal minder dan 1)"), "{subject}");
+    assert!(!html.contains("href=\"\""), "{html}");
+    assert!(text.contains("(normaal minder dan 1, piek 14)"), "{text}");
+    assert!(!text.contains("usual") && !text.contains("peak"), "{text}");
     // And it is kept with the incident.
     assert_eq!(
         state
@@ -736,6 +769,42 @@ pub async fn until_received(messages: &Arc<Mutex<Vec<Received>>>, n: usize) {
     );
 }
 
+/// Opens an incident at `now` and queues its mail.
+fn queue_an_opened_incident(state: &StateDb, mail: &Mail, now: DateTime<Utc>) {
+    let change = open_incident(state, now);
+    assert!(matches!(change, Change::Opened(_)));
+    webcare::alerts::mail::queue(state, mail, &change, now - chrono::Duration::hours(24), now)
+        .unwrap()
+        .expect("an opened incident is mailed");
+}
+
+/// Mail held back (the SMTP server is away) while a quoted post is erased: what goes
+/// out later no longer quotes it, in either part; the other quotes stay.
+#[test]
+fn an_erasure_takes_its_quote_out_of_mail_not_yet_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = StateDb::open(dir.path()).unwrap();
+    let mail = mail_settings("127.0.0.1:25".parse().unwrap());
+    queue_an_opened_incident(&state, &mail, Utc::now());
+    let before = state.outbox().unwrap().remove(0);
+    assert!(before.text.contains("ander dialect (1)") && before.html.contains("ander dialect (1)"));
+    assert_eq!(state.forget_in_outbox(|id| id != "m1").unwrap(), 1);
+    let after = state.outbox().unwrap().remove(0);
+    for part in [&after.text, &after.html] {
+        assert!(
+            !part.contains("dialect (1)") && !part.contains("forum.example/t/1"),
+            "{part}"
+        );
+        assert!(
+            part.contains("dialect (0)") && part.contains("dialect (2)"),
+            "{part}"
+        );
+        assert!(part.contains("(gewist / erased)"), "{part}");
+    }
+    // Asked again: nothing more to take out.
+    assert_eq!(state.forget_in_outbox(|id| id != "m1").unwrap(), 0);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_opened_incident_is_mailed_to_its_recipients_with_both_parts() {
     let dir = tempfile::tempdir().unwrap();
@@ -745,17 +814,7 @@ async fn an_opened_incident_is_mailed_to_its_recipients_with_both_parts() {
     let messages = smtp_server(listener);
     let mail = mail_settings(addr);
     let now = Utc::now();
-    let change = open_incident(&state, now);
-    assert!(matches!(change, Change::Opened(_)));
-    webcare::alerts::mail::queue(
-        &state,
-        &mail,
-        &change,
-        now - chrono::Duration::hours(24),
-        now,
-    )
-    .unwrap()
-    .expect("an opened incident is mailed");
+    queue_an_opened_incident(&state, &mail, now);
     let mailer =
         webcare::alerts::mail::Mailer::new(mail.smtp.as_ref().unwrap(), &mail.from).unwrap();
     let sent = mailer.send_due(&state, now).await.unwrap();
@@ -782,7 +841,7 @@ async fn an_opened_incident_is_mailed_to_its_recipients_with_both_parts() {
     assert!(ids.len() == 2 && ids[0] != ids[1], "{ids:?}");
     assert!(
         got.data.contains(
-            "Subject: Terugkerende klacht: tolk =E2=80=94 14 meldingen in 24 uur (normaal 2)"
+            "Subject: Terugkerende klacht: tolk =E2=80=94 14 stemmen in 24 uur (normaal 2)"
         ) || got.data.contains("Terugkerende klacht: tolk"),
         "{}",
         got.data
