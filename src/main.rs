@@ -1385,10 +1385,13 @@ fn export_request(config: &Config, args: &ExportArgs) -> Result<Request> {
             current.previous()
         );
     }
+    // A report of part of a week would be compared with whole weeks, and would change
+    // under the same file names with every run.
     if week == current {
-        eprintln!(
-            "note: {week} is still in progress (until {}): its figures cover it until now",
-            week.sunday()
+        bail!(
+            "--week {week} is not over yet (it ends on Sunday {}); the last complete week is {}",
+            week.sunday(),
+            current.previous()
         );
     }
     let weeks_before = match args.weeks {

@@ -272,7 +272,7 @@ fn refuse_a_lost_key(path: &Path, data_dir: &Path) -> Result<(), KeyError> {
         Some(found) => Err(KeyError::File {
             path: path.to_owned(),
             message: format!(
-                "missing, but {} holds pseudonyms made with it: restore the key file from the backup of the data directory (or set {KEY_ENV}). If it is lost for good, write a new random key there yourself (`openssl rand -hex 32 > {}`): authors then get new pseudonyms, and erased authors are no longer recognised",
+                "missing, but {} holds pseudonyms made with it: restore the key file from the backup of the data directory, or point `[privacy] pseudonym_key_file` at it (or set {KEY_ENV}). If it is lost for good, write a new random key there yourself (`openssl rand -hex 32 > {}`): authors then get new pseudonyms, and erased authors are no longer recognised",
                 found.display(),
                 path.display()
             ),

@@ -822,6 +822,17 @@ fn the_command_writes_the_export_and_refuses_bad_input_clearly() {
             "{extra:?}: expected {message:?} in: {stderr}"
         );
     }
+    // The week in progress: not a whole week to compare, and not the same bytes twice.
+    let current =
+        webcare::export::week::IsoWeek::containing(chrono::Utc::now(), AMSTERDAM).to_string();
+    let (code, stdout, stderr) = webcare(&[
+        "export", "-c", &config, "--week", &current, "--out", &out_arg,
+    ]);
+    assert_ne!(code, 0, "the week in progress was exported: {stdout}");
+    assert!(
+        stderr.contains(&format!("--week {current} is not over yet")),
+        "{stderr}"
+    );
     // A directory below a file cannot be made: the message names it too.
     let file = f.data_dir.join("a-file");
     std::fs::write(&file, "x").unwrap();
