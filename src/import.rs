@@ -91,8 +91,16 @@ impl ImportRecord {
             .with_timezone(&Utc);
         let source = self
             .source
-            .filter(|s| !s.trim().is_empty())
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
             .unwrap_or_else(|| DEFAULT_SOURCE.into());
+        // As a configured source's name must be: it is a path segment of links and a
+        // search filter.
+        if source.contains('/') || source.chars().any(char::is_control) {
+            return Err(format!(
+                "field `source`: {source:?} must be a name without '/' or line breaks"
+            ));
+        }
         let mut m = Mention::new(&source, &self.id, published, now);
         m.text = any_to_text(&self.text);
         m.title = self.title.map(|t| any_to_text(&t)).unwrap_or_default();

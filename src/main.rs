@@ -1146,6 +1146,12 @@ fn user(config_path: &Path, action: UserAction) -> Result<()> {
         UserAction::List => {
             let users = Users::load(path)?;
             let now = chrono::Utc::now();
+            if users.is_empty() {
+                println!(
+                    "no users in {}; add one with `webcare user add NAME --role admin`",
+                    path.display()
+                );
+            }
             for u in users.all() {
                 let expired = u.tokens.iter().filter(|t| t.is_expired(now)).count();
                 let live = u.tokens.len() - expired;
@@ -1203,6 +1209,9 @@ fn token(config_path: &Path, name: &str, action: TokenAction) -> Result<()> {
             let user = users
                 .get(name)
                 .with_context(|| format!("no user {name:?} in {}", path.display()))?;
+            if user.tokens.is_empty() {
+                println!("{name} has no tokens");
+            }
             for t in &user.tokens {
                 let expires = match t.expires {
                     None => "never".to_string(),

@@ -822,6 +822,9 @@ fn users_and_tokens_from_the_shell() {
             repo().join("config/topics").display().to_string()
         ),
     );
+    let (code, out, _) = webcare(&["user", "list", "-c", &config]);
+    assert_eq!(code, 0);
+    assert!(out.starts_with("no users in "), "{out}");
     let add = {
         use std::io::Write;
         let mut child = Command::new(env!("CARGO_BIN_EXE_webcare"))

@@ -244,6 +244,8 @@ fn import_reports_bad_lines_by_number_and_keeps_the_rest() {
         r#"{"id":"c","text":"kapot","published":"gisteren"}"#,
         "\n",
         "{niet eens json\n",
+        r#"{"id":"e","text":"Asielzoekers wachten weer in Ter Apel.","published":"2026-11-21T08:00:00Z","source":"a/b"}"#,
+        "\n",
         "\n",
         r#"{"id":"d","text":"Asylum seekers slept outside the Ter Apel registration centre again.","published":"2026-11-21T08:00:00Z","source":"other","lang":"en"}"#,
         "\n",
@@ -263,12 +265,17 @@ fn import_reports_bad_lines_by_number_and_keeps_the_rest() {
             report.repeated,
             report.not_relevant
         ),
-        (8, 3, 1, 1)
+        (9, 3, 1, 1)
     );
     assert_eq!(index.num_mentions(), 3);
     let lines: Vec<usize> = report.errors.iter().map(|(l, _)| *l).collect();
-    assert_eq!(lines, vec![3, 4]);
+    assert_eq!(lines, vec![3, 4, 5]);
     assert!(report.errors[0].1.contains("field `published`"));
+    assert!(
+        report.errors[2].1.contains("field `source`"),
+        "{:?}",
+        report.errors
+    );
     // Importing again changes nothing.
     webcare::import::import("in.jsonl", input.as_bytes(), &p, &index, None).unwrap();
     assert_eq!(index.num_mentions(), 3);
