@@ -585,7 +585,12 @@ fn run(config_path: &Path, demo_mode: bool) -> Result<()> {
 
 fn check_config(path: &Path) -> Result<()> {
     let config = load(path)?;
-    let pipeline = Pipeline::from_config(&config.pipeline)?;
+    // Validates without changing anything: the key is checked, not made.
+    config.pipeline.pseudonym_key.check()?;
+    let pipeline = Pipeline::from_config(&webcare::config::Pipeline {
+        pseudonym_key: webcare::pipeline::pseudonym::KeySource::Ephemeral,
+        ..config.pipeline.clone()
+    })?;
     // What `run` would refuse at start, refused here too.
     let users_file = &config.access.users_file;
     let users = webcare::access::Users::load(users_file)

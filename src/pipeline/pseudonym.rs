@@ -58,6 +58,36 @@ impl std::fmt::Debug for Pseudonymiser {
     }
 }
 
+impl KeySource {
+    /// Checks the key as loading it would, without making one (for `webcare
+    /// check-config`, which changes nothing): a key there must be readable and well
+    /// formed; a missing one is refused only where it would be lost.
+    pub fn check(&self) -> Result<(), KeyError> {
+        let KeySource::File { path, data_dir } = self else {
+            return Ok(());
+        };
+        if let Ok(hex) = std::env::var(KEY_ENV) {
+            return parse_hex_key(hex.trim()).map(|_| ()).ok_or(KeyError::Env);
+        }
+        match std::fs::read_to_string(path) {
+            Ok(text) => parse_hex_key(text.trim())
+                .map(|_| ())
+                .ok_or_else(|| KeyError::File {
+                    path: path.to_owned(),
+                    message: format!(
+                        "must hold {} hexadecimal digits of a random key",
+                        KEY_BYTES * 2
+                    ),
+                }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => refuse_a_lost_key(path, data_dir),
+            Err(e) => Err(KeyError::File {
+                path: path.to_owned(),
+                message: e.to_string(),
+            }),
+        }
+    }
+}
+
 impl Pseudonymiser {
     /// Loads (or creates) the key and takes the allow-list of public accounts.
     pub fn new(source: &KeySource, public_accounts: &[String]) -> Result<Pseudonymiser, KeyError> {

@@ -822,6 +822,14 @@ fn users_and_tokens_from_the_shell() {
             repo().join("config/topics").display().to_string()
         ),
     );
+    // Validating changes nothing: no data directory, no key made.
+    let (code, out, err) = webcare(&["check-config", "-c", &config]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("note: no users in"), "{out}");
+    assert!(
+        !dir.path().join("data").exists(),
+        "check-config made the data directory"
+    );
     let (code, out, _) = webcare(&["user", "list", "-c", &config]);
     assert_eq!(code, 0);
     assert!(out.starts_with("no users in "), "{out}");
