@@ -269,7 +269,13 @@ pub fn check_out_dir(dir: &Path) -> Result<(), ExportError> {
         path: dir.to_path_buf(),
         source,
     };
-    std::fs::create_dir_all(dir).map_err(fail)?;
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    // The reports quote mentions: a directory made here is never writable by others,
+    // whatever the umask (a directory that exists is left as its owner set it).
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o750);
+    builder.create(dir).map_err(fail)?;
     tempfile::NamedTempFile::new_in(dir).map_err(fail)?;
     Ok(())
 }
@@ -293,4 +299,43 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ExportError> {
     }
     file.persist(path).map_err(|e| fail(e.error))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The reports quote mentions: a directory the export makes keeps others out.
+    #[cfg(unix)]
+    #[test]
+    fn a_directory_the_export_makes_is_closed_to_others() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("share/webcare");
+        check_out_dir(&out).unwrap();
+        let mode = std::fs::metadata(&out).unwrap().permissions().mode();
+        assert_eq!(mode & 0o007, 0, "mode {mode:o}");
+    }
+
+    #[test]
+    fn only_the_names_an_export_writes_are_export_files() {
+        for name in [
+            "webcare-2026-W47.csv",
+            "webcare-2026-W47.json",
+            "webcare-2026-W47-aspects.png",
+            "webcare-2020-W53-languages.svg",
+        ] {
+            assert!(is_export_file(name), "{name}");
+        }
+        for name in [
+            "webcare-2026-W47.csv.bak",
+            "webcare-2026-W47-custom.pdf",
+            "webcare-2026-W60.csv",
+            "webcare-notes.txt",
+            "pseudonym.key",
+            "users.toml",
+        ] {
+            assert!(!is_export_file(name), "{name}");
+        }
+    }
 }
