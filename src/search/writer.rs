@@ -192,14 +192,21 @@ impl WriterLoop {
 
     fn add(&mut self, batch: Batch, ack: oneshot::Sender<Written>) {
         let mut refused = 0;
+        // A writer that fails (a full disk) fails every mention alike: one line a batch.
+        // Its commit fails too, so the source keeps its position and fetches them again.
+        let (mut failed, mut first_error) = (0, None);
         for mention in &batch.mentions {
             match self.writer.upsert(mention) {
                 Ok(true) => {}
                 Ok(false) => refused += 1,
                 Err(e) => {
-                    tracing::error!(source = %batch.source, id = %mention.id, error = %e, "cannot add mention to the index");
+                    failed += 1;
+                    first_error.get_or_insert(e);
                 }
             }
+        }
+        if let Some(e) = first_error {
+            tracing::error!(source = %batch.source, mentions = failed, error = %e, "cannot add mentions to the index");
         }
         if refused > 0 {
             tracing::info!(source = %batch.source, mentions = refused, "not stored: erased before (permalink or author)");
