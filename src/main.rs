@@ -536,8 +536,31 @@ fn load(path: &Path) -> Result<Config> {
     Ok(Config::load(path)?)
 }
 
+/// [`load`] for a command that writes in the data directory (or audits there). As root
+/// in a data directory of another account (`sudo webcare forget …`) it stops: the files
+/// it would make there (the list of erasures, index files, exports) would be root's, and
+/// the daemon, running as that account, could not read them or start.
+fn load_to_write(path: &Path) -> Result<Config> {
+    let config = load(path)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let me = std::fs::metadata("/proc/self").map(|m| m.uid());
+        let owner = std::fs::metadata(&config.storage.data_dir).map(|m| m.uid());
+        if let (Ok(0), Ok(owner)) = (me, owner) {
+            if owner != 0 {
+                bail!(
+                    "{} belongs to uid {owner}, and this runs as root: files made here would be root's, and the daemon's account could not read them. Run it as that account (sudo -u '#{owner}' webcare …)",
+                    config.storage.data_dir.display()
+                );
+            }
+        }
+    }
+    Ok(config)
+}
+
 fn run(config_path: &Path, demo_mode: bool) -> Result<()> {
-    let config = load(config_path)?;
+    let config = load_to_write(config_path)?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async {
         let config = if demo_mode {
@@ -630,7 +653,7 @@ fn check_config(path: &Path) -> Result<()> {
 }
 
 fn search(config_path: &Path, demo_mode: bool, request: &SearchRequest, json: bool) -> Result<()> {
-    let mut config = load(config_path)?;
+    let mut config = load_to_write(config_path)?;
     if demo_mode {
         // The demo's own index and audit trail.
         config.storage.data_dir = demo::demo_dir(&config.storage.data_dir);
@@ -884,7 +907,7 @@ fn days_or_exact(period: std::time::Duration) -> String {
 }
 
 fn import_file(config_path: &Path, file: &Path) -> Result<()> {
-    let config = load(config_path)?;
+    let config = load_to_write(config_path)?;
     let pipeline = Pipeline::from_config(&config.pipeline)?;
     let index = MentionIndex::open(&config.storage.data_dir)?;
     index.load_duplicates(&mut pipeline.duplicates())?;
@@ -1007,7 +1030,7 @@ fn forget(
     author: Option<&str>,
     dry_run: bool,
 ) -> Result<()> {
-    let config = load(config_path)?;
+    let config = load_to_write(config_path)?;
     let pipeline = Pipeline::from_config(&config.pipeline)?;
     let erasure = webcare::http::erasure_for(&pipeline, url, author).map_err(anyhow::Error::msg)?;
     erase(
@@ -1020,7 +1043,7 @@ fn forget(
 }
 
 fn purge(config_path: &Path, dry_run: bool) -> Result<()> {
-    let config = load(config_path)?;
+    let config = load_to_write(config_path)?;
     let now = chrono::Utc::now();
     let cutoff = webcare::retention::mention_cutoff(&config.privacy, now);
     erase(
@@ -1100,7 +1123,7 @@ fn erase(
 }
 
 fn audit(config_path: &Path, since: Option<&str>, user: Option<&str>, limit: usize) -> Result<()> {
-    let config = load(config_path)?;
+    let config = load_to_write(config_path)?;
     let since = since.map(|v| parse_time("--since", v, false)).transpose()?;
     let state = open_state(&config)?;
     let entries = state.audit_entries(since, user, limit)?;
@@ -1120,7 +1143,7 @@ fn audit(config_path: &Path, since: Option<&str>, user: Option<&str>, limit: usi
 }
 
 fn user(config_path: &Path, action: UserAction) -> Result<()> {
-    let config = load(config_path)?;
+    let config = load_to_write(config_path)?;
     let path = &config.access.users_file;
     match action {
         UserAction::Add { name, role } => {
@@ -1205,7 +1228,7 @@ enum TokenAction {
 }
 
 fn token(config_path: &Path, name: &str, action: TokenAction) -> Result<()> {
-    let config = load(config_path)?;
+    let config = load_to_write(config_path)?;
     let path = &config.access.users_file;
     let now = chrono::Utc::now();
     match action {
@@ -1435,7 +1458,7 @@ fn export_request(config: &Config, args: &ExportArgs) -> Result<Request> {
 }
 
 fn export(config_path: &Path, args: &ExportArgs) -> Result<()> {
-    let config = load(config_path)?;
+    let config = load_to_write(config_path)?;
     let request = export_request(&config, args)?;
     let index = MentionIndex::open(&config.storage.data_dir)?;
     let state = open_state(&config)?;

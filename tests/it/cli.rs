@@ -810,6 +810,49 @@ fn the_daemon_stops_cleanly_on_a_hangup_or_a_termination() {
 
 /// Users and tokens from the shell: a token is shown once, a leaked one is ended with
 /// all of the user's tokens (the user stays), and every step is audited.
+/// `sudo webcare …` in a data directory of the daemon's account stops before it makes
+/// root's files there (root runs the tests here; elsewhere this cannot be set up).
+#[cfg(unix)]
+#[test]
+fn root_does_not_write_in_another_accounts_data_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    let config = write(
+        dir.path(),
+        "c.toml",
+        &format!(
+            "[storage]\ndata_dir = {:?}\n[pipeline]\ntopics_dir = {:?}\n",
+            data.display().to_string(),
+            repo().join("config/topics").display().to_string()
+        ),
+    );
+    if std::os::unix::fs::chown(&data, Some(65534), Some(65534)).is_err() {
+        eprintln!("skipped: only root can give a directory to another account");
+        return;
+    }
+    for args in [
+        vec!["forget", "-c", &config, "--author", "@x", "--dry-run"],
+        vec!["search", "-c", &config, "tolk"],
+        vec!["purge", "-c", &config],
+    ] {
+        let (code, out, err) = webcare(&args);
+        assert_ne!(code, 0, "{args:?}: {out}");
+        assert!(
+            err.contains("belongs to uid 65534") && err.contains("sudo -u"),
+            "{args:?}: {err}"
+        );
+    }
+    assert_eq!(
+        std::fs::read_dir(&data).unwrap().count(),
+        0,
+        "files were made"
+    );
+    // Reading the configuration is no write.
+    let (code, _, err) = webcare(&["check-config", "-c", &config]);
+    assert_eq!(code, 0, "{err}");
+}
+
 #[test]
 fn users_and_tokens_from_the_shell() {
     let dir = tempfile::tempdir().unwrap();
