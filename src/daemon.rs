@@ -102,6 +102,10 @@ pub async fn start(config: &Config) -> Result<Daemon, DaemonError> {
         interval: config.storage.commit_interval,
     };
     let (writer, writer_thread) = writer::spawn(&index, policy, tokio::runtime::Handle::current())?;
+    // What the index no longer holds is quoted nowhere, before anything is mailed: a
+    // state restored from before an erasure (or an index swept by the writer above)
+    // would otherwise send it out again.
+    crate::retention::forget_in_incidents(&index, &state)?;
     let writer_handle = writer.clone();
     let board = StatusBoard::default();
     let poller = Arc::new(Poller::new(
