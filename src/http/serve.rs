@@ -4,8 +4,10 @@
 //! headers one byte a minute (or never) holds that connection, and a socket, for as long
 //! as it likes. Here every connection gets hyper's header read timeout: the headers of
 //! each request, and the wait for the next one on a kept-alive connection, must arrive
-//! within it or the connection is closed. Connections live in a [`JoinSet`], so dropping
-//! the server (after the shutdown grace) ends them too.
+//! within it or the connection is closed; so must each piece of a request's body (as
+//! nginx's `client_body_timeout`), or the request fails and the connection closes.
+//! Connections live in a [`JoinSet`], so dropping the server (after the shutdown grace)
+//! ends them too.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -32,6 +34,9 @@ pub async fn serve(
     header_timeout: Duration,
     stop: CancellationToken,
 ) -> std::io::Result<()> {
+    let app = app.layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+        header_timeout,
+    ));
     let graceful = GracefulShutdown::new();
     let mut connections = JoinSet::new();
     loop {

@@ -328,8 +328,9 @@ async fn a_stalled_client_does_not_hold_the_shutdown() {
     assert_eq!(index.num_mentions(), 3);
 }
 
-/// A client that sends its headers too slowly, or opens a connection and sends nothing,
-/// is disconnected after `http.header_timeout`; others are served meanwhile.
+/// A client that sends its headers too slowly, opens a connection and sends nothing, or
+/// stops in the middle of a body, is disconnected after `http.header_timeout`; others are
+/// served meanwhile.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_slow_to_send_its_headers_is_disconnected() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -350,11 +351,23 @@ async fn a_client_slow_to_send_its_headers_is_disconnected() {
         .await
         .unwrap();
     let mut silent = tokio::net::TcpStream::connect(daemon.addr()).await.unwrap();
+    // Whole headers, then a body that stops short of its length.
+    let mut stalled_body = tokio::net::TcpStream::connect(daemon.addr()).await.unwrap();
+    stalled_body
+        .write_all(
+            b"POST /api/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"user\":",
+        )
+        .await
+        .unwrap();
     let (status, _) = get_json(daemon.addr(), "/healthz").await;
     assert_eq!(status, 200);
     // A guard, not a measurement: without a deadline neither connection is ever closed
     // by the server, and hyper's own default would close them after 30 seconds.
-    for (name, stream) in [("slow", &mut slow), ("silent", &mut silent)] {
+    for (name, stream) in [
+        ("slow", &mut slow),
+        ("silent", &mut silent),
+        ("stalled body", &mut stalled_body),
+    ] {
         let mut answer = Vec::new();
         let read = tokio::time::timeout(
             std::time::Duration::from_secs(10),
