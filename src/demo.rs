@@ -179,16 +179,7 @@ const TOPICAL_FEEDS: &[&str] = &["refugee-voices.json"];
 /// export directory, and sends no mail (its reports and alerts would reach the real
 /// recipients, and its export would count as the real week's).
 pub fn demo_config(mut config: Config, feeds: SocketAddr) -> Config {
-    config.storage.data_dir = demo_dir(&config.storage.data_dir);
-    let dir = &config.storage.data_dir;
-    config.access.users_file = dir.join("users.toml");
-    if let crate::pipeline::pseudonym::KeySource::File { .. } = config.pipeline.pseudonym_key {
-        config.pipeline.pseudonym_key = crate::pipeline::pseudonym::KeySource::File {
-            path: dir.join("pseudonym.key"),
-            data_dir: dir.clone(),
-        };
-    }
-    config.export.out_dir = dir.join("exports");
+    use_demo_files(&mut config);
     config.export.mail_to.clear();
     config.mail.smtp = None;
     config.poll.jitter = 0.0;
@@ -213,9 +204,20 @@ pub fn demo_config(mut config: Config, feeds: SocketAddr) -> Config {
     config
 }
 
-/// The demo's data directory inside the real one's.
-pub fn demo_dir(data_dir: &std::path::Path) -> std::path::PathBuf {
-    data_dir.join("demo")
+/// Points `config` at the demo's own files, inside the real data directory
+/// (`<data_dir>/demo`): its index, state and audit trail, users, pseudonym key and
+/// exports. For `run --demo` and `search --demo` alike.
+pub fn use_demo_files(config: &mut Config) {
+    config.storage.data_dir = config.storage.data_dir.join("demo");
+    let dir = &config.storage.data_dir;
+    config.access.users_file = dir.join("users.toml");
+    if let crate::pipeline::pseudonym::KeySource::File { .. } = config.pipeline.pseudonym_key {
+        config.pipeline.pseudonym_key = crate::pipeline::pseudonym::KeySource::File {
+            path: dir.join("pseudonym.key"),
+            data_dir: dir.clone(),
+        };
+    }
+    config.export.out_dir = dir.join("exports");
 }
 
 /// Credentials for trying the demo: a `demo` admin (created once, with a random password

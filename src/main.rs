@@ -655,8 +655,8 @@ fn check_config(path: &Path) -> Result<()> {
 fn search(config_path: &Path, demo_mode: bool, request: &SearchRequest, json: bool) -> Result<()> {
     let mut config = load_to_write(config_path)?;
     if demo_mode {
-        // The demo's own index and audit trail.
-        config.storage.data_dir = demo::demo_dir(&config.storage.data_dir);
+        // The demo's own index, audit trail and key.
+        demo::use_demo_files(&mut config);
     }
     // Recorded before anything is shown: a search that cannot be audited is not run.
     audit_cli(&config, "search", &request.describe())?;

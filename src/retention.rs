@@ -179,6 +179,8 @@ pub async fn run_daily(
         {
             Ok(report) => tracing::info!(
                 mentions = report.mentions,
+                sent_mails = report.mails,
+                export_files = report.export_files,
                 audit_entries = report.audit_entries,
                 sessions = report.sessions,
                 "retention run"

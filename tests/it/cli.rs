@@ -873,6 +873,14 @@ fn users_and_tokens_from_the_shell() {
         !dir.path().join("data").exists(),
         "check-config made the data directory"
     );
+    // The demo's search keeps to the demo's files: no key of the real installation.
+    let (code, _, err) = webcare(&["search", "--demo", "-c", &config, "tolk"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!dir.path().join("data/pseudonym.key").exists());
+    assert!(
+        dir.path().join("data/demo/state.sqlite").exists(),
+        "audited in the demo's state"
+    );
     let (code, out, _) = webcare(&["user", "list", "-c", &config]);
     assert_eq!(code, 0);
     assert!(out.starts_with("no users in "), "{out}");
