@@ -1,9 +1,8 @@
 //! Admin endpoints: erasure, the audit trail and the user list.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use chrono::Utc;
@@ -103,7 +102,7 @@ pub async fn forget(
 pub async fn audit(
     State(state): State<Arc<AppState>>,
     Extension(principal): Extension<Principal>,
-    Query(params): Query<HashMap<String, String>>,
+    super::Params(params): super::Params,
 ) -> Result<Json<Value>, ApiError> {
     if let Some(unknown) = params
         .keys()

@@ -1,10 +1,9 @@
 //! `GET /api/alerts`, `GET /api/alerts/{id}`, and acknowledging or resolving one with a
 //! note (`POST /api/alerts/{id}/acknowledge`, `POST /api/alerts/{id}/resolve`).
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use serde::Deserialize;
@@ -31,7 +30,7 @@ fn with_search(state: &AppState, incident: &Incident) -> Value {
 /// `GET /api/alerts?status=open|acknowledged|resolved|closed&limit=`: newest first.
 pub async fn list(
     State(state): State<Arc<AppState>>,
-    Query(params): Query<HashMap<String, String>>,
+    super::Params(params): super::Params,
 ) -> Result<Json<Value>, ApiError> {
     if let Some(unknown) = params
         .keys()

@@ -270,6 +270,32 @@ impl ApiError {
     }
 }
 
+/// The query parameters, each given at most once: `lang=nl&lang=en` would otherwise be
+/// read as one of the two, quietly.
+pub struct Params(pub std::collections::HashMap<String, String>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Params {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, ApiError> {
+        let query = parts.uri.query().unwrap_or_default();
+        let mut params = std::collections::HashMap::new();
+        for (name, value) in url::form_urlencoded::parse(query.as_bytes()) {
+            if params.contains_key(name.as_ref()) {
+                let shown = crate::pipeline::extract::bounded(&name, 64);
+                return Err(ApiError::bad_request(format!(
+                    "parameter `{shown}` is given twice; give it once"
+                )));
+            }
+            params.insert(name.into_owned(), value.into_owned());
+        }
+        Ok(Params(params))
+    }
+}
+
 /// A JSON request body whose rejection (not JSON, a missing or mistyped field, the wrong
 /// content type) answers as every other error does, `{"error": …}`, not as axum's plain
 /// text.

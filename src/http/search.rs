@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Extension;
 use axum::Json;
@@ -30,7 +30,7 @@ const PARAMS: &[&str] = &[
 pub async fn search(
     State(state): State<Arc<AppState>>,
     Extension(principal): Extension<Principal>,
-    Query(params): Query<HashMap<String, String>>,
+    super::Params(params): super::Params,
 ) -> Result<Json<SearchResults>, ApiError> {
     let request = parse_request(&params)?;
     state.audit(&principal.user, "search", &request.describe());

@@ -225,6 +225,7 @@ async fn check_search_features(addr: std::net::SocketAddr) {
         ("lang=NL", "`lang`"),
         ("lang=dutch", "`lang`"),
         ("colour=red", "unknown parameter `colour`"),
+        ("q=tolk&lang=nl&lang=en", "`lang` is given twice"),
     ] {
         let (status, body) = get_json(addr, &format!("/api/search?{query}")).await;
         assert_eq!(status, 400, "{query}: {body}");
