@@ -1067,14 +1067,18 @@ fn purge(config_path: &Path, dry_run: bool) -> Result<()> {
         }
         return Ok(());
     }
-    let files = webcare::retention::purge_files(exports, cutoff);
-    let state = open_state(&config)?;
-    let mails = state.purge_sent_mail(cutoff)?;
-    let audit_cutoff = now
-        - chrono::Duration::from_std(config.privacy.audit_retention)
-            .unwrap_or(chrono::Duration::MAX);
-    let audit_entries = state.purge_audit(audit_cutoff)?;
-    let sessions = state.purge_sessions(now)?;
+    let webcare::retention::RetentionReport {
+        mails,
+        export_files: files,
+        audit_entries,
+        sessions,
+        ..
+    } = webcare::retention::purge_beside_mentions(
+        &open_state(&config)?,
+        &config.privacy,
+        Some(exports),
+        now,
+    )?;
     println!(
         "deleted {files} export files, {mails} sent mails, {audit_entries} audit entries and {sessions} expired sessions"
     );

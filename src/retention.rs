@@ -57,19 +57,17 @@ pub async fn run_once(
         .await
         .map_err(|e| e.to_string())?;
     forget_in_incidents(index, state).map_err(|e| e.to_string())?;
-    let mails = state.purge_sent_mail(cutoff).map_err(|e| e.to_string())?;
-    let export_files = exports.map_or(0, |dir| purge_files(dir, cutoff));
-    let audit_entries = state
-        .purge_audit(audit_cutoff(privacy, now))
-        .map_err(|e| e.to_string())?;
-    let sessions = state.purge_sessions(now).map_err(|e| e.to_string())?;
     let report = RetentionReport {
         mentions,
+        ..purge_beside_mentions(state, privacy, exports, now).map_err(|e| e.to_string())?
+    };
+    let RetentionReport {
         mails,
         export_files,
         audit_entries,
         sessions,
-    };
+        ..
+    } = report;
     let detail = format!(
         "before {}: {mentions} mentions; {mails} sent mails; {export_files} export files; {audit_entries} audit entries; {sessions} expired sessions",
         // Whole seconds: nine digits of nanoseconds can pass for a BSN to the redaction.
@@ -79,6 +77,25 @@ pub async fn run_once(
         .audit(now, "system", "retention", &detail)
         .map_err(|e| e.to_string())?;
     Ok(report)
+}
+
+/// The part of a retention run beside the mentions (which the daemon's writer or the
+/// command line erases): sent mail and export files past the retention period, audit
+/// entries past theirs, expired sessions. `mentions` is 0 in what it returns.
+pub fn purge_beside_mentions(
+    state: &StateDb,
+    privacy: &Privacy,
+    exports: Option<&std::path::Path>,
+    now: DateTime<Utc>,
+) -> Result<RetentionReport, crate::state::StateError> {
+    let cutoff = mention_cutoff(privacy, now);
+    Ok(RetentionReport {
+        mentions: 0,
+        mails: state.purge_sent_mail(cutoff)?,
+        export_files: exports.map_or(0, |dir| purge_files(dir, cutoff)),
+        audit_entries: state.purge_audit(audit_cutoff(privacy, now))?,
+        sessions: state.purge_sessions(now)?,
+    })
 }
 
 /// Takes the mentions no longer in `index` (just erased, or past retention) out of the
@@ -130,7 +147,7 @@ pub fn old_export_files(dir: &std::path::Path, cutoff: DateTime<Utc>) -> Vec<std
 
 /// Deletes [`old_export_files`]; how many went. Errors are logged: a file that cannot go
 /// now is tried again tomorrow.
-pub fn purge_files(dir: &std::path::Path, cutoff: DateTime<Utc>) -> usize {
+fn purge_files(dir: &std::path::Path, cutoff: DateTime<Utc>) -> usize {
     let mut removed = 0;
     for path in old_export_files(dir, cutoff) {
         match std::fs::remove_file(&path) {

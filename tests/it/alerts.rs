@@ -679,19 +679,31 @@ fn interpreter_signal_of(now: DateTime<Utc>, voices: u64) -> webcare::alerts::De
     }
 }
 
+/// An incident about interpreters opened at `t0` (returned) and resolved an hour later;
+/// its id.
+fn resolved_an_hour_after_it_opened() -> (tempfile::TempDir, StateDb, DateTime<Utc>, i64) {
+    let dir = tempfile::tempdir().unwrap();
+    let state = StateDb::open(dir.path()).unwrap();
+    let t0 = Utc.with_ymd_and_hms(2026, 11, 2, 10, 0, 0).unwrap();
+    let first = open_incident(&state, t0).incident().id;
+    state
+        .set_incident_status(
+            first,
+            Status::Resolved,
+            "opgelost",
+            t0 + chrono::Duration::hours(1),
+        )
+        .unwrap();
+    (dir, state, t0, first)
+}
+
 /// Resolved, then the signal grows to half as much again as when it was resolved: the
 /// problem is back, and the incident opens again (and is mailed as news).
 #[test]
 fn a_resolved_incident_opens_again_when_its_signal_grows_well_past_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let state = StateDb::open(dir.path()).unwrap();
-    let t0 = Utc.with_ymd_and_hms(2026, 11, 2, 10, 0, 0).unwrap();
+    let (_dir, state, t0, first) = resolved_an_hour_after_it_opened();
     let hours = |h: i64| t0 + chrono::Duration::hours(h);
     let close_after = Duration::from_secs(48 * 3600);
-    let first = open_incident(&state, t0).incident().id;
-    state
-        .set_incident_status(first, Status::Resolved, "opgelost", hours(1))
-        .unwrap();
     let at = |h: i64, voices: u64| {
         state
             .apply_detections(
@@ -714,15 +726,9 @@ fn a_resolved_incident_opens_again_when_its_signal_grows_well_past_it() {
 /// new incident (and mail) minutes later; a signal that returns after a quiet spell does.
 #[test]
 fn a_resolved_incident_takes_its_ongoing_signal_quietly() {
-    let dir = tempfile::tempdir().unwrap();
-    let state = StateDb::open(dir.path()).unwrap();
-    let t0 = Utc.with_ymd_and_hms(2026, 11, 2, 10, 0, 0).unwrap();
+    let (_dir, state, t0, first) = resolved_an_hour_after_it_opened();
     let hours = |h: i64| t0 + chrono::Duration::hours(h);
     let close_after = Duration::from_secs(48 * 3600);
-    let first = open_incident(&state, t0).incident().id;
-    state
-        .set_incident_status(first, Status::Resolved, "opgelost", hours(1))
-        .unwrap();
     for h in [2, 3, 30] {
         let changes = state
             .apply_detections(&[interpreter_signal(hours(h))], hours(h), close_after)
