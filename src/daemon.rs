@@ -105,7 +105,7 @@ pub async fn start(config: &Config) -> Result<Daemon, DaemonError> {
     // What the index no longer holds is quoted nowhere, before anything is mailed: a
     // state restored from before an erasure (or an index swept by the writer above)
     // would otherwise send it out again.
-    crate::retention::forget_in_incidents(&index, &state)?;
+    crate::retention::forget_in_copies(&index, &state, Some(&config.export.out_dir))?;
     let writer_handle = writer.clone();
     let board = StatusBoard::default();
     let poller = Arc::new(Poller::new(
@@ -175,6 +175,7 @@ pub async fn start(config: &Config) -> Result<Daemon, DaemonError> {
         session_ttl: config.access.session_ttl,
         secure_cookies: config.access.secure_cookies,
         alerts_window: config.alerts.window(),
+        exports: Some(config.export.out_dir.clone()),
     });
     let stop = cancel.clone();
     let server = tokio::spawn(http::serve(listener, app, config.http.header_timeout, stop));

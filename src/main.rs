@@ -1118,7 +1118,11 @@ fn erase(
         e => e.into(),
     })?;
     if erased > 0 {
-        webcare::retention::forget_in_incidents(&index, &open_state(config)?)?;
+        webcare::retention::forget_in_copies(
+            &index,
+            &open_state(config)?,
+            Some(&config.export.out_dir),
+        )?;
     }
     let detail = format!("{}: {erased} mentions", erasure.describe());
     audit_cli(config, action, &detail)?;

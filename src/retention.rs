@@ -56,7 +56,7 @@ pub async fn run_once(
         .erase(Erasure::PublishedBefore(cutoff))
         .await
         .map_err(|e| e.to_string())?;
-    forget_in_incidents(index, state).map_err(|e| e.to_string())?;
+    forget_in_copies(index, state, exports).map_err(|e| e.to_string())?;
     let report = RetentionReport {
         mentions,
         ..purge_beside_mentions(state, privacy, exports, now).map_err(|e| e.to_string())?
@@ -98,22 +98,33 @@ pub fn purge_beside_mentions(
     })
 }
 
-/// Takes the mentions no longer in `index` (just erased, or past retention) out of the
-/// alert incidents, whose examples quote them, and out of the alert mail not yet sent;
-/// how many examples went from the incidents. A mention the index cannot be asked about
-/// goes too.
-pub fn forget_in_incidents(
+/// Takes the mentions no longer in `index` (just erased, or past retention) out of every
+/// copy that quotes them: the alert incidents' examples, the stored mail (sent or not)
+/// and the export files in `exports`; how many examples went from the incidents. A
+/// mention the index cannot be asked about goes too. An export file that cannot be
+/// rewritten is logged and tried again at the next erasure or start.
+pub fn forget_in_copies(
     index: &MentionIndex,
     state: &StateDb,
+    exports: Option<&std::path::Path>,
 ) -> Result<usize, crate::state::StateError> {
     let exists = |id: &str| index.contains(id).unwrap_or(false);
     let removed = state.forget_erased_mentions(exists)?;
-    let unsent = state.forget_in_outbox(exists)?;
-    if removed > 0 || unsent > 0 {
+    let in_mail = state.forget_in_outbox(exists)?;
+    let in_files = match exports.map(|dir| crate::export::erase::forget_in_files(dir, &exists)) {
+        Some(Ok(n)) => n,
+        Some(Err(e)) => {
+            tracing::error!(error = %e, "erased mentions stay quoted in an export file");
+            0
+        }
+        None => 0,
+    };
+    if removed > 0 || in_mail > 0 || in_files > 0 {
         tracing::info!(
             examples = removed,
-            quotes_in_unsent_mail = unsent,
-            "erased mentions taken out of alert incidents and unsent mail"
+            quotes_in_mail = in_mail,
+            quotes_in_export_files = in_files,
+            "erased mentions taken out of alert incidents, stored mail and export files"
         );
     }
     Ok(removed)

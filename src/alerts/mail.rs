@@ -178,13 +178,48 @@ fn topic(i: &Incident, lang: MailLanguage) -> String {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Quote {
     pub id: String,
+    /// As the plain-text part shows it; empty where that part does not quote it.
     pub text: String,
+    /// As the HTML part (and an attached HTML page) shows it.
     pub html: String,
+    #[serde(default)]
+    pub shape: QuoteShape,
 }
 
-/// What stands in a message not yet sent where an erased mention was quoted.
+/// How a message sets out a quote, which says what stands in its place once erased.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum QuoteShape {
+    /// A line of a list: `- text url` and `<li>…</li>` (the alert mails).
+    #[default]
+    Item,
+    /// The quote alone in the text and a `<blockquote>` (the weekly report).
+    Block,
+}
+
+/// What stands in a message where an erased mention was quoted.
+pub const ERASED: &str = "(gewist / erased)";
 const ERASED_TEXT: &str = "- (gewist / erased)\n";
 const ERASED_HTML: &str = "<li><i>(gewist / erased)</i></li>\n";
+pub const ERASED_BLOCK: &str =
+    "<blockquote class=\"erased\"><i>(gewist / erased)</i></blockquote>\n";
+
+impl Quote {
+    /// The quote's two forms with the erased mark in their place.
+    fn erase_from(&self, text: &mut String, html: &mut String) {
+        let (in_text, in_html) = match self.shape {
+            QuoteShape::Item => (ERASED_TEXT, ERASED_HTML),
+            QuoteShape::Block => (ERASED, ERASED_BLOCK),
+        };
+        // An empty form is not in that part: replacing "" would put the mark in front.
+        if !self.text.is_empty() {
+            *text = text.replacen(&self.text, in_text, 1);
+        }
+        if !self.html.is_empty() {
+            *html = html.replacen(&self.html, in_html, 1);
+        }
+    }
+}
 
 /// An example as the mail quotes it; a post without a permalink gets no empty link.
 fn quote(e: &super::incidents::IncidentExample) -> Quote {
@@ -207,6 +242,7 @@ fn quote(e: &super::incidents::IncidentExample) -> Quote {
         id: e.id.clone(),
         text,
         html,
+        shape: QuoteShape::Item,
     }
 }
 
@@ -494,13 +530,16 @@ fn plain_html(text: &str) -> String {
 }
 
 /// Queues a message with its own HTML and attachments (the weekly report): the sender
-/// never sees it without its files.
+/// never sees it without its files. `quotes` are the mentions it quotes, in its parts
+/// and in its HTML attachments.
+#[allow(clippy::too_many_arguments)]
 pub fn queue_with_attachments(
     state: &StateDb,
     to: &[String],
     subject: &str,
     text: &str,
     html: &str,
+    quotes: &[Quote],
     attachments: &[MailAttachment],
     now: DateTime<Utc>,
 ) -> Result<i64, StateError> {
@@ -510,7 +549,7 @@ pub fn queue_with_attachments(
         subject,
         text,
         html,
-        quotes: &[],
+        quotes,
     };
     insert(state, &message, attachments, now)
 }
@@ -561,21 +600,22 @@ fn insert(
 
 impl StateDb {
     /// Takes the quotes of mentions `exists` no longer finds (erased, or past the
-    /// retention period) out of the messages not yet sent, and says how many went: mail
-    /// held back by an SMTP outage must not deliver what was erased meanwhile.
+    /// retention period) out of the stored messages and their HTML attachments, and says
+    /// how many went. Mail held back by an SMTP outage must not deliver what was erased
+    /// meanwhile; the copy of a sent one, kept until the retention run, must not hold it
+    /// either.
     pub fn forget_in_outbox(&self, exists: impl Fn(&str) -> bool) -> Result<usize, StateError> {
-        let pending: Vec<(i64, String, String, String)> = {
+        let stored: Vec<(i64, String, String, String)> = {
             let conn = self.conn();
             let mut statement = conn.prepare(
-                "SELECT id, text_body, html_body, quotes FROM outbox \
-                 WHERE sent IS NULL AND failed IS NULL AND quotes != '[]'",
+                "SELECT id, text_body, html_body, quotes FROM outbox WHERE quotes != '[]'",
             )?;
             let rows =
                 statement.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
             rows.collect::<Result<_, _>>()?
         };
         let mut removed = 0;
-        for (id, mut text, mut html, quotes) in pending {
+        for (id, mut text, mut html, quotes) in stored {
             let quotes: Vec<Quote> = serde_json::from_str(&quotes).unwrap_or_default();
             let (kept, gone): (Vec<Quote>, Vec<Quote>) =
                 quotes.into_iter().partition(|q| exists(&q.id));
@@ -583,10 +623,11 @@ impl StateDb {
                 continue;
             }
             for q in &gone {
-                text = text.replacen(&q.text, ERASED_TEXT, 1);
-                html = html.replacen(&q.html, ERASED_HTML, 1);
+                q.erase_from(&mut text, &mut html);
             }
-            self.conn().execute(
+            let mut conn = self.conn();
+            let tx = conn.transaction()?;
+            tx.execute(
                 "UPDATE outbox SET text_body = ?1, html_body = ?2, quotes = ?3 WHERE id = ?4",
                 params![
                     text,
@@ -595,6 +636,8 @@ impl StateDb {
                     id
                 ],
             )?;
+            forget_in_attachments(&tx, id, &gone)?;
+            tx.commit()?;
             removed += gone.len();
         }
         Ok(removed)
@@ -993,4 +1036,34 @@ pub async fn run_sender(
             _ = tokio::time::sleep(POLL) => {}
         }
     }
+}
+
+/// The erased quotes out of the HTML pages attached to message `id` (the weekly report
+/// attaches the page its message shows).
+fn forget_in_attachments(
+    tx: &rusqlite::Transaction,
+    id: i64,
+    gone: &[Quote],
+) -> Result<(), StateError> {
+    let pages: Vec<(i64, Vec<u8>)> = {
+        let mut statement = tx.prepare(
+            "SELECT id, body FROM outbox_attachments WHERE outbox = ?1 AND content_type LIKE 'text/html%'",
+        )?;
+        let rows = statement.query_map(params![id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        rows.collect::<Result<_, _>>()?
+    };
+    for (attachment, body) in pages {
+        let Ok(mut page) = String::from_utf8(body) else {
+            continue;
+        };
+        let mut no_text = String::new();
+        for q in gone {
+            q.erase_from(&mut no_text, &mut page);
+        }
+        tx.execute(
+            "UPDATE outbox_attachments SET body = ?1 WHERE id = ?2",
+            params![page.into_bytes(), attachment],
+        )?;
+    }
+    Ok(())
 }

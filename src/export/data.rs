@@ -18,7 +18,7 @@ use std::hash::BuildHasher;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tantivy::aggregation::agg_req::Aggregations;
 use tantivy::aggregation::agg_result::{
@@ -70,7 +70,7 @@ pub const MIN_COUNT: u64 = 5;
 const EXPECTED_FLOOR: f64 = 0.5;
 
 /// The whole export: the JSON file is this, serialised.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
     /// [`SCHEMA`].
     pub schema: String,
@@ -95,7 +95,7 @@ pub struct Report {
 }
 
 /// The counts of one week.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct WeekCounts {
     pub week: String,
     /// Monday 00:00 and the next Monday 00:00, local time with offset (RFC 3339).
@@ -119,7 +119,7 @@ pub struct WeekCounts {
 }
 
 /// Mentions, complaints and complaint voices of one group in one week.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tally {
     pub mentions: u64,
     pub complaints: u64,
@@ -127,7 +127,7 @@ pub struct Tally {
 }
 
 /// Whether a change is significant, and which way.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Significance {
     Up,
@@ -137,7 +137,7 @@ pub enum Significance {
 }
 
 /// A count of the exported week against the week before and the baseline mean.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Change {
     pub current: u64,
     pub previous: u64,
@@ -155,7 +155,7 @@ pub struct Change {
 
 /// The changes of the exported week: mentions and complaints overall, and complaints
 /// per aspect, language and source.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Changes {
     pub mentions: Change,
     pub complaints: Change,
@@ -165,7 +165,7 @@ pub struct Changes {
 }
 
 /// A near-duplicate cluster of complaints: one complaint, however often it was posted.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RecurringComplaint {
     pub cluster: String,
     /// Complaints of the week in the cluster.
@@ -179,8 +179,12 @@ pub struct RecurringComplaint {
 }
 
 /// An example: the redacted text as stored, and where it was published.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Quote {
+    /// The mention's id: an erasure finds the quote by it in the files already written
+    /// ([`super::erase::forget_in_files`]). Files written before it was added have none.
+    #[serde(default)]
+    pub id: String,
     pub text: String,
     pub url: Option<String>,
     pub published: String,
@@ -189,7 +193,7 @@ pub struct Quote {
 }
 
 /// A word that came up in the week's complaints.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EmergingTerm {
     pub term: String,
     /// Complaint voices (clusters) with the word in the week.
@@ -200,7 +204,7 @@ pub struct EmergingTerm {
 }
 
 /// Incidents of recurring complaints that opened, changed or closed in the week.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Incidents {
     pub opened: Vec<IncidentSummary>,
     /// Had a signal (or a status change) in the week, without opening or closing in it.
@@ -208,7 +212,7 @@ pub struct Incidents {
     pub closed: Vec<IncidentSummary>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IncidentSummary {
     pub id: i64,
     /// `aspect` or `term`.
@@ -631,6 +635,7 @@ fn quote(f: &Fields, doc: &TantivyDocument, tz: Tz) -> Quote {
     let published = stored_time(doc, f.published);
     let url = text(f.url);
     Quote {
+        id: text(f.id),
         text: shown,
         url: (!url.is_empty()).then_some(url),
         published: local(published, tz),

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use chrono::DateTime;
 
-use super::data::{aspect_order, Change, Report, Significance, NO_ASPECT};
+use super::data::{aspect_order, Change, Quote, Report, Significance, NO_ASPECT};
 use super::labels::{self, Words};
 use super::svg::{escape, Charts};
 use super::week::IsoWeek;
@@ -316,18 +316,25 @@ fn recurring(html: &mut String, report: &Report, lang: Language, w: &Words) {
             escape(w.examples)
         ));
         for q in &c.examples {
-            let link = q.url.as_deref().map(permalink).unwrap_or_default();
-            html.push_str(&format!(
-                "<blockquote>{}<br><span class=\"source\">{} · {} · {}</span> {link}</blockquote>\n",
-                escape(&q.text),
-                escape(&q.source),
-                escape(&labels::language(&q.lang, lang)),
-                escape(&local_date(&q.published, lang)),
-            ));
+            html.push_str(&example(q, lang));
         }
         html.push_str("</li>\n");
     }
     html.push_str("</ol>\n");
+}
+
+/// A quote as the report shows it. It carries the mention's id, by which an erasure
+/// finds it in a report already written ([`super::erase`]).
+pub fn example(q: &Quote, lang: Language) -> String {
+    let link = q.url.as_deref().map(permalink).unwrap_or_default();
+    format!(
+        "<blockquote data-mention=\"{}\">{}<br><span class=\"source\">{} · {} · {}</span> {link}</blockquote>\n",
+        escape(&q.id),
+        escape(&q.text),
+        escape(&q.source),
+        escape(&labels::language(&q.lang, lang)),
+        escape(&local_date(&q.published, lang)),
+    )
 }
 
 fn emerging(html: &mut String, report: &Report, lang: Language, w: &Words) {

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use super::data::Report;
 use super::week::IsoWeek;
 use super::{labels, ExportError, Language, Request, Written};
-use crate::alerts::mail::{queue_with_attachments, MailAttachment};
+use crate::alerts::mail::{queue_with_attachments, MailAttachment, Quote, QuoteShape};
 use crate::state::StateDb;
 
 /// The subject line: `Weekoverzicht webcare — week 47 (16–22 november 2026)`.
@@ -115,7 +115,38 @@ pub fn queue(
         &subject(report, lang),
         &plain_text(report, lang),
         &html,
+        &quotes(report, lang),
         &attachments,
         now,
     )?)
+}
+
+/// The mentions the report quotes, as its message shows them: an erasure before the
+/// message is sent, or while its copy is kept, takes them out.
+fn quotes(report: &Report, lang: Language) -> Vec<Quote> {
+    let examples = report
+        .top_complaints
+        .iter()
+        .enumerate()
+        .flat_map(|(c, complaint)| {
+            complaint
+                .examples
+                .iter()
+                .enumerate()
+                .map(move |(e, q)| (c == 0 && e == 0, q))
+        });
+    examples
+        .filter(|(_, q)| !q.id.is_empty())
+        .map(|(in_text, q)| Quote {
+            id: q.id.clone(),
+            // The plain text quotes the first example only (see plain_text).
+            text: if in_text {
+                q.text.clone()
+            } else {
+                String::new()
+            },
+            html: super::html::example(q, lang),
+            shape: QuoteShape::Block,
+        })
+        .collect()
 }

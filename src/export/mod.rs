@@ -11,6 +11,7 @@
 
 pub mod csv;
 pub mod data;
+pub mod erase;
 pub mod html;
 pub mod json;
 pub mod labels;

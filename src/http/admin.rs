@@ -87,7 +87,7 @@ pub async fn forget(
         .await
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
     if erased > 0 {
-        crate::retention::forget_in_incidents(&state.index, &state.state)
+        crate::retention::forget_in_copies(&state.index, &state.state, state.exports.as_deref())
             .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
     }
     state.audit(

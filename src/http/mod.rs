@@ -55,6 +55,8 @@ pub struct AppState {
     pub secure_cookies: bool,
     /// The detection window (for the search link of an alert).
     pub alerts_window: std::time::Duration,
+    /// Where the weekly export writes: an erasure takes its quotes out of those files.
+    pub exports: Option<std::path::PathBuf>,
 }
 
 impl AppState {

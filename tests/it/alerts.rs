@@ -892,6 +892,12 @@ async fn an_opened_incident_is_mailed_to_its_recipients_with_both_parts() {
     assert!(got.data.contains("https://forum.example/t/0"));
     // Nothing left to send; a second round sends nothing again.
     assert_eq!(mailer.send_due(&state, now).await.unwrap(), 0);
+    // The copy kept of a sent message no longer quotes a post erased afterwards.
+    assert_eq!(state.forget_in_outbox(|id| id != "m0").unwrap(), 1);
+    let kept = state.outbox().unwrap().remove(0);
+    assert!(kept.sent.is_some());
+    assert!(!kept.html.contains("forum.example/t/0"), "{}", kept.html);
+    assert!(!kept.text.contains("forum.example/t/0"), "{}", kept.text);
     // An update soon after, or one that did not grow by half, is not mailed.
     let later = now + chrono::Duration::hours(1);
     let update = open_incident(&state, later);

@@ -53,6 +53,8 @@ fn mention(item: &serde_json::Value) -> Mention {
         published,
         published,
     );
+    // The fixture's own id, which the goldens' quotes carry (reference.py has no blake3).
+    m.id = text("id").unwrap();
     m.url = text("url");
     m.text = text("text").unwrap_or_default();
     m.lang = text("lang").unwrap();
@@ -845,6 +847,103 @@ fn the_command_writes_the_export_and_refuses_bad_input_clearly() {
         stderr.contains(&format!("output directory {below}: cannot write there")),
         "{stderr}"
     );
+}
+
+/// An erasure reaches what was written before it: the report files in the export folder
+/// and the stored report mail (its message and its attached page) no longer quote the
+/// erased post, the other quotes and every count stay, and a file keeps its time (by
+/// which the retention run deletes it). Erased from the command line, as an
+/// administrator does.
+#[test]
+fn an_erasure_takes_its_quote_out_of_the_written_reports_and_the_stored_mail() {
+    let f = fixture();
+    let config = cli_config(&f);
+    // The command line's default export folder, where the schedule writes here too.
+    let out = f.data_dir.join("exports");
+    let mut settings = settings(&out);
+    settings.mail_to = vec!["analisten@example.org".into()];
+    let at = utc("2026-11-23T06:00:00Z");
+    let written = schedule::run_once(&f.sources(), &f.state, &settings, at).unwrap();
+    // A quote with a permalink to erase by, beside another of the same complaint.
+    let (n, top) = written
+        .report
+        .top_complaints
+        .iter()
+        .enumerate()
+        .find(|(_, c)| {
+            c.examples.len() >= 2
+                && c.examples[0]
+                    .url
+                    .as_deref()
+                    .is_some_and(|u| u.starts_with("https://"))
+        })
+        .unwrap();
+    let (erased, kept) = (top.examples[0].clone(), top.examples[1].clone());
+    assert!(!erased.id.is_empty());
+    let file = |ext: &str| out.join(format!("webcare-2026-W47.{ext}"));
+    let read = |ext: &str| std::fs::read_to_string(file(ext)).unwrap();
+    let shown = webcare::export::svg::escape;
+    let (csv_before, json_before) = (read("csv"), read("json"));
+    assert!(read("html").contains(&shown(&erased.text)));
+    assert!(f.state.outbox().unwrap()[0]
+        .html
+        .contains(&shown(&erased.text)));
+    let week_ago = std::time::SystemTime::now() - Duration::from_secs(7 * 86_400);
+    for ext in ["json", "html"] {
+        let handle = std::fs::File::options()
+            .write(true)
+            .open(file(ext))
+            .unwrap();
+        handle.set_modified(week_ago).unwrap();
+    }
+
+    let url = erased.url.clone().unwrap();
+    let (code, stdout, stderr) = webcare(&["forget", "-c", &config, "--url", &url]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("erased 1 mentions"), "{stdout}");
+
+    let report: serde_json::Value = serde_json::from_str(&read("json")).unwrap();
+    let before: serde_json::Value = serde_json::from_str(&json_before).unwrap();
+    let examples = &report["top_complaints"][n]["examples"];
+    let ids: Vec<&str> = examples
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|q| q["id"].as_str().unwrap())
+        .collect();
+    assert!(!ids.contains(&erased.id.as_str()), "{ids:?}");
+    assert!(ids.contains(&kept.id.as_str()), "{ids:?}");
+    assert!(!read("json").contains(&erased.text));
+    // The counts are the week's record: they stay as written.
+    assert_eq!(report["weeks"], before["weeks"]);
+    assert_eq!(report["top_complaints"], {
+        let mut without = before["top_complaints"].clone();
+        let examples = without[n]["examples"].as_array_mut().unwrap();
+        examples.retain(|q| q["id"] != erased.id.as_str());
+        without
+    });
+    assert_eq!(read("csv"), csv_before);
+    let page = read("html");
+    assert!(!page.contains(&shown(&erased.text)), "{page}");
+    assert!(page.contains(&shown(&kept.text)));
+    assert!(page.contains("(gewist / erased)"));
+    for ext in ["json", "html"] {
+        let modified = std::fs::metadata(file(ext)).unwrap().modified().unwrap();
+        assert_eq!(modified, week_ago, "{ext}");
+    }
+    let mail = &f.state.outbox().unwrap()[0];
+    assert!(!mail.html.contains(&shown(&erased.text)), "{}", mail.html);
+    assert!(mail.html.contains(&shown(&kept.text)));
+    assert!(mail.html.contains("(gewist / erased)"));
+    assert!(!mail.text.contains(&erased.text), "{}", mail.text);
+    let attached = mail
+        .attachments
+        .iter()
+        .find(|a| a.name.ends_with(".html"))
+        .unwrap();
+    let attached = String::from_utf8(attached.body.clone()).unwrap();
+    assert!(!attached.contains(&shown(&erased.text)));
+    assert!(attached.contains(&shown(&kept.text)));
 }
 
 // ---- a real browser ------------------------------------------------------------------
