@@ -128,6 +128,17 @@ enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Rebuild the index in this version's schema from the mentions it stores, after an
+    /// upgrade that changed how text is indexed; the old index is kept beside it. Stop
+    /// the daemon first.
+    Reindex {
+        #[arg(short, long, default_value = DEFAULT_CONFIG_PATH)]
+        config: PathBuf,
+        /// Keep the old index beside the new one (erasure and retention do not reach it:
+        /// delete it once the daemon runs well).
+        #[arg(long)]
+        keep_old: bool,
+    },
     /// Show the audit trail: who searched, opened, erased, logged in (newest first).
     Audit {
         #[arg(short, long, default_value = DEFAULT_CONFIG_PATH)]
@@ -405,6 +416,7 @@ fn execute(cli: Cli) -> Result<()> {
             dry_run,
         } => forget(&config, url.as_deref(), author.as_deref(), dry_run),
         Command::Purge { config, dry_run } => purge(&config, dry_run),
+        Command::Reindex { config, keep_old } => reindex(&config, keep_old),
         Command::Audit {
             config,
             since,
@@ -1040,6 +1052,42 @@ fn forget(
         dry_run,
         "while the daemon runs, use POST /api/admin/forget",
     )
+}
+
+fn reindex(config_path: &Path, keep_old: bool) -> Result<()> {
+    use webcare::search::reindex::Reindexed;
+    let config = load_to_write(config_path)?;
+    let data_dir = &config.storage.data_dir;
+    match webcare::search::reindex::reindex(data_dir, keep_old)? {
+        Reindexed::Current => println!(
+            "the index in {} already has schema version {}: nothing to rebuild",
+            data_dir.display(),
+            webcare::search::schema::SCHEMA_VERSION
+        ),
+        Reindexed::Rebuilt {
+            mentions,
+            from_version,
+            kept_at,
+        } => {
+            let old = match kept_at {
+                Some(path) => format!(
+                    "the old index is kept at {} (erasure and retention do not reach it: delete it once the daemon runs well)",
+                    path.display()
+                ),
+                None => "the old index is deleted".into(),
+            };
+            println!(
+                "rebuilt {mentions} mentions from schema version {from_version} to {}; {old}",
+                webcare::search::schema::SCHEMA_VERSION
+            );
+            audit_cli(
+                &config,
+                "reindex",
+                &format!("{mentions} mentions from schema {from_version}"),
+            )?;
+        }
+    }
+    Ok(())
 }
 
 fn purge(config_path: &Path, dry_run: bool) -> Result<()> {

@@ -166,6 +166,16 @@ fn fold_of(c: char) -> Fold {
     }
 }
 
+/// `text` in Unicode's composed form (NFC): an accent written as a character of its own
+/// after its letter ("e" + U+0301) becomes the accented letter ("é"), which is how
+/// everyone searching types it. Most text is composed already and is left untouched.
+pub fn compose(text: &mut String) {
+    use unicode_normalization::UnicodeNormalization;
+    if !unicode_normalization::is_nfc(text) {
+        *text = text.nfc().collect();
+    }
+}
+
 /// Collapses every run of whitespace (including no-break spaces) into one space, drops
 /// control characters and trims.
 pub fn fold_whitespace(text: &str) -> String {

@@ -353,6 +353,8 @@ fn tidy(_: &Pipeline, m: &mut Mention, _: &mut Scratch) {
     if let Some(text) = extract::refold(&m.text) {
         m.text = text;
     }
+    extract::compose(&mut m.title);
+    extract::compose(&mut m.text);
 }
 
 fn detect_language(p: &Pipeline, m: &mut Mention, scratch: &mut Scratch) {

@@ -56,6 +56,10 @@ pub struct ExtraPattern {
 const BUILT_IN: &[(&str, &str)] = &[
     // Also with the @ percent-encoded, as in a link's query ("?email=jan%40example.nl").
     ("[email]", r"[\w.+-]+(?:@|%40)[\w-]+(?:\.[\w-]+)+"),
+    // Spelled out to keep it from address harvesters: "jan [at] example [dot] nl",
+    // "jan(at)example.nl", "jan apenstaartje example punt nl", "jan at example dot com".
+    // A bare "at" needs a dot spelled out too: "more at ind.nl" is no address.
+    ("[email]", SPELLED_EMAIL),
     // IBAN: country, check digits, then groups of up to four letters or digits.
     (
         "[iban]",
@@ -93,10 +97,13 @@ const BUILT_IN: &[(&str, &str)] = &[
         "[bsn]",
         r"(?-u:\b)(?:[0-9]{3}[ .]?[0-9]{2,3}[ .]?[0-9]{3,4}|[0-9]{4}[ .][0-9]{2}[ .][0-9]{3})(?-u:\b)",
     ),
-    // A street and house number: "Dorpsstraat 12", "Molenweg 21a".
+    // A street and house number: "Dorpsstraat 12", "Molenweg 21a", "Hauptstraße 5";
+    // in lower case only the suffixes no everyday word ends in ("dorpsstraat 12", not
+    // "onderweg 3"); the street type its own word ("Oude Gracht 12"); in English the
+    // number first ("12 Baker Street"); the street type first ("Laan van Meerdervoort 12").
     (
         "[address]",
-        r"(?-u:\b)[A-Z][a-zà-ÿ]+(?:straat|laan|weg|plein|gracht|kade|dijk|singel|dreef|hof|steeg|pad|markt|veld|baan|wal|dam|ring)\s[0-9]{1,4}(?:\s?[a-zA-Z])?(?-u:\b)",
+        r"(?:(?-u:\b)[A-Z][a-zà-ÿß]+(?:straat|laan|weg|plein|gracht|kade|dijk|singel|dreef|hof|steeg|pad|markt|veld|baan|wal|dam|ring|stra(?:ss|ß)e)|(?-u:\b)[a-zà-ÿ]+(?:straat|laan|plein|gracht|singel|dreef)|(?-u:\b)[A-Z][a-zà-ÿ]+\s(?:Straat|Laan|Weg|Plein|Gracht|Kade|Dijk|Singel|Dreef|Markt|Ring))\s[0-9]{1,4}(?:\s?[a-zA-Z])?(?-u:\b)|(?-u:\b)(?:Laan|Weg|Kade|Dijk|Plein|Singel|Dreef)\s(?:(?:van|der|de|den|het|op|aan|te|ter|ten)\s){1,3}[A-Z][a-zà-ÿ]+(?:\s[A-Z][a-zà-ÿ]+)?\s[0-9]{1,4}(?:\s?[a-zA-Z])?(?-u:\b)|(?-u:\b)[0-9]{1,4}[a-zA-Z]?\s(?:[A-Z][a-z]+\s){1,2}(?:Street|Road|Avenue|Lane|Drive|Close|Crescent|Square)(?-u:\b)",
     ),
     // A Dutch postcode: "9561 AB".
     ("[postcode]", r"(?-u:\b)[1-9][0-9]{3}\s?[A-Z]{2}(?-u:\b)"),
@@ -106,6 +113,18 @@ const BUILT_IN: &[(&str, &str)] = &[
         r"(?-u:\b)(?:[A-Z]{2}-[0-9]{2}-[0-9]{2}|[0-9]{2}-[0-9]{2}-[A-Z]{2}|[0-9]{2}-[A-Z]{2}-[0-9]{2}|[A-Z]{2}-[0-9]{2}-[A-Z]{2}|[A-Z]{2}-[A-Z]{2}-[0-9]{2}|[0-9]{2}-[A-Z]{2}-[A-Z]{2}|[0-9]{2}-[A-Z]{3}-[0-9]|[0-9]-[A-Z]{3}-[0-9]{2}|[A-Z]{2}-[0-9]{3}-[A-Z]|[A-Z]-[0-9]{3}-[A-Z]{2}|[A-Z]{3}-[0-9]{2}-[A-Z]|[A-Z]-[0-9]{2}-[A-Z]{3}|[0-9]-[A-Z]{2}-[0-9]{3}|[0-9]{3}-[A-Z]{2}-[0-9])(?-u:\b)",
     ),
 ];
+
+/// An e-mail address spelled out (see [`BUILT_IN`]).
+const SPELLED_EMAIL: &str = concat!(
+    r"[\w.+-]+(?:",
+    // "[at]", "(at)", "{at}", "<at>", "apenstaartje": then any dot.
+    r"\s*[\[({<]\s*(?i:at|apenstaartje)\s*[\])}>]\s*|\s+(?i:apenstaartje)\s+)",
+    r"[\w-]+(?:(?:\s*[\[({<]\s*(?i:dot|punt)\s*[\])}>]\s*|\s+(?i:dot|punt)\s+|\.)[\w-]+)+",
+    // A bare "at": a spelled-out dot somewhere in the domain.
+    r"|[\w.+-]+\s+(?:at|AT)\s+[\w-]+(?:\.[\w-]+)*",
+    r"(?:\s*[\[({<]\s*(?i:dot|punt)\s*[\])}>]\s*|\s+(?i:dot|punt)\s+)[\w-]+",
+    r"(?:(?:\s*[\[({<]\s*(?i:dot|punt)\s*[\])}>]\s*|\s+(?i:dot|punt)\s+|\.)[\w-]+)*",
+);
 
 /// Where a writer names a person: a self-introduction ("mijn naam is", "my name is", "je
 /// m'appelle", "меня зовут", …) or a form of address ([`FORMS_OF_ADDRESS`]), in any
@@ -797,7 +816,25 @@ const NAME_PLACEHOLDER: &str = "[name]";
 
 /// Whether `text` holds an @ or a digit (of any script).
 fn needs_a_look(text: &str) -> bool {
-    text.contains('@') || crate::pipeline::relevance::has_numeric(text)
+    text.contains('@') || crate::pipeline::relevance::has_numeric(text) || spells_an_at(text)
+}
+
+/// Whether `text` may hold an e-mail address spelled out: every such form has one of
+/// these (a bare "at" comes with a spelled-out dot).
+fn spells_an_at(text: &str) -> bool {
+    const HINTS: [&str; 10] = [
+        "at]",
+        "at)",
+        "at}",
+        "at>",
+        "AT]",
+        "AT)",
+        " dot ",
+        " punt ",
+        " DOT ",
+        "apenstaartje",
+    ];
+    HINTS.iter().any(|hint| text.contains(hint))
 }
 
 fn check_for(placeholder: &str) -> Option<fn(&str) -> bool> {
@@ -1111,6 +1148,24 @@ mod tests {
             ),
             ("rekening NL91-ABNA-0417-1643-00.", "rekening [iban]."),
             ("Molenweg 21, 7811 KL Emmen", "[address], [postcode] Emmen"),
+            ("woon op dorpsstraat 12 en", "woon op [address] en"),
+            ("naar Oude Gracht 12a, Utrecht", "naar [address], Utrecht"),
+            ("Hauptstraße 5 und Ringstrasse 7", "[address] und [address]"),
+            ("at 12 Baker Street, London", "at [address], London"),
+            ("Laan van Meerdervoort 12, Den Haag", "[address], Den Haag"),
+            (
+                "mail jan.jansen [at] example [dot] nl nu",
+                "mail [email] nu",
+            ),
+            (
+                "mail jan(at)example.nl of jan (AT) example (punt) org",
+                "mail [email] of [email]",
+            ),
+            ("jansen apenstaartje hotmail punt com", "[email]"),
+            (
+                "write to jan at example dot com please",
+                "write to [email] please",
+            ),
             (
                 "busje met kenteken VK-204-G en 12-ABC-3",
                 "busje met kenteken [plate] en [plate]",
@@ -1131,9 +1186,23 @@ mod tests {
             "Gehoor op 01-02-2026 12:00, beslissing 2026-03-01 09:30.",
             "Van 2.400 naar 11.000 naar 23.500 aanvragen in 3 jaar.",
             "Score 0 - 1, daarna 2 - 2.",
+            "More at ind.nl and at coa.nl, onderweg 3 uur.",
+            "We were at school. Dot the i's; punt 3 van de agenda.",
+            "Hij stond in de blokkade 2 dagen.",
         ] {
             assert_unchanged(text);
         }
+    }
+
+    /// The index blanks the placeholders so that they are no words to search for: it
+    /// must know every one the redaction writes.
+    #[test]
+    fn the_index_knows_every_placeholder() {
+        let known = crate::search::fold::PLACEHOLDERS;
+        for (placeholder, _) in BUILT_IN {
+            assert!(known.contains(placeholder), "{placeholder}");
+        }
+        assert!(known.contains(&NAME_PLACEHOLDER));
     }
 
     #[test]

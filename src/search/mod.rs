@@ -8,7 +8,9 @@
 pub(crate) mod docs;
 pub mod erase;
 pub mod erased;
+pub mod fold;
 pub mod query;
+pub mod reindex;
 pub mod schema;
 pub mod stem;
 pub mod writer;
@@ -49,7 +51,7 @@ pub enum IndexError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("index at {path} was written by schema version {found}, this webcare needs {expected}; move it aside and re-import")]
+    #[error("index at {path} was written by schema version {found}, this webcare needs {expected}: run `webcare reindex` to rebuild it from the mentions it stores (stop the daemon first; the old index is kept beside it)")]
     SchemaVersion {
         path: PathBuf,
         found: String,
@@ -410,10 +412,23 @@ pub fn to_document(f: &Fields, m: &Mention) -> TantivyDocument {
     if let Some(thread) = &m.thread {
         doc.add_text(f.thread, thread);
     }
-    let family = schema::family_of(&m.lang);
-    doc.add_text(f.text_by_family[family], &m.title);
-    doc.add_text(f.text_by_family[family], &m.text);
-    doc.add_text(f.words, &m.title);
-    doc.add_text(f.words, &m.text);
+    add_searched_text(&mut doc, f, &m.lang, &m.title, &m.text);
     doc
+}
+
+/// The fields the schema analyses from the stored title and text: the text of the
+/// language's family, and the words as written (for `word*`). A rebuild of the index
+/// ([`reindex`]) derives them anew the same way.
+pub(crate) fn add_searched_text(
+    doc: &mut TantivyDocument,
+    f: &Fields,
+    lang: &str,
+    title: &str,
+    text: &str,
+) {
+    let family = schema::family_of(lang);
+    doc.add_text(f.text_by_family[family], title);
+    doc.add_text(f.text_by_family[family], text);
+    doc.add_text(f.words, title);
+    doc.add_text(f.words, text);
 }

@@ -288,7 +288,9 @@ impl Plan {
                 });
             }
         }
-        let q = r.q.trim();
+        let mut q = r.q.trim().to_string();
+        crate::pipeline::extract::compose(&mut q);
+        let q = q.as_str();
         let is_inbox = q.is_empty() || q == "*";
         let (text_query, prefixes) = if is_inbox {
             (Box::new(AllQuery) as Box<dyn Query>, Vec::new())

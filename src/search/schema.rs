@@ -13,14 +13,15 @@ use tantivy::schema::{
     TextFieldIndexing, TextOptions, FAST, STORED, STRING,
 };
 use tantivy::tokenizer::{
-    AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, TextAnalyzer,
+    AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, TextAnalyzer,
 };
 use tantivy::Index;
 
+use super::fold::{PlaceholderTokenizer, ScriptFolding};
 use super::stem::CachedStemmer;
 
 /// Bumped when the schema changes incompatibly; stored beside the index.
-pub const SCHEMA_VERSION: u32 = 7;
+pub const SCHEMA_VERSION: u32 = 8;
 
 /// Analyzer families: (name, stemmer). `std` lower-cases and splits on non-alphanumerics,
 /// which suits Persian, Ukrainian, Somali, Tigrinya and anything undetermined.
@@ -173,17 +174,20 @@ pub fn build() -> (Schema, Fields) {
     (b.build(), fields)
 }
 
-/// Folding "geëvalueerd" to "geevalueerd" lets people search these without diacritics.
+/// Folding "geëvalueerd" to "geevalueerd" lets people search these without diacritics;
+/// Turkish is typed without its letters as often as with them ("basvuru", "başvuru"),
+/// and its stemmer takes the same stems from both.
 fn folds(family: &str) -> bool {
-    matches!(family, "nl" | "de" | "fr" | "es" | "it" | "pt")
+    matches!(family, "nl" | "de" | "fr" | "es" | "it" | "pt" | "tr")
 }
 
 /// Registers every family's analyzer on `index`; needed before writing or searching.
 pub fn register_analyzers(index: &Index) {
     for (family, stemmer) in FAMILIES {
-        let base = TextAnalyzer::builder(SimpleTokenizer::default())
+        let base = TextAnalyzer::builder(PlaceholderTokenizer::default())
             .filter(RemoveLongFilter::limit(MAX_TOKEN_LEN))
-            .filter(LowerCaser);
+            .filter(LowerCaser)
+            .filter(ScriptFolding);
         let analyzer = match stemmer {
             Some(lang) if folds(family) => base
                 .filter(AsciiFoldingFilter)
@@ -203,9 +207,10 @@ pub fn register_analyzers(index: &Index) {
 
 /// Lower case and folded, not stemmed: the words as written.
 fn words_analyzer() -> TextAnalyzer {
-    TextAnalyzer::builder(SimpleTokenizer::default())
+    TextAnalyzer::builder(PlaceholderTokenizer::default())
         .filter(RemoveLongFilter::limit(MAX_TOKEN_LEN))
         .filter(LowerCaser)
+        .filter(ScriptFolding)
         .filter(AsciiFoldingFilter)
         .build()
 }

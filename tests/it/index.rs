@@ -516,3 +516,174 @@ fn complaints_and_clusters_are_searchable_and_survive_a_restart() {
     assert_eq!(complaints.total, 4);
     assert!(complaints.hits.iter().all(|h| h.cluster_size == 4));
 }
+
+/// An index written by an older webcare (here: schema 6, before the words `word*` reads)
+/// is refused with the way out, and `reindex` rebuilds it from what it stored: every
+/// mention found as in an index written afresh (snippets, aspects, clusters and all),
+/// `word*` working, the sources' positions kept, the old index kept beside it.
+#[test]
+fn an_index_of_an_older_schema_is_rebuilt_with_nothing_lost() {
+    use tantivy::schema::{Schema, TantivyDocument};
+    let pipeline = pipeline();
+    let texts = [
+        "Al veertien maanden wacht ik op de IND, mijn asielaanvraag ligt stil.",
+        "Al veertien maanden wacht ik op de IND, mijn asielaanvraag ligt stil!!",
+        "De tolk bij mijn gehoor in Ter Apel vertaalde mijn verhaal verkeerd.",
+        "The interpreter at my asylum interview with the IND did not speak my dialect.",
+    ];
+    let mentions: Vec<Mention> = texts
+        .iter()
+        .enumerate()
+        .map(|(i, text)| {
+            let mut m = mention("s", &i.to_string(), text);
+            m.author = Some(format!("user{}", i % 2));
+            pipeline.process(m)
+        })
+        .collect();
+    assert!(mentions.iter().all(Mention::is_relevant));
+    let positions = checkpoint("\"v7\"");
+
+    // The same mentions written afresh, to compare with.
+    let fresh_dir = tempfile::tempdir().unwrap();
+    let fresh = MentionIndex::open(fresh_dir.path()).unwrap();
+    let mut w = fresh.writer().unwrap();
+    for m in &mentions {
+        w.upsert(m).unwrap();
+    }
+    w.commit(&positions).unwrap();
+
+    // As schema 6 wrote them: no `words` field, its version in the payload.
+    let old_dir = tempfile::tempdir().unwrap();
+    let path = old_dir.path().join(webcare::search::INDEX_DIR);
+    std::fs::create_dir_all(&path).unwrap();
+    let (schema, fields) = webcare::search::schema::build();
+    let mut builder = Schema::builder();
+    for (_, entry) in schema.fields().filter(|(_, e)| e.name() != "words") {
+        builder.add_field(entry.clone());
+    }
+    let old = tantivy::Index::create_in_dir(&path, builder.build()).unwrap();
+    webcare::search::schema::register_analyzers(&old);
+    let mut writer: tantivy::IndexWriter<TantivyDocument> = old.writer(50_000_000).unwrap();
+    for m in &mentions {
+        let mut doc = TantivyDocument::default();
+        for (field, value) in webcare::search::to_document(&fields, m).field_values() {
+            if field != fields.words {
+                doc.add_field_value(field, value);
+            }
+        }
+        writer.add_document(doc).unwrap();
+    }
+    let mut prepared = writer.prepare_commit().unwrap();
+    let payload = serde_json::json!({ "schema_version": 6, "sources": positions });
+    prepared.set_payload(&payload.to_string());
+    prepared.commit().unwrap();
+    drop(writer);
+
+    let refused = MentionIndex::open(old_dir.path())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(refused.contains("run `webcare reindex`"), "{refused}");
+    let rebuilt = webcare::search::reindex::reindex(old_dir.path(), true).unwrap();
+    let kept_at = old_dir.path().join("mentions.schema-6");
+    assert_eq!(
+        rebuilt,
+        webcare::search::reindex::Reindexed::Rebuilt {
+            mentions: 4,
+            from_version: "6".into(),
+            kept_at: Some(kept_at.clone()),
+        }
+    );
+    assert!(kept_at.join("meta.json").exists());
+    assert!(!old_dir.path().join("mentions.rebuilding").exists());
+
+    let index = MentionIndex::open(old_dir.path()).unwrap();
+    assert_eq!(index.checkpoints().unwrap(), positions);
+    for q in [
+        "*",
+        "wachten",
+        "asielaanv*",
+        "tolk",
+        "\"ter apel\"",
+        "interpreter",
+    ] {
+        let request = SearchRequest {
+            q: q.into(),
+            ..Default::default()
+        };
+        // Mentions that tie (the same time, the same score) may come in another order.
+        let by_id = |mut results: webcare::search::SearchResults| {
+            results.hits.sort_by(|a, b| a.id.cmp(&b.id));
+            serde_json::to_value(results).unwrap()
+        };
+        let got = by_id(index.search(&request).unwrap());
+        let want = by_id(fresh.search(&request).unwrap());
+        assert_eq!(got, want, "{q}");
+        assert!(got["total"].as_u64().unwrap() > 0, "{q}: {got}");
+    }
+    // The near-duplicate signatures came along: the table is whole after a restart.
+    let mut table = pipeline.duplicates();
+    assert_eq!(index.load_duplicates(&mut table).unwrap(), 4);
+    assert_eq!(
+        webcare::search::reindex::reindex(old_dir.path(), false).unwrap(),
+        webcare::search::reindex::Reindexed::Current
+    );
+}
+
+/// A word is found however the writer's keyboard spelled it: accents composed or not,
+/// Turkish İ and letters typed without their marks, Persian typed with Arabic letters,
+/// Persian digits, Russian ё; and the redaction's placeholders are no words to find.
+#[test]
+fn a_word_is_found_however_it_was_typed() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = MentionIndex::open(dir.path()).unwrap();
+    let pipeline = pipeline();
+    let posts = [
+        // "décision" with the accent as a character of its own (NFD).
+        ("fr", "La de\u{301}cision de l'IND sur ma demande d'asile aux Pays-Bas n'arrive pas, de\u{301}sole\u{301}."),
+        ("tr-cap", "İltica başvurum için COA kampında bekliyorum, IND görüşmesi hâlâ yok."),
+        ("tr-ascii", "COA kampinda iltica basvurum icin bekliyoruz, IND gorusmesi yok."),
+        ("fa-arabic-letters", "در كمپ COA خيلي شلوغ است و IND جواب نمي دهد بعد از ۱۴ ماه"),
+        ("ru", "Мы ждём решения IND по убежищу в Нидерландах уже год, COA молчит."),
+        ("pii", "Mijn naam is Jan de Vries, ik wacht al een jaar op de IND in het azc."),
+    ];
+    let mut w = index.writer().unwrap();
+    for (id, text) in posts {
+        let m = pipeline.process(mention("s", id, text));
+        assert!(m.is_relevant(), "{id}: {:?}", m.relevance);
+        w.upsert(&m).unwrap();
+    }
+    w.commit(&Checkpoints::new()).unwrap();
+    let ids = |q: &str| -> Vec<String> {
+        let mut ids: Vec<String> = index
+            .search(&SearchRequest {
+                q: q.into(),
+                ..Default::default()
+            })
+            .unwrap()
+            .hits
+            .into_iter()
+            .map(|h| h.title.trim_start_matches("titel ").to_string())
+            .collect();
+        ids.sort();
+        ids
+    };
+    for q in ["décision", "de\u{301}cision", "decision", "désolé"] {
+        assert_eq!(ids(q), ["fr"], "{q}");
+    }
+    for q in ["iltica", "İltica", "ILTICA", "ilti*"] {
+        assert_eq!(ids(q), ["tr-ascii", "tr-cap"], "{q}");
+    }
+    for q in ["başvuru", "basvuru"] {
+        assert_eq!(ids(q), ["tr-ascii", "tr-cap"], "{q}");
+    }
+    for q in ["کمپ", "كمپ", "خیلی", "14"] {
+        assert_eq!(ids(q), ["fa-arabic-letters"], "{q}");
+    }
+    for q in ["ждем", "ждём", "ждем*"] {
+        assert_eq!(ids(q), ["ru"], "{q}");
+    }
+    // The name was taken out; "name" is no word of the post.
+    assert_eq!(ids("name"), Vec::<String>::new());
+    assert_eq!(ids("azc"), ["pii"]);
+}

@@ -1,0 +1,184 @@
+//! What the analyzers do beyond tantivy's own filters, so that a word is found however
+//! its writer's keyboard spelled it:
+//!
+//! - [`ScriptFolding`]: one form for letters that writers use for each other. Turkish
+//!   `İ` lower-cases to `i` plus a combining dot, which made "İltica" another word than
+//!   "iltica"; Persian is typed with the Arabic `ي`/`ك` as often as with `ی`/`ک`; Arabic
+//!   writes the alef with or without hamza, and vowel marks or the stretching tatweel
+//!   now and then; Russian mostly writes `е` for `ё`; Arabic-Indic and Persian digits
+//!   are digits. Run before the stemmers, which expect the Arabic forms.
+//! - [`PlaceholderTokenizer`]: the redaction's placeholders (`[name]`, `[phone]`, …) are
+//!   no words of the post: a search for "name" or "address" must not find every post
+//!   whose writer's name or address was taken out. They are blanked before the words are
+//!   split (keeping every byte offset, which the snippets' highlighting reads).
+
+use tantivy::tokenizer::{
+    SimpleTokenStream, SimpleTokenizer, Token, TokenFilter, TokenStream, Tokenizer,
+};
+
+/// The placeholders the redaction writes (see `pipeline::redact`).
+pub const PLACEHOLDERS: &[&str] = &[
+    "[name]",
+    "[email]",
+    "[phone]",
+    "[iban]",
+    "[v-number]",
+    "[bsn]",
+    "[address]",
+    "[postcode]",
+    "[plate]",
+];
+
+/// Splits words like [`SimpleTokenizer`], after blanking [`PLACEHOLDERS`].
+#[derive(Clone, Default)]
+pub struct PlaceholderTokenizer {
+    inner: SimpleTokenizer,
+    blanked: String,
+}
+
+impl Tokenizer for PlaceholderTokenizer {
+    type TokenStream<'a> = SimpleTokenStream<'a>;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> Self::TokenStream<'a> {
+        if !text.contains('[') {
+            return self.inner.token_stream(text);
+        }
+        self.blanked.clear();
+        self.blanked.push_str(text);
+        blank_placeholders(&mut self.blanked);
+        self.inner.token_stream(&self.blanked)
+    }
+}
+
+/// Replaces every placeholder in `text` with as many spaces (ASCII for ASCII: offsets
+/// stay as they were).
+fn blank_placeholders(text: &mut String) {
+    for placeholder in PLACEHOLDERS {
+        while let Some(at) = text.find(placeholder) {
+            text.replace_range(at..at + placeholder.len(), &" ".repeat(placeholder.len()));
+        }
+    }
+}
+
+/// The token filter of [`ScriptFolding`]; see the module.
+#[derive(Clone, Copy, Default)]
+pub struct ScriptFolding;
+
+impl TokenFilter for ScriptFolding {
+    type Tokenizer<T: Tokenizer> = ScriptFoldingFilter<T>;
+
+    fn transform<T: Tokenizer>(self, tokenizer: T) -> Self::Tokenizer<T> {
+        ScriptFoldingFilter {
+            tokenizer,
+            buffer: String::new(),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct ScriptFoldingFilter<T> {
+    tokenizer: T,
+    buffer: String,
+}
+
+impl<T: Tokenizer> Tokenizer for ScriptFoldingFilter<T> {
+    type TokenStream<'a> = ScriptFoldingStream<'a, T::TokenStream<'a>>;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> Self::TokenStream<'a> {
+        ScriptFoldingStream {
+            tail: self.tokenizer.token_stream(text),
+            buffer: &mut self.buffer,
+        }
+    }
+}
+
+pub struct ScriptFoldingStream<'a, T> {
+    tail: T,
+    buffer: &'a mut String,
+}
+
+impl<T: TokenStream> TokenStream for ScriptFoldingStream<'_, T> {
+    fn advance(&mut self) -> bool {
+        if !self.tail.advance() {
+            return false;
+        }
+        let token = self.tail.token_mut();
+        if !token.text.is_ascii() && token.text.chars().any(|c| fold(c) != Some(c)) {
+            self.buffer.clear();
+            self.buffer.extend(token.text.chars().filter_map(fold));
+            std::mem::swap(&mut token.text, self.buffer);
+        }
+        true
+    }
+
+    fn token(&self) -> &Token {
+        self.tail.token()
+    }
+
+    fn token_mut(&mut self) -> &mut Token {
+        self.tail.token_mut()
+    }
+}
+
+/// One character as [`ScriptFolding`] writes it; `None` when it goes.
+fn fold(c: char) -> Option<char> {
+    match c {
+        // Combining dot above: what lower-casing Turkish İ leaves after the i.
+        '\u{0307}' => None,
+        'ё' => Some('е'),
+        // Arabic vowel marks (tashkeel), the superscript alef, and the tatweel.
+        '\u{064B}'..='\u{065F}' | '\u{0670}' | '\u{0640}' => None,
+        // Persian yeh and alef maqsura as the Arabic yeh; Persian keheh as kaf.
+        'ی' | 'ى' => Some('ي'),
+        'ک' => Some('ك'),
+        // Alef with hamza or madda, and alef wasla, as the bare alef.
+        'أ' | 'إ' | 'آ' | 'ٱ' => Some('ا'),
+        // Arabic-Indic and Persian digits as ASCII ones.
+        '\u{0660}'..='\u{0669}' => char::from_digit(c as u32 - 0x0660, 10),
+        '\u{06F0}'..='\u{06F9}' => char::from_digit(c as u32 - 0x06F0, 10),
+        c => Some(c),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tantivy::tokenizer::{LowerCaser, TextAnalyzer};
+
+    fn tokens(text: &str) -> Vec<String> {
+        let mut analyzer = TextAnalyzer::builder(PlaceholderTokenizer::default())
+            .filter(LowerCaser)
+            .filter(ScriptFolding)
+            .build();
+        let mut out = Vec::new();
+        analyzer
+            .token_stream(text)
+            .process(&mut |t| out.push(t.text.clone()));
+        out
+    }
+
+    #[test]
+    fn spellings_of_one_word_are_one_word() {
+        assert_eq!(tokens("İltica ILTICA iltica"), ["iltica"; 3]);
+        assert_eq!(tokens("ждём ждем"), ["ждем"; 2]);
+        assert_eq!(tokens("كمپ کمپ"), ["كمپ"; 2]);
+        assert_eq!(tokens("خيلي خیلی"), ["خيلي"; 2]);
+        assert_eq!(tokens("المحامى المحامي"), ["المحامي"; 2]);
+        assert_eq!(tokens("المُتَرْجِمُ المترجم المتـرجم"), ["المترجم"; 3]);
+        assert_eq!(tokens("أحمد احمد"), ["احمد"; 2]);
+        assert_eq!(tokens("۱۴ ١٤ 14"), ["14"; 3]);
+    }
+
+    #[test]
+    fn placeholders_are_no_words_and_offsets_stay() {
+        let text = "Ik ben [name], bel [phone] of mijn name";
+        assert_eq!(tokens(text), ["ik", "ben", "bel", "of", "mijn", "name"]);
+        let mut analyzer = TextAnalyzer::builder(PlaceholderTokenizer::default()).build();
+        let mut last = None;
+        analyzer
+            .token_stream(text)
+            .process(&mut |t| last = Some((t.offset_from, t.offset_to)));
+        let (from, to) = last.unwrap();
+        assert_eq!(&text[from..to], "name");
+    }
+}

@@ -1,0 +1,209 @@
+//! Rebuilding the index in this version's schema from what an older one stored, after an
+//! upgrade that changed how text is indexed ([`schema::SCHEMA_VERSION`]): nothing the
+//! daemon collected is lost, and nothing has to be fetched again (a feed keeps only its
+//! latest items; the index is the only copy of the rest).
+//!
+//! Every stored value is copied by its field's name; what the schema derives from them
+//! (the text per language family, the words for `word*`) is analysed anew from the
+//! stored title and text, as [`super::to_document`] does; the near-duplicate signature is
+//! read from its column. The new index is written beside the old one and committed with
+//! the old one's source positions; only then is the old one moved aside
+//! (`mentions.schema-7`) and the new one put in its place, so a failure at any point
+//! before leaves the old index as it was. The old one is then deleted unless asked to
+//! keep it: a copy that erasure and retention do not reach must not be left behind
+//! unnoticed.
+
+use std::path::{Path, PathBuf};
+
+use tantivy::schema::{Schema, TantivyDocument, Value};
+use tantivy::{Index, IndexWriter, SegmentReader};
+
+use super::{add_searched_text, schema, Checkpoints, IndexError, PayloadRef, INDEX_DIR};
+
+/// Where the new index is written until it is complete.
+const REBUILDING: &str = "mentions.rebuilding";
+/// Memory the rebuilding writer may buffer.
+const HEAP_BYTES: usize = 128 * 1024 * 1024;
+
+/// What a rebuild did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reindexed {
+    /// The index already has this version's schema: nothing was done.
+    Current,
+    /// Rebuilt: the mentions copied, the old schema version, and where the old index
+    /// was kept (when asked to).
+    Rebuilt {
+        mentions: u64,
+        from_version: String,
+        kept_at: Option<PathBuf>,
+    },
+}
+
+/// Rebuilds the index under `data_dir` in this version's schema; see the module.
+pub fn reindex(data_dir: &Path, keep_old: bool) -> Result<Reindexed, IndexError> {
+    let path = data_dir.join(INDEX_DIR);
+    let tantivy_err = |e: tantivy::TantivyError| match e {
+        tantivy::TantivyError::LockFailure(..) => IndexError::Locked { path: path.clone() },
+        other => IndexError::Tantivy(other),
+    };
+    if !path.join("meta.json").exists() {
+        return Err(IndexError::Payload(format!(
+            "{}: no index to rebuild here (no meta.json)",
+            path.display()
+        )));
+    }
+    // Opened with the schema it was written with, whatever this version's is.
+    let old = Index::open_in_dir(&path).map_err(tantivy_err)?;
+    let (from_version, checkpoints) = old_payload(&old)?;
+    if from_version == schema::SCHEMA_VERSION.to_string() {
+        return Ok(Reindexed::Current);
+    }
+    // Held to the end: the daemon (or an import) must not write to the old index while
+    // its mentions are copied.
+    let _lock: IndexWriter<TantivyDocument> = old
+        .writer_with_num_threads(1, 20_000_000)
+        .map_err(tantivy_err)?;
+
+    let rebuilding = data_dir.join(REBUILDING);
+    let fail_dir = |source| IndexError::CreateDir {
+        path: rebuilding.clone(),
+        source,
+    };
+    // What an interrupted rebuild left: started over.
+    if rebuilding.exists() {
+        std::fs::remove_dir_all(&rebuilding).map_err(fail_dir)?;
+    }
+    std::fs::create_dir_all(&rebuilding).map_err(fail_dir)?;
+    let (new_schema, fields) = schema::build();
+    let new = Index::create_in_dir(&rebuilding, new_schema.clone())?;
+    schema::register_analyzers(&new);
+    let mut writer: IndexWriter<TantivyDocument> = new.writer(HEAP_BYTES)?;
+
+    let searcher = old.reader()?.searcher();
+    let mut mentions = 0u64;
+    for segment in searcher.segment_readers() {
+        mentions += copy_segment(segment, &old.schema(), &new_schema, &fields, &writer)?;
+    }
+    let payload = serde_json::to_string(&PayloadRef {
+        schema_version: schema::SCHEMA_VERSION,
+        sources: &checkpoints,
+    })
+    .map_err(|e| IndexError::Payload(e.to_string()))?;
+    let mut prepared = writer.prepare_commit()?;
+    prepared.set_payload(&payload);
+    prepared.commit()?;
+    writer.wait_merging_threads()?;
+    let copied = new.reader()?.searcher().num_docs();
+    if copied != mentions {
+        return Err(IndexError::Payload(format!(
+            "{}: the rebuilt index holds {copied} mentions of {mentions}; the old index is left as it was",
+            rebuilding.display()
+        )));
+    }
+    drop(_lock);
+
+    let kept_at = free_name(data_dir, &format!("{INDEX_DIR}.schema-{from_version}"));
+    let fail_move = |source| IndexError::CreateDir {
+        path: path.clone(),
+        source,
+    };
+    std::fs::rename(&path, &kept_at).map_err(fail_move)?;
+    std::fs::rename(&rebuilding, &path).map_err(fail_move)?;
+    // The renames are durable before anyone writes to the new index.
+    if let Ok(dir) = std::fs::File::open(data_dir) {
+        let _ = dir.sync_all();
+    }
+    let kept_at = if keep_old {
+        Some(kept_at)
+    } else {
+        std::fs::remove_dir_all(&kept_at).map_err(|source| IndexError::CreateDir {
+            path: kept_at.clone(),
+            source,
+        })?;
+        None
+    };
+    Ok(Reindexed::Rebuilt {
+        mentions,
+        from_version,
+        kept_at,
+    })
+}
+
+/// The schema version and the sources' positions in the old index's last commit.
+fn old_payload(old: &Index) -> Result<(String, Checkpoints), IndexError> {
+    let payload = old.load_metas()?.payload.unwrap_or_default();
+    if payload.is_empty() {
+        return Ok(("unknown".into(), Checkpoints::new()));
+    }
+    let value: serde_json::Value =
+        serde_json::from_str(&payload).map_err(|e| IndexError::Payload(e.to_string()))?;
+    let version = value
+        .get("schema_version")
+        .map_or_else(|| "unknown".into(), |v| v.to_string());
+    let checkpoints = match value.get("sources") {
+        Some(sources) => serde_json::from_value(sources.clone())
+            .map_err(|e| IndexError::Payload(format!("the sources' positions: {e}")))?,
+        None => Checkpoints::new(),
+    };
+    Ok((version, checkpoints))
+}
+
+/// Copies the live mentions of one old segment into `writer`; how many.
+fn copy_segment(
+    segment: &SegmentReader,
+    old_schema: &Schema,
+    new_schema: &Schema,
+    fields: &schema::Fields,
+    writer: &IndexWriter<TantivyDocument>,
+) -> Result<u64, IndexError> {
+    let store = segment
+        .get_store_reader(64)
+        .map_err(|e| IndexError::Tantivy(e.into()))?;
+    let signatures = segment.fast_fields().bytes("signature")?;
+    let mut bytes = Vec::new();
+    let mut copied = 0;
+    for doc in segment.doc_ids_alive() {
+        let stored: TantivyDocument = store.get(doc)?;
+        let mut fresh = TantivyDocument::default();
+        let (mut lang, mut title, mut text) = (String::new(), String::new(), String::new());
+        for (field, value) in stored.field_values() {
+            let name = old_schema.get_field_name(field);
+            let Ok(target) = new_schema.get_field(name) else {
+                continue;
+            };
+            if let Some(s) = value.as_str() {
+                match name {
+                    "lang" => lang = s.to_string(),
+                    "title" => title = s.to_string(),
+                    "text" => text = s.to_string(),
+                    _ => {}
+                }
+            }
+            fresh.add_field_value(target, value);
+        }
+        if let Some(column) = &signatures {
+            if let Some(ord) = column.term_ords(doc).next() {
+                bytes.clear();
+                column
+                    .ord_to_bytes(ord, &mut bytes)
+                    .map_err(tantivy::TantivyError::from)?;
+                fresh.add_bytes(fields.signature, &bytes);
+            }
+        }
+        add_searched_text(&mut fresh, fields, &lang, &title, &text);
+        writer.add_document(fresh)?;
+        copied += 1;
+    }
+    Ok(copied)
+}
+
+/// `data_dir/name`, or with `-2`, `-3`, … when that is taken (an earlier rebuild's).
+fn free_name(data_dir: &Path, name: &str) -> PathBuf {
+    let mut candidate = data_dir.join(name);
+    let mut n = 2;
+    while candidate.exists() {
+        candidate = data_dir.join(format!("{name}-{n}"));
+        n += 1;
+    }
+    candidate
+}
