@@ -176,6 +176,7 @@ pub async fn start(config: &Config) -> Result<Daemon, DaemonError> {
         secure_cookies: config.access.secure_cookies,
         alerts_window: config.alerts.window(),
         exports: Some(config.export.out_dir.clone()),
+        time_zone: config.export.schedule.tz,
     });
     let stop = cancel.clone();
     let server = tokio::spawn(http::serve(listener, app, config.http.header_timeout, stop));

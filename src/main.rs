@@ -391,8 +391,9 @@ fn execute(cli: Cli) -> Result<()> {
                 source,
                 aspect,
                 complaint,
-                from: from.map(|v| parse_time("--from", &v, false)).transpose()?,
-                to: to.map(|v| parse_time("--to", &v, true)).transpose()?,
+                // Dates are days of `[export] time_zone`: read once the config is.
+                from: None,
+                to: None,
                 limit: Some(limit),
                 offset: Some(offset),
                 sort: sort.map(|s| match s {
@@ -400,7 +401,7 @@ fn execute(cli: Cli) -> Result<()> {
                     SortArg::Relevance => Sort::Relevance,
                 }),
             };
-            search(&config, demo, &request, json)
+            search(&config, demo, request, (from, to), json)
         }
         Command::Eval {
             config,
@@ -664,12 +665,24 @@ fn check_config(path: &Path) -> Result<()> {
     Ok(())
 }
 
-fn search(config_path: &Path, demo_mode: bool, request: &SearchRequest, json: bool) -> Result<()> {
+fn search(
+    config_path: &Path,
+    demo_mode: bool,
+    mut request: SearchRequest,
+    (from, to): (Option<String>, Option<String>),
+    json: bool,
+) -> Result<()> {
     let mut config = load_to_write(config_path)?;
     if demo_mode {
         // The demo's own index, audit trail and key.
         demo::use_demo_files(&mut config);
     }
+    let tz = config.export.schedule.tz;
+    request.from = from
+        .map(|v| parse_time("--from", &v, false, tz))
+        .transpose()?;
+    request.to = to.map(|v| parse_time("--to", &v, true, tz)).transpose()?;
+    let request = &request;
     // Recorded before anything is shown: a search that cannot be audited is not run.
     audit_cli(&config, "search", &request.describe())?;
     let index = MentionIndex::open(&config.storage.data_dir)?;
@@ -745,8 +758,13 @@ fn strip_tags(snippet: &str) -> String {
         .replace("&amp;", "&")
 }
 
-fn parse_time(flag: &str, value: &str, end_of_day: bool) -> Result<chrono::DateTime<chrono::Utc>> {
-    webcare::http::parse_time(flag, value, end_of_day)
+fn parse_time(
+    flag: &str,
+    value: &str,
+    end_of_day: bool,
+    tz: chrono_tz::Tz,
+) -> Result<chrono::DateTime<chrono::Utc>> {
+    webcare::http::parse_time(flag, value, end_of_day, tz)
         .map_err(|e| anyhow::anyhow!("{flag}: {}", e.message()))
 }
 
@@ -1180,7 +1198,9 @@ fn erase(
 
 fn audit(config_path: &Path, since: Option<&str>, user: Option<&str>, limit: usize) -> Result<()> {
     let config = load_to_write(config_path)?;
-    let since = since.map(|v| parse_time("--since", v, false)).transpose()?;
+    let since = since
+        .map(|v| parse_time("--since", v, false, config.export.schedule.tz))
+        .transpose()?;
     let state = open_state(&config)?;
     let entries = state.audit_entries(since, user, limit)?;
     let mut out = std::io::stdout().lock();

@@ -114,7 +114,7 @@ pub async fn audit(
     }
     let since = params
         .get("since")
-        .map(|v| super::parse_time("since", v, false))
+        .map(|v| super::parse_time("since", v, false, state.time_zone))
         .transpose()?;
     let limit = match params.get("limit") {
         Some(v) => v

@@ -57,6 +57,8 @@ pub struct AppState {
     pub alerts_window: std::time::Duration,
     /// Where the weekly export writes: an erasure takes its quotes out of those files.
     pub exports: Option<std::path::PathBuf>,
+    /// Whose days a date in `from=`/`to=` means (`[export] time_zone`).
+    pub time_zone: chrono_tz::Tz,
 }
 
 impl AppState {

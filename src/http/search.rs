@@ -32,7 +32,7 @@ pub async fn search(
     Extension(principal): Extension<Principal>,
     super::Params(params): super::Params,
 ) -> Result<Json<SearchResults>, ApiError> {
-    let request = parse_request(&params)?;
+    let request = parse_request(&params, state.time_zone)?;
     state.audit(&principal.user, "search", &request.describe());
     let index = state.index.clone();
     let results = tokio::task::spawn_blocking(move || index.search(&request))
@@ -69,7 +69,10 @@ pub async fn mention(
 }
 
 /// Turns query parameters into a request, naming the parameter that is wrong.
-pub fn parse_request(params: &HashMap<String, String>) -> Result<SearchRequest, ApiError> {
+pub fn parse_request(
+    params: &HashMap<String, String>,
+    tz: chrono_tz::Tz,
+) -> Result<SearchRequest, ApiError> {
     if let Some(unknown) = params.keys().find(|k| !PARAMS.contains(&k.as_str())) {
         return Err(ApiError::bad_request(format!(
             "unknown parameter `{unknown}`; known: {}",
@@ -91,9 +94,11 @@ pub fn parse_request(params: &HashMap<String, String>) -> Result<SearchRequest, 
             .map(|v| parse_bool("complaint", &v))
             .transpose()?,
         from: text("from")
-            .map(|v| parse_time("from", &v, false))
+            .map(|v| parse_time("from", &v, false, tz))
             .transpose()?,
-        to: text("to").map(|v| parse_time("to", &v, true)).transpose()?,
+        to: text("to")
+            .map(|v| parse_time("to", &v, true, tz))
+            .transpose()?,
         limit: text("limit")
             .map(|v| parse_number("limit", &v))
             .transpose()?,
@@ -145,8 +150,14 @@ fn parse_sort(value: &str) -> Result<Sort, ApiError> {
 }
 
 /// RFC 3339 (`2026-11-20T08:00:00Z`) or a date (`2026-11-20`): a date as `from` means its
-/// start, as `to` its end, in UTC.
-pub fn parse_time(param: &str, value: &str, end_of_day: bool) -> Result<DateTime<Utc>, ApiError> {
+/// start, as `to` its end, on the clocks of `tz` (the team's days, as the weekly export
+/// counts them: a post at 00:30 in Amsterdam belongs to that day, not to the one before).
+pub fn parse_time(
+    param: &str,
+    value: &str,
+    end_of_day: bool,
+    tz: chrono_tz::Tz,
+) -> Result<DateTime<Utc>, ApiError> {
     if let Ok(t) = DateTime::parse_from_rfc3339(value) {
         return Ok(t.with_timezone(&Utc));
     }
@@ -160,6 +171,32 @@ pub fn parse_time(param: &str, value: &str, end_of_day: bool) -> Result<DateTime
     } else {
         date.and_hms_opt(0, 0, 0)
     };
-    time.map(|t| t.and_utc())
+    // Midnight and 23:59:59 exist on every day of the zones in use (clocks change at
+    // night, not at midnight); where one did not, the earlier of the two readings.
+    time.and_then(|t| t.and_local_timezone(tz).earliest())
+        .map(|t| t.with_timezone(&Utc))
         .ok_or_else(|| ApiError::bad_request(format!("invalid parameter `{param}`: {value:?}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A date is a day of the team's time zone, winter or summer; a time is as written.
+    #[test]
+    fn a_date_is_a_day_on_the_teams_clocks() {
+        let tz = chrono_tz::Europe::Amsterdam;
+        let at = |value: &str, end: bool| parse_time("from", value, end, tz).unwrap().to_rfc3339();
+        assert_eq!(at("2026-11-16", false), "2026-11-15T23:00:00+00:00");
+        assert_eq!(at("2026-11-16", true), "2026-11-16T22:59:59+00:00");
+        assert_eq!(at("2026-07-01", false), "2026-06-30T22:00:00+00:00");
+        assert_eq!(
+            at("2026-11-16T00:30:00+01:00", false),
+            "2026-11-15T23:30:00+00:00"
+        );
+        let utc = parse_time("to", "2026-11-16", true, chrono_tz::UTC).unwrap();
+        assert_eq!(utc.to_rfc3339(), "2026-11-16T23:59:59+00:00");
+        let err = parse_time("from", "16-11-2026", false, tz).err().unwrap();
+        assert!(err.message().contains("`from`"), "{}", err.message());
+    }
 }

@@ -51,7 +51,7 @@ pub enum IndexError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("index at {path} was written by schema version {found}, this webcare needs {expected}: run `webcare reindex` to rebuild it from the mentions it stores (stop the daemon first; the old index is kept beside it)")]
+    #[error("index at {path} was written by schema version {found}, this webcare needs {expected}: run `webcare reindex` to rebuild it from the mentions it stores (stop the daemon first)")]
     SchemaVersion {
         path: PathBuf,
         found: String,

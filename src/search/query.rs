@@ -411,6 +411,9 @@ fn with_prefixes(
             )),
             UserInputLeaf::Literal(literal) if literal.field_name.is_none() => {
                 refuse_misplaced_operators(&literal)?;
+                if let Some(ast) = hyphenated_prefix(&literal, expand)? {
+                    return Ok(ast);
+                }
                 // The grammar keeps the * of an unquoted word in the word, and marks a
                 // quoted one's as a prefix.
                 let word = match literal.phrase.strip_suffix('*') {
@@ -427,6 +430,39 @@ fn with_prefixes(
             other => UserInputAst::Leaf(Box::new(other)),
         },
     })
+}
+
+/// A compound with a hyphen, `COA-locat*`: its first words as typed, and words that begin
+/// with its last as written (`word*`). A stem is no word's beginning, so the phrase
+/// form `"COA-locat"*`, which reads the last word's stem, misses "COA-locatie".
+/// `None` for anything else.
+fn hyphenated_prefix(
+    literal: &tantivy::query_grammar::UserInputLiteral,
+    expand: &mut dyn FnMut(&str) -> Result<UserInputAst, SearchError>,
+) -> Result<Option<UserInputAst>, SearchError> {
+    let Some(words) = literal.phrase.strip_suffix('*') else {
+        return Ok(None);
+    };
+    let last_break = words
+        .char_indices()
+        .rev()
+        .find(|(_, c)| !c.is_alphanumeric());
+    let Some((at, mark)) = last_break.filter(|_| literal.delimiter == Delimiter::None) else {
+        return Ok(None);
+    };
+    let (head, tail) = (&words[..at], &words[at + mark.len_utf8()..]);
+    if tail.is_empty() || !head.chars().any(char::is_alphanumeric) {
+        return Ok(None);
+    }
+    let mut first = literal.clone();
+    first.phrase = head.to_string();
+    Ok(Some(UserInputAst::Clause(vec![
+        (
+            Some(tantivy::query_grammar::Occur::Must),
+            UserInputAst::Leaf(Box::new(UserInputLeaf::Literal(first))),
+        ),
+        (Some(tantivy::query_grammar::Occur::Must), expand(tail)?),
+    ])))
 }
 
 /// A `*` or `~` where the parser would quietly read something else than was meant:
@@ -774,7 +810,7 @@ impl Snippets {
     fn render(&self, lang: &str, text: &str) -> String {
         let generator = self.by_family.get(family_of(lang)).and_then(Option::as_ref);
         let html = generator
-            .map(|g| g.snippet(text).to_html())
+            .map(|g| framed(text, &g.snippet(text)))
             .unwrap_or_default();
         if html.is_empty() {
             // No term of the query is in the text (inbox, or a title-only match): show its start.
@@ -786,6 +822,63 @@ impl Snippets {
         }
         html
     }
+}
+
+/// Bytes a snippet's end may move on to end where its word group does ("50%", a closing
+/// quote or bracket, an emoji).
+const SNIPPET_TAIL_BYTES: usize = 24;
+
+/// The snippet's fragment as a reader needs it: widened to about [`SNIPPET_CHARS`] with
+/// the words before it (a match that opens the fragment, as one in a text's last window
+/// does, would stand alone), ended where its word group ends rather than before "%" or
+/// a closing quote, with "…" where the text goes on, escaped, and the matches in `<b>`.
+/// Empty when nothing matched.
+fn framed(text: &str, snippet: &tantivy::snippet::Snippet) -> String {
+    if snippet.is_empty() {
+        return String::new();
+    }
+    let fragment = snippet.fragment_range();
+    let highlights: Vec<std::ops::Range<usize>> =
+        tantivy::snippet::collapse_overlapped_ranges(snippet.highlighted())
+            .into_iter()
+            .map(|r| r.start + fragment.start..r.end + fragment.start)
+            .collect();
+    let tail = &text[fragment.end..];
+    let word_group = tail.find(char::is_whitespace).unwrap_or(tail.len());
+    let end = if word_group <= SNIPPET_TAIL_BYTES {
+        fragment.end + word_group
+    } else {
+        fragment.end
+    };
+    let room = SNIPPET_CHARS.saturating_sub(text[fragment.start..end].chars().count());
+    let before = &text[..fragment.start];
+    let start = match before.char_indices().rev().nth(room.saturating_sub(1)) {
+        _ if room == 0 || before.is_empty() => fragment.start,
+        None => 0,
+        // From the first whole word in reach.
+        Some((at, _)) => before[at..]
+            .char_indices()
+            .find(|(_, c)| c.is_whitespace())
+            .map_or(fragment.start, |(space, c)| at + space + c.len_utf8()),
+    };
+    let escape = crate::pipeline::extract::escape_markup;
+    let mut html = String::with_capacity(end - start + 64);
+    if start > 0 {
+        html.push('…');
+    }
+    let mut at = start;
+    for range in highlights {
+        html.push_str(&escape(&text[at..range.start]));
+        html.push_str("<b>");
+        html.push_str(&escape(&text[range.clone()]));
+        html.push_str("</b>");
+        at = range.end;
+    }
+    html.push_str(&escape(&text[at..end]));
+    if end < text.len() {
+        html.push('…');
+    }
+    html
 }
 
 fn to_hit(f: &Fields, doc: &TantivyDocument, snippets: &Snippets) -> Hit {

@@ -687,3 +687,89 @@ fn a_word_is_found_however_it_was_typed() {
     assert_eq!(ids("name"), Vec::<String>::new());
     assert_eq!(ids("azc"), ["pii"]);
 }
+
+/// `COA-locat*` finds "COA-locatie": a hyphenated compound is words as written, the
+/// last of which begins so (the phrase form reads the last word's stem, which is no
+/// word's beginning).
+#[test]
+fn a_hyphenated_compound_is_found_by_its_beginning() {
+    let (_dir, index) = index_of(&[
+        (
+            "1",
+            "Brand op de COA-locatie in Budel, de IND-medewerker kwam niet.",
+        ),
+        ("2", "Het COA heeft een nieuwe opvang geopend, de IND niet."),
+    ]);
+    for q in [
+        "COA-loc*",
+        "coa-locat*",
+        "IND-med*",
+        "COA-locatie",
+        "\"COA-loc\"*",
+    ] {
+        assert_eq!(count(&index, q), 1, "{q}");
+    }
+    // Too short a beginning is refused as for any word*.
+    let err = index
+        .search(&SearchRequest {
+            q: "IND-m*".into(),
+            ..Default::default()
+        })
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("m* is too short"), "{err}");
+}
+
+/// A snippet gives a match its context, even one at the very end of a long post; it ends
+/// where its words end ("50%", a closing quote), and says with "…" that the post goes on.
+#[test]
+fn a_snippet_shows_the_match_in_its_context() {
+    let filler = "Op de locatie van het COA is de bus naar de stad vaak te laat en ".repeat(6);
+    let late = format!("{filler}de kapstok");
+    let (_dir, index) = index_of(&[
+        ("late", late.as_str()),
+        ("tail", "De wachttijd bij het COA steeg dit jaar met 50%"),
+        ("quote", "Het COA zei tegen de bewoners: \"wij doen niets\""),
+    ]);
+    let snippet = |q: &str| {
+        let results = index
+            .search(&SearchRequest {
+                q: q.into(),
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(results.total, 1, "{q}");
+        results.hits[0].snippet.clone()
+    };
+    let late = snippet("kapstok");
+    assert!(
+        late.starts_with('…') && late.ends_with("de <b>kapstok</b>"),
+        "{late}"
+    );
+    assert!(late.chars().count() > 150, "{late}");
+    assert!(late.contains("vaak te laat en de <b>kapstok</b>"), "{late}");
+    assert_eq!(
+        snippet("wachttijd"),
+        "De <b>wachttijd</b> bij het COA steeg dit jaar met 50%"
+    );
+    assert!(
+        snippet("bewoners").ends_with("niets&quot;"),
+        "{}",
+        snippet("bewoners")
+    );
+    let long = snippet("bus");
+    assert!(long.ends_with('…') && !long.starts_with('…'), "{long}");
+}
+
+/// A new index in a temporary directory holding `posts` (id, text), committed.
+fn index_of(posts: &[(&str, &str)]) -> (tempfile::TempDir, MentionIndex) {
+    let dir = tempfile::tempdir().unwrap();
+    let index = MentionIndex::open(dir.path()).unwrap();
+    let mut w = index.writer().unwrap();
+    for (id, text) in posts {
+        w.upsert(&mention("s", id, text)).unwrap();
+    }
+    w.commit(&Checkpoints::new()).unwrap();
+    (dir, index)
+}
