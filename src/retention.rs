@@ -189,9 +189,13 @@ pub async fn run_daily(
         }
         wait = EVERY;
         // Retention erases by this clock: one a hundred days ahead would erase every
-        // mention, for good. A source's server has said it is wrong; try again later.
-        if clock.doubted_within(EVERY) {
-            tracing::error!("retention run skipped: a server's Date header says this machine's clock is wrong (see the sources' errors); fix the clock");
+        // mention, for good. The servers say it is wrong; try again later.
+        if let Some((against, heard)) = clock.doubt_within(EVERY) {
+            tracing::error!(
+                servers_against = against,
+                servers_heard = heard,
+                "retention run skipped: the Date headers of {against} of the {heard} servers heard in the last day say this machine's clock is wrong (see the sources' errors); if the clock is right, those servers are not"
+            );
             wait = Duration::from_secs(3600);
             continue;
         }

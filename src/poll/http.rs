@@ -27,7 +27,7 @@ pub enum FetchError {
     TooLarge { limit: u64 },
     #[error("HTTP {status}")]
     Status { status: u16 },
-    #[error("HTTP {status}; server asks to wait {wait:?}")]
+    #[error("HTTP {status}; {}", asked_wait(*wait))]
     RetryAfter { status: u16, wait: Duration },
     #[error("too many redirects (more than {0})")]
     Redirects(usize),
@@ -41,6 +41,16 @@ pub enum FetchError {
     },
     #[error("request failed: {0}")]
     Other(String),
+}
+
+/// What a `Retry-After` asked, in whole seconds as people read them; one that names a
+/// time already past asks nothing, and the source backs off as after any failure.
+fn asked_wait(wait: Duration) -> String {
+    match wait.as_secs() + u64::from(wait.subsec_nanos() > 0) {
+        0 => "its Retry-After has passed; backing off".to_string(),
+        1 => "server asks to wait 1 second".to_string(),
+        secs => format!("server asks to wait {secs} seconds"),
+    }
 }
 
 /// Which [`Host`] a request goes to: host name and port.
@@ -66,27 +76,44 @@ pub struct Fetcher {
 /// marks what it refused as seen. An hour covers caches that serve a response a while.
 pub const MAX_CLOCK_SKEW: Duration = Duration::from_secs(3600);
 
-/// What the servers' `Date` headers say of this machine's clock: when one last
-/// contradicted it. Kept by the monotonic clock, which a wrong wall clock does not move.
+/// What the servers' `Date` headers say of this machine's clock: each host's last
+/// verdict, and when (by the monotonic clock, which a wrong wall clock does not move).
 #[derive(Debug, Default)]
 pub struct ClockCheck {
-    doubted: Mutex<Option<std::time::Instant>>,
+    /// Host → when it last answered with a `Date`, and whether that contradicted ours.
+    verdicts: Mutex<HashMap<String, (std::time::Instant, bool)>>,
 }
 
 impl ClockCheck {
-    fn doubt(&self) {
-        *self
-            .doubted
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(std::time::Instant::now());
-    }
-
-    /// Whether a server contradicted the clock within the last `window`.
-    pub fn doubted_within(&self, window: Duration) -> bool {
-        self.doubted
+    fn note(&self, host: &str, contradicts: bool) {
+        self.verdicts
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .is_some_and(|at| at.elapsed() < window)
+            .insert(host.to_string(), (std::time::Instant::now(), contradicts));
+    }
+
+    /// Whether the clock is in doubt: within the last `window` a server's `Date`
+    /// contradicted it, and no more servers agreed with it than contradicted it. A clock
+    /// that is wrong is contradicted by every server; one server with a wrong `Date` (or
+    /// a cache serving a stale one) among servers that agree says more about itself.
+    pub fn doubted_within(&self, window: Duration) -> bool {
+        self.doubt_within(window).is_some()
+    }
+
+    /// How many servers heard within `window` contradicted the clock and how many were
+    /// heard in all, when the clock is in doubt ([`Self::doubted_within`]).
+    pub fn doubt_within(&self, window: Duration) -> Option<(usize, usize)> {
+        let verdicts = self
+            .verdicts
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let recent: Vec<bool> = verdicts
+            .values()
+            .filter(|(at, _)| at.elapsed() < window)
+            .map(|&(_, contradicts)| contradicts)
+            .collect();
+        let against = recent.iter().filter(|&&c| c).count();
+        (against > 0 && against * 2 >= recent.len()).then_some((against, recent.len()))
     }
 }
 
@@ -138,8 +165,8 @@ struct Host {
 
 #[derive(Default)]
 struct Pace {
-    /// The start reserved last, plus the least interval.
-    next_start: Option<Instant>,
+    /// The start reserved last.
+    last_start: Option<Instant>,
     /// The least time between two starts: the largest any source on this host asked for.
     min_interval: Duration,
     /// No request before this: the host's quota is used up or it asked us to wait.
@@ -156,12 +183,15 @@ impl Host {
         let mut pace = self.pace();
         pace.min_interval = pace.min_interval.max(min_interval);
         let now = Instant::now();
-        let start = [Some(now), pace.next_start, pace.hold_until]
+        // From the last start by the interval as it is now: the first request of a
+        // source with a rate limit, after one of a source without, is spaced too.
+        let next = pace.last_start.map(|last| last + pace.min_interval);
+        let start = [Some(now), next, pace.hold_until]
             .into_iter()
             .flatten()
             .max()
             .unwrap_or(now);
-        pace.next_start = Some(start + pace.min_interval);
+        pace.last_start = Some(start);
         start
     }
 
@@ -265,6 +295,10 @@ impl Fetcher {
             .await
             .map_err(|e| self.classify(e))?;
         let status = response.status();
+        if let Some(skew) = clock_skew(response.headers(), std::time::SystemTime::now()) {
+            self.clock
+                .note(&host_name, skew.unsigned_abs() > MAX_CLOCK_SKEW.as_secs());
+        }
         let quota = quota_wait(response.headers(), Utc::now())
             .map(|wait| wait.min(self.settings.backoff_max));
         if let Some(wait) = quota {
@@ -296,7 +330,6 @@ impl Fetcher {
             });
         }
         if let Some(wrong) = clock_error(response.headers(), std::time::SystemTime::now()) {
-            self.clock.doubt();
             return Err(wrong);
         }
         let headers = response.headers().clone();
@@ -435,6 +468,58 @@ fn source_chain(e: &dyn std::error::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The strictest source on a host sets its pace from the first request on, even when
+    /// a source without a rate limit asked first.
+    #[test]
+    fn a_rate_limit_spaces_the_request_after_one_without() {
+        let host = Host {
+            slots: Semaphore::new(2),
+            pace: Mutex::new(Pace::default()),
+        };
+        let first = host.reserve(Duration::ZERO);
+        let second = host.reserve(Duration::from_secs(3));
+        let third = host.reserve(Duration::ZERO);
+        assert_eq!(second - first, Duration::from_secs(3));
+        assert_eq!(third - second, Duration::from_secs(3));
+    }
+
+    #[test]
+    fn a_retry_after_reads_in_whole_seconds() {
+        let said = |wait| FetchError::RetryAfter { status: 503, wait }.to_string();
+        assert_eq!(
+            said(Duration::from_millis(14_301)),
+            "HTTP 503; server asks to wait 15 seconds"
+        );
+        assert_eq!(
+            said(Duration::from_secs(1)),
+            "HTTP 503; server asks to wait 1 second"
+        );
+        assert_eq!(
+            said(Duration::ZERO),
+            "HTTP 503; its Retry-After has passed; backing off"
+        );
+    }
+
+    #[test]
+    fn one_server_with_a_wrong_date_among_others_does_not_put_the_clock_in_doubt() {
+        let week = Duration::from_secs(7 * 86_400);
+        let clock = ClockCheck::default();
+        assert!(!clock.doubted_within(week));
+        clock.note("stale-cache.example", true);
+        // Alone, it cannot be told from a wrong clock.
+        assert_eq!(clock.doubt_within(week), Some((1, 1)));
+        clock.note("nos.example", false);
+        clock.note("news.google.example", false);
+        assert!(!clock.doubted_within(week));
+        // A wrong clock is contradicted by most servers.
+        clock.note("nos.example", true);
+        assert_eq!(clock.doubt_within(week), Some((2, 3)));
+        // A server that agrees again counts as agreeing.
+        clock.note("stale-cache.example", false);
+        assert!(!clock.doubted_within(week));
+        assert!(!clock.doubted_within(Duration::ZERO));
+    }
 
     #[test]
     fn the_servers_date_and_age_against_our_clock() {

@@ -24,6 +24,11 @@ const ACCEPT: &str =
 /// alone, counted in the log (remembering them all would make every saved position
 /// large, and reading them without remembering would read them again every poll).
 const MAX_SEEN: usize = 2_000;
+/// Items remembered per item in the feed: those of the last response, and as many again
+/// that left it. Feeds drop items and bring them back (a search feed reshuffles its
+/// results, a CDN's nodes are out of step); one remembered only while it is in the feed
+/// came back as new, was analysed again and counted twice.
+const REMEMBERED_PER_ITEM: usize = 2;
 
 pub struct FeedSource {
     name: String,
@@ -107,7 +112,7 @@ impl Source for FeedSource {
         };
         let feed = parse_feed(&body)?;
         let old = FeedPosition::from_value(position);
-        let seen_before: HashSet<u64> = old.seen.into_iter().collect();
+        let seen_before: HashSet<u64> = old.seen.iter().copied().collect();
         let read = newest_entries(&feed.entries, MAX_SEEN);
         if read.len() < feed.entries.len() {
             tracing::warn!(
@@ -118,15 +123,28 @@ impl Source for FeedSource {
             );
         }
         let mut seen = Vec::with_capacity(read.len());
+        let mut in_response = HashSet::with_capacity(read.len());
         let mut mentions = Vec::new();
         for entry in read {
             let id = entry_id(entry);
             let key = short_hash(&id);
+            // The same item twice in one response (a guid repeated) is one item.
+            if !in_response.insert(key) {
+                continue;
+            }
             seen.push(key);
             if !seen_before.contains(&key) {
                 mentions.push(self.mention(&feed, entry, &id, now));
             }
         }
+        let remembered = (seen.len() * REMEMBERED_PER_ITEM).min(MAX_SEEN);
+        let gone: Vec<u64> = old
+            .seen
+            .iter()
+            .filter(|key| !in_response.contains(key))
+            .copied()
+            .collect();
+        seen.extend(gone.into_iter().take(remembered.saturating_sub(seen.len())));
         let new_position = FeedPosition {
             etag: body.etag,
             last_modified: body.last_modified,
@@ -611,5 +629,70 @@ mod tests {
         );
         // Nothing read again on the next poll.
         assert_eq!(parse(&first.position).mentions.len(), 0);
+    }
+
+    /// An RSS feed of items with these guids (and titles).
+    fn rss_of(guids: &[&str]) -> String {
+        let items: String = guids
+            .iter()
+            .map(|g| format!("<item><guid>{g}</guid><title>{g}</title></item>"))
+            .collect();
+        format!("<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>x</title>{items}</channel></rss>")
+    }
+
+    /// Titles of the new items each response in turn gives, each read on the position
+    /// the one before left.
+    fn new_items(responses: &[&[&str]]) -> Vec<Vec<String>> {
+        let source = feed_source("f");
+        let req = source.first_request(&Position::Null);
+        let mut position = Position::Null;
+        let mut out = Vec::new();
+        for guids in responses {
+            let rss = rss_of(guids);
+            let page = source
+                .parse(
+                    &req,
+                    &position,
+                    Fetched::Body(body(rss.as_bytes(), None)),
+                    Utc::now(),
+                )
+                .unwrap();
+            out.push(page.mentions.iter().map(|m| m.title.clone()).collect());
+            position = page.position;
+        }
+        out
+    }
+
+    #[test]
+    fn an_item_that_leaves_the_feed_and_comes_back_is_not_new() {
+        let got = new_items(&[
+            &["c", "b", "a"],
+            &["c", "a"],
+            &["c", "b", "a"],
+            &["d", "c", "a"],
+            &["d", "c", "b", "a"],
+        ]);
+        let want: Vec<Vec<&str>> = vec![vec!["c", "b", "a"], vec![], vec![], vec!["d"], vec![]];
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn a_feed_remembers_twice_as_many_items_as_it_holds() {
+        // One item in the feed: it and one gone before it are remembered, not more.
+        let got = new_items(&[&["a"], &["b"], &["c"], &["a"], &["c"], &["b"]]);
+        let want: Vec<Vec<&str>> = vec![
+            vec!["a"],
+            vec!["b"],
+            vec!["c"],
+            vec!["a"],
+            vec![],
+            vec!["b"],
+        ];
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn an_item_twice_in_one_response_is_one_item() {
+        assert_eq!(new_items(&[&["a", "a", "b"]]), vec![vec!["a", "b"]]);
     }
 }

@@ -286,7 +286,7 @@ async fn check_source_status(addr: std::net::SocketAddr) {
         ("malformed", "cannot parse the feed"),
         ("endless", "larger than the limit of 262144 bytes"),
         ("stall", "timed out"),
-        ("rate-limited", "server asks to wait 3600s"),
+        ("rate-limited", "server asks to wait 3600 seconds"),
         ("redirect-loop", "too many redirects"),
         ("broken", "HTTP 500"),
     ] {

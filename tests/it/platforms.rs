@@ -520,7 +520,10 @@ async fn too_many_requests_is_waited_out_and_the_pages_before_it_are_kept() {
         .await
         .unwrap_err()
         .to_string();
-    assert!(err.contains("HTTP 429; server asks to wait 1s"), "{err}");
+    assert!(
+        err.contains("HTTP 429; server asks to wait 1 second"),
+        "{err}"
+    );
     assert_eq!(checkpoint, SourceCheckpoint::default());
 
     // Asked again at once: the fetcher holds the host back until Retry-After has passed.
