@@ -699,14 +699,18 @@ fn search(
 
 fn print_results(out: &mut impl Write, results: &SearchResults, offset: usize) -> Result<()> {
     let shown = results.hits.len();
+    let total = match results.total {
+        1 => "1 mention".to_string(),
+        n => format!("{n} mentions"),
+    };
     if shown == results.total {
-        writeln!(out, "{} mentions", results.total)?;
+        writeln!(out, "{total}")?;
     } else if shown == 0 {
-        writeln!(out, "{} mentions, none from {}", results.total, offset + 1)?;
+        writeln!(out, "{total}, none from {}", offset + 1)?;
     } else {
         // Which page this is, for reading on with `--offset`.
         let (first, last) = (offset + 1, offset + shown);
-        writeln!(out, "{} mentions, {first}-{last} shown", results.total)?;
+        writeln!(out, "{total}, {first}-{last} shown")?;
     }
     for hit in &results.hits {
         writeln!(out)?;
@@ -730,10 +734,12 @@ fn print_results(out: &mut impl Write, results: &SearchResults, offset: usize) -
             ));
         }
         if hit.cluster_size > 1 {
-            labels.push(format!(
-                "{} near-duplicates, {} voices",
-                hit.cluster_size, hit.voices
-            ));
+            // The cluster holds this mention too: "3 alike" is it and two others.
+            let voices = match hit.voices {
+                1 => "1 voice".to_string(),
+                n => format!("{n} voices"),
+            };
+            labels.push(format!("{} alike, {voices}", hit.cluster_size));
         }
         if !labels.is_empty() {
             writeln!(out, "  ({})", labels.join("; "))?;
