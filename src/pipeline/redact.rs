@@ -822,19 +822,21 @@ fn needs_a_look(text: &str) -> bool {
 /// Whether `text` may hold an e-mail address spelled out: every such form has one of
 /// these (a bare "at" comes with a spelled-out dot).
 fn spells_an_at(text: &str) -> bool {
-    const HINTS: [&str; 10] = [
-        "at]",
-        "at)",
-        "at}",
-        "at>",
-        "AT]",
-        "AT)",
-        " dot ",
-        " punt ",
-        " DOT ",
-        "apenstaartje",
-    ];
-    HINTS.iter().any(|hint| text.contains(hint))
+    use memchr::memmem::Finder;
+    use std::sync::LazyLock;
+    // Most texts are read here: a few vectorised scans, not one automaton per byte
+    // (whose prefilter a hint starting with a space defeats).
+    static WORDS: LazyLock<[Finder<'static>; 4]> =
+        LazyLock::new(|| [" dot ", " punt ", " DOT ", "apenstaartje"].map(Finder::new));
+    let bytes = text.as_bytes();
+    let bracketed = || {
+        memchr::memchr3(b']', b')', b'}', bytes).is_some() || memchr::memchr(b'>', bytes).is_some()
+    };
+    WORDS.iter().any(|word| word.find(bytes).is_some())
+        || (bracketed()
+            && ["at]", "at)", "at}", "at>", "AT]", "AT)"]
+                .iter()
+                .any(|hint| text.contains(hint)))
 }
 
 fn check_for(placeholder: &str) -> Option<fn(&str) -> bool> {
