@@ -692,12 +692,19 @@ fn search(
         serde_json::to_writer_pretty(&mut out, &results)?;
         writeln!(out)?;
     } else {
-        print_results(&mut out, &results, request.offset.unwrap_or(0))?;
+        print_results(&mut out, &results, request.offset.unwrap_or(0), tz)?;
     }
     Ok(())
 }
 
-fn print_results(out: &mut impl Write, results: &SearchResults, offset: usize) -> Result<()> {
+/// The hits for reading: times on the team's clocks (`[export] time_zone`, as the date
+/// filters read them), with the zone's abbreviation.
+fn print_results(
+    out: &mut impl Write,
+    results: &SearchResults,
+    offset: usize,
+    tz: chrono_tz::Tz,
+) -> Result<()> {
     let shown = results.hits.len();
     let total = match results.total {
         1 => "1 mention".to_string(),
@@ -717,7 +724,7 @@ fn print_results(out: &mut impl Write, results: &SearchResults, offset: usize) -
         writeln!(
             out,
             "{}  [{}] {}  ({})",
-            hit.published.format("%Y-%m-%d %H:%M"),
+            hit.published.with_timezone(&tz).format("%Y-%m-%d %H:%M %Z"),
             hit.lang,
             hit.title,
             hit.source

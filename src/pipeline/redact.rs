@@ -103,7 +103,7 @@ const BUILT_IN: &[(&str, &str)] = &[
     // number first ("12 Baker Street"); the street type first ("Laan van Meerdervoort 12").
     (
         "[address]",
-        r"(?:(?-u:\b)[A-Z][a-zà-ÿß]+(?:straat|laan|weg|plein|gracht|kade|dijk|singel|dreef|hof|steeg|pad|markt|veld|baan|wal|dam|ring|stra(?:ss|ß)e)|(?-u:\b)[a-zà-ÿ]+(?:straat|laan|plein|gracht|singel|dreef)|(?-u:\b)[A-Z][a-zà-ÿ]+\s(?:Straat|Laan|Weg|Plein|Gracht|Kade|Dijk|Singel|Dreef|Markt|Ring))\s[0-9]{1,4}(?:\s?[a-zA-Z])?(?-u:\b)|(?-u:\b)(?:Laan|Weg|Kade|Dijk|Plein|Singel|Dreef)\s(?:(?:van|der|de|den|het|op|aan|te|ter|ten)\s){1,3}[A-Z][a-zà-ÿ]+(?:\s[A-Z][a-zà-ÿ]+)?\s[0-9]{1,4}(?:\s?[a-zA-Z])?(?-u:\b)|(?-u:\b)[0-9]{1,4}[a-zA-Z]?\s(?:[A-Z][a-z]+\s){1,2}(?:Street|Road|Avenue|Lane|Drive|Close|Crescent|Square)(?-u:\b)",
+        r"(?:(?-u:\b)[A-Z][a-zà-ÿß]+(?:straat|laan|weg|plein|gracht|kade|dijk|singel|dreef|hof|steeg|pad|markt|veld|baan|wal|dam|ring|stra(?:ss|ß)e)|(?-u:\b)[a-zà-ÿ]+(?:straat|laan|plein|gracht|singel|dreef))\s[0-9]{1,4}(?:\s?[a-zA-Z])?(?-u:\b)|(?-u:\b)[A-Z][a-zà-ÿ]+\s(?:Straat|Laan|Weg|Plein|Gracht|Kade|Dijk|Singel|Dreef|Markt|Ring)\s[0-9]{1,3}(?:\s?[a-zA-Z])?(?-u:\b)|(?-u:\b)(?:Laan|Weg|Kade|Dijk|Plein|Singel|Dreef)\s(?:(?:van|der|de|den|het|op|aan|te|ter|ten)\s){1,3}[A-Z][a-zà-ÿ]+(?:\s[A-Z][a-zà-ÿ]+)?\s[0-9]{1,4}(?:\s?[a-zA-Z])?(?-u:\b)|(?-u:\b)[0-9]{1,4}[a-zA-Z]?\s(?:[A-Z][a-z]+\s){1,2}(?:Street|Road|Avenue|Lane|Drive|Close|Crescent|Square)(?-u:\b)",
     ),
     // A Dutch postcode: "9561 AB".
     ("[postcode]", r"(?-u:\b)[1-9][0-9]{3}\s?[A-Z]{2}(?-u:\b)"),
@@ -845,8 +845,40 @@ fn check_for(placeholder: &str) -> Option<fn(&str) -> bool> {
         "[iban]" => Some(is_iban),
         "[v-number]" => Some(|found| digits(found).len() == 10),
         "[phone]" => Some(|found| !starts_with_a_date(found)),
+        "[address]" => Some(is_address),
         _ => None,
     }
+}
+
+/// Everyday words that end like a street ("onderweg", "blokkade", "ervaring") and towns
+/// that end in -dam: "Onderweg 3 uur", "In Rotterdam 2 nachten" are no addresses.
+const NOT_STREETS: &[&str] = &[
+    "onderweg",
+    "halfweg",
+    "blokkade",
+    "loopbaan",
+    "amsterdam",
+    "rotterdam",
+    "schiedam",
+    "zaandam",
+    "edam",
+    "volendam",
+    "monnickendam",
+    "spaarndam",
+    "maasdam",
+];
+
+/// Whether a match of the address pattern is an address: not one of [`NOT_STREETS`], nor a
+/// noun in -ering ("Ervaring 45", "Vergadering 2"), which Dutch streets do not end in.
+fn is_address(found: &str) -> bool {
+    let street = found
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_lowercase();
+    !NOT_STREETS.contains(&street.as_str())
+        && !street.ends_with("ering")
+        && !street.ends_with("aring")
 }
 
 /// Whether `text` begins with a date written with separators, day first or year first
@@ -1191,6 +1223,8 @@ mod tests {
             "More at ind.nl and at coa.nl, onderweg 3 uur.",
             "We were at school. Dot the i's; punt 3 van de agenda.",
             "Hij stond in de blokkade 2 dagen.",
+            "Onderweg 3 uur. Blokkade 2 dagen. Ervaring 45 jaar. In Rotterdam 2 nachten.",
+            "Op Het Plein 2025 was het druk.",
         ] {
             assert_unchanged(text);
         }

@@ -243,6 +243,14 @@ impl Fetcher {
             .clone()
     }
 
+    /// Makes `min_interval` known to `url`'s host before any request: the strictest
+    /// source on a host sets its pace from the first request on, whichever asks first.
+    pub fn know_pace(&self, url: &Url, min_interval: Duration) {
+        let host = self.host(url);
+        let mut pace = host.pace();
+        pace.min_interval = pace.min_interval.max(min_interval);
+    }
+
     /// Waits until the host may be asked again: its least interval since the last
     /// request, and any hold (quota used up, `Retry-After`) set meanwhile, also one set
     /// while this request waited for a slot. `waiting` hears each wait of over a second.
@@ -482,6 +490,28 @@ mod tests {
         let third = host.reserve(Duration::ZERO);
         assert_eq!(second - first, Duration::from_secs(3));
         assert_eq!(third - second, Duration::from_secs(3));
+    }
+
+    /// Known before any request, the strictest pace holds from the first one on, even
+    /// between two sources that ask for none.
+    #[test]
+    fn a_pace_known_at_start_spaces_the_first_requests() {
+        let fetcher = Fetcher::new(&config::Poll {
+            user_agent: "webcare-test (contact: test@example.org)".into(),
+            timeout: Duration::from_secs(10),
+            max_body_bytes: 1 << 20,
+            max_redirects: 5,
+            max_per_host: 2,
+            backoff_max: Duration::from_secs(3600),
+            jitter: 0.0,
+        })
+        .unwrap();
+        let url = Url::parse("https://forum.example/feed.xml").unwrap();
+        fetcher.know_pace(&url, Duration::from_secs(3));
+        let host = fetcher.host(&url);
+        let first = host.reserve(Duration::ZERO);
+        let second = host.reserve(Duration::ZERO);
+        assert_eq!(second - first, Duration::from_secs(3));
     }
 
     #[test]

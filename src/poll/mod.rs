@@ -451,15 +451,22 @@ pub fn spawn_sources(
     checkpoints: &Checkpoints,
     cancel: &CancellationToken,
 ) -> Result<JoinSet<()>, SourceError> {
-    let mut tasks = JoinSet::new();
+    let mut ready = Vec::new();
     for config in configs.iter().filter(|c| c.enabled) {
         let source = sources::build(config)?;
         let checkpoint = checkpoints.get(&config.name).cloned().unwrap_or_default();
+        // Every source's pace is known on its host before any source asks it.
+        let first = source.first_request(&checkpoint.position);
+        poller.fetcher.know_pace(&first.url, first.min_interval);
         poller.board.insert(initial_status(config, &checkpoint));
+        ready.push((source, config.interval, checkpoint));
+    }
+    let mut tasks = JoinSet::new();
+    for (source, interval, checkpoint) in ready {
         tasks.spawn(
             poller
                 .clone()
-                .run_source(source, config.interval, checkpoint, cancel.clone()),
+                .run_source(source, interval, checkpoint, cancel.clone()),
         );
     }
     Ok(tasks)

@@ -63,6 +63,8 @@ pub enum IndexError {
     Tantivy(#[from] tantivy::TantivyError),
     #[error("index checkpoint payload is unreadable: {0}")]
     Payload(String),
+    #[error("{}: no index here to rebuild (webcare makes a new one when it first writes)", path.display())]
+    NothingToRebuild { path: PathBuf },
     #[error(transparent)]
     Erased(#[from] erased::ErasedError),
 }

@@ -38,6 +38,8 @@ type Prefixes = Vec<String>;
 pub const MIN_PREFIX_CHARS: usize = 3;
 /// Most words one prefix highlights in a snippet (the search itself takes all).
 const PREFIX_HIGHLIGHTS: usize = 64;
+/// Words a hyphenated `COA-loc*` ends in at most, as tantivy's phrase prefix takes.
+const PHRASE_PREFIX_WORDS: usize = 50;
 
 /// How hits are ordered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -166,8 +168,8 @@ impl MentionIndex {
     /// Runs `request` against the last visible commit.
     pub fn search(&self, request: &SearchRequest) -> Result<SearchResults, SearchError> {
         let (index, reader, fields) = self.parts();
-        let plan = Plan::new(index, fields, request)?;
         let searcher = reader.searcher();
+        let plan = Plan::new(index, &searcher, fields, request)?;
         let (addresses, total, aggs) = plan.collect(&searcher).map_err(as_query_error)?;
         let highlighted = with_prefixed_words(
             &searcher,
@@ -247,7 +249,12 @@ struct Plan {
 }
 
 impl Plan {
-    fn new(index: &tantivy::Index, f: &Fields, r: &SearchRequest) -> Result<Plan, SearchError> {
+    fn new(
+        index: &tantivy::Index,
+        searcher: &Searcher,
+        f: &Fields,
+        r: &SearchRequest,
+    ) -> Result<Plan, SearchError> {
         let limit = r.limit.unwrap_or(DEFAULT_LIMIT);
         if limit == 0 || limit > MAX_LIMIT {
             return Err(SearchError::Param {
@@ -295,7 +302,7 @@ impl Plan {
         let (text_query, prefixes) = if is_inbox {
             (Box::new(AllQuery) as Box<dyn Query>, Vec::new())
         } else {
-            parse_text_query(index, f, q, r.lang.as_deref())?
+            parse_text_query(index, searcher, f, q, r.lang.as_deref())?
         };
         let full_query = with_filters(f, text_query.box_clone(), r);
         let sort = r.sort.unwrap_or(if is_inbox {
@@ -347,6 +354,7 @@ impl Plan {
 /// the word beginnings a `word*` searches.
 fn parse_text_query(
     index: &tantivy::Index,
+    searcher: &Searcher,
     f: &Fields,
     q: &str,
     lang: Option<&str>,
@@ -367,7 +375,12 @@ fn parse_text_query(
         ))
     })?;
     let mut prefixes = Vec::new();
-    let ast = with_prefixes(ast, &mut |word| prefix_leaf(index, f, word, &mut prefixes))?;
+    let ast = with_prefixes(ast, &mut |prefix| match prefix {
+        Prefix::Word(word) => prefix_leaf(index, f, word, &mut prefixes),
+        Prefix::AfterWords { head, last } => {
+            phrases_ending_in(searcher, f, head, last, &mut prefixes)
+        }
+    })?;
     let parsed = match parser.build_query_from_user_input_ast(ast.clone()) {
         // "NOT coa" alone: everything but, as staff mean it; the parser refuses a query
         // of nothing but exclusions.
@@ -392,7 +405,7 @@ fn parse_text_query(
 /// `asiel*` for asielzoeker, asielaanvraag and asielbeleid at once.
 fn with_prefixes(
     ast: UserInputAst,
-    expand: &mut dyn FnMut(&str) -> Result<UserInputAst, SearchError>,
+    expand: &mut dyn FnMut(Prefix) -> Result<UserInputAst, SearchError>,
 ) -> Result<UserInputAst, SearchError> {
     Ok(match ast {
         UserInputAst::Clause(clauses) => UserInputAst::Clause(
@@ -422,7 +435,7 @@ fn with_prefixes(
                     _ => "",
                 };
                 if !word.is_empty() && word.chars().all(char::is_alphanumeric) {
-                    expand(word)?
+                    expand(Prefix::Word(word))?
                 } else {
                     UserInputAst::Leaf(Box::new(UserInputLeaf::Literal(literal)))
                 }
@@ -432,37 +445,75 @@ fn with_prefixes(
     })
 }
 
-/// A compound with a hyphen, `COA-locat*`: its first words as typed, and words that begin
-/// with its last as written (`word*`). A stem is no word's beginning, so the phrase
-/// form `"COA-locat"*`, which reads the last word's stem, misses "COA-locatie".
-/// `None` for anything else.
+/// What a `*` asks for: the words that begin so, or, after a hyphenated compound's first
+/// words (`COA-loc*`), those words followed by one that begins so.
+enum Prefix<'a> {
+    Word(&'a str),
+    AfterWords { head: &'a str, last: &'a str },
+}
+
+/// A compound with a hyphen, `COA-locat*`, or a phrase with a `*`, `"ter ap"*`: its first
+/// words, then a word that begins with its last as written. `None` for anything else.
 fn hyphenated_prefix(
     literal: &tantivy::query_grammar::UserInputLiteral,
-    expand: &mut dyn FnMut(&str) -> Result<UserInputAst, SearchError>,
+    expand: &mut dyn FnMut(Prefix) -> Result<UserInputAst, SearchError>,
 ) -> Result<Option<UserInputAst>, SearchError> {
-    let Some(words) = literal.phrase.strip_suffix('*') else {
-        return Ok(None);
+    let words = match (literal.delimiter, literal.phrase.strip_suffix('*')) {
+        (Delimiter::None, Some(words)) => words,
+        (Delimiter::DoubleQuotes, _) if literal.prefix => literal.phrase.as_str(),
+        _ => return Ok(None),
     };
     let last_break = words
         .char_indices()
         .rev()
         .find(|(_, c)| !c.is_alphanumeric());
-    let Some((at, mark)) = last_break.filter(|_| literal.delimiter == Delimiter::None) else {
+    let Some((at, mark)) = last_break else {
         return Ok(None);
     };
     let (head, tail) = (&words[..at], &words[at + mark.len_utf8()..]);
     if tail.is_empty() || !head.chars().any(char::is_alphanumeric) {
         return Ok(None);
     }
-    let mut first = literal.clone();
-    first.phrase = head.to_string();
-    Ok(Some(UserInputAst::Clause(vec![
-        (
-            Some(tantivy::query_grammar::Occur::Must),
-            UserInputAst::Leaf(Box::new(UserInputLeaf::Literal(first))),
-        ),
-        (Some(tantivy::query_grammar::Occur::Must), expand(tail)?),
-    ])))
+    Ok(Some(expand(Prefix::AfterWords { head, last: tail })?))
+}
+
+/// Phrases cannot be asked in this index for a word's beginning: a stem is no word's
+/// beginning ("locatie" is kept as "locati", "gehoor" as "hoor"), so tantivy's phrase
+/// prefix on the stemmed field misses words `last` begins. Instead: the words as
+/// written that begin with `last` (as many as tantivy's phrase prefix takes), each as
+/// the end of the phrase `head word`. Noted in `prefixes` for the snippets.
+fn phrases_ending_in(
+    searcher: &Searcher,
+    f: &Fields,
+    head: &str,
+    last: &str,
+    prefixes: &mut Prefixes,
+) -> Result<UserInputAst, SearchError> {
+    let start = beginning(last)?;
+    let words = words_beginning(searcher, f, &start, PHRASE_PREFIX_WORDS)?;
+    prefixes.push(start);
+    let phrase = |end: &str| {
+        UserInputAst::Leaf(Box::new(UserInputLeaf::Literal(
+            tantivy::query_grammar::UserInputLiteral {
+                field_name: None,
+                phrase: format!("{head} {end}"),
+                delimiter: Delimiter::DoubleQuotes,
+                slop: 0,
+                prefix: false,
+            },
+        )))
+    };
+    if words.is_empty() {
+        // Nothing begins so: the phrase as typed, which finds nothing either, keeps the
+        // query whole.
+        return Ok(phrase(last));
+    }
+    Ok(UserInputAst::Clause(
+        words
+            .iter()
+            .map(|word| (Some(tantivy::query_grammar::Occur::Should), phrase(word)))
+            .collect(),
+    ))
 }
 
 /// A `*` or `~` where the parser would quietly read something else than was meant:
@@ -498,6 +549,18 @@ fn refuse_misplaced_operators(
     Ok(())
 }
 
+/// The beginning `word*` asks for, as [`Fields::words`] writes words; refused when too
+/// short to search or not one word.
+fn beginning(word: &str) -> Result<String, SearchError> {
+    if word.chars().count() < MIN_PREFIX_CHARS {
+        return Err(SearchError::Query(format!(
+            "{word}* is too short to search: a * needs at least {MIN_PREFIX_CHARS} letters before it"
+        )));
+    }
+    prefix_start(word)
+        .ok_or_else(|| SearchError::Query(format!("{word}*: a * goes after one word")))
+}
+
 /// What `word*` searches: the words as written ([`Fields::words`]) that begin so. The
 /// beginning is also noted in `prefixes`, for the snippets.
 fn prefix_leaf(
@@ -506,22 +569,42 @@ fn prefix_leaf(
     word: &str,
     prefixes: &mut Prefixes,
 ) -> Result<UserInputAst, SearchError> {
-    if word.chars().count() < MIN_PREFIX_CHARS {
-        return Err(SearchError::Query(format!(
-            "{word}* is too short to search: a * needs at least {MIN_PREFIX_CHARS} letters before it"
-        )));
-    }
-    let Some(start) = prefix_start(word) else {
-        return Err(SearchError::Query(format!(
-            "{word}*: a * goes after one word"
-        )));
-    };
+    let start = beginning(word)?;
     let leaf = UserInputLeaf::Regex {
         field: Some(index.schema().get_field_name(f.words).to_string()),
         pattern: format!("{}.*", regex::escape(&start)),
     };
     prefixes.push(start);
     Ok(UserInputAst::Leaf(Box::new(leaf)))
+}
+
+/// Up to `most` words of [`Fields::words`] that begin with `start` (as that field writes
+/// words), in order.
+fn words_beginning(
+    searcher: &Searcher,
+    f: &Fields,
+    start: &str,
+    most: usize,
+) -> Result<std::collections::BTreeSet<String>, SearchError> {
+    let mut words = std::collections::BTreeSet::new();
+    for segment in searcher.segment_readers() {
+        let index = segment.inverted_index(f.words)?;
+        let mut stream = index
+            .terms()
+            .range()
+            .ge(start.as_bytes())
+            .into_stream()
+            .map_err(tantivy::TantivyError::from)?;
+        while words.len() < most && stream.advance() {
+            match std::str::from_utf8(stream.key()) {
+                Ok(word) if word.starts_with(start) => {
+                    words.insert(word.to_string());
+                }
+                _ => break,
+            }
+        }
+    }
+    Ok(words)
 }
 
 /// `query` and, for the snippet generator, the words that begin with `prefixes` (a few
@@ -539,24 +622,7 @@ fn with_prefixed_words(
     }
     let mut words = std::collections::BTreeSet::new();
     for start in prefixes {
-        let mut found = 0;
-        for segment in searcher.segment_readers() {
-            let index = segment.inverted_index(f.words)?;
-            let mut stream = index
-                .terms()
-                .range()
-                .ge(start.as_bytes())
-                .into_stream()
-                .map_err(tantivy::TantivyError::from)?;
-            while found < PREFIX_HIGHLIGHTS && stream.advance() {
-                match std::str::from_utf8(stream.key()) {
-                    Ok(word) if word.starts_with(start.as_str()) => {
-                        found += usize::from(words.insert(word.to_string()));
-                    }
-                    _ => break,
-                }
-            }
-        }
+        words.extend(words_beginning(searcher, f, start, PREFIX_HIGHLIGHTS)?);
     }
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Should, query.box_clone())];
     for &family in families {

@@ -20,6 +20,8 @@ use tantivy::{Index, IndexWriter, SegmentReader};
 
 use super::{add_searched_text, schema, Checkpoints, IndexError, PayloadRef, INDEX_DIR};
 
+/// The schema version of an index whose commits carry none.
+const UNKNOWN: &str = "unknown";
 /// Where the new index is written until it is complete.
 const REBUILDING: &str = "mentions.rebuilding";
 /// Memory the rebuilding writer may buffer.
@@ -47,15 +49,14 @@ pub fn reindex(data_dir: &Path, keep_old: bool) -> Result<Reindexed, IndexError>
         other => IndexError::Tantivy(other),
     };
     if !path.join("meta.json").exists() {
-        return Err(IndexError::Payload(format!(
-            "{}: no index to rebuild here (no meta.json)",
-            path.display()
-        )));
+        return Err(IndexError::NothingToRebuild { path });
     }
     // Opened with the schema it was written with, whatever this version's is.
     let old = Index::open_in_dir(&path).map_err(tantivy_err)?;
     let (from_version, checkpoints) = old_payload(&old)?;
-    if from_version == schema::SCHEMA_VERSION.to_string() {
+    // A new index that was never written to holds nothing to rebuild either.
+    let never_written = from_version == UNKNOWN && !super::holds_segments(&path);
+    if from_version == schema::SCHEMA_VERSION.to_string() || never_written {
         return Ok(Reindexed::Current);
     }
     // Held to the end: the daemon (or an import) must not write to the old index while
@@ -133,13 +134,13 @@ pub fn reindex(data_dir: &Path, keep_old: bool) -> Result<Reindexed, IndexError>
 fn old_payload(old: &Index) -> Result<(String, Checkpoints), IndexError> {
     let payload = old.load_metas()?.payload.unwrap_or_default();
     if payload.is_empty() {
-        return Ok(("unknown".into(), Checkpoints::new()));
+        return Ok((UNKNOWN.into(), Checkpoints::new()));
     }
     let value: serde_json::Value =
         serde_json::from_str(&payload).map_err(|e| IndexError::Payload(e.to_string()))?;
     let version = value
         .get("schema_version")
-        .map_or_else(|| "unknown".into(), |v| v.to_string());
+        .map_or_else(|| UNKNOWN.into(), |v| v.to_string());
     let checkpoints = match value.get("sources") {
         Some(sources) => serde_json::from_value(sources.clone())
             .map_err(|e| IndexError::Payload(format!("the sources' positions: {e}")))?,

@@ -284,6 +284,8 @@ fn import_then_search_from_the_shell() {
     let (code, out, _) = webcare(&["search", "-c", &config]);
     assert_eq!(code, 0);
     assert!(out.starts_with("2 mentions\n"), "{out}");
+    // On the team's clocks, as the date filters read them: 10:00 UTC is 11:00 in Amsterdam.
+    assert!(out.contains("2026-11-21 11:00 CET"), "{out}");
     // The next page: newest first, so the second hit is the older post.
     let page = ["search", "-c", &config, "--limit", "1", "--offset", "1"];
     let (code, out, err) = webcare(&page);

@@ -688,9 +688,9 @@ fn a_word_is_found_however_it_was_typed() {
     assert_eq!(ids("azc"), ["pii"]);
 }
 
-/// `COA-locat*` finds "COA-locatie": a hyphenated compound is words as written, the
-/// last of which begins so (the phrase form reads the last word's stem, which is no
-/// word's beginning).
+/// `COA-locat*` finds "COA-locatie", and `"de coa-loc"*` too: the words in a row, the
+/// last of which begins so as written (a stem is no word's beginning: "locatie" is kept
+/// as "locati"), not the first words here and such a word there.
 #[test]
 fn a_hyphenated_compound_is_found_by_its_beginning() {
     let (_dir, index) = index_of(&[
@@ -705,10 +705,15 @@ fn a_hyphenated_compound_is_found_by_its_beginning() {
         "coa-locat*",
         "IND-med*",
         "COA-locatie",
-        "\"COA-loc\"*",
+        "\"COA-locat\"*",
+        "\"de coa-loc\"*",
+        "\"heeft een nieuwe opv\"*",
     ] {
         assert_eq!(count(&index, q), 1, "{q}");
     }
+    // The words in a row, as in the compound: not "COA" here and an "opv…" word there.
+    assert_eq!(count(&index, "COA-opv*"), 0);
+    assert_eq!(count(&index, "\"het coa gep\"*"), 0);
     // Too short a beginning is refused as for any word*.
     let err = index
         .search(&SearchRequest {
@@ -772,4 +777,21 @@ fn index_of(posts: &[(&str, &str)]) -> (tempfile::TempDir, MentionIndex) {
     }
     w.commit(&Checkpoints::new()).unwrap();
     (dir, index)
+}
+
+/// `reindex` where there is nothing to rebuild says so: no index yet, or one never
+/// written to.
+#[test]
+fn reindex_without_mentions_says_there_is_nothing_to_rebuild() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = webcare::search::reindex::reindex(dir.path(), false)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("no index here to rebuild"), "{err}");
+    MentionIndex::open(dir.path()).unwrap();
+    assert_eq!(
+        webcare::search::reindex::reindex(dir.path(), false).unwrap(),
+        webcare::search::reindex::Reindexed::Current
+    );
 }
