@@ -104,7 +104,9 @@ fn forget_in_html(bytes: &[u8], exists: &dyn Fn(&str) -> bool) -> Option<(Vec<u8
         };
         let end = start + end + QUOTE_END.len();
         out.push_str(&rest[..start]);
-        if exists(&unescape(&after_start[..id_end])) {
+        let id = unescape(&after_start[..id_end]);
+        // A quote without an id cannot be told from others: it stays, as in the JSON.
+        if id.is_empty() || exists(&id) {
             out.push_str(&rest[start..end]);
         } else {
             out.push_str(ERASED_BLOCK);
