@@ -105,7 +105,13 @@ pub async fn start(config: &Config) -> Result<Daemon, DaemonError> {
     // What the index no longer holds is quoted nowhere, before anything is mailed: a
     // state restored from before an erasure (or an index swept by the writer above)
     // would otherwise send it out again.
-    crate::retention::forget_in_copies(&index, &state, Some(&config.export.out_dir))?;
+    // Not with an index that holds nothing: a new one, or one lost (a data directory
+    // restored without it), against which every quote would look erased and go for good.
+    if index.num_mentions() > 0 {
+        crate::retention::forget_in_copies(&index, &state, Some(&config.export.out_dir))?;
+    } else {
+        tracing::warn!("the index holds no mentions: the quotes in alert incidents, stored mail and export files are left as they are until an erasure or the retention run");
+    }
     let writer_handle = writer.clone();
     let board = StatusBoard::default();
     let poller = Arc::new(Poller::new(

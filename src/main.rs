@@ -129,8 +129,8 @@ enum Command {
         dry_run: bool,
     },
     /// Rebuild the index in this version's schema from the mentions it stores, after an
-    /// upgrade that changed how text is indexed; the old index is kept beside it. Stop
-    /// the daemon first.
+    /// upgrade that changed how text is indexed; the old index is deleted once the new
+    /// one is in place (or kept with --keep-old). Stop the daemon first.
     Reindex {
         #[arg(short, long, default_value = DEFAULT_CONFIG_PATH)]
         config: PathBuf,
@@ -1095,6 +1095,14 @@ fn reindex(config_path: &Path, keep_old: bool) -> Result<()> {
             data_dir.display(),
             webcare::search::schema::SCHEMA_VERSION
         ),
+        Reindexed::Finished { mentions } => {
+            println!("finished a rebuild that had stopped before the new index was in place: {mentions} mentions");
+            audit_cli(
+                &config,
+                "reindex",
+                &format!("finished: {mentions} mentions"),
+            )?;
+        }
         Reindexed::Rebuilt {
             mentions,
             from_version,
@@ -1196,6 +1204,9 @@ fn erase(
         IndexError::Locked { .. } => anyhow::anyhow!("{e}; {when_locked}"),
         e => e.into(),
     })?;
+    // Recorded first: the mentions are gone even if a copy's clean-up fails below.
+    let detail = format!("{}: {erased} mentions", erasure.describe());
+    audit_cli(config, action, &detail)?;
     if erased > 0 {
         webcare::retention::forget_in_copies(
             &index,
@@ -1203,8 +1214,6 @@ fn erase(
             Some(&config.export.out_dir),
         )?;
     }
-    let detail = format!("{}: {erased} mentions", erasure.describe());
-    audit_cli(config, action, &detail)?;
     println!("erased {erased} mentions ({})", erasure.describe());
     Ok(())
 }

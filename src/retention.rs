@@ -111,14 +111,7 @@ pub fn forget_in_copies(
     let exists = |id: &str| index.contains(id).unwrap_or(false);
     let removed = state.forget_erased_mentions(exists)?;
     let in_mail = state.forget_in_outbox(exists)?;
-    let in_files = match exports.map(|dir| crate::export::erase::forget_in_files(dir, &exists)) {
-        Some(Ok(n)) => n,
-        Some(Err(e)) => {
-            tracing::error!(error = %e, "erased mentions stay quoted in an export file");
-            0
-        }
-        None => 0,
-    };
+    let in_files = exports.map_or(0, |dir| crate::export::erase::forget_in_files(dir, &exists));
     if removed > 0 || in_mail > 0 || in_files > 0 {
         tracing::info!(
             examples = removed,

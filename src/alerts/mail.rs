@@ -605,9 +605,12 @@ impl StateDb {
     /// meanwhile; the copy of a sent one, kept until the retention run, must not hold it
     /// either.
     pub fn forget_in_outbox(&self, exists: impl Fn(&str) -> bool) -> Result<usize, StateError> {
+        // One transaction from reading to writing: two clean-ups at once (an erasure and
+        // the retention run) must not write back a quote the other took out.
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
         let stored: Vec<(i64, String, String, String)> = {
-            let conn = self.conn();
-            let mut statement = conn.prepare(
+            let mut statement = tx.prepare(
                 "SELECT id, text_body, html_body, quotes FROM outbox WHERE quotes != '[]'",
             )?;
             let rows =
@@ -625,8 +628,6 @@ impl StateDb {
             for q in &gone {
                 q.erase_from(&mut text, &mut html);
             }
-            let mut conn = self.conn();
-            let tx = conn.transaction()?;
             tx.execute(
                 "UPDATE outbox SET text_body = ?1, html_body = ?2, quotes = ?3 WHERE id = ?4",
                 params![
@@ -637,9 +638,9 @@ impl StateDb {
                 ],
             )?;
             forget_in_attachments(&tx, id, &gone)?;
-            tx.commit()?;
             removed += gone.len();
         }
+        tx.commit()?;
         Ok(removed)
     }
 

@@ -12,7 +12,7 @@
 use std::path::Path;
 
 use super::data::Report;
-use super::{is_export_file, json, write_atomically, ExportError};
+use super::{is_export_file, json, write_atomically};
 use crate::alerts::mail::ERASED_BLOCK;
 
 /// How a quote starts in the HTML report ([`super::html::example`]).
@@ -21,10 +21,11 @@ const QUOTE_END: &str = "</blockquote>\n";
 
 /// Takes the quotes of mentions `exists` no longer finds out of the JSON and HTML export
 /// files in `dir`; how many quotes went. A directory that does not exist holds none; a
-/// file that cannot be read as a report (edited by hand) is named in the log and left.
-pub fn forget_in_files(dir: &Path, exists: &dyn Fn(&str) -> bool) -> Result<usize, ExportError> {
+/// file that cannot be read as a report (edited by hand), read or written is named in the
+/// log and left, and the next erasure or start tries it again.
+pub fn forget_in_files(dir: &Path, exists: &dyn Fn(&str) -> bool) -> usize {
     let Ok(entries) = std::fs::read_dir(dir) else {
-        return Ok(0);
+        return 0;
     };
     let mut paths: Vec<_> = entries
         .flatten()
@@ -44,11 +45,14 @@ pub fn forget_in_files(dir: &Path, exists: &dyn Fn(&str) -> bool) -> Result<usiz
             Some("html") => forget_in_html,
             _ => continue,
         };
-        let read = |source| ExportError::Write {
-            path: path.clone(),
-            source,
+        // One file that cannot be read or written does not keep the others as they are.
+        let before = match std::fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                tracing::error!(path = %path.display(), error = %e, "cannot read an export file: erased mentions may stay quoted in it");
+                continue;
+            }
         };
-        let before = std::fs::read(&path).map_err(read)?;
         let Some((after, gone)) = forget(&before, exists) else {
             tracing::warn!(path = %path.display(), "an export file that is no report as webcare writes it: erased mentions are not looked for in it");
             continue;
@@ -57,7 +61,10 @@ pub fn forget_in_files(dir: &Path, exists: &dyn Fn(&str) -> bool) -> Result<usiz
             continue;
         }
         let modified = std::fs::metadata(&path).and_then(|m| m.modified()).ok();
-        write_atomically(&path, &after)?;
+        if let Err(e) = write_atomically(&path, &after) {
+            tracing::error!(error = %e, "erased mentions stay quoted in an export file");
+            continue;
+        }
         if let Some(modified) = modified {
             let file = std::fs::File::options().write(true).open(&path);
             if let Err(e) = file.and_then(|f| f.set_modified(modified)) {
@@ -66,7 +73,7 @@ pub fn forget_in_files(dir: &Path, exists: &dyn Fn(&str) -> bool) -> Result<usiz
         }
         removed += gone;
     }
-    Ok(removed)
+    removed
 }
 
 /// The JSON report without the examples of erased mentions, and how many went; `None`

@@ -133,6 +133,9 @@ pub fn run_once(
     let written = super::export(sources, &request, &mut |_| {})?;
     if !settings.mail_to.is_empty() {
         super::mail::queue(state, &settings.mail_to, &written, &request, Utc::now())?;
+        // As the files are (see `export`): the mail must not quote what was erased
+        // while it was made.
+        state.forget_in_outbox(|id| sources.index.contains(id).unwrap_or(true))?;
     }
     // Recorded as the command line's export is: the files quote mentions.
     state.audit(

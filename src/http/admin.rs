@@ -86,15 +86,16 @@ pub async fn forget(
         .erase(erasure.clone())
         .await
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
-    if erased > 0 {
-        crate::retention::forget_in_copies(&state.index, &state.state, state.exports.as_deref())
-            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
-    }
+    // Recorded first: the mentions are gone even if a copy's clean-up fails below.
     state.audit(
         &principal.user,
         "forget",
         &format!("{}: {erased} mentions", erasure.describe()),
     );
+    if erased > 0 {
+        crate::retention::forget_in_copies(&state.index, &state.state, state.exports.as_deref())
+            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    }
     Ok(Json(json!({ "erased": erased })))
 }
 

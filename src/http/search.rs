@@ -171,11 +171,17 @@ pub fn parse_time(
     } else {
         date.and_hms_opt(0, 0, 0)
     };
-    // Midnight and 23:59:59 exist on every day of the zones in use (clocks change at
-    // night, not at midnight); where one did not, the earlier of the two readings.
-    time.and_then(|t| t.and_local_timezone(tz).earliest())
-        .map(|t| t.with_timezone(&Utc))
-        .ok_or_else(|| ApiError::bad_request(format!("invalid parameter `{param}`: {value:?}")))
+    // A time the clocks skip (a zone that moves them at midnight) is read an hour later,
+    // when the day has begun; one they pass twice, at its first reading.
+    time.and_then(|t| {
+        t.and_local_timezone(tz).earliest().or_else(|| {
+            (t + chrono::Duration::hours(1))
+                .and_local_timezone(tz)
+                .earliest()
+        })
+    })
+    .map(|t| t.with_timezone(&Utc))
+    .ok_or_else(|| ApiError::bad_request(format!("invalid parameter `{param}`: {value:?}")))
 }
 
 #[cfg(test)]
@@ -196,6 +202,9 @@ mod tests {
         );
         let utc = parse_time("to", "2026-11-16", true, chrono_tz::UTC).unwrap();
         assert_eq!(utc.to_rfc3339(), "2026-11-16T23:59:59+00:00");
+        // Santiago moves its clocks at midnight: 2026-09-06 begins at 01:00.
+        let santiago = parse_time("from", "2026-09-06", false, chrono_tz::America::Santiago);
+        assert_eq!(santiago.unwrap().to_rfc3339(), "2026-09-06T04:00:00+00:00");
         let err = parse_time("from", "16-11-2026", false, tz).err().unwrap();
         assert!(err.message().contains("`from`"), "{}", err.message());
     }

@@ -825,18 +825,29 @@ fn spells_an_at(text: &str) -> bool {
     use memchr::memmem::Finder;
     use std::sync::LazyLock;
     // Most texts are read here: a few vectorised scans, not one automaton per byte
-    // (whose prefilter a hint starting with a space defeats).
-    static WORDS: LazyLock<[Finder<'static>; 4]> =
-        LazyLock::new(|| [" dot ", " punt ", " DOT ", "apenstaartje"].map(Finder::new));
+    // (whose prefilter a hint starting with a space defeats). A bracketed "at" comes in
+    // any case and spacing ("(At)", "[ at ]"): any closing bracket lets the pattern
+    // decide; the words in the cases people write them.
+    static WORDS: LazyLock<Vec<Finder<'static>>> = LazyLock::new(|| {
+        [
+            " dot ",
+            " Dot ",
+            " DOT ",
+            " punt ",
+            " Punt ",
+            " PUNT ",
+            "apenstaartje",
+            "Apenstaartje",
+            "APENSTAARTJE",
+        ]
+        .into_iter()
+        .map(Finder::new)
+        .collect()
+    });
     let bytes = text.as_bytes();
-    let bracketed = || {
-        memchr::memchr3(b']', b')', b'}', bytes).is_some() || memchr::memchr(b'>', bytes).is_some()
-    };
-    WORDS.iter().any(|word| word.find(bytes).is_some())
-        || (bracketed()
-            && ["at]", "at)", "at}", "at>", "AT]", "AT)"]
-                .iter()
-                .any(|hint| text.contains(hint)))
+    memchr::memchr3(b']', b')', b'}', bytes).is_some()
+        || memchr::memchr(b'>', bytes).is_some()
+        || WORDS.iter().any(|word| word.find(bytes).is_some())
 }
 
 fn check_for(placeholder: &str) -> Option<fn(&str) -> bool> {
@@ -1199,6 +1210,14 @@ mod tests {
             (
                 "write to jan at example dot com please",
                 "write to [email] please",
+            ),
+            (
+                "mail jan(At)example.nl of jan ( at ) example.nl",
+                "mail [email] of [email]",
+            ),
+            (
+                "jan{AT}example.nl en jan at example Dot com",
+                "[email] en [email]",
             ),
             (
                 "busje met kenteken VK-204-G en 12-ABC-3",

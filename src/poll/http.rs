@@ -80,16 +80,47 @@ pub const MAX_CLOCK_SKEW: Duration = Duration::from_secs(3600);
 /// verdict, and when (by the monotonic clock, which a wrong wall clock does not move).
 #[derive(Debug, Default)]
 pub struct ClockCheck {
-    /// Host → when it last answered with a `Date`, and whether that contradicted ours.
-    verdicts: Mutex<HashMap<String, (std::time::Instant, bool)>>,
+    /// Host → its last verdict.
+    verdicts: Mutex<HashMap<String, Verdict>>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Verdict {
+    /// When, by the monotonic clock and by the wall clock then.
+    at: std::time::Instant,
+    wall: std::time::SystemTime,
+    contradicts: bool,
+}
+
+impl Verdict {
+    /// Whether it still speaks against the clock: it did, or the wall clock has moved by
+    /// more than [`MAX_CLOCK_SKEW`] since (a jump a server agreed with before is no
+    /// agreement with the clock as it is now).
+    fn against(&self) -> bool {
+        let expected = self.wall + self.at.elapsed();
+        let drift = match std::time::SystemTime::now().duration_since(expected) {
+            Ok(ahead) => ahead,
+            Err(behind) => behind.duration(),
+        };
+        self.contradicts || drift > MAX_CLOCK_SKEW
+    }
 }
 
 impl ClockCheck {
     fn note(&self, host: &str, contradicts: bool) {
+        self.note_at(host, contradicts, std::time::SystemTime::now());
+    }
+
+    fn note_at(&self, host: &str, contradicts: bool, wall: std::time::SystemTime) {
+        let verdict = Verdict {
+            at: std::time::Instant::now(),
+            wall,
+            contradicts,
+        };
         self.verdicts
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .insert(host.to_string(), (std::time::Instant::now(), contradicts));
+            .insert(host.to_string(), verdict);
     }
 
     /// Whether the clock is in doubt: within the last `window` a server's `Date`
@@ -109,8 +140,8 @@ impl ClockCheck {
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         let recent: Vec<bool> = verdicts
             .values()
-            .filter(|(at, _)| at.elapsed() < window)
-            .map(|&(_, contradicts)| contradicts)
+            .filter(|v| v.at.elapsed() < window)
+            .map(Verdict::against)
             .collect();
         let against = recent.iter().filter(|&&c| c).count();
         (against > 0 && against * 2 >= recent.len()).then_some((against, recent.len()))
@@ -549,6 +580,20 @@ mod tests {
         clock.note("stale-cache.example", false);
         assert!(!clock.doubted_within(week));
         assert!(!clock.doubted_within(Duration::ZERO));
+    }
+
+    /// Servers that agreed with the clock before it jumped a hundred days agree with it no
+    /// longer: the retention run waits for them to be heard again.
+    #[test]
+    fn agreement_from_before_a_jump_of_the_clock_does_not_count() {
+        let week = Duration::from_secs(7 * 86_400);
+        let clock = ClockCheck::default();
+        let before_the_jump = std::time::SystemTime::now() - Duration::from_secs(100 * 86_400);
+        for host in ["a.example", "b.example", "c.example"] {
+            clock.note_at(host, false, before_the_jump);
+        }
+        clock.note("d.example", false);
+        assert_eq!(clock.doubt_within(week), Some((3, 4)));
     }
 
     #[test]

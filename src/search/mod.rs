@@ -65,6 +65,8 @@ pub enum IndexError {
     Payload(String),
     #[error("{}: no index here to rebuild (webcare makes a new one when it first writes)", path.display())]
     NothingToRebuild { path: PathBuf },
+    #[error("{}: a rebuild of the index stopped before the new one was put in place; run `webcare reindex` to finish it", path.display())]
+    RebuildUnfinished { path: PathBuf },
     #[error(transparent)]
     Erased(#[from] erased::ErasedError),
 }
@@ -132,6 +134,13 @@ impl MentionIndex {
     /// Opens the index under `data_dir`, creating the directory and index if needed.
     pub fn open(data_dir: &Path) -> Result<MentionIndex, IndexError> {
         let path = data_dir.join(INDEX_DIR);
+        // Not a new installation: the index is in `mentions.rebuilding`, complete. A new,
+        // empty index here would make every mention look erased.
+        if !path.join("meta.json").exists()
+            && reindex::is_complete(&data_dir.join(reindex::REBUILDING))
+        {
+            return Err(IndexError::RebuildUnfinished { path });
+        }
         crate::state::ensure_private_dir(data_dir)
             .and_then(|()| std::fs::create_dir_all(&path))
             .map_err(|source| IndexError::CreateDir {

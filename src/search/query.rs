@@ -452,7 +452,7 @@ enum Prefix<'a> {
     AfterWords { head: &'a str, last: &'a str },
 }
 
-/// A compound with a hyphen, `COA-locat*`, or a phrase with a `*`, `"ter ap"*`: its first
+/// A compound with a hyphen, `COA-locat*`, or a phrase with a `*`, `"ter ape"*`: its first
 /// words, then a word that begins with its last as written. `None` for anything else.
 fn hyphenated_prefix(
     literal: &tantivy::query_grammar::UserInputLiteral,
@@ -578,8 +578,8 @@ fn prefix_leaf(
     Ok(UserInputAst::Leaf(Box::new(leaf)))
 }
 
-/// Up to `most` words of [`Fields::words`] that begin with `start` (as that field writes
-/// words), in order.
+/// The first `most` words of [`Fields::words`] that begin with `start` (as that field
+/// writes words), in order, over all segments.
 fn words_beginning(
     searcher: &Searcher,
     f: &Fields,
@@ -595,16 +595,19 @@ fn words_beginning(
             .ge(start.as_bytes())
             .into_stream()
             .map_err(tantivy::TantivyError::from)?;
-        while words.len() < most && stream.advance() {
+        // Each segment's first `most`: together they hold the index's first `most`.
+        let mut taken = 0;
+        while taken < most && stream.advance() {
             match std::str::from_utf8(stream.key()) {
                 Ok(word) if word.starts_with(start) => {
                     words.insert(word.to_string());
+                    taken += 1;
                 }
                 _ => break,
             }
         }
     }
-    Ok(words)
+    Ok(words.into_iter().take(most).collect())
 }
 
 /// `query` and, for the snippet generator, the words that begin with `prefixes` (a few

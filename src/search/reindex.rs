@@ -19,11 +19,12 @@ use tantivy::schema::{Schema, TantivyDocument, Value};
 use tantivy::{Index, IndexWriter, SegmentReader};
 
 use super::{add_searched_text, schema, Checkpoints, IndexError, PayloadRef, INDEX_DIR};
+use crate::pipeline::extract::compose;
 
 /// The schema version of an index whose commits carry none.
 const UNKNOWN: &str = "unknown";
 /// Where the new index is written until it is complete.
-const REBUILDING: &str = "mentions.rebuilding";
+pub(crate) const REBUILDING: &str = "mentions.rebuilding";
 /// Memory the rebuilding writer may buffer.
 const HEAP_BYTES: usize = 128 * 1024 * 1024;
 
@@ -32,6 +33,9 @@ const HEAP_BYTES: usize = 128 * 1024 * 1024;
 pub enum Reindexed {
     /// The index already has this version's schema: nothing was done.
     Current,
+    /// A rebuild that stopped after its commit, before the new index was in place, is
+    /// finished: it holds this many mentions.
+    Finished { mentions: u64 },
     /// Rebuilt: the mentions copied, the old schema version, and where the old index
     /// was kept (when asked to).
     Rebuilt {
@@ -44,65 +48,50 @@ pub enum Reindexed {
 /// Rebuilds the index under `data_dir` in this version's schema; see the module.
 pub fn reindex(data_dir: &Path, keep_old: bool) -> Result<Reindexed, IndexError> {
     let path = data_dir.join(INDEX_DIR);
+    let rebuilding = data_dir.join(REBUILDING);
+    if !path.join("meta.json").exists() {
+        // Stopped between moving the old index aside and putting the new one in its
+        // place: the new one is complete (it is moved only after its commit).
+        if is_complete(&rebuilding) {
+            return finish_interrupted(data_dir, &rebuilding, &path);
+        }
+        return Err(IndexError::NothingToRebuild { path });
+    }
     let tantivy_err = |e: tantivy::TantivyError| match e {
         tantivy::TantivyError::LockFailure(..) => IndexError::Locked { path: path.clone() },
         other => IndexError::Tantivy(other),
     };
-    if !path.join("meta.json").exists() {
-        return Err(IndexError::NothingToRebuild { path });
-    }
     // Opened with the schema it was written with, whatever this version's is.
     let old = Index::open_in_dir(&path).map_err(tantivy_err)?;
+    // Held until the new index is in place: the daemon (or an import) must not write to
+    // the old one while its mentions are copied.
+    let lock: IndexWriter<TantivyDocument> = old
+        .writer_with_num_threads(1, 20_000_000)
+        .map_err(tantivy_err)?;
     let (from_version, checkpoints) = old_payload(&old)?;
     // A new index that was never written to holds nothing to rebuild either.
     let never_written = from_version == UNKNOWN && !super::holds_segments(&path);
     if from_version == schema::SCHEMA_VERSION.to_string() || never_written {
         return Ok(Reindexed::Current);
     }
-    // Held to the end: the daemon (or an import) must not write to the old index while
-    // its mentions are copied.
-    let _lock: IndexWriter<TantivyDocument> = old
-        .writer_with_num_threads(1, 20_000_000)
-        .map_err(tantivy_err)?;
-
-    let rebuilding = data_dir.join(REBUILDING);
-    let fail_dir = |source| IndexError::CreateDir {
-        path: rebuilding.clone(),
-        source,
+    if from_version
+        .parse::<u32>()
+        .is_ok_and(|v| v > schema::SCHEMA_VERSION)
+    {
+        return Err(IndexError::SchemaVersion {
+            path,
+            found: from_version,
+            expected: schema::SCHEMA_VERSION,
+        });
+    }
+    let mentions = match build_beside(&old, &rebuilding, &checkpoints) {
+        Ok(mentions) => mentions,
+        Err(e) => {
+            // A copy of every post must not stay behind where erasure never looks.
+            let _ = std::fs::remove_dir_all(&rebuilding);
+            return Err(e);
+        }
     };
-    // What an interrupted rebuild left: started over.
-    if rebuilding.exists() {
-        std::fs::remove_dir_all(&rebuilding).map_err(fail_dir)?;
-    }
-    std::fs::create_dir_all(&rebuilding).map_err(fail_dir)?;
-    let (new_schema, fields) = schema::build();
-    let new = Index::create_in_dir(&rebuilding, new_schema.clone())?;
-    schema::register_analyzers(&new);
-    let mut writer: IndexWriter<TantivyDocument> = new.writer(HEAP_BYTES)?;
-
-    let searcher = old.reader()?.searcher();
-    let mut mentions = 0u64;
-    for segment in searcher.segment_readers() {
-        mentions += copy_segment(segment, &old.schema(), &new_schema, &fields, &writer)?;
-    }
-    let payload = serde_json::to_string(&PayloadRef {
-        schema_version: schema::SCHEMA_VERSION,
-        sources: &checkpoints,
-    })
-    .map_err(|e| IndexError::Payload(e.to_string()))?;
-    let mut prepared = writer.prepare_commit()?;
-    prepared.set_payload(&payload);
-    prepared.commit()?;
-    writer.wait_merging_threads()?;
-    let copied = new.reader()?.searcher().num_docs();
-    if copied != mentions {
-        return Err(IndexError::Payload(format!(
-            "{}: the rebuilt index holds {copied} mentions of {mentions}; the old index is left as it was",
-            rebuilding.display()
-        )));
-    }
-    drop(_lock);
-
     let kept_at = free_name(data_dir, &format!("{INDEX_DIR}.schema-{from_version}"));
     let fail_move = |source| IndexError::CreateDir {
         path: path.clone(),
@@ -110,6 +99,7 @@ pub fn reindex(data_dir: &Path, keep_old: bool) -> Result<Reindexed, IndexError>
     };
     std::fs::rename(&path, &kept_at).map_err(fail_move)?;
     std::fs::rename(&rebuilding, &path).map_err(fail_move)?;
+    drop(lock);
     // The renames are durable before anyone writes to the new index.
     if let Ok(dir) = std::fs::File::open(data_dir) {
         let _ = dir.sync_all();
@@ -127,6 +117,78 @@ pub fn reindex(data_dir: &Path, keep_old: bool) -> Result<Reindexed, IndexError>
         mentions,
         from_version,
         kept_at,
+    })
+}
+
+/// Writes the new index in `rebuilding` from `old`'s mentions and commits it with
+/// `checkpoints`; how many mentions, checked against what it holds.
+fn build_beside(
+    old: &Index,
+    rebuilding: &Path,
+    checkpoints: &Checkpoints,
+) -> Result<u64, IndexError> {
+    let fail_dir = |source| IndexError::CreateDir {
+        path: rebuilding.to_path_buf(),
+        source,
+    };
+    // What an interrupted rebuild left: started over.
+    if rebuilding.exists() {
+        std::fs::remove_dir_all(rebuilding).map_err(fail_dir)?;
+    }
+    std::fs::create_dir_all(rebuilding).map_err(fail_dir)?;
+    let (new_schema, fields) = schema::build();
+    let new = Index::create_in_dir(rebuilding, new_schema.clone())?;
+    schema::register_analyzers(&new);
+    let mut writer: IndexWriter<TantivyDocument> = new.writer(HEAP_BYTES)?;
+    let searcher = old.reader()?.searcher();
+    let mut mentions = 0u64;
+    for segment in searcher.segment_readers() {
+        mentions += copy_segment(segment, &old.schema(), &new_schema, &fields, &writer)?;
+    }
+    let payload = serde_json::to_string(&PayloadRef {
+        schema_version: schema::SCHEMA_VERSION,
+        sources: checkpoints,
+    })
+    .map_err(|e| IndexError::Payload(e.to_string()))?;
+    let mut prepared = writer.prepare_commit()?;
+    prepared.set_payload(&payload);
+    prepared.commit()?;
+    writer.wait_merging_threads()?;
+    let copied = new.reader()?.searcher().num_docs();
+    if copied != mentions {
+        return Err(IndexError::Payload(format!(
+            "{}: the rebuilt index holds {copied} mentions of {mentions}; the old index is left as it was",
+            rebuilding.display()
+        )));
+    }
+    Ok(mentions)
+}
+
+/// Whether `rebuilding` holds a committed index of this schema: one whose rebuild ended.
+pub(crate) fn is_complete(rebuilding: &Path) -> bool {
+    let Ok(index) = Index::open_in_dir(rebuilding) else {
+        return false;
+    };
+    old_payload(&index).is_ok_and(|(version, _)| version == schema::SCHEMA_VERSION.to_string())
+}
+
+/// Puts the complete new index in its place after a rebuild stopped between the two
+/// renames; the old one stays where it was moved (`mentions.schema-N`).
+fn finish_interrupted(
+    data_dir: &Path,
+    rebuilding: &Path,
+    path: &Path,
+) -> Result<Reindexed, IndexError> {
+    std::fs::rename(rebuilding, path).map_err(|source| IndexError::CreateDir {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    if let Ok(dir) = std::fs::File::open(data_dir) {
+        let _ = dir.sync_all();
+    }
+    let index = Index::open_in_dir(path)?;
+    Ok(Reindexed::Finished {
+        mentions: index.reader()?.searcher().num_docs(),
     })
 }
 
@@ -172,13 +234,23 @@ fn copy_segment(
             let Ok(target) = new_schema.get_field(name) else {
                 continue;
             };
-            if let Some(s) = value.as_str() {
-                match name {
-                    "lang" => lang = s.to_string(),
-                    "title" => title = s.to_string(),
-                    "text" => text = s.to_string(),
-                    _ => {}
+            // Title and text composed (NFC) as the pipeline now stores them: a post
+            // written in decomposed form is found like the others.
+            match (name, value.as_str()) {
+                ("lang", Some(s)) => lang = s.to_string(),
+                ("title", Some(s)) => {
+                    title = s.to_string();
+                    compose(&mut title);
+                    fresh.add_text(target, &title);
+                    continue;
                 }
+                ("text", Some(s)) => {
+                    text = s.to_string();
+                    compose(&mut text);
+                    fresh.add_text(target, &text);
+                    continue;
+                }
+                _ => {}
             }
             fresh.add_field_value(target, value);
         }

@@ -137,7 +137,11 @@ impl Source for FeedSource {
                 mentions.push(self.mention(&feed, entry, &id, now));
             }
         }
-        let remembered = (seen.len() * REMEMBERED_PER_ITEM).min(MAX_SEEN);
+        // Never fewer than before: one short or empty response (a server's bad minute)
+        // must not make every item new again.
+        let remembered = (seen.len() * REMEMBERED_PER_ITEM)
+            .max(old.seen.len())
+            .min(MAX_SEEN);
         let gone: Vec<u64> = old
             .seen
             .iter()
@@ -688,6 +692,13 @@ mod tests {
             vec![],
             vec!["b"],
         ];
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn one_empty_response_does_not_make_every_item_new_again() {
+        let got = new_items(&[&["c", "b", "a"], &[], &["c", "b", "a"]]);
+        let want: Vec<Vec<&str>> = vec![vec!["c", "b", "a"], vec![], vec![]];
         assert_eq!(got, want);
     }
 

@@ -823,6 +823,26 @@ async fn at_start_nothing_quotes_what_the_index_no_longer_holds() {
         queue_an_opened_incident(&state, &mail, Utc::now());
         state.incidents(None, 1).unwrap()[0].id
     };
+    // The index holds mentions, but not the quoted ones.
+    let other = {
+        let t = Utc::now();
+        let mut m = webcare::mention::Mention::new("forum", "other", t, t);
+        m.text = "Een ander bericht over de IND.".into();
+        m.lang = "nl".into();
+        m
+    };
+    // With the key its pseudonyms would have been made with (one is refused without).
+    std::fs::write(
+        dir.path().join("pseudonym.key"),
+        "0123456789abcdef".repeat(4),
+    )
+    .unwrap();
+    {
+        let index = webcare::search::MentionIndex::open(dir.path()).unwrap();
+        let mut writer = index.writer().unwrap();
+        writer.upsert(&other).unwrap();
+        writer.commit(&webcare::search::Checkpoints::new()).unwrap();
+    }
     let server = fixtures::start().await;
     let daemon = webcare::daemon::start(&fixtures::config(dir.path(), &server, &[]))
         .await

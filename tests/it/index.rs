@@ -628,6 +628,50 @@ fn an_index_of_an_older_schema_is_rebuilt_with_nothing_lost() {
         webcare::search::reindex::reindex(old_dir.path(), false).unwrap(),
         webcare::search::reindex::Reindexed::Current
     );
+    drop(index);
+    // Stopped between the two renames: the old index moved aside, the new one complete
+    // but not in place. Opening makes no new, empty index (every quote elsewhere would
+    // look erased); reindex puts the new one in its place.
+    let path = old_dir.path().join(webcare::search::INDEX_DIR);
+    std::fs::rename(&path, old_dir.path().join("mentions.rebuilding")).unwrap();
+    let refused = MentionIndex::open(old_dir.path())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        refused.contains("run `webcare reindex` to finish it"),
+        "{refused}"
+    );
+    assert!(!path.exists());
+    assert_eq!(
+        webcare::search::reindex::reindex(old_dir.path(), false).unwrap(),
+        webcare::search::reindex::Reindexed::Finished { mentions: 4 }
+    );
+    let index = MentionIndex::open(old_dir.path()).unwrap();
+    assert_eq!(index.num_mentions(), 4);
+    assert_eq!(index.checkpoints().unwrap(), positions);
+    // An index of a newer schema (a rollback) is not rebuilt into an older one.
+    drop(index);
+    let newer = tantivy::Index::open_in_dir(&path).unwrap();
+    let mut writer: tantivy::IndexWriter<TantivyDocument> = newer.writer(50_000_000).unwrap();
+    let mut prepared = writer.prepare_commit().unwrap();
+    prepared.set_payload(&serde_json::json!({ "schema_version": 99, "sources": {} }).to_string());
+    prepared.commit().unwrap();
+    drop(writer);
+    let refused = webcare::search::reindex::reindex(old_dir.path(), false)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(refused.contains("schema version 99"), "{refused}");
+    assert_eq!(
+        tantivy::Index::open_in_dir(&path)
+            .unwrap()
+            .reader()
+            .unwrap()
+            .searcher()
+            .num_docs(),
+        4
+    );
 }
 
 /// A word is found however the writer's keyboard spelled it: accents composed or not,
