@@ -152,7 +152,7 @@ pub fn old_export_files(dir: &std::path::Path, cutoff: DateTime<Utc>) -> Vec<std
 /// Deletes [`old_export_files`]; how many went. Errors are logged: a file that cannot go
 /// now is tried again tomorrow.
 fn purge_files(dir: &std::path::Path, cutoff: DateTime<Utc>) -> usize {
-    let mut removed = 0;
+    let mut removed = crate::export::remove_stale_temporary_files(dir);
     for path in old_export_files(dir, cutoff) {
         match std::fs::remove_file(&path) {
             Ok(()) => removed += 1,

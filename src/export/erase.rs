@@ -24,6 +24,7 @@ const QUOTE_END: &str = "</blockquote>\n";
 /// file that cannot be read as a report (edited by hand), read or written is named in the
 /// log and left, and the next erasure or start tries it again.
 pub fn forget_in_files(dir: &Path, exists: &dyn Fn(&str) -> bool) -> usize {
+    super::remove_stale_temporary_files(dir);
     let Ok(entries) = std::fs::read_dir(dir) else {
         return 0;
     };

@@ -286,6 +286,38 @@ pub fn check_out_dir(dir: &Path) -> Result<(), ExportError> {
     Ok(())
 }
 
+/// How the temporary files of [`write_atomically`] begin: one a crash left behind holds a
+/// whole report with its quotes, and is known by this ([`remove_stale_temporary_files`]).
+const TEMP_PREFIX: &str = ".webcare-export-";
+/// A temporary file older than this was left by a crash: a report is written in seconds.
+const STALE_TEMP: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Deletes the temporary files a crash left in `dir` while writing a report (they quote
+/// mentions, which neither erasure nor retention would find there); how many went.
+pub fn remove_stale_temporary_files(dir: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    let stale = |entry: &std::fs::DirEntry| {
+        let ours = entry
+            .file_name()
+            .to_str()
+            .is_some_and(|name| name.starts_with(TEMP_PREFIX));
+        let old = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > STALE_TEMP);
+        ours && old && entry.file_type().is_ok_and(|t| t.is_file())
+    };
+    entries
+        .flatten()
+        .filter(stale)
+        .filter(|entry| std::fs::remove_file(entry.path()).is_ok())
+        .count()
+}
+
 /// Writes `path` through a temporary file beside it, so it is replaced whole or not at all.
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ExportError> {
     let fail = |source| ExportError::Write {
@@ -293,7 +325,10 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ExportError> {
         source,
     };
     let dir = path.parent().unwrap_or(Path::new("."));
-    let mut file = tempfile::NamedTempFile::new_in(dir).map_err(fail)?;
+    let mut file = tempfile::Builder::new()
+        .prefix(TEMP_PREFIX)
+        .tempfile_in(dir)
+        .map_err(fail)?;
     file.write_all(bytes).map_err(fail)?;
     #[cfg(unix)]
     {
@@ -321,6 +356,26 @@ mod tests {
         check_out_dir(&out).unwrap();
         let mode = std::fs::metadata(&out).unwrap().permissions().mode();
         assert_eq!(mode & 0o007, 0, "mode {mode:o}");
+    }
+
+    /// A crash while a report was written leaves a whole report under a temporary name;
+    /// an hour on it goes, and nobody else's temporary files with it.
+    #[test]
+    fn a_temporary_report_a_crash_left_is_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let ours = dir.path().join(format!("{TEMP_PREFIX}abc123"));
+        let fresh = dir.path().join(format!("{TEMP_PREFIX}def456"));
+        let theirs = dir.path().join(".tmpXYZ");
+        for path in [&ours, &fresh, &theirs] {
+            std::fs::write(path, "a quote").unwrap();
+        }
+        let two_hours_ago = std::time::SystemTime::now() - 2 * STALE_TEMP;
+        for path in [&ours, &theirs] {
+            let file = std::fs::File::options().write(true).open(path).unwrap();
+            file.set_modified(two_hours_ago).unwrap();
+        }
+        assert_eq!(remove_stale_temporary_files(dir.path()), 1);
+        assert!(!ours.exists() && fresh.exists() && theirs.exists());
     }
 
     #[test]
