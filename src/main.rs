@@ -760,15 +760,7 @@ fn print_results(
 
 /// Snippets are HTML for the API; the terminal gets the highlighted words in *stars*.
 fn strip_tags(snippet: &str) -> String {
-    snippet
-        .replace("<b>", "*")
-        .replace("</b>", "*")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&#x27;", "'")
-        .replace("&#39;", "'")
-        .replace("&amp;", "&")
+    webcare::pipeline::extract::unescape_markup(&snippet.replace("<b>", "*").replace("</b>", "*"))
 }
 
 fn parse_time(

@@ -9,11 +9,12 @@
 //! a record of what was known that week. A file changed is replaced whole and keeps its
 //! modification time, by which the retention run deletes it.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::data::Report;
 use super::{is_export_file, json, write_atomically};
 use crate::alerts::mail::ERASED_BLOCK;
+use crate::pipeline::extract::unescape_markup;
 
 /// How a quote starts in the HTML report ([`super::html::example`]).
 const QUOTE_START: &str = "<blockquote data-mention=\"";
@@ -39,6 +40,11 @@ pub fn forget_in_files(dir: &Path, exists: &dyn Fn(&str) -> bool) -> usize {
         })
         .collect();
     paths.sort();
+    forget_in(&paths, exists)
+}
+
+/// [`forget_in_files`] for these files (those of other formats are passed over).
+pub fn forget_in(paths: &[PathBuf], exists: &dyn Fn(&str) -> bool) -> usize {
     let mut removed = 0;
     for path in paths {
         let forget = match path.extension().and_then(|e| e.to_str()) {
@@ -47,7 +53,7 @@ pub fn forget_in_files(dir: &Path, exists: &dyn Fn(&str) -> bool) -> usize {
             _ => continue,
         };
         // One file that cannot be read or written does not keep the others as they are.
-        let before = match std::fs::read(&path) {
+        let before = match std::fs::read(path) {
             Ok(bytes) => bytes,
             Err(e) => {
                 tracing::error!(path = %path.display(), error = %e, "cannot read an export file: erased mentions may stay quoted in it");
@@ -61,13 +67,13 @@ pub fn forget_in_files(dir: &Path, exists: &dyn Fn(&str) -> bool) -> usize {
         if gone == 0 {
             continue;
         }
-        let modified = std::fs::metadata(&path).and_then(|m| m.modified()).ok();
-        if let Err(e) = write_atomically(&path, &after) {
+        let modified = std::fs::metadata(path).and_then(|m| m.modified()).ok();
+        if let Err(e) = write_atomically(path, &after) {
             tracing::error!(error = %e, "erased mentions stay quoted in an export file");
             continue;
         }
         if let Some(modified) = modified {
-            let file = std::fs::File::options().write(true).open(&path);
+            let file = std::fs::File::options().write(true).open(path);
             if let Err(e) = file.and_then(|f| f.set_modified(modified)) {
                 tracing::warn!(path = %path.display(), error = %e, "an export file rewritten for an erasure keeps a new time: the retention run deletes it later");
             }
@@ -112,7 +118,7 @@ fn forget_in_html(bytes: &[u8], exists: &dyn Fn(&str) -> bool) -> Option<(Vec<u8
         };
         let end = start + end + QUOTE_END.len();
         out.push_str(&rest[..start]);
-        let id = unescape(&after_start[..id_end]);
+        let id = unescape_markup(&after_start[..id_end]);
         // A quote without an id cannot be told from others: it stays, as in the JSON.
         if id.is_empty() || exists(&id) {
             out.push_str(&rest[start..end]);
@@ -124,15 +130,6 @@ fn forget_in_html(bytes: &[u8], exists: &dyn Fn(&str) -> bool) -> Option<(Vec<u8
     }
     out.push_str(rest);
     Some((out.into_bytes(), gone))
-}
-
-/// The text of an attribute escaped by [`super::svg::escape`].
-fn unescape(s: &str) -> String {
-    s.replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
 }
 
 #[cfg(test)]

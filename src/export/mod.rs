@@ -234,7 +234,7 @@ pub fn export(
     }
     // A mention erased while the report was computed was cleaned from the files before
     // these existed: they are checked against the index as it is now.
-    erase::forget_in_files(&request.out_dir, &|id: &str| {
+    erase::forget_in(&files, &|id: &str| {
         sources.index.contains(id).unwrap_or(true)
     });
     Ok(Written { report, files })

@@ -315,6 +315,17 @@ pub fn truncate_at_char(text: &mut String, max: usize) {
     text.truncate(keep);
 }
 
+/// The text [`escape_markup`] made markup of (and tantivy's snippets, which write the
+/// apostrophe as `&#x27;`), back as text.
+pub fn unescape_markup(s: &str) -> String {
+    s.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#x27;", "'")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&")
+}
+
 /// Text made safe for HTML and XML, in content and in quoted attribute values: the
 /// five markup characters as entities, and the control characters XML 1.0 forbids
 /// dropped. Everything from sources is data; this is how it becomes markup.
@@ -337,6 +348,7 @@ pub fn escape_markup(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
 
     #[test]
     fn text_is_composed_where_it_was_not() {
@@ -359,8 +371,6 @@ mod tests {
             assert_eq!(composed(text), text);
         }
     }
-
-    use super::*;
 
     #[test]
     fn html_becomes_clean_text() {

@@ -176,8 +176,14 @@ fn roughly(secs: u64) -> String {
 
 /// The error for a response whose `Date` contradicts `now` by more than
 /// [`MAX_CLOCK_SKEW`], if it does.
+#[cfg(test)]
 fn clock_error(headers: &HeaderMap, now: std::time::SystemTime) -> Option<FetchError> {
-    let skew = clock_skew(headers, now)?;
+    skew_error(clock_skew(headers, now)?, headers)
+}
+
+/// The error for a response whose `Date` is `skew` seconds behind ours, if that is more
+/// than [`MAX_CLOCK_SKEW`].
+fn skew_error(skew: i64, headers: &HeaderMap) -> Option<FetchError> {
     if skew.unsigned_abs() <= MAX_CLOCK_SKEW.as_secs() {
         return None;
     }
@@ -334,7 +340,9 @@ impl Fetcher {
             .await
             .map_err(|e| self.classify(e))?;
         let status = response.status();
-        if let Some(skew) = clock_skew(response.headers(), std::time::SystemTime::now()) {
+        // Every answer with a `Date` is a verdict on our clock, whatever its status.
+        let skew = clock_skew(response.headers(), std::time::SystemTime::now());
+        if let Some(skew) = skew {
             self.clock
                 .note(&host_name, skew.unsigned_abs() > MAX_CLOCK_SKEW.as_secs());
         }
@@ -368,7 +376,7 @@ impl Fetcher {
                 status: status.as_u16(),
             });
         }
-        if let Some(wrong) = clock_error(response.headers(), std::time::SystemTime::now()) {
+        if let Some(wrong) = skew.and_then(|skew| skew_error(skew, response.headers())) {
             return Err(wrong);
         }
         let headers = response.headers().clone();

@@ -237,19 +237,18 @@ fn copy_segment(
             // Title and text composed (NFC) as the pipeline now stores them: a post
             // written in decomposed form is found like the others.
             match (name, value.as_str()) {
+                ("title" | "text", Some(s)) => {
+                    let kept = if name == "title" {
+                        &mut title
+                    } else {
+                        &mut text
+                    };
+                    *kept = s.to_string();
+                    compose(kept);
+                    fresh.add_text(target, kept.as_str());
+                    continue;
+                }
                 ("lang", Some(s)) => lang = s.to_string(),
-                ("title", Some(s)) => {
-                    title = s.to_string();
-                    compose(&mut title);
-                    fresh.add_text(target, &title);
-                    continue;
-                }
-                ("text", Some(s)) => {
-                    text = s.to_string();
-                    compose(&mut text);
-                    fresh.add_text(target, &text);
-                    continue;
-                }
                 _ => {}
             }
             fresh.add_field_value(target, value);

@@ -142,13 +142,9 @@ impl Source for FeedSource {
         let remembered = (seen.len() * REMEMBERED_PER_ITEM)
             .max(old.seen.len())
             .min(MAX_SEEN);
-        let gone: Vec<u64> = old
-            .seen
-            .iter()
-            .filter(|key| !in_response.contains(key))
-            .copied()
-            .collect();
-        seen.extend(gone.into_iter().take(remembered.saturating_sub(seen.len())));
+        let room = remembered.saturating_sub(seen.len());
+        let gone = old.seen.iter().filter(|key| !in_response.contains(key));
+        seen.extend(gone.copied().take(room));
         let new_position = FeedPosition {
             etag: body.etag,
             last_modified: body.last_modified,
