@@ -176,6 +176,55 @@ pub fn compose(text: &mut String) {
     }
 }
 
+/// `text` with the look-alikes of ASCII that hide numbers and addresses from the
+/// redaction written as ASCII: full-width forms ("０６１２３４５６７８", "＠", which
+/// Unicode's compatibility mapping takes to ASCII too), and a dash between digits that
+/// is not the hyphen-minus (a word processor's "06–12345678", the non-breaking hyphen,
+/// the minus sign). A dash between words stays ("ma–vr").
+pub fn fold_lookalikes(text: &mut String) {
+    // Full-width forms begin with 0xEF, those dashes with 0xE2: most texts have neither.
+    if memchr::memchr2(0xE2, 0xEF, text.as_bytes()).is_none() {
+        return;
+    }
+    let is_dash = |c: char| matches!(c, '\u{2010}'..='\u{2015}' | '\u{2212}');
+    if !text
+        .chars()
+        .any(|c| is_dash(c) || ('\u{ff01}'..='\u{ff5e}').contains(&c))
+    {
+        return;
+    }
+    let chars: Vec<char> = text.chars().collect();
+    // Only in a run of digits as long as a phone number or a BSN: "2022–2023", "1–2",
+    // "8 – 10 днів" are written as they were.
+    let long_number = |i: usize| {
+        let in_run = |c: &char| c.is_numeric() || " .-/".contains(*c) || is_dash(*c);
+        let before = chars[..i].iter().rev().take_while(|c| in_run(c));
+        let after = chars[i + 1..].iter().take_while(|c| in_run(c));
+        before.chain(after).filter(|c| c.is_numeric()).count() >= 9
+    };
+    // The digit on each side of a dash, over at most one space.
+    let digit_before = |i: usize| match i.checked_sub(1).map(|j| chars[j]) {
+        Some(' ') => i.checked_sub(2).is_some_and(|j| chars[j].is_numeric()),
+        Some(c) => c.is_numeric(),
+        None => false,
+    };
+    let digit_after = |i: usize| match chars.get(i + 1) {
+        Some(' ') => chars.get(i + 2).is_some_and(|c| c.is_numeric()),
+        Some(c) => c.is_numeric(),
+        None => false,
+    };
+    let folded: String = chars
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| match c {
+            '\u{ff01}'..='\u{ff5e}' => char::from_u32(c as u32 - 0xfee0).unwrap_or(c),
+            c if is_dash(c) && digit_before(i) && digit_after(i) && long_number(i) => '-',
+            c => c,
+        })
+        .collect();
+    *text = folded;
+}
+
 /// Whether `text` holds what composing could change, by its bytes (a scan the compiler
 /// vectorises; the exact test reads tables per character): a combining diacritic
 /// (U+0300–U+036F), an Arabic madda or hamza above or below (U+0653–U+0655), or any
@@ -264,8 +313,10 @@ fn folded_prefix(text: &str) -> usize {
     text.len()
 }
 
-/// The canonical form of a link: tracking parameters (`utm_*` and known click ids) and
-/// the fragment removed; `None` when it is not an absolute http(s) URL.
+/// The canonical form of a link: tracking parameters (`utm_*` and known click ids),
+/// parameters that carry contact details (an address with an @, a key such as `email`
+/// or `phone`: the permalink is stored and shown like the text) and the fragment
+/// removed; `None` when it is not an absolute http(s) URL.
 pub fn canonical_url(link: &str) -> Option<String> {
     let mut url = url::Url::parse(link.trim()).ok()?;
     if !matches!(url.scheme(), "http" | "https") {
@@ -274,7 +325,7 @@ pub fn canonical_url(link: &str) -> Option<String> {
     url.set_fragment(None);
     let kept: Vec<(String, String)> = url
         .query_pairs()
-        .filter(|(k, _)| !is_tracking_param(k))
+        .filter(|(k, v)| !is_tracking_param(k) && !is_contact_param(k, v))
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();
     if kept.is_empty() {
@@ -283,6 +334,22 @@ pub fn canonical_url(link: &str) -> Option<String> {
         url.query_pairs_mut().clear().extend_pairs(kept);
     }
     Some(url.to_string())
+}
+
+fn is_contact_param(key: &str, value: &str) -> bool {
+    const CONTACT_KEYS: &[&str] = &[
+        "email",
+        "e-mail",
+        "mail",
+        "phone",
+        "tel",
+        "telephone",
+        "telefoon",
+        "mobile",
+        "mobiel",
+        "whatsapp",
+    ];
+    value.contains('@') || CONTACT_KEYS.contains(&key.to_ascii_lowercase().as_str())
 }
 
 fn is_tracking_param(key: &str) -> bool {
@@ -349,6 +416,41 @@ pub fn escape_markup(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn look_alikes_of_ascii_become_ascii_where_they_hide_numbers() {
+        for (input, expected) in [
+            ("Bel 06–12345678 (en)", "Bel 06-12345678 (en)"),
+            ("Bel 06 – 12 34 56 78", "Bel 06 - 12 34 56 78"),
+            (
+                "Bel 06—12345678 of 06‐12345678",
+                "Bel 06-12345678 of 06-12345678",
+            ),
+            (
+                "Bel 06‑1234 5678, BSN 111−222−333",
+                "Bel 06-1234 5678, BSN 111-222-333",
+            ),
+            (
+                "2022–2023, 1–2, 8 – 10 днів, 20,000 – 30.000",
+                "2022–2023, 1–2, 8 – 10 днів, 20,000 – 30.000",
+            ),
+            (
+                "Nummer ０６１２３４５６７８ of mariam＠gmail.com",
+                "Nummer 0612345678 of mariam@gmail.com",
+            ),
+            (
+                "ma–vr 09:00–17:00, “quotes” — dash",
+                "ma–vr 09:00–17:00, “quotes” — dash",
+            ),
+            ("geen bijzondere tekens", "geen bijzondere tekens"),
+            ("–", "–"),
+            ("1–", "1–"),
+        ] {
+            let mut text = input.to_string();
+            fold_lookalikes(&mut text);
+            assert_eq!(text, expected, "{input}");
+        }
+    }
 
     #[test]
     fn text_is_composed_where_it_was_not() {
@@ -501,6 +603,15 @@ mod tests {
         );
         assert_eq!(canonical_url("javascript:alert(1)"), None);
         assert_eq!(canonical_url("/relative"), None);
+    }
+
+    #[test]
+    fn contact_details_in_a_link_are_removed() {
+        assert_eq!(
+            canonical_url("https://forum.example.org/t/1?email=ahmed.k%40gmail.com&p=7&Phone=0612345678&to=a@b.nl")
+                .as_deref(),
+            Some("https://forum.example.org/t/1?p=7")
+        );
     }
 
     #[test]

@@ -38,6 +38,9 @@ pub struct Redactor {
     /// "Ik ben", "I'm" and the like ([`I_AM`], kept as group `keep`), then one to four
     /// of [`name_word`] (`name`), and a capital after them if there is one (`next`).
     i_am_names: Regex,
+    /// One of [`PEOPLE_OF_THE_WRITER`] (group `keep`), then one to four of [`name_word`]
+    /// (`name`), and a capital after them if there is one (`next`).
+    people_names: Regex,
     /// The introducers alone, in any case: whether the name patterns need to run at all.
     name_triggers: Regex,
 }
@@ -56,6 +59,9 @@ pub struct ExtraPattern {
 const BUILT_IN: &[(&str, &str)] = &[
     // Also with the @ percent-encoded, as in a link's query ("?email=jan%40example.nl").
     ("[email]", r"[\w.+-]+(?:@|%40)[\w-]+(?:\.[\w-]+)+"),
+    // A space on either side of the @ ("ahmed @gmail.com", "dawit @ yahoo . com"): only
+    // with a domain people mail from, or "thanks @IND_NL . Great" would be one.
+    ("[email]", SPACED_EMAIL),
     // Spelled out to keep it from address harvesters: "jan [at] example [dot] nl",
     // "jan(at)example.nl", "jan apenstaartje example punt nl", "jan at example dot com".
     // A bare "at" needs a dot spelled out too: "more at ind.nl" is no address.
@@ -65,6 +71,12 @@ const BUILT_IN: &[(&str, &str)] = &[
         "[iban]",
         r"(?-u:\b)[A-Za-z]{2}[0-9]{2}(?:[ -]?[A-Za-z0-9]{4}){2,7}(?:[ -]?[A-Za-z0-9]{1,3})?(?-u:\b)",
     ),
+    // A date of birth, after the words that say it is one: the date goes, the words
+    // stay ("geboren op [birthdate]").
+    ("[birthdate]", BIRTH_DATE),
+    // A passport's or identity card's number after its name: "paspoortnummer
+    // NXC4R8TZ1", "TC kimlik no 12345678950", "паспорт FE123456".
+    ("[id-number]", ID_NUMBER),
     // A chat link holds a phone number: wa.me/31612345678.
     (
         "[phone]",
@@ -77,53 +89,111 @@ const BUILT_IN: &[(&str, &str)] = &[
         r"(?:\+[ ]?|(?-u:\b)00[ ]?)[0-9]{1,3}(?:[\s.-]?\(?[0-9]{1,4}\)?){1,2}(?:[\s.-]?[0-9]{2,4}){2,4}(?-u:\b)",
     ),
     // Dutch numbers: a leading 0 and nine more digits, grouped any way ("06 - 12 34 56
-    // 78", "010/1234567"); or the area code in brackets: "(020) 123 4567".
+    // 78", "010/1234567"); or the area code in brackets: "(020) 123 4567". Numbers of
+    // other countries as dialled there have ten or eleven ("0532 123 45 67" in Turkey,
+    // "07700 900123" in Britain, "0151 23456789" in Germany).
     (
         "[phone]",
-        r"(?:(?-u:\b)0(?:\s?[.\-/]?\s?[0-9]){9}|\(0(?:[1-9][0-9]{2}\)(?:\s?[.\-/]?\s?[0-9]){6}|[1-9][0-9]\)(?:\s?[.\-/]?\s?[0-9]){7}|[1-9]\)(?:\s?[.\-/]?\s?[0-9]){8}))(?-u:\b)",
+        r"(?:(?-u:\b)0(?:\s?[.\-/]?\s?[0-9]){9,11}|\(0(?:[1-9][0-9]{2}\)(?:\s?[.\-/]?\s?[0-9]){6}|[1-9][0-9]\)(?:\s?[.\-/]?\s?[0-9]){7}|[1-9]\)(?:\s?[.\-/]?\s?[0-9]){8}))(?-u:\b)",
     ),
     // The same in Arabic-Indic or Persian digits, and international ones: ten to
     // fifteen such digits, a + before them or not.
     ("[phone]", r"\+?[٠-٩۰-۹](?:[\s.-]?[٠-٩۰-۹]){9,14}"),
+    // A BSN in those digits (nine, passing the 11-check): the index folds them, so
+    // "111222333" would find it.
+    (
+        "[bsn]",
+        r"[٠-٩۰-۹]{3}[ .-]?[٠-٩۰-۹]{2,3}[ .-]?[٠-٩۰-۹]{3,4}",
+    ),
     // V-number (the foreigner's number): ten digits, with or without its label, also
     // grouped ("12 345 678 90").
     (
         "[v-number]",
         r"(?-u:\b)[1-9](?:[0-9]{9}|[0-9]{1,3}(?:[ .][0-9]{2,4}){2,4})(?-u:\b)",
     ),
-    // BSN: nine digits, possibly grouped, also as printed on an identity card
-    // ("1234.56.782"); kept unless it passes the 11-check.
+    // BSN: nine digits, possibly grouped ("111-222-333", "111 22 23 33"), also as
+    // printed on an identity card ("1234.56.782"); kept unless it passes the 11-check.
     (
         "[bsn]",
-        r"(?-u:\b)(?:[0-9]{3}[ .]?[0-9]{2,3}[ .]?[0-9]{3,4}|[0-9]{4}[ .][0-9]{2}[ .][0-9]{3})(?-u:\b)",
+        r"(?-u:\b)(?:[0-9]{3}[ .-]?[0-9]{2,3}[ .-]?[0-9]{3,4}|[0-9]{4}[ .][0-9]{2}[ .][0-9]{3}|[0-9]{3} [0-9]{2} [0-9]{2} [0-9]{2})(?-u:\b)",
     ),
     // A street and house number: "Dorpsstraat 12", "Molenweg 21a", "Hauptstraße 5";
     // in lower case only the suffixes no everyday word ends in ("dorpsstraat 12", not
     // "onderweg 3"); the street type its own word ("Oude Gracht 12"); in English the
     // number first ("12 Baker Street"); the street type first ("Laan van Meerdervoort 12").
+    // A five-digit postcode right after it goes with it ("Hauptstraße 5, 10115 Berlin").
     (
         "[address]",
-        r"(?:(?-u:\b)[A-Z][a-zà-ÿß]+(?:straat|laan|weg|plein|gracht|kade|dijk|singel|dreef|hof|steeg|pad|markt|veld|baan|wal|dam|ring|stra(?:ss|ß)e)|(?-u:\b)[a-zà-ÿ]+(?:straat|laan|plein|gracht|singel|dreef))\s[0-9]{1,4}(?:\s?[a-zA-Z])?(?-u:\b)|(?-u:\b)[A-Z][a-zà-ÿ]+\s(?:Straat|Laan|Weg|Plein|Gracht|Kade|Dijk|Singel|Dreef|Markt|Ring)\s[0-9]{1,3}(?:\s?[a-zA-Z])?(?-u:\b)|(?-u:\b)(?:Laan|Weg|Kade|Dijk|Plein|Singel|Dreef)\s(?:(?:van|der|de|den|het|op|aan|te|ter|ten)\s){1,3}[A-Z][a-zà-ÿ]+(?:\s[A-Z][a-zà-ÿ]+)?\s[0-9]{1,4}(?:\s?[a-zA-Z])?(?-u:\b)|(?-u:\b)[0-9]{1,4}[a-zA-Z]?\s(?:[A-Z][a-z]+\s){1,2}(?:Street|Road|Avenue|Lane|Drive|Close|Crescent|Square)(?-u:\b)",
+        r"(?:(?:(?-u:\b)[A-Z][a-zà-ÿß]+(?:straat|laan|weg|plein|gracht|kade|dijk|singel|dreef|hof|steeg|pad|markt|veld|baan|wal|dam|ring|stra(?:ss|ß)e)|(?-u:\b)[a-zà-ÿ]+(?:straat|laan|plein|gracht|singel|dreef))\s[0-9]{1,4}(?:\s?[a-zA-Z])?(?-u:\b)|(?-u:\b)[A-Z][a-zà-ÿ]+\s(?:Straat|Laan|Weg|Plein|Gracht|Kade|Dijk|Singel|Dreef|Markt|Ring)\s[0-9]{1,3}(?:\s?[a-zA-Z])?(?-u:\b)|(?-u:\b)(?:Laan|Weg|Kade|Dijk|Plein|Singel|Dreef)\s(?:(?:van|der|de|den|het|op|aan|te|ter|ten)\s){1,3}[A-Z][a-zà-ÿ]+(?:\s[A-Z][a-zà-ÿ]+)?\s[0-9]{1,4}(?:\s?[a-zA-Z])?(?-u:\b)|(?-u:\b)[0-9]{1,4}[a-zA-Z]?\s(?:[A-Z][a-z]+\s){1,2}(?:Street|Road|Avenue|Lane|Drive|Close|Crescent|Square)(?-u:\b))(?:,\s?[0-9]{5}(?-u:\b))?",
     ),
-    // A Dutch postcode: "9561 AB".
+    // Addresses as written in French, Spanish, Russian, Ukrainian, Turkish, Arabic and
+    // Persian, with their house number.
+    ("[address]", FOREIGN_ADDRESS),
+    // A Dutch postcode: "9561 AB" (not a year before an abbreviation: "2024 NL").
     ("[postcode]", r"(?-u:\b)[1-9][0-9]{3}\s?[A-Z]{2}(?-u:\b)"),
-    // Dutch licence plates (the side codes with dashes).
+    // A British one: "NW1 6XE", "SW1A 1AA".
+    (
+        "[postcode]",
+        r"(?-u:\b)[A-Z]{1,2}[0-9][A-Z0-9]?\s[0-9][A-Z]{2}(?-u:\b)",
+    ),
+    // Dutch licence plates (the side codes with dashes), in either case.
     (
         "[plate]",
-        r"(?-u:\b)(?:[A-Z]{2}-[0-9]{2}-[0-9]{2}|[0-9]{2}-[0-9]{2}-[A-Z]{2}|[0-9]{2}-[A-Z]{2}-[0-9]{2}|[A-Z]{2}-[0-9]{2}-[A-Z]{2}|[A-Z]{2}-[A-Z]{2}-[0-9]{2}|[0-9]{2}-[A-Z]{2}-[A-Z]{2}|[0-9]{2}-[A-Z]{3}-[0-9]|[0-9]-[A-Z]{3}-[0-9]{2}|[A-Z]{2}-[0-9]{3}-[A-Z]|[A-Z]-[0-9]{3}-[A-Z]{2}|[A-Z]{3}-[0-9]{2}-[A-Z]|[A-Z]-[0-9]{2}-[A-Z]{3}|[0-9]-[A-Z]{2}-[0-9]{3}|[0-9]{3}-[A-Z]{2}-[0-9])(?-u:\b)",
+        r"(?-u:\b)(?i:[A-Z]{2}-[0-9]{2}-[0-9]{2}|[0-9]{2}-[0-9]{2}-[A-Z]{2}|[0-9]{2}-[A-Z]{2}-[0-9]{2}|[A-Z]{2}-[0-9]{2}-[A-Z]{2}|[A-Z]{2}-[A-Z]{2}-[0-9]{2}|[0-9]{2}-[A-Z]{2}-[A-Z]{2}|[0-9]{2}-[A-Z]{3}-[0-9]|[0-9]-[A-Z]{3}-[0-9]{2}|[A-Z]{2}-[0-9]{3}-[A-Z]|[A-Z]-[0-9]{3}-[A-Z]{2}|[A-Z]{3}-[0-9]{2}-[A-Z]|[A-Z]-[0-9]{2}-[A-Z]{3}|[0-9]-[A-Z]{2}-[0-9]{3}|[0-9]{3}-[A-Z]{2}-[0-9])(?-u:\b)",
     ),
 ];
+
+/// A date of birth (see [`BUILT_IN`]): the words that announce it, kept as group
+/// `keep`, then the date, day first or year first, in any of the digits people use,
+/// or with the month in words ("12 maart 1994").
+const BIRTH_DATE: &str = concat!(
+    r"(?P<keep>(?:(?-u:\b)(?i:geboren(?:\s+(?:op|am))?|geb\.|geboortedatum|born(?:\s+on)?|d\.?o\.?b\.?|date\s+of\s+birth|birth\s?date|née?\s+le|date\s+de\s+naissance|geburtsdatum|doğum\s+tarihi(?:m)?|fecha\s+de\s+nacimiento|nacid[oa]\s+el)",
+    r"|дата\s+(?:рождения|народження)|народи(?:вся|лася)|родил(?:ся|ась)|تاريخ\s+(?:ميلادي|الميلاد|ولادتي)|تاریخ\s+تولد(?:م)?)\s*[:：]?\s*)",
+    r"(?:[0-9٠-٩۰-۹]{1,2}[-./ ][0-9٠-٩۰-۹]{1,2}[-./ ][0-9٠-٩۰-۹]{2,4}",
+    r"|[0-9٠-٩۰-۹]{4}[-./][0-9٠-٩۰-۹]{1,2}[-./][0-9٠-٩۰-۹]{1,2}",
+    r"|[0-9]{1,2}\.?\s+\p{L}{3,10}\.?\s+[0-9]{4})",
+);
+
+/// An identity document's number (see [`BUILT_IN`]): the words that name it kept as
+/// group `keep`; the number has a digit.
+const ID_NUMBER: &str = concat!(
+    r"(?P<keep>(?:(?-u:\b)(?i:paspoort(?:nummer)?|passport(?:\s+(?:number|no\.?))?|passeport|pasaporte|pasaport|reisepass(?:nummer)?|(?:tc\s+)?kimlik\s+(?:no|numaras[ıi]m?)|id[- ]kaart|identiteitskaart)",
+    r"|паспорт(?:а)?|паспорта)\s*(?:nr\.?|no\.?|nummer|number|№|#)?\s*[:.]?\s*)",
+    r"[A-Za-z0-9]{6,11}(?-u:\b)",
+);
+
+/// Addresses in other languages' forms (see [`BUILT_IN`]).
+const FOREIGN_ADDRESS: &str = concat!(
+    // French: "15 rue de la Paix, 75002".
+    r"(?-u:\b)[0-9]{1,4}(?:\s?(?:bis|ter))?,?\s(?i:rue|avenue|av\.|boulevard|bd|chemin|place|allée|impasse|quai|route|cours)\s(?:de\s(?:la\s|l['’])?|du\s|des\s|d['’])?\p{Lu}[\p{L}'’-]*(?:\s\p{Lu}[\p{L}'’-]*)?(?:,\s?[0-9]{5}(?-u:\b))?",
+    // Spanish: "Calle Mayor 10, 28013", "C/ de la Paz, nº 4".
+    r"|(?:Calle|C/|Avenida|Avda\.|Plaza|Paseo|Carrer)\s(?:(?:de|del)\s(?:la\s|los\s|las\s)?)?\p{Lu}[\p{L}]*(?:\s\p{Lu}[\p{L}]*)?,?\s(?:n[º°o]\.?\s?)?[0-9]{1,4}(?-u:\b)(?:,\s?[0-9]{5}(?-u:\b))?",
+    // Russian and Ukrainian: "ул. Ленина, д. 5, кв. 12", "вул. Шевченка 14".
+    r"|(?:ул\.|улица|вул\.|вулиця|пр\.|просп\.|проспект|пер\.|переулок|провулок)\s?\p{Lu}[\p{L}-]*(?:,?\s(?:д\.|дом|буд\.|будинок)\s?[0-9]{1,4}|\s[0-9]{1,4})(?:,?\s(?:кв\.|квартира)\s?[0-9]{1,4})?",
+    // Turkish: "Atatürk Cad. No:15 Daire 3".
+    r"|\p{Lu}\p{L}*\s(?:Cad\.|Caddesi|Cd\.|Sok\.|Sokak|Sokağı|Sk\.|Bulvarı|Blv\.|Mah\.|Mahallesi)\s?No\s?[:.]?\s?[0-9]{1,4}(?:/[0-9]{1,3})?(?:\s(?:Daire|D\.|Kat)\s?[:.]?\s?[0-9]{1,4})?",
+    // Arabic and Persian: the street, then its number ("شارع الحمراء رقم ١٢").
+    r"|(?:شارع|خیابان|کوچه)\s+\S+(?:\s+\S+)?\s+(?:رقم|بناية|عمارة|پلاک)\s*[0-9٠-٩۰-۹]+",
+);
 
 /// An e-mail address spelled out (see [`BUILT_IN`]).
 const SPELLED_EMAIL: &str = concat!(
     r"[\w.+-]+(?:",
-    // "[at]", "(at)", "{at}", "<at>", "apenstaartje": then any dot.
-    r"\s*[\[({<]\s*(?i:at|apenstaartje)\s*[\])}>]\s*|\s+(?i:apenstaartje)\s+)",
-    r"[\w-]+(?:(?:\s*[\[({<]\s*(?i:dot|punt)\s*[\])}>]\s*|\s+(?i:dot|punt)\s+|\.)[\w-]+)+",
-    // A bare "at": a spelled-out dot somewhere in the domain.
+    // "[at]", "(at)", "{at}", "<at>", "(ät)", "(a)", "[@]", "apenstaartje", Russian
+    // "собака": then any dot.
+    r"\s*[\[({<]\s*(?i:at|ät|a|@|apenstaartje)\s*[\])}>]\s*|\s+(?i:apenstaartje|собака)\s+)",
+    r"[\w-]+(?:(?:\s*[\[({<]\s*(?i:dot|punt)\s*[\])}>]\s*|\s+(?i:dot|punt|точка)\s+|\.)[\w-]+)+",
+    // A bare "at": a spelled-out dot somewhere in the domain. The name may be spelled
+    // out too ("omar dot haddad at gmail dot com"): the match goes on over the next "at".
     r"|[\w.+-]+\s+(?:at|AT)\s+[\w-]+(?:\.[\w-]+)*",
     r"(?:\s*[\[({<]\s*(?i:dot|punt)\s*[\])}>]\s*|\s+(?i:dot|punt)\s+)[\w-]+",
-    r"(?:(?:\s*[\[({<]\s*(?i:dot|punt)\s*[\])}>]\s*|\s+(?i:dot|punt)\s+|\.)[\w-]+)*",
+    r"(?:(?:\s*[\[({<]\s*(?i:dot|punt)\s*[\])}>]\s*|\s+(?i:dot|punt)\s+|\s+(?:at|AT)\s+|\.)[\w-]+)*",
+);
+
+/// An e-mail address with a space beside its @ (see [`BUILT_IN`]).
+const SPACED_EMAIL: &str = concat!(
+    r"[\w.+-]+(?:\s?@\s|\s@\s?)[\w-]+(?:\s?\.\s?[\w-]+)*\s?\.\s?",
+    r"(?i:com|net|org|nl|be|de|fr|uk|eu|info|io|co|ru|ua|tr|ir|es|it|ch|at|se|dk|no|fi|pl|ma|dz|tn|eg|sy|iq|af|so|er|et|sd|ly|ye|jo|lb|sa|ae)(?-u:\b)",
 );
 
 /// Where a writer names a person: a self-introduction ("mijn naam is", "my name is", "je
@@ -439,6 +509,66 @@ const NOT_NAMES_AFTER_I_AM: &[&str] = &[
     "toujours",
     "encore",
     "aujourd",
+    // Who someone is, which the post is about: the credibility of exactly this is
+    // weighed at the hearing ("Ik ben Homo en de IND vroeg naar bewijs", "I am Hazara").
+    "homo",
+    "gay",
+    "lesbisch",
+    "lesbienne",
+    "lesbian",
+    "bi",
+    "biseksueel",
+    "bisexual",
+    "trans",
+    "transgender",
+    "queer",
+    "lhbti",
+    "lgbt",
+    "lgbtq",
+    "lgbtqi",
+    "hazara",
+    "rohingya",
+    "tigrayan",
+    "tigrinya",
+    "amhara",
+    "oromo",
+    "yezidi",
+    "jezidi",
+    "ezidi",
+    "yazidi",
+    "pashtun",
+    "pasjtoen",
+    "tajik",
+    "tadzjiek",
+    "uyghur",
+    "oeigoer",
+    "baloch",
+    "druze",
+    "alawite",
+    "alawiet",
+    "sunni",
+    "soenniet",
+    "shia",
+    "sjiiet",
+    "bahai",
+    "atheïst",
+    "atheist",
+    "katholiek",
+    "catholic",
+    "orthodox",
+    "orthodoxe",
+    "protestant",
+    "hindoe",
+    "sikh",
+    "boeddhist",
+    "buddhist",
+    "minderjarig",
+    "minor",
+    "alleenstaand",
+    "single",
+    // "Ik ben Ter Apel nooit vergeten": the place, after its particle.
+    "apel",
+    "türkçe",
 ];
 
 /// The particles [`name_word`] allows before a name in lower case, and
@@ -451,13 +581,88 @@ const NAME_PARTICLES: &[&str] = &[
 /// Forms of address, and "adım" alone (also "step": "adım adım"): a name after them is
 /// written with a capital.
 const FORMS_OF_ADDRESS: &[&str] = &[
-    "mevrouw", "meneer", r"mevr\.?", r"mw\.", r"dhr\.?", "frau", "herr", "madame", "monsieur",
-    r"mme\.?", r"mlle\.?", "señora", "señor", "adım",
+    "mevrouw",
+    "meneer",
+    r"mevr\.?",
+    r"mw\.",
+    r"dhr\.?",
+    "frau",
+    "herr",
+    "madame",
+    "monsieur",
+    r"mme\.?",
+    r"mlle\.?",
+    "señora",
+    "señor",
+    "adım",
+    // "ten name van", "ter attentie van": an account holder, an addressee.
+    r"t\.\s?n\.\s?v\.?",
+    r"t\.\s?a\.\s?v\.?",
 ];
+
+/// A person named by who they are to the writer: "mijn advocaat Jansen", "my caseworker
+/// Sarah de Vries", "mijn zoon Omar Hassan", "Avukatım Mehmet Kaya", "de medewerker
+/// heette Pieter Visser" (patterns, in any case). The name after them has capitals and
+/// is checked as one after "I am" ([`is_named_after_i_am`]): "mijn advocaat Syriër"
+/// and a title in capitals ("My Lawyer Never Calls") stay.
+const PEOPLE_OF_THE_WRITER: &[&str] = &[
+    r"(?:mijn|onze|haar|zijn|my|our|his|her)\s+(?:advocaat|advocate|lawyer|attorney|caseworker|case\s?manager|contactpersoon|contact\s+person|begeleider|mentor|voogd|guardian|zoon|dochter|son|daughter|broer|broertje|zus|zusje|brother|sister|neef|nicht|cousin|nephew|niece|man|vrouw|husband|wife|echtgenoot|echtgenote|vriend|vriendin|friend|moeder|vader|mother|father|oom|tante|uncle|aunt|kind|child|buurman|buurvrouw|neighbou?r)",
+    r"(?:mein|meine|meinen)\s+(?:sohn|tochter|bruder|schwester|mann|anwalt|anwältin|betreuer|betreuerin)",
+    r"(?:mon|ma|notre)\s+(?:fils|fille|frère|sœur|mari|femme|avocat|avocate|assistante?\s+sociale?)",
+    r"(?:mi|nuestro|nuestra)\s+(?:hijo|hija|hermano|hermana|esposo|esposa|marido|mujer|abogado|abogada)",
+    r"advocaat",
+    // Not "eşim", "kızım": Turkish writes a place after them as often ("Eşim
+    // Türkiye'de bekliyor"), with a capital.
+    r"avukatım",
+    r"heette",
+    r"genaamd",
+];
+
+/// Words an organisation's name begins with, which an account holder or a guardian
+/// often is: "t.n.v. Stichting Samen Verder", "mijn voogd van Nidos".
+const ORGANISATIONS: &[&str] = &[
+    "stichting",
+    "stg",
+    "vereniging",
+    "gemeente",
+    "fonds",
+    "foundation",
+    "kerk",
+    "parochie",
+    "moskee",
+    "dierenasiel",
+    "dierenopvang",
+    "vluchtelingenwerk",
+    "nidos",
+    "rode",
+];
+
+/// Offices a form of address or a title goes with that are no names: "Mr. President".
+const OFFICES: &[&str] = &[
+    "president",
+    "minister",
+    "premier",
+    "speaker",
+    "chairman",
+    "mayor",
+    "burgemeester",
+    "voorzitter",
+    "staatssecretaris",
+    "secretary",
+    "director",
+    "directeur",
+    "ambassador",
+    "ambassadeur",
+];
+
+/// Initials before a surname: "J. Jansen", "P.J. Bakker", "J. P. Smith".
+const INITIALS: &str = r"(?:\p{Lu}\.\s?){1,4}";
 
 /// What may stand between an introducer and the name: a colon ("Mijn naam is: …"), an
 /// opening quote, and an academic title ("mevrouw Dr. …", "my name is Prof. …").
-const BEFORE_NAME: &str = r#"(?:\s*[:：]\s*|\s+)["'“‘«]?(?:(?:Dr|Drs|Prof|Ir|Ing|Mr)\.?\s+)?"#;
+/// Titles may come two at a time ("mr. drs. J.P. de Groot", "mr. dr. Pieterse"); in
+/// lower case only with their dot.
+const BEFORE_NAME: &str = r#"(?:\s*[:：]\s*|\s+)["'“‘«]?(?:(?:(?:Dr|Drs|Prof|Ir|Ing|Mr)\.?|(?:dr|drs|prof|ir|ing|mr)\.)\s+){0,3}"#;
 
 /// The most words a name is taken to have ("Abdul Rahman Bin Khalid Al Farouqi").
 const NAME_WORDS: usize = 6;
@@ -670,11 +875,16 @@ impl Redactor {
             any,
             only_built_in: extra.is_empty(),
             names: Regex::new(&format!(
-                r"(?P<keep>(?:(?i:\b(?:{introducers}))|{NAME_TITLES}){BEFORE_NAME}){name_word}(?:\s+{name_word}){{0,{more}}}",
+                r"(?P<keep>(?:(?i:\b(?:{introducers}))|{NAME_TITLES}){BEFORE_NAME})(?P<name>(?:{INITIALS})?{name_word}(?:\s+{name_word}){{0,{more}}})",
                 introducers = introducers.join("|"),
                 more = NAME_WORDS - 1
             ))
             .expect("the name pattern compiles"),
+            people_names: Regex::new(&format!(
+                r"(?P<keep>(?i:\b(?:{people}))(?:\s*,\s*|\s+)(?:(?:Dr|Drs|Mrs?|Ms|mr|dr|Mw|mw|Dhr|dhr|Mevr|mevr)\.?\s+)?)(?P<name>(?:{INITIALS})?{name_word}(?:[ \t]+{name_word}){{0,3}})(?P<next>[ \t]+\p{{Lu}})?",
+                people = PEOPLE_OF_THE_WRITER.join("|")
+            ))
+            .expect("the people pattern compiles"),
             caseless_names: Regex::new(&format!(
                 r"(?P<keep>(?i:\b(?:{intros})){BEFORE_NAME})(?P<words>{CASELESS_NAME_WORD}(?:\s+{CASELESS_NAME_WORD}){{0,{more}}})",
                 intros = SELF_INTRODUCTIONS.join("|"),
@@ -690,9 +900,10 @@ impl Redactor {
             // mention (callgrind), where an Aho-Corasick automaton over these phrases,
             // which start with a dozen common letters in either case, took 5,300.
             name_triggers: Regex::new(&format!(
-                "(?i){}|{}|mr|ms",
+                "(?i){}|{}|{}|mr|ms",
                 introducers.join("|"),
-                I_AM.join("|")
+                I_AM.join("|"),
+                PEOPLE_OF_THE_WRITER.join("|")
             ))
                 .expect("the name introducers compile"),
         })
@@ -716,7 +927,27 @@ impl Redactor {
             return text;
         }
         let text = self.names.replace_all(&text, |c: &Captures| {
+            let name = c.name("name").map_or("", |m| m.as_str());
+            if is_an_office(name) || is_an_organisation(name) {
+                return c[0].to_string();
+            }
             format!("{}{replacement}", c.name("keep").map_or("", |m| m.as_str()))
+        });
+        let text = self.people_names.replace_all(&text, |c: &Captures| {
+            let name = c.name("name").map_or("", |m| m.as_str());
+            // A title whose name the form-of-address pattern took before: "lawyer Ms.
+            // [name]".
+            let a_title = ["ms", "mrs", "mr", "dr", "drs", "mw", "dhr", "mevr", "prof"]
+                .contains(&name.to_lowercase().as_str());
+            if c.name("next").is_none()
+                && !a_title
+                && is_a_persons_name(name)
+                && is_named_after_i_am(without_initials(name))
+            {
+                format!("{}{replacement}", &c["keep"])
+            } else {
+                c[0].to_string()
+            }
         });
         let text = self.i_am_names.replace_all(&text, |c: &Captures| {
             let name = c.name("name").map_or("", |m| m.as_str());
@@ -754,7 +985,12 @@ impl Redactor {
                     let found = &c[0];
                     match p.check {
                         Some(check) if !check(found) => found.to_string(),
-                        _ => replacement(p).to_string(),
+                        // The words that announce the data ("geboren op") stay.
+                        _ => format!(
+                            "{}{}",
+                            c.name("keep").map_or("", |m| m.as_str()),
+                            replacement(p)
+                        ),
                     }
                 })
                 .into_owned();
@@ -811,6 +1047,49 @@ fn is_named_after_i_am(words: &str) -> bool {
         })
 }
 
+/// `name` without the initials before it ("P.J. Bakker" is "Bakker").
+fn without_initials(name: &str) -> &str {
+    let mut rest = name;
+    loop {
+        let mut chars = rest.chars();
+        match (chars.next(), chars.next()) {
+            (Some(c), Some('.')) if c.is_uppercase() => rest = chars.as_str().trim_start(),
+            _ => return rest,
+        }
+    }
+}
+
+/// Whether the words after one of [`PEOPLE_OF_THE_WRITER`] are a person's name rather
+/// than what follows such a word as often: "van" and an organisation ("mijn voogd van
+/// Nidos"), an initial that already stands for a name ("de advocaat van B."), a place
+/// with a Turkish case ending ("Avukatım Amsterdam'da").
+fn is_a_persons_name(name: &str) -> bool {
+    let plain = without_initials(name);
+    let starts_lower = plain.chars().next().is_some_and(char::is_lowercase);
+    let a_letter = plain.chars().filter(|c| c.is_alphabetic()).count() <= 1;
+    let suffixed = plain
+        .split(['\'', '’'])
+        .skip(1)
+        .any(|after| after.chars().next().is_some_and(char::is_lowercase));
+    !(starts_lower || a_letter || suffixed || is_an_organisation(plain))
+}
+
+/// Whether `name` begins like an organisation's ([`ORGANISATIONS`]).
+fn is_an_organisation(name: &str) -> bool {
+    without_initials(name)
+        .split_whitespace()
+        .next()
+        .is_some_and(|first| ORGANISATIONS.contains(&first.to_lowercase().as_str()))
+}
+
+/// Whether the words after a form of address are an office ([`OFFICES`]), not a name.
+fn is_an_office(name: &str) -> bool {
+    without_initials(name)
+        .split_whitespace()
+        .next()
+        .is_some_and(|first| OFFICES.contains(&first.to_lowercase().as_str()))
+}
+
 /// What a name becomes.
 const NAME_PLACEHOLDER: &str = "[name]";
 
@@ -839,6 +1118,8 @@ fn spells_an_at(text: &str) -> bool {
             "apenstaartje",
             "Apenstaartje",
             "APENSTAARTJE",
+            "собака",
+            "Собака",
         ]
         .into_iter()
         .map(Finder::new)
@@ -857,8 +1138,34 @@ fn check_for(placeholder: &str) -> Option<fn(&str) -> bool> {
         "[v-number]" => Some(|found| digits(found).len() == 10),
         "[phone]" => Some(|found| !starts_with_a_date(found)),
         "[address]" => Some(is_address),
+        "[postcode]" => Some(is_postcode),
+        "[id-number]" => Some(|found| {
+            found
+                .rsplit(|c: char| !c.is_ascii_alphanumeric())
+                .next()
+                .is_some_and(|number| number.bytes().any(|b| b.is_ascii_digit()))
+        }),
         _ => None,
     }
+}
+
+/// Abbreviations in capitals that follow a year as the letters follow a postcode's
+/// digits: "In 2023 EU-breed", "het verdrag uit 1951 VN-breed", "de cijfers van 2024 NL".
+const AFTER_A_YEAR: &[&str] = &[
+    "EU", "VN", "NL", "VS", "US", "UK", "EK", "WK", "OS", "AI", "TV", "ID", "GB", "BV", "NV",
+];
+
+/// Whether a match of a postcode pattern is a postcode: not a year before one of
+/// [`AFTER_A_YEAR`].
+fn is_postcode(found: &str) -> bool {
+    let year = found
+        .get(..4)
+        .and_then(|digits| digits.parse::<u32>().ok())
+        .is_some_and(|n| (1900..=2099).contains(&n));
+    let letters = found
+        .get(found.len().saturating_sub(2)..)
+        .unwrap_or_default();
+    !(year && AFTER_A_YEAR.contains(&letters))
 }
 
 /// Everyday words that end like a street ("onderweg", "blokkade", "ervaring") and towns
@@ -902,8 +1209,16 @@ fn starts_with_a_date(text: &str) -> bool {
     DATE.is_match(text)
 }
 
+/// The digits of `text`, of the scripts the patterns read: ASCII, Arabic-Indic and
+/// Persian.
 fn digits(text: &str) -> Vec<u32> {
-    text.chars().filter_map(|c| c.to_digit(10)).collect()
+    text.chars()
+        .filter_map(|c| match c {
+            '٠'..='٩' => Some(c as u32 - '٠' as u32),
+            '۰'..='۹' => Some(c as u32 - '۰' as u32),
+            _ => c.to_digit(10),
+        })
+        .collect()
 }
 
 /// The Dutch 11-check ("elfproef") for a BSN: nine digits, weights 9..2 and −1.
@@ -1225,6 +1540,230 @@ mod tests {
             ),
         ] {
             assert_eq!(redact(input), expected, "{input}");
+        }
+    }
+
+    /// Forms a black-box audit found stored as written (session 17).
+    #[test]
+    fn personal_data_as_people_also_write_it_is_replaced() {
+        for (input, expected) in [
+            // Foreign numbers as dialled in their country.
+            (
+                "Ablamın numarası 0532 123 45 67, Ter Apel",
+                "Ablamın numarası [phone], Ter Apel",
+            ),
+            (
+                "Handy: 0151 23456789, sie ist im AZC",
+                "Handy: [phone], sie ist im AZC",
+            ),
+            (
+                "my UK mobile 07700 900123, azc Budel",
+                "my UK mobile [phone], azc Budel",
+            ),
+            // BSNs grouped otherwise, and in Arabic-Indic or Persian digits.
+            (
+                "BSN: 111 22 23 33, statushouder",
+                "BSN: [bsn], statushouder",
+            ),
+            (
+                "mijn bsn 111-222-333 klopt niet",
+                "mijn bsn [bsn] klopt niet",
+            ),
+            (
+                "رقم BSN الخاص بي ١١٦٢٦٣٦٨٤ مكتوب",
+                "رقم BSN الخاص بي [bsn] مكتوب",
+            ),
+            ("شماره BSN من ۱۲۳۴۵۶۷۸۲ اشتباه", "شماره BSN من [bsn] اشتباه"),
+            // E-mail with spaces at the @, or the @ written otherwise.
+            (
+                "Reach me: dawit_t @ yahoo . com (Ter Apel)",
+                "Reach me: [email] (Ter Apel)",
+            ),
+            (
+                "mail me op ahmed @gmail.com over",
+                "mail me op [email] over",
+            ),
+            ("email ahmed@ hotmail.com", "email [email]"),
+            (
+                "ایمیل من: reza.mohammadi @ gmail.com هستم",
+                "ایمیل من: [email] هستم",
+            ),
+            (
+                "Schreibt mir: lena.schmidt(ät)web.de, ich",
+                "Schreibt mir: [email], ich",
+            ),
+            (
+                "mail: ahmed(a)gmail.com, azc Zwolle",
+                "mail: [email], azc Zwolle",
+            ),
+            (
+                "stuur naar ahmed.k [@] gmail.com, azc",
+                "stuur naar [email], azc",
+            ),
+            (
+                "на почту ivan.petrenko собака gmail точка com, я",
+                "на почту [email], я",
+            ),
+            (
+                "email me at omar dot haddad at gmail dot com, I help",
+                "email [email], I help",
+            ),
+            // Dates of birth.
+            (
+                "Geboren op 12-03-1994 in Aleppo",
+                "Geboren op [birthdate] in Aleppo",
+            ),
+            (
+                "DOB: 1994-03-12. IND registered",
+                "DOB: [birthdate]. IND registered",
+            ),
+            (
+                "geboortedatum 03/07/1988, V-nummer",
+                "geboortedatum [birthdate], V-nummer",
+            ),
+            (
+                "born on 12 March 1994 in Kabul",
+                "born on [birthdate] in Kabul",
+            ),
+            ("تاريخ ميلادي ١٢/٠٣/١٩٩٤ لكن", "تاريخ ميلادي [birthdate] لكن"),
+            // Identity documents.
+            (
+                "Mijn paspoortnummer NXC4R8TZ1 staat verkeerd",
+                "Mijn paspoortnummer [id-number] staat verkeerd",
+            ),
+            (
+                "TC kimlik no 12345678950, Ter Apel'de",
+                "TC kimlik no [id-number], Ter Apel'de",
+            ),
+            (
+                "Мій паспорт FE123456, я в таборі",
+                "Мій паспорт [id-number], я в таборі",
+            ),
+            // Plates in lower case.
+            ("kenteken vl-382-k, naar azc", "kenteken [plate], naar azc"),
+            // Addresses in other countries' forms, with their postcode.
+            (
+                "Meine Adresse: Hauptstraße 5, 10115 Berlin.",
+                "Meine Adresse: [address] Berlin.",
+            ),
+            (
+                "J'habite 15 rue de la Paix, 75002 Paris, et",
+                "J'habite [address] Paris, et",
+            ),
+            (
+                "Vivo en Calle Mayor 10, 28013 Madrid, mi",
+                "Vivo en [address] Madrid, mi",
+            ),
+            (
+                "Мой адрес: ул. Ленина, д. 5, кв. 12, Харьков",
+                "Мой адрес: [address], Харьков",
+            ),
+            (
+                "Моя адреса: вул. Шевченка 14, кв. 3, Київ",
+                "Моя адреса: [address], Київ",
+            ),
+            (
+                "Adresim Atatürk Cad. No:15 Daire 3 Kadıköy",
+                "Adresim [address] Kadıköy",
+            ),
+            ("عنواني شارع الحمراء رقم ١٢ بيروت", "عنواني [address] بيروت"),
+            (
+                "I live at 12 Baker Street, London NW1 6XE but",
+                "I live at [address], London [postcode] but",
+            ),
+            // Names with initials, two titles, an account holder.
+            (
+                "Mijn advocaat mr. J. Jansen heeft",
+                "Mijn advocaat mr. [name] heeft",
+            ),
+            (
+                "mevrouw A. de Vries van het COA",
+                "mevrouw [name] van het COA",
+            ),
+            ("dhr. P.J. Bakker van de IND", "dhr. [name] van de IND"),
+            ("Mr. J.P. Smith at the IND", "Mr. [name] at the IND"),
+            ("mr. E. van den Heuvel heeft", "mr. [name] heeft"),
+            (
+                "contactpersoon COA: mw. S. el Idrissi, azc",
+                "contactpersoon COA: mw. [name], azc",
+            ),
+            ("mr. drs. J.P. de Groot heeft", "mr. drs. [name] heeft"),
+            (
+                "Mijn advocaat is mr. dr. Pieterse, asielzaak",
+                "Mijn advocaat is mr. dr. [name], asielzaak",
+            ),
+            (
+                "NL20 INGB 0001 2345 67 t.n.v. A. Karimi",
+                "[iban] t.n.v. [name]",
+            ),
+            // Names by who they are to the writer.
+            (
+                "My caseworker Sarah de Vries at the COA",
+                "My caseworker [name] at the COA",
+            ),
+            (
+                "Mijn advocaat Jansen reageert niet",
+                "Mijn advocaat [name] reageert niet",
+            ),
+            (
+                "Mijn advocaat, Jeroen Smit, heeft niets gedaan",
+                "Mijn advocaat, [name], heeft niets gedaan",
+            ),
+            (
+                "Advocaat Van der Berg uit Utrecht",
+                "Advocaat [name] uit Utrecht",
+            ),
+            (
+                "De IND-medewerker heette Pieter Visser, hij",
+                "De IND-medewerker heette [name], hij",
+            ),
+            (
+                "Avukatım Mehmet Kaya, IND itirazımı",
+                "Avukatım [name], IND itirazımı",
+            ),
+            (
+                "Mijn dochter Amina (7) krijgt geen school",
+                "Mijn dochter [name] (7) krijgt geen school",
+            ),
+            (
+                "Mijn zoon Omar Hassan (12) is weg",
+                "Mijn zoon [name] (12) is weg",
+            ),
+            (
+                "Our lawyer Ms. Visser won the appeal",
+                "Our lawyer Ms. [name] won the appeal",
+            ),
+        ] {
+            assert_eq!(redact(input), expected, "{input}");
+        }
+    }
+
+    #[test]
+    fn who_someone_is_and_a_year_before_an_abbreviation_stay() {
+        for text in [
+            "In 2023 EU-breed 1,1 miljoen asielaanvragen",
+            "Het VN-Vluchtelingenverdrag uit 1951 VN-breed geratificeerd",
+            "De cijfers van 2024 NL: 32.000 asielaanvragen",
+            "Ik ben Homo en de IND vroeg bij het nader gehoor naar bewijs",
+            "I am Gay and the IND asked for proof",
+            "I am Hazara and the IND does not believe me",
+            "I'm Rohingya, stuck in the Dutch azc",
+            "Ik ben Ter Apel nooit vergeten",
+            "Mr. President, fix the IND asylum backlog",
+            "My Lawyer Never Calls Back",
+            "mijn advocaat IND-zaken is goed",
+            "Mijn man Syriër, ik Afghaanse",
+            "Thanks @IND_NL . Great work",
+            "Eşim Türkiye'de bekliyor",
+            "Avukatım Amsterdam'da çalışıyor, Avukatım Türkçe bilmiyor",
+            "Doneren kan op NL91 t.n.v. Stichting Welkom Thuis Deventer",
+            "mijn voogd van Nidos heeft mijn leven gered",
+            "De advocaat van B. is met pensioen",
+            "The meeting is at 5. Dot the i's.",
+            "Geboren in 1994, asielzoeker",
+            "Mijn paspoort VERLOPEN sinds 2019, paspoort Syrisch",
+        ] {
+            assert_unchanged(text);
         }
     }
 

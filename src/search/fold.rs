@@ -27,6 +27,8 @@ pub const PLACEHOLDERS: &[&str] = &[
     "[address]",
     "[postcode]",
     "[plate]",
+    "[birthdate]",
+    "[id-number]",
 ];
 
 /// Splits words like [`SimpleTokenizer`], after blanking [`PLACEHOLDERS`].
