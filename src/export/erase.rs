@@ -67,10 +67,17 @@ pub fn forget_in(paths: &[PathBuf], exists: &dyn Fn(&str) -> bool) -> usize {
         if gone == 0 {
             continue;
         }
-        let modified = std::fs::metadata(path).and_then(|m| m.modified()).ok();
+        let metadata = std::fs::metadata(path).ok();
+        let modified = metadata.as_ref().and_then(|m| m.modified().ok());
         if let Err(e) = write_atomically(path, &after) {
             tracing::error!(error = %e, "erased mentions stay quoted in an export file");
             continue;
+        }
+        // A report an administrator closed further stays so.
+        if let Some(metadata) = metadata {
+            if let Err(e) = std::fs::set_permissions(path, metadata.permissions()) {
+                tracing::warn!(path = %path.display(), error = %e, "an export file rewritten for an erasure did not keep its permissions");
+            }
         }
         if let Some(modified) = modified {
             let file = std::fs::File::options().write(true).open(path);
@@ -158,6 +165,32 @@ mod tests {
     fn a_page_with_no_erased_quote_stays_as_it_is() {
         let (after, gone) = forget_in_html(PAGE.as_bytes(), &|_| true).unwrap();
         assert_eq!((after.as_slice(), gone), (PAGE.as_bytes(), 0));
+    }
+
+    /// The retention run reads a report's age from its time, and an administrator may
+    /// have closed it further than the export does.
+    #[cfg(unix)]
+    #[test]
+    fn a_rewritten_report_keeps_its_time_and_permissions() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("webcare-2026-W47.html");
+        std::fs::write(&path, PAGE).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let then =
+            std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
+        std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_modified(then)
+            .unwrap();
+        assert_eq!(forget_in(std::slice::from_ref(&path), &|id| id != "a1"), 1);
+        let page = std::fs::read_to_string(&path).unwrap();
+        assert!(!page.contains("kwam"), "{page}");
+        let metadata = std::fs::metadata(&path).unwrap();
+        assert_eq!(metadata.permissions().mode() & 0o777, 0o600);
+        assert_eq!(metadata.modified().unwrap(), then);
     }
 
     #[test]

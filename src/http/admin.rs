@@ -93,8 +93,19 @@ pub async fn forget(
         &format!("{}: {erased} mentions", erasure.describe()),
     );
     if erased > 0 {
-        crate::retention::forget_in_copies(&state.index, &state.state, state.exports.as_deref())
-            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+        // Reads the index and rewrites stored mail and report files: off the async
+        // threads that serve the other requests.
+        let copies = Arc::clone(&state);
+        tokio::task::spawn_blocking(move || {
+            crate::retention::forget_in_copies(
+                &copies.index,
+                &copies.state,
+                copies.exports.as_deref(),
+            )
+        })
+        .await
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
     }
     Ok(Json(json!({ "erased": erased })))
 }
