@@ -650,6 +650,28 @@ any = ["weet iemand"]
         );
     }
 
+    /// "Was not good" is a grievance although "good" speaks for praise: the shipped cues
+    /// say so in each language; "niet goed verstaan" (not understanding well) is no cue.
+    #[test]
+    fn the_shipped_cues_take_was_not_good_for_a_grievance() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/complaint");
+        let cues = ComplaintRules::load_cues(&dir).unwrap();
+        for (text, lang) in [
+            ("De tolk bij de IND was niet goed.", "nl"),
+            ("The interpreter at the IND was not good.", "en"),
+            ("Der Dolmetscher war nicht gut.", "de"),
+            ("El intérprete no fue bueno.", "es"),
+            ("Le traducteur n'était pas bon.", "fr"),
+            ("المترجم مش كويس", "ar"),
+            ("مترجم خوب نبود", "fa"),
+        ] {
+            let c = cues.judge(text, lang);
+            assert!(c.complaint, "{text}: {c:?}");
+        }
+        let tip = cues.judge("Je mag zeggen dat je de tolk niet goed verstaat.", "nl");
+        assert!(!tip.complaint, "{tip:?}");
+    }
+
     /// Every language's cues are read in every post: a short prefix of one language must
     /// not begin everyday words of another.
     #[test]
