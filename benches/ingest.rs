@@ -816,6 +816,7 @@ fn bench_export(index: &MentionIndex) {
         out_dir: dir.path().to_path_buf(),
         language: Language::Nl,
         bom: false,
+        csv_delimiter: b',',
     };
     let mut times = Vec::new();
     for _ in 0..ROUNDS {

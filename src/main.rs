@@ -235,6 +235,10 @@ enum Command {
         /// Start the CSV with a UTF-8 byte-order mark, for spreadsheet programs.
         #[arg(long)]
         bom: bool,
+        /// Separate the CSV's fields with "," (the default), ";" (a spreadsheet set to
+        /// Dutch opens that in columns) or "tab" (default: `[export] csv_delimiter`).
+        #[arg(long)]
+        csv_delimiter: Option<String>,
     },
     /// Create an API token for a user; it is shown once. --list shows the user's tokens,
     /// --revoke ID ends one, --revoke-all every one (the user and their password stay).
@@ -491,6 +495,7 @@ fn execute(cli: Cli) -> Result<()> {
             out,
             lang,
             bom,
+            csv_delimiter,
         } => {
             init_logging(LogFormat::Human);
             export(
@@ -502,6 +507,7 @@ fn execute(cli: Cli) -> Result<()> {
                     out,
                     lang,
                     bom,
+                    csv_delimiter,
                 },
             )
         }
@@ -1491,11 +1497,12 @@ struct ExportArgs {
     out: Option<PathBuf>,
     lang: Option<String>,
     bom: bool,
+    csv_delimiter: Option<String>,
 }
 
 /// The export request from the options, with the config's `[export]` as defaults.
 fn export_request(config: &Config, args: &ExportArgs) -> Result<Request> {
-    use webcare::export::settings::{check_weeks, parse_formats};
+    use webcare::export::settings::{check_weeks, parse_csv_delimiter, parse_formats};
     let settings = &config.export;
     let tz = settings.schedule.tz;
     let week = match &args.week {
@@ -1544,6 +1551,12 @@ fn export_request(config: &Config, args: &ExportArgs) -> Result<Request> {
         out_dir: args.out.clone().unwrap_or_else(|| settings.out_dir.clone()),
         language,
         bom: args.bom || settings.bom,
+        csv_delimiter: match &args.csv_delimiter {
+            Some(text) => {
+                parse_csv_delimiter(text).map_err(|m| anyhow::anyhow!("--csv-delimiter {m}"))?
+            }
+            None => settings.csv_delimiter,
+        },
     })
 }
 

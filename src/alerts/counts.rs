@@ -53,6 +53,8 @@ pub struct Example {
     /// The author's pseudonym, where the source names one.
     pub author: Option<String>,
     pub aspects: Vec<String>,
+    /// ISO 639-1, or `und`.
+    pub lang: String,
     pub published: DateTime<Utc>,
 }
 
@@ -209,6 +211,7 @@ fn example(f: &Fields, doc: &TantivyDocument) -> Example {
             .get_all(f.aspect)
             .filter_map(|v| v.as_str().map(str::to_string))
             .collect(),
+        lang: stored_text(doc, f.lang).unwrap_or_default(),
         published: stored_time(doc, f.published),
     }
 }

@@ -1,14 +1,18 @@
 //! The report as CSV (RFC 4180: comma-separated, CRLF line ends, quotes only where
-//! needed, UTF-8), one row per week × aspect × language, with a header row.
+//! needed, UTF-8), with a header row and, per week, the totals and one row per aspect ×
+//! language.
 //!
-//! Every (aspect, language) pair that occurs in any week of the export gets a row in
-//! every week, zeros included, so that a pivot table or a chart over the weeks has no
-//! holes. A mention with several aspects counts in each, so the rows of a week add up to
-//! more than its mentions; mentions without an aspect are under aspect `none`. An
-//! optional UTF-8 byte-order mark makes spreadsheet programs read "Oekraïens" and "één"
-//! as such.
+//! `*` stands for all: the row `*,*` holds the week's totals (the report's summary),
+//! `*,nl` a language's, `waiting_time,*` an aspect's; the rows after them split those
+//! per aspect and language. Every (aspect, language) pair that occurs in any week of the
+//! export gets a row in every week, zeros included, so that a pivot table or a chart
+//! over the weeks has no holes. A mention with several aspects counts in each, so the
+//! aspect rows of a week add up to more than its mentions, and voices never add up:
+//! read totals from the `*` rows. Mentions without an aspect are under aspect `none`.
+//! An optional UTF-8 byte-order mark makes spreadsheet programs read "Oekraïens" and
+//! "één" as such; a `;` delimiter lets a spreadsheet set to Dutch split the columns.
 
-use super::data::Report;
+use super::data::{Report, Tally};
 use super::ExportError;
 
 pub const HEADER: [&str; 7] = [
@@ -50,26 +54,49 @@ fn pairs(report: &Report) -> Vec<(String, String)> {
     out
 }
 
-pub fn render(report: &Report, bom: bool) -> Result<Vec<u8>, ExportError> {
+/// What a row's aspect or language is when it stands for all of them.
+pub const ALL: &str = "*";
+
+pub fn render(report: &Report, bom: bool, delimiter: u8) -> Result<Vec<u8>, ExportError> {
     let mut out = Vec::new();
     if bom {
         out.extend_from_slice(BOM);
     }
     let mut writer = ::csv::WriterBuilder::new()
         .terminator(::csv::Terminator::CRLF)
+        .delimiter(delimiter)
         .from_writer(out);
     writer.write_record(HEADER).map_err(failed)?;
     let pairs = pairs(report);
+    let languages = report.languages();
+    let aspects = report.aspects();
     for week in &report.weeks {
         // The local date of Monday: the start is written as 2026-11-16T00:00:00+01:00.
         let week_start = week.start.get(..10).unwrap_or(week.start.as_str());
-        for (aspect, language) in &pairs {
-            let tally = week
-                .aspect_languages
-                .get(aspect)
-                .and_then(|by_language| by_language.get(language))
-                .copied()
-                .unwrap_or_default();
+        let totals = Tally {
+            mentions: week.mentions,
+            complaints: week.complaints,
+            complaint_voices: week.complaint_voices,
+        };
+        let rows = std::iter::once((ALL, ALL, totals))
+            .chain(languages.iter().map(|l| {
+                let tally = week.languages.get(l).copied().unwrap_or_default();
+                (ALL, l.as_str(), tally)
+            }))
+            .chain(aspects.iter().map(|a| {
+                let tally = week.aspects.get(a).copied().unwrap_or_default();
+                (a.as_str(), ALL, tally)
+            }))
+            .chain(pairs.iter().map(|(aspect, language)| {
+                let tally = week
+                    .aspect_languages
+                    .get(aspect)
+                    .and_then(|by_language| by_language.get(language))
+                    .copied()
+                    .unwrap_or_default();
+                (aspect.as_str(), language.as_str(), tally)
+            }));
+        for (aspect, language, tally) in rows {
             let (mentions, complaints, voices) = (
                 tally.mentions.to_string(),
                 tally.complaints.to_string(),
@@ -79,8 +106,8 @@ pub fn render(report: &Report, bom: bool) -> Result<Vec<u8>, ExportError> {
                 .write_record([
                     week.week.as_str(),
                     week_start,
-                    aspect.as_str(),
-                    language.as_str(),
+                    aspect,
+                    language,
                     mentions.as_str(),
                     complaints.as_str(),
                     voices.as_str(),

@@ -1,8 +1,13 @@
 //! The numbers of a weekly export, computed from the index with tantivy aggregations.
 //!
-//! One query per week (its `[start, end)` of publication times) with nested terms
+//! Two queries per week (its `[start, end)` of publication times) with nested terms
 //! aggregations — complaint, aspect × language, language, source — and cardinality of
-//! near-duplicate clusters, so that a 52-week export reads counts, not mentions. Only the
+//! near-duplicate clusters and authors, so that a 52-week export reads counts, not
+//! mentions. The second counts the clusters of complaints without an author: complaint
+//! voices are counted as the alerts count them ([`crate::alerts::counts`]), the smaller of
+//! the distinct clusters and the distinct people, a complaint without an author standing
+//! for its cluster. One post reposted twenty times is one voice, one person posting six
+//! complaints is one voice. Only the
 //! examples of the top recurring complaints and the samples for emerging terms read
 //! stored documents, and those are bounded.
 //!
@@ -40,7 +45,7 @@ use crate::state::{StateDb, StateError};
 
 /// Names the JSON schema and its version; bumped only when a field changes meaning or
 /// goes away (new fields do not bump it).
-pub const SCHEMA: &str = "webcare-weekly-export/1";
+pub const SCHEMA: &str = "webcare-weekly-export/2";
 /// The aspect of mentions that have none.
 pub const NO_ASPECT: &str = "none";
 /// Distinct aspects, languages and sources counted per week at most.
@@ -87,7 +92,7 @@ pub struct Report {
     pub weeks: Vec<WeekCounts>,
     /// `week` against the week before and against the mean of the baseline weeks.
     pub changes: Changes,
-    /// Near-duplicate clusters of complaints in `week`, most mentions first.
+    /// Near-duplicate clusters of complaints in `week`, posted by the most accounts first.
     pub top_complaints: Vec<RecurringComplaint>,
     /// Words over-represented in `week`'s complaints against the weeks before.
     pub emerging_terms: Vec<EmergingTerm>,
@@ -106,7 +111,9 @@ pub struct WeekCounts {
     /// The same as `mentions`: only relevant mentions are indexed.
     pub relevant_mentions: u64,
     pub complaints: u64,
-    /// Distinct near-duplicate clusters among the complaints.
+    /// The people behind the complaints: the smaller of their distinct near-duplicate
+    /// clusters and their distinct authors (a complaint without one stands for its
+    /// cluster).
     pub complaint_voices: u64,
     /// Per aspect (a mention can have several; [`NO_ASPECT`] for none).
     pub aspects: BTreeMap<String, Tally>,
@@ -153,12 +160,15 @@ pub struct Change {
     pub p_mean: f64,
 }
 
-/// The changes of the exported week: mentions and complaints overall, and complaints
-/// per aspect, language and source.
+/// The changes of the exported week: mentions, complaints and complaint voices overall,
+/// and complaint voices per aspect, language and source (a repost wave is no trend).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Changes {
     pub mentions: Change,
     pub complaints: Change,
+    /// Absent from reports of schema 1, which an erasure still reads.
+    #[serde(default)]
+    pub complaint_voices: Change,
     pub aspects: BTreeMap<String, Change>,
     pub languages: BTreeMap<String, Change>,
     pub sources: BTreeMap<String, Change>,
@@ -170,7 +180,8 @@ pub struct RecurringComplaint {
     pub cluster: String,
     /// Complaints of the week in the cluster.
     pub mentions: u64,
-    /// Distinct authors (pseudonyms) among them: its voices. Feed items have no author.
+    /// Distinct accounts (pseudonyms) that posted it: how far it spread, not its voices
+    /// (near-identical posts are one voice). Feed items have no author.
     pub authors: u64,
     /// Its aspects, most frequent first.
     pub aspects: Vec<String>,
@@ -351,11 +362,15 @@ fn collector(
     Ok(AggregationCollector::from_aggs(aggs, context))
 }
 
-/// The aggregation of one week: every split carries its complaints and their voices.
+/// The aggregation of one week: every split carries its complaints, their clusters and
+/// their authors.
 fn week_request() -> serde_json::Value {
     let complaint = json!({
         "terms": { "field": "complaint", "size": 2 },
-        "aggs": { "voices": { "cardinality": { "field": "cluster" } } }
+        "aggs": {
+            "voices": { "cardinality": { "field": "cluster" } },
+            "authors": { "cardinality": { "field": "author" } }
+        }
     });
     let split = json!({ "complaint": complaint.clone() });
     let by_lang = json!({
@@ -376,7 +391,42 @@ fn week_request() -> serde_json::Value {
     })
 }
 
+/// The clusters of the week's complaints without an author, split as [`week_request`]
+/// splits them: each such cluster stands for one person.
+fn anonymous_request() -> serde_json::Value {
+    let voices = json!({ "voices": { "cardinality": { "field": "cluster" } } });
+    let by_lang = json!({
+        "terms": { "field": "lang", "size": MAX_KEYS },
+        "aggs": voices.clone()
+    });
+    json!({
+        "voices": { "cardinality": { "field": "cluster" } },
+        "aspect": {
+            "terms": { "field": "aspect", "size": MAX_KEYS, "missing": NO_ASPECT },
+            "aggs": { "voices": { "cardinality": { "field": "cluster" } }, "lang": by_lang.clone() }
+        },
+        "lang": by_lang,
+        "source": {
+            "terms": { "field": "source", "size": MAX_KEYS },
+            "aggs": voices
+        }
+    })
+}
+
 type Aggs<S> = HashMap<String, AggregationResult, S>;
+
+/// Clusters of complaints without an author per key of the terms aggregation `name`.
+fn anonymous_per_key<S: BuildHasher>(aggs: &Aggs<S>, name: &str) -> BTreeMap<String, u64> {
+    buckets(aggs, name)
+        .iter()
+        .filter_map(|b| {
+            Some((
+                key(b)?.to_string(),
+                cardinality(&b.sub_aggregation.0, "voices"),
+            ))
+        })
+        .collect()
+}
 
 fn buckets<'a, S: BuildHasher>(aggs: &'a Aggs<S>, name: &str) -> &'a [BucketEntry] {
     match aggs.get(name) {
@@ -403,18 +453,21 @@ fn cardinality<S: BuildHasher>(aggs: &Aggs<S>, name: &str) -> u64 {
     }
 }
 
-/// The complaints (`complaint:true`) and their voices under a bucket.
-fn complaints_of<S: BuildHasher>(aggs: &Aggs<S>) -> (u64, u64) {
+/// The complaints (`complaint:true`) under a bucket and their voices, given the
+/// clusters among them without an author.
+fn complaints_of<S: BuildHasher>(aggs: &Aggs<S>, anonymous: u64) -> (u64, u64) {
     buckets(aggs, "complaint")
         .iter()
         .find(|b| key(b) == Some("true"))
         .map_or((0, 0), |b| {
-            (b.doc_count, cardinality(&b.sub_aggregation.0, "voices"))
+            let clusters = cardinality(&b.sub_aggregation.0, "voices");
+            let authors = cardinality(&b.sub_aggregation.0, "authors");
+            (b.doc_count, clusters.min(authors + anonymous))
         })
 }
 
-fn tally(bucket: &BucketEntry) -> Tally {
-    let (complaints, complaint_voices) = complaints_of(&bucket.sub_aggregation.0);
+fn tally(bucket: &BucketEntry, anonymous: u64) -> Tally {
+    let (complaints, complaint_voices) = complaints_of(&bucket.sub_aggregation.0, anonymous);
     Tally {
         mentions: bucket.doc_count,
         complaints,
@@ -422,10 +475,22 @@ fn tally(bucket: &BucketEntry) -> Tally {
     }
 }
 
-fn tallies<S: BuildHasher>(aggs: &Aggs<S>, name: &str) -> BTreeMap<String, Tally> {
+/// The tallies of the terms aggregation `name`, with the clusters without an author of
+/// each key.
+fn tallies<S: BuildHasher>(
+    aggs: &Aggs<S>,
+    name: &str,
+    anonymous: &BTreeMap<String, u64>,
+) -> BTreeMap<String, Tally> {
     buckets(aggs, name)
         .iter()
-        .filter_map(|b| Some((key(b)?.to_string(), tally(b))))
+        .filter_map(|b| {
+            let key = key(b)?;
+            Some((
+                key.to_string(),
+                tally(b, anonymous.get(key).copied().unwrap_or(0)),
+            ))
+        })
         .collect()
 }
 
@@ -440,10 +505,43 @@ fn week_counts(
     let (mentions, results) =
         searcher.search(&*query, &(Count, collector(searcher, week_request())?))?;
     let aggs = &results.0;
-    let (complaints, complaint_voices) = complaints_of(aggs);
+    let without_author: Box<dyn tantivy::query::Query> =
+        Box::new(tantivy::query::BooleanQuery::new(vec![
+            (
+                tantivy::query::Occur::Must,
+                published_between(f, start, end, &[(f.complaint, "true")]),
+            ),
+            (
+                tantivy::query::Occur::MustNot,
+                Box::new(tantivy::query::ExistsQuery::new("author".into(), false)),
+            ),
+        ]));
+    let anonymous =
+        searcher.search(&*without_author, &collector(searcher, anonymous_request())?)?;
+    let anonymous = &anonymous.0;
+    let (complaints, complaint_voices) = complaints_of(aggs, cardinality(anonymous, "voices"));
+    let anonymous_aspects = anonymous_per_key(anonymous, "aspect");
+    let anonymous_aspect_languages: BTreeMap<String, BTreeMap<String, u64>> =
+        buckets(anonymous, "aspect")
+            .iter()
+            .filter_map(|b| {
+                Some((
+                    key(b)?.to_string(),
+                    anonymous_per_key(&b.sub_aggregation.0, "lang"),
+                ))
+            })
+            .collect();
+    let none = BTreeMap::new();
     let aspect_languages = buckets(aggs, "aspect")
         .iter()
-        .filter_map(|b| Some((key(b)?.to_string(), tallies(&b.sub_aggregation.0, "lang"))))
+        .filter_map(|b| {
+            let aspect = key(b)?;
+            let anonymous = anonymous_aspect_languages.get(aspect).unwrap_or(&none);
+            Some((
+                aspect.to_string(),
+                tallies(&b.sub_aggregation.0, "lang", anonymous),
+            ))
+        })
         .collect();
     Ok(WeekCounts {
         week: week.to_string(),
@@ -453,9 +551,9 @@ fn week_counts(
         relevant_mentions: mentions as u64,
         complaints,
         complaint_voices,
-        aspects: tallies(aggs, "aspect"),
-        languages: tallies(aggs, "lang"),
-        sources: tallies(aggs, "source"),
+        aspects: tallies(aggs, "aspect", &anonymous_aspects),
+        languages: tallies(aggs, "lang", &anonymous_per_key(anonymous, "lang")),
+        sources: tallies(aggs, "source", &anonymous_per_key(anonymous, "source")),
         aspect_languages,
     })
 }
@@ -538,14 +636,15 @@ fn changes(weeks: &[WeekCounts], baseline_weeks: usize) -> Changes {
         let keys: BTreeSet<&String> = weeks.iter().flat_map(|w| group(w).keys()).collect();
         keys.into_iter()
             .map(|k| {
-                let complaints = |w: &WeekCounts| group(w).get(k).map_or(0, |t| t.complaints);
-                (k.clone(), of(&complaints))
+                let voices = |w: &WeekCounts| group(w).get(k).map_or(0, |t| t.complaint_voices);
+                (k.clone(), of(&voices))
             })
             .collect::<BTreeMap<String, Change>>()
     };
     Changes {
         mentions: of(&|w| w.mentions),
         complaints: of(&|w| w.complaints),
+        complaint_voices: of(&|w| w.complaint_voices),
         aspects: per(&|w| &w.aspects),
         languages: per(&|w| &w.languages),
         sources: per(&|w| &w.sources),
@@ -590,10 +689,12 @@ fn top_complaints(
         })
         .filter(|c| c.mentions >= MIN_RECURRING)
         .collect();
+    // Spread over many accounts first: twenty reposts by one account rank below a
+    // complaint copied by ten people.
     found.sort_by(|a, b| {
-        b.mentions
-            .cmp(&a.mentions)
-            .then(b.authors.cmp(&a.authors))
+        b.authors
+            .cmp(&a.authors)
+            .then(b.mentions.cmp(&a.mentions))
             .then_with(|| a.cluster.cmp(&b.cluster))
     });
     found.truncate(TOP_COMPLAINTS);

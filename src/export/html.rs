@@ -29,6 +29,7 @@ p { margin: 1.5mm 0; }
 .meta { color: #444; font-size: 11pt; margin-bottom: 4mm; }
 .note, .muted { color: #444; font-size: 9pt; }
 .empty { font-size: 14pt; font-weight: bold; margin: 8mm 0; padding: 5mm; border: 2px solid #444; }
+.warning { font-weight: bold; padding: 3mm; border-left: 4px solid #a00; }
 table { border-collapse: collapse; width: 100%; margin: 2mm 0 3mm; font-size: 9pt; }
 th, td { text-align: left; vertical-align: top; padding: 1.2mm 1.5mm; border-bottom: 1px solid #bbb; }
 th { border-bottom: 1.5px solid #444; font-weight: bold; }
@@ -58,9 +59,20 @@ pub fn render(report: &Report, charts: &Charts, lang: Language) -> String {
             "<p class=\"empty\">{}</p>\n",
             escape(w.empty_week)
         ));
-    } else {
-        summary(&mut html, report, lang, w);
+        // A listening service that hears nothing after a busy week has more often lost
+        // its sources than found a quiet week.
+        let previous = report.changes.mentions.previous;
+        if previous >= super::data::MIN_COUNT {
+            html.push_str(&format!(
+                "<p class=\"warning\">{}</p>\n",
+                escape(
+                    &w.collection_check
+                        .replace("{previous}", &previous.to_string())
+                )
+            ));
+        }
     }
+    summary(&mut html, report, lang, w);
     html.push_str(&format!(
         "<p class=\"note\">{}</p>\n",
         escape(w.definitions)
@@ -193,14 +205,14 @@ fn summary(html: &mut String, report: &Report, lang: Language, w: &Words) {
         lang,
         w,
     ));
+    html.push_str(&change_row(
+        w.voices,
+        &report.changes.complaint_voices,
+        report,
+        lang,
+        w,
+    ));
     html.push_str("</table>\n");
-    if let Some(current) = report.current() {
-        html.push_str(&format!(
-            "<p>{}: <strong>{}</strong></p>\n",
-            escape(w.voices),
-            current.complaint_voices
-        ));
-    }
     if report.baseline_weeks == 0 {
         html.push_str(&format!(
             "<p class=\"note\">{}</p>\n",
@@ -306,13 +318,17 @@ fn recurring(html: &mut String, report: &Report, lang: Language, w: &Words) {
         } else {
             c.aspects.iter().map(|a| labels::aspect(a, lang)).collect()
         };
+        let spread = if c.authors == 0 {
+            w.by_feeds.to_string()
+        } else {
+            w.by_authors.replace("{n}", &c.authors.to_string())
+        };
         html.push_str(&format!(
-            "<li><p><strong>{}</strong> — {} {}, {} {}</p>\n<p class=\"muted\">{}</p>\n",
+            "<li><p><strong>{}</strong> — {} {} {}</p>\n<p class=\"muted\">{}</p>\n",
             escape(&capital(&aspects.join(", "))),
             c.mentions,
             escape(w.posted),
-            c.authors,
-            escape(w.by_authors),
+            escape(&spread),
             escape(w.examples)
         ));
         for q in &c.examples {
@@ -328,8 +344,9 @@ fn recurring(html: &mut String, report: &Report, lang: Language, w: &Words) {
 pub fn example(q: &Quote, lang: Language) -> String {
     let link = q.url.as_deref().map(permalink).unwrap_or_default();
     format!(
-        "<blockquote data-mention=\"{}\">{}<br><span class=\"source\">{} · {} · {}</span> {link}</blockquote>\n",
+        "<blockquote data-mention=\"{}\" dir=\"auto\" lang=\"{}\">{}<br><span class=\"source\">{} · {} · {}</span> {link}</blockquote>\n",
         escape(&q.id),
+        escape(&q.lang),
         escape(&q.text),
         escape(&q.source),
         escape(&labels::language(&q.lang, lang)),

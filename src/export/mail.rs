@@ -38,20 +38,28 @@ pub fn plain_text(report: &Report, lang: Language) -> String {
         text.push('\n');
     } else {
         let c = &report.changes;
+        let mark = |s: super::data::Significance| match s {
+            super::data::Significance::Up => format!(" {}", w.significant_up),
+            super::data::Significance::Down => format!(" {}", w.significant_down),
+            super::data::Significance::None => String::new(),
+        };
         let line = |name: &str, change: &super::data::Change| {
             format!(
-                "{name}: {} ({} {}: {}; {} {}: {})\n",
+                "{name}: {} ({} {}: {}{}; {} {}: {}{})\n",
                 change.current,
                 w.previous_week,
                 change.previous,
                 labels::percent(change.vs_previous_pct, lang),
+                mark(change.vs_previous),
                 w.mean,
                 labels::number(change.mean, 2, lang),
                 labels::percent(change.vs_mean_pct, lang),
+                mark(change.vs_mean),
             )
         };
         text.push_str(&line(w.mentions, &c.mentions));
         text.push_str(&line(w.complaints, &c.complaints));
+        text.push_str(&line(w.voices, &c.complaint_voices));
         let example = report
             .top_complaints
             .first()

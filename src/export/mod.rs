@@ -105,6 +105,9 @@ pub struct Request {
     pub language: Language,
     /// Start the CSV with a UTF-8 byte-order mark.
     pub bom: bool,
+    /// What separates the CSV's fields: `,` (RFC 4180) or `;` (a spreadsheet set to
+    /// Dutch or German opens only that in columns), or a tab.
+    pub csv_delimiter: u8,
 }
 
 /// The two charts, by the suffix of their file names.
@@ -248,7 +251,7 @@ pub fn render(
     request: &Request,
 ) -> Result<Vec<Vec<u8>>, ExportError> {
     Ok(match format {
-        Format::Csv => vec![csv::render(report, request.bom)?],
+        Format::Csv => vec![csv::render(report, request.bom, request.csv_delimiter)?],
         Format::Json => vec![json::render(report)?],
         Format::Html => vec![html::render(report, charts, request.language).into_bytes()],
         Format::Svg => charts
@@ -281,6 +284,11 @@ pub fn check_out_dir(dir: &Path) -> Result<(), ExportError> {
     // whatever the umask (a directory that exists is left as its owner set it).
     #[cfg(unix)]
     std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o750);
+    if dir.is_file() {
+        return Err(fail(std::io::Error::other(
+            "it is a file, not a directory; name a directory for the report files",
+        )));
+    }
     builder.create(dir).map_err(fail)?;
     tempfile::NamedTempFile::new_in(dir).map_err(fail)?;
     Ok(())

@@ -80,6 +80,7 @@ pub fn request(settings: &Export, at: DateTime<Utc>) -> Request {
         out_dir: settings.out_dir.clone(),
         language: settings.language,
         bom: settings.bom,
+        csv_delimiter: settings.csv_delimiter,
     }
 }
 

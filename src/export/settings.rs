@@ -40,6 +40,8 @@ pub struct Export {
     pub language: Language,
     /// Start the CSV with a byte-order mark, for spreadsheet programs.
     pub bom: bool,
+    /// What separates the CSV's fields ([`parse_csv_delimiter`]).
+    pub csv_delimiter: u8,
     /// Who gets the report by mail (through `[mail]` and its outbox).
     pub mail_to: Vec<String>,
 }
@@ -60,6 +62,7 @@ impl Export {
             formats: Format::ALL.to_vec(),
             language: Language::Nl,
             bom: false,
+            csv_delimiter: b',',
             mail_to: Vec::new(),
         }
     }
@@ -77,7 +80,21 @@ pub struct RawExport {
     formats: Option<Spanned<Vec<String>>>,
     language: Option<Spanned<String>>,
     bom: Option<bool>,
+    csv_delimiter: Option<Spanned<String>>,
     mail_to: Option<Spanned<Vec<String>>>,
+}
+
+/// A CSV delimiter from the config or the command line: `,`, `;` or a tab (`\t` or
+/// `tab`).
+pub fn parse_csv_delimiter(text: &str) -> Result<u8, String> {
+    match text {
+        "," => Ok(b','),
+        ";" => Ok(b';'),
+        "\t" | "\\t" | "tab" => Ok(b'\t'),
+        other => Err(format!(
+            "{other:?}: use \",\" (the standard), \";\" (spreadsheets set to Dutch or German) or \"tab\""
+        )),
+    }
 }
 
 /// The weeks option, from the config or the command line.
@@ -197,6 +214,11 @@ pub(crate) fn export(
         })?,
         None => d.language,
     };
+    let csv_delimiter = match raw.csv_delimiter {
+        Some(text) => parse_csv_delimiter(text.get_ref())
+            .map_err(|m| v.invalid(Some(text.span()), "export.csv_delimiter", m))?,
+        None => d.csv_delimiter,
+    };
     let mail_to = match raw.mail_to {
         Some(list) => {
             let span = list.span();
@@ -230,6 +252,7 @@ pub(crate) fn export(
         formats,
         language,
         bom: raw.bom.unwrap_or(d.bom),
+        csv_delimiter,
         mail_to,
     })
 }

@@ -1,5 +1,6 @@
-//! The two charts, as hand-written SVG: complaints per aspect as trend lines over the
-//! weeks, and complaints per language as stacked bars.
+//! The two charts, as hand-written SVG: complaint voices per aspect as trend lines
+//! over the weeks, and complaint voices per language as stacked bars (voices: a repost
+//! wave is one, as in the tables).
 //!
 //! Made to survive a greyscale printer and colour-blind readers: each line has its own
 //! dash pattern and marker as well as its colour (Okabe–Ito first), each bar segment its
@@ -262,7 +263,7 @@ fn aspect_trends(report: &Report, lang: Language) -> String {
             let values = report
                 .weeks
                 .iter()
-                .map(|w| w.aspects.get(&aspect).map_or(0, |t| t.complaints))
+                .map(|w| w.aspects.get(&aspect).map_or(0, |t| t.complaint_voices))
                 .collect::<Vec<u64>>();
             (aspect, values)
         })
@@ -337,7 +338,7 @@ fn pattern(i: usize, id: &str, colour: &str) -> String {
     )
 }
 
-/// The languages shown on their own (most complaints first) and whether there are more.
+/// The languages shown on their own (most complaint voices first) and whether there are more.
 fn bar_languages(report: &Report) -> (Vec<String>, bool) {
     let mut totals: Vec<(u64, String)> = report
         .languages()
@@ -346,7 +347,7 @@ fn bar_languages(report: &Report) -> (Vec<String>, bool) {
             let total = report
                 .weeks
                 .iter()
-                .map(|w| w.languages.get(&code).map_or(0, |t| t.complaints))
+                .map(|w| w.languages.get(&code).map_or(0, |t| t.complaint_voices))
                 .sum::<u64>();
             (total, code)
         })
@@ -375,7 +376,7 @@ fn language_bars(report: &Report, lang: Language) -> String {
             let values = report
                 .weeks
                 .iter()
-                .map(|w| w.languages.get(code).map_or(0, |t| t.complaints))
+                .map(|w| w.languages.get(code).map_or(0, |t| t.complaint_voices))
                 .collect();
             (code.clone(), labels::language(code, lang), values)
         })
@@ -388,7 +389,7 @@ fn language_bars(report: &Report, lang: Language) -> String {
                 w.languages
                     .iter()
                     .filter(|entry| !shown.contains(entry.0))
-                    .map(|(_, t)| t.complaints)
+                    .map(|(_, t)| t.complaint_voices)
                     .sum::<u64>()
             })
             .collect();

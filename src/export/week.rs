@@ -27,6 +27,8 @@ pub struct IsoWeek {
 pub enum WeekError {
     #[error("{0}: not an ISO week; write the year, W and the week number, e.g. 2026-W47")]
     Syntax(String),
+    #[error("{0}: before 1990, long before any post webcare could have kept")]
+    TooEarly(String),
     #[error("{text}: week {week} does not exist in {year} (it has {weeks})")]
     NoSuchWeek {
         text: String,
@@ -147,6 +149,10 @@ impl FromStr for IsoWeek {
         }
         let year: i32 = year.parse().map_err(|_| syntax())?;
         let week: u32 = week.parse().map_err(|_| syntax())?;
+        // Before any public post webcare could read; "0000-W01" is a typo.
+        if year < 1990 {
+            return Err(WeekError::TooEarly(trimmed.to_string()));
+        }
         IsoWeek::new(year, week).ok_or_else(|| WeekError::NoSuchWeek {
             text: trimmed.to_string(),
             year,

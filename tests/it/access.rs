@@ -457,6 +457,7 @@ fn open_incident_quoting(data_dir: &Path, search: &Value) -> i64 {
             cluster: None,
             author: None,
             aspects: vec!["waiting_time".into()],
+            lang: hit["lang"].as_str().unwrap_or_default().to_string(),
             published: now,
         })
         .collect();

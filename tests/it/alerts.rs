@@ -666,6 +666,7 @@ fn interpreter_signal_of(now: DateTime<Utc>, voices: u64) -> webcare::alerts::De
             cluster: Some(format!("c{i}")),
             author: None,
             aspects: vec!["interpreter".into()],
+            lang: "nl".into(),
             published: now,
         })
         .collect();

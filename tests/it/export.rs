@@ -198,6 +198,7 @@ fn request(week: &str, weeks_before: u32, formats: &[Format], out_dir: &Path) ->
         out_dir: out_dir.to_path_buf(),
         language: Language::Nl,
         bom: false,
+        csv_delimiter: b',',
     }
 }
 
@@ -394,22 +395,23 @@ fn the_charts_are_valid_svg_with_a_series_per_aspect_and_language() {
         .filter_map(|n| n.text())
         .collect();
     for label in [
-        "Klachten per aspect, per week",
+        "Stemmen met een klacht per aspect, per week",
         "wachttijd",
         "tolk",
         "opvang",
         "communicatie",
         "W43",
         "W47",
-        "klachten",
+        "stemmen",
     ] {
         assert!(
             texts.iter().any(|t| t.contains(label)),
             "{label} missing: {texts:?}"
         );
     }
-    // Bars: most complaints first; every segment is a rect of its series.
-    assert_eq!(series_of(&languages, "g"), ["nl", "en", "ar"]);
+    // Bars: most complaint voices first (English's three complaints are two voices, as
+    // many as Arabic's: then by code); every segment is a rect of its series.
+    assert_eq!(series_of(&languages, "g"), ["nl", "ar", "en"]);
     let doc = roxmltree::Document::parse(&languages).unwrap();
     let nl_bars = doc
         .descendants()
@@ -447,7 +449,7 @@ fn the_html_report_is_self_contained_escaped_and_made_for_a4() {
     // The numbers, the significance in words, the recurring complaint, the incidents.
     assert!(html.contains("+400,0%"));
     assert!(html.contains("▲ significant hoger"));
-    assert!(html.contains("4 keer geplaatst, 3 verschillende auteurs"));
+    assert!(html.contains("4 keer geplaatst door 3 verschillende accounts"));
     assert!(html.contains("#3 “afsprakenapp”"));
     assert!(html.contains("#1 Tolk"));
     assert!(html.contains("#2 Opvang"));
@@ -459,7 +461,7 @@ fn the_html_report_is_self_contained_escaped_and_made_for_a4() {
     assert!(html.contains("<html lang=\"en\">"));
     assert!(html.contains("Weekly webcare report — Week 47"));
     assert!(html.contains("▲ significantly higher"));
-    assert!(html.contains("Complaints per aspect, per week"));
+    assert!(html.contains("Complaint voices per aspect, per week"));
 }
 
 #[test]
@@ -480,9 +482,11 @@ fn an_empty_week_is_a_report_that_says_so() {
         "the charts say there is no data"
     );
     let csv = std::fs::read_to_string(out.join("webcare-2026-W30.csv")).unwrap();
+    // The totals row of each week, and nothing to split.
     assert_eq!(
         csv,
-        "week,week_start,aspect,language,mentions,complaints,complaint_voices\r\n"
+        "week,week_start,aspect,language,mentions,complaints,complaint_voices\r\n\
+         2026-W27,2026-06-29,*,*,0,0,0\r\n2026-W28,2026-07-06,*,*,0,0,0\r\n2026-W29,2026-07-13,*,*,0,0,0\r\n2026-W30,2026-07-20,*,*,0,0,0\r\n"
     );
     let json: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("webcare-2026-W30.json")).unwrap()).unwrap();
@@ -583,6 +587,7 @@ fn settings(out_dir: &Path) -> Export {
         formats: vec![Format::Csv, Format::Json, Format::Html, Format::Png],
         language: Language::Nl,
         bom: false,
+        csv_delimiter: b',',
         mail_to: Vec::new(),
     }
 }
@@ -1036,4 +1041,167 @@ fn iso_weeks_parse_as_the_command_line_takes_them() {
     let w: IsoWeek = "2026-W53".parse().unwrap();
     assert_eq!(w.start(AMSTERDAM), utc("2026-12-27T23:00:00Z"));
     assert_eq!(w.end(AMSTERDAM), utc("2027-01-03T23:00:00Z"));
+}
+
+/// One post reposted by twenty accounts is one voice, and one person posting six
+/// complaints is one voice: neither makes a trend, while twenty people who each complain
+/// do (the audit's case: "+2414% ▲ significant" for one repost wave).
+#[test]
+fn a_repost_wave_or_one_busy_author_makes_no_trend_but_many_people_do() {
+    let item = |id: String, at: &str, aspect: &str, cluster: String, author: Option<String>| {
+        serde_json::json!({
+            "id": id, "published": at, "lang": "nl", "source": "forum", "aspects": [aspect],
+            "complaint": true, "cluster": cluster, "author": author,
+            "url": null, "text": "De IND reageert niet.",
+        })
+    };
+    let mut items = Vec::new();
+    // Four quiet weeks (W43–W46): three people a week about waiting.
+    for (w, monday) in ["2026-10-19", "2026-10-26", "2026-11-02", "2026-11-09"]
+        .iter()
+        .enumerate()
+    {
+        for p in 0..3 {
+            items.push(item(
+                format!("q{w}{p}"),
+                &format!("{monday}T10:0{p}:00Z"),
+                "waiting_time",
+                format!("cq{w}{p}"),
+                Some(format!("p_q{p}")),
+            ));
+        }
+    }
+    // W47: the same three, a treatment post reposted by 20 accounts (one cluster), and
+    // one person with six complaints about the hearing in their own words.
+    for p in 0..3 {
+        items.push(item(
+            format!("r{p}"),
+            &format!("2026-11-16T10:0{p}:00Z"),
+            "waiting_time",
+            format!("cr{p}"),
+            Some(format!("p_q{p}")),
+        ));
+    }
+    for a in 0..20 {
+        items.push(item(
+            format!("v{a:02}"),
+            &format!("2026-11-17T12:{a:02}:00Z"),
+            "treatment",
+            "viral".into(),
+            Some(format!("p_v{a}")),
+        ));
+    }
+    for n in 0..6 {
+        items.push(item(
+            format!("s{n}"),
+            &format!("2026-11-18T0{n}:00:00Z"),
+            "hearing",
+            format!("cs{n}"),
+            Some("p_serial".into()),
+        ));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mentions: Vec<Mention> = items.iter().map(mention).collect();
+    let index = index_of(&dir.path().join("data"), &mentions);
+    let sources = Sources {
+        index: &index,
+        state: None,
+        known: &nothing_known,
+        thresholds: NO_TERMS,
+    };
+    let out = dir.path().join("out");
+    let mut csv_request = request(
+        "2026-W47",
+        4,
+        &[Format::Json, Format::Csv, Format::Html],
+        &out,
+    );
+    csv_request.csv_delimiter = b';';
+    let written = webcare::export::export(&sources, &csv_request, &mut |_| {}).unwrap();
+    let report = &written.report;
+    let week = report.current().unwrap();
+    // Voices as the alerts count them: the smaller of the distinct clusters (3 + 1 + 6)
+    // and the distinct people (3 + 20 + 1). Within an aspect one of the two is the
+    // people; across aspects a busy author can count more than once.
+    assert_eq!((week.complaints, week.complaint_voices), (29, 10));
+    let changes = &report.changes;
+    use webcare::export::data::Significance;
+    // The posts jump; per aspect the people do not.
+    assert_eq!(changes.complaints.vs_previous, Significance::Up);
+    assert_eq!(changes.aspects["treatment"].current, 1);
+    assert_eq!(changes.aspects["treatment"].vs_mean, Significance::None);
+    assert_eq!(changes.aspects["hearing"].current, 1);
+    assert_eq!(changes.aspects["hearing"].vs_mean, Significance::None);
+    // The repost wave is listed by how far it spread, as one voice.
+    assert_eq!(report.top_complaints[0].cluster, "viral");
+    assert_eq!(report.top_complaints[0].authors, 20);
+    let csv = std::fs::read_to_string(out.join("webcare-2026-W47.csv")).unwrap();
+    assert!(
+        csv.starts_with("week;week_start;aspect;language;mentions;complaints;complaint_voices\r\n")
+    );
+    assert!(
+        csv.contains("2026-W47;2026-11-16;*;*;29;29;10\r\n"),
+        "{csv}"
+    );
+    assert!(
+        csv.contains("2026-W47;2026-11-16;treatment;*;20;20;1\r\n"),
+        "{csv}"
+    );
+    let html = std::fs::read_to_string(out.join("webcare-2026-W47.html")).unwrap();
+    assert!(
+        html.contains(
+            "<td>Stemmen met een klacht</td><td class=\"n\">10</td><td class=\"n\">3</td>"
+        ),
+        "{html}"
+    );
+    assert!(html.contains("dir=\"auto\" lang=\"nl\""));
+
+    // Twenty people, each in their own words, are a trend.
+    let many: Vec<Mention> = (0..20)
+        .map(|p| {
+            mention(&item(
+                format!("m{p:02}"),
+                &format!("2026-11-19T10:{p:02}:00Z"),
+                "interpreter",
+                format!("cm{p}"),
+                Some(format!("p_m{p}")),
+            ))
+        })
+        .collect();
+    let mut writer = index.writer().unwrap();
+    for m in &many {
+        writer.upsert(m).unwrap();
+    }
+    writer.commit(&Checkpoints::new()).unwrap();
+    writer.finish().unwrap();
+    index.reload().unwrap();
+    let written = webcare::export::export(
+        &sources,
+        &request("2026-W47", 4, &[Format::Json], &out),
+        &mut |_| {},
+    )
+    .unwrap();
+    let changes = &written.report.changes;
+    assert_eq!(changes.complaint_voices.vs_previous, Significance::Up);
+    assert_eq!(changes.aspects["interpreter"].current, 20);
+    assert_eq!(changes.aspects["interpreter"].vs_mean, Significance::Up);
+
+    // A week with nothing after a busy one says to check the sources.
+    let written = webcare::export::export(
+        &sources,
+        &request("2026-W48", 4, &[Format::Html], &out),
+        &mut |_| {},
+    )
+    .unwrap();
+    assert!(written.report.is_empty_week());
+    let html = std::fs::read_to_string(out.join("webcare-2026-W48.html")).unwrap();
+    assert!(html.contains("Geen meldingen in deze week."));
+    assert!(
+        html.contains("De week ervoor waren er 49 meldingen. Controleer of de bronnen nog werken"),
+        "{html}"
+    );
+    assert!(
+        html.contains("<td>Meldingen</td><td class=\"n\">0</td><td class=\"n\">49</td>"),
+        "{html}"
+    );
 }
