@@ -17,6 +17,9 @@ use super::relevance::{TermHits, TopicError, Topics};
 
 /// How many of the model's strongest features are given with an aspect.
 const MODEL_REASONS: usize = 3;
+/// Fewer words than this give the model nothing to weigh but an institution's name:
+/// "IND?" had four aspects from the weight of "ind" alone. The lists still speak.
+const MODEL_MIN_WORDS: usize = 3;
 
 /// What the aspect lists' rule ids name (for the error when one does not).
 const ASPECT_RULES: &str = "an aspect of the procedure";
@@ -135,6 +138,9 @@ impl Aspects {
         let Some(model) = &self.model else {
             return listed;
         };
+        if cue_normalised.split_whitespace().count() < MODEL_MIN_WORDS {
+            return listed;
+        }
         model
             .judge_set(
                 cue_normalised,

@@ -37,6 +37,8 @@ use super::terms::TermMatcher;
 
 /// The raw score from which a mention counts as a complaint.
 pub const THRESHOLD: f64 = 1.0;
+/// The fewest words the learned model weighs (see [`super::aspects`]).
+const MODEL_MIN_WORDS: usize = 3;
 /// How many words before a cue a negation reaches.
 const NEGATION_REACH: usize = 3;
 /// How many words after a cue a negation written after it reaches ("kötü değil", "kaba
@@ -480,7 +482,10 @@ impl ComplaintRules {
             score += EMPHASIS;
             why.push(format!("emphasis(+{EMPHASIS:.1})"));
         }
-        let Some(model) = model else {
+        // Fewer words give the model nothing to weigh but an institution's name ("IND?"
+        // was a complaint by the weight of "ind"): the cues decide alone.
+        let words = normalised.split_whitespace().count();
+        let Some(model) = model.filter(|_| words >= MODEL_MIN_WORDS) else {
             return Complaint {
                 complaint: score >= THRESHOLD,
                 score: squash(score),

@@ -539,6 +539,30 @@ mod tests {
         }
     }
 
+    /// "IND?" is about the procedure, but says nothing of an aspect or a grievance: the
+    /// models do not speak from an institution's name alone.
+    #[test]
+    fn a_bare_name_of_an_institution_has_no_aspect_and_no_grievance() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/topics");
+        let pipeline = Pipeline::from_config(&config::Pipeline::with_topics(dir)).unwrap();
+        for text in ["IND?", "IND", "ind !!"] {
+            let mut m = Mention::new("s", "1", chrono::Utc::now(), chrono::Utc::now());
+            m.text = text.to_string();
+            let m = pipeline.process(m);
+            assert!(m.aspects.is_empty(), "{text}: {:?}", m.aspects);
+            assert!(
+                !m.complaint.as_ref().is_some_and(|c| c.complaint),
+                "{text}: {:?}",
+                m.complaint
+            );
+        }
+        // A short grievance the cue lists know still is one.
+        let mut m = Mention::new("s", "2", chrono::Utc::now(), chrono::Utc::now());
+        m.text = "IND schandalig".to_string();
+        let m = pipeline.process(m);
+        assert!(m.complaint.is_some_and(|c| c.complaint));
+    }
+
     #[test]
     fn the_words_of_a_link_say_nothing() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/topics");
