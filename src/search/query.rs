@@ -167,10 +167,16 @@ impl SearchError {
 impl MentionIndex {
     /// Runs `request` against the last visible commit.
     pub fn search(&self, request: &SearchRequest) -> Result<SearchResults, SearchError> {
+        // The schema is webcare's own: a field the index does not have, wherever the
+        // search meets it, comes from the query.
+        self.run(request).map_err(as_query_error)
+    }
+
+    fn run(&self, request: &SearchRequest) -> Result<SearchResults, SearchError> {
         let (index, reader, fields) = self.parts();
         let searcher = reader.searcher();
         let plan = Plan::new(index, &searcher, fields, request)?;
-        let (addresses, total, aggs) = plan.collect(&searcher).map_err(as_query_error)?;
+        let (addresses, total, aggs) = plan.collect(&searcher)?;
         let highlighted = with_prefixed_words(
             &searcher,
             &*plan.text_query,
@@ -726,11 +732,15 @@ fn plain_words(q: &str) -> String {
 }
 
 /// A query the parser took that the index cannot run ("url:*" asks which mentions have
-/// a url, which only fast fields can answer): the query's fault, not the server's.
+/// a url, which only fast fields can answer; "nosuchfield:*" for a field there is not,
+/// which the parser leaves to the search): the query's fault, not the server's.
 fn as_query_error(e: SearchError) -> SearchError {
     match e {
         SearchError::Index(tantivy::TantivyError::SchemaError(detail)) => SearchError::Query(
             format!("this query cannot be run ({detail}); search words, \"phrases\", AND/OR/NOT, or filter with lang=, source=, from=, to="),
+        ),
+        SearchError::Index(tantivy::TantivyError::FieldNotFound(field)) => SearchError::Query(
+            format!("there is no field {field:?}; search words, \"phrases\", AND/OR/NOT, or filter with lang=, source=, from=, to="),
         ),
         other => other,
     }

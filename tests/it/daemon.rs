@@ -218,6 +218,9 @@ async fn check_search_features(addr: std::net::SocketAddr) {
         // Parsed, but not a query the index can run: still the query's fault.
         ("q=url:*", "this query cannot be run"),
         ("q=IND%20OR%20id:*", "this query cannot be run"),
+        // A field that does not exist, asked for whole (found by fuzzing).
+        ("q=nosuchfield:*", "no field"),
+        ("q=tolk%20OR%20c:*", "no field"),
         ("limit=0", "`limit`"),
         ("limit=abc", "`limit`"),
         ("from=yesterday", "`from`"),
