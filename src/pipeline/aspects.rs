@@ -21,6 +21,16 @@ const MODEL_REASONS: usize = 3;
 /// "IND?" had four aspects from the weight of "ind" alone. The lists still speak.
 const MODEL_MIN_WORDS: usize = 3;
 
+/// Whether normalised text (words between single spaces) has at least `n` words; stops
+/// counting there, as most texts have many.
+pub(crate) fn has_words(normalised: &str, n: usize) -> bool {
+    normalised
+        .split(' ')
+        .filter(|w| !w.is_empty())
+        .nth(n.saturating_sub(1))
+        .is_some()
+}
+
 /// What the aspect lists' rule ids name (for the error when one does not).
 const ASPECT_RULES: &str = "an aspect of the procedure";
 
@@ -138,7 +148,7 @@ impl Aspects {
         let Some(model) = &self.model else {
             return listed;
         };
-        if cue_normalised.split_whitespace().count() < MODEL_MIN_WORDS {
+        if !has_words(cue_normalised, MODEL_MIN_WORDS) {
             return listed;
         }
         model

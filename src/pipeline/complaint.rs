@@ -484,8 +484,8 @@ impl ComplaintRules {
         }
         // Fewer words give the model nothing to weigh but an institution's name ("IND?"
         // was a complaint by the weight of "ind"): the cues decide alone.
-        let words = normalised.split_whitespace().count();
-        let Some(model) = model.filter(|_| words >= MODEL_MIN_WORDS) else {
+        let enough = super::aspects::has_words(normalised, MODEL_MIN_WORDS);
+        let Some(model) = model.filter(|_| enough) else {
             return Complaint {
                 complaint: score >= THRESHOLD,
                 score: squash(score),

@@ -43,6 +43,12 @@ pub struct Redactor {
     people_names: Regex,
     /// The introducers alone, in any case: whether the name patterns need to run at all.
     name_triggers: Regex,
+    /// One of [`PEOPLE_OF_THE_WRITER`] with a name's start after it (a capital and a
+    /// small letter, or an initial; not "advocaat IND"): whether `people_names`
+    /// needs to run. Without word boundaries, so the regex engine's lazy DFA answers on
+    /// any text; `people_names` has Unicode ones, for which it would read every
+    /// non-ASCII text with its slowest engine, and "advocaat" alone is in many posts.
+    people_triggers: Regex,
 }
 
 /// A pattern from the configuration, added after the built-in ones.
@@ -637,6 +643,9 @@ const ORGANISATIONS: &[&str] = &[
     "rode",
 ];
 
+/// Bytes after a trigger that a role, titles and a name of four words take at most.
+const PEOPLE_WINDOW: usize = 200;
+
 /// Offices a form of address or a title goes with that are no names: "Mr. President".
 const OFFICES: &[&str] = &[
     "president",
@@ -885,6 +894,11 @@ impl Redactor {
                 people = PEOPLE_OF_THE_WRITER.join("|")
             ))
             .expect("the people pattern compiles"),
+            people_triggers: Regex::new(&format!(
+                r"(?i:{people})\s*,?\s+(?:(?:Dr|Drs|Mrs?|Ms|mr|dr|Mw|mw|Dhr|dhr|Mevr|mevr)\.?\s+)?\p{{Lu}}[\p{{Ll}}.]",
+                people = PEOPLE_OF_THE_WRITER.join("|")
+            ))
+            .expect("the people triggers compile"),
             caseless_names: Regex::new(&format!(
                 r"(?P<keep>(?i:\b(?:{intros})){BEFORE_NAME})(?P<words>{CASELESS_NAME_WORD}(?:\s+{CASELESS_NAME_WORD}){{0,{more}}})",
                 intros = SELF_INTRODUCTIONS.join("|"),
@@ -900,10 +914,9 @@ impl Redactor {
             // mention (callgrind), where an Aho-Corasick automaton over these phrases,
             // which start with a dozen common letters in either case, took 5,300.
             name_triggers: Regex::new(&format!(
-                "(?i){}|{}|{}|mr|ms",
+                "(?i){}|{}|(?-u:\\b)(?:mrs?|ms)(?-u:\\b)",
                 introducers.join("|"),
-                I_AM.join("|"),
-                PEOPLE_OF_THE_WRITER.join("|")
+                I_AM.join("|")
             ))
                 .expect("the name introducers compile"),
         })
@@ -923,6 +936,11 @@ impl Redactor {
 
     /// `text` with the names after an introducer replaced by `replacement`.
     fn replace_names(&self, text: String, replacement: &str) -> String {
+        let text = if self.people_triggers.is_match(&text) {
+            self.replace_people(&text, replacement)
+        } else {
+            text
+        };
         if !self.name_triggers.is_match(&text) {
             return text;
         }
@@ -932,22 +950,6 @@ impl Redactor {
                 return c[0].to_string();
             }
             format!("{}{replacement}", c.name("keep").map_or("", |m| m.as_str()))
-        });
-        let text = self.people_names.replace_all(&text, |c: &Captures| {
-            let name = c.name("name").map_or("", |m| m.as_str());
-            // A title whose name the form-of-address pattern took before: "lawyer Ms.
-            // [name]".
-            let a_title = ["ms", "mrs", "mr", "dr", "drs", "mw", "dhr", "mevr", "prof"]
-                .contains(&name.to_lowercase().as_str());
-            if c.name("next").is_none()
-                && !a_title
-                && is_a_persons_name(name)
-                && is_named_after_i_am(without_initials(name))
-            {
-                format!("{}{replacement}", &c["keep"])
-            } else {
-                c[0].to_string()
-            }
         });
         let text = self.i_am_names.replace_all(&text, |c: &Captures| {
             let name = c.name("name").map_or("", |m| m.as_str());
@@ -966,6 +968,55 @@ impl Redactor {
                 }
             })
             .into_owned()
+    }
+
+    /// `text` with the names of the people a writer names by who they are to them
+    /// ([`PEOPLE_OF_THE_WRITER`]) replaced by `replacement`.
+    ///
+    /// The full pattern runs only on a window where a trigger stands: its Unicode word
+    /// boundaries would have the regex engine read a whole non-ASCII text with its
+    /// slowest engine.
+    fn replace_people(&self, text: &str, replacement: &str) -> String {
+        let mut out = String::with_capacity(text.len());
+        let mut done = 0;
+        for trigger in self.people_triggers.find_iter(text) {
+            // Inside a word ("army son") is no trigger: the pattern's own word boundary
+            // would see the window's start as one.
+            let inside_a_word = text[..trigger.start()]
+                .chars()
+                .next_back()
+                .is_some_and(char::is_alphanumeric);
+            if trigger.start() < done || inside_a_word {
+                continue;
+            }
+            let mut end = (trigger.start() + PEOPLE_WINDOW).min(text.len());
+            while !text.is_char_boundary(end) {
+                end -= 1;
+            }
+            let Some(c) = self.people_names.captures(&text[trigger.start()..end]) else {
+                continue;
+            };
+            let whole = c.get(0).expect("a match has its whole");
+            if whole.start() != 0 {
+                continue;
+            }
+            let name = c.name("name").map_or("", |m| m.as_str());
+            // A title whose name a form of address takes: "my lawyer Ms. Visser".
+            let a_title = ["ms", "mrs", "mr", "dr", "drs", "mw", "dhr", "mevr", "prof"]
+                .contains(&name.to_lowercase().as_str());
+            if c.name("next").is_none()
+                && !a_title
+                && is_a_persons_name(name)
+                && is_named_after_i_am(without_initials(name))
+            {
+                out.push_str(&text[done..trigger.start()]);
+                out.push_str(&c["keep"]);
+                out.push_str(replacement);
+                done = trigger.start() + whole.end();
+            }
+        }
+        out.push_str(&text[done..]);
+        out
     }
 
     fn replace(&self, text: &str, replacement: impl Fn(&Pattern) -> &str) -> String {
@@ -1759,6 +1810,7 @@ mod tests {
             "Doneren kan op NL91 t.n.v. Stichting Welkom Thuis Deventer",
             "mijn voogd van Nidos heeft mijn leven gered",
             "De advocaat van B. is met pensioen",
+            "Het army son Ahmed",
             "The meeting is at 5. Dot the i's.",
             "Geboren in 1994, asielzoeker",
             "Mijn paspoort VERLOPEN sinds 2019, paspoort Syrisch",
