@@ -178,9 +178,12 @@ pub fn emerging(
 pub fn top_terms(recent: &[Example], baseline: &[Example], n: usize) -> Vec<String> {
     let (recent_words, recent_voices) = voices_per_word(recent);
     let (baseline_words, baseline_voices) = voices_per_word(baseline);
+    // They go into mail and reports as an incident's words: no names there either.
+    let names = written_as_names(recent);
     let mut scored: Vec<(f64, String)> = recent_words
         .into_iter()
         .filter(|(_, count)| *count >= 2)
+        .filter(|(word, _)| !names.contains(word))
         .map(|(w, count)| {
             let fg = count as f64 / recent_voices.max(1) as f64;
             let bg = (*baseline_words.get(&w).unwrap_or(&0) as f64 + 0.5)
@@ -281,6 +284,7 @@ mod tests {
         let found = emerging(&recent, &background, &t, &|_| false);
         let terms: Vec<&str> = found.iter().map(|s| s.term.as_str()).collect();
         assert!(!terms.contains(&"okonkwo"), "{terms:?}");
+        assert!(!top_terms(&recent, &background, 5).contains(&"okonkwo".to_string()));
         assert!(terms.contains(&"afsprakenloket"), "{terms:?}");
         assert!(terms.contains(&"terminvergabe"), "{terms:?}");
     }

@@ -166,9 +166,10 @@ pub struct Change {
 pub struct Changes {
     pub mentions: Change,
     pub complaints: Change,
-    /// Absent from reports of schema 1, which an erasure still reads.
-    #[serde(default)]
-    pub complaint_voices: Change,
+    /// Absent from reports of schema 1, which an erasure still reads and writes back
+    /// without it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub complaint_voices: Option<Change>,
     pub aspects: BTreeMap<String, Change>,
     pub languages: BTreeMap<String, Change>,
     pub sources: BTreeMap<String, Change>,
@@ -644,7 +645,7 @@ fn changes(weeks: &[WeekCounts], baseline_weeks: usize) -> Changes {
     Changes {
         mentions: of(&|w| w.mentions),
         complaints: of(&|w| w.complaints),
-        complaint_voices: of(&|w| w.complaint_voices),
+        complaint_voices: Some(of(&|w| w.complaint_voices)),
         aspects: per(&|w| &w.aspects),
         languages: per(&|w| &w.languages),
         sources: per(&|w| &w.sources),

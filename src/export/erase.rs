@@ -73,16 +73,17 @@ pub fn forget_in(paths: &[PathBuf], exists: &dyn Fn(&str) -> bool) -> usize {
             tracing::error!(error = %e, "erased mentions stay quoted in an export file");
             continue;
         }
-        // A report an administrator closed further stays so.
-        if let Some(metadata) = metadata {
-            if let Err(e) = std::fs::set_permissions(path, metadata.permissions()) {
-                tracing::warn!(path = %path.display(), error = %e, "an export file rewritten for an erasure did not keep its permissions");
-            }
-        }
+        // The time first: setting it needs the file writable, which a report an
+        // administrator closed further is not once its permissions are back.
         if let Some(modified) = modified {
             let file = std::fs::File::options().write(true).open(path);
             if let Err(e) = file.and_then(|f| f.set_modified(modified)) {
                 tracing::warn!(path = %path.display(), error = %e, "an export file rewritten for an erasure keeps a new time: the retention run deletes it later");
+            }
+        }
+        if let Some(metadata) = metadata {
+            if let Err(e) = std::fs::set_permissions(path, metadata.permissions()) {
+                tracing::warn!(path = %path.display(), error = %e, "an export file rewritten for an erasure did not keep its permissions");
             }
         }
         removed += gone;
@@ -176,7 +177,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("webcare-2026-W47.html");
         std::fs::write(&path, PAGE).unwrap();
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o400)).unwrap();
         let then =
             std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
         std::fs::File::options()
@@ -189,7 +190,7 @@ mod tests {
         let page = std::fs::read_to_string(&path).unwrap();
         assert!(!page.contains("kwam"), "{page}");
         let metadata = std::fs::metadata(&path).unwrap();
-        assert_eq!(metadata.permissions().mode() & 0o777, 0o600);
+        assert_eq!(metadata.permissions().mode() & 0o777, 0o400);
         assert_eq!(metadata.modified().unwrap(), then);
     }
 

@@ -205,13 +205,9 @@ fn summary(html: &mut String, report: &Report, lang: Language, w: &Words) {
         lang,
         w,
     ));
-    html.push_str(&change_row(
-        w.voices,
-        &report.changes.complaint_voices,
-        report,
-        lang,
-        w,
-    ));
+    if let Some(voices) = &report.changes.complaint_voices {
+        html.push_str(&change_row(w.voices, voices, report, lang, w));
+    }
     html.push_str("</table>\n");
     if report.baseline_weeks == 0 {
         html.push_str(&format!(

@@ -59,7 +59,9 @@ pub fn plain_text(report: &Report, lang: Language) -> String {
         };
         text.push_str(&line(w.mentions, &c.mentions));
         text.push_str(&line(w.complaints, &c.complaints));
-        text.push_str(&line(w.voices, &c.complaint_voices));
+        if let Some(voices) = &c.complaint_voices {
+            text.push_str(&line(w.voices, voices));
+        }
         let example = report
             .top_complaints
             .first()

@@ -24,9 +24,10 @@ const MODEL_MIN_WORDS: usize = 3;
 /// Whether normalised text (words between single spaces) has at least `n` words; stops
 /// counting there, as most texts have many.
 pub(crate) fn has_words(normalised: &str, n: usize) -> bool {
+    // Punctuation and clause marks stand as tokens of their own: no words.
     normalised
         .split(' ')
-        .filter(|w| !w.is_empty())
+        .filter(|w| w.chars().any(char::is_alphanumeric))
         .nth(n.saturating_sub(1))
         .is_some()
 }

@@ -545,7 +545,7 @@ mod tests {
     fn a_bare_name_of_an_institution_has_no_aspect_and_no_grievance() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/topics");
         let pipeline = Pipeline::from_config(&config::Pipeline::with_topics(dir)).unwrap();
-        for text in ["IND?", "IND", "ind !!"] {
+        for text in ["IND?", "IND", "ind !!", "Waarom IND?"] {
             let mut m = Mention::new("s", "1", chrono::Utc::now(), chrono::Utc::now());
             m.text = text.to_string();
             let m = pipeline.process(m);

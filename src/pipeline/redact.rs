@@ -154,17 +154,19 @@ const BUILT_IN: &[(&str, &str)] = &[
 /// or with the month in words ("12 maart 1994").
 const BIRTH_DATE: &str = concat!(
     r"(?P<keep>(?:(?-u:\b)(?i:geboren(?:\s+(?:op|am))?|geb\.|geboortedatum|born(?:\s+on)?|d\.?o\.?b\.?|date\s+of\s+birth|birth\s?date|née?\s+le|date\s+de\s+naissance|geburtsdatum|doğum\s+tarihi(?:m)?|fecha\s+de\s+nacimiento|nacid[oa]\s+el)",
-    r"|дата\s+(?:рождения|народження)|народи(?:вся|лася)|родил(?:ся|ась)|تاريخ\s+(?:ميلادي|الميلاد|ولادتي)|تاریخ\s+تولد(?:م)?)\s*[:：]?\s*)",
+    r"|(?i:дата\s+(?:рождения|народження)|народи(?:вся|лася)|родил(?:ся|ась))|تاريخ\s+(?:ميلادي|الميلاد|ولادتي)|تاریخ\s+تولد(?:م)?)\s*[:：]?\s*)",
     r"(?:[0-9٠-٩۰-۹]{1,2}[-./ ][0-9٠-٩۰-۹]{1,2}[-./ ][0-9٠-٩۰-۹]{2,4}",
     r"|[0-9٠-٩۰-۹]{4}[-./][0-9٠-٩۰-۹]{1,2}[-./][0-9٠-٩۰-۹]{1,2}",
-    r"|[0-9]{1,2}\.?\s+\p{L}{3,10}\.?\s+[0-9]{4})",
+    r"|[0-9]{1,2}\.?\s+\p{L}{3,10}\.?\s+[0-9]{4}",
+    // "March 12, 1994".
+    r"|\p{L}{3,10}\.?\s+[0-9]{1,2},?\s+[0-9]{4})",
 );
 
 /// An identity document's number (see [`BUILT_IN`]): the words that name it kept as
 /// group `keep`; the number has a digit.
 const ID_NUMBER: &str = concat!(
     r"(?P<keep>(?:(?-u:\b)(?i:paspoort(?:nummer)?|passport(?:\s+(?:number|no\.?))?|passeport|pasaporte|pasaport|reisepass(?:nummer)?|(?:tc\s+)?kimlik\s+(?:no|numaras[ıi]m?)|id[- ]kaart|identiteitskaart)",
-    r"|паспорт(?:а)?|паспорта)\s*(?:nr\.?|no\.?|nummer|number|№|#)?\s*[:.]?\s*)",
+    r"|(?i:паспорт(?:а)?))\s*(?:nr\.?|no\.?|nummer|number|№|#)?\s*[:.]?\s*(?:(?i:is|was|ist|est|es)\s+)?)",
     r"[A-Za-z0-9]{6,11}(?-u:\b)",
 );
 
@@ -173,7 +175,7 @@ const FOREIGN_ADDRESS: &str = concat!(
     // French: "15 rue de la Paix, 75002".
     r"(?-u:\b)[0-9]{1,4}(?:\s?(?:bis|ter))?,?\s(?i:rue|avenue|av\.|boulevard|bd|chemin|place|allée|impasse|quai|route|cours)\s(?:de\s(?:la\s|l['’])?|du\s|des\s|d['’])?\p{Lu}[\p{L}'’-]*(?:\s\p{Lu}[\p{L}'’-]*)?(?:,\s?[0-9]{5}(?-u:\b))?",
     // Spanish: "Calle Mayor 10, 28013", "C/ de la Paz, nº 4".
-    r"|(?:Calle|C/|Avenida|Avda\.|Plaza|Paseo|Carrer)\s(?:(?:de|del)\s(?:la\s|los\s|las\s)?)?\p{Lu}[\p{L}]*(?:\s\p{Lu}[\p{L}]*)?,?\s(?:n[º°o]\.?\s?)?[0-9]{1,4}(?-u:\b)(?:,\s?[0-9]{5}(?-u:\b))?",
+    r"|(?:[Cc]alle|C/|[Aa]venida|Avda\.|[Pp]laza|[Pp]aseo|[Cc]arrer)\s(?:(?:de|del)\s(?:la\s|los\s|las\s)?)?\p{Lu}[\p{L}]*(?:\s\p{Lu}[\p{L}]*)?,?\s(?:n[º°o]\.?\s?)?[0-9]{1,4}(?-u:\b)(?:,\s?[0-9]{5}(?-u:\b))?",
     // Russian and Ukrainian: "ул. Ленина, д. 5, кв. 12", "вул. Шевченка 14".
     r"|(?:ул\.|улица|вул\.|вулиця|пр\.|просп\.|проспект|пер\.|переулок|провулок)\s?\p{Lu}[\p{L}-]*(?:,?\s(?:д\.|дом|буд\.|будинок)\s?[0-9]{1,4}|\s[0-9]{1,4})(?:,?\s(?:кв\.|квартира)\s?[0-9]{1,4})?",
     // Turkish: "Atatürk Cad. No:15 Daire 3".
@@ -185,9 +187,10 @@ const FOREIGN_ADDRESS: &str = concat!(
 /// An e-mail address spelled out (see [`BUILT_IN`]).
 const SPELLED_EMAIL: &str = concat!(
     r"[\w.+-]+(?:",
-    // "[at]", "(at)", "{at}", "<at>", "(ät)", "(a)", "[@]", "apenstaartje", Russian
-    // "собака": then any dot.
-    r"\s*[\[({<]\s*(?i:at|ät|a|@|apenstaartje)\s*[\])}>]\s*|\s+(?i:apenstaartje|собака)\s+)",
+    // "[at]", "(at)", "{at}", "<at>", "[@]", "apenstaartje", Russian "собака"; "(ät)" and
+    // "(a)" only with no space beside them ("vraag 1 (a) m.b.t." is a list): then any
+    // dot.
+    r"\s*[\[({<]\s*(?i:at|@|apenstaartje)\s*[\])}>]\s*|\((?i:ät|a)\)|\s+(?i:apenstaartje|собака)\s+)",
     r"[\w-]+(?:(?:\s*[\[({<]\s*(?i:dot|punt)\s*[\])}>]\s*|\s+(?i:dot|punt|точка)\s+|\.)[\w-]+)+",
     // A bare "at": a spelled-out dot somewhere in the domain. The name may be spelled
     // out too ("omar dot haddad at gmail dot com"): the match goes on over the next "at".
@@ -199,7 +202,9 @@ const SPELLED_EMAIL: &str = concat!(
 /// An e-mail address with a space beside its @ (see [`BUILT_IN`]).
 const SPACED_EMAIL: &str = concat!(
     r"[\w.+-]+(?:\s?@\s|\s@\s?)[\w-]+(?:\s?\.\s?[\w-]+)*\s?\.\s?",
-    r"(?i:com|net|org|nl|be|de|fr|uk|eu|info|io|co|ru|ua|tr|ir|es|it|ch|at|se|dk|no|fi|pl|ma|dz|tn|eg|sy|iq|af|so|er|et|sd|ly|ye|jo|lb|sa|ae)(?-u:\b)",
+    // In lower case, as addresses are typed, and none that is also a word that begins a
+    // sentence ("@IND_NL. De wachttijd": not "de", "it", "so", "et", "at", "no", "es").
+    r"(?:com|net|org|nl|be|fr|uk|eu|info|io|co|ru|ua|tr|ir|ch|se|dk|fi|pl|ma|dz|tn|eg|sy|iq|af|er|sd|ly|ye|jo|lb|sa|ae)(?-u:\b)",
 );
 
 /// Where a writer names a person: a self-introduction ("mijn naam is", "my name is", "je
@@ -575,6 +580,29 @@ const NOT_NAMES_AFTER_I_AM: &[&str] = &[
     // "Ik ben Ter Apel nooit vergeten": the place, after its particle.
     "apel",
     "türkçe",
+    // Languages: "mijn man Dari spreekt".
+    "dari",
+    "farsi",
+    "perzisch",
+    "persian",
+    "pashto",
+    "pasjtoe",
+    "arabic",
+    "engels",
+    "english",
+    "frans",
+    "duits",
+    "spaans",
+    "spanish",
+    "russisch",
+    "oekraïens",
+    "amhaars",
+    "amharic",
+    "urdu",
+    "sorani",
+    "kurmanji",
+    "badini",
+    "kurdish",
 ];
 
 /// The particles [`name_word`] allows before a name in lower case, and
@@ -601,19 +629,20 @@ const FORMS_OF_ADDRESS: &[&str] = &[
     "señora",
     "señor",
     "adım",
-    // "ten name van", "ter attentie van": an account holder, an addressee.
+    // "ten name van": an account holder. Not "t.a.v.", as often "ten aanzien van"
+    // (regarding: "t.a.v. Ter Apel") as "ter attentie van".
     r"t\.\s?n\.\s?v\.?",
-    r"t\.\s?a\.\s?v\.?",
 ];
 
 /// A person named by who they are to the writer: "mijn advocaat Jansen", "my caseworker
 /// Sarah de Vries", "mijn zoon Omar Hassan", "Avukatım Mehmet Kaya", "de medewerker
 /// heette Pieter Visser" (patterns, in any case). The name after them has capitals and
 /// is checked as one after "I am" ([`is_named_after_i_am`]): "mijn advocaat Syriër"
-/// and a title in capitals ("My Lawyer Never Calls") stay.
+/// and a title in capitals ("My Lawyer Never Calls") stay. Not German, whose nouns have
+/// capitals ("mein Anwalt Widerspruch"), nor "genaamd" ("een wet genaamd
+/// Spreidingswet").
 const PEOPLE_OF_THE_WRITER: &[&str] = &[
     r"(?:mijn|onze|haar|zijn|my|our|his|her)\s+(?:advocaat|advocate|lawyer|attorney|caseworker|case\s?manager|contactpersoon|contact\s+person|begeleider|mentor|voogd|guardian|zoon|dochter|son|daughter|broer|broertje|zus|zusje|brother|sister|neef|nicht|cousin|nephew|niece|man|vrouw|husband|wife|echtgenoot|echtgenote|vriend|vriendin|friend|moeder|vader|mother|father|oom|tante|uncle|aunt|kind|child|buurman|buurvrouw|neighbou?r)",
-    r"(?:mein|meine|meinen)\s+(?:sohn|tochter|bruder|schwester|mann|anwalt|anwältin|betreuer|betreuerin)",
     r"(?:mon|ma|notre)\s+(?:fils|fille|frère|sœur|mari|femme|avocat|avocate|assistante?\s+sociale?)",
     r"(?:mi|nuestro|nuestra)\s+(?:hijo|hija|hermano|hermana|esposo|esposa|marido|mujer|abogado|abogada)",
     r"advocaat",
@@ -621,7 +650,6 @@ const PEOPLE_OF_THE_WRITER: &[&str] = &[
     // Türkiye'de bekliyor"), with a capital.
     r"avukatım",
     r"heette",
-    r"genaamd",
 ];
 
 /// Words an organisation's name begins with, which an account holder or a guardian
@@ -890,12 +918,13 @@ impl Redactor {
             ))
             .expect("the name pattern compiles"),
             people_names: Regex::new(&format!(
-                r"(?P<keep>(?i:\b(?:{people}))(?:\s*,\s*|\s+)(?:(?:Dr|Drs|Mrs?|Ms|mr|dr|Mw|mw|Dhr|dhr|Mevr|mevr)\.?\s+)?)(?P<name>(?:{INITIALS})?{name_word}(?:[ \t]+{name_word}){{0,3}})(?P<next>[ \t]+\p{{Lu}})?",
-                people = PEOPLE_OF_THE_WRITER.join("|")
+                r"(?P<keep>(?i:\b(?:{people}))(?:\s*,\s*|\s+)(?:(?:Dr|Drs|Prof|Mrs?|Ms|mr|dr|prof|Mw|mw|Dhr|dhr|Mevr|mevr)\.?\s+)?)(?P<name>(?:{INITIALS})?{name_word}(?:[ \t]+{name_word}){{0,{more}}})(?P<next>[ \t]+\p{{Lu}})?",
+                people = PEOPLE_OF_THE_WRITER.join("|"),
+                more = NAME_WORDS - 1
             ))
             .expect("the people pattern compiles"),
             people_triggers: Regex::new(&format!(
-                r"(?i:{people})\s*,?\s+(?:(?:Dr|Drs|Mrs?|Ms|mr|dr|Mw|mw|Dhr|dhr|Mevr|mevr)\.?\s+)?\p{{Lu}}[\p{{Ll}}.]",
+                r"(?i:{people})\s*,?\s+(?:(?:Dr|Drs|Prof|Mrs?|Ms|mr|dr|prof|Mw|mw|Dhr|dhr|Mevr|mevr)\.?\s+)?\p{{Lu}}[\p{{Ll}}.]",
                 people = PEOPLE_OF_THE_WRITER.join("|")
             ))
             .expect("the people triggers compile"),
@@ -922,16 +951,21 @@ impl Redactor {
         })
     }
 
-    /// `text` with every piece of personal data replaced by its placeholder.
+    /// `text` with every piece of personal data replaced by its placeholder; look-alikes
+    /// of ASCII that hide numbers are written as ASCII first
+    /// ([`crate::pipeline::extract::fold_lookalikes`]), as the tidy stage does for title
+    /// and text, so a thread title, a query or a note is read alike.
     pub fn redact(&self, text: &str) -> String {
-        self.replace_names(self.replace(text, |p| &p.placeholder), NAME_PLACEHOLDER)
+        let text = folded(text);
+        self.replace_names(self.replace(&text, |p| &p.placeholder), NAME_PLACEHOLDER)
     }
 
     /// `text` with every piece of personal data taken out (a space where it was): as
     /// the analysis reads a mention, where a placeholder's word ("phone", "email")
     /// would speak for an aspect the writer never mentioned.
     pub fn blank(&self, text: &str) -> String {
-        self.replace_names(self.replace(text, |_| " "), " ")
+        let text = folded(text);
+        self.replace_names(self.replace(&text, |_| " "), " ")
     }
 
     /// `text` with the names after an introducer replaced by `replacement`.
@@ -1116,7 +1150,9 @@ fn without_initials(name: &str) -> &str {
 /// with a Turkish case ending ("Avukatım Amsterdam'da").
 fn is_a_persons_name(name: &str) -> bool {
     let plain = without_initials(name);
-    let starts_lower = plain.chars().next().is_some_and(char::is_lowercase);
+    // "van" after a role is an organisation; after initials a surname ("A. de Vries").
+    let starts_lower =
+        plain.len() == name.len() && plain.chars().next().is_some_and(char::is_lowercase);
     let a_letter = plain.chars().filter(|c| c.is_alphabetic()).count() <= 1;
     let suffixed = plain
         .split(['\'', '’'])
@@ -1139,6 +1175,21 @@ fn is_an_office(name: &str) -> bool {
         .split_whitespace()
         .next()
         .is_some_and(|first| OFFICES.contains(&first.to_lowercase().as_str()))
+}
+
+/// `text` with its look-alikes of ASCII folded; borrowed when it has none.
+fn folded(text: &str) -> std::borrow::Cow<'_, str> {
+    // The look-alikes begin with these bytes; most texts have neither.
+    if memchr::memchr2(0xE2, 0xEF, text.as_bytes()).is_none() {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut owned = text.to_string();
+    crate::pipeline::extract::fold_lookalikes(&mut owned);
+    if owned == text {
+        std::borrow::Cow::Borrowed(text)
+    } else {
+        std::borrow::Cow::Owned(owned)
+    }
 }
 
 /// What a name becomes.
@@ -1190,6 +1241,7 @@ fn check_for(placeholder: &str) -> Option<fn(&str) -> bool> {
         "[phone]" => Some(|found| !starts_with_a_date(found)),
         "[address]" => Some(is_address),
         "[postcode]" => Some(is_postcode),
+        "[plate]" => Some(|found| !is_a_date_with_a_month(found)),
         "[id-number]" => Some(|found| {
             found
                 .rsplit(|c: char| !c.is_ascii_alphanumeric())
@@ -1198,6 +1250,18 @@ fn check_for(placeholder: &str) -> Option<fn(&str) -> bool> {
         }),
         _ => None,
     }
+}
+
+/// Whether a match of the plate pattern is a date with its month in letters: "1-mei-24",
+/// "3-Jan-24".
+fn is_a_date_with_a_month(found: &str) -> bool {
+    const MONTHS: &[&str] = &[
+        "jan", "feb", "mrt", "mar", "apr", "mei", "may", "jun", "jul", "aug", "sep", "okt", "oct",
+        "nov", "dec",
+    ];
+    found
+        .split('-')
+        .any(|part| MONTHS.contains(&part.to_ascii_lowercase().as_str()))
 }
 
 /// Abbreviations in capitals that follow a year as the letters follow a postcode's
@@ -1784,6 +1848,31 @@ mod tests {
                 "Our lawyer Ms. Visser won the appeal",
                 "Our lawyer Ms. [name] won the appeal",
             ),
+            (
+                "Mijn advocaat A. de Vries reageert niet",
+                "Mijn advocaat [name] reageert niet",
+            ),
+            (
+                "my caseworker S. el Idrissi at the COA",
+                "my caseworker [name] at the COA",
+            ),
+            (
+                "Дата рождения: 12.03.1994, я в АЗЦ",
+                "Дата рождения: [birthdate], я в АЗЦ",
+            ),
+            (
+                "I was born on March 12, 1994 in Kabul",
+                "I was born on [birthdate] in Kabul",
+            ),
+            (
+                "Mijn paspoortnummer is NXC4R8TZ1.",
+                "Mijn paspoortnummer is [id-number].",
+            ),
+            (
+                "Vivo en calle Mayor 10, Madrid",
+                "Vivo en [address], Madrid",
+            ),
+            ("Bel 06–12345678 nu", "Bel [phone] nu"),
         ] {
             assert_eq!(redact(input), expected, "{input}");
         }
@@ -1811,6 +1900,12 @@ mod tests {
             "mijn voogd van Nidos heeft mijn leven gered",
             "De advocaat van B. is met pensioen",
             "Het army son Ahmed",
+            "Vragen t.a.v. Ter Apel blijven, beleid t.a.v. Afghanistan",
+            "Vraag het aan @IND_NL. De wachttijd is lang",
+            "omdat mijn man Dari spreekt",
+            "een wet genaamd Spreidingswet",
+            "Vraag 1 (a) m.b.t. de wachttijd",
+            "Gehoor op 1-mei-24 en 3-Jan-24",
             "The meeting is at 5. Dot the i's.",
             "Geboren in 1994, asielzoeker",
             "Mijn paspoort VERLOPEN sinds 2019, paspoort Syrisch",

@@ -1182,7 +1182,10 @@ fn a_repost_wave_or_one_busy_author_makes_no_trend_but_many_people_do() {
     )
     .unwrap();
     let changes = &written.report.changes;
-    assert_eq!(changes.complaint_voices.vs_previous, Significance::Up);
+    assert_eq!(
+        changes.complaint_voices.as_ref().unwrap().vs_previous,
+        Significance::Up
+    );
     assert_eq!(changes.aspects["interpreter"].current, 20);
     assert_eq!(changes.aspects["interpreter"].vs_mean, Significance::Up);
 
