@@ -12,7 +12,7 @@
 use std::path::{Path, PathBuf};
 
 use super::data::Report;
-use super::{is_export_file, json, write_atomically};
+use super::{is_export_file, json, replace_keeping, write_atomically};
 use crate::alerts::mail::ERASED_BLOCK;
 use crate::pipeline::extract::unescape_markup;
 
@@ -67,24 +67,14 @@ pub fn forget_in(paths: &[PathBuf], exists: &dyn Fn(&str) -> bool) -> usize {
         if gone == 0 {
             continue;
         }
-        let metadata = std::fs::metadata(path).ok();
-        let modified = metadata.as_ref().and_then(|m| m.modified().ok());
-        if let Err(e) = write_atomically(path, &after) {
+        // The new file has the old one's permissions and time from the start.
+        let written = match std::fs::metadata(path) {
+            Ok(metadata) => replace_keeping(path, &after, &metadata),
+            Err(_) => write_atomically(path, &after),
+        };
+        if let Err(e) = written {
             tracing::error!(error = %e, "erased mentions stay quoted in an export file");
             continue;
-        }
-        // The time first: setting it needs the file writable, which a report an
-        // administrator closed further is not once its permissions are back.
-        if let Some(modified) = modified {
-            let file = std::fs::File::options().write(true).open(path);
-            if let Err(e) = file.and_then(|f| f.set_modified(modified)) {
-                tracing::warn!(path = %path.display(), error = %e, "an export file rewritten for an erasure keeps a new time: the retention run deletes it later");
-            }
-        }
-        if let Some(metadata) = metadata {
-            if let Err(e) = std::fs::set_permissions(path, metadata.permissions()) {
-                tracing::warn!(path = %path.display(), error = %e, "an export file rewritten for an erasure did not keep its permissions");
-            }
         }
         removed += gone;
     }

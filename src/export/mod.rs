@@ -328,6 +328,26 @@ pub fn remove_stale_temporary_files(dir: &Path) -> usize {
 
 /// Writes `path` through a temporary file beside it, so it is replaced whole or not at all.
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ExportError> {
+    write_file(path, bytes, None)
+}
+
+/// [`write_atomically`] for a file that exists: the new one has its permissions and
+/// its modification time from the start (set on the temporary file before the rename),
+/// so a report an administrator closed further is never open to others, not even for
+/// a moment, and keeps the time the retention run reads.
+fn replace_keeping(
+    path: &Path,
+    bytes: &[u8],
+    metadata: &std::fs::Metadata,
+) -> Result<(), ExportError> {
+    write_file(path, bytes, Some(metadata))
+}
+
+fn write_file(
+    path: &Path,
+    bytes: &[u8],
+    keep: Option<&std::fs::Metadata>,
+) -> Result<(), ExportError> {
     let fail = |source| ExportError::Write {
         path: path.to_path_buf(),
         source,
@@ -338,13 +358,24 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ExportError> {
         .tempfile_in(dir)
         .map_err(fail)?;
     file.write_all(bytes).map_err(fail)?;
-    #[cfg(unix)]
-    {
-        // Temporary files are private; the exports are for the team to read.
-        use std::os::unix::fs::PermissionsExt;
-        file.as_file()
-            .set_permissions(std::fs::Permissions::from_mode(0o644))
-            .map_err(fail)?;
+    if let Some(modified) = keep.and_then(|m| m.modified().ok()) {
+        file.as_file().set_modified(modified).map_err(fail)?;
+    }
+    match keep {
+        Some(metadata) => file
+            .as_file()
+            .set_permissions(metadata.permissions())
+            .map_err(fail)?,
+        #[cfg(unix)]
+        None => {
+            // Temporary files are private; the exports are for the team to read.
+            use std::os::unix::fs::PermissionsExt;
+            file.as_file()
+                .set_permissions(std::fs::Permissions::from_mode(0o644))
+                .map_err(fail)?;
+        }
+        #[cfg(not(unix))]
+        None => {}
     }
     file.persist(path).map_err(|e| fail(e.error))?;
     Ok(())

@@ -645,7 +645,8 @@ const PEOPLE_OF_THE_WRITER: &[&str] = &[
     r"(?:mijn|onze|haar|zijn|my|our|his|her)\s+(?:advocaat|advocate|lawyer|attorney|caseworker|case\s?manager|contactpersoon|contact\s+person|begeleider|mentor|voogd|guardian|zoon|dochter|son|daughter|broer|broertje|zus|zusje|brother|sister|neef|nicht|cousin|nephew|niece|man|vrouw|husband|wife|echtgenoot|echtgenote|vriend|vriendin|friend|moeder|vader|mother|father|oom|tante|uncle|aunt|kind|child|buurman|buurvrouw|neighbou?r)",
     r"(?:mon|ma|notre)\s+(?:fils|fille|frère|sœur|mari|femme|avocat|avocate|assistante?\s+sociale?)",
     r"(?:mi|nuestro|nuestra)\s+(?:hijo|hija|hermano|hermana|esposo|esposa|marido|mujer|abogado|abogada)",
-    r"advocaat",
+    // Alone, and in the compounds people write ("mijn asieladvocaat Jansen").
+    r"(?:asiel|vreemdelingen|immigratie|sociaal|sociale)?advocaat",
     // Not "eşim", "kızım": Turkish writes a place after them as often ("Eşim
     // Türkiye'de bekliyor"), with a capital.
     r"avukatım",
@@ -661,7 +662,8 @@ const PEOPLE_ROLES: &str = concat!(
     r"sister|neef|nicht|cousin|nephew|niece|man|vrouw|husband|wife|echtgenoot|echtgenote|vriend|",
     r"vriendin|friend|moeder|vader|mother|father|oom|tante|uncle|aunt|kind|child|buurman|buurvrouw|",
     r"neighbou?r|fils|fille|frère|sœur|mari|femme|avocat|avocate|assistante?\s+sociale?|hijo|hija|",
-    r"hermano|hermana|esposo|esposa|marido|mujer|abogado|abogada|avukatım|heette",
+    r"hermano|hermana|esposo|esposa|marido|mujer|abogado|abogada|avukatım|heette|",
+    r"asieladvocaat|vreemdelingenadvocaat|immigratieadvocaat|sociaaladvocaat|socialeadvocaat",
 );
 
 /// Bytes before a role word that its determiner ("mijn", "nuestra") takes at most.
@@ -1884,6 +1886,10 @@ mod tests {
             (
                 "Mijn advocaat A. de Vries reageert niet",
                 "Mijn advocaat [name] reageert niet",
+            ),
+            (
+                "Mijn asieladvocaat Jansen belt niet terug",
+                "Mijn asieladvocaat [name] belt niet terug",
             ),
             (
                 "my caseworker S. el Idrissi at the COA",
