@@ -79,21 +79,37 @@ pub fn voices_per_aspect(
 ) -> Result<VoiceCounts, tantivy::TantivyError> {
     let (_, _, f) = index.parts();
     let all = distinct_per_aspect(index, complaints_between(f, from, to, None), facet)?;
-    let without_author: Box<dyn Query> = Box::new(tantivy::query::BooleanQuery::new(vec![
+    let anonymous = distinct_per_aspect(index, complaints_without_author(f, from, to), facet)?;
+    Ok(all
+        .into_iter()
+        .map(|(key, (clusters, authors))| {
+            let anonymous_clusters = anonymous.get(&key).map_or(0, |(c, _)| *c);
+            (key, voices(clusters, authors, anonymous_clusters))
+        })
+        .collect())
+}
+
+/// Complaint voices: the smaller of the distinct near-duplicate clusters and the
+/// distinct people, a complaint without an author standing for its cluster. Both
+/// overcount (a repost wave has many authors, one person many clusters).
+pub(crate) fn voices(clusters: u64, authors: u64, clusters_without_author: u64) -> u64 {
+    clusters.min(authors + clusters_without_author)
+}
+
+/// The complaints of `[from, to)` whose source names no author: each of their clusters
+/// counts as a person ([`voices`]).
+pub(crate) fn complaints_without_author(
+    f: &Fields,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Box<dyn Query> {
+    Box::new(tantivy::query::BooleanQuery::new(vec![
         (Occur::Must, complaints_between(f, from, to, None)),
         (
             Occur::MustNot,
             Box::new(tantivy::query::ExistsQuery::new("author".into(), false)),
         ),
-    ]));
-    let anonymous = distinct_per_aspect(index, without_author, facet)?;
-    Ok(all
-        .into_iter()
-        .map(|(key, (clusters, authors))| {
-            let anonymous_clusters = anonymous.get(&key).map_or(0, |(c, _)| *c);
-            (key, clusters.min(authors + anonymous_clusters))
-        })
-        .collect())
+    ]))
 }
 
 /// Distinct (clusters, authors) of the documents `query` matches, per aspect (and per

@@ -363,55 +363,46 @@ fn collector(
     Ok(AggregationCollector::from_aggs(aggs, context))
 }
 
+/// `inner` for the whole week and under each split of it: aspect (and aspect ×
+/// language), language, source.
+fn split_by_group(inner: serde_json::Value) -> serde_json::Value {
+    let by_lang = json!({
+        "terms": { "field": "lang", "size": MAX_KEYS },
+        "aggs": inner.clone()
+    });
+    let mut per_aspect = inner.clone();
+    per_aspect["lang"] = by_lang.clone();
+    let mut out = inner.clone();
+    out["aspect"] = json!({
+        "terms": { "field": "aspect", "size": MAX_KEYS, "missing": NO_ASPECT },
+        "aggs": per_aspect
+    });
+    out["lang"] = by_lang;
+    out["source"] = json!({
+        "terms": { "field": "source", "size": MAX_KEYS },
+        "aggs": inner
+    });
+    out
+}
+
 /// The aggregation of one week: every split carries its complaints, their clusters and
 /// their authors.
 fn week_request() -> serde_json::Value {
-    let complaint = json!({
-        "terms": { "field": "complaint", "size": 2 },
-        "aggs": {
-            "voices": { "cardinality": { "field": "cluster" } },
-            "authors": { "cardinality": { "field": "author" } }
+    split_by_group(json!({
+        "complaint": {
+            "terms": { "field": "complaint", "size": 2 },
+            "aggs": {
+                "voices": { "cardinality": { "field": "cluster" } },
+                "authors": { "cardinality": { "field": "author" } }
+            }
         }
-    });
-    let split = json!({ "complaint": complaint.clone() });
-    let by_lang = json!({
-        "terms": { "field": "lang", "size": MAX_KEYS },
-        "aggs": split.clone()
-    });
-    json!({
-        "complaint": complaint.clone(),
-        "aspect": {
-            "terms": { "field": "aspect", "size": MAX_KEYS, "missing": NO_ASPECT },
-            "aggs": { "complaint": complaint, "lang": by_lang.clone() }
-        },
-        "lang": by_lang,
-        "source": {
-            "terms": { "field": "source", "size": MAX_KEYS },
-            "aggs": split
-        }
-    })
+    }))
 }
 
 /// The clusters of the week's complaints without an author, split as [`week_request`]
 /// splits them: each such cluster stands for one person.
 fn anonymous_request() -> serde_json::Value {
-    let voices = json!({ "voices": { "cardinality": { "field": "cluster" } } });
-    let by_lang = json!({
-        "terms": { "field": "lang", "size": MAX_KEYS },
-        "aggs": voices.clone()
-    });
-    json!({
-        "voices": { "cardinality": { "field": "cluster" } },
-        "aspect": {
-            "terms": { "field": "aspect", "size": MAX_KEYS, "missing": NO_ASPECT },
-            "aggs": { "voices": { "cardinality": { "field": "cluster" } }, "lang": by_lang.clone() }
-        },
-        "lang": by_lang,
-        "source": {
-            "terms": { "field": "source", "size": MAX_KEYS },
-            "aggs": voices
-        }
-    })
+    split_by_group(json!({ "voices": { "cardinality": { "field": "cluster" } } }))
 }
 
 type Aggs<S> = HashMap<String, AggregationResult, S>;
@@ -463,7 +454,7 @@ fn complaints_of<S: BuildHasher>(aggs: &Aggs<S>, anonymous: u64) -> (u64, u64) {
         .map_or((0, 0), |b| {
             let clusters = cardinality(&b.sub_aggregation.0, "voices");
             let authors = cardinality(&b.sub_aggregation.0, "authors");
-            (b.doc_count, clusters.min(authors + anonymous))
+            (b.doc_count, counts::voices(clusters, authors, anonymous))
         })
 }
 
@@ -506,17 +497,7 @@ fn week_counts(
     let (mentions, results) =
         searcher.search(&*query, &(Count, collector(searcher, week_request())?))?;
     let aggs = &results.0;
-    let without_author: Box<dyn tantivy::query::Query> =
-        Box::new(tantivy::query::BooleanQuery::new(vec![
-            (
-                tantivy::query::Occur::Must,
-                published_between(f, start, end, &[(f.complaint, "true")]),
-            ),
-            (
-                tantivy::query::Occur::MustNot,
-                Box::new(tantivy::query::ExistsQuery::new("author".into(), false)),
-            ),
-        ]));
+    let without_author = counts::complaints_without_author(f, start, end);
     let anonymous =
         searcher.search(&*without_author, &collector(searcher, anonymous_request())?)?;
     let anonymous = &anonymous.0;

@@ -12,7 +12,7 @@
 use std::path::{Path, PathBuf};
 
 use super::data::Report;
-use super::{is_export_file, json, replace_keeping, write_atomically};
+use super::{is_export_file, json, write_atomically};
 use crate::alerts::mail::ERASED_BLOCK;
 use crate::pipeline::extract::unescape_markup;
 
@@ -68,11 +68,8 @@ pub fn forget_in(paths: &[PathBuf], exists: &dyn Fn(&str) -> bool) -> usize {
             continue;
         }
         // The new file has the old one's permissions and time from the start.
-        let written = match std::fs::metadata(path) {
-            Ok(metadata) => replace_keeping(path, &after, &metadata),
-            Err(_) => write_atomically(path, &after),
-        };
-        if let Err(e) = written {
+        let kept = std::fs::metadata(path).ok();
+        if let Err(e) = write_atomically(path, &after, kept.as_ref()) {
             tracing::error!(error = %e, "erased mentions stay quoted in an export file");
             continue;
         }

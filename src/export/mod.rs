@@ -230,7 +230,7 @@ pub fn export(
         let contents = render(&report, &charts, *format, request)?;
         for (name, bytes) in names.into_iter().zip(contents) {
             let path = request.out_dir.join(name);
-            write_atomically(&path, &bytes)?;
+            write_atomically(&path, &bytes, None)?;
             files.push(path);
         }
         tick(format.as_str());
@@ -327,23 +327,11 @@ pub fn remove_stale_temporary_files(dir: &Path) -> usize {
 }
 
 /// Writes `path` through a temporary file beside it, so it is replaced whole or not at all.
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ExportError> {
-    write_file(path, bytes, None)
-}
-
-/// [`write_atomically`] for a file that exists: the new one has its permissions and
-/// its modification time from the start (set on the temporary file before the rename),
-/// so a report an administrator closed further is never open to others, not even for
-/// a moment, and keeps the time the retention run reads.
-fn replace_keeping(
-    path: &Path,
-    bytes: &[u8],
-    metadata: &std::fs::Metadata,
-) -> Result<(), ExportError> {
-    write_file(path, bytes, Some(metadata))
-}
-
-fn write_file(
+/// With the `keep`ing file's metadata, the new one has its permissions and modification
+/// time from the start (set on the temporary file before the rename), so a report an
+/// administrator closed further is never open to others, not even for a moment, and
+/// keeps the time the retention run reads.
+fn write_atomically(
     path: &Path,
     bytes: &[u8],
     keep: Option<&std::fs::Metadata>,

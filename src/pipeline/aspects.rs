@@ -17,20 +17,6 @@ use super::relevance::{TermHits, TopicError, Topics};
 
 /// How many of the model's strongest features are given with an aspect.
 const MODEL_REASONS: usize = 3;
-/// Fewer words than this give the model nothing to weigh but an institution's name:
-/// "IND?" had four aspects from the weight of "ind" alone. The lists still speak.
-const MODEL_MIN_WORDS: usize = 3;
-
-/// Whether normalised text (words between single spaces) has at least `n` words; stops
-/// counting there, as most texts have many.
-pub(crate) fn has_words(normalised: &str, n: usize) -> bool {
-    // Punctuation and clause marks stand as tokens of their own: no words.
-    normalised
-        .split(' ')
-        .filter(|w| w.chars().any(char::is_alphanumeric))
-        .nth(n.saturating_sub(1))
-        .is_some()
-}
 
 /// What the aspect lists' rule ids name (for the error when one does not).
 const ASPECT_RULES: &str = "an aspect of the procedure";
@@ -149,7 +135,8 @@ impl Aspects {
         let Some(model) = &self.model else {
             return listed;
         };
-        if !has_words(cue_normalised, MODEL_MIN_WORDS) {
+        // The lists still speak.
+        if !super::model::has_words_to_weigh(cue_normalised) {
             return listed;
         }
         model

@@ -37,8 +37,6 @@ use super::terms::TermMatcher;
 
 /// The raw score from which a mention counts as a complaint.
 pub const THRESHOLD: f64 = 1.0;
-/// The fewest words the learned model weighs (see [`super::aspects`]).
-const MODEL_MIN_WORDS: usize = 3;
 /// How many words before a cue a negation reaches.
 const NEGATION_REACH: usize = 3;
 /// How many words after a cue a negation written after it reaches ("kötü değil", "kaba
@@ -484,7 +482,7 @@ impl ComplaintRules {
         }
         // Fewer words give the model nothing to weigh but an institution's name ("IND?"
         // was a complaint by the weight of "ind"): the cues decide alone.
-        let enough = super::aspects::has_words(normalised, MODEL_MIN_WORDS);
+        let enough = super::model::has_words_to_weigh(normalised);
         let Some(model) = model.filter(|_| enough) else {
             return Complaint {
                 complaint: score >= THRESHOLD,

@@ -181,17 +181,18 @@ pub fn compose(text: &mut String) {
 /// Unicode's compatibility mapping takes to ASCII too), and a dash between digits that
 /// is not the hyphen-minus (a word processor's "06–12345678", the non-breaking hyphen,
 /// the minus sign). A dash between words stays ("ma–vr").
-pub fn fold_lookalikes(text: &mut String) {
+pub fn fold_lookalikes(text: &str) -> std::borrow::Cow<'_, str> {
+    use std::borrow::Cow;
     // Full-width forms begin with 0xEF, those dashes with 0xE2: most texts have neither.
     if memchr::memchr2(0xE2, 0xEF, text.as_bytes()).is_none() {
-        return;
+        return Cow::Borrowed(text);
     }
     let is_dash = |c: char| matches!(c, '\u{2010}'..='\u{2015}' | '\u{2212}');
     if !text
         .chars()
         .any(|c| is_dash(c) || ('\u{ff01}'..='\u{ff5e}').contains(&c))
     {
-        return;
+        return Cow::Borrowed(text);
     }
     let chars: Vec<char> = text.chars().collect();
     // Only in a run of digits as long as a phone number or a BSN: "2022–2023", "1–2",
@@ -222,7 +223,11 @@ pub fn fold_lookalikes(text: &mut String) {
             c => c,
         })
         .collect();
-    *text = folded;
+    if folded == text {
+        Cow::Borrowed(text)
+    } else {
+        Cow::Owned(folded)
+    }
 }
 
 /// Whether `text` holds what composing could change, by its bytes (a scan the compiler
@@ -446,9 +451,7 @@ mod tests {
             ("–", "–"),
             ("1–", "1–"),
         ] {
-            let mut text = input.to_string();
-            fold_lookalikes(&mut text);
-            assert_eq!(text, expected, "{input}");
+            assert_eq!(fold_lookalikes(input), expected, "{input}");
         }
     }
 

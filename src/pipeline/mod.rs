@@ -338,8 +338,8 @@ impl Pipeline {
     }
 }
 
-/// Bounds the size of title and text, folds whitespace that sources left in, and
-/// writes look-alikes of ASCII as ASCII where they hide numbers from the redaction; a
+/// Bounds the size of title and text and folds whitespace that sources left in (the
+/// redaction writes look-alikes of ASCII that hide numbers as ASCII); a
 /// publication date more than a day after the fetch (a forged date, a broken clock)
 /// becomes the time of the fetch, the best known.
 fn tidy(_: &Pipeline, m: &mut Mention, _: &mut Scratch) {
@@ -356,8 +356,6 @@ fn tidy(_: &Pipeline, m: &mut Mention, _: &mut Scratch) {
     }
     extract::compose(&mut m.title);
     extract::compose(&mut m.text);
-    extract::fold_lookalikes(&mut m.title);
-    extract::fold_lookalikes(&mut m.text);
 }
 
 fn detect_language(p: &Pipeline, m: &mut Mention, scratch: &mut Scratch) {

@@ -37,6 +37,21 @@ pub(crate) fn is_mark(word: &str) -> bool {
     word == BREAK || word == CLAUSE
 }
 
+/// Fewer words than this give a learned model nothing to weigh but an institution's
+/// name: "IND?" had four aspects and a complaint from the weight of "ind" alone.
+const MIN_WORDS: usize = 3;
+
+/// Whether normalised text (words between single spaces) has the [`MIN_WORDS`] a learned
+/// model needs; stops counting there, as most texts have many. Punctuation and clause
+/// marks stand as tokens of their own: no words.
+pub(crate) fn has_words_to_weigh(normalised: &str) -> bool {
+    normalised
+        .split(' ')
+        .filter(|w| w.chars().any(char::is_alphanumeric))
+        .nth(MIN_WORDS - 1)
+        .is_some()
+}
+
 /// Why a model file could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {

@@ -11,6 +11,8 @@
 
 use regex::{Captures, Regex, RegexSet};
 
+use crate::pipeline::extract::fold_lookalikes;
+
 /// One kind of personal data and how to find it.
 struct Pattern {
     placeholder: String,
@@ -636,35 +638,57 @@ const FORMS_OF_ADDRESS: &[&str] = &[
 
 /// A person named by who they are to the writer: "mijn advocaat Jansen", "my caseworker
 /// Sarah de Vries", "mijn zoon Omar Hassan", "Avukatım Mehmet Kaya", "de medewerker
-/// heette Pieter Visser" (patterns, in any case). The name after them has capitals and
+/// heette Pieter Visser" (determiners and roles, patterns, in any case). The name after them has capitals and
 /// is checked as one after "I am" ([`is_named_after_i_am`]): "mijn advocaat Syriër"
 /// and a title in capitals ("My Lawyer Never Calls") stay. Not German, whose nouns have
 /// capitals ("mein Anwalt Widerspruch"), nor "genaamd" ("een wet genaamd
 /// Spreidingswet").
-const PEOPLE_OF_THE_WRITER: &[&str] = &[
-    r"(?:mijn|onze|haar|zijn|my|our|his|her)\s+(?:advocaat|advocate|lawyer|attorney|caseworker|case\s?manager|contactpersoon|contact\s+person|begeleider|mentor|voogd|guardian|zoon|dochter|son|daughter|broer|broertje|zus|zusje|brother|sister|neef|nicht|cousin|nephew|niece|man|vrouw|husband|wife|echtgenoot|echtgenote|vriend|vriendin|friend|moeder|vader|mother|father|oom|tante|uncle|aunt|kind|child|buurman|buurvrouw|neighbou?r)",
-    r"(?:mon|ma|notre)\s+(?:fils|fille|frère|sœur|mari|femme|avocat|avocate|assistante?\s+sociale?)",
-    r"(?:mi|nuestro|nuestra)\s+(?:hijo|hija|hermano|hermana|esposo|esposa|marido|mujer|abogado|abogada)",
-    // Alone, and in the compounds people write ("mijn asieladvocaat Jansen").
-    r"(?:asiel|vreemdelingen|immigratie|sociaal|sociale)?advocaat",
-    // Not "eşim", "kızım": Turkish writes a place after them as often ("Eşim
-    // Türkiye'de bekliyor"), with a capital.
-    r"avukatım",
-    r"heette",
+const PEOPLE_OF_THE_WRITER: &[(&str, &str)] = &[
+    (
+        "mijn|onze|haar|zijn|my|our|his|her",
+        r"advocaat|advocate|lawyer|attorney|caseworker|case\s?manager|contactpersoon|contact\s+person|begeleider|mentor|voogd|guardian|zoon|dochter|son|daughter|broer|broertje|zus|zusje|brother|sister|neef|nicht|cousin|nephew|niece|man|vrouw|husband|wife|echtgenoot|echtgenote|vriend|vriendin|friend|moeder|vader|mother|father|oom|tante|uncle|aunt|kind|child|buurman|buurvrouw|neighbou?r",
+    ),
+    (
+        "mon|ma|notre",
+        r"fils|fille|frère|sœur|mari|femme|avocat|avocate|assistante?\s+sociale?",
+    ),
+    (
+        "mi|nuestro|nuestra",
+        "hijo|hija|hermano|hermana|esposo|esposa|marido|mujer|abogado|abogada",
+    ),
+    // Alone, and in the compounds people write ("mijn asieladvocaat Jansen"). Not
+    // "eşim", "kızım": Turkish writes a place after them as often ("Eşim Türkiye'de
+    // bekliyor"), with a capital.
+    (
+        "",
+        "(?:asiel|vreemdelingen|immigratie|sociaal|sociale)?advocaat|avukatım|heette",
+    ),
 ];
 
-/// The role words of [`PEOPLE_OF_THE_WRITER`] without what stands before them: what the
+/// Each of [`PEOPLE_OF_THE_WRITER`] as a pattern: the determiners, then the roles.
+fn people_patterns() -> Vec<String> {
+    PEOPLE_OF_THE_WRITER
+        .iter()
+        .map(|(determiners, roles)| match *determiners {
+            "" => format!("(?:{roles})"),
+            _ => format!(r"(?:{determiners})\s+(?:{roles})"),
+        })
+        .collect()
+}
+
+/// The role words of [`PEOPLE_OF_THE_WRITER`] without their determiners: what the
 /// trigger looks for. Keyed on these rather than on "my", "mi" or "ma", the regex
-/// engine's literal prefilter seldom stops in vain. Keep the two lists alike.
-const PEOPLE_ROLES: &str = concat!(
-    r"advocaat|advocate|lawyer|attorney|caseworker|case\s?manager|contactpersoon|contact\s+person|",
-    r"begeleider|mentor|voogd|guardian|zoon|dochter|son|daughter|broer|broertje|zus|zusje|brother|",
-    r"sister|neef|nicht|cousin|nephew|niece|man|vrouw|husband|wife|echtgenoot|echtgenote|vriend|",
-    r"vriendin|friend|moeder|vader|mother|father|oom|tante|uncle|aunt|kind|child|buurman|buurvrouw|",
-    r"neighbou?r|fils|fille|frère|sœur|mari|femme|avocat|avocate|assistante?\s+sociale?|hijo|hija|",
-    r"hermano|hermana|esposo|esposa|marido|mujer|abogado|abogada|avukatım|heette|",
-    r"asieladvocaat|vreemdelingenadvocaat|immigratieadvocaat|sociaaladvocaat|socialeadvocaat",
-);
+/// engine's literal prefilter seldom stops in vain.
+fn people_roles() -> String {
+    PEOPLE_OF_THE_WRITER
+        .iter()
+        .map(|(_, roles)| *roles)
+        .collect::<Vec<_>>()
+        .join("|")
+}
+
+/// Titles between a role and the name ("my lawyer Ms. Visser"), in lower case.
+const PEOPLE_TITLES: &[&str] = &["dr", "drs", "prof", "mrs", "mr", "ms", "mw", "dhr", "mevr"];
 
 /// Bytes before a role word that its determiner ("mijn", "nuestra") takes at most.
 const PEOPLE_LOOKBACK: usize = 24;
@@ -935,13 +959,16 @@ impl Redactor {
             ))
             .expect("the name pattern compiles"),
             people_names: Regex::new(&format!(
-                r"(?P<keep>(?i:\b(?:{people}))(?:\s*,\s*|\s+)(?:(?:Dr|Drs|Prof|Mrs?|Ms|mr|dr|prof|Mw|mw|Dhr|dhr|Mevr|mevr)\.?\s+)?)(?P<name>(?:{INITIALS})?{name_word}(?:[ \t]+{name_word}){{0,{more}}})(?P<next>[ \t]+\p{{Lu}})?",
-                people = PEOPLE_OF_THE_WRITER.join("|"),
+                r"(?P<keep>(?i:\b(?:{people}))(?:\s*,\s*|\s+)(?:(?i:{titles})\.?\s+)?)(?P<name>(?:{INITIALS})?{name_word}(?:[ \t]+{name_word}){{0,{more}}})(?P<next>[ \t]+\p{{Lu}})?",
+                people = people_patterns().join("|"),
+                titles = PEOPLE_TITLES.join("|"),
                 more = NAME_WORDS - 1
             ))
             .expect("the people pattern compiles"),
             people_triggers: Regex::new(&format!(
-                r"(?i:{PEOPLE_ROLES})\s*,?\s+(?:(?:Dr|Drs|Prof|Mrs?|Ms|mr|dr|prof|Mw|mw|Dhr|dhr|Mevr|mevr)\.?\s+)?\p{{Lu}}[\p{{Ll}}.]",
+                r"(?i:{roles})\s*,?\s+(?:(?i:{titles})\.?\s+)?\p{{Lu}}[\p{{Ll}}.]",
+                roles = people_roles(),
+                titles = PEOPLE_TITLES.join("|"),
             ))
             .expect("the people triggers compile"),
             caseless_names: Regex::new(&format!(
@@ -968,11 +995,10 @@ impl Redactor {
     }
 
     /// `text` with every piece of personal data replaced by its placeholder; look-alikes
-    /// of ASCII that hide numbers are written as ASCII first
-    /// ([`crate::pipeline::extract::fold_lookalikes`]), as the tidy stage does for title
-    /// and text, so a thread title, a query or a note is read alike.
+    /// of ASCII that hide numbers are written as ASCII first ([`fold_lookalikes`]), in
+    /// what is stored and in every other text redacted (a thread title, a query, a note).
     pub fn redact(&self, text: &str) -> String {
-        let text = folded(text);
+        let text = fold_lookalikes(text);
         self.replace_names(self.replace(&text, |p| &p.placeholder), NAME_PLACEHOLDER)
     }
 
@@ -980,7 +1006,7 @@ impl Redactor {
     /// the analysis reads a mention, where a placeholder's word ("phone", "email")
     /// would speak for an aspect the writer never mentioned.
     pub fn blank(&self, text: &str) -> String {
-        let text = folded(text);
+        let text = fold_lookalikes(text);
         self.replace_names(self.replace(&text, |_| " "), " ")
     }
 
@@ -1071,8 +1097,7 @@ impl Redactor {
             let whole = c.get(0).expect("a match has its whole");
             let name = c.name("name").map_or("", |m| m.as_str());
             // A title whose name a form of address takes: "my lawyer Ms. Visser".
-            let a_title = ["ms", "mrs", "mr", "dr", "drs", "mw", "dhr", "mevr", "prof"]
-                .contains(&name.to_lowercase().as_str());
+            let a_title = PEOPLE_TITLES.contains(&name.to_lowercase().as_str());
             if c.name("next").is_none()
                 && !a_title
                 && is_a_persons_name(name)
@@ -1198,33 +1223,20 @@ fn is_a_persons_name(name: &str) -> bool {
 
 /// Whether `name` begins like an organisation's ([`ORGANISATIONS`]).
 fn is_an_organisation(name: &str) -> bool {
-    without_initials(name)
-        .split_whitespace()
-        .next()
-        .is_some_and(|first| ORGANISATIONS.contains(&first.to_lowercase().as_str()))
+    begins_with_one_of(name, ORGANISATIONS)
 }
 
 /// Whether the words after a form of address are an office ([`OFFICES`]), not a name.
 fn is_an_office(name: &str) -> bool {
+    begins_with_one_of(name, OFFICES)
+}
+
+/// Whether the first word of `name` after its initials is one of `words` (lower case).
+fn begins_with_one_of(name: &str, words: &[&str]) -> bool {
     without_initials(name)
         .split_whitespace()
         .next()
-        .is_some_and(|first| OFFICES.contains(&first.to_lowercase().as_str()))
-}
-
-/// `text` with its look-alikes of ASCII folded; borrowed when it has none.
-fn folded(text: &str) -> std::borrow::Cow<'_, str> {
-    // The look-alikes begin with these bytes; most texts have neither.
-    if memchr::memchr2(0xE2, 0xEF, text.as_bytes()).is_none() {
-        return std::borrow::Cow::Borrowed(text);
-    }
-    let mut owned = text.to_string();
-    crate::pipeline::extract::fold_lookalikes(&mut owned);
-    if owned == text {
-        std::borrow::Cow::Borrowed(text)
-    } else {
-        std::borrow::Cow::Owned(owned)
-    }
+        .is_some_and(|first| words.contains(&first.to_lowercase().as_str()))
 }
 
 /// What a name becomes.
