@@ -1528,6 +1528,7 @@ fn export_request(config: &Config, args: &ExportArgs) -> Result<Request> {
             current.previous()
         );
     }
+    check_within_retention(config, week)?;
     let weeks_before = match args.weeks {
         Some(n) => check_weeks(n).map_err(|m| anyhow::anyhow!("--weeks {m}"))?,
         None => settings.weeks,
@@ -1558,6 +1559,37 @@ fn export_request(config: &Config, args: &ExportArgs) -> Result<Request> {
             None => settings.csv_delimiter,
         },
     })
+}
+
+/// Refuses a week whose mentions retention has deleted: its report would read "no
+/// mentions", which an analyst takes for silence. A week partly deleted is reported,
+/// with a warning that its first days are missing.
+fn check_within_retention(config: &Config, week: IsoWeek) -> Result<()> {
+    let tz = config.export.schedule.tz;
+    let cutoff = webcare::retention::mention_cutoff(&config.privacy, chrono::Utc::now());
+    let retention = days_or_exact(config.privacy.retention);
+    let kept_from = cutoff.with_timezone(&tz).format("%Y-%m-%d %H:%M");
+    if week.end(tz) <= cutoff {
+        let oldest = IsoWeek::containing(cutoff, tz);
+        let oldest_whole = if oldest.start(tz) < cutoff {
+            oldest.next()
+        } else {
+            oldest
+        };
+        bail!(
+            "--week {week} ended on Sunday {}, before the retention period ([privacy] retention = \"{retention}\"): \
+             mentions published before {kept_from} have been deleted, so nothing of that week is left to report; \
+             the oldest whole week still kept is {oldest_whole}",
+            week.sunday()
+        );
+    }
+    if week.start(tz) < cutoff {
+        eprintln!(
+            "warning: mentions published before {kept_from} have been deleted ([privacy] retention = \"{retention}\"): \
+             {week} is reported without its first days"
+        );
+    }
+    Ok(())
 }
 
 fn export(config_path: &Path, args: &ExportArgs) -> Result<()> {

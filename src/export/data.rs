@@ -302,6 +302,12 @@ impl Report {
         self.weeks.last()
     }
 
+    /// The index of the first week with any mention: the weeks before it lie before the
+    /// index's history (or before retention), where nothing is known, not zero.
+    pub fn first_week_with_mentions(&self) -> Option<usize> {
+        self.weeks.iter().position(|w| w.mentions > 0)
+    }
+
     /// Whether nothing at all was published in the exported week.
     pub fn is_empty_week(&self) -> bool {
         self.current().is_none_or(|w| w.mentions == 0)

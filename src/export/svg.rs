@@ -282,12 +282,15 @@ fn aspect_trends(report: &Report, lang: Language) -> String {
     if series.is_empty() {
         no_data(&mut out, &plot, words);
     }
+    // A line begins where the history does: weeks before it are unknown, not quiet.
+    let history = report.first_week_with_mentions().unwrap_or(0);
     for (i, (aspect, values)) in series.iter().enumerate() {
         let (colour, dash, shape) = style(i);
         let id = escape(aspect);
         let points: Vec<String> = values
             .iter()
             .enumerate()
+            .skip(history)
             .map(|(w, v)| format!("{:.1},{:.1}", plot.x(w), plot.y(*v as f64)))
             .collect();
         let _ = write!(
@@ -297,7 +300,7 @@ fn aspect_trends(report: &Report, lang: Language) -> String {
             points.join(" "),
             dash_attr(dash)
         );
-        for (w, v) in values.iter().enumerate() {
+        for (w, v) in values.iter().enumerate().skip(history) {
             marker(&mut out, shape, plot.x(w), plot.y(*v as f64), colour);
         }
         out.push_str("</g>\n");

@@ -129,16 +129,23 @@ const BUILT_IN: &[(&str, &str)] = &[
     // in lower case only the suffixes no everyday word ends in ("dorpsstraat 12", not
     // "onderweg 3"); the street type its own word ("Oude Gracht 12"); in English the
     // number first ("12 Baker Street"); the street type first ("Laan van Meerdervoort 12").
-    // A five-digit postcode right after it goes with it ("Hauptstraße 5, 10115 Berlin").
+    // A five-digit postcode right after it goes with it ("Hauptstraße 5, 10115 Berlin"),
+    // and so does a Dutch one in lower case ("Kerkstraat 12, 9561 ab"), which alone is
+    // as often a year and a word ("2024 en").
     (
         "[address]",
-        r"(?:(?:(?-u:\b)[A-Z][a-zà-ÿß]+(?:straat|laan|weg|plein|gracht|kade|dijk|singel|dreef|hof|steeg|pad|markt|veld|baan|wal|dam|ring|stra(?:ss|ß)e)|(?-u:\b)[a-zà-ÿ]+(?:straat|laan|plein|gracht|singel|dreef))\s[0-9]{1,4}(?:\s?[a-zA-Z])?(?-u:\b)|(?-u:\b)[A-Z][a-zà-ÿ]+\s(?:Straat|Laan|Weg|Plein|Gracht|Kade|Dijk|Singel|Dreef|Markt|Ring)\s[0-9]{1,3}(?:\s?[a-zA-Z])?(?-u:\b)|(?-u:\b)(?:Laan|Weg|Kade|Dijk|Plein|Singel|Dreef)\s(?:(?:van|der|de|den|het|op|aan|te|ter|ten)\s){1,3}[A-Z][a-zà-ÿ]+(?:\s[A-Z][a-zà-ÿ]+)?\s[0-9]{1,4}(?:\s?[a-zA-Z])?(?-u:\b)|(?-u:\b)[0-9]{1,4}[a-zA-Z]?\s(?:[A-Z][a-z]+\s){1,2}(?:Street|Road|Avenue|Lane|Drive|Close|Crescent|Square)(?-u:\b))(?:,\s?[0-9]{5}(?-u:\b))?",
+        r"(?:(?:(?-u:\b)[A-Z][a-zà-ÿß]+(?:straat|laan|weg|plein|gracht|kade|dijk|singel|dreef|hof|steeg|pad|markt|veld|baan|wal|dam|ring|stra(?:ss|ß)e)|(?-u:\b)[a-zà-ÿ]+(?:straat|laan|plein|gracht|singel|dreef))\s[0-9]{1,4}(?:\s?[a-zA-Z])?(?-u:\b)|(?-u:\b)[A-Z][a-zà-ÿ]+\s(?:Straat|Laan|Weg|Plein|Gracht|Kade|Dijk|Singel|Dreef|Markt|Ring)\s[0-9]{1,3}(?:\s?[a-zA-Z])?(?-u:\b)|(?-u:\b)(?:Laan|Weg|Kade|Dijk|Plein|Singel|Dreef)\s(?:(?:van|der|de|den|het|op|aan|te|ter|ten)\s){1,3}[A-Z][a-zà-ÿ]+(?:\s[A-Z][a-zà-ÿ]+)?\s[0-9]{1,4}(?:\s?[a-zA-Z])?(?-u:\b)|(?-u:\b)[0-9]{1,4}[a-zA-Z]?\s(?:[A-Z][a-z]+\s){1,2}(?:Street|Road|Avenue|Lane|Drive|Close|Crescent|Square)(?-u:\b))(?:,\s?(?:[0-9]{5}|[1-9][0-9]{3}\s?[a-z]{2})(?-u:\b))?",
     ),
     // Addresses as written in French, Spanish, Russian, Ukrainian, Turkish, Arabic and
     // Persian, with their house number.
     ("[address]", FOREIGN_ADDRESS),
     // A Dutch postcode: "9561 AB" (not a year before an abbreviation: "2024 NL").
     ("[postcode]", r"(?-u:\b)[1-9][0-9]{3}\s?[A-Z]{2}(?-u:\b)"),
+    // In any case after the word that says it is one: "postcode 9561 ab".
+    (
+        "[postcode]",
+        r"(?P<keep>(?-u:\b)(?i:postcode|postal\s+code|post\s?code|code\s+postal|plz|posta\s+kodu)\s*(?:[:：]|(?:is|was)\s)?\s*)[1-9][0-9]{3}\s?[a-zA-Z]{2}(?-u:\b)",
+    ),
     // A British one: "NW1 6XE", "SW1A 1AA".
     (
         "[postcode]",
@@ -1670,6 +1677,16 @@ mod tests {
             ),
             ("rekening NL91-ABNA-0417-1643-00.", "rekening [iban]."),
             ("Molenweg 21, 7811 KL Emmen", "[address], [postcode] Emmen"),
+            // In lower case only where it cannot be a year and a word.
+            ("kerkstraat 12, 9561 ab ter apel", "[address] ter apel"),
+            ("Kerkstraat 12, 9561ab Ter Apel", "[address] Ter Apel"),
+            ("postcode: 9561 ab", "postcode: [postcode]"),
+            ("mijn postcode is 9561 AB", "mijn postcode is [postcode]"),
+            ("mijn postcode is 9561 ab", "mijn postcode is [postcode]"),
+            (
+                "In 2024 en 2025 en in de postcode van",
+                "In 2024 en 2025 en in de postcode van",
+            ),
             ("woon op dorpsstraat 12 en", "woon op [address] en"),
             ("naar Oude Gracht 12a, Utrecht", "naar [address], Utrecht"),
             ("Hauptstraße 5 und Ringstrasse 7", "[address] und [address]"),

@@ -382,6 +382,33 @@ fn the_charts_are_valid_svg_with_a_series_per_aspect_and_language() {
         5,
         "a point per week"
     );
+    // Asked for more weeks than the index holds, a line begins at its first week with
+    // mentions: the weeks before are unknown, not weeks without complaints.
+    let longer = webcare::export::export(
+        &f.sources(),
+        &request("2026-W47", 8, &[Format::Svg], &f.data_dir.join("exports-9")),
+        &mut |_| {},
+    )
+    .unwrap();
+    let longer = std::fs::read_to_string(&longer.files[0]).unwrap();
+    let longer = roxmltree::Document::parse(&longer).unwrap();
+    let points: Vec<&str> = longer
+        .descendants()
+        .find(|n| {
+            n.tag_name().name() == "polyline" && n.attribute("data-series") == Some("interpreter")
+        })
+        .and_then(|n| n.attribute("points"))
+        .unwrap()
+        .split(' ')
+        .collect();
+    assert_eq!(points.len(), 5, "W43..W47 only: {points:?}");
+    let markers = longer
+        .descendants()
+        .filter(|n| n.attribute("data-series") == Some("interpreter"))
+        .flat_map(|n| n.children())
+        .filter(|n| n.is_element() && n.tag_name().name() != "polyline")
+        .count();
+    assert_eq!(markers, 5, "a marker per week of history");
     // Lines differ by dash pattern too, so they survive greyscale.
     let dashes: std::collections::HashSet<Option<&str>> = doc
         .descendants()
@@ -771,7 +798,7 @@ fn webcare(args: &[&str]) -> (i32, String, String) {
 fn cli_config(f: &Fixture) -> String {
     let path = f.data_dir.join("webcare.toml");
     let text = format!(
-        "[storage]\ndata_dir = {:?}\n[pipeline]\ntopics_dir = {:?}\naspects_dir = {:?}\ncomplaint_dir = {:?}\n",
+        "[storage]\ndata_dir = {:?}\n[privacy]\nretention = \"3650d\"\n[pipeline]\ntopics_dir = {:?}\naspects_dir = {:?}\ncomplaint_dir = {:?}\n",
         f.data_dir.display().to_string(),
         repo().join("config/topics").display().to_string(),
         repo().join("config/aspects").display().to_string(),
@@ -807,8 +834,10 @@ fn the_command_writes_the_export_and_refuses_bad_input_clearly() {
         std::fs::read(out.join("webcare-2026-W47.csv")).unwrap(),
         std::fs::read(golden_dir().join("webcare-2026-W47.csv")).unwrap()
     );
-    let cases: [(&[&str], &str); 7] = [
+    let cases: [(&[&str], &str); 8] = [
         (&["--week", "2026-W60"], "--week 2026-W60: week 60 does not exist in 2026 (it has 53)"),
+        // Deleted by retention, not silent: a report of it would read "no mentions".
+        (&["--week", "2010-W10"], "--week 2010-W10 ended on Sunday 2010-03-14, before the retention period ([privacy] retention = \"3650d\")"),
         (&["--week", "2999-W01"], "--week 2999-W01 has not begun (it starts on 2998-12-31)"),
         (&["--week", "yesterday"], "--week yesterday: not an ISO week; write the year, W and the week number, e.g. 2026-W47"),
         (&["--week", "2026-W47", "--weeks", "0"], "--weeks 0: must be between 1 and 104"),
