@@ -154,12 +154,16 @@ pub async fn start(config: &Config) -> Result<Daemon, DaemonError> {
         ));
     }
     pollers.spawn(crate::retention::run_daily(
-        writer.clone(),
-        index.clone(),
-        poller.clock(),
-        state.clone(),
-        config.privacy.clone(),
-        Some(config.export.out_dir.clone()),
+        crate::retention::Daily {
+            writer: writer.clone(),
+            index: index.clone(),
+            clock: poller.clock(),
+            sources: config.enabled_sources().count(),
+            state: state.clone(),
+            privacy: config.privacy.clone(),
+            exports: Some(config.export.out_dir.clone()),
+            pipeline: pipeline.clone(),
+        },
         cancel.clone(),
     ));
     let listener = tokio::net::TcpListener::bind(config.http.listen)

@@ -1,5 +1,5 @@
 //! Retention: what is older than the configured period goes, daily, without anyone
-//! asking — mentions from the index (through the writer), sent mail (which quotes
+//! asking — mentions from the index (through the writer), mail (which quotes
 //! mentions) and weekly export files (which do too), entries from the audit trail,
 //! expired sessions. `webcare purge --dry-run` shows which mentions the next run erases.
 //! What arrives already older than the period (a feed's archive, a backfill) is not
@@ -11,7 +11,11 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
+use std::sync::Arc;
+
 use crate::config::Privacy;
+use crate::pipeline::duplicates::DuplicateIndex;
+use crate::pipeline::Pipeline;
 use crate::search::writer::WriterHandle;
 use crate::search::{Erasure, MentionIndex};
 use crate::state::StateDb;
@@ -56,11 +60,14 @@ pub async fn run_once(
         .erase(Erasure::PublishedBefore(cutoff))
         .await
         .map_err(|e| e.to_string())?;
-    forget_in_copies(index, state, exports).map_err(|e| e.to_string())?;
-    let report = RetentionReport {
-        mentions,
-        ..purge_beside_mentions(state, privacy, exports, now).map_err(|e| e.to_string())?
-    };
+    // Reads and rewrites incidents, stored mail and files: the async worker this runs
+    // on is handed over, not held up (the runtime has as many as the machine has cores).
+    let beside = crate::poll::cpu_bound(|| {
+        forget_in_copies(index, state, exports)?;
+        purge_beside_mentions(state, privacy, exports, now)
+    })
+    .map_err(|e| e.to_string())?;
+    let report = RetentionReport { mentions, ..beside };
     let RetentionReport {
         mails,
         export_files,
@@ -80,7 +87,7 @@ pub async fn run_once(
 }
 
 /// The part of a retention run beside the mentions (which the daemon's writer or the
-/// command line erases): sent mail and export files past the retention period, audit
+/// command line erases): mail and export files past the retention period, audit
 /// entries past theirs, expired sessions. `mentions` is 0 in what it returns.
 pub fn purge_beside_mentions(
     state: &StateDb,
@@ -91,7 +98,7 @@ pub fn purge_beside_mentions(
     let cutoff = mention_cutoff(privacy, now);
     Ok(RetentionReport {
         mentions: 0,
-        mails: state.purge_sent_mail(cutoff)?,
+        mails: state.purge_mail(cutoff)?,
         export_files: exports.map_or(0, |dir| purge_files(dir, cutoff)),
         audit_entries: state.purge_audit(audit_cutoff(privacy, now))?,
         sessions: state.purge_sessions(now)?,
@@ -164,16 +171,46 @@ fn purge_files(dir: &std::path::Path, cutoff: DateTime<Utc>) -> usize {
     removed
 }
 
+/// Why a retention run must wait, by what the sources' servers said of the clock within
+/// `window`; `None` when it may run. Retention erases by this clock, for good: one a
+/// hundred days ahead would erase every mention. With sources to ask (`sources` > 0)
+/// and none of their servers heard — a machine that booted with a wrong clock before
+/// its network was up — there is nothing to check the clock by, so the run waits too.
+pub fn reason_to_wait(
+    clock: &crate::poll::http::ClockCheck,
+    sources: usize,
+    window: Duration,
+) -> Option<String> {
+    if let Some((against, heard)) = clock.doubt_within(window) {
+        return Some(format!(
+            "the Date headers of {against} of the {heard} servers heard in the last day say this machine's clock is wrong (see the sources' errors); if the clock is right, those servers are not"
+        ));
+    }
+    if sources > 0 && !clock.answered_within(window) {
+        return Some(format!(
+            "none of the servers of the {sources} sources has answered in the last day, so this machine's clock, by which retention erases for good, cannot be checked against theirs (see the sources' errors)"
+        ));
+    }
+    None
+}
+
+/// Everything the daily run needs.
+pub struct Daily {
+    pub writer: WriterHandle,
+    pub index: MentionIndex,
+    /// What the sources' servers said of the clock.
+    pub clock: Arc<crate::poll::http::ClockCheck>,
+    /// How many sources are polled.
+    pub sources: usize,
+    pub state: Arc<StateDb>,
+    pub privacy: Privacy,
+    pub exports: Option<std::path::PathBuf>,
+    /// Whose near-duplicate table forgets what retention erased.
+    pub pipeline: Arc<Pipeline>,
+}
+
 /// Runs retention daily until `cancel`.
-pub async fn run_daily(
-    writer: WriterHandle,
-    index: MentionIndex,
-    clock: std::sync::Arc<crate::poll::http::ClockCheck>,
-    state: std::sync::Arc<StateDb>,
-    privacy: Privacy,
-    exports: Option<std::path::PathBuf>,
-    cancel: CancellationToken,
-) {
+pub async fn run_daily(daily: Daily, cancel: CancellationToken) {
     let mut wait = FIRST_AFTER;
     loop {
         tokio::select! {
@@ -181,36 +218,94 @@ pub async fn run_daily(
             _ = tokio::time::sleep(wait) => {}
         }
         wait = EVERY;
-        // Retention erases by this clock: one a hundred days ahead would erase every
-        // mention, for good. The servers say it is wrong; try again later.
-        if let Some((against, heard)) = clock.doubt_within(EVERY) {
-            tracing::error!(
-                servers_against = against,
-                servers_heard = heard,
-                "retention run skipped: the Date headers of {against} of the {heard} servers heard in the last day say this machine's clock is wrong (see the sources' errors); if the clock is right, those servers are not"
-            );
+        if let Some(reason) = reason_to_wait(&daily.clock, daily.sources, EVERY) {
+            tracing::error!("retention run skipped, tried again in an hour: {reason}");
             wait = Duration::from_secs(3600);
             continue;
         }
-        match run_once(
-            &writer,
-            &index,
-            &state,
-            &privacy,
-            exports.as_deref(),
+        let run = run_once(
+            &daily.writer,
+            &daily.index,
+            &daily.state,
+            &daily.privacy,
+            daily.exports.as_deref(),
             Utc::now(),
         )
-        .await
-        {
-            Ok(report) => tracing::info!(
-                mentions = report.mentions,
-                sent_mails = report.mails,
-                export_files = report.export_files,
-                audit_entries = report.audit_entries,
-                sessions = report.sessions,
-                "retention run"
-            ),
+        .await;
+        match run {
+            Ok(report) => {
+                tracing::info!(
+                    mentions = report.mentions,
+                    mails = report.mails,
+                    export_files = report.export_files,
+                    audit_entries = report.audit_entries,
+                    sessions = report.sessions,
+                    "retention run"
+                );
+                if report.mentions > 0 {
+                    let (index, pipeline) = (daily.index.clone(), daily.pipeline.clone());
+                    let rebuilt = tokio::task::spawn_blocking(move || {
+                        forget_in_duplicates(&index, &pipeline)
+                    })
+                    .await;
+                    match rebuilt {
+                        Ok(Ok((before, after))) => tracing::info!(
+                            before,
+                            after,
+                            "near-duplicate table rebuilt without the erased mentions"
+                        ),
+                        Ok(Err(error)) => {
+                            tracing::error!(%error, "cannot rebuild the near-duplicate table; it keeps the erased mentions until the next run")
+                        }
+                        Err(error) => {
+                            tracing::error!(%error, "the near-duplicate table's rebuild did not finish")
+                        }
+                    }
+                }
+            }
             Err(error) => tracing::error!(%error, "retention run failed; retrying next time"),
         }
+    }
+}
+
+/// Replaces `pipeline`'s near-duplicate table with one read from `index`: a daemon that
+/// runs for months would otherwise hold every mention since its start in memory, and
+/// cluster new posts with mentions long erased (as a restart would not). The table is
+/// locked while it is read (about a second a million mentions), so no mention is
+/// analysed against half a table; a mention analysed since the last commit is not in
+/// the index yet and is left out, as it would be at a restart. Before and after: how
+/// many mentions the table holds.
+pub fn forget_in_duplicates(
+    index: &MentionIndex,
+    pipeline: &Pipeline,
+) -> Result<(usize, usize), crate::search::IndexError> {
+    let mut table = pipeline.duplicates();
+    let before = table.len();
+    let mut fresh = DuplicateIndex::default();
+    index.load_duplicates(&mut fresh)?;
+    *table = fresh;
+    Ok((before, table.len()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::poll::http::ClockCheck;
+
+    /// A machine that booted with its clock months ahead and no network yet: the first
+    /// run would erase every mention, for good.
+    #[test]
+    fn retention_waits_for_a_server_to_vouch_for_the_clock() {
+        let day = Duration::from_secs(86_400);
+        let clock = ClockCheck::default();
+        let reason = reason_to_wait(&clock, 3, day).unwrap();
+        assert!(
+            reason.starts_with("none of the servers of the 3 sources has answered"),
+            "{reason}"
+        );
+        // Nothing to poll, nothing to wait for: an index filled by `webcare import`.
+        assert_eq!(reason_to_wait(&clock, 0, day), None);
+        clock.answered();
+        assert_eq!(reason_to_wait(&clock, 3, day), None);
     }
 }

@@ -327,17 +327,19 @@ impl StateDb {
         Ok(())
     }
 
-    /// Removes sent messages (and their attachments) created before `before`.
-    pub fn purge_sent_mail(&self, before: DateTime<Utc>) -> Result<usize, StateError> {
+    /// Removes the messages (and their attachments) created before `before` that are
+    /// done with: sent, or given up (every recipient refused): those would otherwise
+    /// stay for good, attachments and all. Mail still being tried stays until it is.
+    pub fn purge_mail(&self, before: DateTime<Utc>) -> Result<usize, StateError> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         tx.execute(
             "DELETE FROM outbox_attachments WHERE outbox IN \
-             (SELECT id FROM outbox WHERE sent IS NOT NULL AND created < ?1)",
+             (SELECT id FROM outbox WHERE (sent IS NOT NULL OR failed IS NOT NULL) AND created < ?1)",
             params![timestamp(before)],
         )?;
         let removed = tx.execute(
-            "DELETE FROM outbox WHERE sent IS NOT NULL AND created < ?1",
+            "DELETE FROM outbox WHERE (sent IS NOT NULL OR failed IS NOT NULL) AND created < ?1",
             params![timestamp(before)],
         )?;
         tx.commit()?;

@@ -207,6 +207,20 @@ impl StateDb {
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
 
+    /// Every open or acknowledged incident, newest first: however many incidents came
+    /// after, a long-running one must still close and be in the digest.
+    pub fn active_incidents(&self) -> Result<Vec<Incident>, StateError> {
+        let conn = self.conn();
+        let mut statement = conn.prepare(&format!(
+            "SELECT {COLUMNS} FROM incidents WHERE status IN (?1, ?2) ORDER BY id DESC"
+        ))?;
+        let rows = statement.query_map(
+            params![Status::Open.as_str(), Status::Acknowledged.as_str()],
+            from_row,
+        )?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
     pub fn incident(&self, id: i64) -> Result<Option<Incident>, StateError> {
         Ok(self
             .conn()
@@ -428,9 +442,9 @@ impl StateDb {
             });
         }
         let active: Vec<Incident> = self
-            .incidents(None, 10_000)?
+            .active_incidents()?
             .into_iter()
-            .filter(|i| i.status.is_active() && i.last_signal <= quiet_since)
+            .filter(|i| i.last_signal <= quiet_since)
             .collect();
         for mut incident in active {
             incident.status = Status::Closed;

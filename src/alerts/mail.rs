@@ -449,11 +449,7 @@ pub fn queue_digest(
         return Ok(None);
     }
     state.set_meta("digest_day", &today)?;
-    let open: Vec<Incident> = state
-        .incidents(None, 500)?
-        .into_iter()
-        .filter(|i| i.status.is_active())
-        .collect();
+    let open: Vec<Incident> = state.active_incidents()?;
     let to: Vec<String> = mail
         .rules
         .iter()
@@ -1029,8 +1025,16 @@ pub async fn run_sender(
         }
     };
     loop {
-        if let Err(e) = mailer.send_due(&state, Utc::now()).await {
-            tracing::error!(error = %e, "cannot read the outbox");
+        // A stop does not wait for a mail server that does not answer (each recipient
+        // may take `timeout`, minutes in all): a mail cut short is sent again after the
+        // restart, as after a crash.
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            sent = mailer.send_due(&state, Utc::now()) => {
+                if let Err(e) = sent {
+                    tracing::error!(error = %e, "cannot read the outbox");
+                }
+            }
         }
         tokio::select! {
             _ = cancel.cancelled() => return,

@@ -117,6 +117,9 @@ pub fn missing(state: &StateDb, settings: &Export, at: DateTime<Utc>) -> bool {
 }
 
 /// The last week a scheduled run did, as the state notes it.
+/// The meta key of the last week whose report was queued for mail.
+const MAILED_KEY: &str = "weekly_export_mailed";
+
 fn last_done(state: &StateDb) -> Result<Option<IsoWeek>, crate::state::StateError> {
     Ok(state
         .meta(DONE_KEY)?
@@ -131,9 +134,16 @@ pub fn run_once(
     at: DateTime<Utc>,
 ) -> Result<Written, ExportError> {
     let request = request(settings, at);
+    let week = week_of_run(at, &settings.schedule);
     let written = super::export(sources, &request, &mut |_| {})?;
-    if !settings.mail_to.is_empty() {
+    // A run retried after a failure past the queueing (the audit, the note) must not
+    // mail the week's report twice.
+    let mailed = state
+        .meta(MAILED_KEY)?
+        .is_some_and(|w| w == week.to_string());
+    if !settings.mail_to.is_empty() && !mailed {
         super::mail::queue(state, &settings.mail_to, &written, &request, Utc::now())?;
+        state.set_meta(MAILED_KEY, &week.to_string())?;
         // As the files are (see `export`): the mail must not quote what was erased
         // while it was made.
         state.forget_in_outbox(|id| sources.index.contains(id).unwrap_or(true))?;
@@ -151,7 +161,6 @@ pub fn run_once(
             settings.mail_to.len()
         ),
     )?;
-    let week = week_of_run(at, &settings.schedule);
     // A run for an earlier week (catching up) does not move the note back.
     if last_done(state)?.is_none_or(|done| done < week) {
         state.set_meta(DONE_KEY, &week.to_string())?;
@@ -207,18 +216,24 @@ pub async fn run_weekly(weekly: Weekly, cancel: CancellationToken) {
         tracing::warn!(%error, "cannot note the start of the weekly export");
     }
     let last = previous_run(Utc::now(), &schedule);
-    let mut at = if missing(&weekly.state, &weekly.settings, last) {
+    // The run's time, which names the week it exports, and when to wake for it: a
+    // retry wakes later for the same week (one near the week's end would otherwise
+    // export the next week, twice, and never this one).
+    let mut scheduled = if missing(&weekly.state, &weekly.settings, last) {
         last
     } else {
         next_run(Utc::now(), &schedule)
     };
+    let mut wake = scheduled;
     loop {
-        if !sleep_until(at, &cancel).await {
+        if !sleep_until(wake, &cancel).await {
             return;
         }
         let job = weekly.clone();
+        let at = scheduled;
         let run = tokio::task::spawn_blocking(move || job.run_blocking(at)).await;
-        let next = next_run(at.max(Utc::now()), &schedule);
+        let next = next_run(scheduled.max(Utc::now()), &schedule);
+        (scheduled, wake) = (next, next);
         match run {
             Ok(Ok(written)) => {
                 tracing::info!(
@@ -227,19 +242,20 @@ pub async fn run_weekly(weekly: Weekly, cancel: CancellationToken) {
                     dir = %weekly.settings.out_dir.display(),
                     "weekly export written"
                 );
-                at = next;
             }
             Ok(Err(error)) => {
                 // A full disk or a directory taken away is often mended within the
                 // day: the week's report is tried again hourly, not a week later.
-                at = (Utc::now() + RETRY_AFTER_FAILURE).min(next);
-                tracing::error!(%error, retry_at = %at, "weekly export failed; trying again");
+                let retry = Utc::now() + RETRY_AFTER_FAILURE;
+                if retry < next {
+                    (scheduled, wake) = (at, retry);
+                }
+                tracing::error!(%error, retry_at = %wake, "weekly export failed; trying again");
             }
             // The daemon stopping (here: it could not listen) cancels the run: no fault.
             Err(error) if error.is_cancelled() => return,
             Err(error) => {
                 tracing::error!(%error, "weekly export panicked; trying again next week");
-                at = next;
             }
         }
     }

@@ -82,32 +82,50 @@ pub async fn forget(
             "this server does not write the index",
         )
     })?;
+    // A task of its own: a client that hangs up (or a proxy's timeout) drops this
+    // request, not the erasure's audit entry and clean-up, which its retry would find
+    // nothing left to start.
+    let erased = tokio::spawn(erase_everywhere(
+        Arc::clone(&state),
+        writer.clone(),
+        erasure,
+        principal.user.clone(),
+    ))
+    .await
+    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))??;
+    Ok(Json(json!({ "erased": erased })))
+}
+
+/// Erases from the index, records it, and takes the erased mentions out of their copies
+/// (incidents, stored mail, report files).
+async fn erase_everywhere(
+    state: Arc<AppState>,
+    writer: crate::search::writer::WriterHandle,
+    erasure: Erasure,
+    user: String,
+) -> Result<usize, ApiError> {
+    let failed = |e: String| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e);
     let erased = writer
         .erase(erasure.clone())
         .await
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+        .map_err(|e| failed(e.to_string()))?;
     // Recorded first: the mentions are gone even if a copy's clean-up fails below.
     state.audit(
-        &principal.user,
+        &user,
         "forget",
         &format!("{}: {erased} mentions", erasure.describe()),
     );
-    if erased > 0 {
-        // Reads the index and rewrites stored mail and report files: off the async
-        // threads that serve the other requests.
-        let copies = Arc::clone(&state);
-        tokio::task::spawn_blocking(move || {
-            crate::retention::forget_in_copies(
-                &copies.index,
-                &copies.state,
-                copies.exports.as_deref(),
-            )
-        })
-        .await
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
-    }
-    Ok(Json(json!({ "erased": erased })))
+    // Even when nothing matched: the retry of an erasure whose clean-up was cut short
+    // finds the mentions gone, and the copies are what is left. Reads the index and
+    // rewrites stored mail and report files: off the async threads.
+    let copies = Arc::clone(&state);
+    tokio::task::spawn_blocking(move || {
+        crate::retention::forget_in_copies(&copies.index, &copies.state, copies.exports.as_deref())
+    })
+    .await
+    .map_err(|e| failed(e.to_string()))?
+    .map_err(|e| failed(e.to_string()))?;
+    Ok(erased)
 }
 
 /// `GET /api/admin/audit?since=&user=&limit=`: newest first.

@@ -21,7 +21,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{route_access, Access, ApiError, AppState};
-use crate::access::{random_hex, sha256_hex, Role};
+use crate::access::{random_hex, sha256_hex, Role, LOGIN_WINDOW};
 
 /// Name of the session cookie.
 pub const SESSION_COOKIE: &str = "webcare_session";
@@ -56,14 +56,14 @@ pub async fn authenticate(
         Identity::Known(p) => p,
         Identity::Anonymous => return unauthorised(),
         Identity::Invalid(kind) => {
-            state.audit("-", "auth_failed", &format!("{kind} from {client}"));
+            audit_failure(&state, &client, format!("{kind} from {client}"));
             return unauthorised();
         }
         Identity::ExpiredToken { owner, id } => {
-            state.audit(
-                "-",
-                "auth_failed",
-                &format!("expired bearer token {id} of {owner} from {client}"),
+            audit_failure(
+                &state,
+                &client,
+                format!("expired bearer token {id} of {owner} from {client}"),
             );
             return expired_token();
         }
@@ -156,6 +156,29 @@ fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .filter_map(|pair| pair.trim().split_once('='))
         .find(|(k, _)| *k == name)
         .map(|(_, v)| v)
+}
+
+/// Records a request with a bad credential, the first [`crate::access::MAX_FAILED_LOGINS`] from an
+/// address within [`LOGIN_WINDOW`]: each was a row in the audit trail, kept for a year,
+/// and a write to disk, so a client that keeps trying would fill the disk. The last one
+/// recorded says so; the answers stay the same.
+fn audit_failure(state: &AppState, client: &str, detail: String) {
+    let key = format!("credential:{client}");
+    let keys = [key.as_str()];
+    let now = Instant::now();
+    if state.limiter.blocked(&keys, now).is_some() {
+        return;
+    }
+    state.limiter.record_failure(&keys, now);
+    let detail = if state.limiter.blocked(&keys, now).is_some() {
+        format!(
+            "{detail}; more from this address within {} minutes are not recorded",
+            LOGIN_WINDOW.as_secs() / 60
+        )
+    } else {
+        detail
+    };
+    state.audit("-", "auth_failed", &detail);
 }
 
 fn client_address(request: &Request) -> String {

@@ -202,8 +202,9 @@ const SPELLED_EMAIL: &str = concat!(
     r"\s*[\[({<]\s*(?i:at|@|apenstaartje)\s*[\])}>]\s*|\((?i:ät|a)\)|\s+(?i:apenstaartje|собака)\s+)",
     r"[\w-]+(?:(?:\s*[\[({<]\s*(?i:dot|punt)\s*[\])}>]\s*|\s+(?i:dot|punt|точка)\s+|\.)[\w-]+)+",
     // A bare "at": a spelled-out dot somewhere in the domain. The name may be spelled
-    // out too ("omar dot haddad at gmail dot com"): the match goes on over the next "at".
-    r"|[\w.+-]+\s+(?:at|AT)\s+[\w-]+(?:\.[\w-]+)*",
+    // out too ("omar dot haddad at gmail dot com"): the match goes on over the next "at",
+    // and begins at the name's first part ("mail omar dot haddad at …").
+    r"|[\w.+-]+(?:\s+(?i:dot|punt)\s+[\w.+-]+)*\s+(?:at|AT)\s+[\w-]+(?:\.[\w-]+)*",
     r"(?:\s*[\[({<]\s*(?i:dot|punt)\s*[\])}>]\s*|\s+(?i:dot|punt)\s+)[\w-]+",
     r"(?:(?:\s*[\[({<]\s*(?i:dot|punt)\s*[\])}>]\s*|\s+(?i:dot|punt)\s+|\s+(?:at|AT)\s+|\.)[\w-]+)*",
 );
@@ -1786,6 +1787,10 @@ mod tests {
             (
                 "email me at omar dot haddad at gmail dot com, I help",
                 "email [email], I help",
+            ),
+            (
+                "or mail omar dot haddad at gmail dot com, I help",
+                "or mail [email], I help",
             ),
             // Dates of birth.
             (

@@ -82,6 +82,8 @@ pub const MAX_CLOCK_SKEW: Duration = Duration::from_secs(3600);
 pub struct ClockCheck {
     /// Host → its last verdict.
     verdicts: Mutex<HashMap<String, Verdict>>,
+    /// When a server last answered at all (by the monotonic clock).
+    last_answer: Mutex<Option<std::time::Instant>>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -107,6 +109,23 @@ impl Verdict {
 }
 
 impl ClockCheck {
+    /// A server answered (with a `Date` or without).
+    pub(crate) fn answered(&self) {
+        *self
+            .last_answer
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(std::time::Instant::now());
+    }
+
+    /// Whether any server answered within `window`: without an answer, nothing speaks
+    /// for the clock or against it.
+    pub fn answered_within(&self, window: Duration) -> bool {
+        self.last_answer
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .is_some_and(|at| at.elapsed() < window)
+    }
+
     fn note(&self, host: &str, contradicts: bool) {
         self.note_at(host, contradicts, std::time::SystemTime::now());
     }
@@ -340,6 +359,7 @@ impl Fetcher {
             .await
             .map_err(|e| self.classify(e))?;
         let status = response.status();
+        self.clock.answered();
         // Every answer with a `Date` is a verdict on our clock, whatever its status.
         let skew = clock_skew(response.headers(), std::time::SystemTime::now());
         if let Some(skew) = skew {
@@ -602,6 +622,16 @@ mod tests {
         }
         clock.note("d.example", false);
         assert_eq!(clock.doubt_within(week), Some((3, 4)));
+    }
+
+    #[test]
+    fn a_server_that_answered_is_heard_for_the_window() {
+        let day = Duration::from_secs(86_400);
+        let clock = ClockCheck::default();
+        assert!(!clock.answered_within(day));
+        clock.answered();
+        assert!(clock.answered_within(day));
+        assert!(!clock.answered_within(Duration::ZERO));
     }
 
     #[test]

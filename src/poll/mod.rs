@@ -424,10 +424,10 @@ impl Poller {
     }
 }
 
-/// Runs CPU-heavy work (parsing, the pipeline) so that it does not hold up the other
+/// Runs CPU-heavy or blocking work (parsing, the pipeline, files) so that it does not hold up the other
 /// sources' tasks on this worker thread: on a multi-threaded runtime, tokio moves them
 /// elsewhere meanwhile.
-fn cpu_bound<R>(work: impl FnOnce() -> R) -> R {
+pub(crate) fn cpu_bound<R>(work: impl FnOnce() -> R) -> R {
     match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
         Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(work),
         _ => work(),

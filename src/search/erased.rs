@@ -54,6 +54,9 @@ struct ErasedFile {
 pub struct ErasedList {
     path: PathBuf,
     erased: ErasedFile,
+    /// Whether the file lacks what the list holds: a save failed (a full disk), and the
+    /// erasure asked again adds nothing new, yet must be written.
+    unsaved: bool,
 }
 
 impl ErasedList {
@@ -68,7 +71,11 @@ impl ErasedList {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => ErasedFile::default(),
             Err(source) => return Err(ErasedError::Read { path, source }),
         };
-        Ok(ErasedList { path, erased })
+        Ok(ErasedList {
+            path,
+            erased,
+            unsaved: false,
+        })
     }
 
     /// Whether `mention` was erased before and must not be stored again.
@@ -112,8 +119,10 @@ impl ErasedList {
             Erasure::Author(pseudonym) => self.erased.authors.insert(pseudonym.clone()),
             Erasure::PublishedBefore(_) => false,
         };
-        if added {
+        if added || self.unsaved {
+            self.unsaved = true;
             self.save()?;
+            self.unsaved = false;
         }
         Ok(())
     }
@@ -178,6 +187,23 @@ mod tests {
             !text.contains("f.example") && text.contains("p_2"),
             "{text}"
         );
+    }
+
+    /// The admin's retry after a failed save (a full disk) adds nothing new to the list
+    /// in memory, and must still write it: else the post returns after a restart.
+    #[test]
+    fn an_erasure_asked_again_after_a_failed_save_is_saved() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut list = ErasedList::load(dir.path()).unwrap();
+        let file = dir.path().join(ERASED_FILE);
+        // A directory where the file goes: the rename over it fails.
+        std::fs::create_dir(&file).unwrap();
+        let erasure = Erasure::Url("https://f.example/t/1".into());
+        assert!(list.remember(&erasure).is_err());
+        std::fs::remove_dir(&file).unwrap();
+        list.remember(&erasure).unwrap();
+        let list = ErasedList::load(dir.path()).unwrap();
+        assert!(list.blocks(&mention(Some("https://f.example/t/1"), None)));
     }
 
     #[test]

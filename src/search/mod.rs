@@ -344,7 +344,12 @@ impl MentionWriter {
         let mut prepared = self.writer.prepare_commit()?;
         prepared.set_payload(&payload);
         prepared.commit()?;
-        self.reader.reload()?;
+        // The commit is on disk: a reader that fails to reload (out of memory maps or
+        // file handles) is no failed commit, which would be rolled back and fetched again.
+        // Searches see it at the reader's next reload or the file watcher's.
+        if let Err(error) = self.reader.reload() {
+            tracing::error!(%error, "committed, but searches do not see it yet: the search reader did not reload");
+        }
         Ok(())
     }
 

@@ -123,9 +123,23 @@ async fn every_route_is_guarded_as_its_table_entry_says() {
     // ... and is audited.
     let (_, audit) = get_json(addr, "/api/admin/audit?limit=1000").await;
     let entries = audit["entries"].as_array().unwrap();
-    assert!(entries
+    let failed: Vec<&str> = entries
         .iter()
-        .any(|e| e["action"] == "auth_failed" && e["detail"].as_str().unwrap().contains("bearer")));
+        .filter(|e| e["action"] == "auth_failed")
+        .map(|e| e["detail"].as_str().unwrap())
+        .collect();
+    assert!(failed.iter().all(|d| d.contains("bearer")), "{failed:?}");
+    // Only the first few from one address: each is a row kept for a year, and a client
+    // that keeps trying would fill the disk. The last one recorded says so.
+    assert_eq!(
+        failed.len(),
+        webcare::access::MAX_FAILED_LOGINS,
+        "{failed:?}"
+    );
+    assert!(
+        failed[0].ends_with("more from this address within 15 minutes are not recorded"),
+        "{failed:?}"
+    );
     assert!(entries
         .iter()
         .any(|e| e["action"] == "forbidden" && e["actor"] == "vic"));
@@ -532,6 +546,12 @@ async fn retention_erases_what_is_older_than_the_period() {
     assert_eq!(index.num_mentions(), 3);
     let examples = |id| state.incident(id).unwrap().unwrap().examples.len();
     assert_eq!(examples(incident), 3);
+    // A daemon's pipeline, with the mentions in its near-duplicate table.
+    let pipeline = webcare::pipeline::Pipeline::from_config(&config.pipeline).unwrap();
+    assert_eq!(
+        index.load_duplicates(&mut pipeline.duplicates()).unwrap(),
+        3
+    );
     let late = webcare::retention::run_once(
         &writer,
         &index,
@@ -544,6 +564,13 @@ async fn retention_erases_what_is_older_than_the_period() {
     .unwrap();
     assert_eq!(late.mentions, 3);
     assert_eq!(index.num_mentions(), 0);
+    // The daemon's near-duplicate table forgets them too (it held every mention since
+    // the start, for as long as the daemon ran).
+    assert_eq!(
+        webcare::retention::forget_in_duplicates(&index, &pipeline).unwrap(),
+        (3, 0)
+    );
+    assert!(pipeline.duplicates().is_empty());
     assert_eq!(examples(incident), 0, "the incident no longer quotes them");
     assert!(
         exports.join("webcare-2026-W47.html").exists(),

@@ -975,6 +975,137 @@ async fn mail_waits_out_an_smtp_outage_and_a_restart_and_is_delivered_once() {
     );
 }
 
+/// An incident that stays open for years is still closed when its signal goes quiet,
+/// and still in the digest, however many incidents opened after it.
+#[test]
+fn a_long_running_incident_closes_behind_ten_thousand_newer_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = StateDb::open(dir.path()).unwrap();
+    let t0 = Utc.with_ymd_and_hms(2026, 11, 2, 10, 0, 0).unwrap();
+    let old = open_incident(&state, t0).incident().id;
+    {
+        // Ten thousand closed incidents after it, written straight into the database.
+        let mut db = rusqlite::Connection::open(dir.path().join("state.sqlite")).unwrap();
+        let tx = db.transaction().unwrap();
+        for _ in 0..10_050 {
+            tx.execute(
+                "INSERT INTO incidents (kind, key, status, opened, updated, last_signal, closed, \
+                 observed, expected, peak, counts, top_terms, examples, mentions) \
+                 SELECT kind, 'other', 'closed', opened, updated, last_signal, opened, observed, \
+                 expected, peak, counts, top_terms, examples, mentions FROM incidents WHERE id = ?1",
+                [old],
+            )
+            .unwrap();
+        }
+        tx.commit().unwrap();
+    }
+    assert_eq!(state.active_incidents().unwrap().len(), 1);
+    let quiet = t0 + chrono::Duration::hours(49);
+    let changes = state
+        .apply_detections(&[], quiet, Duration::from_secs(48 * 3600))
+        .unwrap();
+    assert!(
+        matches!(changes.as_slice(), [Change::Closed(i)] if i.id == old),
+        "{changes:?}"
+    );
+    assert!(state.active_incidents().unwrap().is_empty());
+}
+
+/// Mail every recipient refused (a relay that denies relaying since a change of mail
+/// server) goes with the retention period like sent mail: else every alert and weekly
+/// report, attachments and all, stays in the state database for good. Mail still being
+/// tried stays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mail_given_up_is_purged_after_the_retention_period() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = StateDb::open(dir.path()).unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    smtp_server_refusing(
+        listener,
+        &["communicatie@example.org", "tolken@example.org"],
+    );
+    let mail = mail_settings(addr);
+    let now = Utc::now();
+    let old = now - chrono::Duration::days(100);
+    let change = open_incident(&state, old);
+    webcare::alerts::mail::queue(&state, &mail, &change, old, old)
+        .unwrap()
+        .unwrap();
+    let mailer =
+        webcare::alerts::mail::Mailer::new(mail.smtp.as_ref().unwrap(), &mail.from).unwrap();
+    assert_eq!(mailer.send_due(&state, old).await.unwrap(), 0);
+    assert!(state.outbox().unwrap()[0].failed.is_some(), "given up");
+    let mut hearing = interpreter_signal(now);
+    hearing.key = "hearing".into();
+    let recent = state
+        .apply_detections(&[hearing], now, Duration::from_secs(48 * 3600))
+        .unwrap()
+        .into_iter()
+        .find(|c| c.incident().key == "hearing")
+        .unwrap();
+    webcare::alerts::mail::queue(&state, &mail, &recent, now, now)
+        .unwrap()
+        .unwrap();
+    assert_eq!(state.outbox().unwrap().len(), 2);
+    let privacy = webcare::config::Privacy {
+        retention: Duration::from_secs(90 * 86_400),
+        audit_retention: Duration::from_secs(365 * 86_400),
+    };
+    let report = webcare::retention::purge_beside_mentions(&state, &privacy, None, now).unwrap();
+    assert_eq!(report.mails, 1);
+    let left = state.outbox().unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].incident, Some(recent.incident().id));
+    // Still being tried, it stays however old it gets.
+    let later = now + chrono::Duration::days(200);
+    let report = webcare::retention::purge_beside_mentions(&state, &privacy, None, later).unwrap();
+    assert_eq!(report.mails, 0);
+}
+
+/// A mail server that accepts the connection and never answers must not hold up a stop
+/// (systemd kills a daemon that takes minutes): the sender returns when cancelled, and
+/// the message stays in the outbox for the restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_does_not_wait_for_a_mail_server_that_never_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        // Accepts and holds the connections, saying nothing.
+        let held: Vec<_> = listener.incoming().collect();
+        drop(held);
+    });
+    let mut smtp = smtp_settings(addr);
+    smtp.timeout = Duration::from_secs(600);
+    let mut mail = mail_settings(addr);
+    mail.smtp = Some(smtp.clone());
+    let state = std::sync::Arc::new(StateDb::open(dir.path()).unwrap());
+    let now = Utc::now();
+    let change = open_incident(&state, now);
+    webcare::alerts::mail::queue(&state, &mail, &change, now, now)
+        .unwrap()
+        .unwrap();
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let sender = tokio::spawn(webcare::alerts::mail::run_sender(
+        state.clone(),
+        smtp,
+        mail.from.clone(),
+        cancel.clone(),
+    ));
+    // Connected and waiting for the server's greeting.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!sender.is_finished());
+    cancel.cancel();
+    tokio::time::timeout(Duration::from_secs(30), sender)
+        .await
+        .expect("the sender waited for the silent server instead of stopping")
+        .unwrap();
+    let outbox = state.outbox().unwrap();
+    assert_eq!(outbox.len(), 1);
+    assert!(outbox[0].sent.is_none(), "kept for the restart");
+}
+
 /// A server that refuses one recipient for good: the others still get the alert, and
 /// the refused address is not tried again and again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

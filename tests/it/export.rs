@@ -726,6 +726,9 @@ async fn the_report_is_mailed_with_its_files_to_a_real_smtp_server() {
     ];
     let at = utc("2026-11-23T06:00:00Z");
     let written = schedule::run_once(&f.sources(), &f.state, &settings, at).unwrap();
+    // The same run again (a retry after a failure past the queueing, or a catch-up at
+    // a restart): the files are written again, the mail not queued twice.
+    schedule::run_once(&f.sources(), &f.state, &settings, at).unwrap();
     let outbox = f.state.outbox().unwrap();
     assert_eq!(outbox.len(), 1);
     let queued = &outbox[0];
