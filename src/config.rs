@@ -239,6 +239,10 @@ pub struct Http {
     /// How long a client may take to send a request's headers, and stay idle between
     /// requests on a kept-alive connection, before its connection is closed.
     pub header_timeout: Duration,
+    /// The TLS proxies in front of the API, whose `X-Forwarded-For` names the client:
+    /// else every client has the proxy's address, and five failed logins by anyone
+    /// would lock everyone out.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 /// HTTP etiquette shared by every source.
@@ -464,6 +468,7 @@ struct RawStorage {
 struct RawHttp {
     listen: Option<Spanned<String>>,
     header_timeout: Option<AtLeast<1>>,
+    trusted_proxies: Option<Vec<Spanned<String>>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -712,9 +717,27 @@ impl Validator<'_> {
                 .parse()
                 .expect("default listen address is valid"),
         };
+        let trusted_proxies = raw
+            .trusted_proxies
+            .unwrap_or_default()
+            .into_iter()
+            .map(|p| {
+                p.get_ref().trim().parse().map_err(|_| {
+                    self.invalid(
+                        Some(p.span()),
+                        "http.trusted_proxies",
+                        format!(
+                            "{:?} is not an IP address, e.g. \"127.0.0.1\" or \"::1\"",
+                            p.get_ref()
+                        ),
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Http {
             listen,
             header_timeout: raw.header_timeout.map_or(DEFAULT_HEADER_TIMEOUT, |d| d.0),
+            trusted_proxies,
         })
     }
 

@@ -187,6 +187,7 @@ pub async fn start(config: &Config) -> Result<Daemon, DaemonError> {
         alerts_window: config.alerts.window(),
         exports: Some(config.export.out_dir.clone()),
         time_zone: config.export.schedule.tz,
+        trusted_proxies: config.http.trusted_proxies.clone(),
     });
     let stop = cancel.clone();
     let server = tokio::spawn(http::serve(listener, app, config.http.header_timeout, stop));

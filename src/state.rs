@@ -181,6 +181,10 @@ impl StateDb {
         let conn = Connection::open(&path).map_err(open_err)?;
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(open_err)?;
+        // The write-ahead log keeps the size of its largest transaction (a weekly report's
+        // attachments) unless told to shrink back after a checkpoint.
+        conn.pragma_update(None, "journal_size_limit", 16 * 1024 * 1024)
+            .map_err(open_err)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(open_err)?;
         let db = StateDb {

@@ -221,7 +221,15 @@ pub fn run_once(
     mail: &Mail,
     now: DateTime<Utc>,
 ) -> Result<Vec<Change>, AlertError> {
-    let detections = detect(index, pipeline, alerts, now)?;
+    let mut detections = detect(index, pipeline, alerts, now)?;
+    // Detection reads one snapshot of the index, for seconds: a mention erased since
+    // must not be quoted in the incident and its mail (the erasure's clean-up of those
+    // may have run already). The reader sees each commit as soon as it returns.
+    for detection in &mut detections {
+        detection
+            .examples
+            .retain(|e| index.contains(&e.id).unwrap_or(true));
+    }
     let changes = state.apply_detections(&detections, now, alerts.close_after)?;
     let window_start = now - span(alerts.window());
     for change in &changes {

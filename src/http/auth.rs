@@ -7,7 +7,7 @@
 //! admin; a failed or forged credential answers 401 without saying why (an expired
 //! token says it expired), and is audited.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -51,7 +51,11 @@ pub async fn authenticate(
     if access == Access::Public {
         return next.run(request).await;
     }
-    let client = client_address(&request);
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    let client = client_address(peer, request.headers(), &state.trusted_proxies);
     let principal = match identify(&state, request.headers()) {
         Identity::Known(p) => p,
         Identity::Anonymous => return unauthorised(),
@@ -181,12 +185,28 @@ fn audit_failure(state: &AppState, client: &str, detail: String) {
     state.audit("-", "auth_failed", &detail);
 }
 
-fn client_address(request: &Request) -> String {
-    request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip().to_string())
-        .unwrap_or_else(|| "unknown".into())
+/// Who is asking: the connection's peer, or where a trusted proxy says the request came
+/// from (the right-most address in `X-Forwarded-For` that is not one of the proxies: a
+/// client can write any address to the left of what its proxy appends).
+pub fn client_address(peer: Option<IpAddr>, headers: &HeaderMap, trusted: &[IpAddr]) -> String {
+    let Some(peer) = peer else {
+        return "unknown".into();
+    };
+    if !trusted.contains(&peer) {
+        return peer.to_string();
+    }
+    headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .map_while(|hop| hop.trim().parse::<IpAddr>().ok())
+        .find(|hop| !trusted.contains(hop))
+        .unwrap_or(peer)
+        .to_string()
 }
 
 fn unauthorised() -> Response {
@@ -228,9 +248,11 @@ pub struct Login {
 pub async fn login(
     State(state): State<Arc<AppState>>,
     connect: Option<axum::Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
     super::ApiJson(login): super::ApiJson<Login>,
 ) -> Result<Response, ApiError> {
-    let client = connect.map_or_else(|| "unknown".into(), |c| c.0 .0.ip().to_string());
+    let peer = connect.map(|c| c.0 .0.ip());
+    let client = client_address(peer, &headers, &state.trusted_proxies);
     let keys = [format!("ip:{client}"), format!("user:{}", login.user)];
     let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
     // What was typed as a name is recorded only where it is a user's: a password typed
@@ -324,4 +346,52 @@ fn session_cookie(token: &str, max_age: u64, secure: bool) -> String {
         cookie.push_str("; Secure");
     }
     cookie
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn forwarded(values: &[&str]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for v in values {
+            headers.append("x-forwarded-for", HeaderValue::from_str(v).unwrap());
+        }
+        headers
+    }
+
+    #[test]
+    fn the_client_behind_a_trusted_proxy_is_the_last_address_it_did_not_add_itself() {
+        let proxy: IpAddr = "10.0.0.1".parse().unwrap();
+        let inner: IpAddr = "10.0.0.2".parse().unwrap();
+        let trusted = [proxy, inner];
+        let client = |peer: &str, headers: &HeaderMap| {
+            client_address(Some(peer.parse().unwrap()), headers, &trusted)
+        };
+        // What the proxy appended, not what the client wrote before it.
+        let spoofed = forwarded(&["9.9.9.9, 5.6.7.8"]);
+        assert_eq!(client("10.0.0.1", &spoofed), "5.6.7.8");
+        // Through two proxies, in one header or several.
+        assert_eq!(
+            client("10.0.0.1", &forwarded(&["5.6.7.8, 10.0.0.2"])),
+            "5.6.7.8"
+        );
+        assert_eq!(
+            client("10.0.0.1", &forwarded(&["5.6.7.8", "10.0.0.2"])),
+            "5.6.7.8"
+        );
+        assert_eq!(
+            client("10.0.0.1", &forwarded(&["2001:db8::7"])),
+            "2001:db8::7"
+        );
+        // No header, or nonsense in it: the proxy itself.
+        assert_eq!(client("10.0.0.1", &HeaderMap::new()), "10.0.0.1");
+        assert_eq!(client("10.0.0.1", &forwarded(&["unknown"])), "10.0.0.1");
+        // From anyone else the header is not believed.
+        assert_eq!(client("5.6.7.8", &forwarded(&["1.1.1.1"])), "5.6.7.8");
+        assert_eq!(
+            client_address(None, &spoofed, &trusted),
+            "unknown".to_string()
+        );
+    }
 }

@@ -59,6 +59,8 @@ pub struct AppState {
     pub exports: Option<std::path::PathBuf>,
     /// Whose days a date in `from=`/`to=` means (`[export] time_zone`).
     pub time_zone: chrono_tz::Tz,
+    /// Proxies whose `X-Forwarded-For` names the client (`[http] trusted_proxies`).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl AppState {
@@ -173,14 +175,26 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// Alive and storing: 503 when the index writer has stopped, so that a monitor (or
+/// systemd's watchdog script) restarts a daemon that answers but stores nothing.
 async fn healthz(
     axum::extract::State(state): axum::extract::State<Arc<AppState>>,
-) -> Json<serde_json::Value> {
-    Json(json!({
-        "status": "ok",
+) -> (StatusCode, Json<serde_json::Value>) {
+    let writing = state.writer.as_ref().is_none_or(WriterHandle::is_running);
+    let (status, word) = if writing {
+        (StatusCode::OK, "ok")
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "failing")
+    };
+    let mut body = json!({
+        "status": word,
         "mentions": state.index.num_mentions(),
         "started": state.started,
-    }))
+    });
+    if !writing {
+        body["error"] = json!("the index writer has stopped: nothing fetched is stored; see the log, and restart the daemon");
+    }
+    (status, Json(body))
 }
 
 async fn not_found() -> ApiError {

@@ -60,6 +60,12 @@ pub struct WriterHandle {
 }
 
 impl WriterHandle {
+    /// Whether the writer thread still takes work: one that died (a panic, an error it
+    /// could not get past) leaves every poller waiting for commits that never come.
+    pub fn is_running(&self) -> bool {
+        !self.tx.is_closed()
+    }
+
     /// Sends a batch and waits until it is committed (or failed); answers how many of
     /// its mentions were refused as erased before.
     pub async fn write(&self, batch: Batch) -> Written {
@@ -284,5 +290,19 @@ impl WriterLoop {
         }
         self.pending_docs = 0;
         self.first_pending = None;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_handle_knows_when_its_writer_has_stopped() {
+        let (tx, rx) = mpsc::channel(1);
+        let handle = WriterHandle { tx };
+        assert!(handle.is_running());
+        drop(rx);
+        assert!(!handle.is_running());
     }
 }

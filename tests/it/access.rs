@@ -276,6 +276,62 @@ async fn login_sessions_logout_and_the_brake_on_failures() {
     daemon.shutdown().await.unwrap();
 }
 
+/// Behind the TLS proxy the README asks for, every client has the proxy's address: the
+/// brake on failed logins goes by the address the proxy forwards, so five failures from
+/// one client lock out that client, not everyone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_a_trusted_proxy_the_brake_holds_the_client_not_everyone() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = fixtures::start().await;
+    let mut config = fixtures::config(dir.path(), &server, &[]);
+    config.http.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    import_posts(&config, "2026-11-20T10:00:00Z");
+    let daemon = webcare::daemon::start(&config).await.unwrap();
+    let base = format!("http://{}", daemon.addr());
+    let client = reqwest::Client::new();
+    let login = |from: &'static str, user: String| {
+        client
+            .post(format!("{base}/api/login"))
+            // What the client wrote, then what the proxy appended.
+            .header("x-forwarded-for", format!("192.0.2.1, {from}"))
+            .json(&json!({ "user": user, "password": "wrong" }))
+            .send()
+    };
+    let mut statuses = Vec::new();
+    // A new name each time: only the address can be what brakes.
+    for i in 0..=webcare::access::MAX_FAILED_LOGINS {
+        let status = login("198.51.100.7", format!("guess{i}"))
+            .await
+            .unwrap()
+            .status();
+        statuses.push(status.as_u16());
+    }
+    assert_eq!(statuses.last(), Some(&429), "{statuses:?}");
+    let other = login("203.0.113.9", "guess-other".into()).await.unwrap();
+    assert_eq!(other.status(), 401, "another client is not held up");
+    let (_, audit) = get_json(daemon.addr(), "/api/admin/audit?limit=1000").await;
+    let details: Vec<&str> = audit["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "login_failed" || e["action"] == "login_blocked")
+        .map(|e| e["detail"].as_str().unwrap())
+        .collect();
+    assert!(
+        details.iter().any(|d| d.ends_with("from 198.51.100.7")),
+        "{details:?}"
+    );
+    assert!(
+        details.iter().any(|d| d.ends_with("from 203.0.113.9")),
+        "{details:?}"
+    );
+    assert!(
+        !details.iter().any(|d| d.contains("192.0.2.1")),
+        "{details:?}"
+    );
+    daemon.shutdown().await.unwrap();
+}
+
 async fn post_json(addr: std::net::SocketAddr, path: &str, body: Value) -> (u16, Value) {
     let response = reqwest::Client::new()
         .post(format!("http://{addr}{path}"))

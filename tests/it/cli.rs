@@ -158,6 +158,7 @@ fn bad_configs_are_refused_naming_file_key_and_line() {
         ("mail-host-crlf.toml", format!("[pipeline]\ntopics_dir = {topics:?}\n[mail]\nenabled = true\nsmtp_host = \"smtp.example.org\\r\\nRCPT TO:<x@evil>\"\n[[mail.rules]]\nto = [\"a@example.org\"]\n"), vec!["mail-host-crlf.toml:5:", "mail.smtp_host", "host name or address only"]),
         ("mail-timeout.toml", format!("[pipeline]\ntopics_dir = {topics:?}\n[mail]\nenabled = true\nsmtp_host = \"127.0.0.1\"\ntimeout = \"10ms\"\n[[mail.rules]]\nto = [\"a@example.org\"]\n"), vec!["mail-timeout.toml", "line 6", "must be at least 1s"]),
         ("mail-port.toml", format!("[pipeline]\ntopics_dir = {topics:?}\n[mail]\nenabled = true\nsmtp_host = \"127.0.0.1\"\nsmtp_port = 0\n[[mail.rules]]\nto = [\"a@example.org\"]\n"), vec!["mail.smtp_port", "from 1 to 65535"]),
+        ("proxy.toml", format!("[pipeline]\ntopics_dir = {topics:?}\n[http]\ntrusted_proxies = [\"127.0.0.1\", \"proxy.local\"]\n"), vec!["proxy.toml:4:", "http.trusted_proxies", "\"proxy.local\" is not an IP address"]),
         ("mail-link.toml", format!("[pipeline]\ntopics_dir = {topics:?}\n[mail]\nlink_base = \"127.0.0.1:8080\"\n"), vec!["mail-link.toml:4:", "mail.link_base", "not an http(s) address"]),
         // What `run` would refuse at start.
         ("open-listen.toml", format!("[pipeline]\ntopics_dir = {topics:?}\n[http]\nlisten = \"0.0.0.0:18080\"\n[access]\nusers_file = {:?}\n", dir.path().join("nobody.toml").display().to_string()), vec!["open-listen.toml", "http.listen", "without any user"]),
