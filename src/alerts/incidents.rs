@@ -221,6 +221,19 @@ impl StateDb {
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
 
+    /// Incidents closed since `since` whose closing was not mailed, though their opening
+    /// was: the run that closed them could not queue the mail.
+    pub fn closings_not_mailed(&self, since: DateTime<Utc>) -> Result<Vec<Incident>, StateError> {
+        let conn = self.conn();
+        let mut statement = conn.prepare(&format!(
+            "SELECT {COLUMNS} FROM incidents WHERE status = ?1 AND closed >= ?2 \
+             AND mailed IS NOT NULL AND mailed < closed ORDER BY id"
+        ))?;
+        let rows =
+            statement.query_map(params![Status::Closed.as_str(), timestamp(since)], from_row)?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
     pub fn incident(&self, id: i64) -> Result<Option<Incident>, StateError> {
         Ok(self
             .conn()

@@ -231,12 +231,43 @@ pub fn run_once(
             .retain(|e| index.contains(&e.id).unwrap_or(true));
     }
     let changes = state.apply_detections(&detections, now, alerts.close_after)?;
+    mail_changes(state, alerts, mail, &changes, now)?;
+    Ok(changes)
+}
+
+/// Queues the mail of a run's `changes` (saved already), and the digest when it is due.
+/// A failure to queue (the state database busy, a full disk) must not cost the other
+/// changes their mail, nor lose this one's: an incident never mailed is announced as
+/// opened at its next change, and a closing not mailed is queued again at the next run.
+pub fn mail_changes(
+    state: &StateDb,
+    alerts: &Alerts,
+    mail: &Mail,
+    changes: &[Change],
+    now: DateTime<Utc>,
+) -> Result<(), AlertError> {
     let window_start = now - span(alerts.window());
-    for change in &changes {
-        mail::queue(state, mail, change, window_start, now)?;
+    let mut first_failure = None;
+    let mut queue = |change: &Change| {
+        if let Err(error) = mail::queue(state, mail, change, window_start, now) {
+            tracing::error!(%error, incident = change.incident().id, "cannot queue an alert mail; trying again at the next run");
+            first_failure.get_or_insert(error);
+        }
+    };
+    for change in changes {
+        match change {
+            Change::Updated(i) if i.mailed.is_none() => queue(&Change::Opened(i.clone())),
+            change => queue(change),
+        }
+    }
+    for incident in state.closings_not_mailed(now - span(alerts.close_after))? {
+        queue(&Change::Closed(incident));
+    }
+    if let Some(error) = first_failure {
+        return Err(error.into());
     }
     mail::queue_digest(state, mail, now)?;
-    Ok(changes)
+    Ok(())
 }
 
 /// Runs detection every `every` until `cancel`, off the async workers.

@@ -975,6 +975,88 @@ async fn mail_waits_out_an_smtp_outage_and_a_restart_and_is_delivered_once() {
     );
 }
 
+/// The incidents are saved before their mail is queued: when queueing fails (the state
+/// database busy, a full disk), the closing is queued at the next run, and an opening
+/// goes out as an opening at the incident's next change, not as an update.
+#[test]
+fn alert_mail_that_could_not_be_queued_is_queued_at_the_next_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = StateDb::open(dir.path()).unwrap();
+    let mail = mail_settings("127.0.0.1:25".parse().unwrap());
+    let alerts = Alerts::default();
+    let close_after = alerts.close_after;
+    let t0 = Utc.with_ymd_and_hms(2026, 11, 2, 10, 0, 0).unwrap();
+    let opened = state
+        .apply_detections(&[interpreter_signal(t0)], t0, close_after)
+        .unwrap();
+    // The alerts' mail, not the daily digest.
+    let subjects = || -> Vec<String> {
+        state
+            .outbox()
+            .unwrap()
+            .into_iter()
+            .map(|m| m.subject)
+            .filter(|s| !s.starts_with("webcare dagoverzicht"))
+            .collect()
+    };
+    webcare::alerts::mail_changes(&state, &alerts, &mail, &opened, t0).unwrap();
+    assert_eq!(subjects().len(), 1);
+    let db = rusqlite::Connection::open(dir.path().join("state.sqlite")).unwrap();
+    let break_the_outbox = || {
+        db.execute_batch(
+            "CREATE TRIGGER full BEFORE INSERT ON outbox BEGIN SELECT RAISE(ABORT, 'disk full'); END;",
+        )
+        .unwrap()
+    };
+    let mend_the_outbox = || db.execute_batch("DROP TRIGGER full;").unwrap();
+    // Quiet for two days: closed, and its mail cannot be queued.
+    break_the_outbox();
+    let quiet = t0 + chrono::Duration::hours(49);
+    let closed = state.apply_detections(&[], quiet, close_after).unwrap();
+    assert!(matches!(closed.as_slice(), [Change::Closed(_)]));
+    // A new burst about hearings at the same moment: its opening fails too.
+    let mut hearing = interpreter_signal(quiet);
+    hearing.key = "hearing".into();
+    let opened = state
+        .apply_detections(&[hearing.clone()], quiet, close_after)
+        .unwrap();
+    let err = webcare::alerts::mail_changes(&state, &alerts, &mail, &closed, quiet);
+    assert!(err.unwrap_err().to_string().contains("disk full"));
+    assert!(webcare::alerts::mail_changes(&state, &alerts, &mail, &opened, quiet).is_err());
+    assert_eq!(subjects().len(), 1);
+    // Mended; the next run has only the hearings' burst going on.
+    mend_the_outbox();
+    let next = quiet + chrono::Duration::minutes(5);
+    let changes = state
+        .apply_detections(&[hearing], next, close_after)
+        .unwrap();
+    assert!(matches!(changes.as_slice(), [Change::Updated(_)]));
+    webcare::alerts::mail_changes(&state, &alerts, &mail, &changes, next).unwrap();
+    let subjects = subjects();
+    assert_eq!(subjects.len(), 3, "{subjects:?}");
+    assert!(
+        subjects.iter().any(|s| s.starts_with("Gesloten: tolk")),
+        "{subjects:?}"
+    );
+    assert!(
+        subjects
+            .iter()
+            .any(|s| s.starts_with("Terugkerende klacht: gehoor")),
+        "announced as opened: {subjects:?}"
+    );
+    // Once queued, not again.
+    let later = next + chrono::Duration::minutes(5);
+    webcare::alerts::mail_changes(&state, &alerts, &mail, &[], later).unwrap();
+    let again: Vec<String> = state
+        .outbox()
+        .unwrap()
+        .into_iter()
+        .map(|m| m.subject)
+        .filter(|s| !s.starts_with("webcare dagoverzicht"))
+        .collect();
+    assert_eq!(again, subjects);
+}
+
 /// An incident that stays open for years is still closed when its signal goes quiet,
 /// and still in the digest, however many incidents opened after it.
 #[test]
