@@ -950,9 +950,11 @@ async fn send_due(
     mailer: &Mailer,
     now: DateTime<Utc>,
 ) -> Result<usize, StateError> {
-    let installation = state.installation()?;
+    // The outbox's reads and writes (a weekly report's attachments are megabytes) hand
+    // the async worker over while they run, as the other database work does.
+    let installation = crate::poll::cpu_bound(|| state.installation())?;
     let mut done = 0;
-    for mut out in state.due_mail(now)? {
+    for mut out in crate::poll::cpu_bound(|| state.due_mail(now))? {
         let mut retry = None;
         for to in out.pending().into_iter().cloned().collect::<Vec<_>>() {
             let sent = match message(&mailer.from, &out, &to, &installation) {
@@ -987,7 +989,9 @@ async fn send_due(
         let recorded = (!error.is_empty()).then_some(error.as_str());
         // A recipient that failed for now is still pending: `retry` only says why.
         let finished = out.finished();
-        state.mail_attempted(&out, finished, recorded, Utc::now(), next)?;
+        crate::poll::cpu_bound(|| {
+            state.mail_attempted(&out, finished, recorded, Utc::now(), next)
+        })?;
         match finished {
             Some(Finished::Sent) => {
                 done += 1;

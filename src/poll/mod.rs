@@ -277,7 +277,20 @@ impl Poller {
         };
         let fetched = self.fetcher.fetch(request, &waiting).await?;
         let not_modified = matches!(fetched, sources::Fetched::NotModified);
-        let page = cpu_bound(|| source.parse(request, saved, fetched, Utc::now()))?;
+        // A response that makes an adapter panic is that response's failure, not the
+        // end of the source's task (which nothing would start again).
+        let parsed = cpu_bound(|| {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                source.parse(request, saved, fetched, Utc::now())
+            }))
+        })
+        .map_err(|_| {
+            sources::SourceError::Shape(
+                "the response made webcare's adapter fail (a bug: please report it with the response)"
+                    .into(),
+            )
+        })?;
+        let page = parsed?;
         Ok((page, not_modified))
     }
 
