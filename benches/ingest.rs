@@ -469,7 +469,7 @@ fn stage_costs(pipeline: &Pipeline) {
         std::hint::black_box(detector.detect(&m.text, None));
     });
     time("relevance", &|m| {
-        std::hint::black_box(pipeline.topics().judge(&m.text));
+        std::hint::black_box(pipeline.topics().judge(&m.text, &m.lang));
     });
     let redactor = webcare::pipeline::redact::Redactor::new(&[]).unwrap();
     time("redact", &|m| {

@@ -119,8 +119,9 @@ enum Command {
         #[arg(long)]
         dry_run: bool,
     },
-    /// Apply retention now, as the daemon does daily: mentions, export files and sent
-    /// mails older than `[privacy] retention`, old audit entries, expired sessions.
+    /// Apply retention now, as the daemon does daily: mentions, export files and mails
+    /// (sent, or refused by every recipient) older than `[privacy] retention`, old audit
+    /// entries, expired sessions.
     Purge {
         #[arg(short, long, default_value = DEFAULT_CONFIG_PATH)]
         config: PathBuf,
@@ -1165,12 +1166,12 @@ fn purge(config_path: &Path, dry_run: bool) -> Result<()> {
         now,
     )?;
     println!(
-        "deleted {files} export files, {mails} sent mails, {audit_entries} audit entries and {sessions} expired sessions"
+        "deleted {files} export files, {mails} mails (sent or given up), {audit_entries} audit entries and {sessions} expired sessions"
     );
     audit_cli(
         &config,
         "purge",
-        &format!("{files} export files; {mails} sent mails; {audit_entries} audit entries; {sessions} expired sessions"),
+        &format!("{files} export files; {mails} mails; {audit_entries} audit entries; {sessions} expired sessions"),
     )
 }
 

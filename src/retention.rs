@@ -29,7 +29,7 @@ const FIRST_AFTER: Duration = Duration::from_secs(60);
 #[derive(Debug, Default, Clone, PartialEq, Serialize)]
 pub struct RetentionReport {
     pub mentions: usize,
-    /// Sent messages (alerts, reports) older than the retention.
+    /// Messages (alerts, reports) sent or given up, older than the retention.
     pub mails: usize,
     /// Export files older than the retention.
     pub export_files: usize,
@@ -76,7 +76,7 @@ pub async fn run_once(
         ..
     } = report;
     let detail = format!(
-        "before {}: {mentions} mentions; {mails} sent mails; {export_files} export files; {audit_entries} audit entries; {sessions} expired sessions",
+        "before {}: {mentions} mentions; {mails} mails; {export_files} export files; {audit_entries} audit entries; {sessions} expired sessions",
         // Whole seconds: nine digits of nanoseconds can pass for a BSN to the redaction.
         cutoff.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
     );

@@ -309,7 +309,7 @@ pub fn train_relevance(
             let cue = normalise_cues(&e.text);
             RelevanceExample {
                 found: FeatureSet::of(&cue),
-                ruling: rules.rule(&normalise(&e.text)),
+                ruling: rules.rule(&normalise(&e.text), &e.lang),
                 cue,
                 relevant: e.relevant,
             }

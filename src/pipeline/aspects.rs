@@ -232,6 +232,19 @@ mod tests {
     }
 
     #[test]
+    fn an_aspect_list_for_some_languages_is_refused() {
+        let err =
+            aspects("[[include]]\nid = \"interpreter\"\nany = [\"tolk*\"]\nlanguages = [\"nl\"]\n")
+                .err()
+                .unwrap()
+                .to_string();
+        assert!(
+            err.starts_with("a/nl.toml:4:") && err.contains("for topic rules only"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn every_matching_rule_adds_its_aspect_once() {
         let a = aspects(
             "[[include]]\nid = \"interpreter\"\nany = [\"tolk*\"]\n\n[[include]]\nid = \"hearing\"\nany = [\"nader gehoor\", \"rapport\"]\n",

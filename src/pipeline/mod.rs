@@ -472,7 +472,7 @@ fn judge_relevance(p: &Pipeline, m: &mut Mention, scratch: &mut Scratch) {
             .scan(&p.topics, p.aspects.lists(), scratch.normalised(m));
     // The aspect stage reads these for a relevant mention.
     scratch.aspect_hits = Some(aspect_hits);
-    let ruling = p.topics.rule_hits(&topic_hits);
+    let ruling = p.topics.rule_hits(&topic_hits, &m.lang);
     if !p.topics.weighs(&ruling) {
         m.relevance = Some(ruling.relevance);
         return;
@@ -499,7 +499,8 @@ fn judge_relevance(p: &Pipeline, m: &mut Mention, scratch: &mut Scratch) {
 /// the procedure, if it has one and a rule does.
 fn relevant_thread(p: &Pipeline, m: &Mention) -> Option<String> {
     let thread = m.thread.as_deref().filter(|t| !t.is_empty())?;
-    let ruling = p.topics.rule(&relevance::normalise(thread));
+    // The thread is read in the reply's language: a title is short to tell by.
+    let ruling = p.topics.rule(&relevance::normalise(thread), &m.lang);
     ruling.relevance.relevant.then_some(ruling.relevance.rule)
 }
 

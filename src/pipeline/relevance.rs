@@ -104,6 +104,10 @@ struct RawRule {
     all: Option<Spanned<Vec<Vec<String>>>>,
     #[serde(default)]
     unless: Vec<String>,
+    /// Only for posts in these languages (as detected): a Dutch word of the procedure
+    /// ("gehoor") is a sure sign in a post in Arabic, and ordinary Dutch in Dutch.
+    #[serde(default)]
+    languages: Option<Spanned<Vec<String>>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -125,9 +129,16 @@ struct Rule {
     first_slot: usize,
     /// The model feature that says this rule decided (`rule:<id>`), and its key.
     flag: (String, u64),
+    /// The languages of the posts it is for; empty: every post.
+    languages: Vec<String>,
 }
 
 impl Rule {
+    /// Whether the rule is for a post in `lang`.
+    fn is_for(&self, lang: &str) -> bool {
+        self.languages.is_empty() || self.languages.iter().any(|l| l == lang)
+    }
+
     /// Decision tier: lower decides first.
     fn tier(&self) -> u8 {
         match (self.kind, self.strong) {
@@ -322,10 +333,10 @@ impl Topics {
         builder.build()
     }
 
-    /// Decides whether `text` is about the asylum procedure, and why: the rules, weighed
-    /// by the model when there is one.
-    pub fn judge(&self, text: &str) -> Relevance {
-        let ruling = self.rule(&normalise(text));
+    /// Decides whether `text`, in language `lang`, is about the asylum procedure, and
+    /// why: the rules, weighed by the model when there is one.
+    pub fn judge(&self, text: &str, lang: &str) -> Relevance {
+        let ruling = self.rule(&normalise(text), lang);
         if !self.weighs(&ruling) {
             return ruling.relevance;
         }
@@ -399,17 +410,18 @@ impl Topics {
         flags
     }
 
-    /// What the rules alone decide about text already passed through [`normalise`] (so
-    /// that several rule sets can share one normalisation).
-    pub fn rule(&self, normalised: &str) -> Ruling {
-        self.rule_hits(&self.hits(normalised))
+    /// What the rules alone decide about text in language `lang` already passed through
+    /// [`normalise`] (so that several rule sets can share one normalisation).
+    pub fn rule(&self, normalised: &str, lang: &str) -> Ruling {
+        self.rule_hits(&self.hits(normalised), lang)
     }
 
     /// [`Topics::rule`] on the hits a [`SharedScan`] found.
-    pub fn rule_hits(&self, hits: &TermHits) -> Ruling {
+    pub fn rule_hits(&self, hits: &TermHits, lang: &str) -> Ruling {
         // The first tier with a matching rule decides; within it, the first rule.
         let decision = self
             .matched(&hits.0)
+            .filter(|(i, _)| self.rules[*i].is_for(lang))
             .min_by_key(|(i, _)| (self.rules[*i].tier(), *i));
         let relevance = match decision {
             Some((i, terms)) => Relevance {
@@ -569,6 +581,33 @@ impl Builder {
                 ));
             }
         }
+        let languages = match raw.languages {
+            None => Vec::new(),
+            // The aspects are judged on every post alike (their lists share this format).
+            Some(list) if self.allowed_ids.is_some() => {
+                return Err(invalid(
+                    list.span(),
+                    format!("rule {id:?}: `languages` is for topic rules only"),
+                ))
+            }
+            Some(list) => {
+                let span = list.span();
+                let codes = list.into_inner();
+                let bad = codes.iter().find(|c| {
+                    !(2..=3).contains(&c.len()) || !c.bytes().all(|b| b.is_ascii_lowercase())
+                });
+                if codes.is_empty() || bad.is_some() {
+                    return Err(invalid(
+                        span,
+                        format!(
+                            "rule {id:?}: `languages` lists language codes in lower case, as detected (\"ar\", \"fa\", \"so\", …){}",
+                            bad.map_or(String::new(), |b| format!("; {b:?} is none"))
+                        ),
+                    ));
+                }
+                codes
+            }
+        };
         let groups: Vec<Vec<String>> = match (raw.any, raw.all) {
             (Some(any), None) => vec![any.into_inner()],
             (None, Some(all)) => all.into_inner(),
@@ -623,6 +662,7 @@ impl Builder {
             groups: groups.len() - usize::from(has_unless),
             has_unless,
             first_slot: self.slot_rule.len(),
+            languages,
         });
         self.slot_rule
             .extend(std::iter::repeat_n(rule_index, groups.len()));
@@ -945,7 +985,7 @@ unless = ["ind", "nederland*"]
 
     #[test]
     fn strong_terms_make_relevant_and_say_why() {
-        let r = topics().judge("Opnieuw slapen Asielzoekers op stoelen in Ter Apel.");
+        let r = topics().judge("Opnieuw slapen Asielzoekers op stoelen in Ter Apel.", "nl");
         assert!(r.relevant);
         assert_eq!(r.rule, "nl/core");
         assert_eq!(r.terms, vec!["asielzoeker*"]);
@@ -954,8 +994,8 @@ unless = ["ind", "nederland*"]
     #[test]
     fn all_groups_must_match() {
         let t = topics();
-        assert!(!t.judge("IND wint van AUS met vijf wickets").relevant);
-        let r = t.judge("De IND beslist te laat over asielaanvragen");
+        assert!(!t.judge("IND wint van AUS met vijf wickets", "nl").relevant);
+        let r = t.judge("De IND beslist te laat over asielaanvragen", "nl");
         assert!(r.relevant);
         assert_eq!(r.rule, "nl/ind-context");
         assert_eq!(r.terms, vec!["ind", "asiel*"]);
@@ -963,7 +1003,7 @@ unless = ["ind", "nederland*"]
 
     #[test]
     fn exclude_vetoes_weak_rules() {
-        let r = topics().judge("Katten uit het asiel: de IND van het dierenasiel");
+        let r = topics().judge("Katten uit het asiel: de IND van het dierenasiel", "nl");
         assert!(!r.relevant);
         assert_eq!(r.rule, "nl/animal-shelter");
     }
@@ -971,9 +1011,12 @@ unless = ["ind", "nederland*"]
     #[test]
     fn strong_exclude_wins_unless_its_exceptions_occur() {
         let t = topics();
-        let r = t.judge("In Duitsland wachten asielzoekers langer op het BAMF");
+        let r = t.judge("In Duitsland wachten asielzoekers langer op het BAMF", "nl");
         assert_eq!((r.relevant, r.rule.as_str()), (false, "nl/foreign"));
-        let r = t.judge("Asielzoekers die het BAMF afwees, melden zich in Nederland");
+        let r = t.judge(
+            "Asielzoekers die het BAMF afwees, melden zich in Nederland",
+            "nl",
+        );
         assert_eq!((r.relevant, r.rule.as_str()), (true, "nl/core"));
     }
 
@@ -1005,8 +1048,8 @@ all = [["ind"], ["gehoor*"]]
             let normalised = normalise(text);
             let [first_hits, second_hits] = shared.scan(&topics, &second, &normalised);
             assert_eq!(
-                topics.rule_hits(&first_hits),
-                topics.rule(&normalised),
+                topics.rule_hits(&first_hits, "nl"),
+                topics.rule(&normalised, "nl"),
                 "{text}"
             );
             assert_eq!(
@@ -1030,7 +1073,7 @@ all = [["ind"], ["gehoor*"]]
 
     #[test]
     fn nothing_matched_is_not_relevant() {
-        let r = topics().judge("Het weer wordt morgen zonnig.");
+        let r = topics().judge("Het weer wordt morgen zonnig.", "nl");
         assert_eq!((r.relevant, r.rule.as_str()), (false, NO_RULE));
     }
 
@@ -1046,12 +1089,12 @@ all = [["ind"], ["gehoor*"]]
     fn the_model_keeps_what_no_rule_matched_only_when_sure() {
         let t = weighed();
         // Two features (the word and rules:none): logit -1 + 6/√2, p 0.96.
-        let r = t.judge("Maanden!");
+        let r = t.judge("Maanden!", "nl");
         assert_eq!((r.relevant, r.rule.as_str()), (true, MODEL_RULE));
         assert!(r.terms[0].starts_with("model:0.96[maanden(+4.24)"), "{r:?}");
         assert_eq!(r.terms.len(), 1, "no rule was overruled: {r:?}");
         // p 0.60: enough where a rule agrees, not where the model stands alone.
-        let r = t.judge("Gehoor.");
+        let r = t.judge("Gehoor.", "nl");
         assert_eq!((r.relevant, r.rule.as_str()), (false, NO_RULE));
         assert!(r.terms[0].starts_with("model:0.60[gehoor"), "{r:?}");
     }
@@ -1060,15 +1103,15 @@ all = [["ind"], ["gehoor*"]]
     fn the_model_weighs_weak_rules_and_names_the_one_it_overrules() {
         let t = weighed();
         // A weak include with little for it (p 0.44): overruled.
-        let r = t.judge("IND asiel gehoor");
+        let r = t.judge("IND asiel gehoor", "nl");
         assert_eq!((r.relevant, r.rule.as_str()), (false, MODEL_RULE));
         assert_eq!(r.terms[1], "over:nl/ind-context", "{r:?}");
         // A weak exclude against much for it (p 0.69): overruled.
-        let r = t.judge("kat maanden");
+        let r = t.judge("kat maanden", "nl");
         assert_eq!((r.relevant, r.rule.as_str()), (true, MODEL_RULE));
         assert_eq!(r.terms[1], "over:nl/animal-shelter", "{r:?}");
         // A weak include the model agrees with keeps its rule and terms.
-        let r = t.judge("IND asiel maanden");
+        let r = t.judge("IND asiel maanden", "nl");
         assert_eq!((r.relevant, r.rule.as_str()), (true, "nl/ind-context"));
         assert_eq!(r.terms[..2], ["ind", "asiel*"]);
         assert!(r.terms[2].starts_with("model:"), "{r:?}");
@@ -1077,10 +1120,10 @@ all = [["ind"], ["gehoor*"]]
     #[test]
     fn strong_rules_stay_final() {
         let t = weighed();
-        let r = t.judge("Asielzoekers in Ter Apel");
+        let r = t.judge("Asielzoekers in Ter Apel", "nl");
         assert_eq!((r.relevant, r.rule.as_str()), (true, "nl/core"));
         assert_eq!(r.terms, vec!["asielzoeker*"]);
-        let r = t.judge("Maanden wachten op het BAMF");
+        let r = t.judge("Maanden wachten op het BAMF", "nl");
         assert_eq!((r.relevant, r.rule.as_str()), (false, "nl/foreign"));
     }
 
@@ -1090,19 +1133,31 @@ all = [["ind"], ["gehoor*"]]
     fn the_shipped_rules_know_the_monastery_and_cricket_in_other_languages() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/topics");
         let rules = Topics::load_rules(&dir).unwrap();
-        for text in [
-            "Wochenendtipp: Das Kloster Ter Apel bietet Führungen auf Deutsch an",
-            "Были на экскурсии в монастыре Тер Апел, очень красивый сад",
-            "Їздили на вихідних у Тер Апел, там старий монастир і сад",
-            "Крикет: IND обыграла AUS на последнем мяче",
+        for (lang, text) in [
+            (
+                "de",
+                "Wochenendtipp: Das Kloster Ter Apel bietet Führungen auf Deutsch an",
+            ),
+            (
+                "ru",
+                "Были на экскурсии в монастыре Тер Апел, очень красивый сад",
+            ),
+            (
+                "uk",
+                "Їздили на вихідних у Тер Апел, там старий монастир і сад",
+            ),
+            ("ru", "Крикет: IND обыграла AUS на последнем мяче"),
         ] {
-            let r = rules.judge(text);
+            let r = rules.judge(text, lang);
             assert!(!r.relevant, "{text}: {r:?}");
         }
         // The registration centre in the same scripts stays a mention.
         assert!(
             rules
-                .judge("Мы ночевали на траве в Тер Апел, в IND никто не отвечает")
+                .judge(
+                    "Мы ночевали на траве в Тер Апел, в IND никто не отвечает",
+                    "ru"
+                )
                 .relevant
         );
     }
@@ -1117,16 +1172,22 @@ all = [["ind"], ["gehoor*"]]
             "Vluchtelingen die asiel aanvroegen slapen op stoelen in Ter Apel.",
             "Wie asiel vraagt in Nederland moet vaak maanden wachten.",
         ] {
-            let r = rules.judge(text);
+            let r = rules.judge(text, "nl");
             assert!(r.relevant, "{text}: {r:?}");
         }
         // ... and borrowed into another language, the animal shelter.
-        for text in [
-            "Shelter update: Asiel Leeuwarden took in 12 rabbits from a hoarding case.",
-            "Кто брал кошку в asiel в Амстердаме?",
-            "Llevo 3 semanas esperando respuesta del asiel para adoptar una gata.",
+        for (lang, text) in [
+            (
+                "en",
+                "Shelter update: Asiel Leeuwarden took in 12 rabbits from a hoarding case.",
+            ),
+            ("ru", "Кто брал кошку в asiel в Амстердаме?"),
+            (
+                "es",
+                "Llevo 3 semanas esperando respuesta del asiel para adoptar una gata.",
+            ),
         ] {
-            let r = rules.judge(text);
+            let r = rules.judge(text, lang);
             assert!(!r.relevant, "{text}: {r:?}");
             assert_eq!(r.rule, "nl/asiel-in-other-languages", "{text}");
         }
@@ -1172,16 +1233,67 @@ all = [["ind"], ["gehoor*"]]
         .unwrap();
         assert!(
             rules
-                .judge("Heute kam der negative Bescheid vom BAMF")
+                .judge("Heute kam der negative Bescheid vom BAMF", "nl")
                 .relevant
         );
-        assert!(!rules.judge("negative Zahlen im Bescheid").relevant);
+        assert!(!rules.judge("negative Zahlen im Bescheid", "nl").relevant);
     }
 
     #[test]
     fn word_boundaries_hold() {
         // "azc" must not match inside another word.
-        assert!(!topics().judge("xazcx plazc").relevant);
+        assert!(!topics().judge("xazcx plazc", "nl").relevant);
+    }
+
+    /// A rule for posts in some languages: the Dutch word of the procedure in a French
+    /// post is the procedure; in a Dutch one it is also the sense of hearing.
+    #[test]
+    fn a_rule_for_some_languages_decides_only_their_posts() {
+        let file =
+            "[[include]]\nid = \"loanword\"\nlanguages = [\"fr\", \"ar\"]\nany = [\"gehoor\"]\n";
+        let t = Topics::from_sources(&[(PathBuf::from("t/intl.toml"), file.to_string())]).unwrap();
+        let r = t.judge("Ça fait 14 mois que j'ai eu mon gehoor.", "fr");
+        assert!(r.relevant && r.rule == "intl/loanword", "{r:?}");
+        assert!(
+            !t.judge("Mijn gehoor wordt slechter met de jaren.", "nl")
+                .relevant
+        );
+        // The shipped rules have it too.
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/topics");
+        let rules = Topics::load_rules(&dir).unwrap();
+        for (lang, text) in [
+            (
+                "fr",
+                "Ça fait 14 mois que j'ai eu mon gehoor. Toujours pas de décision.",
+            ),
+            ("ru", "Переводчик на gehoor был по телефону и смягчал всё."),
+            (
+                "so",
+                "Gehoorkaygii labaad wuxuu ahaa Janaayo, go'aan weli ma jiro.",
+            ),
+        ] {
+            let r = rules.judge(text, lang);
+            assert!(r.relevant, "{text}: {r:?}");
+        }
+        let r = rules.judge("Mijn gehoor wordt slechter met de jaren.", "nl");
+        assert!(!r.relevant, "{r:?}");
+        // A hearing aid stays a hearing aid in any language.
+        let r = rules.judge(
+            "Hooyaday waxay u baahan tahay gehoorapparaat cusub, audicien.",
+            "so",
+        );
+        assert!(!r.relevant, "{r:?}");
+    }
+
+    #[test]
+    fn a_language_list_that_names_no_language_is_refused_with_its_line() {
+        let file = "[[include]]\nid = \"x\"\nany = [\"gehoor\"]\nlanguages = [\"fr\", \"Dutch\"]\n";
+        let err = Topics::from_sources(&[(PathBuf::from("t/intl.toml"), file.to_string())])
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.starts_with("t/intl.toml:4:"), "{err}");
+        assert!(err.contains("\"Dutch\" is none"), "{err}");
     }
 
     #[test]

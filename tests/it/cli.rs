@@ -327,7 +327,8 @@ fn import_then_search_from_the_shell() {
     let (code, out, err) = webcare(&["purge", "-c", &config]);
     assert_eq!(code, 0, "{err}");
     assert!(
-        out.contains("erased 0 mentions") && out.contains("deleted 0 export files, 0 sent mails"),
+        out.contains("erased 0 mentions")
+            && out.contains("deleted 0 export files, 0 mails (sent or given up)"),
         "{out}"
     );
     // Erasure by permalink: shown first, then gone, and audited.
