@@ -1151,6 +1151,20 @@ all = [["ind"], ["gehoor*"]]
             let r = rules.judge(text, lang);
             assert!(!r.relevant, "{text}: {r:?}");
         }
+        // The village's words are no sign without the village: a church in a post about
+        // a conversion doubted at the hearing, a writer's village of birth.
+        for (lang, text) in [
+            ("nl", "Afgewezen: ze geloven mijn bekering niet, terwijl ik elke week naar de kerk ga. Mijn advocaat gaat in beroep."),
+            ("en", "The report of my second interview has my village wrong and the interpreter skipped half my story."),
+        ] {
+            let r = rules.judge(text, lang);
+            assert!(r.relevant, "{text}: {r:?}");
+        }
+        let r = rules.judge(
+            "Kerstmarkt in de kloostertuin van Ter Apel, met koor in de kerk",
+            "nl",
+        );
+        assert!(!r.relevant && r.rule == "nl/ter-apel-village", "{r:?}");
         // The registration centre in the same scripts stays a mention.
         assert!(
             rules
