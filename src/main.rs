@@ -543,8 +543,11 @@ fn init_logging(format: LogFormat) {
             filter = filter.add_directive(directive);
         }
     }
+    // Colours for a terminal only: in a log file (systemd's journal, a redirect) the
+    // escape codes were half its bytes.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Human => builder.init(),

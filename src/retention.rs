@@ -263,7 +263,11 @@ pub async fn run_daily(daily: Daily, cancel: CancellationToken) {
                     }
                 }
             }
-            Err(error) => tracing::error!(%error, "retention run failed; retrying next time"),
+            // Often a full disk, which the run itself would help free: not a day later.
+            Err(error) => {
+                tracing::error!(%error, "retention run failed; trying again in an hour");
+                wait = Duration::from_secs(3600);
+            }
         }
     }
 }

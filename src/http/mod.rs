@@ -175,25 +175,32 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Alive and storing: 503 when the index writer has stopped, so that a monitor (or
-/// systemd's watchdog script) restarts a daemon that answers but stores nothing.
+/// Alive and storing: 503 when the index writer has stopped or its last commit failed,
+/// so that a monitor sees a daemon that answers but stores nothing.
 async fn healthz(
     axum::extract::State(state): axum::extract::State<Arc<AppState>>,
 ) -> (StatusCode, Json<serde_json::Value>) {
-    let writing = state.writer.as_ref().is_none_or(WriterHandle::is_running);
-    let (status, word) = if writing {
-        (StatusCode::OK, "ok")
-    } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "failing")
-    };
+    let problem = state.writer.as_ref().and_then(|writer| {
+        if !writer.is_running() {
+            Some("the index writer has stopped: nothing fetched is stored; see the log, and restart the daemon".to_string())
+        } else {
+            writer.commit_failure().map(|e| {
+                format!("the index cannot be written ({e}): nothing fetched is stored until it can (a full disk? a read-only mount?); the sources fetch it again then")
+            })
+        }
+    });
     let mut body = json!({
-        "status": word,
+        "status": if problem.is_some() { "failing" } else { "ok" },
         "mentions": state.index.num_mentions(),
         "started": state.started,
     });
-    if !writing {
-        body["error"] = json!("the index writer has stopped: nothing fetched is stored; see the log, and restart the daemon");
-    }
+    let status = match problem {
+        Some(problem) => {
+            body["error"] = json!(problem);
+            StatusCode::SERVICE_UNAVAILABLE
+        }
+        None => StatusCode::OK,
+    };
     (status, Json(body))
 }
 

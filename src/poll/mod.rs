@@ -29,6 +29,10 @@ use crate::sources::{self, FetchRequest, Page, Position, Source, SourceError};
 
 /// The most pages one poll may fetch, whatever a source asks for (`max_pages`).
 const MAX_PAGES_PER_POLL: usize = 100;
+/// How soon a source is polled again after the index could not be written, at the
+/// soonest (its own interval, if longer).
+const STORAGE_RETRY: Duration = Duration::from_secs(30);
+
 /// Consecutive failures after which a source counts as failing.
 const FAILING_AFTER: u32 = 3;
 /// Longest stagger of the first poll, so that a restart does not fire every source at once.
@@ -351,9 +355,9 @@ impl Poller {
                     self.jittered(interval)
                 }
                 Err(error) => {
-                    failures += 1;
+                    failures = failures_after(failures, &error);
                     let wait = self.after_failure(interval, failures, &error);
-                    self.record_failure(&name, started, failures, &error, wait);
+                    self.record_failure(&name, started, failures.max(1), &error, wait);
                     wait
                 }
             };
@@ -379,6 +383,7 @@ impl Poller {
         let backoff = backoff(interval, failures, self.settings.backoff_max);
         match error {
             PollError::Fetch(FetchError::RetryAfter { wait, .. }) => backoff.max(*wait),
+            PollError::Write(_) => self.jittered(interval.max(STORAGE_RETRY)),
             _ => self.jittered(backoff),
         }
     }
@@ -447,6 +452,17 @@ pub(crate) fn cpu_bound<R>(work: impl FnOnce() -> R) -> R {
     }
 }
 
+/// The source's consecutive failures after `error`. The index that could not be written
+/// (a full disk, a read-only mount) is not the source's failure: a backoff growing with
+/// it would poll the source again long after the disk is mended, while its feed moves
+/// on. The same items are fetched again at the next poll.
+fn failures_after(failures: u32, error: &PollError) -> u32 {
+    match error {
+        PollError::Write(_) => failures,
+        _ => failures + 1,
+    }
+}
+
 /// `interval × 2^(failures−1)`, at most `max` (and never less than the interval).
 pub fn backoff(interval: Duration, failures: u32, max: Duration) -> Duration {
     let factor = 2u32.saturating_pow(failures.saturating_sub(1).min(20));
@@ -507,6 +523,15 @@ fn initial_status(config: &SourceConfig, checkpoint: &SourceCheckpoint) -> Sourc
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_index_that_cannot_be_written_is_no_failure_of_the_source() {
+        let full = PollError::Write(WriteError::Commit("No space left on device".into()));
+        let broken = PollError::Source(SourceError::Shape("no items".into()));
+        assert_eq!(failures_after(0, &full), 0);
+        assert_eq!(failures_after(2, &full), 2);
+        assert_eq!(failures_after(2, &broken), 3);
+    }
 
     #[test]
     fn backoff_doubles_up_to_the_ceiling() {

@@ -224,6 +224,11 @@ impl MentionIndex {
             // imported again must not take the list of what was erased with it.
             erased: erased::ErasedList::load(self.path.parent().unwrap_or(&self.path))?,
         };
+        // What a failed commit left (a full disk, a crash) goes first: a commit with the
+        // same stamp would find its file there, and fail.
+        if let Err(e) = writer.collect_garbage() {
+            tracing::warn!(error = %e, "cannot delete the index files no commit holds");
+        }
         // Whoever writes first after a restore from an older backup erases again what
         // was erased since: an erasure is for good.
         let again = writer.erase_again()?;
@@ -356,6 +361,13 @@ impl MentionWriter {
     /// Drops everything added since the last commit.
     pub fn rollback(&mut self) -> Result<(), IndexError> {
         self.writer.rollback()?;
+        Ok(())
+    }
+
+    /// Deletes the files of the index that no commit holds: what a failed commit wrote
+    /// (its next attempt would write a file of the same name, and fail for it).
+    pub fn collect_garbage(&mut self) -> Result<(), IndexError> {
+        self.writer.garbage_collect_files().wait()?;
         Ok(())
     }
 

@@ -30,7 +30,9 @@ pub const MAX_OFFSET: usize = 10_000;
 pub const MAX_QUERY_LEN: usize = 1_000;
 const DEFAULT_LIMIT: usize = 20;
 const SNIPPET_CHARS: usize = 240;
-const FACET_SIZE: u32 = 50;
+/// Values a facet lists at most: every source of a large installation (fifty left the
+/// quietest sources out, the ones worth checking for a stuck source).
+const FACET_SIZE: u32 = 1_000;
 /// The word beginnings a query searches with `word*` (as [`Fields::words`] writes them).
 type Prefixes = Vec<String>;
 

@@ -8,6 +8,7 @@
 //! thread owns the only writer: pending work is committed first, then the erasure is
 //! applied and committed at once, and the sender hears how many mentions went.
 
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot};
@@ -57,9 +58,20 @@ enum Job {
 #[derive(Clone)]
 pub struct WriterHandle {
     tx: mpsc::Sender<Job>,
+    /// Why the last commit failed, until one succeeds (a full disk, a read-only mount).
+    commit_failure: Arc<Mutex<Option<String>>>,
 }
 
 impl WriterHandle {
+    /// Why the last commit failed, while no commit has succeeded since: nothing fetched
+    /// is stored meanwhile, whatever the sources do.
+    pub fn commit_failure(&self) -> Option<String> {
+        self.commit_failure
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
     /// Whether the writer thread still takes work: one that died (a panic, an error it
     /// could not get past) leaves every poller waiting for commits that never come.
     pub fn is_running(&self) -> bool {
@@ -119,15 +131,22 @@ pub fn spawn(
     let committed = index.checkpoints()?;
     let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
     let index = index.clone();
+    let commit_failure = Arc::new(Mutex::new(None));
+    let mut writer_loop = WriterLoop::new(writer, committed, policy, index);
+    writer_loop.commit_failure = commit_failure.clone();
     let thread = std::thread::Builder::new()
         .name("index-writer".into())
-        .spawn(move || WriterLoop::new(writer, committed, policy, index).run(rx, runtime))
+        .spawn(move || writer_loop.run(rx, runtime))
         .map_err(|e| IndexError::Payload(format!("cannot start the writer thread: {e}")))?;
-    Ok((WriterHandle { tx }, thread))
+    Ok((WriterHandle { tx, commit_failure }, thread))
 }
 
 struct WriterLoop {
-    writer: MentionWriter,
+    /// `None` once a failed rollback left it without its lock: it must not be used
+    /// again (tantivy would panic at its next rollback, ending this thread), and its
+    /// segments must be let go before a new writer clears the index of what the failed
+    /// commit wrote.
+    writer: Option<MentionWriter>,
     committed: Checkpoints,
     pending_checkpoints: Checkpoints,
     /// Each waiting sender, with how many of its batch's mentions were refused.
@@ -137,6 +156,8 @@ struct WriterLoop {
     policy: CommitPolicy,
     /// For counting what an erasure matches.
     index: MentionIndex,
+    /// Shared with the handles: why the last commit failed, if it did.
+    commit_failure: Arc<Mutex<Option<String>>>,
 }
 
 impl WriterLoop {
@@ -147,7 +168,7 @@ impl WriterLoop {
         index: MentionIndex,
     ) -> WriterLoop {
         WriterLoop {
-            writer,
+            writer: Some(writer),
             committed,
             pending_checkpoints: Checkpoints::new(),
             pending_acks: Vec::new(),
@@ -155,6 +176,33 @@ impl WriterLoop {
             first_pending: None,
             policy,
             index,
+            commit_failure: Arc::default(),
+        }
+    }
+
+    /// The writer, opening a new one where a failed rollback left none.
+    fn usable(&mut self) -> Result<&mut MentionWriter, IndexError> {
+        if self.writer.is_none() {
+            self.writer = Some(self.index.writer()?);
+            tracing::info!("index writer opened again");
+        }
+        Ok(self.writer.as_mut().expect("opened above"))
+    }
+
+    /// Drops what was not committed. tantivy's rollback opens a new writer, which reads
+    /// the index's list of segments; where that fails too (the list unreadable), the old
+    /// writer is left without its lock, and a new one is opened in its place (now, or
+    /// before the next write).
+    fn roll_back(&mut self) {
+        let Some(writer) = self.writer.as_mut() else {
+            return;
+        };
+        if let Err(e) = writer.rollback() {
+            tracing::error!(error = %e, "index rollback failed; opening the index writer again");
+            self.writer = None;
+            if let Err(e) = self.usable() {
+                tracing::error!(error = %e, "cannot open the index writer again; trying at the next write");
+            }
         }
     }
 
@@ -193,7 +241,10 @@ impl WriterLoop {
             }
         }
         self.commit();
-        self.writer.finish()
+        match self.writer {
+            Some(writer) => writer.finish(),
+            None => Ok(()),
+        }
     }
 
     fn add(&mut self, batch: Batch, ack: oneshot::Sender<Written>) {
@@ -201,14 +252,24 @@ impl WriterLoop {
         // A writer that fails (a full disk) fails every mention alike: one line a batch.
         // Its commit fails too, so the source keeps its position and fetches them again.
         let (mut failed, mut first_error) = (0, None);
-        for mention in &batch.mentions {
-            match self.writer.upsert(mention) {
-                Ok(true) => {}
-                Ok(false) => refused += 1,
-                Err(e) => {
-                    failed += 1;
-                    first_error.get_or_insert(e);
+        // A writer that cannot be opened again: its commit fails too, nothing of the
+        // batch is stored, and it is fetched again.
+        match self.usable() {
+            Ok(writer) => {
+                for mention in &batch.mentions {
+                    match writer.upsert(mention) {
+                        Ok(true) => {}
+                        Ok(false) => refused += 1,
+                        Err(e) => {
+                            failed += 1;
+                            first_error.get_or_insert(e);
+                        }
+                    }
                 }
+            }
+            Err(e) => {
+                failed = batch.mentions.len();
+                first_error = Some(e);
             }
         }
         if let Some(e) = first_error {
@@ -236,24 +297,35 @@ impl WriterLoop {
             .preview_erasure(erasure, 0)
             .map_err(failed)?
             .matching;
+        let committed = self.committed.clone();
+        let writer = self.usable().map_err(failed)?;
         // Remembered even when nothing matches yet; a commit only when something goes.
-        self.writer.erase(erasure).map_err(failed)?;
+        writer.erase(erasure).map_err(failed)?;
         if matching == 0 {
             return Ok(0);
         }
-        if let Err(e) = self.writer.commit(&self.committed) {
+        let result = writer.commit(&committed);
+        self.note_commit(&result);
+        if let Err(e) = result {
             tracing::error!(error = %e, erasure = %erasure.describe(), "erasure commit failed; rolling back");
-            if let Err(e) = self.writer.rollback() {
-                tracing::error!(error = %e, "index rollback failed");
-            }
+            self.roll_back();
             return Err(failed(e));
         }
         tracing::info!(erasure = %erasure.summary(), mentions = matching, "erased");
         // Deleted now; the text leaves the disk with the merge.
-        if let Err(e) = self.writer.expunge() {
+        if let Err(e) = self.usable().and_then(MentionWriter::expunge) {
             tracing::error!(error = %e, erasure = %erasure.summary(), "erased, but the old segment files are not yet rewritten; the next merge does it");
         }
         Ok(matching)
+    }
+
+    /// Tells the handles (and so `/healthz`) whether the index can be written.
+    fn note_commit(&self, result: &Result<(), IndexError>) {
+        *self
+            .commit_failure
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) =
+            result.as_ref().err().map(ToString::to_string);
     }
 
     /// Commits pending mentions with the merged checkpoints and answers every waiting
@@ -266,7 +338,8 @@ impl WriterLoop {
         let mut next = self.committed.clone();
         next.extend(std::mem::take(&mut self.pending_checkpoints));
         let started = Instant::now();
-        let result = self.writer.commit(&next);
+        let result = self.usable().and_then(|writer| writer.commit(&next));
+        self.note_commit(&result);
         let outcome = match result {
             Ok(()) => {
                 tracing::debug!(
@@ -279,9 +352,7 @@ impl WriterLoop {
             }
             Err(e) => {
                 tracing::error!(error = %e, mentions = self.pending_docs, "index commit failed; rolling back");
-                if let Err(e) = self.writer.rollback() {
-                    tracing::error!(error = %e, "index rollback failed");
-                }
+                self.roll_back();
                 Err(WriteError::Commit(e.to_string()))
             }
         };
@@ -300,7 +371,10 @@ mod tests {
     #[test]
     fn a_handle_knows_when_its_writer_has_stopped() {
         let (tx, rx) = mpsc::channel(1);
-        let handle = WriterHandle { tx };
+        let handle = WriterHandle {
+            tx,
+            commit_failure: Arc::default(),
+        };
         assert!(handle.is_running());
         drop(rx);
         assert!(!handle.is_running());

@@ -346,6 +346,52 @@ async fn post_json(addr: std::net::SocketAddr, path: &str, body: Value) -> (u16,
     )
 }
 
+/// An index that cannot be written (a full disk, a read-only mount) is a failing daemon
+/// to `/healthz`, which answered "ok" while nothing was stored; once a commit succeeds
+/// again, it is "ok" again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn healthz_fails_while_the_index_cannot_be_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let (daemon, _server) = start(dir.path(), "2026-11-20T10:00:00Z").await;
+    let addr = daemon.addr();
+    let (status, health) = get_json_as(addr, "/healthz", None).await;
+    assert_eq!((status, health["status"].as_str()), (200, Some("ok")));
+    // Where the commit writes the index's list of segments, a directory: it fails.
+    let meta = dir.path().join("mentions/meta.json");
+    let kept = std::fs::read(&meta).unwrap();
+    std::fs::remove_file(&meta).unwrap();
+    std::fs::create_dir(&meta).unwrap();
+    let (status, _) = post_json(addr, "/api/admin/forget", json!({ "author": "amina_w" })).await;
+    assert_eq!(status, 500);
+    let (status, health) = get_json_as(addr, "/healthz", None).await;
+    assert_eq!(status, 503, "{health}");
+    assert_eq!(health["status"], "failing");
+    assert!(
+        health["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("the index cannot be written"),
+        "{health}"
+    );
+    // Mended: the erasure asked again commits, and the daemon is well again.
+    std::fs::remove_dir(&meta).unwrap();
+    std::fs::write(&meta, kept).unwrap();
+    let (status, erased) =
+        post_json(addr, "/api/admin/forget", json!({ "author": "amina_w" })).await;
+    assert_eq!(
+        (status, erased["erased"].as_u64()),
+        (200, Some(2)),
+        "{erased}"
+    );
+    let (status, health) = get_json_as(addr, "/healthz", None).await;
+    assert_eq!(
+        (status, health["status"].as_str()),
+        (200, Some("ok")),
+        "{health}"
+    );
+    daemon.shutdown().await.unwrap();
+}
+
 /// Erasure by permalink and by author through the admin API, each audited, and the
 /// audited search and open; content from sources comes back escaped.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -265,6 +265,27 @@ fn import_then_search_from_the_shell() {
         "{out}"
     );
     assert!(err.contains("in.jsonl:2: invalid JSON"), "{err}");
+    // The log written to a pipe, as to a file or the journal: no colour codes.
+    let fresh = tempfile::tempdir().unwrap();
+    std::fs::create_dir(fresh.path().join("data")).unwrap();
+    // Opened to others, as a new directory often is: the daemon says it closes it.
+    std::fs::set_permissions(
+        fresh.path().join("data"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let fresh_config = config_in(fresh.path(), "");
+    let logged = Command::new(env!("CARGO_BIN_EXE_webcare"))
+        .args(["import", "-c", &fresh_config, &input])
+        .current_dir(repo())
+        .env("RUST_LOG", "info")
+        .output()
+        .unwrap();
+    let logged = String::from_utf8_lossy(&logged.stderr);
+    assert!(
+        logged.contains("INFO") && !logged.contains('\x1b'),
+        "{logged:?}"
+    );
     // Nothing but unreadable and blank lines: the import fails, blank lines or not.
     let broken = write(dir.path(), "broken.jsonl", "geen json\n\n{\"id\":\"9\"}\n");
     let (code, out, err) = webcare(&["import", "-c", &config, &broken]);

@@ -436,6 +436,39 @@ fn post(id: &str, author: &str, text: &str) -> String {
     .to_string()
 }
 
+/// The source facet names every source, the quietest too: an installation with more
+/// than fifty sources lost the smallest from it.
+#[test]
+fn the_source_facet_names_every_source() {
+    let lines: Vec<String> = (0..120)
+        .map(|i| {
+            serde_json::json!({
+                "id": format!("m{i}"),
+                "source": format!("feed{:03}", i % 60),
+                "text": format!("Wachten op de IND in Ter Apel, dag {i}"),
+                "published": "2026-11-20T10:00:00Z",
+                "lang": "nl",
+            })
+            .to_string()
+        })
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let index = MentionIndex::open(dir.path()).unwrap();
+    let report = webcare::import::import(
+        "sources.jsonl",
+        lines.join("\n").as_bytes(),
+        &pipeline(),
+        &index,
+        None,
+    )
+    .unwrap();
+    assert_eq!(report.indexed, 120, "{report:?}");
+    let all = index.search(&SearchRequest::default()).unwrap();
+    let sources = &all.facets["source"];
+    assert_eq!(sources.len(), 60, "{sources:?}");
+    assert_eq!(sources.values().sum::<u64>(), all.total as u64);
+}
+
 /// Complaint, near-duplicate clusters with their distinct voices, and pseudonymous
 /// authors, through import, the index and search; clusters survive a restart.
 #[test]
