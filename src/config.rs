@@ -722,16 +722,21 @@ impl Validator<'_> {
             .unwrap_or_default()
             .into_iter()
             .map(|p| {
-                p.get_ref().trim().parse().map_err(|_| {
-                    self.invalid(
-                        Some(p.span()),
-                        "http.trusted_proxies",
-                        format!(
-                            "{:?} is not an IP address, e.g. \"127.0.0.1\" or \"::1\"",
-                            p.get_ref()
-                        ),
-                    )
-                })
+                // As the listener reports a client on a dual-stack socket.
+                p.get_ref()
+                    .trim()
+                    .parse::<std::net::IpAddr>()
+                    .map(|ip| ip.to_canonical())
+                    .map_err(|_| {
+                        self.invalid(
+                            Some(p.span()),
+                            "http.trusted_proxies",
+                            format!(
+                                "{:?} is not an IP address, e.g. \"127.0.0.1\" or \"::1\"",
+                                p.get_ref()
+                            ),
+                        )
+                    })
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Http {

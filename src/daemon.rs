@@ -180,6 +180,7 @@ pub async fn start(config: &Config) -> Result<Daemon, DaemonError> {
         state,
         users,
         limiter: LoginLimiter::default(),
+        audit_brake: LoginLimiter::default(),
         writer: Some(writer),
         pipeline,
         session_ttl: config.access.session_ttl,

@@ -1580,10 +1580,16 @@ fn check_within_retention(config: &Config, week: IsoWeek) -> Result<()> {
         } else {
             oldest
         };
+        let current = IsoWeek::containing(chrono::Utc::now(), tz);
+        let oldest_kept = if oldest_whole < current {
+            format!("the oldest whole week still kept is {oldest_whole}")
+        } else {
+            "no whole week is kept (the retention period is shorter than a week)".to_string()
+        };
         bail!(
             "--week {week} ended on Sunday {}, before the retention period ([privacy] retention = \"{retention}\"): \
              mentions published before {kept_from} have been deleted, so nothing of that week is left to report; \
-             the oldest whole week still kept is {oldest_whole}",
+             {oldest_kept}",
             week.sunday()
         );
     }

@@ -171,27 +171,46 @@ fn purge_files(dir: &std::path::Path, cutoff: DateTime<Utc>) -> usize {
     removed
 }
 
-/// Why a retention run must wait, by what the sources' servers said of the clock within
-/// `window`; `None` when it may run. Retention erases by this clock, for good: one a
-/// hundred days ahead would erase every mention. With sources to ask (`sources` > 0)
-/// and none of their servers heard — a machine that booted with a wrong clock before
-/// its network was up — there is nothing to check the clock by, so the run waits too.
-pub fn reason_to_wait(
+/// The time a retention run erases by, or why it must wait, by what the sources'
+/// servers said of the clock within `window`. Retention erases by this clock, for
+/// good: one a hundred days ahead would erase every mention.
+/// - Servers heard contradict the clock: wait.
+/// - Sources to ask (`sources` > 0) but none of their servers heard (a machine that
+///   booted with a wrong clock before its network was up, or a long outage): the run
+///   erases by the clock no further than a day past the newest mention stored
+///   (`newest`), the evidence at hand, and says so; with no mention stored it waits.
+/// - Otherwise: `now`.
+pub fn erasing_time(
     clock: &crate::poll::http::ClockCheck,
     sources: usize,
     window: Duration,
-) -> Option<String> {
+    now: DateTime<Utc>,
+    newest: Option<DateTime<Utc>>,
+) -> Result<(DateTime<Utc>, Option<String>), String> {
     if let Some((against, heard)) = clock.doubt_within(window) {
-        return Some(format!(
+        return Err(format!(
             "the Date headers of {against} of the {heard} servers heard in the last day say this machine's clock is wrong (see the sources' errors); if the clock is right, those servers are not"
         ));
     }
-    if sources > 0 && !clock.answered_within(window) {
-        return Some(format!(
-            "none of the servers of the {sources} sources has answered in the last day, so this machine's clock, by which retention erases for good, cannot be checked against theirs (see the sources' errors)"
-        ));
+    if sources == 0 || clock.answered_within(window) {
+        return Ok((now, None));
     }
-    None
+    let unheard = format!(
+        "none of the servers of the {sources} sources has answered in the last day, so this machine's clock cannot be checked against theirs (see the sources' errors)"
+    );
+    match newest {
+        Some(newest) => {
+            let at = now.min(newest + chrono::Duration::days(1));
+            Ok((
+                at,
+                Some(format!(
+                    "{unheard}: erasing as of {}, a day after the newest mention stored, at the latest",
+                    at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                )),
+            ))
+        }
+        None => Err(format!("{unheard}, and no mention is stored to go by")),
+    }
 }
 
 /// Everything the daily run needs.
@@ -218,18 +237,27 @@ pub async fn run_daily(daily: Daily, cancel: CancellationToken) {
             _ = tokio::time::sleep(wait) => {}
         }
         wait = EVERY;
-        if let Some(reason) = reason_to_wait(&daily.clock, daily.sources, EVERY) {
-            tracing::error!("retention run skipped, tried again in an hour: {reason}");
-            wait = Duration::from_secs(3600);
-            continue;
-        }
+        let newest = daily.index.newest_published().unwrap_or(None);
+        let at = match erasing_time(&daily.clock, daily.sources, EVERY, Utc::now(), newest) {
+            Ok((at, note)) => {
+                if let Some(note) = note {
+                    tracing::warn!("retention run: {note}");
+                }
+                at
+            }
+            Err(reason) => {
+                tracing::error!("retention run skipped, tried again in an hour: {reason}");
+                wait = Duration::from_secs(3600);
+                continue;
+            }
+        };
         let run = run_once(
             &daily.writer,
             &daily.index,
             &daily.state,
             &daily.privacy,
             daily.exports.as_deref(),
-            Utc::now(),
+            at,
         )
         .await;
         match run {
@@ -297,19 +325,38 @@ mod tests {
     use crate::poll::http::ClockCheck;
 
     /// A machine that booted with its clock months ahead and no network yet: the first
-    /// run would erase every mention, for good.
+    /// run would erase every mention, for good. It erases by the newest mention stored.
     #[test]
-    fn retention_waits_for_a_server_to_vouch_for_the_clock() {
+    fn retention_erases_by_the_evidence_while_no_server_vouches_for_the_clock() {
         let day = Duration::from_secs(86_400);
         let clock = ClockCheck::default();
-        let reason = reason_to_wait(&clock, 3, day).unwrap();
+        let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().to_utc();
+        let ahead = at("2027-03-01T00:00:00Z");
+        let newest = at("2026-11-30T10:00:00Z");
+        let (when, note) = erasing_time(&clock, 3, day, ahead, Some(newest)).unwrap();
+        assert_eq!(when, at("2026-12-01T10:00:00Z"));
+        assert!(note
+            .unwrap()
+            .starts_with("none of the servers of the 3 sources has answered"),);
+        // A clock that is right: its own time, the newest mention being recent.
+        let right = at("2026-11-30T12:00:00Z");
+        assert_eq!(
+            erasing_time(&clock, 3, day, right, Some(newest)).unwrap().0,
+            right
+        );
+        // Nothing stored to go by: wait.
+        let reason = erasing_time(&clock, 3, day, ahead, None).unwrap_err();
         assert!(
-            reason.starts_with("none of the servers of the 3 sources has answered"),
+            reason.ends_with("no mention is stored to go by"),
             "{reason}"
         );
-        // Nothing to poll, nothing to wait for: an index filled by `webcare import`.
-        assert_eq!(reason_to_wait(&clock, 0, day), None);
+        // Nothing to poll: an index filled by `webcare import`, by the clock.
+        assert_eq!(erasing_time(&clock, 0, day, ahead, None), Ok((ahead, None)));
+        // A server heard: the clock.
         clock.answered();
-        assert_eq!(reason_to_wait(&clock, 3, day), None);
+        assert_eq!(
+            erasing_time(&clock, 3, day, ahead, Some(newest)),
+            Ok((ahead, None))
+        );
     }
 }

@@ -699,6 +699,18 @@ impl StateDb {
         Ok(messages)
     }
 
+    /// Records who has `out` now, while its other recipients are still being tried.
+    fn mail_delivered(&self, out: &Outgoing) -> Result<(), StateError> {
+        self.conn().execute(
+            "UPDATE outbox SET delivered = ?1 WHERE id = ?2",
+            params![
+                serde_json::to_string(&out.delivered).unwrap_or_default(),
+                out.id
+            ],
+        )?;
+        Ok(())
+    }
+
     /// Records one attempt at `out`: who has it now, who refused it for good, and what
     /// comes next — done (`sent`), given up (`failed`), or another attempt at `next`.
     fn mail_attempted(
@@ -962,7 +974,14 @@ async fn send_due(
                 Err(e) => Err(e),
             };
             match sent {
-                Ok(()) => out.delivered.push(to),
+                Ok(()) => {
+                    out.delivered.push(to);
+                    // Each delivery at once: a stop before the last recipient must not
+                    // send this one the message again after the restart.
+                    if let Err(e) = crate::poll::cpu_bound(|| state.mail_delivered(&out)) {
+                        tracing::warn!(id = out.id, error = %e, "cannot note a delivery yet; noted after the last recipient");
+                    }
+                }
                 Err(e) if e.is_permanent() => {
                     tracing::error!(id = out.id, error = %e, "a recipient refused the mail for good; not tried again");
                     out.refused.push((to, e.to_string()));

@@ -60,13 +60,21 @@ pub async fn authenticate(
         Identity::Known(p) => p,
         Identity::Anonymous => return unauthorised(),
         Identity::Invalid(kind) => {
-            audit_failure(&state, &client, format!("{kind} from {client}"));
+            audit_sampled(
+                &state,
+                &client,
+                "-",
+                "auth_failed",
+                format!("{kind} from {client}"),
+            );
             return unauthorised();
         }
         Identity::ExpiredToken { owner, id } => {
-            audit_failure(
+            audit_sampled(
                 &state,
                 &client,
+                "-",
+                "auth_failed",
                 format!("expired bearer token {id} of {owner} from {client}"),
             );
             return expired_token();
@@ -162,19 +170,21 @@ fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
-/// Records a request with a bad credential, the first [`crate::access::MAX_FAILED_LOGINS`] from an
-/// address within [`LOGIN_WINDOW`]: each was a row in the audit trail, kept for a year,
-/// and a write to disk, so a client that keeps trying would fill the disk. The last one
-/// recorded says so; the answers stay the same.
-fn audit_failure(state: &AppState, client: &str, detail: String) {
-    let key = format!("credential:{client}");
+/// Records a refused request (a bad credential, a login while the brake holds), the
+/// first [`crate::access::MAX_FAILED_LOGINS`] of its `action` from an address within
+/// [`LOGIN_WINDOW`]: each was a row in the audit trail, kept for a year, and a write to
+/// disk, so a client that keeps trying would fill the disk. The last one recorded says
+/// so; the answers stay the same. Counted apart from the logins' brake, whose table
+/// a flood of bad tokens from many addresses must not fill.
+fn audit_sampled(state: &AppState, client: &str, actor: &str, action: &str, detail: String) {
+    let key = format!("{action}:{}", brake_key(client));
     let keys = [key.as_str()];
     let now = Instant::now();
-    if state.limiter.blocked(&keys, now).is_some() {
+    if state.audit_brake.blocked(&keys, now).is_some() {
         return;
     }
-    state.limiter.record_failure(&keys, now);
-    let detail = if state.limiter.blocked(&keys, now).is_some() {
+    state.audit_brake.record_failure(&keys, now);
+    let detail = if state.audit_brake.blocked(&keys, now).is_some() {
         format!(
             "{detail}; more from this address within {} minutes are not recorded",
             LOGIN_WINDOW.as_secs() / 60
@@ -182,14 +192,26 @@ fn audit_failure(state: &AppState, client: &str, detail: String) {
     } else {
         detail
     };
-    state.audit("-", "auth_failed", &detail);
+    state.audit(actor, action, &detail);
+}
+
+/// What the brakes count a client by: its address, or for IPv6 its /64 network, which
+/// one machine has whole (a counter per address would be one per attempt).
+fn brake_key(client: &str) -> String {
+    match client.parse::<IpAddr>() {
+        Ok(IpAddr::V6(v6)) => {
+            let network = u128::from(v6) & !((1u128 << 64) - 1);
+            format!("{}/64", std::net::Ipv6Addr::from(network))
+        }
+        _ => client.to_string(),
+    }
 }
 
 /// Who is asking: the connection's peer, or where a trusted proxy says the request came
 /// from (the right-most address in `X-Forwarded-For` that is not one of the proxies: a
 /// client can write any address to the left of what its proxy appends).
 pub fn client_address(peer: Option<IpAddr>, headers: &HeaderMap, trusted: &[IpAddr]) -> String {
-    let Some(peer) = peer else {
+    let Some(peer) = peer.map(|p| p.to_canonical()) else {
         return "unknown".into();
     };
     if !trusted.contains(&peer) {
@@ -203,7 +225,12 @@ pub fn client_address(peer: Option<IpAddr>, headers: &HeaderMap, trusted: &[IpAd
         .collect::<Vec<_>>()
         .into_iter()
         .rev()
-        .map_while(|hop| hop.trim().parse::<IpAddr>().ok())
+        .map_while(|hop| {
+            hop.trim()
+                .parse::<IpAddr>()
+                .ok()
+                .map(|ip| ip.to_canonical())
+        })
         .find(|hop| !trusted.contains(hop))
         .unwrap_or(peer)
         .to_string()
@@ -253,7 +280,10 @@ pub async fn login(
 ) -> Result<Response, ApiError> {
     let peer = connect.map(|c| c.0 .0.ip());
     let client = client_address(peer, &headers, &state.trusted_proxies);
-    let keys = [format!("ip:{client}"), format!("user:{}", login.user)];
+    let keys = [
+        format!("ip:{}", brake_key(&client)),
+        format!("user:{}", login.user),
+    ];
     let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
     // What was typed as a name is recorded only where it is a user's: a password typed
     // into the wrong field must not land in the audit trail.
@@ -262,7 +292,13 @@ pub async fn login(
         None => ("-".to_string(), "unknown user name "),
     };
     if let Some(wait) = state.limiter.blocked(&keys, Instant::now()) {
-        state.audit(&actor, "login_blocked", &format!("{unknown}from {client}"));
+        audit_sampled(
+            &state,
+            &client,
+            &actor,
+            "login_blocked",
+            format!("{unknown}from {client}"),
+        );
         let mut response = ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "too many failed logins; try again later",
@@ -387,11 +423,21 @@ mod tests {
         // No header, or nonsense in it: the proxy itself.
         assert_eq!(client("10.0.0.1", &HeaderMap::new()), "10.0.0.1");
         assert_eq!(client("10.0.0.1", &forwarded(&["unknown"])), "10.0.0.1");
+        // The proxy on a dual-stack listener, as it reports IPv4 peers.
+        assert_eq!(client("::ffff:10.0.0.1", &spoofed), "5.6.7.8");
         // From anyone else the header is not believed.
         assert_eq!(client("5.6.7.8", &forwarded(&["1.1.1.1"])), "5.6.7.8");
         assert_eq!(
             client_address(None, &spoofed, &trusted),
             "unknown".to_string()
         );
+    }
+
+    #[test]
+    fn the_brakes_count_an_ipv6_client_by_its_network() {
+        assert_eq!(brake_key("2001:db8:1:2:aaaa::7"), "2001:db8:1:2::/64");
+        assert_eq!(brake_key("2001:db8:1:2:bbbb::9"), "2001:db8:1:2::/64");
+        assert_eq!(brake_key("192.0.2.7"), "192.0.2.7");
+        assert_eq!(brake_key("unknown"), "unknown");
     }
 }

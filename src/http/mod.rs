@@ -47,6 +47,8 @@ pub struct AppState {
     pub state: Arc<StateDb>,
     pub users: Arc<UsersStore>,
     pub limiter: LoginLimiter,
+    /// Counts refused requests per address, so that only the first few are audited.
+    pub audit_brake: LoginLimiter,
     /// The running writer, for erasure (`None` when serving a read-only index).
     pub writer: Option<WriterHandle>,
     /// For the pseudonym of a handle to erase.
@@ -184,8 +186,9 @@ async fn healthz(
         if !writer.is_running() {
             Some("the index writer has stopped: nothing fetched is stored; see the log, and restart the daemon".to_string())
         } else {
-            writer.commit_failure().map(|e| {
-                format!("the index cannot be written ({e}): nothing fetched is stored until it can (a full disk? a read-only mount?); the sources fetch it again then")
+            // Anyone may ask: the error itself (with the index's path) is in the log.
+            writer.commit_failure().map(|_| {
+                "the index cannot be written: nothing fetched is stored until it can (a full disk? a read-only mount? see the log); the sources fetch it again then".to_string()
             })
         }
     });

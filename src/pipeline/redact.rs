@@ -1684,9 +1684,10 @@ mod tests {
             ("postcode: 9561 ab", "postcode: [postcode]"),
             ("mijn postcode is 9561 AB", "mijn postcode is [postcode]"),
             ("mijn postcode is 9561 ab", "mijn postcode is [postcode]"),
+            ("Dorpsstraat 12 sinds 2024 en", "[address] sinds 2024 en"),
             (
-                "In 2024 en 2025 en in de postcode van",
-                "In 2024 en 2025 en in de postcode van",
+                "de postcode-check van 2024 en 2025",
+                "de postcode-check van 2024 en 2025",
             ),
             ("woon op dorpsstraat 12 en", "woon op [address] en"),
             ("naar Oude Gracht 12a, Utrecht", "naar [address], Utrecht"),

@@ -383,7 +383,7 @@ impl Poller {
         let backoff = backoff(interval, failures, self.settings.backoff_max);
         match error {
             PollError::Fetch(FetchError::RetryAfter { wait, .. }) => backoff.max(*wait),
-            PollError::Write(_) => self.jittered(interval.max(STORAGE_RETRY)),
+            PollError::Write(WriteError::Commit(_)) => self.jittered(interval.max(STORAGE_RETRY)),
             _ => self.jittered(backoff),
         }
     }
@@ -458,7 +458,8 @@ pub(crate) fn cpu_bound<R>(work: impl FnOnce() -> R) -> R {
 /// on. The same items are fetched again at the next poll.
 fn failures_after(failures: u32, error: &PollError) -> u32 {
     match error {
-        PollError::Write(_) => failures,
+        PollError::Write(WriteError::Commit(_)) => failures,
+        // A writer that has stopped does not come back: the sources back off.
         _ => failures + 1,
     }
 }
@@ -531,6 +532,7 @@ mod tests {
         assert_eq!(failures_after(0, &full), 0);
         assert_eq!(failures_after(2, &full), 2);
         assert_eq!(failures_after(2, &broken), 3);
+        assert_eq!(failures_after(2, &PollError::Write(WriteError::Stopped)), 3);
     }
 
     #[test]

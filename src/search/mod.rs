@@ -351,7 +351,7 @@ impl MentionWriter {
         prepared.commit()?;
         // The commit is on disk: a reader that fails to reload (out of memory maps or
         // file handles) is no failed commit, which would be rolled back and fetched again.
-        // Searches see it at the reader's next reload or the file watcher's.
+        // Searches see it at the next commit's reload (an erasure asks for one itself).
         if let Err(error) = self.reader.reload() {
             tracing::error!(%error, "committed, but searches do not see it yet: the search reader did not reload");
         }

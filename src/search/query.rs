@@ -202,6 +202,19 @@ impl MentionIndex {
 }
 
 impl MentionIndex {
+    /// When the newest mention stored was published; `None` for an empty index.
+    pub fn newest_published(&self) -> Result<Option<DateTime<Utc>>, SearchError> {
+        let (_, reader, _) = self.parts();
+        let searcher = reader.searcher();
+        let newest = TopDocs::with_limit(1)
+            .order_by_fast_field::<tantivy::DateTime>("published", Order::Desc);
+        let found = searcher.search(&AllQuery, &newest)?;
+        Ok(found
+            .first()
+            .and_then(|(t, _)| *t)
+            .and_then(|t| DateTime::from_timestamp_micros(t.into_timestamp_micros())))
+    }
+
     /// Whether a mention with this id is in the last visible commit.
     pub fn contains(&self, id: &str) -> Result<bool, SearchError> {
         let (_, reader, fields) = self.parts();

@@ -197,11 +197,20 @@ impl WriterLoop {
         let Some(writer) = self.writer.as_mut() else {
             return;
         };
-        if let Err(e) = writer.rollback() {
-            tracing::error!(error = %e, "index rollback failed; opening the index writer again");
-            self.writer = None;
-            if let Err(e) = self.usable() {
-                tracing::error!(error = %e, "cannot open the index writer again; trying at the next write");
+        match writer.rollback() {
+            // What the failed commit wrote goes: its retry would write files of the
+            // same names, and fail for them.
+            Ok(()) => {
+                if let Err(e) = writer.collect_garbage() {
+                    tracing::warn!(error = %e, "cannot delete the files of the failed commit");
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "index rollback failed; opening the index writer again");
+                self.writer = None;
+                if let Err(e) = self.usable() {
+                    tracing::error!(error = %e, "cannot open the index writer again; trying at the next write");
+                }
             }
         }
     }
@@ -250,7 +259,6 @@ impl WriterLoop {
     fn add(&mut self, batch: Batch, ack: oneshot::Sender<Written>) {
         let mut refused = 0;
         // A writer that fails (a full disk) fails every mention alike: one line a batch.
-        // Its commit fails too, so the source keeps its position and fetches them again.
         let (mut failed, mut first_error) = (0, None);
         // A writer that cannot be opened again: its commit fails too, nothing of the
         // batch is stored, and it is fetched again.
@@ -274,6 +282,13 @@ impl WriterLoop {
         }
         if let Some(e) = first_error {
             tracing::error!(source = %batch.source, mentions = failed, error = %e, "cannot add mentions to the index");
+            // Its position must not be committed without them (a later commit may well
+            // succeed): the source hears now, keeps its old position and fetches the
+            // batch again. What did go in is written again then, under the same ids.
+            let _ = ack.send(Err(WriteError::Commit(format!(
+                "cannot add {failed} mentions to the index: {e}"
+            ))));
+            return;
         }
         if refused > 0 {
             tracing::info!(source = %batch.source, mentions = refused, "not stored: erased before (permalink or author)");
@@ -312,6 +327,14 @@ impl WriterLoop {
             return Err(failed(e));
         }
         tracing::info!(erasure = %erasure.summary(), mentions = matching, "erased");
+        // Searches, the alerts and the clean-up of copies must not see them any more:
+        // a reader that did not reload after the commit is told again, and failing that
+        // the erasure is answered as failed (its retry finds them gone, and cleans).
+        if let Err(e) = self.index.reload() {
+            return Err(WriteError::Commit(format!(
+                "erased {matching} mentions, but searches still show them: {e}"
+            )));
+        }
         // Deleted now; the text leaves the disk with the merge.
         if let Err(e) = self.usable().and_then(MentionWriter::expunge) {
             tracing::error!(error = %e, erasure = %erasure.summary(), "erased, but the old segment files are not yet rewritten; the next merge does it");

@@ -1188,6 +1188,101 @@ async fn a_stop_does_not_wait_for_a_mail_server_that_never_answers() {
     assert!(outbox[0].sent.is_none(), "kept for the restart");
 }
 
+/// A stop while the mail server has taken the message for one recipient and keeps the
+/// next waiting: the first delivery is on record, so the restart does not send that
+/// recipient the message again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_mid_send_keeps_the_deliveries_made() {
+    use std::io::{BufRead, BufReader, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let accepted = Arc::new(Mutex::new(0usize));
+    let count = accepted.clone();
+    // A mail server that takes one message, then answers nothing more.
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming() {
+            let stream = stream.unwrap();
+            held.push(stream.try_clone().unwrap());
+            if *count.lock().unwrap() > 0 {
+                continue;
+            }
+            let mut out = stream.try_clone().unwrap();
+            let mut lines = BufReader::new(stream);
+            out.write_all(b"220 test ESMTP\r\n").unwrap();
+            let mut in_data = false;
+            let mut line = String::new();
+            while lines.read_line(&mut line).unwrap_or(0) > 0 {
+                let reply: &[u8] = if in_data {
+                    if line == ".\r\n" {
+                        in_data = false;
+                        *count.lock().unwrap() += 1;
+                        b"250 queued\r\n"
+                    } else {
+                        b""
+                    }
+                } else if line.starts_with("QUIT") {
+                    b"221 bye\r\n"
+                } else if *count.lock().unwrap() > 0 {
+                    // Silent from now on.
+                    b""
+                } else if line.starts_with("EHLO") || line.starts_with("HELO") {
+                    b"250 test\r\n"
+                } else if line.starts_with("DATA") {
+                    in_data = true;
+                    b"354 go on\r\n"
+                } else {
+                    b"250 ok\r\n"
+                };
+                if !reply.is_empty() {
+                    out.write_all(reply).unwrap();
+                }
+                line.clear();
+            }
+        }
+    });
+    let mut smtp = smtp_settings(addr);
+    smtp.timeout = Duration::from_secs(600);
+    let mut mail = mail_settings(addr);
+    mail.smtp = Some(smtp.clone());
+    let state = std::sync::Arc::new(StateDb::open(dir.path()).unwrap());
+    let now = Utc::now();
+    let change = open_incident(&state, now);
+    webcare::alerts::mail::queue(&state, &mail, &change, now, now)
+        .unwrap()
+        .unwrap();
+    assert_eq!(state.outbox().unwrap()[0].recipients.len(), 2);
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let sender = tokio::spawn(webcare::alerts::mail::run_sender(
+        state.clone(),
+        smtp,
+        mail.from.clone(),
+        cancel.clone(),
+    ));
+    for _ in 0..300 {
+        if *accepted.lock().unwrap() > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        *accepted.lock().unwrap(),
+        1,
+        "the first recipient's message"
+    );
+    // Waiting on the second recipient.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    cancel.cancel();
+    tokio::time::timeout(Duration::from_secs(30), sender)
+        .await
+        .expect("the sender stops")
+        .unwrap();
+    let outbox = state.outbox().unwrap();
+    assert_eq!(outbox[0].delivered.len(), 1, "{:?}", outbox[0]);
+    assert!(outbox[0].sent.is_none());
+}
+
 /// A server that refuses one recipient for good: the others still get the alert, and
 /// the refused address is not tried again and again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
