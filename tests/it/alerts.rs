@@ -1145,6 +1145,37 @@ async fn mail_given_up_is_purged_after_the_retention_period() {
     assert_eq!(report.mails, 0);
 }
 
+/// An alert to two recipients in the outbox of a state in `dir`, and the daemon's mail
+/// sender at work on it against the server at `addr` (which may take its time: ten
+/// minutes), with what stops it.
+fn an_alert_being_sent(
+    dir: &std::path::Path,
+    addr: SocketAddr,
+) -> (
+    Arc<StateDb>,
+    tokio::task::JoinHandle<()>,
+    tokio_util::sync::CancellationToken,
+) {
+    let mut smtp = smtp_settings(addr);
+    smtp.timeout = Duration::from_secs(600);
+    let mut mail = mail_settings(addr);
+    mail.smtp = Some(smtp.clone());
+    let state = Arc::new(StateDb::open(dir).unwrap());
+    let now = Utc::now();
+    let change = open_incident(&state, now);
+    webcare::alerts::mail::queue(&state, &mail, &change, now, now)
+        .unwrap()
+        .unwrap();
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let sender = tokio::spawn(webcare::alerts::mail::run_sender(
+        state.clone(),
+        smtp,
+        mail.from.clone(),
+        cancel.clone(),
+    ));
+    (state, sender, cancel)
+}
+
 /// A mail server that accepts the connection and never answers must not hold up a stop
 /// (systemd kills a daemon that takes minutes): the sender returns when cancelled, and
 /// the message stays in the outbox for the restart.
@@ -1158,23 +1189,7 @@ async fn a_stop_does_not_wait_for_a_mail_server_that_never_answers() {
         let held: Vec<_> = listener.incoming().collect();
         drop(held);
     });
-    let mut smtp = smtp_settings(addr);
-    smtp.timeout = Duration::from_secs(600);
-    let mut mail = mail_settings(addr);
-    mail.smtp = Some(smtp.clone());
-    let state = std::sync::Arc::new(StateDb::open(dir.path()).unwrap());
-    let now = Utc::now();
-    let change = open_incident(&state, now);
-    webcare::alerts::mail::queue(&state, &mail, &change, now, now)
-        .unwrap()
-        .unwrap();
-    let cancel = tokio_util::sync::CancellationToken::new();
-    let sender = tokio::spawn(webcare::alerts::mail::run_sender(
-        state.clone(),
-        smtp,
-        mail.from.clone(),
-        cancel.clone(),
-    ));
+    let (state, sender, cancel) = an_alert_being_sent(dir.path(), addr);
     // Connected and waiting for the server's greeting.
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(!sender.is_finished());
@@ -1242,24 +1257,8 @@ async fn a_stop_mid_send_keeps_the_deliveries_made() {
             }
         }
     });
-    let mut smtp = smtp_settings(addr);
-    smtp.timeout = Duration::from_secs(600);
-    let mut mail = mail_settings(addr);
-    mail.smtp = Some(smtp.clone());
-    let state = std::sync::Arc::new(StateDb::open(dir.path()).unwrap());
-    let now = Utc::now();
-    let change = open_incident(&state, now);
-    webcare::alerts::mail::queue(&state, &mail, &change, now, now)
-        .unwrap()
-        .unwrap();
+    let (state, sender, cancel) = an_alert_being_sent(dir.path(), addr);
     assert_eq!(state.outbox().unwrap()[0].recipients.len(), 2);
-    let cancel = tokio_util::sync::CancellationToken::new();
-    let sender = tokio::spawn(webcare::alerts::mail::run_sender(
-        state.clone(),
-        smtp,
-        mail.from.clone(),
-        cancel.clone(),
-    ));
     for _ in 0..300 {
         if *accepted.lock().unwrap() > 0 {
             break;
