@@ -1299,6 +1299,30 @@ all = [["ind"], ["gehoor*"]]
         assert!(!r.relevant, "{r:?}");
     }
 
+    /// Zevenaar and Budel, with a word of the site as people in the procedure know it;
+    /// not the towns' own news.
+    #[test]
+    fn the_procedure_sites_are_told_from_the_towns_news() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/topics");
+        let rules = Topics::load_rules(&dir).unwrap();
+        for (lang, text) in [
+            ("en", "Waited six hours in the waiting area in Zevenaar with my kids before my interview."),
+            ("nl", "In het kamp in Budel zitten we met twaalf op een kamer en de verwarming doet het niet."),
+        ] {
+            let r = rules.judge(text, lang);
+            assert!(r.relevant && r.rule == "intl/procedure-sites", "{text}: {r:?}");
+        }
+        for text in [
+            "Interview met de burgemeester van Zevenaar over de begroting voor 2027.",
+            "Gemeente Zevenaar opent een nieuw loket voor parkeervergunningen in het centrum.",
+            "Zomerkamp in Budel dit jaar weer een groot succes, 120 kinderen deden mee.",
+            "Verkeer: afsluiting van de A12 bij Zevenaar dit weekend door werkzaamheden.",
+        ] {
+            let r = rules.judge(text, "nl");
+            assert!(!r.relevant, "{text}: {r:?}");
+        }
+    }
+
     #[test]
     fn a_language_list_that_names_no_language_is_refused_with_its_line() {
         let file = "[[include]]\nid = \"x\"\nany = [\"gehoor\"]\nlanguages = [\"fr\", \"Dutch\"]\n";
