@@ -807,6 +807,7 @@ fn bench_export(index: &MentionIndex) {
         state: None,
         known: &nothing_known,
         thresholds: webcare::alerts::settings::Alerts::default().thresholds(),
+        kept_from: None,
     };
     let request = Request {
         week: "2026-W43".parse().unwrap(),

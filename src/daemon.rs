@@ -141,6 +141,7 @@ pub async fn start(config: &Config) -> Result<Daemon, DaemonError> {
                 state: state.clone(),
                 settings: config.export.clone(),
                 thresholds: config.alerts.thresholds(),
+                privacy: config.privacy.clone(),
             },
             cancel.clone(),
         ));

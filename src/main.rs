@@ -1614,6 +1614,10 @@ fn export(config_path: &Path, args: &ExportArgs) -> Result<()> {
         state: Some(&state),
         known: &known,
         thresholds: config.alerts.thresholds(),
+        kept_from: Some(webcare::retention::mention_cutoff(
+            &config.privacy,
+            chrono::Utc::now(),
+        )),
     };
     let bar = indicatif::ProgressBar::new(0);
     bar.set_style(

@@ -263,13 +263,21 @@ pub fn compute(
     let tz = period.tz;
     let first = period.week.minus(period.weeks_before);
     let mut weeks = Vec::new();
+    let mut complete = Vec::new();
     let mut week = first;
     for _ in 0..=period.weeks_before {
         weeks.push(week_counts(&searcher, fields, week, tz)?);
+        complete.push(sources.kept_from.is_none_or(|k| week.start(tz) >= k));
         progress(&week.to_string());
         week = week.next();
     }
-    let history = weeks.iter().position(|w| w.mentions > 0);
+    // The weeks to compare with begin at the first with mentions that retention has not
+    // cut short: a week half erased would read as a quiet one, and every week after it
+    // as a rise (a 90-day retention cuts the first of thirteen weeks).
+    let history = weeks
+        .iter()
+        .zip(&complete)
+        .position(|(w, whole)| w.mentions > 0 && *whole);
     let baseline_weeks = history.map_or(0, |h| (weeks.len() - 1).saturating_sub(h)) as u32;
     let changes = changes(&weeks, baseline_weeks as usize);
     let (start, end) = (period.week.start(tz), period.week.end(tz));

@@ -159,6 +159,9 @@ pub struct Sources<'a> {
     pub known: &'a dyn Fn(&str) -> bool,
     /// Emerging terms are tested with the alert thresholds.
     pub thresholds: Thresholds,
+    /// Since when the index holds everything (what retention has not erased): a week
+    /// that began earlier is incomplete, and no week to compare with.
+    pub kept_from: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// What an export wrote.

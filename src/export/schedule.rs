@@ -189,6 +189,8 @@ pub struct Weekly {
     pub state: Arc<StateDb>,
     pub settings: Export,
     pub thresholds: Thresholds,
+    /// `[privacy]`: what retention has erased is no part of any week to compare with.
+    pub privacy: crate::config::Privacy,
 }
 
 impl Weekly {
@@ -200,6 +202,7 @@ impl Weekly {
             state: Some(&self.state),
             known: &known,
             thresholds: self.thresholds,
+            kept_from: Some(crate::retention::mention_cutoff(&self.privacy, Utc::now())),
         };
         run_once(&sources, &self.state, &self.settings, at)
     }

@@ -281,13 +281,23 @@ impl WriterLoop {
             }
         }
         if let Some(e) = first_error {
-            tracing::error!(source = %batch.source, mentions = failed, error = %e, "cannot add mentions to the index");
-            // Its position must not be committed without them (a later commit may well
-            // succeed): the source hears now, keeps its old position and fetches the
-            // batch again. What did go in is written again then, under the same ids.
-            let _ = ack.send(Err(WriteError::Commit(format!(
-                "cannot add {failed} mentions to the index: {e}"
-            ))));
+            tracing::error!(source = %batch.source, mentions = failed, error = %e, "cannot add mentions to the index; rolling back");
+            let error =
+                WriteError::Commit(format!("cannot add {failed} mentions to the index: {e}"));
+            self.note_failure(Some(error.to_string()));
+            // Its position must not be committed without them: the source hears now,
+            // keeps its old position and fetches the batch again. A writer that fails
+            // so has most often lost its indexing threads (a full disk ends them): what
+            // it holds cannot be committed, and only a rollback gives it new ones. The
+            // batches waiting for the commit hear the same, and are fetched again too.
+            let _ = ack.send(Err(error.clone()));
+            for (waiting, _) in self.pending_acks.drain(..) {
+                let _ = waiting.send(Err(error.clone()));
+            }
+            self.pending_checkpoints.clear();
+            self.pending_docs = 0;
+            self.first_pending = None;
+            self.roll_back();
             return;
         }
         if refused > 0 {
@@ -344,11 +354,14 @@ impl WriterLoop {
 
     /// Tells the handles (and so `/healthz`) whether the index can be written.
     fn note_commit(&self, result: &Result<(), IndexError>) {
+        self.note_failure(result.as_ref().err().map(ToString::to_string));
+    }
+
+    fn note_failure(&self, failure: Option<String>) {
         *self
             .commit_failure
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) =
-            result.as_ref().err().map(ToString::to_string);
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = failure;
     }
 
     /// Commits pending mentions with the merged checkpoints and answers every waiting

@@ -185,6 +185,7 @@ impl Fixture {
             state: Some(&self.state),
             known: &nothing_known,
             thresholds: NO_TERMS,
+            kept_from: None,
         }
     }
 }
@@ -266,6 +267,39 @@ fn golden_csv_and_json_for_a_fixture_index() {
     assert_eq!(w47.start, "2026-11-16T00:00:00+01:00");
     assert_eq!(written.report.weeks[0].end, "2026-10-26T00:00:00+01:00");
     assert_eq!(written.report.weeks[0].start, "2026-10-19T00:00:00+02:00");
+}
+
+/// A week retention has cut short is no week to compare with: it reads as a quiet one,
+/// and the week after as a rise. A 90-day retention cuts the first of thirteen weeks.
+#[test]
+fn a_week_retention_cut_short_is_not_compared_with() {
+    let f = fixture();
+    let out = f.data_dir.join("kept");
+    let whole = webcare::export::export(
+        &f.sources(),
+        &request("2026-W47", 4, &[Format::Json], &out),
+        &mut |_| {},
+    )
+    .unwrap();
+    assert_eq!(whole.report.baseline_weeks, 4, "W43..W46");
+    // Everything published before Wednesday of W43 erased.
+    let cut = Sources {
+        kept_from: Some(utc("2026-10-21T00:00:00Z")),
+        ..f.sources()
+    };
+    let report = webcare::export::export(
+        &cut,
+        &request("2026-W47", 4, &[Format::Json], &out),
+        &mut |_| {},
+    )
+    .unwrap()
+    .report;
+    assert_eq!(report.baseline_weeks, 3, "W44..W46");
+    assert_eq!(
+        report.weeks.len(),
+        5,
+        "W43 is still listed, with what is left of it"
+    );
 }
 
 #[test]
@@ -564,6 +598,7 @@ fn emerging_terms_come_from_the_week_against_the_weeks_before() {
         state: None,
         known: &nothing_known,
         thresholds: Alerts::default().thresholds(),
+        kept_from: None,
     };
     let written = webcare::export::export(
         &sources,
@@ -1140,6 +1175,7 @@ fn a_repost_wave_or_one_busy_author_makes_no_trend_but_many_people_do() {
         state: None,
         known: &nothing_known,
         thresholds: NO_TERMS,
+        kept_from: None,
     };
     let out = dir.path().join("out");
     let mut csv_request = request(

@@ -872,3 +872,64 @@ fn reindex_without_mentions_says_there_is_nothing_to_rebuild() {
         webcare::search::reindex::Reindexed::Current
     );
 }
+
+/// A full disk ends tantivy's indexing threads. Once there is room again the writer
+/// stores again, without a restart (a version that refused the batches of a writer that
+/// had lost its threads, without rolling back, stopped storing for good), and what was
+/// refused meanwhile had its position kept back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_writer_stores_again_once_a_full_disk_has_room() {
+    let dir = tempfile::tempdir().unwrap();
+    let disk = dir.path().join("disk");
+    std::fs::create_dir(&disk).unwrap();
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=4m", "none"])
+        .arg(&disk)
+        .stderr(std::process::Stdio::null())
+        .status();
+    if !matches!(mounted, Ok(status) if status.success()) {
+        eprintln!("skipped: a full disk is a small tmpfs here, and mounting one needs root");
+        return;
+    }
+    struct Unmount(std::path::PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("umount").arg(&self.0).status();
+        }
+    }
+    let _unmount = Unmount(disk.clone());
+    let index = MentionIndex::open(&disk).unwrap();
+    let policy = CommitPolicy {
+        max_docs: 1_000,
+        interval: std::time::Duration::from_millis(50),
+    };
+    let (handle, _thread) =
+        writer::spawn(&index, policy, tokio::runtime::Handle::current()).unwrap();
+    let text = "Wachten op de IND in Ter Apel. ".repeat(40);
+    let batch = |round: usize| Batch {
+        source: "s".into(),
+        mentions: (0..40)
+            .map(|i| mention("s", &format!("{round}-{i}"), &text))
+            .collect(),
+        checkpoint: checkpoint(&format!("v{round}")).remove("s"),
+    };
+    handle.write(batch(0)).await.unwrap();
+    // The disk full.
+    let filler = disk.join("filler");
+    let mut file = std::fs::File::create(&filler).unwrap();
+    let block = vec![0u8; 64 * 1024];
+    while std::io::Write::write_all(&mut file, &block).is_ok() {}
+    drop(file);
+    for round in 1..=6 {
+        assert!(handle.write(batch(round)).await.is_err(), "round {round}");
+    }
+    assert!(handle.commit_failure().is_some());
+    assert_eq!(index.checkpoints().unwrap(), checkpoint("v0"));
+    // Room again: the next batch is stored (tantivy's threads are new), with its position.
+    std::fs::remove_file(&filler).unwrap();
+    handle.write(batch(7)).await.unwrap();
+    assert_eq!(index.checkpoints().unwrap(), checkpoint("v7"));
+    assert!(handle.commit_failure().is_none());
+    index.reload().unwrap();
+    assert_eq!(index.num_mentions(), 80);
+}
