@@ -770,12 +770,17 @@ const MAX_TRACKED: usize = 10_000;
 impl LoginLimiter {
     /// How long `keys` must wait before trying again, if any of them is over the limit.
     pub fn blocked(&self, keys: &[&str], now: Instant) -> Option<Duration> {
+        self.blocked_after(keys, now, MAX_FAILED_LOGINS)
+    }
+
+    /// [`Self::blocked`] with a limit of `limit` failures in the window.
+    pub fn blocked_after(&self, keys: &[&str], now: Instant, limit: usize) -> Option<Duration> {
         let mut failures = self.lock();
         keys.iter()
             .filter_map(|k| {
                 let list = failures.get_mut(*k)?;
                 prune(list, now);
-                (list.len() >= MAX_FAILED_LOGINS)
+                (list.len() >= limit)
                     .then(|| list.front().map(|t| LOGIN_WINDOW.saturating_sub(now - *t)))
                     .flatten()
             })

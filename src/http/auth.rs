@@ -177,22 +177,51 @@ fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 /// so; the answers stay the same. Counted apart from the logins' brake, whose table
 /// a flood of bad tokens from many addresses must not fill.
 fn audit_sampled(state: &AppState, client: &str, actor: &str, action: &str, detail: String) {
-    let key = format!("{action}:{}", brake_key(client));
-    let keys = [key.as_str()];
-    let now = Instant::now();
-    if state.audit_brake.blocked(&keys, now).is_some() {
+    let Some(more) = sample(&state.audit_brake, client, action, Instant::now()) else {
         return;
-    }
-    state.audit_brake.record_failure(&keys, now);
-    let detail = if state.audit_brake.blocked(&keys, now).is_some() {
-        format!(
-            "{detail}; more from this address within {} minutes are not recorded",
+    };
+    let detail = match more {
+        Some(from) => format!(
+            "{detail}; more from {from} within {} minutes are not recorded",
             LOGIN_WINDOW.as_secs() / 60
-        )
-    } else {
-        detail
+        ),
+        None => detail,
     };
     state.audit(actor, action, &detail);
+}
+
+/// Refused requests of one kind recorded from all addresses together within
+/// [`LOGIN_WINDOW`], at most: many addresses (an IPv6 /48 holds 65,536 /64s) must not
+/// fill the disk either.
+const AUDITED_FROM_ALL: usize = 1_000;
+
+/// Whether a refused request of `action` from `client` is recorded (`None`: not), and if
+/// so whether it is the last one for a while, and from whom ("this address", "any
+/// address").
+fn sample(
+    brake: &crate::access::LoginLimiter,
+    client: &str,
+    action: &str,
+    now: Instant,
+) -> Option<Option<&'static str>> {
+    let here = format!("{action}:{}", brake_key(client));
+    let all = format!("{action}:*");
+    let (here, all) = ([here.as_str()], [all.as_str()]);
+    if brake.blocked(&here, now).is_some()
+        || brake.blocked_after(&all, now, AUDITED_FROM_ALL).is_some()
+    {
+        return None;
+    }
+    brake.record_failure(&[here[0], all[0]], now);
+    Some(
+        if brake.blocked_after(&all, now, AUDITED_FROM_ALL).is_some() {
+            Some("any address")
+        } else if brake.blocked(&here, now).is_some() {
+            Some("this address")
+        } else {
+            None
+        },
+    )
 }
 
 /// What the brakes count a client by: its address, or for IPv6 its /64 network, which
@@ -431,6 +460,32 @@ mod tests {
             client_address(None, &spoofed, &trusted),
             "unknown".to_string()
         );
+    }
+
+    #[test]
+    fn refused_requests_are_recorded_a_few_per_address_and_a_thousand_in_all() {
+        let brake = crate::access::LoginLimiter::default();
+        let now = Instant::now();
+        let from = |client: &str| sample(&brake, client, "auth_failed", now);
+        for _ in 1..crate::access::MAX_FAILED_LOGINS {
+            assert_eq!(from("192.0.2.1"), Some(None));
+        }
+        assert_eq!(from("192.0.2.1"), Some(Some("this address")));
+        assert_eq!(from("192.0.2.1"), None);
+        // Other kinds of refusal are counted apart.
+        assert_eq!(
+            sample(&brake, "192.0.2.1", "login_blocked", now),
+            Some(None)
+        );
+        // Many addresses: a thousand rows in all, the last saying so.
+        let recorded = (0..2_000u32)
+            .filter_map(|i| from(&std::net::Ipv4Addr::from(0x0a00_0000 + i).to_string()))
+            .collect::<Vec<_>>();
+        assert_eq!(
+            recorded.len(),
+            AUDITED_FROM_ALL - crate::access::MAX_FAILED_LOGINS
+        );
+        assert_eq!(recorded.last(), Some(&Some("any address")));
     }
 
     #[test]
