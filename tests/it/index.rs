@@ -894,7 +894,12 @@ async fn the_writer_stores_again_once_a_full_disk_has_room() {
     struct Unmount(std::path::PathBuf);
     impl Drop for Unmount {
         fn drop(&mut self) {
-            let _ = std::process::Command::new("umount").arg(&self.0).status();
+            // Lazily: the index's files may still be open when a failed assertion
+            // unwinds here.
+            let _ = std::process::Command::new("umount")
+                .arg("-l")
+                .arg(&self.0)
+                .status();
         }
     }
     let _unmount = Unmount(disk.clone());
