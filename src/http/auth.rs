@@ -251,8 +251,6 @@ pub fn client_address(peer: Option<IpAddr>, headers: &HeaderMap, trusted: &[IpAd
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .collect::<Vec<_>>()
-        .into_iter()
         .rev()
         .map_while(|hop| {
             hop.trim()

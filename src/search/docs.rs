@@ -60,11 +60,16 @@ pub(crate) fn stored_text(doc: &TantivyDocument, field: Field) -> Option<String>
         .map(str::to_string)
 }
 
+/// A date of the index (to the second, as [`to_date`] writes them).
+pub(crate) fn from_date(d: tantivy::DateTime) -> Option<DateTime<Utc>> {
+    DateTime::from_timestamp(d.into_timestamp_secs(), 0)
+}
+
 /// A stored date field's first value (the epoch when absent).
 pub(crate) fn stored_time(doc: &TantivyDocument, field: Field) -> DateTime<Utc> {
     doc.get_first(field)
         .and_then(|v| v.as_datetime())
-        .and_then(|d| DateTime::from_timestamp(d.into_timestamp_secs(), 0))
+        .and_then(from_date)
         .unwrap_or_default()
 }
 

@@ -18,7 +18,7 @@ use tantivy::schema::{IndexRecordOption, TantivyDocument, Value};
 use tantivy::snippet::SnippetGenerator;
 use tantivy::{DocAddress, Order, Searcher, Term};
 
-use super::docs::{exact, published, stored_text, stored_time};
+use super::docs::{exact, from_date, published, stored_text, stored_time};
 use super::schema::{family_of, prefix_start, FAMILIES};
 use super::{Fields, MentionIndex};
 
@@ -209,10 +209,7 @@ impl MentionIndex {
         let newest = TopDocs::with_limit(1)
             .order_by_fast_field::<tantivy::DateTime>("published", Order::Desc);
         let found = searcher.search(&AllQuery, &newest)?;
-        Ok(found
-            .first()
-            .and_then(|(t, _)| *t)
-            .and_then(|t| DateTime::from_timestamp_micros(t.into_timestamp_micros())))
+        Ok(found.first().and_then(|(t, _)| *t).and_then(from_date))
     }
 
     /// Whether a mention with this id is in the last visible commit.

@@ -132,8 +132,7 @@ pub fn spawn(
     let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
     let index = index.clone();
     let commit_failure = Arc::new(Mutex::new(None));
-    let mut writer_loop = WriterLoop::new(writer, committed, policy, index);
-    writer_loop.commit_failure = commit_failure.clone();
+    let writer_loop = WriterLoop::new(writer, committed, policy, index, commit_failure.clone());
     let thread = std::thread::Builder::new()
         .name("index-writer".into())
         .spawn(move || writer_loop.run(rx, runtime))
@@ -166,6 +165,7 @@ impl WriterLoop {
         committed: Checkpoints,
         policy: CommitPolicy,
         index: MentionIndex,
+        commit_failure: Arc<Mutex<Option<String>>>,
     ) -> WriterLoop {
         WriterLoop {
             writer: Some(writer),
@@ -176,7 +176,7 @@ impl WriterLoop {
             first_pending: None,
             policy,
             index,
-            commit_failure: Arc::default(),
+            commit_failure,
         }
     }
 
@@ -291,12 +291,8 @@ impl WriterLoop {
             // it holds cannot be committed, and only a rollback gives it new ones. The
             // batches waiting for the commit hear the same, and are fetched again too.
             let _ = ack.send(Err(error.clone()));
-            for (waiting, _) in self.pending_acks.drain(..) {
-                let _ = waiting.send(Err(error.clone()));
-            }
             self.pending_checkpoints.clear();
-            self.pending_docs = 0;
-            self.first_pending = None;
+            self.answer_pending(Err(error));
             self.roll_back();
             return;
         }
@@ -392,6 +388,11 @@ impl WriterLoop {
                 Err(WriteError::Commit(e.to_string()))
             }
         };
+        self.answer_pending(outcome);
+    }
+
+    /// Answers every sender waiting for a commit with `outcome`; nothing is pending then.
+    fn answer_pending(&mut self, outcome: Result<(), WriteError>) {
         for (ack, refused) in self.pending_acks.drain(..) {
             let _ = ack.send(outcome.clone().map(|()| refused));
         }
