@@ -421,7 +421,15 @@ impl Users {
     }
 
     /// Adds a user or replaces their password and role.
-    pub fn set_user(&mut self, name: &str, role: Role, password: &str) -> Result<(), AccessError> {
+    /// Adds a user or sets their role and password; says which for the audit trail: `"new
+    /// user"`, `"new password"` or `"same password"` (a password reset is how one admin
+    /// could take over another's account, so it must not read like a change of role).
+    pub fn set_user(
+        &mut self,
+        name: &str,
+        role: Role,
+        password: &str,
+    ) -> Result<&'static str, AccessError> {
         if password.chars().count() > MAX_PASSWORD_CHARS {
             // A login sends it in a body of at most 64 KiB: a longer one could never be used.
             return Err(AccessError::Usage(format!(
@@ -455,18 +463,22 @@ impl Users {
                     .password_hash
                     .as_deref()
                     .is_some_and(|hash| verify_password(password, hash));
-                if !same {
-                    u.password_hash = Some(hash_password(password));
+                if same {
+                    return Ok("same password");
                 }
+                u.password_hash = Some(hash_password(password));
+                Ok("new password")
             }
-            None => self.users.push(User {
-                name: name.to_string(),
-                role,
-                password_hash: Some(hash_password(password)),
-                tokens: Vec::new(),
-            }),
+            None => {
+                self.users.push(User {
+                    name: name.to_string(),
+                    role,
+                    password_hash: Some(hash_password(password)),
+                    tokens: Vec::new(),
+                });
+                Ok("new user")
+            }
         }
-        Ok(())
     }
 
     /// Creates an API token for `name` that works for `lifetime` from `now` (`None`:
@@ -758,7 +770,145 @@ fn is_sha256_hex(s: &str) -> bool {
     s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-/// Counts failed logins per key (client address, user name) in a sliding window.
+/// How long a user's login from an address lets that address past the brake on the
+/// user's name: strangers guessing a name do not lock its owner out of their own desk.
+pub const KNOWN_ADDRESS_FOR: Duration = Duration::from_secs(30 * 24 * 3600);
+/// While the brake tracks as many addresses and names as it can, a login that would add
+/// one waits this long: refusing is safer than not counting.
+const BRAKE_FULL_WAIT: Duration = Duration::from_secs(60);
+
+/// The brake on password guessing: at most [`MAX_FAILED_LOGINS`] failed logins per
+/// client address, and per user name, in [`LOGIN_WINDOW`].
+///
+/// An attempt is counted as failed when it *begins* ([`LoginBrake::begin`]) and taken
+/// back when it succeeds: counting after the slow password check would let a burst of
+/// simultaneous guesses all pass the check before the first failure is recorded. The
+/// brake on a name does not apply from an address the user signed in from within
+/// [`KNOWN_ADDRESS_FOR`] (that address still has its own brake), so five wrong guesses
+/// by anyone, anywhere, cannot keep a user out. Names are kept as hashes: what was typed
+/// as a name may be a password, and may be long.
+#[derive(Debug, Default)]
+pub struct LoginBrake {
+    inner: Mutex<BrakeState>,
+}
+
+#[derive(Debug, Default)]
+struct BrakeState {
+    failures: HashMap<String, VecDeque<Instant>>,
+    /// `name-hash@address` of each successful login, and when it was.
+    known: HashMap<String, Instant>,
+}
+
+/// A login let through the brake, counted as failed until [`LoginBrake::succeeded`] or
+/// [`LoginBrake::withdraw`] takes it back.
+#[derive(Debug)]
+#[must_use = "an attempt counts as failed unless it is taken back"]
+pub struct LoginAttempt {
+    keys: Vec<String>,
+    known_as: String,
+    at: Instant,
+}
+
+impl LoginBrake {
+    /// Lets a login for `user` from `client` (the address as the brake keys it) through
+    /// and counts it, or says how long to wait.
+    pub fn begin(&self, client: &str, user: &str, now: Instant) -> Result<LoginAttempt, Duration> {
+        let name = sha256_hex(user);
+        let known_as = format!("{name}@{client}");
+        let mut state = self.lock();
+        let known = state
+            .known
+            .get(&known_as)
+            .is_some_and(|at| now.duration_since(*at) < KNOWN_ADDRESS_FOR);
+        let mut keys = vec![format!("ip:{client}")];
+        if !known {
+            keys.push(format!("user:{name}"));
+        }
+        let wait = keys
+            .iter()
+            .filter_map(|key| {
+                let list = state.failures.get_mut(key)?;
+                prune(list, now);
+                (list.len() >= MAX_FAILED_LOGINS)
+                    .then(|| list.front().map(|t| LOGIN_WINDOW.saturating_sub(now - *t)))
+                    .flatten()
+            })
+            .max();
+        if let Some(wait) = wait {
+            return Err(wait);
+        }
+        let new = |state: &BrakeState| {
+            keys.iter()
+                .filter(|k| !state.failures.contains_key(*k))
+                .count()
+        };
+        if state.failures.len() + new(&state) > MAX_TRACKED {
+            state.failures.retain(|_, list| {
+                prune(list, now);
+                !list.is_empty()
+            });
+        }
+        if state.failures.len() + new(&state) > MAX_TRACKED {
+            if !known {
+                return Err(BRAKE_FULL_WAIT);
+            }
+            // A user at an address they signed in from: let through uncounted.
+            keys.clear();
+        }
+        for key in &keys {
+            state
+                .failures
+                .entry(key.clone())
+                .or_default()
+                .push_back(now);
+        }
+        Ok(LoginAttempt {
+            keys,
+            known_as,
+            at: now,
+        })
+    }
+
+    /// Takes a successful attempt back, and remembers its address for its user. Other
+    /// failures stay: a login of one's own does not wipe out the guesses made between.
+    pub fn succeeded(&self, attempt: LoginAttempt, now: Instant) {
+        let known_as = attempt.known_as.clone();
+        self.withdraw(attempt);
+        let mut state = self.lock();
+        if state.known.len() >= MAX_TRACKED {
+            state
+                .known
+                .retain(|_, at| now.duration_since(*at) < KNOWN_ADDRESS_FOR);
+        }
+        if state.known.len() < MAX_TRACKED || state.known.contains_key(&known_as) {
+            state.known.insert(known_as, now);
+        }
+    }
+
+    /// Takes an attempt back that never checked a password (the server was too busy).
+    pub fn withdraw(&self, attempt: LoginAttempt) {
+        let mut state = self.lock();
+        for key in &attempt.keys {
+            if let Some(list) = state.failures.get_mut(key) {
+                if let Some(at) = list.iter().rposition(|t| *t == attempt.at) {
+                    list.remove(at);
+                }
+                if list.is_empty() {
+                    state.failures.remove(key);
+                }
+            }
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BrakeState> {
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// Counts events per key in a sliding window of [`LOGIN_WINDOW`] (refused requests
+/// from an address, for sampling what the audit trail records of them).
 #[derive(Debug, Default)]
 pub struct LoginLimiter {
     failures: Mutex<HashMap<String, VecDeque<Instant>>>,
@@ -799,13 +949,6 @@ impl LoginLimiter {
             if failures.len() < MAX_TRACKED || failures.contains_key(*key) {
                 failures.entry(key.to_string()).or_default().push_back(now);
             }
-        }
-    }
-
-    pub fn clear(&self, keys: &[&str]) {
-        let mut failures = self.lock();
-        for key in keys {
-            failures.remove(*key);
         }
     }
 
@@ -906,6 +1049,83 @@ fn modified(path: &Path) -> Option<std::time::SystemTime> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn simultaneous_guesses_are_counted_before_the_password_is_checked() {
+        let brake = LoginBrake::default();
+        let now = Instant::now();
+        // Twenty at once, none finished: only the first five get to a password check.
+        let let_through: Vec<LoginAttempt> = (0..20)
+            .filter_map(|_| brake.begin("192.0.2.1", "ann", now).ok())
+            .collect();
+        assert_eq!(let_through.len(), MAX_FAILED_LOGINS);
+        let wait = brake.begin("192.0.2.1", "ann", now).unwrap_err();
+        assert_eq!(wait, LOGIN_WINDOW);
+        // One of them was right: taken back, the others stay counted (no clean slate for
+        // the guesses made meanwhile).
+        let mut attempts = let_through.into_iter();
+        brake.succeeded(attempts.next().unwrap(), now);
+        assert!(brake.begin("192.0.2.1", "bob", now).is_ok());
+        assert!(brake.begin("192.0.2.1", "bob", now).is_err());
+        // After the window, free again.
+        assert!(brake.begin("192.0.2.1", "cas", now + LOGIN_WINDOW).is_ok());
+    }
+
+    #[test]
+    fn guesses_at_a_name_do_not_lock_its_user_out_of_an_address_they_used() {
+        let brake = LoginBrake::default();
+        let now = Instant::now();
+        let home = brake.begin("198.51.100.1", "ann", now).unwrap();
+        brake.succeeded(home, now);
+        // Five wrong guesses for "ann" from five other addresses.
+        for i in 0..MAX_FAILED_LOGINS {
+            let _failed = brake.begin(&format!("203.0.113.{i}"), "ann", now).unwrap();
+        }
+        // A sixth address is held back for the name; ann's own address is not.
+        assert!(brake.begin("203.0.113.99", "ann", now).is_err());
+        let again = brake.begin("198.51.100.1", "ann", now).unwrap();
+        brake.succeeded(again, now);
+        // Known for a while only.
+        let later = now + KNOWN_ADDRESS_FOR + Duration::from_secs(1);
+        for i in 0..MAX_FAILED_LOGINS {
+            let _failed = brake
+                .begin(&format!("203.0.113.{i}"), "ann", later)
+                .unwrap();
+        }
+        assert!(brake.begin("198.51.100.1", "ann", later).is_err());
+    }
+
+    #[test]
+    fn a_check_that_never_ran_is_taken_back() {
+        let brake = LoginBrake::default();
+        let now = Instant::now();
+        for _ in 0..3 * MAX_FAILED_LOGINS {
+            let attempt = brake.begin("192.0.2.1", "ann", now).unwrap();
+            brake.withdraw(attempt);
+        }
+        assert!(brake.lock().failures.is_empty());
+    }
+
+    #[test]
+    fn a_full_brake_refuses_new_addresses_rather_than_not_count_them() {
+        let brake = LoginBrake::default();
+        let now = Instant::now();
+        let known = brake.begin("198.51.100.1", "ann", now).unwrap();
+        brake.succeeded(known, now);
+        for i in 0..MAX_TRACKED as u32 / 2 {
+            let client = std::net::Ipv4Addr::from(0x0a00_0000 + i).to_string();
+            let _ = brake.begin(&client, &format!("guess{i}"), now).unwrap();
+        }
+        assert_eq!(
+            brake.begin("192.0.2.200", "bob", now).unwrap_err(),
+            BRAKE_FULL_WAIT
+        );
+        // A user at an address they signed in from still gets in.
+        assert!(brake.begin("198.51.100.1", "ann", now).is_ok());
+        // Names are kept as hashes, however long the typed one.
+        let state = brake.lock();
+        assert!(state.failures.keys().all(|k| k.len() <= 64 + 16));
+    }
 
     #[test]
     fn changes_at_the_same_time_are_all_kept() {

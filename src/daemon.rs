@@ -11,7 +11,7 @@ use std::sync::Arc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::access::{AccessError, LoginLimiter, UsersStore};
+use crate::access::{AccessError, LoginBrake, LoginLimiter, UsersStore};
 use crate::config::Config;
 use crate::http::{self, AppState};
 use crate::pipeline::{Pipeline, PipelineError};
@@ -180,7 +180,8 @@ pub async fn start(config: &Config) -> Result<Daemon, DaemonError> {
         started: chrono::Utc::now(),
         state,
         users,
-        limiter: LoginLimiter::default(),
+        limiter: LoginBrake::default(),
+        passwords: http::auth::PasswordGate::default(),
         audit_brake: LoginLimiter::default(),
         writer: Some(writer),
         pipeline,
@@ -192,7 +193,13 @@ pub async fn start(config: &Config) -> Result<Daemon, DaemonError> {
         trusted_proxies: config.http.trusted_proxies.clone(),
     });
     let stop = cancel.clone();
-    let server = tokio::spawn(http::serve(listener, app, config.http.header_timeout, stop));
+    let server = tokio::spawn(http::serve(
+        listener,
+        app,
+        config.http.header_timeout,
+        config.http.trusted_proxies.clone(),
+        stop,
+    ));
     tracing::info!(%addr, sources = config.enabled_sources().count(), "webcare is listening");
     Ok(Daemon {
         addr,

@@ -1193,12 +1193,13 @@ fn erase(
         let mut out = std::io::stdout().lock();
         writeln!(
             out,
-            "would erase {} mentions ({})",
+            "would erase {} mentions ({}; in the audit trail: {})",
             preview.matching,
-            erasure.describe()
+            erasure.describe(),
+            erasure.audited()
         )?;
         print_preview(&mut out, &preview)?;
-        let detail = format!("{}: {} mentions", erasure.describe(), preview.matching);
+        let detail = format!("{}: {} mentions", erasure.audited(), preview.matching);
         audit_cli(config, &format!("{action}_dry_run"), &detail)?;
         return Ok(());
     }
@@ -1207,7 +1208,7 @@ fn erase(
         e => e.into(),
     })?;
     // Recorded first: the mentions are gone even if a copy's clean-up fails below.
-    let detail = format!("{}: {erased} mentions", erasure.describe());
+    let detail = format!("{}: {erased} mentions", erasure.audited());
     audit_cli(config, action, &detail)?;
     if erased > 0 {
         webcare::retention::forget_in_copies(
@@ -1216,7 +1217,11 @@ fn erase(
             Some(&config.export.out_dir),
         )?;
     }
-    println!("erased {erased} mentions ({})", erasure.describe());
+    println!(
+        "erased {erased} mentions ({}; in the audit trail: {})",
+        erasure.describe(),
+        erasure.audited()
+    );
     Ok(())
 }
 
@@ -1252,8 +1257,8 @@ fn user(config_path: &Path, action: UserAction) -> Result<()> {
                 RoleArg::Admin => Role::Admin,
             };
             let password = read_new_password(&name)?;
-            Users::change_file(path, |users| users.set_user(&name, role, &password))?;
-            audit_cli(&config, "user_set", &format!("{name}: {role}"))?;
+            let what = Users::change_file(path, |users| users.set_user(&name, role, &password))?;
+            audit_cli(&config, "user_set", &format!("{name}: {role}, {what}"))?;
             println!("{name}: {role} ({})", path.display());
         }
         UserAction::Remove { name } => {

@@ -65,12 +65,12 @@ pub async fn forget(
         let what = erasure.clone();
         let preview = tokio::task::spawn_blocking(move || index.preview_erasure(&what, 20))
             .await
-            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
-            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+            .map_err(|e| ApiError::internal("the preview of the erasure failed", e))?
+            .map_err(|e| ApiError::internal("the preview of the erasure failed", e))?;
         state.audit(
             &principal.user,
             "forget_dry_run",
-            &format!("{}: {} mentions", erasure.describe(), preview.matching),
+            &format!("{}: {} mentions", erasure.audited(), preview.matching),
         );
         return Ok(Json(
             json!({ "dry_run": true, "matching": preview.matching, "examples": preview.examples }),
@@ -92,7 +92,7 @@ pub async fn forget(
         principal.user.clone(),
     ))
     .await
-    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))??;
+    .map_err(|e| ApiError::internal("the erasure failed", e))??;
     Ok(Json(json!({ "erased": erased })))
 }
 
@@ -113,7 +113,7 @@ async fn erase_everywhere(
     state.audit(
         &user,
         "forget",
-        &format!("{}: {erased} mentions", erasure.describe()),
+        &format!("{}: {erased} mentions", erasure.audited()),
     );
     // Even when nothing matched: the retry of an erasure whose clean-up was cut short
     // finds the mentions gone, and the copies are what is left. Reads the index and
@@ -161,7 +161,7 @@ pub async fn audit(
     let entries = state
         .state
         .audit_entries(since, params.get("user").map(String::as_str), limit)
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+        .map_err(|e| ApiError::internal("reading the audit trail failed", e))?;
     state.audit(&principal.user, "audit_read", "");
     Ok(Json(json!({ "entries": entries })))
 }
@@ -177,7 +177,7 @@ pub struct SetUser {
 fn access_error(e: crate::access::AccessError) -> ApiError {
     match e {
         crate::access::AccessError::Usage(m) => ApiError::bad_request(m),
-        e => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        e => ApiError::internal("changing the users file failed", e),
     }
 }
 
@@ -190,14 +190,17 @@ pub async fn set_user(
 ) -> Result<Json<Value>, ApiError> {
     let users = state.users.clone();
     let (name, role) = (request.name.clone(), request.role);
-    // Argon2 is slow on purpose: off the async workers.
-    tokio::task::spawn_blocking(move || {
-        users.update(|u| u.set_user(&request.name, request.role, &request.password))
-    })
-    .await
-    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
-    .map_err(access_error)?;
-    state.audit(&principal.user, "user_set", &format!("{name}: {role}"));
+    // Argon2 is slow on purpose: off the async workers, as many at once as logins.
+    let what = state
+        .passwords
+        .run(move || users.update(|u| u.set_user(&request.name, request.role, &request.password)))
+        .await?
+        .map_err(access_error)?;
+    state.audit(
+        &principal.user,
+        "user_set",
+        &format!("{name}: {role}, {what}"),
+    );
     Ok(Json(json!({ "name": name, "role": role })))
 }
 
@@ -300,7 +303,11 @@ pub async fn revoke_token(
 }
 
 /// `GET /api/admin/users`: names, roles and tokens by id and expiry (never hashes).
-pub async fn users(State(state): State<Arc<AppState>>) -> Json<Value> {
+pub async fn users(
+    State(state): State<Arc<AppState>>,
+    Extension(principal): Extension<Principal>,
+) -> Json<Value> {
+    state.audit(&principal.user, "users_read", "");
     let users = state.users.current();
     let now = Utc::now();
     let list: Vec<Value> = users

@@ -16,7 +16,7 @@ use crate::alerts::incidents::{Incident, Status};
 const MAX_ALERTS: usize = 500;
 
 fn internal(e: impl std::fmt::Display) -> ApiError {
-    ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
+    ApiError::internal("reading or writing the alerts failed", e)
 }
 
 fn with_search(state: &AppState, incident: &Incident) -> Value {
@@ -30,6 +30,7 @@ fn with_search(state: &AppState, incident: &Incident) -> Value {
 /// `GET /api/alerts?status=open|acknowledged|resolved|closed&limit=`: newest first.
 pub async fn list(
     State(state): State<Arc<AppState>>,
+    Extension(principal): Extension<Principal>,
     super::Params(params): super::Params,
 ) -> Result<Json<Value>, ApiError> {
     if let Some(unknown) = params
@@ -65,6 +66,13 @@ pub async fn list(
         None => 100,
     };
     let incidents = state.state.incidents(status, limit).map_err(internal)?;
+    // The alerts quote mentions, as a search does: read like one, audited like one.
+    let shown = params.get("status").map_or("any", String::as_str);
+    state.audit(
+        &principal.user,
+        "alerts_read",
+        &format!("status={shown}: {} alerts", incidents.len()),
+    );
     let list: Vec<Value> = incidents.iter().map(|i| with_search(&state, i)).collect();
     Ok(Json(json!({ "alerts": list })))
 }
@@ -79,11 +87,15 @@ fn parse_id(id: &str) -> Result<i64, ApiError> {
 /// `GET /api/alerts/{id}`.
 pub async fn get(
     State(state): State<Arc<AppState>>,
+    Extension(principal): Extension<Principal>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let id = parse_id(&id)?;
     match state.state.incident(id).map_err(internal)? {
-        Some(i) => Ok(Json(with_search(&state, &i))),
+        Some(i) => {
+            state.audit(&principal.user, "alert_open", &format!("alert {id}"));
+            Ok(Json(with_search(&state, &i)))
+        }
         None => Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "no alert with this id",

@@ -31,6 +31,8 @@ pub const SESSION_COOKIE: &str = "webcare_session";
 pub struct Principal {
     pub user: String,
     pub role: Role,
+    /// Signed in with the session cookie (which a browser adds by itself), not a token.
+    pub by_cookie: bool,
 }
 
 /// The middleware: finds the route's decision, checks the credential and the role.
@@ -80,6 +82,24 @@ pub async fn authenticate(
             return expired_token();
         }
     };
+    if principal.by_cookie && !request.method().is_safe() && from_another_site(request.headers()) {
+        audit_sampled(
+            &state,
+            &client,
+            &principal.user,
+            "cross_site_refused",
+            format!(
+                "{} {} from {client}",
+                request.method(),
+                path.unwrap_or_default()
+            ),
+        );
+        return ApiError::new(
+            StatusCode::FORBIDDEN,
+            "a request from another site may not use your session; use the API from this site, or with a token",
+        )
+        .into_response();
+    }
     let needed = match access {
         Access::Admin => Role::Admin,
         _ => Role::Viewer,
@@ -95,6 +115,33 @@ pub async fn authenticate(
     }
     request.extensions_mut().insert(principal);
     next.run(request).await
+}
+
+/// Whether a browser sent the request for a page of another origin. A browser adds the
+/// session cookie to a request that a page of a sibling site (another host under the
+/// same domain) makes, `SameSite=Strict` notwithstanding, so a change (a POST, a DELETE)
+/// made with the cookie must come from this origin. Browsers say where a request comes
+/// from in `Sec-Fetch-Site`; older ones only in `Origin`, checked against `Host`. A
+/// request with neither header is no browser's (curl, a script), and has no cookie it did
+/// not mean to send.
+fn from_another_site(headers: &HeaderMap) -> bool {
+    if let Some(site) = headers.get("sec-fetch-site") {
+        return !matches!(site.as_bytes(), b"same-origin" | b"none");
+    }
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return false;
+    };
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    let origin_host = origin
+        .to_str()
+        .ok()
+        .and_then(|o| o.split_once("://"))
+        .map(|(_, authority)| authority);
+    match (origin_host, host) {
+        (Some(origin), Some(host)) => !origin.eq_ignore_ascii_case(host),
+        // "null" (a sandboxed page, a redirect across sites) or no Host: not this site.
+        _ => true,
+    }
 }
 
 enum Identity {
@@ -128,6 +175,7 @@ fn identify(state: &AppState, headers: &HeaderMap) -> Identity {
             Some((user, _)) => Identity::Known(Principal {
                 user: user.name.clone(),
                 role: user.role,
+                by_cookie: false,
             }),
             None => Identity::Invalid("invalid bearer token"),
         };
@@ -153,6 +201,7 @@ fn identify(state: &AppState, headers: &HeaderMap) -> Identity {
         Some(user) => Identity::Known(Principal {
             user: user.name.clone(),
             role: user.role,
+            by_cookie: true,
         }),
         None => Identity::Invalid("expired or unknown session cookie"),
     }
@@ -224,6 +273,58 @@ fn sample(
     )
 }
 
+/// Password checks (argon2) running at once, at most: each takes tens of milliseconds
+/// of a core and 19 MiB on purpose, so a crowd of logins must queue, not run the
+/// machine out of memory.
+pub struct PasswordGate {
+    permits: Arc<tokio::sync::Semaphore>,
+    wait: std::time::Duration,
+}
+
+impl Default for PasswordGate {
+    fn default() -> PasswordGate {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        PasswordGate::new(cores.clamp(1, 4), std::time::Duration::from_secs(5))
+    }
+}
+
+impl PasswordGate {
+    /// `permits` checks at once; a check that cannot start within `wait` is refused.
+    pub fn new(permits: usize, wait: std::time::Duration) -> PasswordGate {
+        PasswordGate {
+            permits: Arc::new(tokio::sync::Semaphore::new(permits)),
+            wait,
+        }
+    }
+
+    /// Runs `check` (a password check or hash) off the async workers when a permit is
+    /// free; 503 with `Retry-After` when none is within the wait.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        check: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let busy = || {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "too many logins at once; try again in a moment",
+            )
+            .retry_after(1)
+        };
+        let permit = tokio::time::timeout(self.wait, self.permits.clone().acquire_owned())
+            .await
+            .map_err(|_| busy())?
+            .map_err(|_| busy())?;
+        // The permit goes with the work: a client that hangs up does not free it while
+        // the check still runs.
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            check()
+        })
+        .await
+        .map_err(|e| ApiError::internal("the password check failed", e))
+    }
+}
+
 /// What the brakes count a client by: its address, or for IPv6 its /64 network, which
 /// one machine has whole (a counter per address would be one per attempt).
 fn brake_key(client: &str) -> String {
@@ -253,8 +354,10 @@ pub fn client_address(peer: Option<IpAddr>, headers: &HeaderMap, trusted: &[IpAd
         .flat_map(|v| v.split(','))
         .rev()
         .map_while(|hop| {
-            hop.trim()
-                .parse::<IpAddr>()
+            let hop = hop.trim();
+            // Some proxies write the client's port too: "203.0.113.9:5678", "[2001:db8::1]:5678".
+            hop.parse::<IpAddr>()
+                .or_else(|_| hop.parse::<SocketAddr>().map(|s| s.ip()))
                 .ok()
                 .map(|ip| ip.to_canonical())
         })
@@ -307,54 +410,65 @@ pub async fn login(
 ) -> Result<Response, ApiError> {
     let peer = connect.map(|c| c.0 .0.ip());
     let client = client_address(peer, &headers, &state.trusted_proxies);
-    let keys = [
-        format!("ip:{}", brake_key(&client)),
-        format!("user:{}", login.user),
-    ];
-    let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
     // What was typed as a name is recorded only where it is a user's: a password typed
     // into the wrong field must not land in the audit trail.
     let (actor, unknown) = match state.users.current().get(&login.user) {
         Some(user) => (user.name.clone(), ""),
         None => ("-".to_string(), "unknown user name "),
     };
-    if let Some(wait) = state.limiter.blocked(&keys, Instant::now()) {
+    let attempt = match state
+        .limiter
+        .begin(&brake_key(&client), &login.user, Instant::now())
+    {
+        Ok(attempt) => attempt,
+        Err(wait) => {
+            audit_sampled(
+                &state,
+                &client,
+                &actor,
+                "login_blocked",
+                format!("{unknown}from {client}"),
+            );
+            return Err(ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too many failed logins; try again later",
+            )
+            .retry_after(wait.as_secs()));
+        }
+    };
+    let users = state.users.current();
+    let name = login.user.clone();
+    let checked = state
+        .passwords
+        .run(move || {
+            users
+                .check_password(&name, &login.password)
+                .map(|u| (u.name.clone(), u.role, u.credential()))
+        })
+        .await;
+    let user = match checked {
+        Ok(user) => user,
+        Err(busy) => {
+            state.limiter.withdraw(attempt);
+            return Err(busy);
+        }
+    };
+    let Some((user, role, credential)) = user else {
+        // Counted when it began. Sampled like other refusals: the brake bounds one
+        // address, not many.
         audit_sampled(
             &state,
             &client,
             &actor,
-            "login_blocked",
+            "login_failed",
             format!("{unknown}from {client}"),
         );
-        let mut response = ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "too many failed logins; try again later",
-        )
-        .into_response();
-        if let Ok(v) = HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
-            response.headers_mut().insert(header::RETRY_AFTER, v);
-        }
-        return Ok(response);
-    }
-    let users = state.users.current();
-    let name = login.user.clone();
-    // Argon2 takes tens of milliseconds on purpose: not on the async workers.
-    let user = tokio::task::spawn_blocking(move || {
-        users
-            .check_password(&name, &login.password)
-            .map(|u| (u.name.clone(), u.role, u.credential()))
-    })
-    .await
-    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
-    let Some((user, role, credential)) = user else {
-        state.limiter.record_failure(&keys, Instant::now());
-        state.audit(&actor, "login_failed", &format!("{unknown}from {client}"));
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
             "wrong user name or password",
         ));
     };
-    state.limiter.clear(&keys);
+    state.limiter.succeeded(attempt, Instant::now());
     let token = random_hex(32);
     let now = Utc::now();
     let ttl = state.session_ttl;
@@ -362,7 +476,7 @@ pub async fn login(
     state
         .state
         .create_session(&sha256_hex(&token), &user, &credential, now, expires)
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+        .map_err(|e| ApiError::internal("the session could not be stored", e))?;
     state.audit(&user, "login", &format!("from {client}"));
     let cookie = session_cookie(&token, ttl.as_secs(), state.secure_cookies);
     let mut response = Json(json!({ "user": user, "role": role })).into_response();
@@ -454,6 +568,15 @@ mod tests {
         assert_eq!(client("::ffff:10.0.0.1", &spoofed), "5.6.7.8");
         // From anyone else the header is not believed.
         assert_eq!(client("5.6.7.8", &forwarded(&["1.1.1.1"])), "5.6.7.8");
+        // A proxy that writes the client's port too.
+        assert_eq!(
+            client("10.0.0.1", &forwarded(&["203.0.113.9:5678"])),
+            "203.0.113.9"
+        );
+        assert_eq!(
+            client("10.0.0.1", &forwarded(&["[2001:db8::1]:443"])),
+            "2001:db8::1"
+        );
         assert_eq!(
             client_address(None, &spoofed, &trusted),
             "unknown".to_string()
@@ -484,6 +607,66 @@ mod tests {
             AUDITED_FROM_ALL - crate::access::MAX_FAILED_LOGINS
         );
         assert_eq!(recorded.last(), Some(&Some("any address")));
+    }
+
+    #[test]
+    fn a_change_with_the_session_cookie_must_come_from_this_site() {
+        let headers = |pairs: &[(&'static str, &'static str)]| {
+            let mut h = HeaderMap::new();
+            for (k, v) in pairs {
+                h.insert(*k, HeaderValue::from_static(v));
+            }
+            h
+        };
+        // No browser: a script, curl.
+        assert!(!from_another_site(&headers(&[])));
+        assert!(!from_another_site(&headers(&[(
+            "sec-fetch-site",
+            "same-origin"
+        )])));
+        // Typed into the address bar, a bookmark.
+        assert!(!from_another_site(&headers(&[("sec-fetch-site", "none")])));
+        // A page of a sibling host under the same domain, or of any other site.
+        assert!(from_another_site(&headers(&[(
+            "sec-fetch-site",
+            "same-site"
+        )])));
+        assert!(from_another_site(&headers(&[(
+            "sec-fetch-site",
+            "cross-site"
+        )])));
+        // Older browsers: Origin against Host.
+        let same = [
+            ("origin", "https://webcare.example.nl"),
+            ("host", "webcare.example.nl"),
+        ];
+        assert!(!from_another_site(&headers(&same)));
+        let sibling = [
+            ("origin", "https://blog.example.nl"),
+            ("host", "webcare.example.nl"),
+        ];
+        assert!(from_another_site(&headers(&sibling)));
+        let port = [
+            ("origin", "http://127.0.0.1:8081"),
+            ("host", "127.0.0.1:8080"),
+        ];
+        assert!(from_another_site(&headers(&port)));
+        assert!(from_another_site(&headers(&[
+            ("origin", "null"),
+            ("host", "127.0.0.1:8080")
+        ])));
+    }
+
+    #[tokio::test]
+    async fn password_checks_queue_for_a_permit_and_give_up_after_the_wait() {
+        let gate = PasswordGate::new(1, std::time::Duration::from_millis(50));
+        assert_eq!(gate.run(|| 7).await.unwrap(), 7);
+        let held = gate.permits.clone().acquire_owned().await.unwrap();
+        let refused = gate.run(|| 7).await.unwrap_err();
+        assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(refused.retry_after, Some(1));
+        drop(held);
+        assert_eq!(gate.run(|| 8).await.unwrap(), 8);
     }
 
     #[test]

@@ -16,7 +16,7 @@ mod sources;
 
 pub use self::admin::erasure_for;
 pub use self::search::parse_time;
-pub use self::serve::serve;
+pub use self::serve::{serve, MAX_CONNECTIONS, MAX_PER_CLIENT};
 
 use std::sync::Arc;
 
@@ -29,7 +29,7 @@ use axum::routing::{delete, get, post, MethodRouter};
 use axum::{Json, Router};
 use serde_json::json;
 
-use crate::access::{LoginLimiter, UsersStore};
+use crate::access::{LoginBrake, LoginLimiter, UsersStore};
 use crate::pipeline::Pipeline;
 use crate::poll::StatusBoard;
 use crate::search::writer::WriterHandle;
@@ -37,7 +37,7 @@ use crate::search::MentionIndex;
 use crate::state::StateDb;
 
 /// Request bodies are small JSON at most; anything larger is refused early.
-const MAX_BODY_BYTES: usize = 64 * 1024;
+pub(crate) const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// What the handlers share.
 pub struct AppState {
@@ -46,7 +46,9 @@ pub struct AppState {
     pub started: chrono::DateTime<chrono::Utc>,
     pub state: Arc<StateDb>,
     pub users: Arc<UsersStore>,
-    pub limiter: LoginLimiter,
+    pub limiter: LoginBrake,
+    /// Password checks and hashes running at once.
+    pub passwords: auth::PasswordGate,
     /// Counts refused requests per address, so that only the first few are audited.
     pub audit_brake: LoginLimiter,
     /// The running writer, for erasure (`None` when serving a read-only index).
@@ -279,6 +281,10 @@ async fn security_headers(request: Request, next: Next) -> Response {
 pub struct ApiError {
     status: StatusCode,
     message: String,
+    /// Seconds for `Retry-After` (a 429 or 503 that will pass).
+    retry_after: Option<u64>,
+    /// Already in the log with its detail.
+    logged: bool,
 }
 
 impl ApiError {
@@ -286,11 +292,32 @@ impl ApiError {
         ApiError {
             status,
             message: message.into(),
+            retry_after: None,
+            logged: false,
         }
+    }
+
+    /// The same error, telling the client to try again in `seconds` (at least 1).
+    pub fn retry_after(mut self, seconds: u64) -> ApiError {
+        self.retry_after = Some(seconds.max(1));
+        self
     }
 
     pub fn message(&self) -> &str {
         &self.message
+    }
+
+    /// A failure of the server's own (a database, the index, a task): the detail goes to
+    /// the log, where the administrator reads it; the answer says only `what` failed,
+    /// as the detail may name files and internals.
+    pub fn internal(what: &str, detail: impl std::fmt::Display) -> ApiError {
+        tracing::error!(error = %detail, "{what}");
+        ApiError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            message: format!("{what}; the daemon's log says why"),
+            retry_after: None,
+            logged: true,
+        }
     }
 
     pub fn bad_request(message: impl Into<String>) -> ApiError {
@@ -369,9 +396,15 @@ fn rejected(rejection: axum::extract::rejection::JsonRejection) -> ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if self.status.is_server_error() {
+        if self.status.is_server_error() && !self.logged {
             tracing::error!(status = self.status.as_u16(), error = %self.message, "request failed");
         }
-        (self.status, Json(json!({ "error": self.message }))).into_response()
+        let mut response = (self.status, Json(json!({ "error": self.message }))).into_response();
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
     }
 }

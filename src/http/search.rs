@@ -37,11 +37,9 @@ pub async fn search(
     let index = state.index.clone();
     let results = tokio::task::spawn_blocking(move || index.search(&request))
         .await
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+        .map_err(|e| ApiError::internal("the search failed", e))?;
     results.map(Json).map_err(|e| match e {
-        e @ SearchError::Index(_) => {
-            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
-        }
+        e @ SearchError::Index(_) => ApiError::internal("the search failed", e),
         e => ApiError::bad_request(e.to_string()),
     })
 }
@@ -61,8 +59,8 @@ pub async fn mention(
     let lookup = id.clone();
     let hit = tokio::task::spawn_blocking(move || index.mention(&lookup))
         .await
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+        .map_err(|e| ApiError::internal("reading the mention failed", e))?
+        .map_err(|e| ApiError::internal("reading the mention failed", e))?;
     state.audit(&principal.user, "open", &id);
     hit.map(Json)
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "no mention with this id"))

@@ -94,6 +94,22 @@ impl Erasure {
         }
     }
 
+    /// For the audit trail, which is kept for a year: a permalink may name its author
+    /// (a profile path, a title with a name) where the redaction sees none, and the post
+    /// was erased to be gone. So the site and the first 12 hex digits of the permalink's
+    /// BLAKE3 hash, as `erased.json` keeps it: whoever holds the request's permalink can
+    /// match it (`webcare forget --url URL --dry-run` prints the same).
+    pub fn audited(&self) -> String {
+        match self {
+            Erasure::Url(url) => format!(
+                "{} #{}",
+                self.summary(),
+                &blake3::hash(url.as_bytes()).to_hex()[..12]
+            ),
+            other => other.describe(),
+        }
+    }
+
     /// For logs, which keep no permalink: the site of a URL, the rest as described.
     pub fn summary(&self) -> String {
         match self {

@@ -12,7 +12,7 @@ use tantivy::aggregation::agg_result::{AggregationResult, AggregationResults, Bu
 use tantivy::aggregation::{AggContextParams, AggregationCollector, AggregationLimitsGuard, Key};
 use tantivy::collector::{Count, TopDocs};
 use tantivy::query::{AllQuery, BooleanQuery, Occur, Query, QueryParser, TermQuery};
-use tantivy::query_grammar::{Delimiter, UserInputAst, UserInputLeaf};
+use tantivy::query_grammar::{Delimiter, UserInputAst, UserInputLeaf, UserInputLiteral};
 use tantivy::schema::Field;
 use tantivy::schema::{IndexRecordOption, TantivyDocument, Value};
 use tantivy::snippet::SnippetGenerator;
@@ -393,7 +393,17 @@ fn parse_text_query(
         ))
     })?;
     let mut prefixes = Vec::new();
-    let ast = with_prefixes(ast, &mut |prefix| match prefix {
+    let schema = index.schema();
+    // The index's own fields, and the names of what a search answer shows, which staff
+    // may take for fields ("title:tolk"): refused, and said why. Any other `word:` is
+    // words.
+    let is_field = |name: &str| {
+        schema.get_field(name).is_ok()
+            || ANSWER_FIELDS
+                .iter()
+                .any(|field| field.eq_ignore_ascii_case(name))
+    };
+    let ast = with_prefixes(ast, &is_field, &mut |prefix| match prefix {
         Prefix::Word(word) => prefix_leaf(index, f, word, &mut prefixes),
         Prefix::AfterWords { head, last } => {
             phrases_ending_in(searcher, f, head, last, &mut prefixes)
@@ -423,24 +433,59 @@ fn parse_text_query(
 /// `asiel*` for asielzoeker, asielaanvraag and asielbeleid at once.
 fn with_prefixes(
     ast: UserInputAst,
+    is_field: &dyn Fn(&str) -> bool,
     expand: &mut dyn FnMut(Prefix) -> Result<UserInputAst, SearchError>,
 ) -> Result<UserInputAst, SearchError> {
     Ok(match ast {
         UserInputAst::Clause(clauses) => UserInputAst::Clause(
             clauses
                 .into_iter()
-                .map(|(occur, sub)| Ok((occur, with_prefixes(sub, expand)?)))
+                .map(|(occur, sub)| Ok((occur, with_prefixes(sub, is_field, expand)?)))
                 .collect::<Result<_, SearchError>>()?,
         ),
         UserInputAst::Boost(sub, boost) => {
-            UserInputAst::Boost(Box::new(with_prefixes(*sub, expand)?), boost)
+            UserInputAst::Boost(Box::new(with_prefixes(*sub, is_field, expand)?), boost)
         }
         UserInputAst::Leaf(leaf) => match *leaf {
             UserInputLeaf::Regex { .. } => return Err(SearchError::Query(
                 "regular expressions are not searched; word* finds the words that begin with word"
                     .to_string(),
             )),
-            UserInputLeaf::Literal(literal) if literal.field_name.is_none() => {
+            UserInputLeaf::Literal(mut literal) if literal.field_name.is_some() => {
+                let field = literal.field_name.take().unwrap_or_default();
+                if is_field(&field) {
+                    return Err(no_field_search(&format!("`{field}:`")));
+                }
+                // "IND: wachttijd" typed as staff write: the word before the colon is a
+                // word to find, like the one after it.
+                let word = UserInputLiteral {
+                    field_name: None,
+                    phrase: field,
+                    delimiter: Delimiter::None,
+                    slop: 0,
+                    prefix: false,
+                };
+                UserInputAst::Clause(vec![
+                    (
+                        Some(Occur::Must),
+                        UserInputAst::Leaf(Box::new(UserInputLeaf::Literal(word))),
+                    ),
+                    (
+                        Some(Occur::Must),
+                        with_prefixes(
+                            UserInputAst::Leaf(Box::new(UserInputLeaf::Literal(literal))),
+                            is_field,
+                            expand,
+                        )?,
+                    ),
+                ])
+            }
+            UserInputLeaf::Range { .. } => return Err(no_field_search("a range (`[a TO b]`)")),
+            UserInputLeaf::Set { .. } => return Err(no_field_search("a set (`IN [a b]`)")),
+            UserInputLeaf::Exists { field } => {
+                return Err(no_field_search(&format!("`{field}:*`")))
+            }
+            UserInputLeaf::Literal(literal) => {
                 refuse_misplaced_operators(&literal)?;
                 if let Some(ast) = hyphenated_prefix(&literal, expand)? {
                     return Ok(ast);
@@ -461,6 +506,33 @@ fn with_prefixes(
             other => UserInputAst::Leaf(Box::new(other)),
         },
     })
+}
+
+/// What a hit in a search answer holds, by name.
+const ANSWER_FIELDS: &[&str] = &[
+    "id",
+    "url",
+    "title",
+    "text",
+    "snippet",
+    "lang",
+    "published",
+    "source",
+    "author",
+    "aspect",
+    "aspects",
+    "complaint",
+    "cluster",
+    "topic",
+];
+
+/// The answer to a search by field: the API's filters are its parameters, and the
+/// index's other fields (the author's pseudonym, the cluster) are not for searching
+/// people by (PRIVACY.md, Purpose).
+fn no_field_search(what: &str) -> SearchError {
+    SearchError::Query(format!(
+        "{what}: there is no field search; search words, \"phrases\", AND/OR/NOT, word*, or filter with lang=, source=, aspect=, complaint=, from=, to="
+    ))
 }
 
 /// What a `*` asks for: the words that begin so, or, after a hyphenated compound's first

@@ -328,7 +328,7 @@ impl WriterLoop {
         let result = writer.commit(&committed);
         self.note_commit(&result);
         if let Err(e) = result {
-            tracing::error!(error = %e, erasure = %erasure.describe(), "erasure commit failed; rolling back");
+            tracing::error!(error = %e, erasure = %erasure.summary(), "erasure commit failed; rolling back");
             self.roll_back();
             return Err(failed(e));
         }

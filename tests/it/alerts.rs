@@ -1525,6 +1525,14 @@ async fn alerts_are_listed_shown_acknowledged_and_resolved_over_the_api() {
         .map(|e| e["action"].as_str().unwrap())
         .collect();
     assert!(actions.contains(&"alert_acknowledge") && actions.contains(&"alert_resolve"));
+    // Reading the alerts shows quotes, as a search does: audited like one.
+    assert!(actions.contains(&"alerts_read"), "{actions:?}");
+    let (_, audit) = get_json(addr, "/api/admin/audit").await;
+    assert!(audit["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["action"] == "alert_open" && e["detail"] == format!("alert {id}")));
     let state = StateDb::open(&config.storage.data_dir).unwrap();
     assert_eq!(
         state.incident(id).unwrap().unwrap().status,

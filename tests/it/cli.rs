@@ -385,7 +385,9 @@ fn import_then_search_from_the_shell() {
     let (code, out, _) = webcare(&["audit", "-c", &config]);
     assert_eq!(code, 0);
     assert!(
-        out.contains("forget_dry_run") && out.contains("url=https://forum.example/t/9"),
+        out.contains("forget_dry_run")
+            && out.contains("url on forum.example #")
+            && !out.contains("https://forum.example/t/9"),
         "{out}"
     );
     // Searches from the shell are audited too, with the account the process runs as,

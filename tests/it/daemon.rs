@@ -210,14 +210,27 @@ async fn check_search_features(addr: std::net::SocketAddr) {
         total(&everything) - total(&tolk),
         "{but_tolk}"
     );
+    // "IND: tolk" as staff type it: the word before the colon is a word, not a field.
+    let (status, colon) = get_json(addr, "/api/search?q=IND:%20tolk").await;
+    assert_eq!(status, 200, "{colon}");
+    assert_eq!(total(&colon), total(&ind_tolk), "{colon}");
     // Bad input: 400 with a message saying what is wrong, never a 500.
     for (query, expect) in [
         ("q=%22unclosed", "invalid query"),
-        ("q=nosuchfield:x", "no field"),
-        ("q=title:tolk", "no field"),
-        // Parsed, but not a query the index can run: still the query's fault.
-        ("q=url:*", "this query cannot be run"),
-        ("q=IND%20OR%20id:*", "this query cannot be run"),
+        // No search by field: the filters are parameters, and the author's pseudonym
+        // is not for listing what one person wrote.
+        ("q=title:tolk", "there is no field search"),
+        (
+            "q=author:p_0123456789abcdef01234567",
+            "there is no field search",
+        ),
+        ("q=url:*", "there is no field search"),
+        ("q=IND%20OR%20id:*", "there is no field search"),
+        (
+            "q=published:%5B2020%20TO%202030%5D",
+            "there is no field search",
+        ),
+        ("q=%5Ba%20TO%20z%5D", "there is no field search"),
         // A field that does not exist, asked for whole (found by fuzzing).
         ("q=nosuchfield:*", "no field"),
         ("q=tolk%20OR%20c:*", "no field"),
@@ -363,8 +376,37 @@ async fn a_client_slow_to_send_its_headers_is_disconnected() {
         )
         .await
         .unwrap();
+    // A body trickled a byte at a time, each within the deadline, the whole not: a
+    // deadline per piece would hold this connection for as long as the body lasts.
+    let trickled = tokio::net::TcpStream::connect(daemon.addr()).await.unwrap();
+    let (mut trickled_in, mut trickled_out) = tokio::io::split(trickled);
+    trickled_out
+        .write_all(
+            b"POST /api/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n",
+        )
+        .await
+        .unwrap();
+    let trickle = tokio::spawn(async move {
+        for _ in 0..200 {
+            if trickled_out.write_all(b" ").await.is_err() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        }
+    });
     let (status, _) = get_json(daemon.addr(), "/healthz").await;
     assert_eq!(status, 200);
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        trickled_in.read_to_end(&mut answer),
+    )
+    .await;
+    assert!(read.is_ok(), "the trickling client is still connected");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("did not arrive within 1s"), "{answer}");
+    trickle.abort();
     // A guard, not a measurement: without a deadline neither connection is ever closed
     // by the server, and hyper's own default would close them after 30 seconds.
     for (name, stream) in [
@@ -387,6 +429,46 @@ async fn a_client_slow_to_send_its_headers_is_disconnected() {
     }
     let (status, _) = get_json(daemon.addr(), "/healthz").await;
     assert_eq!(status, 200);
+    daemon.shutdown().await.unwrap();
+}
+
+/// One address holds at most `MAX_PER_CLIENT` connections: more are closed at once,
+/// and the others are served on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_address_holds_a_bounded_number_of_connections() {
+    use tokio::io::AsyncReadExt;
+    let server = fixtures::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = fixtures::config(dir.path(), &server, &[]);
+    let daemon = webcare::daemon::start(&config).await.unwrap();
+    let mut idle = Vec::new();
+    for _ in 0..webcare::http::MAX_PER_CLIENT {
+        idle.push(tokio::net::TcpStream::connect(daemon.addr()).await.unwrap());
+    }
+    // Accepted and counted in order: a request on the first of them is served.
+    let mut one_more = tokio::net::TcpStream::connect(daemon.addr()).await.unwrap();
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        one_more.read_to_end(&mut answer),
+    )
+    .await;
+    assert!(
+        matches!(read, Ok(Ok(0))),
+        "the connection over the limit was not closed: {read:?}"
+    );
+    drop(idle.pop());
+    // Closed: served again (its slot is given back once the server sees it closed).
+    let mut served = false;
+    for _ in 0..50 {
+        if let Ok(response) = reqwest::get(format!("http://{}/healthz", daemon.addr())).await {
+            served = response.status() == 200;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(served);
+    drop(idle);
     daemon.shutdown().await.unwrap();
 }
 
