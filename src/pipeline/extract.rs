@@ -84,7 +84,7 @@ pub fn html_to_text(html: &str) -> String {
     for edge in fragment.tree.root().traverse() {
         match edge {
             Edge::Open(node) => match node.value() {
-                Node::Element(e) if SKIPPED.contains(&e.name()) || is_quote_header(&node) => {
+                Node::Element(e) if SKIPPED.contains(&e.name()) || not_the_writers(&node) => {
                     skipping += 1
                 }
                 Node::Element(e) if BREAKING.contains(&e.name()) => out.push(' '),
@@ -92,7 +92,7 @@ pub fn html_to_text(html: &str) -> String {
                 _ => {}
             },
             Edge::Close(node) => match node.value() {
-                Node::Element(e) if SKIPPED.contains(&e.name()) || is_quote_header(&node) => {
+                Node::Element(e) if SKIPPED.contains(&e.name()) || not_the_writers(&node) => {
                     skipping -= 1
                 }
                 Node::Element(e) if BREAKING.contains(&e.name()) => out.push(' '),
@@ -103,16 +103,22 @@ pub fn html_to_text(html: &str) -> String {
     fold_whitespace(&out)
 }
 
-/// The header of a quote in a Discourse post (`<aside class="quote"><div
-/// class="title">… mina:</div><blockquote>…`): the quoted person's user name and
-/// avatar, not what they wrote.
-fn is_quote_header(node: &ego_tree::NodeRef<'_, Node>) -> bool {
+/// What a forum adds to a post that its writer did not write (Discourse): the header of
+/// a quote (`<aside class="quote"><div class="title">… mina:</div>`, the quoted
+/// person's user name), the preview of a linked page (`<aside class="onebox">`: that
+/// page's title and description), and an uploaded file's name and size (`<span
+/// class="filename">brief_IND_….jpg</span>`, `<div class="meta">`), which no redaction
+/// pattern expects.
+fn not_the_writers(node: &ego_tree::NodeRef<'_, Node>) -> bool {
     let is = |node: &ego_tree::NodeRef<'_, Node>, name: &str, class: &str| {
         node.value().as_element().is_some_and(|e| {
             e.name() == name && e.has_class(class, scraper::CaseSensitivity::AsciiCaseInsensitive)
         })
     };
-    is(node, "div", "title") && node.parent().is_some_and(|p| is(&p, "aside", "quote"))
+    (is(node, "div", "title") && node.parent().is_some_and(|p| is(&p, "aside", "quote")))
+        || is(node, "aside", "onebox")
+        || is(node, "span", "filename")
+        || (is(node, "div", "meta") && node.ancestors().any(|a| is(&a, "div", "lightbox-wrapper")))
 }
 
 /// Text that may or may not be HTML: parsed as HTML only when it holds a whole tag, a
@@ -481,6 +487,12 @@ mod tests {
     fn html_becomes_clean_text() {
         let html = "<p>De IND&#8217;s   beslis&shy;termijn</p><script>alert(1)</script>\n\n<p>caf&eacute;&nbsp;<b>open</b></p><style>p{}</style>";
         assert_eq!(html_to_text(html), "De IND’s beslistermijn café open");
+    }
+
+    #[test]
+    fn a_link_preview_and_an_uploads_name_are_not_the_writers_words() {
+        let cooked = r#"<p>Mijn brief:</p><div class="lightbox-wrapper"><a class="lightbox"><img src="x.jpg"><div class="meta"><span class="filename">brief_IND_Jansen.jpg</span><span class="informations">719×216 13.7 KB</span></div></a></div><aside class="onebox allowlistedgeneric"><header>ind.nl</header><article><h3>Asiel aanvragen</h3><p>Alles over de procedure</p></article></aside><p>Wat betekent dit?</p>"#;
+        assert_eq!(html_to_text(cooked), "Mijn brief: Wat betekent dit?");
     }
 
     #[test]

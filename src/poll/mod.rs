@@ -67,8 +67,26 @@ pub struct PollReport {
     /// New relevant items not stored because their permalink or author was erased
     /// before (`webcare forget`).
     pub erased_before: usize,
+    /// New items not delivered: not public (a direct message a token can search), taken
+    /// down, or by an author who opted out of being indexed.
+    pub withheld: usize,
     pub pages: usize,
     pub not_modified: bool,
+    /// What the source gave up this poll because the server refused to page further
+    /// back ([`Source::give_up`]): posts it will never deliver.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
+}
+
+/// Whether a request failed for a reason that asking again will not change: a client
+/// error about the request itself — not 401 or 407 (credentials, which the administrator
+/// may mend), 408 or 429 (the rate or a timeout).
+fn refused_for_good(error: &PollError) -> bool {
+    matches!(
+        error,
+        PollError::Fetch(FetchError::Status { status })
+            if (400..500).contains(status) && ![401, 407, 408, 429].contains(status)
+    )
 }
 
 /// What the pages of one poll gave, and the error that stopped it early, if one did.
@@ -243,6 +261,23 @@ impl Poller {
         loop {
             let (page, not_modified) = match self.fetch_page(source, &request, saved).await {
                 Ok(fetched) => fetched,
+                Err(error) if collected.report.skipped.is_none() && refused_for_good(&error) => {
+                    let Some((position, skipped)) = source.give_up(&request, &collected.position)
+                    else {
+                        match collected.report.pages {
+                            0 => return Err(error),
+                            _ => {
+                                collected.failure = Some(error);
+                                return Ok(collected);
+                            }
+                        }
+                    };
+                    tracing::warn!(source = %source.name(), %error, "{skipped}");
+                    request = source.first_request(&position);
+                    collected.position = position;
+                    collected.report.skipped = Some(format!("{skipped} ({error})"));
+                    continue;
+                }
                 Err(error) if collected.report.pages == 0 => return Err(error),
                 Err(error) => {
                     collected.failure = Some(error);
@@ -252,6 +287,7 @@ impl Poller {
             collected.report.pages += 1;
             collected.report.not_modified = not_modified;
             collected.report.items_seen += page.items_seen;
+            collected.report.withheld += page.withheld;
             if let Some(first) = page.unreadable.first() {
                 // The reason may quote the response: redacted like content.
                 let first = self.pipeline.redact(first);

@@ -57,13 +57,28 @@ impl Bluesky {
         let record = post.field("record")?;
         let text = record.str_at("text")?;
         let published = record.field("createdAt")?.time().unwrap_or(indexed);
-        let first_lang = match record.opt("langs")? {
-            Some(langs) => langs.items()?.first().map(At::str).transpose()?,
-            None => None,
-        };
+        let first_lang = record
+            .opt("langs")
+            .ok()
+            .flatten()
+            .and_then(|langs| langs.items().ok())
+            .and_then(|langs| langs.first().and_then(At::hint))
+            .map(str::to_string);
+        // The author asked apps not to show their posts to people not logged in.
+        let withheld = author
+            .opt("labels")
+            .ok()
+            .flatten()
+            .and_then(|labels| labels.items().ok())
+            .is_some_and(|labels| {
+                labels
+                    .iter()
+                    .any(|l| l.hint_str("val") == Some("!no-unauthenticated"))
+            });
         let mut m = Mention::new(&self.name, uri, published, now);
         m.text = fold_whitespace(text);
-        // A handle that no longer resolves is shown as `handle.invalid`; the DID still links.
+        // A handle that no longer resolves is shown as `handle.invalid`, for every such
+        // account alike: the DID links, and tells the authors apart.
         let profile = if handle == "handle.invalid" {
             author.str_at("did")?
         } else {
@@ -71,8 +86,11 @@ impl Bluesky {
         };
         let rkey = uri.rsplit('/').next().unwrap_or_default();
         m.url = Some(format!("{WEB}/profile/{profile}/post/{rkey}"));
-        m.author = Some(handle.to_string());
-        m.lang_hint = self.lang.clone().or_else(|| first_lang.map(primary_subtag));
+        m.author = Some(profile.to_string());
+        m.lang_hint = self
+            .lang
+            .clone()
+            .or_else(|| first_lang.as_deref().map(primary_subtag));
         Ok(Item {
             // The saved position keeps the last keys; a post's URI holds its author's
             // permanent account id (`at://did:plc:…/…`), so the key holds its hash.
@@ -82,6 +100,7 @@ impl Bluesky {
             ),
             mention: m,
             pinned: false,
+            withheld,
         })
     }
 }
@@ -232,5 +251,34 @@ mod tests {
         assert_eq!(chunk.unreadable.len(), 1);
         let err = &chunk.unreadable[0];
         assert!(err.contains("bluesky: posts[1].record: missing"), "{err}");
+    }
+
+    #[test]
+    fn authors_without_a_handle_stay_apart_and_opted_out_authors_are_withheld() {
+        let chunk = source().read(0, None, &body(PAGE), Utc::now()).unwrap();
+        // Not one "handle.invalid" for every such account: their DIDs.
+        assert_eq!(
+            chunk.items[1].mention.author.as_deref(),
+            Some("did:plc:def")
+        );
+        assert!(chunk.items.iter().all(|i| !i.withheld));
+        let labelled = PAGE.replace(
+            r#""handle":"noor.bsky.social"}"#,
+            r#""handle":"noor.bsky.social","labels":[{"src":"did:plc:abc","val":"!no-unauthenticated"}]}"#,
+        );
+        let chunk = source()
+            .read(0, None, &body(&labelled), Utc::now())
+            .unwrap();
+        assert!(chunk.items[0].withheld && !chunk.items[1].withheld);
+        // A post dated in the year 3001 is not believed: it would head the inbox for ever
+        // and never be erased.
+        let far = PAGE.replace("2026-11-20T09:59:00.000Z", "3001-12-31T23:00:00.000Z");
+        let now = Utc::now();
+        let chunk = source().read(0, None, &body(&far), now).unwrap();
+        assert_eq!(chunk.items[0].mention.published, now);
+        // Langs of the wrong shape cost the hint only.
+        let odd = PAGE.replace(r#""langs":["ar"]"#, r#""langs":"ar""#);
+        let chunk = source().read(0, None, &body(&odd), Utc::now()).unwrap();
+        assert_eq!(chunk.items[0].mention.lang_hint, None);
     }
 }

@@ -106,6 +106,7 @@ impl Discourse {
             key: Key::new(published, id),
             mention: m,
             pinned: false,
+            withheld: false,
         })
     }
 }

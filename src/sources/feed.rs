@@ -155,6 +155,7 @@ impl Source for FeedSource {
             mentions,
             items_seen: feed.entries.len(),
             unreadable: Vec::new(),
+            withheld: 0,
             next: None,
             position: serde_json::to_value(new_position).unwrap_or_default(),
         })
@@ -200,8 +201,14 @@ impl FeedSource {
 
 /// The entry's body: full content if present, else the summary; markup removed.
 fn entry_text(entry: &Entry) -> String {
-    if let Some(body) = entry.content.as_ref().and_then(|c| c.body.as_deref()) {
-        return html_to_text(body);
+    if let Some(content) = entry.content.as_ref() {
+        if let Some(body) = content.body.as_deref() {
+            // JSON Feed's `content_text`, Atom's `type="text"`: "<COA>" is text there.
+            if content.content_type.essence().to_string() == "text/plain" {
+                return crate::pipeline::extract::fold_whitespace(body);
+            }
+            return html_to_text(body);
+        }
     }
     match &entry.summary {
         Some(summary) if summary.content_type.essence().to_string() == "text/plain" => {

@@ -122,6 +122,23 @@ impl<'a> At<'a> {
         self.opt(key)?.map(|v| v.str()).transpose()
     }
 
+    /// This value as a string where it is only a hint: of another type, `None`.
+    pub fn hint(&self) -> Option<&'a str> {
+        self.value.as_str()
+    }
+
+    /// Field `key` as a string where it is only a hint (a language, a content warning):
+    /// absent, null or of another type, `None` — a malformed hint must not cost the item.
+    pub fn hint_str(&self, key: &str) -> Option<&'a str> {
+        self.opt(key).ok().flatten().and_then(|v| v.value.as_str())
+    }
+
+    /// Field `key` as true or false where it is only a hint (a flag): as
+    /// [`At::hint_str`].
+    pub fn hint_bool(&self, key: &str) -> Option<bool> {
+        self.opt(key).ok().flatten().and_then(|v| v.value.as_bool())
+    }
+
     pub fn str(&self) -> Result<&'a str, SourceError> {
         self.value.as_str().ok_or_else(|| self.wrong("a string"))
     }

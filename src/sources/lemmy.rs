@@ -73,10 +73,16 @@ impl Lemmy {
         let ap_id = inner.str_at("ap_id")?;
         let published = inner.field("published")?.time()?;
         let text = inner.opt_str(text_field)?.unwrap_or_default();
-        let language = match inner.opt("language_id")? {
-            Some(language) => language_code(language.u64()?),
-            None => None,
-        };
+        let language = inner
+            .opt("language_id")
+            .ok()
+            .flatten()
+            .and_then(|l| l.u64().ok())
+            .and_then(language_code);
+        // Deleted by its author or removed by a moderator (a moderator's token still
+        // lists them): not stored.
+        let withheld =
+            inner.hint_bool("deleted") == Some(true) || inner.hint_bool("removed") == Some(true);
         let mut m = Mention::new(&self.name, ap_id, published, now);
         match plan {
             Plan::Posts => m.title = any_to_text(inner.str_at("name")?),
@@ -87,16 +93,14 @@ impl Lemmy {
         m.author = Some(handle(&view.field("creator")?)?);
         m.lang_hint = self.lang.clone().or(language.map(str::to_string));
         // A community's or instance's featured posts come first even sorted by New.
-        let mut pinned = false;
-        for flag in ["featured_community", "featured_local"] {
-            if let Some(featured) = inner.opt(flag)? {
-                pinned |= featured.bool()?;
-            }
-        }
+        let pinned = ["featured_community", "featured_local"]
+            .iter()
+            .any(|flag| inner.hint_bool(flag) == Some(true));
         Ok(Item {
             key: Key::new(published, id),
             mention: m,
             pinned,
+            withheld,
         })
     }
 }
@@ -287,5 +291,23 @@ mod tests {
             err.contains("lemmy: comments[0].post.name: missing"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn deleted_and_removed_posts_are_withheld_and_odd_hints_cost_only_the_hint() {
+        let changed = POSTS
+            .replace(r#""language_id":0}"#, r#""language_id":0,"deleted":true}"#)
+            .replace(
+                r#""featured_community":true"#,
+                r#""featured_community":"yes""#,
+            )
+            .replace(r#""language_id":37"#, r#""language_id":"en""#);
+        let chunk = source(false)
+            .read(0, None, &body(&changed), Utc::now())
+            .unwrap();
+        assert_eq!(chunk.items.len(), 2);
+        assert!(chunk.items[0].withheld);
+        assert!(!chunk.items[1].withheld && !chunk.items[1].pinned);
+        assert_eq!(chunk.items[1].mention.lang_hint, None);
     }
 }

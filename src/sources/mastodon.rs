@@ -80,10 +80,16 @@ impl Mastodon {
         let published = status.field("created_at")?.time()?;
         let uri = status.str_at("uri")?;
         let content = status.str_at("content")?;
-        let author = self.author(&status.field("account")?)?;
+        let account = status.field("account")?;
+        let author = self.author(&account)?;
+        // Searched with a token, a server also finds the direct messages and the posts
+        // for followers that concern the token's account: not public, never stored. An
+        // author who opted out of being indexed ("noindex") is not stored either.
+        let withheld = status.hint_str("visibility").is_some_and(|v| v != "public")
+            || account.hint_bool("noindex") == Some(true);
         let mut m = Mention::new(&self.name, uri, published, now);
         m.title = status
-            .opt_str("spoiler_text")?
+            .hint_str("spoiler_text")
             .map(any_to_text)
             .unwrap_or_default();
         m.text = html_to_text(content);
@@ -94,12 +100,13 @@ impl Mastodon {
         m.author = Some(author);
         m.lang_hint = match &self.lang {
             Some(lang) => Some(lang.clone()),
-            None => status.opt_str("language")?.map(str::to_string),
+            None => status.hint_str("language").map(str::to_string),
         };
         Ok(Item {
             key: Key::new(snowflake_time(&id).unwrap_or(published), id),
             mention: m,
             pinned: false,
+            withheld,
         })
     }
 }
@@ -313,5 +320,42 @@ mod tests {
         let json = format!(r#"{{"accounts":[],"hashtags":[],"statuses":{STATUSES}}}"#);
         let chunk = m.read(0, None, &body(&json, None), Utc::now()).unwrap();
         assert_eq!(chunk.items.len(), 2);
+    }
+
+    #[test]
+    fn what_is_not_public_or_opted_out_is_withheld() {
+        let m = source(&[], Some("asielprocedure"));
+        let direct = STATUSES
+            .replacen(
+                r#""spoiler_text":"","#,
+                r#""spoiler_text":"","visibility":"direct","#,
+                1,
+            )
+            .replace(
+                r#""account":{"acct":"bo"}"#,
+                r#""account":{"acct":"bo","noindex":true}"#,
+            );
+        let json = format!(r#"{{"statuses":{direct}}}"#);
+        let chunk = m.read(0, None, &body(&json, None), Utc::now()).unwrap();
+        // Both still sit in the listing (the walk counts them), neither is to be stored.
+        assert_eq!(chunk.items.len(), 2);
+        assert!(chunk.items.iter().all(|i| i.withheld));
+        let public = STATUSES.replacen(
+            r#""spoiler_text":"","#,
+            r#""spoiler_text":"","visibility":"public","#,
+            1,
+        );
+        let tags = source(&["IND"], None);
+        let chunk = tags
+            .read(0, None, &body(&public, None), Utc::now())
+            .unwrap();
+        assert!(chunk.items.iter().all(|i| !i.withheld));
+        // A malformed hint costs the hint, not the status.
+        let odd = STATUSES.replace(r#""language":"nl""#, r#""language":["nl"]"#);
+        let chunk = tags.read(0, None, &body(&odd, None), Utc::now()).unwrap();
+        assert_eq!(
+            (chunk.items.len(), chunk.items[0].mention.lang_hint.clone()),
+            (2, None)
+        );
     }
 }

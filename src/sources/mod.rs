@@ -101,6 +101,9 @@ pub struct Page {
     pub items_seen: usize,
     /// Why each item that could not be read was left out.
     pub unreadable: Vec<String>,
+    /// New items not delivered because they are not public or were taken down
+    /// ([`walk::Item::withheld`]).
+    pub withheld: usize,
     /// Another page to fetch within this poll (paging back to the last position).
     pub next: Option<FetchRequest>,
     /// The position to save once the mentions are committed.
@@ -139,6 +142,17 @@ pub trait Source: Send + Sync {
         fetched: Fetched,
         now: DateTime<Utc>,
     ) -> Result<Page, SourceError>;
+    /// `request` was refused for good (a 4xx about the request, not about credentials
+    /// or the rate): a position that gives up what it asked for, and a description of
+    /// what is given up, where giving up is possible — an older page of an unfinished
+    /// walk whose cursor the server will not take (Bluesky refuses cursors to anonymous
+    /// searches; Discourse has no search page after the tenth). Otherwise `None`: the
+    /// source fails and tries again, as after any failure. Without this, the walk would
+    /// start every poll with that cursor and fail there, and never read a new post again.
+    fn give_up(&self, _request: &FetchRequest, _position: &Position) -> Option<(Position, String)> {
+        None
+    }
+
     /// Pages one poll may fetch; the scheduler stops there and saves the last position.
     fn max_pages(&self) -> usize {
         crate::config::DEFAULT_MAX_PAGES

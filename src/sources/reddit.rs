@@ -111,14 +111,17 @@ impl Reddit {
             .map(str::to_string);
         m.lang_hint = self.lang.clone();
         // A moderator's sticky sits on top out of its time in some listings.
-        let stickied = match data.opt("stickied")? {
-            Some(flag) => flag.bool()?,
-            None => false,
-        };
+        let stickied = data.hint_bool("stickied") == Some(true);
+        // Removed by a moderator (doxxing, spam) or deleted by its author: the listing
+        // keeps its title, which is not stored either.
+        let body = data.hint_str(if kind == "t3" { "selftext" } else { "body" });
+        let withheld = data.hint_str("removed_by_category").is_some()
+            || matches!(body, Some("[removed]" | "[deleted]"));
         Ok(Some(Item {
             key: Key::new(published, id),
             mention: m,
             pinned: stickied,
+            withheld,
         }))
     }
 }
@@ -293,5 +296,24 @@ mod tests {
             ),
             "{err}"
         );
+    }
+
+    #[test]
+    fn removed_and_deleted_posts_are_withheld() {
+        let removed = LISTING
+            .replace(
+                r#""selftext":"Na 16 maanden &amp; twee gehoren.","#,
+                r#""selftext":"[removed]","removed_by_category":"moderator","#,
+            )
+            .replace("Bij mij duurde het nader gehoor 6 uur.", "[deleted]");
+        let chunk = source(&["thenetherlands"], None, true)
+            .read(0, None, &body(&removed), Utc::now())
+            .unwrap();
+        assert_eq!(chunk.items.len(), 2);
+        assert!(chunk.items.iter().all(|i| i.withheld));
+        let chunk = source(&["thenetherlands"], None, true)
+            .read(0, None, &body(LISTING), Utc::now())
+            .unwrap();
+        assert!(chunk.items.iter().all(|i| !i.withheld));
     }
 }

@@ -71,6 +71,10 @@ pub struct Item {
     /// Pinned to the top of the listing out of its order (a Lemmy community's featured
     /// post): delivered when new, but it neither ends a walk nor bounds it.
     pub pinned: bool,
+    /// Not public, or taken down, or its author asked not to be indexed (a Mastodon
+    /// direct message a token can search, a removed Reddit post): it counts for the walk,
+    /// as it sits in the listing, but is never delivered.
+    pub withheld: bool,
 }
 
 /// What an adapter read from one page.
@@ -314,6 +318,27 @@ impl<L: Listing> Source for Walk<L> {
         self.request(&self.start(position))
     }
 
+    fn give_up(&self, request: &FetchRequest, position: &Position) -> Option<(Position, String)> {
+        let mut progress: Progress = serde_json::from_value(request.context.clone())
+            .unwrap_or_else(|_| self.start(position));
+        let label = self.listing.streams().get(progress.stream)?.clone();
+        let stream = progress.state.streams.get_mut(&label)?;
+        let gap = stream.gap.take()?;
+        // Closed as a finished walk is, the items between its floor and its oldest
+        // delivered item left out.
+        let top = gap.top.min(Key::new(Utc::now(), ""));
+        if Some(&top) > stream.mark.as_ref() {
+            stream.mark = Some(top);
+        }
+        remember_ahead(stream, Vec::new());
+        let given_up = format!(
+            "{label}: the posts after {} and before {} are skipped: the server refused the older page",
+            gap.floor.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            gap.low.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        );
+        Some((progress.state.to_value(), given_up))
+    }
+
     fn parse(
         &self,
         request: &FetchRequest,
@@ -347,7 +372,7 @@ impl<L: Listing> Source for Walk<L> {
             .read(progress.stream, cursor.as_deref(), &body, now)?;
         let items_seen = chunk.items.len() + chunk.unreadable.len();
         let unreadable = std::mem::take(&mut chunk.unreadable);
-        let mentions = advance(&mut stream, chunk, self.horizon(now), now);
+        let (mentions, withheld) = advance(&mut stream, chunk, self.horizon(now), now);
         progress.state.streams.insert(label, stream);
         let position = progress.state.to_value();
         let next = self
@@ -357,13 +382,15 @@ impl<L: Listing> Source for Walk<L> {
             mentions,
             items_seen,
             unreadable,
+            withheld,
             next,
             position,
         })
     }
 }
 
-/// Moves one stream's walk on by one page and returns the items it delivers.
+/// Moves one stream's walk on by one page and returns the items it delivers, and how
+/// many new ones it withheld.
 ///
 /// Items keep the times the platform gives them, even in the future (a server clock
 /// ahead of ours): pages and polls then agree where each sits. Only the mark is held at
@@ -371,7 +398,12 @@ impl<L: Listing> Source for Walk<L> {
 /// everything published after it is measured against. Items dated after `now` then come
 /// again until our clock passes them; the stream remembers them as delivered
 /// ([`Stream::ahead`]), so none is skipped and none delivered twice.
-fn advance(stream: &mut Stream, chunk: Chunk, horizon: Key, now: DateTime<Utc>) -> Vec<Mention> {
+fn advance(
+    stream: &mut Stream,
+    chunk: Chunk,
+    horizon: Key,
+    now: DateTime<Utc>,
+) -> (Vec<Mention>, usize) {
     let walk = stream.gap.take();
     let requested = walk.as_ref().map(|g| g.cursor.clone());
     let floor = match (&walk, &stream.mark) {
@@ -387,12 +419,18 @@ fn advance(stream: &mut Stream, chunk: Chunk, horizon: Key, now: DateTime<Utc>) 
     };
     let mut reached = chunk.items.is_empty();
     let mut mentions = Vec::new();
+    let mut withheld = 0;
     let mut ahead = Vec::new();
     for item in chunk.items {
-        // Delivered on an earlier poll: it counts for the walk, but is not delivered again.
+        // Delivered on an earlier poll, or not to be delivered at all: it counts for the
+        // walk, but is not delivered (again).
         let again = stream.ahead.contains(&item.key);
         let mut deliver = |item: Item| {
             if again {
+                return;
+            }
+            if item.withheld {
+                withheld += 1;
                 return;
             }
             if item.key.at > now {
@@ -448,7 +486,7 @@ fn advance(stream: &mut Stream, chunk: Chunk, horizon: Key, now: DateTime<Utc>) 
         }
     }
     remember_ahead(stream, ahead);
-    mentions
+    (mentions, withheld)
 }
 
 /// Adds the items just delivered ahead of our clock to those remembered, and forgets
@@ -535,6 +573,7 @@ mod tests {
                 key: key.clone(),
                 mention: Mention::new("fake", &key.id, key.at, now),
                 pinned,
+                withheld: false,
             };
             let pinned = self.pinned.lock().unwrap();
             let items: Vec<Item> = pinned

@@ -95,6 +95,9 @@ enum Inject {
     TooMany(u64),
     /// Status 200 with this content type and body.
     Raw(&'static str, String),
+    /// This status for a request that pages back (`cursor=`), as Bluesky answers an
+    /// anonymous search that asks for an older page.
+    RefuseCursor(u16),
 }
 
 /// A platform with one listing of posts, serving each kind's API shape at its path.
@@ -328,6 +331,13 @@ async fn serve(
         Inject::Raw(content_type, body) => {
             return ([(header::CONTENT_TYPE, *content_type)], body.clone()).into_response()
         }
+        Inject::RefuseCursor(status) if query.iter().any(|(k, _)| k == "cursor") => {
+            return (
+                StatusCode::from_u16(*status).unwrap(),
+                r#"{"error":"Forbidden","message":"Request forbidden by administrative rules"}"#,
+            )
+                .into_response()
+        }
         _ => {}
     }
     let param = |name: &str| {
@@ -553,6 +563,41 @@ async fn too_many_requests_is_waited_out_and_the_pages_before_it_are_kept() {
     harness.finish().await;
 }
 
+/// A server that will not give an older page (Bluesky refuses cursors to anonymous
+/// searches): the unfinished walk is given up, said so, and the source goes on with new
+/// posts, rather than start every poll with that cursor and fail there for ever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_walk_the_server_will_not_page_is_given_up_and_new_posts_still_come() {
+    let mock = Mock::start().await;
+    mock.publish(12);
+    *mock.always.lock().unwrap() = Some(Inject::RefuseCursor(403));
+    let dir = tempfile::tempdir().unwrap();
+    let config = platform_config(dir.path(), &source_toml(Kind::Bluesky, "s", &mock.base, 1));
+    let harness = Harness::start(&config);
+    let source = webcare::sources::build(&config.sources[0]).unwrap();
+    let mut checkpoint = SourceCheckpoint::default();
+    // The newest page; the walk back is left for the next poll.
+    assert_eq!(poll(&harness, source.as_ref(), &mut checkpoint).await, 5);
+    let report = harness
+        .poller
+        .poll_once(source.as_ref(), &mut checkpoint)
+        .await
+        .unwrap();
+    let skipped = report.skipped.expect("the given-up walk is reported");
+    assert!(
+        skipped.contains("are skipped: the server refused the older page")
+            && skipped.contains("HTTP 403"),
+        "{skipped}"
+    );
+    // New posts come on every poll from now on.
+    mock.publish(3);
+    assert_eq!(poll(&harness, source.as_ref(), &mut checkpoint).await, 3);
+    mock.publish(2);
+    assert_eq!(poll(&harness, source.as_ref(), &mut checkpoint).await, 2);
+    assert_eq!(harness.index.num_mentions(), 10);
+    harness.finish().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn broken_responses_name_the_field_and_the_other_sources_go_on() {
     let cases: [(Kind, &'static str, &'static str, &str); 4] = [
@@ -757,8 +802,11 @@ fn the_shipped_config_and_the_readme_cover_every_kind_and_key() {
     }
 }
 
+/// Items of the corpus' responses not delivered as not public or taken down.
+static WITHHELD: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
 /// `bytes` as the response to `source`'s first request (of stream `stream`); returns the
-/// mentions, after checking every item became one.
+/// mentions, after checking every item became one or was withheld.
 fn parse_page(
     source: &dyn Source,
     bytes: Vec<u8>,
@@ -780,7 +828,12 @@ fn parse_page(
     let page = source
         .parse(&request, &Value::Null, Fetched::Body(body), Utc::now())
         .unwrap_or_else(|e| panic!("{origin}: {e}"));
-    assert_eq!(page.mentions.len(), page.items_seen, "{origin}");
+    assert_eq!(
+        page.mentions.len() + page.withheld,
+        page.items_seen,
+        "{origin}"
+    );
+    WITHHELD.fetch_add(page.withheld, std::sync::atomic::Ordering::SeqCst);
     page.mentions
 }
 
@@ -955,7 +1008,10 @@ backfill = "20000d"
     let n = parse_page(lemmy.as_ref(), bytes, Some(1), "comment list").len();
     count("lemmy comments", n);
 
-    eprintln!("platform corpora (responses, mentions): {counts:?}");
+    let withheld = WITHHELD.load(std::sync::atomic::Ordering::SeqCst);
+    eprintln!("platform corpora (responses, mentions): {counts:?}; {withheld} withheld");
+    // Real direct messages, accounts that opted out of indexing, removed Reddit posts.
+    assert!(withheld > 0, "nothing withheld in the corpora");
     for name in [
         "mastodon statuses",
         "mastodon search",
