@@ -67,8 +67,8 @@ pub async fn forget(
             .await
             .map_err(|e| ApiError::internal("the preview of the erasure failed", e))?
             .map_err(|e| ApiError::internal("the preview of the erasure failed", e))?;
-        state.audit(
-            &principal.user,
+        state.audit_as(
+            &principal,
             "forget_dry_run",
             &format!("{}: {} mentions", erasure.audited(), preview.matching),
         );
@@ -89,7 +89,7 @@ pub async fn forget(
         Arc::clone(&state),
         writer.clone(),
         erasure,
-        principal.user.clone(),
+        principal.clone(),
     ))
     .await
     .map_err(|e| ApiError::internal("the erasure failed", e))??;
@@ -102,7 +102,7 @@ async fn erase_everywhere(
     state: Arc<AppState>,
     writer: crate::search::writer::WriterHandle,
     erasure: Erasure,
-    user: String,
+    principal: Principal,
 ) -> Result<usize, ApiError> {
     let failed = |e: String| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e);
     let erased = writer
@@ -110,8 +110,8 @@ async fn erase_everywhere(
         .await
         .map_err(|e| failed(e.to_string()))?;
     // Recorded first: the mentions are gone even if a copy's clean-up fails below.
-    state.audit(
-        &user,
+    state.audit_as(
+        &principal,
         "forget",
         &format!("{}: {erased} mentions", erasure.audited()),
     );
@@ -162,7 +162,7 @@ pub async fn audit(
         .state
         .audit_entries(since, params.get("user").map(String::as_str), limit)
         .map_err(|e| ApiError::internal("reading the audit trail failed", e))?;
-    state.audit(&principal.user, "audit_read", "");
+    state.audit_as(&principal, "audit_read", "");
     Ok(Json(json!({ "entries": entries })))
 }
 
@@ -196,11 +196,7 @@ pub async fn set_user(
         .run(move || users.update(|u| u.set_user(&request.name, request.role, &request.password)))
         .await?
         .map_err(access_error)?;
-    state.audit(
-        &principal.user,
-        "user_set",
-        &format!("{name}: {role}, {what}"),
-    );
+    state.audit_as(&principal, "user_set", &format!("{name}: {role}, {what}"));
     Ok(Json(json!({ "name": name, "role": role })))
 }
 
@@ -220,7 +216,7 @@ pub async fn remove_user(
     if !removed {
         return Err(ApiError::new(StatusCode::NOT_FOUND, "no such user"));
     }
-    state.audit(&principal.user, "user_remove", &name);
+    state.audit_as(&principal, "user_remove", &name);
     Ok(Json(json!({ "removed": name })))
 }
 
@@ -259,8 +255,8 @@ pub async fn add_token(
         .users
         .update(|u| u.add_token(&name, lifetime, request.label.as_deref(), Utc::now()))
         .map_err(access_error)?;
-    state.audit(
-        &principal.user,
+    state.audit_as(
+        &principal,
         "token_add",
         &format!("{name}: {}", stored.summary()),
     );
@@ -294,11 +290,7 @@ pub async fn revoke_token(
             "no token of this user has that id",
         ));
     }
-    state.audit(
-        &principal.user,
-        "token_revoke",
-        &format!("{name}: token {id}"),
-    );
+    state.audit_as(&principal, "token_revoke", &format!("{name}: token {id}"));
     Ok(Json(json!({ "name": name, "revoked": id })))
 }
 
@@ -307,7 +299,7 @@ pub async fn users(
     State(state): State<Arc<AppState>>,
     Extension(principal): Extension<Principal>,
 ) -> Json<Value> {
-    state.audit(&principal.user, "users_read", "");
+    state.audit_as(&principal, "users_read", "");
     let users = state.users.current();
     let now = Utc::now();
     let list: Vec<Value> = users

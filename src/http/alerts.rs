@@ -68,8 +68,8 @@ pub async fn list(
     let incidents = state.state.incidents(status, limit).map_err(internal)?;
     // The alerts quote mentions, as a search does: read like one, audited like one.
     let shown = params.get("status").map_or("any", String::as_str);
-    state.audit(
-        &principal.user,
+    state.audit_as(
+        &principal,
         "alerts_read",
         &format!("status={shown}: {} alerts", incidents.len()),
     );
@@ -93,7 +93,7 @@ pub async fn get(
     let id = parse_id(&id)?;
     match state.state.incident(id).map_err(internal)? {
         Some(i) => {
-            state.audit(&principal.user, "alert_open", &format!("alert {id}"));
+            state.audit_as(&principal, "alert_open", &format!("alert {id}"));
             Ok(Json(with_search(&state, &i)))
         }
         None => Err(ApiError::new(
@@ -173,7 +173,7 @@ async fn set_status(
         Status::Resolved => "alert_resolve",
         _ => "alert_acknowledge",
     };
-    state.audit(&principal.user, action, &format!("alert {id}"));
+    state.audit_as(principal, action, &format!("alert {id}"));
     Ok(Json(with_search(state, &updated)))
 }
 

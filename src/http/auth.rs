@@ -31,8 +31,16 @@ pub const SESSION_COOKIE: &str = "webcare_session";
 pub struct Principal {
     pub user: String,
     pub role: Role,
-    /// Signed in with the session cookie (which a browser adds by itself), not a token.
-    pub by_cookie: bool,
+    /// The id of the API token the request came with; `None`: the session cookie (which
+    /// a browser adds by itself).
+    pub token: Option<String>,
+}
+
+impl Principal {
+    /// Signed in with the session cookie, not a token.
+    pub fn by_cookie(&self) -> bool {
+        self.token.is_none()
+    }
 }
 
 /// The middleware: finds the route's decision, checks the credential and the role.
@@ -82,7 +90,8 @@ pub async fn authenticate(
             return expired_token();
         }
     };
-    if principal.by_cookie && !request.method().is_safe() && from_another_site(request.headers()) {
+    if principal.by_cookie() && !request.method().is_safe() && from_another_site(request.headers())
+    {
         audit_sampled(
             &state,
             &client,
@@ -105,8 +114,8 @@ pub async fn authenticate(
         _ => Role::Viewer,
     };
     if principal.role < needed {
-        state.audit(
-            &principal.user,
+        state.audit_as(
+            &principal,
             "forbidden",
             &format!("{} {}", request.method(), path.unwrap_or_default()),
         );
@@ -172,10 +181,10 @@ fn identify(state: &AppState, headers: &HeaderMap) -> Identity {
                 owner: owner.name.clone(),
                 id: token.id().to_string(),
             },
-            Some((user, _)) => Identity::Known(Principal {
+            Some((user, token)) => Identity::Known(Principal {
                 user: user.name.clone(),
                 role: user.role,
-                by_cookie: false,
+                token: Some(token.id().to_string()),
             }),
             None => Identity::Invalid("invalid bearer token"),
         };
@@ -201,7 +210,7 @@ fn identify(state: &AppState, headers: &HeaderMap) -> Identity {
         Some(user) => Identity::Known(Principal {
             user: user.name.clone(),
             role: user.role,
-            by_cookie: true,
+            token: None,
         }),
         None => Identity::Invalid("expired or unknown session cookie"),
     }
@@ -503,7 +512,7 @@ pub async fn logout(
     if let Err(e) = state.state.delete_session(&sha256_hex(session)) {
         tracing::error!(error = %e, "cannot delete a session");
     }
-    state.audit(&principal.user, "logout", "");
+    state.audit_as(&principal, "logout", "");
     let mut response = Json(json!({ "user": principal.user })).into_response();
     if let Ok(v) = HeaderValue::from_str(&session_cookie("", 0, state.secure_cookies)) {
         response.headers_mut().insert(header::SET_COOKIE, v);

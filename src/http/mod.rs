@@ -68,6 +68,23 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// [`AppState::audit`] for what a signed-in user did, saying which API token it was
+    /// done with: an administrator can make a token for another user, and what is done
+    /// with it must not read as that user's own doing.
+    pub fn audit_as(&self, principal: &auth::Principal, action: &str, detail: &str) {
+        match &principal.token {
+            Some(token) if detail.is_empty() => {
+                self.audit(&principal.user, action, &format!("with token {token}"))
+            }
+            Some(token) => self.audit(
+                &principal.user,
+                action,
+                &format!("{detail}; with token {token}"),
+            ),
+            None => self.audit(&principal.user, action, detail),
+        }
+    }
+
     /// Appends to the audit trail; a failure is logged, never shown to the caller. The
     /// detail may quote what a user typed (a search for a phone number, the permalink
     /// of a post to erase, which names its author): personal data out first.

@@ -1532,7 +1532,11 @@ async fn alerts_are_listed_shown_acknowledged_and_resolved_over_the_api() {
         .as_array()
         .unwrap()
         .iter()
-        .any(|e| e["action"] == "alert_open" && e["detail"] == format!("alert {id}")));
+        .any(|e| e["action"] == "alert_open"
+            && e["detail"]
+                .as_str()
+                .unwrap()
+                .starts_with(&format!("alert {id}; with token "))));
     let state = StateDb::open(&config.storage.data_dir).unwrap();
     assert_eq!(
         state.incident(id).unwrap().unwrap().status,
