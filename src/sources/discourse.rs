@@ -106,7 +106,11 @@ impl Discourse {
             key: Key::new(published, id),
             mention: m,
             pinned: false,
-            withheld: false,
+            // Hidden after flags, or deleted by its writer or a moderator (a moderator's
+            // token still lists them).
+            withheld: post.hint_bool("hidden") == Some(true)
+                || post.hint_bool("user_deleted") == Some(true)
+                || post.hint_str("deleted_at").is_some(),
         })
     }
 }
@@ -262,6 +266,16 @@ mod tests {
         assert_eq!(reply.author.as_deref(), Some("mina"));
         assert_eq!(reply.lang_hint.as_deref(), Some("nl"));
         assert_eq!(chunk.items[1].mention.title, "Wachten op de IND");
+        assert!(chunk.items.iter().all(|i| !i.withheld));
+        // Hidden after flags, or deleted: listed (a moderator's token), not stored.
+        let hidden = LATEST
+            .replace(r#""post_number":4,"#, r#""post_number":4,"hidden":true,"#)
+            .replace(
+                r#""post_number":1,"#,
+                r#""post_number":1,"deleted_at":"2026-11-20T10:00:00.000Z","#,
+            );
+        let chunk = d.read(0, None, &body(&hidden), Utc::now()).unwrap();
+        assert!(chunk.items.iter().all(|i| i.withheld));
     }
 
     #[test]
