@@ -4,10 +4,7 @@
 //! with the response's `cursor`. Each of `posts[]` is a post view: `uri`
 //! (`at://did/app.bsky.feed.post/rkey`), `author.handle`, `record.text`,
 //! `record.createdAt`, `record.langs` (the first is the hint) and `indexedAt`. The
-//! search orders by a post's `sortAt`, the earlier of `createdAt` and `indexedAt` (the
-//! lexicon's `since`/`until` say so), so that orders the walk: keyed by `indexedAt`
-//! alone, a post written well before the AppView saw it would sit deep in the listing
-//! with a key above the mark, and be missed once the walk stopped above it. The
+//! listing is ordered by when the AppView saw a post, so that orders the walk; the
 //! published time is the author's `createdAt` (clients may set it to anything, so one
 //! that is not a time falls back to `indexedAt` rather than stopping the source).
 
@@ -59,9 +56,7 @@ impl Bluesky {
         let handle = author.str_at("handle")?;
         let record = post.field("record")?;
         let text = record.str_at("text")?;
-        let created = record.field("createdAt")?.time().ok();
-        let published = created.unwrap_or(indexed);
-        let sort_at = created.map_or(indexed, |created| created.min(indexed));
+        let published = record.field("createdAt")?.time().unwrap_or(indexed);
         let first_lang = record
             .opt("langs")
             .ok()
@@ -100,7 +95,7 @@ impl Bluesky {
             // The saved position keeps the last keys; a post's URI holds its author's
             // permanent account id (`at://did:plc:…/…`), so the key holds its hash.
             key: Key::new(
-                sort_at,
+                indexed,
                 blake3::hash(uri.as_bytes()).to_hex()[..32].to_string(),
             ),
             mention: m,
@@ -239,11 +234,6 @@ mod tests {
         );
         // A createdAt that is not a time falls back to indexedAt.
         assert_eq!(second.published, chunk.items[1].key.at);
-        // Ordered as the search orders: by the earlier of createdAt and indexedAt.
-        assert_eq!(
-            chunk.items[0].key.at.to_rfc3339(),
-            "2026-11-20T09:59:00+00:00"
-        );
         // What the saved position keeps of a post is no account id.
         for item in &chunk.items {
             assert!(!item.key.id.contains("did:"), "{}", item.key.id);
@@ -286,10 +276,6 @@ mod tests {
         let now = Utc::now();
         let chunk = source().read(0, None, &body(&far), now).unwrap();
         assert_eq!(chunk.items[0].mention.published, now);
-        assert_eq!(
-            chunk.items[0].key.at.to_rfc3339(),
-            "2026-11-20T10:00:00+00:00"
-        );
         // Langs of the wrong shape cost the hint only.
         let odd = PAGE.replace(r#""langs":["ar"]"#, r#""langs":"ar""#);
         let chunk = source().read(0, None, &body(&odd), Utc::now()).unwrap();
