@@ -174,13 +174,15 @@ pub async fn start(config: &Config) -> Result<Daemon, DaemonError> {
             source,
         })?;
     let addr = listener.local_addr().map_err(DaemonError::Serve)?;
+    let limiter = LoginBrake::default();
+    http::auth::remember_logins(&limiter, &state);
     let app = http::router(AppState {
         index: index.clone(),
         board: board.clone(),
         started: chrono::Utc::now(),
         state,
         users,
-        limiter: LoginBrake::default(),
+        limiter,
         passwords: http::auth::PasswordGate::default(),
         audit_brake: LoginLimiter::default(),
         writer: Some(writer),
@@ -288,6 +290,14 @@ pub fn check_listen(config: &Config, users: &crate::access::Users) -> Result<(),
             addr: config.http.listen,
             users_file: config.access.users_file.clone(),
         });
+    }
+    if !config.http.listen.ip().is_loopback() && !config.access.secure_cookies {
+        // Allowed: a TLS proxy on another machine may forward to this address. But
+        // reached without one, passwords and session cookies cross the network in clear.
+        tracing::warn!(
+            listen = %config.http.listen,
+            "the API listens beyond this machine and its session cookie is not marked Secure: put it behind a TLS proxy and set [access] secure_cookies = true"
+        );
     }
     Ok(())
 }

@@ -1293,6 +1293,8 @@ fn user(config_path: &Path, action: UserAction) -> Result<()> {
                     _ => println!("{}  {}  {live} tokens, {expired} expired", u.name, u.role),
                 }
             }
+            // As `GET /api/admin/users` is.
+            audit_cli(&config, "users_read", "")?;
         }
     }
     Ok(())

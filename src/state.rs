@@ -264,6 +264,32 @@ impl StateDb {
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
 
+    /// The `login` entries since `since` ("from ADDRESS"), newest first, at most `limit`:
+    /// where each user signed in from, for the brake on failed logins after a restart.
+    pub fn logins_since(
+        &self,
+        since: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<AuditEntry>, StateError> {
+        let conn = self.conn();
+        let mut statement = conn.prepare(
+            "SELECT id, at, actor, action, detail FROM audit
+             WHERE at >= ?1 AND action = 'login'
+             ORDER BY id DESC LIMIT ?2",
+        )?;
+        let rows = statement.query_map(params![timestamp(since), limit as i64], |r| {
+            let at: String = r.get(1)?;
+            Ok(AuditEntry {
+                id: r.get(0)?,
+                at: parse_timestamp(&at),
+                actor: r.get(2)?,
+                action: r.get(3)?,
+                detail: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
     /// Deletes audit entries older than `before` (the trail's own retention).
     pub fn purge_audit(&self, before: DateTime<Utc>) -> Result<usize, StateError> {
         Ok(self.conn().execute(

@@ -104,11 +104,23 @@ async fn erase_everywhere(
     erasure: Erasure,
     principal: Principal,
 ) -> Result<usize, ApiError> {
-    let failed = |e: String| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e);
-    let erased = writer
-        .erase(erasure.clone())
-        .await
-        .map_err(|e| failed(e.to_string()))?;
+    let erased = match writer.erase(erasure.clone()).await {
+        Ok(erased) => erased,
+        Err(error) => {
+            // Asked for, and perhaps done later: an erasure whose index commit failed is
+            // in `erased.json` if that could be written, and the next writer sweeps it.
+            // The request is on record either way.
+            state.audit_as(
+                &principal,
+                "forget_failed",
+                &format!(
+                    "{}: not erased now (see the log); recorded erasures are applied when the index can be written again",
+                    erasure.audited()
+                ),
+            );
+            return Err(ApiError::internal("the erasure failed", error));
+        }
+    };
     // Recorded first: the mentions are gone even if a copy's clean-up fails below.
     state.audit_as(
         &principal,
@@ -123,8 +135,8 @@ async fn erase_everywhere(
         crate::retention::forget_in_copies(&copies.index, &copies.state, copies.exports.as_deref())
     })
     .await
-    .map_err(|e| failed(e.to_string()))?
-    .map_err(|e| failed(e.to_string()))?;
+    .map_err(|e| ApiError::internal("the erasure's clean-up of copies failed", e))?
+    .map_err(|e| ApiError::internal("the erasure's clean-up of copies failed", e))?;
     Ok(erased)
 }
 
@@ -188,15 +200,26 @@ pub async fn set_user(
     Extension(principal): Extension<Principal>,
     super::ApiJson(request): super::ApiJson<SetUser>,
 ) -> Result<Json<Value>, ApiError> {
-    let users = state.users.clone();
     let (name, role) = (request.name.clone(), request.role);
-    // Argon2 is slow on purpose: off the async workers, as many at once as logins.
-    let what = state
-        .passwords
-        .run(move || users.update(|u| u.set_user(&request.name, request.role, &request.password)))
-        .await?
-        .map_err(access_error)?;
-    state.audit_as(&principal, "user_set", &format!("{name}: {role}, {what}"));
+    // The change and its audit entry in a task of their own: a client that hangs up
+    // while the password is hashed must not leave a password reset unrecorded.
+    let task_state = Arc::clone(&state);
+    let shown = name.clone();
+    tokio::spawn(async move {
+        let users = task_state.users.clone();
+        // Argon2 is slow on purpose: off the async workers, as many at once as logins.
+        let what = task_state
+            .passwords
+            .run(move || {
+                users.update(|u| u.set_user(&request.name, request.role, &request.password))
+            })
+            .await?
+            .map_err(access_error)?;
+        task_state.audit_as(&principal, "user_set", &format!("{shown}: {role}, {what}"));
+        Ok::<_, ApiError>(())
+    })
+    .await
+    .map_err(|e| ApiError::internal("changing the user failed", e))??;
     Ok(Json(json!({ "name": name, "role": role })))
 }
 

@@ -21,7 +21,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{route_access, Access, ApiError, AppState};
-use crate::access::{random_hex, sha256_hex, Role, LOGIN_WINDOW};
+use crate::access::{random_hex, sha256_hex, LoginBrake, LoginRefusal, Role, LOGIN_WINDOW};
 
 /// Name of the session cookie.
 pub const SESSION_COOKIE: &str = "webcare_session";
@@ -141,13 +141,17 @@ fn from_another_site(headers: &HeaderMap) -> bool {
         return false;
     };
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
-    let origin_host = origin
-        .to_str()
-        .ok()
-        .and_then(|o| o.split_once("://"))
-        .map(|(_, authority)| authority);
-    match (origin_host, host) {
-        (Some(origin), Some(host)) => !origin.eq_ignore_ascii_case(host),
+    let origin = origin.to_str().ok().and_then(|o| o.split_once("://"));
+    match (origin, host) {
+        (Some((scheme, origin)), Some(host)) => {
+            // "Host: example:443" is the origin "https://example".
+            let default = match scheme {
+                "https" => ":443",
+                _ => ":80",
+            };
+            let bare = |a: &'_ str| a.strip_suffix(default).unwrap_or(a).to_ascii_lowercase();
+            bare(origin) != bare(host)
+        }
         // "null" (a sandboxed page, a redirect across sites) or no Host: not this site.
         _ => true,
     }
@@ -346,6 +350,43 @@ fn brake_key(client: &str) -> String {
     }
 }
 
+/// The IPv6 /48 a client is in, which the brake on failed logins also counts: one
+/// allocation holds 65,536 /64s. `None` for IPv4.
+fn network_key(client: &str) -> Option<String> {
+    match client.parse::<IpAddr>() {
+        Ok(IpAddr::V6(v6)) => {
+            let network = u128::from(v6) & !((1u128 << 80) - 1);
+            Some(format!("{}/48", std::net::Ipv6Addr::from(network)))
+        }
+        _ => None,
+    }
+}
+
+/// Gives `brake` the addresses users signed in from in the last
+/// [`crate::access::KNOWN_ADDRESS_FOR`], from the audit trail's `login` entries, so that
+/// a restart does not let strangers' guesses lock users out of their own desks again.
+pub fn remember_logins(brake: &LoginBrake, state: &crate::state::StateDb) {
+    let now = Utc::now();
+    let since = now
+        - chrono::Duration::from_std(crate::access::KNOWN_ADDRESS_FOR)
+            .unwrap_or(chrono::Duration::days(30));
+    let logins = match state.logins_since(since, 10_000) {
+        Ok(logins) => logins,
+        Err(error) => {
+            tracing::warn!(%error, "cannot read the logins of the last 30 days from the audit trail; users' known addresses start empty");
+            return;
+        }
+    };
+    let clock = Instant::now();
+    for login in logins {
+        let Some(client) = login.detail.strip_prefix("from ") else {
+            continue;
+        };
+        let ago = (now - login.at).to_std().unwrap_or_default();
+        brake.remember(&login.actor, &brake_key(client), ago, clock);
+    }
+}
+
 /// Who is asking: the connection's peer, or where a trusted proxy says the request came
 /// from (the right-most address in `X-Forwarded-For` that is not one of the proxies: a
 /// client can write any address to the left of what its proxy appends).
@@ -425,12 +466,14 @@ pub async fn login(
         Some(user) => (user.name.clone(), ""),
         None => ("-".to_string(), "unknown user name "),
     };
-    let attempt = match state
-        .limiter
-        .begin(&brake_key(&client), &login.user, Instant::now())
-    {
+    let attempt = match state.limiter.begin(
+        &brake_key(&client),
+        network_key(&client).as_deref(),
+        &login.user,
+        Instant::now(),
+    ) {
         Ok(attempt) => attempt,
-        Err(wait) => {
+        Err(LoginRefusal::Wait(wait)) => {
             audit_sampled(
                 &state,
                 &client,
@@ -441,6 +484,13 @@ pub async fn login(
             return Err(ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "too many failed logins; try again later",
+            )
+            .retry_after(wait.as_secs()));
+        }
+        Err(LoginRefusal::Busy(wait)) => {
+            return Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "too many logins at once; try again in a moment",
             )
             .retry_after(wait.as_secs()));
         }
@@ -458,11 +508,12 @@ pub async fn login(
     let user = match checked {
         Ok(user) => user,
         Err(busy) => {
-            state.limiter.withdraw(attempt);
+            attempt.withdraw();
             return Err(busy);
         }
     };
     let Some((user, role, credential)) = user else {
+        attempt.failed(Instant::now());
         // Counted when it began. Sampled like other refusals: the brake bounds one
         // address, not many.
         audit_sampled(
@@ -477,7 +528,7 @@ pub async fn login(
             "wrong user name or password",
         ));
     };
-    state.limiter.succeeded(attempt, Instant::now());
+    attempt.succeeded(Instant::now());
     let token = random_hex(32);
     let now = Utc::now();
     let ttl = state.session_ttl;
@@ -660,6 +711,11 @@ mod tests {
             ("host", "127.0.0.1:8080"),
         ];
         assert!(from_another_site(&headers(&port)));
+        let default_port = [
+            ("origin", "https://webcare.example.nl"),
+            ("host", "webcare.example.nl:443"),
+        ];
+        assert!(!from_another_site(&headers(&default_port)));
         assert!(from_another_site(&headers(&[
             ("origin", "null"),
             ("host", "127.0.0.1:8080")

@@ -41,8 +41,11 @@ const ACCEPT_PAUSE: Duration = Duration::from_millis(200);
 /// Connections served at once; more wait to be accepted. Well under the 1,024 file
 /// descriptors a service gets by default, which the index and the sources need too.
 pub const MAX_CONNECTIONS: usize = 512;
-/// Connections from one address at once (a browser opens six); more are closed at once.
+/// Connections from one address at once (an IPv6 client's /64, which one machine has
+/// whole; a browser opens six); more are closed at once.
 pub const MAX_PER_CLIENT: usize = 64;
+/// How often, at most, the log says that connections were closed for being too many.
+const REFUSAL_LOG_EVERY: Duration = Duration::from_secs(60);
 
 /// Serves `app` on `listener` until `stop`, then lets the requests in flight finish.
 /// `trusted` are the proxies whose connections carry many clients.
@@ -59,6 +62,7 @@ pub async fn serve(
     let graceful = GracefulShutdown::new();
     let mut connections = JoinSet::new();
     let per_client = Arc::new(Mutex::new(HashMap::<IpAddr, usize>::new()));
+    let mut refused = Refusals::default();
     loop {
         let (stream, remote) = tokio::select! {
             accepted = listener.accept(), if connections.len() < MAX_CONNECTIONS => match accepted {
@@ -72,10 +76,10 @@ pub async fn serve(
             Some(_) = connections.join_next(), if !connections.is_empty() => continue,
             () = stop.cancelled() => break,
         };
-        let client = remote.ip().to_canonical();
-        let Some(counted) = ClientConnection::open(&per_client, client, !trusted.contains(&client))
-        else {
-            tracing::debug!(%remote, "too many connections from one address; closed");
+        let address = remote.ip().to_canonical();
+        let limited = !trusted.contains(&address);
+        let Some(counted) = ClientConnection::open(&per_client, client_of(address), limited) else {
+            refused.note(address);
             continue;
         };
         // Small JSON answers: send them now rather than wait to fill a packet.
@@ -97,6 +101,45 @@ pub async fn serve(
     graceful.shutdown().await;
     while connections.join_next().await.is_some() {}
     Ok(())
+}
+
+/// What the connection count keys a client by: its address, or for IPv6 its /64.
+fn client_of(address: IpAddr) -> IpAddr {
+    match address {
+        IpAddr::V6(v6) => IpAddr::V6(std::net::Ipv6Addr::from(
+            u128::from(v6) & !((1u128 << 64) - 1),
+        )),
+        v4 => v4,
+    }
+}
+
+/// Connections closed for being one too many, logged as a warning at most once per
+/// [`REFUSAL_LOG_EVERY`]: a crowd behind one office address (or a proxy not listed in
+/// `trusted_proxies`) must be seen, and a flood must not fill the log.
+#[derive(Default)]
+struct Refusals {
+    since_logged: usize,
+    logged: Option<std::time::Instant>,
+}
+
+impl Refusals {
+    fn note(&mut self, address: IpAddr) {
+        self.since_logged += 1;
+        let now = std::time::Instant::now();
+        if self
+            .logged
+            .is_some_and(|at| now.duration_since(at) < REFUSAL_LOG_EVERY)
+        {
+            return;
+        }
+        tracing::warn!(
+            %address,
+            closed = self.since_logged,
+            "connections closed: more than {MAX_PER_CLIENT} at once from one address (many users behind one address? a proxy not in [http] trusted_proxies?)"
+        );
+        self.since_logged = 0;
+        self.logged = Some(now);
+    }
 }
 
 /// One open connection of a client, counted until it is dropped (also when its task

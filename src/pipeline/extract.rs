@@ -118,6 +118,7 @@ fn not_the_writers(node: &ego_tree::NodeRef<'_, Node>) -> bool {
     (is(node, "div", "title") && node.parent().is_some_and(|p| is(&p, "aside", "quote")))
         || is(node, "aside", "onebox")
         || is(node, "span", "filename")
+        || is(node, "a", "attachment")
         || (is(node, "div", "meta") && node.ancestors().any(|a| is(&a, "div", "lightbox-wrapper")))
 }
 
@@ -491,8 +492,11 @@ mod tests {
 
     #[test]
     fn a_link_preview_and_an_uploads_name_are_not_the_writers_words() {
-        let cooked = r#"<p>Mijn brief:</p><div class="lightbox-wrapper"><a class="lightbox"><img src="x.jpg"><div class="meta"><span class="filename">brief_IND_Jansen.jpg</span><span class="informations">719×216 13.7 KB</span></div></a></div><aside class="onebox allowlistedgeneric"><header>ind.nl</header><article><h3>Asiel aanvragen</h3><p>Alles over de procedure</p></article></aside><p>Wat betekent dit?</p>"#;
-        assert_eq!(html_to_text(cooked), "Mijn brief: Wat betekent dit?");
+        let cooked = r#"<p>Mijn brief:</p><div class="lightbox-wrapper"><a class="lightbox"><img src="x.jpg"><div class="meta"><span class="filename">brief_IND_Jansen.jpg</span><span class="informations">719×216 13.7 KB</span></div></a></div><aside class="onebox allowlistedgeneric"><header>ind.nl</header><article><h3>Asiel aanvragen</h3><p>Alles over de procedure</p></article></aside><p>Wat betekent dit?</p><p><a class="attachment" href="/uploads/x.pdf">brief_IND_Jansen.pdf</a> (120 KB)</p>"#;
+        assert_eq!(
+            html_to_text(cooked),
+            "Mijn brief: Wat betekent dit? (120 KB)"
+        );
     }
 
     #[test]

@@ -78,17 +78,6 @@ pub struct PollReport {
     pub skipped: Option<String>,
 }
 
-/// Whether a request failed for a reason that asking again will not change: a client
-/// error about the request itself — not 401 or 407 (credentials, which the administrator
-/// may mend), 408 or 429 (the rate or a timeout).
-fn refused_for_good(error: &PollError) -> bool {
-    matches!(
-        error,
-        PollError::Fetch(FetchError::Status { status })
-            if (400..500).contains(status) && ![401, 407, 408, 429].contains(status)
-    )
-}
-
 /// What the pages of one poll gave, and the error that stopped it early, if one did.
 struct Collected {
     report: PollReport,
@@ -118,6 +107,10 @@ pub struct SourceStatus {
     pub items_seen: u64,
     pub items_kept: u64,
     pub last_report: Option<PollReport>,
+    /// The last unfinished walk given up because the server refused its older page
+    /// (kept until another is: the posts it names will never come).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_skipped: Option<String>,
 }
 
 /// Every source's status, shared between the pollers and the HTTP API.
@@ -258,32 +251,49 @@ impl Poller {
             position: saved.clone(),
             failure: None,
         };
+        // The position before an unfinished walk was given up, until the newest page has
+        // been read after it: a server that refuses that page too refuses more than the
+        // cursor (a block, a rate limit in a 4xx), and the walk is kept for next time.
+        let mut before_giving_up: Option<Position> = None;
         loop {
             let (page, not_modified) = match self.fetch_page(source, &request, saved).await {
                 Ok(fetched) => fetched,
-                Err(error) if collected.report.skipped.is_none() && refused_for_good(&error) => {
-                    let Some((position, skipped)) = source.give_up(&request, &collected.position)
-                    else {
-                        match collected.report.pages {
-                            0 => return Err(error),
-                            _ => {
-                                collected.failure = Some(error);
-                                return Ok(collected);
-                            }
-                        }
-                    };
-                    tracing::warn!(source = %source.name(), %error, "{skipped}");
-                    request = source.first_request(&position);
-                    collected.position = position;
-                    collected.report.skipped = Some(format!("{skipped} ({error})"));
-                    continue;
-                }
-                Err(error) if collected.report.pages == 0 => return Err(error),
                 Err(error) => {
+                    let refused = match &error {
+                        PollError::Fetch(FetchError::Status { status }) => Some(*status),
+                        _ => None,
+                    };
+                    let given_up = refused
+                        .filter(|_| collected.report.skipped.is_none())
+                        .and_then(|status| source.give_up(&request, &collected.position, status));
+                    if let Some((position, skipped)) = given_up {
+                        before_giving_up =
+                            Some(std::mem::replace(&mut collected.position, position));
+                        request = source.first_request(&collected.position);
+                        collected.report.skipped = Some(format!("{skipped} ({error})"));
+                        continue;
+                    }
+                    if let Some(position) = before_giving_up.take() {
+                        collected.position = position;
+                        collected.report.skipped = None;
+                    }
+                    if collected.report.pages == 0 {
+                        return Err(error);
+                    }
                     collected.failure = Some(error);
                     return Ok(collected);
                 }
             };
+            if let Some(skipped) = before_giving_up
+                .take()
+                .and(collected.report.skipped.clone())
+            {
+                tracing::warn!(source = %source.name(), "{skipped}");
+                let at = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+                self.board.update(source.name(), |s| {
+                    s.last_skipped = Some(format!("{at}: {skipped}"));
+                });
+            }
             collected.report.pages += 1;
             collected.report.not_modified = not_modified;
             collected.report.items_seen += page.items_seen;
@@ -439,6 +449,7 @@ impl Poller {
             too_old = report.too_old,
             unreadable = report.unreadable,
             erased_before = report.erased_before,
+            withheld = report.withheld,
             not_modified = report.not_modified,
             "polled"
         );
@@ -554,6 +565,7 @@ fn initial_status(config: &SourceConfig, checkpoint: &SourceCheckpoint) -> Sourc
         items_seen: checkpoint.items_seen,
         items_kept: checkpoint.items_kept,
         last_report: None,
+        last_skipped: None,
     }
 }
 

@@ -387,11 +387,18 @@ fn parse_text_query(
     // The expressions `word*` becomes below; one typed by the user is refused first.
     parser.allow_regexes();
     let q = plain_words(&apostrophes_as_spaces(q));
-    let ast = tantivy::query_grammar::parse_query(&q).map_err(|_| {
-        SearchError::Query(describe_query_error(
-            &tantivy::query::QueryParserError::SyntaxError(q.to_string()),
-        ))
-    })?;
+    // "IND: 10:30", "tolk:", "12:00 - 14:00": colons the grammar cannot read as a field,
+    // and a dash standing alone, are punctuation, as they are to staff.
+    let ast = tantivy::query_grammar::parse_query(&q)
+        .or_else(|e| match q.contains(':') || q.contains(" - ") {
+            true => tantivy::query_grammar::parse_query(&q.replace(':', " ").replace(" - ", " ")),
+            false => Err(e),
+        })
+        .map_err(|_| {
+            SearchError::Query(describe_query_error(
+                &tantivy::query::QueryParserError::SyntaxError(q.to_string()),
+            ))
+        })?;
     let mut prefixes = Vec::new();
     let schema = index.schema();
     // The index's own fields, and the names of what a search answer shows, which staff

@@ -118,6 +118,12 @@ impl Listing for Bluesky {
         &self.name
     }
 
+    /// The public AppView answers an anonymous search that asks for an older page
+    /// "403 Request forbidden by administrative rules", every time.
+    fn refuses_cursor(&self, status: u16) -> bool {
+        status == 403
+    }
+
     fn kind(&self) -> &'static str {
         KIND
     }

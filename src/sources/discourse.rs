@@ -137,6 +137,12 @@ impl Listing for Discourse {
         &self.name
     }
 
+    /// Discourse's search has ten pages (`SearchController::PAGE_LIMIT`): the eleventh
+    /// is a 400, every time. `/posts.json` has no such end.
+    fn refuses_cursor(&self, status: u16) -> bool {
+        self.search.is_some() && status == 400
+    }
+
     fn kind(&self) -> &'static str {
         KIND
     }

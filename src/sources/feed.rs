@@ -203,9 +203,11 @@ impl FeedSource {
 fn entry_text(entry: &Entry) -> String {
     if let Some(content) = entry.content.as_ref() {
         if let Some(body) = content.body.as_deref() {
-            // JSON Feed's `content_text`, Atom's `type="text"`: "<COA>" is text there.
+            // JSON Feed's `content_text`, Atom's `type="text"` (also Atom content without
+            // a type, where feeds put escaped HTML all the same): read as HTML only when
+            // it holds a whole tag or an entity, so "a < b" and "<3" stay.
             if content.content_type.essence().to_string() == "text/plain" {
-                return crate::pipeline::extract::fold_whitespace(body);
+                return any_to_text(body);
             }
             return html_to_text(body);
         }

@@ -136,7 +136,13 @@ impl<'a> At<'a> {
     /// Field `key` as true or false where it is only a hint (a flag): as
     /// [`At::hint_str`].
     pub fn hint_bool(&self, key: &str) -> Option<bool> {
-        self.opt(key).ok().flatten().and_then(|v| v.value.as_bool())
+        let value = self.opt(key).ok().flatten()?.value;
+        // Some servers write flags as strings ("noindex": "true").
+        value.as_bool().or(match value.as_str().map(str::trim) {
+            Some(s) if s.eq_ignore_ascii_case("true") => Some(true),
+            Some(s) if s.eq_ignore_ascii_case("false") => Some(false),
+            _ => None,
+        })
     }
 
     pub fn str(&self) -> Result<&'a str, SourceError> {

@@ -142,14 +142,20 @@ pub trait Source: Send + Sync {
         fetched: Fetched,
         now: DateTime<Utc>,
     ) -> Result<Page, SourceError>;
-    /// `request` was refused for good (a 4xx about the request, not about credentials
-    /// or the rate): a position that gives up what it asked for, and a description of
-    /// what is given up, where giving up is possible — an older page of an unfinished
-    /// walk whose cursor the server will not take (Bluesky refuses cursors to anonymous
-    /// searches; Discourse has no search page after the tenth). Otherwise `None`: the
-    /// source fails and tries again, as after any failure. Without this, the walk would
-    /// start every poll with that cursor and fail there, and never read a new post again.
-    fn give_up(&self, _request: &FetchRequest, _position: &Position) -> Option<(Position, String)> {
+    /// `request` was answered with HTTP `status`: where that is the platform refusing
+    /// the cursor of an older page for good (Bluesky refuses cursors to anonymous
+    /// searches with a 403; Discourse has no search page after the tenth, a 400), a
+    /// position that gives up the unfinished walk, and a description of what is given
+    /// up. Otherwise `None`: the source fails and tries again, as after any failure.
+    /// Without this, the walk would start every poll with that cursor and fail there,
+    /// and never read a new post again. The poll keeps the given-up position only once
+    /// the newest page has been read after it.
+    fn give_up(
+        &self,
+        _request: &FetchRequest,
+        _position: &Position,
+        _status: u16,
+    ) -> Option<(Position, String)> {
         None
     }
 

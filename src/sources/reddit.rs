@@ -116,7 +116,7 @@ impl Reddit {
         // keeps its title, which is not stored either.
         let body = data.hint_str(if kind == "t3" { "selftext" } else { "body" });
         let withheld = data.hint_str("removed_by_category").is_some()
-            || matches!(body, Some("[removed]" | "[deleted]"));
+            || matches!(body.map(str::trim), Some("[removed]" | "[deleted]"));
         Ok(Some(Item {
             key: Key::new(published, id),
             mention: m,

@@ -143,6 +143,11 @@ pub trait Listing: Send + Sync {
     /// The newest page of `stream` (`cursor` is `None`) or the older page at `cursor`.
     /// `floor` is the newest item already delivered, for APIs that can filter by it.
     fn request(&self, stream: usize, cursor: Option<&str>, floor: Option<&Key>) -> FetchRequest;
+    /// Whether HTTP `status` to a request for an older page means the platform will
+    /// never give that page ([`Source::give_up`]); by default no status does.
+    fn refuses_cursor(&self, _status: u16) -> bool {
+        false
+    }
     /// The items of one response of `stream`, newest first, and the next older cursor.
     fn read(
         &self,
@@ -318,7 +323,15 @@ impl<L: Listing> Source for Walk<L> {
         self.request(&self.start(position))
     }
 
-    fn give_up(&self, request: &FetchRequest, position: &Position) -> Option<(Position, String)> {
+    fn give_up(
+        &self,
+        request: &FetchRequest,
+        position: &Position,
+        status: u16,
+    ) -> Option<(Position, String)> {
+        if !self.listing.refuses_cursor(status) {
+            return None;
+        }
         let mut progress: Progress = serde_json::from_value(request.context.clone())
             .unwrap_or_else(|_| self.start(position));
         let label = self.listing.streams().get(progress.stream)?.clone();
@@ -393,11 +406,12 @@ impl<L: Listing> Source for Walk<L> {
 /// many new ones it withheld.
 ///
 /// Items keep the times the platform gives them, even in the future (a server clock
-/// ahead of ours): pages and polls then agree where each sits. Only the mark is held at
-/// `now`: a time in the future (a wrong clock, a forged date) must not become what
-/// everything published after it is measured against. Items dated after `now` then come
-/// again until our clock passes them; the stream remembers them as delivered
-/// ([`Stream::ahead`]), so none is skipped and none delivered twice.
+/// ahead of ours): pages and polls then agree where each sits. Only items dated up to
+/// `now` raise the mark: a time in the future (a wrong clock, a forged date) must not
+/// become what everything published after it is measured against, and neither may our
+/// clock, which would pass every post written earlier that the server lists late. Items
+/// dated after `now` then come again until our clock passes them; the stream remembers
+/// them as delivered ([`Stream::ahead`]), so none is skipped and none delivered twice.
 fn advance(
     stream: &mut Stream,
     chunk: Chunk,
@@ -443,7 +457,7 @@ fn advance(
             // and its time must not become the lower bound that skips newer posts below
             // it. A new one is delivered, and as the newest raises the mark like any.
             if item.key > floor && below.as_ref().is_none_or(|b| item.key < *b) {
-                if top.as_ref().is_none_or(|t| item.key > *t) {
+                if item.key.at <= now && top.as_ref().is_none_or(|t| item.key > *t) {
                     top = Some(item.key.clone());
                 }
                 deliver(item);
@@ -457,7 +471,11 @@ fn advance(
         if below.as_ref().is_some_and(|b| item.key >= *b) {
             continue;
         }
-        if top.as_ref().is_none_or(|t| item.key > *t) {
+        // An item dated after our clock does not raise the mark (it is remembered in
+        // `ahead` instead): a mark at our clock would pass every post written before it
+        // that the server lists late (federation, a moderation queue), and a post dated
+        // in the year 3001 would hold it there for ever.
+        if item.key.at <= now && top.as_ref().is_none_or(|t| item.key > *t) {
             top = Some(item.key.clone());
         }
         if low.as_ref().is_none_or(|l| item.key < *l) {
@@ -465,20 +483,22 @@ fn advance(
         }
         deliver(item);
     }
-    match (chunk.next, top, low) {
+    match (chunk.next, low) {
         // A server that hands back the cursor it was asked for would hold the walk on
         // one page for ever, and the newest posts would never be read again: the walk
         // ends there instead.
-        (Some(cursor), Some(top), Some(low)) if !reached && requested.as_ref() != Some(&cursor) => {
+        (Some(cursor), Some(low)) if !reached && requested.as_ref() != Some(&cursor) => {
             stream.gap = Some(Gap {
                 cursor,
+                // Only items dated ahead so far: the mark stays where it was.
+                top: top.unwrap_or_else(|| floor.clone()),
                 floor,
-                top,
                 low,
             });
         }
-        (_, top, _) => {
-            // Finished: everything from the floor up to `top` is delivered.
+        _ => {
+            // Finished: everything from the floor up to `top` is delivered. (A gap saved
+            // by an older version may hold a top ahead of our clock.)
             let top = top.map(|t| t.min(Key::new(now, "")));
             if top.as_ref() > stream.mark.as_ref() {
                 stream.mark = top;
@@ -769,6 +789,26 @@ mod tests {
         let (ids, position) = poll(&source, &position, now + TimeDelta::minutes(2));
         assert_eq!(sorted(ids), vec!["0-10", "0-11"], "the far one not again");
         let (ids, _) = poll(&source, &position, now + TimeDelta::minutes(3));
+        assert!(ids.is_empty(), "{ids:?}");
+    }
+
+    #[test]
+    fn a_post_dated_ahead_does_not_make_the_walk_deaf_to_posts_listed_late() {
+        let now = Utc::now();
+        let fake = Fake::new(1, 5);
+        fake.publish(0, 0..2, now - TimeDelta::hours(1));
+        fake.publish(0, 2..3, now + TimeDelta::days(365 * 900));
+        let source = walk(fake, 2, 48);
+        let (first, position) = poll(&source, &Position::Null, now);
+        assert_eq!(first.len(), 3);
+        // Written a minute before that poll, listed by the server only after it
+        // (federation, a moderation queue): the mark is not our clock.
+        source
+            .listing
+            .publish(0, 10..11, now - TimeDelta::minutes(1));
+        let (ids, position) = poll(&source, &position, now + TimeDelta::minutes(5));
+        assert_eq!(ids, vec!["0-10"]);
+        let (ids, _) = poll(&source, &position, now + TimeDelta::minutes(6));
         assert!(ids.is_empty(), "{ids:?}");
     }
 

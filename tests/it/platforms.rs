@@ -98,6 +98,8 @@ enum Inject {
     /// This status for a request that pages back (`cursor=`), as Bluesky answers an
     /// anonymous search that asks for an older page.
     RefuseCursor(u16),
+    /// This status for every request (a firewall's block page).
+    Refuse(u16),
 }
 
 /// A platform with one listing of posts, serving each kind's API shape at its path.
@@ -330,6 +332,9 @@ async fn serve(
         }
         Inject::Raw(content_type, body) => {
             return ([(header::CONTENT_TYPE, *content_type)], body.clone()).into_response()
+        }
+        Inject::Refuse(status) => {
+            return (StatusCode::from_u16(*status).unwrap(), "blocked").into_response()
         }
         Inject::RefuseCursor(status) if query.iter().any(|(k, _)| k == "cursor") => {
             return (
@@ -568,6 +573,35 @@ async fn too_many_requests_is_waited_out_and_the_pages_before_it_are_kept() {
 /// posts, rather than start every poll with that cursor and fail there for ever.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_walk_the_server_will_not_page_is_given_up_and_new_posts_still_come() {
+    let mock = Mock::start().await;
+    mock.publish(12);
+    // A block of every request (a firewall) refuses more than the cursor: the walk is
+    // kept, and finished once the block is lifted.
+    let dir = tempfile::tempdir().unwrap();
+    let config = platform_config(dir.path(), &source_toml(Kind::Bluesky, "s", &mock.base, 1));
+    let harness = Harness::start(&config);
+    let source = webcare::sources::build(&config.sources[0]).unwrap();
+    let mut checkpoint = SourceCheckpoint::default();
+    assert_eq!(poll(&harness, source.as_ref(), &mut checkpoint).await, 5);
+    *mock.always.lock().unwrap() = Some(Inject::Refuse(403));
+    let saved = checkpoint.clone();
+    let refused = harness
+        .poller
+        .poll_once(source.as_ref(), &mut checkpoint)
+        .await;
+    assert!(refused.is_err());
+    assert_eq!(checkpoint, saved, "the walk is kept");
+    *mock.always.lock().unwrap() = None;
+    let mut delivered = 0;
+    for _ in 0..3 {
+        delivered += poll(&harness, source.as_ref(), &mut checkpoint).await;
+    }
+    assert_eq!(
+        delivered, 7,
+        "the rest of the walk, once the block is lifted"
+    );
+    harness.finish().await;
+
     let mock = Mock::start().await;
     mock.publish(12);
     *mock.always.lock().unwrap() = Some(Inject::RefuseCursor(403));
