@@ -154,6 +154,18 @@ pub struct AuditEntry {
     pub detail: String,
 }
 
+/// One row of `SELECT id, at, actor, action, detail FROM audit`.
+fn audit_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditEntry> {
+    let at: String = r.get(1)?;
+    Ok(AuditEntry {
+        id: r.get(0)?,
+        at: parse_timestamp(&at),
+        actor: r.get(2)?,
+        action: r.get(3)?,
+        detail: r.get(4)?,
+    })
+}
+
 /// The state database.
 pub struct StateDb {
     conn: Mutex<Connection>,
@@ -251,16 +263,7 @@ impl StateDb {
              ORDER BY id DESC LIMIT ?3",
         )?;
         let since = since.map(timestamp).unwrap_or_default();
-        let rows = statement.query_map(params![since, actor, limit as i64], |r| {
-            let at: String = r.get(1)?;
-            Ok(AuditEntry {
-                id: r.get(0)?,
-                at: parse_timestamp(&at),
-                actor: r.get(2)?,
-                action: r.get(3)?,
-                detail: r.get(4)?,
-            })
-        })?;
+        let rows = statement.query_map(params![since, actor, limit as i64], audit_row)?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
 
@@ -277,16 +280,7 @@ impl StateDb {
              WHERE at >= ?1 AND action = 'login'
              ORDER BY id DESC LIMIT ?2",
         )?;
-        let rows = statement.query_map(params![timestamp(since), limit as i64], |r| {
-            let at: String = r.get(1)?;
-            Ok(AuditEntry {
-                id: r.get(0)?,
-                at: parse_timestamp(&at),
-                actor: r.get(2)?,
-                action: r.get(3)?,
-                detail: r.get(4)?,
-            })
-        })?;
+        let rows = statement.query_map(params![timestamp(since), limit as i64], audit_row)?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
 
