@@ -867,7 +867,9 @@ impl LoginBrake {
                 (format!("user:{name}"), MAX_FAILED_LOGINS),
             ]
         };
-        keys.extend(network.map(|n| (format!("net:{n}"), MAX_FAILED_PER_NETWORK)));
+        if !known {
+            keys.extend(network.map(|n| (format!("net:{n}"), MAX_FAILED_PER_NETWORK)));
+        }
         let mut wait = None;
         let mut busy = false;
         for (key, limit) in &keys {
@@ -1290,6 +1292,24 @@ mod tests {
             brake.begin("2001:db8:1:ffff::/64", net, "ann", now),
             Err(LoginRefusal::Wait(_))
         ));
+        // Not at an address its user signed in from.
+        let known = LoginBrake::default();
+        known
+            .begin("2001:db8:1:ffff::/64", net, "ann", now)
+            .unwrap()
+            .succeeded(now);
+        for i in 0..MAX_FAILED_PER_NETWORK {
+            known
+                .begin(
+                    &format!("2001:db8:1:{i:x}::/64"),
+                    net,
+                    &format!("g{i}"),
+                    now,
+                )
+                .unwrap()
+                .failed(now);
+        }
+        assert!(known.begin("2001:db8:1:ffff::/64", net, "ann", now).is_ok());
         // Full: refused (not uncounted), except a user at an address they signed in from.
         let brake = LoginBrake::default();
         brake

@@ -1033,13 +1033,14 @@ fn cli_actor() -> String {
 /// searched phone number, a handle) taken out first.
 fn audit_cli(config: &Config, action: &str, detail: &str) -> Result<()> {
     let privacy = webcare::pipeline::Privacy::from_config(&config.pipeline)?;
+    audit_cli_plain(config, action, &privacy.redact(detail))
+}
+
+/// [`audit_cli`] for a detail composed of account names and ids, with nothing typed
+/// into a search: not redacted (a user name like an e-mail address must stay who it is).
+fn audit_cli_plain(config: &Config, action: &str, detail: &str) -> Result<()> {
     open_state(config)?
-        .audit(
-            chrono::Utc::now(),
-            &cli_actor(),
-            action,
-            &privacy.redact(detail),
-        )
+        .audit(chrono::Utc::now(), &cli_actor(), action, detail)
         .context("cannot write the audit trail")?;
     Ok(())
 }
@@ -1258,7 +1259,7 @@ fn user(config_path: &Path, action: UserAction) -> Result<()> {
             };
             let password = read_new_password(&name)?;
             let what = Users::change_file(path, |users| users.set_user(&name, role, &password))?;
-            audit_cli(&config, "user_set", &format!("{name}: {role}, {what}"))?;
+            audit_cli_plain(&config, "user_set", &format!("{name}: {role}, {what}"))?;
             println!("{name}: {role} ({})", path.display());
         }
         UserAction::Remove { name } => {
@@ -1273,7 +1274,7 @@ fn user(config_path: &Path, action: UserAction) -> Result<()> {
                 }
             });
             removed?;
-            audit_cli(&config, "user_remove", &name)?;
+            audit_cli_plain(&config, "user_remove", &name)?;
             println!("{name}: removed");
         }
         UserAction::List => {
@@ -1373,12 +1374,12 @@ fn token(config_path: &Path, name: &str, action: TokenAction) -> Result<()> {
                     )))
                 }
             })?;
-            audit_cli(&config, "token_revoke", &format!("{name}: token {id}"))?;
+            audit_cli_plain(&config, "token_revoke", &format!("{name}: token {id}"))?;
             println!("{name}: token {id} revoked");
         }
         TokenAction::RevokeAll => {
             let revoked = Users::change_file(path, |users| users.revoke_tokens(name))?;
-            audit_cli(
+            audit_cli_plain(
                 &config,
                 "token_revoke",
                 &format!("{name}: {revoked} tokens"),
@@ -1391,11 +1392,10 @@ fn token(config_path: &Path, name: &str, action: TokenAction) -> Result<()> {
             let (token, stored) = Users::change_file(path, |users| {
                 users.add_token(name, lifetime, label.as_deref(), now)
             })?;
-            audit_cli(
-                &config,
-                "token_add",
-                &format!("{name}: {}", stored.summary()),
-            )?;
+            // The label was typed: redacted; the account is named as it is.
+            let privacy = webcare::pipeline::Privacy::from_config(&config.pipeline)?;
+            let summary = privacy.redact(&stored.summary());
+            audit_cli_plain(&config, "token_add", &format!("{name}: {summary}"))?;
             let expiry = stored.expires.map_or_else(
                 || "never expires".to_string(),
                 |at| format!("expires {}", shown(at)),

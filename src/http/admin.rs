@@ -215,7 +215,7 @@ pub async fn set_user(
             })
             .await?
             .map_err(access_error)?;
-        task_state.audit_as(&principal, "user_set", &format!("{shown}: {role}, {what}"));
+        task_state.audit_plain_as(&principal, "user_set", &format!("{shown}: {role}, {what}"));
         Ok::<_, ApiError>(())
     })
     .await
@@ -239,7 +239,7 @@ pub async fn remove_user(
     if !removed {
         return Err(ApiError::new(StatusCode::NOT_FOUND, "no such user"));
     }
-    state.audit_as(&principal, "user_remove", &name);
+    state.audit_plain_as(&principal, "user_remove", &name);
     Ok(Json(json!({ "removed": name })))
 }
 
@@ -278,11 +278,9 @@ pub async fn add_token(
         .users
         .update(|u| u.add_token(&name, lifetime, request.label.as_deref(), Utc::now()))
         .map_err(access_error)?;
-    state.audit_as(
-        &principal,
-        "token_add",
-        &format!("{name}: {}", stored.summary()),
-    );
+    // The label was typed: redacted; the account is named as it is.
+    let summary = state.pipeline.redact(&stored.summary());
+    state.audit_plain_as(&principal, "token_add", &format!("{name}: {summary}"));
     Ok(Json(json!({
         "name": name,
         "token": token,
@@ -313,7 +311,7 @@ pub async fn revoke_token(
             "no token of this user has that id",
         ));
     }
-    state.audit_as(&principal, "token_revoke", &format!("{name}: token {id}"));
+    state.audit_plain_as(&principal, "token_revoke", &format!("{name}: token {id}"));
     Ok(Json(json!({ "name": name, "revoked": id })))
 }
 

@@ -249,7 +249,8 @@ fn audit_sampled(state: &AppState, client: &str, actor: &str, action: &str, deta
         ),
         None => detail,
     };
-    state.audit(actor, action, &detail);
+    // Composed of addresses, account names and ids: an IPv4 address is no V-number.
+    state.audit_plain(actor, action, &detail);
 }
 
 /// Refused requests of one kind recorded from all addresses together within
@@ -537,7 +538,8 @@ pub async fn login(
         .state
         .create_session(&sha256_hex(&token), &user, &credential, now, expires)
         .map_err(|e| ApiError::internal("the session could not be stored", e))?;
-    state.audit(&user, "login", &format!("from {client}"));
+    // Read back at start for the brake ([`remember_logins`]): the address as it is.
+    state.audit_plain(&user, "login", &format!("from {client}"));
     let cookie = session_cookie(&token, ttl.as_secs(), state.secure_cookies);
     let mut response = Json(json!({ "user": user, "role": role })).into_response();
     if let Ok(v) = HeaderValue::from_str(&cookie) {

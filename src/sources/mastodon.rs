@@ -75,7 +75,7 @@ impl Mastodon {
             .unwrap_or_else(|| acct.to_string()))
     }
 
-    fn item(&self, status: &At, now: DateTime<Utc>) -> Result<Item, SourceError> {
+    fn item(&self, status: &At, plan: Plan, now: DateTime<Utc>) -> Result<Item, SourceError> {
         let id = status.field("id")?.id()?;
         let published = status.field("created_at")?.time()?;
         let uri = status.str_at("uri")?;
@@ -85,8 +85,12 @@ impl Mastodon {
         // Searched with a token, a server also finds the direct messages and the posts
         // for followers that concern the token's account: not public, never stored. An
         // author who opted out of being indexed ("noindex") is not stored either.
-        let withheld = status.hint_str("visibility").is_some_and(|v| v != "public")
-            || account.hint_bool("noindex") == Some(true);
+        // A tag timeline lists public posts only; a search's post must say it is one.
+        let public = match status.hint_str("visibility") {
+            Some(visibility) => visibility == "public",
+            None => plan == Plan::Tags,
+        };
+        let withheld = !public || account.hint_bool("noindex") == Some(true);
         let mut m = Mention::new(&self.name, uri, published, now);
         m.title = status
             .hint_str("spoiler_text")
@@ -170,7 +174,9 @@ impl Listing for Mastodon {
             Plan::Tags => At::root(KIND, "statuses", &value).items()?,
             Plan::Search => At::root(KIND, "", &value).field("statuses")?.items()?,
         };
-        let (items, unreadable) = read_items(&statuses, |status| self.item(status, now).map(Some))?;
+        let plan = self.plans[stream];
+        let (items, unreadable) =
+            read_items(&statuses, |status| self.item(status, plan, now).map(Some))?;
         let next = match body.link.as_deref() {
             Some(link) => link_target(link, "next").and_then(|url| query_value(&url, "max_id")),
             None => items.last().map(|item| item.key.id.clone()),
@@ -350,6 +356,11 @@ mod tests {
             .read(0, None, &body(&public, None), Utc::now())
             .unwrap();
         assert!(chunk.items.iter().all(|i| !i.withheld));
+        // A search's status that does not say it is public is not taken for one; a tag
+        // timeline lists public posts only.
+        let json = format!(r#"{{"statuses":{STATUSES}}}"#);
+        let chunk = m.read(0, None, &body(&json, None), Utc::now()).unwrap();
+        assert!(chunk.items.iter().all(|i| i.withheld));
         // A malformed hint costs the hint, not the status.
         let odd = STATUSES.replace(r#""language":"nl""#, r#""language":["nl"]"#);
         let chunk = tags.read(0, None, &body(&odd, None), Utc::now()).unwrap();
