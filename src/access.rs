@@ -1272,22 +1272,23 @@ mod tests {
         assert!(lock(&brake.inner).failures.is_empty());
     }
 
+    /// A failed guess from each of [`MAX_FAILED_PER_NETWORK`] /64s of `net`.
+    fn fail_from_every_64(brake: &LoginBrake, net: Option<&str>, now: Instant) {
+        for i in 0..MAX_FAILED_PER_NETWORK {
+            let client = format!("2001:db8:1:{i:x}::/64");
+            brake
+                .begin(&client, net, &format!("g{i}"), now)
+                .unwrap()
+                .failed(now);
+        }
+    }
+
     #[test]
     fn one_network_gets_a_bounded_number_of_guesses_and_a_full_brake_refuses() {
         let brake = LoginBrake::default();
         let now = Instant::now();
         let net = Some("2001:db8:1::/48");
-        for i in 0..MAX_FAILED_PER_NETWORK {
-            brake
-                .begin(
-                    &format!("2001:db8:1:{i:x}::/64"),
-                    net,
-                    &format!("g{i}"),
-                    now,
-                )
-                .unwrap()
-                .failed(now);
-        }
+        fail_from_every_64(&brake, net, now);
         assert!(matches!(
             brake.begin("2001:db8:1:ffff::/64", net, "ann", now),
             Err(LoginRefusal::Wait(_))
@@ -1298,17 +1299,7 @@ mod tests {
             .begin("2001:db8:1:ffff::/64", net, "ann", now)
             .unwrap()
             .succeeded(now);
-        for i in 0..MAX_FAILED_PER_NETWORK {
-            known
-                .begin(
-                    &format!("2001:db8:1:{i:x}::/64"),
-                    net,
-                    &format!("g{i}"),
-                    now,
-                )
-                .unwrap()
-                .failed(now);
-        }
+        fail_from_every_64(&known, net, now);
         assert!(known.begin("2001:db8:1:ffff::/64", net, "ann", now).is_ok());
         // Full: refused (not uncounted), except a user at an address they signed in from.
         let brake = LoginBrake::default();
