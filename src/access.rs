@@ -1142,6 +1142,41 @@ mod tests {
     use super::*;
 
     #[test]
+    fn changes_at_the_same_time_are_all_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("users.toml");
+        Users::change_file(&path, |u| {
+            u.set_user("ann", Role::Admin, "correct horse battery")
+        })
+        .unwrap();
+        let now = Utc::now();
+        let threads: Vec<_> = (0..8)
+            .map(|i| {
+                let path = path.clone();
+                std::thread::spawn(move || {
+                    Users::change_file(&path, |u| {
+                        u.add_token("ann", None, Some(&format!("t{i}")), now)
+                    })
+                    .unwrap()
+                })
+            })
+            .collect();
+        let tokens: Vec<String> = threads.into_iter().map(|t| t.join().unwrap().0).collect();
+        let users = Users::load(&path).unwrap();
+        assert_eq!(users.get("ann").unwrap().tokens.len(), 8);
+        for token in &tokens {
+            assert!(users.check_token(token, now).is_some(), "{token} lost");
+        }
+        // Nothing is left beside the file but its lock.
+        let mut names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["users.toml", "users.toml.lock"]);
+    }
+
+    #[test]
     fn simultaneous_guesses_are_counted_before_the_password_is_checked() {
         let brake = LoginBrake::default();
         let now = Instant::now();
