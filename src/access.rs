@@ -928,10 +928,22 @@ impl LoginBrake {
         }
         let at = now.checked_sub(ago).unwrap_or(now);
         let known_as = format!("{}@{client}", sha256_hex(user));
-        let mut state = lock(&self.inner);
-        if state.known.len() < MAX_TRACKED || state.known.contains_key(&known_as) {
-            let newest = state.known.get(&known_as).map_or(at, |t| (*t).max(at));
-            state.known.insert(known_as, newest);
+        lock(&self.inner).know(known_as, at, now);
+    }
+}
+
+impl BrakeState {
+    /// Remembers a login at `at` as `known_as` (`name-hash@address`), keeping the
+    /// newest; beyond [`MAX_TRACKED`] the expired go first, and then nothing new is
+    /// remembered.
+    fn know(&mut self, known_as: String, at: Instant, now: Instant) {
+        if self.known.len() >= MAX_TRACKED {
+            self.known
+                .retain(|_, t| now.duration_since(*t) < KNOWN_ADDRESS_FOR);
+        }
+        if self.known.len() < MAX_TRACKED || self.known.contains_key(&known_as) {
+            let newest = self.known.get(&known_as).map_or(at, |t| (*t).max(at));
+            self.known.insert(known_as, newest);
         }
     }
 }
@@ -942,16 +954,8 @@ impl LoginAttempt {
     /// between.
     pub fn succeeded(mut self, now: Instant) {
         self.settle(None);
-        let mut state = lock(&self.brake);
-        if state.known.len() >= MAX_TRACKED {
-            state
-                .known
-                .retain(|_, at| now.duration_since(*at) < KNOWN_ADDRESS_FOR);
-        }
         let known_as = std::mem::take(&mut self.known_as);
-        if state.known.len() < MAX_TRACKED || state.known.contains_key(&known_as) {
-            state.known.insert(known_as, now);
-        }
+        lock(&self.brake).know(known_as, now, now);
     }
 
     /// The password was wrong (or the name no user's).

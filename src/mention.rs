@@ -60,26 +60,14 @@ pub struct Relevance {
     pub terms: Vec<String>,
 }
 
-/// How far after its fetching a mention may say it was published (a server's clock a
-/// little ahead, a feed's time zone written wrong). Beyond it the date is not believed:
-/// a post dated in the year 3001, which a Bluesky client may set, would head the inbox
-/// for ever and never be erased by retention.
-pub const PUBLISHED_AHEAD_AT_MOST: chrono::TimeDelta = chrono::TimeDelta::days(1);
-
 impl Mention {
     /// A new mention as a source sees it; the pipeline fills in language and relevance.
-    /// A `published` more than [`PUBLISHED_AHEAD_AT_MOST`] after `fetched` becomes
-    /// `fetched`.
     pub fn new(
         source: &str,
         external_id: &str,
         published: DateTime<Utc>,
         fetched: DateTime<Utc>,
     ) -> Mention {
-        let published = match fetched.checked_add_signed(PUBLISHED_AHEAD_AT_MOST) {
-            Some(latest) if published > latest => fetched,
-            _ => published,
-        };
         Mention {
             id: mention_id(source, external_id),
             source: source.to_string(),

@@ -317,17 +317,10 @@ impl PasswordGate {
         &self,
         check: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, ApiError> {
-        let busy = || {
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "too many logins at once; try again in a moment",
-            )
-            .retry_after(1)
-        };
         let permit = tokio::time::timeout(self.wait, self.permits.clone().acquire_owned())
             .await
-            .map_err(|_| busy())?
-            .map_err(|_| busy())?;
+            .map_err(|_| too_many_at_once(1))?
+            .map_err(|_| too_many_at_once(1))?;
         // The permit goes with the work: a client that hangs up does not free it while
         // the check still runs.
         tokio::task::spawn_blocking(move || {
@@ -339,14 +332,33 @@ impl PasswordGate {
     }
 }
 
+/// 503: more logins at once than are let through (by the brake, or for the password
+/// checks); they pass in `seconds`.
+fn too_many_at_once(seconds: u64) -> ApiError {
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "too many logins at once; try again in a moment",
+    )
+    .retry_after(seconds)
+}
+
+/// An IPv6 address's network of `bits` bits; an IPv4 address as it is.
+pub(crate) fn network_of(address: IpAddr, bits: u32) -> IpAddr {
+    match address {
+        IpAddr::V6(v6) => {
+            let host_bits = 128 - bits.min(128);
+            let mask = u128::MAX.checked_shl(host_bits).unwrap_or(0);
+            IpAddr::V6(std::net::Ipv6Addr::from(u128::from(v6) & mask))
+        }
+        v4 => v4,
+    }
+}
+
 /// What the brakes count a client by: its address, or for IPv6 its /64 network, which
 /// one machine has whole (a counter per address would be one per attempt).
 fn brake_key(client: &str) -> String {
     match client.parse::<IpAddr>() {
-        Ok(IpAddr::V6(v6)) => {
-            let network = u128::from(v6) & !((1u128 << 64) - 1);
-            format!("{}/64", std::net::Ipv6Addr::from(network))
-        }
+        Ok(v6 @ IpAddr::V6(_)) => format!("{}/64", network_of(v6, 64)),
         _ => client.to_string(),
     }
 }
@@ -355,10 +367,7 @@ fn brake_key(client: &str) -> String {
 /// allocation holds 65,536 /64s. `None` for IPv4.
 fn network_key(client: &str) -> Option<String> {
     match client.parse::<IpAddr>() {
-        Ok(IpAddr::V6(v6)) => {
-            let network = u128::from(v6) & !((1u128 << 80) - 1);
-            Some(format!("{}/48", std::net::Ipv6Addr::from(network)))
-        }
+        Ok(v6 @ IpAddr::V6(_)) => Some(format!("{}/48", network_of(v6, 48))),
         _ => None,
     }
 }
@@ -488,13 +497,7 @@ pub async fn login(
             )
             .retry_after(wait.as_secs()));
         }
-        Err(LoginRefusal::Busy(wait)) => {
-            return Err(ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "too many logins at once; try again in a moment",
-            )
-            .retry_after(wait.as_secs()));
-        }
+        Err(LoginRefusal::Busy(wait)) => return Err(too_many_at_once(wait.as_secs())),
     };
     let users = state.users.current();
     let name = login.user.clone();

@@ -78,7 +78,9 @@ pub async fn serve(
         };
         let address = remote.ip().to_canonical();
         let limited = !trusted.contains(&address);
-        let Some(counted) = ClientConnection::open(&per_client, client_of(address), limited) else {
+        // One machine has an IPv6 /64 whole: counted as one client.
+        let client = super::auth::network_of(address, 64);
+        let Some(counted) = ClientConnection::open(&per_client, client, limited) else {
             refused.note(address);
             continue;
         };
@@ -101,16 +103,6 @@ pub async fn serve(
     graceful.shutdown().await;
     while connections.join_next().await.is_some() {}
     Ok(())
-}
-
-/// What the connection count keys a client by: its address, or for IPv6 its /64.
-fn client_of(address: IpAddr) -> IpAddr {
-    match address {
-        IpAddr::V6(v6) => IpAddr::V6(std::net::Ipv6Addr::from(
-            u128::from(v6) & !((1u128 << 64) - 1),
-        )),
-        v4 => v4,
-    }
 }
 
 /// Connections closed for being one too many, logged as a warning at most once per

@@ -101,11 +101,7 @@ impl Erasure {
     /// match it (`webcare forget --url URL --dry-run` prints the same).
     pub fn audited(&self) -> String {
         match self {
-            Erasure::Url(url) => format!(
-                "{} #{}",
-                self.summary(),
-                &blake3::hash(url.as_bytes()).to_hex()[..12]
-            ),
+            Erasure::Url(url) => format!("{} #{}", self.summary(), &super::erased::hash(url)[..12]),
             other => other.describe(),
         }
     }

@@ -149,7 +149,8 @@ impl ErasedList {
     }
 }
 
-fn hash(url: &str) -> String {
+/// How `erased.json` keeps a permalink (the audit trail names an erasure by its start).
+pub(super) fn hash(url: &str) -> String {
     blake3::hash(url.as_bytes()).to_hex().to_string()
 }
 

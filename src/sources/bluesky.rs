@@ -276,12 +276,15 @@ mod tests {
             .read(0, None, &body(&labelled), Utc::now())
             .unwrap();
         assert!(chunk.items[0].withheld && !chunk.items[1].withheld);
-        // A post dated in the year 3001 is not believed: it would head the inbox for ever
-        // and never be erased.
+        // A post dated in the year 3001 keeps its date here, and its place in the walk
+        // by when the AppView saw it; the pipeline's first stage dates it when it was
+        // fetched (`index::dates_far_ahead_or_far_back_do_not_wrap_round`).
         let far = PAGE.replace("2026-11-20T09:59:00.000Z", "3001-12-31T23:00:00.000Z");
-        let now = Utc::now();
-        let chunk = source().read(0, None, &body(&far), now).unwrap();
-        assert_eq!(chunk.items[0].mention.published, now);
+        let chunk = source().read(0, None, &body(&far), Utc::now()).unwrap();
+        assert_eq!(
+            chunk.items[0].mention.published.to_rfc3339(),
+            "3001-12-31T23:00:00+00:00"
+        );
         // Langs of the wrong shape cost the hint only.
         let odd = PAGE.replace(r#""langs":["ar"]"#, r#""langs":"ar""#);
         let chunk = source().read(0, None, &body(&odd), Utc::now()).unwrap();

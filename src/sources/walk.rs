@@ -339,10 +339,7 @@ impl<L: Listing> Source for Walk<L> {
         let gap = stream.gap.take()?;
         // Closed as a finished walk is, the items between its floor and its oldest
         // delivered item left out.
-        let top = gap.top.min(Key::new(Utc::now(), ""));
-        if Some(&top) > stream.mark.as_ref() {
-            stream.mark = Some(top);
-        }
+        stream.finish(Some(gap.top), Utc::now());
         remember_ahead(stream, Vec::new());
         let given_up = format!(
             "{label}: the posts after {} and before {} are skipped: the server refused the older page",
@@ -496,17 +493,21 @@ fn advance(
                 low,
             });
         }
-        _ => {
-            // Finished: everything from the floor up to `top` is delivered. (A gap saved
-            // by an older version may hold a top ahead of our clock.)
-            let top = top.map(|t| t.min(Key::new(now, "")));
-            if top.as_ref() > stream.mark.as_ref() {
-                stream.mark = top;
-            }
-        }
+        _ => stream.finish(top, now),
     }
     remember_ahead(stream, ahead);
     (mentions, withheld)
+}
+
+impl Stream {
+    /// A walk finished: everything from its floor up to `top` is delivered, and the mark
+    /// moves there. (A gap saved by an older version may hold a top ahead of our clock.)
+    fn finish(&mut self, top: Option<Key>, now: DateTime<Utc>) {
+        let top = top.map(|t| t.min(Key::new(now, "")));
+        if top.as_ref() > self.mark.as_ref() {
+            self.mark = top;
+        }
+    }
 }
 
 /// Adds the items just delivered ahead of our clock to those remembered, and forgets

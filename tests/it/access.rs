@@ -57,6 +57,15 @@ fn import_report(config: &webcare::Config, published: &str) -> webcare::import::
     .unwrap()
 }
 
+/// A config whose API sits behind a TLS proxy on this machine (`trusted_proxies`), so
+/// that a test names each client's address in `X-Forwarded-For`.
+async fn behind_a_proxy(dir: &Path) -> (fixtures::FixtureServer, webcare::Config) {
+    let server = fixtures::start().await;
+    let mut config = fixtures::config(dir, &server, &[]);
+    config.http.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    (server, config)
+}
+
 async fn start(dir: &Path, published: &str) -> (webcare::daemon::Daemon, fixtures::FixtureServer) {
     let server = fixtures::start().await;
     let config = fixtures::config(dir, &server, &[]);
@@ -323,9 +332,7 @@ async fn simultaneous_guesses_get_no_more_checks_than_the_brake_allows() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn guesses_at_a_name_do_not_lock_its_user_out_of_an_address_they_used() {
     let dir = tempfile::tempdir().unwrap();
-    let server = fixtures::start().await;
-    let mut config = fixtures::config(dir.path(), &server, &[]);
-    config.http.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    let (_server, config) = behind_a_proxy(dir.path()).await;
     let daemon = webcare::daemon::start(&config).await.unwrap();
     let base = format!("http://{}", daemon.addr());
     let client = reqwest::Client::new();
@@ -509,9 +516,7 @@ async fn a_change_with_the_session_cookie_from_another_site_is_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn behind_a_trusted_proxy_the_brake_holds_the_client_not_everyone() {
     let dir = tempfile::tempdir().unwrap();
-    let server = fixtures::start().await;
-    let mut config = fixtures::config(dir.path(), &server, &[]);
-    config.http.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    let (_server, config) = behind_a_proxy(dir.path()).await;
     import_posts(&config, "2026-11-20T10:00:00Z");
     let daemon = webcare::daemon::start(&config).await.unwrap();
     let base = format!("http://{}", daemon.addr());

@@ -568,21 +568,31 @@ async fn too_many_requests_is_waited_out_and_the_pages_before_it_are_kept() {
     harness.finish().await;
 }
 
+/// A Bluesky source on `mock` with 12 posts, one page (5) a poll, after its first poll:
+/// the newest page read, the walk back left for the next poll.
+async fn one_page_of_a_walk(
+    mock: &Mock,
+    dir: &Path,
+) -> (Harness, Box<dyn Source>, SourceCheckpoint) {
+    mock.publish(12);
+    let config = platform_config(dir, &source_toml(Kind::Bluesky, "s", &mock.base, 1));
+    let harness = Harness::start(&config);
+    let source = webcare::sources::build(&config.sources[0]).unwrap();
+    let mut checkpoint = SourceCheckpoint::default();
+    assert_eq!(poll(&harness, source.as_ref(), &mut checkpoint).await, 5);
+    (harness, source, checkpoint)
+}
+
 /// A server that will not give an older page (Bluesky refuses cursors to anonymous
 /// searches): the unfinished walk is given up, said so, and the source goes on with new
 /// posts, rather than start every poll with that cursor and fail there for ever.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_walk_the_server_will_not_page_is_given_up_and_new_posts_still_come() {
-    let mock = Mock::start().await;
-    mock.publish(12);
     // A block of every request (a firewall) refuses more than the cursor: the walk is
     // kept, and finished once the block is lifted.
+    let mock = Mock::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let config = platform_config(dir.path(), &source_toml(Kind::Bluesky, "s", &mock.base, 1));
-    let harness = Harness::start(&config);
-    let source = webcare::sources::build(&config.sources[0]).unwrap();
-    let mut checkpoint = SourceCheckpoint::default();
-    assert_eq!(poll(&harness, source.as_ref(), &mut checkpoint).await, 5);
+    let (harness, source, mut checkpoint) = one_page_of_a_walk(&mock, dir.path()).await;
     *mock.always.lock().unwrap() = Some(Inject::Refuse(403));
     let saved = checkpoint.clone();
     let refused = harness
@@ -603,15 +613,9 @@ async fn a_walk_the_server_will_not_page_is_given_up_and_new_posts_still_come() 
     harness.finish().await;
 
     let mock = Mock::start().await;
-    mock.publish(12);
-    *mock.always.lock().unwrap() = Some(Inject::RefuseCursor(403));
     let dir = tempfile::tempdir().unwrap();
-    let config = platform_config(dir.path(), &source_toml(Kind::Bluesky, "s", &mock.base, 1));
-    let harness = Harness::start(&config);
-    let source = webcare::sources::build(&config.sources[0]).unwrap();
-    let mut checkpoint = SourceCheckpoint::default();
-    // The newest page; the walk back is left for the next poll.
-    assert_eq!(poll(&harness, source.as_ref(), &mut checkpoint).await, 5);
+    let (harness, source, mut checkpoint) = one_page_of_a_walk(&mock, dir.path()).await;
+    *mock.always.lock().unwrap() = Some(Inject::RefuseCursor(403));
     let report = harness
         .poller
         .poll_once(source.as_ref(), &mut checkpoint)
