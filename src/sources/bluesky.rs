@@ -58,17 +58,13 @@ impl Bluesky {
         let text = record.str_at("text")?;
         let published = record.field("createdAt")?.time().unwrap_or(indexed);
         let first_lang = record
-            .opt("langs")
-            .ok()
-            .flatten()
+            .hint_at("langs")
             .and_then(|langs| langs.items().ok())
             .and_then(|langs| langs.first().and_then(At::hint))
             .map(str::to_string);
         // The author asked apps not to show their posts to people not logged in.
         let withheld = author
-            .opt("labels")
-            .ok()
-            .flatten()
+            .hint_at("labels")
             .and_then(|labels| labels.items().ok())
             .is_some_and(|labels| {
                 labels

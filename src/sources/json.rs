@@ -127,16 +127,23 @@ impl<'a> At<'a> {
         self.value.as_str()
     }
 
-    /// Field `key` as a string where it is only a hint (a language, a content warning):
-    /// absent, null or of another type, `None` — a malformed hint must not cost the item.
+    /// Field `key` where it is only a hint (a language, a content warning, a flag):
+    /// absent, null, or this value no object, `None` — a malformed hint must not cost
+    /// the item.
+    pub fn hint_at(&self, key: &str) -> Option<At<'a>> {
+        self.opt(key).ok().flatten()
+    }
+
+    /// Field `key` as a string where it is only a hint ([`At::hint_at`]); of another
+    /// type, `None`.
     pub fn hint_str(&self, key: &str) -> Option<&'a str> {
-        self.opt(key).ok().flatten().and_then(|v| v.value.as_str())
+        self.hint_at(key).and_then(|v| v.value.as_str())
     }
 
     /// Field `key` as true or false where it is only a hint (a flag): as
     /// [`At::hint_str`].
     pub fn hint_bool(&self, key: &str) -> Option<bool> {
-        let value = self.opt(key).ok().flatten()?.value;
+        let value = self.hint_at(key)?.value;
         // Some servers write flags as strings ("noindex": "true").
         value.as_bool().or(match value.as_str().map(str::trim) {
             Some(s) if s.eq_ignore_ascii_case("true") => Some(true),

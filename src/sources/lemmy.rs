@@ -74,9 +74,7 @@ impl Lemmy {
         let published = inner.field("published")?.time()?;
         let text = inner.opt_str(text_field)?.unwrap_or_default();
         let language = inner
-            .opt("language_id")
-            .ok()
-            .flatten()
+            .hint_at("language_id")
             .and_then(|l| l.u64().ok())
             .and_then(language_code);
         // Deleted by its author or removed by a moderator (a moderator's token still
