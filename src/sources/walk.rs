@@ -17,7 +17,10 @@
 //!
 //! Every page returns a position that is a valid place to resume, so wherever the poll
 //! stops — the page limit, a rate limit, an error — nothing is missed and nothing is
-//! delivered twice. Items are ordered by [`Key`]: time, then id.
+//! delivered twice. Items are ordered by [`Key`]: time, then id. A listing's own order of
+//! items with the same time need not be ours (Reddit's whole seconds, a run of equal
+//! Bluesky `indexedAt`), so each bound remembers every item it has delivered at its time
+//! ([`Edge`]), and those of that time it has not are delivered whatever their ids.
 //!
 //! A source may walk several listings (*streams*: posts and comments, several
 //! communities). Each has its own mark and gap under a label, so changing one in the
@@ -61,6 +64,64 @@ impl Ord for Key {
 impl PartialOrd for Key {
     fn partial_cmp(&self, other: &Key) -> Option<Ordering> {
         Some(self.cmp(other))
+    }
+}
+
+/// A bound of a walk (its floor, its newest or its oldest delivered item), and the other
+/// items at the same time that were delivered: at that time, the listing's order says
+/// nothing of which were, only these ids do. Serialised as a [`Key`] with `ties` (a
+/// position saved before ties were kept reads as an edge without them).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Edge {
+    #[serde(flatten)]
+    key: Key,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    ties: Vec<String>,
+}
+
+/// Most ids an [`Edge`] remembers at its time (a listing that dates by the day); one
+/// forgotten is delivered again, which the index takes as the same mention.
+const MAX_TIES: usize = 500;
+
+impl Edge {
+    fn new(key: Key) -> Edge {
+        Edge {
+            key,
+            ties: Vec::new(),
+        }
+    }
+
+    /// Whether `key` is this edge's item or one delivered with it at its time.
+    fn holds(&self, key: &Key) -> bool {
+        key.at == self.key.at && (key.id == self.key.id || self.ties.contains(&key.id))
+    }
+
+    /// Whether `key` is at or below this edge as far as delivering goes: older, or
+    /// delivered at its time.
+    fn covers(&self, key: &Key) -> bool {
+        key.at < self.key.at || self.holds(key)
+    }
+
+    /// Whether `key` is at or above this edge: newer, or delivered at its time.
+    fn passed(&self, key: &Key) -> bool {
+        key.at > self.key.at || self.holds(key)
+    }
+
+    /// Records `id` as delivered at the edge's time.
+    fn tie(&mut self, id: &str) {
+        if id != self.key.id && !self.ties.iter().any(|t| t == id) && self.ties.len() < MAX_TIES {
+            self.ties.push(id.to_owned());
+        }
+    }
+
+    /// Moves the edge to `key` when `key` is further out (`further`: `Greater` for the
+    /// newest, `Less` for the oldest), or records it as a tie at the edge's time.
+    fn extend(edge: &mut Option<Edge>, key: &Key, further: Ordering) {
+        match edge {
+            Some(e) if e.key.at == key.at => e.tie(&key.id),
+            Some(e) if key.at.cmp(&e.key.at) != further => {}
+            _ => *edge = Some(Edge::new(key.clone())),
+        }
     }
 }
 
@@ -169,7 +230,7 @@ struct WalkPosition {
 struct Stream {
     /// The newest item of the last finished walk: everything down from it is delivered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    mark: Option<Key>,
+    mark: Option<Edge>,
     /// A walk that is not finished yet.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     gap: Option<Gap>,
@@ -189,10 +250,12 @@ struct Gap {
     /// The cursor of the next older page.
     cursor: String,
     /// Where the walk ends: the mark it started from, or the backfill horizon.
-    floor: Key,
-    /// The newest and the oldest item the walk has delivered.
-    top: Key,
-    low: Key,
+    floor: Edge,
+    /// The newest and the oldest item the walk has delivered (none yet: a first page of
+    /// only the floor's time, or of pinned posts).
+    top: Edge,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    low: Option<Edge>,
 }
 
 /// State carried from page to page within one poll, in [`FetchRequest::context`].
@@ -284,11 +347,14 @@ impl<L: Listing> Walk<L> {
         let mut request = match stream {
             Some(Stream { gap: Some(gap), .. }) => {
                 // The horizon is not an item: there is nothing to filter by.
-                let floor = Some(&gap.floor).filter(|f| !f.id.is_empty());
+                let floor = Some(&gap.floor.key).filter(|f| !f.id.is_empty());
                 self.listing
                     .request(progress.stream, Some(gap.cursor.as_str()), floor)
             }
-            Some(Stream { mark, .. }) => self.listing.request(progress.stream, None, mark.as_ref()),
+            Some(Stream { mark, .. }) => {
+                let floor = mark.as_ref().map(|m| &m.key);
+                self.listing.request(progress.stream, None, floor)
+            }
             None => self.listing.request(progress.stream, None, None),
         };
         request.min_interval = self.settings.rate_limit;
@@ -297,12 +363,12 @@ impl<L: Listing> Walk<L> {
         request
     }
 
-    fn horizon(&self, now: DateTime<Utc>) -> Key {
+    fn horizon(&self, now: DateTime<Utc>) -> Edge {
         let back = TimeDelta::from_std(self.settings.backfill).unwrap_or(TimeDelta::MAX);
         let at = now
             .checked_sub_signed(back)
             .unwrap_or(DateTime::<Utc>::MIN_UTC);
-        Key::new(at, "")
+        Edge::new(Key::new(at, ""))
     }
 }
 
@@ -339,13 +405,18 @@ impl<L: Listing> Source for Walk<L> {
         let gap = stream.gap.take()?;
         // Closed as a finished walk is, the items between its floor and its oldest
         // delivered item left out.
-        stream.finish(Some(gap.top), Utc::now());
-        remember_ahead(stream, Vec::new());
+        let time = |edge: &Edge| {
+            edge.key
+                .at
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        };
         let given_up = format!(
             "{label}: the posts after {} and before {} are skipped: the server refused the older page",
-            gap.floor.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            gap.low.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            time(&gap.floor),
+            time(gap.low.as_ref().unwrap_or(&gap.top)),
         );
+        stream.finish(Some(gap.top), Utc::now());
+        remember_ahead(stream, Vec::new());
         Some((progress.state.to_value(), given_up))
     }
 
@@ -412,7 +483,7 @@ impl<L: Listing> Source for Walk<L> {
 fn advance(
     stream: &mut Stream,
     chunk: Chunk,
-    horizon: Key,
+    horizon: Edge,
     now: DateTime<Utc>,
 ) -> (Vec<Mention>, usize) {
     let walk = stream.gap.take();
@@ -423,9 +494,9 @@ fn advance(
         (None, None) => horizon,
     };
     // In a gap, what is not older than the walk's oldest item was delivered already.
-    let below = walk.as_ref().map(|g| g.low.clone());
+    let below = walk.as_ref().and_then(|g| g.low.clone());
     let (mut top, mut low) = match walk {
-        Some(gap) => (Some(gap.top), Some(gap.low)),
+        Some(gap) => (Some(gap.top), gap.low),
         None => (None, None),
     };
     let mut reached = chunk.items.is_empty();
@@ -449,48 +520,50 @@ fn advance(
             }
             mentions.push(item.mention);
         };
+        let known = floor.covers(&item.key) || below.as_ref().is_some_and(|b| b.passed(&item.key));
+        // An item dated after our clock does not raise the mark (it is remembered in
+        // `ahead` instead): a mark at our clock would pass every post written before it
+        // that the server lists late (federation, a moderation queue), and a post dated
+        // in the year 3001 would hold it there for ever.
+        let mark_may_rise = item.key.at <= now;
         if item.pinned {
             // Out of order: an old pinned post on top says nothing of what follows it,
             // and its time must not become the lower bound that skips newer posts below
             // it. A new one is delivered, and as the newest raises the mark like any.
-            if item.key > floor && below.as_ref().is_none_or(|b| item.key < *b) {
-                if item.key.at <= now && top.as_ref().is_none_or(|t| item.key > *t) {
-                    top = Some(item.key.clone());
+            if !known {
+                if mark_may_rise {
+                    Edge::extend(&mut top, &item.key, Ordering::Greater);
                 }
                 deliver(item);
             }
             continue;
         }
-        if item.key <= floor {
+        // Only an item older than the floor ends the walk: one at the floor's time may
+        // be followed by others of that time that were not delivered.
+        if item.key.at < floor.key.at {
             reached = true;
+        }
+        if known {
             continue;
         }
-        if below.as_ref().is_some_and(|b| item.key >= *b) {
-            continue;
+        if mark_may_rise {
+            Edge::extend(&mut top, &item.key, Ordering::Greater);
         }
-        // An item dated after our clock does not raise the mark (it is remembered in
-        // `ahead` instead): a mark at our clock would pass every post written before it
-        // that the server lists late (federation, a moderation queue), and a post dated
-        // in the year 3001 would hold it there for ever.
-        if item.key.at <= now && top.as_ref().is_none_or(|t| item.key > *t) {
-            top = Some(item.key.clone());
-        }
-        if low.as_ref().is_none_or(|l| item.key < *l) {
-            low = Some(item.key.clone());
-        }
+        Edge::extend(&mut low, &item.key, Ordering::Less);
         deliver(item);
     }
-    match (chunk.next, low) {
+    match chunk.next {
         // A server that hands back the cursor it was asked for would hold the walk on
         // one page for ever, and the newest posts would never be read again: the walk
         // ends there instead.
-        (Some(cursor), Some(low)) if !reached && requested.as_ref() != Some(&cursor) => {
+        Some(cursor) if !reached && requested.as_ref() != Some(&cursor) => {
             stream.gap = Some(Gap {
                 cursor,
-                // Only items dated ahead so far: the mark stays where it was.
+                // Only items dated ahead so far, or none new yet (a page of the floor's
+                // time): the mark stays where it was.
                 top: top.unwrap_or_else(|| floor.clone()),
-                floor,
                 low,
+                floor,
             });
         }
         _ => stream.finish(top, now),
@@ -502,10 +575,19 @@ fn advance(
 impl Stream {
     /// A walk finished: everything from its floor up to `top` is delivered, and the mark
     /// moves there. (A gap saved by an older version may hold a top ahead of our clock.)
-    fn finish(&mut self, top: Option<Key>, now: DateTime<Utc>) {
-        let top = top.map(|t| t.min(Key::new(now, "")));
-        if top.as_ref() > self.mark.as_ref() {
-            self.mark = top;
+    fn finish(&mut self, top: Option<Edge>, now: DateTime<Utc>) {
+        let Some(mut top) = top else { return };
+        if top.key.at > now {
+            top = Edge::new(Key::new(now, ""));
+        }
+        match &mut self.mark {
+            Some(mark) if mark.key.at == top.key.at => {
+                for id in std::iter::once(&top.key.id).chain(&top.ties) {
+                    mark.tie(id);
+                }
+            }
+            Some(mark) if mark.key.at > top.key.at => {}
+            _ => self.mark = Some(top),
         }
     }
 }
@@ -515,7 +597,9 @@ impl Stream {
 fn remember_ahead(stream: &mut Stream, delivered: Vec<Key>) {
     stream.ahead.extend(delivered);
     let mark = stream.mark.clone();
-    stream.ahead.retain(|k| mark.as_ref().is_none_or(|m| k > m));
+    stream
+        .ahead
+        .retain(|k| mark.as_ref().is_none_or(|m| !m.covers(k)));
     stream.ahead.sort();
     stream.ahead.dedup();
     if stream.ahead.len() > MAX_AHEAD {
@@ -542,6 +626,8 @@ mod tests {
         pinned: Mutex<Option<Key>>,
         /// A broken server's: the same next cursor whatever was asked.
         stuck: Option<String>,
+        /// Lists the posts of one time lowest id first, against our order.
+        lowest_first: bool,
     }
 
     impl Fake {
@@ -552,6 +638,7 @@ mod tests {
                 posts: Mutex::new(vec![Vec::new(); streams]),
                 pinned: Mutex::new(None),
                 stuck: None,
+                lowest_first: false,
             }
         }
 
@@ -563,7 +650,23 @@ mod tests {
                 let at = until - TimeDelta::minutes(last - i64::from(id));
                 posts[stream].push(Key::new(at, format!("{stream}-{id}")));
             }
-            posts[stream].sort_by(|a, b| b.cmp(a));
+            self.order(&mut posts[stream]);
+        }
+
+        /// Adds posts `ids` to `stream`, all at `at`.
+        fn publish_together(&self, stream: usize, ids: std::ops::Range<u32>, at: DateTime<Utc>) {
+            let mut posts = self.posts.lock().unwrap();
+            posts[stream].extend(ids.map(|id| Key::new(at, format!("{stream}-{id}"))));
+            self.order(&mut posts[stream]);
+        }
+
+        /// Newest first, the posts of one time in our order or against it.
+        fn order(&self, posts: &mut [Key]) {
+            posts.sort_by(|a, b| match b.at.cmp(&a.at) {
+                Ordering::Equal if self.lowest_first => a.cmp(b),
+                Ordering::Equal => b.cmp(a),
+                by_time => by_time,
+            });
         }
     }
 
@@ -865,6 +968,90 @@ mod tests {
             .publish(0, 9..11, later - TimeDelta::minutes(1));
         let (got, _) = poll(&source, &position, later);
         assert_eq!(sorted(got), vec!["0-10", "0-9"]);
+    }
+
+    /// Polls until a poll delivers nothing and leaves no walk unfinished; returns all
+    /// that was delivered and the position.
+    fn poll_until_quiet(
+        source: &Walk<Fake>,
+        mut position: Position,
+        now: DateTime<Utc>,
+    ) -> (Vec<String>, Position) {
+        let mut delivered = Vec::new();
+        for _ in 0..50 {
+            let (ids, next) = poll(source, &position, now);
+            let quiet = ids.is_empty() && next["streams"]["s0"].get("gap").is_none();
+            delivered.extend(ids);
+            position = next;
+            if quiet {
+                return (delivered, position);
+            }
+        }
+        panic!("still walking after 50 polls: {position}");
+    }
+
+    #[test]
+    fn posts_of_one_time_listed_against_our_order_all_come_across_page_breaks() {
+        let now = Utc::now();
+        let mut fake = Fake::new(1, 2);
+        fake.lowest_first = true;
+        fake.publish(0, 0..2, now - TimeDelta::hours(1));
+        // One page a poll: every page break is also a break between polls.
+        let source = walk(fake, 1, 48);
+        let (first, position) = poll(&source, &Position::Null, now);
+        assert_eq!(sorted(first), vec!["0-0", "0-1"]);
+        // Seven posts of one second (Reddit's whole seconds), the lowest id listed
+        // first: every page break falls inside that second.
+        let second = now - TimeDelta::minutes(5);
+        source.listing.publish_together(0, 10..17, second);
+        let (got, position) = poll_until_quiet(&source, position, now);
+        let expected: Vec<String> = (10..17).map(|i| format!("0-{i}")).collect();
+        assert_eq!(sorted(got), sorted(expected));
+        // Two more of that very second, listed among the others: they come, once.
+        source.listing.publish_together(0, 3..5, second);
+        let (got, position) = poll_until_quiet(&source, position, now);
+        assert_eq!(sorted(got), vec!["0-3", "0-4"]);
+        let (got, _) = poll_until_quiet(&source, position, now);
+        assert!(got.is_empty(), "{got:?}");
+    }
+
+    #[test]
+    fn a_post_of_the_marks_time_listed_below_it_comes() {
+        let now = Utc::now();
+        let fake = Fake::new(1, 3);
+        let second = now - TimeDelta::minutes(5);
+        fake.publish(0, 0..4, second - TimeDelta::minutes(1));
+        fake.publish_together(0, 20..22, second);
+        let source = walk(fake, 5, 48);
+        let (first, position) = poll(&source, &Position::Null, now);
+        assert_eq!(first.len(), 6);
+        // Of the mark's second but a lower id, so listed below the mark, on the next page
+        // (our order): it is not taken for the mark's past.
+        source.listing.publish_together(0, 5..6, second);
+        let (got, position) = poll(&source, &position, now);
+        assert_eq!(got, vec!["0-5"]);
+        let (got, _) = poll(&source, &position, now);
+        assert!(got.is_empty(), "{got:?}");
+    }
+
+    #[test]
+    fn a_position_saved_before_ties_were_kept_still_reads() {
+        let now = Utc::now();
+        let fake = Fake::new(1, 5);
+        fake.publish(0, 0..3, now - TimeDelta::hours(1));
+        let source = walk(fake, 5, 48);
+        let mark = Key::new(now - TimeDelta::hours(1), "0-2");
+        let low = Key::new(now - TimeDelta::hours(2), "0-1");
+        let saved = serde_json::json!({"streams": {"s0": {
+            "mark": mark,
+            "gap": {"cursor": "5", "floor": mark, "top": mark, "low": low},
+        }}});
+        let state = WalkPosition::load(&saved, source.listing.streams());
+        let stream = &state.streams["s0"];
+        assert_eq!(stream.mark.as_ref().map(|m| &m.key), Some(&mark));
+        let gap = stream.gap.as_ref().expect("the gap is kept");
+        assert_eq!(gap.low.as_ref().map(|l| &l.key), Some(&low));
+        assert!(gap.low.as_ref().is_some_and(|l| l.ties.is_empty()));
     }
 
     #[test]
