@@ -85,6 +85,8 @@ struct Collected {
     /// The last page's position (the saved one if no page was parsed).
     position: Position,
     failure: Option<PollError>,
+    /// The walk given up in this poll, with when ([`SourceStatus::last_skipped`]).
+    skipped: Option<String>,
 }
 
 /// How a source is doing, as `/api/sources` shows it.
@@ -192,6 +194,7 @@ impl Poller {
             mut mentions,
             position,
             failure,
+            skipped,
         } = self.collect(source, &checkpoint.position).await?;
         // Nothing new and nowhere else to resume from (a 304, an empty page of a
         // platform, a feed repeating what it sent): no write, so ten thousand quiet
@@ -217,6 +220,7 @@ impl Poller {
             items_seen: checkpoint.items_seen
                 + (report.kept + report.dropped + report.too_old) as u64,
             items_kept: checkpoint.items_kept + report.kept as u64,
+            last_skipped: skipped.or_else(|| checkpoint.last_skipped.clone()),
         };
         let refused = self
             .writer
@@ -250,6 +254,7 @@ impl Poller {
             mentions: Vec::new(),
             position: saved.clone(),
             failure: None,
+            skipped: None,
         };
         // The position before an unfinished walk was given up, until the newest page has
         // been read after it: a server that refuses that page too refuses more than the
@@ -290,9 +295,10 @@ impl Poller {
             {
                 tracing::warn!(source = %source.name(), "{skipped}");
                 let at = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-                self.board.update(source.name(), |s| {
-                    s.last_skipped = Some(format!("{at}: {skipped}"));
-                });
+                let skipped = format!("{at}: {skipped}");
+                collected.skipped = Some(skipped.clone());
+                self.board
+                    .update(source.name(), |s| s.last_skipped = Some(skipped));
             }
             collected.report.pages += 1;
             collected.report.not_modified = not_modified;
@@ -565,7 +571,7 @@ fn initial_status(config: &SourceConfig, checkpoint: &SourceCheckpoint) -> Sourc
         items_seen: checkpoint.items_seen,
         items_kept: checkpoint.items_kept,
         last_report: None,
-        last_skipped: None,
+        last_skipped: checkpoint.last_skipped.clone(),
     }
 }
 

@@ -298,6 +298,7 @@ mod tests {
                 position: serde_json::json!({ "etag": "v1" }),
                 items_seen: 20,
                 items_kept: 20,
+                last_skipped: None,
             },
         );
         {

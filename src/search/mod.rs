@@ -80,6 +80,11 @@ pub struct SourceCheckpoint {
     pub items_seen: u64,
     /// Items that were relevant and indexed.
     pub items_kept: u64,
+    /// The last unfinished walk given up because the server refused its older page, with
+    /// when: the posts it names will never come, which the administrator should still
+    /// see after a restart.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_skipped: Option<String>,
 }
 
 /// Checkpoints of all sources, by source name.

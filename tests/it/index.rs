@@ -36,6 +36,7 @@ fn checkpoint(etag: &str) -> Checkpoints {
             position: serde_json::json!({ "etag": etag }),
             items_seen: 1,
             items_kept: 1,
+            last_skipped: None,
         },
     );
     c

@@ -633,6 +633,14 @@ async fn a_walk_the_server_will_not_page_is_given_up_and_new_posts_still_come() 
     mock.publish(2);
     assert_eq!(poll(&harness, source.as_ref(), &mut checkpoint).await, 2);
     assert_eq!(harness.index.num_mentions(), 10);
+    // What was skipped stays on record, committed with the source's position, so that
+    // `/api/sources` still names it after a restart.
+    let committed = harness.index.checkpoints().unwrap();
+    let on_record = committed["s"].last_skipped.as_deref().unwrap_or_default();
+    assert!(
+        on_record.ends_with(&skipped) && on_record.starts_with("20"),
+        "{on_record:?}"
+    );
     harness.finish().await;
 }
 
