@@ -1204,6 +1204,9 @@ fn erase(
         audit_cli(config, &format!("{action}_dry_run"), &detail)?;
         return Ok(());
     }
+    // On record before anything goes: an erasure cut short is carried out by the next
+    // writer of the index, but never reported.
+    audit_cli(config, &format!("{action}_requested"), &erasure.audited())?;
     let erased = index.erase_now(erasure).map_err(|e| match e {
         IndexError::Locked { .. } => anyhow::anyhow!("{e}; {when_locked}"),
         e => e.into(),

@@ -104,6 +104,9 @@ async fn erase_everywhere(
     erasure: Erasure,
     principal: Principal,
 ) -> Result<usize, ApiError> {
+    // On record before anything goes: an erasure cut short by a crash is carried out
+    // at the next start ([`crate::search::MentionIndex::writer`]), but never answered.
+    state.audit_as(&principal, "forget_requested", &erasure.audited());
     let erased = match writer.erase(erasure.clone()).await {
         Ok(erased) => erased,
         Err(error) => {

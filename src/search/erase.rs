@@ -224,6 +224,18 @@ impl MentionWriter {
         Ok(again)
     }
 
+    /// How many deleted documents the committed segments still hold (their text is in
+    /// the segment files until [`MentionWriter::expunge`] or a merge).
+    pub fn deleted_on_disk(&self) -> Result<u32, IndexError> {
+        Ok(self
+            .writer
+            .index()
+            .searchable_segment_metas()?
+            .iter()
+            .map(tantivy::index::SegmentMeta::num_deleted_docs)
+            .sum())
+    }
+
     /// After an erasure's commit: rewrites the segments that hold erased documents
     /// without them, and deletes the old files. Until a merge, a deleted document's text
     /// stays in its segment's files, and an erasure is for good. A segment that a
@@ -345,6 +357,33 @@ mod tests {
             .erase_now(&Erasure::Url("http://www.forum.example/t/3/".into()))
             .unwrap();
         assert_eq!(erased, 1);
+    }
+
+    #[test]
+    fn an_erasure_cut_short_before_its_rewrite_is_rewritten_by_the_next_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = MentionIndex::open(dir.path()).unwrap();
+        let checkpoints = Checkpoints::new();
+        {
+            let mut w = index.writer().unwrap();
+            for i in 0..20 {
+                w.upsert(&mention(&i.to_string(), "wachten op de IND"))
+                    .unwrap();
+            }
+            w.commit(&checkpoints).unwrap();
+            // The erasure's commit, then a crash before the segments are rewritten.
+            w.erase(&Erasure::Url("https://forum.example/t/2".into()))
+                .unwrap();
+            w.commit(&checkpoints).unwrap();
+            assert_eq!(w.deleted_on_disk().unwrap(), 1);
+        }
+        assert_eq!(index.num_mentions(), 19);
+        assert_eq!(held(&index), 20, "the erased text is still in the files");
+        let w = index.writer().unwrap();
+        assert_eq!(w.deleted_on_disk().unwrap(), 0);
+        assert_eq!(held(&index), 19, "the erased document is in no segment");
+        assert_eq!(index.num_mentions(), 19);
+        w.finish().unwrap();
     }
 
     #[test]

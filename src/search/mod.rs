@@ -240,10 +240,22 @@ impl MentionIndex {
         if again > 0 {
             tracing::warn!(
                 mentions = again,
-                "the index held mentions erased before (restored from an older backup?); erased them again"
+                "the index held mentions erased before (an erasure cut short by a crash before its commit, or an index restored from an older backup); erased them again"
             );
             writer.commit(&self.checkpoints()?)?;
-            writer.expunge()?;
+        }
+        // A deleted document's text stays in its segment's files until a merge rewrites
+        // them: an erasure cut short after its commit (a crash, a failed rewrite) left
+        // erased posts on disk, which no search finds and nothing else would remove.
+        let deleted = writer.deleted_on_disk()?;
+        if deleted > 0 {
+            tracing::info!(
+                documents = deleted,
+                "rewriting the index segments that still hold deleted documents"
+            );
+            if let Err(e) = writer.expunge() {
+                tracing::error!(error = %e, documents = deleted, "cannot rewrite the segments that hold deleted documents; tried again at the next start or erasure");
+            }
         }
         Ok(writer)
     }

@@ -742,6 +742,20 @@ async fn erasure_then_search_with_an_audit_trail() {
     assert!(has("vic", "open", &id));
     assert!(has("ann", "forget_dry_run", "2 mentions"));
     assert!(has("ann", "forget", "author=p_"));
+    // The request is on record before the erasure starts (newest first: below it), so
+    // that one cut short by a crash, and carried out at the next start, is too.
+    let at = |action: &str| {
+        entries.iter().position(|e| {
+            e["actor"] == "ann"
+                && e["action"] == action
+                && e["detail"].as_str().unwrap().starts_with("author=p_")
+        })
+    };
+    let (asked, done) = (at("forget_requested"), at("forget"));
+    assert!(
+        asked.is_some() && asked > done,
+        "{asked:?} {done:?}: {entries:#?}"
+    );
     // An erased post's permalink is not kept: its site and a hash to match it by.
     let hash = webcare::search::Erasure::Url("https://forum.example/t/c".into()).audited();
     assert!(

@@ -386,6 +386,7 @@ fn import_then_search_from_the_shell() {
     assert_eq!(code, 0);
     assert!(
         out.contains("forget_dry_run")
+            && out.contains("forget_requested")
             && out.contains("url on forum.example #")
             && !out.contains("https://forum.example/t/9"),
         "{out}"
