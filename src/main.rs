@@ -1207,10 +1207,20 @@ fn erase(
     // On record before anything goes: an erasure cut short is carried out by the next
     // writer of the index, but never reported.
     audit_cli(config, &format!("{action}_requested"), &erasure.audited())?;
-    let erased = index.erase_now(erasure).map_err(|e| match e {
-        IndexError::Locked { .. } => anyhow::anyhow!("{e}; {when_locked}"),
-        e => e.into(),
-    })?;
+    let erased = match index.erase_now(erasure) {
+        Ok(erased) => erased,
+        Err(e) => {
+            // The request is on record: so is that it was not carried out (an erasure
+            // remembered in `erased.json` before the failure is applied by the next
+            // writer of the index, as the daemon's `forget_failed` says too).
+            let detail = format!("{}: not erased now ({e})", erasure.audited());
+            audit_cli(config, &format!("{action}_failed"), &detail)?;
+            return Err(match e {
+                IndexError::Locked { .. } => anyhow::anyhow!("{e}; {when_locked}"),
+                e => e.into(),
+            });
+        }
+    };
     // Recorded first: the mentions are gone even if a copy's clean-up fails below.
     let detail = format!("{}: {erased} mentions", erasure.audited());
     audit_cli(config, action, &detail)?;

@@ -170,11 +170,17 @@ impl MentionIndex {
 impl MentionWriter {
     /// Remembers a permalink or author so that it is not stored again — also when
     /// nothing of it is stored yet (an erasure asked for before the post arrives) —
-    /// then deletes every mention `erasure` matches (visible after the next commit).
-    pub fn erase(&mut self, erasure: &Erasure) -> Result<(), IndexError> {
+    /// then deletes every mention `erasure` matches (visible after the next commit),
+    /// and says how many.
+    pub fn erase(&mut self, erasure: &Erasure) -> Result<usize, IndexError> {
         self.erased.remember(erasure)?;
-        self.writer.delete_query(erasure.query(&self.fields))?;
-        Ok(())
+        let query = erasure.query(&self.fields);
+        let matching = self.reader.searcher().search(&*query, &Count)?;
+        if matching > 0 {
+            self.writer.delete_query(query)?;
+            self.rewrite_pending = true;
+        }
+        Ok(matching)
     }
 
     /// Deletes the mentions the list of erased posts names that are in the index all the
@@ -219,13 +225,15 @@ impl MentionWriter {
             if matching > 0 {
                 again += matching;
                 self.writer.delete_term(term);
+                self.rewrite_pending = true;
             }
         }
         Ok(again)
     }
 
     /// How many deleted documents the committed segments still hold (their text is in
-    /// the segment files until [`MentionWriter::expunge`] or a merge).
+    /// the segment files until [`MentionWriter::expunge`] or a merge): erased ones, and
+    /// older versions of mentions stored again.
     pub fn deleted_on_disk(&self) -> Result<u32, IndexError> {
         Ok(self
             .writer
@@ -239,8 +247,10 @@ impl MentionWriter {
     /// After an erasure's commit: rewrites the segments that hold erased documents
     /// without them, and deletes the old files. Until a merge, a deleted document's text
     /// stays in its segment's files, and an erasure is for good. A segment that a
-    /// background merge already holds is left to it (that merge leaves them out too).
+    /// background merge already holds is left to it (that merge leaves them out too,
+    /// unless a crash cuts it short: the next writer tries again).
     pub fn expunge(&mut self) -> Result<(), IndexError> {
+        let mut all = true;
         let holding: Vec<tantivy::index::SegmentId> = self
             .writer
             .index()
@@ -252,10 +262,12 @@ impl MentionWriter {
         for segment in holding {
             if let Err(e) = self.writer.merge(&[segment]).wait() {
                 tracing::warn!(error = %e, segment = %segment.short_uuid_string(), "erased documents left to the running merge");
+                all = false;
             }
         }
         self.reader.reload()?;
         self.writer.garbage_collect_files().wait()?;
+        self.rewrite_pending = !all;
         Ok(())
     }
 }
@@ -265,8 +277,7 @@ impl MentionIndex {
     /// is not running (it holds the writer otherwise; use the admin API then).
     pub fn erase_now(&self, erasure: &Erasure) -> Result<usize, IndexError> {
         let mut writer = self.writer()?;
-        let matching = self.preview_erasure(erasure, 0)?.matching;
-        writer.erase(erasure)?;
+        let matching = writer.erase(erasure)?;
         if matching > 0 {
             writer.commit(&self.checkpoints()?)?;
             writer.expunge()?;
@@ -379,10 +390,18 @@ mod tests {
         }
         assert_eq!(index.num_mentions(), 19);
         assert_eq!(held(&index), 20, "the erased text is still in the files");
-        let w = index.writer().unwrap();
+        let mut w = index.writer().unwrap();
         assert_eq!(w.deleted_on_disk().unwrap(), 0);
         assert_eq!(held(&index), 19, "the erased document is in no segment");
         assert_eq!(index.num_mentions(), 19);
+        // A mention stored again leaves its older version deleted in the files: no
+        // erasure, so no rewrite at the next start (it would cost every start a merge).
+        w.upsert(&mention("5", "wachten op de IND, nog steeds"))
+            .unwrap();
+        w.commit(&checkpoints).unwrap();
+        w.finish().unwrap();
+        let w = index.writer().unwrap();
+        assert_eq!(w.deleted_on_disk().unwrap(), 1);
         w.finish().unwrap();
     }
 

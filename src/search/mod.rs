@@ -95,6 +95,10 @@ struct Payload {
     schema_version: u32,
     #[serde(default)]
     sources: Checkpoints,
+    /// An erasure deleted documents whose segments have not been rewritten since
+    /// ([`MentionWriter::expunge`]): their text is still in the files.
+    #[serde(default)]
+    rewrite_pending: bool,
 }
 
 /// The mention index: one per data directory.
@@ -203,11 +207,15 @@ impl MentionIndex {
 
     /// The checkpoints saved with the last commit (empty for a new index).
     pub fn checkpoints(&self) -> Result<Checkpoints, IndexError> {
+        Ok(self.payload()?.sources)
+    }
+
+    /// What the last commit saved with it (the default for a new index).
+    fn payload(&self) -> Result<Payload, IndexError> {
         let meta = self.index.load_metas()?;
         match meta.payload {
-            None => Ok(Checkpoints::new()),
+            None => Ok(Payload::default()),
             Some(text) => serde_json::from_str::<Payload>(&text)
-                .map(|p| p.sources)
                 .map_err(|e| IndexError::Payload(e.to_string())),
         }
     }
@@ -228,6 +236,7 @@ impl MentionIndex {
             // Beside the index, not in it: an index moved aside for a schema upgrade and
             // imported again must not take the list of what was erased with it.
             erased: erased::ErasedList::load(self.path.parent().unwrap_or(&self.path))?,
+            rewrite_pending: self.payload()?.rewrite_pending,
         };
         // What a failed commit left (a full disk, a crash) goes first: a commit with the
         // same stamp would find its file there, and fail.
@@ -247,14 +256,14 @@ impl MentionIndex {
         // A deleted document's text stays in its segment's files until a merge rewrites
         // them: an erasure cut short after its commit (a crash, a failed rewrite) left
         // erased posts on disk, which no search finds and nothing else would remove.
-        let deleted = writer.deleted_on_disk()?;
-        if deleted > 0 {
+        if writer.rewrite_pending {
+            let deleted = writer.deleted_on_disk()?;
             tracing::info!(
                 documents = deleted,
-                "rewriting the index segments that still hold deleted documents"
+                "rewriting the index segments that still hold erased documents"
             );
             if let Err(e) = writer.expunge() {
-                tracing::error!(error = %e, documents = deleted, "cannot rewrite the segments that hold deleted documents; tried again at the next start or erasure");
+                tracing::error!(error = %e, documents = deleted, "cannot rewrite the segments that hold erased documents; tried again at the next start or erasure");
             }
         }
         Ok(writer)
@@ -333,6 +342,9 @@ pub struct MentionWriter {
     reader: IndexReader,
     /// Permalinks and authors erased before: not stored again.
     erased: erased::ErasedList,
+    /// Whether documents were erased and their segments not rewritten since (saved with
+    /// every commit, so that the next writer finishes what a crash cut short).
+    rewrite_pending: bool,
 }
 
 impl MentionWriter {
@@ -361,6 +373,7 @@ impl MentionWriter {
         let payload = serde_json::to_string(&PayloadRef {
             schema_version: schema::SCHEMA_VERSION,
             sources: checkpoints,
+            rewrite_pending: self.rewrite_pending,
         })
         .map_err(|e| IndexError::Payload(e.to_string()))?;
         let mut prepared = self.writer.prepare_commit()?;
@@ -399,6 +412,8 @@ impl MentionWriter {
 struct PayloadRef<'a> {
     schema_version: u32,
     sources: &'a Checkpoints,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    rewrite_pending: bool,
 }
 
 /// Every tag's reasons in one line, `interpreter: tolk, vertaling; hearing: gehoor`.

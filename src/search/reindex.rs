@@ -148,6 +148,8 @@ fn build_beside(
     let payload = serde_json::to_string(&PayloadRef {
         schema_version: schema::SCHEMA_VERSION,
         sources: checkpoints,
+        // Copied from the live documents only: nothing erased is in the new files.
+        rewrite_pending: false,
     })
     .map_err(|e| IndexError::Payload(e.to_string()))?;
     let mut prepared = writer.prepare_commit()?;

@@ -313,6 +313,9 @@ impl WriterLoop {
     fn erase(&mut self, erasure: &Erasure) -> Result<usize, WriteError> {
         self.commit();
         let failed = |e: IndexError| WriteError::Commit(e.to_string());
+        // Counted before the writer is (re)opened: a writer opened again after a failed
+        // commit applies the erasures on record (this one's first attempt among them)
+        // as it opens, and this request is what erased them.
         let matching = self
             .index
             .preview_erasure(erasure, 0)

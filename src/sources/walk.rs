@@ -256,6 +256,11 @@ struct Gap {
     top: Edge,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     low: Option<Edge>,
+    /// Whether the walk has come down to the floor's time: all that is left below is
+    /// what the listing holds of that very time (the page that ended there may be
+    /// followed by more of it).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    at_floor: bool,
 }
 
 /// State carried from page to page within one poll, in [`FetchRequest::context`].
@@ -410,11 +415,18 @@ impl<L: Listing> Source for Walk<L> {
                 .at
                 .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
         };
-        let given_up = format!(
-            "{label}: the posts after {} and before {} are skipped: the server refused the older page",
-            time(&gap.floor),
-            time(gap.low.as_ref().unwrap_or(&gap.top)),
-        );
+        let given_up = if gap.at_floor {
+            format!(
+                "{label}: posts of {} listed below the pages read, if any, are skipped: the server refused the older page",
+                time(&gap.floor),
+            )
+        } else {
+            format!(
+                "{label}: the posts after {} and before {} are skipped: the server refused the older page",
+                time(&gap.floor),
+                time(gap.low.as_ref().unwrap_or(&gap.top)),
+            )
+        };
         stream.finish(Some(gap.top), Utc::now());
         remember_ahead(stream, Vec::new());
         Some((progress.state.to_value(), given_up))
@@ -495,9 +507,9 @@ fn advance(
     };
     // In a gap, what is not older than the walk's oldest item was delivered already.
     let below = walk.as_ref().and_then(|g| g.low.clone());
-    let (mut top, mut low) = match walk {
-        Some(gap) => (Some(gap.top), gap.low),
-        None => (None, None),
+    let (mut top, mut low, mut at_floor) = match walk {
+        Some(gap) => (Some(gap.top), gap.low, gap.at_floor),
+        None => (None, None, false),
     };
     let mut reached = chunk.items.is_empty();
     let mut mentions = Vec::new();
@@ -543,6 +555,7 @@ fn advance(
         if item.key.at < floor.key.at {
             reached = true;
         }
+        at_floor |= item.key.at == floor.key.at;
         if known {
             continue;
         }
@@ -564,6 +577,7 @@ fn advance(
                 top: top.unwrap_or_else(|| floor.clone()),
                 low,
                 floor,
+                at_floor,
             });
         }
         _ => stream.finish(top, now),

@@ -367,6 +367,22 @@ fn import_then_search_from_the_shell() {
         out.contains("would erase 1 mentions") && out.contains("https://forum.example/t/9"),
         "{out}"
     );
+    // While another process holds the index (the daemon): refused, and on record so.
+    {
+        let index = webcare::search::MentionIndex::open(&dir.path().join("data")).unwrap();
+        let _held = index.writer().unwrap();
+        let (code, _, err) = webcare(&["forget", "-c", &config, "--url", url]);
+        assert_ne!(code, 0);
+        assert!(err.contains("use POST /api/admin/forget"), "{err}");
+        let (_, out, _) = webcare(&["audit", "-c", &config]);
+        let failed = out.lines().find(|l| l.contains("forget_failed"));
+        assert!(
+            failed.is_some_and(
+                |l| l.contains("url on forum.example #") && l.contains("not erased now")
+            ),
+            "{out}"
+        );
+    }
     let (code, out, err) = webcare(&["forget", "-c", &config, "--url", url]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("erased 1 mentions"), "{out}");
