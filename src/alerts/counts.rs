@@ -2,29 +2,25 @@
 //!
 //! A voice is a person with a complaint: one post reposted a hundred times is one voice,
 //! and so is one person posting twelve complaints in their own words; twenty people
-//! describing the same problem are twenty. Counted as the smaller of the distinct
-//! near-duplicate clusters and the distinct authors (with the clusters of posts that
-//! have no author, such as news items, each counted as one): both are at least the
-//! number of people, each overcounts a case the other gets right. Counts are per
-//! aspect, or per aspect and facet value (`interpreter@source=nos-binnenland`), over a time
-//! window of publication times.
+//! describing the same problem are twenty. Each near-duplicate cluster stands for the
+//! author of its earliest post in the window (who wrote what the others repost), and
+//! the voices are the distinct authors so found, a cluster whose first post names no
+//! author (a news item) counting as one ([`VoiceTally`]). A repost wave and one busy
+//! author at the same time are two voices: counting the smaller of the distinct
+//! clusters and the distinct authors, as webcare did before, took them for many. Counts
+//! are per aspect, or per aspect and facet value (`interpreter@source=nos-binnenland`),
+//! over a time window of publication times, read from the complaints' fast fields.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use tantivy::aggregation::agg_req::Aggregations;
-use tantivy::aggregation::agg_result::{AggregationResult, BucketResult, MetricResult};
-use tantivy::aggregation::{AggContextParams, AggregationCollector, AggregationLimitsGuard, Key};
-use tantivy::collector::{Count, TopDocs};
-use tantivy::query::{Occur, Query};
+use tantivy::collector::{Count, DocSetCollector, TopDocs};
+use tantivy::query::Query;
 use tantivy::schema::{TantivyDocument, Value};
-use tantivy::Order;
+use tantivy::{Order, Searcher};
 
 use crate::search::docs::{published_between, stored_text, stored_time};
 use crate::search::{Fields, MentionIndex};
-
-/// Aspects in the taxonomy and facet values per aspect counted at most.
-const MAX_KEYS: u32 = 200;
 
 /// Voices per key in one window.
 pub type VoiceCounts = BTreeMap<String, u64>;
@@ -59,7 +55,7 @@ pub struct Example {
 }
 
 /// complaint:true AND from <= published < to (AND aspect:… when given).
-fn complaints_between(
+pub(crate) fn complaints_between(
     f: &Fields,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
@@ -77,119 +73,142 @@ pub fn voices_per_aspect(
     to: DateTime<Utc>,
     facet: Option<&str>,
 ) -> Result<VoiceCounts, tantivy::TantivyError> {
-    let (_, _, f) = index.parts();
-    let all = distinct_per_aspect(index, complaints_between(f, from, to, None), facet)?;
-    let anonymous = distinct_per_aspect(index, complaints_without_author(f, from, to), facet)?;
-    Ok(all
-        .into_iter()
-        .map(|(key, (clusters, authors))| {
-            let anonymous_clusters = anonymous.get(&key).map_or(0, |(c, _)| *c);
-            (key, voices(clusters, authors, anonymous_clusters))
-        })
-        .collect())
-}
-
-/// Complaint voices: the smaller of the distinct near-duplicate clusters and the
-/// distinct people, a complaint without an author standing for its cluster. Both
-/// overcount (a repost wave has many authors, one person many clusters).
-pub(crate) fn voices(clusters: u64, authors: u64, clusters_without_author: u64) -> u64 {
-    clusters.min(authors + clusters_without_author)
-}
-
-/// The complaints of `[from, to)` whose source names no author: each of their clusters
-/// counts as a person ([`voices`]).
-pub(crate) fn complaints_without_author(
-    f: &Fields,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-) -> Box<dyn Query> {
-    Box::new(tantivy::query::BooleanQuery::new(vec![
-        (Occur::Must, complaints_between(f, from, to, None)),
-        (
-            Occur::MustNot,
-            Box::new(tantivy::query::ExistsQuery::new("author".into(), false)),
-        ),
-    ]))
-}
-
-/// Distinct (clusters, authors) of the documents `query` matches, per aspect (and per
-/// `facet` value when given).
-fn distinct_per_aspect(
-    index: &MentionIndex,
-    query: Box<dyn Query>,
-    facet: Option<&str>,
-) -> Result<BTreeMap<String, (u64, u64)>, tantivy::TantivyError> {
-    let (_, reader, _) = index.parts();
-    let searcher = reader.searcher();
-    let voices = serde_json::json!({
-        "voices": { "cardinality": { "field": "cluster" } },
-        "authors": { "cardinality": { "field": "author" } },
-    });
-    let inner = match facet {
-        None => voices,
-        Some(facet) => serde_json::json!({
-            "facet": { "terms": { "field": facet, "size": MAX_KEYS }, "aggs": voices }
-        }),
-    };
-    let request = serde_json::json!({
-        "aspects": { "terms": { "field": "aspect", "size": MAX_KEYS }, "aggs": inner }
-    });
-    let request: Aggregations =
-        serde_json::from_value(request).expect("voice aggregation request is well-formed");
-    let context = AggContextParams::new(
-        AggregationLimitsGuard::default(),
-        searcher.index().tokenizers().clone(),
-    );
-    let results = searcher.search(&*query, &AggregationCollector::from_aggs(request, context))?;
-    let mut out = BTreeMap::new();
-    let Some(AggregationResult::BucketResult(BucketResult::Terms { buckets, .. })) =
-        results.0.get("aspects")
-    else {
-        return Ok(out);
-    };
-    let facet_name = facet.unwrap_or_default();
-    for bucket in buckets {
-        let Key::Str(aspect) = &bucket.key else {
-            continue;
-        };
-        match facet {
-            None => {
-                out.insert(aspect.clone(), distinct(&bucket.sub_aggregation.0));
-            }
-            Some(_) => {
-                let Some(AggregationResult::BucketResult(BucketResult::Terms {
-                    buckets: values,
-                    ..
-                })) = bucket.sub_aggregation.0.get("facet")
-                else {
-                    continue;
-                };
-                for value in values {
-                    if let Key::Str(v) = &value.key {
-                        out.insert(
+    let (_, reader, f) = index.parts();
+    let fields: Vec<&str> = std::iter::once("aspect").chain(facet).collect();
+    let mut tallies: BTreeMap<String, VoiceTally> = BTreeMap::new();
+    each_complaint(
+        &reader.searcher(),
+        &*complaints_between(f, from, to, None),
+        &fields,
+        |post, values| {
+            for aspect in &values[0] {
+                match facet {
+                    None => tallies.entry(aspect.clone()).or_default().add(post),
+                    Some(name) => {
+                        for value in &values[1] {
                             // Read back by [`key_parts`].
-                            format!("{aspect}@{facet_name}={v}"),
-                            distinct(&value.sub_aggregation.0),
-                        );
+                            let key = format!("{aspect}@{name}={value}");
+                            tallies.entry(key).or_default().add(post);
+                        }
                     }
                 }
             }
-        }
-    }
-    Ok(out)
+        },
+    )?;
+    Ok(tallies
+        .into_iter()
+        .map(|(key, tally)| (key, tally.voices()))
+        .collect())
 }
 
-/// The (clusters, authors) cardinalities of a bucket.
-fn distinct<S: std::hash::BuildHasher>(
-    aggs: &std::collections::HashMap<String, AggregationResult, S>,
-) -> (u64, u64) {
-    let cardinality = |name: &str| match aggs.get(name) {
-        Some(AggregationResult::MetricResult(MetricResult::Cardinality(v))) => {
-            v.value.unwrap_or(0.0).round() as u64
+/// What voices are counted from: a complaint's near-duplicate cluster, its author's
+/// pseudonym (where the source names one) and its time.
+pub(crate) struct Post<'a> {
+    pub cluster: &'a str,
+    pub author: Option<&'a str>,
+    /// Microseconds since the epoch.
+    pub published: i64,
+}
+
+/// The people behind a set of complaints: per cluster, the earliest post and its author.
+#[derive(Debug, Default)]
+pub(crate) struct VoiceTally {
+    first: HashMap<String, (i64, Option<String>)>,
+}
+
+impl VoiceTally {
+    pub fn add(&mut self, post: &Post<'_>) {
+        let candidate = (post.published, post.author.map(str::to_string));
+        match self.first.get_mut(post.cluster) {
+            // Ties in time go to the smaller author, so that a count does not depend on
+            // the order the index lists its documents in.
+            Some(first) if (first.0, &first.1) <= (candidate.0, &candidate.1) => {}
+            Some(first) => *first = candidate,
+            None => {
+                self.first.insert(post.cluster.to_string(), candidate);
+            }
         }
-        _ => 0,
-    };
-    (cardinality("voices"), cardinality("authors"))
+    }
+
+    /// The distinct authors who first posted a cluster, and each cluster first posted
+    /// without an author.
+    pub fn voices(&self) -> u64 {
+        let mut authors = HashSet::new();
+        let mut anonymous = 0;
+        for (_, author) in self.first.values() {
+            match author {
+                Some(a) => {
+                    authors.insert(a.as_str());
+                }
+                None => anonymous += 1,
+            }
+        }
+        (authors.len() + anonymous) as u64
+    }
+}
+
+/// Calls `visit` with every document `query` matches, as a [`Post`] and the values of
+/// the string fast `fields` (a multi-valued field gives several; none gives none).
+pub(crate) fn each_complaint(
+    searcher: &Searcher,
+    query: &dyn Query,
+    fields: &[&str],
+    mut visit: impl FnMut(&Post<'_>, &[Vec<String>]),
+) -> Result<(), tantivy::TantivyError> {
+    let mut docs: Vec<tantivy::DocAddress> = searcher
+        .search(query, &DocSetCollector)?
+        .into_iter()
+        .collect();
+    docs.sort();
+    let io = |e: std::io::Error| tantivy::TantivyError::from(e);
+    let (mut cluster, mut author, mut buffer) = (String::new(), String::new(), String::new());
+    for segment_docs in docs.chunk_by(|a, b| a.segment_ord == b.segment_ord) {
+        let segment = searcher.segment_reader(segment_docs[0].segment_ord);
+        let fast = segment.fast_fields();
+        let clusters = fast.str("cluster")?;
+        let authors = fast.str("author")?;
+        let published = fast.date("published")?;
+        let columns = fields
+            .iter()
+            .map(|name| fast.str(name))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut values = vec![Vec::new(); fields.len()];
+        for address in segment_docs {
+            let doc = address.doc_id;
+            let first = |column: &Option<tantivy::columnar::StrColumn>, out: &mut String| {
+                out.clear();
+                match column.as_ref().and_then(|c| c.term_ords(doc).next()) {
+                    Some(ord) => column
+                        .as_ref()
+                        .map_or(Ok(false), |c| c.ord_to_str(ord, out)),
+                    None => Ok(false),
+                }
+            };
+            if !first(&clusters, &mut cluster).map_err(io)? {
+                // Every stored mention has a cluster; one without is its own.
+                cluster = format!("{}:{doc}", address.segment_ord);
+            }
+            let has_author = first(&authors, &mut author).map_err(io)?;
+            for (column, out) in columns.iter().zip(values.iter_mut()) {
+                out.clear();
+                let Some(column) = column else { continue };
+                for ord in column.term_ords(doc) {
+                    if column.ord_to_str(ord, &mut buffer).map_err(io)? {
+                        out.push(buffer.clone());
+                    }
+                }
+            }
+            let post = Post {
+                cluster: &cluster,
+                author: has_author.then_some(author.as_str()),
+                published: published
+                    .first(doc)
+                    .map_or(0, |t| t.into_timestamp_micros()),
+            };
+            visit(&post, &values);
+        }
+    }
+    Ok(())
 }
 
 /// The complaints of `[from, to)` (of one aspect when given), newest first, at most
@@ -229,5 +248,63 @@ fn example(f: &Fields, doc: &TantivyDocument) -> Example {
             .collect(),
         lang: stored_text(doc, f.lang).unwrap_or_default(),
         published: stored_time(doc, f.published),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn voices(posts: &[(&str, Option<&str>, i64)]) -> u64 {
+        let mut tally = VoiceTally::default();
+        for &(cluster, author, published) in posts {
+            tally.add(&Post {
+                cluster,
+                author,
+                published,
+            });
+        }
+        tally.voices()
+    }
+
+    #[test]
+    fn a_cluster_stands_for_the_author_of_its_first_post() {
+        let reposts: Vec<String> = (0..50).map(|i| format!("reposter{i}")).collect();
+        let clusters: Vec<String> = (0..11).map(|i| format!("own{i}")).collect();
+        let mut posts: Vec<(&str, Option<&str>, i64)> = vec![("viral", Some("first"), 0)];
+        posts.extend(reposts.iter().map(|r| ("viral", Some(r.as_str()), 10)));
+        assert_eq!(voices(&posts), 1, "a repost wave is one voice");
+        let busy: Vec<(&str, Option<&str>, i64)> = clusters
+            .iter()
+            .map(|c| (c.as_str(), Some("busy"), 5))
+            .collect();
+        assert_eq!(voices(&busy), 1, "one person's complaints are one voice");
+        posts.extend(&busy);
+        assert_eq!(voices(&posts), 2, "and both at once are two");
+        // Twenty people in their own words, each also reposting the viral post: twenty
+        // voices and the viral post's author.
+        let people: Vec<String> = (0..20).map(|i| format!("person{i}")).collect();
+        let own: Vec<String> = (0..20).map(|i| format!("story{i}")).collect();
+        let mut many = vec![("viral", Some("first"), 0)];
+        for (person, story) in people.iter().zip(&own) {
+            many.push((story.as_str(), Some(person.as_str()), 3));
+            many.push(("viral", Some(person.as_str()), 4));
+        }
+        assert_eq!(voices(&many), 21);
+        // News items without an author: each cluster is one.
+        assert_eq!(
+            voices(&[("n1", None, 0), ("n2", None, 0), ("n2", None, 1)]),
+            2
+        );
+        // Listed in any order, the earliest post decides; ties go to the smaller author.
+        let forward = [
+            ("c", Some("b"), 1),
+            ("c", Some("a"), 1),
+            ("d", Some("b"), 0),
+        ];
+        let mut backward = forward;
+        backward.reverse();
+        assert_eq!(voices(&forward), 2);
+        assert_eq!(voices(&backward), 2);
     }
 }

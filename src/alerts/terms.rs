@@ -4,14 +4,14 @@
 //!
 //! Like Elasticsearch's significant terms: a word's share of recent complaint voices
 //! against its share of baseline complaint voices, tested with the same Poisson tail as
-//! the aspect counts. A word counts once per voice: the smaller of its distinct
-//! near-duplicate clusters and its distinct authors (as in [`super::counts`]). Words that an
+//! the aspect counts. A word counts once per voice: the distinct authors who first
+//! posted a near-duplicate cluster that has it (as in [`super::counts`]). Words that an
 //! aspect rule already knows are left to the aspect counts, and so are stop words,
 //! numbers and redaction placeholders.
 
 use std::collections::{HashMap, HashSet};
 
-use super::counts::Example;
+use super::counts::{Example, Post, VoiceTally};
 use super::stats::{compare, Comparison, Thresholds};
 
 /// A word and how it compares.
@@ -68,47 +68,30 @@ pub fn words(example: &Example) -> HashSet<String> {
         .collect()
 }
 
-/// The distinct clusters and the distinct people (authors; a post without one stands
-/// for its cluster) of a set of mentions.
-#[derive(Default)]
-struct Voices {
-    clusters: HashSet<String>,
-    people: HashSet<String>,
-}
-
-impl Voices {
-    fn add(&mut self, e: &Example) {
-        let cluster = e.cluster.clone().unwrap_or_else(|| e.id.clone());
-        let person = e
-            .author
-            .as_ref()
-            .map_or_else(|| format!("cluster:{cluster}"), |a| format!("author:{a}"));
-        self.clusters.insert(cluster);
-        self.people.insert(person);
-    }
-
-    /// Both overcount (a repost wave has many authors, one person many clusters): the
-    /// smaller.
-    fn count(&self) -> u64 {
-        self.clusters.len().min(self.people.len()) as u64
-    }
+/// Adds `e` to `voices` ([`super::counts::VoiceTally`]).
+fn add(voices: &mut VoiceTally, e: &Example) {
+    voices.add(&Post {
+        cluster: e.cluster.as_deref().unwrap_or(&e.id),
+        author: e.author.as_deref(),
+        published: e.published.timestamp_micros(),
+    });
 }
 
 /// Voices per word, and in all.
 fn voices_per_word(examples: &[Example]) -> (HashMap<String, u64>, u64) {
-    let mut per_word: HashMap<String, Voices> = HashMap::new();
-    let mut all = Voices::default();
+    let mut per_word: HashMap<String, VoiceTally> = HashMap::new();
+    let mut all = VoiceTally::default();
     for e in examples {
-        all.add(e);
+        add(&mut all, e);
         for w in words(e) {
-            per_word.entry(w).or_default().add(e);
+            add(per_word.entry(w).or_default(), e);
         }
     }
     let counts = per_word
         .into_iter()
-        .map(|(w, voices)| (w, voices.count()))
+        .map(|(w, voices)| (w, voices.voices()))
         .collect();
-    (counts, all.count())
+    (counts, all.voices())
 }
 
 /// The words of `examples` written with a capital wherever they stand (and not in

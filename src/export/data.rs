@@ -1,13 +1,12 @@
 //! The numbers of a weekly export, computed from the index with tantivy aggregations.
 //!
-//! Two queries per week (its `[start, end)` of publication times) with nested terms
-//! aggregations — complaint, aspect × language, language, source — and cardinality of
-//! near-duplicate clusters and authors, so that a 52-week export reads counts, not
-//! mentions. The second counts the clusters of complaints without an author: complaint
-//! voices are counted as the alerts count them ([`crate::alerts::counts`]), the smaller of
-//! the distinct clusters and the distinct people, a complaint without an author standing
-//! for its cluster. One post reposted twenty times is one voice, one person posting six
-//! complaints is one voice. Only the
+//! One query per week (its `[start, end)` of publication times) with nested terms
+//! aggregations — complaint, aspect × language, language, source — so that a 52-week
+//! export reads counts, not mentions. Complaint voices are counted as the alerts count
+//! them ([`crate::alerts::counts`]), from the fast fields of the week's complaints: each
+//! near-duplicate cluster stands for the author of its earliest post, and the voices are
+//! the distinct authors so found. One post reposted twenty times is one voice, one person
+//! posting six complaints is one voice, and both at once are two. Only the
 //! examples of the top recurring complaints and the samples for emerging terms read
 //! stored documents, and those are bounded.
 //!
@@ -111,9 +110,9 @@ pub struct WeekCounts {
     /// The same as `mentions`: only relevant mentions are indexed.
     pub relevant_mentions: u64,
     pub complaints: u64,
-    /// The people behind the complaints: the smaller of their distinct near-duplicate
-    /// clusters and their distinct authors (a complaint without one stands for its
-    /// cluster).
+    /// The people behind the complaints: each near-duplicate cluster stands for the
+    /// author of its earliest post in the week, and these are the distinct authors so
+    /// found (a cluster first posted without an author counts as one).
     pub complaint_voices: u64,
     /// Per aspect (a mention can have several; [`NO_ASPECT`] for none).
     pub aspects: BTreeMap<String, Tally>,
@@ -399,38 +398,70 @@ fn split_by_group(inner: serde_json::Value) -> serde_json::Value {
     out
 }
 
-/// The aggregation of one week: every split carries its complaints, their clusters and
-/// their authors.
+/// The aggregation of one week: every split carries its complaints.
 fn week_request() -> serde_json::Value {
     split_by_group(json!({
-        "complaint": {
-            "terms": { "field": "complaint", "size": 2 },
-            "aggs": {
-                "voices": { "cardinality": { "field": "cluster" } },
-                "authors": { "cardinality": { "field": "author" } }
-            }
-        }
+        "complaint": { "terms": { "field": "complaint", "size": 2 } }
     }))
-}
-
-/// The clusters of the week's complaints without an author, split as [`week_request`]
-/// splits them: each such cluster stands for one person.
-fn anonymous_request() -> serde_json::Value {
-    split_by_group(json!({ "voices": { "cardinality": { "field": "cluster" } } }))
 }
 
 type Aggs<S> = HashMap<String, AggregationResult, S>;
 
-/// Clusters of complaints without an author per key of the terms aggregation `name`.
-fn anonymous_per_key<S: BuildHasher>(aggs: &Aggs<S>, name: &str) -> BTreeMap<String, u64> {
-    buckets(aggs, name)
+/// The voices of one week's complaints, split as [`week_request`] splits them.
+#[derive(Default)]
+struct WeekVoices {
+    all: counts::VoiceTally,
+    aspect: BTreeMap<String, counts::VoiceTally>,
+    lang: BTreeMap<String, counts::VoiceTally>,
+    source: BTreeMap<String, counts::VoiceTally>,
+    aspect_lang: BTreeMap<String, BTreeMap<String, counts::VoiceTally>>,
+}
+
+impl WeekVoices {
+    fn read(
+        searcher: &Searcher,
+        f: &Fields,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    ) -> Result<WeekVoices, TantivyError> {
+        let mut week = WeekVoices::default();
+        let query = counts::complaints_between(f, start, end, None);
+        let fields = ["aspect", "lang", "source"];
+        counts::each_complaint(searcher, &*query, &fields, |post, values| {
+            week.all.add(post);
+            let no_aspect = [NO_ASPECT.to_string()];
+            let aspects = if values[0].is_empty() {
+                &no_aspect[..]
+            } else {
+                &values[0][..]
+            };
+            for aspect in aspects {
+                week.aspect.entry(aspect.clone()).or_default().add(post);
+                for lang in &values[1] {
+                    week.aspect_lang
+                        .entry(aspect.clone())
+                        .or_default()
+                        .entry(lang.clone())
+                        .or_default()
+                        .add(post);
+                }
+            }
+            for lang in &values[1] {
+                week.lang.entry(lang.clone()).or_default().add(post);
+            }
+            for source in &values[2] {
+                week.source.entry(source.clone()).or_default().add(post);
+            }
+        })?;
+        Ok(week)
+    }
+}
+
+/// Voices per key.
+fn voices_of(tallies: &BTreeMap<String, counts::VoiceTally>) -> BTreeMap<String, u64> {
+    tallies
         .iter()
-        .filter_map(|b| {
-            Some((
-                key(b)?.to_string(),
-                cardinality(&b.sub_aggregation.0, "voices"),
-            ))
-        })
+        .map(|(key, tally)| (key.clone(), tally.voices()))
         .collect()
 }
 
@@ -459,34 +490,27 @@ fn cardinality<S: BuildHasher>(aggs: &Aggs<S>, name: &str) -> u64 {
     }
 }
 
-/// The complaints (`complaint:true`) under a bucket and their voices, given the
-/// clusters among them without an author.
-fn complaints_of<S: BuildHasher>(aggs: &Aggs<S>, anonymous: u64) -> (u64, u64) {
+/// The complaints (`complaint:true`) under a bucket.
+fn complaints_of<S: BuildHasher>(aggs: &Aggs<S>) -> u64 {
     buckets(aggs, "complaint")
         .iter()
         .find(|b| key(b) == Some("true"))
-        .map_or((0, 0), |b| {
-            let clusters = cardinality(&b.sub_aggregation.0, "voices");
-            let authors = cardinality(&b.sub_aggregation.0, "authors");
-            (b.doc_count, counts::voices(clusters, authors, anonymous))
-        })
+        .map_or(0, |b| b.doc_count)
 }
 
-fn tally(bucket: &BucketEntry, anonymous: u64) -> Tally {
-    let (complaints, complaint_voices) = complaints_of(&bucket.sub_aggregation.0, anonymous);
+fn tally(bucket: &BucketEntry, complaint_voices: u64) -> Tally {
     Tally {
         mentions: bucket.doc_count,
-        complaints,
+        complaints: complaints_of(&bucket.sub_aggregation.0),
         complaint_voices,
     }
 }
 
-/// The tallies of the terms aggregation `name`, with the clusters without an author of
-/// each key.
+/// The tallies of the terms aggregation `name`, with the voices of each key.
 fn tallies<S: BuildHasher>(
     aggs: &Aggs<S>,
     name: &str,
-    anonymous: &BTreeMap<String, u64>,
+    voices: &BTreeMap<String, u64>,
 ) -> BTreeMap<String, Tally> {
     buckets(aggs, name)
         .iter()
@@ -494,7 +518,7 @@ fn tallies<S: BuildHasher>(
             let key = key(b)?;
             Some((
                 key.to_string(),
-                tally(b, anonymous.get(key).copied().unwrap_or(0)),
+                tally(b, voices.get(key).copied().unwrap_or(0)),
             ))
         })
         .collect()
@@ -511,31 +535,19 @@ fn week_counts(
     let (mentions, results) =
         searcher.search(&*query, &(Count, collector(searcher, week_request())?))?;
     let aggs = &results.0;
-    let without_author = counts::complaints_without_author(f, start, end);
-    let anonymous =
-        searcher.search(&*without_author, &collector(searcher, anonymous_request())?)?;
-    let anonymous = &anonymous.0;
-    let (complaints, complaint_voices) = complaints_of(aggs, cardinality(anonymous, "voices"));
-    let anonymous_aspects = anonymous_per_key(anonymous, "aspect");
-    let anonymous_aspect_languages: BTreeMap<String, BTreeMap<String, u64>> =
-        buckets(anonymous, "aspect")
-            .iter()
-            .filter_map(|b| {
-                Some((
-                    key(b)?.to_string(),
-                    anonymous_per_key(&b.sub_aggregation.0, "lang"),
-                ))
-            })
-            .collect();
-    let none = BTreeMap::new();
+    let voices = WeekVoices::read(searcher, f, start, end)?;
     let aspect_languages = buckets(aggs, "aspect")
         .iter()
         .filter_map(|b| {
             let aspect = key(b)?;
-            let anonymous = anonymous_aspect_languages.get(aspect).unwrap_or(&none);
+            let per_lang = voices
+                .aspect_lang
+                .get(aspect)
+                .map(voices_of)
+                .unwrap_or_default();
             Some((
                 aspect.to_string(),
-                tallies(&b.sub_aggregation.0, "lang", anonymous),
+                tallies(&b.sub_aggregation.0, "lang", &per_lang),
             ))
         })
         .collect();
@@ -545,11 +557,11 @@ fn week_counts(
         end: local(end, tz),
         mentions: mentions as u64,
         relevant_mentions: mentions as u64,
-        complaints,
-        complaint_voices,
-        aspects: tallies(aggs, "aspect", &anonymous_aspects),
-        languages: tallies(aggs, "lang", &anonymous_per_key(anonymous, "lang")),
-        sources: tallies(aggs, "source", &anonymous_per_key(anonymous, "source")),
+        complaints: complaints_of(aggs),
+        complaint_voices: voices.all.voices(),
+        aspects: tallies(aggs, "aspect", &voices_of(&voices.aspect)),
+        languages: tallies(aggs, "lang", &voices_of(&voices.lang)),
+        sources: tallies(aggs, "source", &voices_of(&voices.source)),
         aspect_languages,
     })
 }

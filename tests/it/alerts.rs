@@ -183,6 +183,7 @@ const WAVE_DAY: i64 = 34;
 const NEW_TERM_DAY: i64 = 38;
 const DECOY_DAY: i64 = 24;
 const ONE_PERSON_DAY: i64 = 27;
+const BOTH_DAY: i64 = 21;
 
 /// Six weeks of background complaints (0–2 a day per aspect, at random hours), with a
 /// burst about interpreters, a slowly growing wave about communication, a new complaint
@@ -278,6 +279,29 @@ fn synthetic_stream() -> Stream {
             "een_boze_klager".to_string(),
             text,
             s.at(ONE_PERSON_DAY, 10 + i % 10),
+        );
+    }
+    // Both at once, about one aspect: a post about the interpreter reposted by thirty
+    // accounts, and one person's twelve interpreter complaints. Two voices; the smaller
+    // of the distinct clusters (13) and the distinct authors (31) took them for many.
+    let viral = "De tolk bij mijn gehoor bij de IND sprak mijn taal niet, ik kon mijn asielverhaal niet vertellen. Schande!";
+    for i in 0..30 {
+        let id = next_id();
+        s.push(
+            format!("both-rt{id}"),
+            format!("herhaler{i}"),
+            format!("RT @eerste: {viral}"),
+            s.at(BOTH_DAY, 11 + i / 6),
+        );
+    }
+    for i in 0..12 {
+        let id = next_id();
+        let text = post(&mut rng, "interpreter");
+        s.push(
+            format!("both-one{id}"),
+            "nog_een_klager".to_string(),
+            text,
+            s.at(BOTH_DAY, 10 + i % 8),
         );
     }
     s
@@ -386,6 +410,12 @@ fn backtest_finds_bursts_waves_and_new_complaints_but_not_a_repost_wave() {
     assert!(
         during_one_person.is_empty(),
         "one person opened {during_one_person:#?}"
+    );
+    // And both at once are two voices.
+    let during_both = opened_during(BOTH_DAY);
+    assert!(
+        during_both.is_empty(),
+        "a repost wave and one person at once opened {during_both:#?}"
     );
     // Outside the injected events, at most one false incident per week.
     let events = [
