@@ -81,11 +81,11 @@ pub fn voices_per_aspect(
         &*complaints_between(f, from, to, None),
         &fields,
         |post, values| {
-            for aspect in &values[0] {
+            for aspect in values.of(0) {
                 match facet {
-                    None => tallies.entry(aspect.clone()).or_default().add(post),
+                    None => tallies.entry(aspect.to_string()).or_default().add(post),
                     Some(name) => {
-                        for value in &values[1] {
+                        for value in values.of(1) {
                             // Read back by [`key_parts`].
                             let key = format!("{aspect}@{name}={value}");
                             tallies.entry(key).or_default().add(post);
@@ -148,67 +148,123 @@ impl VoiceTally {
 }
 
 /// Calls `visit` with every document `query` matches, as a [`Post`] and the values of
-/// the string fast `fields` (a multi-valued field gives several; none gives none).
+/// the string fast `fields` (a multi-valued field gives several; none gives none). Each
+/// segment's values are looked up in one ordered pass over each field's dictionary: one
+/// lookup a value took ten times as long.
 pub(crate) fn each_complaint(
     searcher: &Searcher,
     query: &dyn Query,
     fields: &[&str],
-    mut visit: impl FnMut(&Post<'_>, &[Vec<String>]),
+    mut visit: impl FnMut(&Post<'_>, &Values<'_>),
 ) -> Result<(), tantivy::TantivyError> {
     let mut docs: Vec<tantivy::DocAddress> = searcher
         .search(query, &DocSetCollector)?
         .into_iter()
         .collect();
-    docs.sort();
-    let io = |e: std::io::Error| tantivy::TantivyError::from(e);
-    let (mut cluster, mut author, mut buffer) = (String::new(), String::new(), String::new());
+    docs.sort_unstable();
     for segment_docs in docs.chunk_by(|a, b| a.segment_ord == b.segment_ord) {
         let segment = searcher.segment_reader(segment_docs[0].segment_ord);
         let fast = segment.fast_fields();
-        let clusters = fast.str("cluster")?;
-        let authors = fast.str("author")?;
+        let ids: Vec<tantivy::DocId> = segment_docs.iter().map(|d| d.doc_id).collect();
+        let clusters = Resolved::read(fast.str("cluster")?.as_ref(), &ids)?;
+        let authors = Resolved::read(fast.str("author")?.as_ref(), &ids)?;
         let published = fast.date("published")?;
         let columns = fields
             .iter()
-            .map(|name| fast.str(name))
-            .collect::<Result<Vec<_>, _>>()?;
-        let mut values = vec![Vec::new(); fields.len()];
-        for address in segment_docs {
-            let doc = address.doc_id;
-            let first = |column: &Option<tantivy::columnar::StrColumn>, out: &mut String| {
-                out.clear();
-                match column.as_ref().and_then(|c| c.term_ords(doc).next()) {
-                    Some(ord) => column
-                        .as_ref()
-                        .map_or(Ok(false), |c| c.ord_to_str(ord, out)),
-                    None => Ok(false),
+            .map(|name| Resolved::read(fast.str(name)?.as_ref(), &ids))
+            .collect::<Result<Vec<_>, tantivy::TantivyError>>()?;
+        for (i, &doc) in ids.iter().enumerate() {
+            let own: String;
+            let cluster = match clusters.values(i).next() {
+                Some(cluster) => cluster,
+                None => {
+                    // Every stored mention has a cluster; one without is its own.
+                    own = format!("{}:{doc}", segment_docs[0].segment_ord);
+                    &own
                 }
             };
-            if !first(&clusters, &mut cluster).map_err(io)? {
-                // Every stored mention has a cluster; one without is its own.
-                cluster = format!("{}:{doc}", address.segment_ord);
-            }
-            let has_author = first(&authors, &mut author).map_err(io)?;
-            for (column, out) in columns.iter().zip(values.iter_mut()) {
-                out.clear();
-                let Some(column) = column else { continue };
-                for ord in column.term_ords(doc) {
-                    if column.ord_to_str(ord, &mut buffer).map_err(io)? {
-                        out.push(buffer.clone());
-                    }
-                }
-            }
             let post = Post {
-                cluster: &cluster,
-                author: has_author.then_some(author.as_str()),
+                cluster,
+                author: authors.values(i).next(),
                 published: published
                     .first(doc)
                     .map_or(0, |t| t.into_timestamp_micros()),
             };
-            visit(&post, &values);
+            visit(
+                &post,
+                &Values {
+                    columns: &columns,
+                    doc: i,
+                },
+            );
         }
     }
     Ok(())
+}
+
+/// The values of the fields [`each_complaint`] was asked for, of one document.
+pub(crate) struct Values<'a> {
+    columns: &'a [Resolved],
+    doc: usize,
+}
+
+impl<'a> Values<'a> {
+    /// The values of the `field`-th field asked for.
+    pub fn of(&self, field: usize) -> impl Iterator<Item = &'a str> + 'a {
+        let doc = self.doc;
+        self.columns
+            .get(field)
+            .into_iter()
+            .flat_map(move |c| c.values(doc))
+    }
+}
+
+/// A string fast field's values for a list of one segment's documents.
+struct Resolved {
+    /// Where each document's values begin in `at` (and the last one's end).
+    starts: Vec<usize>,
+    /// Indices into `names`.
+    at: Vec<usize>,
+    names: Vec<String>,
+}
+
+impl Resolved {
+    fn read(
+        column: Option<&tantivy::columnar::StrColumn>,
+        docs: &[tantivy::DocId],
+    ) -> Result<Resolved, tantivy::TantivyError> {
+        let mut starts = Vec::with_capacity(docs.len() + 1);
+        let mut ords = Vec::with_capacity(docs.len());
+        for &doc in docs {
+            starts.push(ords.len());
+            ords.extend(column.into_iter().flat_map(|c| c.term_ords(doc)));
+        }
+        starts.push(ords.len());
+        let mut distinct = ords.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        let mut names = Vec::with_capacity(distinct.len());
+        if let Some(column) = column {
+            column
+                .dictionary()
+                .sorted_ords_to_term_cb(&distinct, |bytes| {
+                    names.push(String::from_utf8_lossy(bytes).into_owned());
+                })
+                .map_err(tantivy::TantivyError::from)?;
+        }
+        let at = ords
+            .iter()
+            .map(|ord| distinct.binary_search(ord).unwrap_or(usize::MAX))
+            .collect();
+        Ok(Resolved { starts, at, names })
+    }
+
+    fn values(&self, doc: usize) -> impl Iterator<Item = &str> {
+        let (from, to) = (self.starts[doc], self.starts[doc + 1]);
+        self.at[from..to]
+            .iter()
+            .filter_map(|&i| self.names.get(i).map(String::as_str))
+    }
 }
 
 /// The complaints of `[from, to)` (of one aspect when given), newest first, at most

@@ -429,28 +429,25 @@ impl WeekVoices {
         let fields = ["aspect", "lang", "source"];
         counts::each_complaint(searcher, &*query, &fields, |post, values| {
             week.all.add(post);
-            let no_aspect = [NO_ASPECT.to_string()];
-            let aspects = if values[0].is_empty() {
-                &no_aspect[..]
-            } else {
-                &values[0][..]
-            };
+            let mut aspects: Vec<&str> = values.of(0).collect();
+            if aspects.is_empty() {
+                aspects.push(NO_ASPECT);
+            }
             for aspect in aspects {
-                week.aspect.entry(aspect.clone()).or_default().add(post);
-                for lang in &values[1] {
-                    week.aspect_lang
-                        .entry(aspect.clone())
-                        .or_default()
-                        .entry(lang.clone())
-                        .or_default()
-                        .add(post);
+                let tally = |map: &mut BTreeMap<String, counts::VoiceTally>, key: &str| {
+                    map.entry(key.to_string()).or_default().add(post);
+                };
+                tally(&mut week.aspect, aspect);
+                let per_lang = week.aspect_lang.entry(aspect.to_string()).or_default();
+                for lang in values.of(1) {
+                    tally(per_lang, lang);
                 }
             }
-            for lang in &values[1] {
-                week.lang.entry(lang.clone()).or_default().add(post);
+            for lang in values.of(1) {
+                week.lang.entry(lang.to_string()).or_default().add(post);
             }
-            for source in &values[2] {
-                week.source.entry(source.clone()).or_default().add(post);
+            for source in values.of(2) {
+                week.source.entry(source.to_string()).or_default().add(post);
             }
         })?;
         Ok(week)
