@@ -261,18 +261,27 @@ pub fn compute(
     let searcher = reader.searcher();
     let tz = period.tz;
     let first = period.week.minus(period.weeks_before);
+    // The index's history begins with its oldest mention: the week that holds it began
+    // before it (an installation starts mid-week), and is no more a whole week than one
+    // retention cut short.
+    let history_from = oldest_published(&searcher)?;
     let mut weeks = Vec::new();
     let mut complete = Vec::new();
     let mut week = first;
     for _ in 0..=period.weeks_before {
         weeks.push(week_counts(&searcher, fields, week, tz)?);
-        complete.push(sources.kept_from.is_none_or(|k| week.start(tz) >= k));
+        let start = week.start(tz);
+        complete.push(
+            sources.kept_from.is_none_or(|k| start >= k)
+                && history_from.is_none_or(|oldest| start >= oldest),
+        );
         progress(&week.to_string());
         week = week.next();
     }
-    // The weeks to compare with begin at the first with mentions that retention has not
-    // cut short: a week half erased would read as a quiet one, and every week after it
-    // as a rise (a 90-day retention cuts the first of thirteen weeks).
+    // The weeks to compare with begin at the first with mentions that neither retention
+    // nor the start of the index's history cut short: a week half erased or half
+    // collected would read as a quiet one, and every week after it as a rise (a 90-day
+    // retention cuts the first of thirteen weeks).
     let history = weeks
         .iter()
         .zip(&complete)
@@ -362,6 +371,18 @@ pub fn round(x: f64, places: i32) -> f64 {
 }
 
 // ---- queries and aggregations ----------------------------------------------------------
+
+/// When the oldest mention in the index was published; `None` for an empty index.
+fn oldest_published(searcher: &Searcher) -> Result<Option<DateTime<Utc>>, TantivyError> {
+    let oldest =
+        TopDocs::with_limit(1).order_by_fast_field::<tantivy::DateTime>("published", Order::Asc);
+    let every = tantivy::query::ExistsQuery::new("published".into(), false);
+    let found = searcher.search(&every, &oldest)?;
+    Ok(found
+        .first()
+        .and_then(|(t, _)| *t)
+        .and_then(|t| DateTime::from_timestamp_micros(t.into_timestamp_micros())))
+}
 
 fn collector(
     searcher: &Searcher,
