@@ -228,6 +228,20 @@ async fn healthz(
         "mentions": state.index.num_mentions(),
         "started": state.started,
     });
+    // Alerts that are not arriving: the daemon is up, so the status stays, but a monitor
+    // can see it (the errors are in the log).
+    let day_ago = chrono::Utc::now() - chrono::TimeDelta::days(1);
+    match state.state.mail_backlog(day_ago) {
+        Ok(backlog) if backlog.waiting > 0 || backlog.given_up > 0 => {
+            body["mail"] = json!({
+                "waiting": backlog.waiting,
+                "waiting_since": backlog.waiting_since,
+                "given_up_last_day": backlog.given_up,
+            });
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "cannot read the mail outbox for /healthz"),
+    }
     let status = match problem {
         Some(problem) => {
             body["error"] = json!(problem);

@@ -985,6 +985,10 @@ async fn mail_waits_out_an_smtp_outage_and_a_restart_and_is_delivered_once() {
         assert!(outbox[0].sent.is_none() && outbox[0].last_error.is_some());
         // Not due again before its backoff.
         assert_eq!(state.due_mail(now).unwrap().len(), 0);
+        // What `/healthz` shows: one message waiting since it was queued.
+        let backlog = state.mail_backlog(now - chrono::Duration::days(1)).unwrap();
+        assert_eq!((backlog.waiting, backlog.given_up), (1, 0));
+        assert!(backlog.waiting_since.is_some());
         // The daemon is killed here: the message is stored, not sent.
     }
     // Restarted, with the server back.
@@ -996,6 +1000,10 @@ async fn mail_waits_out_an_smtp_outage_and_a_restart_and_is_delivered_once() {
     let sent = mailer.send_due(&state, later).await.unwrap();
     assert_eq!(sent, 1);
     assert_eq!(mailer.send_due(&state, later).await.unwrap(), 0);
+    let backlog = state
+        .mail_backlog(later - chrono::Duration::days(1))
+        .unwrap();
+    assert_eq!((backlog.waiting, backlog.given_up), (0, 0), "{backlog:?}");
     until_received(&messages, 2).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(
@@ -1148,6 +1156,9 @@ async fn mail_given_up_is_purged_after_the_retention_period() {
         webcare::alerts::mail::Mailer::new(mail.smtp.as_ref().unwrap(), &mail.from).unwrap();
     assert_eq!(mailer.send_due(&state, old).await.unwrap(), 0);
     assert!(state.outbox().unwrap()[0].failed.is_some(), "given up");
+    // What `/healthz` shows: one given up in the last day, none waiting.
+    let backlog = state.mail_backlog(now - chrono::Duration::days(1)).unwrap();
+    assert_eq!((backlog.waiting, backlog.given_up), (0, 1), "{backlog:?}");
     let mut hearing = interpreter_signal(now);
     hearing.key = "hearing".into();
     let recent = state
