@@ -118,14 +118,16 @@ pub(crate) struct VoiceTally {
 
 impl VoiceTally {
     pub fn add(&mut self, post: &Post<'_>) {
-        let candidate = (post.published, post.author.map(str::to_string));
+        let author = || post.author.map(str::to_string);
         match self.first.get_mut(post.cluster) {
             // Ties in time go to the smaller author, so that a count does not depend on
-            // the order the index lists its documents in.
-            Some(first) if (first.0, &first.1) <= (candidate.0, &candidate.1) => {}
-            Some(first) => *first = candidate,
+            // the order the index lists its documents in. Compared borrowed: most posts
+            // of a cluster are not its first.
+            Some(first) if (first.0, first.1.as_deref()) <= (post.published, post.author) => {}
+            Some(first) => *first = (post.published, author()),
             None => {
-                self.first.insert(post.cluster.to_string(), candidate);
+                self.first
+                    .insert(post.cluster.to_string(), (post.published, author()));
             }
         }
     }

@@ -264,7 +264,7 @@ pub fn compute(
     // The index's history begins with its oldest mention: the week that holds it began
     // before it (an installation starts mid-week), and is no more a whole week than one
     // retention cut short.
-    let history_from = oldest_published(&searcher)?;
+    let history_from = crate::search::query::published_at_end(&searcher, Order::Asc)?;
     let mut weeks = Vec::new();
     let mut complete = Vec::new();
     let mut week = first;
@@ -371,18 +371,6 @@ pub fn round(x: f64, places: i32) -> f64 {
 }
 
 // ---- queries and aggregations ----------------------------------------------------------
-
-/// When the oldest mention in the index was published; `None` for an empty index.
-fn oldest_published(searcher: &Searcher) -> Result<Option<DateTime<Utc>>, TantivyError> {
-    let oldest =
-        TopDocs::with_limit(1).order_by_fast_field::<tantivy::DateTime>("published", Order::Asc);
-    let every = tantivy::query::ExistsQuery::new("published".into(), false);
-    let found = searcher.search(&every, &oldest)?;
-    Ok(found
-        .first()
-        .and_then(|(t, _)| *t)
-        .and_then(|t| DateTime::from_timestamp_micros(t.into_timestamp_micros())))
-}
 
 fn collector(
     searcher: &Searcher,

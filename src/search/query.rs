@@ -201,15 +201,24 @@ impl MentionIndex {
     }
 }
 
+/// When the oldest (`Order::Asc`) or newest (`Order::Desc`) mention `searcher` sees was
+/// published; `None` for an empty index.
+pub(crate) fn published_at_end(
+    searcher: &tantivy::Searcher,
+    order: Order,
+) -> tantivy::Result<Option<DateTime<Utc>>> {
+    let end = TopDocs::with_limit(1).order_by_fast_field::<tantivy::DateTime>("published", order);
+    // Every mention has a time; asked for, a document without one could sort first.
+    let every = tantivy::query::ExistsQuery::new("published".into(), false);
+    let found = searcher.search(&every, &end)?;
+    Ok(found.first().and_then(|(t, _)| *t).and_then(from_date))
+}
+
 impl MentionIndex {
     /// When the newest mention stored was published; `None` for an empty index.
     pub fn newest_published(&self) -> Result<Option<DateTime<Utc>>, SearchError> {
         let (_, reader, _) = self.parts();
-        let searcher = reader.searcher();
-        let newest = TopDocs::with_limit(1)
-            .order_by_fast_field::<tantivy::DateTime>("published", Order::Desc);
-        let found = searcher.search(&AllQuery, &newest)?;
-        Ok(found.first().and_then(|(t, _)| *t).and_then(from_date))
+        Ok(published_at_end(&reader.searcher(), Order::Desc)?)
     }
 
     /// Whether a mention with this id is in the last visible commit.
