@@ -269,6 +269,17 @@ enum AlertsAction {
     /// Send a test message to every recipient in [[mail.rules]] through the configured
     /// SMTP server, now, and say whether it was accepted.
     TestMail,
+    /// List the mail in the outbox, newest first: recipients, attempts, who has it,
+    /// who refused it and the last error (not the text, which quotes mentions).
+    Outbox {
+        /// Only `waiting` (not yet sent to everyone), `sent` or `given_up`.
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -487,6 +498,18 @@ fn execute(cli: Cli) -> Result<()> {
         } => {
             init_logging(LogFormat::Human);
             test_mail(&config)
+        }
+        Command::Alerts {
+            config,
+            action:
+                AlertsAction::Outbox {
+                    status,
+                    limit,
+                    json,
+                },
+        } => {
+            init_logging(LogFormat::Human);
+            outbox(&config, status.as_deref(), limit, json)
         }
         Command::Export {
             config,
@@ -1246,6 +1269,10 @@ fn audit(config_path: &Path, since: Option<&str>, user: Option<&str>, limit: usi
         .transpose()?;
     let state = open_state(&config)?;
     let entries = state.audit_entries(since, user, limit)?;
+    // Recorded before anything is shown, as a search is.
+    state
+        .audit(chrono::Utc::now(), &cli_actor(), "audit_read", "")
+        .context("cannot write the audit trail")?;
     let mut out = std::io::stdout().lock();
     for e in &entries {
         writeln!(
@@ -1257,7 +1284,58 @@ fn audit(config_path: &Path, since: Option<&str>, user: Option<&str>, limit: usi
             e.detail
         )?;
     }
-    state.audit(chrono::Utc::now(), &cli_actor(), "audit_read", "")?;
+    Ok(())
+}
+
+/// `webcare alerts outbox`: the mail as `GET /api/admin/outbox` lists it.
+fn outbox(config_path: &Path, status: Option<&str>, limit: usize, json: bool) -> Result<()> {
+    use webcare::alerts::outbox::OutboxFilter;
+    let config = load(config_path)?;
+    let filter = match status {
+        None => OutboxFilter::All,
+        Some(name) => OutboxFilter::parse(name)
+            .with_context(|| format!("--status {name:?}: use {}", OutboxFilter::NAMES))?,
+    };
+    if limit == 0 {
+        anyhow::bail!("--limit: a number from 1 up");
+    }
+    let messages = open_state(&config)?.outbox_entries(filter, limit)?;
+    audit_cli(&config, "outbox_read", "")?;
+    let mut out = std::io::stdout().lock();
+    if json {
+        writeln!(out, "{}", serde_json::to_string_pretty(&messages)?)?;
+        return Ok(());
+    }
+    if messages.is_empty() {
+        writeln!(out, "the outbox holds no such message")?;
+    }
+    let at = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d %H:%M:%S").to_string();
+    for m in &messages {
+        let state = match (m.sent, m.given_up, m.next_attempt) {
+            (Some(t), _, _) => format!("sent {}", at(t)),
+            (_, Some(t), _) => format!("given up {}", at(t)),
+            (_, _, Some(t)) if m.attempts > 0 => format!("waiting, next attempt {}", at(t)),
+            _ => "queued".to_string(),
+        };
+        let about = m
+            .incident
+            .map_or_else(String::new, |i| format!(" (alert {i})"));
+        writeln!(
+            out,
+            "#{}  {}  {state}, {} attempts{about}\n    {}\n    to: {}",
+            m.id,
+            at(m.created),
+            m.attempts,
+            m.subject,
+            m.recipients.join(", ")
+        )?;
+        for (address, answer) in &m.refused {
+            writeln!(out, "    refused by {address}: {answer}")?;
+        }
+        if let Some(error) = m.last_error.as_deref().filter(|_| m.sent.is_none()) {
+            writeln!(out, "    last error: {error}")?;
+        }
+    }
     Ok(())
 }
 

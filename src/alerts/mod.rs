@@ -15,6 +15,7 @@
 pub mod counts;
 pub mod incidents;
 pub mod mail;
+pub mod outbox;
 pub mod settings;
 pub mod stats;
 pub mod terms;

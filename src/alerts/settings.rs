@@ -144,7 +144,7 @@ pub struct RawAlerts {
     enabled: Option<bool>,
     every: Option<AtLeast<60>>,
     windows: Option<Spanned<Vec<String>>>,
-    baseline: Option<HumanDuration>,
+    baseline: Option<Spanned<HumanDuration>>,
     min_voices: Option<Spanned<u64>>,
     alpha: Option<Spanned<f64>>,
     min_ratio: Option<Spanned<f64>>,
@@ -158,7 +158,7 @@ pub struct RawAlerts {
 pub struct RawMail {
     enabled: Option<bool>,
     smtp_host: Option<Spanned<String>>,
-    smtp_port: Option<u16>,
+    smtp_port: Option<Spanned<u16>>,
     security: Option<Spanned<String>>,
     username: Option<String>,
     password_env: Option<Spanned<String>>,
@@ -223,6 +223,9 @@ pub(crate) fn alerts(v: &Validator, raw: RawAlerts) -> Result<Alerts, ConfigErro
         }
         None => d.facets,
     };
+    // Where a conflict between `windows` and `baseline` is written: the baseline's line
+    // if it is there, else the windows'.
+    let mut conflict_at = raw.windows.as_ref().map(Spanned::span);
     let mut windows = match raw.windows {
         Some(list) => {
             let span = list.span();
@@ -247,19 +250,25 @@ pub(crate) fn alerts(v: &Validator, raw: RawAlerts) -> Result<Alerts, ConfigErro
     windows.sort();
     windows.dedup();
     let window = windows.iter().copied().max().unwrap_or_default();
-    let baseline = raw.baseline.map_or(d.baseline, |x| x.0);
+    let baseline = match raw.baseline {
+        Some(b) => {
+            conflict_at = Some(b.span());
+            b.into_inner().0
+        }
+        None => d.baseline,
+    };
     // Detection waits for a week of complaints before the window (`MIN_HISTORY`); a
     // baseline that cannot hold a week would keep it silent for ever.
     if chrono::Duration::from_std(baseline).is_ok_and(|b| b <= super::MIN_HISTORY) {
         return Err(v.invalid(
-            None,
+            conflict_at.clone(),
             "alerts.baseline",
             "must be longer than 7 days: nothing alarms before a week of history, and the baseline must hold it",
         ));
     }
     if baseline < window * 2 {
         return Err(v.invalid(
-            None,
+            conflict_at,
             "alerts.baseline",
             "must be at least twice the longest of `windows`: the usual needs more history than the recent",
         ));
@@ -393,9 +402,9 @@ pub(crate) fn mail(v: &Validator, raw: RawMail) -> Result<Mail, ConfigError> {
                 "must be a host name or address only, e.g. \"smtp.example.org\" (no spaces, scheme, user or path)",
             ));
         }
-        if raw.smtp_port == Some(0) {
+        if let Some(port) = raw.smtp_port.as_ref().filter(|p| *p.get_ref() == 0) {
             return Err(v.invalid(
-                None,
+                Some(port.span()),
                 "mail.smtp_port",
                 "must be a port from 1 to 65535 (or left out: 587 for starttls, 465 for tls)",
             ));
@@ -428,11 +437,14 @@ pub(crate) fn mail(v: &Validator, raw: RawMail) -> Result<Mail, ConfigError> {
         }
         Some(Smtp {
             host: host.into_inner(),
-            port: raw.smtp_port.unwrap_or(match security {
-                Security::Tls => 465,
-                Security::StartTls => 587,
-                Security::None => 25,
-            }),
+            port: raw
+                .smtp_port
+                .map(Spanned::into_inner)
+                .unwrap_or(match security {
+                    Security::Tls => 465,
+                    Security::StartTls => 587,
+                    Security::None => 25,
+                }),
             security,
             username: raw.username,
             password,

@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 
 use super::auth::Principal;
 use super::{ApiError, AppState};
+use crate::alerts::outbox::OutboxFilter;
 use crate::search::Erasure;
 
 /// Most audit entries one request returns.
@@ -71,7 +72,7 @@ pub async fn forget(
             &principal,
             "forget_dry_run",
             &format!("{}: {} mentions", erasure.audited(), preview.matching),
-        );
+        )?;
         return Ok(Json(
             json!({ "dry_run": true, "matching": preview.matching, "examples": preview.examples }),
         ));
@@ -106,14 +107,15 @@ async fn erase_everywhere(
 ) -> Result<usize, ApiError> {
     // On record before anything goes: an erasure cut short by a crash is carried out
     // at the next start ([`crate::search::MentionIndex::writer`]), but never answered.
-    state.audit_as(&principal, "forget_requested", &erasure.audited());
+    state.audit_as(&principal, "forget_requested", &erasure.audited())?;
     let erased = match writer.erase(erasure.clone()).await {
         Ok(erased) => erased,
         Err(error) => {
             // Asked for, and perhaps done later: an erasure whose index commit failed is
             // in `erased.json` if that could be written, and the next writer sweeps it.
-            // The request is on record either way.
-            state.audit_as(
+            // The request is on record either way, so this entry's own failure (logged)
+            // does not hide the erasure's.
+            let _ = state.audit_as(
                 &principal,
                 "forget_failed",
                 &format!(
@@ -125,7 +127,8 @@ async fn erase_everywhere(
         }
     };
     // Recorded first: the mentions are gone even if a copy's clean-up fails below.
-    state.audit_as(
+    // The request is on record: the outcome is answered even if its entry fails (logged).
+    let _ = state.audit_as(
         &principal,
         "forget",
         &format!("{}: {erased} mentions", erasure.audited()),
@@ -147,37 +150,20 @@ async fn erase_everywhere(
 pub async fn audit(
     State(state): State<Arc<AppState>>,
     Extension(principal): Extension<Principal>,
-    super::Params(params): super::Params,
+    params: super::Params,
 ) -> Result<Json<Value>, ApiError> {
-    if let Some(unknown) = params
-        .keys()
-        .find(|k| !["since", "user", "limit"].contains(&k.as_str()))
-    {
-        return Err(ApiError::bad_request(format!(
-            "unknown parameter `{unknown}`; known: since, user, limit"
-        )));
-    }
+    params.only(&["since", "user", "limit"])?;
+    let limit = params.limit(MAX_AUDIT_ENTRIES, 100)?;
+    let super::Params(params) = params;
     let since = params
         .get("since")
         .map(|v| super::parse_time("since", v, false, state.time_zone))
         .transpose()?;
-    let limit = match params.get("limit") {
-        Some(v) => v
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=MAX_AUDIT_ENTRIES).contains(n))
-            .ok_or_else(|| {
-                ApiError::bad_request(format!(
-                    "invalid parameter `limit`: {v:?}; a number from 1 to {MAX_AUDIT_ENTRIES}"
-                ))
-            })?,
-        None => 100,
-    };
     let entries = state
         .state
         .audit_entries(since, params.get("user").map(String::as_str), limit)
         .map_err(|e| ApiError::internal("reading the audit trail failed", e))?;
-    state.audit_as(&principal, "audit_read", "");
+    state.audit_as(&principal, "audit_read", "")?;
     Ok(Json(json!({ "entries": entries })))
 }
 
@@ -196,6 +182,34 @@ fn access_error(e: crate::access::AccessError) -> ApiError {
     }
 }
 
+/// `GET /api/admin/outbox?status=waiting|sent|given_up&limit=`: the mail, newest
+/// first, with recipients, attempts and errors, without the text (which quotes
+/// mentions) or files.
+pub async fn outbox(
+    State(state): State<Arc<AppState>>,
+    Extension(principal): Extension<Principal>,
+    params: super::Params,
+) -> Result<Json<Value>, ApiError> {
+    params.only(&["status", "limit"])?;
+    let filter = match params.0.get("status") {
+        None => OutboxFilter::All,
+        Some(name) => OutboxFilter::parse(name).ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "invalid parameter `status`: {:?}; use {}",
+                crate::pipeline::extract::bounded(name, 64),
+                OutboxFilter::NAMES
+            ))
+        })?,
+    };
+    let limit = params.limit(MAX_AUDIT_ENTRIES, 100)?;
+    let messages = state
+        .state
+        .outbox_entries(filter, limit)
+        .map_err(|e| ApiError::internal("reading the outbox failed", e))?;
+    state.audit_as(&principal, "outbox_read", "")?;
+    Ok(Json(json!({ "messages": messages })))
+}
+
 /// `POST /api/admin/users {"name","role","password"}`: adds a user or sets their role
 /// and password (stored as an argon2 hash).
 pub async fn set_user(
@@ -204,6 +218,9 @@ pub async fn set_user(
     super::ApiJson(request): super::ApiJson<SetUser>,
 ) -> Result<Json<Value>, ApiError> {
     let (name, role) = (request.name.clone(), request.role);
+    // Access is granted only on record: the request first, as the change cannot be
+    // taken back once made (a new password replaces the old hash).
+    state.audit_plain_as(&principal, "user_set_requested", &format!("{name}: {role}"))?;
     // The change and its audit entry in a task of their own: a client that hangs up
     // while the password is hashed must not leave a password reset unrecorded.
     let task_state = Arc::clone(&state);
@@ -218,7 +235,9 @@ pub async fn set_user(
             })
             .await?
             .map_err(access_error)?;
-        task_state.audit_plain_as(&principal, "user_set", &format!("{shown}: {role}, {what}"));
+        // The request is on record: the outcome's entry failing (logged) does not undo it.
+        let _ =
+            task_state.audit_plain_as(&principal, "user_set", &format!("{shown}: {role}, {what}"));
         Ok::<_, ApiError>(())
     })
     .await
@@ -242,7 +261,8 @@ pub async fn remove_user(
     if !removed {
         return Err(ApiError::new(StatusCode::NOT_FOUND, "no such user"));
     }
-    state.audit_plain_as(&principal, "user_remove", &name);
+    // Taking access away is never refused for want of its entry (the failure is logged).
+    let _ = state.audit_plain_as(&principal, "user_remove", &name);
     Ok(Json(json!({ "removed": name })))
 }
 
@@ -283,7 +303,9 @@ pub async fn add_token(
         .map_err(access_error)?;
     // The label was typed: redacted; the account is named as it is.
     let summary = state.pipeline.redact(&stored.summary());
-    state.audit_plain_as(&principal, "token_add", &format!("{name}: {summary}"));
+    // Granted only on record: a token whose entry cannot be written is never shown, and
+    // a secret nobody has grants nothing.
+    state.audit_plain_as(&principal, "token_add", &format!("{name}: {summary}"))?;
     Ok(Json(json!({
         "name": name,
         "token": token,
@@ -314,7 +336,8 @@ pub async fn revoke_token(
             "no token of this user has that id",
         ));
     }
-    state.audit_plain_as(&principal, "token_revoke", &format!("{name}: token {id}"));
+    // Taking access away is never refused for want of its entry (the failure is logged).
+    let _ = state.audit_plain_as(&principal, "token_revoke", &format!("{name}: token {id}"));
     Ok(Json(json!({ "name": name, "revoked": id })))
 }
 
@@ -322,8 +345,8 @@ pub async fn revoke_token(
 pub async fn users(
     State(state): State<Arc<AppState>>,
     Extension(principal): Extension<Principal>,
-) -> Json<Value> {
-    state.audit_as(&principal, "users_read", "");
+) -> Result<Json<Value>, ApiError> {
+    state.audit_as(&principal, "users_read", "")?;
     let users = state.users.current();
     let now = Utc::now();
     let list: Vec<Value> = users
@@ -346,5 +369,5 @@ pub async fn users(
             json!({ "name": u.name, "role": u.role, "tokens": tokens, "password": u.password_hash.is_some() })
         })
         .collect();
-    Json(json!({ "users": list }))
+    Ok(Json(json!({ "users": list })))
 }

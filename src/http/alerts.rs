@@ -1,6 +1,7 @@
 //! `GET /api/alerts`, `GET /api/alerts/{id}`, and acknowledging or resolving one with a
 //! note (`POST /api/alerts/{id}/acknowledge`, `POST /api/alerts/{id}/resolve`).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
@@ -12,6 +13,7 @@ use serde_json::{json, Value};
 use super::auth::Principal;
 use super::{ApiError, AppState};
 use crate::alerts::incidents::{Incident, Status};
+use crate::alerts::outbox::MailStatus;
 
 const MAX_ALERTS: usize = 500;
 
@@ -19,11 +21,20 @@ fn internal(e: impl std::fmt::Display) -> ApiError {
     ApiError::internal("reading or writing the alerts failed", e)
 }
 
-fn with_search(state: &AppState, incident: &Incident) -> Value {
+/// Where the alerts' mail stands, by incident: `mailed` says only that it was queued.
+fn mail_statuses(state: &AppState) -> Result<HashMap<i64, MailStatus>, ApiError> {
+    state.state.mail_statuses().map_err(internal)
+}
+
+/// An incident as the API shows it: with the search that lists its mentions and where
+/// its mail stands (counts only: the errors name the recipients, for admins to read in
+/// `/api/admin/outbox`).
+fn as_shown(state: &AppState, incident: &Incident, mail: &HashMap<i64, MailStatus>) -> Value {
     let window_start = incident.last_signal
         - chrono::Duration::from_std(state.alerts_window).unwrap_or(chrono::Duration::days(1));
     let mut value = serde_json::to_value(incident).unwrap_or(Value::Null);
     value["search"] = json!(incident.search_path(window_start));
+    value["mail"] = json!(mail.get(&incident.id).cloned().unwrap_or_default());
     value
 }
 
@@ -31,17 +42,10 @@ fn with_search(state: &AppState, incident: &Incident) -> Value {
 pub async fn list(
     State(state): State<Arc<AppState>>,
     Extension(principal): Extension<Principal>,
-    super::Params(params): super::Params,
+    params: super::Params,
 ) -> Result<Json<Value>, ApiError> {
-    if let Some(unknown) = params
-        .keys()
-        .find(|k| !["status", "limit"].contains(&k.as_str()))
-    {
-        return Err(ApiError::bad_request(format!(
-            "unknown parameter `{unknown}`; known: status, limit"
-        )));
-    }
-    let status = match params.get("status").map(String::as_str) {
+    params.only(&["status", "limit"])?;
+    let status = match params.0.get("status").map(String::as_str) {
         None => None,
         Some("open") => Some(Status::Open),
         Some("acknowledged") => Some(Status::Acknowledged),
@@ -53,27 +57,15 @@ pub async fn list(
             )))
         }
     };
-    let limit = match params.get("limit") {
-        Some(v) => v
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=MAX_ALERTS).contains(n))
-            .ok_or_else(|| {
-                ApiError::bad_request(format!(
-                    "invalid parameter `limit`: {v:?}; a number from 1 to {MAX_ALERTS}"
-                ))
-            })?,
-        None => 100,
-    };
+    let limit = params.limit(MAX_ALERTS, 100)?;
     let incidents = state.state.incidents(status, limit).map_err(internal)?;
     // The alerts quote mentions, as a search does: read like one, audited like one —
     // once per user and view in the window, as a dashboard asks every half minute and
     // each row is kept for a year.
-    let shown = params.get("status").map_or("any", String::as_str);
+    let shown = params.0.get("status").map_or("any", String::as_str);
     let key = format!("alerts_read:{}:{shown}", principal.user);
     let now = std::time::Instant::now();
     if state.audit_brake.blocked_after(&[&key], now, 1).is_none() {
-        state.audit_brake.record_failure(&[&key], now);
         state.audit_as(
             &principal,
             "alerts_read",
@@ -82,9 +74,15 @@ pub async fn list(
                 incidents.len(),
                 crate::access::LOGIN_WINDOW.as_secs() / 60
             ),
-        );
+        )?;
+        // Only once it is on record: a view that could not be is recorded next time.
+        state.audit_brake.record_failure(&[&key], now);
     }
-    let list: Vec<Value> = incidents.iter().map(|i| with_search(&state, i)).collect();
+    let mail = mail_statuses(&state)?;
+    let list: Vec<Value> = incidents
+        .iter()
+        .map(|i| as_shown(&state, i, &mail))
+        .collect();
     Ok(Json(json!({ "alerts": list })))
 }
 
@@ -104,8 +102,8 @@ pub async fn get(
     let id = parse_id(&id)?;
     match state.state.incident(id).map_err(internal)? {
         Some(i) => {
-            state.audit_as(&principal, "alert_open", &format!("alert {id}"));
-            Ok(Json(with_search(&state, &i)))
+            state.audit_as(&principal, "alert_open", &format!("alert {id}"))?;
+            Ok(Json(as_shown(&state, &i, &mail_statuses(&state)?)))
         }
         None => Err(ApiError::new(
             StatusCode::NOT_FOUND,
@@ -175,17 +173,25 @@ async fn set_status(
         state.pipeline.redact(note.trim()),
         principal.user
     );
+    let action = match status {
+        Status::Resolved => "alert_resolve",
+        _ => "alert_acknowledge",
+    };
+    // On record before the change (it closes an alert for everyone); an alert that is
+    // not there is answered as such, not recorded.
+    if state.state.incident(id).map_err(internal)?.is_none() {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "no alert with this id",
+        ));
+    }
+    state.audit_as(principal, action, &format!("alert {id}"))?;
     let updated = state
         .state
         .set_incident_status(id, status, &note, chrono::Utc::now())
         .map_err(internal)?
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "no alert with this id"))?;
-    let action = match status {
-        Status::Resolved => "alert_resolve",
-        _ => "alert_acknowledge",
-    };
-    state.audit_as(principal, action, &format!("alert {id}"));
-    Ok(Json(with_search(state, &updated)))
+    Ok(Json(as_shown(state, &updated, &mail_statuses(state)?)))
 }
 
 /// `POST /api/alerts/{id}/acknowledge {"note"?}`: seen, being handled; still followed.

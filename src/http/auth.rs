@@ -114,7 +114,8 @@ pub async fn authenticate(
         _ => Role::Viewer,
     };
     if principal.role < needed {
-        state.audit_as(
+        // A refusal: answered the same whether or not its entry could be written.
+        let _ = state.audit_as(
             &principal,
             "forbidden",
             &format!("{} {}", request.method(), path.unwrap_or_default()),
@@ -249,8 +250,9 @@ fn audit_sampled(state: &AppState, client: &str, actor: &str, action: &str, deta
         ),
         None => detail,
     };
-    // Composed of addresses, account names and ids: an IPv4 address is no V-number.
-    state.audit_plain(actor, action, &detail);
+    // Composed of addresses, account names and ids: an IPv4 address is no V-number. A
+    // refusal: answered the same whether or not its entry could be written.
+    let _ = state.audit_plain(actor, action, &detail);
 }
 
 /// Refused requests of one kind recorded from all addresses together within
@@ -541,8 +543,14 @@ pub async fn login(
         .state
         .create_session(&sha256_hex(&token), &user, &credential, now, expires)
         .map_err(|e| ApiError::internal("the session could not be stored", e))?;
-    // Read back at start for the brake ([`remember_logins`]): the address as it is.
-    state.audit_plain(&user, "login", &format!("from {client}"));
+    // Read back at start for the brake ([`remember_logins`]): the address as it is. No
+    // session that the trail does not hold: one whose login cannot be recorded ends.
+    if let Err(refused) = state.audit_plain(&user, "login", &format!("from {client}")) {
+        if let Err(e) = state.state.delete_session(&sha256_hex(&token)) {
+            tracing::error!(error = %e, "cannot delete a session");
+        }
+        return Err(refused);
+    }
     let cookie = session_cookie(&token, ttl.as_secs(), state.secure_cookies);
     let mut response = Json(json!({ "user": user, "role": role })).into_response();
     if let Ok(v) = HeaderValue::from_str(&cookie) {
@@ -568,7 +576,8 @@ pub async fn logout(
     if let Err(e) = state.state.delete_session(&sha256_hex(session)) {
         tracing::error!(error = %e, "cannot delete a session");
     }
-    state.audit_as(&principal, "logout", "");
+    // Taking access away is never refused for want of its entry (the failure is logged).
+    let _ = state.audit_as(&principal, "logout", "");
     let mut response = Json(json!({ "user": principal.user })).into_response();
     if let Ok(v) = HeaderValue::from_str(&session_cookie("", 0, state.secure_cookies)) {
         response.headers_mut().insert(header::SET_COOKIE, v);

@@ -71,15 +71,25 @@ impl AppState {
     /// [`AppState::audit`] for what a signed-in user did, saying which API token it was
     /// done with: an administrator can make a token for another user, and what is done
     /// with it must not read as that user's own doing.
-    pub fn audit_as(&self, principal: &auth::Principal, action: &str, detail: &str) {
-        self.audit_plain_as(principal, action, &self.pipeline.redact(detail));
+    pub fn audit_as(
+        &self,
+        principal: &auth::Principal,
+        action: &str,
+        detail: &str,
+    ) -> Result<(), ApiError> {
+        self.audit_plain_as(principal, action, &self.pipeline.redact(detail))
     }
 
     /// [`AppState::audit_as`] for a detail the daemon composed of account names,
     /// addresses and ids, with nothing typed into a search or a note: not redacted, as
     /// the redaction would take an IPv4 address for a V-number and a user name like an
     /// e-mail address for one, and the trail would not say who did what from where.
-    pub fn audit_plain_as(&self, principal: &auth::Principal, action: &str, detail: &str) {
+    pub fn audit_plain_as(
+        &self,
+        principal: &auth::Principal,
+        action: &str,
+        detail: &str,
+    ) -> Result<(), ApiError> {
         match &principal.token {
             Some(token) if detail.is_empty() => {
                 self.audit_plain(&principal.user, action, &format!("with token {token}"))
@@ -93,18 +103,31 @@ impl AppState {
         }
     }
 
-    /// Appends to the audit trail; a failure is logged, never shown to the caller. The
-    /// detail may quote what a user typed (a search for a phone number, the permalink
-    /// of a post to erase, which names its author): personal data out first.
-    pub fn audit(&self, actor: &str, action: &str, detail: &str) {
-        self.audit_plain(actor, action, &self.pipeline.redact(detail));
+    /// Appends to the audit trail. The detail may quote what a user typed (a search for
+    /// a phone number, the permalink of a post to erase, which names its author):
+    /// personal data out first.
+    ///
+    /// Fails closed: the error (503) is for the caller to return *instead of* what was
+    /// asked, so that no mention is shown and no access granted that the trail does not
+    /// hold. Only what takes access away (a logout, a revoked token, a removed user) and
+    /// a refusal go ahead without their entry; they ignore the error, which is logged.
+    pub fn audit(&self, actor: &str, action: &str, detail: &str) -> Result<(), ApiError> {
+        self.audit_plain(actor, action, &self.pipeline.redact(detail))
     }
 
     /// [`AppState::audit`] for a detail the daemon composed ([`AppState::audit_plain_as`]).
-    pub fn audit_plain(&self, actor: &str, action: &str, detail: &str) {
-        if let Err(e) = self.state.audit(chrono::Utc::now(), actor, action, detail) {
-            tracing::error!(error = %e, action, "cannot write the audit trail");
-        }
+    pub fn audit_plain(&self, actor: &str, action: &str, detail: &str) -> Result<(), ApiError> {
+        self.state
+            .audit(chrono::Utc::now(), actor, action, detail)
+            .map_err(|e| {
+                tracing::error!(error = %e, action, "cannot write the audit trail");
+                ApiError {
+                    status: StatusCode::SERVICE_UNAVAILABLE,
+                    message: "the audit trail cannot be written, and nothing is shown or changed that it would not hold; the daemon's log says why".into(),
+                    retry_after: None,
+                    logged: true,
+                }
+            })
     }
 }
 
@@ -133,6 +156,7 @@ pub const ROUTES: &[(Method, &str, Access)] = &[
     (Method::GET, "/api/sources", Access::Admin),
     (Method::POST, "/api/admin/forget", Access::Admin),
     (Method::GET, "/api/admin/audit", Access::Admin),
+    (Method::GET, "/api/admin/outbox", Access::Admin),
     (Method::GET, "/api/admin/users", Access::Admin),
     (Method::POST, "/api/admin/users", Access::Admin),
     (Method::DELETE, "/api/admin/users/{name}", Access::Admin),
@@ -178,6 +202,7 @@ fn handler(method: &Method, path: &str) -> MethodRouter<Arc<AppState>> {
         ("GET", "/api/sources") => get(sources::sources),
         ("POST", "/api/admin/forget") => post(admin::forget),
         ("GET", "/api/admin/audit") => get(admin::audit),
+        ("GET", "/api/admin/outbox") => get(admin::outbox),
         ("GET", "/api/admin/users") => get(admin::users),
         ("POST", "/api/admin/users") => post(admin::set_user),
         ("DELETE", "/api/admin/users/{name}") => delete(admin::remove_user),
@@ -371,6 +396,38 @@ impl ApiError {
 /// The query parameters, each given at most once: `lang=nl&lang=en` would otherwise be
 /// read as one of the two, quietly.
 pub struct Params(pub std::collections::HashMap<String, String>);
+
+impl Params {
+    /// Refuses a parameter the route does not know (a typo would otherwise be ignored,
+    /// and the answer taken for the one asked), naming the ones it does.
+    pub fn only(&self, known: &[&str]) -> Result<(), ApiError> {
+        match self.0.keys().find(|k| !known.contains(&k.as_str())) {
+            Some(unknown) => Err(ApiError::bad_request(format!(
+                "unknown parameter `{}`; known: {}",
+                crate::pipeline::extract::bounded(unknown, 64),
+                known.join(", ")
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// `limit=`: a number from 1 to `max`, `default` when not given.
+    pub fn limit(&self, max: usize, default: usize) -> Result<usize, ApiError> {
+        match self.0.get("limit") {
+            Some(v) => v
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=max).contains(n))
+                .ok_or_else(|| {
+                    ApiError::bad_request(format!(
+                        "invalid parameter `limit`: {:?}; a number from 1 to {max}",
+                        crate::pipeline::extract::bounded(v, 64)
+                    ))
+                }),
+            None => Ok(default),
+        }
+    }
+}
 
 impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Params {
     type Rejection = ApiError;

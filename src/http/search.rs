@@ -33,7 +33,7 @@ pub async fn search(
     super::Params(params): super::Params,
 ) -> Result<Json<SearchResults>, ApiError> {
     let request = parse_request(&params, state.time_zone)?;
-    state.audit_as(&principal, "search", &request.describe());
+    state.audit_as(&principal, "search", &request.describe())?;
     let index = state.index.clone();
     let results = tokio::task::spawn_blocking(move || index.search(&request))
         .await
@@ -61,7 +61,7 @@ pub async fn mention(
         .await
         .map_err(|e| ApiError::internal("reading the mention failed", e))?
         .map_err(|e| ApiError::internal("reading the mention failed", e))?;
-    state.audit_as(&principal, "open", &id);
+    state.audit_as(&principal, "open", &id)?;
     hit.map(Json)
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "no mention with this id"))
 }

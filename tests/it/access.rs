@@ -624,6 +624,126 @@ async fn healthz_fails_while_the_index_cannot_be_written() {
     daemon.shutdown().await.unwrap();
 }
 
+/// An audit trail that cannot be written (a full disk; here a trigger refuses every new
+/// row) shows no mention and grants no access that it would not hold: what reads or
+/// grants is refused with 503, and what takes access away still goes. Once the trail
+/// can be written again, everything works, and it holds no entry for what was refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_audit_trail_that_cannot_be_written_shows_and_grants_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (daemon, _server) = start(dir.path(), "2026-11-20T10:00:00Z").await;
+    let addr = daemon.addr();
+    let (_, all) = get_json_as(addr, "/api/search?q=*", Some(VIEWER_TOKEN)).await;
+    let id = all["hits"][0]["id"].as_str().unwrap().to_string();
+    let alert = open_incident_quoting(dir.path(), &all);
+    let (status, token) = post_json(addr, "/api/admin/users/vic/tokens", json!({})).await;
+    assert_eq!(status, 200, "{token}");
+    let spare = token["id"].as_str().unwrap().to_string();
+    let db = rusqlite::Connection::open(dir.path().join("state.sqlite")).unwrap();
+    db.execute_batch(
+        "CREATE TRIGGER audit_down BEFORE INSERT ON audit BEGIN SELECT RAISE(ABORT, 'disk full'); END;",
+    )
+    .unwrap();
+
+    let refused = |(status, body): (u16, Value)| {
+        assert_eq!(status, 503, "{body}");
+        assert!(
+            body["error"]
+                .as_str()
+                .unwrap()
+                .starts_with("the audit trail cannot be written"),
+            "{body}"
+        );
+        assert!(!body.to_string().contains("Ter Apel"), "{body}");
+    };
+    for path in [
+        "/api/search?q=*".to_string(),
+        "/api/search?q=tolk".to_string(),
+        format!("/api/mentions/{id}"),
+        "/api/alerts".to_string(),
+        format!("/api/alerts/{alert}"),
+    ] {
+        refused(get_json_as(addr, &path, Some(VIEWER_TOKEN)).await);
+    }
+    refused(get_json(addr, "/api/admin/audit").await);
+    refused(get_json(addr, "/api/admin/users").await);
+    refused(post_json(addr, &format!("/api/alerts/{alert}/resolve"), json!({})).await);
+    refused(post_json(addr, "/api/admin/forget", json!({ "author": "amina_w" })).await);
+    refused(
+        post_json(
+            addr,
+            "/api/admin/forget",
+            json!({ "author": "amina_w", "dry_run": true }),
+        )
+        .await,
+    );
+    refused(
+        post_json(
+            addr,
+            "/api/admin/users",
+            json!({ "name": "wendy", "role": "admin", "password": "a long enough password" }),
+        )
+        .await,
+    );
+    let (status, body) = post_json(addr, "/api/admin/users/vic/tokens", json!({})).await;
+    refused((status, body.clone()));
+    assert!(body.get("token").is_none(), "{body}");
+    // A login that cannot be recorded gets no session.
+    let login = reqwest::Client::new()
+        .post(format!("http://{addr}/api/login"))
+        .json(&json!({ "user": "vic", "password": VIEWER_PASSWORD }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 503);
+    assert!(login.headers().get("set-cookie").is_none());
+    let sessions: i64 = db
+        .query_row("SELECT count(*) FROM sessions", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(sessions, 0);
+    // Taking access away goes ahead.
+    let response = reqwest::Client::new()
+        .delete(format!("http://{addr}/api/admin/users/vic/tokens/{spare}"))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+
+    db.execute_batch("DROP TRIGGER audit_down;").unwrap();
+    let (status, all) = get_json_as(addr, "/api/search?q=*", Some(VIEWER_TOKEN)).await;
+    assert_eq!((status, all["total"].as_u64()), (200, Some(3)), "{all}");
+    let (_, alerts) = get_json_as(addr, "/api/alerts?status=open", Some(VIEWER_TOKEN)).await;
+    assert_eq!(alerts["alerts"].as_array().unwrap().len(), 1, "{alerts}");
+    let (_, users) = get_json(addr, "/api/admin/users").await;
+    let names: Vec<&str> = users["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["ann", "vic"], "{users}");
+    let vic = &users["users"][1]["tokens"];
+    assert!(
+        !vic.to_string().contains(&spare),
+        "the spare token is revoked: {vic}"
+    );
+    let (_, audit) = get_json(addr, "/api/admin/audit?limit=1000").await;
+    let actions: Vec<&str> = audit["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    // Newest first: the reads after the outage, the admin's token made before it.
+    assert_eq!(
+        actions,
+        ["users_read", "alerts_read", "search", "token_add", "search"],
+        "{audit}"
+    );
+    daemon.shutdown().await.unwrap();
+}
+
 /// Erasure by permalink and by author through the admin API, each audited, and the
 /// audited search and open; content from sources comes back escaped.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1586,6 +1586,167 @@ async fn alerts_are_listed_shown_acknowledged_and_resolved_over_the_api() {
     daemon.shutdown().await.unwrap();
 }
 
+/// An alert says whether its mail arrived, not only that it was queued (`mailed`), in
+/// counts that any user may read; the administrator's outbox names who refused it and
+/// why, without the text that quotes mentions.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_alerts_and_the_outbox_say_whether_mail_arrived() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let smtp = listener.local_addr().unwrap();
+    let messages = smtp_server_refusing(listener, &["tolken@example.org"]);
+    let down = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let server = fixtures::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = fixtures::config(dir.path(), &server, &[]);
+    let daemon = webcare::daemon::start(&config).await.unwrap();
+    let now = Utc::now();
+    let state = StateDb::open(&config.storage.data_dir).unwrap();
+    let mail = mail_settings(smtp);
+    // Interpreters: sent, but one of its two recipients has no mailbox.
+    let interpreter = open_incident(&state, now);
+    webcare::alerts::mail::queue(&state, &mail, &interpreter, now, now)
+        .unwrap()
+        .unwrap();
+    let mailer =
+        webcare::alerts::mail::Mailer::new(mail.smtp.as_ref().unwrap(), &mail.from).unwrap();
+    assert_eq!(mailer.send_due(&state, now).await.unwrap(), 1);
+    until_received(&messages, 1).await;
+    // Hearings: tried once while the server was down, waiting for the next attempt.
+    let mut hearing = interpreter_signal(now);
+    hearing.key = "hearing".into();
+    let hearing = state
+        .apply_detections(&[hearing], now, Duration::from_secs(48 * 3600))
+        .unwrap()
+        .remove(0);
+    webcare::alerts::mail::queue(&state, &mail, &hearing, now, now)
+        .unwrap()
+        .unwrap();
+    let unreachable = webcare::alerts::mail::Mailer::new(&smtp_settings(down), &mail.from).unwrap();
+    assert_eq!(unreachable.send_due(&state, now).await.unwrap(), 0);
+    // Reception: no mail at all.
+    let mut reception = interpreter_signal(now);
+    reception.key = "reception".into();
+    state
+        .apply_detections(&[reception], now, Duration::from_secs(48 * 3600))
+        .unwrap();
+
+    let addr = daemon.addr();
+    let (status, list) = get_json_as(addr, "/api/alerts", Some(VIEWER_TOKEN)).await;
+    assert_eq!(status, 200, "{list}");
+    let mail_of = |key: &str| {
+        list["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["key"] == key)
+            .unwrap()["mail"]
+            .clone()
+    };
+    let sent = mail_of("interpreter");
+    assert_eq!(
+        (
+            &sent["messages"],
+            &sent["sent"],
+            &sent["waiting"],
+            &sent["partly_refused"]
+        ),
+        (&json!(1), &json!(1), &json!(0), &json!(1)),
+        "{sent}"
+    );
+    assert!(sent["last_sent"].is_string(), "{sent}");
+    let failing = mail_of("hearing");
+    assert_eq!(
+        (
+            &failing["messages"],
+            &failing["sent"],
+            &failing["waiting"],
+            &failing["failing"]
+        ),
+        (&json!(1), &json!(0), &json!(1), &json!(1)),
+        "{failing}"
+    );
+    assert_eq!(mail_of("reception")["messages"], 0);
+    // Counts only for a viewer: the refusal names the recipient.
+    assert!(!list.to_string().contains("tolken@"), "{list}");
+    let (_, one) = get_json(addr, &format!("/api/alerts/{}", hearing.incident().id)).await;
+    assert_eq!(one["mail"], failing);
+
+    let (status, _) = get_json_as(addr, "/api/admin/outbox", Some(VIEWER_TOKEN)).await;
+    assert_eq!(status, 403);
+    let (status, outbox) = get_json(addr, "/api/admin/outbox").await;
+    assert_eq!(status, 200, "{outbox}");
+    let listed = outbox["messages"].as_array().unwrap();
+    assert_eq!(listed.len(), 2, "{outbox}");
+    // Newest first: the hearing's, waiting.
+    assert_eq!(listed[0]["incident"], hearing.incident().id);
+    assert_eq!(listed[0]["attempts"], 1);
+    assert!(listed[0]["next_attempt"].is_string() && listed[0]["sent"].is_null());
+    assert!(listed[0]["last_error"].is_string(), "{outbox}");
+    assert_eq!(listed[1]["incident"], interpreter.incident().id);
+    assert_eq!(listed[1]["delivered"], json!(["communicatie@example.org"]));
+    assert_eq!(listed[1]["refused"][0][0], "tolken@example.org");
+    assert!(listed[1]["next_attempt"].is_null(), "{outbox}");
+    // Not the text, which quotes mentions.
+    assert!(!outbox.to_string().contains("dialect"), "{outbox}");
+    let (_, waiting) = get_json(addr, "/api/admin/outbox?status=waiting").await;
+    assert_eq!(waiting["messages"].as_array().unwrap().len(), 1);
+    assert_eq!(waiting["messages"][0]["incident"], hearing.incident().id);
+    let (_, given_up) = get_json(addr, "/api/admin/outbox?status=given_up&limit=5").await;
+    assert!(given_up["messages"].as_array().unwrap().is_empty());
+    for bad in ["status=lost", "limit=0", "limit=x", "since=2026-01-01"] {
+        let (status, body) = get_json(addr, &format!("/api/admin/outbox?{bad}")).await;
+        assert_eq!(status, 400, "{bad}: {body}");
+    }
+    let (_, audit) = get_json(addr, "/api/admin/audit?limit=20").await;
+    assert!(
+        audit["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "outbox_read"),
+        "{audit}"
+    );
+    // The same list from the shell, for an administrator without a token at hand.
+    let file = dir.path().join("c.toml");
+    std::fs::write(&file, fixtures::config_toml(dir.path(), &server, &[])).unwrap();
+    let outbox_cli = |args: &[&str]| {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_webcare"))
+            .args(["alerts", "-c", &file.display().to_string(), "outbox"])
+            .args(args)
+            .current_dir(repo())
+            .output()
+            .unwrap();
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        (
+            output.status.success(),
+            text(&output.stdout),
+            text(&output.stderr),
+        )
+    };
+    let (ok, shown, errors) = outbox_cli(&[]);
+    assert!(ok, "{shown}{errors}");
+    assert!(
+        shown.contains("refused by tolken@example.org: ")
+            && shown.contains(&format!("(alert {})", interpreter.incident().id))
+            && shown.contains("waiting, next attempt"),
+        "{shown}"
+    );
+    let (ok, shown, errors) = outbox_cli(&["--status", "sent", "--json"]);
+    assert!(ok, "{errors}");
+    let listed: serde_json::Value = serde_json::from_str(&shown).unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+    assert_eq!(listed[0]["incident"], interpreter.incident().id);
+    let (ok, _, errors) = outbox_cli(&["--status", "lost"]);
+    assert!(
+        !ok && errors.contains("--status \"lost\": use waiting, sent, given_up"),
+        "{errors}"
+    );
+    daemon.shutdown().await.unwrap();
+}
+
 /// `webcare alerts test-mail` sends through the configured server, and says so.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn test_mail_from_the_command_line_arrives() {

@@ -149,7 +149,9 @@ fn bad_configs_are_refused_naming_file_key_and_line() {
         ("export-time.toml", format!("[pipeline]\ntopics_dir = {topics:?}\n[export]\ntime = \"7 uur\"\n"), vec!["export-time.toml:4:", "export.time", "\"07:00\""]),
         ("export-zone.toml", format!("[pipeline]\ntopics_dir = {topics:?}\n[export]\ntime_zone = \"Europe/Amsterdamm\"\n"), vec!["export-zone.toml:4:", "export.time_zone", "IANA"]),
         ("export-format.toml", format!("[pipeline]\ntopics_dir = {topics:?}\n[export]\nformats = [\"csv\", \"pdf\"]\n"), vec!["export-format.toml:4:", "export.formats", "unknown format \"pdf\""]),
-        ("short-baseline.toml", format!("[pipeline]\ntopics_dir = {topics:?}\n[alerts]\nwindows = [\"6h\"]\nbaseline = \"7d\"\n"), vec!["alerts.baseline", "longer than 7 days"]),
+        ("short-baseline.toml", format!("[pipeline]\ntopics_dir = {topics:?}\n[alerts]\nwindows = [\"6h\"]\nbaseline = \"7d\"\n"), vec!["short-baseline.toml:5:", "alerts.baseline", "longer than 7 days"]),
+        // Against the default baseline (28 days): the windows' line.
+        ("long-window.toml", format!("[pipeline]\ntopics_dir = {topics:?}\n[alerts]\nwindows = [\"6h\", \"20d\"]\n"), vec!["long-window.toml:4:", "alerts.baseline", "twice the longest of `windows`"]),
         ("export-out-dir.toml", format!("[pipeline]\ntopics_dir = {topics:?}\n[export]\nout_dir = {:?}\n", format!("{a_file}/exports")), vec!["export-out-dir.toml:4:", "export.out_dir", "a-file is not a directory"]),
         ("export-weeks.toml", format!("[pipeline]\ntopics_dir = {topics:?}\n[export]\nweeks = 0\n"), vec!["export-weeks.toml:4:", "export.weeks", "between 1 and 104"]),
         ("export-mail.toml", format!("[pipeline]\ntopics_dir = {topics:?}\n[export]\nmail_to = [\"a@example.org\"]\n"), vec!["export-mail.toml:4:", "export.mail_to", "[mail] enabled"]),
@@ -157,7 +159,7 @@ fn bad_configs_are_refused_naming_file_key_and_line() {
         ("mail-host.toml", format!("[pipeline]\ntopics_dir = {topics:?}\n[mail]\nenabled = true\nsmtp_host = \"\"\n[[mail.rules]]\nto = [\"a@example.org\"]\n"), vec!["mail-host.toml:5:", "mail.smtp_host", "it is empty"]),
         ("mail-host-crlf.toml", format!("[pipeline]\ntopics_dir = {topics:?}\n[mail]\nenabled = true\nsmtp_host = \"smtp.example.org\\r\\nRCPT TO:<x@evil>\"\n[[mail.rules]]\nto = [\"a@example.org\"]\n"), vec!["mail-host-crlf.toml:5:", "mail.smtp_host", "host name or address only"]),
         ("mail-timeout.toml", format!("[pipeline]\ntopics_dir = {topics:?}\n[mail]\nenabled = true\nsmtp_host = \"127.0.0.1\"\ntimeout = \"10ms\"\n[[mail.rules]]\nto = [\"a@example.org\"]\n"), vec!["mail-timeout.toml", "line 6", "must be at least 1s"]),
-        ("mail-port.toml", format!("[pipeline]\ntopics_dir = {topics:?}\n[mail]\nenabled = true\nsmtp_host = \"127.0.0.1\"\nsmtp_port = 0\n[[mail.rules]]\nto = [\"a@example.org\"]\n"), vec!["mail.smtp_port", "from 1 to 65535"]),
+        ("mail-port.toml", format!("[pipeline]\ntopics_dir = {topics:?}\n[mail]\nenabled = true\nsmtp_host = \"127.0.0.1\"\nsmtp_port = 0\n[[mail.rules]]\nto = [\"a@example.org\"]\n"), vec!["mail-port.toml:6:", "mail.smtp_port", "from 1 to 65535"]),
         ("proxy.toml", format!("[pipeline]\ntopics_dir = {topics:?}\n[http]\ntrusted_proxies = [\"127.0.0.1\", \"proxy.local\"]\n"), vec!["proxy.toml:4:", "http.trusted_proxies", "\"proxy.local\" is not an IP address"]),
         ("mail-link.toml", format!("[pipeline]\ntopics_dir = {topics:?}\n[mail]\nlink_base = \"127.0.0.1:8080\"\n"), vec!["mail-link.toml:4:", "mail.link_base", "not an http(s) address"]),
         // What `run` would refuse at start.
