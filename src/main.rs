@@ -1214,6 +1214,9 @@ fn erase(
     let index = MentionIndex::open(&config.storage.data_dir)?;
     if dry_run {
         let preview = index.preview_erasure(erasure, 20)?;
+        // Recorded before the examples (which quote mentions) are shown.
+        let detail = format!("{}: {} mentions", erasure.audited(), preview.matching);
+        audit_cli(config, &format!("{action}_dry_run"), &detail)?;
         let mut out = std::io::stdout().lock();
         writeln!(
             out,
@@ -1223,8 +1226,6 @@ fn erase(
             erasure.audited()
         )?;
         print_preview(&mut out, &preview)?;
-        let detail = format!("{}: {} mentions", erasure.audited(), preview.matching);
-        audit_cli(config, &format!("{action}_dry_run"), &detail)?;
         return Ok(());
     }
     // On record before anything goes: an erasure cut short is carried out by the next

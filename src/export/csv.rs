@@ -11,11 +11,16 @@
 //! read totals from the `*` rows. Mentions without an aspect are under aspect `none`.
 //! An optional UTF-8 byte-order mark makes spreadsheet programs read "Oekraïens" and
 //! "één" as such; a `;` delimiter lets a spreadsheet set to Dutch split the columns.
+//!
+//! The last column, `history`, says whether the index holds the whole week (`whole`),
+//! part of it (`partial`: its history begins within the week) or none of it (`before`:
+//! the week ended before its oldest mention, or before the retention cut-off): the
+//! zeros of a week `before` are for want of data, not of mentions.
 
 use super::data::{Report, Tally};
 use super::ExportError;
 
-pub const HEADER: [&str; 7] = [
+pub const HEADER: [&str; 8] = [
     "week",
     "week_start",
     "aspect",
@@ -23,6 +28,7 @@ pub const HEADER: [&str; 7] = [
     "mentions",
     "complaints",
     "complaint_voices",
+    "history",
 ];
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
@@ -111,6 +117,7 @@ pub fn render(report: &Report, bom: bool, delimiter: u8) -> Result<Vec<u8>, Expo
                     mentions.as_str(),
                     complaints.as_str(),
                     voices.as_str(),
+                    week.history.name(),
                 ])
                 .map_err(failed)?;
         }

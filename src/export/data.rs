@@ -122,6 +122,47 @@ pub struct WeekCounts {
     pub sources: BTreeMap<String, Tally>,
     /// Per aspect, then language: the rows of the CSV.
     pub aspect_languages: BTreeMap<String, BTreeMap<String, Tally>>,
+    /// How much of the week the index still holds: its zeros mean "none" only where
+    /// this is [`History::Whole`]. Files written before it was added read as whole.
+    #[serde(default)]
+    pub history: History,
+}
+
+/// How much of a week lies within the index's history, which begins with its oldest
+/// mention (an installation starts mid-week, an import brings older posts) and, with a
+/// retention period, no earlier than the retention cut-off.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum History {
+    /// From its start: its counts are what was said.
+    #[default]
+    Whole,
+    /// The history begins within the week: its counts are of part of it.
+    Partial,
+    /// The week ended before the history begins: nothing of it is known, and its
+    /// counts are zeros for want of data, not for want of mentions.
+    Before,
+}
+
+impl History {
+    /// The week `[start, end)` against a history that begins at `from` (none: the index
+    /// holds nothing).
+    pub fn of(start: DateTime<Utc>, end: DateTime<Utc>, from: Option<DateTime<Utc>>) -> History {
+        match from {
+            None => History::Before,
+            Some(from) if end <= from => History::Before,
+            Some(from) if start < from => History::Partial,
+            Some(_) => History::Whole,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            History::Whole => "whole",
+            History::Partial => "partial",
+            History::Before => "before",
+        }
+    }
 }
 
 /// Mentions, complaints and complaint voices of one group in one week.
@@ -264,17 +305,14 @@ pub fn compute(
     // The index's history begins with its oldest mention: the week that holds it began
     // before it (an installation starts mid-week), and is no more a whole week than one
     // retention cut short.
-    let history_from = crate::search::query::published_at_end(&searcher, Order::Asc)?;
+    let history_from = crate::search::query::published_at_end(&searcher, Order::Asc)?
+        .map(|oldest| sources.kept_from.map_or(oldest, |kept| kept.max(oldest)));
     let mut weeks = Vec::new();
-    let mut complete = Vec::new();
     let mut week = first;
     for _ in 0..=period.weeks_before {
-        weeks.push(week_counts(&searcher, fields, week, tz)?);
-        let start = week.start(tz);
-        complete.push(
-            sources.kept_from.is_none_or(|k| start >= k)
-                && history_from.is_none_or(|oldest| start >= oldest),
-        );
+        let mut counts = week_counts(&searcher, fields, week, tz)?;
+        counts.history = History::of(week.start(tz), week.end(tz), history_from);
+        weeks.push(counts);
         progress(&week.to_string());
         week = week.next();
     }
@@ -284,8 +322,7 @@ pub fn compute(
     // retention cuts the first of thirteen weeks).
     let history = weeks
         .iter()
-        .zip(&complete)
-        .position(|(w, whole)| w.mentions > 0 && *whole);
+        .position(|w| w.mentions > 0 && w.history == History::Whole);
     let baseline_weeks = history.map_or(0, |h| (weeks.len() - 1).saturating_sub(h)) as u32;
     let changes = changes(&weeks, baseline_weeks as usize);
     let (start, end) = (period.week.start(tz), period.week.end(tz));
@@ -318,10 +355,11 @@ impl Report {
         self.weeks.last()
     }
 
-    /// The index of the first week with any mention: the weeks before it lie before the
-    /// index's history (or before retention), where nothing is known, not zero.
-    pub fn first_week_with_mentions(&self) -> Option<usize> {
-        self.weeks.iter().position(|w| w.mentions > 0)
+    /// The index of the first week the index's history reaches into: the weeks before
+    /// it lie before that history (or before retention), where nothing is known, not
+    /// zero.
+    pub fn first_week_of_history(&self) -> Option<usize> {
+        self.weeks.iter().position(|w| w.history != History::Before)
     }
 
     /// Whether nothing at all was published in the exported week.
@@ -569,6 +607,8 @@ fn week_counts(
         languages: tallies(aggs, "lang", &voices_of(&voices.lang)),
         sources: tallies(aggs, "source", &voices_of(&voices.source)),
         aspect_languages,
+        // Known only against the index's history: set by the caller.
+        history: History::default(),
     })
 }
 
@@ -902,5 +942,19 @@ mod tests {
         assert!(signal_day_within("2026-11-22", start, end));
         assert!(!signal_day_within("2026-11-23", start, end));
         assert!(!signal_day_within("garbage", start, end));
+    }
+
+    #[test]
+    fn a_week_is_whole_partial_or_before_the_history() {
+        let at = |t: &str| DateTime::parse_from_rfc3339(t).unwrap().with_timezone(&Utc);
+        let (start, end) = (at("2026-11-15T23:00:00Z"), at("2026-11-22T23:00:00Z"));
+        let of = |from: Option<&str>| History::of(start, end, from.map(at));
+        assert_eq!(of(Some("2026-11-01T00:00:00Z")), History::Whole);
+        assert_eq!(of(Some("2026-11-15T23:00:00Z")), History::Whole);
+        assert_eq!(of(Some("2026-11-18T10:00:00Z")), History::Partial);
+        assert_eq!(of(Some("2026-11-22T23:00:00Z")), History::Before);
+        assert_eq!(of(None), History::Before, "an empty index knows no week");
+        let json = serde_json::to_string(&History::Before).unwrap();
+        assert_eq!(json, "\"before\"");
     }
 }

@@ -283,7 +283,7 @@ fn aspect_trends(report: &Report, lang: Language) -> String {
         no_data(&mut out, &plot, words);
     }
     // A line begins where the history does: weeks before it are unknown, not quiet.
-    let history = report.first_week_with_mentions().unwrap_or(0);
+    let history = report.first_week_of_history().unwrap_or(0);
     for (i, (aspect, values)) in series.iter().enumerate() {
         let (colour, dash, shape) = style(i);
         let id = escape(aspect);

@@ -17,6 +17,7 @@ use chrono::{DateTime, NaiveTime, Utc, Weekday};
 use webcare::alerts::settings::Alerts;
 use webcare::alerts::stats::Thresholds;
 use webcare::alerts::{Detection, Kind};
+use webcare::export::data::History;
 use webcare::export::schedule::{self, Schedule};
 use webcare::export::settings::Export;
 use webcare::export::week::IsoWeek;
@@ -285,6 +286,32 @@ fn a_week_retention_cut_short_is_not_compared_with() {
     // mention is of Tuesday 20 October, so W43 holds only part of a week.
     assert_eq!(whole.report.baseline_weeks, 3, "W44..W46");
     assert_eq!(whole.report.weeks[0].mentions, 3);
+    let histories = |report: &webcare::export::data::Report| -> Vec<History> {
+        report.weeks.iter().map(|w| w.history).collect()
+    };
+    use History::{Before, Partial, Whole};
+    assert_eq!(
+        histories(&whole.report),
+        [Partial, Whole, Whole, Whole, Whole]
+    );
+    // Two weeks more: they ended before the oldest mention, and nothing of them is known.
+    let longer = webcare::export::export(
+        &f.sources(),
+        &request("2026-W47", 6, &[Format::Json, Format::Csv], &out),
+        &mut |_| {},
+    )
+    .unwrap();
+    assert_eq!(
+        histories(&longer.report),
+        [Before, Before, Partial, Whole, Whole, Whole, Whole]
+    );
+    assert_eq!(longer.report.baseline_weeks, 3, "still W44..W46");
+    let csv = std::fs::read_to_string(out.join("webcare-2026-W47.csv")).unwrap();
+    assert!(
+        csv.contains("\r\n2026-W41,2026-10-05,*,*,0,0,0,before\r\n")
+            && csv.contains("\r\n2026-W43,2026-10-19,*,*,3,2,2,partial\r\n"),
+        "{csv}"
+    );
     // Everything published before Wednesday of W44 erased.
     let cut = Sources {
         kept_from: Some(utc("2026-10-28T00:00:00Z")),
@@ -303,6 +330,7 @@ fn a_week_retention_cut_short_is_not_compared_with() {
         5,
         "W43 and W44 are still listed, with what is left of them"
     );
+    assert_eq!(histories(&report), [Before, Partial, Whole, Whole, Whole]);
 }
 
 #[test]
@@ -317,14 +345,15 @@ fn the_csv_is_rfc_4180_and_the_bom_is_optional() {
     let golden = std::fs::read(golden_dir().join("webcare-2026-W47.csv")).unwrap();
     assert_eq!(&bytes[3..], golden.as_slice());
     let text = String::from_utf8(bytes[3..].to_vec()).unwrap();
-    assert!(text
-        .starts_with("week,week_start,aspect,language,mentions,complaints,complaint_voices\r\n"));
+    assert!(text.starts_with(
+        "week,week_start,aspect,language,mentions,complaints,complaint_voices,history\r\n"
+    ));
     assert_eq!(
         text.matches("\r\n").count(),
         text.matches('\n').count(),
         "CRLF only"
     );
-    assert!(text.contains("2026-W47,2026-11-16,interpreter,nl,5,5,2\r\n"));
+    assert!(text.contains("2026-W47,2026-11-16,interpreter,nl,5,5,2,whole\r\n"));
 }
 
 #[test]
@@ -549,8 +578,8 @@ fn an_empty_week_is_a_report_that_says_so() {
     // The totals row of each week, and nothing to split.
     assert_eq!(
         csv,
-        "week,week_start,aspect,language,mentions,complaints,complaint_voices\r\n\
-         2026-W27,2026-06-29,*,*,0,0,0\r\n2026-W28,2026-07-06,*,*,0,0,0\r\n2026-W29,2026-07-13,*,*,0,0,0\r\n2026-W30,2026-07-20,*,*,0,0,0\r\n"
+        "week,week_start,aspect,language,mentions,complaints,complaint_voices,history\r\n\
+         2026-W27,2026-06-29,*,*,0,0,0,before\r\n2026-W28,2026-07-06,*,*,0,0,0,before\r\n2026-W29,2026-07-13,*,*,0,0,0,before\r\n2026-W30,2026-07-20,*,*,0,0,0,before\r\n"
     );
     let json: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("webcare-2026-W30.json")).unwrap()).unwrap();
@@ -1207,12 +1236,15 @@ fn a_repost_wave_or_one_busy_author_makes_no_trend_but_many_people_do() {
     assert_eq!(report.top_complaints[0].cluster, "viral");
     assert_eq!(report.top_complaints[0].authors, 20);
     let csv = std::fs::read_to_string(out.join("webcare-2026-W47.csv")).unwrap();
+    assert!(csv.starts_with(
+        "week;week_start;aspect;language;mentions;complaints;complaint_voices;history\r\n"
+    ));
     assert!(
-        csv.starts_with("week;week_start;aspect;language;mentions;complaints;complaint_voices\r\n")
+        csv.contains("2026-W47;2026-11-16;*;*;29;29;5;whole\r\n"),
+        "{csv}"
     );
-    assert!(csv.contains("2026-W47;2026-11-16;*;*;29;29;5\r\n"), "{csv}");
     assert!(
-        csv.contains("2026-W47;2026-11-16;treatment;*;20;20;1\r\n"),
+        csv.contains("2026-W47;2026-11-16;treatment;*;20;20;1;whole\r\n"),
         "{csv}"
     );
     let html = std::fs::read_to_string(out.join("webcare-2026-W47.html")).unwrap();
