@@ -235,6 +235,21 @@ const MAX_NAME_CHARS: usize = 64;
 /// characters, at most [`MAX_NAME_CHARS`], and not another user's in other capitals
 /// ("Alice" beside "alice" would be two accounts that read as one in the audit trail).
 fn check_name(name: &str, others: &[User]) -> Result<(), String> {
+    check_name_form(name)?;
+    if let Some(other) = others
+        .iter()
+        .find(|u| u.name.to_lowercase() == name.to_lowercase())
+    {
+        return Err(format!(
+            "user name {name:?} is already taken ({:?})",
+            other.name
+        ));
+    }
+    Ok(())
+}
+
+/// Whether `name` may be a user's, whoever else there is.
+pub fn check_name_form(name: &str) -> Result<(), String> {
     // Names stand for people in the audit trail: none that looks like another ("аlice"
     // with a Cyrillic а, a zero-width space) or like the trail's own actors.
     let plain = name
@@ -254,15 +269,6 @@ fn check_name(name: &str, others: &[User]) -> Result<(), String> {
         return Err(format!(
             "user name of {} characters is too long (at most {MAX_NAME_CHARS})",
             name.chars().count()
-        ));
-    }
-    if let Some(other) = others
-        .iter()
-        .find(|u| u.name.to_lowercase() == name.to_lowercase())
-    {
-        return Err(format!(
-            "user name {name:?} is already taken ({:?})",
-            other.name
         ));
     }
     Ok(())

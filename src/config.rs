@@ -667,7 +667,12 @@ impl Validator<'_> {
                     "must name a file (it may not exist yet: `webcare user add` creates it)",
                 ))
             }
-            Some(file) => PathBuf::from(file.into_inner()),
+            Some(file) => {
+                let path = PathBuf::from(file.get_ref());
+                check_file_can_be_made(&path)
+                    .map_err(|m| self.invalid(Some(file.span()), "access.users_file", m))?;
+                path
+            }
             None => data_dir.join(DEFAULT_USERS_FILE),
         };
         Ok(Access {
@@ -869,10 +874,16 @@ impl Validator<'_> {
                     "must name a file (it is created with a random key on first run)",
                 ))
             }
-            Some(file) => KeySource::File {
-                path: PathBuf::from(file.into_inner()),
-                data_dir: data_dir.to_owned(),
-            },
+            Some(file) => {
+                let path = PathBuf::from(file.get_ref());
+                check_file_can_be_made(&path).map_err(|m| {
+                    self.invalid(Some(file.span()), "privacy.pseudonym_key_file", m)
+                })?;
+                KeySource::File {
+                    path,
+                    data_dir: data_dir.to_owned(),
+                }
+            }
             None => KeySource::File {
                 path: data_dir.join(DEFAULT_KEY_FILE),
                 data_dir: data_dir.to_owned(),
@@ -1333,6 +1344,21 @@ pub(crate) fn check_data_dir(dir: &Path) -> Result<(), String> {
             dir.display(),
             existing.display()
         )),
+    }
+}
+
+/// Whether the file `path`, made on first use (the users file, the pseudonym key), can
+/// be: it is there, or its directory is one this process can write in or make. Found at
+/// start rather than when the first user is added or the first mention stored.
+fn check_file_can_be_made(path: &Path) -> Result<(), String> {
+    if path.exists() {
+        return Ok(());
+    }
+    match path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        Some(dir) => {
+            check_data_dir(dir).map_err(|e| format!("{} cannot be made there: {e}", path.display()))
+        }
+        None => Ok(()),
     }
 }
 

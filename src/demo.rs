@@ -220,18 +220,15 @@ pub fn use_demo_files(config: &mut Config) {
     config.export.out_dir = dir.join("exports");
 }
 
-/// Credentials for trying the demo: a `demo` admin (created once, with a random password
-/// shown then) and a fresh API token on every start. Only in the demo's own users file.
+/// Credentials for trying the demo: a `demo` admin with a fresh random password and a
+/// fresh API token on every start (the one printed last is the one that works; a
+/// password only shown at the first start would be lost with that terminal). Only in
+/// the demo's own users file.
 pub fn demo_credentials(config: &Config) -> Result<DemoCredentials, crate::access::AccessError> {
     let path = &config.access.users_file;
     let (password, token) = crate::access::Users::change_file(path, |users| {
-        let password = if users.get(DEMO_USER).is_none() {
-            let password = crate::access::random_hex(12);
-            users.set_user(DEMO_USER, crate::access::Role::Admin, &password)?;
-            Some(password)
-        } else {
-            None
-        };
+        let password = crate::access::random_hex(12);
+        users.set_user(DEMO_USER, crate::access::Role::Admin, &password)?;
         // A token per start, working for a week: the demo's file does not fill up with them.
         let now = chrono::Utc::now();
         users.forget_expired_tokens(now);
@@ -252,8 +249,8 @@ const DEMO_TOKEN_LIFETIME: std::time::Duration = std::time::Duration::from_secs(
 /// What [`demo_credentials`] made.
 pub struct DemoCredentials {
     pub user: &'static str,
-    /// Only on the first start (it is stored hashed).
-    pub password: Option<String>,
+    /// New at every start (it is stored hashed).
+    pub password: String,
     pub token: String,
 }
 

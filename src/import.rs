@@ -228,6 +228,9 @@ pub fn parse_line(line: &[u8], now: DateTime<Utc>) -> Result<Option<Mention>, St
     if text.trim().is_empty() {
         return Ok(None);
     }
+    // Without its line end: a line cut short is then "EOF … (column N)", not a position
+    // on a second line that the file does not have.
+    let text = text.trim_end_matches(['\n', '\r']);
     let record: ImportRecord =
         serde_json::from_str(text).map_err(|e| format!("invalid JSON: {}", json_error(&e)))?;
     record.into_mention(now).map(Some)
@@ -250,6 +253,11 @@ mod tests {
         assert!(parse_line(b"{not json", now)
             .unwrap_err()
             .starts_with("invalid JSON"));
+        // A line cut short, as read with its line end: a column of this line.
+        assert_eq!(
+            parse_line(b"{\"id\":\"1\",\"text\":\"x\"\n", now).unwrap_err(),
+            "invalid JSON: EOF while parsing an object (column 20)"
+        );
         assert!(parse_line(b"\xff\xfe", now)
             .unwrap_err()
             .starts_with("not UTF-8"));

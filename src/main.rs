@@ -1,6 +1,22 @@
 //! The `webcare` command line: parses arguments, loads the config, calls the library.
 
 use std::io::Write;
+
+/// `println!` that does not panic when standard output is a pipe whose reader has gone
+/// (`webcare purge | head -1`): the output is lost, not the work after it (the rest of
+/// a retention run).
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+/// [`outln!`] for standard error (`webcare check-config 2>&1 | head`).
+macro_rules! errln {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -51,8 +67,9 @@ enum Command {
     Search {
         #[arg(short, long, default_value = DEFAULT_CONFIG_PATH)]
         config: PathBuf,
-        /// Query: words, "phrases", AND/OR/NOT; empty or * lists the newest mentions.
-        query: Option<String>,
+        /// Query: words, "phrases", AND/OR/NOT; empty or * lists the newest mentions. Its
+        /// words may come as one argument or several (`tolk gehoor`, `-- -coa tolk`).
+        query: Vec<String>,
         #[arg(long)]
         lang: Option<String>,
         #[arg(long)]
@@ -107,12 +124,15 @@ enum Command {
     },
     /// Erase every mention with this permalink or by this author (daemon stopped;
     /// while it runs, use POST /api/admin/forget).
+    #[command(group = clap::ArgGroup::new("what").required(true).args(["url", "author"]))]
     Forget {
         #[arg(short, long, default_value = DEFAULT_CONFIG_PATH)]
         config: PathBuf,
-        #[arg(long, conflicts_with = "author", required_unless_present = "author")]
+        /// The permalink of the post to erase.
+        #[arg(long)]
         url: Option<String>,
-        /// The handle as the platform shows it (hashed like stored authors).
+        /// The handle as the platform shows it (hashed like stored authors), or the
+        /// pseudonym `p_…` that search shows.
         #[arg(long)]
         author: Option<String>,
         /// Show what would be erased, erase nothing.
@@ -150,8 +170,9 @@ enum Command {
         /// Only entries of this user.
         #[arg(long)]
         user: Option<String>,
-        #[arg(long, default_value_t = 100)]
-        limit: usize,
+        /// At most this many entries, newest first (1 or more).
+        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
+        limit: u32,
     },
     /// Manage users of the API (the users file holds only hashes).
     User {
@@ -208,7 +229,8 @@ enum Command {
     },
     /// Recurring-complaint alerts.
     Alerts {
-        #[arg(short, long, default_value = DEFAULT_CONFIG_PATH)]
+        // Global: `-c` may follow the action too (`webcare alerts outbox -c FILE`).
+        #[arg(short, long, default_value = DEFAULT_CONFIG_PATH, global = true)]
         config: PathBuf,
         #[command(subcommand)]
         action: AlertsAction,
@@ -259,6 +281,8 @@ enum Command {
         /// End the token with this id (from --list).
         #[arg(long, value_name = "ID", conflicts_with = "revoke_all")]
         revoke: Option<String>,
+        /// End every token of the user (a leaked one whose id is not known); the user and
+        /// their password stay.
         #[arg(long)]
         revoke_all: bool,
     },
@@ -275,8 +299,9 @@ enum AlertsAction {
         /// Only `waiting` (not yet sent to everyone), `sent` or `given_up`.
         #[arg(long)]
         status: Option<String>,
-        #[arg(long, default_value_t = 100)]
-        limit: usize,
+        /// At most this many messages, newest first (1 or more).
+        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
+        limit: u32,
         #[arg(long)]
         json: bool,
     },
@@ -331,7 +356,7 @@ fn main() -> ExitCode {
         // `webcare search … | head`: the reader has what it wanted.
         Err(error) if closed_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("{}", error_report(&error));
+            errln!("{}", error_report(&error));
             ExitCode::FAILURE
         }
     }
@@ -402,7 +427,7 @@ fn execute(cli: Cli) -> Result<()> {
         } => {
             init_logging(LogFormat::Human);
             let request = SearchRequest {
-                q: query.unwrap_or_default(),
+                q: query.join(" "),
                 lang,
                 source,
                 aspect,
@@ -439,7 +464,7 @@ fn execute(cli: Cli) -> Result<()> {
             since,
             user,
             limit,
-        } => audit(&config, since.as_deref(), user.as_deref(), limit),
+        } => audit(&config, since.as_deref(), user.as_deref(), limit as usize),
         Command::User { config, action } => user(&config, action),
         Command::Token {
             config,
@@ -509,7 +534,7 @@ fn execute(cli: Cli) -> Result<()> {
                 },
         } => {
             init_logging(LogFormat::Human);
-            outbox(&config, status.as_deref(), limit, json)
+            outbox(&config, status.as_deref(), limit as usize, json)
         }
         Command::Export {
             config,
@@ -628,19 +653,13 @@ fn run(config_path: &Path, demo_mode: bool) -> Result<()> {
         // Listening before the start: a signal during it stops the daemon cleanly.
         let stop = daemon::shutdown_signal();
         let daemon = daemon::start(&config).await?;
-        println!(
+        outln!(
             "webcare is running on http://{} (Ctrl-C stops)",
             daemon.addr()
         );
         if let Some(c) = credentials {
-            println!(
-                "demo login: user {:?}{}",
-                c.user,
-                c.password
-                    .map(|p| format!(", password {p:?}"))
-                    .unwrap_or_default()
-            );
-            println!(
+            outln!("demo login: user {:?}, password {:?}", c.user, c.password);
+            outln!(
                 "try: curl -H 'Authorization: Bearer {}' 'http://{}/api/search?q=asielzoekers'",
                 c.token,
                 daemon.addr()
@@ -680,7 +699,7 @@ fn check_config(path: &Path) -> Result<()> {
     }
     daemon::check_listen(&config, &users)
         .with_context(|| format!("{}: key `http.listen`", path.display()))?;
-    println!(
+    outln!(
         "{}: OK ({} sources, {} enabled; {} topic rules from {})",
         path.display(),
         config.sources.len(),
@@ -688,9 +707,9 @@ fn check_config(path: &Path) -> Result<()> {
         pipeline.topics().rule_count(),
         config.pipeline.topics_dir.display()
     );
-    println!("{}", pipeline.models_summary());
+    outln!("{}", pipeline.models_summary());
     if users.is_empty() {
-        println!(
+        outln!(
             "note: no users in {}: nobody can sign in to the API until one is added with `webcare user add`",
             users_file.display()
         );
@@ -709,6 +728,14 @@ fn search(
     if demo_mode {
         // The demo's own index, audit trail and key.
         demo::use_demo_files(&mut config);
+        let index = config.storage.data_dir.join(webcare::search::INDEX_DIR);
+        if !index.join("meta.json").exists() {
+            // Rather than make an empty demo index, audit trail and key, and find nothing.
+            bail!(
+                "no demo has run here yet ({} holds no index): start one with `webcare run --demo`, in another shell",
+                config.storage.data_dir.display()
+            );
+        }
     }
     let tz = config.export.schedule.tz;
     request.from = from
@@ -841,7 +868,7 @@ fn evaluate(
     // Figures that quietly leave lines out would be figures of another file.
     if !report.errors.is_empty() {
         for (line, error) in &report.errors {
-            eprintln!("{}:{line}: {error}", file.display());
+            errln!("{}:{line}: {error}", file.display());
         }
         bail!(
             "{}: {} of its labeled lines could not be read; fix them to get figures",
@@ -850,9 +877,9 @@ fn evaluate(
         );
     }
     if json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        outln!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        print!("{}", webcare::eval::render(&report));
+        let _ = write!(std::io::stdout(), "{}", webcare::eval::render(&report));
     }
     Ok(())
 }
@@ -889,46 +916,51 @@ fn train(
             f.f1
         )
     };
-    println!(
+    outln!(
         "complaint model: {} relevant posts, {} complaints; {} weighted features",
-        report.relevant, report.complaints, report.features
+        report.relevant,
+        report.complaints,
+        report.features
     );
-    println!(
+    outln!(
         "  {}-fold cross-validation, model alone: {}",
         report.folds,
         fold(&report.model_out_of_fold)
     );
-    println!(
+    outln!(
         "  {}-fold cross-validation, mixed with the cue lists: {} (the lists may have been built on these posts)",
         report.folds,
         fold(&report.mixed_out_of_fold)
     );
     let (aspect_model, aspect_report) =
         webcare::train::train_aspects(&examples, &lists, aspect_settings, folds);
-    println!(
+    outln!(
         "aspect model: {} relevant posts; {} weighted features",
-        aspect_report.relevant, aspect_report.features
+        aspect_report.relevant,
+        aspect_report.features
     );
-    println!(
+    outln!(
         "  word lists alone, micro: {} (the lists may have been built on these posts)",
         fold(&aspect_report.lists)
     );
-    println!(
+    outln!(
         "  {}-fold cross-validation, model with the lists' findings, micro: {}",
         aspect_report.folds,
         fold(&aspect_report.model_out_of_fold)
     );
     let (relevance_model, relevance_report) =
         webcare::train::train_relevance(&examples, &topics, relevance_settings, folds)?;
-    println!(
+    outln!(
         "relevance model: {} labeled items, {} relevant; {} weighted features",
-        relevance_report.items, relevance_report.relevant, relevance_report.features
+        relevance_report.items,
+        relevance_report.relevant,
+        relevance_report.features
     );
-    println!(
+    outln!(
         "  topic rules alone: {} (the rules may have been built on these posts)",
         fold(&relevance_report.rules)
     );
-    println!(
+    outln!(
         "  {}-fold cross-validation, the rules weighed by the model: {}",
         relevance_report.folds,
         fold(&relevance_report.model_out_of_fold)
@@ -939,7 +971,7 @@ fn train(
     let write = |given: Option<PathBuf>, dir: &Path, file: &str, text: String| {
         let path = given.unwrap_or_else(|| dir.join(file));
         std::fs::write(&path, text).with_context(|| format!("{}: cannot write", path.display()))?;
-        println!("wrote {}", path.display());
+        outln!("wrote {}", path.display());
         anyhow::Ok(())
     };
     write(
@@ -991,9 +1023,9 @@ fn import_file(config_path: &Path, file: &Path) -> Result<()> {
         Some(cutoff),
     )?;
     for (line, error) in &report.errors {
-        eprintln!("{name}:{line}: {error}");
+        errln!("{name}:{line}: {error}");
     }
-    println!(
+    outln!(
         "{name}: {} lines{}, {} indexed, {} not relevant, {} published before the retention period ({}), {} skipped",
         report.lines,
         match report.blank {
@@ -1007,13 +1039,13 @@ fn import_file(config_path: &Path, file: &Path) -> Result<()> {
         report.errors.len()
     );
     if report.repeated > 0 {
-        println!(
+        outln!(
             "{name}: {} lines repeat the id of an earlier line and replaced it",
             report.repeated
         );
     }
     if report.erased_before > 0 {
-        println!(
+        outln!(
             "{name}: {} not stored again: their permalink or author was erased before",
             report.erased_before
         );
@@ -1116,13 +1148,13 @@ fn reindex(config_path: &Path, keep_old: bool) -> Result<()> {
     let config = load_to_write(config_path)?;
     let data_dir = &config.storage.data_dir;
     match webcare::search::reindex::reindex(data_dir, keep_old)? {
-        Reindexed::Current => println!(
+        Reindexed::Current => outln!(
             "the index in {} already has schema version {}: nothing to rebuild",
             data_dir.display(),
             webcare::search::schema::SCHEMA_VERSION
         ),
         Reindexed::Finished { mentions } => {
-            println!("finished a rebuild that had stopped before the new index was in place: {mentions} mentions");
+            outln!("finished a rebuild that had stopped before the new index was in place: {mentions} mentions");
             audit_cli(
                 &config,
                 "reindex",
@@ -1141,7 +1173,7 @@ fn reindex(config_path: &Path, keep_old: bool) -> Result<()> {
                 ),
                 None => "the old index is deleted".into(),
             };
-            println!(
+            outln!(
                 "rebuilt {mentions} mentions from schema version {from_version} to {}; {old}",
                 webcare::search::schema::SCHEMA_VERSION
             );
@@ -1170,13 +1202,13 @@ fn purge(config_path: &Path, dry_run: bool) -> Result<()> {
     let exports = &config.export.out_dir;
     if dry_run {
         let old = webcare::retention::old_export_files(exports, cutoff);
-        println!(
+        outln!(
             "would delete {} export files in {}",
             old.len(),
             exports.display()
         );
         for path in old {
-            println!("  {}", path.display());
+            outln!("  {}", path.display());
         }
         return Ok(());
     }
@@ -1192,7 +1224,7 @@ fn purge(config_path: &Path, dry_run: bool) -> Result<()> {
         Some(exports),
         now,
     )?;
-    println!(
+    outln!(
         "deleted {files} export files, {mails} mails (sent or given up), {audit_entries} audit entries and {sessions} expired sessions"
     );
     audit_cli(
@@ -1255,7 +1287,7 @@ fn erase(
             Some(&config.export.out_dir),
         )?;
     }
-    println!(
+    outln!(
         "erased {erased} mentions ({}; in the audit trail: {})",
         erasure.describe(),
         erasure.audited()
@@ -1297,9 +1329,6 @@ fn outbox(config_path: &Path, status: Option<&str>, limit: usize, json: bool) ->
         Some(name) => OutboxFilter::parse(name)
             .with_context(|| format!("--status {name:?}: use {}", OutboxFilter::NAMES))?,
     };
-    if limit == 0 {
-        anyhow::bail!("--limit: a number from 1 up");
-    }
     let messages = open_state(&config)?.outbox_entries(filter, limit)?;
     audit_cli(&config, "outbox_read", "")?;
     let mut out = std::io::stdout().lock();
@@ -1352,7 +1381,7 @@ fn user(config_path: &Path, action: UserAction) -> Result<()> {
             let password = read_new_password(&name)?;
             let what = Users::change_file(path, |users| users.set_user(&name, role, &password))?;
             audit_cli_plain(&config, "user_set", &format!("{name}: {role}, {what}"))?;
-            println!("{name}: {role} ({})", path.display());
+            outln!("{name}: {role} ({})", path.display());
         }
         UserAction::Remove { name } => {
             let removed = Users::change_file(path, |users| {
@@ -1367,13 +1396,13 @@ fn user(config_path: &Path, action: UserAction) -> Result<()> {
             });
             removed?;
             audit_cli_plain(&config, "user_remove", &name)?;
-            println!("{name}: removed");
+            outln!("{name}: removed");
         }
         UserAction::List => {
             let users = Users::load(path)?;
             let now = chrono::Utc::now();
             if users.is_empty() {
-                println!(
+                outln!(
                     "no users in {}; add one with `webcare user add NAME --role admin`",
                     path.display()
                 );
@@ -1382,8 +1411,8 @@ fn user(config_path: &Path, action: UserAction) -> Result<()> {
                 let expired = u.tokens.iter().filter(|t| t.is_expired(now)).count();
                 let live = u.tokens.len() - expired;
                 match expired {
-                    0 => println!("{}  {}  {live} tokens", u.name, u.role),
-                    _ => println!("{}  {}  {live} tokens, {expired} expired", u.name, u.role),
+                    0 => outln!("{}  {}  {live} tokens", u.name, u.role),
+                    _ => outln!("{}  {}  {live} tokens, {expired} expired", u.name, u.role),
                 }
             }
             // As `GET /api/admin/users` is.
@@ -1438,7 +1467,7 @@ fn token(config_path: &Path, name: &str, action: TokenAction) -> Result<()> {
                 .get(name)
                 .with_context(|| format!("no user {name:?} in {}", path.display()))?;
             if user.tokens.is_empty() {
-                println!("{name} has no tokens");
+                outln!("{name} has no tokens");
             }
             for t in &user.tokens {
                 let expires = match t.expires {
@@ -1446,7 +1475,7 @@ fn token(config_path: &Path, name: &str, action: TokenAction) -> Result<()> {
                     Some(at) if t.is_expired(now) => format!("expired {}", shown(at)),
                     Some(at) => format!("expires {}", shown(at)),
                 };
-                println!(
+                outln!(
                     "{}  {}  created {}  {}",
                     t.id(),
                     t.label.as_deref().unwrap_or("-"),
@@ -1467,7 +1496,7 @@ fn token(config_path: &Path, name: &str, action: TokenAction) -> Result<()> {
                 }
             })?;
             audit_cli_plain(&config, "token_revoke", &format!("{name}: token {id}"))?;
-            println!("{name}: token {id} revoked");
+            outln!("{name}: token {id} revoked");
         }
         TokenAction::RevokeAll => {
             let revoked = Users::change_file(path, |users| users.revoke_tokens(name))?;
@@ -1476,7 +1505,7 @@ fn token(config_path: &Path, name: &str, action: TokenAction) -> Result<()> {
                 "token_revoke",
                 &format!("{name}: {revoked} tokens"),
             )?;
-            println!("{name}: {revoked} tokens revoked");
+            outln!("{name}: {revoked} tokens revoked");
         }
         TokenAction::Add { expires, label } => {
             let lifetime = webcare::access::parse_token_lifetime(Some(&expires))
@@ -1492,11 +1521,11 @@ fn token(config_path: &Path, name: &str, action: TokenAction) -> Result<()> {
                 || "never expires".to_string(),
                 |at| format!("expires {}", shown(at)),
             );
-            eprintln!(
+            errln!(
                 "API token {} for {name}, {expiry} (shown once; send it as `Authorization: Bearer …`):",
                 stored.id()
             );
-            println!("{token}");
+            outln!("{token}");
         }
     }
     Ok(())
@@ -1514,7 +1543,7 @@ fn backtest(config_path: &Path, file: &Path, json: bool) -> Result<()> {
         &config.alerts,
     )?;
     for (line, error) in &report.errors {
-        eprintln!("{name}:{line}: {error}");
+        errln!("{name}:{line}: {error}");
     }
     let mut out = std::io::stdout().lock();
     if json {
@@ -1574,9 +1603,10 @@ fn test_mail(config_path: &Path) -> Result<()> {
         let mut failures = Vec::new();
         for recipient in &to {
             match mailer.send_now(&test, recipient).await {
-                Ok(()) => println!(
+                Ok(()) => outln!(
                     "test message accepted by {}:{} for {recipient}",
-                    smtp.host, smtp.port
+                    smtp.host,
+                    smtp.port
                 ),
                 Err(e) => failures.push(format!("{recipient}: {e}")),
             }
@@ -1693,7 +1723,7 @@ fn check_within_retention(config: &Config, week: IsoWeek) -> Result<()> {
         );
     }
     if week.start(tz) < cutoff {
-        eprintln!(
+        errln!(
             "warning: mentions published before {kept_from} have been deleted ([privacy] retention = \"{retention}\"): \
              {week} is reported without its first days"
         );
@@ -1742,7 +1772,7 @@ fn export(config_path: &Path, args: &ExportArgs) -> Result<()> {
         ),
     )?;
     if let Some(week) = written.report.current() {
-        eprintln!(
+        errln!(
             "{}: {} mentions, {} complaints; {} files in {}",
             written.report.week,
             week.mentions,
@@ -1752,7 +1782,7 @@ fn export(config_path: &Path, args: &ExportArgs) -> Result<()> {
         );
     }
     for file in &written.files {
-        println!("{}", file.display());
+        outln!("{}", file.display());
     }
     Ok(())
 }

@@ -155,6 +155,25 @@ pub struct AuditEntry {
 }
 
 /// One row of `SELECT id, at, actor, action, detail FROM audit`.
+/// `text` with its control and direction characters written as escapes (`\u{a}`): an
+/// entry is one line in `webcare audit`, and a query with a line break in it must not
+/// print as an entry of its own (nor one with a right-to-left override read backwards).
+fn one_line(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(crate::access::misleads) {
+        return text.into();
+    }
+    text.chars()
+        .map(|c| {
+            if crate::access::misleads(c) {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect::<String>()
+        .into()
+}
+
 fn audit_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditEntry> {
     let at: String = r.get(1)?;
     Ok(AuditEntry {
@@ -244,7 +263,12 @@ impl StateDb {
     ) -> Result<(), StateError> {
         self.conn().execute(
             "INSERT INTO audit (at, actor, action, detail) VALUES (?1, ?2, ?3, ?4)",
-            params![timestamp(at), actor, action, detail],
+            params![
+                timestamp(at),
+                one_line(actor),
+                one_line(action),
+                one_line(detail)
+            ],
         )?;
         Ok(())
     }
@@ -394,6 +418,24 @@ pub(crate) fn parse_timestamp(text: &str) -> DateTime<Utc> {
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    #[test]
+    fn an_audit_entry_is_one_line_whatever_was_typed() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = StateDb::open(dir.path()).unwrap();
+        let t = |d| Utc.with_ymd_and_hms(2026, 11, d, 9, 0, 0).unwrap();
+        let forged =
+            "q=tolk\n2026-12-01 03:00:00  alice  forget  url on forum.example #3f9a0c\u{202e}x\0";
+        db.audit(t(1), "vic", "search", forged).unwrap();
+        let entries = db.audit_entries(None, None, 10).unwrap();
+        assert_eq!(
+            entries[0].detail,
+            "q=tolk\\u{a}2026-12-01 03:00:00  alice  forget  url on forum.example #3f9a0c\\u{202e}x\\u{0}"
+        );
+        db.audit(t(2), "vic", "search", "q=\"de tolk\" ë").unwrap();
+        let entries = db.audit_entries(None, None, 10).unwrap();
+        assert_eq!(entries[0].detail, "q=\"de tolk\" ë", "the rest as it is");
+    }
 
     #[test]
     fn audit_is_append_only_newest_first_and_purgeable() {

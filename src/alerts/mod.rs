@@ -240,6 +240,9 @@ pub fn run_once(
 /// A failure to queue (the state database busy, a full disk) must not cost the other
 /// changes their mail, nor lose this one's: an incident never mailed is announced as
 /// opened at its next change, and a closing not mailed is queued again at the next run.
+/// With mail off (`[mail] enabled = false`) nothing is queued: no incident reads as
+/// `mailed`, and switching mail on later does not send a backlog — an open incident is
+/// announced at its next change, as one whose mail could not be queued.
 pub fn mail_changes(
     state: &StateDb,
     alerts: &Alerts,
@@ -247,6 +250,9 @@ pub fn mail_changes(
     changes: &[Change],
     now: DateTime<Utc>,
 ) -> Result<(), AlertError> {
+    if mail.smtp.is_none() {
+        return Ok(());
+    }
     let window_start = now - span(alerts.window());
     let mut first_failure = None;
     let mut queue = |change: &Change| {

@@ -218,6 +218,8 @@ pub async fn set_user(
     super::ApiJson(request): super::ApiJson<SetUser>,
 ) -> Result<Json<Value>, ApiError> {
     let (name, role) = (request.name.clone(), request.role);
+    // A name no user may have is refused before it is on record as asked for.
+    crate::access::check_name_form(&name).map_err(ApiError::bad_request)?;
     // Access is granted only on record: the request first, as the change cannot be
     // taken back once made (a new password replaces the old hash).
     state.audit_plain_as(&principal, "user_set_requested", &format!("{name}: {role}"))?;
@@ -303,9 +305,17 @@ pub async fn add_token(
         .map_err(access_error)?;
     // The label was typed: redacted; the account is named as it is.
     let summary = state.pipeline.redact(&stored.summary());
-    // Granted only on record: a token whose entry cannot be written is never shown, and
-    // a secret nobody has grants nothing.
-    state.audit_plain_as(&principal, "token_add", &format!("{name}: {summary}"))?;
+    // Granted only on record: a token whose entry cannot be written is never shown (a
+    // secret nobody has grants nothing) and is revoked, so that the list does not show
+    // it as one that works.
+    if let Err(refused) =
+        state.audit_plain_as(&principal, "token_add", &format!("{name}: {summary}"))
+    {
+        if let Err(e) = state.users.update(|u| u.revoke_token(&name, stored.id())) {
+            tracing::error!(error = %e, user = %name, "cannot revoke a token that was not recorded");
+        }
+        return Err(refused);
+    }
     Ok(Json(json!({
         "name": name,
         "token": token,

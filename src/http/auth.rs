@@ -245,7 +245,7 @@ fn audit_sampled(state: &AppState, client: &str, actor: &str, action: &str, deta
     };
     let detail = match more {
         Some(from) => format!(
-            "{detail}; more from {from} within {} minutes are not recorded",
+            "{detail}; more {action} from {from} within {} minutes are not recorded",
             LOGIN_WINDOW.as_secs() / 60
         ),
         None => detail,
@@ -542,7 +542,15 @@ pub async fn login(
     state
         .state
         .create_session(&sha256_hex(&token), &user, &credential, now, expires)
-        .map_err(|e| ApiError::internal("the session could not be stored", e))?;
+        .map_err(|e| {
+            // The state database locked or full: the daemon is not broken, sign-in waits.
+            tracing::error!(error = %e, "the session could not be stored");
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the session could not be stored; try again in a minute (the daemon's log says why)",
+            )
+            .retry_after(60)
+        })?;
     // Read back at start for the brake ([`remember_logins`]): the address as it is. No
     // session that the trail does not hold: one whose login cannot be recorded ends.
     if let Err(refused) = state.audit_plain(&user, "login", &format!("from {client}")) {

@@ -321,7 +321,7 @@ async fn as_json_error(response: Response) -> Response {
 }
 
 /// Everything served is data from strangers: forbid browsers to run or sniff any of it.
-async fn security_headers(request: Request, next: Next) -> Response {
+pub(crate) async fn security_headers(request: Request, next: Next) -> Response {
     let mut response = as_json_error(next.run(request).await).await;
     let headers = response.headers_mut();
     headers.insert(

@@ -55,6 +55,8 @@ pub async fn mention(
             "invalid mention id: 32 hexadecimal digits expected",
         ));
     }
+    // Ids are written in lower case; the same digits in capitals are the same id.
+    let id = id.to_ascii_lowercase();
     let index = state.index.clone();
     let lookup = id.clone();
     let hit = tokio::task::spawn_blocking(move || index.mention(&lookup))

@@ -56,9 +56,13 @@ pub async fn serve(
     trusted: Vec<IpAddr>,
     stop: CancellationToken,
 ) -> std::io::Result<()> {
-    let app = app.layer(axum::middleware::from_fn(move |request, next| {
-        whole_body(header_timeout, request, next)
-    }));
+    // The body is read whole before the router's layers run; what it refuses (too large,
+    // too slow) gets the security headers of every answer all the same.
+    let app = app
+        .layer(axum::middleware::from_fn(move |request, next| {
+            whole_body(header_timeout, request, next)
+        }))
+        .layer(axum::middleware::from_fn(super::security_headers));
     let graceful = GracefulShutdown::new();
     let mut connections = JoinSet::new();
     let per_client = Arc::new(Mutex::new(HashMap::<IpAddr, usize>::new()));

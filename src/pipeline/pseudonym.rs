@@ -188,8 +188,31 @@ impl Pseudonymiser {
                 .into_owned()
                 .into();
         }
+        // A Bluesky account id on its own, as in a post's address (`at://did:plc:…/…`):
+        // it names the account as a handle does.
+        if text.contains("did:") {
+            text = did_pattern()
+                .replace_all(&text, |c: &regex::Captures| {
+                    let pseudonym = private(&c["did"]);
+                    format!("{}{}", &c["before"], pseudonym.trim_start_matches('@'))
+                })
+                .into_owned()
+                .into();
+        }
         text.into_owned()
     }
+}
+
+/// A DID (`did:plc:…`, `did:web:host`) not after an @ or a profile address, which the
+/// patterns before it have taken.
+fn did_pattern() -> &'static regex::Regex {
+    static PATTERN: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    PATTERN.get_or_init(|| {
+        regex::Regex::new(
+            r"(?P<before>^|[^\w:@])(?P<did>did:plc:[a-z2-7]{6,}|did:web:[A-Za-z0-9%\-]+(?:\.[A-Za-z0-9%\-]+)*)",
+        )
+        .expect("DID pattern compiles")
+    })
 }
 
 /// Whether `handle` is a pseudonym already (`twitter.com/@name` went through the
@@ -451,7 +474,8 @@ mod tests {
             "zie u/jan_jansen en /u/Amina-W, https://twitter.com/jan_jansen/status/1 en \
              instagram.com/fatima.r en https://x.com/@someone en www.reddit.com/user/bert_b en \
              https://bsky.app/profile/noor.bsky.social/post/3l en bsky.app/profile/did:plc:abc12 \
-             en @did:plc:xyz34",
+             en @did:plc:xyz34 en did:plc:z72i7hdynmk6r22z27h6tvur zegt, \
+             at://did:plc:qrstuvwxyz234567/app.bsky.feed.post/3kabc en did:web:noor.example.org.",
         );
         let shouted = p.mentions("HTTPS://TWITTER.COM/Jan_Jansen");
         assert!(!shouted.contains("Jan_Jansen"), "{shouted}");
@@ -464,6 +488,9 @@ mod tests {
             "noor.bsky.social",
             "abc12",
             "xyz34",
+            "z72i7hdynmk6r22z27h6tvur",
+            "qrstuvwxyz234567",
+            "noor.example",
         ] {
             assert!(!text.contains(raw), "{raw}: {text}");
         }
@@ -483,12 +510,31 @@ mod tests {
             text.contains(&format!("x.com/@{} ", p.pseudonym("someone"))),
             "{text}"
         );
+        // A DID alone is the account's pseudonym, as after `bsky.app/profile/`; the
+        // sentence's full stop is no part of it.
+        let did = "did:plc:z72i7hdynmk6r22z27h6tvur";
+        assert!(
+            text.contains(&format!(" {} zegt", p.pseudonym(did))),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!(
+                "at://{}/app.bsky.feed.post/3kabc",
+                p.pseudonym("did:plc:qrstuvwxyz234567")
+            )),
+            "{text}"
+        );
+        assert!(
+            text.ends_with(&format!(" {}.", p.pseudonym("did:web:noor.example.org"))),
+            "{text}"
+        );
         // Not profiles: a site's own pages, Dutch "u/jij", an official account.
         for text in [
             "kies u/jij in de brief",
             "https://twitter.com/search?q=ind en https://www.facebook.com/groups/123",
             "https://www.youtube.com/watch?v=abc",
             "zie https://ind.nl/nl/asiel en 12/3",
+            "did: wat de IND deed",
         ] {
             assert_eq!(p.mentions(text), text);
         }

@@ -114,10 +114,10 @@ const BUILT_IN: &[(&str, &str)] = &[
         r"[٠-٩۰-۹]{3}[ .-]?[٠-٩۰-۹]{2,3}[ .-]?[٠-٩۰-۹]{3,4}",
     ),
     // V-number (the foreigner's number): ten digits, with or without its label, also
-    // grouped ("12 345 678 90").
+    // grouped ("12 345 678 90"), and with its V written on ("V2612345678").
     (
         "[v-number]",
-        r"(?-u:\b)[1-9](?:[0-9]{9}|[0-9]{1,3}(?:[ .][0-9]{2,4}){2,4})(?-u:\b)",
+        r"(?-u:\b)[Vv]?[1-9](?:[0-9]{9}|[0-9]{1,3}(?:[ .][0-9]{2,4}){2,4})(?-u:\b)",
     ),
     // BSN: nine digits, possibly grouped ("111-222-333", "111 22 23 33"), also as
     // printed on an identity card ("1234.56.782"); kept unless it passes the 11-check.
@@ -226,8 +226,11 @@ const SPACED_EMAIL: &str = concat!(
 /// [`NOT_NAMES`] or function words ("اسمي مكتوب خطأ": my name is written wrongly).
 const SELF_INTRODUCTIONS: &[&str] = &[
     "mijn naam is",
+    // As on a form: "Naam: Aziza Noori" ("Gebruikersnaam:" is no name's label).
+    r"(?:mijn )?naam[ \t]*[:：]",
     "ik heet",
     "my name is",
+    r"(?:my |full )?name[ \t]*[:：]",
     "ich hei(?:ß|ss)e",
     "mein name ist",
     "je m['’]appelle",
@@ -629,6 +632,9 @@ const FORMS_OF_ADDRESS: &[&str] = &[
     "meneer",
     r"mevr\.?",
     r"mw\.",
+    // Without its full stop only as written ("Mw Noori", "mw Noori"): "5 MW Noordzee" is
+    // a wind farm.
+    r"(?-i:[Mm]w)",
     r"dhr\.?",
     "frau",
     "herr",
@@ -1549,6 +1555,14 @@ mod tests {
                 "Dank aan mw. Jansen en dhr Pietersen",
                 "Dank aan mw. [name] en dhr [name]",
             ),
+            (
+                "Mw Aziza Noori wacht, mw Noori ook. Naam: Karim Haddad, mijn naam: Sara",
+                "Mw [name] wacht, mw [name] ook. Naam: [name], mijn naam: [name]",
+            ),
+            (
+                "Full name: Karim Haddad; Gebruikersnaam: Tolk2024",
+                "Full name: [name]; Gebruikersnaam: Tolk2024",
+            ),
             ("Mevr Bakker belde", "Mevr [name] belde"),
             (
                 "Merci à Mme Martin et Mlle Petit",
@@ -1670,6 +1684,10 @@ mod tests {
             ("mail naam.achternaam+x@example.org nu", "mail [email] nu"),
             ("?email=jan.jansen%40example.nl&x=1", "?email=[email]&x=1"),
             ("V-nummer 2612345678.", "V-nummer [v-number]."),
+            (
+                "V-nummer: V2612345678, v1234567890 of V 1234567890",
+                "V-nummer: [v-number], [v-number] of V [v-number]",
+            ),
             ("BSN 111222333 en 123456782", "BSN [bsn] en [bsn]"),
             ("BSN 123.45.6782", "BSN [bsn]"),
             (

@@ -146,7 +146,8 @@ async fn every_route_is_guarded_as_its_table_entry_says() {
         "{failed:?}"
     );
     assert!(
-        failed[0].ends_with("more from this address within 15 minutes are not recorded"),
+        failed[0]
+            .ends_with("more auth_failed from this address within 15 minutes are not recorded"),
         "{failed:?}"
     );
     assert!(entries
@@ -226,6 +227,14 @@ async fn login_sessions_logout_and_the_brake_on_failures() {
         .await
         .unwrap();
     assert_eq!(big.status(), 413);
+    // With the headers every answer carries, whichever layer gave it.
+    for name in [
+        "content-security-policy",
+        "x-content-type-options",
+        "cache-control",
+    ] {
+        assert!(big.headers().contains_key(name), "{name}: {big:?}");
+    }
     let big: Value = big.json().await.unwrap();
     assert!(big["error"].is_string(), "{big}");
     let bad = client
@@ -728,6 +737,11 @@ async fn an_audit_trail_that_cannot_be_written_shows_and_grants_nothing() {
         !vic.to_string().contains(&spare),
         "the spare token is revoked: {vic}"
     );
+    assert_eq!(
+        vic.as_array().unwrap().len(),
+        1,
+        "only the test's own token: the one not recorded is not kept: {vic}"
+    );
     let (_, audit) = get_json(addr, "/api/admin/audit?limit=1000").await;
     let actions: Vec<&str> = audit["entries"]
         .as_array()
@@ -774,6 +788,9 @@ async fn erasure_then_search_with_an_audit_trail() {
     assert_eq!(status, 200);
     assert!(opened["text"].as_str().unwrap().contains("ander dialect"));
     assert_eq!(opened["cluster_size"], 1);
+    let shouted = format!("/api/mentions/{}", id.to_ascii_uppercase());
+    let (status, same) = get_json_as(addr, &shouted, Some(VIEWER_TOKEN)).await;
+    assert_eq!((status, &same["id"]), (200, &opened["id"]), "{same}");
     let (status, _) = get_json_as(addr, "/api/mentions/not-an-id", Some(VIEWER_TOKEN)).await;
     assert_eq!(status, 400);
 

@@ -1013,6 +1013,17 @@ async fn mail_waits_out_an_smtp_outage_and_a_restart_and_is_delivered_once() {
     );
 }
 
+/// The subjects of the alerts' mail in the outbox, not the daily digest's.
+fn alert_subjects(state: &StateDb) -> Vec<String> {
+    state
+        .outbox()
+        .unwrap()
+        .into_iter()
+        .map(|m| m.subject)
+        .filter(|s| !s.starts_with("webcare dagoverzicht"))
+        .collect()
+}
+
 /// The incidents are saved before their mail is queued: when queueing fails (the state
 /// database busy, a full disk), the closing is queued at the next run, and an opening
 /// goes out as an opening at the incident's next change, not as an update.
@@ -1027,16 +1038,7 @@ fn alert_mail_that_could_not_be_queued_is_queued_at_the_next_run() {
     let opened = state
         .apply_detections(&[interpreter_signal(t0)], t0, close_after)
         .unwrap();
-    // The alerts' mail, not the daily digest.
-    let subjects = || -> Vec<String> {
-        state
-            .outbox()
-            .unwrap()
-            .into_iter()
-            .map(|m| m.subject)
-            .filter(|s| !s.starts_with("webcare dagoverzicht"))
-            .collect()
-    };
+    let subjects = || alert_subjects(&state);
     webcare::alerts::mail_changes(&state, &alerts, &mail, &opened, t0).unwrap();
     assert_eq!(subjects().len(), 1);
     let db = rusqlite::Connection::open(dir.path().join("state.sqlite")).unwrap();
@@ -1085,14 +1087,55 @@ fn alert_mail_that_could_not_be_queued_is_queued_at_the_next_run() {
     // Once queued, not again.
     let later = next + chrono::Duration::minutes(5);
     webcare::alerts::mail_changes(&state, &alerts, &mail, &[], later).unwrap();
-    let again: Vec<String> = state
-        .outbox()
-        .unwrap()
-        .into_iter()
-        .map(|m| m.subject)
-        .filter(|s| !s.starts_with("webcare dagoverzicht"))
-        .collect();
-    assert_eq!(again, subjects);
+    assert_eq!(alert_subjects(&state), subjects);
+}
+
+/// With mail off, an incident is not queued nor read as `mailed`; switched on, the mail
+/// goes out at the incident's next change, not as a backlog of everything before.
+#[test]
+fn with_mail_off_nothing_is_queued_and_an_open_incident_is_announced_once_it_is_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = StateDb::open(dir.path()).unwrap();
+    let alerts = Alerts::default();
+    let close_after = alerts.close_after;
+    let off = Mail {
+        smtp: None,
+        ..mail_settings("127.0.0.1:25".parse().unwrap())
+    };
+    let t0 = Utc.with_ymd_and_hms(2026, 11, 2, 10, 0, 0).unwrap();
+    let opened = state
+        .apply_detections(&[interpreter_signal(t0)], t0, close_after)
+        .unwrap();
+    let mut hearing = interpreter_signal(t0);
+    hearing.key = "hearing".into();
+    let short = state.apply_detections(&[hearing], t0, close_after).unwrap();
+    webcare::alerts::mail_changes(&state, &alerts, &off, &opened, t0).unwrap();
+    webcare::alerts::mail_changes(&state, &alerts, &off, &short, t0).unwrap();
+    assert!(state.outbox().unwrap().is_empty());
+    let id = opened[0].incident().id;
+    assert_eq!(state.incident(id).unwrap().unwrap().mailed, None);
+    // The hearings go quiet and close while mail is off; the interpreters go on.
+    let later = t0 + chrono::Duration::hours(49);
+    let changes = state
+        .apply_detections(&[interpreter_signal(later)], later, close_after)
+        .unwrap();
+    webcare::alerts::mail_changes(&state, &alerts, &off, &changes, later).unwrap();
+    assert!(state.outbox().unwrap().is_empty());
+    // Mail on: the ongoing incident is announced as opened; the closing long past is not
+    // sent.
+    let on = mail_settings("127.0.0.1:25".parse().unwrap());
+    let next = later + chrono::Duration::hours(50);
+    let changes = state
+        .apply_detections(&[interpreter_signal(next)], next, close_after)
+        .unwrap();
+    webcare::alerts::mail_changes(&state, &alerts, &on, &changes, next).unwrap();
+    let subjects = alert_subjects(&state);
+    assert_eq!(subjects.len(), 1, "{subjects:?}");
+    assert!(
+        subjects[0].starts_with("Terugkerende klacht: tolk"),
+        "{subjects:?}"
+    );
+    assert!(state.incident(id).unwrap().unwrap().mailed.is_some());
 }
 
 /// An incident that stays open for years is still closed when its signal goes quiet,

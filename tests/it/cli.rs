@@ -165,7 +165,10 @@ fn bad_configs_are_refused_naming_file_key_and_line() {
         // What `run` would refuse at start.
         ("open-listen.toml", format!("[pipeline]\ntopics_dir = {topics:?}\n[http]\nlisten = \"0.0.0.0:18080\"\n[access]\nusers_file = {:?}\n", dir.path().join("nobody.toml").display().to_string()), vec!["open-listen.toml", "http.listen", "without any user"]),
         ("users-dir.toml", format!("[pipeline]\ntopics_dir = {topics:?}\n[access]\nusers_file = {:?}\n", dir.path().display().to_string()), vec!["users-dir.toml", "access.users_file", "cannot read the users file"]),
-        ("users-parent.toml", format!("[pipeline]\ntopics_dir = {topics:?}\n[access]\nusers_file = \"{topics}/README.md/users.toml\"\n"), vec!["access.users_file", "README.md/users.toml", "Not a directory"]),
+        ("users-parent.toml", format!("[pipeline]\ntopics_dir = {topics:?}\n[access]\nusers_file = \"{topics}/README.md/users.toml\"\n"), vec!["users-parent.toml:4:", "access.users_file", "README.md/users.toml cannot be made there", "is not a directory"]),
+        // Made on first use, where nothing can ever be made: refused now, not then.
+        ("users-nowhere.toml", format!("[pipeline]\ntopics_dir = {topics:?}\n[access]\nusers_file = \"/proc/nowhere/users.toml\"\n"), vec!["users-nowhere.toml:4:", "access.users_file", "/proc/nowhere/users.toml cannot be made there"]),
+        ("key-nowhere.toml", format!("[pipeline]\ntopics_dir = {topics:?}\n[privacy]\npseudonym_key_file = \"/proc/nowhere/k\"\n"), vec!["key-nowhere.toml:4:", "privacy.pseudonym_key_file", "/proc/nowhere/k cannot be made there"]),
     ];
     for (name, text, expected) in cases {
         let path = write(dir.path(), name, &text);
@@ -332,6 +335,12 @@ fn import_then_search_from_the_shell() {
     assert_eq!(body["hits"][0]["title"], "Tolk bij nader gehoor");
     let (_, out, _) = webcare(&["search", "-c", &config, "--offset", "5"]);
     assert!(out.starts_with("2 mentions, none from 6\n"), "{out}");
+    // The README's example: a query's words as several arguments, one of them a `-`.
+    let (code, words, err) = webcare(&["search", "-c", &config, "--", "-coa", "tolk"]);
+    assert_eq!(code, 0, "{err}");
+    let (_, quoted, _) = webcare(&["search", "-c", &config, "--", "-coa tolk"]);
+    assert_eq!(words, quoted);
+    assert!(words.starts_with("1 mention\n"), "{words}");
     let (code, _, err) = webcare(&["search", "-c", &config, "\"unclosed"]);
     assert_ne!(code, 0);
     assert!(err.contains("invalid query"), "{err}");
@@ -353,6 +362,26 @@ fn import_then_search_from_the_shell() {
         out.contains("erased 0 mentions")
             && out.contains("deleted 0 export files, 0 mails (sent or given up)"),
         "{out}"
+    );
+    // Into a pipe nobody reads (`webcare purge | head -1`): the output is lost, not the
+    // rest of the run, and nothing panics.
+    let (closed, unread) = std::io::pipe().unwrap();
+    drop(closed);
+    let piped = Command::new(env!("CARGO_BIN_EXE_webcare"))
+        .args(["purge", "-c", &config])
+        .current_dir(repo())
+        .stdout(unread)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&piped.stderr);
+    assert_eq!(piped.status.code(), Some(0), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    let (_, out, _) = webcare(&["audit", "-c", &config, "--limit", "2"]);
+    assert!(
+        out.lines().next().is_some_and(
+            |l| l.contains(" purge ") && l.contains("export files; 0 mails; 0 audit entries")
+        ),
+        "the whole run, on record: {out}"
     );
     // Erasure by permalink: shown first, then gone, and audited.
     let input = write(
@@ -919,7 +948,24 @@ fn users_and_tokens_from_the_shell() {
         !dir.path().join("data").exists(),
         "check-config made the data directory"
     );
-    // The demo's search keeps to the demo's files: no key of the real installation.
+    // Before any demo ran, the demo's search says so, and makes nothing.
+    let (code, _, err) = webcare(&["search", "--demo", "-c", &config, "tolk"]);
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("no demo has run here yet") && err.contains("webcare run --demo"),
+        "{err}"
+    );
+    assert!(!dir.path().join("data/demo").exists());
+    // Once one has, it keeps to the demo's files: no key of the real installation.
+    {
+        let mut demo = webcare::Config::from_toml(
+            Path::new(&config),
+            &std::fs::read_to_string(&config).unwrap(),
+        )
+        .unwrap();
+        webcare::demo::use_demo_files(&mut demo);
+        webcare::search::MentionIndex::open(&demo.storage.data_dir).unwrap();
+    }
     let (code, _, err) = webcare(&["search", "--demo", "-c", &config, "tolk"]);
     assert_eq!(code, 0, "{err}");
     assert!(!dir.path().join("data/pseudonym.key").exists());

@@ -547,11 +547,22 @@ async fn the_demo_indexes_the_bundled_feeds_and_leaves_the_decoys_out() {
         config.pipeline.pseudonym_key
     );
     std::fs::create_dir_all(&config.storage.data_dir).unwrap();
+    let first = webcare::demo::demo_credentials(&config).unwrap();
+    // A second start shows a login too: the one printed last works.
     let login = webcare::demo::demo_credentials(&config).unwrap();
-    assert!(login.password.is_some(), "a first start shows the password");
+    assert_ne!(login.password, first.password);
     let daemon = webcare::daemon::start(&config).await.unwrap();
     fixtures::until_all_polled(&daemon).await;
     let addr = daemon.addr();
+    for (password, status) in [(&first.password, 401), (&login.password, 200)] {
+        let answer = reqwest::Client::new()
+            .post(format!("http://{addr}/api/login"))
+            .json(&serde_json::json!({ "user": login.user, "password": password }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), status);
+    }
     let get = |path: &str| {
         let (path, token) = (path.to_string(), login.token.clone());
         async move { fixtures::get_json_as(addr, &path, Some(&token)).await }
