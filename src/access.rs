@@ -43,6 +43,8 @@ const RESERVED_NAMES: &[&str] = &["system", "cli", "anonymous"];
 const BIDI_CONTROLS: &[char] = &[
     '\u{061c}', '\u{200e}', '\u{200f}', '\u{202a}', '\u{202b}', '\u{202c}', '\u{202d}', '\u{202e}',
     '\u{2066}', '\u{2067}', '\u{2068}', '\u{2069}',
+    // Line and paragraph separators: a line break to whatever shows the text.
+    '\u{2028}', '\u{2029}',
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]

@@ -153,6 +153,8 @@ pub async fn start(config: &Config) -> Result<Daemon, DaemonError> {
             config.mail.from.clone(),
             cancel.clone(),
         ));
+    } else {
+        warn_of_mail_held_back(&state);
     }
     pollers.spawn(crate::retention::run_daily(
         crate::retention::Daily {
@@ -262,6 +264,20 @@ impl Daemon {
         served.map_err(DaemonError::Serve)?;
         tracing::info!("stopped cleanly");
         Ok(())
+    }
+}
+
+/// Mail queued while `[mail]` was on waits, unsent, while it is off: said once at start,
+/// or nobody learns why the alerts' mail never came.
+fn warn_of_mail_held_back(state: &StateDb) {
+    use crate::alerts::outbox::OutboxFilter;
+    match state.outbox_entries(OutboxFilter::Waiting, 1000) {
+        Ok(waiting) if !waiting.is_empty() => tracing::warn!(
+            messages = waiting.len(),
+            "mail is off ([mail] enabled = false) and messages wait in the outbox: they are sent once it is on again; `webcare alerts outbox --status waiting` lists them"
+        ),
+        Ok(_) => {}
+        Err(error) => tracing::warn!(%error, "cannot read the mail outbox"),
     }
 }
 

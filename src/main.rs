@@ -674,7 +674,13 @@ fn run(config_path: &Path, demo_mode: bool) -> Result<()> {
 fn check_config(path: &Path) -> Result<()> {
     let config = load(path)?;
     // Validates without changing anything: the key is checked, not made.
-    config.pipeline.pseudonym_key.check()?;
+    config.pipeline.pseudonym_key.check().with_context(|| {
+        format!(
+            "{}: key `privacy.pseudonym_key_file` (or {})",
+            path.display(),
+            webcare::pipeline::pseudonym::KEY_ENV
+        )
+    })?;
     let pipeline = Pipeline::from_config(&webcare::config::Pipeline {
         pseudonym_key: webcare::pipeline::pseudonym::KeySource::Ephemeral,
         ..config.pipeline.clone()
@@ -683,20 +689,7 @@ fn check_config(path: &Path) -> Result<()> {
     let users_file = &config.access.users_file;
     let users = webcare::access::Users::load(users_file)
         .with_context(|| format!("{}: key `access.users_file`", path.display()))?;
-    if !users_file.exists() {
-        let parent = users_file
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        if parent.exists() && !parent.is_dir() {
-            bail!(
-                "{}: key `access.users_file`: {} cannot be created: {} is not a directory",
-                path.display(),
-                users_file.display(),
-                parent.display()
-            );
-        }
-    }
+    // A users file that cannot be made was refused with the config (its line named).
     daemon::check_listen(&config, &users)
         .with_context(|| format!("{}: key `http.listen`", path.display()))?;
     outln!(
@@ -1337,7 +1330,10 @@ fn outbox(config_path: &Path, status: Option<&str>, limit: usize, json: bool) ->
         return Ok(());
     }
     if messages.is_empty() {
-        writeln!(out, "the outbox holds no such message")?;
+        match status {
+            None => writeln!(out, "the outbox is empty")?,
+            Some(status) => writeln!(out, "no message in the outbox is {status}")?,
+        }
     }
     let at = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d %H:%M:%S").to_string();
     for m in &messages {

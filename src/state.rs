@@ -159,16 +159,19 @@ pub struct AuditEntry {
 /// entry is one line in `webcare audit`, and a query with a line break in it must not
 /// print as an entry of its own (nor one with a right-to-left override read backwards).
 fn one_line(text: &str) -> std::borrow::Cow<'_, str> {
-    if !text.chars().any(crate::access::misleads) {
+    if !text
+        .chars()
+        .any(|c| c == '\\' || crate::access::misleads(c))
+    {
         return text.into();
     }
+    // A backslash typed is written twice, so that `\u{a}` typed reads apart from a
+    // line break.
     text.chars()
-        .map(|c| {
-            if crate::access::misleads(c) {
-                c.escape_unicode().to_string()
-            } else {
-                c.to_string()
-            }
+        .map(|c| match c {
+            '\\' => "\\\\".to_string(),
+            c if crate::access::misleads(c) => c.escape_unicode().to_string(),
+            c => c.to_string(),
         })
         .collect::<String>()
         .into()
@@ -432,7 +435,14 @@ mod tests {
             entries[0].detail,
             "q=tolk\\u{a}2026-12-01 03:00:00  alice  forget  url on forum.example #3f9a0c\\u{202e}x\\u{0}"
         );
-        db.audit(t(2), "vic", "search", "q=\"de tolk\" ë").unwrap();
+        db.audit(t(3), "vic", "search", "q=a\\u{a}b\u{2028}c")
+            .unwrap();
+        let entries = db.audit_entries(None, None, 10).unwrap();
+        assert_eq!(
+            entries[0].detail, "q=a\\\\u{a}b\\u{2028}c",
+            "typed apart from made"
+        );
+        db.audit(t(4), "vic", "search", "q=\"de tolk\" ë").unwrap();
         let entries = db.audit_entries(None, None, 10).unwrap();
         assert_eq!(entries[0].detail, "q=\"de tolk\" ë", "the rest as it is");
     }

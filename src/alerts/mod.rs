@@ -241,8 +241,9 @@ pub fn run_once(
 /// changes their mail, nor lose this one's: an incident never mailed is announced as
 /// opened at its next change, and a closing not mailed is queued again at the next run.
 /// With mail off (`[mail] enabled = false`) nothing is queued: no incident reads as
-/// `mailed`, and switching mail on later does not send a backlog — an open incident is
-/// announced at its next change, as one whose mail could not be queued.
+/// `mailed`. Switched on, the incidents still open are announced at the next run (each
+/// run updates them), as ones whose mail could not be queued; closings from before are
+/// not sent.
 pub fn mail_changes(
     state: &StateDb,
     alerts: &Alerts,

@@ -293,13 +293,18 @@ fn aspect_trends(report: &Report, lang: Language) -> String {
             .skip(history)
             .map(|(w, v)| format!("{:.1},{:.1}", plot.x(w), plot.y(*v as f64)))
             .collect();
-        let _ = write!(
-            out,
-            "<g class=\"series\" data-series=\"{id}\"><polyline data-series=\"{id}\" points=\"{}\" \
-             fill=\"none\" stroke=\"{colour}\" stroke-width=\"2.5\" stroke-linejoin=\"round\"{}/>",
-            points.join(" "),
-            dash_attr(dash)
-        );
+        let _ = write!(out, "<g class=\"series\" data-series=\"{id}\">");
+        // One week of history is a point, its marker: a line of one point is no line
+        // (and the PNG's renderer warns of it).
+        if points.len() > 1 {
+            let _ = write!(
+                out,
+                "<polyline data-series=\"{id}\" points=\"{}\" \
+                 fill=\"none\" stroke=\"{colour}\" stroke-width=\"2.5\" stroke-linejoin=\"round\"{}/>",
+                points.join(" "),
+                dash_attr(dash)
+            );
+        }
         for (w, v) in values.iter().enumerate().skip(history) {
             marker(&mut out, shape, plot.x(w), plot.y(*v as f64), colour);
         }

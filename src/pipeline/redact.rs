@@ -226,11 +226,12 @@ const SPACED_EMAIL: &str = concat!(
 /// [`NOT_NAMES`] or function words ("اسمي مكتوب خطأ": my name is written wrongly).
 const SELF_INTRODUCTIONS: &[&str] = &[
     "mijn naam is",
-    // As on a form: "Naam: Aziza Noori" ("Gebruikersnaam:" is no name's label).
-    r"(?:mijn )?naam[ \t]*[:：]",
+    // "Mijn naam: Aziza Noori". Not a bare "Naam:", which labels as often a file, a
+    // project or an organisation ("Naam: COA Ter Apel").
+    r"mijn naam[ \t]*[:：]",
     "ik heet",
     "my name is",
-    r"(?:my |full )?name[ \t]*[:：]",
+    r"my name[ \t]*[:：]",
     "ich hei(?:ß|ss)e",
     "mein name ist",
     "je m['’]appelle",
@@ -632,9 +633,9 @@ const FORMS_OF_ADDRESS: &[&str] = &[
     "meneer",
     r"mevr\.?",
     r"mw\.",
-    // Without its full stop only as written ("Mw Noori", "mw Noori"): "5 MW Noordzee" is
-    // a wind farm.
-    r"(?-i:[Mm]w)",
+    // Without its full stop only with its capital ("Mw Noori"): "5 MW Noordzee" and "5 mw
+    // Stroom" are megawatts.
+    r"(?-i:Mw)",
     r"dhr\.?",
     "frau",
     "herr",
@@ -1556,12 +1557,8 @@ mod tests {
                 "Dank aan mw. [name] en dhr [name]",
             ),
             (
-                "Mw Aziza Noori wacht, mw Noori ook. Naam: Karim Haddad, mijn naam: Sara",
-                "Mw [name] wacht, mw [name] ook. Naam: [name], mijn naam: [name]",
-            ),
-            (
-                "Full name: Karim Haddad; Gebruikersnaam: Tolk2024",
-                "Full name: [name]; Gebruikersnaam: Tolk2024",
+                "Mw Aziza Noori wacht, Mw. Noori ook; mijn naam: Sara, my name: Karim Haddad",
+                "Mw [name] wacht, Mw. [name] ook; mijn naam: [name], my name: [name]",
             ),
             ("Mevr Bakker belde", "Mevr [name] belde"),
             (
@@ -1574,6 +1571,8 @@ mod tests {
         for text in [
             "Een windpark van 5 MW Noordzee",
             "mw van de IND",
+            "Het windpark levert 5 mw Stroom",
+            "Naam: COA Ter Apel. File name: Verslag Gehoor.pdf",
             "Drs van de IND",
             "the Dr. Guislain Museum in Ghent",
             "winterjassen maat S en M. Afgeven bij het dorpshuis",

@@ -475,6 +475,31 @@ fn the_charts_are_valid_svg_with_a_series_per_aspect_and_language() {
         .filter(|n| n.is_element() && n.tag_name().name() != "polyline")
         .count();
     assert_eq!(markers, 5, "a marker per week of history");
+    // The first week of the history alone: a marker, and no line of one point.
+    let first = webcare::export::export(
+        &f.sources(),
+        &request(
+            "2026-W43",
+            2,
+            &[Format::Svg],
+            &f.data_dir.join("exports-10"),
+        ),
+        &mut |_| {},
+    )
+    .unwrap();
+    let first = std::fs::read_to_string(&first.files[0]).unwrap();
+    let first = roxmltree::Document::parse(&first).unwrap();
+    let series = first
+        .descendants()
+        .find(|n| n.tag_name().name() == "g" && n.attribute("data-series") == Some("interpreter"))
+        .unwrap();
+    let shapes: Vec<&str> = series
+        .children()
+        .filter(|n| n.is_element())
+        .map(|n| n.tag_name().name())
+        .collect();
+    assert_eq!(shapes.len(), 1, "{shapes:?}");
+    assert_ne!(shapes[0], "polyline");
     // Lines differ by dash pattern too, so they survive greyscale.
     let dashes: std::collections::HashSet<Option<&str>> = doc
         .descendants()
