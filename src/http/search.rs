@@ -30,9 +30,10 @@ const PARAMS: &[&str] = &[
 pub async fn search(
     State(state): State<Arc<AppState>>,
     Extension(principal): Extension<Principal>,
-    super::Params(params): super::Params,
+    params: super::Params,
 ) -> Result<Json<SearchResults>, ApiError> {
-    let request = parse_request(&params, state.time_zone)?;
+    params.only(PARAMS)?;
+    let request = parse_request(&params.0, state.time_zone)?;
     state.audit_as(&principal, "search", &request.describe())?;
     let index = state.index.clone();
     let results = tokio::task::spawn_blocking(move || index.search(&request))
@@ -68,17 +69,12 @@ pub async fn mention(
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "no mention with this id"))
 }
 
-/// Turns query parameters into a request, naming the parameter that is wrong.
+/// Turns query parameters (only [`PARAMS`]) into a request, naming the parameter that is
+/// wrong.
 pub fn parse_request(
     params: &HashMap<String, String>,
     tz: chrono_tz::Tz,
 ) -> Result<SearchRequest, ApiError> {
-    if let Some(unknown) = params.keys().find(|k| !PARAMS.contains(&k.as_str())) {
-        return Err(ApiError::bad_request(format!(
-            "unknown parameter `{unknown}`; known: {}",
-            PARAMS.join(", ")
-        )));
-    }
     let text = |key: &str| {
         params
             .get(key)
