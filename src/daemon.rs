@@ -270,10 +270,9 @@ impl Daemon {
 /// Mail queued while `[mail]` was on waits, unsent, while it is off: said once at start,
 /// or nobody learns why the alerts' mail never came.
 fn warn_of_mail_held_back(state: &StateDb) {
-    use crate::alerts::outbox::OutboxFilter;
-    match state.outbox_entries(OutboxFilter::Waiting, 1000) {
-        Ok(waiting) if !waiting.is_empty() => tracing::warn!(
-            messages = waiting.len(),
+    match state.mail_backlog(chrono::Utc::now()) {
+        Ok(backlog) if backlog.unsent > 0 => tracing::warn!(
+            messages = backlog.unsent,
             "mail is off ([mail] enabled = false) and messages wait in the outbox: they are sent once it is on again; `webcare alerts outbox --status waiting` lists them"
         ),
         Ok(_) => {}

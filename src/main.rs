@@ -2,21 +2,6 @@
 
 use std::io::Write;
 
-/// `println!` that does not panic when standard output is a pipe whose reader has gone
-/// (`webcare purge | head -1`): the output is lost, not the work after it (the rest of
-/// a retention run).
-macro_rules! outln {
-    ($($arg:tt)*) => {{
-        let _ = writeln!(std::io::stdout(), $($arg)*);
-    }};
-}
-
-/// [`outln!`] for standard error (`webcare check-config 2>&1 | head`).
-macro_rules! errln {
-    ($($arg:tt)*) => {{
-        let _ = writeln!(std::io::stderr(), $($arg)*);
-    }};
-}
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -33,6 +18,22 @@ use webcare::search::{
 };
 use webcare::state::StateDb;
 use webcare::{daemon, demo, import};
+
+/// `println!` that does not panic when standard output is a pipe whose reader has gone
+/// (`webcare purge | head -1`): the output is lost, not the work after it (the rest of
+/// a retention run).
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+/// [`outln!`] for standard error (`webcare check-config 2>&1 | head`).
+macro_rules! errln {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
 
 #[derive(Parser)]
 #[command(

@@ -154,7 +154,6 @@ pub struct AuditEntry {
     pub detail: String,
 }
 
-/// One row of `SELECT id, at, actor, action, detail FROM audit`.
 /// `text` with its control and direction characters written as escapes (`\u{a}`): an
 /// entry is one line in `webcare audit`, and a query with a line break in it must not
 /// print as an entry of its own (nor one with a right-to-left override read backwards).
@@ -177,6 +176,7 @@ fn one_line(text: &str) -> std::borrow::Cow<'_, str> {
         .into()
 }
 
+/// One row of `SELECT id, at, actor, action, detail FROM audit`.
 fn audit_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditEntry> {
     let at: String = r.get(1)?;
     Ok(AuditEntry {

@@ -19,17 +19,6 @@ use super::settings::{Mail, MailLanguage, Security, Smtp};
 use crate::pipeline::extract::escape_markup as escape;
 use crate::state::{parse_timestamp, timestamp, StateDb, StateError};
 
-/// Mail that is not arriving ([`StateDb::mail_backlog`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-pub struct MailBacklog {
-    /// Messages not yet sent to every recipient after at least one failed attempt.
-    pub waiting: u64,
-    /// When the oldest of them was queued.
-    pub waiting_since: Option<DateTime<Utc>>,
-    /// Messages given up (every recipient refused them) in the period asked about.
-    pub given_up: u64,
-}
-
 /// Longest wait between attempts to send one message.
 const MAX_BACKOFF: Duration = Duration::from_secs(3600);
 const FIRST_BACKOFF: Duration = Duration::from_secs(15);
@@ -657,30 +646,6 @@ impl StateDb {
             "sent IS NULL AND failed IS NULL AND next_attempt <= ?1",
             &timestamp(now),
         )
-    }
-
-    /// What waits in the outbox after a failed attempt, and the mail given up since
-    /// `since`: for `/healthz`, where a monitor must see that alerts are not arriving
-    /// (an incident is `mailed` once its message is queued). Counts and times only: the
-    /// errors name the recipients, and `/healthz` answers anyone.
-    pub fn mail_backlog(&self, since: DateTime<Utc>) -> Result<MailBacklog, StateError> {
-        let conn = self.conn();
-        let (waiting, oldest): (i64, Option<String>) = conn.query_row(
-            "SELECT COUNT(*), MIN(created) FROM outbox \
-             WHERE sent IS NULL AND failed IS NULL AND attempts > 0",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )?;
-        let given_up: i64 = conn.query_row(
-            "SELECT COUNT(*) FROM outbox WHERE failed IS NOT NULL AND failed >= ?1",
-            params![timestamp(since)],
-            |r| r.get(0),
-        )?;
-        Ok(MailBacklog {
-            waiting: waiting.max(0) as u64,
-            waiting_since: oldest.map(|t| parse_timestamp(&t)),
-            given_up: given_up.max(0) as u64,
-        })
     }
 
     /// Every message in the outbox, sent or not (for tests and the admin).

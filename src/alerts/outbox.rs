@@ -11,7 +11,21 @@ use chrono::{DateTime, Utc};
 use rusqlite::params;
 use serde::Serialize;
 
-use crate::state::{parse_timestamp, StateDb, StateError};
+use crate::state::{parse_timestamp, timestamp, StateDb, StateError};
+
+/// Mail that is not arriving ([`StateDb::mail_backlog`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct MailBacklog {
+    /// Messages not yet sent to every recipient after at least one failed attempt.
+    pub waiting: u64,
+    /// When the oldest of them was queued.
+    pub waiting_since: Option<DateTime<Utc>>,
+    /// Messages given up (every recipient refused them) in the period asked about.
+    pub given_up: u64,
+    /// Messages neither sent nor given up, tried or not: what mail switched off holds
+    /// back.
+    pub unsent: u64,
+}
 
 /// Where an incident's messages stand.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -90,6 +104,31 @@ pub struct OutboxEntry {
 }
 
 impl StateDb {
+    /// What waits in the outbox after a failed attempt, and the mail given up since
+    /// `since`: for `/healthz`, where a monitor must see that alerts are not arriving
+    /// (an incident is `mailed` once its message is queued). Counts and times only: the
+    /// errors name the recipients, and `/healthz` answers anyone.
+    pub fn mail_backlog(&self, since: DateTime<Utc>) -> Result<MailBacklog, StateError> {
+        let conn = self.conn();
+        let (unsent, waiting, oldest): (i64, Option<i64>, Option<String>) = conn.query_row(
+            "SELECT COUNT(*), SUM(attempts > 0), MIN(CASE WHEN attempts > 0 THEN created END) \
+             FROM outbox WHERE sent IS NULL AND failed IS NULL",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?;
+        let given_up: i64 = conn.query_row(
+            "SELECT COUNT(*) FROM outbox WHERE failed IS NOT NULL AND failed >= ?1",
+            params![timestamp(since)],
+            |r| r.get(0),
+        )?;
+        Ok(MailBacklog {
+            waiting: waiting.unwrap_or(0).max(0) as u64,
+            waiting_since: oldest.map(|t| parse_timestamp(&t)),
+            given_up: given_up.max(0) as u64,
+            unsent: unsent.max(0) as u64,
+        })
+    }
+
     /// [`MailStatus`] of every incident with a message in the outbox.
     pub fn mail_statuses(&self) -> Result<HashMap<i64, MailStatus>, StateError> {
         let conn = self.conn();

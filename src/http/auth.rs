@@ -542,15 +542,8 @@ pub async fn login(
     state
         .state
         .create_session(&sha256_hex(&token), &user, &credential, now, expires)
-        .map_err(|e| {
-            // The state database locked or full: the daemon is not broken, sign-in waits.
-            tracing::error!(error = %e, "the session could not be stored");
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "the session could not be stored; try again in a minute (the daemon's log says why)",
-            )
-            .retry_after(60)
-        })?;
+        // The state database locked or full: the daemon is not broken, sign-in waits.
+        .map_err(|e| ApiError::unavailable("the session could not be stored", e).retry_after(60))?;
     // Read back at start for the brake ([`remember_logins`]): the address as it is. No
     // session that the trail does not hold: one whose login cannot be recorded ends.
     if let Err(refused) = state.audit_plain(&user, "login", &format!("from {client}")) {

@@ -68,7 +68,7 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// [`AppState::audit`] for what a signed-in user did, saying which API token it was
+    /// The audit entry ([`AppState::audit_plain`]) of what a signed-in user did, saying which API token it was
     /// done with: an administrator can make a token for another user, and what is done
     /// with it must not read as that user's own doing.
     pub fn audit_as(
@@ -103,30 +103,22 @@ impl AppState {
         }
     }
 
-    /// Appends to the audit trail. The detail may quote what a user typed (a search for
-    /// a phone number, the permalink of a post to erase, which names its author):
-    /// personal data out first.
+    /// Appends to the audit trail, the detail as given: one the daemon composed
+    /// ([`AppState::audit_plain_as`]); what a user typed goes through
+    /// [`AppState::audit_as`], which takes personal data out first.
     ///
     /// Fails closed: the error (503) is for the caller to return *instead of* what was
     /// asked, so that no mention is shown and no access granted that the trail does not
     /// hold. Only what takes access away (a logout, a revoked token, a removed user) and
     /// a refusal go ahead without their entry; they ignore the error, which is logged.
-    pub fn audit(&self, actor: &str, action: &str, detail: &str) -> Result<(), ApiError> {
-        self.audit_plain(actor, action, &self.pipeline.redact(detail))
-    }
-
-    /// [`AppState::audit`] for a detail the daemon composed ([`AppState::audit_plain_as`]).
     pub fn audit_plain(&self, actor: &str, action: &str, detail: &str) -> Result<(), ApiError> {
         self.state
             .audit(chrono::Utc::now(), actor, action, detail)
             .map_err(|e| {
-                tracing::error!(error = %e, action, "cannot write the audit trail");
-                ApiError {
-                    status: StatusCode::SERVICE_UNAVAILABLE,
-                    message: "the audit trail cannot be written, and nothing is shown or changed that it would not hold; the daemon's log says why".into(),
-                    retry_after: None,
-                    logged: true,
-                }
+                ApiError::unavailable(
+                    "the audit trail cannot be written, and nothing is shown or changed that it would not hold",
+                    format_args!("{action}: {e}"),
+                )
             })
     }
 }
@@ -385,6 +377,15 @@ impl ApiError {
             message: format!("{what}; the daemon's log says why"),
             retry_after: None,
             logged: true,
+        }
+    }
+
+    /// [`ApiError::internal`] for what is out of order for now (the state database
+    /// locked or full), not broken: 503.
+    pub fn unavailable(what: &str, detail: impl std::fmt::Display) -> ApiError {
+        ApiError {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            ..ApiError::internal(what, detail)
         }
     }
 

@@ -203,15 +203,17 @@ impl Pseudonymiser {
     }
 }
 
-/// A DID (`did:plc:…`, `did:web:host`) not after an @ or a profile address, which the
-/// patterns before it have taken.
+/// A Bluesky account id (`did:plc:…`, `did:web:host`), after an @, a profile address or
+/// on its own; not the full stop of the sentence it ends.
+const DID: &str = r"did:[a-z0-9]+:[A-Za-z0-9._%\-]*[A-Za-z0-9%\-]";
+
+/// A [`DID`] not after an @ or a profile address, which the patterns before it have
+/// taken.
 fn did_pattern() -> &'static regex::Regex {
     static PATTERN: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
     PATTERN.get_or_init(|| {
-        regex::Regex::new(
-            r"(?P<before>^|[^\w:@])(?P<did>did:plc:[a-z2-7]{6,}|did:web:[A-Za-z0-9%\-]+(?:\.[A-Za-z0-9%\-]+)*)",
-        )
-        .expect("DID pattern compiles")
+        regex::Regex::new(&format!(r"(?P<before>^|[^\w:@])(?P<did>{DID})"))
+            .expect("DID pattern compiles")
     })
 }
 
@@ -275,9 +277,9 @@ const NOT_HANDLES: &[&str] = &[
 fn profile_pattern() -> &'static regex::Regex {
     static PATTERN: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
     PATTERN.get_or_init(|| {
-        regex::Regex::new(
-            r"(?P<before>(?:^|[^\w/.])/?u/|(?i:\b(?:twitter\.com|x\.com|instagram\.com|facebook\.com|fb\.com|tiktok\.com|threads\.net|youtube\.com|reddit\.com/u(?:ser)?|linkedin\.com/in|t\.me|bsky\.app/profile)/@?))(?P<handle>did:[a-z0-9]+:[A-Za-z0-9._%\-]+|[A-Za-z0-9_][A-Za-z0-9_.\-]{1,49})",
-        )
+        regex::Regex::new(&format!(
+            r"(?P<before>(?:^|[^\w/.])/?u/|(?i:\b(?:twitter\.com|x\.com|instagram\.com|facebook\.com|fb\.com|tiktok\.com|threads\.net|youtube\.com|reddit\.com/u(?:ser)?|linkedin\.com/in|t\.me|bsky\.app/profile)/@?))(?P<handle>{DID}|[A-Za-z0-9_][A-Za-z0-9_.\-]{{1,49}})",
+        ))
         .expect("profile pattern compiles")
     })
 }
@@ -287,9 +289,9 @@ fn profile_pattern() -> &'static regex::Regex {
 fn mention_pattern() -> &'static regex::Regex {
     static PATTERN: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
     PATTERN.get_or_init(|| {
-        regex::Regex::new(
-            r"(^|[^\w@])@(did:[a-z0-9]+:[A-Za-z0-9._%\-]+|\w[\w.\-]*\w(?:@[A-Za-z0-9][A-Za-z0-9.\-]*[A-Za-z0-9])?|\w)",
-        )
+        regex::Regex::new(&format!(
+            r"(^|[^\w@])@({DID}|\w[\w.\-]*\w(?:@[A-Za-z0-9][A-Za-z0-9.\-]*[A-Za-z0-9])?|\w)",
+        ))
         .expect("mention pattern compiles")
     })
 }

@@ -698,12 +698,7 @@ async fn an_audit_trail_that_cannot_be_written_shows_and_grants_nothing() {
     refused((status, body.clone()));
     assert!(body.get("token").is_none(), "{body}");
     // A login that cannot be recorded gets no session.
-    let login = reqwest::Client::new()
-        .post(format!("http://{addr}/api/login"))
-        .json(&json!({ "user": "vic", "password": VIEWER_PASSWORD }))
-        .send()
-        .await
-        .unwrap();
+    let login = fixtures::login(addr, "vic", VIEWER_PASSWORD).await;
     assert_eq!(login.status(), 503);
     assert!(login.headers().get("set-cookie").is_none());
     let sessions: i64 = db
@@ -856,12 +851,7 @@ async fn erasure_then_search_with_an_audit_trail() {
     )
     .await;
     assert_eq!(status, 200);
-    let typo = reqwest::Client::new()
-        .post(format!("http://{addr}/api/login"))
-        .json(&json!({ "user": "my-secret-passphrase", "password": "x" }))
-        .send()
-        .await
-        .unwrap();
+    let typo = fixtures::login(addr, "my-secret-passphrase", "x").await;
     assert_eq!(typo.status(), 401);
 
     let (_, audit) = get_json(addr, "/api/admin/audit?limit=1000").await;
@@ -1380,12 +1370,7 @@ async fn admins_manage_users_over_the_api() {
             "{body}"
         );
     }
-    let login = reqwest::Client::new()
-        .post(format!("http://{addr}/api/login"))
-        .json(&json!({ "user": "wendy", "password": "a long enough password" }))
-        .send()
-        .await
-        .unwrap();
+    let login = fixtures::login(addr, "wendy", "a long enough password").await;
     assert_eq!(login.status(), 200);
     let session = login.headers()["set-cookie"].to_str().unwrap();
     let session = session.split(';').next().unwrap().to_string();
@@ -1413,12 +1398,7 @@ async fn admins_manage_users_over_the_api() {
     let (status, _) = me_with(session.clone()).await;
     assert_eq!(status, 401, "a session outlives a password change");
     let relogin = |password: &'static str| async move {
-        let response = reqwest::Client::new()
-            .post(format!("http://{addr}/api/login"))
-            .json(&json!({ "user": "wendy", "password": password }))
-            .send()
-            .await
-            .unwrap();
+        let response = fixtures::login(addr, "wendy", password).await;
         assert_eq!(response.status(), 200);
         let cookie = response.headers()["set-cookie"].to_str().unwrap();
         cookie.split(';').next().unwrap().to_string()

@@ -988,6 +988,7 @@ async fn mail_waits_out_an_smtp_outage_and_a_restart_and_is_delivered_once() {
         // What `/healthz` shows: one message waiting since it was queued.
         let backlog = state.mail_backlog(now - chrono::Duration::days(1)).unwrap();
         assert_eq!((backlog.waiting, backlog.given_up), (1, 0));
+        assert_eq!(backlog.unsent, 1);
         assert!(backlog.waiting_since.is_some());
         // The daemon is killed here: the message is stored, not sent.
     }
@@ -1004,6 +1005,7 @@ async fn mail_waits_out_an_smtp_outage_and_a_restart_and_is_delivered_once() {
         .mail_backlog(later - chrono::Duration::days(1))
         .unwrap();
     assert_eq!((backlog.waiting, backlog.given_up), (0, 0), "{backlog:?}");
+    assert_eq!(backlog.unsent, 0);
     until_received(&messages, 2).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(

@@ -555,12 +555,7 @@ async fn the_demo_indexes_the_bundled_feeds_and_leaves_the_decoys_out() {
     fixtures::until_all_polled(&daemon).await;
     let addr = daemon.addr();
     for (password, status) in [(&first.password, 401), (&login.password, 200)] {
-        let answer = reqwest::Client::new()
-            .post(format!("http://{addr}/api/login"))
-            .json(&serde_json::json!({ "user": login.user, "password": password }))
-            .send()
-            .await
-            .unwrap();
+        let answer = fixtures::login(addr, login.user, password).await;
         assert_eq!(answer.status(), status);
     }
     let get = |path: &str| {

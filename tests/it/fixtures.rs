@@ -349,6 +349,16 @@ pub fn write_users(dir: &Path) -> PathBuf {
     path
 }
 
+/// `POST /api/login` with a user name and password, as the sign-in form sends them.
+pub async fn login(addr: SocketAddr, user: &str, password: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(format!("http://{addr}/api/login"))
+        .json(&serde_json::json!({ "user": user, "password": password }))
+        .send()
+        .await
+        .unwrap()
+}
+
 /// GET as the admin user, expecting JSON.
 pub async fn get_json(addr: SocketAddr, path_and_query: &str) -> (u16, serde_json::Value) {
     get_json_as(addr, path_and_query, Some(ADMIN_TOKEN)).await
