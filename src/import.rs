@@ -62,6 +62,16 @@ pub struct ImportReport {
     pub erased_before: usize,
     /// (line number, what is wrong), for every skipped line.
     pub errors: Vec<(usize, String)>,
+    /// (line number, what was left out), for lines stored without a field they had: a
+    /// `url` that is not an http(s) link, which a reader of the mention could not follow.
+    pub notes: Vec<(usize, String)>,
+}
+
+/// One line read: its mention, and what of the line was left out and why.
+#[derive(Debug)]
+pub struct ParsedLine {
+    pub mention: Mention,
+    pub note: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -77,7 +87,7 @@ pub enum ImportError {
 
 impl ImportRecord {
     /// The mention this record describes, or what is wrong with it.
-    pub fn into_mention(self, now: DateTime<Utc>) -> Result<Mention, String> {
+    pub fn into_mention(self, now: DateTime<Utc>) -> Result<ParsedLine, String> {
         if self.id.trim().is_empty() {
             return Err("field `id` is empty".into());
         }
@@ -105,9 +115,16 @@ impl ImportRecord {
         m.text = any_to_text(&self.text);
         m.title = self.title.map(|t| any_to_text(&t)).unwrap_or_default();
         m.url = self.url.as_deref().and_then(canonical_url);
+        let note = match self.url.as_deref().map(str::trim) {
+            Some(url) if m.url.is_none() && !url.is_empty() => Some(format!(
+                "field `url`: {:?} is not an http(s) link; stored without a link",
+                cut_short(url)
+            )),
+            _ => None,
+        };
         m.lang_hint = self.lang;
         m.author = self.author.filter(|a| !a.trim().is_empty());
-        Ok(m)
+        Ok(ParsedLine { mention: m, note })
     }
 }
 
@@ -142,10 +159,14 @@ pub fn import<R: BufRead>(
         let line_no = report.lines;
         match parse_line(&buf, now) {
             Ok(None) => report.blank += 1,
-            Ok(Some(mention)) if kept_from.is_some_and(|cutoff| mention.published < cutoff) => {
+            Ok(Some(line)) if kept_from.is_some_and(|cutoff| line.mention.published < cutoff) => {
                 report.too_old += 1;
             }
-            Ok(Some(mention)) => {
+            Ok(Some(ParsedLine { mention, note })) => {
+                if let Some(note) = note {
+                    // The link may carry personal data: redacted like content.
+                    report.notes.push((line_no, pipeline.redact(&note)));
+                }
                 let mention = pipeline.process(mention);
                 if !mention.is_relevant() {
                     report.not_relevant += 1;
@@ -218,8 +239,16 @@ pub fn json_error(e: &serde_json::Error) -> String {
     }
 }
 
+/// A value quoted in a message, at most 80 characters: a `data:` link can be megabytes.
+fn cut_short(value: &str) -> String {
+    match value.char_indices().nth(80) {
+        Some((end, _)) => format!("{}…", &value[..end]),
+        None => value.to_string(),
+    }
+}
+
 /// `Ok(None)` for a blank line; a byte-order mark before the JSON is read past.
-pub fn parse_line(line: &[u8], now: DateTime<Utc>) -> Result<Option<Mention>, String> {
+pub fn parse_line(line: &[u8], now: DateTime<Utc>) -> Result<Option<ParsedLine>, String> {
     if line == TOO_LONG {
         return Err(format!("line is longer than {MAX_LINE_BYTES} bytes"));
     }

@@ -1019,6 +1019,9 @@ fn import_file(config_path: &Path, file: &Path) -> Result<()> {
     for (line, error) in &report.errors {
         errln!("{name}:{line}: {error}");
     }
+    for (line, note) in &report.notes {
+        errln!("{name}:{line}: note: {note}");
+    }
     outln!(
         "{name}: {} lines{}, {} indexed, {} not relevant, {} published before the retention period ({}), {} skipped",
         report.lines,

@@ -256,7 +256,7 @@ fn import_then_search_from_the_shell() {
             "geen json\n",
             // A blank line is read past: neither a record nor an error.
             "\n",
-            r#"{"id":"2","text":"The interpreter at my IND interview in Ter Apel did not speak my dialect.","published":"2026-11-21T10:00:00Z"}"#,
+            r#"{"id":"2","text":"The interpreter at my IND interview in Ter Apel did not speak my dialect.","published":"2026-11-21T10:00:00Z","url":"data:text/html,hi"}"#,
             "\n",
             // Older than the retention period: retention would erase it, so it is not stored.
             r#"{"id":"3","text":"De IND-medewerker bij het aanmeldgehoor in Ter Apel was onbeschoft.","published":"1900-01-01T10:00:00Z"}"#,
@@ -270,6 +270,10 @@ fn import_then_search_from_the_shell() {
         "{out}"
     );
     assert!(err.contains("in.jsonl:2: invalid JSON"), "{err}");
+    assert!(
+        err.contains("in.jsonl:4: note: field `url`: \"data:text/html,hi\" is not an http(s) link; stored without a link"),
+        "{err}"
+    );
     // The log written to a pipe, as to a file or the journal: no colour codes.
     let fresh = tempfile::tempdir().unwrap();
     std::fs::create_dir(fresh.path().join("data")).unwrap();

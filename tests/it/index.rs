@@ -248,13 +248,13 @@ fn import_reports_bad_lines_by_number_and_keeps_the_rest() {
         r#"{"id":"e","text":"Asielzoekers wachten weer in Ter Apel.","published":"2026-11-21T08:00:00Z","source":"a/b"}"#,
         "\n",
         "\n",
-        r#"{"id":"d","text":"Asylum seekers slept outside the Ter Apel registration centre again.","published":"2026-11-21T08:00:00Z","source":"other","lang":"en"}"#,
+        r#"{"id":"d","text":"Asylum seekers slept outside the Ter Apel registration centre again.","published":"2026-11-21T08:00:00Z","source":"other","lang":"en","url":" javascript:alert(1)"}"#,
         "\n",
         // The same id again (a corrected post): it replaces the first, and is no second
         // mention in the count either. The same id from another source is another post.
         r#"{"id":"a","text":"Al vijftien maanden wacht ik op de IND, mijn asielaanvraag ligt stil.","published":"2026-11-20T10:00:00+01:00","url":"https://x.example/a?utm_medium=y"}"#,
         "\n",
-        r#"{"id":"a","text":"Al vijftien maanden wacht ik op de IND, mijn asielaanvraag ligt stil.","published":"2026-11-20T10:00:00+01:00","source":"other"}"#,
+        r#"{"id":"a","text":"Al vijftien maanden wacht ik op de IND, mijn asielaanvraag ligt stil.","published":"2026-11-20T10:00:00+01:00","source":"other","url":"mailto:jan.jansen@example.nl"}"#,
         "\n",
     );
     let p = pipeline();
@@ -277,6 +277,18 @@ fn import_reports_bad_lines_by_number_and_keeps_the_rest() {
         "{:?}",
         report.errors
     );
+    // A link that is not http(s) is left out, stored without, and said so; the note is
+    // redacted like content.
+    let notes: Vec<usize> = report.notes.iter().map(|(l, _)| *l).collect();
+    assert_eq!(notes, vec![7, 9], "{:?}", report.notes);
+    assert!(
+        report.notes[0]
+            .1
+            .starts_with("field `url`: \"javascript:alert(1)\" is not an http(s) link"),
+        "{:?}",
+        report.notes
+    );
+    assert!(!report.notes[1].1.contains("jansen"), "{:?}", report.notes);
     // Importing again changes nothing.
     webcare::import::import("in.jsonl", input.as_bytes(), &p, &index, None).unwrap();
     assert_eq!(index.num_mentions(), 3);
