@@ -820,12 +820,8 @@ impl Validator<'_> {
                     ),
                 ));
             }
-            if let Err(e) = regex::Regex::new(p.regex.get_ref()) {
-                return Err(self.invalid(
-                    Some(p.regex.span()),
-                    &format!("{key}.regex"),
-                    format!("not a valid regular expression: {e}"),
-                ));
+            if let Err(message) = crate::pipeline::redact::compile_extra(p.regex.get_ref()) {
+                return Err(self.invalid(Some(p.regex.span()), &format!("{key}.regex"), message));
             }
             patterns.push(crate::pipeline::redact::ExtraPattern {
                 placeholder: p.placeholder.into_inner(),
@@ -1494,6 +1490,26 @@ mod tests {
                 .to_string();
         assert!(err.contains("privacy.redact_patterns[0].regex"), "{err}");
         assert!(err.contains(":7:"), "{err}");
+        // One that can match the empty string would shred every text; one that can
+        // match nothing redacts nothing.
+        for (regex, says) in [
+            ("", "can match the empty string"),
+            ("(IND-\\\\d+)?", "can match the empty string"),
+            ("x*", "can match the empty string"),
+            ("\\\\b", "can match the empty string"),
+            ("[a&&b]", "can never match"),
+        ] {
+            let err = load(&format!(
+                "[privacy]\nredact_patterns = [{{ placeholder = \"[case]\", regex = \"{regex}\" }}]\n"
+            ))
+            .unwrap_err()
+            .to_string();
+            assert!(
+                err.contains("privacy.redact_patterns[0].regex") && err.contains(says),
+                "{regex}: {err}"
+            );
+        }
+        load("[privacy]\nredact_patterns = [{ placeholder = \"[case]\", regex = \"\\\\bIND-\\\\d{6,}\\\\b\" }]\n").unwrap();
     }
 
     #[test]

@@ -31,35 +31,56 @@ use crate::pipeline::Pipeline;
 pub const MIN_LANG_CHARS: usize = 20;
 
 /// One labeled item.
-#[derive(Debug, Deserialize)]
+#[derive(Debug)]
 pub struct Labeled {
     pub id: String,
     pub lang: String,
     pub text: String,
     pub relevant: bool,
-    #[serde(default)]
     pub complaint: bool,
-    #[serde(default)]
     pub aspects: Vec<String>,
-    #[serde(default)]
     pub pii: Vec<String>,
-    #[serde(default)]
     pub dup_group: Option<String>,
+    /// Marked as measuring data (`"held_out": true`): `webcare train` refuses it, in
+    /// whatever file it was copied to.
+    pub held_out: bool,
+}
+
+/// A labeled line as written: `complaint` and `aspects` may be left out of an item that
+/// is not relevant, where they can only be false and empty.
+#[derive(Deserialize)]
+struct LabeledLine {
+    id: String,
+    lang: String,
+    text: String,
+    relevant: bool,
+    #[serde(default)]
+    complaint: Option<bool>,
+    #[serde(default)]
+    aspects: Option<Vec<String>>,
+    #[serde(default)]
+    pii: Vec<String>,
+    #[serde(default)]
+    dup_group: Option<String>,
+    #[serde(default)]
+    held_out: bool,
 }
 
 impl Labeled {
     /// One line of a labeled file, or what is wrong with it. A byte-order mark (as some
-    /// editors write at the start of a file) is read past; an aspect id outside the
-    /// taxonomy is an error, as a typo would silently count as a miss.
+    /// editors write at the start of a file) is read past. Labels that cannot be scored
+    /// as written are errors, as each would silently count as a hit or a miss: an aspect
+    /// id outside the taxonomy, a relevant item without its complaint or aspect labels,
+    /// an irrelevant one with them, a `pii` string that is not in the text.
     pub fn parse(line: &str) -> Result<Labeled, String> {
         let line = line.strip_prefix('\u{feff}').unwrap_or(line);
-        let item: Labeled = serde_json::from_str(line)
-            .map_err(|e| format!("invalid labeled item: {}", crate::import::json_error(&e)))?;
+        let item: LabeledLine =
+            crate::import::json_line(line).map_err(|e| format!("invalid labeled item: {e}"))?;
         if item.id.trim().is_empty() {
             return Err("field `id` is empty".into());
         }
-        if let Some(unknown) = item
-            .aspects
+        let aspects = item.aspects.clone().unwrap_or_default();
+        if let Some(unknown) = aspects
             .iter()
             .find(|a| !crate::pipeline::aspects::ASPECTS.contains(&a.as_str()))
         {
@@ -68,8 +89,52 @@ impl Labeled {
                 crate::pipeline::aspects::ASPECTS.join(", ")
             ));
         }
-        Ok(item)
+        check_labels(&item)?;
+        if let Some(position) = item
+            .pii
+            .iter()
+            .position(|p| !item.text.contains(p.as_str()))
+        {
+            // Not quoted: it is personal data.
+            return Err(format!(
+                "field `pii`: string {} of {} does not occur in `text`; list each exactly as written there",
+                position + 1,
+                item.pii.len()
+            ));
+        }
+        Ok(Labeled {
+            id: item.id,
+            lang: item.lang,
+            text: item.text,
+            relevant: item.relevant,
+            complaint: item.complaint.unwrap_or(false),
+            aspects,
+            pii: item.pii,
+            dup_group: item.dup_group,
+            held_out: item.held_out,
+        })
     }
+}
+
+/// A relevant item states its complaint and aspects; an irrelevant one has none.
+fn check_labels(item: &LabeledLine) -> Result<(), String> {
+    for (field, given) in [
+        ("complaint", item.complaint.is_some()),
+        ("aspects", item.aspects.is_some()),
+    ] {
+        if item.relevant && !given {
+            return Err(format!(
+                "field `{field}` is missing; an item labeled relevant needs it (`false` or `[]` if none)"
+            ));
+        }
+    }
+    if !item.relevant && item.complaint == Some(true) {
+        return Err("field `complaint` is true on an item labeled not relevant; only posts about the procedure are complaints".into());
+    }
+    if !item.relevant && item.aspects.as_ref().is_some_and(|a| !a.is_empty()) {
+        return Err("field `aspects` is not empty on an item labeled not relevant; only posts about the procedure have aspects".into());
+    }
+    Ok(())
 }
 
 /// What the pipeline made of one item (`--predictions`).

@@ -247,6 +247,25 @@ fn cut_short(value: &str) -> String {
     }
 }
 
+/// One line of JSON Lines as a `T`, or what is wrong with it: the field, where one is
+/// to blame, and the column.
+pub fn json_line<T: serde::de::DeserializeOwned>(line: &str) -> Result<T, String> {
+    let mut deserializer = serde_json::Deserializer::from_str(line);
+    serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+        let field = e.path().to_string();
+        let message = json_error(e.inner());
+        // Only a value of the wrong kind is a field's fault; "." is the object itself
+        // (a missing field, a line that is no object) and "?" a place the parser did
+        // not reach (a line cut short).
+        let data = e.inner().classify() == serde_json::error::Category::Data;
+        if !data || field == "." || field == "?" || message.starts_with("missing field") {
+            message
+        } else {
+            format!("field `{field}`: {message}")
+        }
+    })
+}
+
 /// `Ok(None)` for a blank line; a byte-order mark before the JSON is read past.
 pub fn parse_line(line: &[u8], now: DateTime<Utc>) -> Result<Option<ParsedLine>, String> {
     if line == TOO_LONG {
@@ -260,8 +279,7 @@ pub fn parse_line(line: &[u8], now: DateTime<Utc>) -> Result<Option<ParsedLine>,
     // Without its line end: a line cut short is then "EOF … (column N)", not a position
     // on a second line that the file does not have.
     let text = text.trim_end_matches(['\n', '\r']);
-    let record: ImportRecord =
-        serde_json::from_str(text).map_err(|e| format!("invalid JSON: {}", json_error(&e)))?;
+    let record: ImportRecord = json_line(text).map_err(|e| format!("invalid JSON: {e}"))?;
     record.into_mention(now).map(Some)
 }
 
@@ -286,6 +304,15 @@ mod tests {
         assert_eq!(
             parse_line(b"{\"id\":\"1\",\"text\":\"x\"\n", now).unwrap_err(),
             "invalid JSON: EOF while parsing an object (column 20)"
+        );
+        // A value of the wrong type names its field.
+        assert_eq!(
+            parse_line(
+                br#"{"id":7,"text":"x","published":"2026-11-20T10:00:00Z"}"#,
+                now
+            )
+            .unwrap_err(),
+            "invalid JSON: field `id`: invalid type: integer `7`, expected a string (column 7)"
         );
         assert!(parse_line(b"\xff\xfe", now)
             .unwrap_err()

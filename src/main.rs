@@ -846,19 +846,21 @@ fn evaluate(
     let pipeline = Pipeline::from_config(&config.pipeline)?;
     let input =
         std::fs::File::open(file).with_context(|| format!("{}: cannot open", file.display()))?;
+    if let Some(path) = predictions.filter(|p| same_file(p, file)) {
+        bail!(
+            "{}: this is the labeled file; write the predictions to another",
+            path.display()
+        );
+    }
+    // Written beside their place and moved there once every line has read: a run that
+    // fails leaves an earlier predictions file as it was.
     let mut out_file = match predictions {
-        Some(path) => Some(std::io::BufWriter::new(
-            std::fs::File::create(path)
-                .with_context(|| format!("{}: cannot create", path.display()))?,
-        )),
+        Some(path) => Some(std::io::BufWriter::new(new_file_beside(path)?)),
         None => None,
     };
     let sink = out_file.as_mut().map(|w| w as &mut dyn Write);
     let report = webcare::eval::evaluate(std::io::BufReader::new(input), &pipeline, sink)
         .with_context(|| format!("{}: cannot read", file.display()))?;
-    if let Some(mut w) = out_file {
-        w.flush()?;
-    }
     // Figures that quietly leave lines out would be figures of another file.
     if !report.errors.is_empty() {
         for (line, error) in &report.errors {
@@ -870,12 +872,48 @@ fn evaluate(
             report.errors.len()
         );
     }
+    if report.items == 0 {
+        bail!("{}: no labeled items to measure on", file.display());
+    }
+    if let (Some(path), Some(out)) = (predictions, out_file) {
+        let written = out
+            .into_inner()
+            .map_err(|e| e.into_error())
+            .with_context(|| format!("{}: cannot write", path.display()))?;
+        written
+            .persist(path)
+            .with_context(|| format!("{}: cannot write", path.display()))?;
+    }
     if json {
         outln!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         let _ = write!(std::io::stdout(), "{}", webcare::eval::render(&report));
     }
     Ok(())
+}
+
+/// Whether `a` and `b` name one existing file (the same path, a symbolic link to it, or
+/// another spelling of it).
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
+}
+
+/// A temporary file in `path`'s directory, to be persisted over `path` once complete.
+fn new_file_beside(path: &Path) -> Result<tempfile::NamedTempFile> {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    if path.is_dir() {
+        bail!("{}: is a directory; name a file", path.display());
+    }
+    tempfile::Builder::new()
+        .prefix(".webcare-")
+        .tempfile_in(dir)
+        .with_context(|| format!("{}: cannot write there", path.display()))
 }
 
 /// `webcare train`: the complaint, aspect and relevance models, each cross-validated
@@ -890,9 +928,49 @@ fn train(
     settings: [webcare::pipeline::model::Training; 3],
 ) -> Result<()> {
     let config = load(config_path)?;
-    let [out, aspects_out, relevance_out] = outs;
+    check_training(folds, &settings)?;
     let [settings, aspect_settings, relevance_settings] = settings;
     let dir = &config.pipeline.complaint_dir;
+    let [out, aspects_out, relevance_out] = outs;
+    let targets = [
+        out.unwrap_or_else(|| dir.join(webcare::pipeline::complaint::MODEL_FILE)),
+        aspects_out.unwrap_or_else(|| {
+            config
+                .pipeline
+                .aspects_dir
+                .join(webcare::pipeline::aspect_model::MODEL_FILE)
+        }),
+        relevance_out.unwrap_or_else(|| {
+            config
+                .pipeline
+                .topics_dir
+                .join(webcare::pipeline::relevance::MODEL_FILE)
+        }),
+    ];
+    // Before minutes of training: each model can be written where it goes, and none
+    // over labeled data or over another.
+    let mut drafts = Vec::new();
+    if !dry_run {
+        for (i, target) in targets.iter().enumerate() {
+            if let Some(input) = files.iter().find(|f| same_file(f, target)) {
+                bail!(
+                    "{}: this is a labeled file to train on ({}); write the model elsewhere",
+                    target.display(),
+                    input.display()
+                );
+            }
+            if targets[..i]
+                .iter()
+                .any(|t| t == target || same_file(t, target))
+            {
+                bail!(
+                    "{}: two models would be written to this one file",
+                    target.display()
+                );
+            }
+            drafts.push(new_file_beside(target)?);
+        }
+    }
     // The word lists alone: the models being replaced must not judge their successors,
     // nor stop them from being written when they are damaged.
     let cues = webcare::pipeline::complaint::ComplaintRules::load_cues(dir)?;
@@ -959,36 +1037,100 @@ fn train(
         relevance_report.folds,
         fold(&relevance_report.model_out_of_fold)
     );
+    for warning in webcare::train::warnings(&examples, &aspect_report, &relevance_report) {
+        errln!("warning: {warning}");
+    }
     if dry_run {
         return Ok(());
     }
-    let write = |given: Option<PathBuf>, dir: &Path, file: &str, text: String| {
-        let path = given.unwrap_or_else(|| dir.join(file));
-        std::fs::write(&path, text).with_context(|| format!("{}: cannot write", path.display()))?;
-        outln!("wrote {}", path.display());
-        anyhow::Ok(())
-    };
-    write(
-        out,
-        dir,
-        webcare::pipeline::complaint::MODEL_FILE,
+    let texts = [
         model.to_file_text(&webcare::train::header(&report, settings)),
-    )?;
-    let header = webcare::train::aspect_header(&aspect_report, &report.files, aspect_settings);
-    write(
-        aspects_out,
-        &config.pipeline.aspects_dir,
-        webcare::pipeline::aspect_model::MODEL_FILE,
-        aspect_model.to_file_text(&header),
-    )?;
-    let header =
-        webcare::train::relevance_header(&relevance_report, &report.files, relevance_settings);
-    write(
-        relevance_out,
-        &config.pipeline.topics_dir,
-        webcare::pipeline::relevance::MODEL_FILE,
-        relevance_model.to_file_text(&header),
-    )
+        aspect_model.to_file_text(&webcare::train::aspect_header(
+            &aspect_report,
+            &report.files,
+            aspect_settings,
+        )),
+        relevance_model.to_file_text(&webcare::train::relevance_header(
+            &relevance_report,
+            &report.files,
+            relevance_settings,
+        )),
+    ];
+    // A model the daemon would refuse to load is not written over one it loads.
+    let readable = [
+        webcare::pipeline::model::WordModel::parse(&texts[0]).err(),
+        webcare::pipeline::aspect_model::AspectModel::parse(&texts[1]).err(),
+        webcare::pipeline::model::WordModel::parse(&texts[2]).err(),
+    ];
+    for (target, error) in targets.iter().zip(readable) {
+        if let Some((line, message)) = error {
+            bail!(
+                "{}: the trained model would not load (its line {line}: {message}); nothing was written",
+                target.display()
+            );
+        }
+    }
+    // All three or none: each is complete beside its place before any replaces one.
+    let mut written = Vec::new();
+    for ((target, draft), text) in targets.iter().zip(drafts).zip(texts) {
+        let mut draft = draft;
+        draft
+            .write_all(text.as_bytes())
+            .and_then(|()| draft.as_file().sync_all())
+            .with_context(|| format!("{}: cannot write", target.display()))?;
+        written.push((target, draft));
+    }
+    for (target, draft) in written {
+        let previous = previous_model(target);
+        if target.exists() {
+            std::fs::copy(target, &previous).with_context(|| {
+                format!(
+                    "{}: cannot keep the model it replaces as {}",
+                    target.display(),
+                    previous.display()
+                )
+            })?;
+        }
+        draft
+            .persist(target)
+            .with_context(|| format!("{}: cannot write", target.display()))?;
+        if previous.exists() {
+            outln!(
+                "wrote {} (the one it replaced is {})",
+                target.display(),
+                previous.display()
+            );
+        } else {
+            outln!("wrote {}", target.display());
+        }
+    }
+    Ok(())
+}
+
+/// Where the model a training replaces is kept: `model.tsv.previous`.
+fn previous_model(target: &Path) -> PathBuf {
+    let mut name = target.as_os_str().to_os_string();
+    name.push(".previous");
+    PathBuf::from(name)
+}
+
+/// Settings that cannot train a model are refused before any work, naming the flag.
+fn check_training(folds: usize, settings: &[webcare::pipeline::model::Training; 3]) -> Result<()> {
+    if folds < 2 {
+        bail!("--folds {folds}: cross-validation needs at least 2 folds");
+    }
+    for s in settings {
+        if !(s.c.is_finite() && s.c > 0.0) {
+            bail!("--c {}: must be a positive number (default 16)", s.c);
+        }
+        if s.steps == 0 {
+            bail!("--steps 0: at least one step is needed to learn anything");
+        }
+        if s.min_count == 0 {
+            bail!("--min-count 0: a word must occur in at least one post");
+        }
+    }
+    Ok(())
 }
 
 /// A period as configured: "90d", or exactly where it is not whole days.

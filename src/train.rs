@@ -38,6 +38,12 @@ pub enum TrainError {
     },
     #[error("{path}: this is the held-out file; it is for measuring only, never for training")]
     HeldOut { path: PathBuf },
+    #[error("{path}:{line}: item {id:?} is marked \"held_out\": it is for measuring only, never for training")]
+    HeldOutItem {
+        path: PathBuf,
+        line: usize,
+        id: String,
+    },
     #[error("too few relevant items to train on ({relevant}; complaints {complaints}): need at least 10 of each kind")]
     TooFew { relevant: usize, complaints: usize },
     #[error("too few items labeled not relevant to train the relevance model on ({0}): need at least 10")]
@@ -78,7 +84,10 @@ pub fn read_examples(
     as_read: impl Fn(&str) -> String,
 ) -> Result<Vec<Example>, TrainError> {
     let mut out = Vec::new();
-    for path in paths {
+    // A post twice weighs double and passes `min_count` alone: ids are told apart, as
+    // `webcare eval` does.
+    let mut seen: std::collections::HashMap<String, (usize, usize)> = Default::default();
+    for (file_no, path) in paths.iter().enumerate() {
         if path
             .file_name()
             .is_some_and(|n| n.to_string_lossy().contains("heldout"))
@@ -97,11 +106,28 @@ pub fn read_examples(
             if line.trim().is_empty() {
                 continue;
             }
-            let item = Labeled::parse(&line).map_err(|message| TrainError::Invalid {
+            let invalid = |message| TrainError::Invalid {
                 path: path.clone(),
                 line: index + 1,
                 message,
-            })?;
+            };
+            let item = Labeled::parse(&line).map_err(invalid)?;
+            if item.held_out {
+                return Err(TrainError::HeldOutItem {
+                    path: path.clone(),
+                    line: index + 1,
+                    id: item.id,
+                });
+            }
+            if let Some((first_file, first_line)) =
+                seen.insert(item.id.clone(), (file_no, index + 1))
+            {
+                return Err(invalid(format!(
+                    "id {:?} is on {}:{first_line} already",
+                    item.id,
+                    paths[first_file].display()
+                )));
+            }
             out.push(Example {
                 text: as_read(&any_to_text(&item.text)),
                 lang: item.lang,
@@ -166,6 +192,59 @@ pub fn train(
         mixed_out_of_fold: mixed.finish(),
     };
     Ok((model, report))
+}
+
+/// Posts an aspect needs before the model learns much of it.
+const FEW_EXAMPLES: usize = 10;
+
+/// What to look at before the models written replace the ones in use: a model that does
+/// worse than the lists it weighs, an aspect it has (almost) no posts for.
+pub fn warnings(
+    examples: &[Example],
+    aspects: &AspectReport,
+    relevance: &RelevanceReport,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    let worse = |what: &str, model: f64, lists: f64, of: &str| {
+        format!(
+            "the {what} model does worse in cross-validation than the {of} alone (F1 {model:.3} against {lists:.3}); the {of} may flatter themselves if they were built on these posts, but more labeled posts are the likely remedy"
+        )
+    };
+    if aspects.model_out_of_fold.f1 < aspects.lists.f1 {
+        out.push(worse(
+            "aspect",
+            aspects.model_out_of_fold.f1,
+            aspects.lists.f1,
+            "word lists",
+        ));
+    }
+    if relevance.model_out_of_fold.f1 < relevance.rules.f1 {
+        out.push(worse(
+            "relevance",
+            relevance.model_out_of_fold.f1,
+            relevance.rules.f1,
+            "topic rules",
+        ));
+    }
+    let few: Vec<String> = ASPECTS
+        .iter()
+        .map(|aspect| {
+            let posts = examples
+                .iter()
+                .filter(|e| e.relevant && e.aspects.iter().any(|a| a == aspect))
+                .count();
+            (aspect, posts)
+        })
+        .filter(|(_, posts)| *posts < FEW_EXAMPLES)
+        .map(|(aspect, posts)| format!("{aspect} ({posts})"))
+        .collect();
+    if !few.is_empty() {
+        out.push(format!(
+            "aspects with fewer than {FEW_EXAMPLES} labeled posts, which the aspect model learns little of: {}",
+            few.join(", ")
+        ));
+    }
+    out
 }
 
 /// What training the aspect model did.

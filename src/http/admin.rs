@@ -38,14 +38,35 @@ pub fn erasure_for(
         (Some(url), None) => crate::pipeline::extract::canonical_url(url.trim())
             .map(Erasure::Url)
             .ok_or_else(|| format!("{url:?} is not an http(s) URL")),
-        // Staff see authors only as pseudonyms: one of those names its author as is.
-        (None, Some(handle)) if crate::pipeline::pseudonym::is_pseudonym(handle.trim()) => {
-            Ok(Erasure::Author(handle.trim().to_string()))
-        }
         (None, Some(handle)) if !handle.trim().is_empty() => {
-            Ok(Erasure::Author(pipeline.pseudonym(handle)))
+            author_erasure(pipeline, handle.trim())
         }
         _ => Err("name exactly one of `url` or `author`".into()),
+    }
+}
+
+/// Staff see authors only as pseudonyms: one of those names its author as is (in any
+/// case). Something that looks like one but is cut short or too long is refused: hashed
+/// as a handle it would erase nothing, and say it had erased all there was.
+fn author_erasure(pipeline: &crate::pipeline::Pipeline, handle: &str) -> Result<Erasure, String> {
+    use crate::pipeline::pseudonym::is_pseudonym;
+    let hex = handle
+        .strip_prefix("p_")
+        .or_else(|| handle.strip_prefix("P_"))
+        .filter(|hex| !hex.is_empty() && hex.bytes().all(|b| b.is_ascii_hexdigit()));
+    match hex {
+        Some(hex) => {
+            let pseudonym = format!("p_{}", hex.to_ascii_lowercase());
+            if is_pseudonym(&pseudonym) {
+                Ok(Erasure::Author(pseudonym))
+            } else {
+                Err(format!(
+                    "`author` looks like a pseudonym (p_ and hex digits) but has {} digits where one has 24; copy it whole from the mention (to erase a handle spelled like this, write it with its @)",
+                    hex.len()
+                ))
+            }
+        }
+        None => Ok(Erasure::Author(pipeline.pseudonym(handle))),
     }
 }
 

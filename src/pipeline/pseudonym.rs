@@ -22,6 +22,10 @@ pub const KEY_ENV: &str = "WEBCARE_PSEUDONYM_KEY";
 const KEY_BYTES: usize = 32;
 /// Bytes of the HMAC kept in a pseudonym: 96 bits, no collisions at any realistic scale.
 const PSEUDONYM_BYTES: usize = 12;
+/// The file in the data directory that tells the key its pseudonyms were made with
+/// from any other: the key's HMAC of [`FINGERPRINT_INPUT`], which says nothing of it.
+pub const FINGERPRINT_FILE: &str = "pseudonym.fingerprint";
+const FINGERPRINT_INPUT: &[u8] = b"webcare pseudonym key fingerprint 1";
 
 /// Where the key comes from.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,6 +44,12 @@ pub enum KeyError {
     Env,
     #[error("{path}: pseudonym key file: {message}")]
     File { path: PathBuf, message: String },
+    #[error("{origin} is not the key that made the pseudonyms in {data_dir} ({FINGERPRINT_FILE} there names another): with it every author would get a second pseudonym and erased authors would be stored again. Give the key this data directory was made with (check {KEY_ENV} and `[privacy] pseudonym_key_file`); to start over with a new key for good, delete {fingerprint}: erased authors are then no longer recognised")]
+    Mismatch {
+        origin: String,
+        data_dir: PathBuf,
+        fingerprint: PathBuf,
+    },
 }
 
 /// Turns handles into pseudonyms.
@@ -67,18 +77,20 @@ impl KeySource {
             return Ok(());
         };
         if let Ok(hex) = std::env::var(KEY_ENV) {
-            return parse_hex_key(hex.trim()).map(|_| ()).ok_or(KeyError::Env);
+            let key = parse_hex_key(hex.trim()).ok_or(KeyError::Env)?;
+            return check_fingerprint(&key, KEY_ENV, data_dir, false);
         }
         match std::fs::read_to_string(path) {
-            Ok(text) => parse_hex_key(text.trim())
-                .map(|_| ())
-                .ok_or_else(|| KeyError::File {
+            Ok(text) => {
+                let key = parse_hex_key(text.trim()).ok_or_else(|| KeyError::File {
                     path: path.to_owned(),
                     message: format!(
                         "must hold {} hexadecimal digits of a random key",
                         KEY_BYTES * 2
                     ),
-                }),
+                })?;
+                check_fingerprint(&key, &path.display().to_string(), data_dir, false)
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => refuse_a_lost_key(path, data_dir),
             Err(e) => Err(KeyError::File {
                 path: path.to_owned(),
@@ -97,10 +109,17 @@ impl Pseudonymiser {
                 rand::rng().fill_bytes(&mut key);
                 key
             }
-            KeySource::File { path, data_dir } => match std::env::var(KEY_ENV) {
-                Ok(hex) => parse_hex_key(hex.trim()).ok_or(KeyError::Env)?,
-                Err(_) => load_or_create(path, data_dir)?,
-            },
+            KeySource::File { path, data_dir } => {
+                let (key, origin) = match std::env::var(KEY_ENV) {
+                    Ok(hex) => (
+                        parse_hex_key(hex.trim()).ok_or(KeyError::Env)?,
+                        KEY_ENV.to_string(),
+                    ),
+                    Err(_) => (load_or_create(path, data_dir)?, path.display().to_string()),
+                };
+                check_fingerprint(&key, &origin, data_dir, true)?;
+                key
+            }
         };
         Ok(Pseudonymiser {
             key,
@@ -317,20 +336,69 @@ fn parse_hex_key(hex: &str) -> Option<[u8; KEY_BYTES]> {
 fn refuse_a_lost_key(path: &Path, data_dir: &Path) -> Result<(), KeyError> {
     let index = data_dir.join(crate::search::INDEX_DIR);
     let erased = data_dir.join(crate::search::erased::ERASED_FILE);
+    let fingerprint = data_dir.join(FINGERPRINT_FILE);
     let found = if crate::search::holds_segments(&index) {
         Some(index)
     } else {
-        Some(erased).filter(|e| e.exists())
+        [erased, fingerprint].into_iter().find(|e| e.exists())
     };
     match found {
         None => Ok(()),
         Some(found) => Err(KeyError::File {
             path: path.to_owned(),
             message: format!(
-                "missing, but {} holds pseudonyms made with it: restore the key file from the backup of the data directory, or point `[privacy] pseudonym_key_file` at it (or set {KEY_ENV}). If it is lost for good, write a new random key there yourself (`openssl rand -hex 32 > {}`): authors then get new pseudonyms, and erased authors are no longer recognised",
+                "missing, but {} was made with it: restore the key file from the backup of the data directory, or point `[privacy] pseudonym_key_file` at it (or set {KEY_ENV}). If it is lost for good, write a new random key there yourself (`openssl rand -hex 32 > {}`) and delete {}: authors then get new pseudonyms, and erased authors are no longer recognised",
                 found.display(),
-                path.display()
+                path.display(),
+                data_dir.join(FINGERPRINT_FILE).display()
             ),
+        }),
+    }
+}
+
+fn fingerprint(key: &[u8; KEY_BYTES]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
+    mac.update(FINGERPRINT_INPUT);
+    let bytes = mac.finalize().into_bytes();
+    bytes[..PSEUDONYM_BYTES]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Refuses a key (from `origin`) other than the one that made `data_dir`'s pseudonyms:
+/// a mistyped or another installation's `WEBCARE_PSEUDONYM_KEY` would let erased authors
+/// back in as silently as a lost key file would. Where no fingerprint is kept yet (a
+/// new data directory, or one from before fingerprints), `record` keeps this key's.
+fn check_fingerprint(
+    key: &[u8; KEY_BYTES],
+    origin: &str,
+    data_dir: &Path,
+    record: bool,
+) -> Result<(), KeyError> {
+    let path = data_dir.join(FINGERPRINT_FILE);
+    let ours = fingerprint(key);
+    match std::fs::read_to_string(&path) {
+        Ok(kept) if kept.trim() == ours => Ok(()),
+        Ok(_) => Err(KeyError::Mismatch {
+            origin: origin.to_string(),
+            data_dir: data_dir.to_owned(),
+            fingerprint: path,
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if record {
+                let written = std::fs::create_dir_all(data_dir)
+                    .and_then(|()| write_private(&path, &format!("{ours}\n")));
+                // Without it the key is still the right one; the next load tries again.
+                if let Err(e) = written {
+                    tracing::warn!(path = %path.display(), error = %e, "cannot keep the pseudonym key's fingerprint; a different key would not be noticed");
+                }
+            }
+            Ok(())
+        }
+        Err(e) => Err(KeyError::File {
+            path,
+            message: e.to_string(),
         }),
     }
 }
@@ -560,6 +628,37 @@ mod tests {
             "{err}"
         );
         assert!(!path.exists());
+    }
+
+    #[test]
+    fn a_key_other_than_the_one_of_the_data_directory_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pseudonym.key");
+        let first = Pseudonymiser::new(&in_dir(&path), &[]).unwrap();
+        let fingerprint = std::fs::read_to_string(dir.path().join(FINGERPRINT_FILE)).unwrap();
+        // It says nothing of the key, nor is it anyone's pseudonym.
+        let key = std::fs::read_to_string(&path).unwrap();
+        assert!(!fingerprint.contains(key.trim()) && fingerprint.trim().len() == 24);
+        // The same key again: accepted, by loading and by check-config.
+        Pseudonymiser::new(&in_dir(&path), &[]).unwrap();
+        in_dir(&path).check().unwrap();
+        // Another key in the file (or, the same way, in the environment): refused.
+        std::fs::write(&path, format!("{}\n", "0123456789abcdef".repeat(4))).unwrap();
+        for err in [
+            Pseudonymiser::new(&in_dir(&path), &[]).err().unwrap(),
+            in_dir(&path).check().err().unwrap(),
+        ] {
+            let err = err.to_string();
+            assert!(
+                err.contains("is not the key that made the pseudonyms")
+                    && err.contains(FINGERPRINT_FILE),
+                "{err}"
+            );
+        }
+        // Deleting the fingerprint is the way to start over with a new key.
+        std::fs::remove_file(dir.path().join(FINGERPRINT_FILE)).unwrap();
+        let second = Pseudonymiser::new(&in_dir(&path), &[]).unwrap();
+        assert_ne!(first.pseudonym("karim_h"), second.pseudonym("karim_h"));
     }
 
     #[test]

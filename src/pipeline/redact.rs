@@ -934,6 +934,22 @@ pub struct PatternError {
     pub message: String,
 }
 
+/// A configured pattern, compiled, or why it cannot redact: it does not parse, it can
+/// match the empty string (its placeholder would go between every two letters, and no
+/// text would be read again), or it can match nothing at all.
+pub fn compile_extra(regex: &str) -> Result<Regex, String> {
+    let compiled = Regex::new(regex).map_err(|e| format!("not a valid regular expression: {e}"))?;
+    let hir =
+        regex_syntax::parse(regex).map_err(|e| format!("not a valid regular expression: {e}"))?;
+    match hir.properties().minimum_len() {
+        Some(0) => Err(format!(
+            "{regex:?} can match the empty string, which would put the placeholder between every two letters of every text; make each part required (no `*`, `?` or `{{0,…}}` on the whole, no `^`, `$` or `\\b` alone)"
+        )),
+        None => Err(format!("{regex:?} can never match anything")),
+        Some(_) => Ok(compiled),
+    }
+}
+
 impl Redactor {
     /// The built-in patterns plus `extra` ones.
     pub fn new(extra: &[ExtraPattern]) -> Result<Redactor, PatternError> {
@@ -946,9 +962,9 @@ impl Redactor {
             })
             .collect();
         for p in extra {
-            let regex = Regex::new(&p.regex).map_err(|e| PatternError {
+            let regex = compile_extra(&p.regex).map_err(|message| PatternError {
                 placeholder: p.placeholder.clone(),
-                message: e.to_string(),
+                message,
             })?;
             patterns.push(Pattern {
                 placeholder: p.placeholder.clone(),

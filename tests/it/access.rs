@@ -806,6 +806,29 @@ async fn erasure_then_search_with_an_audit_trail() {
     )
     .await;
     assert_eq!((status, dry["matching"].as_u64()), (200, Some(1)), "{dry}");
+    // In capitals too; one cut short is refused, not taken for a handle that erases
+    // nothing.
+    let (status, dry) = post_json(
+        addr,
+        "/api/admin/forget",
+        json!({ "author": pseudonym.to_uppercase(), "dry_run": true }),
+    )
+    .await;
+    assert_eq!((status, dry["matching"].as_u64()), (200, Some(1)), "{dry}");
+    let (status, short) = post_json(
+        addr,
+        "/api/admin/forget",
+        json!({ "author": &pseudonym[..pseudonym.len() - 1], "dry_run": true }),
+    )
+    .await;
+    assert_eq!(status, 400, "{short}");
+    assert!(
+        short["error"]
+            .as_str()
+            .unwrap()
+            .contains("has 23 digits where one has 24"),
+        "{short}"
+    );
     let (_, still) = get_json(addr, "/api/search?q=*").await;
     assert_eq!(still["total"], 3, "a dry run erases nothing");
     let (status, erased) =

@@ -730,9 +730,15 @@ fn train_writes_models_that_the_pipeline_then_uses() {
         err.contains("topics/model.tsv:2:") && err.contains("not a number"),
         "{err}"
     );
-    // Training new ones replaces them: the damaged files are not read for that.
-    let (code, _, err) = train_quickly(&config, &["tests/data/labeled-train.jsonl"]);
+    // Training new ones replaces them: the damaged files are not read for that, and
+    // are kept beside the new ones.
+    let (code, out, err) = train_quickly(&config, &["tests/data/labeled-train.jsonl"]);
     assert_eq!(code, 0, "{err}");
+    assert!(out.contains("(the one it replaced is "), "{out}");
+    assert_eq!(
+        std::fs::read_to_string(complaint.join("model.tsv.previous")).unwrap(),
+        "(bias)\t0.1\nslecht 2.0\n"
+    );
     let (code, _, err) = webcare(&["check-config", "-c", &config]);
     assert_eq!(code, 0, "{err}");
 }
@@ -805,14 +811,153 @@ fn train_refuses_the_held_out_file_and_names_a_bad_line() {
     assert_ne!(code, 0, "{out}");
     assert!(out.is_empty(), "{out}");
     assert!(
-        err.contains("bad.jsonl:2: invalid labeled item: invalid type: integer `3`, expected a string (column 8)")
+        err.contains("bad.jsonl:2: invalid labeled item: field `id`: invalid type: integer `3`, expected a string (column 8)")
             && err.contains("1 of its labeled lines could not be read"),
         "{err}"
     );
-    // Nothing was written on either failure.
+    // A copy of held-out items under another name, an id twice, settings that cannot
+    // train, an output over a labeled file or where it cannot be written: each refused
+    // before any training, naming what is wrong.
+    let held_out = std::fs::read_to_string(repo().join("tests/data/labeled-heldout.jsonl"))
+        .unwrap()
+        .lines()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join("\n");
+    let copied = write(dir.path(), "more.jsonl", &held_out);
+    let train = "tests/data/labeled-train.jsonl";
+    let (code, _, err) = webcare(&["train", "-c", &config, train, &copied]);
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("more.jsonl:1: item \"ho-") && err.contains("marked \"held_out\""),
+        "{err}"
+    );
+    let (code, _, err) = webcare(&["train", "-c", &config, train, train]);
+    assert_ne!(code, 0);
+    assert!(
+        err.contains(
+            "labeled-train.jsonl:1: id \"tr-0001\" is on tests/data/labeled-train.jsonl:1 already"
+        ),
+        "{err}"
+    );
+    for (flag, value, says) in [
+        ("--c", "nan", "--c NaN: must be a positive number"),
+        ("--c", "0", "--c 0: must be a positive number"),
+        ("--steps", "0", "--steps 0"),
+        (
+            "--folds",
+            "1",
+            "--folds 1: cross-validation needs at least 2 folds",
+        ),
+    ] {
+        let (code, _, err) = webcare(&["train", "-c", &config, train, flag, value]);
+        assert_ne!(code, 0, "{flag} {value}");
+        assert!(err.contains(says), "{flag} {value}: {err}");
+    }
+    let labeled = write(
+        dir.path(),
+        "labeled.jsonl",
+        &std::fs::read_to_string(repo().join(train)).unwrap(),
+    );
+    let (code, out, err) = webcare(&["train", "-c", &config, &labeled, "--out", &labeled]);
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("this is a labeled file to train on") && out.is_empty(),
+        "{out}{err}"
+    );
+    assert!(std::fs::read_to_string(&labeled)
+        .unwrap()
+        .starts_with("{\"id\": \"tr-0001\""));
+    let nowhere = dir.path().join("missing/model.tsv");
+    let (code, out, err) = webcare(&[
+        "train",
+        "-c",
+        &config,
+        train,
+        "--relevance-out",
+        nowhere.to_str().unwrap(),
+    ]);
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("missing/model.tsv: cannot write there") && out.is_empty(),
+        "{out}{err}"
+    );
+    // Nothing was written on any failure.
     assert!(!complaint.join("model.tsv").exists());
     assert!(!aspects.join("model.tsv").exists());
     assert!(!topics.join("model.tsv").exists());
+}
+
+/// What eval refuses: labels it cannot score as written, a file without items, and
+/// predictions over the labeled file; a failed run leaves earlier predictions alone.
+#[test]
+fn eval_refuses_labels_it_cannot_score_and_keeps_the_files_it_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config_in(dir.path(), "");
+    let good = r#"{"id":"a","lang":"nl","text":"De tolk bij mijn gehoor bij de IND sprak geen Tigrinya.","relevant":true,"complaint":true,"aspects":["interpreter"],"pii":[]}"#;
+    for (line, says) in [
+        (
+            r#"{"id":"b","lang":"nl","text":"De IND in Ter Apel.","relevant":true,"aspects":[]}"#,
+            "field `complaint` is missing; an item labeled relevant needs it",
+        ),
+        (
+            r#"{"id":"b","lang":"nl","text":"Asielkat zoekt baasje.","relevant":false,"complaint":false,"aspects":["reception"]}"#,
+            "field `aspects` is not empty on an item labeled not relevant",
+        ),
+        (
+            r#"{"id":"b","lang":"nl","text":"Bel 06 1234 5678 voor de IND.","relevant":true,"complaint":false,"aspects":[],"pii":["0612345678"]}"#,
+            "field `pii`: string 1 of 1 does not occur in `text`",
+        ),
+        (
+            r#"{"id":"b","lang":"nl","text":"x","relevant":"yes"}"#,
+            "field `relevant`: invalid type: string \"yes\", expected a boolean",
+        ),
+    ] {
+        let file = write(dir.path(), "bad.jsonl", &format!("{good}\n{line}\n"));
+        let (code, out, err) = webcare(&["eval", "-c", &config, &file]);
+        assert_ne!(code, 0, "{line}");
+        assert!(out.is_empty(), "{out}");
+        assert!(err.contains("bad.jsonl:2: ") && err.contains(says), "{err}");
+        // The personal data of a label is not quoted.
+        assert!(!err.contains("0612345678"), "{err}");
+    }
+    let empty = write(dir.path(), "empty.jsonl", "\n");
+    let (code, _, err) = webcare(&["eval", "-c", &config, &empty]);
+    assert_ne!(code, 0);
+    assert!(err.contains("empty.jsonl: no labeled items"), "{err}");
+
+    let labeled = write(dir.path(), "labeled.jsonl", &format!("{good}\n"));
+    let (code, _, err) = webcare(&["eval", "-c", &config, &labeled, "--predictions", &labeled]);
+    assert_ne!(code, 0);
+    assert!(err.contains("this is the labeled file"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(&labeled).unwrap(),
+        format!("{good}\n")
+    );
+    let predictions = dir.path().join("p.jsonl");
+    let predictions = predictions.to_str().unwrap();
+    let (code, _, err) = webcare(&[
+        "eval",
+        "-c",
+        &config,
+        &labeled,
+        "--predictions",
+        predictions,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let before = std::fs::read_to_string(predictions).unwrap();
+    assert!(before.starts_with("{\"id\":\"a\""), "{before}");
+    let bad = write(dir.path(), "bad.jsonl", &format!("{good}\n{{\n"));
+    let (code, _, _) = webcare(&["eval", "-c", &config, &bad, "--predictions", predictions]);
+    assert_ne!(code, 0);
+    assert_eq!(std::fs::read_to_string(predictions).unwrap(), before);
+    // Nothing is left beside it.
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".webcare-"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
 }
 
 /// The daemon as the binary: a hang-up or a termination stops it cleanly (its last
