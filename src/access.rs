@@ -395,6 +395,22 @@ impl Users {
         self.users.iter().find(|u| u.name == name)
     }
 
+    /// That there is no user `name`, and the one it may be meant for: names are exact,
+    /// but no two differ only in capitals ([`check_name`]).
+    pub fn no_user(&self, name: &str) -> String {
+        match self
+            .users
+            .iter()
+            .find(|u| u.name.to_lowercase() == name.to_lowercase())
+        {
+            Some(u) => format!(
+                "no user {name:?}; names are exact: did you mean {:?}?",
+                u.name
+            ),
+            None => format!("no user {name:?}; add it with `webcare user add`"),
+        }
+    }
+
     /// The user whose password this is; `None` for an unknown user or a wrong password
     /// (the same answer, and about the same time, for both).
     pub fn check_password(&self, name: &str, password: &str) -> Option<&User> {
@@ -536,17 +552,17 @@ impl Users {
     pub fn revoke_token(&mut self, name: &str, id: &str) -> Result<bool, AccessError> {
         let user = self.user_mut(name)?;
         let before = user.tokens.len();
-        user.tokens.retain(|t| t.id() != id);
+        // Shown in lower case; copied in capitals it is the same token.
+        user.tokens.retain(|t| !t.id().eq_ignore_ascii_case(id));
         Ok(user.tokens.len() != before)
     }
 
     fn user_mut(&mut self, name: &str) -> Result<&mut User, AccessError> {
+        let missing = self.no_user(name);
         self.users
             .iter_mut()
             .find(|u| u.name == name)
-            .ok_or_else(|| {
-                AccessError::Usage(format!("no user {name:?}; add it with `webcare user add`"))
-            })
+            .ok_or(AccessError::Usage(missing))
     }
 
     /// Ends every API token of `name`; how many there were.

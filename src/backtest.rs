@@ -105,7 +105,10 @@ pub fn backtest<R: BufRead>(
     let mut now = start;
     while now <= end {
         let mut added = false;
-        while let Some(m) = next.next_if(|m| m.published < now) {
+        while let Some(mut m) = next.next_if(|m| m.published < now) {
+            // Fetched when the simulated clock reads it, not today: a post dated after
+            // today would be taken for a wrong date and re-dated to today.
+            m.fetched = m.published;
             let m = pipeline.process(m);
             if m.is_relevant() {
                 writer.upsert(&m)?;

@@ -1531,7 +1531,8 @@ fn user(config_path: &Path, action: UserAction) -> Result<()> {
                     Ok(())
                 } else {
                     Err(webcare::access::AccessError::Usage(format!(
-                        "no user {name:?} in {}",
+                        "{} ({})",
+                        users.no_user(&name),
                         path.display()
                     )))
                 }
@@ -1607,7 +1608,7 @@ fn token(config_path: &Path, name: &str, action: TokenAction) -> Result<()> {
             let users = Users::load(path)?;
             let user = users
                 .get(name)
-                .with_context(|| format!("no user {name:?} in {}", path.display()))?;
+                .with_context(|| format!("{} ({})", users.no_user(name), path.display()))?;
             if user.tokens.is_empty() {
                 outln!("{name} has no tokens");
             }
@@ -1627,7 +1628,9 @@ fn token(config_path: &Path, name: &str, action: TokenAction) -> Result<()> {
             }
         }
         TokenAction::Revoke(id) => {
-            let id = id.trim();
+            // As the list shows it (the same id in capitals is the same token).
+            let id = id.trim().to_ascii_lowercase();
+            let id = id.as_str();
             Users::change_file(path, |users| {
                 if users.revoke_token(name, id)? {
                     Ok(())

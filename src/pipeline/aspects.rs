@@ -242,6 +242,15 @@ mod tests {
             err.starts_with("a/nl.toml:4:") && err.contains("for topic rules only"),
             "{err}"
         );
+        // Nor is a strong one: it would be read and do nothing.
+        let err = aspects("[[include]]\nid = \"interpreter\"\nstrong = true\nany = [\"tolk*\"]\n")
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.starts_with("a/nl.toml:2:") && err.contains("`strong` is for topic rules only"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -226,6 +226,11 @@ const SPACED_EMAIL: &str = concat!(
 /// [`NOT_NAMES`] or function words ("اسمي مكتوب خطأ": my name is written wrongly).
 const SELF_INTRODUCTIONS: &[&str] = &[
     "mijn naam is",
+    // The first or the family name alone, as a form asks for it.
+    "mijn (?:voor|achter)naam is",
+    "my (?:first |last |family |sur)name is",
+    "mein (?:vor|nach)name ist",
+    "mon prénom est",
     // "Mijn naam: Aziza Noori". Not a bare "Naam:", which labels as often a file, a
     // project or an organisation ("Naam: COA Ter Apel").
     r"mijn naam[ \t]*[:：]",
@@ -1562,6 +1567,16 @@ mod tests {
             ("اسمي محمد أحمد علي حسن الكريمي", "اسمي [name]"),
             ("اسمي محمد وعمري ٢٥ سنة", "اسمي [name] وعمري ٢٥ سنة"),
             ("Mijn naam is: Yusuf Haddad.", "Mijn naam is: [name]."),
+            (
+                "Mijn voornaam is Yusuf, mijn achternaam is Haddad.",
+                "Mijn voornaam is [name], mijn achternaam is [name].",
+            ),
+            (
+                "My first name is Yusuf and my surname is Haddad",
+                "My first name is [name] and my surname is [name]",
+            ),
+            ("Mein Nachname ist Haddad.", "Mein Nachname ist [name]."),
+            ("Mon prénom est Yusuf.", "Mon prénom est [name]."),
             ("Mijn naam is 'Yusuf Haddad'", "Mijn naam is '[name]'"),
             ("Mijn naam is Dr. Yusuf Haddad", "Mijn naam is Dr. [name]"),
             (
@@ -1660,6 +1675,8 @@ mod tests {
             "my name is spelled wrong on the permit",
             "mijn naam is verkeerd gespeld in de brief",
             "mijn naam is NIET goed geschreven",
+            "my last name is misspelled on the permit",
+            "mijn achternaam is verkeerd gespeld",
             "ik heet u van harte welkom",
             "de mevrouw van de IND",
         ] {

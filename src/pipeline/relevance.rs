@@ -38,7 +38,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::mention::Relevance;
+use crate::mention::{Relevance, UNDETERMINED};
 
 use super::model::{self, FeatureSet, WordModel};
 use super::terms::{TermMatcher, CONTINUES};
@@ -581,6 +581,12 @@ impl Builder {
                 ));
             }
         }
+        if raw.strong && self.allowed_ids.is_some() {
+            return Err(invalid(
+                raw.id.span(),
+                format!("rule {id:?}: `strong` is for topic rules only; an aspect rule tags every post it matches"),
+            ));
+        }
         let languages = match raw.languages {
             None => Vec::new(),
             // The aspects are judged on every post alike (their lists share this format).
@@ -593,14 +599,17 @@ impl Builder {
             Some(list) => {
                 let span = list.span();
                 let codes = list.into_inner();
-                let bad = codes.iter().find(|c| {
-                    !(2..=3).contains(&c.len()) || !c.bytes().all(|b| b.is_ascii_lowercase())
-                });
+                // A code the detector never answers would leave the rule silent.
+                let known = crate::pipeline::language::known_codes();
+                let bad = codes
+                    .iter()
+                    .find(|c| !known.contains(&c.as_str()) && c.as_str() != UNDETERMINED);
                 if codes.is_empty() || bad.is_some() {
                     return Err(invalid(
                         span,
                         format!(
-                            "rule {id:?}: `languages` lists language codes in lower case, as detected (\"ar\", \"fa\", \"so\", …){}",
+                            "rule {id:?}: `languages` lists language codes in lower case, as detected ({}, or {UNDETERMINED}){}",
+                            known.join(", "),
                             bad.map_or(String::new(), |b| format!("; {b:?} is none"))
                         ),
                     ));
@@ -1332,6 +1341,16 @@ all = [["ind"], ["gehoor*"]]
             .to_string();
         assert!(err.starts_with("t/intl.toml:4:"), "{err}");
         assert!(err.contains("\"Dutch\" is none"), "{err}");
+        // Well formed, but a code the detector never answers: the rule would be silent.
+        let file = "[[include]]\nid = \"x\"\nany = [\"gehoor\"]\nlanguages = [\"fr\", \"xx\"]\n";
+        let err = Topics::from_sources(&[(PathBuf::from("t/intl.toml"), file.to_string())])
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.starts_with("t/intl.toml:4:") && err.contains("\"xx\" is none"),
+            "{err}"
+        );
     }
 
     #[test]

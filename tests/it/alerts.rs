@@ -190,10 +190,14 @@ const BOTH_DAY: i64 = 21;
 /// no rule knows (an appointment app), one post reposted forty times, and one person
 /// posting fourteen complaints of their own.
 fn synthetic_stream() -> Stream {
+    synthetic_stream_from(Utc.with_ymd_and_hms(2026, 9, 7, 0, 0, 0).unwrap())
+}
+
+fn synthetic_stream_from(start: DateTime<Utc>) -> Stream {
     let mut rng = StdRng::seed_from_u64(7);
     let mut s = Stream {
         lines: Vec::new(),
-        start: Utc.with_ymd_and_hms(2026, 9, 7, 0, 0, 0).unwrap(),
+        start,
     };
     let mut n = 0;
     let mut next_id = || {
@@ -445,6 +449,34 @@ fn backtest_finds_bursts_waves_and_new_complaints_but_not_a_repost_wave() {
     assert!(burst.mentions.iter().filter(|m| !m.is_empty()).count() >= 10);
     assert!(burst.closed.is_some(), "{burst:?}");
     assert!(burst.peak >= 10, "{burst:?}");
+}
+
+/// History dated after today (a test set shifted forward, a clock set wrong) replays on
+/// its own clock: the same incidents open at the same moments of it, none is lost to
+/// posts re-dated to today.
+#[test]
+fn a_history_dated_after_today_replays_the_same() {
+    let (config, _lists) = lists_only_pipeline();
+    let replay = |start: DateTime<Utc>| {
+        let stream = synthetic_stream_from(start);
+        let report = webcare::backtest::backtest(
+            "synthetic.jsonl",
+            stream.lines.join("\n").as_bytes(),
+            &config,
+            &test_alerts(),
+        )
+        .unwrap();
+        let opened: Vec<(String, String, chrono::Duration)> = report
+            .incidents
+            .iter()
+            .map(|i| (i.kind.clone(), i.key.clone(), i.opened - start))
+            .collect();
+        (report.indexed, opened)
+    };
+    let past = replay(Utc.with_ymd_and_hms(2026, 9, 7, 0, 0, 0).unwrap());
+    let future = replay(Utc.with_ymd_and_hms(2031, 9, 1, 0, 0, 0).unwrap());
+    assert!(!past.1.is_empty());
+    assert_eq!(past, future);
 }
 
 /// With facets, a burst the whole aspect shows opens one incident, not one more per

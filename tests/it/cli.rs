@@ -1199,7 +1199,15 @@ fn users_and_tokens_from_the_shell() {
         .find(|l| !l.contains("export script"))
         .unwrap();
     let id = first.split_whitespace().next().unwrap();
-    let (code, out, err) = webcare(&["token", "-c", &config, "tess", "--revoke", id]);
+    // Copied in capitals, it is the same id.
+    let (code, out, err) = webcare(&[
+        "token",
+        "-c",
+        &config,
+        "tess",
+        "--revoke",
+        &id.to_uppercase(),
+    ]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains(&format!("token {id} revoked")), "{out}");
     let (code, _, err) = webcare(&["token", "-c", &config, "tess", "--revoke", id]);
@@ -1220,6 +1228,13 @@ fn users_and_tokens_from_the_shell() {
     let (code, _, err) = webcare(&["token", "-c", &config, "nobody", "--revoke-all"]);
     assert_ne!(code, 0);
     assert!(err.contains("no user \"nobody\""), "{err}");
+    // Names are exact; one in other capitals is pointed to.
+    let (code, _, err) = webcare(&["token", "-c", &config, "TESS", "--list"]);
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("no user \"TESS\"; names are exact: did you mean \"tess\"?"),
+        "{err}"
+    );
     let (_, out, _) = webcare(&["audit", "-c", &config]);
     for action in ["user_set", "token_add", "token_revoke"] {
         assert!(out.contains(action), "{action} not audited: {out}");
