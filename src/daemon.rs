@@ -114,13 +114,16 @@ pub async fn start(config: &Config) -> Result<Daemon, DaemonError> {
     }
     let writer_handle = writer.clone();
     let board = StatusBoard::default();
-    let poller = Arc::new(Poller::new(
-        &config.poll,
-        &config.privacy,
-        pipeline.clone(),
-        writer.clone(),
-        board.clone(),
-    )?);
+    let poller = Arc::new(
+        Poller::new(
+            &config.poll,
+            &config.privacy,
+            pipeline.clone(),
+            writer.clone(),
+            board.clone(),
+        )?
+        .with_holds(state.clone()),
+    );
     let cancel = CancellationToken::new();
     let mut pollers = poll::spawn_sources(poller.clone(), &config.sources, &checkpoints, &cancel)?;
     if config.alerts.enabled {

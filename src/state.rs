@@ -118,6 +118,15 @@ const MIGRATIONS: &[&str] = &[
     // 8: the mentions a message quotes, as its parts show them, for erasure before it
     // is sent (`[]`: none, or from before).
     "ALTER TABLE outbox ADD COLUMN quotes TEXT NOT NULL DEFAULT '[]';",
+    // 9: waits that outlast a restart (`crate::poll::holds`): a failing source's backoff,
+    // and a host that answered 429.
+    "CREATE TABLE source_holds (
+        source TEXT PRIMARY KEY,
+        until TEXT NOT NULL,
+        failures INTEGER NOT NULL,
+        last_error TEXT NOT NULL
+     );
+     CREATE TABLE host_holds (host TEXT PRIMARY KEY, until TEXT NOT NULL);",
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -28,7 +28,12 @@ pub enum FetchError {
     #[error("HTTP {status}")]
     Status { status: u16 },
     #[error("HTTP {status}; {}", asked_wait(*wait))]
-    RetryAfter { status: u16, wait: Duration },
+    RetryAfter {
+        status: u16,
+        wait: Duration,
+        /// The host (name and port) that answered, which a 429 holds.
+        host: String,
+    },
     #[error("too many redirects (more than {0})")]
     Redirects(usize),
     #[error("cannot connect: {0}")]
@@ -271,7 +276,9 @@ impl Fetcher {
             .user_agent(settings.user_agent.clone())
             .timeout(settings.timeout)
             .connect_timeout(settings.timeout.min(Duration::from_secs(10)))
-            .redirect(reqwest::redirect::Policy::limited(settings.max_redirects))
+            // Followed by `fetch` itself: each hop waits for its own host's slot and pace,
+            // so that feeds redirected to one host count against that host's limit.
+            .redirect(reqwest::redirect::Policy::none())
             .pool_idle_timeout(Duration::from_secs(30))
             .build()
             .map_err(|e| FetchError::Other(e.to_string()))?;
@@ -284,12 +291,16 @@ impl Fetcher {
     }
 
     fn host(&self, url: &Url) -> Arc<Host> {
+        self.host_by_key(host_key(url))
+    }
+
+    fn host_by_key(&self, key: String) -> Arc<Host> {
         let mut hosts = self
             .hosts
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         hosts
-            .entry(host_key(url))
+            .entry(key)
             .or_insert_with(|| {
                 Arc::new(Host {
                     slots: Semaphore::new(self.settings.max_per_host),
@@ -297,6 +308,12 @@ impl Fetcher {
                 })
             })
             .clone()
+    }
+
+    /// Holds `host` (name and port, as [`FetchError::RetryAfter`] names it) for `wait`: a
+    /// hold it asked for before a restart.
+    pub fn hold_host(&self, host: &str, wait: Duration) {
+        self.host_by_key(host.to_string()).hold_for(wait);
     }
 
     /// Makes `min_interval` known to `url`'s host before any request: the strictest
@@ -342,8 +359,35 @@ impl Fetcher {
         request: &FetchRequest,
         waiting: &(dyn Fn(Duration) + Sync),
     ) -> Result<Fetched, FetchError> {
-        let host_name = request.url.host_str().unwrap_or_default().to_string();
-        let host = self.host(&request.url);
+        let mut url = request.url.clone();
+        let mut headers = request_headers(request);
+        for _ in 0..=self.settings.max_redirects {
+            match self.fetch_hop(request, &url, &headers, waiting).await? {
+                Hop::Arrived(fetched) => return Ok(fetched),
+                Hop::Redirected(next) => {
+                    if host_key(&next) != host_key(&url) {
+                        // As reqwest's own redirects do: a token is for the host it was
+                        // configured for.
+                        headers.remove(header::AUTHORIZATION);
+                        headers.remove(header::COOKIE);
+                    }
+                    url = next;
+                }
+            }
+        }
+        Err(FetchError::Redirects(self.settings.max_redirects))
+    }
+
+    /// One request of `fetch` to `url`, in its host's turn and slot.
+    async fn fetch_hop(
+        &self,
+        request: &FetchRequest,
+        url: &Url,
+        headers: &HeaderMap,
+        waiting: &(dyn Fn(Duration) + Sync),
+    ) -> Result<Hop, FetchError> {
+        let host_name = url.host_str().unwrap_or_default().to_string();
+        let host = self.host(url);
         let _permit = host
             .slots
             .acquire()
@@ -353,12 +397,15 @@ impl Fetcher {
         self.wait_turn(&host, request.min_interval, waiting).await;
         let response = self
             .client
-            .get(request.url.clone())
-            .headers(request_headers(request))
+            .get(url.clone())
+            .headers(headers.clone())
             .send()
             .await
             .map_err(|e| self.classify(e))?;
         let status = response.status();
+        if status.is_redirection() && status != StatusCode::NOT_MODIFIED {
+            return redirect_target(url, response.headers()).map(Hop::Redirected);
+        }
         self.clock.answered();
         // Every answer with a `Date` is a verdict on our clock, whatever its status.
         let skew = clock_skew(response.headers(), std::time::SystemTime::now());
@@ -373,7 +420,7 @@ impl Fetcher {
             host.hold_for(wait);
         }
         if status == StatusCode::NOT_MODIFIED {
-            return Ok(Fetched::NotModified);
+            return Ok(Hop::Arrived(Fetched::NotModified));
         }
         if status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::SERVICE_UNAVAILABLE {
             if let Some(wait) = retry_after(response.headers()).or(quota) {
@@ -388,6 +435,7 @@ impl Fetcher {
                 return Err(FetchError::RetryAfter {
                     status: status.as_u16(),
                     wait,
+                    host: host_key(url),
                 });
             }
         }
@@ -402,14 +450,14 @@ impl Fetcher {
         let headers = response.headers().clone();
         let url = response.url().clone();
         let bytes = self.read_capped(response).await?;
-        Ok(Fetched::Body(Body {
+        Ok(Hop::Arrived(Fetched::Body(Body {
             url,
             content_type: header_text(&headers, header::CONTENT_TYPE),
             etag: header_text(&headers, header::ETAG),
             last_modified: header_text(&headers, header::LAST_MODIFIED),
             link: header_text(&headers, header::LINK),
             bytes,
-        }))
+        })))
     }
 
     /// Reads the body, refusing anything over the cap without buffering it whole.
@@ -446,6 +494,28 @@ impl Fetcher {
             FetchError::Other(with_url(source_chain(&e)))
         }
     }
+}
+
+/// Where one request of a fetch ended.
+enum Hop {
+    Arrived(Fetched),
+    Redirected(Url),
+}
+
+/// The `Location` of a redirect from `from`, resolved against it; only to http(s).
+fn redirect_target(from: &Url, headers: &HeaderMap) -> Result<Url, FetchError> {
+    let location = header_text(headers, header::LOCATION)
+        .ok_or_else(|| FetchError::Other("a redirect without a Location".into()))?;
+    let target = from
+        .join(&location)
+        .map_err(|e| FetchError::Other(format!("a redirect to an unreadable Location ({e})")))?;
+    if !matches!(target.scheme(), "http" | "https") {
+        return Err(FetchError::Other(format!(
+            "a redirect to a {}: address, which is not fetched",
+            target.scheme()
+        )));
+    }
+    Ok(target)
 }
 
 fn request_headers(request: &FetchRequest) -> HeaderMap {
@@ -575,7 +645,14 @@ mod tests {
 
     #[test]
     fn a_retry_after_reads_in_whole_seconds() {
-        let said = |wait| FetchError::RetryAfter { status: 503, wait }.to_string();
+        let said = |wait| {
+            FetchError::RetryAfter {
+                status: 503,
+                wait,
+                host: String::new(),
+            }
+            .to_string()
+        };
         assert_eq!(
             said(Duration::from_millis(14_301)),
             "HTTP 503; server asks to wait 15 seconds"

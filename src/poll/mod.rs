@@ -7,6 +7,7 @@
 //! hostile source only ever delays itself, because every source has its own loop, every
 //! request a timeout and a size cap, and every host a limit on requests in flight.
 
+pub mod holds;
 pub mod http;
 
 use std::collections::BTreeMap;
@@ -150,6 +151,8 @@ pub struct Poller {
     board: StatusBoard,
     settings: config::Poll,
     privacy: config::Privacy,
+    /// Where waits are kept across restarts ([`holds`]); none in tests that need not.
+    holds: Option<Arc<crate::state::StateDb>>,
 }
 
 impl Poller {
@@ -168,7 +171,62 @@ impl Poller {
             board,
             settings: settings.clone(),
             privacy: privacy.clone(),
+            holds: None,
         })
+    }
+
+    /// Keeps the waits of failing sources and of hosts that answered 429 in `state`, so
+    /// that a restart keeps them too; and takes up those kept there before.
+    pub fn with_holds(mut self, state: Arc<crate::state::StateDb>) -> Poller {
+        match state.host_holds(Utc::now()) {
+            Ok(hosts) => {
+                for (host, until) in hosts {
+                    let wait = (until - Utc::now()).to_std().unwrap_or_default();
+                    tracing::info!(host = %host, wait_secs = wait.as_secs(), "the host asked to wait before the restart; waiting still");
+                    self.fetcher.hold_host(&host, wait);
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the waits kept from before the restart")
+            }
+        }
+        self.holds = Some(state);
+        self
+    }
+
+    /// The wait `source` was in when the daemon stopped, if it is not over.
+    fn kept_hold(&self, source: &str) -> Option<holds::SourceHold> {
+        let state = self.holds.as_ref()?;
+        match cpu_bound(|| state.source_holds(Utc::now())) {
+            Ok(mut holds) => holds.remove(source),
+            Err(e) => {
+                tracing::warn!(source, error = %e, "cannot read the wait kept from before the restart");
+                None
+            }
+        }
+    }
+
+    /// Keeps `source`'s wait (`None`: it polled well and waits for nothing), and the
+    /// host's that a 429 asked for.
+    fn keep_hold(&self, source: &str, hold: Option<holds::SourceHold>, error: Option<&PollError>) {
+        let Some(state) = &self.holds else { return };
+        let kept = cpu_bound(|| {
+            if let Some(PollError::Fetch(FetchError::RetryAfter {
+                status: 429,
+                wait,
+                host,
+            })) = error
+            {
+                state.hold_host(host, Utc::now() + to_chrono(*wait))?;
+            }
+            match &hold {
+                Some(hold) => state.hold_source(source, hold),
+                None => state.release_source(source),
+            }
+        });
+        if let Err(e) = kept {
+            tracing::warn!(source, error = %e, "cannot keep the source's wait for after a restart");
+        }
     }
 
     /// What the servers' `Date` headers said of this machine's clock.
@@ -293,12 +351,11 @@ impl Poller {
                 .take()
                 .and(collected.report.skipped.clone())
             {
-                tracing::warn!(source = %source.name(), "{skipped}");
-                let at = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-                let skipped = format!("{at}: {skipped}");
-                collected.skipped = Some(skipped.clone());
-                self.board
-                    .update(source.name(), |s| s.last_skipped = Some(skipped));
+                self.note_skipped(source, &mut collected, skipped);
+            }
+            if let Some(skipped) = &page.skipped {
+                collected.report.skipped = Some(skipped.clone());
+                self.note_skipped(source, &mut collected, skipped.clone());
             }
             collected.report.pages += 1;
             collected.report.not_modified = not_modified;
@@ -317,6 +374,16 @@ impl Poller {
                 _ => return Ok(collected),
             }
         }
+    }
+
+    /// A walk given up: logged, and kept as the source's `last_skipped` (with when).
+    fn note_skipped(&self, source: &dyn Source, collected: &mut Collected, skipped: String) {
+        tracing::warn!(source = %source.name(), "{skipped}");
+        let at = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let skipped = format!("{at}: {skipped}");
+        collected.skipped = Some(skipped.clone());
+        self.board
+            .update(source.name(), |s| s.last_skipped = Some(skipped));
     }
 
     async fn fetch_page(
@@ -385,8 +452,19 @@ impl Poller {
         cancel: CancellationToken,
     ) {
         let name = source.name().to_string();
-        let mut failures = 0u32;
         let mut wait = self.first_delay(interval);
+        let kept = self.kept_hold(&name);
+        let mut held = kept.is_some();
+        let mut failures = kept.as_ref().map_or(0, |h| h.failures);
+        if let Some(hold) = kept {
+            wait = wait.max((hold.until - Utc::now()).to_std().unwrap_or_default());
+            tracing::info!(source = %name, failures, wait_secs = wait.as_secs(), "waiting as before the restart");
+            self.board.update(&name, |s| {
+                s.state = failing_or_retrying(failures);
+                s.last_error = Some(hold.last_error);
+                s.consecutive_failures = failures;
+            });
+        }
         loop {
             self.board.update(&name, |s| {
                 s.next_poll = Utc::now().checked_add_signed(to_chrono(wait));
@@ -403,13 +481,30 @@ impl Poller {
             wait = match outcome {
                 Ok(report) => {
                     failures = 0;
+                    if std::mem::take(&mut held) {
+                        self.keep_hold(&name, None, None);
+                    }
                     self.record_success(&name, started, &checkpoint, report);
                     self.jittered(interval)
                 }
                 Err(error) => {
                     failures = failures_after(failures, &error);
                     let wait = self.after_failure(interval, failures, &error);
-                    self.record_failure(&name, started, failures.max(1), &error, wait);
+                    let shown = self.record_failure(
+                        &name,
+                        started,
+                        failures.max(1),
+                        &error,
+                        wait,
+                        &checkpoint,
+                    );
+                    let hold = holds::SourceHold {
+                        until: Utc::now() + to_chrono(wait),
+                        failures,
+                        last_error: shown,
+                    };
+                    self.keep_hold(&name, Some(hold), Some(&error));
+                    held = true;
                     wait
                 }
             };
@@ -423,11 +518,7 @@ impl Poller {
 
     /// The interval moved by up to ±jitter, so that sources drift apart over time.
     fn jittered(&self, interval: Duration) -> Duration {
-        let j = self.settings.jitter;
-        if j == 0.0 {
-            return interval;
-        }
-        interval.mul_f64(1.0 + rand::rng().random_range(-j..=j))
+        jittered(interval, self.settings.jitter)
     }
 
     /// Exponential backoff from the interval, capped; never sooner than `Retry-After`.
@@ -436,7 +527,12 @@ impl Poller {
         match error {
             PollError::Fetch(FetchError::RetryAfter { wait, .. }) => backoff.max(*wait),
             PollError::Write(WriteError::Commit(_)) => self.jittered(interval.max(STORAGE_RETRY)),
-            _ => self.jittered(backoff),
+            _ => jittered_backoff(
+                backoff,
+                interval,
+                self.settings.backoff_max,
+                self.settings.jitter,
+            ),
         }
     }
 
@@ -478,20 +574,21 @@ impl Poller {
         failures: u32,
         error: &PollError,
         wait: Duration,
-    ) {
+        checkpoint: &SourceCheckpoint,
+    ) -> String {
         // Errors may quote the response: redacted like content before they are shown.
         let error = self.pipeline.redact(&error.to_string());
         tracing::warn!(source = name, failures, retry_in_secs = wait.as_secs(), error = %error, "poll failed");
         self.board.update(name, |s| {
-            s.state = if failures >= FAILING_AFTER {
-                "failing"
-            } else {
-                "retrying"
-            };
+            s.state = failing_or_retrying(failures);
             s.last_poll = Some(at);
-            s.last_error = Some(error);
+            s.last_error = Some(error.clone());
             s.consecutive_failures = failures;
+            // What the pages before the failure gave is committed and counted.
+            s.items_seen = checkpoint.items_seen;
+            s.items_kept = checkpoint.items_kept;
         });
+        error
     }
 }
 
@@ -518,6 +615,29 @@ fn failures_after(failures: u32, error: &PollError) -> u32 {
 }
 
 /// `interval × 2^(failures−1)`, at most `max` (and never less than the interval).
+/// A failing source's state as the status shows it.
+fn failing_or_retrying(failures: u32) -> &'static str {
+    if failures >= FAILING_AFTER {
+        "failing"
+    } else {
+        "retrying"
+    }
+}
+
+/// `interval` moved by up to ±`jitter` (a fraction).
+fn jittered(interval: Duration, jitter: f64) -> Duration {
+    if jitter == 0.0 {
+        return interval;
+    }
+    interval.mul_f64(1.0 + rand::rng().random_range(-jitter..=jitter))
+}
+
+/// A failing source's wait: its backoff with jitter, which spreads the retries of
+/// sources that failed together but never lifts one over the ceiling.
+fn jittered_backoff(backoff: Duration, interval: Duration, max: Duration, jitter: f64) -> Duration {
+    jittered(backoff, jitter).min(max.max(interval))
+}
+
 pub fn backoff(interval: Duration, failures: u32, max: Duration) -> Duration {
     let factor = 2u32.saturating_pow(failures.saturating_sub(1).min(20));
     interval.saturating_mul(factor).min(max.max(interval))
@@ -599,5 +719,11 @@ mod tests {
         assert_eq!(backoff(m, 40, max), max);
         // An interval longer than the ceiling is never shortened by failing.
         assert_eq!(backoff(2 * max, 3, max), 2 * max);
+        // Jitter spreads the waits but never lifts one over the ceiling.
+        let waits: Vec<Duration> = (0..200)
+            .map(|_| jittered_backoff(backoff(m, 40, max), m, max, 0.5))
+            .collect();
+        assert!(waits.iter().all(|w| *w <= max), "{waits:?}");
+        assert!(waits.iter().any(|w| *w < max.mul_f64(0.9)), "{waits:?}");
     }
 }

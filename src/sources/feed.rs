@@ -158,6 +158,7 @@ impl Source for FeedSource {
             withheld: 0,
             next: None,
             position: serde_json::to_value(new_position).unwrap_or_default(),
+            skipped: None,
         })
     }
 }
@@ -279,11 +280,49 @@ pub fn parse_feed(body: &Body) -> Result<Feed, SourceError> {
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         parser.parse(bytes.as_ref())
     })) {
-        Ok(result) => result.map_err(|e| SourceError::Feed(e.to_string())),
+        Ok(result) => {
+            result.map_err(|e| SourceError::Feed(not_a_feed(body).unwrap_or_else(|| e.to_string())))
+        }
         Err(_) => Err(SourceError::Feed(
             "the feed parser failed on this document (malformed encoding or structure)".into(),
         )),
     }
+}
+
+/// What a body the parser refused is, when it is plainly no feed: an empty response, or
+/// an HTML page served with status 200 (a login wall, a CDN's error page, a site that
+/// moved), which the parser would only call "no root element".
+fn not_a_feed(body: &Body) -> Option<String> {
+    let bytes = body
+        .bytes
+        .strip_prefix(b"\xEF\xBB\xBF")
+        .unwrap_or(&body.bytes);
+    let start = bytes.iter().position(|b| !b.is_ascii_whitespace());
+    let head: Vec<u8> = start
+        .map(|i| {
+            bytes[i..]
+                .iter()
+                .take(64)
+                .map(u8::to_ascii_lowercase)
+                .collect()
+        })
+        .unwrap_or_default();
+    let html_type = body
+        .content_type
+        .as_deref()
+        .is_some_and(|t| t.to_ascii_lowercase().contains("html"));
+    let problem = if start.is_none() {
+        "the response is empty"
+    } else if html_type || head.starts_with(b"<!doctype html") || head.starts_with(b"<html") {
+        "expected a feed, got an HTML page"
+    } else {
+        return None;
+    };
+    Some(format!(
+        "{problem} (from {}, content type {})",
+        crate::sources::shown_url(&body.url),
+        body.content_type.as_deref().unwrap_or("not given")
+    ))
 }
 
 /// A JSON Feed whose item ids are numbers, with those ids as strings: the spec asks
@@ -445,6 +484,35 @@ mod tests {
         // A position from before validators were tied to a URL: read whole once.
         let legacy = serde_json::json!({ "etag": "\"v1\"", "seen": [] });
         assert_eq!(old.first_request(&legacy).etag, None);
+    }
+
+    /// A feed's address that now serves a web page, or nothing, says so; a broken feed
+    /// still gets the parser's word.
+    #[test]
+    fn a_page_that_is_no_feed_is_named_for_what_it_is() {
+        let error = |bytes: &[u8], content_type| {
+            parse_feed(&body(bytes, content_type))
+                .err()
+                .unwrap()
+                .to_string()
+        };
+        let page = b"\n<!DOCTYPE html><html><head><title>Log in</title></head></html>";
+        for content_type in [Some("text/html; charset=utf-8"), None] {
+            let err = error(page, content_type);
+            assert!(
+                err.starts_with("cannot parse the feed: expected a feed, got an HTML page (from https://example.org/feed"),
+                "{err}"
+            );
+        }
+        assert!(error(b"  \n", None).contains("the response is empty"));
+        let broken = error(
+            b"<rss version=\"2.0\"><channel><item>",
+            Some("application/rss+xml"),
+        );
+        assert!(
+            !broken.contains("HTML page") && !broken.contains("empty"),
+            "{broken}"
+        );
     }
 
     #[test]

@@ -108,6 +108,9 @@ pub struct Page {
     pub next: Option<FetchRequest>,
     /// The position to save once the mentions are committed.
     pub position: Position,
+    /// An unfinished walk this page gave up because the server does not page back, with
+    /// the time span of posts it leaves out (as [`Source::give_up`] says it).
+    pub skipped: Option<String>,
 }
 
 /// Why a response could not be used. Names the field or place where it knows it.

@@ -261,6 +261,42 @@ struct Gap {
     /// followed by more of it).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     at_floor: bool,
+    /// Older pages in a row that held nothing below `low` ([`STALLED_PAGES`]).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    stalled: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+/// Older pages in a row that bring nothing older than the walk has delivered, after
+/// which the server is taken not to page back (it ignores the page number or cursor, or
+/// its cursors go round in a circle) and the walk is given up, saying what it leaves
+/// out: otherwise every later poll would begin there and never read a new post again.
+/// A listing paged by number repeats a page only when a page's worth of posts arrived
+/// between two of its pages, so several in a row are no burst.
+const STALLED_PAGES: u32 = 4;
+
+/// Why a walk was given up, with the time span of posts it leaves out.
+fn skipped(label: &str, gap: &Gap, why: &str) -> String {
+    let time = |edge: &Edge| {
+        edge.key
+            .at
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    };
+    if gap.at_floor {
+        format!(
+            "{label}: posts of {} listed below the pages read, if any, are skipped: {why}",
+            time(&gap.floor),
+        )
+    } else {
+        format!(
+            "{label}: the posts after {} and before {} are skipped: {why}",
+            time(&gap.floor),
+            time(gap.low.as_ref().unwrap_or(&gap.top)),
+        )
+    }
 }
 
 /// State carried from page to page within one poll, in [`FetchRequest::context`].
@@ -410,23 +446,7 @@ impl<L: Listing> Source for Walk<L> {
         let gap = stream.gap.take()?;
         // Closed as a finished walk is, the items between its floor and its oldest
         // delivered item left out.
-        let time = |edge: &Edge| {
-            edge.key
-                .at
-                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-        };
-        let given_up = if gap.at_floor {
-            format!(
-                "{label}: posts of {} listed below the pages read, if any, are skipped: the server refused the older page",
-                time(&gap.floor),
-            )
-        } else {
-            format!(
-                "{label}: the posts after {} and before {} are skipped: the server refused the older page",
-                time(&gap.floor),
-                time(gap.low.as_ref().unwrap_or(&gap.top)),
-            )
-        };
+        let given_up = skipped(&label, &gap, "the server refused the older page");
         stream.finish(Some(gap.top), Utc::now());
         remember_ahead(stream, Vec::new());
         Some((progress.state.to_value(), given_up))
@@ -465,7 +485,8 @@ impl<L: Listing> Source for Walk<L> {
             .read(progress.stream, cursor.as_deref(), &body, now)?;
         let items_seen = chunk.items.len() + chunk.unreadable.len();
         let unreadable = std::mem::take(&mut chunk.unreadable);
-        let (mentions, withheld) = advance(&mut stream, chunk, self.horizon(now), now);
+        let (mentions, withheld, given_up) = advance(&mut stream, chunk, self.horizon(now), now);
+        let skipped = given_up.map(|(gap, why)| skipped(&label, &gap, why));
         progress.state.streams.insert(label, stream);
         let position = progress.state.to_value();
         let next = self
@@ -478,12 +499,14 @@ impl<L: Listing> Source for Walk<L> {
             withheld,
             next,
             position,
+            skipped,
         })
     }
 }
 
-/// Moves one stream's walk on by one page and returns the items it delivers, and how
-/// many new ones it withheld.
+/// Moves one stream's walk on by one page and returns the items it delivers, how many
+/// new ones it withheld, and the walk it gave up (with why) when the server does not
+/// page back.
 ///
 /// Items keep the times the platform gives them, even in the future (a server clock
 /// ahead of ours): pages and polls then agree where each sits. Only items dated up to
@@ -497,8 +520,9 @@ fn advance(
     chunk: Chunk,
     horizon: Edge,
     now: DateTime<Utc>,
-) -> (Vec<Mention>, usize) {
+) -> (Vec<Mention>, usize, Option<(Gap, &'static str)>) {
     let walk = stream.gap.take();
+    let stalled = walk.as_ref().map_or(0, |g| g.stalled);
     let requested = walk.as_ref().map(|g| g.cursor.clone());
     let floor = match (&walk, &stream.mark) {
         (Some(gap), _) => gap.floor.clone(),
@@ -512,6 +536,8 @@ fn advance(
         None => (None, None, false),
     };
     let mut reached = chunk.items.is_empty();
+    // Whether an older page brought anything below what the walk had delivered.
+    let mut went_down = false;
     let mut mentions = Vec::new();
     let mut withheld = 0;
     let mut ahead = Vec::new();
@@ -563,27 +589,48 @@ fn advance(
             Edge::extend(&mut top, &item.key, Ordering::Greater);
         }
         Edge::extend(&mut low, &item.key, Ordering::Less);
+        went_down = true;
         deliver(item);
     }
+    let mut given_up = None;
     match chunk.next {
-        // A server that hands back the cursor it was asked for would hold the walk on
-        // one page for ever, and the newest posts would never be read again: the walk
-        // ends there instead.
-        Some(cursor) if !reached && requested.as_ref() != Some(&cursor) => {
-            stream.gap = Some(Gap {
-                cursor,
+        Some(cursor) if !reached => {
+            let stalled = match &requested {
+                Some(_) if !went_down => stalled + 1,
+                _ => 0,
+            };
+            let gap = Gap {
                 // Only items dated ahead so far, or none new yet (a page of the floor's
                 // time): the mark stays where it was.
                 top: top.unwrap_or_else(|| floor.clone()),
                 low,
                 floor,
                 at_floor,
-            });
+                stalled,
+                cursor,
+            };
+            // A server that hands back the cursor it was asked for, or pages that go
+            // round, would hold the walk there for ever and the newest posts would never
+            // be read again: the walk ends there instead, and says what it leaves out.
+            let why = if requested.as_ref() == Some(&gap.cursor) {
+                Some("the server answered the older page with the cursor it was asked for")
+            } else if stalled >= STALLED_PAGES {
+                Some("the server gave only posts already read for several older pages in a row (it does not page back)")
+            } else {
+                None
+            };
+            match why {
+                Some(why) => {
+                    stream.finish(Some(gap.top.clone()), now);
+                    given_up = Some((gap, why));
+                }
+                None => stream.gap = Some(gap),
+            }
         }
         _ => stream.finish(top, now),
     }
     remember_ahead(stream, ahead);
-    (mentions, withheld)
+    (mentions, withheld, given_up)
 }
 
 impl Stream {
@@ -640,6 +687,9 @@ mod tests {
         pinned: Mutex<Option<Key>>,
         /// A broken server's: the same next cursor whatever was asked.
         stuck: Option<String>,
+        /// Another broken server's (a proxy that drops the query): the newest page
+        /// whatever the cursor, with the next cursor as if it had paged.
+        ignores_cursor: bool,
         /// Lists the posts of one time lowest id first, against our order.
         lowest_first: bool,
     }
@@ -652,6 +702,7 @@ mod tests {
                 posts: Mutex::new(vec![Vec::new(); streams]),
                 pinned: Mutex::new(None),
                 stuck: None,
+                ignores_cursor: false,
                 lowest_first: false,
             }
         }
@@ -705,7 +756,8 @@ mod tests {
             _: &Body,
             now: DateTime<Utc>,
         ) -> Result<Chunk, SourceError> {
-            let offset: usize = cursor.map_or(0, |c| c.parse().unwrap());
+            let asked: usize = cursor.map_or(0, |c| c.parse().unwrap());
+            let offset = if self.ignores_cursor { 0 } else { asked };
             let posts = self.posts.lock().unwrap();
             let item = |key: &Key, pinned| Item {
                 key: key.clone(),
@@ -726,8 +778,8 @@ mod tests {
                         .map(|key| item(key, false)),
                 )
                 .collect();
-            let next = (offset + items.len() < posts[stream].len())
-                .then(|| (offset + self.page).to_string())
+            let next = (asked + items.len() < posts[stream].len())
+                .then(|| (asked + self.page).to_string())
                 .map(|next| self.stuck.clone().unwrap_or(next));
             Ok(Chunk {
                 items,
@@ -770,8 +822,19 @@ mod tests {
         now: DateTime<Utc>,
         step: TimeDelta,
     ) -> (Vec<String>, Position) {
+        let (ids, position, _) = poll_telling_skips(source, saved, now, step);
+        (ids, position)
+    }
+
+    /// [`poll_over_time`], and what each walk it gave up left out.
+    fn poll_telling_skips(
+        source: &dyn Source,
+        saved: &Position,
+        now: DateTime<Utc>,
+        step: TimeDelta,
+    ) -> (Vec<String>, Position, Vec<String>) {
         let mut request = source.first_request(saved);
-        let (mut ids, mut pages) = (Vec::new(), 0);
+        let (mut ids, mut pages, mut skips) = (Vec::new(), 0, Vec::new());
         loop {
             let at = now + step * i32::try_from(pages).unwrap();
             let page = source
@@ -779,9 +842,10 @@ mod tests {
                 .unwrap();
             pages += 1;
             ids.extend(page.mentions.into_iter().map(|m| m.external_id));
+            skips.extend(page.skipped);
             match page.next {
                 Some(next) if pages < source.max_pages() => request = next,
-                _ => return (ids, page.position),
+                _ => return (ids, page.position, skips),
             }
         }
     }
@@ -973,8 +1037,16 @@ mod tests {
         fake.stuck = Some("2".into());
         fake.publish(0, 0..9, now - TimeDelta::minutes(1));
         let source = walk(fake, 5, 24);
-        let (got, position) = poll(&source, &Position::Null, now);
+        let (got, position, skips) =
+            poll_telling_skips(&source, &Position::Null, now, TimeDelta::zero());
         assert_eq!(sorted(got), vec!["0-5", "0-6", "0-7", "0-8"]);
+        // What it left out is said, as for a refused cursor.
+        assert_eq!(skips.len(), 1, "{skips:?}");
+        assert!(
+            skips[0].starts_with("s0: the posts after ")
+                && skips[0].ends_with("are skipped: the server answered the older page with the cursor it was asked for"),
+            "{skips:?}"
+        );
         // The next poll reads the newest page again rather than the stuck cursor.
         let later = now + TimeDelta::minutes(10);
         source
@@ -982,6 +1054,41 @@ mod tests {
             .publish(0, 9..11, later - TimeDelta::minutes(1));
         let (got, _) = poll(&source, &position, later);
         assert_eq!(sorted(got), vec!["0-10", "0-9"]);
+    }
+
+    /// A server that ignores the cursor gives the newest page for every older one: the
+    /// walk is given up after a few such pages, saying so, and later polls still read
+    /// the newest posts (before, it was held on its gap for ever, reported as fine).
+    #[test]
+    fn a_server_that_does_not_page_back_is_not_followed_for_ever() {
+        let now = Utc::now();
+        let mut fake = Fake::new(1, 3);
+        fake.ignores_cursor = true;
+        fake.publish(0, 0..30, now - TimeDelta::minutes(1));
+        let source = walk(fake, 3, 24);
+        let mut position = Position::Null;
+        let mut skips = Vec::new();
+        let mut later = now;
+        for _ in 0..4 {
+            let (_, next, skipped) =
+                poll_telling_skips(&source, &position, later, TimeDelta::zero());
+            position = next;
+            skips.extend(skipped);
+            later += TimeDelta::minutes(10);
+        }
+        assert_eq!(skips.len(), 1, "{skips:?}");
+        assert!(
+            skips[0].contains(
+                "the server gave only posts already read for several older pages in a row"
+            ),
+            "{skips:?}"
+        );
+        // New posts are read, though the server still does not page.
+        source
+            .listing
+            .publish(0, 30..32, later - TimeDelta::minutes(1));
+        let (got, _) = poll(&source, &position, later);
+        assert_eq!(sorted(got), vec!["0-30", "0-31"]);
     }
 
     /// Polls until a poll delivers nothing and leaves no walk unfinished; returns all

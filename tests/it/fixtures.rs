@@ -189,6 +189,19 @@ fn header_of(headers: &HeaderMap, name: header::HeaderName) -> String {
         .to_string()
 }
 
+/// A server of its own (another host, as far as limits per host go) that redirects every
+/// request to `to`, as a feed proxy or a short domain does.
+pub async fn redirector(to: String) -> SocketAddr {
+    let app = Router::new().fallback(move || {
+        let to = to.clone();
+        async move { (StatusCode::FOUND, [(header::LOCATION, to)]) }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    addr
+}
+
 /// Serves a feed slowly while counting how many such requests are in flight at once.
 async fn slow(State(log): State<Arc<Log>>, headers: HeaderMap) -> Response {
     log.user_agents

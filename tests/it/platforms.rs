@@ -100,6 +100,9 @@ enum Inject {
     RefuseCursor(u16),
     /// This status for every request (a firewall's block page).
     Refuse(u16),
+    /// The newest page whatever older page was asked for, as a proxy that drops the
+    /// query string serves it: its next cursor is then the one the walk asked with.
+    IgnoreCursor,
 }
 
 /// A platform with one listing of posts, serving each kind's API shape at its path.
@@ -345,9 +348,13 @@ async fn serve(
         }
         _ => {}
     }
+    const PAGING: [&str; 5] = ["cursor", "max_id", "after", "before", "page"];
     let param = |name: &str| {
         query
             .iter()
+            .filter(|(k, _)| {
+                !(matches!(inject, Inject::IgnoreCursor) && PAGING.contains(&k.as_str()))
+            })
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.clone())
     };
@@ -612,36 +619,46 @@ async fn a_walk_the_server_will_not_page_is_given_up_and_new_posts_still_come() 
     );
     harness.finish().await;
 
-    let mock = Mock::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let (harness, source, mut checkpoint) = one_page_of_a_walk(&mock, dir.path()).await;
-    *mock.always.lock().unwrap() = Some(Inject::RefuseCursor(403));
-    let report = harness
-        .poller
-        .poll_once(source.as_ref(), &mut checkpoint)
-        .await
-        .unwrap();
-    let skipped = report.skipped.expect("the given-up walk is reported");
-    assert!(
-        skipped.contains("are skipped: the server refused the older page")
-            && skipped.contains("HTTP 403"),
-        "{skipped}"
-    );
-    // New posts come on every poll from now on.
-    mock.publish(3);
-    assert_eq!(poll(&harness, source.as_ref(), &mut checkpoint).await, 3);
-    mock.publish(2);
-    assert_eq!(poll(&harness, source.as_ref(), &mut checkpoint).await, 2);
-    assert_eq!(harness.index.num_mentions(), 10);
-    // What was skipped stays on record, committed with the source's position, so that
-    // `/api/sources` still names it after a restart.
-    let committed = harness.index.checkpoints().unwrap();
-    let on_record = committed["s"].last_skipped.as_deref().unwrap_or_default();
-    assert!(
-        on_record.ends_with(&skipped) && on_record.starts_with("20"),
-        "{on_record:?}"
-    );
-    harness.finish().await;
+    // A refused older page, and one answered with the newest page (its next cursor the
+    // one it was asked with, as from a proxy that drops the query string; before, that
+    // walk ended without a word and the posts between were skipped unseen).
+    for (inject, why) in [
+        (
+            Inject::RefuseCursor(403),
+            "are skipped: the server refused the older page (HTTP 403)",
+        ),
+        (
+            Inject::IgnoreCursor,
+            "are skipped: the server answered the older page with the cursor it was asked for",
+        ),
+    ] {
+        let mock = Mock::start().await;
+        let dir = tempfile::tempdir().unwrap();
+        let (harness, source, mut checkpoint) = one_page_of_a_walk(&mock, dir.path()).await;
+        *mock.always.lock().unwrap() = Some(inject);
+        let report = harness
+            .poller
+            .poll_once(source.as_ref(), &mut checkpoint)
+            .await
+            .unwrap();
+        let skipped = report.skipped.expect("the given-up walk is reported");
+        assert!(skipped.contains(why), "{skipped}");
+        // New posts come on every poll from now on.
+        mock.publish(3);
+        assert_eq!(poll(&harness, source.as_ref(), &mut checkpoint).await, 3);
+        mock.publish(2);
+        assert_eq!(poll(&harness, source.as_ref(), &mut checkpoint).await, 2);
+        assert_eq!(harness.index.num_mentions(), 10);
+        // What was skipped stays on record, committed with the source's position, so
+        // that `/api/sources` still names it after a restart.
+        let committed = harness.index.checkpoints().unwrap();
+        let on_record = committed["s"].last_skipped.as_deref().unwrap_or_default();
+        assert!(
+            on_record.ends_with(&skipped) && on_record.starts_with("20"),
+            "{on_record:?}"
+        );
+        harness.finish().await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -701,13 +718,23 @@ async fn broken_responses_name_the_field_and_the_other_sources_go_on() {
         &partly.base,
         2,
     ));
+    // A walk refused on its second page: the first page's posts are kept, and counted.
+    let limited = Mock::start().await;
+    limited.publish(12);
+    limited.inject([Inject::Pass, Inject::TooMany(3600)]);
+    sources.push_str(&source_toml(Kind::Bluesky, "limited", &limited.base, 3));
     let dir = tempfile::tempdir().unwrap();
     let daemon = webcare::daemon::start(&platform_config(dir.path(), &sources))
         .await
         .unwrap();
     fixtures::until_all_polled(&daemon).await;
     let (_, status) = get_json(daemon.addr(), "/api/sources").await;
+    let indexed = daemon.index().num_mentions();
     daemon.shutdown().await.unwrap();
+    let limited = source_status(&status, "limited");
+    assert_eq!(limited["state"], "retrying", "{limited}");
+    assert_eq!(limited["items_kept"], 5, "{limited}");
+    assert_eq!(indexed, 3 + 1 + 5);
     for (kind, _, _, expected) in cases {
         let source = source_status(&status, kind.name());
         assert_eq!(source["state"], "retrying", "{source}");

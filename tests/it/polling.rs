@@ -244,6 +244,81 @@ async fn at_most_n_requests_per_host_and_the_user_agent_names_a_contact() {
     );
 }
 
+/// Feeds on four hosts that all redirect to one: the limit is that host's, where the
+/// requests land, not the configured hosts' (before, each redirect took a slot of the
+/// host it left, and four requests reached the one host at once).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redirects_count_against_the_host_they_land_on() {
+    let server = fixtures::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let sources = [
+        ("r1", "/slow/1"),
+        ("r2", "/slow/2"),
+        ("r3", "/slow/3"),
+        ("r4", "/slow/4"),
+    ];
+    let mut toml = fixtures::config_toml_with(dir.path(), &server, &sources, 1);
+    for (_, path) in sources {
+        let proxy = fixtures::redirector(server.url(path)).await;
+        toml = toml.replace(&server.url(path), &format!("http://{proxy}/feed"));
+    }
+    let config = webcare::Config::from_toml(std::path::Path::new("t.toml"), &toml).unwrap();
+    let daemon = webcare::daemon::start(&config).await.unwrap();
+    fixtures::until_all_polled(&daemon).await;
+    daemon.shutdown().await.unwrap();
+    assert_eq!(server.log.user_agents.lock().unwrap().len(), 4);
+    assert_eq!(server.log.max_in_flight.load(SeqCst), 1);
+}
+
+/// A host that asked to wait an hour is not asked again at once by a restarted daemon,
+/// neither by the source it told nor by another on the same host; the status says why
+/// the source waits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_keeps_the_waits_servers_asked_for() {
+    let server = fixtures::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let sources = [("told", "/rate-limited"), ("sibling", "/etag.xml")];
+    let toml = fixtures::config_toml(dir.path(), &server, &sources).replace(
+        &server.url("/etag.xml"),
+        &server.url("/etag.xml").replace("127.0.0.1", "localhost"),
+    );
+    let config = webcare::Config::from_toml(std::path::Path::new("t.toml"), &toml).unwrap();
+    let daemon = webcare::daemon::start(&config).await.unwrap();
+    for _ in 0..100 {
+        if server.log.rate_limited.load(SeqCst) > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    daemon.shutdown().await.unwrap();
+    let (told, sibling) = (
+        server.log.rate_limited.load(SeqCst),
+        server.log.etag_requests.load(SeqCst),
+    );
+    assert_eq!(told, 1);
+
+    let daemon = webcare::daemon::start(&config).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let board = daemon.board().snapshot();
+    daemon.shutdown().await.unwrap();
+    assert_eq!(server.log.rate_limited.load(SeqCst), told);
+    assert_eq!(server.log.etag_requests.load(SeqCst), sibling);
+    let status = board.iter().find(|s| s.name == "told").unwrap();
+    assert_eq!(status.state, "retrying", "{status:?}");
+    assert!(
+        status
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("server asks to wait 3600 seconds")),
+        "{status:?}"
+    );
+    let next = status.next_poll.unwrap();
+    assert!(
+        next > chrono::Utc::now() + chrono::Duration::minutes(50),
+        "{status:?}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn compressed_responses_are_decoded() {
     let server = fixtures::start().await;
