@@ -1347,6 +1347,9 @@ pub(crate) fn check_data_dir(dir: &Path) -> Result<(), String> {
 /// be: it is there, or its directory is one this process can write in or make. Found at
 /// start rather than when the first user is added or the first mention stored.
 fn check_file_can_be_made(path: &Path) -> Result<(), String> {
+    if path.is_dir() {
+        return Err(format!("{} is a directory; name a file", path.display()));
+    }
     if path.exists() {
         return Ok(());
     }

@@ -157,7 +157,15 @@ pub fn import<R: BufRead>(
         }
         report.lines += 1;
         let line_no = report.lines;
-        match parse_line(&buf, now) {
+        let parsed = parse_line(&buf, now).and_then(|line| match line {
+            // The source name is stored and shown as it is, never redacted: one that
+            // redaction would change ("mail-0612345678") holds personal data.
+            Some(line) if pipeline.redact(&line.mention.source) != line.mention.source => {
+                Err("field `source` looks like it holds personal data (a phone number, an e-mail address, …); name the source without it".to_string())
+            }
+            line => Ok(line),
+        });
+        match parsed {
             Ok(None) => report.blank += 1,
             Ok(Some(line)) if kept_from.is_some_and(|cutoff| line.mention.published < cutoff) => {
                 report.too_old += 1;

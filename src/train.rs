@@ -44,7 +44,7 @@ pub enum TrainError {
         line: usize,
         id: String,
     },
-    #[error("too few relevant items to train on ({relevant}; complaints {complaints}): need at least 10 of each kind")]
+    #[error("too few relevant items of each kind to train on: {complaints} complaints and {} other relevant items; need at least 10 of each", relevant - complaints)]
     TooFew { relevant: usize, complaints: usize },
     #[error("too few items labeled not relevant to train the relevance model on ({0}): need at least 10")]
     TooFewIrrelevant(usize),
@@ -516,4 +516,30 @@ pub fn header(report: &TrainReport, settings: Training) -> String {
         report.model_out_of_fold.f1,
         report.mixed_out_of_fold.f1,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn too_few_says_which_kind_is_missing() {
+        let example = |complaint| Example {
+            text: "de tolk bij mijn gehoor".into(),
+            lang: "nl".into(),
+            relevant: true,
+            complaint,
+            aspects: Vec::new(),
+        };
+        let all_complaints: Vec<Example> = (0..60).map(|_| example(true)).collect();
+        let cues = ComplaintRules::from_sources(&[]).unwrap();
+        let err = train(&all_complaints, &cues, Training::default(), 2)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.contains("60 complaints and 0 other relevant items; need at least 10 of each"),
+            "{err}"
+        );
+    }
 }

@@ -287,7 +287,8 @@ pub fn check_out_dir(dir: &Path) -> Result<(), ExportError> {
     // whatever the umask (a directory that exists is left as its owner set it).
     #[cfg(unix)]
     std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o750);
-    if dir.is_file() {
+    // A file, or a device (`/dev/full`), where the directory should be.
+    if dir.exists() && !dir.is_dir() {
         return Err(fail(std::io::Error::other(
             "it is a file, not a directory; name a directory for the report files",
         )));

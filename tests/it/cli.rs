@@ -164,11 +164,12 @@ fn bad_configs_are_refused_naming_file_key_and_line() {
         ("mail-link.toml", format!("[pipeline]\ntopics_dir = {topics:?}\n[mail]\nlink_base = \"127.0.0.1:8080\"\n"), vec!["mail-link.toml:4:", "mail.link_base", "not an http(s) address"]),
         // What `run` would refuse at start.
         ("open-listen.toml", format!("[pipeline]\ntopics_dir = {topics:?}\n[http]\nlisten = \"0.0.0.0:18080\"\n[access]\nusers_file = {:?}\n", dir.path().join("nobody.toml").display().to_string()), vec!["open-listen.toml", "http.listen", "without any user"]),
-        ("users-dir.toml", format!("[pipeline]\ntopics_dir = {topics:?}\n[access]\nusers_file = {:?}\n", dir.path().display().to_string()), vec!["users-dir.toml", "access.users_file", "cannot read the users file"]),
+        ("users-dir.toml", format!("[pipeline]\ntopics_dir = {topics:?}\n[access]\nusers_file = {:?}\n", dir.path().display().to_string()), vec!["users-dir.toml:4:", "access.users_file", "is a directory; name a file"]),
         ("users-parent.toml", format!("[pipeline]\ntopics_dir = {topics:?}\n[access]\nusers_file = \"{topics}/README.md/users.toml\"\n"), vec!["users-parent.toml:4:", "access.users_file", "README.md/users.toml cannot be made there", "is not a directory"]),
         // Made on first use, where nothing can ever be made: refused now, not then.
         ("users-nowhere.toml", format!("[pipeline]\ntopics_dir = {topics:?}\n[access]\nusers_file = \"/proc/nowhere/users.toml\"\n"), vec!["users-nowhere.toml:4:", "access.users_file", "/proc/nowhere/users.toml cannot be made there"]),
         ("key-nowhere.toml", format!("[pipeline]\ntopics_dir = {topics:?}\n[privacy]\npseudonym_key_file = \"/proc/nowhere/k\"\n"), vec!["key-nowhere.toml:4:", "privacy.pseudonym_key_file", "/proc/nowhere/k cannot be made there"]),
+        ("key-dir.toml", format!("[pipeline]\ntopics_dir = {topics:?}\n[privacy]\npseudonym_key_file = {topics:?}\n"), vec!["key-dir.toml:4:", "privacy.pseudonym_key_file", "is a directory; name a file"]),
     ];
     for (name, text, expected) in cases {
         let path = write(dir.path(), name, &text);

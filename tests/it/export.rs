@@ -976,6 +976,25 @@ fn the_command_writes_the_export_and_refuses_bad_input_clearly() {
         stderr.contains(&format!("output directory {below}: cannot write there")),
         "{stderr}"
     );
+    // A device where the directory should be is named as what it is.
+    if std::path::Path::new("/dev/full").exists() {
+        let (code, _, stderr) = webcare(&[
+            "export",
+            "-c",
+            &config,
+            "--week",
+            "2026-W47",
+            "--out",
+            "/dev/full",
+        ]);
+        assert_ne!(code, 0);
+        assert!(
+            stderr.contains(
+                "output directory /dev/full: cannot write there: it is a file, not a directory"
+            ),
+            "{stderr}"
+        );
+    }
 }
 
 /// An erasure reaches what was written before it: the report files in the export folder

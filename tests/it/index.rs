@@ -247,6 +247,8 @@ fn import_reports_bad_lines_by_number_and_keeps_the_rest() {
         "{niet eens json\n",
         r#"{"id":"e","text":"Asielzoekers wachten weer in Ter Apel.","published":"2026-11-21T08:00:00Z","source":"a/b"}"#,
         "\n",
+        r#"{"id":"f","text":"Asielzoekers wachten weer in Ter Apel.","published":"2026-11-21T08:00:00Z","source":"mail-0687654321"}"#,
+        "\n",
         "\n",
         r#"{"id":"d","text":"Asylum seekers slept outside the Ter Apel registration centre again.","published":"2026-11-21T08:00:00Z","source":"other","lang":"en","url":" javascript:alert(1)"}"#,
         "\n",
@@ -266,11 +268,19 @@ fn import_reports_bad_lines_by_number_and_keeps_the_rest() {
             report.repeated,
             report.not_relevant
         ),
-        (9, 3, 1, 1)
+        (10, 3, 1, 1)
     );
     assert_eq!(index.num_mentions(), 3);
     let lines: Vec<usize> = report.errors.iter().map(|(l, _)| *l).collect();
-    assert_eq!(lines, vec![3, 4, 5]);
+    assert_eq!(lines, vec![3, 4, 5, 6]);
+    assert!(
+        report.errors[3]
+            .1
+            .contains("field `source` looks like it holds personal data")
+            && !report.errors[3].1.contains("0687654321"),
+        "{:?}",
+        report.errors
+    );
     assert!(report.errors[0].1.contains("field `published`"));
     assert!(
         report.errors[2].1.contains("field `source`"),
@@ -280,7 +290,7 @@ fn import_reports_bad_lines_by_number_and_keeps_the_rest() {
     // A link that is not http(s) is left out, stored without, and said so; the note is
     // redacted like content.
     let notes: Vec<usize> = report.notes.iter().map(|(l, _)| *l).collect();
-    assert_eq!(notes, vec![7, 9], "{:?}", report.notes);
+    assert_eq!(notes, vec![8, 10], "{:?}", report.notes);
     assert!(
         report.notes[0]
             .1
