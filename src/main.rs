@@ -846,19 +846,25 @@ fn evaluate(
     let pipeline = Pipeline::from_config(&config.pipeline)?;
     let input =
         std::fs::File::open(file).with_context(|| format!("{}: cannot open", file.display()))?;
-    if let Some(path) = predictions.filter(|p| same_file(p, file)) {
-        bail!(
-            "{}: this is the labeled file; write the predictions to another",
-            path.display()
-        );
+    if let Some(path) = predictions {
+        if same_file(path, file) {
+            bail!(
+                "{}: this is the labeled file; write the predictions to another",
+                path.display()
+            );
+        }
+        if holds_labeled_items(path) {
+            bail!(
+                "{}: holds labeled items, not predictions; write the predictions to another file",
+                path.display()
+            );
+        }
     }
-    // Written beside their place and moved there once every line has read: a run that
-    // fails leaves an earlier predictions file as it was.
-    let mut out_file = match predictions {
-        Some(path) => Some(std::io::BufWriter::new(new_file_beside(path)?)),
-        None => None,
-    };
-    let sink = out_file.as_mut().map(|w| w as &mut dyn Write);
+    // Kept until every line has read, then written where asked as it is (a file, a
+    // pipe, a device such as /dev/stdout): a run that fails leaves an earlier
+    // predictions file as it was.
+    let mut written: Option<Vec<u8>> = predictions.map(|_| Vec::new());
+    let sink = written.as_mut().map(|w| w as &mut dyn Write);
     let report = webcare::eval::evaluate(std::io::BufReader::new(input), &pipeline, sink)
         .with_context(|| format!("{}: cannot read", file.display()))?;
     // Figures that quietly leave lines out would be figures of another file.
@@ -875,14 +881,8 @@ fn evaluate(
     if report.items == 0 {
         bail!("{}: no labeled items to measure on", file.display());
     }
-    if let (Some(path), Some(out)) = (predictions, out_file) {
-        let written = out
-            .into_inner()
-            .map_err(|e| e.into_error())
-            .with_context(|| format!("{}: cannot write", path.display()))?;
-        written
-            .persist(path)
-            .with_context(|| format!("{}: cannot write", path.display()))?;
+    if let (Some(path), Some(lines)) = (predictions, written) {
+        std::fs::write(path, lines).with_context(|| format!("{}: cannot write", path.display()))?;
     }
     if json {
         outln!("{}", serde_json::to_string_pretty(&report)?);
@@ -901,19 +901,24 @@ fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
-/// A temporary file in `path`'s directory, to be persisted over `path` once complete.
-fn new_file_beside(path: &Path) -> Result<tempfile::NamedTempFile> {
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    if path.is_dir() {
-        bail!("{}: is a directory; name a file", path.display());
+/// Whether `path` is a file whose first line is a labeled item (which has no
+/// `complaint_score`, as every line of predictions has): labeled data, not to be
+/// written over by predictions.
+fn holds_labeled_items(path: &Path) -> bool {
+    use std::io::BufRead;
+    if !path.is_file() {
+        return false;
     }
-    tempfile::Builder::new()
-        .prefix(".webcare-")
-        .tempfile_in(dir)
-        .with_context(|| format!("{}: cannot write there", path.display()))
+    let Ok(file) = std::fs::File::open(path) else {
+        return false;
+    };
+    let mut first = String::new();
+    if std::io::BufReader::new(file).read_line(&mut first).is_err() {
+        return false;
+    }
+    serde_json::from_str::<serde_json::Value>(&first).is_ok_and(|v| {
+        v.get("complaint_score").is_none() && webcare::eval::Labeled::parse(first.trim()).is_ok()
+    })
 }
 
 /// `webcare train`: the complaint, aspect and relevance models, each cross-validated
@@ -932,7 +937,7 @@ fn train(
     let [settings, aspect_settings, relevance_settings] = settings;
     let dir = &config.pipeline.complaint_dir;
     let [out, aspects_out, relevance_out] = outs;
-    let targets = [
+    let mut targets = [
         out.unwrap_or_else(|| dir.join(webcare::pipeline::complaint::MODEL_FILE)),
         aspects_out.unwrap_or_else(|| {
             config
@@ -949,27 +954,8 @@ fn train(
     ];
     // Before minutes of training: each model can be written where it goes, and none
     // over labeled data or over another.
-    let mut drafts = Vec::new();
     if !dry_run {
-        for (i, target) in targets.iter().enumerate() {
-            if let Some(input) = files.iter().find(|f| same_file(f, target)) {
-                bail!(
-                    "{}: this is a labeled file to train on ({}); write the model elsewhere",
-                    target.display(),
-                    input.display()
-                );
-            }
-            if targets[..i]
-                .iter()
-                .any(|t| t == target || same_file(t, target))
-            {
-                bail!(
-                    "{}: two models would be written to this one file",
-                    target.display()
-                );
-            }
-            drafts.push(new_file_beside(target)?);
-        }
+        check_model_targets(&mut targets, files)?;
     }
     // The word lists alone: the models being replaced must not judge their successors,
     // nor stop them from being written when they are damaged.
@@ -1070,35 +1056,112 @@ fn train(
             );
         }
     }
-    // All three or none: each is complete beside its place before any replaces one.
-    let mut written = Vec::new();
-    for ((target, draft), text) in targets.iter().zip(drafts).zip(texts) {
-        let mut draft = draft;
+    write_models(&targets, texts)
+}
+
+/// Where each model goes, checked before training: a regular file or none yet (a link is
+/// followed, so that the file it names is replaced and the link stays), not a labeled
+/// input, not another model's, and in a directory it can be written to.
+fn check_model_targets(targets: &mut [PathBuf; 3], files: &[PathBuf]) -> Result<()> {
+    for i in 0..targets.len() {
+        if let Ok(real) = std::fs::canonicalize(&targets[i]) {
+            targets[i] = real;
+        }
+        let target = &targets[i];
+        if target.exists() && !target.is_file() {
+            bail!(
+                "{}: is not a regular file; a model is written to a file",
+                target.display()
+            );
+        }
+        if let Some(input) = files.iter().find(|f| same_file(f, target)) {
+            bail!(
+                "{}: this is a labeled file to train on ({}); write the model elsewhere",
+                target.display(),
+                input.display()
+            );
+        }
+        if targets[..i]
+            .iter()
+            .any(|t| spelled_out(t) == spelled_out(target))
+        {
+            bail!(
+                "{}: two models would be written to this one file",
+                target.display()
+            );
+        }
+        // A file made and removed at once: an interrupted training leaves none behind.
+        tempfile::Builder::new()
+            .prefix(".webcare-")
+            .tempfile_in(dir_of(target))
+            .with_context(|| format!("{}: cannot write there", target.display()))?;
+    }
+    Ok(())
+}
+
+/// `path` with its directory spelled out in full (it need not exist yet itself).
+fn spelled_out(path: &Path) -> PathBuf {
+    match (std::fs::canonicalize(dir_of(path)), path.file_name()) {
+        (Ok(dir), Some(name)) => dir.join(name),
+        _ => path.to_path_buf(),
+    }
+}
+
+fn dir_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    }
+}
+
+/// Writes the three models, all or none as far as the file system allows: each is
+/// written whole beside its place (readable as the one it replaces, or as the umask
+/// allows: a daemon running as another user reads them), every replaced one is kept as
+/// `model.tsv.previous`, and only then do the new ones take their places.
+fn write_models(targets: &[PathBuf; 3], texts: [String; 3]) -> Result<()> {
+    let mut drafts = Vec::new();
+    for (target, text) in targets.iter().zip(texts) {
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(".webcare-");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(target).map_or(0o644, |m| m.permissions().mode());
+            builder.permissions(std::fs::Permissions::from_mode(mode & 0o777));
+        }
+        let mut draft = builder
+            .tempfile_in(dir_of(target))
+            .with_context(|| format!("{}: cannot write there", target.display()))?;
         draft
             .write_all(text.as_bytes())
             .and_then(|()| draft.as_file().sync_all())
             .with_context(|| format!("{}: cannot write", target.display()))?;
-        written.push((target, draft));
+        drafts.push(draft);
     }
-    for (target, draft) in written {
-        let previous = previous_model(target);
-        if target.exists() {
+    let mut replaced = Vec::new();
+    for target in targets {
+        let replaces = target.exists();
+        if replaces {
+            let previous = previous_model(target);
             std::fs::copy(target, &previous).with_context(|| {
                 format!(
-                    "{}: cannot keep the model it replaces as {}",
+                    "{}: cannot keep the model it replaces as {}; nothing was replaced",
                     target.display(),
                     previous.display()
                 )
             })?;
         }
+        replaced.push(replaces);
+    }
+    for ((target, draft), replaces) in targets.iter().zip(drafts).zip(replaced) {
         draft
             .persist(target)
             .with_context(|| format!("{}: cannot write", target.display()))?;
-        if previous.exists() {
+        if replaces {
             outln!(
                 "wrote {} (the one it replaced is {})",
                 target.display(),
-                previous.display()
+                previous_model(target).display()
             );
         } else {
             outln!("wrote {}", target.display());
@@ -1285,6 +1348,9 @@ fn forget(
 fn reindex(config_path: &Path, keep_old: bool) -> Result<()> {
     use webcare::search::reindex::Reindexed;
     let config = load_to_write(config_path)?;
+    // The audit entry at the end needs the key: a wrong one is refused before the
+    // rebuild, not after it.
+    config.pipeline.pseudonym_key.check()?;
     let data_dir = &config.storage.data_dir;
     match webcare::search::reindex::reindex(data_dir, keep_old)? {
         Reindexed::Current => outln!(

@@ -122,6 +122,7 @@ const MIGRATIONS: &[&str] = &[
     // and a host that answered 429.
     "CREATE TABLE source_holds (
         source TEXT PRIMARY KEY,
+        url TEXT NOT NULL,
         until TEXT NOT NULL,
         failures INTEGER NOT NULL,
         last_error TEXT NOT NULL

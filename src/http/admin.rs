@@ -50,23 +50,22 @@ pub fn erasure_for(
 /// as a handle it would erase nothing, and say it had erased all there was.
 fn author_erasure(pipeline: &crate::pipeline::Pipeline, handle: &str) -> Result<Erasure, String> {
     use crate::pipeline::pseudonym::is_pseudonym;
-    let hex = handle
+    let rest = handle
         .strip_prefix("p_")
-        .or_else(|| handle.strip_prefix("P_"))
-        .filter(|hex| !hex.is_empty() && hex.bytes().all(|b| b.is_ascii_hexdigit()));
-    match hex {
-        Some(hex) => {
-            let pseudonym = format!("p_{}", hex.to_ascii_lowercase());
-            if is_pseudonym(&pseudonym) {
-                Ok(Erasure::Author(pseudonym))
-            } else {
-                Err(format!(
-                    "`author` looks like a pseudonym (p_ and hex digits) but has {} digits where one has 24; copy it whole from the mention (to erase a handle spelled like this, write it with its @)",
-                    hex.len()
-                ))
-            }
-        }
-        None => Ok(Erasure::Author(pipeline.pseudonym(handle))),
+        .or_else(|| handle.strip_prefix("P_"));
+    // Meant as one: all hex digits, or mostly, as a pseudonym copied with a typo, a
+    // full stop or cut short with an ellipsis.
+    let hex_digits = rest.map_or(0, |r| r.chars().filter(char::is_ascii_hexdigit).count());
+    let meant = rest
+        .is_some_and(|r| !r.is_empty() && (hex_digits == r.chars().count() || hex_digits >= 16));
+    let pseudonym = format!("p_{}", rest.unwrap_or_default().to_ascii_lowercase());
+    match (meant, is_pseudonym(&pseudonym)) {
+        (true, true) => Ok(Erasure::Author(pseudonym)),
+        (true, false) => Err(format!(
+            "`author` looks like a pseudonym but is not one: a pseudonym is p_ and 24 hex digits (this has {hex_digits} and {} other characters); copy it whole from the mention (to erase a handle spelled like this, write it with its @)",
+            rest.map_or(0, |r| r.chars().count()) - hex_digits
+        )),
+        (false, _) => Ok(Erasure::Author(pipeline.pseudonym(handle))),
     }
 }
 

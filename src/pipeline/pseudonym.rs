@@ -50,6 +50,8 @@ pub enum KeyError {
         data_dir: PathBuf,
         fingerprint: PathBuf,
     },
+    #[error("{KEY_ENV} is not the key in {path}, which made this data directory's pseudonyms (it keeps no fingerprint of its key yet): with it every author would get a second pseudonym and erased authors would be stored again. Give the same key in both, or delete {path} if the environment's key is the one the pseudonyms were made with")]
+    EnvAgainstFile { path: PathBuf },
 }
 
 /// Turns handles into pseudonyms.
@@ -78,6 +80,7 @@ impl KeySource {
         };
         if let Ok(hex) = std::env::var(KEY_ENV) {
             let key = parse_hex_key(hex.trim()).ok_or(KeyError::Env)?;
+            check_env_against_file(&key, path, data_dir)?;
             return check_fingerprint(&key, KEY_ENV, data_dir, false);
         }
         match std::fs::read_to_string(path) {
@@ -111,10 +114,11 @@ impl Pseudonymiser {
             }
             KeySource::File { path, data_dir } => {
                 let (key, origin) = match std::env::var(KEY_ENV) {
-                    Ok(hex) => (
-                        parse_hex_key(hex.trim()).ok_or(KeyError::Env)?,
-                        KEY_ENV.to_string(),
-                    ),
+                    Ok(hex) => {
+                        let key = parse_hex_key(hex.trim()).ok_or(KeyError::Env)?;
+                        check_env_against_file(&key, path, data_dir)?;
+                        (key, KEY_ENV.to_string())
+                    }
                     Err(_) => (load_or_create(path, data_dir)?, path.display().to_string()),
                 };
                 check_fingerprint(&key, &origin, data_dir, true)?;
@@ -378,28 +382,63 @@ fn check_fingerprint(
 ) -> Result<(), KeyError> {
     let path = data_dir.join(FINGERPRINT_FILE);
     let ours = fingerprint(key);
+    let record_ours = |replace: bool| {
+        if !record {
+            return;
+        }
+        let written = std::fs::create_dir_all(data_dir)
+            .and_then(|()| match replace {
+                true => std::fs::remove_file(&path),
+                false => Ok(()),
+            })
+            .and_then(|()| write_private(&path, &format!("{ours}\n")));
+        // Without it the key is still the right one; the next load tries again.
+        if let Err(e) = written {
+            tracing::warn!(path = %path.display(), error = %e, "cannot keep the pseudonym key's fingerprint; a different key would not be noticed");
+        }
+    };
     match std::fs::read_to_string(&path) {
         Ok(kept) if kept.trim() == ours => Ok(()),
+        // Made but not written (a crash in between): as if none were kept.
+        Ok(kept) if kept.trim().is_empty() => {
+            record_ours(true);
+            Ok(())
+        }
         Ok(_) => Err(KeyError::Mismatch {
             origin: origin.to_string(),
             data_dir: data_dir.to_owned(),
             fingerprint: path,
         }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            if record {
-                let written = std::fs::create_dir_all(data_dir)
-                    .and_then(|()| write_private(&path, &format!("{ours}\n")));
-                // Without it the key is still the right one; the next load tries again.
-                if let Err(e) = written {
-                    tracing::warn!(path = %path.display(), error = %e, "cannot keep the pseudonym key's fingerprint; a different key would not be noticed");
-                }
-            }
+            record_ours(false);
             Ok(())
         }
         Err(e) => Err(KeyError::File {
             path,
             message: e.to_string(),
         }),
+    }
+}
+
+/// Before a fingerprint is kept (a data directory from before them), the key file is what
+/// made the directory's pseudonyms: a key in the environment that differs from it is
+/// refused rather than trusted as the first key seen.
+fn check_env_against_file(
+    key: &[u8; KEY_BYTES],
+    path: &Path,
+    data_dir: &Path,
+) -> Result<(), KeyError> {
+    if data_dir.join(FINGERPRINT_FILE).exists() {
+        return Ok(());
+    }
+    let in_file = std::fs::read_to_string(path)
+        .ok()
+        .and_then(|text| parse_hex_key(text.trim()));
+    match in_file {
+        Some(file_key) if file_key != *key => Err(KeyError::EnvAgainstFile {
+            path: path.to_owned(),
+        }),
+        _ => Ok(()),
     }
 }
 

@@ -226,11 +226,6 @@ const SPACED_EMAIL: &str = concat!(
 /// [`NOT_NAMES`] or function words ("اسمي مكتوب خطأ": my name is written wrongly).
 const SELF_INTRODUCTIONS: &[&str] = &[
     "mijn naam is",
-    // The first or the family name alone, as a form asks for it.
-    "mijn (?:voor|achter)naam is",
-    "my (?:first |last |family |sur)name is",
-    "mein (?:vor|nach)name ist",
-    "mon prénom est",
     // "Mijn naam: Aziza Noori". Not a bare "Naam:", which labels as often a file, a
     // project or an organisation ("Naam: COA Ter Apel").
     r"mijn naam[ \t]*[:：]",
@@ -256,6 +251,17 @@ const SELF_INTRODUCTIONS: &[&str] = &[
     "اسمم",
     "ስመይ",
     "ስሜ",
+];
+
+/// The first or the family name alone, as a form asks for it: only a name with a
+/// capital counts after these. In lower case, as often as a name, the words say what is
+/// wrong with it ("my last name is too long", "mijn achternaam is verkeerd gespeld"),
+/// which the analysis needs.
+const PART_OF_NAME_INTRODUCTIONS: &[&str] = &[
+    "mijn (?:voor|achter)naam is",
+    "my (?:first |last |family |sur)name is",
+    "mein (?:vor|nach)name ist",
+    "mon prénom est",
 ];
 
 /// "I am" in the languages where a name after it has a capital and people introduce
@@ -982,7 +988,12 @@ impl Redactor {
                 placeholder: "(all)".into(),
                 message: e.to_string(),
             })?;
-        let introducers = [SELF_INTRODUCTIONS, FORMS_OF_ADDRESS].concat();
+        let introducers = [
+            SELF_INTRODUCTIONS,
+            PART_OF_NAME_INTRODUCTIONS,
+            FORMS_OF_ADDRESS,
+        ]
+        .concat();
         let name_word = name_word();
         Ok(Redactor {
             patterns,
@@ -1677,6 +1688,9 @@ mod tests {
             "mijn naam is NIET goed geschreven",
             "my last name is misspelled on the permit",
             "mijn achternaam is verkeerd gespeld",
+            "mijn achternaam is lang, de IND heeft hem afgekapt",
+            "my surname is too long for the IND system",
+            "mon prénom est différent sur mon passeport",
             "ik heet u van harte welkom",
             "de mevrouw van de IND",
         ] {

@@ -14,6 +14,8 @@ use crate::state::{parse_timestamp, timestamp, StateDb, StateError};
 /// A failing source's wait, as it stood when the daemon stopped.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SourceHold {
+    /// The address the source had: one corrected in the config is asked at once.
+    pub url: String,
     pub until: DateTime<Utc>,
     pub failures: u32,
     /// As the status showed it (redacted).
@@ -24,10 +26,11 @@ impl StateDb {
     /// Records that `source` waits until `hold.until` after `hold.failures` failures.
     pub fn hold_source(&self, source: &str, hold: &SourceHold) -> Result<(), StateError> {
         self.conn().execute(
-            "INSERT OR REPLACE INTO source_holds (source, until, failures, last_error)
-             VALUES (?1, ?2, ?3, ?4)",
+            "INSERT OR REPLACE INTO source_holds (source, url, until, failures, last_error)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
             params![
                 source,
+                hold.url,
                 timestamp(hold.until),
                 hold.failures,
                 hold.last_error
@@ -52,14 +55,15 @@ impl StateDb {
     ) -> Result<HashMap<String, SourceHold>, StateError> {
         let conn = self.conn();
         let mut statement =
-            conn.prepare("SELECT source, until, failures, last_error FROM source_holds")?;
+            conn.prepare("SELECT source, url, until, failures, last_error FROM source_holds")?;
         let rows = statement.query_map([], |r| {
             Ok((
                 r.get::<_, String>(0)?,
                 SourceHold {
-                    until: parse_timestamp(&r.get::<_, String>(1)?),
-                    failures: r.get(2)?,
-                    last_error: r.get(3)?,
+                    url: r.get(1)?,
+                    until: parse_timestamp(&r.get::<_, String>(2)?),
+                    failures: r.get(3)?,
+                    last_error: r.get(4)?,
                 },
             ))
         })?;
@@ -72,6 +76,26 @@ impl StateDb {
             }
         }
         Ok(holds)
+    }
+
+    /// Forgets the waits of sources not among `configured` (removed from the config).
+    pub fn release_sources_except(&self, configured: &[&str]) -> Result<usize, StateError> {
+        let conn = self.conn();
+        let mut gone = Vec::new();
+        {
+            let mut statement = conn.prepare("SELECT source FROM source_holds")?;
+            let names = statement.query_map([], |r| r.get::<_, String>(0))?;
+            for name in names {
+                let name = name?;
+                if !configured.contains(&name.as_str()) {
+                    gone.push(name);
+                }
+            }
+        }
+        for name in &gone {
+            conn.execute("DELETE FROM source_holds WHERE source = ?1", params![name])?;
+        }
+        Ok(gone.len())
     }
 
     /// Records that `host` (name and port) asked for no request before `until`.
@@ -116,6 +140,7 @@ mod tests {
         // As stored: to the microsecond.
         let now = DateTime::from_timestamp_micros(Utc::now().timestamp_micros()).unwrap();
         let hold = SourceHold {
+            url: "https://oauth.reddit.com/r/x/new".into(),
             until: now + chrono::Duration::hours(1),
             failures: 2,
             last_error: "HTTP 429; server asks to wait 3600 seconds".into(),
@@ -135,6 +160,9 @@ mod tests {
         assert_eq!(hosts.len(), 1);
         assert_eq!(hosts[0].0, "oauth.reddit.com:443");
         assert_eq!(hosts[0].1, hold.until);
+        state.hold_source("removed", &hold).unwrap();
+        assert_eq!(state.release_sources_except(&["reddit"]).unwrap(), 1);
+        assert_eq!(state.source_holds(now).unwrap().len(), 1);
         state.release_source("reddit").unwrap();
         assert!(state.source_holds(now).unwrap().is_empty());
     }

@@ -10,8 +10,8 @@
 pub mod holds;
 pub mod http;
 
-use std::collections::BTreeMap;
-use std::sync::{Arc, RwLock};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -153,6 +153,8 @@ pub struct Poller {
     privacy: config::Privacy,
     /// Where waits are kept across restarts ([`holds`]); none in tests that need not.
     holds: Option<Arc<crate::state::StateDb>>,
+    /// The sources' waits kept from before the start, each taken by its loop.
+    kept: Mutex<HashMap<String, holds::SourceHold>>,
 }
 
 impl Poller {
@@ -172,6 +174,7 @@ impl Poller {
             settings: settings.clone(),
             privacy: privacy.clone(),
             holds: None,
+            kept: Default::default(),
         })
     }
 
@@ -190,19 +193,34 @@ impl Poller {
                 tracing::warn!(error = %e, "cannot read the waits kept from before the restart")
             }
         }
+        match state.source_holds(Utc::now()) {
+            Ok(kept) => self.kept = Mutex::new(kept),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the waits kept from before the restart")
+            }
+        }
         self.holds = Some(state);
         self
     }
 
     /// The wait `source` was in when the daemon stopped, if it is not over.
     fn kept_hold(&self, source: &str) -> Option<holds::SourceHold> {
-        let state = self.holds.as_ref()?;
-        match cpu_bound(|| state.source_holds(Utc::now())) {
-            Ok(mut holds) => holds.remove(source),
-            Err(e) => {
-                tracing::warn!(source, error = %e, "cannot read the wait kept from before the restart");
-                None
-            }
+        self.kept
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(source)
+    }
+
+    /// Forgets the waits of sources no longer configured (or disabled).
+    fn release_unconfigured(&self, configs: &[SourceConfig]) {
+        let Some(state) = &self.holds else { return };
+        let names: Vec<&str> = configs
+            .iter()
+            .filter(|c| c.enabled)
+            .map(|c| c.name.as_str())
+            .collect();
+        if let Err(e) = state.release_sources_except(&names) {
+            tracing::warn!(error = %e, "cannot forget the waits of sources no longer configured");
         }
     }
 
@@ -449,11 +467,11 @@ impl Poller {
         source: Box<dyn Source>,
         interval: Duration,
         mut checkpoint: SourceCheckpoint,
+        Kept { url, hold: kept }: Kept,
         cancel: CancellationToken,
     ) {
         let name = source.name().to_string();
         let mut wait = self.first_delay(interval);
-        let kept = self.kept_hold(&name);
         let mut held = kept.is_some();
         let mut failures = kept.as_ref().map_or(0, |h| h.failures);
         if let Some(hold) = kept {
@@ -499,6 +517,7 @@ impl Poller {
                         &checkpoint,
                     );
                     let hold = holds::SourceHold {
+                        url: url.clone(),
                         until: Utc::now() + to_chrono(wait),
                         failures,
                         last_error: shown,
@@ -614,7 +633,6 @@ fn failures_after(failures: u32, error: &PollError) -> u32 {
     }
 }
 
-/// `interval × 2^(failures−1)`, at most `max` (and never less than the interval).
 /// A failing source's state as the status shows it.
 fn failing_or_retrying(failures: u32) -> &'static str {
     if failures >= FAILING_AFTER {
@@ -638,6 +656,7 @@ fn jittered_backoff(backoff: Duration, interval: Duration, max: Duration, jitter
     jittered(backoff, jitter).min(max.max(interval))
 }
 
+/// `interval × 2^(failures−1)`, at most `max` (and never less than the interval).
 pub fn backoff(interval: Duration, failures: u32, max: Duration) -> Duration {
     let factor = 2u32.saturating_pow(failures.saturating_sub(1).min(20));
     interval.saturating_mul(factor).min(max.max(interval))
@@ -662,17 +681,39 @@ pub fn spawn_sources(
         let first = source.first_request(&checkpoint.position);
         poller.fetcher.know_pace(&first.url, first.min_interval);
         poller.board.insert(initial_status(config, &checkpoint));
-        ready.push((source, config.interval, checkpoint));
+        // A wait kept for another address (corrected in the config since) is none.
+        let url = config.url.to_string();
+        let kept = match poller.kept_hold(&config.name) {
+            Some(hold) if hold.url == url => Some(hold),
+            Some(_) => {
+                poller.keep_hold(&config.name, None, None);
+                None
+            }
+            None => None,
+        };
+        ready.push((
+            source,
+            config.interval,
+            checkpoint,
+            Kept { url, hold: kept },
+        ));
     }
+    poller.release_unconfigured(configs);
     let mut tasks = JoinSet::new();
-    for (source, interval, checkpoint) in ready {
+    for (source, interval, checkpoint, kept) in ready {
         tasks.spawn(
             poller
                 .clone()
-                .run_source(source, interval, checkpoint, cancel.clone()),
+                .run_source(source, interval, checkpoint, kept, cancel.clone()),
         );
     }
     Ok(tasks)
+}
+
+/// A source's address, and the wait it was in when the daemon stopped.
+struct Kept {
+    url: String,
+    hold: Option<holds::SourceHold>,
 }
 
 fn initial_status(config: &SourceConfig, checkpoint: &SourceCheckpoint) -> SourceStatus {

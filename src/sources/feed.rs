@@ -298,22 +298,21 @@ fn not_a_feed(body: &Body) -> Option<String> {
         .strip_prefix(b"\xEF\xBB\xBF")
         .unwrap_or(&body.bytes);
     let start = bytes.iter().position(|b| !b.is_ascii_whitespace());
-    let head: Vec<u8> = start
-        .map(|i| {
-            bytes[i..]
-                .iter()
-                .take(64)
-                .map(u8::to_ascii_lowercase)
-                .collect()
-        })
-        .unwrap_or_default();
+    let from = start.unwrap_or(bytes.len());
+    let head =
+        String::from_utf8_lossy(&bytes[from..bytes.len().min(from + 1024)]).to_ascii_lowercase();
     let html_type = body
         .content_type
         .as_deref()
         .is_some_and(|t| t.to_ascii_lowercase().contains("html"));
+    // A feed's own root (however it is served) gets the parser's word on what is wrong
+    // with it; a page has its <html> near the top, after a doctype or a comment.
+    let feed_root = ["<rss", "<feed", "<rdf", "{"]
+        .iter()
+        .any(|root| head.contains(root));
     let problem = if start.is_none() {
         "the response is empty"
-    } else if html_type || head.starts_with(b"<!doctype html") || head.starts_with(b"<html") {
+    } else if head.contains("<html") || (html_type && !feed_root) {
         "expected a feed, got an HTML page"
     } else {
         return None;
@@ -505,14 +504,21 @@ mod tests {
             );
         }
         assert!(error(b"  \n", None).contains("the response is empty"));
-        let broken = error(
-            b"<rss version=\"2.0\"><channel><item>",
-            Some("application/rss+xml"),
-        );
-        assert!(
-            !broken.contains("HTML page") && !broken.contains("empty"),
-            "{broken}"
-        );
+        // However much blank comes first.
+        let mut padded = vec![b' '; 5000];
+        padded.extend_from_slice(b"<html><body>moved</body></html>");
+        assert!(error(&padded, None).contains("expected a feed, got an HTML page"));
+        // A comment or an XML declaration before the page: a page all the same.
+        let commented = b"<!-- cdn --><?xml version=\"1.0\"?><!DOCTYPE html><html></html>";
+        assert!(error(commented, None).contains("expected a feed, got an HTML page"));
+        // A broken feed gets the parser's word, served as what it is or as a page.
+        for content_type in [Some("application/rss+xml"), Some("text/html")] {
+            let broken = error(b"<rss version=\"2.0\"><channel><item>", content_type);
+            assert!(
+                !broken.contains("HTML page") && !broken.contains("empty"),
+                "{broken}"
+            );
+        }
     }
 
     #[test]

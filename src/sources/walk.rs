@@ -261,22 +261,55 @@ struct Gap {
     /// followed by more of it).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     at_floor: bool,
-    /// Older pages in a row that held nothing below `low` ([`STALLED_PAGES`]).
+    /// What the walk's last page listed, as a hash of its items' keys ([`hash_of`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    last_page: Option<u64>,
+    /// Older pages in a row that listed exactly what the page before them did
+    /// ([`STALLED_PAGES`]).
     #[serde(default, skip_serializing_if = "is_zero")]
     stalled: u32,
+    /// The cursors the walk has followed, hashed, the latest last; at most
+    /// [`REMEMBERED_CURSORS`]. One followed again means the server's cursors go round.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    followed: Vec<u64>,
 }
 
 fn is_zero(n: &u32) -> bool {
     *n == 0
 }
 
-/// Older pages in a row that bring nothing older than the walk has delivered, after
-/// which the server is taken not to page back (it ignores the page number or cursor, or
-/// its cursors go round in a circle) and the walk is given up, saying what it leaves
-/// out: otherwise every later poll would begin there and never read a new post again.
-/// A listing paged by number repeats a page only when a page's worth of posts arrived
-/// between two of its pages, so several in a row are no burst.
-const STALLED_PAGES: u32 = 4;
+/// Older pages in a row that list exactly what the page before them listed, after
+/// which the server is taken to ignore the page number or cursor, and the walk is given
+/// up, saying what it leaves out: otherwise every later poll would begin there and never
+/// read a new post again. A listing paged by number whose posts shift down under a burst
+/// of new ones lists posts already delivered, even newer ones, for as many pages as the
+/// burst had (whole pages the walk read before, when it had a whole number of pages),
+/// but never one page twice in a row; that would take a burst of exactly a page's worth
+/// between two of its requests, twice.
+const STALLED_PAGES: u32 = 2;
+
+/// Cursors of a walk remembered to tell one followed again ([`Gap::followed`]).
+const REMEMBERED_CURSORS: usize = 32;
+
+/// A page's items (by their keys) or a cursor as a number, to tell the same again.
+fn hash_of<'a>(parts: impl IntoIterator<Item = &'a str>) -> u64 {
+    let mut hasher = blake3::Hasher::new();
+    for part in parts {
+        hasher.update(part.as_bytes());
+        hasher.update(b"\0");
+    }
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&hasher.finalize().as_bytes()[..8]);
+    u64::from_le_bytes(first)
+}
+
+fn page_hash(items: &[Item]) -> u64 {
+    let keys: Vec<String> = items
+        .iter()
+        .map(|i| format!("{} {}", i.key.at.to_rfc3339(), i.key.id))
+        .collect();
+    hash_of(keys.iter().map(String::as_str))
+}
 
 /// Why a walk was given up, with the time span of posts it leaves out.
 fn skipped(label: &str, gap: &Gap, why: &str) -> String {
@@ -523,6 +556,12 @@ fn advance(
 ) -> (Vec<Mention>, usize, Option<(Gap, &'static str)>) {
     let walk = stream.gap.take();
     let stalled = walk.as_ref().map_or(0, |g| g.stalled);
+    let last_page = walk.as_ref().and_then(|g| g.last_page);
+    let mut followed = walk
+        .as_ref()
+        .map(|g| g.followed.clone())
+        .unwrap_or_default();
+    let this_page = page_hash(&chunk.items);
     let requested = walk.as_ref().map(|g| g.cursor.clone());
     let floor = match (&walk, &stream.mark) {
         (Some(gap), _) => gap.floor.clone(),
@@ -536,8 +575,6 @@ fn advance(
         None => (None, None, false),
     };
     let mut reached = chunk.items.is_empty();
-    // Whether an older page brought anything below what the walk had delivered.
-    let mut went_down = false;
     let mut mentions = Vec::new();
     let mut withheld = 0;
     let mut ahead = Vec::new();
@@ -589,16 +626,21 @@ fn advance(
             Edge::extend(&mut top, &item.key, Ordering::Greater);
         }
         Edge::extend(&mut low, &item.key, Ordering::Less);
-        went_down = true;
         deliver(item);
     }
     let mut given_up = None;
     match chunk.next {
         Some(cursor) if !reached => {
             let stalled = match &requested {
-                Some(_) if !went_down => stalled + 1,
+                Some(_) if last_page == Some(this_page) => stalled + 1,
                 _ => 0,
             };
+            let next_cursor = hash_of([cursor.as_str()]);
+            let circle = followed.contains(&next_cursor);
+            followed.push(next_cursor);
+            if followed.len() > REMEMBERED_CURSORS {
+                followed.remove(0);
+            }
             let gap = Gap {
                 // Only items dated ahead so far, or none new yet (a page of the floor's
                 // time): the mark stays where it was.
@@ -606,7 +648,9 @@ fn advance(
                 low,
                 floor,
                 at_floor,
+                last_page: Some(this_page),
                 stalled,
+                followed,
                 cursor,
             };
             // A server that hands back the cursor it was asked for, or pages that go
@@ -614,8 +658,10 @@ fn advance(
             // be read again: the walk ends there instead, and says what it leaves out.
             let why = if requested.as_ref() == Some(&gap.cursor) {
                 Some("the server answered the older page with the cursor it was asked for")
+            } else if circle {
+                Some("the server's older pages lead back to one read before (its cursors go round in a circle)")
             } else if stalled >= STALLED_PAGES {
-                Some("the server gave only posts already read for several older pages in a row (it does not page back)")
+                Some("the server listed the same posts again for older pages (it does not page back)")
             } else {
                 None
             };
@@ -690,6 +736,8 @@ mod tests {
         /// Another broken server's (a proxy that drops the query): the newest page
         /// whatever the cursor, with the next cursor as if it had paged.
         ignores_cursor: bool,
+        /// And another's: next cursors that go round, modulo this offset.
+        round: Option<usize>,
         /// Lists the posts of one time lowest id first, against our order.
         lowest_first: bool,
     }
@@ -703,6 +751,7 @@ mod tests {
                 pinned: Mutex::new(None),
                 stuck: None,
                 ignores_cursor: false,
+                round: None,
                 lowest_first: false,
             }
         }
@@ -779,7 +828,7 @@ mod tests {
                 )
                 .collect();
             let next = (asked + items.len() < posts[stream].len())
-                .then(|| (asked + self.page).to_string())
+                .then(|| ((asked + self.page) % self.round.unwrap_or(usize::MAX)).to_string())
                 .map(|next| self.stuck.clone().unwrap_or(next));
             Ok(Chunk {
                 items,
@@ -1078,12 +1127,33 @@ mod tests {
         }
         assert_eq!(skips.len(), 1, "{skips:?}");
         assert!(
-            skips[0].contains(
-                "the server gave only posts already read for several older pages in a row"
-            ),
+            skips[0].contains("the server listed the same posts again for older pages"),
             "{skips:?}"
         );
         // New posts are read, though the server still does not page.
+        source
+            .listing
+            .publish(0, 30..32, later - TimeDelta::minutes(1));
+        let (got, _) = poll(&source, &position, later);
+        assert_eq!(sorted(got), vec!["0-30", "0-31"]);
+    }
+
+    /// Cursors that lead back to a page read before: given up at once, and said so.
+    #[test]
+    fn cursors_that_go_round_are_not_followed_for_ever() {
+        let now = Utc::now();
+        let mut fake = Fake::new(1, 3);
+        fake.round = Some(9);
+        fake.publish(0, 0..30, now - TimeDelta::minutes(1));
+        let source = walk(fake, 10, 24);
+        let (_, position, skips) =
+            poll_telling_skips(&source, &Position::Null, now, TimeDelta::zero());
+        assert_eq!(skips.len(), 1, "{skips:?}");
+        assert!(
+            skips[0].contains("its cursors go round in a circle"),
+            "{skips:?}"
+        );
+        let later = now + TimeDelta::minutes(10);
         source
             .listing
             .publish(0, 30..32, later - TimeDelta::minutes(1));
@@ -1109,6 +1179,42 @@ mod tests {
             }
         }
         panic!("still walking after 50 polls: {position}");
+    }
+
+    /// A burst of many pages' worth of new posts while a walk paged by number is
+    /// unfinished shifts the walk's posts down: its next pages list posts already
+    /// delivered, newer ones even, for as many pages as the burst had. That is no server
+    /// that fails to page: everything comes, once, and nothing is given up.
+    #[test]
+    fn a_burst_that_shifts_an_unfinished_walk_by_many_pages_loses_nothing() {
+        let now = Utc::now();
+        let fake = Fake::new(1, 3);
+        fake.publish(0, 0..30, now - TimeDelta::hours(2));
+        let source = walk(fake, 2, 48);
+        let mut delivered = Vec::new();
+        let (ids, mut position, skips) =
+            poll_telling_skips(&source, &Position::Null, now, TimeDelta::zero());
+        assert!(skips.is_empty() && position["streams"]["s0"].get("gap").is_some());
+        delivered.extend(ids);
+        // Seven pages' worth arrive before the next poll.
+        source
+            .listing
+            .publish(0, 30..51, now + TimeDelta::minutes(30));
+        let later = now + TimeDelta::hours(1);
+        for _ in 0..60 {
+            let (ids, next, skips) =
+                poll_telling_skips(&source, &position, later, TimeDelta::zero());
+            assert!(skips.is_empty(), "{skips:?}");
+            let quiet = ids.is_empty() && next["streams"]["s0"].get("gap").is_none();
+            delivered.extend(ids);
+            position = next;
+            if quiet {
+                break;
+            }
+        }
+        let mut expected: Vec<String> = (0..51).map(|i| format!("0-{i}")).collect();
+        expected.sort();
+        assert_eq!(sorted(delivered), expected);
     }
 
     #[test]

@@ -826,9 +826,22 @@ async fn erasure_then_search_with_an_audit_trail() {
         short["error"]
             .as_str()
             .unwrap()
-            .contains("has 23 digits where one has 24"),
+            .contains("this has 23 and 0 other characters"),
         "{short}"
     );
+    // Copied with a typo or a full stop: refused too, not hashed as a handle.
+    for typo in [
+        format!("{}l", &pseudonym[..pseudonym.len() - 1]),
+        format!("{pseudonym}."),
+    ] {
+        let (status, refused) = post_json(
+            addr,
+            "/api/admin/forget",
+            json!({ "author": typo, "dry_run": true }),
+        )
+        .await;
+        assert_eq!(status, 400, "{typo}: {refused}");
+    }
     let (_, still) = get_json(addr, "/api/search?q=*").await;
     assert_eq!(still["total"], 3, "a dry run erases nothing");
     let (status, erased) =

@@ -460,6 +460,48 @@ fn import_then_search_from_the_shell() {
     let (code, _, err) = webcare(&["forget", "-c", &config]);
     assert_ne!(code, 0, "neither --url nor --author: {err}");
 
+    // Another key in the environment (a typo in a service file, another installation's):
+    // refused by its fingerprint; and, in a data directory from before fingerprints, by
+    // the key file that made its pseudonyms.
+    let other_key = "0123456789abcdef".repeat(4);
+    let with_other_key = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_webcare"))
+            .args(args)
+            .current_dir(repo())
+            .env("RUST_LOG", "warn")
+            .env("WEBCARE_PSEUDONYM_KEY", &other_key)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let fingerprint = dir.path().join("data/pseudonym.fingerprint");
+    assert!(fingerprint.exists());
+    let (code, err) = with_other_key(&["import", "-c", &config, &input]);
+    assert_ne!(code, Some(0));
+    assert!(
+        err.contains("WEBCARE_PSEUDONYM_KEY is not the key that made the pseudonyms"),
+        "{err}"
+    );
+    std::fs::remove_file(&fingerprint).unwrap();
+    let (code, err) = with_other_key(&["import", "-c", &config, &input]);
+    assert_ne!(code, Some(0));
+    assert!(
+        err.contains("WEBCARE_PSEUDONYM_KEY is not the key in")
+            && err.contains("pseudonym.key, which made this data directory's pseudonyms"),
+        "{err}"
+    );
+    assert!(
+        !fingerprint.exists(),
+        "the other key was not taken as the one"
+    );
+    // The file's key records its fingerprint again.
+    let (code, _, err) = webcare(&["import", "-c", &config, &input]);
+    assert_eq!(code, 0, "{err}");
+    assert!(fingerprint.exists());
+
     // A data directory without the key its pseudonyms were made with (restored without
     // it): nothing goes on with a new key, which would let erased authors back in.
     let key = dir.path().join("data/pseudonym.key");
@@ -740,6 +782,15 @@ fn train_writes_models_that_the_pipeline_then_uses() {
         std::fs::read_to_string(complaint.join("model.tsv.previous")).unwrap(),
         "(bias)\t0.1\nslecht 2.0\n"
     );
+    // Readable as the files it replaced were (as others, a daemon's user, may read).
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(
+            mode(&complaint.join("model.tsv")),
+            mode(&complaint.join("model.tsv.previous"))
+        );
+    }
     let (code, _, err) = webcare(&["check-config", "-c", &config]);
     assert_eq!(code, 0, "{err}");
 }
@@ -869,6 +920,38 @@ fn train_refuses_the_held_out_file_and_names_a_bad_line() {
     assert!(std::fs::read_to_string(&labeled)
         .unwrap()
         .starts_with("{\"id\": \"tr-0001\""));
+    // Two spellings of one new file; a directory where a model would go.
+    let same = dir.path().join("m.tsv");
+    let again = dir.path().join("sub/../m.tsv");
+    std::fs::create_dir(dir.path().join("sub")).unwrap();
+    let (code, out, err) = webcare(&[
+        "train",
+        "-c",
+        &config,
+        train,
+        "--out",
+        same.to_str().unwrap(),
+        "--aspects-out",
+        again.to_str().unwrap(),
+    ]);
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("two models would be written to this one file") && out.is_empty(),
+        "{out}{err}"
+    );
+    let (code, out, err) = webcare(&[
+        "train",
+        "-c",
+        &config,
+        train,
+        "--relevance-out",
+        dir.path().join("sub").to_str().unwrap(),
+    ]);
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("is not a regular file; a model is written to a file") && out.is_empty(),
+        "{out}{err}"
+    );
     let nowhere = dir.path().join("missing/model.tsv");
     let (code, out, err) = webcare(&[
         "train",
@@ -883,10 +966,18 @@ fn train_refuses_the_held_out_file_and_names_a_bad_line() {
         err.contains("missing/model.tsv: cannot write there") && out.is_empty(),
         "{out}{err}"
     );
-    // Nothing was written on any failure.
+    // Nothing was written on any failure, and nothing left beside.
     assert!(!complaint.join("model.tsv").exists());
     assert!(!aspects.join("model.tsv").exists());
     assert!(!topics.join("model.tsv").exists());
+    for d in [&complaint, &aspects, &topics, &dir.path().to_path_buf()] {
+        let left: Vec<_> = std::fs::read_dir(d)
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().starts_with(".webcare-"))
+            .collect();
+        assert!(left.is_empty(), "{left:?}");
+    }
 }
 
 /// What eval refuses: labels it cannot score as written, a file without items, and
@@ -952,13 +1043,32 @@ fn eval_refuses_labels_it_cannot_score_and_keeps_the_files_it_reads() {
     let (code, _, _) = webcare(&["eval", "-c", &config, &bad, "--predictions", predictions]);
     assert_ne!(code, 0);
     assert_eq!(std::fs::read_to_string(predictions).unwrap(), before);
-    // Nothing is left beside it.
-    let left: Vec<_> = std::fs::read_dir(dir.path())
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .filter(|e| e.file_name().to_string_lossy().starts_with(".webcare-"))
-        .collect();
-    assert!(left.is_empty(), "{left:?}");
+    // Written through a link, which stays a link; not over labeled data.
+    let real = dir.path().join("run1.jsonl");
+    let link = dir.path().join("latest.jsonl");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let (code, _, err) = webcare(&[
+        "eval",
+        "-c",
+        &config,
+        &labeled,
+        "--predictions",
+        link.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(std::fs::symlink_metadata(&link).unwrap().is_symlink());
+    assert_eq!(std::fs::read_to_string(&real).unwrap(), before);
+    let other = write(dir.path(), "other-labeled.jsonl", &format!("{good}\n"));
+    let (code, _, err) = webcare(&["eval", "-c", &config, &labeled, "--predictions", &other]);
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("holds labeled items, not predictions"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&other).unwrap(),
+        format!("{good}\n")
+    );
 }
 
 /// The daemon as the binary: a hang-up or a termination stops it cleanly (its last

@@ -317,6 +317,32 @@ async fn a_restart_keeps_the_waits_servers_asked_for() {
         next > chrono::Utc::now() + chrono::Duration::minutes(50),
         "{status:?}"
     );
+
+    // The address corrected in the config: the source's wait was for the old one, and
+    // the new one (on another host) is asked at once.
+    let corrected = toml.replace(
+        &server
+            .url("/rate-limited")
+            .replace("127.0.0.1", "localhost"),
+        &server.url("/rss2.xml"),
+    );
+    assert_ne!(corrected, toml);
+    let config = webcare::Config::from_toml(std::path::Path::new("t.toml"), &corrected).unwrap();
+    let daemon = webcare::daemon::start(&config).await.unwrap();
+    let mut polled = None;
+    for _ in 0..100 {
+        let board = daemon.board().snapshot();
+        polled = board
+            .into_iter()
+            .find(|s| s.name == "told" && s.last_poll.is_some());
+        if polled.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    daemon.shutdown().await.unwrap();
+    let status = polled.expect("the corrected source was polled at once");
+    assert_eq!(status.state, "ok", "{status:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
