@@ -1126,12 +1126,17 @@ fn write_models(targets: &[PathBuf; 3], texts: [String; 3]) -> Result<()> {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(target).map_or(0o644, |m| m.permissions().mode());
-            builder.permissions(std::fs::Permissions::from_mode(mode & 0o777));
+            builder.permissions(std::fs::Permissions::from_mode(0o644));
         }
         let mut draft = builder
             .tempfile_in(dir_of(target))
             .with_context(|| format!("{}: cannot write there", target.display()))?;
+        // The mode of the model it replaces, whatever the umask (a daemon running as
+        // another user reads what it read before); a new one as the umask allows.
+        if let Ok(meta) = std::fs::metadata(target) {
+            std::fs::set_permissions(draft.path(), meta.permissions())
+                .with_context(|| format!("{}: cannot write", target.display()))?;
+        }
         draft
             .write_all(text.as_bytes())
             .and_then(|()| draft.as_file().sync_all())

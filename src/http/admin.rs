@@ -50,9 +50,9 @@ pub fn erasure_for(
 /// as a handle it would erase nothing, and say it had erased all there was.
 fn author_erasure(pipeline: &crate::pipeline::Pipeline, handle: &str) -> Result<Erasure, String> {
     use crate::pipeline::pseudonym::is_pseudonym;
-    let rest = handle
-        .strip_prefix("p_")
-        .or_else(|| handle.strip_prefix("P_"));
+    // Pasted with what stood around it: quotes, brackets.
+    let bare = handle.trim_matches(|c: char| "\"'`<>()[]«»“”‘’".contains(c));
+    let rest = bare.strip_prefix("p_").or_else(|| bare.strip_prefix("P_"));
     // Meant as one: all hex digits, or mostly, as a pseudonym copied with a typo, a
     // full stop or cut short with an ellipsis.
     let hex_digits = rest.map_or(0, |r| r.chars().filter(char::is_ascii_hexdigit).count());
@@ -66,6 +66,32 @@ fn author_erasure(pipeline: &crate::pipeline::Pipeline, handle: &str) -> Result<
             rest.map_or(0, |r| r.chars().count()) - hex_digits
         )),
         (false, _) => Ok(Erasure::Author(pipeline.pseudonym(handle))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pseudonym_pasted_in_quotes_or_brackets_is_taken_as_one() {
+        let config = crate::config::Pipeline::with_topics(std::path::PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/config/topics"
+        )));
+        let pipeline = crate::pipeline::Pipeline::from_config(&config).unwrap();
+        let pseudonym = "p_0123456789abcdef01234567";
+        for pasted in [
+            format!("\"{pseudonym}\""),
+            format!("<{pseudonym}>"),
+            pseudonym.to_uppercase(),
+        ] {
+            match author_erasure(&pipeline, &pasted) {
+                Ok(Erasure::Author(p)) => assert_eq!(p, pseudonym, "{pasted}"),
+                other => panic!("{pasted}: {other:?}"),
+            }
+        }
+        assert!(author_erasure(&pipeline, "\"p_0123456789abcdef0123456\"").is_err());
     }
 }
 

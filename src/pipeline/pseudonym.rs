@@ -428,7 +428,10 @@ fn check_env_against_file(
     path: &Path,
     data_dir: &Path,
 ) -> Result<(), KeyError> {
-    if data_dir.join(FINGERPRINT_FILE).exists() {
+    // An empty fingerprint (made, then a crash before it was written) keeps none.
+    let kept = std::fs::read_to_string(data_dir.join(FINGERPRINT_FILE))
+        .is_ok_and(|text| !text.trim().is_empty());
+    if kept {
         return Ok(());
     }
     let in_file = std::fs::read_to_string(path)

@@ -306,13 +306,22 @@ fn not_a_feed(body: &Body) -> Option<String> {
         .as_deref()
         .is_some_and(|t| t.to_ascii_lowercase().contains("html"));
     // A feed's own root (however it is served) gets the parser's word on what is wrong
-    // with it; a page has its <html> near the top, after a doctype or a comment.
-    let feed_root = ["<rss", "<feed", "<rdf", "{"]
+    // with it, whatever HTML its items hold; a page has its <html> near the top, after a
+    // doctype or a comment, before any feed's root.
+    let feed_root = ["<rss", "<feed", "<rdf"]
         .iter()
-        .any(|root| head.contains(root));
+        .filter_map(|root| head.find(root))
+        .min()
+        .or_else(|| head.starts_with('{').then_some(0));
+    let page_root = head.find("<html");
+    let page = match (page_root, feed_root) {
+        (Some(page), Some(feed)) => page < feed,
+        (Some(_), None) => true,
+        (None, feed) => html_type && feed.is_none(),
+    };
     let problem = if start.is_none() {
         "the response is empty"
-    } else if head.contains("<html") || (html_type && !feed_root) {
+    } else if page {
         "expected a feed, got an HTML page"
     } else {
         return None;
@@ -504,6 +513,13 @@ mod tests {
             );
         }
         assert!(error(b"  \n", None).contains("the response is empty"));
+        // A broken feed whose item holds a page is still a feed; a page whose style
+        // holds braces is still a page.
+        let holds_page = b"<rss version=\"2.0\"><channel><item><description><![CDATA[<html><p>x</p></html>]]></description>";
+        let broken = error(holds_page, Some("application/rss+xml"));
+        assert!(!broken.contains("HTML page"), "{broken}");
+        let styled = b"<!doctype html><head><style>p { color: red }</style></head><p>moved</p>";
+        assert!(error(styled, Some("text/html")).contains("expected a feed, got an HTML page"));
         // However much blank comes first.
         let mut padded = vec![b' '; 5000];
         padded.extend_from_slice(b"<html><body>moved</body></html>");

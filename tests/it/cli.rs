@@ -485,7 +485,19 @@ fn import_then_search_from_the_shell() {
         err.contains("WEBCARE_PSEUDONYM_KEY is not the key that made the pseudonyms"),
         "{err}"
     );
-    std::fs::remove_file(&fingerprint).unwrap();
+    // None kept, or one made but never written (a crash in between).
+    for gone in [false, true] {
+        match gone {
+            true => std::fs::remove_file(&fingerprint).unwrap(),
+            false => std::fs::write(&fingerprint, "").unwrap(),
+        }
+        let (code, err) = with_other_key(&["import", "-c", &config, &input]);
+        assert_ne!(code, Some(0));
+        assert!(
+            err.contains("WEBCARE_PSEUDONYM_KEY is not the key in"),
+            "{err}"
+        );
+    }
     let (code, err) = with_other_key(&["import", "-c", &config, &input]);
     assert_ne!(code, Some(0));
     assert!(
