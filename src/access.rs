@@ -677,7 +677,7 @@ fn keep_owner(file: &std::fs::File, path: &Path) {
 }
 
 /// The directory a file is in ("." for a bare name).
-fn parent_dir(path: &Path) -> &Path {
+pub fn parent_dir(path: &Path) -> &Path {
     path.parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."))

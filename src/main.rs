@@ -1093,7 +1093,7 @@ fn check_model_targets(targets: &mut [PathBuf; 3], files: &[PathBuf]) -> Result<
         // A file made and removed at once: an interrupted training leaves none behind.
         tempfile::Builder::new()
             .prefix(".webcare-")
-            .tempfile_in(dir_of(target))
+            .tempfile_in(webcare::access::parent_dir(target))
             .with_context(|| format!("{}: cannot write there", target.display()))?;
     }
     Ok(())
@@ -1101,16 +1101,12 @@ fn check_model_targets(targets: &mut [PathBuf; 3], files: &[PathBuf]) -> Result<
 
 /// `path` with its directory spelled out in full (it need not exist yet itself).
 fn spelled_out(path: &Path) -> PathBuf {
-    match (std::fs::canonicalize(dir_of(path)), path.file_name()) {
+    match (
+        std::fs::canonicalize(webcare::access::parent_dir(path)),
+        path.file_name(),
+    ) {
         (Ok(dir), Some(name)) => dir.join(name),
         _ => path.to_path_buf(),
-    }
-}
-
-fn dir_of(path: &Path) -> &Path {
-    match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
     }
 }
 
@@ -1129,7 +1125,7 @@ fn write_models(targets: &[PathBuf; 3], texts: [String; 3]) -> Result<()> {
             builder.permissions(std::fs::Permissions::from_mode(0o644));
         }
         let mut draft = builder
-            .tempfile_in(dir_of(target))
+            .tempfile_in(webcare::access::parent_dir(target))
             .with_context(|| format!("{}: cannot write there", target.display()))?;
         // The mode of the model it replaces, whatever the umask (a daemon running as
         // another user reads what it read before); a new one as the umask allows.
