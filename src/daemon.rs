@@ -90,6 +90,9 @@ pub async fn start(config: &Config) -> Result<Daemon, DaemonError> {
     }
     let state = Arc::new(StateDb::open(&config.storage.data_dir)?);
     let pipeline = Arc::new(Pipeline::from_config(&config.pipeline)?);
+    for note in pipeline.config_notes() {
+        tracing::warn!(topics_dir = %config.pipeline.topics_dir.display(), "{note}");
+    }
     tracing::info!(rules = pipeline.topics().rule_count(), stages = ?Pipeline::stage_names(), models = %pipeline.models_summary(), "pipeline ready");
     let index = MentionIndex::open(&config.storage.data_dir)?;
     let checkpoints = index.checkpoints()?;

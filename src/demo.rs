@@ -211,8 +211,9 @@ pub fn use_demo_files(config: &mut Config) {
     config.storage.data_dir = config.storage.data_dir.join("demo");
     let dir = &config.storage.data_dir;
     config.access.users_file = dir.join("users.toml");
+    // Its own key, also where WEBCARE_PSEUDONYM_KEY is set for the installation.
     if let crate::pipeline::pseudonym::KeySource::File { .. } = config.pipeline.pseudonym_key {
-        config.pipeline.pseudonym_key = crate::pipeline::pseudonym::KeySource::File {
+        config.pipeline.pseudonym_key = crate::pipeline::pseudonym::KeySource::OwnFile {
             path: dir.join("pseudonym.key"),
             data_dir: dir.clone(),
         };

@@ -90,6 +90,14 @@ impl Labeled {
             ));
         }
         check_labels(&item)?;
+        if let Some(position) = item.pii.iter().position(|p| p.trim().is_empty()) {
+            // An empty string occurs in every text and would count as redacted.
+            return Err(format!(
+                "field `pii`: string {} of {} is empty; list each piece of personal data exactly as written in `text`",
+                position + 1,
+                item.pii.len()
+            ));
+        }
         if let Some(position) = item
             .pii
             .iter()

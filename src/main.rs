@@ -702,6 +702,9 @@ fn check_config(path: &Path) -> Result<()> {
         config.pipeline.topics_dir.display()
     );
     outln!("{}", pipeline.models_summary());
+    for note in pipeline.config_notes() {
+        outln!("note: {}: {note}", config.pipeline.topics_dir.display());
+    }
     if users.is_empty() {
         outln!(
             "note: no users in {}: nobody can sign in to the API until one is added with `webcare user add`",
@@ -740,7 +743,8 @@ fn search(
     // Recorded before anything is shown: a search that cannot be audited is not run.
     audit_cli(&config, "search", &request.describe())?;
     let index = MentionIndex::open(&config.storage.data_dir)?;
-    let results = index.search(request)?;
+    let configured: Vec<String> = config.sources.iter().map(|s| s.name.clone()).collect();
+    let results = index.search_known(request, &configured)?;
     let mut out = std::io::stdout().lock();
     if json {
         serde_json::to_writer_pretty(&mut out, &results)?;

@@ -222,20 +222,26 @@ impl Quote {
 }
 
 /// An example as the mail quotes it; a post without a permalink gets no empty link.
+/// The quote is set apart in its own direction: in a mail laid out left to right, an
+/// Arabic quote's final "!" would otherwise stand at its first word.
 fn quote(e: &super::incidents::IncidentExample) -> Quote {
+    let html_quote = format!(
+        "<bdi dir=\"{}\">{}</bdi>",
+        direction(&e.text),
+        escape(&e.text)
+    );
     let (text, html) = match e.url.as_deref() {
         Some(url) => (
             format!("- {} {url}\n", e.text),
             format!(
-                "<li>{} <a href=\"{}\">{}</a></li>\n",
-                escape(&e.text),
+                "<li>{html_quote} <a href=\"{}\">{}</a></li>\n",
                 escape(url),
                 escape(url)
             ),
         ),
         None => (
             format!("- {}\n", e.text),
-            format!("<li>{}</li>\n", escape(&e.text)),
+            format!("<li>{html_quote}</li>\n"),
         ),
     };
     Quote {
@@ -243,6 +249,29 @@ fn quote(e: &super::incidents::IncidentExample) -> Quote {
         text,
         html,
         shape: QuoteShape::Item,
+    }
+}
+
+/// `rtl` for a text written mostly in a right-to-left script (Arabic, Persian, Urdu,
+/// Hebrew), else `ltr`: counted over its letters, handles left out, so that an Arabic
+/// repost beginning "RT @p_…:" still reads right to left, which `dir="auto"` (the
+/// first strong letter) would not.
+pub fn direction(text: &str) -> &'static str {
+    let (mut rtl, mut ltr) = (0usize, 0usize);
+    for word in text.split_whitespace().filter(|w| !w.starts_with('@')) {
+        for c in word.chars().filter(|c| c.is_alphabetic()) {
+            if matches!(c, '\u{0590}'..='\u{08ff}' | '\u{fb1d}'..='\u{fdff}' | '\u{fe70}'..='\u{feff}')
+            {
+                rtl += 1;
+            } else {
+                ltr += 1;
+            }
+        }
+    }
+    if rtl > ltr {
+        "rtl"
+    } else {
+        "ltr"
     }
 }
 
@@ -1094,4 +1123,32 @@ fn forget_in_attachments(
         )?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_quote_is_set_in_its_own_direction() {
+        assert_eq!(direction("De tolk sprak geen Tigrinya"), "ltr");
+        assert_eq!(direction("المترجم لم يحضر المقابلة!"), "rtl");
+        // A repost's prefix and handle do not turn an Arabic post around.
+        assert_eq!(
+            direction("RT @p_0123456789abcdef01234567: انتظرت سنة كاملة، هذا ظلم كبير!"),
+            "rtl"
+        );
+        let example = super::super::incidents::IncidentExample {
+            id: "1".into(),
+            url: Some("https://example.org/1".into()),
+            text: "هذا ظلم <كبير>!".into(),
+            published: Utc::now(),
+        };
+        let q = quote(&example);
+        assert_eq!(
+            q.html,
+            "<li><bdi dir=\"rtl\">هذا ظلم &lt;كبير&gt;!</bdi> <a href=\"https://example.org/1\">https://example.org/1</a></li>\n"
+        );
+        assert_eq!(q.text, "- هذا ظلم <كبير>! https://example.org/1\n");
+    }
 }

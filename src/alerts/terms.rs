@@ -177,7 +177,46 @@ pub fn top_terms(recent: &[Example], baseline: &[Example], n: usize) -> Vec<Stri
         .filter(|(score, _)| *score > 0.0)
         .collect();
     scored.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
-    scored.into_iter().take(n).map(|(_, w)| w).collect()
+    let written = written_forms(recent);
+    scored
+        .into_iter()
+        .take(n)
+        .map(|(_, w)| written.get(&w).cloned().unwrap_or(w))
+        .collect()
+}
+
+/// For each word as it is counted (folded: "للاطفال", "المبني"), the form its writers
+/// used most, in lower case ("للأطفال", "المبنى"): the folded one reads as misspelt.
+fn written_forms(examples: &[Example]) -> HashMap<String, String> {
+    use crate::pipeline::relevance::{is_optional_mark, is_word_char, normalise};
+    let mut counts: HashMap<String, HashMap<String, u32>> = HashMap::new();
+    for e in examples {
+        for text in [&e.title, &e.text] {
+            for word in text
+                .split(|c: char| !is_word_char(c))
+                .filter(|w| !w.is_empty())
+            {
+                let key = normalise(word).trim().to_string();
+                // Turkish İ as i, which lower-casing would give a combining dot.
+                let form: String = word
+                    .chars()
+                    .filter(|&c| !is_optional_mark(c) && c != '\u{0640}')
+                    .map(|c| if c == 'İ' { 'i' } else { c })
+                    .flat_map(char::to_lowercase)
+                    .collect();
+                *counts.entry(key).or_default().entry(form).or_default() += 1;
+            }
+        }
+    }
+    counts
+        .into_iter()
+        .filter_map(|(key, forms)| {
+            let (form, _) = forms
+                .into_iter()
+                .max_by(|a, b| a.1.cmp(&b.1).then_with(|| b.0.cmp(&a.0)))?;
+            (form != key).then_some((key, form))
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -208,6 +247,26 @@ mod tests {
             words.into_iter().collect::<Vec<_>>(),
             vec!["tolkenbureau".to_string()]
         );
+    }
+
+    #[test]
+    fn top_terms_are_shown_as_their_writers_wrote_them() {
+        let background: Vec<Example> = (0..50)
+            .map(|i| example(&format!("b{i}"), "lang wachten op de IND"))
+            .collect();
+        let recent: Vec<Example> = (0..10)
+            .map(|i| {
+                let text = if i < 7 {
+                    "المبنى بارد جدا وللأطفال لا يوجد ماء"
+                } else {
+                    "المبنى بارد جدا للاطفال"
+                };
+                example(&format!("r{i}"), text)
+            })
+            .collect();
+        let top = top_terms(&recent, &background, 10);
+        assert!(top.contains(&"المبنى".to_string()), "{top:?}");
+        assert!(!top.contains(&"المبني".to_string()), "{top:?}");
     }
 
     const THRESHOLDS: Thresholds = Thresholds {

@@ -340,10 +340,12 @@ fn recurring(html: &mut String, report: &Report, lang: Language, w: &Words) {
 pub fn example(q: &Quote, lang: Language) -> String {
     let link = q.url.as_deref().map(permalink).unwrap_or_default();
     format!(
-        "<blockquote data-mention=\"{}\" dir=\"auto\" lang=\"{}\">{}<br><span class=\"source\">{} · {} · {}</span> {link}</blockquote>\n",
+        "<blockquote data-mention=\"{}\" dir=\"{}\" lang=\"{}\">{}<br><span class=\"source\" dir=\"ltr\" lang=\"{}\">{} · {} · {}</span> {link}</blockquote>\n",
         escape(&q.id),
+        crate::alerts::mail::direction(&q.text),
         escape(&q.lang),
         escape(&q.text),
+        lang.as_str(),
         escape(&q.source),
         escape(&labels::language(&q.lang, lang)),
         escape(&local_date(&q.published, lang)),

@@ -307,7 +307,10 @@ pub async fn remove_user(
         .update(|u| u.remove(&name))
         .map_err(access_error)?;
     if !removed {
-        return Err(ApiError::new(StatusCode::NOT_FOUND, "no such user"));
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            state.users.current().no_user(&name),
+        ));
     }
     // Taking access away is never refused for want of its entry (the failure is logged).
     let _ = state.audit_plain_as(&principal, "user_remove", &name);
@@ -343,7 +346,10 @@ pub async fn add_token(
     let lifetime = crate::access::parse_token_lifetime(request.expires.as_deref())
         .map_err(|m| ApiError::bad_request(format!("expires: {m}")))?;
     if state.users.current().get(&name).is_none() {
-        return Err(ApiError::new(StatusCode::NOT_FOUND, "no such user"));
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            state.users.current().no_user(&name),
+        ));
     }
     let (token, stored) = state
         .users
@@ -380,7 +386,10 @@ pub async fn revoke_token(
 ) -> Result<Json<Value>, ApiError> {
     let id = id.trim();
     if state.users.current().get(&name).is_none() {
-        return Err(ApiError::new(StatusCode::NOT_FOUND, "no such user"));
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            state.users.current().no_user(&name),
+        ));
     }
     let revoked = state
         .users

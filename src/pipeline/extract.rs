@@ -187,29 +187,37 @@ pub fn compose(text: &mut String) {
 /// redaction written as ASCII: full-width forms ("０６１２３４５６７８", "＠", which
 /// Unicode's compatibility mapping takes to ASCII too), and a dash between digits that
 /// is not the hyphen-minus (a word processor's "06–12345678", the non-breaking hyphen,
-/// the minus sign). A dash between words stays ("ma–vr").
+/// the minus sign). A dash between words stays ("ma–vr"). In a number as long as a
+/// phone number that mixes ASCII with Arabic-Indic or Persian digits (a keyboard
+/// switched halfway, "۰۶ 1234 5678") those are written as ASCII too; and a direction
+/// mark inside such a number, or against the @ of an address, is taken out: the
+/// patterns read numbers of one script, and no mark, as written.
 pub fn fold_lookalikes(text: &str) -> std::borrow::Cow<'_, str> {
     use std::borrow::Cow;
-    // Full-width forms begin with 0xEF, those dashes with 0xE2: most texts have neither.
-    if memchr::memchr2(0xE2, 0xEF, text.as_bytes()).is_none() {
+    if !may_hide_a_number(text.as_bytes()) {
         return Cow::Borrowed(text);
     }
     let is_dash = |c: char| matches!(c, '\u{2010}'..='\u{2015}' | '\u{2212}');
-    if !text
-        .chars()
-        .any(|c| is_dash(c) || ('\u{ff01}'..='\u{ff5e}').contains(&c))
-    {
+    if !text.chars().any(|c| {
+        is_dash(c)
+            || is_direction_mark(c)
+            || eastern_digit(c).is_some()
+            || ('\u{ff01}'..='\u{ff5e}').contains(&c)
+    }) {
         return Cow::Borrowed(text);
     }
     let chars: Vec<char> = text.chars().collect();
-    // Only in a run of digits as long as a phone number or a BSN: "2022–2023", "1–2",
-    // "8 – 10 днів" are written as they were.
-    let long_number = |i: usize| {
-        let in_run = |c: &char| c.is_numeric() || " .-/".contains(*c) || is_dash(*c);
+    let in_run =
+        |c: &char| c.is_numeric() || " .-/".contains(*c) || is_dash(*c) || is_direction_mark(*c);
+    let around = |i: usize| {
         let before = chars[..i].iter().rev().take_while(|c| in_run(c));
         let after = chars[i + 1..].iter().take_while(|c| in_run(c));
-        before.chain(after).filter(|c| c.is_numeric()).count() >= 9
+        before.chain(after)
     };
+    // Only in a run of digits as long as a phone number or a BSN: "2022–2023", "1–2",
+    // "8 – 10 днів" are written as they were.
+    let long_number = |i: usize| around(i).filter(|c| c.is_numeric()).count() >= 9;
+    let mixed_number = |i: usize| long_number(i) && around(i).any(|c| c.is_ascii_digit());
     // The digit on each side of a dash, over at most one space.
     let digit_before = |i: usize| match i.checked_sub(1).map(|j| chars[j]) {
         Some(' ') => i.checked_sub(2).is_some_and(|j| chars[j].is_numeric()),
@@ -221,13 +229,26 @@ pub fn fold_lookalikes(text: &str) -> std::borrow::Cow<'_, str> {
         Some(c) => c.is_numeric(),
         None => false,
     };
+    let between_digits = |i: usize| digit_before(i) && digit_after(i) && long_number(i);
+    let against_an_at = |i: usize| {
+        let (before, after) = (
+            i.checked_sub(1).map(|j| chars[j]),
+            chars.get(i + 1).copied(),
+        );
+        matches!((before, after), (Some(b), Some('@')) if b.is_alphanumeric())
+            || matches!((before, after), (Some('@'), Some(a)) if a.is_alphanumeric())
+    };
     let folded: String = chars
         .iter()
         .enumerate()
-        .map(|(i, &c)| match c {
-            '\u{ff01}'..='\u{ff5e}' => char::from_u32(c as u32 - 0xfee0).unwrap_or(c),
-            c if is_dash(c) && digit_before(i) && digit_after(i) && long_number(i) => '-',
-            c => c,
+        .filter_map(|(i, &c)| match c {
+            '\u{ff01}'..='\u{ff5e}' => Some(char::from_u32(c as u32 - 0xfee0).unwrap_or(c)),
+            c if is_dash(c) && between_digits(i) => Some('-'),
+            c if is_direction_mark(c) && (between_digits(i) || against_an_at(i)) => None,
+            c => match eastern_digit(c) {
+                Some(ascii) if mixed_number(i) => Some(ascii),
+                _ => Some(c),
+            },
         })
         .collect();
     if folded == text {
@@ -235,6 +256,32 @@ pub fn fold_lookalikes(text: &str) -> std::borrow::Cow<'_, str> {
     } else {
         Cow::Owned(folded)
     }
+}
+
+/// Whether `bytes` may hold what [`fold_lookalikes`] folds, by the lead bytes of their
+/// UTF-8: full-width forms (0xEF), dashes and direction marks (0xE2), and, in a text
+/// that has ASCII digits, Arabic-Indic and Persian digits and the Arabic letter mark
+/// (0xD8, 0xD9, 0xDB). Most texts have none of these.
+fn may_hide_a_number(bytes: &[u8]) -> bool {
+    memchr::memchr2(0xE2, 0xEF, bytes).is_some()
+        || (bytes.iter().any(u8::is_ascii_digit)
+            && memchr::memchr3(0xD8, 0xD9, 0xDB, bytes).is_some())
+}
+
+/// A mark that sets the direction of text around it and is not seen: LRM, RLM, ALM, and
+/// the embeddings, overrides and isolates with their end.
+fn is_direction_mark(c: char) -> bool {
+    matches!(c, '\u{200e}' | '\u{200f}' | '\u{061c}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// The ASCII digit of an Arabic-Indic or Persian digit.
+fn eastern_digit(c: char) -> Option<char> {
+    let value = match c {
+        '\u{0660}'..='\u{0669}' => c as u32 - 0x0660,
+        '\u{06f0}'..='\u{06f9}' => c as u32 - 0x06f0,
+        _ => return None,
+    };
+    char::from_digit(value, 10)
 }
 
 /// Whether `text` holds what composing could change, by its bytes (a scan the compiler

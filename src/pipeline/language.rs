@@ -241,6 +241,11 @@ pub struct LanguageDetector {
 }
 
 impl LanguageDetector {
+    /// The languages it answers (besides `und`): `[pipeline] languages`.
+    pub fn allowed(&self) -> &[String] {
+        &self.allowed
+    }
+
     /// `allowed` holds ISO 639-1 codes; unknown ones are ignored (config validates them).
     pub fn new(allowed: &[String]) -> LanguageDetector {
         let whatlangs: Vec<Lang> = allowed.iter().filter_map(|c| lookup(c).flatten()).collect();
@@ -300,6 +305,19 @@ impl LanguageDetector {
         if let Some(found) = self.first_pass(sample) {
             return found;
         }
+        self.by_whatlang(sample)
+    }
+
+    /// whatlang's answer where it is sure enough, else `und`.
+    fn by_whatlang(&self, sample: &str) -> (String, f64) {
+        if sample
+            .chars()
+            .filter(|c| c.is_alphabetic())
+            .nth(MIN_LETTERS - 1)
+            .is_none()
+        {
+            return (UNDETERMINED.to_string(), 0.0);
+        }
         match self.detector.detect(sample) {
             Some(info) if info.is_reliable() || info.confidence() >= MIN_CONFIDENCE => {
                 match code_of(info.lang()) {
@@ -315,7 +333,15 @@ impl LanguageDetector {
     fn first_pass(&self, sample: &str) -> Option<(String, f64)> {
         // The script of a post shows in its first few hundred bytes.
         match script_of(bounded(sample, SCRIPT_SAMPLE_BYTES))? {
-            Script::Latin => self.vote(sample),
+            Script::Latin => match other_script_words(sample) {
+                // Dutch words of the procedure in a post in another script ("gehoor
+                // فردا، tolk نیست"): the post's language is that of its own words.
+                Some(words) => Some(
+                    self.first_pass(&words)
+                        .unwrap_or_else(|| self.by_whatlang(&words)),
+                ),
+                None => self.vote(sample),
+            },
             Script::Cyrillic => self.cyrillic(sample),
             // Urdu (and Pashto) write letters Persian and Arabic do not: without them in
             // the allow-list, such a text is `und`, not the nearest allowed language.
@@ -446,6 +472,31 @@ fn normalise_hint(hint: &str) -> Option<&'static str> {
 /// The main script of `text`, as [`whatlang::detect_script`] says. Most posts start
 /// in plain ASCII, where the answer is Latin if there is a letter at all: checked
 /// without whatlang's count over 25 scripts for every character.
+/// The words of `sample` (mostly in Latin letters) in Arabic, Cyrillic or Ethiopic
+/// script, in those letters only, where they hold at least a third of its letters: a post code-switched into
+/// Dutch procedure words more than a Latin post quoting a word.
+fn other_script_words(sample: &str) -> Option<String> {
+    if sample.is_ascii() {
+        return None;
+    }
+    let is_other = |c: char| matches!(c, '\u{0400}'..='\u{052f}' | '\u{0600}'..='\u{06ff}' | '\u{0750}'..='\u{077f}' | '\u{1200}'..='\u{139f}' | '\u{fb50}'..='\u{fdff}' | '\u{fe70}'..='\u{feff}');
+    let (mut other, mut letters) = (0usize, 0usize);
+    for c in sample.chars().filter(|c| c.is_alphabetic()) {
+        letters += 1;
+        other += usize::from(is_other(c));
+    }
+    if other * 3 < letters {
+        return None;
+    }
+    // Their letters alone, so that the script of what is judged is theirs.
+    let words: Vec<String> = sample
+        .split_whitespace()
+        .map(|w| w.chars().filter(|&c| is_other(c)).collect::<String>())
+        .filter(|w| !w.is_empty())
+        .collect();
+    Some(words.join(" "))
+}
+
 fn script_of(text: &str) -> Option<Script> {
     if text.is_ascii() {
         return text
@@ -559,6 +610,29 @@ mod tests {
         assert_eq!(d.detect("", None).0, "und");
         assert_eq!(d.detect("🙂🙂🙂 https://t.co/x", None).0, "und");
         assert_eq!(d.detect("ok ok", None).0, "und");
+    }
+
+    #[test]
+    fn dutch_procedure_words_in_a_post_in_another_script_do_not_make_it_dutch() {
+        let d = detector();
+        for (text, expected) in [
+            ("ጽባሕ gehoor እዩ፣ tolk የለን", "ti"),
+            ("gehoor بكرة، tolk ما في", "ar"),
+            // Too few of its own letters to tell: undetermined, not Dutch.
+            ("gehoor فردا، tolk نیست", "und"),
+            ("gehoor завтра, tolk нет", "und"),
+        ] {
+            assert_eq!(d.detect(text, None).0, expected, "{text}");
+        }
+        // A Dutch post quoting a word in another script stays Dutch.
+        assert_eq!(
+            d.detect(
+                "Bij het gehoor in Ter Apel zei de tolk alleen شكرا en verder niets",
+                None
+            )
+            .0,
+            "nl"
+        );
     }
 
     #[test]

@@ -266,6 +266,18 @@ impl Pipeline {
         &self.topics
     }
 
+    /// What in the configuration has no effect, one line each, for `check-config` and
+    /// the log at start: a topic rule for a language `languages` leaves out.
+    pub fn config_notes(&self) -> Vec<String> {
+        self.topics
+            .languages_left_out(self.language.allowed())
+            .into_iter()
+            .map(|(rule, lang)| {
+                format!("topic rule {rule:?} is for language {lang:?}, which `[pipeline] languages` leaves out: it never fires for such posts")
+            })
+            .collect()
+    }
+
     /// `text` with personal data replaced and private @handles pseudonymised, for
     /// messages that quote input (an error about a malformed response or line may echo
     /// part of it into logs and the API; a search query or a permalink goes into the

@@ -33,6 +33,9 @@ pub enum KeySource {
     /// The environment variable, else the file at `path` (created on first run), which
     /// made the pseudonyms in `data_dir`'s index and list of erased authors.
     File { path: PathBuf, data_dir: PathBuf },
+    /// The file at `path` alone, whatever the environment holds: the demo's own key, for
+    /// data that are no one's, which an installation's key must neither make nor read.
+    OwnFile { path: PathBuf, data_dir: PathBuf },
     /// A random key for this process only: for `webcare eval` and tests, whose
     /// pseudonyms are never stored.
     Ephemeral,
@@ -75,10 +78,12 @@ impl KeySource {
     /// check-config`, which changes nothing): a key there must be readable and well
     /// formed; a missing one is refused only where it would be lost.
     pub fn check(&self) -> Result<(), KeyError> {
-        let KeySource::File { path, data_dir } = self else {
-            return Ok(());
+        let (path, data_dir, env) = match self {
+            KeySource::File { path, data_dir } => (path, data_dir, std::env::var(KEY_ENV).ok()),
+            KeySource::OwnFile { path, data_dir } => (path, data_dir, None),
+            KeySource::Ephemeral => return Ok(()),
         };
-        if let Ok(hex) = std::env::var(KEY_ENV) {
+        if let Some(hex) = env {
             let key = parse_hex_key(hex.trim()).ok_or(KeyError::Env)?;
             check_env_against_file(&key, path, data_dir)?;
             return check_fingerprint(&key, KEY_ENV, data_dir, false);
@@ -122,6 +127,11 @@ impl Pseudonymiser {
                     Err(_) => (load_or_create(path, data_dir)?, path.display().to_string()),
                 };
                 check_fingerprint(&key, &origin, data_dir, true)?;
+                key
+            }
+            KeySource::OwnFile { path, data_dir } => {
+                let key = load_or_create(path, data_dir)?;
+                check_fingerprint(&key, &path.display().to_string(), data_dir, true)?;
                 key
             }
         };
@@ -308,12 +318,14 @@ fn profile_pattern() -> &'static regex::Regex {
 }
 
 /// An @ at the start or after a non-word character (so e-mail addresses, already
-/// redacted anyway, are not taken for mentions), then the handle.
+/// redacted anyway, are not taken for mentions), then the handle. Or after a letter or
+/// mark of the Arabic script: a one-letter preposition is written joined to the word
+/// after it ("شكرا ل@name", thanks to @name), and no e-mail address is so written.
 fn mention_pattern() -> &'static regex::Regex {
     static PATTERN: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
     PATTERN.get_or_init(|| {
         regex::Regex::new(&format!(
-            r"(^|[^\w@])@({DID}|\w[\w.\-]*\w(?:@[A-Za-z0-9][A-Za-z0-9.\-]*[A-Za-z0-9])?|\w)",
+            r"(^|[^\w@]|[\p{{Arabic}}\u{{064b}}-\u{{065f}}\u{{0670}}])@({DID}|\w[\w.\-]*\w(?:@[A-Za-z0-9][A-Za-z0-9.\-]*[A-Za-z0-9])?|\w)",
         ))
         .expect("mention pattern compiles")
     })
@@ -576,6 +588,15 @@ mod tests {
         );
         assert!(text.contains(&format!("@{},", p.pseudonym("jan@mastodon.social"))));
         assert_eq!(p.mentions("geen handles hier"), "geen handles hier");
+        // Joined to an Arabic preposition, or after a vowel mark: a mention all the same.
+        let karim = p.pseudonym("karim_test");
+        assert_eq!(
+            p.mentions("شكرا ل@karim_test على المساعدة"),
+            format!("شكرا ل@{karim} على المساعدة")
+        );
+        assert_eq!(p.mentions("شكراً@karim_test"), format!("شكراً@{karim}"));
+        // An e-mail address in Latin letters is no mention.
+        assert_eq!(p.mentions("amina@example"), "amina@example");
     }
 
     #[test]

@@ -1792,6 +1792,17 @@ mod tests {
     #[test]
     fn personal_data_as_people_also_write_it_is_replaced() {
         for (input, expected) in [
+            // A keyboard switched halfway through a number, a direction mark inside one
+            // or against the @ of an address.
+            ("بهم زنگ بزن ۰۶ 1234 5678 لطفا", "بهم زنگ بزن [phone] لطفا"),
+            ("رقمي 06\u{200f}12345678 شكرا", "رقمي [phone] شكرا"),
+            (
+                "ایمیل amina.test\u{200f}@example.org است",
+                "ایمیل [email] است",
+            ),
+            // Numbers of one script, or short, stay as written.
+            ("۱۴ روز و 3 ماه منتظر", "۱۴ روز و 3 ماه منتظر"),
+            ("انتظرت ٣ أشهر و 2 أسابيع", "انتظرت ٣ أشهر و 2 أسابيع"),
             // Foreign numbers as dialled in their country.
             (
                 "Ablamın numarası 0532 123 45 67, Ter Apel",

@@ -505,6 +505,18 @@ impl Topics {
     pub fn rule_count(&self) -> usize {
         self.rules.len()
     }
+
+    /// Each rule's language that `allowed` (`[pipeline] languages`) leaves out: the
+    /// detector never answers it, so the rule never fires for it. Not refused, so that a
+    /// language can be dropped from the list without editing every rule file.
+    pub fn languages_left_out(&self, allowed: &[String]) -> Vec<(&str, &str)> {
+        self.rules
+            .iter()
+            .flat_map(|rule| rule.languages.iter().map(move |l| (rule, l)))
+            .filter(|(_, l)| l.as_str() != UNDETERMINED && !allowed.contains(l))
+            .map(|(rule, l)| (rule.id.as_str(), l.as_str()))
+            .collect()
+    }
 }
 
 #[derive(Default)]
@@ -732,7 +744,11 @@ pub fn normalise(text: &str) -> String {
 /// [`normalise`] of `text`, appended to `out`.
 pub(crate) fn normalise_into(out: &mut String, text: &str) {
     out.push(' ');
-    for c in text.chars() {
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if is_stretching(c, chars.peek().copied()) {
+            continue;
+        }
         if is_word_char(c) {
             push_folded(out, c);
         } else if !out.ends_with(' ') {
@@ -769,16 +785,17 @@ pub(crate) fn push_folded(out: &mut String, c: char) {
         out.push(c.to_ascii_lowercase());
         return;
     }
-    match FOLDED
-        .get(c as usize)
-        .map(|&f| char::from_u32(u32::from(f)))
-    {
-        Some(Some(folded)) if folded != '\0' => out.push(folded),
+    match FOLDED.get(c as usize).copied() {
+        Some(DROPPED) => {}
+        Some(f) if f != 0 => out.extend(char::from_u32(u32::from(f))),
         _ => push_folded_slow(out, c),
     }
 }
 
 fn push_folded_slow(out: &mut String, c: char) {
+    if is_optional_mark(c) {
+        return;
+    }
     if let Some(folded) = fold_letter(c) {
         out.push(folded);
     } else {
@@ -786,11 +803,33 @@ fn push_folded_slow(out: &mut String, c: char) {
     }
 }
 
+/// Arabic vowel marks (harakat, the superscript alef): optional in writing, so a word
+/// reads the same with or without them ("المُتَرْجِم" and "المترجم"), as the index reads
+/// it. Part of the word they are in, they add nothing to it.
+pub(crate) fn is_optional_mark(c: char) -> bool {
+    matches!(c, '\u{064b}'..='\u{065f}' | '\u{0670}')
+}
+
+/// Whether `c` is a tatweel that stretches an Arabic word for emphasis ("المترجـــم"):
+/// one before another or before an Arabic letter, which the word reads as not written.
+/// One before a Latin letter joins an Arabic prefix to a name ("الـIND") and stays: the
+/// topic rules find such names by it.
+pub(crate) fn is_stretching(c: char, next: Option<char>) -> bool {
+    c == '\u{0640}'
+        && next.is_some_and(|n| {
+            n == '\u{0640}' || matches!(n, '\u{0620}'..='\u{064a}' | '\u{066e}'..='\u{06d3}' | '\u{06fa}'..='\u{06ff}')
+        })
+}
+
+/// The entry of [`FOLDED`] for a word character that adds nothing ([`is_optional_mark`]).
+const DROPPED: u16 = 1;
+
 /// Code points below this have their folding in [`FOLDED`].
 const FOLDED_BELOW: u32 = 0x2000;
 
-/// For each code point below [`FOLDED_BELOW`]: 0 if it is not a word character, else
-/// the one character [`push_folded_slow`] writes for it. Non-ASCII letters were the
+/// For each code point below [`FOLDED_BELOW`]: 0 if it is not a word character,
+/// [`DROPPED`] if it is one that writes nothing, else the one character
+/// [`push_folded_slow`] writes for it. Non-ASCII letters were the
 /// costliest part of normalising Arabic, Persian and Cyrillic posts (Unicode property
 /// and case lookups); 16 KB of table makes each a load. Built from the slow functions
 /// themselves, so the two cannot disagree (a test checks every entry).
@@ -806,6 +845,7 @@ static FOLDED: std::sync::LazyLock<Box<[u16]>> = std::sync::LazyLock::new(|| {
             match (chars.next(), chars.next()) {
                 // Every folding in this range is one character of the same range.
                 (Some(f), None) => u16::try_from(u32::from(f)).unwrap_or(0),
+                (None, _) => DROPPED,
                 _ => 0,
             }
         })
@@ -942,6 +982,18 @@ mod tests {
             .unwrap()
             .to_string();
         assert!(err.starts_with("t/nl.toml: no rules"), "{err}");
+    }
+
+    #[test]
+    fn arabic_vowel_marks_and_tatweel_are_read_as_not_written() {
+        let plain = normalise("المترجم في المقابلة ظلم");
+        assert_eq!(plain, " المترجم في المقابلة ظلم ");
+        for written in ["المُتَرْجِمُ فِي المُقَابَلَةِ ظُلْمٌ", "المترجـــم في المقابلة ظلـــم"]
+        {
+            assert_eq!(normalise(written), plain, "{written}");
+        }
+        // Before a Latin letter, a tatweel joins the article to a name, and stays.
+        assert_eq!(normalise("الـــIND"), " الـind ");
     }
 
     #[test]
@@ -1351,6 +1403,23 @@ all = [["ind"], ["gehoor*"]]
             err.starts_with("t/intl.toml:4:") && err.contains("\"xx\" is none"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_rule_language_the_configuration_leaves_out_is_named() {
+        let file =
+            "[[include]]\nid = \"x\"\nany = [\"gehoor\"]\nlanguages = [\"fr\", \"it\", \"und\"]\n";
+        let topics =
+            Topics::from_sources(&[(PathBuf::from("t/intl.toml"), file.to_string())]).unwrap();
+        let allowed = ["nl".to_string(), "fr".to_string()];
+        let left_out = topics.languages_left_out(&allowed);
+        assert_eq!(left_out.len(), 1, "{left_out:?}");
+        assert!(
+            left_out[0].0.ends_with('x') && left_out[0].1 == "it",
+            "{left_out:?}"
+        );
+        let all = ["nl".to_string(), "fr".to_string(), "it".to_string()];
+        assert!(topics.languages_left_out(&all).is_empty());
     }
 
     #[test]

@@ -73,6 +73,8 @@ pub struct Fetcher {
     settings: config::Poll,
     hosts: Mutex<HashMap<String, Arc<Host>>>,
     clock: Arc<ClockCheck>,
+    /// Where a host's used-up quota is kept, so that a restart waits it out too.
+    holds: Option<Arc<crate::state::StateDb>>,
 }
 
 /// How far this machine's clock may be from a server's (its `Date` plus `Age`) before
@@ -287,7 +289,25 @@ impl Fetcher {
             settings: settings.clone(),
             hosts: Mutex::new(HashMap::new()),
             clock: Arc::new(ClockCheck::default()),
+            holds: None,
         })
+    }
+
+    /// Keeps each host's used-up quota in `state` as it is heard, as the poller keeps a
+    /// 429's wait: a restart within the wait would otherwise ask at once.
+    pub fn keep_holds_in(&mut self, state: Arc<crate::state::StateDb>) {
+        self.holds = Some(state);
+    }
+
+    /// `host` is held for `wait` after its quota ran out; kept where holds are kept.
+    fn hold_for_quota(&self, host: &Host, url: &Url, wait: Duration) {
+        host.hold_for(wait);
+        let Some(state) = &self.holds else { return };
+        let until = Utc::now() + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX);
+        let kept = super::cpu_bound(|| state.hold_host(&host_key(url), until));
+        if let Err(e) = kept {
+            tracing::warn!(host = %host_key(url), error = %e, "cannot keep the host's used-up quota for after a restart");
+        }
     }
 
     fn host(&self, url: &Url) -> Arc<Host> {
@@ -417,7 +437,7 @@ impl Fetcher {
             .map(|wait| wait.min(self.settings.backoff_max));
         if let Some(wait) = quota {
             tracing::info!(host = %host_name, wait_secs = wait.as_secs_f64(), "rate limit used up; waiting for its reset before the next request");
-            host.hold_for(wait);
+            self.hold_for_quota(&host, url, wait);
         }
         if status == StatusCode::NOT_MODIFIED {
             return Ok(Hop::Arrived(Fetched::NotModified));

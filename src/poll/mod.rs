@@ -178,8 +178,9 @@ impl Poller {
         })
     }
 
-    /// Keeps the waits of failing sources and of hosts that answered 429 in `state`, so
-    /// that a restart keeps them too; and takes up those kept there before.
+    /// Keeps the waits of failing sources, and of hosts that answered 429 or said their
+    /// quota is used up, in `state`, so that a restart keeps them too; and takes up those
+    /// kept there before.
     pub fn with_holds(mut self, state: Arc<crate::state::StateDb>) -> Poller {
         match state.host_holds(Utc::now()) {
             Ok(hosts) => {
@@ -193,6 +194,7 @@ impl Poller {
                 tracing::warn!(error = %e, "cannot read the waits kept from before the restart")
             }
         }
+        self.fetcher.keep_holds_in(state.clone());
         match state.source_holds(Utc::now()) {
             Ok(kept) => self.kept = Mutex::new(kept),
             Err(e) => {

@@ -7,6 +7,11 @@
 //!   writes the alef with or without hamza, and vowel marks or the stretching tatweel
 //!   now and then; Russian mostly writes `е` for `ё`; Arabic-Indic and Persian digits
 //!   are digits. Run before the stemmers, which expect the Arabic forms.
+//! - [`ArabicConjunction`]: "and" (و) and "so" (ف) are written joined to the word after
+//!   them, and the Arabic stemmer leaves them on a word with the article (it cannot tell
+//!   them from a root's first letter before an alef): "والمحامي" (and the lawyer) was
+//!   another word than "المحامي". Taken off there, as light stemmers (Larkey's light10)
+//!   do, on words long enough that the rest is an article and a word of three letters.
 //! - [`PlaceholderTokenizer`]: the redaction's placeholders (`[name]`, `[phone]`, …) are
 //!   no words of the post: a search for "name" or "address" must not find every post
 //!   whose writer's name or address was taken out. They are blanked before the words are
@@ -122,6 +127,65 @@ impl<T: TokenStream> TokenStream for ScriptFoldingStream<'_, T> {
     }
 }
 
+/// The token filter of [`ArabicConjunction`]; see the module. For the Arabic analyzer
+/// only: Persian writes "and" apart, and "والدین" is its word for parents.
+#[derive(Clone, Copy, Default)]
+pub struct ArabicConjunction;
+
+/// Characters a word with the conjunction and the article has at least: و or ف, ال,
+/// and three letters ("والطعام"). "والدي" (my father), "والدين" stay whole.
+const CONJUNCTION_MIN_CHARS: usize = 7;
+
+impl TokenFilter for ArabicConjunction {
+    type Tokenizer<T: Tokenizer> = ArabicConjunctionFilter<T>;
+
+    fn transform<T: Tokenizer>(self, tokenizer: T) -> Self::Tokenizer<T> {
+        ArabicConjunctionFilter { tokenizer }
+    }
+}
+
+#[derive(Clone)]
+pub struct ArabicConjunctionFilter<T> {
+    tokenizer: T,
+}
+
+impl<T: Tokenizer> Tokenizer for ArabicConjunctionFilter<T> {
+    type TokenStream<'a> = ArabicConjunctionStream<T::TokenStream<'a>>;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> Self::TokenStream<'a> {
+        ArabicConjunctionStream {
+            tail: self.tokenizer.token_stream(text),
+        }
+    }
+}
+
+pub struct ArabicConjunctionStream<T> {
+    tail: T,
+}
+
+impl<T: TokenStream> TokenStream for ArabicConjunctionStream<T> {
+    fn advance(&mut self) -> bool {
+        if !self.tail.advance() {
+            return false;
+        }
+        let token = self.tail.token_mut();
+        let joined = ["وال", "فال"].iter().any(|p| token.text.starts_with(p));
+        if joined && token.text.chars().count() >= CONJUNCTION_MIN_CHARS {
+            // و and ف are two bytes each.
+            token.text.drain(..2);
+        }
+        true
+    }
+
+    fn token(&self) -> &Token {
+        self.tail.token()
+    }
+
+    fn token_mut(&mut self) -> &mut Token {
+        self.tail.token_mut()
+    }
+}
+
 /// One character as [`ScriptFolding`] writes it; `None` when it goes.
 fn fold(c: char) -> Option<char> {
     match c {
@@ -147,16 +211,45 @@ mod tests {
     use super::*;
     use tantivy::tokenizer::{LowerCaser, TextAnalyzer};
 
-    fn tokens(text: &str) -> Vec<String> {
-        let mut analyzer = TextAnalyzer::builder(PlaceholderTokenizer::default())
-            .filter(LowerCaser)
-            .filter(ScriptFolding)
-            .build();
+    /// The token texts `analyzer` makes of `text`.
+    fn texts_of(mut analyzer: TextAnalyzer, text: &str) -> Vec<String> {
         let mut out = Vec::new();
         analyzer
             .token_stream(text)
             .process(&mut |t| out.push(t.text.clone()));
         out
+    }
+
+    fn arabic_stems(text: &str) -> Vec<String> {
+        let analyzer = TextAnalyzer::builder(PlaceholderTokenizer::default())
+            .filter(LowerCaser)
+            .filter(ScriptFolding)
+            .filter(ArabicConjunction)
+            .filter(crate::search::stem::CachedStemmer::new(
+                tantivy::tokenizer::Language::Arabic,
+            ))
+            .build();
+        texts_of(analyzer, text)
+    }
+
+    #[test]
+    fn and_or_so_joined_to_a_word_with_the_article_is_the_same_word() {
+        assert_eq!(
+            arabic_stems("والمحامي فالمترجم والطعام"),
+            arabic_stems("المحامي المترجم الطعام")
+        );
+        assert_eq!(arabic_stems("المحامي"), arabic_stems("محامي"));
+        // Too short to be the conjunction, the article and a word: "my parents", "my father".
+        assert_ne!(arabic_stems("والدين"), arabic_stems("الدين"));
+        assert_ne!(arabic_stems("والدي"), arabic_stems("الدي"));
+    }
+
+    fn tokens(text: &str) -> Vec<String> {
+        let analyzer = TextAnalyzer::builder(PlaceholderTokenizer::default())
+            .filter(LowerCaser)
+            .filter(ScriptFolding)
+            .build();
+        texts_of(analyzer, text)
     }
 
     #[test]

@@ -174,6 +174,64 @@ impl MentionIndex {
         self.run(request).map_err(as_query_error)
     }
 
+    /// [`MentionIndex::search`], and where nothing is found, whether a filter asked for
+    /// what cannot be there: a `lang` the daemon never answers, or a `source` that is
+    /// neither among `configured` nor held by any mention. A typo there would otherwise
+    /// read as "nothing was said", the answer staff are least likely to question.
+    pub fn search_known(
+        &self,
+        request: &SearchRequest,
+        configured: &[String],
+    ) -> Result<SearchResults, SearchError> {
+        let results = self.search(request)?;
+        if results.total == 0 {
+            self.check_filter_values(request, configured)?;
+        }
+        Ok(results)
+    }
+
+    fn check_filter_values(
+        &self,
+        request: &SearchRequest,
+        configured: &[String],
+    ) -> Result<(), SearchError> {
+        let (_, reader, f) = self.parts();
+        let searcher = reader.searcher();
+        let held = |field, value: &str| -> Result<bool, SearchError> {
+            Ok(searcher.doc_freq(&Term::from_field_text(field, value))? > 0)
+        };
+        if let Some(lang) = &request.lang {
+            let detected = crate::pipeline::language::known_codes();
+            if lang != "und" && !detected.contains(&lang.as_str()) && !held(f.lang, lang)? {
+                return Err(SearchError::Param {
+                    param: "lang",
+                    message: format!(
+                        "no mention is in {lang:?}, nor is it a language the daemon detects: {}, or und",
+                        detected.join(", ")
+                    ),
+                });
+            }
+        }
+        if let Some(source) = &request.source {
+            if !configured.contains(source) && !held(f.source, source)? {
+                let mut names: Vec<&str> = configured.iter().map(String::as_str).collect();
+                names.sort_unstable();
+                let listed = if names.is_empty() {
+                    "no source is configured".to_string()
+                } else {
+                    format!("the configured sources are {}", names.join(", "))
+                };
+                return Err(SearchError::Param {
+                    param: "source",
+                    message: format!(
+                        "no source {source:?} is configured or in the index; {listed}"
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+
     fn run(&self, request: &SearchRequest) -> Result<SearchResults, SearchError> {
         let (index, reader, fields) = self.parts();
         let searcher = reader.searcher();
@@ -496,7 +554,7 @@ fn with_prefixes(
                     ),
                 ])
             }
-            UserInputLeaf::Range { .. } => return Err(no_field_search("a range (`[a TO b]`)")),
+            UserInputLeaf::Range { .. } => return Err(no_field_search("a range (`[a TO b]`, or a word after `<`, `>`, `<=`, `>=`; quote it to search the signs as text)")),
             UserInputLeaf::Set { .. } => return Err(no_field_search("a set (`IN [a b]`)")),
             UserInputLeaf::Exists { field } => {
                 return Err(no_field_search(&format!("`{field}:*`")))
@@ -997,10 +1055,59 @@ impl Snippets {
             if start.len() < text.len() {
                 start.push('…');
             }
-            return crate::pipeline::extract::escape_markup(&start);
+            return balanced_directions(crate::pipeline::extract::escape_markup(&start));
         }
-        html
+        balanced_directions(html)
     }
+}
+
+/// `snippet` with its direction embeddings and isolates paired: a cut can leave an
+/// opening mark without its end, which would turn around whatever a page shows after
+/// the snippet, or an end without its opening. An unpaired end is dropped; an opening
+/// left open is closed at the end.
+fn balanced_directions(snippet: String) -> String {
+    let is_opening = |c: char| {
+        matches!(
+            c,
+            '\u{202a}' | '\u{202b}' | '\u{202d}' | '\u{202e}' | '\u{2066}'..='\u{2068}'
+        )
+    };
+    let is_isolate = |c: char| matches!(c, '\u{2066}'..='\u{2068}');
+    if !snippet.contains(|c: char| is_opening(c) || c == '\u{202c}' || c == '\u{2069}') {
+        return snippet;
+    }
+    let mut open: Vec<char> = Vec::new();
+    let mut out = String::with_capacity(snippet.len() + 8);
+    for c in snippet.chars() {
+        match c {
+            c if is_opening(c) => {
+                open.push(c);
+                out.push(c);
+            }
+            // The end of an isolate ends the embeddings inside it too.
+            '\u{2069}' => {
+                if let Some(at) = open.iter().rposition(|&o| is_isolate(o)) {
+                    open.truncate(at);
+                    out.push(c);
+                }
+            }
+            '\u{202c}' => {
+                if open.last().is_some_and(|&o| !is_isolate(o)) {
+                    open.pop();
+                    out.push(c);
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    for o in open.into_iter().rev() {
+        out.push(if is_isolate(o) {
+            '\u{2069}'
+        } else {
+            '\u{202c}'
+        });
+    }
+    out
 }
 
 /// Bytes a snippet's end may move on to end where its word group does ("50%", a closing
@@ -1150,4 +1257,30 @@ fn add_cluster_counts(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::balanced_directions;
+
+    #[test]
+    fn a_snippet_cut_inside_an_isolate_is_closed_and_a_stray_end_dropped() {
+        let lri = '\u{2066}';
+        let pdi = '\u{2069}';
+        assert_eq!(
+            balanced_directions(format!("…قال فقط: {lri}Uw <b>aanvraag</b> is…")),
+            format!("…قال فقط: {lri}Uw <b>aanvraag</b> is…{pdi}")
+        );
+        assert_eq!(
+            balanced_directions(format!("…<b>beslissing</b>{pdi} وصلت")),
+            "…<b>beslissing</b> وصلت"
+        );
+        let whole = format!("رسالة {lri}IND{pdi} اليوم");
+        assert_eq!(balanced_directions(whole.clone()), whole);
+        // An embedding inside an isolate ends with it; a PDF outside any is dropped.
+        assert_eq!(
+            balanced_directions(format!("{lri}a\u{202b}b{pdi}\u{202c}c")),
+            format!("{lri}a\u{202b}b{pdi}c")
+        );
+    }
 }

@@ -17,11 +17,11 @@ use tantivy::tokenizer::{
 };
 use tantivy::Index;
 
-use super::fold::{PlaceholderTokenizer, ScriptFolding};
+use super::fold::{ArabicConjunction, PlaceholderTokenizer, ScriptFolding};
 use super::stem::CachedStemmer;
 
 /// Bumped when the schema changes incompatibly; stored beside the index.
-pub const SCHEMA_VERSION: u32 = 8;
+pub const SCHEMA_VERSION: u32 = 9;
 
 /// Analyzer families: (name, stemmer). `std` lower-cases and splits on non-alphanumerics,
 /// which suits Persian, Ukrainian, Somali, Tigrinya and anything undetermined.
@@ -192,6 +192,10 @@ pub fn register_analyzers(index: &Index) {
             Some(lang) if folds(family) => base
                 .filter(AsciiFoldingFilter)
                 .filter(CachedStemmer::new(*lang))
+                .build(),
+            Some(Language::Arabic) => base
+                .filter(ArabicConjunction)
+                .filter(CachedStemmer::new(Language::Arabic))
                 .build(),
             Some(lang) => base.filter(CachedStemmer::new(*lang)).build(),
             None => base.build(),

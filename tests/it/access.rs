@@ -1268,6 +1268,22 @@ async fn tokens_expire_and_are_revoked_one_at_a_time_over_the_api() {
     }
     let (status, _) = post_json(addr, "/api/admin/users/nobody/tokens", json!({})).await;
     assert_eq!(status, 404);
+    // Names are exact; one typed in other capitals is pointed to, as on the command line.
+    let removed = reqwest::Client::new()
+        .delete(format!("http://{addr}/api/admin/users/SAM"))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(removed.status(), 404);
+    let body: serde_json::Value = removed.json().await.unwrap();
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("no user \"SAM\"; names are exact: did you mean \"sam\"?"),
+        "{body}"
+    );
     for token in [&script, &laptop] {
         let (status, me) = get_json_as(addr, "/api/me", token["token"].as_str()).await;
         assert_eq!((status, &me["user"]), (200, &json!("sam")), "{me}");

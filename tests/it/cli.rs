@@ -243,6 +243,30 @@ fn malformed_topic_file_stops_startup_naming_file_and_line() {
     );
 }
 
+/// A topic rule for a language the configuration leaves out is accepted (a language can
+/// be dropped without editing every rule) but named, since it never fires for it.
+#[test]
+fn a_rule_for_a_language_left_out_is_noted() {
+    let dir = tempfile::tempdir().unwrap();
+    let topics = repo().join("config/topics").display().to_string();
+    let data = dir.path().join("data").display().to_string();
+    let config = write(
+        dir.path(),
+        "c.toml",
+        &format!("[storage]\ndata_dir = {data:?}\n[pipeline]\ntopics_dir = {topics:?}\nlanguages = [\"nl\", \"en\", \"ar\", \"fa\", \"tr\", \"uk\", \"ru\", \"fr\", \"de\", \"es\", \"so\"]\n"),
+    );
+    let (code, out, err) = webcare(&["check-config", "-c", &config]);
+    assert_eq!(code, 0, "{err}");
+    let notes: Vec<&str> = out.lines().filter(|l| l.starts_with("note: ")).collect();
+    assert!(
+        notes
+            .iter()
+            .any(|l| l.contains("is for language \"ti\", which `[pipeline] languages` leaves out")),
+        "{out}"
+    );
+    assert!(!out.contains("language \"so\""), "{out}");
+}
+
 #[test]
 fn import_then_search_from_the_shell() {
     let dir = tempfile::tempdir().unwrap();
@@ -312,6 +336,14 @@ fn import_then_search_from_the_shell() {
         .as_str()
         .unwrap()
         .contains("<b>tolk</b>"));
+
+    // A language code no mention has and the daemon never answers: a typo, said so.
+    let (code, out, err) = webcare(&["search", "-c", &config, "tolk", "--lang", "xx"]);
+    assert_ne!(code, 0, "{out}");
+    assert!(
+        err.contains("no mention is in \"xx\", nor is it a language the daemon detects"),
+        "{err}"
+    );
 
     let (code, out, _) = webcare(&["search", "-c", &config]);
     assert_eq!(code, 0);
@@ -1013,6 +1045,10 @@ fn eval_refuses_labels_it_cannot_score_and_keeps_the_files_it_reads() {
             "field `pii`: string 1 of 1 does not occur in `text`",
         ),
         (
+            r#"{"id":"b","lang":"nl","text":"Bel 06 1234 5678 voor de IND.","relevant":true,"complaint":false,"aspects":[],"pii":["06 1234 5678",""]}"#,
+            "field `pii`: string 2 of 2 is empty",
+        ),
+        (
             r#"{"id":"b","lang":"nl","text":"x","relevant":"yes"}"#,
             "field `relevant`: invalid type: string \"yes\", expected a boolean",
         ),
@@ -1241,6 +1277,22 @@ fn users_and_tokens_from_the_shell() {
     let (code, _, err) = webcare(&["search", "--demo", "-c", &config, "tolk"]);
     assert_eq!(code, 0, "{err}");
     assert!(!dir.path().join("data/pseudonym.key").exists());
+    // The installation's key in the environment is not the demo's: the demo keeps its own.
+    let with_key = Command::new(env!("CARGO_BIN_EXE_webcare"))
+        .args(["search", "--demo", "-c", &config, "tolk"])
+        .current_dir(repo())
+        .env("RUST_LOG", "warn")
+        .env(
+            "WEBCARE_PSEUDONYM_KEY",
+            "5e1f0c2a9b7d4e3f8a6c1b0d2e4f6a8c9b7d5e3f1a0c2b4d6e8f0a1c3b5d7e9f",
+        )
+        .output()
+        .unwrap();
+    assert!(
+        with_key.status.success(),
+        "{}",
+        String::from_utf8_lossy(&with_key.stderr)
+    );
     assert!(
         dir.path().join("data/demo/state.sqlite").exists(),
         "audited in the demo's state"

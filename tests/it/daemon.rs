@@ -255,6 +255,35 @@ async fn check_search_features(addr: std::net::SocketAddr) {
             "{query}: {body}"
         );
     }
+    // A filter value that no mention has and none can have is a typo, and said so,
+    // rather than read as "nothing was said".
+    for (query, expect) in [
+        (
+            "lang=xx",
+            "no mention is in \"xx\", nor is it a language the daemon detects: nl, en, ",
+        ),
+        (
+            "q=tolk&source=rss-2",
+            "no source \"rss-2\" is configured or in the index; the configured sources are atom, broken, ",
+        ),
+    ] {
+        let (status, body) = get_json(addr, &format!("/api/search?{query}")).await;
+        assert_eq!(status, 400, "{query}: {body}");
+        assert!(
+            body["error"].as_str().unwrap().contains(expect),
+            "{query}: {body}"
+        );
+    }
+    // A language the daemon detects, a configured source that kept nothing (yet), a
+    // source in the index: a search like any other, however few it finds.
+    for query in ["lang=ti", "source=malformed", "q=zzyzx&source=rss2"] {
+        let (status, body) = get_json(addr, &format!("/api/search?{query}")).await;
+        assert_eq!(
+            (status, &body["total"]),
+            (200, &serde_json::json!(0)),
+            "{query}: {body}"
+        );
+    }
     // Aspects: a filter, a facet, and the terms that found each aspect.
     let (_, body) = get_json(addr, "/api/search?aspect=interpreter&limit=100").await;
     let hits = body["hits"].as_array().unwrap();
@@ -542,7 +571,7 @@ async fn the_demo_indexes_the_bundled_feeds_and_leaves_the_decoys_out() {
     assert!(config.export.mail_to.is_empty() && config.mail.smtp.is_none());
     assert!(
         matches!(&config.pipeline.pseudonym_key,
-            webcare::pipeline::pseudonym::KeySource::File { path, .. } if path.starts_with(&demo_dir)),
+            webcare::pipeline::pseudonym::KeySource::OwnFile { path, .. } if path.starts_with(&demo_dir)),
         "{:?}",
         config.pipeline.pseudonym_key
     );

@@ -1298,7 +1298,7 @@ fn a_repost_wave_or_one_busy_author_makes_no_trend_but_many_people_do() {
         ),
         "{html}"
     );
-    assert!(html.contains("dir=\"auto\" lang=\"nl\""));
+    assert!(html.contains("dir=\"ltr\" lang=\"nl\""));
 
     // Twenty people, each in their own words, are a trend.
     let many: Vec<Mention> = (0..20)

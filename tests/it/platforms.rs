@@ -525,6 +525,33 @@ async fn a_used_up_quota_is_waited_out_before_the_next_request() {
     }
 }
 
+/// A quota used up for an hour is waited out by a restarted daemon too, as a 429's wait
+/// is: asking at once after a deploy is how a client is banned from an API.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_used_up_quota_outlasts_a_restart() {
+    let mock = Mock::start().await;
+    mock.publish(3);
+    mock.inject([Inject::QuotaIso(3600)]);
+    let dir = tempfile::tempdir().unwrap();
+    let config = platform_config(dir.path(), &source_toml(Kind::Mastodon, "s", &mock.base, 1));
+    let daemon = webcare::daemon::start(&config).await.unwrap();
+    for _ in 0..200 {
+        let board = daemon.board().snapshot();
+        if board.iter().any(|s| s.name == "s" && s.last_poll.is_some()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    daemon.shutdown().await.unwrap();
+    assert_eq!(mock.hits().len(), 1, "{:?}", mock.hits());
+
+    // The source polled well, so only the host's hold keeps the restart from asking.
+    let daemon = webcare::daemon::start(&config).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    daemon.shutdown().await.unwrap();
+    assert_eq!(mock.hits().len(), 1, "asked again: {:?}", mock.hits());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn too_many_requests_is_waited_out_and_the_pages_before_it_are_kept() {
     let mock = Mock::start().await;
