@@ -200,7 +200,7 @@ fn written_forms(examples: &[Example]) -> HashMap<String, String> {
                 // Turkish İ as i, which lower-casing would give a combining dot.
                 let form: String = word
                     .chars()
-                    .filter(|&c| !is_optional_mark(c) && c != '\u{0640}')
+                    .filter(|&c| !is_optional_mark(c) && c != crate::pipeline::relevance::TATWEEL)
                     .map(|c| if c == 'İ' { 'i' } else { c })
                     .flat_map(char::to_lowercase)
                     .collect();

@@ -65,6 +65,8 @@ pub struct AppState {
     pub time_zone: chrono_tz::Tz,
     /// Proxies whose `X-Forwarded-For` names the client (`[http] trusted_proxies`).
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Every configured source, enabled or not (a search names one that is not).
+    pub source_names: Vec<String>,
 }
 
 impl AppState {

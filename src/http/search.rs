@@ -36,7 +36,7 @@ pub async fn search(
     let request = parse_request(&params.0, state.time_zone)?;
     state.audit_as(&principal, "search", &request.describe())?;
     let index = state.index.clone();
-    let configured: Vec<String> = state.board.snapshot().into_iter().map(|s| s.name).collect();
+    let configured = state.source_names.clone();
     let results = tokio::task::spawn_blocking(move || index.search_known(&request, &configured))
         .await
         .map_err(|e| ApiError::internal("the search failed", e))?;

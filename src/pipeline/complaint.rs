@@ -158,7 +158,9 @@ pub fn normalise_cues(text: &str) -> String {
         out.push(' ');
     };
     while let Some(c) = chars.next() {
-        if super::relevance::is_stretching(c, chars.peek().copied()) {
+        if c == super::relevance::TATWEEL
+            && super::relevance::is_stretching(c, chars.peek().copied())
+        {
             continue;
         }
         if super::relevance::is_word_char(c) {

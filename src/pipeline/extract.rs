@@ -264,8 +264,8 @@ pub fn fold_lookalikes(text: &str) -> std::borrow::Cow<'_, str> {
 /// (0xD8, 0xD9, 0xDB). Most texts have none of these.
 fn may_hide_a_number(bytes: &[u8]) -> bool {
     memchr::memchr2(0xE2, 0xEF, bytes).is_some()
-        || (bytes.iter().any(u8::is_ascii_digit)
-            && memchr::memchr3(0xD8, 0xD9, 0xDB, bytes).is_some())
+        || (memchr::memchr3(0xD8, 0xD9, 0xDB, bytes).is_some()
+            && bytes.iter().any(u8::is_ascii_digit))
 }
 
 /// A mark that sets the direction of text around it and is not seen: LRM, RLM, ALM, and

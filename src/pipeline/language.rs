@@ -476,7 +476,11 @@ fn normalise_hint(hint: &str) -> Option<&'static str> {
 /// script, in those letters only, where they hold at least a third of its letters: a post code-switched into
 /// Dutch procedure words more than a Latin post quoting a word.
 fn other_script_words(sample: &str) -> Option<String> {
-    if sample.is_ascii() {
+    // The lead bytes of those scripts' letters in UTF-8: most Latin posts have none.
+    if !sample
+        .bytes()
+        .any(|b| matches!(b, 0xD0..=0xD4 | 0xD8..=0xDD | 0xE1 | 0xEF))
+    {
         return None;
     }
     let is_other = |c: char| matches!(c, '\u{0400}'..='\u{052f}' | '\u{0600}'..='\u{06ff}' | '\u{0750}'..='\u{077f}' | '\u{1200}'..='\u{139f}' | '\u{fb50}'..='\u{fdff}' | '\u{fe70}'..='\u{feff}');

@@ -319,13 +319,14 @@ fn profile_pattern() -> &'static regex::Regex {
 
 /// An @ at the start or after a non-word character (so e-mail addresses, already
 /// redacted anyway, are not taken for mentions), then the handle. Or after a letter or
-/// mark of the Arabic script: a one-letter preposition is written joined to the word
-/// after it ("شكرا ل@name", thanks to @name), and no e-mail address is so written.
+/// mark of the Arabic script, a tatweel or a zero-width non-joiner: a one-letter
+/// preposition is written joined to the word after it ("شكرا ل@name", "لـ@name",
+/// thanks to @name), and no e-mail address is so written.
 fn mention_pattern() -> &'static regex::Regex {
     static PATTERN: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
     PATTERN.get_or_init(|| {
         regex::Regex::new(&format!(
-            r"(^|[^\w@]|[\p{{Arabic}}\u{{064b}}-\u{{065f}}\u{{0670}}])@({DID}|\w[\w.\-]*\w(?:@[A-Za-z0-9][A-Za-z0-9.\-]*[A-Za-z0-9])?|\w)",
+            r"(^|[^\w@]|[\p{{Arabic}}\u{{064b}}-\u{{065f}}\u{{0670}}\u{{0640}}\u{{200c}}])@({DID}|\w[\w.\-]*\w(?:@[A-Za-z0-9][A-Za-z0-9.\-]*[A-Za-z0-9])?|\w)",
         ))
         .expect("mention pattern compiles")
     })
@@ -595,6 +596,11 @@ mod tests {
             format!("شكرا ل@{karim} على المساعدة")
         );
         assert_eq!(p.mentions("شكراً@karim_test"), format!("شكراً@{karim}"));
+        assert_eq!(p.mentions("شكراً لـ@karim_test"), format!("شكراً لـ@{karim}"));
+        assert_eq!(
+            p.mentions("ممنون از\u{200c}@karim_test"),
+            format!("ممنون از\u{200c}@{karim}")
+        );
         // An e-mail address in Latin letters is no mention.
         assert_eq!(p.mentions("amina@example"), "amina@example");
     }

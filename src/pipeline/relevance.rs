@@ -744,9 +744,10 @@ pub fn normalise(text: &str) -> String {
 /// [`normalise`] of `text`, appended to `out`.
 pub(crate) fn normalise_into(out: &mut String, text: &str) {
     out.push(' ');
-    let mut chars = text.chars().peekable();
+    let mut chars = text.chars();
     while let Some(c) = chars.next() {
-        if is_stretching(c, chars.peek().copied()) {
+        // The next character is read only after a tatweel: most text has none.
+        if c == TATWEEL && is_stretching(c, chars.clone().next()) {
             continue;
         }
         if is_word_char(c) {
@@ -810,14 +811,17 @@ pub(crate) fn is_optional_mark(c: char) -> bool {
     matches!(c, '\u{064b}'..='\u{065f}' | '\u{0670}')
 }
 
+/// The Arabic tatweel (kashida), which stretches a word.
+pub(crate) const TATWEEL: char = '\u{0640}';
+
 /// Whether `c` is a tatweel that stretches an Arabic word for emphasis ("المترجـــم"):
 /// one before another or before an Arabic letter, which the word reads as not written.
 /// One before a Latin letter joins an Arabic prefix to a name ("الـIND") and stays: the
 /// topic rules find such names by it.
 pub(crate) fn is_stretching(c: char, next: Option<char>) -> bool {
-    c == '\u{0640}'
+    c == TATWEEL
         && next.is_some_and(|n| {
-            n == '\u{0640}' || matches!(n, '\u{0620}'..='\u{064a}' | '\u{066e}'..='\u{06d3}' | '\u{06fa}'..='\u{06ff}')
+            n == TATWEEL || matches!(n, '\u{0620}'..='\u{064a}' | '\u{066e}'..='\u{06d3}' | '\u{06fa}'..='\u{06ff}')
         })
 }
 

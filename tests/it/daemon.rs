@@ -40,9 +40,14 @@ fn source<'a>(sources: &'a serde_json::Value, name: &str) -> &'a serde_json::Val
 async fn feeds_are_polled_filtered_indexed_and_searchable() {
     let server = fixtures::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let daemon = webcare::daemon::start(&fixtures::config(dir.path(), &server, ALL))
-        .await
-        .unwrap();
+    // And one source switched off, which a search may still name.
+    let toml = fixtures::config_toml(dir.path(), &server, ALL)
+        + &format!(
+            "[[sources]]\nname = \"paused\"\nkind = \"feed\"\nurl = {:?}\nenabled = false\n",
+            server.url("/rss2.xml")
+        );
+    let config = webcare::Config::from_toml(std::path::Path::new("t.toml"), &toml).unwrap();
+    let daemon = webcare::daemon::start(&config).await.unwrap();
     let addr = daemon.addr();
     fixtures::until_all_polled(&daemon).await;
 
@@ -276,7 +281,12 @@ async fn check_search_features(addr: std::net::SocketAddr) {
     }
     // A language the daemon detects, a configured source that kept nothing (yet), a
     // source in the index: a search like any other, however few it finds.
-    for query in ["lang=ti", "source=malformed", "q=zzyzx&source=rss2"] {
+    for query in [
+        "lang=ti",
+        "source=malformed",
+        "source=paused",
+        "q=zzyzx&source=rss2",
+    ] {
         let (status, body) = get_json(addr, &format!("/api/search?{query}")).await;
         assert_eq!(
             (status, &body["total"]),
