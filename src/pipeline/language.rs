@@ -293,13 +293,7 @@ impl LanguageDetector {
             };
         }
         let sample = bounded(text, MAX_SAMPLE_BYTES);
-        // Stops counting as soon as there are enough letters.
-        if sample
-            .chars()
-            .filter(|c| c.is_alphabetic())
-            .nth(MIN_LETTERS - 1)
-            .is_none()
-        {
+        if !enough_letters(sample) {
             return (UNDETERMINED.to_string(), 0.0);
         }
         if let Some(found) = self.first_pass(sample) {
@@ -308,16 +302,9 @@ impl LanguageDetector {
         self.by_whatlang(sample)
     }
 
-    /// whatlang's answer where it is sure enough, else `und`.
+    /// whatlang's answer where it is sure enough, else `und`; for a sample with
+    /// [`enough_letters`].
     fn by_whatlang(&self, sample: &str) -> (String, f64) {
-        if sample
-            .chars()
-            .filter(|c| c.is_alphabetic())
-            .nth(MIN_LETTERS - 1)
-            .is_none()
-        {
-            return (UNDETERMINED.to_string(), 0.0);
-        }
         match self.detector.detect(sample) {
             Some(info) if info.is_reliable() || info.confidence() >= MIN_CONFIDENCE => {
                 match code_of(info.lang()) {
@@ -336,10 +323,12 @@ impl LanguageDetector {
             Script::Latin => match other_script_words(sample) {
                 // Dutch words of the procedure in a post in another script ("gehoor
                 // فردا، tolk نیست"): the post's language is that of its own words.
-                Some(words) => Some(
-                    self.first_pass(&words)
-                        .unwrap_or_else(|| self.by_whatlang(&words)),
-                ),
+                Some(words) => Some(self.first_pass(&words).unwrap_or_else(
+                    || match enough_letters(&words) {
+                        true => self.by_whatlang(&words),
+                        false => (UNDETERMINED.to_string(), 0.0),
+                    },
+                )),
                 None => self.vote(sample),
             },
             Script::Cyrillic => self.cyrillic(sample),
@@ -472,6 +461,16 @@ fn normalise_hint(hint: &str) -> Option<&'static str> {
 /// The main script of `text`, as [`whatlang::detect_script`] says. Most posts start
 /// in plain ASCII, where the answer is Latin if there is a letter at all: checked
 /// without whatlang's count over 25 scripts for every character.
+/// Whether `sample` has the letters a guess needs ([`MIN_LETTERS`]); stops counting as
+/// soon as it has.
+fn enough_letters(sample: &str) -> bool {
+    sample
+        .chars()
+        .filter(|c| c.is_alphabetic())
+        .nth(MIN_LETTERS - 1)
+        .is_some()
+}
+
 /// The words of `sample` (mostly in Latin letters) in Arabic, Cyrillic or Ethiopic
 /// script, in those letters only, where they hold at least a third of its letters: a post code-switched into
 /// Dutch procedure words more than a Latin post quoting a word.
