@@ -368,11 +368,14 @@ pub fn compose(change: &Change, mail: &Mail, window_start: DateTime<Utc>) -> Com
     ));
     if !i.top_terms.is_empty() {
         text.push_str(&format!("{terms}: {}\n", i.top_terms.join(", ")));
-        html.push_str(&format!(
-            "<p>{}: {}</p>\n",
-            escape(terms),
-            escape(&i.top_terms.join(", "))
-        ));
+        // Each word in its own direction: Arabic words in a left-to-right line would
+        // otherwise read as a list in reverse order.
+        let words: Vec<String> = i
+            .top_terms
+            .iter()
+            .map(|t| format!("<bdi dir=\"{}\">{}</bdi>", direction(t), escape(t)))
+            .collect();
+        html.push_str(&format!("<p>{}: {}</p>\n", escape(terms), words.join(", ")));
     }
     let mut quotes = Vec::new();
     if !i.examples.is_empty() && !matches!(change, Change::Closed(_)) {

@@ -970,6 +970,13 @@ async fn an_opened_incident_is_mailed_to_its_recipients_with_both_parts() {
     // without quoted-printable's soft line breaks).
     let unwrapped = got.data.replace("=\r\n", "").replace("=\n", "");
     assert!(
+        unwrapped.contains(
+            "Kernwoorden: <bdi dir=3D\"ltr\">dialect</bdi>, <bdi dir=3D\"ltr\">vertaald</bdi>"
+        ),
+        "{}",
+        got.data
+    );
+    assert!(
         unwrapped.contains("<li><bdi dir=3D\"ltr\">De tolk sprak een ander dialect (0). &lt;b&gt;Schande&lt;/b&gt;</bdi>"),
         "{}",
         got.data
