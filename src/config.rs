@@ -400,6 +400,11 @@ impl Config {
     pub fn enabled_sources(&self) -> impl Iterator<Item = &SourceConfig> {
         self.sources.iter().filter(|s| s.enabled)
     }
+
+    /// The name of every configured source, switched on or not.
+    pub fn source_names(&self) -> Vec<String> {
+        self.sources.iter().map(|s| s.name.clone()).collect()
+    }
 }
 
 // ---- the raw, as-written form --------------------------------------------------------

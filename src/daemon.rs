@@ -201,7 +201,7 @@ pub async fn start(config: &Config) -> Result<Daemon, DaemonError> {
         exports: Some(config.export.out_dir.clone()),
         time_zone: config.export.schedule.tz,
         trusted_proxies: config.http.trusted_proxies.clone(),
-        source_names: config.sources.iter().map(|s| s.name.clone()).collect(),
+        source_names: config.source_names(),
     });
     let stop = cancel.clone();
     let server = tokio::spawn(http::serve(

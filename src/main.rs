@@ -743,8 +743,7 @@ fn search(
     // Recorded before anything is shown: a search that cannot be audited is not run.
     audit_cli(&config, "search", &request.describe())?;
     let index = MentionIndex::open(&config.storage.data_dir)?;
-    let configured: Vec<String> = config.sources.iter().map(|s| s.name.clone()).collect();
-    let results = index.search_known(request, &configured)?;
+    let results = index.search_known(request, &config.source_names())?;
     let mut out = std::io::stdout().lock();
     if json {
         serde_json::to_writer_pretty(&mut out, &results)?;

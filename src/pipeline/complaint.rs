@@ -158,9 +158,7 @@ pub fn normalise_cues(text: &str) -> String {
         out.push(' ');
     };
     while let Some(c) = chars.next() {
-        if c == super::relevance::TATWEEL
-            && super::relevance::is_stretching(c, chars.peek().copied())
-        {
+        if c == super::relevance::TATWEEL && super::relevance::stretches(chars.peek().copied()) {
             continue;
         }
         if super::relevance::is_word_char(c) {

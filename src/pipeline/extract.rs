@@ -274,8 +274,9 @@ fn is_direction_mark(c: char) -> bool {
     matches!(c, '\u{200e}' | '\u{200f}' | '\u{061c}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
-/// The ASCII digit of an Arabic-Indic or Persian digit.
-fn eastern_digit(c: char) -> Option<char> {
+/// The ASCII digit of an Arabic-Indic or Persian digit (the redaction's checksums and
+/// the index read them as digits too).
+pub(crate) fn eastern_digit(c: char) -> Option<char> {
     let value = match c {
         '\u{0660}'..='\u{0669}' => c as u32 - 0x0660,
         '\u{06f0}'..='\u{06f9}' => c as u32 - 0x06f0,

@@ -323,12 +323,13 @@ impl LanguageDetector {
             Script::Latin => match other_script_words(sample) {
                 // Dutch words of the procedure in a post in another script ("gehoor
                 // فردا، tolk نیست"): the post's language is that of its own words.
-                Some(words) => Some(self.first_pass(&words).unwrap_or_else(
-                    || match enough_letters(&words) {
-                        true => self.by_whatlang(&words),
-                        false => (UNDETERMINED.to_string(), 0.0),
-                    },
-                )),
+                Some(words) => Some(self.first_pass(&words).unwrap_or_else(|| {
+                    if enough_letters(&words) {
+                        self.by_whatlang(&words)
+                    } else {
+                        (UNDETERMINED.to_string(), 0.0)
+                    }
+                })),
                 None => self.vote(sample),
             },
             Script::Cyrillic => self.cyrillic(sample),
@@ -458,9 +459,6 @@ fn normalise_hint(hint: &str) -> Option<&'static str> {
         .map(|(c, _)| *c)
 }
 
-/// The main script of `text`, as [`whatlang::detect_script`] says. Most posts start
-/// in plain ASCII, where the answer is Latin if there is a letter at all: checked
-/// without whatlang's count over 25 scripts for every character.
 /// Whether `sample` has the letters a guess needs ([`MIN_LETTERS`]); stops counting as
 /// soon as it has.
 fn enough_letters(sample: &str) -> bool {
@@ -472,8 +470,8 @@ fn enough_letters(sample: &str) -> bool {
 }
 
 /// The words of `sample` (mostly in Latin letters) in Arabic, Cyrillic or Ethiopic
-/// script, in those letters only, where they hold at least a third of its letters: a post code-switched into
-/// Dutch procedure words more than a Latin post quoting a word.
+/// script, in those letters only, where they hold at least a third of its letters: a
+/// post code-switched into Dutch procedure words more than a Latin post quoting a word.
 fn other_script_words(sample: &str) -> Option<String> {
     // The lead bytes of those scripts' letters in UTF-8: most Latin posts have none.
     if !sample
@@ -500,6 +498,9 @@ fn other_script_words(sample: &str) -> Option<String> {
     Some(words.join(" "))
 }
 
+/// The main script of `text`, as [`whatlang::detect_script`] says. Most posts start
+/// in plain ASCII, where the answer is Latin if there is a letter at all: checked
+/// without whatlang's count over 25 scripts for every character.
 fn script_of(text: &str) -> Option<Script> {
     if text.is_ascii() {
         return text

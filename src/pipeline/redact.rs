@@ -1422,10 +1422,10 @@ fn starts_with_a_date(text: &str) -> bool {
 /// Persian.
 fn digits(text: &str) -> Vec<u32> {
     text.chars()
-        .filter_map(|c| match c {
-            '٠'..='٩' => Some(c as u32 - '٠' as u32),
-            '۰'..='۹' => Some(c as u32 - '۰' as u32),
-            _ => c.to_digit(10),
+        .filter_map(|c| {
+            crate::pipeline::extract::eastern_digit(c)
+                .unwrap_or(c)
+                .to_digit(10)
         })
         .collect()
 }

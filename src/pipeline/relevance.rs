@@ -747,7 +747,7 @@ pub(crate) fn normalise_into(out: &mut String, text: &str) {
     let mut chars = text.chars();
     while let Some(c) = chars.next() {
         // The next character is read only after a tatweel: most text has none.
-        if c == TATWEEL && is_stretching(c, chars.clone().next()) {
+        if c == TATWEEL && stretches(chars.clone().next()) {
             continue;
         }
         if is_word_char(c) {
@@ -814,15 +814,17 @@ pub(crate) fn is_optional_mark(c: char) -> bool {
 /// The Arabic tatweel (kashida), which stretches a word.
 pub(crate) const TATWEEL: char = '\u{0640}';
 
-/// Whether `c` is a tatweel that stretches an Arabic word for emphasis ("المترجـــم"):
-/// one before another or before an Arabic letter, which the word reads as not written.
-/// One before a Latin letter joins an Arabic prefix to a name ("الـIND") and stays: the
-/// topic rules find such names by it.
-pub(crate) fn is_stretching(c: char, next: Option<char>) -> bool {
-    c == TATWEEL
-        && next.is_some_and(|n| {
-            n == TATWEEL || matches!(n, '\u{0620}'..='\u{064a}' | '\u{066e}'..='\u{06d3}' | '\u{06fa}'..='\u{06ff}')
-        })
+/// Whether a tatweel followed by `next` stretches an Arabic word for emphasis
+/// ("المترجـــم"): one before another or before an Arabic letter, which the word reads as
+/// not written. One before a Latin letter joins an Arabic prefix to a name ("الـIND") and
+/// stays: the topic rules find such names by it.
+pub(crate) fn stretches(next: Option<char>) -> bool {
+    next.is_some_and(|n| {
+        matches!(
+            n,
+            TATWEEL | '\u{0620}'..='\u{064a}' | '\u{066e}'..='\u{06d3}' | '\u{06fa}'..='\u{06ff}'
+        )
+    })
 }
 
 /// The entry of [`FOLDED`] for a word character that adds nothing ([`is_optional_mark`]).

@@ -1,8 +1,8 @@
 //! Waits that outlast a restart: a source's backoff after failures and a host's hold
-//! after it answered 429 with `Retry-After` or said our quota there is used up. A deploy, a config change or a crash loop
-//! would otherwise answer "wait an hour" with a request within a second, which is how a
-//! client gets banned from a platform's API. Kept in the state database; a hold that has
-//! run out is read as none.
+//! after it answered 429 with `Retry-After` or said our quota there is used up. A
+//! deploy, a config change or a crash loop would otherwise answer "wait an hour" with a
+//! request within a second, which is how a client gets banned from a platform's API.
+//! Kept in the state database; a hold that has run out is read as none.
 
 use std::collections::HashMap;
 

@@ -200,8 +200,9 @@ fn fold(c: char) -> Option<char> {
         // Alef with hamza or madda, and alef wasla, as the bare alef.
         'أ' | 'إ' | 'آ' | 'ٱ' => Some('ا'),
         // Arabic-Indic and Persian digits as ASCII ones.
-        '\u{0660}'..='\u{0669}' => char::from_digit(c as u32 - 0x0660, 10),
-        '\u{06F0}'..='\u{06F9}' => char::from_digit(c as u32 - 0x06F0, 10),
+        '\u{0660}'..='\u{0669}' | '\u{06F0}'..='\u{06F9}' => {
+            crate::pipeline::extract::eastern_digit(c)
+        }
         c => Some(c),
     }
 }
