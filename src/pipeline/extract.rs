@@ -230,21 +230,13 @@ pub fn fold_lookalikes(text: &str) -> std::borrow::Cow<'_, str> {
         None => false,
     };
     let between_digits = |i: usize| digit_before(i) && digit_after(i) && long_number(i);
-    let against_an_at = |i: usize| {
-        let (before, after) = (
-            i.checked_sub(1).map(|j| chars[j]),
-            chars.get(i + 1).copied(),
-        );
-        matches!((before, after), (Some(b), Some('@')) if b.is_alphanumeric())
-            || matches!((before, after), (Some('@'), Some(a)) if a.is_alphanumeric())
-    };
     let folded: String = chars
         .iter()
         .enumerate()
         .filter_map(|(i, &c)| match c {
             '\u{ff01}'..='\u{ff5e}' => Some(char::from_u32(c as u32 - 0xfee0).unwrap_or(c)),
             c if is_dash(c) && between_digits(i) => Some('-'),
-            c if is_direction_mark(c) && (between_digits(i) || against_an_at(i)) => None,
+            c if is_direction_mark(c) && (between_digits(i) || in_an_address(&chars, i)) => None,
             c => match eastern_digit(c) {
                 Some(ascii) if mixed_number(i) => Some(ascii),
                 _ => Some(c),
@@ -256,6 +248,27 @@ pub fn fold_lookalikes(text: &str) -> std::borrow::Cow<'_, str> {
     } else {
         Cow::Owned(folded)
     }
+}
+
+/// Whether the direction mark at `i` sits in an e-mail address ("naam@domein\u{200f}.nl",
+/// "naam\u{200f}＠gmail.com"): address characters on both sides of it, past other marks,
+/// an @ among them.
+fn in_an_address(chars: &[char], i: usize) -> bool {
+    let is_at = |c: char| matches!(c, '@' | '＠');
+    let part = |c: char| c.is_alphanumeric() || matches!(c, '.' | '-' | '_' | '+') || is_at(c);
+    // Whether the mark has address characters on this side, and whether an @ is one.
+    let side = |run: &mut dyn Iterator<Item = char>| {
+        let mut run = run
+            .filter(|&c| !is_direction_mark(c))
+            .take_while(|&c| part(c))
+            .take(254)
+            .peekable();
+        let any = run.peek().is_some();
+        (any, run.any(is_at))
+    };
+    let (before, at_before) = side(&mut chars[..i].iter().rev().copied());
+    let (after, at_after) = side(&mut chars[i + 1..].iter().copied());
+    before && after && (at_before || at_after)
 }
 
 /// Whether `bytes` may hold what [`fold_lookalikes`] folds, by the lead bytes of their
@@ -501,6 +514,16 @@ mod tests {
             (
                 "ma–vr 09:00–17:00, “quotes” — dash",
                 "ma–vr 09:00–17:00, “quotes” — dash",
+            ),
+            // A direction mark in an address, against its @ or in its domain, goes;
+            // between words it stays.
+            (
+                "naam@domein\u{200f}.nl, naam\u{200f}＠gmail.com, a\u{200e}\u{200f}@b.nl",
+                "naam@domein.nl, naam@gmail.com, a@b.nl",
+            ),
+            (
+                "\u{200f}IND\u{200f} en @IND_NL\u{200f} zeggen",
+                "\u{200f}IND\u{200f} en @IND_NL\u{200f} zeggen",
             ),
             ("geen bijzondere tekens", "geen bijzondere tekens"),
             ("–", "–"),

@@ -192,6 +192,21 @@ impl Pseudonymiser {
                 })
                 .into_owned()
                 .into();
+            // What is left of a name@something the redaction did not take for an
+            // e-mail address: a handle glued to the word before it, or an address
+            // without its top-level domain. Either side may name the person.
+            if text.contains('@') {
+                text = glued_pattern()
+                    .replace_all(&text, |c: &regex::Captures| {
+                        if self.is_public(&c["handle"]) || is_pseudonym(&c["handle"]) {
+                            c[0].to_string()
+                        } else {
+                            format!("{}{}", &c["before"], private(&c["glued"]))
+                        }
+                    })
+                    .into_owned()
+                    .into();
+            }
         }
         // Handles without an @: Reddit's u/name, and the address of a profile. Most
         // links are neither: the pattern (whose alternatives defeat the regex engine's
@@ -317,18 +332,34 @@ fn profile_pattern() -> &'static regex::Regex {
     })
 }
 
-/// An @ at the start or after a non-word character (so e-mail addresses, already
-/// redacted anyway, are not taken for mentions), then the handle. Or after a letter or
-/// mark of the Arabic script, a tatweel or a zero-width non-joiner: a one-letter
-/// preposition is written joined to the word after it ("شكرا ل@name", "لـ@name",
-/// thanks to @name), and no e-mail address is so written.
+/// An @ at the start or after a non-word character, then the handle. Or after a letter
+/// or mark other than a-z (no e-mail address is written so): an Arabic one-letter
+/// preposition is joined to the word after it ("شكرا ل@name", "لـ@name", thanks to
+/// @name), and a handle may be glued to the word before it ("Спасибо@name"). After a-z
+/// or a digit it is [`glued_pattern`]'s.
 fn mention_pattern() -> &'static regex::Regex {
     static PATTERN: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
     PATTERN.get_or_init(|| {
         regex::Regex::new(&format!(
-            r"(^|[^\w@]|[\p{{Arabic}}\u{{064b}}-\u{{065f}}\u{{0670}}\u{{0640}}\u{{200c}}])@({DID}|\w[\w.\-]*\w(?:@[A-Za-z0-9][A-Za-z0-9.\-]*[A-Za-z0-9])?|\w)",
+            r"(^|[^\w@]|[[\p{{L}}\p{{M}}\u{{200c}}]--[A-Za-z]])@({DID}|\w[\w.\-]*\w(?:@[A-Za-z0-9][A-Za-z0-9.\-]*[A-Za-z0-9])?|\w)",
         ))
         .expect("mention pattern compiles")
+    })
+}
+
+/// A name@something that is no e-mail address the redaction knows (it has no top-level
+/// domain), left by [`mention_pattern`]: "jan.jansen@bedrijf", or a handle glued to the
+/// word before it ("Bedankt@name"). Which it is cannot be told, and the part before
+/// the @ may be a name, so the whole (group `glued`) is one pseudonym; group `handle`
+/// is the part after the @, which may be a public account. It begins with a letter:
+/// "10@11" stays.
+fn glued_pattern() -> &'static regex::Regex {
+    static PATTERN: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    PATTERN.get_or_init(|| {
+        regex::Regex::new(
+            r"(?P<before>^|[^\w.+\-@])(?P<glued>[\w.+\-]*[A-Za-z0-9_]@(?P<handle>[A-Za-z_][\w.\-]*\w|[A-Za-z_]))",
+        )
+        .expect("glued pattern compiles")
     })
 }
 
@@ -601,8 +632,25 @@ mod tests {
             p.mentions("ممنون از\u{200c}@karim_test"),
             format!("ممنون از\u{200c}@{karim}")
         );
-        // An e-mail address in Latin letters is no mention.
-        assert_eq!(p.mentions("amina@example"), "amina@example");
+        // A handle glued to the word before it.
+        assert_eq!(
+            p.mentions("Спасибо@karim_test за помощь, ስለ@karim_test"),
+            format!("Спасибо@{karim} за помощь, ስለ@{karim}")
+        );
+        // After a-z, the part before the @ may be an address's name: both go.
+        assert_eq!(
+            p.mentions("Bedankt@karim_test! mail jan.jansen@bedrijf of (amina@example)"),
+            format!(
+                "@{}! mail @{} of (@{})",
+                p.pseudonym("Bedankt@karim_test"),
+                p.pseudonym("jan.jansen@bedrijf"),
+                p.pseudonym("amina@example")
+            )
+        );
+        // Numbers, and an official account after a word, stay.
+        for text in ["om 10@11 uur", "2@€5", "Dank@IND_NL", "a@", "@"] {
+            assert_eq!(p.mentions(text), text);
+        }
     }
 
     #[test]

@@ -67,6 +67,12 @@ pub struct ExtraPattern {
 const BUILT_IN: &[(&str, &str)] = &[
     // Also with the @ percent-encoded, as in a link's query ("?email=jan%40example.nl").
     ("[email]", r"[\w.+-]+(?:@|%40)[\w-]+(?:\.[\w-]+)+"),
+    // Without its top-level domain, at a provider people mail from ("mail me op
+    // jan@gmail"); other such are pseudonymised as handles.
+    (
+        "[email]",
+        r"[\w.+-]+@(?i:gmail|googlemail|hotmail|outlook|live|msn|yahoo|ymail|icloud|aol|protonmail|proton|gmx|yandex|ziggo|kpnmail|xs4all|hetnet|planet|telenet|skynet|ukr|rambler)(?-u:\b)",
+    ),
     // A space on either side of the @ ("ahmed @gmail.com", "dawit @ yahoo . com"): only
     // with a domain people mail from, or "thanks @IND_NL . Great" would be one.
     ("[email]", SPACED_EMAIL),
@@ -103,6 +109,12 @@ const BUILT_IN: &[(&str, &str)] = &[
     (
         "[phone]",
         r"(?:(?-u:\b)0(?:\s?[.\-/]?\s?[0-9]){9,11}|\(0(?:[1-9][0-9]{2}\)(?:\s?[.\-/]?\s?[0-9]){6}|[1-9][0-9]\)(?:\s?[.\-/]?\s?[0-9]){7}|[1-9]\)(?:\s?[.\-/]?\s?[0-9]){8}))(?-u:\b)",
+    ),
+    // Russian and Kazakh numbers dialled with the trunk prefix 8: a mobile's 9 or 7 after
+    // it, or the area code in brackets ("8 (912) 345-67-89", "8 495 …" needs them).
+    (
+        "[phone]",
+        r"(?-u:\b)8[ -]?(?:\([0-9]{3}\)|[79][0-9]{2})(?:[ -]?[0-9]){7}(?-u:\b)",
     ),
     // The same in Arabic-Indic or Persian digits, and international ones: ten to
     // fifteen such digits, a + before them or not.
@@ -1816,6 +1828,25 @@ mod tests {
                 "my UK mobile 07700 900123, azc Budel",
                 "my UK mobile [phone], azc Budel",
             ),
+            // With the trunk prefix 8, as in Russia and Kazakhstan.
+            (
+                "позвоните 8 (912) 345-67-89, 8 912 345 67 89 или 8 (495) 1234567",
+                "позвоните [phone], [phone] или [phone]",
+            ),
+            (
+                "мой номер 89123456789, 8 701 123 45 67",
+                "мой номер [phone], [phone]",
+            ),
+            // An address without its top-level domain, at a provider people mail from,
+            // and one with a direction mark in it.
+            (
+                "mail me: jan.jansen@gmail of amina@Hotmail!",
+                "mail me: [email] of [email]!",
+            ),
+            (
+                "البريد naam@domein\u{200f}.nl أو naam\u{200f}＠gmail.com",
+                "البريد [email] أو [email]",
+            ),
             // BSNs grouped otherwise, and in Arabic-Indic or Persian digits.
             (
                 "BSN: 111 22 23 33, statushouder",
@@ -2079,6 +2110,8 @@ mod tests {
             "Hij stond in de blokkade 2 dagen.",
             "Onderweg 3 uur. Blokkade 2 dagen. Ervaring 45 jaar. In Rotterdam 2 nachten.",
             "Op Het Plein 2025 was het druk.",
+            "8 912 mensen, 8 (van 120) zaken, 8 750 000 euro.",
+            "Live@home op 8 maart; meer via gmail.",
         ] {
             assert_unchanged(text);
         }

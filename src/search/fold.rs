@@ -17,9 +17,7 @@
 //!   whose writer's name or address was taken out. They are blanked before the words are
 //!   split (keeping every byte offset, which the snippets' highlighting reads).
 
-use tantivy::tokenizer::{
-    SimpleTokenStream, SimpleTokenizer, Token, TokenFilter, TokenStream, Tokenizer,
-};
+use tantivy::tokenizer::{Token, TokenFilter, TokenStream, Tokenizer};
 
 /// The placeholders the redaction writes (see `pipeline::redact`).
 pub const PLACEHOLDERS: &[&str] = &[
@@ -36,25 +34,93 @@ pub const PLACEHOLDERS: &[&str] = &[
     "[id-number]",
 ];
 
-/// Splits words like [`SimpleTokenizer`], after blanking [`PLACEHOLDERS`].
+/// Splits words ([`WordStream`]), after blanking [`PLACEHOLDERS`].
 #[derive(Clone, Default)]
 pub struct PlaceholderTokenizer {
-    inner: SimpleTokenizer,
+    token: Token,
     blanked: String,
 }
 
 impl Tokenizer for PlaceholderTokenizer {
-    type TokenStream<'a> = SimpleTokenStream<'a>;
+    type TokenStream<'a> = WordStream<'a>;
 
     fn token_stream<'a>(&'a mut self, text: &'a str) -> Self::TokenStream<'a> {
-        if !text.contains('[') {
-            return self.inner.token_stream(text);
+        self.token.reset();
+        let text = if text.contains('[') {
+            self.blanked.clear();
+            self.blanked.push_str(text);
+            blank_placeholders(&mut self.blanked);
+            &self.blanked
+        } else {
+            text
+        };
+        WordStream {
+            text,
+            at: 0,
+            token: &mut self.token,
         }
-        self.blanked.clear();
-        self.blanked.push_str(text);
-        blank_placeholders(&mut self.blanked);
-        self.inner.token_stream(&self.blanked)
     }
+}
+
+/// The words of a text: runs of letters and digits, as tantivy's `SimpleTokenizer`
+/// splits them, but not at a zero-width non-joiner between two of them. Persian writes
+/// one inside many words ("می‌کنم", I do) as often as it leaves it out ("میکنم");
+/// [`ScriptFolding`] drops it, so that both are one word.
+pub struct WordStream<'a> {
+    text: &'a str,
+    at: usize,
+    token: &'a mut Token,
+}
+
+impl WordStream<'_> {
+    /// Where the word that begins at `start` ends.
+    fn word_end(&self, start: usize) -> usize {
+        let mut end = start;
+        let mut chars = self.text[start..].char_indices().peekable();
+        while let Some((i, c)) = chars.next() {
+            if c.is_alphanumeric() {
+                end = start + i + c.len_utf8();
+            } else if c != ZWNJ || !chars.peek().is_some_and(|(_, next)| next.is_alphanumeric()) {
+                break;
+            }
+        }
+        end
+    }
+}
+
+impl TokenStream for WordStream<'_> {
+    fn advance(&mut self) -> bool {
+        self.token.text.clear();
+        self.token.position = self.token.position.wrapping_add(1);
+        let Some(found) = self.text[self.at..].find(char::is_alphanumeric) else {
+            self.at = self.text.len();
+            return false;
+        };
+        let start = self.at + found;
+        let end = self.word_end(start);
+        self.token.offset_from = start;
+        self.token.offset_to = end;
+        self.token.text.push_str(&self.text[start..end]);
+        self.at = end;
+        true
+    }
+
+    fn token(&self) -> &Token {
+        self.token
+    }
+
+    fn token_mut(&mut self) -> &mut Token {
+        self.token
+    }
+}
+
+/// The zero-width non-joiner.
+const ZWNJ: char = '\u{200c}';
+
+/// Whether `c` may be part of a word as the query's grammar reads one (`word*`): a letter,
+/// a digit or the zero-width non-joiner ([`WordStream`]).
+pub fn is_word_char(c: char) -> bool {
+    c.is_alphanumeric() || c == ZWNJ
 }
 
 /// Replaces every placeholder in `text` with as many spaces (ASCII for ASCII: offsets
@@ -192,8 +258,9 @@ fn fold(c: char) -> Option<char> {
         // Combining dot above: what lower-casing Turkish İ leaves after the i.
         '\u{0307}' => None,
         'ё' => Some('е'),
-        // Arabic vowel marks (tashkeel), the superscript alef, and the tatweel.
-        '\u{064B}'..='\u{065F}' | '\u{0670}' | '\u{0640}' => None,
+        // Arabic vowel marks (tashkeel), the superscript alef, and the tatweel; the
+        // zero-width non-joiner inside a word (see [`WordStream`]).
+        '\u{064B}'..='\u{065F}' | '\u{0670}' | '\u{0640}' | ZWNJ => None,
         // Persian yeh and alef maqsura as the Arabic yeh; Persian keheh as kaf.
         'ی' | 'ى' => Some('ي'),
         'ک' => Some('ك'),
@@ -263,6 +330,54 @@ mod tests {
         assert_eq!(tokens("المُتَرْجِمُ المترجم المتـرجم"), ["المترجم"; 3]);
         assert_eq!(tokens("أحمد احمد"), ["احمد"; 2]);
         assert_eq!(tokens("۱۴ ١٤ 14"), ["14"; 3]);
+        // Persian with and without the zero-width non-joiner inside a word; one at a
+        // word's edge, or two, still part words.
+        assert_eq!(tokens("می\u{200c}کنم میکنم"), ["ميكنم"; 2]);
+        assert_eq!(
+            tokens("\u{200c}می\u{200c} کنم a\u{200c}\u{200c}b"),
+            ["مي", "كنم", "a", "b"]
+        );
+    }
+
+    /// Without a zero-width non-joiner, words are split as tantivy's own tokenizer
+    /// splits them, at the same offsets.
+    #[test]
+    fn words_are_split_as_tantivy_splits_them() {
+        use tantivy::tokenizer::SimpleTokenizer;
+        let spans = |mut analyzer: TextAnalyzer, text: &str| {
+            let mut out = Vec::new();
+            analyzer.token_stream(text).process(&mut |t| {
+                out.push((t.position, t.offset_from, t.offset_to, t.text.clone()))
+            });
+            out
+        };
+        for text in [
+            "",
+            "  ",
+            "Hallo, wereld!",
+            "De IND: 14 maanden wachten... ؟ مترجم ‌ ሰላም-ዓለም 😀x",
+            "e\u{301}e word\u{200d}word",
+            "end",
+        ] {
+            assert_eq!(
+                spans(
+                    TextAnalyzer::builder(PlaceholderTokenizer::default()).build(),
+                    text
+                ),
+                spans(
+                    TextAnalyzer::builder(SimpleTokenizer::default()).build(),
+                    text
+                ),
+                "{text}"
+            );
+        }
+        let mut analyzer = TextAnalyzer::builder(PlaceholderTokenizer::default()).build();
+        let text = "از می\u{200c}کنم.";
+        let mut spans = Vec::new();
+        analyzer
+            .token_stream(text)
+            .process(&mut |t| spans.push(&text[t.offset_from..t.offset_to]));
+        assert_eq!(spans, ["از", "می\u{200c}کنم"]);
     }
 
     #[test]

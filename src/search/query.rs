@@ -19,6 +19,7 @@ use tantivy::snippet::SnippetGenerator;
 use tantivy::{DocAddress, Order, Searcher, Term};
 
 use super::docs::{exact, from_date, published, stored_text, stored_time};
+use super::fold::is_word_char;
 use super::schema::{family_of, prefix_start, FAMILIES};
 use super::{Fields, MentionIndex};
 
@@ -571,7 +572,7 @@ fn with_prefixes(
                     _ if literal.prefix => literal.phrase.as_str(),
                     _ => "",
                 };
-                if !word.is_empty() && word.chars().all(char::is_alphanumeric) {
+                if !word.is_empty() && word.chars().all(is_word_char) {
                     expand(Prefix::Word(word))?
                 } else {
                     UserInputAst::Leaf(Box::new(UserInputLeaf::Literal(literal)))
@@ -627,10 +628,7 @@ fn hyphenated_prefix(
         (Delimiter::DoubleQuotes, _) if literal.prefix => literal.phrase.as_str(),
         _ => return Ok(None),
     };
-    let last_break = words
-        .char_indices()
-        .rev()
-        .find(|(_, c)| !c.is_alphanumeric());
+    let last_break = words.char_indices().rev().find(|(_, c)| !is_word_char(*c));
     let Some((at, mark)) = last_break else {
         return Ok(None);
     };

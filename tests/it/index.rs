@@ -384,6 +384,10 @@ fn no_personal_data_reaches_the_index() {
         "VK-204-G",
         "٠٦١٢٣٤٥٦٧٨",
         "mevrouw Fatima El-Amrani",
+        "8 (912) 345-67-89",
+        "karim.haddad@gmail",
+        "naam@domein\u{200f}.nl",
+        "Bedankt@karim_h",
     ];
     let lines: Vec<String> = pii
         .iter()
@@ -417,7 +421,10 @@ fn no_personal_data_reaches_the_index() {
         .unwrap();
     assert_eq!(all.total, pii.len());
     let answers = serde_json::to_string(&all).unwrap();
-    for p in pii {
+    // Nor any part of them that names the person.
+    let parts = ["karim_h", "karim.haddad", "naam@domein", "345-67-89"];
+    let pii: Vec<&str> = pii.iter().chain(&parts).copied().collect();
+    for p in &pii {
         assert!(!answers.contains(p), "{p:?} in the search answers");
     }
     // Ordinary numbers are kept.
@@ -731,8 +738,8 @@ fn an_index_of_an_older_schema_is_rebuilt_with_nothing_lost() {
 }
 
 /// A word is found however the writer's keyboard spelled it: accents composed or not,
-/// Turkish İ and letters typed without their marks, Persian typed with Arabic letters,
-/// Persian digits, Russian ё; and the redaction's placeholders are no words to find.
+/// Turkish İ and letters typed without their marks, Persian typed with Arabic letters or
+/// with and without the zero-width non-joiner, Persian digits, Russian ё; and the redaction's placeholders are no words to find.
 #[test]
 fn a_word_is_found_however_it_was_typed() {
     let dir = tempfile::tempdir().unwrap();
@@ -744,6 +751,8 @@ fn a_word_is_found_however_it_was_typed() {
         ("tr-cap", "İltica başvurum için COA kampında bekliyorum, IND görüşmesi hâlâ yok."),
         ("tr-ascii", "COA kampinda iltica basvurum icin bekliyoruz, IND gorusmesi yok."),
         ("fa-arabic-letters", "در كمپ COA خيلي شلوغ است و IND جواب نمي دهد بعد از ۱۴ ماه"),
+        // With the zero-width non-joiner inside its words.
+        ("fa-zwnj", "ما در مرکز COA روی زمین می\u{200c}خوابیم و IND هشت ماه است که جواب نمی\u{200c}دهد"),
         ("ru", "Мы ждём решения IND по убежищу в Нидерландах уже год, COA молчит."),
         ("pii", "Mijn naam is Jan de Vries, ik wacht al een jaar op de IND in het azc."),
     ];
@@ -779,6 +788,15 @@ fn a_word_is_found_however_it_was_typed() {
     }
     for q in ["کمپ", "كمپ", "خیلی", "14"] {
         assert_eq!(ids(q), ["fa-arabic-letters"], "{q}");
+    }
+    for q in [
+        "میخوابیم",
+        "می\u{200c}خوابیم",
+        "نمیدهد",
+        "میخو*",
+        "می\u{200c}خو*",
+    ] {
+        assert_eq!(ids(q), ["fa-zwnj"], "{q}");
     }
     for q in ["ждем", "ждём", "ждем*"] {
         assert_eq!(ids(q), ["ru"], "{q}");
