@@ -88,7 +88,6 @@ pub async fn start(config: &Config) -> Result<Daemon, DaemonError> {
             "no users: nobody can sign in to the API until one is added with `webcare user add`"
         );
     }
-    let state = Arc::new(StateDb::open(&config.storage.data_dir)?);
     let pipeline = Arc::new(Pipeline::from_config(&config.pipeline)?);
     for note in pipeline.config_notes() {
         tracing::warn!(topics_dir = %config.pipeline.topics_dir.display(), "{note}");
@@ -105,6 +104,10 @@ pub async fn start(config: &Config) -> Result<Daemon, DaemonError> {
         interval: config.storage.commit_interval,
     };
     let (writer, writer_thread) = writer::spawn(&index, policy, tokio::runtime::Handle::current())?;
+    // Upgraded only now, with the index this version's and its lock held: a start that
+    // is refused (an index to rebuild, another daemon running) leaves the state database
+    // as the running or the older webcare needs it.
+    let state = Arc::new(StateDb::open(&config.storage.data_dir)?);
     // What the index no longer holds is quoted nowhere, before anything is mailed: a
     // state restored from before an erasure (or an index swept by the writer above)
     // would otherwise send it out again.

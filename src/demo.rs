@@ -259,7 +259,10 @@ pub struct DemoCredentials {
 /// so that `run --demo` always starts. Returns whether it was.
 pub fn reset_if_incompatible(data_dir: &std::path::Path) -> bool {
     match crate::search::MentionIndex::open(data_dir) {
-        Err(crate::search::IndexError::SchemaVersion { path, .. }) => {
+        Err(
+            crate::search::IndexError::SchemaVersion { path, .. }
+            | crate::search::IndexError::SchemaNewer { path, .. },
+        ) => {
             tracing::warn!(path = %path.display(), "the demo index is from another webcare version; starting it afresh");
             std::fs::remove_dir_all(&path).is_ok()
         }

@@ -356,12 +356,25 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         // `webcare search … | head`: the reader has what it wanted.
         Err(error) if closed_pipe(&error) => ExitCode::SUCCESS,
+        Err(error) if error.is::<Logged>() => ExitCode::FAILURE,
         Err(error) => {
             errln!("{}", error_report(&error));
             ExitCode::FAILURE
         }
     }
 }
+
+/// An error the daemon's JSON log holds already (see [`execute`]).
+#[derive(Debug)]
+struct Logged;
+
+impl std::fmt::Display for Logged {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("see the log")
+    }
+}
+
+impl std::error::Error for Logged {}
 
 /// Whether the error is output going to a pipe whose reader has gone.
 fn closed_pipe(error: &anyhow::Error) -> bool {
@@ -408,7 +421,16 @@ fn execute(cli: Cli) -> Result<()> {
             log_format,
         } => {
             init_logging(log_format);
-            run(&config, demo)
+            let ran = run(&config, demo);
+            match (ran, log_format) {
+                // A pipeline that reads the log as JSON lines must get why the daemon did
+                // not start or stopped as one, not as text (a config error's several lines).
+                (Err(error), LogFormat::Json) => {
+                    tracing::error!(error = %error_report(&error).trim_start_matches("Error: "), "webcare stopped");
+                    Err(Logged.into())
+                }
+                (ran, _) => ran,
+            }
         }
         Command::CheckConfig { config } => check_config(&config),
         Command::Search {
@@ -1307,8 +1329,9 @@ fn audit_cli_plain(config: &Config, action: &str, detail: &str) -> Result<()> {
 }
 
 fn open_state(config: &Config) -> Result<StateDb> {
-    // Creates the data directory, private to its owner, where it is missing.
-    Ok(StateDb::open(&config.storage.data_dir)?)
+    // Creates the data directory, private to its owner, where it is missing. Only the
+    // daemon and `reindex` upgrade the file of an older webcare.
+    Ok(StateDb::open_current(&config.storage.data_dir)?)
 }
 
 fn print_preview(out: &mut impl Write, preview: &ErasurePreview) -> Result<()> {
@@ -1356,7 +1379,12 @@ fn reindex(config_path: &Path, keep_old: bool) -> Result<()> {
     // rebuild, not after it.
     config.pipeline.pseudonym_key.check()?;
     let data_dir = &config.storage.data_dir;
-    match webcare::search::reindex::reindex(data_dir, keep_old)? {
+    let rebuilt = webcare::search::reindex::reindex(data_dir, keep_old)?;
+    if !matches!(rebuilt, Reindexed::Current) {
+        // The data directory is this version's now: so is its state database.
+        StateDb::open(data_dir)?;
+    }
+    match rebuilt {
         Reindexed::Current => outln!(
             "the index in {} already has schema version {}: nothing to rebuild",
             data_dir.display(),

@@ -148,6 +148,14 @@ pub enum StateError {
         found: i64,
         known: usize,
     },
+    #[error("state database {path} was written by an older webcare (schema {found}, this one needs {known}): stop the daemon of that version and start this one (`webcare run`), which upgrades it; this command leaves it as it is, so that the older daemon can still start")]
+    TooOld {
+        path: PathBuf,
+        found: i64,
+        known: usize,
+    },
+    #[error("state database {path} can only be read by this process (its owner or mode, or a read-only mount): the audit trail, the sessions and the alerts are written there")]
+    ReadOnly { path: PathBuf },
     #[error("state database: {0}")]
     Sql(#[from] rusqlite::Error),
 }
@@ -202,6 +210,9 @@ fn audit_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditEntry> {
 pub struct StateDb {
     conn: Mutex<Connection>,
     path: PathBuf,
+    /// Why the last audit entry or session could not be written, until one is: what
+    /// every request then waits on fails, and `/healthz` says so.
+    write_failure: Mutex<Option<String>>,
 }
 
 impl std::fmt::Debug for StateDb {
@@ -211,8 +222,33 @@ impl std::fmt::Debug for StateDb {
 }
 
 impl StateDb {
-    /// Opens (creating and migrating) `data_dir/state.sqlite`.
+    /// Opens (creating and migrating) `data_dir/state.sqlite`: for the daemon and for
+    /// `reindex`, which take charge of the data directory.
     pub fn open(data_dir: &Path) -> Result<StateDb, StateError> {
+        let db = StateDb::connect(data_dir)?;
+        db.migrate()?;
+        Ok(db)
+    }
+
+    /// Opens `data_dir/state.sqlite` (creating it where there is none), but refuses one
+    /// an older webcare wrote rather than upgrade it: a command tried beside a running
+    /// daemon of that version, or refused for another reason, must not leave a file
+    /// that daemon cannot open at its next start.
+    pub fn open_current(data_dir: &Path) -> Result<StateDb, StateError> {
+        let db = StateDb::connect(data_dir)?;
+        let version = db.version()?;
+        if version > 0 && version < MIGRATIONS.len() as i64 {
+            return Err(StateError::TooOld {
+                path: db.path.clone(),
+                found: version,
+                known: MIGRATIONS.len(),
+            });
+        }
+        db.migrate()?;
+        Ok(db)
+    }
+
+    fn connect(data_dir: &Path) -> Result<StateDb, StateError> {
         let path = data_dir.join(STATE_FILE);
         let open_err = |source| StateError::Open {
             path: path.clone(),
@@ -223,6 +259,11 @@ impl StateDb {
             source,
         })?;
         let conn = Connection::open(&path).map_err(open_err)?;
+        // SQLite opens a file it may not write read-only, and says so only at the first
+        // write: an audit entry a user's request waits on.
+        if conn.is_readonly(rusqlite::MAIN_DB).map_err(open_err)? {
+            return Err(StateError::ReadOnly { path });
+        }
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(open_err)?;
         // The write-ahead log keeps the size of its largest transaction (a weekly report's
@@ -231,17 +272,23 @@ impl StateDb {
             .map_err(open_err)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(open_err)?;
-        let db = StateDb {
+        Ok(StateDb {
             conn: Mutex::new(conn),
             path,
-        };
-        db.migrate()?;
-        Ok(db)
+            write_failure: Mutex::new(None),
+        })
+    }
+
+    /// How many [`MIGRATIONS`] the file has had.
+    fn version(&self) -> Result<i64, StateError> {
+        Ok(self
+            .conn()
+            .query_row("PRAGMA user_version", [], |r| r.get(0))?)
     }
 
     fn migrate(&self) -> Result<(), StateError> {
+        let version = self.version()?;
         let mut conn = self.conn();
-        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
         if version > MIGRATIONS.len() as i64 {
             return Err(StateError::TooNew {
                 path: self.path.clone(),
@@ -274,7 +321,7 @@ impl StateDb {
         action: &str,
         detail: &str,
     ) -> Result<(), StateError> {
-        self.conn().execute(
+        let written = self.conn().execute(
             "INSERT INTO audit (at, actor, action, detail) VALUES (?1, ?2, ?3, ?4)",
             params![
                 timestamp(at),
@@ -282,8 +329,59 @@ impl StateDb {
                 one_line(action),
                 one_line(detail)
             ],
-        )?;
-        Ok(())
+        );
+        self.note_write(written)
+    }
+
+    /// Remembers whether a write the users' requests need succeeded.
+    fn note_write(&self, written: rusqlite::Result<usize>) -> Result<(), StateError> {
+        let mut failure = self
+            .write_failure
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match written {
+            Ok(_) => {
+                *failure = None;
+                Ok(())
+            }
+            Err(e) => {
+                *failure = Some(e.to_string());
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Why the audit trail or the sessions cannot be written, `None` when they can.
+    /// After a failure, an entry is tried (and rolled back) and a page written, so
+    /// that room made on the disk or a mode set right is seen without a user's
+    /// request.
+    pub fn write_failure(&self) -> Option<String> {
+        if self
+            .write_failure
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .is_none()
+        {
+            return None;
+        }
+        let probe = || -> rusqlite::Result<usize> {
+            let mut conn = self.conn();
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            tx.execute(
+                "INSERT INTO audit (at, actor, action, detail) VALUES ('', '', 'probe', '')",
+                [],
+            )?;
+            tx.rollback()?;
+            // A page of its own, which a full disk refuses.
+            conn.pragma_update(None, "user_version", MIGRATIONS.len() as i64)?;
+            Ok(0)
+        };
+        let probed = probe();
+        let _ = self.note_write(probed);
+        self.write_failure
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     /// Audit entries, newest first, optionally since a time and for one actor.
@@ -339,11 +437,11 @@ impl StateDb {
         now: DateTime<Utc>,
         expires: DateTime<Utc>,
     ) -> Result<(), StateError> {
-        self.conn().execute(
+        let written = self.conn().execute(
             "INSERT INTO sessions (token_hash, user, credential, created, expires) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![token_hash, user, credential, timestamp(now), timestamp(expires)],
-        )?;
-        Ok(())
+        );
+        self.note_write(written)
     }
 
     /// The user and the credential of a session that has not expired.
@@ -527,5 +625,63 @@ mod tests {
         drop(conn);
         let err = StateDb::open(dir.path()).unwrap_err().to_string();
         assert!(err.contains("newer webcare"), "{err}");
+        let err = StateDb::open_current(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("newer webcare"), "{err}");
+    }
+
+    /// Only the daemon and `reindex` upgrade the file of an older webcare: a command
+    /// tried beside that webcare's daemon leaves the file as that daemon needs it.
+    #[test]
+    fn an_older_database_is_upgraded_by_open_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(STATE_FILE);
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(MIGRATIONS[0]).unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        drop(conn);
+        let version = || -> i64 {
+            Connection::open(&path)
+                .unwrap()
+                .query_row("PRAGMA user_version", [], |r| r.get(0))
+                .unwrap()
+        };
+        let err = StateDb::open_current(dir.path()).unwrap_err().to_string();
+        assert!(
+            err.contains("older webcare (schema 1") && err.contains("`webcare run`"),
+            "{err}"
+        );
+        assert_eq!(version(), 1);
+        StateDb::open(dir.path()).unwrap();
+        assert_eq!(version(), MIGRATIONS.len() as i64);
+        StateDb::open_current(dir.path()).unwrap();
+        // A new file is made by either.
+        let new = tempfile::tempdir().unwrap();
+        StateDb::open_current(new.path()).unwrap();
+    }
+
+    /// A failed audit entry is remembered (for `/healthz`) until one is written, or
+    /// until a probe finds the file writable again.
+    #[test]
+    fn a_failed_write_is_known_until_the_file_takes_writes_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = StateDb::open(dir.path()).unwrap();
+        let t = |d| Utc.with_ymd_and_hms(2026, 11, d, 9, 0, 0).unwrap();
+        assert_eq!(db.write_failure(), None);
+        db.conn()
+            .execute_batch(
+                "CREATE TRIGGER refuse BEFORE INSERT ON audit
+                 BEGIN SELECT RAISE(ABORT, 'refused for the test'); END;",
+            )
+            .unwrap();
+        assert!(db.audit(t(1), "ann", "search", "q").is_err());
+        let failure = db.write_failure().unwrap();
+        assert!(failure.contains("refused for the test"), "{failure}");
+        // Still refused: the probe's entry is refused too.
+        assert!(db.write_failure().is_some());
+        db.conn().execute_batch("DROP TRIGGER refuse").unwrap();
+        assert_eq!(db.write_failure(), None);
+        assert!(db.audit_entries(None, None, 10).unwrap().is_empty());
+        db.audit(t(2), "ann", "search", "q").unwrap();
+        assert_eq!(db.audit_entries(None, None, 10).unwrap().len(), 1);
     }
 }

@@ -232,7 +232,7 @@ pub fn router(state: AppState) -> Router {
 async fn healthz(
     axum::extract::State(state): axum::extract::State<Arc<AppState>>,
 ) -> (StatusCode, Json<serde_json::Value>) {
-    let problem = state.writer.as_ref().and_then(|writer| {
+    let index_problem = state.writer.as_ref().and_then(|writer| {
         if !writer.is_running() {
             Some("the index writer has stopped: nothing fetched is stored; see the log, and restart the daemon".to_string())
         } else {
@@ -242,6 +242,12 @@ async fn healthz(
             })
         }
     });
+    // Every search, login and erasure waits on an audit entry or a session.
+    let state_problem = state.state.write_failure().map(|e| {
+        tracing::warn!(error = %e, "the state database cannot be written");
+        "the state database cannot be written: searches, logins and erasures are refused until it can (a full disk? its mode? see the log)".to_string()
+    });
+    let problem = index_problem.or(state_problem);
     let mut body = json!({
         "status": if problem.is_some() { "failing" } else { "ok" },
         "mentions": state.index.num_mentions(),

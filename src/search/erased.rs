@@ -31,6 +31,8 @@ pub enum ErasedError {
     },
     #[error("{path}: the list of erased posts is damaged ({message}); restore it from a backup: without it, erased posts could be stored again")]
     Damaged { path: PathBuf, message: String },
+    #[error("{path}: the list of erased posts is missing, but the index was last written beside one of {entries} permalinks and authors: restore the file from the backup of the data directory (without it, erased posts could be stored again); if no backup has it, write `{{}}` into it to go on without")]
+    Missing { path: PathBuf, entries: usize },
     #[error("{path}: cannot write the list of erased posts: {source}")]
     Write {
         path: PathBuf,
@@ -57,25 +59,50 @@ pub struct ErasedList {
     /// Whether the file lacks what the list holds: a save failed (a full disk), and the
     /// erasure asked again adds nothing new, yet must be written.
     unsaved: bool,
+    /// Whether there was no file (nothing was ever erased, or it was lost).
+    missing: bool,
 }
 
 impl ErasedList {
     /// The list kept in `data_dir`; empty when nothing was ever erased.
     pub fn load(data_dir: &Path) -> Result<ErasedList, ErasedError> {
         let path = data_dir.join(ERASED_FILE);
-        let erased = match std::fs::read_to_string(&path) {
-            Ok(text) => serde_json::from_str(&text).map_err(|e| ErasedError::Damaged {
-                path: path.clone(),
-                message: e.to_string(),
-            })?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => ErasedFile::default(),
+        let (erased, missing) = match std::fs::read_to_string(&path) {
+            Ok(text) => (
+                serde_json::from_str(&text).map_err(|e| ErasedError::Damaged {
+                    path: path.clone(),
+                    message: e.to_string(),
+                })?,
+                false,
+            ),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => (ErasedFile::default(), true),
             Err(source) => return Err(ErasedError::Read { path, source }),
         };
         Ok(ErasedList {
             path,
             erased,
             unsaved: false,
+            missing,
         })
+    }
+
+    /// The list, refused when its file is missing though the index was last written
+    /// with `recorded` erasures on it (a restore that left it out): a list of none
+    /// would let every erased post be stored again, without a word.
+    pub fn load_expecting(data_dir: &Path, recorded: usize) -> Result<ErasedList, ErasedError> {
+        let list = ErasedList::load(data_dir)?;
+        if list.missing && recorded > 0 {
+            return Err(ErasedError::Missing {
+                path: list.path,
+                entries: recorded,
+            });
+        }
+        Ok(list)
+    }
+
+    /// How many permalinks and authors the list holds.
+    pub fn entries(&self) -> usize {
+        self.erased.urls.len() + self.erased.authors.len()
     }
 
     /// Whether `mention` was erased before and must not be stored again.

@@ -46,6 +46,13 @@ pub enum IndexError {
     },
     #[error("index at {path} is in use by another webcare process (is the daemon running?)")]
     Locked { path: PathBuf },
+    #[error("index at {path} cannot be written by this process ({source}): check the directory's owner and mode, and that it is not on a read-only mount")]
+    Unwritable {
+        path: PathBuf,
+        source: std::sync::Arc<std::io::Error>,
+    },
+    #[error("index at {path}: writing stopped, most often on a full disk or a file this user cannot write (`df -h`, and the mode of the files there): make room or set it right and try again; what was committed stays, and what is tried again is not stored twice")]
+    WriterStopped { path: PathBuf },
     #[error("index at {path}: cannot create the directory: {source}")]
     CreateDir {
         path: PathBuf,
@@ -55,6 +62,12 @@ pub enum IndexError {
     SchemaVersion {
         path: PathBuf,
         found: String,
+        expected: u32,
+    },
+    #[error("index at {path} was written by a newer webcare (schema version {found}, this one knows {expected}): run that webcare, or restore the data directory's backup from before the upgrade (or the old index `webcare reindex --keep-old` kept as mentions.schema-{expected}, with the state database of then)")]
+    SchemaNewer {
+        path: PathBuf,
+        found: u32,
         expected: u32,
     },
     #[error("index at {path} has segment files but no meta.json, which lists them: restore it from the backup, or move the directory aside to start a new index (opening it would make a new, empty index and delete those files)")]
@@ -99,6 +112,30 @@ struct Payload {
     /// ([`MentionWriter::expunge`]): their text is still in the files.
     #[serde(default)]
     rewrite_pending: bool,
+    /// How many permalinks and authors the list of erased posts held at this commit:
+    /// a list missing beside an index that had some is refused
+    /// ([`erased::ErasedList::load_expecting`]).
+    #[serde(default)]
+    erasures: usize,
+}
+
+/// Why the writer of the index at `path` could not be had: another process holds its
+/// lock, or the lock file cannot be made (a directory this user cannot write, a
+/// read-only mount), which is no other process.
+pub(crate) fn lock_failure(path: &Path, e: tantivy::TantivyError) -> IndexError {
+    use tantivy::directory::error::LockError;
+    match e {
+        tantivy::TantivyError::LockFailure(LockError::LockBusy, _) => IndexError::Locked {
+            path: path.to_owned(),
+        },
+        tantivy::TantivyError::LockFailure(LockError::IoError(source), _) => {
+            IndexError::Unwritable {
+                path: path.to_owned(),
+                source,
+            }
+        }
+        other => IndexError::Tantivy(other),
+    }
 }
 
 /// The mention index: one per data directory.
@@ -195,6 +232,13 @@ impl MentionIndex {
             None => Ok(()),
             Some(text) => match serde_json::from_str::<Payload>(text) {
                 Ok(p) if p.schema_version == schema::SCHEMA_VERSION => Ok(()),
+                Ok(p) if p.schema_version > schema::SCHEMA_VERSION => {
+                    Err(IndexError::SchemaNewer {
+                        path: self.path.clone(),
+                        found: p.schema_version,
+                        expected: schema::SCHEMA_VERSION,
+                    })
+                }
                 Ok(p) => Err(IndexError::SchemaVersion {
                     path: self.path.clone(),
                     found: p.schema_version.to_string(),
@@ -223,20 +267,23 @@ impl MentionIndex {
     /// The single writer of this index. Fails with [`IndexError::Locked`] when another
     /// process (a running daemon) holds it.
     pub fn writer(&self) -> Result<MentionWriter, IndexError> {
-        let writer = self.index.writer(WRITER_HEAP_BYTES).map_err(|e| match e {
-            tantivy::TantivyError::LockFailure(..) => IndexError::Locked {
-                path: self.path.clone(),
-            },
-            other => IndexError::Tantivy(other),
-        })?;
+        let writer = self
+            .index
+            .writer(WRITER_HEAP_BYTES)
+            .map_err(|e| lock_failure(&self.path, e))?;
+        let payload = self.payload()?;
         let mut writer = MentionWriter {
             writer,
             fields: self.fields.clone(),
             reader: self.reader.clone(),
             // Beside the index, not in it: an index moved aside for a schema upgrade and
             // imported again must not take the list of what was erased with it.
-            erased: erased::ErasedList::load(self.path.parent().unwrap_or(&self.path))?,
-            rewrite_pending: self.payload()?.rewrite_pending,
+            erased: erased::ErasedList::load_expecting(
+                self.path.parent().unwrap_or(&self.path),
+                payload.erasures,
+            )?,
+            rewrite_pending: payload.rewrite_pending,
+            path: self.path.clone(),
         };
         // What a failed commit left (a full disk, a crash) goes first: a commit with the
         // same stamp would find its file there, and fail.
@@ -345,9 +392,22 @@ pub struct MentionWriter {
     /// Whether documents were erased and their segments not rewritten since (saved with
     /// every commit, so that the next writer finishes what a crash cut short).
     rewrite_pending: bool,
+    /// The index's directory, for the errors that should name it.
+    path: PathBuf,
 }
 
 impl MentionWriter {
+    /// `e` from the writer, named: tantivy's own words for indexing threads that a
+    /// failed write ended ("An index writer was killed") say neither where nor why.
+    fn failed(&self, e: tantivy::TantivyError) -> IndexError {
+        match e {
+            tantivy::TantivyError::ErrorInThread(_) => IndexError::WriterStopped {
+                path: self.path.clone(),
+            },
+            e => e.into(),
+        }
+    }
+
     /// Adds `mention`, replacing any earlier document with the same id; `false` when it
     /// is not stored because its permalink or author was erased before.
     pub fn upsert(&mut self, mention: &Mention) -> Result<bool, IndexError> {
@@ -357,7 +417,8 @@ impl MentionWriter {
         self.writer
             .delete_term(Term::from_field_text(self.fields.id, &mention.id));
         self.writer
-            .add_document(to_document(&self.fields, mention))?;
+            .add_document(to_document(&self.fields, mention))
+            .map_err(|e| self.failed(e))?;
         Ok(true)
     }
 
@@ -374,11 +435,17 @@ impl MentionWriter {
             schema_version: schema::SCHEMA_VERSION,
             sources: checkpoints,
             rewrite_pending: self.rewrite_pending,
+            erasures: self.erased.entries(),
         })
         .map_err(|e| IndexError::Payload(e.to_string()))?;
-        let mut prepared = self.writer.prepare_commit()?;
+        let path = self.path.clone();
+        let failed = |e| match e {
+            tantivy::TantivyError::ErrorInThread(_) => IndexError::WriterStopped { path },
+            e => e.into(),
+        };
+        let mut prepared = self.writer.prepare_commit().map_err(failed.clone())?;
         prepared.set_payload(&payload);
-        prepared.commit()?;
+        prepared.commit().map_err(failed)?;
         // The commit is on disk: a reader that fails to reload (out of memory maps or
         // file handles) is no failed commit, which would be rolled back and fetched again.
         // Searches see it at the next commit's reload (an erasure asks for one itself).
@@ -414,6 +481,12 @@ struct PayloadRef<'a> {
     sources: &'a Checkpoints,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     rewrite_pending: bool,
+    #[serde(skip_serializing_if = "is_zero")]
+    erasures: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// Every tag's reasons in one line, `interpreter: tolk, vertaling; hearing: gehoor`.
@@ -491,4 +564,41 @@ pub(crate) fn add_searched_text(
     doc.add_text(f.text_by_family[family], text);
     doc.add_text(f.words, title);
     doc.add_text(f.words, text);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tantivy::directory::error::LockError;
+
+    /// Only a lock another process holds is "in use": a lock file that cannot be made
+    /// is the directory's owner or mode, or a read-only mount, and says so.
+    #[test]
+    fn a_lock_that_cannot_be_taken_is_told_from_one_in_use() {
+        let path = Path::new("/srv/webcare/mentions");
+        let busy = lock_failure(
+            path,
+            tantivy::TantivyError::LockFailure(LockError::LockBusy, None),
+        );
+        assert!(
+            busy.to_string()
+                .contains("in use by another webcare process"),
+            "{busy}"
+        );
+        let denied = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+        let denied = lock_failure(
+            path,
+            tantivy::TantivyError::LockFailure(
+                LockError::IoError(std::sync::Arc::new(denied)),
+                None,
+            ),
+        )
+        .to_string();
+        assert!(
+            denied.contains("/srv/webcare/mentions cannot be written by this process")
+                && denied.contains("permission denied")
+                && !denied.contains("in use"),
+            "{denied}"
+        );
+    }
 }

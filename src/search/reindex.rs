@@ -57,10 +57,7 @@ pub fn reindex(data_dir: &Path, keep_old: bool) -> Result<Reindexed, IndexError>
         }
         return Err(IndexError::NothingToRebuild { path });
     }
-    let tantivy_err = |e: tantivy::TantivyError| match e {
-        tantivy::TantivyError::LockFailure(..) => IndexError::Locked { path: path.clone() },
-        other => IndexError::Tantivy(other),
-    };
+    let tantivy_err = |e: tantivy::TantivyError| super::lock_failure(&path, e);
     // Opened with the schema it was written with, whatever this version's is.
     let old = Index::open_in_dir(&path).map_err(tantivy_err)?;
     // Held until the new index is in place: the daemon (or an import) must not write to
@@ -68,23 +65,29 @@ pub fn reindex(data_dir: &Path, keep_old: bool) -> Result<Reindexed, IndexError>
     let lock: IndexWriter<TantivyDocument> = old
         .writer_with_num_threads(1, 20_000_000)
         .map_err(tantivy_err)?;
-    let (from_version, checkpoints) = old_payload(&old)?;
+    let (from_version, checkpoints, erasures) = old_payload(&old)?;
+    // Carried over, and refused like any writer would refuse it: the list of erased
+    // posts missing beside an index that had some.
+    let erasures = super::erased::ErasedList::load_expecting(data_dir, erasures)?
+        .entries()
+        .max(erasures);
     // A new index that was never written to holds nothing to rebuild either.
     let never_written = from_version == UNKNOWN && !super::holds_segments(&path);
     if from_version == schema::SCHEMA_VERSION.to_string() || never_written {
         return Ok(Reindexed::Current);
     }
-    if from_version
+    if let Some(found) = from_version
         .parse::<u32>()
-        .is_ok_and(|v| v > schema::SCHEMA_VERSION)
+        .ok()
+        .filter(|&v| v > schema::SCHEMA_VERSION)
     {
-        return Err(IndexError::SchemaVersion {
+        return Err(IndexError::SchemaNewer {
             path,
-            found: from_version,
+            found,
             expected: schema::SCHEMA_VERSION,
         });
     }
-    let mentions = match build_beside(&old, &rebuilding, &checkpoints) {
+    let mentions = match build_beside(&old, &rebuilding, &checkpoints, erasures) {
         Ok(mentions) => mentions,
         Err(e) => {
             // A copy of every post must not stay behind where erasure never looks.
@@ -121,11 +124,13 @@ pub fn reindex(data_dir: &Path, keep_old: bool) -> Result<Reindexed, IndexError>
 }
 
 /// Writes the new index in `rebuilding` from `old`'s mentions and commits it with
-/// `checkpoints`; how many mentions, checked against what it holds.
+/// `checkpoints` (and the count of `erasures` on record); how many mentions, checked
+/// against what it holds.
 fn build_beside(
     old: &Index,
     rebuilding: &Path,
     checkpoints: &Checkpoints,
+    erasures: usize,
 ) -> Result<u64, IndexError> {
     let fail_dir = |source| IndexError::CreateDir {
         path: rebuilding.to_path_buf(),
@@ -150,6 +155,7 @@ fn build_beside(
         sources: checkpoints,
         // Copied from the live documents only: nothing erased is in the new files.
         rewrite_pending: false,
+        erasures,
     })
     .map_err(|e| IndexError::Payload(e.to_string()))?;
     let mut prepared = writer.prepare_commit()?;
@@ -171,7 +177,7 @@ pub(crate) fn is_complete(rebuilding: &Path) -> bool {
     let Ok(index) = Index::open_in_dir(rebuilding) else {
         return false;
     };
-    old_payload(&index).is_ok_and(|(version, _)| version == schema::SCHEMA_VERSION.to_string())
+    old_payload(&index).is_ok_and(|(version, ..)| version == schema::SCHEMA_VERSION.to_string())
 }
 
 /// Puts the complete new index in its place after a rebuild stopped between the two
@@ -194,11 +200,12 @@ fn finish_interrupted(
     })
 }
 
-/// The schema version and the sources' positions in the old index's last commit.
-fn old_payload(old: &Index) -> Result<(String, Checkpoints), IndexError> {
+/// The schema version, the sources' positions and the count of erasures on record in
+/// the old index's last commit.
+fn old_payload(old: &Index) -> Result<(String, Checkpoints, usize), IndexError> {
     let payload = old.load_metas()?.payload.unwrap_or_default();
     if payload.is_empty() {
-        return Ok((UNKNOWN.into(), Checkpoints::new()));
+        return Ok((UNKNOWN.into(), Checkpoints::new(), 0));
     }
     let value: serde_json::Value =
         serde_json::from_str(&payload).map_err(|e| IndexError::Payload(e.to_string()))?;
@@ -210,7 +217,11 @@ fn old_payload(old: &Index) -> Result<(String, Checkpoints), IndexError> {
             .map_err(|e| IndexError::Payload(format!("the sources' positions: {e}")))?,
         None => Checkpoints::new(),
     };
-    Ok((version, checkpoints))
+    let erasures = value
+        .get("erasures")
+        .and_then(serde_json::Value::as_u64)
+        .unwrap_or(0);
+    Ok((version, checkpoints, erasures as usize))
 }
 
 /// Copies the live mentions of one old segment into `writer`; how many.

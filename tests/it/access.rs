@@ -713,8 +713,22 @@ async fn an_audit_trail_that_cannot_be_written_shows_and_grants_nothing() {
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
+    // A monitor sees it: every search and login is refused.
+    let (status, health) = get_json_as(addr, "/healthz", None).await;
+    assert_eq!(status, 503, "{health}");
+    assert_eq!(health["status"], "failing");
+    assert!(
+        health["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("the state database cannot be written"),
+        "{health}"
+    );
 
     db.execute_batch("DROP TRIGGER audit_down;").unwrap();
+    // Seen without a user's request.
+    let (status, health) = get_json_as(addr, "/healthz", None).await;
+    assert_eq!((status, &health["status"]), (200, &json!("ok")), "{health}");
     let (status, all) = get_json_as(addr, "/api/search?q=*", Some(VIEWER_TOKEN)).await;
     assert_eq!((status, all["total"].as_u64()), (200, Some(3)), "{all}");
     let (_, alerts) = get_json_as(addr, "/api/alerts?status=open", Some(VIEWER_TOKEN)).await;

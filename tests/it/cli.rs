@@ -1416,3 +1416,75 @@ fn users_and_tokens_from_the_shell() {
     }
     assert!(!out.contains("wct_"), "{out}");
 }
+
+/// With `--log-format json`, why the daemon did not start is a JSON line like every
+/// other: a log pipeline that reads JSON would drop the one line that matters.
+#[test]
+fn a_daemon_that_cannot_start_says_why_in_its_json_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config_in(dir.path(), "commit_interval = \"1x\"\n");
+    let (code, _, err) = webcare(&["run", "-c", &config, "--log-format", "json"]);
+    assert_eq!(code, 1, "{err}");
+    let lines: Vec<serde_json::Value> = err
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    let last = lines.last().unwrap();
+    assert_eq!(last["level"], "ERROR", "{err}");
+    let error = last["fields"]["error"].as_str().unwrap();
+    assert!(
+        error.contains("c.toml") && error.contains("commit_interval") && error.contains("1x"),
+        "{error}"
+    );
+}
+
+/// A command of a newer webcare refused or run beside the older one's daemon leaves
+/// the state database as that daemon needs it (it upgraded the file, after which the
+/// older daemon could not start again); only the daemon's start and `reindex` upgrade it.
+#[test]
+fn a_command_leaves_an_older_state_database_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config_in(dir.path(), "");
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let state = data.join("state.sqlite");
+    let version = || -> i64 {
+        rusqlite::Connection::open(&state)
+            .unwrap()
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap()
+    };
+    rusqlite::Connection::open(&state)
+        .unwrap()
+        .pragma_update(None, "user_version", 1)
+        .unwrap();
+    for args in [
+        &["search", "-c", &config, "tolk"][..],
+        &["audit", "-c", &config],
+    ] {
+        let (code, _, err) = webcare(args);
+        assert_eq!(code, 1, "{args:?}: {err}");
+        assert!(
+            err.contains("older webcare (schema 1") && err.contains("`webcare run`"),
+            "{args:?}: {err}"
+        );
+        assert_eq!(version(), 1, "{args:?}");
+    }
+    // A start refused for its index (one to rebuild) leaves it too.
+    let index = webcare::search::MentionIndex::open(&data).unwrap();
+    let mut w = index.writer().unwrap();
+    w.commit(&webcare::search::Checkpoints::new()).unwrap();
+    drop((w, index));
+    let raw = tantivy::Index::open_in_dir(data.join("mentions")).unwrap();
+    let mut writer: tantivy::IndexWriter<tantivy::TantivyDocument> =
+        raw.writer(20_000_000).unwrap();
+    let mut prepared = writer.prepare_commit().unwrap();
+    prepared.set_payload(r#"{"schema_version": 3, "sources": {}}"#);
+    prepared.commit().unwrap();
+    drop(writer);
+    let (code, _, err) = webcare(&["run", "-c", &config]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("run `webcare reindex`"), "{err}");
+    assert_eq!(version(), 1);
+}

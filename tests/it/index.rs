@@ -725,7 +725,20 @@ fn an_index_of_an_older_schema_is_rebuilt_with_nothing_lost() {
         .err()
         .unwrap()
         .to_string();
-    assert!(refused.contains("schema version 99"), "{refused}");
+    // Which says to run the newer webcare, not `reindex` again.
+    assert!(
+        refused.contains("newer webcare (schema version 99")
+            && !refused.contains("run `webcare reindex`"),
+        "{refused}"
+    );
+    let refused = MentionIndex::open(old_dir.path())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        refused.contains("newer webcare (schema version 99"),
+        "{refused}"
+    );
     assert_eq!(
         tantivy::Index::open_in_dir(&path)
             .unwrap()
@@ -969,7 +982,13 @@ async fn the_writer_stores_again_once_a_full_disk_has_room() {
     for round in 1..=6 {
         assert!(handle.write(batch(round)).await.is_err(), "round {round}");
     }
-    assert!(handle.commit_failure().is_some());
+    // Named, and why: where tantivy's words were "An index writer was killed", ours.
+    let failure = handle.commit_failure().unwrap();
+    assert!(
+        failure.contains(&index.path().display().to_string())
+            && (failure.contains("full disk") || failure.contains("No space left")),
+        "{failure}"
+    );
     assert_eq!(index.checkpoints().unwrap(), checkpoint("v0"));
     // Room again: the next batch is stored (tantivy's threads are new), with its position.
     std::fs::remove_file(&filler).unwrap();
@@ -978,4 +997,45 @@ async fn the_writer_stores_again_once_a_full_disk_has_room() {
     assert!(handle.commit_failure().is_none());
     index.reload().unwrap();
     assert_eq!(index.num_mentions(), 80);
+}
+
+/// A restore that left out `erased.json` beside an index last written with one is
+/// refused by every writer and by `reindex`: a list of none would let the erased posts
+/// be stored again, without a word. Written as `{}` by hand, it is taken.
+#[test]
+fn a_missing_list_of_erased_posts_is_refused_where_the_index_had_one() {
+    let mut gone = mention("s", "gone", "Wachten op de IND in Ter Apel.");
+    gone.author = Some("p_000000000000000000000001".into());
+    let dir = tempfile::tempdir().unwrap();
+    let index = MentionIndex::open(dir.path()).unwrap();
+    let mut w = index.writer().unwrap();
+    w.upsert(&gone).unwrap();
+    w.commit(&Checkpoints::new()).unwrap();
+    drop(w);
+    let erasure = webcare::search::Erasure::Author("p_000000000000000000000001".into());
+    assert_eq!(index.erase_now(&erasure).unwrap(), 1);
+    let list = dir.path().join("erased.json");
+    std::fs::remove_file(&list).unwrap();
+    let refused = index.writer().err().unwrap().to_string();
+    assert!(
+        refused.contains("erased.json")
+            && refused.contains("missing")
+            && refused.contains("restore"),
+        "{refused}"
+    );
+    let refused = webcare::search::reindex::reindex(dir.path(), false)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(refused.contains("missing"), "{refused}");
+    std::fs::write(&list, "{}").unwrap();
+    let mut w = index.writer().unwrap();
+    assert!(
+        w.upsert(&gone).unwrap(),
+        "stored again: the list is empty now"
+    );
+    // An index that never had an erasure needs no list.
+    let (other, index) = index_of(&[("1", "Wachten op de IND.")]);
+    assert!(!other.path().join("erased.json").exists());
+    index.writer().unwrap();
 }
