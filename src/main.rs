@@ -1611,6 +1611,9 @@ fn outbox(config_path: &Path, status: Option<&str>, limit: usize, json: bool) ->
 
 fn user(config_path: &Path, action: UserAction) -> Result<()> {
     let config = load_to_write(config_path)?;
+    // The audit trail is checked before the users file changes: a change it cannot
+    // record (a state database to upgrade first, a read-only one) is not made.
+    open_state(&config)?;
     let path = &config.access.users_file;
     match action {
         UserAction::Add { name, role } => {
@@ -1699,6 +1702,8 @@ enum TokenAction {
 
 fn token(config_path: &Path, name: &str, action: TokenAction) -> Result<()> {
     let config = load_to_write(config_path)?;
+    // As in [`user`]: no change the audit trail cannot record.
+    open_state(&config)?;
     let path = &config.access.users_file;
     let now = chrono::Utc::now();
     match action {

@@ -1471,6 +1471,25 @@ fn a_command_leaves_an_older_state_database_as_it_was() {
         );
         assert_eq!(version(), 1, "{args:?}");
     }
+    // Nor is a change made that the trail could not record.
+    let mut add = Command::new(env!("CARGO_BIN_EXE_webcare"))
+        .args(["user", "add", "-c", &config, "ann", "--role", "admin"])
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write as _;
+    let _ = add
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"a long enough password\n");
+    let added = add.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&added.stderr);
+    assert_eq!(added.status.code(), Some(1), "{err}");
+    assert!(err.contains("older webcare"), "{err}");
+    assert!(!data.join("users.toml").exists(), "{err}");
+    assert_eq!(version(), 1);
     // A start refused for its index (one to rebuild) leaves it too.
     let index = webcare::search::MentionIndex::open(&data).unwrap();
     let mut w = index.writer().unwrap();
