@@ -773,7 +773,12 @@ fn main() {
             .map(|m| pipeline.process(m))
             .filter(Mention::is_relevant)
             .collect();
-        for _ in 0..ROUNDS {
+        // One round is enough to count instructions (callgrind), and a fifth as long.
+        let rounds = std::env::var("WEBCARE_BENCH_ROUNDS")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(ROUNDS);
+        for _ in 0..rounds {
             let secs = straight_into_webcare_index(&kept).as_secs_f64();
             println!("webcare index without pipeline: {secs:.2}s");
         }

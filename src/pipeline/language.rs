@@ -215,6 +215,55 @@ pub fn is_function_word(word: &str) -> bool {
 // Votes are a bit set per word: at most eight voting languages.
 const _: () = assert!(FUNCTION_WORDS.len() <= 8);
 
+/// Words of Persian that Arabic does not write alone, as typed on an Arabic keyboard
+/// (with ي and ك for ی and ک): is, (object marker), from, for, that, (verb prefixes),
+/// one, has been, was, must, I am, I have, I do, did, very.
+const PERSIAN_WORDS_IN_ARABIC_LETTERS: &[&str] = &[
+    "است",
+    "را",
+    "از",
+    "براي",
+    "كه",
+    "مي",
+    "نمي",
+    "هاي",
+    "يك",
+    "شده",
+    "بود",
+    "بايد",
+    "هستم",
+    "دارم",
+    "ندارم",
+    "كنم",
+    "كرد",
+    "كردم",
+    "خيلي",
+    "نيست",
+];
+
+/// Words only Arabic writes alone: in, on, to, about, this, which, who, not, was, that.
+const ARABIC_WORDS: &[&str] = &[
+    "في", "على", "الى", "إلى", "عن", "هذا", "هذه", "التي", "الذي", "لم", "لن", "كان", "أن",
+];
+
+/// Whether a text the letters took for Arabic (ي ك ى, no ة) is Persian typed on an
+/// Arabic keyboard, which writes those for Persian ی and ک: two or more Persian words
+/// of their own, and more of them than Arabic ones.
+fn typed_on_an_arabic_keyboard(sample: &str) -> bool {
+    if sample.contains('\u{0629}') {
+        return false;
+    }
+    let (mut persian, mut arabic) = (0, 0);
+    for word in sample
+        .split(|c: char| !c.is_alphabetic())
+        .take(MAX_VOTING_WORDS)
+    {
+        persian += usize::from(PERSIAN_WORDS_IN_ARABIC_LETTERS.contains(&word));
+        arabic += usize::from(ARABIC_WORDS.contains(&word));
+    }
+    persian >= 2 && persian > arabic
+}
+
 /// Letters of Urdu (ٹ ڈ ڑ ں ے) and of Pashto (ټ ډ ړ) that Persian and Arabic do not
 /// write (not Urdu's ھ, which some Arabic keyboards type for ه).
 const URDU_LETTERS: &[char] = &[
@@ -348,7 +397,7 @@ impl LanguageDetector {
                     (UNDETERMINED.to_string(), 0.0)
                 })
             }
-            Script::Arabic => self.by_letters(
+            Script::Arabic => match self.by_letters(
                 sample,
                 (
                     "fa",
@@ -357,7 +406,12 @@ impl LanguageDetector {
                     ],
                 ),
                 ("ar", &['\u{0629}', '\u{064a}', '\u{0643}', '\u{0649}']),
-            ),
+            ) {
+                Some((code, _)) if code == "ar" && typed_on_an_arabic_keyboard(sample) => {
+                    self.allows("fa").then(|| ("fa".to_string(), 0.6))
+                }
+                decided => decided,
+            },
             // Ethiopic script here is almost always Tigrinya (Eritreans are a large group
             // of asylum seekers in the Netherlands); whatlang only knows Amharic for it.
             Script::Ethiopic if self.allows("ti") => Some(("ti".to_string(), 0.6)),
@@ -683,6 +737,21 @@ mod tests {
             )
             .0,
             "fa"
+        );
+        // Persian typed on an Arabic keyboard (ي and ك for ی and ک).
+        assert_eq!(
+            d.detect(
+                "من يك سال است كه منتظر جواب اداره مهاجرت هستم و هنوز خبري نيست",
+                None
+            )
+            .0,
+            "fa"
+        );
+        // Arabic with those letters and no ة stays Arabic.
+        assert_eq!(
+            d.detect("انا في الكامب منذ سنتين ولم يتصل بي احد من المكتب", None)
+                .0,
+            "ar"
         );
     }
 }
