@@ -1380,10 +1380,10 @@ fn reindex(config_path: &Path, keep_old: bool) -> Result<()> {
     config.pipeline.pseudonym_key.check()?;
     let data_dir = &config.storage.data_dir;
     let rebuilt = webcare::search::reindex::reindex(data_dir, keep_old)?;
-    if !matches!(rebuilt, Reindexed::Current) {
-        // The data directory is this version's now: so is its state database.
-        StateDb::open(data_dir)?;
-    }
+    // The data directory is this version's now (the index's lock was held: no daemon
+    // runs), and so is its state database, also where the index needed nothing: a
+    // daemon that cannot start yet (no user, on an open address) must not wait for it.
+    StateDb::open(data_dir)?;
     match rebuilt {
         Reindexed::Current => outln!(
             "the index in {} already has schema version {}: nothing to rebuild",

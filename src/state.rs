@@ -36,7 +36,7 @@ pub fn ensure_private_dir(data_dir: &Path) -> std::io::Result<()> {
 }
 
 /// Schema migrations, in order; `user_version` counts those applied.
-const MIGRATIONS: &[&str] = &[
+pub const MIGRATIONS: &[&str] = &[
     // 1: audit trail and sessions.
     "CREATE TABLE audit (
         id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -148,7 +148,7 @@ pub enum StateError {
         found: i64,
         known: usize,
     },
-    #[error("state database {path} was written by an older webcare (schema {found}, this one needs {known}): stop the daemon of that version and start this one (`webcare run`), which upgrades it; this command leaves it as it is, so that the older daemon can still start")]
+    #[error("state database {path} was written by an older webcare (schema {found}, this one needs {known}): stop the daemon of that version, then start this one (`webcare run`) or run `webcare reindex`, which upgrade it; this command leaves it as it is, so that the older daemon can still start")]
     TooOld {
         path: PathBuf,
         found: i64,

@@ -351,13 +351,13 @@ fn mention_pattern() -> &'static regex::Regex {
 /// domain), left by [`mention_pattern`]: "jan.jansen@bedrijf", or a handle glued to the
 /// word before it ("Bedankt@name"). Which it is cannot be told, and the part before
 /// the @ may be a name, so the whole (group `glued`) is one pseudonym; group `handle`
-/// is the part after the @, which may be a public account. It begins with a letter:
-/// "10@11" stays.
+/// is the part after the @, which may be a public account. Both begin with a letter:
+/// a year, a time or a count before an @ is no name ("10@11", "2024@Ter Apel", "3pm@COA").
 fn glued_pattern() -> &'static regex::Regex {
     static PATTERN: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
     PATTERN.get_or_init(|| {
         regex::Regex::new(
-            r"(?P<before>^|[^\w.+\-@])(?P<glued>[\w.+\-]*[A-Za-z0-9_]@(?P<handle>[A-Za-z_][\w.\-]*\w|[A-Za-z_]))",
+            r"(?P<before>^|[^\w.+\-@])(?P<glued>[A-Za-z](?:[\w.+\-]*[A-Za-z0-9_])?@(?P<handle>[A-Za-z_][\w.\-]*\w|[A-Za-z_]))",
         )
         .expect("glued pattern compiles")
     })
@@ -648,7 +648,15 @@ mod tests {
             )
         );
         // Numbers, and an official account after a word, stay.
-        for text in ["om 10@11 uur", "2@€5", "Dank@IND_NL", "a@", "@"] {
+        for text in [
+            "om 10@11 uur",
+            "2@€5",
+            "In 2024@Ter Apel",
+            "3pm@COA office",
+            "Dank@IND_NL",
+            "a@",
+            "@",
+        ] {
             assert_eq!(p.mentions(text), text);
         }
     }

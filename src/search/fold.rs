@@ -56,53 +56,89 @@ impl Tokenizer for PlaceholderTokenizer {
         };
         WordStream {
             text,
-            at: 0,
+            chars: text.char_indices().peekable(),
             token: &mut self.token,
+            parts: None,
         }
     }
 }
 
 /// The words of a text: runs of letters and digits, as tantivy's `SimpleTokenizer`
-/// splits them, but not at a zero-width non-joiner between two of them. Persian writes
-/// one inside many words ("می‌کنم", I do) as often as it leaves it out ("میکنم");
-/// [`ScriptFolding`] drops it, so that both are one word.
+/// splits them; a word written with a zero-width non-joiner between two of them is one
+/// word, then its parts. Persian writes one inside many words as often as it leaves it
+/// out: after a prefix ("می‌کنم", I do, and "میکنم") and before a suffix ("درخواست‌های",
+/// requests, and "درخواستهای"). The whole word (which [`ScriptFolding`] takes the
+/// non-joiner out of) is found by either spelling, the first part by the word without
+/// its suffix ("درخواست"). The parts take the whole's position, as a stemmer's forms
+/// would: a phrase finds the word by any of them. A query is read without non-joiners,
+/// so as the whole.
 pub struct WordStream<'a> {
     text: &'a str,
-    at: usize,
+    chars: std::iter::Peekable<std::str::CharIndices<'a>>,
     token: &'a mut Token,
+    /// What is left of a word written with a non-joiner: its parts come after it.
+    parts: Option<(usize, usize)>,
 }
 
 impl WordStream<'_> {
-    /// Where the word that begins at `start` ends.
-    fn word_end(&self, start: usize) -> usize {
-        let mut end = start;
-        let mut chars = self.text[start..].char_indices().peekable();
-        while let Some((i, c)) = chars.next() {
+    /// Where the word whose first character ends at `end` ends, and whether it has a
+    /// non-joiner in it. One pass over the text, as tantivy's tokenizer makes.
+    fn word_end(&mut self, mut end: usize) -> (usize, bool) {
+        let mut joined = false;
+        while let Some(&(at, c)) = self.chars.peek() {
             if c.is_alphanumeric() {
-                end = start + i + c.len_utf8();
-            } else if c != ZWNJ || !chars.peek().is_some_and(|(_, next)| next.is_alphanumeric()) {
+                end = at + c.len_utf8();
+            } else if c == ZWNJ && self.letter_after_next() {
+                joined = true;
+            } else {
                 break;
             }
+            self.chars.next();
         }
-        end
+        (end, joined)
+    }
+
+    /// Whether a letter or digit follows the character about to be read.
+    fn letter_after_next(&self) -> bool {
+        let mut ahead = self.chars.clone();
+        ahead.next();
+        ahead.next().is_some_and(|(_, c)| c.is_alphanumeric())
+    }
+
+    fn emit(&mut self, start: usize, end: usize) {
+        self.token.offset_from = start;
+        self.token.offset_to = end;
+        self.token.text.push_str(&self.text[start..end]);
+    }
+
+    /// The next part of a word written with a non-joiner, at the whole's position.
+    fn next_part(&mut self, (from, to): (usize, usize)) {
+        let end = self.text[from..to].find(ZWNJ).map_or(to, |i| from + i);
+        self.emit(from, end);
+        let next = end + ZWNJ.len_utf8();
+        self.parts = (next < to).then_some((next, to));
     }
 }
 
 impl TokenStream for WordStream<'_> {
     fn advance(&mut self) -> bool {
         self.token.text.clear();
+        if let Some(rest) = self.parts {
+            self.next_part(rest);
+            return true;
+        }
         self.token.position = self.token.position.wrapping_add(1);
-        let Some(found) = self.text[self.at..].find(char::is_alphanumeric) else {
-            self.at = self.text.len();
-            return false;
-        };
-        let start = self.at + found;
-        let end = self.word_end(start);
-        self.token.offset_from = start;
-        self.token.offset_to = end;
-        self.token.text.push_str(&self.text[start..end]);
-        self.at = end;
-        true
+        while let Some((start, c)) = self.chars.next() {
+            if c.is_alphanumeric() {
+                let (end, joined) = self.word_end(start + c.len_utf8());
+                self.emit(start, end);
+                if joined {
+                    self.parts = Some((start, end));
+                }
+                return true;
+            }
+        }
+        false
     }
 
     fn token(&self) -> &Token {
@@ -115,13 +151,7 @@ impl TokenStream for WordStream<'_> {
 }
 
 /// The zero-width non-joiner.
-const ZWNJ: char = '\u{200c}';
-
-/// Whether `c` may be part of a word as the query's grammar reads one (`word*`): a letter,
-/// a digit or the zero-width non-joiner ([`WordStream`]).
-pub fn is_word_char(c: char) -> bool {
-    c.is_alphanumeric() || c == ZWNJ
-}
+pub(crate) const ZWNJ: char = '\u{200c}';
 
 /// Replaces every placeholder in `text` with as many spaces (ASCII for ASCII: offsets
 /// stay as they were).
@@ -332,7 +362,10 @@ mod tests {
         assert_eq!(tokens("۱۴ ١٤ 14"), ["14"; 3]);
         // Persian with and without the zero-width non-joiner inside a word; one at a
         // word's edge, or two, still part words.
-        assert_eq!(tokens("می\u{200c}کنم میکنم"), ["ميكنم"; 2]);
+        assert_eq!(
+            tokens("می\u{200c}کنم میکنم"),
+            ["ميكنم", "مي", "كنم", "ميكنم"]
+        );
         assert_eq!(
             tokens("\u{200c}می\u{200c} کنم a\u{200c}\u{200c}b"),
             ["مي", "كنم", "a", "b"]
@@ -371,13 +404,24 @@ mod tests {
                 "{text}"
             );
         }
+        // A word written with a non-joiner, then its parts, at its position.
         let mut analyzer = TextAnalyzer::builder(PlaceholderTokenizer::default()).build();
-        let text = "از می\u{200c}کنم.";
+        let text = "از درخواست\u{200c}های\u{200c}مان ما.";
         let mut spans = Vec::new();
         analyzer
             .token_stream(text)
-            .process(&mut |t| spans.push(&text[t.offset_from..t.offset_to]));
-        assert_eq!(spans, ["از", "می\u{200c}کنم"]);
+            .process(&mut |t| spans.push((t.position, &text[t.offset_from..t.offset_to])));
+        assert_eq!(
+            spans,
+            [
+                (0, "از"),
+                (1, "درخواست\u{200c}های\u{200c}مان"),
+                (1, "درخواست"),
+                (1, "های"),
+                (1, "مان"),
+                (2, "ما")
+            ]
+        );
     }
 
     #[test]

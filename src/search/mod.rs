@@ -207,6 +207,8 @@ impl MentionIndex {
                 found: "another".into(),
                 expected: schema::SCHEMA_VERSION,
             },
+            // A lock file that cannot be made is named as the writer's is.
+            e @ tantivy::TantivyError::LockFailure(..) => lock_failure(&path, e),
             e => open_err(e),
         })?;
         schema::register_analyzers(&index);

@@ -19,7 +19,6 @@ use tantivy::snippet::SnippetGenerator;
 use tantivy::{DocAddress, Order, Searcher, Term};
 
 use super::docs::{exact, from_date, published, stored_text, stored_time};
-use super::fold::is_word_char;
 use super::schema::{family_of, prefix_start, FAMILIES};
 use super::{Fields, MentionIndex};
 
@@ -383,6 +382,13 @@ impl Plan {
         }
         let mut q = r.q.trim().to_string();
         crate::pipeline::extract::compose(&mut q);
+        // A word asked for is its whole form, with or without the non-joiner: the index
+        // holds the whole of every word written with one, and its parts ([`WordStream`]).
+        //
+        // [`WordStream`]: super::fold::WordStream
+        if q.contains(super::fold::ZWNJ) {
+            q.retain(|c| c != super::fold::ZWNJ);
+        }
         let q = q.as_str();
         let is_inbox = q.is_empty() || q == "*";
         let (text_query, prefixes) = if is_inbox {
@@ -572,7 +578,7 @@ fn with_prefixes(
                     _ if literal.prefix => literal.phrase.as_str(),
                     _ => "",
                 };
-                if !word.is_empty() && word.chars().all(is_word_char) {
+                if !word.is_empty() && word.chars().all(char::is_alphanumeric) {
                     expand(Prefix::Word(word))?
                 } else {
                     UserInputAst::Leaf(Box::new(UserInputLeaf::Literal(literal)))
@@ -628,7 +634,10 @@ fn hyphenated_prefix(
         (Delimiter::DoubleQuotes, _) if literal.prefix => literal.phrase.as_str(),
         _ => return Ok(None),
     };
-    let last_break = words.char_indices().rev().find(|(_, c)| !is_word_char(*c));
+    let last_break = words
+        .char_indices()
+        .rev()
+        .find(|(_, c)| !c.is_alphanumeric());
     let Some((at, mark)) = last_break else {
         return Ok(None);
     };

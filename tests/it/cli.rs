@@ -1455,10 +1455,13 @@ fn a_command_leaves_an_older_state_database_as_it_was() {
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .unwrap()
     };
-    rusqlite::Connection::open(&state)
-        .unwrap()
-        .pragma_update(None, "user_version", 1)
-        .unwrap();
+    // As the first webcare left it.
+    let first = |path: &Path| {
+        let conn = rusqlite::Connection::open(path).unwrap();
+        conn.execute_batch(webcare::state::MIGRATIONS[0]).unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+    };
+    first(&state);
     for args in [
         &["search", "-c", &config, "tolk"][..],
         &["audit", "-c", &config],
@@ -1506,4 +1509,18 @@ fn a_command_leaves_an_older_state_database_as_it_was() {
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("run `webcare reindex`"), "{err}");
     assert_eq!(version(), 1);
+    // `reindex` upgrades both, as its message says, and the commands work again.
+    let (code, out, err) = webcare(&["reindex", "-c", &config]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(version() > 1);
+    let (code, _, err) = webcare(&["audit", "-c", &config]);
+    assert_eq!(code, 0, "{err}");
+    // Again where the index needs nothing: a daemon that cannot start yet (no user on an
+    // open address) must not be the only way out.
+    std::fs::remove_file(&state).unwrap();
+    first(&state);
+    let (code, out, err) = webcare(&["reindex", "-c", &config]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("nothing to rebuild"), "{out}");
+    assert!(version() > 1);
 }

@@ -765,7 +765,7 @@ fn a_word_is_found_however_it_was_typed() {
         ("tr-ascii", "COA kampinda iltica basvurum icin bekliyoruz, IND gorusmesi yok."),
         ("fa-arabic-letters", "در كمپ COA خيلي شلوغ است و IND جواب نمي دهد بعد از ۱۴ ماه"),
         // With the zero-width non-joiner inside its words.
-        ("fa-zwnj", "ما در مرکز COA روی زمین می\u{200c}خوابیم و IND هشت ماه است که جواب نمی\u{200c}دهد"),
+        ("fa-zwnj", "ما در مرکز COA روی زمین می\u{200c}خوابیم و IND هشت ماه است که به درخواست\u{200c}های ما جواب نمی\u{200c}دهد"),
         ("ru", "Мы ждём решения IND по убежищу в Нидерландах уже год, COA молчит."),
         ("pii", "Mijn naam is Jan de Vries, ik wacht al een jaar op de IND in het azc."),
     ];
@@ -802,12 +802,17 @@ fn a_word_is_found_however_it_was_typed() {
     for q in ["کمپ", "كمپ", "خیلی", "14"] {
         assert_eq!(ids(q), ["fa-arabic-letters"], "{q}");
     }
+    // The whole word by either spelling; the word without its suffix by its first part.
     for q in [
         "میخوابیم",
         "می\u{200c}خوابیم",
         "نمیدهد",
         "میخو*",
         "می\u{200c}خو*",
+        "درخواست",
+        "درخواستهای",
+        "درخواست\u{200c}های",
+        "\"درخواست\u{200c}های ما\"",
     ] {
         assert_eq!(ids(q), ["fa-zwnj"], "{q}");
     }
