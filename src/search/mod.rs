@@ -138,6 +138,18 @@ pub(crate) fn lock_failure(path: &Path, e: tantivy::TantivyError) -> IndexError 
     }
 }
 
+/// `e` from the writer of the index at `path`, named: tantivy's own words for indexing
+/// threads that a failed write ended ("An index writer was killed") say neither where
+/// nor why.
+fn writer_failure(path: &Path, e: tantivy::TantivyError) -> IndexError {
+    match e {
+        tantivy::TantivyError::ErrorInThread(_) => IndexError::WriterStopped {
+            path: path.to_owned(),
+        },
+        e => e.into(),
+    }
+}
+
 /// The mention index: one per data directory.
 #[derive(Clone)]
 pub struct MentionIndex {
@@ -399,17 +411,6 @@ pub struct MentionWriter {
 }
 
 impl MentionWriter {
-    /// `e` from the writer, named: tantivy's own words for indexing threads that a
-    /// failed write ended ("An index writer was killed") say neither where nor why.
-    fn failed(&self, e: tantivy::TantivyError) -> IndexError {
-        match e {
-            tantivy::TantivyError::ErrorInThread(_) => IndexError::WriterStopped {
-                path: self.path.clone(),
-            },
-            e => e.into(),
-        }
-    }
-
     /// Adds `mention`, replacing any earlier document with the same id; `false` when it
     /// is not stored because its permalink or author was erased before.
     pub fn upsert(&mut self, mention: &Mention) -> Result<bool, IndexError> {
@@ -420,7 +421,7 @@ impl MentionWriter {
             .delete_term(Term::from_field_text(self.fields.id, &mention.id));
         self.writer
             .add_document(to_document(&self.fields, mention))
-            .map_err(|e| self.failed(e))?;
+            .map_err(|e| writer_failure(&self.path, e))?;
         Ok(true)
     }
 
@@ -440,14 +441,14 @@ impl MentionWriter {
             erasures: self.erased.entries(),
         })
         .map_err(|e| IndexError::Payload(e.to_string()))?;
-        let path = self.path.clone();
-        let failed = |e| match e {
-            tantivy::TantivyError::ErrorInThread(_) => IndexError::WriterStopped { path },
-            e => e.into(),
-        };
-        let mut prepared = self.writer.prepare_commit().map_err(failed.clone())?;
+        let mut prepared = self
+            .writer
+            .prepare_commit()
+            .map_err(|e| writer_failure(&self.path, e))?;
         prepared.set_payload(&payload);
-        prepared.commit().map_err(failed)?;
+        prepared
+            .commit()
+            .map_err(|e| writer_failure(&self.path, e))?;
         // The commit is on disk: a reader that fails to reload (out of memory maps or
         // file handles) is no failed commit, which would be rolled back and fetched again.
         // Searches see it at the next commit's reload (an erasure asks for one itself).
