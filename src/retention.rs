@@ -64,7 +64,10 @@ pub async fn run_once(
     // on is handed over, not held up (the runtime has as many as the machine has cores).
     let beside = crate::poll::cpu_bound(|| {
         forget_in_copies(index, state, exports)?;
-        purge_beside_mentions(state, privacy, exports, now)
+        let purged = purge_beside_mentions(state, privacy, exports, now)?;
+        // What went past retention goes from the log too.
+        state.scrub()?;
+        Ok::<_, crate::state::StateError>(purged)
     })
     .map_err(|e| e.to_string())?;
     let report = RetentionReport { mentions, ..beside };
@@ -109,7 +112,8 @@ pub fn purge_beside_mentions(
 /// copy that quotes them: the alert incidents' examples, the stored mail (sent or not)
 /// and the export files in `exports`; how many examples went from the incidents. A
 /// mention the index cannot be asked about goes too. An export file that cannot be
-/// rewritten is logged and tried again at the next erasure or start.
+/// rewritten is logged and tried again at the next erasure or start. The state
+/// database keeps no copy in its log or free space ([`StateDb::scrub`]).
 pub fn forget_in_copies(
     index: &MentionIndex,
     state: &StateDb,
@@ -119,6 +123,8 @@ pub fn forget_in_copies(
     let removed = state.forget_erased_mentions(exists)?;
     let in_mail = state.forget_in_outbox(exists)?;
     let in_files = exports.map_or(0, |dir| crate::export::erase::forget_in_files(dir, &exists));
+    // Out of the log too, which still holds the quotes as they were.
+    state.scrub()?;
     if removed > 0 || in_mail > 0 || in_files > 0 {
         tracing::info!(
             examples = removed,

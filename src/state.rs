@@ -272,6 +272,10 @@ impl StateDb {
             .map_err(open_err)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(open_err)?;
+        // What is deleted or rewritten is overwritten with zeros, not left in free
+        // space: an erased post's quote must not stay in the file ([`StateDb::scrub`]).
+        conn.pragma_update(None, "secure_delete", "ON")
+            .map_err(open_err)?;
         Ok(StateDb {
             conn: Mutex::new(conn),
             path,
@@ -349,6 +353,20 @@ impl StateDb {
                 Err(e.into())
             }
         }
+    }
+
+    /// Moves the write-ahead log into the file and empties it: after an erasure, the
+    /// log still holds the pages as they were before (an erased post's quote in an
+    /// incident or a mail), until a checkpoint the daemon would otherwise leave to
+    /// chance. A reader of another process (a command) can keep the log in use; the
+    /// next erasure or start tries again.
+    pub fn scrub(&self) -> Result<(), StateError> {
+        let conn = self.conn();
+        let busy: i64 = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
+        if busy != 0 {
+            tracing::warn!(path = %self.path.display(), "the state database's log is in use by another process: an erased quote may stay in it until the next erasure or start");
+        }
+        Ok(())
     }
 
     /// Why the audit trail or the sessions cannot be written, `None` when they can.

@@ -387,15 +387,20 @@ fn folded_prefix(text: &str) -> usize {
 }
 
 /// The canonical form of a link: tracking parameters (`utm_*` and known click ids),
-/// parameters that carry contact details (an address with an @, a key such as `email`
-/// or `phone`: the permalink is stored and shown like the text) and the fragment
-/// removed; `None` when it is not an absolute http(s) URL.
+/// parameters that carry contact details or secrets (an address with an @ or "(at)", a
+/// key such as `email`, `phone`, `token` or `password`: the permalink is stored and
+/// shown like the text), the user name and password before the host (never part of a
+/// public page's address) and the fragment removed; `None` when it is not an absolute
+/// http(s) URL.
 pub fn canonical_url(link: &str) -> Option<String> {
     let mut url = url::Url::parse(link.trim()).ok()?;
     if !matches!(url.scheme(), "http" | "https") {
         return None;
     }
     url.set_fragment(None);
+    // An http(s) URL has a host, so these cannot fail.
+    let _ = url.set_username("");
+    let _ = url.set_password(None);
     let kept: Vec<(String, String)> = url
         .query_pairs()
         .filter(|(k, v)| !is_tracking_param(k) && !is_contact_param(k, v))
@@ -421,8 +426,26 @@ fn is_contact_param(key: &str, value: &str) -> bool {
         "mobile",
         "mobiel",
         "whatsapp",
+        "contact",
+        // Secrets: a link copied from a signed-in page.
+        "token",
+        "access_token",
+        "auth",
+        "password",
+        "passwd",
+        "pwd",
+        "secret",
+        "session",
+        "sessionid",
+        "sid",
+        "apikey",
+        "api_key",
     ];
-    value.contains('@') || CONTACT_KEYS.contains(&key.to_ascii_lowercase().as_str())
+    let value = value.to_ascii_lowercase();
+    value.contains('@')
+        || value.contains("(at)")
+        || value.contains("[at]")
+        || CONTACT_KEYS.contains(&key.to_ascii_lowercase().as_str())
 }
 
 fn is_tracking_param(key: &str) -> bool {
@@ -701,6 +724,16 @@ mod tests {
             canonical_url("https://forum.example.org/t/1?email=ahmed.k%40gmail.com&p=7&Phone=0612345678&to=a@b.nl")
                 .as_deref(),
             Some("https://forum.example.org/t/1?p=7")
+        );
+        // Who signed in, with what, and an address written out.
+        assert_eq!(
+            canonical_url("https://jan.jansen%40gmail.com:geheim123@forum.example.nl/t/ui1?contact=jan.jansen(at)gmail.com&page=2&Token=abc&session=x&password=y")
+                .as_deref(),
+            Some("https://forum.example.nl/t/ui1?page=2")
+        );
+        assert_eq!(
+            canonical_url("https://jan@forum.example.nl/t/2?by=jan[at]example.org").as_deref(),
+            Some("https://forum.example.nl/t/2")
         );
     }
 

@@ -168,7 +168,12 @@ impl Pseudonymiser {
     /// Replaces every @mention in `text` by `@` and its pseudonym, except public accounts.
     /// Mastodon-style `@name@instance` is one handle.
     pub fn mentions(&self, text: &str) -> String {
-        self.replace_mentions(text, |handle| format!("@{}", self.pseudonym(handle)))
+        // A pseudonym stays as it is: staff search `@p_…` as a snippet shows it, and the
+        // audit trail must record whom they looked up, not a pseudonym of the pseudonym.
+        self.replace_mentions(text, |handle| match is_pseudonym(handle) {
+            true => format!("@{handle}"),
+            false => format!("@{}", self.pseudonym(handle)),
+        })
     }
 
     /// `text` with the @mentions of private persons taken out (a space where they
@@ -620,6 +625,17 @@ mod tests {
         );
         assert!(text.contains(&format!("@{},", p.pseudonym("jan@mastodon.social"))));
         assert_eq!(p.mentions("geen handles hier"), "geen handles hier");
+        // A pseudonym is no handle to pseudonymise again (a search for one, as a
+        // snippet shows it, is recorded as typed): the pseudonymisation is idempotent.
+        let once = p.mentions("zoek @amina_wacht en @p_0123456789abcdef01234567");
+        assert_eq!(
+            once,
+            format!(
+                "zoek @{} en @p_0123456789abcdef01234567",
+                p.pseudonym("amina_wacht")
+            )
+        );
+        assert_eq!(p.mentions(&once), once);
         // Joined to an Arabic preposition, or after a vowel mark: a mention all the same.
         let karim = p.pseudonym("karim_test");
         assert_eq!(

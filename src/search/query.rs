@@ -28,6 +28,14 @@ pub const MAX_LIMIT: usize = 100;
 pub const MAX_OFFSET: usize = 10_000;
 /// Longest query accepted.
 pub const MAX_QUERY_LEN: usize = 1_000;
+/// The deepest a query may nest groups and NOT, - or + within each other. Staff write
+/// two or three; each level is a recursion of the grammar, the query builder and the
+/// scorer, and a few hundred under the length limit took the search thread's stack,
+/// and with it the daemon, down.
+pub const MAX_NESTING: usize = 20;
+/// The largest slop of a phrase (`"…"~N`: how many words apart its words may stand).
+/// A slop in the millions made tantivy's phrase search allocate gigabytes.
+pub const MAX_SLOP: u32 = 20;
 const DEFAULT_LIMIT: usize = 20;
 const SNIPPET_CHARS: usize = 240;
 /// Values a facet lists at most: every source of a large installation (fifty left the
@@ -358,6 +366,15 @@ impl Plan {
             return Err(SearchError::Param {
                 param: "q",
                 message: format!("is longer than {MAX_QUERY_LEN} bytes"),
+            });
+        }
+        let nested = nesting(&r.q);
+        if nested > MAX_NESTING {
+            return Err(SearchError::Param {
+                param: "q",
+                message: format!(
+                    "nests groups and NOT, - or + {nested} deep; at most {MAX_NESTING}"
+                ),
             });
         }
         if let Some(lang) = &r.lang {
@@ -710,6 +727,12 @@ fn refuse_misplaced_operators(
                 ));
             }
         }
+        _ if literal.slop > MAX_SLOP => {
+            return refuse(format!(
+                "\"{phrase}\"~{}: a phrase's words may stand at most {MAX_SLOP} words apart",
+                literal.slop
+            ));
+        }
         _ if phrase.contains('*') => {
             return refuse(format!(
                 "\"{phrase}\": the * of a phrase goes after its closing quote (\"de asielpro\"*)"
@@ -718,6 +741,77 @@ fn refuse_misplaced_operators(
         _ => {}
     }
     Ok(())
+}
+
+/// How deep `q` nests groups and the operators NOT, - and + that apply to what follows
+/// them, read before the grammar (whose recursion is what must be bounded): a word or a
+/// group is as deep as the groups around it, each with the operators before it, plus
+/// the operators right before it. Quoted text is a phrase, not structure.
+fn nesting(q: &str) -> usize {
+    // For each open group: its depth, operators before it included.
+    let mut groups: Vec<usize> = Vec::new();
+    let mut operators = 0;
+    let mut deepest = 0;
+    let mut chars = q.char_indices().peekable();
+    let mut at_start = true;
+    while let Some((at, c)) = chars.next() {
+        let around = groups.last().copied().unwrap_or(0);
+        match c {
+            '"' => {
+                // A phrase is one operand; its closing quote ends it.
+                for (_, c) in chars.by_ref() {
+                    if c == '"' {
+                        break;
+                    }
+                }
+                deepest = deepest.max(around + operators + 1);
+                operators = 0;
+                at_start = false;
+                continue;
+            }
+            '(' => {
+                let depth = around + operators + 1;
+                deepest = deepest.max(depth);
+                groups.push(depth);
+                operators = 0;
+                at_start = true;
+                continue;
+            }
+            ')' => {
+                groups.pop();
+                operators = 0;
+                at_start = false;
+                continue;
+            }
+            c if c.is_whitespace() => {
+                at_start = true;
+                continue;
+            }
+            '-' | '+' if at_start => {
+                operators += 1;
+                continue;
+            }
+            _ => {}
+        }
+        // A word: to the next space, parenthesis or quote.
+        let mut end = at + c.len_utf8();
+        while let Some(&(next, c)) = chars.peek() {
+            if c.is_whitespace() || matches!(c, '(' | ')' | '"') {
+                break;
+            }
+            end = next + c.len_utf8();
+            chars.next();
+        }
+        if &q[at..end] == "NOT" {
+            operators += 1;
+            at_start = true;
+        } else {
+            deepest = deepest.max(around + operators + 1);
+            operators = 0;
+            at_start = false;
+        }
+    }
+    deepest
 }
 
 /// The beginning `word*` asks for, as [`Fields::words`] writes words; refused when too

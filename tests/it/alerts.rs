@@ -872,6 +872,24 @@ fn an_erasure_takes_its_quote_out_of_mail_not_yet_sent() {
     }
     // Asked again: nothing more to take out.
     assert_eq!(state.forget_in_outbox(|id| id != "m1").unwrap(), 0);
+    // Nor, once out of the incident too, is it left in the database's files: not in
+    // the log, not in free space.
+    assert_eq!(state.forget_erased_mentions(|id| id != "m1").unwrap(), 1);
+    state.scrub().unwrap();
+    let mut files = 0;
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            files += 1;
+            let bytes = std::fs::read(&path).unwrap();
+            assert!(
+                !bytes.windows(11).any(|w| w == b"dialect (1)"),
+                "{} holds the erased quote",
+                path.display()
+            );
+        }
+    }
+    assert!(files > 0);
 }
 
 /// A state restored from a backup made before an erasure: the daemon takes the quotes

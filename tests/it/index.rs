@@ -915,6 +915,67 @@ fn index_of(posts: &[(&str, &str)]) -> (tempfile::TempDir, MentionIndex) {
     (dir, index)
 }
 
+/// A query that would take the search thread's stack (nested NOTs or groups, under the
+/// length limit) or gigabytes of memory (a phrase's slop in the billions) is a bad
+/// request, said why; what staff write is searched. Searched on a thread with the stack
+/// of the daemon's search threads (2 MiB), where the deep ones aborted the process.
+#[test]
+fn a_query_that_would_exhaust_the_stack_or_the_memory_is_refused() {
+    let (_dir, index) = index_of(&[
+        (
+            "1",
+            "De tolk van de IND was er niet, de hele dag gewacht in Ter Apel",
+        ),
+        ("2", "Het COA in Ter Apel: de tolk kwam te laat"),
+    ]);
+    let search = |q: String| {
+        std::thread::scope(|scope| {
+            std::thread::Builder::new()
+                .stack_size(2 << 20)
+                .spawn_scoped(scope, || {
+                    index
+                        .search(&SearchRequest {
+                            q,
+                            ..Default::default()
+                        })
+                        .map(|r| r.total)
+                        .map_err(|e| (e.is_bad_request(), e.to_string()))
+                })
+                .unwrap()
+                .join()
+                .unwrap()
+        })
+    };
+    for deep in [
+        format!("{}ind", "NOT ".repeat(249)),
+        format!("{}ind{}", "(-".repeat(330), ")".repeat(330)),
+        format!("{}tolk{}", "+(".repeat(300), ")".repeat(300)),
+        format!("tolk {}\"tolk ind\"", "-".repeat(400)),
+    ] {
+        assert!(deep.len() <= webcare::search::query::MAX_QUERY_LEN);
+        let (bad_request, message) = search(deep.clone()).unwrap_err();
+        assert!(
+            bad_request && message.contains("deep; at most 20"),
+            "{deep}: {message}"
+        );
+    }
+    let (bad_request, message) =
+        search("\"de het een van en in op is\"~4294967295".into()).unwrap_err();
+    assert!(
+        bad_request && message.contains("at most 20 words apart"),
+        "{message}"
+    );
+    // What staff write: groups, exclusions and a phrase with room between its words.
+    search(format!("{}tolk", "NOT ".repeat(19))).unwrap();
+    assert_eq!(search("tolk AND NOT (coa OR azc)".into()).unwrap(), 1);
+    assert_eq!(
+        search("(tolk -(coa OR azc)) \"tolk ind\"~20".into()).unwrap(),
+        1
+    );
+    assert_eq!(search("\"tolk ind\"~1".into()).unwrap(), 0);
+    assert_eq!(search("ter-apel tolk".into()).unwrap(), 2);
+}
+
 /// `reindex` where there is nothing to rebuild says so: no index yet, or one never
 /// written to.
 #[test]
