@@ -256,23 +256,64 @@ pub struct DemoCredentials {
 }
 
 /// The demo's index is disposable: one written by another webcare version is removed,
-/// so that `run --demo` always starts. Returns whether it was.
-pub fn reset_if_incompatible(data_dir: &std::path::Path) -> bool {
-    match crate::search::MentionIndex::open(data_dir) {
+/// so that `run --demo` always starts. Returns whether it was. Not while that version's
+/// daemon still runs on it (it holds the index writer's lock): that is
+/// [`IndexError::Locked`], and the running demo keeps its index.
+///
+/// [`IndexError::Locked`]: crate::search::IndexError::Locked
+pub fn reset_if_incompatible(
+    data_dir: &std::path::Path,
+) -> Result<bool, crate::search::IndexError> {
+    use tantivy::directory::{Directory, MmapDirectory, INDEX_WRITER_LOCK};
+    let path = match crate::search::MentionIndex::open(data_dir) {
         Err(
             crate::search::IndexError::SchemaVersion { path, .. }
             | crate::search::IndexError::SchemaNewer { path, .. },
-        ) => {
-            tracing::warn!(path = %path.display(), "the demo index is from another webcare version; starting it afresh");
-            std::fs::remove_dir_all(&path).is_ok()
-        }
-        _ => false,
-    }
+        ) => path,
+        _ => return Ok(false),
+    };
+    let Ok(dir) = MmapDirectory::open(&path) else {
+        // Not to be had: the daemon's start says what is wrong with it.
+        return Ok(false);
+    };
+    // Held while the directory goes: no daemon can take it meanwhile.
+    let _lock = dir.acquire_lock(&INDEX_WRITER_LOCK).map_err(|e| {
+        crate::search::lock_failure(&path, tantivy::TantivyError::LockFailure(e, None))
+    })?;
+    tracing::warn!(path = %path.display(), "the demo index is from another webcare version; starting it afresh");
+    Ok(std::fs::remove_dir_all(&path).is_ok())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_older_demo_index_is_kept_while_its_daemon_runs_and_replaced_after() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(crate::search::MentionIndex::open(dir.path()).unwrap());
+        let path = dir.path().join(crate::search::INDEX_DIR);
+        let index = tantivy::Index::open_in_dir(&path).unwrap();
+        // An index another webcare version wrote, whose daemon holds its writer.
+        let mut running: tantivy::IndexWriter = index.writer(15_000_000).unwrap();
+        let mut prepared = running.prepare_commit().unwrap();
+        prepared.set_payload(r#"{"schema_version": 99, "sources": {}}"#);
+        prepared.commit().unwrap();
+        let refused = reset_if_incompatible(dir.path()).unwrap_err().to_string();
+        assert!(
+            refused.contains("in use by another webcare process"),
+            "{refused}"
+        );
+        assert!(
+            path.join("meta.json").exists(),
+            "the running demo's index stays"
+        );
+        // Once it has stopped, the demo starts afresh.
+        drop(running);
+        assert!(reset_if_incompatible(dir.path()).unwrap());
+        assert!(!path.exists());
+        crate::search::MentionIndex::open(dir.path()).unwrap();
+    }
 
     fn at(text: &str) -> chrono::DateTime<chrono::Utc> {
         chrono::DateTime::parse_from_rfc3339(text).unwrap().to_utc()

@@ -668,7 +668,7 @@ fn run(config_path: &Path, demo_mode: bool) -> Result<()> {
         };
         let credentials = if demo_mode {
             std::fs::create_dir_all(&config.storage.data_dir)?;
-            demo::reset_if_incompatible(&config.storage.data_dir);
+            demo::reset_if_incompatible(&config.storage.data_dir)?;
             Some(demo::demo_credentials(&config)?)
         } else {
             None
@@ -752,6 +752,13 @@ fn search(
             // Rather than make an empty demo index, audit trail and key, and find nothing.
             bail!(
                 "no demo has run here yet ({} holds no index): start one with `webcare run --demo`, in another shell",
+                config.storage.data_dir.display()
+            );
+        }
+        if demo_of_another_version(&config.storage.data_dir) {
+            // The demo is disposable: its own start replaces it, no `reindex` needed.
+            bail!(
+                "the demo in {} was made by another webcare version: `webcare run --demo` (in another shell) starts it afresh for this one",
                 config.storage.data_dir.display()
             );
         }
@@ -1326,6 +1333,20 @@ fn audit_cli_plain(config: &Config, action: &str, detail: &str) -> Result<()> {
         .audit(chrono::Utc::now(), &cli_actor(), action, detail)
         .context("cannot write the audit trail")?;
     Ok(())
+}
+
+/// Whether the demo's index or state database in `data_dir` is of another webcare
+/// version (which `run --demo` replaces or upgrades).
+fn demo_of_another_version(data_dir: &Path) -> bool {
+    use webcare::search::IndexError;
+    use webcare::state::StateError;
+    matches!(
+        MentionIndex::open(data_dir),
+        Err(IndexError::SchemaVersion { .. } | IndexError::SchemaNewer { .. })
+    ) || matches!(
+        StateDb::open_current(data_dir),
+        Err(StateError::TooOld { .. })
+    )
 }
 
 fn open_state(config: &Config) -> Result<StateDb> {

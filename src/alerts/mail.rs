@@ -230,9 +230,17 @@ fn quote(e: &super::incidents::IncidentExample) -> Quote {
         direction(&e.text),
         escape(&e.text)
     );
+    // A plain-text line is laid out by its first strong letter: the LRM makes every
+    // line of the list read left to right, as the mail does, whatever it quotes.
+    let mark = if direction(&e.text) == "rtl" {
+        "\u{200e}"
+    } else {
+        ""
+    };
+    let plain = plain_quote(&e.text);
     let (text, html) = match e.url.as_deref() {
         Some(url) => (
-            format!("- {} {url}\n", e.text),
+            format!("{mark}- {plain} {url}\n"),
             format!(
                 "<li>{html_quote} <a href=\"{}\">{}</a></li>\n",
                 escape(url),
@@ -240,7 +248,7 @@ fn quote(e: &super::incidents::IncidentExample) -> Quote {
             ),
         ),
         None => (
-            format!("- {}\n", e.text),
+            format!("{mark}- {plain}\n"),
             format!("<li>{html_quote}</li>\n"),
         ),
     };
@@ -250,6 +258,29 @@ fn quote(e: &super::incidents::IncidentExample) -> Quote {
         html,
         shape: QuoteShape::Item,
     }
+}
+
+/// A quote as a plain-text part shows it. There is no `<bdi>` in plain text: a quote in
+/// a right-to-left script is embedded in its direction (RLE … PDF, which every bidi
+/// reader knows; the isolates are newer), so that its final "!" or a number at its
+/// start stands where its writer put it. The embeddings, overrides and isolates a post
+/// itself holds are left out: one left open would turn round the rest of the line (the
+/// link after it).
+pub fn plain_quote(text: &str) -> String {
+    let kept = text.chars().filter(|&c| !is_embedding(c));
+    if direction(text) == "rtl" {
+        std::iter::once('\u{202b}')
+            .chain(kept)
+            .chain(std::iter::once('\u{202c}'))
+            .collect()
+    } else {
+        kept.collect()
+    }
+}
+
+/// A direction embedding, override or isolate, or the end of one.
+fn is_embedding(c: char) -> bool {
+    matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 /// `rtl` for a text written mostly in a right-to-left script (Arabic, Persian, Urdu,
@@ -1141,7 +1172,8 @@ mod tests {
             direction("RT @p_0123456789abcdef01234567: انتظرت سنة كاملة، هذا ظلم كبير!"),
             "rtl"
         );
-        let example = super::super::incidents::IncidentExample {
+        use super::super::incidents::IncidentExample;
+        let example = IncidentExample {
             id: "1".into(),
             url: Some("https://example.org/1".into()),
             text: "هذا ظلم <كبير>!".into(),
@@ -1152,6 +1184,17 @@ mod tests {
             q.html,
             "<li><bdi dir=\"rtl\">هذا ظلم &lt;كبير&gt;!</bdi> <a href=\"https://example.org/1\">https://example.org/1</a></li>\n"
         );
-        assert_eq!(q.text, "- هذا ظلم <كبير>! https://example.org/1\n");
+        // The plain text: the line left to right, the quote embedded right to left.
+        assert_eq!(
+            q.text,
+            "\u{200e}- \u{202b}هذا ظلم <كبير>!\u{202c} https://example.org/1\n"
+        );
+        let ltr = IncidentExample {
+            text: "De tolk \u{202e}sprak\u{2066} geen Tigrinya!".into(),
+            url: None,
+            ..example
+        };
+        // A left-to-right quote as it is, but for the marks it would leave open.
+        assert_eq!(quote(&ltr).text, "- De tolk sprak geen Tigrinya!\n");
     }
 }

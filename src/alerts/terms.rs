@@ -77,13 +77,14 @@ fn add(voices: &mut VoiceTally, e: &Example) {
     });
 }
 
-/// Voices per word, and in all.
-fn voices_per_word(examples: &[Example]) -> (HashMap<String, u64>, u64) {
+/// Voices per word (each word as `key` counts it), and in all.
+fn voices_per_word(examples: &[Example], key: fn(String) -> String) -> (HashMap<String, u64>, u64) {
     let mut per_word: HashMap<String, VoiceTally> = HashMap::new();
     let mut all = VoiceTally::default();
     for e in examples {
         add(&mut all, e);
-        for w in words(e) {
+        let keys: HashSet<String> = words(e).into_iter().map(key).collect();
+        for w in keys {
             add(per_word.entry(w).or_default(), e);
         }
     }
@@ -132,8 +133,9 @@ pub fn emerging(
     thresholds: &Thresholds,
     known: &dyn Fn(&str) -> bool,
 ) -> Vec<TermSignal> {
-    let (recent_words, recent_voices) = voices_per_word(recent);
-    let (baseline_words, baseline_voices) = voices_per_word(baseline);
+    // A signal's word is an incident's key, as written in the text: kept whole.
+    let (recent_words, recent_voices) = voices_per_word(recent, |w| w);
+    let (baseline_words, baseline_voices) = voices_per_word(baseline, |w| w);
     let names = written_as_names(recent);
     let mut out: Vec<TermSignal> = recent_words
         .into_iter()
@@ -159,8 +161,8 @@ pub fn emerging(
 
 /// The words that set `recent` apart most (for an incident's top terms), at most `n`.
 pub fn top_terms(recent: &[Example], baseline: &[Example], n: usize) -> Vec<String> {
-    let (recent_words, recent_voices) = voices_per_word(recent);
-    let (baseline_words, baseline_voices) = voices_per_word(baseline);
+    let (recent_words, recent_voices) = voices_per_word(recent, without_article);
+    let (baseline_words, baseline_voices) = voices_per_word(baseline, without_article);
     // They go into mail and reports as an incident's words: no names there either.
     let names = written_as_names(recent);
     let mut scored: Vec<(f64, String)> = recent_words
@@ -177,7 +179,7 @@ pub fn top_terms(recent: &[Example], baseline: &[Example], n: usize) -> Vec<Stri
         .filter(|(score, _)| *score > 0.0)
         .collect();
     scored.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
-    let written = written_forms(recent);
+    let written = written_forms(recent, without_article);
     scored
         .into_iter()
         .take(n)
@@ -185,9 +187,26 @@ pub fn top_terms(recent: &[Example], baseline: &[Example], n: usize) -> Vec<Stri
         .collect()
 }
 
-/// For each word as it is counted (folded: "للاطفال", "المبني"), the form its writers
-/// used most, in lower case ("للأطفال", "المبنى"): the folded one reads as misspelt.
-fn written_forms(examples: &[Example]) -> HashMap<String, String> {
+/// An Arabic word counted without its article (ال, also joined to the prepositions and
+/// conjunctions before it: لل، بال، وال، ولل …) where three letters or more remain:
+/// "المترجم" and "مترجم" are one word of an incident, not two of its top terms. Shown as
+/// its writers wrote it most ([`written_forms`]).
+fn without_article(word: String) -> String {
+    const ARTICLES: &[&str] = &["ولل", "فلل", "وال", "فال", "بال", "كال", "لل", "ال"];
+    for article in ARTICLES {
+        if let Some(rest) = word.strip_prefix(article) {
+            if rest.chars().count() >= 3 {
+                return rest.to_string();
+            }
+        }
+    }
+    word
+}
+
+/// For each word as it is counted (folded: "للاطفال", "المبني"; by `key`), the form its
+/// writers used most, in lower case ("للأطفال", "المبنى"): the folded one reads as
+/// misspelt.
+fn written_forms(examples: &[Example], key: fn(String) -> String) -> HashMap<String, String> {
     use crate::pipeline::relevance::{is_optional_mark, is_word_char, normalise};
     let mut counts: HashMap<String, HashMap<String, u32>> = HashMap::new();
     for e in examples {
@@ -196,7 +215,7 @@ fn written_forms(examples: &[Example]) -> HashMap<String, String> {
                 .split(|c: char| !is_word_char(c))
                 .filter(|w| !w.is_empty())
             {
-                let key = normalise(word).trim().to_string();
+                let key = key(normalise(word).trim().to_string());
                 // Turkish İ as i, which lower-casing would give a combining dot.
                 let form: String = word
                     .chars()
@@ -267,6 +286,30 @@ mod tests {
         let top = top_terms(&recent, &background, 10);
         assert!(top.contains(&"المبنى".to_string()), "{top:?}");
         assert!(!top.contains(&"المبني".to_string()), "{top:?}");
+    }
+
+    #[test]
+    fn an_arabic_word_with_and_without_its_article_is_one_top_term() {
+        let background: Vec<Example> = (0..50)
+            .map(|i| example(&format!("b{i}"), "lang wachten op de IND"))
+            .collect();
+        let recent: Vec<Example> = (0..10)
+            .map(|i| {
+                let text = match i % 3 {
+                    0 => "المترجم لم يفهم لهجتي",
+                    1 => "مترجم سيء جدا في المقابلة",
+                    _ => "قلت للمترجم إنه يخطئ، والمترجم لم يسمع",
+                };
+                example(&format!("r{i}"), text)
+            })
+            .collect();
+        let top = top_terms(&recent, &background, 10);
+        let interpreter: Vec<&String> = top.iter().filter(|t| t.contains("مترجم")).collect();
+        // One term for all ten voices, as they wrote it most.
+        assert_eq!(interpreter, ["المترجم"], "{top:?}");
+        // A word that only looks as if it had the article keeps its letters.
+        assert_eq!(without_article("الم".into()), "الم");
+        assert_eq!(without_article("tolkenbureau".into()), "tolkenbureau");
     }
 
     const THRESHOLDS: Thresholds = Thresholds {

@@ -67,7 +67,9 @@ pub fn plain_text(report: &Report, lang: Language) -> String {
             .first()
             .and_then(|top| top.examples.first());
         if let Some(example) = example {
-            text.push_str(&format!("\n{}: {}\n", w.recurring, example.text));
+            // In its own direction, as the HTML part quotes it.
+            let quote = crate::alerts::mail::plain_quote(&example.text);
+            text.push_str(&format!("\n{}: {quote}\n", w.recurring));
         }
     }
     text.push_str(&format!("\n{}\n", w.attached));
@@ -151,7 +153,7 @@ fn quotes(report: &Report, lang: Language) -> Vec<Quote> {
             id: q.id.clone(),
             // The plain text quotes the first example only (see plain_text).
             text: if in_text {
-                q.text.clone()
+                crate::alerts::mail::plain_quote(&q.text)
             } else {
                 String::new()
             },

@@ -1297,6 +1297,22 @@ fn users_and_tokens_from_the_shell() {
         dir.path().join("data/demo/state.sqlite").exists(),
         "audited in the demo's state"
     );
+    // A demo left by an older webcare: its own start replaces it, not `reindex`.
+    {
+        let index = tantivy::Index::open_in_dir(dir.path().join("data/demo/mentions")).unwrap();
+        let mut writer: tantivy::IndexWriter = index.writer(15_000_000).unwrap();
+        let mut prepared = writer.prepare_commit().unwrap();
+        prepared.set_payload(r#"{"schema_version": 3, "sources": {}}"#);
+        prepared.commit().unwrap();
+    }
+    let (code, _, err) = webcare(&["search", "--demo", "-c", &config, "tolk"]);
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("made by another webcare version")
+            && err.contains("`webcare run --demo`")
+            && !err.contains("reindex"),
+        "{err}"
+    );
     let (code, out, _) = webcare(&["user", "list", "-c", &config]);
     assert_eq!(code, 0);
     assert!(out.starts_with("no users in "), "{out}");
