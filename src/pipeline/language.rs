@@ -192,7 +192,8 @@ const FUNCTION_WORDS: &[(&str, &[&str])] = &[
             "ve", "bir", "bu", "da", "için", "ile", "çok", "ama", "ne", "mi", "gibi", "daha",
             "ben", "benim", "biz", "var", "yok", "olarak", "sonra", "kadar", "hiç", "şu", "hala",
             "hâlâ", "değil", "oldu", "bana", "neden", "nasıl", "ay", "aydır", "bizim", "çünkü",
-            "artık",
+            "artık", // As typed on a keyboard without the Turkish letters.
+            "icin", "cok", "hic", "degil", "nasil", "aydir", "cunku", "artik",
         ],
     ),
     (
@@ -717,6 +718,18 @@ mod tests {
         }
         // Too short to tell without either's letters: left to whatlang, which may be unsure.
         assert_ne!(d.detect("Дякую волонтерам за допомогу", None).0, "ru");
+    }
+
+    #[test]
+    fn turkish_typed_without_its_letters_is_turkish() {
+        let d = detector();
+        for text in [
+            "Belgeleri IND'ye nasil gonderiyoruz? Avukat mi yapiyor yoksa biz mi?",
+            "Itiraz icin avukata para odemem gerekiyor mu, yoksa devlet mi karsiliyor?",
+            "Esim 9 aydir bekliyor, nareis dosyasi hala 'in behandeling', cocuklar artik sormuyor bile",
+        ] {
+            assert_eq!(d.detect(text, None).0, "tr", "{text}");
+        }
     }
 
     #[test]
