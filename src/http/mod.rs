@@ -227,6 +227,34 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// Free space on the data directory's disk below which `/healthz` fails: a commit, a
+/// segment merge or a week's report may need that much at any moment, and then nothing
+/// fetched is stored. Seen before a write fails, not after.
+pub const DISK_FAILING_BELOW: u64 = 64 << 20;
+/// Free space below which `/healthz` warns, still answering 200.
+pub const DISK_LOW_BELOW: u64 = 1 << 30;
+
+/// What the free space on the data directory's disk means for `/healthz`: a problem
+/// (503), a warning (200), or nothing.
+pub fn disk_status(free_bytes: u64) -> (Option<String>, Option<String>) {
+    let mib = free_bytes >> 20;
+    if free_bytes < DISK_FAILING_BELOW {
+        (
+            Some(format!("the data directory's disk has {mib} MiB free: the next commit may fail and nothing fetched would be stored; make room")),
+            None,
+        )
+    } else if free_bytes < DISK_LOW_BELOW {
+        (
+            None,
+            Some(format!(
+                "the data directory's disk has {mib} MiB free: make room before it fills"
+            )),
+        )
+    } else {
+        (None, None)
+    }
+}
+
 /// Alive and storing: 503 when the index writer has stopped or its last commit failed,
 /// so that a monitor sees a daemon that answers but stores nothing.
 async fn healthz(
@@ -247,12 +275,25 @@ async fn healthz(
         tracing::warn!(error = %e, "the state database cannot be written");
         "the state database cannot be written: searches, logins and erasures are refused until it can (a full disk? its mode? see the log)".to_string()
     });
-    let problem = index_problem.or(state_problem);
+    // The disk, before a write fails on it. Unknown (a file system that cannot say) is
+    // no problem of its own: the writes say it.
+    let free_bytes = fs4::available_space(state.index.path()).ok();
+    let (disk_problem, disk_warning) = free_bytes.map_or((None, None), disk_status);
+    if let Some(warning) = disk_warning.as_ref().or(disk_problem.as_ref()) {
+        tracing::warn!(free_bytes, path = %state.index.path().display(), "{warning}");
+    }
+    let problem = index_problem.or(state_problem).or(disk_problem);
     let mut body = json!({
         "status": if problem.is_some() { "failing" } else { "ok" },
         "mentions": state.index.num_mentions(),
         "started": state.started,
     });
+    if let Some(free_bytes) = free_bytes {
+        body["disk_free_bytes"] = json!(free_bytes);
+    }
+    if let Some(warning) = disk_warning {
+        body["warning"] = json!(warning);
+    }
     // Alerts that are not arriving: the daemon is up, so the status stays, but a monitor
     // can see it (the errors are in the log).
     let day_ago = chrono::Utc::now() - chrono::TimeDelta::days(1);
@@ -515,5 +556,21 @@ impl IntoResponse for ApiError {
                 .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_disk_filling_up_warns_then_fails_before_a_write_does() {
+        assert_eq!(disk_status(50 << 30), (None, None));
+        let (problem, warning) = disk_status(500 << 20);
+        assert!(problem.is_none());
+        assert!(warning.unwrap().contains("500 MiB free"));
+        let (problem, warning) = disk_status(10 << 20);
+        assert!(problem.unwrap().contains("10 MiB free"));
+        assert!(warning.is_none());
     }
 }

@@ -325,6 +325,8 @@ async fn check_search_features(addr: std::net::SocketAddr) {
     assert_eq!(status, 404);
     let (status, health) = get_json(addr, "/healthz").await;
     assert_eq!((status, health["status"].as_str()), (200, Some("ok")));
+    // The data directory's free space, which fails the check before a write does.
+    assert!(health["disk_free_bytes"].as_u64().unwrap() > 0, "{health}");
     // A monitor's HEAD is a GET without the body: public too; a HEAD of the search is not.
     let head = |path: &str| {
         reqwest::Client::new()
