@@ -28,10 +28,10 @@ pub const MAX_LIMIT: usize = 100;
 pub const MAX_OFFSET: usize = 10_000;
 /// Longest query accepted.
 pub const MAX_QUERY_LEN: usize = 1_000;
-/// The deepest a query may nest groups and NOT, - or + within each other. Staff write
-/// two or three; each level is a recursion of the grammar, the query builder and the
-/// scorer, and a few hundred under the length limit took the search thread's stack,
-/// and with it the daemon, down.
+/// How many groups and NOT, - or + operators a query may hold (each may nest in the
+/// one before: [`nesting_bound`]). Staff write two or three; each level is a recursion
+/// of the grammar, the query builder and the scorer, and a few hundred under the length
+/// limit took the search thread's stack, and with it the daemon, down.
 pub const MAX_NESTING: usize = 20;
 /// The largest slop of a phrase (`"…"~N`: how many words apart its words may stand).
 /// A slop in the millions made tantivy's phrase search allocate gigabytes.
@@ -368,15 +368,6 @@ impl Plan {
                 message: format!("is longer than {MAX_QUERY_LEN} bytes"),
             });
         }
-        let nested = nesting(&r.q);
-        if nested > MAX_NESTING {
-            return Err(SearchError::Param {
-                param: "q",
-                message: format!(
-                    "nests groups and NOT, - or + {nested} deep; at most {MAX_NESTING}"
-                ),
-            });
-        }
         if let Some(lang) = &r.lang {
             let code =
                 lang.len() >= 2 && lang.len() <= 3 && lang.bytes().all(|b| b.is_ascii_lowercase());
@@ -478,6 +469,10 @@ fn parse_text_query(
     // The expressions `word*` becomes below; one typed by the user is refused first.
     parser.allow_regexes();
     let q = plain_words(&apostrophes_as_spaces(q));
+    let nested = nesting_bound(&q);
+    if nested > MAX_NESTING {
+        return Err(too_deep(nested));
+    }
     // "IND: 10:30", "tolk:", "12:00 - 14:00": colons the grammar cannot read as a field,
     // and a dash standing alone, are punctuation, as they are to staff.
     let ast = tantivy::query_grammar::parse_query(&q)
@@ -490,6 +485,10 @@ fn parse_text_query(
                 &tantivy::query::QueryParserError::SyntaxError(q.to_string()),
             ))
         })?;
+    // Clauses, groups and the leaf: two levels for each counted above, and room.
+    if ast_depth(&ast) > 2 * MAX_NESTING + 4 {
+        return Err(too_deep(nested));
+    }
     let mut prefixes = Vec::new();
     let schema = index.schema();
     // The index's own fields, and the names of what a search answer shows, which staff
@@ -743,75 +742,52 @@ fn refuse_misplaced_operators(
     Ok(())
 }
 
-/// How deep `q` nests groups and the operators NOT, - and + that apply to what follows
-/// them, read before the grammar (whose recursion is what must be bounded): a word or a
-/// group is as deep as the groups around it, each with the operators before it, plus
-/// the operators right before it. Quoted text is a phrase, not structure.
-fn nesting(q: &str) -> usize {
-    // For each open group: its depth, operators before it included.
-    let mut groups: Vec<usize> = Vec::new();
-    let mut operators = 0;
-    let mut deepest = 0;
-    let mut chars = q.char_indices().peekable();
-    let mut at_start = true;
-    while let Some((at, c)) = chars.next() {
-        let around = groups.last().copied().unwrap_or(0);
+/// How deep `q` may nest groups and the operators NOT, - and + that apply to what
+/// follows them, at most: every group and every such operator counted, wherever it
+/// stands (a phrase, an escaped character, a flat list of exclusions count too). Read
+/// on the text the grammar parses, so no spelling hides one from it; the grammar's
+/// recursion is what must be bounded, and each level needs one of them.
+fn nesting_bound(q: &str) -> usize {
+    let mut count = 0;
+    let mut previous = ' ';
+    for c in q.chars() {
         match c {
-            '"' => {
-                // A phrase is one operand; its closing quote ends it.
-                for (_, c) in chars.by_ref() {
-                    if c == '"' {
-                        break;
-                    }
-                }
-                deepest = deepest.max(around + operators + 1);
-                operators = 0;
-                at_start = false;
-                continue;
-            }
-            '(' => {
-                let depth = around + operators + 1;
-                deepest = deepest.max(depth);
-                groups.push(depth);
-                operators = 0;
-                at_start = true;
-                continue;
-            }
-            ')' => {
-                groups.pop();
-                operators = 0;
-                at_start = false;
-                continue;
-            }
-            c if c.is_whitespace() => {
-                at_start = true;
-                continue;
-            }
-            '-' | '+' if at_start => {
-                operators += 1;
-                continue;
-            }
+            '(' => count += 1,
+            '-' | '+' if !previous.is_alphanumeric() => count += 1,
             _ => {}
         }
-        // A word: to the next space, parenthesis or quote.
-        let mut end = at + c.len_utf8();
-        while let Some(&(next, c)) = chars.peek() {
-            if c.is_whitespace() || matches!(c, '(' | ')' | '"') {
-                break;
-            }
-            end = next + c.len_utf8();
-            chars.next();
-        }
-        if &q[at..end] == "NOT" {
-            operators += 1;
-            at_start = true;
-        } else {
-            deepest = deepest.max(around + operators + 1);
-            operators = 0;
-            at_start = false;
-        }
+        previous = c;
     }
-    deepest
+    count
+        + q.split(|c: char| !c.is_alphanumeric())
+            .filter(|word| *word == "NOT")
+            .count()
+}
+
+/// The nesting of a parsed query, for a grammar that nests more than
+/// [`nesting_bound`] foresaw: refused before a query is built from it.
+fn ast_depth(ast: &UserInputAst) -> usize {
+    match ast {
+        UserInputAst::Clause(clauses) => {
+            1 + clauses
+                .iter()
+                .map(|(_, sub)| ast_depth(sub))
+                .max()
+                .unwrap_or(0)
+        }
+        UserInputAst::Boost(sub, _) => 1 + ast_depth(sub),
+        UserInputAst::Leaf(_) => 1,
+    }
+}
+
+/// The error for a query nested deeper than [`MAX_NESTING`].
+fn too_deep(what: usize) -> SearchError {
+    SearchError::Param {
+        param: "q",
+        message: format!(
+            "nests too deep: it has {what} groups and NOT, - or + operators, and at most {MAX_NESTING} are searched"
+        ),
+    }
 }
 
 /// The beginning `word*` asks for, as [`Fields::words`] writes words; refused when too

@@ -951,11 +951,16 @@ fn a_query_that_would_exhaust_the_stack_or_the_memory_is_refused() {
         format!("{}ind{}", "(-".repeat(330), ")".repeat(330)),
         format!("{}tolk{}", "+(".repeat(300), ")".repeat(300)),
         format!("tolk {}\"tolk ind\"", "-".repeat(400)),
+        // Spelled so that a count on the text as typed missed them: apostrophes the
+        // grammar reads as spaces, an escaped quote it reads inside a word.
+        format!("{}'ind", "'NOT".repeat(249)),
+        format!("\\\" {}ind{}", "(-".repeat(330), ")".repeat(330)),
+        format!("\\\" {}ind", "NOT ".repeat(248)),
     ] {
         assert!(deep.len() <= webcare::search::query::MAX_QUERY_LEN);
         let (bad_request, message) = search(deep.clone()).unwrap_err();
         assert!(
-            bad_request && message.contains("deep; at most 20"),
+            bad_request && message.contains("nests too deep") && message.contains("at most 20"),
             "{deep}: {message}"
         );
     }
@@ -974,6 +979,13 @@ fn a_query_that_would_exhaust_the_stack_or_the_memory_is_refused() {
     );
     assert_eq!(search("\"tolk ind\"~1".into()).unwrap(), 0);
     assert_eq!(search("ter-apel tolk".into()).unwrap(), 2);
+    // Many words side by side are no nesting.
+    let words: Vec<String> = (0..120).map(|i| format!("w{i}")).collect();
+    assert_eq!(
+        search(format!("tolk OR {}", words.join(" OR "))).unwrap(),
+        2
+    );
+    assert_eq!(search(format!("tolk {}", words.join(" "))).unwrap(), 0);
 }
 
 /// `reindex` where there is nothing to rebuild says so: no index yet, or one never
