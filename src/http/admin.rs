@@ -35,14 +35,21 @@ pub fn erasure_for(
     author: Option<&str>,
 ) -> Result<Erasure, String> {
     match (url, author) {
+        // As given: the post may have been stored before what the canonical form now
+        // takes out of a link was taken out (`url_forms` matches both).
         (Some(url), None) => crate::pipeline::extract::canonical_url(url.trim())
-            .map(Erasure::Url)
+            .map(|_| Erasure::Url(without_fragment(url.trim())))
             .ok_or_else(|| format!("{url:?} is not an http(s) URL")),
         (None, Some(handle)) if !handle.trim().is_empty() => {
             author_erasure(pipeline, handle.trim())
         }
         _ => Err("name exactly one of `url` or `author`".into()),
     }
+}
+
+/// `url` without its `#fragment`, which no stored permalink has.
+fn without_fragment(url: &str) -> String {
+    url.split_once('#').map_or(url, |(url, _)| url).to_string()
 }
 
 /// Staff see authors only as pseudonyms: one of those names its author as is (in any

@@ -401,6 +401,11 @@ pub fn canonical_url(link: &str) -> Option<String> {
     // An http(s) URL has a host, so these cannot fail.
     let _ = url.set_username("");
     let _ = url.set_password(None);
+    // A Java server's session in the path (`/t/1;jsessionid=…`).
+    if let Some((path, _)) = url.path().split_once(";jsessionid=") {
+        let path = path.to_string();
+        url.set_path(&path);
+    }
     let kept: Vec<(String, String)> = url
         .query_pairs()
         .filter(|(k, v)| !is_tracking_param(k) && !is_contact_param(k, v))
@@ -414,38 +419,54 @@ pub fn canonical_url(link: &str) -> Option<String> {
     Some(url.to_string())
 }
 
+/// Whether a query parameter carries contact details or a secret: by its key's family
+/// (`email`, `e_mail_adres`, `phone_number`, `telefoonnummer`, `auth_token`,
+/// `session_id`, `PHPSESSID`, `wachtwoord`, …), or by a value in which the redaction
+/// finds an e-mail address or a phone number (also written `name(at)site`, `name at
+/// site dot nl`, with a full-width ＠).
 fn is_contact_param(key: &str, value: &str) -> bool {
-    const CONTACT_KEYS: &[&str] = &[
-        "email",
-        "e-mail",
+    /// Parts of a key that name contact details or a secret.
+    const CONTACT_KEY_PARTS: &[&str] = &[
         "mail",
         "phone",
-        "tel",
-        "telephone",
         "telefoon",
         "mobile",
         "mobiel",
         "whatsapp",
         "contact",
-        // Secrets: a link copied from a signed-in page.
         "token",
-        "access_token",
-        "auth",
-        "password",
-        "passwd",
-        "pwd",
+        "passw",
+        "wachtwoord",
         "secret",
         "session",
-        "sessionid",
-        "sid",
+        "sessid",
         "apikey",
         "api_key",
     ];
-    let value = value.to_ascii_lowercase();
-    value.contains('@')
-        || value.contains("(at)")
-        || value.contains("[at]")
-        || CONTACT_KEYS.contains(&key.to_ascii_lowercase().as_str())
+    /// Keys that are one of those as a whole.
+    const CONTACT_KEYS: &[&str] = &["tel", "pwd", "sid", "pass", "auth"];
+    let key = key.to_ascii_lowercase();
+    if CONTACT_KEY_PARTS.iter().any(|part| key.contains(part))
+        || CONTACT_KEYS.contains(&key.as_str())
+    {
+        return true;
+    }
+    let lower = value.to_lowercase();
+    if lower.contains(['@', '＠']) || lower.contains("(at)") || lower.contains("[at]") {
+        return true;
+    }
+    // Only these two: a long page number can pass for a BSN's check.
+    let redacted = built_in_redactor().map(|r| r.redact(value));
+    redacted.is_some_and(|r| r.contains("[email]") || r.contains("[phone]"))
+}
+
+/// The redaction's built-in patterns, for what a link's query holds.
+fn built_in_redactor() -> Option<&'static super::redact::Redactor> {
+    static REDACTOR: std::sync::OnceLock<Option<super::redact::Redactor>> =
+        std::sync::OnceLock::new();
+    REDACTOR
+        .get_or_init(|| super::redact::Redactor::new(&[]).ok())
+        .as_ref()
 }
 
 fn is_tracking_param(key: &str) -> bool {
@@ -734,6 +755,34 @@ mod tests {
         assert_eq!(
             canonical_url("https://jan@forum.example.nl/t/2?by=jan[at]example.org").as_deref(),
             Some("https://forum.example.nl/t/2")
+        );
+        // Keys of the same families, values the redaction takes for contact details.
+        for query in [
+            "telefoonnummer=0612345678",
+            "phone_number=0687654321",
+            "wachtwoord=x1",
+            "auth_token=abc",
+            "session_id=abc",
+            "PHPSESSID=abc",
+            "by=karimw(a)gmail.com",
+            "by=omar.haddad%20at%20gmail%20dot%20com",
+            "by=fatima.x%EF%BC%A0gmail.com",
+            "q=bel%20mij%200611223344",
+        ] {
+            assert_eq!(
+                canonical_url(&format!("https://forum.example.nl/t/3?page=2&{query}")).as_deref(),
+                Some("https://forum.example.nl/t/3?page=2"),
+                "{query}"
+            );
+        }
+        assert_eq!(
+            canonical_url("https://forum.example.nl/t/4;jsessionid=A1B2?page=2").as_deref(),
+            Some("https://forum.example.nl/t/4?page=2")
+        );
+        // A page's own numbers stay.
+        assert_eq!(
+            canonical_url("https://nieuws.example.nl/a?id=123456782&p=0612").as_deref(),
+            Some("https://nieuws.example.nl/a?id=123456782&p=0612")
         );
     }
 

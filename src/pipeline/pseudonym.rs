@@ -170,9 +170,13 @@ impl Pseudonymiser {
     pub fn mentions(&self, text: &str) -> String {
         // A pseudonym stays as it is: staff search `@p_…` as a snippet shows it, and the
         // audit trail must record whom they looked up, not a pseudonym of the pseudonym.
-        self.replace_mentions(text, |handle| match is_pseudonym(handle) {
-            true => format!("@{handle}"),
-            false => format!("@{}", self.pseudonym(handle)),
+        // In any case: search reads `@P_…` as the pseudonym it is.
+        self.replace_mentions(text, |handle| {
+            let lower = handle.to_ascii_lowercase();
+            match is_pseudonym(&lower) {
+                true => format!("@{lower}"),
+                false => format!("@{}", self.pseudonym(handle)),
+            }
         })
     }
 
@@ -636,6 +640,10 @@ mod tests {
             )
         );
         assert_eq!(p.mentions(&once), once);
+        assert_eq!(
+            p.mentions("@P_0123456789ABCDEF01234567"),
+            "@p_0123456789abcdef01234567"
+        );
         // Joined to an Arabic preposition, or after a vowel mark: a mention all the same.
         let karim = p.pseudonym("karim_test");
         assert_eq!(

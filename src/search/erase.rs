@@ -29,9 +29,24 @@ pub enum Erasure {
 }
 
 /// The forms of a permalink that name the same post: over http or https, with or
-/// without `www.`, with or without a slash at the end. Whoever asks for an erasure
-/// copies the address from wherever they saw it; a source stores one of these.
+/// without `www.`, with or without a slash at the end; as given and as canonicalised
+/// now (an older webcare stored links with less taken out of them: a user name before
+/// the host, a session in the query). Whoever asks for an erasure copies the address
+/// from wherever they saw it; a source stores one of these.
 pub fn url_forms(url: &str) -> Vec<String> {
+    let mut forms = forms_of(url);
+    if let Some(canonical) = crate::pipeline::extract::canonical_url(url) {
+        for form in forms_of(&canonical) {
+            if !forms.contains(&form) {
+                forms.push(form);
+            }
+        }
+    }
+    forms
+}
+
+/// [`url_forms`] of `url` as it is.
+fn forms_of(url: &str) -> Vec<String> {
     let mut forms = vec![url.to_string()];
     let Ok(parsed) = url::Url::parse(url) else {
         return forms;
@@ -83,7 +98,7 @@ impl Erasure {
     /// ([`crate::pipeline::Pipeline::redact`]), and logs get [`Erasure::summary`].
     pub fn describe(&self) -> String {
         match self {
-            Erasure::Url(url) => format!("url={url}"),
+            Erasure::Url(url) => format!("url={}", canonical(url)),
             Erasure::Author(pseudonym) => format!("author={pseudonym}"),
             // Whole seconds: nine digits of nanoseconds pass for a BSN to the redaction
             // that the audit trail applies.
@@ -101,7 +116,11 @@ impl Erasure {
     /// match it (`webcare forget --url URL --dry-run` prints the same).
     pub fn audited(&self) -> String {
         match self {
-            Erasure::Url(url) => format!("{} #{}", self.summary(), &super::erased::hash(url)[..12]),
+            Erasure::Url(url) => format!(
+                "{} #{}",
+                self.summary(),
+                &super::erased::hash(&canonical(url))[..12]
+            ),
             other => other.describe(),
         }
     }
@@ -119,6 +138,12 @@ impl Erasure {
             other => other.describe(),
         }
     }
+}
+
+/// A permalink as sources store it now: what an erasure says it is about (the one it was
+/// asked with may hold a password before the host).
+fn canonical(url: &str) -> String {
+    crate::pipeline::extract::canonical_url(url).unwrap_or_else(|| url.to_string())
 }
 
 /// A mention that an erasure would remove, as a dry run shows it.

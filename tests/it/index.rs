@@ -988,6 +988,52 @@ fn a_query_that_would_exhaust_the_stack_or_the_memory_is_refused() {
     assert_eq!(search(format!("tolk {}", words.join(" "))).unwrap(), 0);
 }
 
+/// A post stored by an older webcare, whose permalink kept what the canonical form now
+/// takes out (a user name and password before the host, a session in the query), is
+/// erased by that permalink as staff see it, and by the link as it is canonicalised now.
+#[test]
+fn a_permalink_stored_before_it_lost_its_secrets_is_erased_by_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = MentionIndex::open(dir.path()).unwrap();
+    let mut w = index.writer().unwrap();
+    let stored = [
+        (
+            "1",
+            "https://jan%40mail.example:geheim@forum.example.nl/t/ui1?sid=42",
+        ),
+        (
+            "2",
+            "https://forum.example.nl/t/ui2?contact=jan(at)mail.example&page=2",
+        ),
+    ];
+    for (id, url) in stored {
+        let mut m = mention("s", id, "De tolk kwam niet opdagen bij het gehoor");
+        m.url = Some(url.to_string());
+        w.upsert(&m).unwrap();
+    }
+    w.commit(&Checkpoints::new()).unwrap();
+    let pipeline = pipeline();
+    let shown = webcare::http::erasure_for(&pipeline, Some(stored[0].1), None).unwrap();
+    // The audit trail's form of it holds no password.
+    assert!(!shown.describe().contains("geheim"), "{}", shown.describe());
+    assert_eq!(w.erase(&shown).unwrap(), 1);
+    let canonical = webcare::http::erasure_for(
+        &pipeline,
+        Some("https://forum.example.nl/t/ui2?page=2#reply"),
+        None,
+    )
+    .unwrap();
+    assert_eq!(
+        w.erase(&canonical).unwrap(),
+        0,
+        "the old link kept the address"
+    );
+    let shown = webcare::http::erasure_for(&pipeline, Some(stored[1].1), None).unwrap();
+    assert_eq!(w.erase(&shown).unwrap(), 1);
+    w.commit(&Checkpoints::new()).unwrap();
+    assert_eq!(count(&index, "tolk"), 0);
+}
+
 /// `reindex` where there is nothing to rebuild says so: no index yet, or one never
 /// written to.
 #[test]
