@@ -213,6 +213,8 @@ pub struct StateDb {
     /// Why the last audit entry or session could not be written, until one is: what
     /// every request then waits on fails, and `/healthz` says so.
     write_failure: Mutex<Option<String>>,
+    /// A [`StateDb::scrub`] found the log in use: an erased quote may still be in it.
+    scrub_pending: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for StateDb {
@@ -280,6 +282,7 @@ impl StateDb {
             conn: Mutex::new(conn),
             path,
             write_failure: Mutex::new(None),
+            scrub_pending: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -358,15 +361,23 @@ impl StateDb {
     /// Moves the write-ahead log into the file and empties it: after an erasure, the
     /// log still holds the pages as they were before (an erased post's quote in an
     /// incident or a mail), until a checkpoint the daemon would otherwise leave to
-    /// chance. A reader of another process (a command) can keep the log in use; the
-    /// next erasure or start tries again.
+    /// chance. A reader of another process (a command) can keep the log in use: then
+    /// [`StateDb::scrub_pending`] says so until a later scrub empties it.
     pub fn scrub(&self) -> Result<(), StateError> {
         let conn = self.conn();
         let busy: i64 = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
+        self.scrub_pending
+            .store(busy != 0, std::sync::atomic::Ordering::Relaxed);
         if busy != 0 {
-            tracing::warn!(path = %self.path.display(), "the state database's log is in use by another process: an erased quote may stay in it until the next erasure or start");
+            tracing::warn!(path = %self.path.display(), "the state database's log is in use by another process: an erased quote stays in it until it is emptied (tried again shortly)");
         }
         Ok(())
+    }
+
+    /// Whether the last [`StateDb::scrub`] found the log in use.
+    pub fn scrub_pending(&self) -> bool {
+        self.scrub_pending
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Why the audit trail or the sessions cannot be written, `None` when they can.
@@ -679,6 +690,30 @@ mod tests {
 
     /// A failed audit entry is remembered (for `/healthz`) until one is written, or
     /// until a probe finds the file writable again.
+    #[test]
+    fn a_log_in_use_by_a_reader_is_emptied_once_it_is_free() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = StateDb::open(dir.path()).unwrap();
+        db.audit(Utc::now(), "ann", "search", "q=tolk").unwrap();
+        // A command reading the database, mid-transaction.
+        let reader = Connection::open(dir.path().join("state.sqlite")).unwrap();
+        reader.execute_batch("BEGIN").unwrap();
+        let _: i64 = reader
+            .query_row("SELECT count(*) FROM audit", [], |r| r.get(0))
+            .unwrap();
+        db.audit(Utc::now(), "ann", "search", "q=gehoor").unwrap();
+        db.conn()
+            .busy_timeout(std::time::Duration::from_millis(50))
+            .unwrap();
+        db.scrub().unwrap();
+        assert!(db.scrub_pending());
+        reader.execute_batch("COMMIT").unwrap();
+        db.scrub().unwrap();
+        assert!(!db.scrub_pending());
+        let wal = std::fs::metadata(dir.path().join("state.sqlite-wal")).unwrap();
+        assert_eq!(wal.len(), 0);
+    }
+
     #[test]
     fn a_failed_write_is_known_until_the_file_takes_writes_again() {
         let dir = tempfile::tempdir().unwrap();

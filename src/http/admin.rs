@@ -196,7 +196,29 @@ async fn erase_everywhere(
     .await
     .map_err(|e| ApiError::internal("the erasure's clean-up of copies failed", e))?
     .map_err(|e| ApiError::internal("the erasure's clean-up of copies failed", e))?;
+    if state.state.scrub_pending() {
+        tokio::spawn(scrub_until_done(Arc::clone(&state.state)));
+    }
     Ok(erased)
+}
+
+/// How often, and how many times, an erasure tries again to empty the state database's
+/// log that a reader kept in use (then the retention run and the next start do).
+const SCRUB_RETRY: std::time::Duration = std::time::Duration::from_secs(30);
+const SCRUB_TRIES: usize = 20;
+
+/// Empties the state database's log once no reader holds it, so that an erased quote
+/// does not wait in it for the next erasure.
+async fn scrub_until_done(state: Arc<crate::state::StateDb>) {
+    for _ in 0..SCRUB_TRIES {
+        tokio::time::sleep(SCRUB_RETRY).await;
+        let db = Arc::clone(&state);
+        match tokio::task::spawn_blocking(move || db.scrub()).await {
+            Ok(Ok(())) if !state.scrub_pending() => return,
+            Ok(Err(e)) => tracing::warn!(error = %e, "cannot empty the state database's log"),
+            _ => {}
+        }
+    }
 }
 
 /// `GET /api/admin/audit?since=&user=&limit=`: newest first.
