@@ -63,10 +63,9 @@ pub async fn run_once(
     // Reads and rewrites incidents, stored mail and files: the async worker this runs
     // on is handed over, not held up (the runtime has as many as the machine has cores).
     let beside = crate::poll::cpu_bound(|| {
-        forget_in_copies(index, state, exports)?;
+        // Purged first: the clean-up of copies empties the log after both.
         let purged = purge_beside_mentions(state, privacy, exports, now)?;
-        // What went past retention goes from the log too.
-        state.scrub()?;
+        forget_in_copies(index, state, exports)?;
         Ok::<_, crate::state::StateError>(purged)
     })
     .map_err(|e| e.to_string())?;

@@ -688,8 +688,8 @@ mod tests {
         StateDb::open_current(new.path()).unwrap();
     }
 
-    /// A failed audit entry is remembered (for `/healthz`) until one is written, or
-    /// until a probe finds the file writable again.
+    /// An erasure's scrub while a command reads the database leaves the log for later,
+    /// and says so; the next scrub empties it.
     #[test]
     fn a_log_in_use_by_a_reader_is_emptied_once_it_is_free() {
         let dir = tempfile::tempdir().unwrap();
@@ -714,6 +714,8 @@ mod tests {
         assert_eq!(wal.len(), 0);
     }
 
+    /// A failed audit entry is remembered (for `/healthz`) until one is written, or
+    /// until a probe finds the file writable again.
     #[test]
     fn a_failed_write_is_known_until_the_file_takes_writes_again() {
         let dir = tempfile::tempdir().unwrap();

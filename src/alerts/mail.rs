@@ -263,11 +263,13 @@ fn quote(e: &super::incidents::IncidentExample) -> Quote {
 /// A quote as a plain-text part shows it. There is no `<bdi>` in plain text: a quote in
 /// a right-to-left script is embedded in its direction (RLE … PDF, which every bidi
 /// reader knows; the isolates are newer), so that its final "!" or a number at its
-/// start stands where its writer put it. The embeddings, overrides and isolates a post
-/// itself holds are left out: one left open would turn round the rest of the line (the
-/// link after it).
+/// start stands where its writer put it. The direction marks a post itself holds are
+/// left out: an embedding, override or isolate left open would turn round the rest of
+/// the line (the link after it).
 pub fn plain_quote(text: &str) -> String {
-    let kept = text.chars().filter(|&c| !is_embedding(c));
+    let kept = text
+        .chars()
+        .filter(|&c| !crate::pipeline::extract::is_direction_mark(c));
     if direction(text) == "rtl" {
         std::iter::once('\u{202b}')
             .chain(kept)
@@ -276,11 +278,6 @@ pub fn plain_quote(text: &str) -> String {
     } else {
         kept.collect()
     }
-}
-
-/// A direction embedding, override or isolate, or the end of one.
-fn is_embedding(c: char) -> bool {
-    matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 /// `rtl` for a text written mostly in a right-to-left script (Arabic, Persian, Urdu,

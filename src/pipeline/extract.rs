@@ -283,7 +283,7 @@ fn may_hide_a_number(bytes: &[u8]) -> bool {
 
 /// A mark that sets the direction of text around it and is not seen: LRM, RLM, ALM, and
 /// the embeddings, overrides and isolates with their end.
-fn is_direction_mark(c: char) -> bool {
+pub(crate) fn is_direction_mark(c: char) -> bool {
     matches!(c, '\u{200e}' | '\u{200f}' | '\u{061c}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 

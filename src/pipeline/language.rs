@@ -188,12 +188,12 @@ const FUNCTION_WORDS: &[(&str, &[&str])] = &[
     ),
     (
         "tr",
+        // The last eight as a keyboard without the Turkish letters types them.
         &[
             "ve", "bir", "bu", "da", "için", "ile", "çok", "ama", "ne", "mi", "gibi", "daha",
             "ben", "benim", "biz", "var", "yok", "olarak", "sonra", "kadar", "hiç", "şu", "hala",
             "hâlâ", "değil", "oldu", "bana", "neden", "nasıl", "ay", "aydır", "bizim", "çünkü",
-            "artık", // As typed on a keyboard without the Turkish letters.
-            "icin", "cok", "hic", "degil", "nasil", "aydir", "cunku", "artik",
+            "artık", "icin", "cok", "hic", "degil", "nasil", "aydir", "cunku", "artik",
         ],
     ),
     (
