@@ -9,7 +9,7 @@
 //!        ──► search (tantivy) ──► http (API) and the command line
 //! ```
 //!
-//! The binary (`src/main.rs`) only parses arguments, loads the config and calls in here.
+//! The binary (`src/bin/webcare/`) only parses arguments, loads the config and calls in here.
 
 pub mod access;
 pub mod alerts;

@@ -9,6 +9,8 @@
 //! posts, so figures with them flatter; the held-out files of `tests/data/` must never be
 //! given here.
 
+pub mod files;
+
 use std::io::BufRead;
 use std::path::PathBuf;
 

@@ -1,0 +1,262 @@
+//! Where `webcare train` writes its models: each place checked before minutes of
+//! training, and the models written all or none as far as the file system allows.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::access::parent_dir;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ModelFileError {
+    #[error("{}: is not a regular file; a model is written to a file", path.display())]
+    NotAFile { path: PathBuf },
+    #[error("{}: this is a labeled file to train on ({}); write the model elsewhere", path.display(), input.display())]
+    LabeledInput { path: PathBuf, input: PathBuf },
+    #[error("{}: two models would be written to this one file", path.display())]
+    SameFile { path: PathBuf },
+    #[error("{}: cannot write there: {source}", path.display())]
+    NotWritable {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: cannot write: {source}", path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: cannot keep the model it replaces as {}; nothing was replaced: {source}", path.display(), previous.display())]
+    KeepPrevious {
+        path: PathBuf,
+        previous: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// A model written: where, and where the one it replaced is kept, if there was one.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Written {
+    pub path: PathBuf,
+    pub previous: Option<PathBuf>,
+}
+
+/// Checks where each model goes: a regular file or none yet (a link is followed, so that
+/// the file it names is replaced and the link stays), not one of the labeled `inputs`,
+/// not another model's, and in a directory this process can write to. Each target is
+/// replaced by its real path.
+pub fn check_targets(targets: &mut [PathBuf], inputs: &[PathBuf]) -> Result<(), ModelFileError> {
+    for i in 0..targets.len() {
+        if let Ok(real) = std::fs::canonicalize(&targets[i]) {
+            targets[i] = real;
+        }
+        let target = &targets[i];
+        if target.exists() && !target.is_file() {
+            return Err(ModelFileError::NotAFile {
+                path: target.clone(),
+            });
+        }
+        if let Some(input) = inputs.iter().find(|f| same_file(f, target)) {
+            return Err(ModelFileError::LabeledInput {
+                path: target.clone(),
+                input: input.clone(),
+            });
+        }
+        if targets[..i]
+            .iter()
+            .any(|t| spelled_out(t) == spelled_out(target))
+        {
+            return Err(ModelFileError::SameFile {
+                path: target.clone(),
+            });
+        }
+        // A file made and removed at once: an interrupted training leaves none behind.
+        draft_beside(target)?;
+    }
+    Ok(())
+}
+
+/// Writes each text to its target, all or none as far as the file system allows: each
+/// is written whole beside its place (readable as the one it replaces, or as the umask
+/// allows: a daemon running as another user reads them), every replaced one is kept as
+/// [`previous_model`], and only then do the new ones take their places.
+pub fn write_all_or_none(
+    targets: &[PathBuf],
+    texts: &[String],
+) -> Result<Vec<Written>, ModelFileError> {
+    let mut drafts = Vec::new();
+    for (target, text) in targets.iter().zip(texts) {
+        let mut draft = draft_beside(target)?;
+        let failed = |source| ModelFileError::Write {
+            path: target.clone(),
+            source,
+        };
+        // The mode of the model it replaces, whatever the umask (a daemon running as
+        // another user reads what it read before); a new one as the umask allows.
+        if let Ok(meta) = std::fs::metadata(target) {
+            std::fs::set_permissions(draft.path(), meta.permissions()).map_err(failed)?;
+        }
+        draft
+            .write_all(text.as_bytes())
+            .and_then(|()| draft.as_file().sync_all())
+            .map_err(failed)?;
+        drafts.push(draft);
+    }
+    let mut previous = Vec::new();
+    for target in targets {
+        let kept = target.exists().then(|| previous_model(target));
+        if let Some(kept) = &kept {
+            std::fs::copy(target, kept).map_err(|source| ModelFileError::KeepPrevious {
+                path: target.clone(),
+                previous: kept.clone(),
+                source,
+            })?;
+        }
+        previous.push(kept);
+    }
+    let mut written = Vec::new();
+    for ((target, draft), previous) in targets.iter().zip(drafts).zip(previous) {
+        draft.persist(target).map_err(|e| ModelFileError::Write {
+            path: target.clone(),
+            source: e.error,
+        })?;
+        written.push(Written {
+            path: target.clone(),
+            previous,
+        });
+    }
+    Ok(written)
+}
+
+/// Where the model a training replaces is kept: `model.tsv.previous`.
+pub fn previous_model(target: &Path) -> PathBuf {
+    let mut name = target.as_os_str().to_os_string();
+    name.push(".previous");
+    PathBuf::from(name)
+}
+
+/// Whether `a` and `b` name one existing file (the same path, a symbolic link to it, or
+/// another spelling of it).
+pub fn same_file(a: &Path, b: &Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
+}
+
+/// A hidden temporary file in `target`'s directory, removed when dropped unless persisted.
+fn draft_beside(target: &Path) -> Result<tempfile::NamedTempFile, ModelFileError> {
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".webcare-");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o644));
+    }
+    builder
+        .tempfile_in(parent_dir(target))
+        .map_err(|source| ModelFileError::NotWritable {
+            path: target.to_path_buf(),
+            source,
+        })
+}
+
+/// `path` with its directory spelled out in full (it need not exist yet itself).
+fn spelled_out(path: &Path) -> PathBuf {
+    match (std::fs::canonicalize(parent_dir(path)), path.file_name()) {
+        (Ok(dir), Some(name)) => dir.join(name),
+        _ => path.to_path_buf(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn texts(a: &str, b: &str) -> Vec<String> {
+        vec![a.to_string(), b.to_string()]
+    }
+
+    #[test]
+    fn a_replaced_model_is_kept_as_previous_and_a_new_one_has_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = dir.path().join("model.tsv");
+        let new = dir.path().join("aspects.tsv");
+        std::fs::write(&old, "old model").unwrap();
+        let targets = [old.clone(), new.clone()];
+        let written = write_all_or_none(&targets, &texts("first", "second")).unwrap();
+        assert_eq!(
+            written,
+            vec![
+                Written {
+                    path: old.clone(),
+                    previous: Some(dir.path().join("model.tsv.previous")),
+                },
+                Written {
+                    path: new.clone(),
+                    previous: None,
+                },
+            ]
+        );
+        assert_eq!(std::fs::read_to_string(&old).unwrap(), "first");
+        assert_eq!(std::fs::read_to_string(&new).unwrap(), "second");
+        assert_eq!(
+            std::fs::read_to_string(previous_model(&old)).unwrap(),
+            "old model"
+        );
+        // No draft is left beside them.
+        let names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(
+            names.iter().all(|n| !n.starts_with(".webcare-")),
+            "{names:?}"
+        );
+    }
+
+    #[test]
+    fn nothing_is_replaced_when_one_target_cannot_be_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = dir.path().join("model.tsv");
+        std::fs::write(&old, "old model").unwrap();
+        let nowhere = dir.path().join("missing-dir").join("aspects.tsv");
+        let error =
+            write_all_or_none(&[old.clone(), nowhere], &texts("first", "second")).unwrap_err();
+        assert!(
+            matches!(error, ModelFileError::NotWritable { .. }),
+            "{error}"
+        );
+        assert!(error
+            .to_string()
+            .contains("aspects.tsv: cannot write there"));
+        assert_eq!(std::fs::read_to_string(&old).unwrap(), "old model");
+        assert!(!previous_model(&old).exists());
+    }
+
+    #[test]
+    fn targets_that_are_inputs_directories_or_one_file_twice_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let labeled = dir.path().join("labeled.jsonl");
+        std::fs::write(&labeled, "{}").unwrap();
+        let model = dir.path().join("model.tsv");
+
+        let mut targets = [model.clone(), labeled.clone()];
+        let error = check_targets(&mut targets, std::slice::from_ref(&labeled)).unwrap_err();
+        assert!(
+            matches!(error, ModelFileError::LabeledInput { .. }),
+            "{error}"
+        );
+
+        let mut targets = [dir.path().to_path_buf()];
+        let error = check_targets(&mut targets, &[]).unwrap_err();
+        assert!(matches!(error, ModelFileError::NotAFile { .. }), "{error}");
+
+        // The same file spelled two ways, before it exists.
+        let mut targets = [model.clone(), dir.path().join(".").join("model.tsv")];
+        let error = check_targets(&mut targets, &[]).unwrap_err();
+        assert!(matches!(error, ModelFileError::SameFile { .. }), "{error}");
+
+        let mut targets = [model.clone(), dir.path().join("aspects.tsv")];
+        check_targets(&mut targets, &[]).unwrap();
+        assert!(!model.exists(), "checking makes no file");
+    }
+}
