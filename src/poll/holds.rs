@@ -48,7 +48,8 @@ impl StateDb {
         Ok(())
     }
 
-    /// Every source's wait that has not run out by `now`, by source name.
+    /// Every source's wait that has not run out by `now`, and the failures of one that
+    /// has (the next wait grows from them), by source name.
     pub fn source_holds(
         &self,
         now: DateTime<Utc>,
@@ -165,5 +166,29 @@ mod tests {
         assert_eq!(state.source_holds(now).unwrap().len(), 1);
         state.release_source("reddit").unwrap();
         assert!(state.source_holds(now).unwrap().is_empty());
+    }
+
+    /// A wait that has run out is no wait, but its failures still set the next one.
+    #[test]
+    fn a_run_out_hold_is_kept_only_for_its_failures() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = StateDb::open(dir.path()).unwrap();
+        let now = DateTime::from_timestamp_micros(Utc::now().timestamp_micros()).unwrap();
+        let hold = |until, failures| SourceHold {
+            url: "https://f.example/rss".into(),
+            until,
+            failures,
+            last_error: String::new(),
+        };
+        let hour = chrono::Duration::hours(1);
+        state.hold_source("waits", &hold(now + hour, 0)).unwrap();
+        state.hold_source("failed", &hold(now - hour, 2)).unwrap();
+        state.hold_source("over", &hold(now - hour, 0)).unwrap();
+        state.hold_source("over-now", &hold(now, 0)).unwrap();
+        let holds = state.source_holds(now).unwrap();
+        let mut names: Vec<&str> = holds.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        assert_eq!(names, ["failed", "waits"]);
+        assert_eq!(holds["failed"].failures, 2);
     }
 }

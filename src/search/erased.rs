@@ -100,7 +100,8 @@ impl ErasedList {
         Ok(list)
     }
 
-    /// How many permalinks and authors the list holds.
+    /// How many entries the list holds: each author, and each permalink in every form
+    /// it may be stored under. More than none means something was erased.
     pub fn entries(&self) -> usize {
         self.erased.urls.len() + self.erased.authors.len()
     }
@@ -232,6 +233,52 @@ mod tests {
         list.remember(&erasure).unwrap();
         let list = ErasedList::load(dir.path()).unwrap();
         assert!(list.blocks(&mention(Some("https://f.example/t/1"), None)));
+    }
+
+    #[test]
+    fn the_list_counts_and_names_what_it_holds() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut list = ErasedList::load(dir.path()).unwrap();
+        assert_eq!(list.entries(), 0);
+        assert!(!list.has_urls());
+        assert_eq!(list.authors().count(), 0);
+        list.remember(&Erasure::Author("p_2".into())).unwrap();
+        assert!(!list.has_urls(), "an author is no permalink");
+        list.remember(&Erasure::Url("https://f.example/t/1".into()))
+            .unwrap();
+        list.remember(&Erasure::Url("https://f.example/t/2".into()))
+            .unwrap();
+        let list = ErasedList::load(dir.path()).unwrap();
+        // Each permalink in each of the forms it may be stored under, and the author.
+        let forms = super::super::erase::url_forms("https://f.example/t/1").len();
+        assert!(forms > 1);
+        assert_eq!(list.entries(), 2 * forms + 1);
+        assert!(list.has_urls());
+        assert_eq!(list.authors().collect::<Vec<_>>(), ["p_2"]);
+    }
+
+    /// A restore that left the list out must not let every erased post back in.
+    #[test]
+    fn a_missing_list_is_refused_when_the_index_recorded_erasures() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = ErasedList::load_expecting(dir.path(), 3).unwrap_err();
+        assert!(
+            matches!(err, ErasedError::Missing { entries: 3, .. }),
+            "{err}"
+        );
+        assert_eq!(
+            ErasedList::load_expecting(dir.path(), 0).unwrap().entries(),
+            0
+        );
+    }
+
+    /// Only a list that is not there is read as none: one that cannot be read stops.
+    #[test]
+    fn an_unreadable_list_is_an_error_not_an_empty_list() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join(ERASED_FILE)).unwrap();
+        let err = ErasedList::load(dir.path()).unwrap_err();
+        assert!(matches!(err, ErasedError::Read { .. }), "{err}");
     }
 
     #[test]
