@@ -218,6 +218,57 @@ async fn writer_acknowledges_only_after_the_commit_that_holds_batch_and_position
     index.writer().unwrap();
 }
 
+/// A busy source does not wait out the commit interval: once `max_docs` mentions wait,
+/// they are committed and acknowledged at once; fewer wait for the interval.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writer_commits_at_once_when_max_docs_mentions_wait() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = MentionIndex::open(dir.path()).unwrap();
+    let policy = CommitPolicy {
+        max_docs: 2,
+        interval: std::time::Duration::from_secs(3600),
+    };
+    let (handle, thread) =
+        writer::spawn(&index, policy, tokio::runtime::Handle::current()).unwrap();
+    let batch = |ids: &[&str]| Batch {
+        source: "s".into(),
+        mentions: ids
+            .iter()
+            .map(|id| mention("s", id, "asielzoekers"))
+            .collect(),
+        checkpoint: None,
+    };
+    // One mention is fewer than max_docs: it waits for the interval (an hour).
+    let one = handle.clone();
+    let waiting = tokio::spawn(async move { one.write(batch(&["1"])).await });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(!waiting.is_finished(), "one mention was committed at once");
+    assert_eq!(count(&index, "asielzoekers"), 0);
+    // The second makes two: both are committed, and both senders hear so, well within
+    // the hour.
+    let second = tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        handle.write(batch(&["2"])),
+    )
+    .await
+    .expect("two mentions waited for the interval")
+    .unwrap();
+    assert_eq!(second, 0);
+    let first = tokio::time::timeout(std::time::Duration::from_secs(30), waiting)
+        .await
+        .expect("the first sender was not answered by the same commit")
+        .unwrap()
+        .unwrap();
+    assert_eq!(first, 0);
+    assert_eq!(count(&index, "asielzoekers"), 2);
+    drop(handle);
+    tokio::task::spawn_blocking(move || thread.join())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+}
+
 #[test]
 fn a_second_writer_is_refused_with_a_clear_message() {
     let dir = tempfile::tempdir().unwrap();
