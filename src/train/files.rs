@@ -77,10 +77,11 @@ pub fn check_targets(targets: &mut [PathBuf], inputs: &[PathBuf]) -> Result<(), 
 /// Writes each text to its target, all or none as far as the file system allows: each
 /// is written whole beside its place (readable as the one it replaces, or as the umask
 /// allows: a daemon running as another user reads them), every replaced one is kept as
-/// [`previous_model`], and only then do the new ones take their places.
-pub fn write_all_or_none(
-    targets: &[PathBuf],
-    texts: &[String],
+/// [`previous_model`], and only then do the new ones take their places. One text for
+/// each target, which the types hold to.
+pub fn write_all_or_none<const N: usize>(
+    targets: &[PathBuf; N],
+    texts: &[String; N],
 ) -> Result<Vec<Written>, ModelFileError> {
     let mut drafts = Vec::new();
     for (target, text) in targets.iter().zip(texts) {
@@ -171,8 +172,8 @@ fn spelled_out(path: &Path) -> PathBuf {
 mod tests {
     use super::*;
 
-    fn texts(a: &str, b: &str) -> Vec<String> {
-        vec![a.to_string(), b.to_string()]
+    fn texts(a: &str, b: &str) -> [String; 2] {
+        [a.to_string(), b.to_string()]
     }
 
     #[test]

@@ -186,16 +186,37 @@ fn uncommitted_work_is_gone_after_a_crash_and_so_is_its_position() {
     assert_eq!(index.checkpoints().unwrap(), checkpoint("v1"));
 }
 
+/// The writer task on `index`, committing after `max_docs` mentions or `interval`.
+fn start_writer(
+    index: &MentionIndex,
+    max_docs: usize,
+    interval: std::time::Duration,
+) -> (
+    writer::WriterHandle,
+    std::thread::JoinHandle<Result<(), webcare::search::IndexError>>,
+) {
+    let policy = CommitPolicy { max_docs, interval };
+    writer::spawn(index, policy, tokio::runtime::Handle::current()).unwrap()
+}
+
+/// Drops the last handle and waits for the writer's final commit.
+async fn stop_writer(
+    handle: writer::WriterHandle,
+    thread: std::thread::JoinHandle<Result<(), webcare::search::IndexError>>,
+) {
+    drop(handle);
+    tokio::task::spawn_blocking(move || thread.join())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn writer_acknowledges_only_after_the_commit_that_holds_batch_and_position() {
     let dir = tempfile::tempdir().unwrap();
     let index = MentionIndex::open(dir.path()).unwrap();
-    let policy = CommitPolicy {
-        max_docs: 1_000,
-        interval: std::time::Duration::from_millis(100),
-    };
-    let (handle, thread) =
-        writer::spawn(&index, policy, tokio::runtime::Handle::current()).unwrap();
+    let (handle, thread) = start_writer(&index, 1_000, std::time::Duration::from_millis(100));
     let batch = Batch {
         source: "s".into(),
         mentions: vec![
@@ -208,12 +229,7 @@ async fn writer_acknowledges_only_after_the_commit_that_holds_batch_and_position
     // Visible to searches and durable with its position as soon as write() returns.
     assert_eq!(count(&index, "asielzoekers"), 2);
     assert_eq!(index.checkpoints().unwrap(), checkpoint("v2"));
-    drop(handle);
-    tokio::task::spawn_blocking(move || thread.join())
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    stop_writer(handle, thread).await;
     // A second writer cannot be opened while one runs; after it ended, it can.
     index.writer().unwrap();
 }
@@ -224,12 +240,7 @@ async fn writer_acknowledges_only_after_the_commit_that_holds_batch_and_position
 async fn writer_commits_at_once_when_max_docs_mentions_wait() {
     let dir = tempfile::tempdir().unwrap();
     let index = MentionIndex::open(dir.path()).unwrap();
-    let policy = CommitPolicy {
-        max_docs: 2,
-        interval: std::time::Duration::from_secs(3600),
-    };
-    let (handle, thread) =
-        writer::spawn(&index, policy, tokio::runtime::Handle::current()).unwrap();
+    let (handle, thread) = start_writer(&index, 2, std::time::Duration::from_secs(3600));
     let batch = |ids: &[&str]| Batch {
         source: "s".into(),
         mentions: ids
@@ -261,12 +272,7 @@ async fn writer_commits_at_once_when_max_docs_mentions_wait() {
         .unwrap();
     assert_eq!(first, 0);
     assert_eq!(count(&index, "asielzoekers"), 2);
-    drop(handle);
-    tokio::task::spawn_blocking(move || thread.join())
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    stop_writer(handle, thread).await;
 }
 
 #[test]
@@ -1133,12 +1139,7 @@ async fn the_writer_stores_again_once_a_full_disk_has_room() {
     }
     let _unmount = Unmount(disk.clone());
     let index = MentionIndex::open(&disk).unwrap();
-    let policy = CommitPolicy {
-        max_docs: 1_000,
-        interval: std::time::Duration::from_millis(50),
-    };
-    let (handle, _thread) =
-        writer::spawn(&index, policy, tokio::runtime::Handle::current()).unwrap();
+    let (handle, _thread) = start_writer(&index, 1_000, std::time::Duration::from_millis(50));
     let text = "Wachten op de IND in Ter Apel. ".repeat(40);
     let batch = |round: usize| Batch {
         source: "s".into(),
