@@ -19,6 +19,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use toml::Spanned;
 
+use crate::files::{parent_dir, Draft, Permissions};
+
 /// Failed logins allowed per client address and per user name within [`LOGIN_WINDOW`].
 pub const MAX_FAILED_LOGINS: usize = 5;
 pub const LOGIN_WINDOW: Duration = Duration::from_secs(15 * 60);
@@ -603,21 +605,12 @@ impl Users {
         let text = format!(
             "# webcare users: managed by `webcare user` and `webcare token`; hashes only.\n{text}"
         );
-        let dir = parent_dir(path);
-        std::fs::create_dir_all(dir).map_err(write_err)?;
-        // A temporary file of its own (created owner-only): two writers never share one.
-        let mut tmp = tempfile::Builder::new()
-            .prefix(".users.")
-            .tempfile_in(dir)
-            .map_err(write_err)?;
-        {
-            use std::io::Write;
-            tmp.write_all(text.as_bytes()).map_err(write_err)?;
-            keep_owner(tmp.as_file(), path);
-            tmp.as_file().sync_all().map_err(write_err)?;
-        }
-        tmp.persist(path).map_err(|e| write_err(e.error))?;
-        Ok(())
+        std::fs::create_dir_all(parent_dir(path)).map_err(write_err)?;
+        // A draft of its own (owner-only): two writers never share one.
+        let mut draft = Draft::beside(path, ".users.", Permissions::Private).map_err(write_err)?;
+        draft.write_all(text.as_bytes()).map_err(write_err)?;
+        keep_owner(draft.as_file(), path);
+        draft.put_in_place().map_err(write_err)
     }
 
     /// Reads the users file, applies `change` and writes it back, holding a lock on
@@ -674,13 +667,6 @@ fn keep_owner(file: &std::fs::File, path: &Path) {
             let _ = std::os::unix::fs::fchown(file, Some(owner.uid()), Some(owner.gid()));
         }
     }
-}
-
-/// The directory a file is in ("." for a bare name).
-pub fn parent_dir(path: &Path) -> &Path {
-    path.parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."))
 }
 
 /// A token lifetime as given on the command line or to the API: a duration ("90d") or

@@ -19,6 +19,7 @@ pub mod daemon;
 pub mod demo;
 pub mod eval;
 pub mod export;
+pub mod files;
 pub mod http;
 pub mod import;
 pub mod mention;

@@ -68,8 +68,8 @@ pub fn forget_in(paths: &[PathBuf], exists: &dyn Fn(&str) -> bool) -> usize {
             continue;
         }
         // The new file has the old one's permissions and time from the start.
-        let kept = std::fs::metadata(path).ok();
-        if let Err(e) = write_atomically(path, &after, kept.as_ref()) {
+        let modified = std::fs::metadata(path).and_then(|m| m.modified()).ok();
+        if let Err(e) = write_atomically(path, &after, modified) {
             tracing::error!(error = %e, "erased mentions stay quoted in an export file");
             continue;
         }

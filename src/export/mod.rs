@@ -22,7 +22,6 @@ pub mod settings;
 pub mod svg;
 pub mod week;
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use chrono_tz::Tz;
@@ -30,6 +29,7 @@ use chrono_tz::Tz;
 use self::data::Report;
 use self::week::IsoWeek;
 use crate::alerts::stats::Thresholds;
+use crate::files::{Draft, Permissions};
 use crate::search::MentionIndex;
 use crate::state::{StateDb, StateError};
 
@@ -330,47 +330,26 @@ pub fn remove_stale_temporary_files(dir: &Path) -> usize {
         .count()
 }
 
-/// Writes `path` through a temporary file beside it, so it is replaced whole or not at all.
-/// With the `keep`ing file's metadata, the new one has its permissions and modification
-/// time from the start (set on the temporary file before the rename), so a report an
-/// administrator closed further is never open to others, not even for a moment, and
-/// keeps the time the retention run reads.
+/// Writes `path` whole or not at all ([`crate::files`]). A file it replaces keeps its
+/// permissions from the start, so a report an administrator closed further is never open
+/// to others, not even for a moment; given `modified`, the new file has that time (the one
+/// the retention run reads: an erasure rewrites old reports and must not make them new).
 fn write_atomically(
     path: &Path,
     bytes: &[u8],
-    keep: Option<&std::fs::Metadata>,
+    modified: Option<std::time::SystemTime>,
 ) -> Result<(), ExportError> {
     let fail = |source| ExportError::Write {
         path: path.to_path_buf(),
         source,
     };
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut file = tempfile::Builder::new()
-        .prefix(TEMP_PREFIX)
-        .tempfile_in(dir)
-        .map_err(fail)?;
-    file.write_all(bytes).map_err(fail)?;
-    if let Some(modified) = keep.and_then(|m| m.modified().ok()) {
-        file.as_file().set_modified(modified).map_err(fail)?;
+    // A new export is for the team to read, as the umask allows.
+    let mut draft = Draft::beside(path, TEMP_PREFIX, Permissions::KeepOr(0o644)).map_err(fail)?;
+    draft.write_all(bytes).map_err(fail)?;
+    if let Some(modified) = modified {
+        draft.as_file().set_modified(modified).map_err(fail)?;
     }
-    match keep {
-        Some(metadata) => file
-            .as_file()
-            .set_permissions(metadata.permissions())
-            .map_err(fail)?,
-        #[cfg(unix)]
-        None => {
-            // Temporary files are private; the exports are for the team to read.
-            use std::os::unix::fs::PermissionsExt;
-            file.as_file()
-                .set_permissions(std::fs::Permissions::from_mode(0o644))
-                .map_err(fail)?;
-        }
-        #[cfg(not(unix))]
-        None => {}
-    }
-    file.persist(path).map_err(|e| fail(e.error))?;
-    Ok(())
+    draft.put_in_place().map_err(fail)
 }
 
 #[cfg(test)]
@@ -387,6 +366,22 @@ mod tests {
         check_out_dir(&out).unwrap();
         let mode = std::fs::metadata(&out).unwrap().permissions().mode();
         assert_eq!(mode & 0o007, 0, "mode {mode:o}");
+    }
+
+    /// A week exported again keeps what the administrator set on its report: a report
+    /// closed to others is not opened by the next export.
+    #[cfg(unix)]
+    #[test]
+    fn a_report_exported_again_keeps_its_permissions() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("webcare-2026-W47.csv");
+        write_atomically(&path, b"week,mentions\n", None).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        write_atomically(&path, b"week,mentions\n2026-W47,3\n", None).unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "mode {mode:o}");
+        assert!(std::fs::read_to_string(&path).unwrap().ends_with(",3\n"));
     }
 
     /// A crash while a report was written leaves a whole report under a temporary name;

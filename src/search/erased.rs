@@ -10,12 +10,12 @@
 //! the pseudonyms the index already holds.
 
 use std::collections::BTreeSet;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use super::Erasure;
+use crate::files::Permissions;
 use crate::mention::Mention;
 
 /// The file name, in the data directory.
@@ -155,25 +155,22 @@ impl ErasedList {
         Ok(())
     }
 
-    /// Replaces the file whole (a temporary file beside it, private to its owner).
+    /// Replaces the file whole, private to its owner. The write is on disk when it
+    /// returns: an erasure asked for before the post arrives has no index commit after
+    /// it to carry it there.
     fn save(&self) -> Result<(), ErasedError> {
         let fail = |source| ErasedError::Write {
             path: self.path.clone(),
             source,
         };
-        let dir = self.path.parent().unwrap_or(Path::new("."));
-        let mut file = tempfile::NamedTempFile::new_in(dir).map_err(fail)?;
         let json = serde_json::to_vec_pretty(&self.erased).map_err(std::io::Error::other);
-        file.write_all(&json.map_err(fail)?).map_err(fail)?;
-        file.as_file().sync_all().map_err(fail)?;
-        file.persist(&self.path).map_err(|e| fail(e.error))?;
-        // The rename itself must survive a power cut: an erasure asked for before the
-        // post arrives has no index commit after it to carry it to disk.
-        #[cfg(unix)]
-        std::fs::File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(fail)?;
-        Ok(())
+        crate::files::replace(
+            &self.path,
+            ".erased.",
+            &json.map_err(fail)?,
+            Permissions::Private,
+        )
+        .map_err(fail)
     }
 }
 

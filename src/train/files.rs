@@ -1,10 +1,9 @@
 //! Where `webcare train` writes its models: each place checked before minutes of
 //! training, and the models written all or none as far as the file system allows.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::access::parent_dir;
+use crate::files::{parent_dir, Draft, Permissions};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ModelFileError {
@@ -85,20 +84,15 @@ pub fn write_all_or_none<const N: usize>(
 ) -> Result<Vec<Written>, ModelFileError> {
     let mut drafts = Vec::new();
     for (target, text) in targets.iter().zip(texts) {
-        let mut draft = draft_beside(target)?;
-        let failed = |source| ModelFileError::Write {
-            path: target.clone(),
-            source,
-        };
         // The mode of the model it replaces, whatever the umask (a daemon running as
         // another user reads what it read before); a new one as the umask allows.
-        if let Ok(meta) = std::fs::metadata(target) {
-            std::fs::set_permissions(draft.path(), meta.permissions()).map_err(failed)?;
-        }
+        let mut draft = draft_beside(target)?;
         draft
             .write_all(text.as_bytes())
-            .and_then(|()| draft.as_file().sync_all())
-            .map_err(failed)?;
+            .map_err(|source| ModelFileError::Write {
+                path: target.clone(),
+                source,
+            })?;
         drafts.push(draft);
     }
     let mut previous = Vec::new();
@@ -115,10 +109,12 @@ pub fn write_all_or_none<const N: usize>(
     }
     let mut written = Vec::new();
     for ((target, draft), previous) in targets.iter().zip(drafts).zip(previous) {
-        draft.persist(target).map_err(|e| ModelFileError::Write {
-            path: target.clone(),
-            source: e.error,
-        })?;
+        draft
+            .put_in_place()
+            .map_err(|source| ModelFileError::Write {
+                path: target.clone(),
+                source,
+            })?;
         written.push(Written {
             path: target.clone(),
             previous,
@@ -143,21 +139,14 @@ pub fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
-/// A hidden temporary file in `target`'s directory, removed when dropped unless persisted.
-fn draft_beside(target: &Path) -> Result<tempfile::NamedTempFile, ModelFileError> {
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(".webcare-");
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        builder.permissions(std::fs::Permissions::from_mode(0o644));
-    }
-    builder
-        .tempfile_in(parent_dir(target))
-        .map_err(|source| ModelFileError::NotWritable {
+/// A hidden draft of `target` in its directory ([`crate::files`]).
+fn draft_beside(target: &Path) -> Result<Draft, ModelFileError> {
+    Draft::beside(target, ".webcare-", Permissions::KeepOr(0o644)).map_err(|source| {
+        ModelFileError::NotWritable {
             path: target.to_path_buf(),
             source,
-        })
+        }
+    })
 }
 
 /// `path` with its directory spelled out in full (it need not exist yet itself).
