@@ -426,6 +426,9 @@ fn score_aspects(report: &mut Report, item: &Labeled, mention: &Mention) {
 /// of its digits is left in the stored text (a half-redacted phone number is a leak).
 fn score_pii(scores: &mut PiiScores, item: &Labeled, stored: &str) {
     let runs = number_pattern();
+    // The digits of a pseudonym are none of the post's: with a new key each run, they
+    // would find a number (or a leak) by chance.
+    let stored = &crate::pipeline::pseudonym::pseudonym_pattern().replace_all(stored, "p_");
     for pii in &item.pii {
         scores.strings += 1;
         let leaked = stored.contains(pii.as_str())
@@ -437,6 +440,16 @@ fn score_pii(scores: &mut PiiScores, item: &Labeled, stored: &str) {
     }
     for number in runs.find_iter(&item.text) {
         if item.pii.iter().any(|p| p.contains(number.as_str())) {
+            continue;
+        }
+        // Digits in a handle or word ("@dierenvriend_88") are no date, time or count:
+        // the handle goes whole into a pseudonym, and whether that happened to hold the
+        // same digits would decide the count from one run to the next.
+        let in_a_word = item.text[..number.start()]
+            .chars()
+            .next_back()
+            .is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '@');
+        if in_a_word {
             continue;
         }
         scores.ordinary_numbers += 1;
@@ -566,4 +579,52 @@ pub fn render(report: &Report) -> String {
         out.push_str(&format!("line {line}: {error}\n"));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(text: &str, pii: &[&str]) -> Labeled {
+        Labeled {
+            id: "t1".into(),
+            lang: "nl".into(),
+            text: text.into(),
+            relevant: false,
+            complaint: false,
+            aspects: Vec::new(),
+            pii: pii.iter().map(|p| p.to_string()).collect(),
+            dup_group: None,
+            held_out: false,
+        }
+    }
+
+    /// What a pseudonym's hex digits hold decides nothing: the digits of a handle are
+    /// no ordinary number, and a number or a leak is not found in a pseudonym.
+    #[test]
+    fn pseudonyms_decide_no_count() {
+        let labeled = item(
+            "RT @vriend_88: hond Bram, 9 jaar. Bel 0612345678",
+            &["0612345678"],
+        );
+        for pseudonym in ["p_88aa0000000000000000bb00", "p_0612345678abcdef01234567"] {
+            let mut scores = PiiScores::default();
+            let stored = format!("RT @{pseudonym}: hond Bram, 9 jaar. Bel [phone]");
+            score_pii(&mut scores, &labeled, &stored);
+            assert_eq!((scores.strings, scores.redacted), (1, 1), "{pseudonym}");
+            assert_eq!(
+                (scores.ordinary_numbers, scores.wrongly_redacted),
+                (1, 0),
+                "{pseudonym}"
+            );
+        }
+        // A number that is gone is counted as such.
+        let mut scores = PiiScores::default();
+        score_pii(
+            &mut scores,
+            &labeled,
+            "RT @p_0123456789abcdef01234567: hond Bram, [phone] jaar.",
+        );
+        assert_eq!((scores.ordinary_numbers, scores.wrongly_redacted), (1, 1));
+    }
 }

@@ -274,13 +274,20 @@ fn did_pattern() -> &'static regex::Regex {
     })
 }
 
-/// Whether `handle` is a pseudonym already (`twitter.com/@name` went through the
-/// @mentions first).
 /// Whether `handle` is a pseudonym (`p_` and 24 hex digits) rather than a handle.
 pub fn is_pseudonym(handle: &str) -> bool {
     handle.len() == 2 + PSEUDONYM_BYTES * 2
         && handle.starts_with("p_")
         && handle[2..].bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// The pseudonyms in a text as [`Pseudonymiser::pseudonym`] writes them.
+pub fn pseudonym_pattern() -> &'static regex::Regex {
+    static PATTERN: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    PATTERN.get_or_init(|| {
+        regex::Regex::new(&format!("p_[0-9a-f]{{{}}}", PSEUDONYM_BYTES * 2))
+            .expect("pseudonym pattern compiles")
+    })
 }
 
 /// Path words of the sites in [`profile_pattern`] that are no profile ("twitter.com/

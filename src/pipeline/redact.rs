@@ -1157,10 +1157,14 @@ impl Redactor {
             let name = c.name("name").map_or("", |m| m.as_str());
             // A title whose name a form of address takes: "my lawyer Ms. Visser".
             let a_title = PEOPLE_TITLES.contains(&name.to_lowercase().as_str());
+            let role_in_lower_case = text[trigger.start()..]
+                .chars()
+                .next()
+                .is_some_and(char::is_lowercase);
             if c.name("next").is_none()
                 && !a_title
                 && is_a_persons_name(name)
-                && is_named_after_i_am(without_initials(name))
+                && is_named_after_a_role(without_initials(name), role_in_lower_case)
             {
                 out.push_str(&text[done..start + whole.start()]);
                 out.push_str(&c["keep"]);
@@ -1249,6 +1253,33 @@ fn is_named_after_i_am(words: &str) -> bool {
         && words.iter().all(|w| {
             !crate::pipeline::language::is_function_word(w) && !NOT_NAMES.contains(&w.as_str())
         })
+}
+
+/// Whether the words after one of [`PEOPLE_OF_THE_WRITER`] are a name. After a role
+/// written with a capital they are read as after "I am" ([`is_named_after_i_am`]): every
+/// word of a title has one ("My Lawyer Never Calls Back"). After a role in lower case
+/// the writer writes in sentence case, so a capital marks a name even where a word of
+/// it is also a function word in one of the languages ("my caseworker Dan Peters", "my
+/// friend Will Smith", "Karim Son Ali"), unless every word is one (a sentence run on
+/// without its full stop: "mijn advocaat Ik weet het niet", but also "my friend Will"
+/// alone, which stays).
+fn is_named_after_a_role(words: &str, role_in_lower_case: bool) -> bool {
+    if !role_in_lower_case {
+        return is_named_after_i_am(words);
+    }
+    let words: Vec<String> = words
+        .split_whitespace()
+        .map(str::to_lowercase)
+        .filter(|w| !NAME_PARTICLES.contains(&w.as_str()))
+        .collect();
+    let Some(first) = words.first() else {
+        return false;
+    };
+    !NOT_NAMES_AFTER_I_AM.contains(&first.as_str())
+        && !words.iter().any(|w| NOT_NAMES.contains(&w.as_str()))
+        && !words
+            .iter()
+            .all(|w| crate::pipeline::language::is_function_word(w))
 }
 
 /// `name` without the initials before it ("P.J. Bakker" is "Bakker").
@@ -1463,7 +1494,7 @@ pub fn is_iban(text: &str) -> bool {
         .chars()
         .filter(|c| !c.is_whitespace() && *c != '-')
         .collect();
-    if compact.len() < 15 || compact.len() > 34 {
+    if compact.len() < 15 || compact.len() > 34 || !compact.is_ascii() {
         return false;
     }
     let rearranged = compact[4..].chars().chain(compact[..4].chars());
@@ -2036,6 +2067,37 @@ mod tests {
                 "my caseworker S. el Idrissi at the COA",
                 "my caseworker [name] at the COA",
             ),
+            // After a role in lower case, a name with a word that is also a function
+            // word somewhere; a role word inside it starts nothing new.
+            (
+                "my friend Karim Son Ali helps us",
+                "my friend [name] helps us",
+            ),
+            (
+                "My caseworker Dan Peters at the COA",
+                "My caseworker [name] at the COA",
+            ),
+            ("My friend Will Smith helps", "My friend [name] helps"),
+            // The window before a role starts in the middle of a letter (24 bytes back).
+            (
+                "ééééééééééééééééééééééé our friend Ahmed Karimi kwam",
+                "ééééééééééééééééééééééé our friend [name] kwam",
+            ),
+            // ... or in the middle of the determiner.
+            (
+                "Hi our                      friend Ahmed Karimi came",
+                "Hi our                      friend [name] came",
+            ),
+            // ... or far before the role, whose match is then found by its place in it.
+            (
+                "Gisteren belde ik samen met mijn zoon Ali",
+                "Gisteren belde ik samen met mijn zoon [name]",
+            ),
+            // The match that holds the role, not another one before it in the window.
+            (
+                "Mijn zoon Syriër, mijn broer Omar",
+                "Mijn zoon Syriër, mijn broer [name]",
+            ),
             (
                 "Дата рождения: 12.03.1994, я в АЗЦ",
                 "Дата рождения: [birthdate], я в АЗЦ",
@@ -2071,6 +2133,11 @@ mod tests {
             "Ik ben Ter Apel nooit vergeten",
             "Mr. President, fix the IND asylum backlog",
             "My Lawyer Never Calls Back",
+            // Run on without a full stop: every word after the role a function word.
+            "Ik bel mijn advocaat Ik weet het niet",
+            // "my" glued to a word is no determiner, wherever the window before the
+            // role begins (here in the middle of "Tommy").
+            "Tommy                      friend Ahmed came",
             "mijn advocaat IND-zaken is goed",
             "Mijn man Syriër, ik Afghaanse",
             "Thanks @IND_NL . Great work",
@@ -2128,12 +2195,23 @@ mod tests {
         assert!(known.contains(&NAME_PLACEHOLDER));
     }
 
+    /// The window after a role ends in the middle of a letter (200 bytes on).
+    #[test]
+    fn a_window_that_ends_inside_a_letter_is_cut_before_it() {
+        let tail = "é".repeat(200);
+        let text = format!("mijn advocaat Jansen  {tail}");
+        assert!(!text.is_char_boundary("mijn ".len() + PEOPLE_WINDOW));
+        assert_eq!(redact(&text), format!("mijn advocaat [name]  {tail}"));
+    }
+
     #[test]
     fn checksums() {
         assert!(is_bsn("111222333") && is_bsn("123456782"));
         assert!(!is_bsn("123456789") && !is_bsn("000000000"));
         assert!(is_iban("NL91ABNA0417164300") && is_iban("NL20 INGB 0001 2345 67"));
         assert!(!is_iban("NL91ABNA0417164301"));
+        // Letters beyond ASCII are no IBAN's, wherever they stand.
+        assert!(!is_iban("NLé1ABNA0417164300") && !is_iban("NL9ĳABNA0417164300"));
     }
 
     #[test]
