@@ -2197,7 +2197,7 @@ mod tests {
 
     /// The window after a role ends in the middle of a letter (200 bytes on).
     #[test]
-    fn a_window_that_ends_inside_a_letter_is_cut_before_it() {
+    fn a_window_that_ends_inside_a_letter_ends_at_its_edge() {
         let tail = "é".repeat(200);
         let text = format!("mijn advocaat Jansen  {tail}");
         assert!(!text.is_char_boundary("mijn ".len() + PEOPLE_WINDOW));
