@@ -1617,6 +1617,16 @@ mod tests {
                 "mijn naam is karim el amrani, ik wacht",
                 "mijn naam is [name], ik wacht",
             ),
+            // A particle joins two names, nothing else does; one not followed by a
+            // name ends it.
+            (
+                "ik heet karim en wacht al een jaar",
+                "ik heet [name] en wacht al een jaar",
+            ),
+            (
+                "mijn naam is karim van de IND-brief",
+                "mijn naam is [name] van de IND-brief",
+            ),
             ("my name is abdi warsame hassan", "my name is [name]"),
             ("اسمي محمد أحمد علي حسن الكريمي", "اسمي [name]"),
             ("اسمي محمد وعمري ٢٥ سنة", "اسمي [name] وعمري ٢٥ سنة"),
@@ -1735,6 +1745,8 @@ mod tests {
             "my surname is too long for the IND system",
             "mon prénom est différent sur mon passeport",
             "ik heet u van harte welkom",
+            // A particle first is no name's start.
+            "mijn naam is de enige die wacht",
             "de mevrouw van de IND",
         ] {
             assert_unchanged(text);
