@@ -1630,6 +1630,8 @@ mod tests {
             ("my name is abdi warsame hassan", "my name is [name]"),
             ("اسمي محمد أحمد علي حسن الكريمي", "اسمي [name]"),
             ("اسمي محمد وعمري ٢٥ سنة", "اسمي [name] وعمري ٢٥ سنة"),
+            // A name may begin with و (Walid); only after a name is it "and".
+            ("اسمي وليد حسن", "اسمي [name]"),
             ("Mijn naam is: Yusuf Haddad.", "Mijn naam is: [name]."),
             (
                 "Mijn voornaam is Yusuf, mijn achternaam is Haddad.",
