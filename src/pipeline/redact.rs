@@ -1024,10 +1024,14 @@ impl Redactor {
                 more = NAME_WORDS - 1
             ))
             .expect("the people pattern compiles"),
+            // After a title the name may begin with its particles ("dr. van Dijk");
+            // after the role itself it may not ("mijn voogd van Nidos" is where the
+            // guardian works).
             people_triggers: Regex::new(&format!(
-                r"(?i:{roles})\s*,?\s+(?:(?i:{titles})\.?\s+)?\p{{Lu}}[\p{{Ll}}.]",
+                r"(?i:{roles})\s*,?\s+(?:(?i:{titles})\.?\s+(?:(?:{particles})\s+)*)?\p{{Lu}}[\p{{Ll}}.]",
                 roles = people_roles(),
                 titles = PEOPLE_TITLES.join("|"),
+                particles = NAME_PARTICLES.join("|"),
             ))
             .expect("the people triggers compile"),
             caseless_names: Regex::new(&format!(
@@ -1295,20 +1299,17 @@ fn without_initials(name: &str) -> &str {
 }
 
 /// Whether the words after one of [`PEOPLE_OF_THE_WRITER`] are a person's name rather
-/// than what follows such a word as often: "van" and an organisation ("mijn voogd van
-/// Nidos"), an initial that already stands for a name ("de advocaat van B."), a place
-/// with a Turkish case ending ("Avukatım Amsterdam'da").
+/// than what follows such a word as often: an organisation ("mijn voogd Nidos"; "van
+/// Nidos" starts no trigger), an initial that already stands for a name ("de advocaat
+/// van B."), a place with a Turkish case ending ("Avukatım Amsterdam'da").
 fn is_a_persons_name(name: &str) -> bool {
     let plain = without_initials(name);
-    // "van" after a role is an organisation; after initials a surname ("A. de Vries").
-    let starts_lower =
-        plain.len() == name.len() && plain.chars().next().is_some_and(char::is_lowercase);
     let a_letter = plain.chars().filter(|c| c.is_alphabetic()).count() <= 1;
     let suffixed = plain
         .split(['\'', '’'])
         .skip(1)
         .any(|after| after.chars().next().is_some_and(char::is_lowercase));
-    !(starts_lower || a_letter || suffixed || is_an_organisation(plain))
+    !(a_letter || suffixed || is_an_organisation(plain))
 }
 
 /// Whether `name` begins like an organisation's ([`ORGANISATIONS`]).
@@ -1749,6 +1750,10 @@ mod tests {
             "ik heet u van harte welkom",
             // A particle first is no name's start.
             "mijn naam is de enige die wacht",
+            // "van" after a role is where the person works, not their name (after a
+            // title it is: below).
+            "mijn voogd van Nidos belt niet terug",
+            "Mijn begeleider van Vluchtelingenwerk helpt",
             "de mevrouw van de IND",
         ] {
             assert_unchanged(text);
@@ -2102,6 +2107,12 @@ mod tests {
                 "Hi our                      friend Ahmed Karimi came",
                 "Hi our                      friend [name] came",
             ),
+            // A name with its particles after a title.
+            (
+                "Mijn advocaat dr. van Dijk belt niet",
+                "Mijn advocaat dr. [name] belt niet",
+            ),
+            ("my lawyer Dr. de Vries won", "my lawyer Dr. [name] won"),
             // ... or far before the role, whose match is then found by its place in it.
             (
                 "Gisteren belde ik samen met mijn zoon Ali",
