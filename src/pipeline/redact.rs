@@ -1810,6 +1810,8 @@ mod tests {
             ("postcode: 9561 ab", "postcode: [postcode]"),
             ("mijn postcode is 9561 AB", "mijn postcode is [postcode]"),
             ("mijn postcode is 9561 ab", "mijn postcode is [postcode]"),
+            // A postcode that reads as a year is one unless a year's abbreviation follows.
+            ("Kerkstraat 5, 2011 AB Haarlem", "[address], [postcode] Haarlem"),
             ("Dorpsstraat 12 sinds 2024 en", "[address] sinds 2024 en"),
             (
                 "de postcode-check van 2024 en 2025",
