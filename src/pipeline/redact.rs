@@ -1811,7 +1811,10 @@ mod tests {
             ("mijn postcode is 9561 AB", "mijn postcode is [postcode]"),
             ("mijn postcode is 9561 ab", "mijn postcode is [postcode]"),
             // A postcode that reads as a year is one unless a year's abbreviation follows.
-            ("Kerkstraat 5, 2011 AB Haarlem", "[address], [postcode] Haarlem"),
+            (
+                "Kerkstraat 5, 2011 AB Haarlem",
+                "[address], [postcode] Haarlem",
+            ),
             ("Dorpsstraat 12 sinds 2024 en", "[address] sinds 2024 en"),
             (
                 "de postcode-check van 2024 en 2025",
@@ -2237,6 +2240,10 @@ mod tests {
         assert!(!is_bsn("123456789") && !is_bsn("000000000"));
         assert!(is_iban("NL91ABNA0417164300") && is_iban("NL20 INGB 0001 2345 67"));
         assert!(!is_iban("NL91ABNA0417164301"));
+        // From 15 characters (Norway's) to 34, the standard's longest; a valid check
+        // outside them is none.
+        assert!(is_iban("NO93 8601 1117 947") && is_iban("XX44123456789012345678901234567890"));
+        assert!(!is_iban("XX361234567890") && !is_iban("XX881234567890123456789012345678901"));
         // Letters beyond ASCII are no IBAN's, wherever they stand.
         assert!(!is_iban("NLé1ABNA0417164300") && !is_iban("NL9ĳABNA0417164300"));
     }
