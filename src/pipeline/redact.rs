@@ -1300,8 +1300,8 @@ fn without_initials(name: &str) -> &str {
 
 /// Whether the words after one of [`PEOPLE_OF_THE_WRITER`] are a person's name rather
 /// than what follows such a word as often: an organisation ("mijn voogd Nidos"; "van
-/// Nidos" starts no trigger), an initial that already stands for a name ("de advocaat
-/// van B."), a place with a Turkish case ending ("Avukatım Amsterdam'da").
+/// Nidos" starts no trigger), an initial that already stands for a name ("mijn
+/// advocaat B."), a place with a Turkish case ending ("Avukatım Amsterdam'da").
 fn is_a_persons_name(name: &str) -> bool {
     let plain = without_initials(name);
     let a_letter = plain.chars().filter(|c| c.is_alphabetic()).count() <= 1;
