@@ -281,7 +281,7 @@ const PART_OF_NAME_INTRODUCTIONS: &[&str] = &[
 /// within one. Not German, whose nouns have capitals: "Ich bin Dolmetscherin". Not "I
 /// Am", which is a title's, whose every word has a capital. Far more often than a name,
 /// a nationality, a faith or a state follows ("Ik ben Syriër", "I'm Muslim", "I'm
-/// Tired"): see [`is_named_after_i_am`].
+/// Tired"): see [`is_named`].
 const I_AM: &[&str] = &["[Ii]k ben", "I am", "I['’]m", "[Jj]e suis"];
 
 /// Words with a capital after "I am" that are no names, in lower case: nationalities,
@@ -643,7 +643,7 @@ const NOT_NAMES_AFTER_I_AM: &[&str] = &[
 ];
 
 /// The particles [`name_word`] allows before a name in lower case, and
-/// [`is_named_after_i_am`] and [`caseless_name_end`] in any case ("Van Dijk").
+/// [`is_named`] and [`caseless_name_end`] in any case ("Van Dijk").
 const NAME_PARTICLES: &[&str] = &[
     "de", "van", "der", "den", "ter", "te", "el", "al", "von", "da", "di", "du", "le", "la", "bin",
     "ben", "abu", "ibn",
@@ -676,9 +676,10 @@ const FORMS_OF_ADDRESS: &[&str] = &[
 
 /// A person named by who they are to the writer: "mijn advocaat Jansen", "my caseworker
 /// Sarah de Vries", "mijn zoon Omar Hassan", "Avukatım Mehmet Kaya", "de medewerker
-/// heette Pieter Visser" (determiners and roles, patterns, in any case). The name after them has capitals and
-/// is checked as one after "I am" ([`is_named_after_i_am`]): "mijn advocaat Syriër"
-/// and a title in capitals ("My Lawyer Never Calls") stay. Not German, whose nouns have
+/// heette Pieter Visser" (determiners and roles, patterns, in any case). The name after
+/// them has capitals and is checked as one ([`is_named`], as after "I am" where the role
+/// has a capital): "mijn advocaat Syriër" and a title in capitals ("My Lawyer Never
+/// Calls") stay. Not German, whose nouns have
 /// capitals ("mein Anwalt Widerspruch"), nor "genaamd" ("een wet genaamd
 /// Spreidingswet").
 const PEOPLE_OF_THE_WRITER: &[(&str, &str)] = &[
@@ -1092,7 +1093,7 @@ impl Redactor {
         });
         let text = self.i_am_names.replace_all(&text, |c: &Captures| {
             let name = c.name("name").map_or("", |m| m.as_str());
-            if c.name("next").is_none() && is_named_after_i_am(name) {
+            if c.name("next").is_none() && is_named(name, false) {
                 format!("{}{replacement}", &c["keep"])
             } else {
                 c[0].to_string()
@@ -1168,7 +1169,7 @@ impl Redactor {
             if c.name("next").is_none()
                 && !a_title
                 && is_a_persons_name(name)
-                && is_named_after_a_role(without_initials(name), role_in_lower_case)
+                && is_named(without_initials(name), role_in_lower_case)
             {
                 out.push_str(&text[done..start + whole.start()]);
                 out.push_str(&c["keep"]);
@@ -1240,11 +1241,18 @@ fn caseless_name_end(words: &str) -> usize {
     end
 }
 
-/// Whether the words after "I am" ([`I_AM`]) are a name: none of them a function word
-/// (title case: "I'm Tired Of Waiting") and the first not a nationality, faith or state
-/// ([`NOT_NAMES_AFTER_I_AM`]). The caller has seen no capital after them: in a title every
-/// word has one.
-fn is_named_after_i_am(words: &str) -> bool {
+/// Whether the words after "I am" ([`I_AM`]) or a person's role
+/// ([`PEOPLE_OF_THE_WRITER`]) are a name: the first not a nationality, faith or state
+/// ([`NOT_NAMES_AFTER_I_AM`]), none of them one of [`NOT_NAMES`], and as to function
+/// words, as the writer writes. The caller has seen no capital after them. After "I am"
+/// or a role with a capital, every word of a title has one ("I'm Tired Of Waiting", "My
+/// Lawyer Never Calls Back"): none may be a function word. After a role in lower case
+/// (`in_sentence_case`) a capital marks a name even where a word of it is also a
+/// function word in one of the languages ("my caseworker Dan Peters", "my friend Will
+/// Smith", "Karim Son Ali"), unless every word is one (a sentence run on without its
+/// full stop: "mijn advocaat Ik weet het niet", but also "my friend Will" alone, which
+/// stays).
+fn is_named(words: &str, in_sentence_case: bool) -> bool {
     let words: Vec<String> = words
         .split_whitespace()
         .map(str::to_lowercase)
@@ -1253,37 +1261,14 @@ fn is_named_after_i_am(words: &str) -> bool {
     let Some(first) = words.first() else {
         return false;
     };
-    !NOT_NAMES_AFTER_I_AM.contains(&first.as_str())
-        && words.iter().all(|w| {
-            !crate::pipeline::language::is_function_word(w) && !NOT_NAMES.contains(&w.as_str())
-        })
-}
-
-/// Whether the words after one of [`PEOPLE_OF_THE_WRITER`] are a name. After a role
-/// written with a capital they are read as after "I am" ([`is_named_after_i_am`]): every
-/// word of a title has one ("My Lawyer Never Calls Back"). After a role in lower case
-/// the writer writes in sentence case, so a capital marks a name even where a word of
-/// it is also a function word in one of the languages ("my caseworker Dan Peters", "my
-/// friend Will Smith", "Karim Son Ali"), unless every word is one (a sentence run on
-/// without its full stop: "mijn advocaat Ik weet het niet", but also "my friend Will"
-/// alone, which stays).
-fn is_named_after_a_role(words: &str, role_in_lower_case: bool) -> bool {
-    if !role_in_lower_case {
-        return is_named_after_i_am(words);
-    }
-    let words: Vec<String> = words
-        .split_whitespace()
-        .map(str::to_lowercase)
-        .filter(|w| !NAME_PARTICLES.contains(&w.as_str()))
-        .collect();
-    let Some(first) = words.first() else {
-        return false;
+    let function_word = |w: &String| crate::pipeline::language::is_function_word(w);
+    let function_words_refuse = match in_sentence_case {
+        true => words.iter().all(function_word),
+        false => words.iter().any(function_word),
     };
     !NOT_NAMES_AFTER_I_AM.contains(&first.as_str())
         && !words.iter().any(|w| NOT_NAMES.contains(&w.as_str()))
-        && !words
-            .iter()
-            .all(|w| crate::pipeline::language::is_function_word(w))
+        && !function_words_refuse
 }
 
 /// `name` without the initials before it ("P.J. Bakker" is "Bakker").
