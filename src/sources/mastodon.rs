@@ -243,6 +243,16 @@ mod tests {
         assert_eq!(m.streams(), ["tags:asielzoekers+ind"]);
     }
 
+    /// Mastodon pages by `max_id` as deep as a timeline goes: no status to an older page
+    /// means it will never come, so every one is an error to retry with the walk kept.
+    #[test]
+    fn no_status_gives_a_walk_up() {
+        let m = source(&["IND"], None);
+        for status in [400, 401, 403, 404, 410, 429, 500, 503] {
+            assert!(!m.refuses_cursor(status), "{status}");
+        }
+    }
+
     #[test]
     fn statuses_become_mentions() {
         let m = source(&["IND"], None);

@@ -723,6 +723,7 @@ fn remember_ahead(stream: &mut Stream, delivered: Vec<Key>) {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
     use std::sync::Mutex;
 
     use super::*;
@@ -746,6 +747,14 @@ mod tests {
         round: Option<usize>,
         /// Lists the posts of one time lowest id first, against our order.
         lowest_first: bool,
+        /// Posts listed but not to be delivered (taken down, not public).
+        withheld: Mutex<Vec<String>>,
+        /// Entries on every page that cannot be read as posts.
+        unreadable: usize,
+        /// The HTTP status with which the server refuses an older page, if any.
+        refuses: Option<u16>,
+        /// Pages read.
+        reads: AtomicUsize,
     }
 
     impl Fake {
@@ -759,7 +768,20 @@ mod tests {
                 ignores_cursor: false,
                 round: None,
                 lowest_first: false,
+                withheld: Mutex::new(Vec::new()),
+                unreadable: 0,
+                refuses: None,
+                reads: AtomicUsize::new(0),
             }
+        }
+
+        /// Takes post `id` off `stream` (deleted by its author).
+        fn unpublish(&self, stream: usize, id: &str) {
+            self.posts.lock().unwrap()[stream].retain(|key| key.id != id);
+        }
+
+        fn reads(&self) -> usize {
+            self.reads.load(AtomicOrdering::SeqCst)
         }
 
         /// Adds posts `ids` to `stream`, a minute apart, the last one at `until`.
@@ -800,9 +822,20 @@ mod tests {
         fn streams(&self) -> &[String] {
             &self.labels
         }
-        fn request(&self, stream: usize, cursor: Option<&str>, _: Option<&Key>) -> FetchRequest {
-            let url = format!("http://fake/{stream}?offset={}", cursor.unwrap_or("0"));
+        fn request(
+            &self,
+            stream: usize,
+            cursor: Option<&str>,
+            floor: Option<&Key>,
+        ) -> FetchRequest {
+            let mut url = format!("http://fake/{stream}?offset={}", cursor.unwrap_or("0"));
+            if let Some(floor) = floor {
+                url.push_str(&format!("&since={}", floor.id));
+            }
             FetchRequest::get(url::Url::parse(&url).unwrap(), "application/json")
+        }
+        fn refuses_cursor(&self, status: u16) -> bool {
+            self.refuses == Some(status)
         }
         fn read(
             &self,
@@ -811,14 +844,16 @@ mod tests {
             _: &Body,
             now: DateTime<Utc>,
         ) -> Result<Chunk, SourceError> {
+            self.reads.fetch_add(1, AtomicOrdering::SeqCst);
             let asked: usize = cursor.map_or(0, |c| c.parse().unwrap());
             let offset = if self.ignores_cursor { 0 } else { asked };
             let posts = self.posts.lock().unwrap();
+            let withheld = self.withheld.lock().unwrap();
             let item = |key: &Key, pinned| Item {
                 key: key.clone(),
                 mention: Mention::new("fake", &key.id, key.at, now),
                 pinned,
-                withheld: false,
+                withheld: withheld.contains(&key.id),
             };
             let pinned = self.pinned.lock().unwrap();
             let items: Vec<Item> = pinned
@@ -839,7 +874,7 @@ mod tests {
             Ok(Chunk {
                 items,
                 next,
-                unreadable: Vec::new(),
+                unreadable: vec!["an entry without its id".into(); self.unreadable],
             })
         }
     }
@@ -1337,5 +1372,256 @@ mod tests {
         assert!(Key::new(t, "9") < Key::new(t, "10"));
         assert!(Key::new(t, "99") < Key::new(t + TimeDelta::seconds(1), "1"));
         assert!(Key::new(t, "") < Key::new(t, "1"));
+    }
+
+    #[test]
+    fn an_edge_remembers_each_tie_once_and_at_most_max_ties() {
+        let t = Utc::now();
+        let mut edge = Edge::new(Key::new(t, "a"));
+        edge.tie("a");
+        edge.tie("b");
+        edge.tie("b");
+        assert_eq!(edge.ties, vec!["b"], "neither its own id nor one twice");
+        for i in 0..MAX_TIES + 10 {
+            edge.tie(&format!("x{i}"));
+        }
+        assert_eq!(edge.ties.len(), MAX_TIES);
+        assert_eq!(edge.ties[0], "b", "the first remembered are kept");
+    }
+
+    #[test]
+    fn the_walk_is_the_listings_source() {
+        let source = walk(Fake::new(1, 5), 2, 48);
+        assert_eq!((source.name(), source.kind()), ("fake", "fake"));
+        assert_eq!(source.max_pages(), 2);
+    }
+
+    /// A 304 (a proxy's, these APIs are not asked conditionally) changes nothing: the
+    /// position stays, the walk is not started afresh from the backfill horizon.
+    #[test]
+    fn a_not_modified_answer_keeps_the_position() {
+        let now = Utc::now();
+        let fake = Fake::new(1, 5);
+        fake.publish(0, 0..3, now - TimeDelta::hours(1));
+        let source = walk(fake, 5, 48);
+        let (_, position) = poll(&source, &Position::Null, now);
+        assert!(position["streams"]["s0"]["mark"].is_object(), "{position}");
+        let request = source.first_request(&position);
+        let page = source
+            .parse(&request, &position, Fetched::NotModified, now)
+            .unwrap();
+        assert!(page.mentions.is_empty() && page.next.is_none());
+        assert_eq!(page.position, position);
+    }
+
+    /// What a page held is counted whole: posts new and known, entries that cannot be
+    /// read, and new posts that are not to be delivered (withheld once, not again).
+    #[test]
+    fn a_page_counts_what_it_held_and_what_it_withheld() {
+        let now = Utc::now();
+        let mut fake = Fake::new(1, 5);
+        fake.unreadable = 2;
+        fake.publish(0, 0..3, now - TimeDelta::hours(1));
+        fake.withheld.lock().unwrap().push("0-1".into());
+        let source = walk(fake, 5, 48);
+        let request = source.first_request(&Position::Null);
+        let page = source
+            .parse(&request, &Position::Null, Fetched::Body(body()), now)
+            .unwrap();
+        let ids: Vec<String> = page.mentions.into_iter().map(|m| m.external_id).collect();
+        assert_eq!(sorted(ids), vec!["0-0", "0-2"]);
+        assert_eq!((page.items_seen, page.withheld), (5, 1));
+        assert_eq!(page.unreadable.len(), 2);
+        // Known now, the withheld post is not counted again.
+        let request = source.first_request(&page.position);
+        let again = source
+            .parse(&request, &page.position, Fetched::Body(body()), now)
+            .unwrap();
+        assert!(again.mentions.is_empty());
+        assert_eq!((again.items_seen, again.withheld), (5, 0));
+    }
+
+    /// The newest item delivered is the floor the API may filter by; the backfill
+    /// horizon is no item and is not sent.
+    #[test]
+    fn a_walk_tells_the_api_its_floor_item_and_no_horizon() {
+        let now = Utc::now();
+        let fake = Fake::new(1, 2);
+        fake.publish(0, 0..5, now - TimeDelta::hours(1));
+        let source = walk(fake, 1, 48);
+        let (_, position) = poll(&source, &Position::Null, now);
+        let gap = source.first_request(&position);
+        assert_eq!(
+            gap.url.as_str(),
+            "http://fake/0?offset=2",
+            "a first walk's gap"
+        );
+        let (_, position) = poll_until_quiet(&source, position, now);
+        let mark = source.first_request(&position);
+        assert_eq!(mark.url.as_str(), "http://fake/0?offset=0&since=0-4");
+        // A walk from that mark left unfinished: its gap asks above the mark too.
+        source
+            .listing
+            .publish(0, 10..15, now - TimeDelta::minutes(1));
+        let (_, position) = poll(&source, &position, now);
+        let gap = source.first_request(&position);
+        assert_eq!(gap.url.as_str(), "http://fake/0?offset=2&since=0-4");
+    }
+
+    /// A server that refuses an older page (Bluesky's 403 beyond its search depth): the
+    /// walk is closed where it is and what it leaves out is said; any other status is an
+    /// error to retry, the walk kept.
+    #[test]
+    fn a_refused_older_page_gives_the_walk_up_and_other_statuses_keep_it() {
+        let now = Utc::now();
+        let mut fake = Fake::new(1, 2);
+        fake.refuses = Some(403);
+        fake.publish(0, 0..5, now - TimeDelta::hours(1));
+        let source = walk(fake, 1, 48);
+        let (first, position) = poll(&source, &Position::Null, now);
+        assert_eq!(first, vec!["0-4", "0-3"]);
+        let request = source.first_request(&position);
+        assert_eq!(source.give_up(&request, &position, 500), None);
+        let (given_up, why) = source.give_up(&request, &position, 403).unwrap();
+        assert!(
+            why.starts_with("s0: the posts after ")
+                && why.ends_with("are skipped: the server refused the older page"),
+            "{why}"
+        );
+        let stream = &given_up["streams"]["s0"];
+        assert!(stream.get("gap").is_none(), "{given_up}");
+        assert_eq!(stream["mark"]["id"], "0-4", "{given_up}");
+        // The next poll reads only what is new.
+        source.listing.publish(0, 5..6, now - TimeDelta::minutes(1));
+        let (got, _) = poll(&source, &given_up, now);
+        assert_eq!(got, vec!["0-5"]);
+    }
+
+    /// The walk stops at the first post older than its floor, also when the floor's own
+    /// post is gone (deleted by its author): it does not page through the whole history.
+    #[test]
+    fn a_walk_ends_at_the_first_older_post_when_the_marks_post_is_gone() {
+        let now = Utc::now();
+        let fake = Fake::new(1, 2);
+        fake.publish(0, 0..20, now - TimeDelta::hours(1));
+        let source = walk(fake, 20, 48);
+        let (first, position) = poll(&source, &Position::Null, now);
+        assert_eq!(first.len(), 20);
+        source.listing.unpublish(0, "0-19");
+        source
+            .listing
+            .publish(0, 30..31, now - TimeDelta::minutes(1));
+        let before = source.listing.reads();
+        let (got, position) = poll(&source, &position, now);
+        assert_eq!(got, vec!["0-30"]);
+        assert_eq!(source.listing.reads() - before, 1, "one page read");
+        assert!(position["streams"]["s0"].get("gap").is_none(), "{position}");
+    }
+
+    /// Posts of the floor's very time listed across page breaks below it: the walk goes
+    /// on past a page that ends at that time, and they all come.
+    #[test]
+    fn posts_of_the_marks_time_listed_over_several_pages_below_it_come() {
+        let now = Utc::now();
+        let fake = Fake::new(1, 2);
+        let second = now - TimeDelta::minutes(5);
+        fake.publish(0, 0..4, second - TimeDelta::minutes(1));
+        fake.publish_together(0, 20..22, second);
+        let source = walk(fake, 10, 48);
+        let (first, position) = poll(&source, &Position::Null, now);
+        assert_eq!(first.len(), 6);
+        // Of the mark's second, lower ids: listed below the mark's page.
+        source.listing.publish_together(0, 5..8, second);
+        let (got, position) = poll(&source, &position, now);
+        assert_eq!(sorted(got), vec!["0-5", "0-6", "0-7"]);
+        let (got, _) = poll(&source, &position, now);
+        assert!(got.is_empty(), "{got:?}");
+    }
+
+    /// A walk given up at the floor's time says that only posts of that time may be
+    /// left out, not a span of time.
+    #[test]
+    fn a_walk_given_up_at_the_floors_time_says_only_that_time_is_skipped() {
+        let now = Utc::now();
+        let second = now - TimeDelta::minutes(5);
+        let fake = Fake::new(1, 2);
+        fake.publish(0, 0..4, second - TimeDelta::minutes(1));
+        fake.publish_together(0, 20..22, second);
+        let mut source = walk(fake, 10, 48);
+        let (_, position) = poll(&source, &Position::Null, now);
+        source.listing.publish_together(0, 5..8, second);
+        source.listing.stuck = Some("2".into());
+        let (got, _, skips) = poll_telling_skips(&source, &position, now, TimeDelta::zero());
+        assert_eq!(sorted(got), vec!["0-6", "0-7"]);
+        let time = second.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        assert_eq!(
+            skips,
+            vec![format!(
+                "s0: posts of {time} listed below the pages read, if any, are skipped: \
+                 the server answered the older page with the cursor it was asked for"
+            )]
+        );
+    }
+
+    /// Cursors that go round through as many pages as are remembered are still caught.
+    #[test]
+    fn a_circle_of_as_many_cursors_as_are_remembered_is_caught() {
+        let now = Utc::now();
+        let mut fake = Fake::new(1, 1);
+        fake.round = Some(REMEMBERED_CURSORS);
+        fake.publish(0, 0..40, now - TimeDelta::hours(1));
+        let source = walk(fake, 60, 48);
+        let (_, _, skips) = poll_telling_skips(&source, &Position::Null, now, TimeDelta::zero());
+        assert_eq!(skips.len(), 1, "{skips:?}");
+        assert!(skips[0].contains("go round in a circle"), "{skips:?}");
+        assert_eq!(source.listing.reads(), REMEMBERED_CURSORS + 1);
+    }
+
+    /// A gap saved by an older version with its newest item ahead of our clock: closing
+    /// it puts the mark at our clock, not ahead, so posts written meanwhile still come.
+    #[test]
+    fn a_saved_walk_whose_top_is_ahead_closes_with_the_mark_at_our_clock() {
+        let now = Utc::now();
+        let fake = Fake::new(1, 5);
+        fake.publish(0, 0..5, now - TimeDelta::hours(1));
+        let source = walk(fake, 5, 48);
+        let floor = Key::new(now - TimeDelta::hours(2), "0-0");
+        let saved = serde_json::json!({"streams": {"s0": {
+            "mark": floor,
+            "gap": {"cursor": "3", "floor": floor, "top": Key::new(now + TimeDelta::days(365), "x")},
+        }}});
+        let (_, position) = poll(&source, &saved, now);
+        let mark = &position["streams"]["s0"]["mark"];
+        assert_eq!(mark["at"], serde_json::json!(now), "{position}");
+        source
+            .listing
+            .publish(0, 10..11, now + TimeDelta::minutes(1));
+        let (got, _) = poll(&source, &position, now + TimeDelta::minutes(2));
+        assert_eq!(got, vec!["0-10"]);
+    }
+
+    #[test]
+    fn a_finished_walk_never_moves_the_mark_back() {
+        let now = Utc::now();
+        let mut stream = Stream {
+            mark: Some(Edge::new(Key::new(now, "new"))),
+            ..Stream::default()
+        };
+        stream.finish(
+            Some(Edge::new(Key::new(now - TimeDelta::hours(1), "old"))),
+            now,
+        );
+        assert_eq!(stream.mark.map(|m| m.key.id), Some("new".into()));
+    }
+
+    #[test]
+    fn at_most_max_ahead_posts_are_remembered_the_oldest_forgotten() {
+        let now = Utc::now();
+        let mut stream = Stream::default();
+        let keys: Vec<Key> = (0..MAX_AHEAD + 50)
+            .map(|i| Key::new(now + TimeDelta::minutes(i as i64 + 1), format!("{i}")))
+            .collect();
+        remember_ahead(&mut stream, keys.clone());
+        assert_eq!(stream.ahead, keys[50..].to_vec());
     }
 }
