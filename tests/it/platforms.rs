@@ -853,6 +853,43 @@ async fn the_fixture_responses_become_clean_mentions() {
     }
 }
 
+/// A post taken down (a moderator removed it, its text is now "[removed]") is neither
+/// stored nor counted as kept or dropped: the poll's report, which `/api/sources` shows,
+/// counts it as withheld.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_post_taken_down_is_counted_as_withheld_and_not_stored() {
+    let path = fixtures::repo().join("tests/fixtures/platforms/reddit/new.json");
+    let page = std::fs::read_to_string(path).unwrap();
+    let text = "The Dutch asylum procedure took 14 months for my brother. At his IND interview \
+                the interpreter spoke the wrong dialect & nobody checked the report.";
+    assert!(page.contains(text), "the fixture holds the post");
+    let mock = Mock::start().await;
+    mock.always(Inject::Raw(
+        "application/json",
+        page.replace(text, "[removed]"),
+    ));
+    let sources = source_toml(Kind::Reddit, "s", &mock.base, 3)
+        .replace("backfill = \"2d\"", "backfill = \"20000d\"");
+    let dir = tempfile::tempdir().unwrap();
+    let config = platform_config(dir.path(), &sources);
+    let source = webcare::sources::build(&config.sources[0]).unwrap();
+    let harness = Harness::start(&config);
+    let mut checkpoint = SourceCheckpoint::default();
+    let report = harness
+        .poller
+        .poll_once(source.as_ref(), &mut checkpoint)
+        .await
+        .unwrap();
+    assert_eq!(
+        (report.kept, report.dropped, report.withheld),
+        (2, 1, 1),
+        "{report:?}"
+    );
+    assert_eq!((checkpoint.items_seen, checkpoint.items_kept), (3, 2));
+    assert_eq!(harness.index.num_mentions(), 2);
+    harness.finish().await;
+}
+
 #[test]
 fn the_shipped_config_and_the_readme_cover_every_kind_and_key() {
     let path = fixtures::repo().join("config/webcare.toml");
