@@ -828,28 +828,45 @@ async fn the_fixture_responses_become_clean_mentions() {
 
         // Served from a mock, through the pipeline: the off-topic post is dropped. The same
         // page served again and again (a cursor the mock ignores) is not delivered twice.
-        let mock = Mock::start().await;
-        mock.always(Inject::Raw(
-            "application/json",
-            String::from_utf8(bytes).unwrap(),
-        ));
-        let sources = source_toml(kind, "s", &mock.base, 3)
-            .replace("backfill = \"2d\"", "backfill = \"20000d\"");
-        let dir = tempfile::tempdir().unwrap();
-        let config = platform_config(dir.path(), &sources);
-        let source = webcare::sources::build(&config.sources[0]).unwrap();
-        let harness = Harness::start(&config);
-        let report = harness
-            .poller
-            .poll_once(source.as_ref(), &mut SourceCheckpoint::default())
-            .await
-            .unwrap();
+        let served = poll_a_served_page(kind, String::from_utf8(bytes).unwrap()).await;
+        let report = &served.report;
         assert_eq!(
             (report.kept, report.dropped),
             (3, 1),
             "{kind:?}: {report:?}"
         );
-        harness.finish().await;
+        served.harness.finish().await;
+    }
+}
+
+/// One poll of a source of `kind` whose server answers every request with `page`.
+struct ServedPoll {
+    harness: Harness,
+    report: webcare::poll::PollReport,
+    checkpoint: SourceCheckpoint,
+    _dir: tempfile::TempDir,
+}
+
+async fn poll_a_served_page(kind: Kind, page: String) -> ServedPoll {
+    let mock = Mock::start().await;
+    mock.always(Inject::Raw("application/json", page));
+    let sources =
+        source_toml(kind, "s", &mock.base, 3).replace("backfill = \"2d\"", "backfill = \"20000d\"");
+    let dir = tempfile::tempdir().unwrap();
+    let config = platform_config(dir.path(), &sources);
+    let source = webcare::sources::build(&config.sources[0]).unwrap();
+    let harness = Harness::start(&config);
+    let mut checkpoint = SourceCheckpoint::default();
+    let report = harness
+        .poller
+        .poll_once(source.as_ref(), &mut checkpoint)
+        .await
+        .unwrap();
+    ServedPoll {
+        harness,
+        report,
+        checkpoint,
+        _dir: dir,
     }
 }
 
@@ -863,31 +880,16 @@ async fn a_post_taken_down_is_counted_as_withheld_and_not_stored() {
     let text = "The Dutch asylum procedure took 14 months for my brother. At his IND interview \
                 the interpreter spoke the wrong dialect & nobody checked the report.";
     assert!(page.contains(text), "the fixture holds the post");
-    let mock = Mock::start().await;
-    mock.always(Inject::Raw(
-        "application/json",
-        page.replace(text, "[removed]"),
-    ));
-    let sources = source_toml(Kind::Reddit, "s", &mock.base, 3)
-        .replace("backfill = \"2d\"", "backfill = \"20000d\"");
-    let dir = tempfile::tempdir().unwrap();
-    let config = platform_config(dir.path(), &sources);
-    let source = webcare::sources::build(&config.sources[0]).unwrap();
-    let harness = Harness::start(&config);
-    let mut checkpoint = SourceCheckpoint::default();
-    let report = harness
-        .poller
-        .poll_once(source.as_ref(), &mut checkpoint)
-        .await
-        .unwrap();
+    let served = poll_a_served_page(Kind::Reddit, page.replace(text, "[removed]")).await;
+    let (report, checkpoint) = (&served.report, &served.checkpoint);
     assert_eq!(
         (report.kept, report.dropped, report.withheld),
         (2, 1, 1),
         "{report:?}"
     );
     assert_eq!((checkpoint.items_seen, checkpoint.items_kept), (3, 2));
-    assert_eq!(harness.index.num_mentions(), 2);
-    harness.finish().await;
+    assert_eq!(served.harness.index.num_mentions(), 2);
+    served.harness.finish().await;
 }
 
 #[test]
