@@ -188,7 +188,7 @@ pub fn demo_config(mut config: Config, feeds: SocketAddr) -> Config {
         .filter_map(|(name, _, _)| {
             let url = url::Url::parse(&format!("http://{feeds}/feeds/{name}")).ok()?;
             Some(SourceConfig {
-                name: format!("demo-{}", name.split('.').next().unwrap_or(name)),
+                name: source_name(name),
                 kind: "feed".to_string(),
                 url,
                 interval: DEMO_INTERVAL,
@@ -202,6 +202,17 @@ pub fn demo_config(mut config: Config, feeds: SocketAddr) -> Config {
         .collect();
     config.pipeline.topical_sources = crate::config::topical_sources(&config.sources);
     config
+}
+
+/// The names of the demo's sources, as `demo_config` gives them: what `search --demo`
+/// knows, where the installation's config names its own.
+pub fn source_names() -> Vec<String> {
+    FEEDS.iter().map(|(file, _, _)| source_name(file)).collect()
+}
+
+/// The source of a bundled feed: `demo-` and the file's name without its extension.
+fn source_name(file: &str) -> String {
+    format!("demo-{}", file.split('.').next().unwrap_or(file))
 }
 
 /// Points `config` at the demo's own files, inside the real data directory

@@ -594,6 +594,9 @@ fn with_prefixes(
                     _ if literal.prefix => literal.phrase.as_str(),
                     _ => "",
                 };
+                // A hashtag's or a question's sign before it (`#asiel*`, `¿asiel*`): the
+                // index keeps the word without it.
+                let word = word.trim_start_matches(|c: char| !c.is_alphanumeric());
                 if !word.is_empty() && word.chars().all(char::is_alphanumeric) {
                     expand(Prefix::Word(word))?
                 } else {
@@ -658,7 +661,13 @@ fn hyphenated_prefix(
         return Ok(None);
     };
     let (head, tail) = (&words[..at], &words[at + mark.len_utf8()..]);
-    if tail.is_empty() || !head.chars().any(char::is_alphanumeric) {
+    if tail.is_empty() {
+        // `tol-*`, `tolk.*`: the grammar would search the word without its `*`.
+        return Err(SearchError::Query(format!(
+            "{words}*: a * goes right after the letters of a word (asiel*, COA-loc*)"
+        )));
+    }
+    if !head.chars().any(char::is_alphanumeric) {
         return Ok(None);
     }
     Ok(Some(expand(Prefix::AfterWords { head, last: tail })?))
@@ -940,8 +949,10 @@ fn apostrophes_as_spaces(q: &str) -> std::borrow::Cow<'_, str> {
 }
 
 /// `q` with every kind of space (a non-breaking one pasted from a web page) a plain one,
-/// and the word `IN` outside a phrase in lower case: the parser reads it as the start
-/// of a set (`field: IN [a b]`) and refuses the query. The index lower-cases words anyway.
+/// and the word `IN` in lower case wherever the grammar would read it as a word: alone,
+/// after `-` or `+`, or beside a sign that ends its words (`(IN tolk)`). The grammar
+/// takes it for the start of a set (`field: IN [a b]`) and refuses the query. The index
+/// lower-cases words anyway, also in a phrase.
 fn plain_words(q: &str) -> String {
     let spaced: String = q
         .chars()
@@ -950,20 +961,25 @@ fn plain_words(q: &str) -> String {
     if !spaced.contains("IN") {
         return spaced;
     }
-    let mut in_phrase = false;
-    spaced
-        .split(' ')
-        .map(|word| {
-            let plain = !in_phrase && word == "IN";
-            in_phrase ^= word.matches('"').count() % 2 == 1;
-            if plain {
-                "in"
-            } else {
-                word
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
+    let mut out = String::with_capacity(spaced.len());
+    let mut rest = spaced.as_str();
+    while !rest.is_empty() {
+        let end = rest.find(ends_a_word).unwrap_or(rest.len());
+        let (word, after) = rest.split_at(end);
+        match word.trim_start_matches(['-', '+']) == "IN" {
+            true => out.push_str(&word.to_lowercase()),
+            false => out.push_str(word),
+        }
+        let sign = after.chars().next().map_or(0, char::len_utf8);
+        out.push_str(&after[..sign]);
+        rest = &after[sign..];
+    }
+    out
+}
+
+/// Where the query grammar ends a word: a space, or a sign of its own.
+fn ends_a_word(c: char) -> bool {
+    c == ' ' || "^`:{}\"'[]()\\".contains(c)
 }
 
 /// A query the parser took that the index cannot run ("url:*" asks which mentions have
@@ -1338,7 +1354,35 @@ fn add_cluster_counts(
 
 #[cfg(test)]
 mod tests {
-    use super::balanced_directions;
+    use super::{balanced_directions, plain_words};
+
+    #[test]
+    fn in_becomes_a_word_wherever_the_grammar_would_read_it_as_one() {
+        for (typed, plain) in [
+            ("wonen IN Ter Apel", "wonen in Ter Apel"),
+            ("IN", "in"),
+            ("(IN tolk)", "(in tolk)"),
+            ("tolk -IN +IN", "tolk -in +in"),
+            ("IN:tolk IN\"", "in:tolk in\""),
+            ("\"wonen IN\" azc", "\"wonen in\" azc"),
+            ("IN IN IN", "in in in"),
+        ] {
+            assert_eq!(plain_words(typed), plain, "{typed}");
+        }
+        // Words that only begin or end so, and the other operators, stay as typed.
+        for kept in [
+            "IND tolk",
+            "MIN-IN",
+            "IN-huis",
+            "INburgering",
+            "tolk AND NOT coa",
+        ] {
+            assert_eq!(plain_words(kept), kept);
+        }
+        // Every space a plain one, also where there is no IN.
+        assert_eq!(plain_words("tolk\u{a0}gehoor\tIN"), "tolk gehoor in");
+        assert_eq!(plain_words("tolk\u{2003}gehoor"), "tolk gehoor");
+    }
 
     #[test]
     fn a_snippet_cut_inside_an_isolate_is_closed_and_a_stray_end_dropped() {

@@ -1277,6 +1277,32 @@ fn users_and_tokens_from_the_shell() {
     let (code, _, err) = webcare(&["search", "--demo", "-c", &config, "tolk"]);
     assert_eq!(code, 0, "{err}");
     assert!(!dir.path().join("data/pseudonym.key").exists());
+    // It knows the demo's sources, not the installation's: a typo is answered with them.
+    let (code, out, err) = webcare(&[
+        "search",
+        "--demo",
+        "-c",
+        &config,
+        "--source",
+        "demo-regio-noord",
+        "tolk",
+    ]);
+    assert_eq!((code, out.trim()), (0, "0 mentions"), "{err}");
+    let (code, _, err) = webcare(&[
+        "search",
+        "--demo",
+        "-c",
+        &config,
+        "--source",
+        "demo-regio",
+        "tolk",
+    ]);
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("no source \"demo-regio\"")
+            && err.contains("demo-refugee-voices, demo-regio-noord"),
+        "{err}"
+    );
     // The installation's key in the environment is not the demo's: the demo keeps its own.
     let with_key = Command::new(env!("CARGO_BIN_EXE_webcare"))
         .args(["search", "--demo", "-c", &config, "tolk"])

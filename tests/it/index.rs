@@ -120,6 +120,12 @@ fn a_star_after_a_word_finds_the_words_it_begins() {
     // Any space, and IN as a word.
     assert_eq!(count(&index, "asiel*\u{a0}kabinet"), 1);
     assert_eq!(count(&index, "gehoor IN uitgesteld"), 0);
+    // Without the post that has "in": 1 and 3.
+    assert_eq!(count(&index, "(IN OR asiel*) -IN"), 2);
+    // A hashtag or a question's sign before the beginning of a word.
+    assert_eq!(count(&index, "#asiel*"), 3);
+    assert_eq!(count(&index, "#asielzoekers*"), 1);
+    assert_eq!(count(&index, "¿asiel*"), 3);
     let found = search("asielaan*").unwrap();
     assert_eq!(found.total, 1);
     assert!(
@@ -140,6 +146,10 @@ fn a_star_after_a_word_finds_the_words_it_begins() {
         ("*asiel", "a * goes at the end of a word"),
         ("\"de asielpro*\"", "after its closing quote"),
         ("tolk~1", "there is no fuzzy search"),
+        ("asiel-*", "right after the letters of a word"),
+        ("tolk.*", "right after the letters of a word"),
+        ("\"de asielpro \"*", "right after the letters of a word"),
+        ("#*", "right after the letters of a word"),
     ] {
         let err = search(q).unwrap_err().to_string();
         assert!(err.contains(says), "{q}: {err}");

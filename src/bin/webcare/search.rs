@@ -46,7 +46,12 @@ pub(crate) fn search(
     // Recorded before anything is shown: a search that cannot be audited is not run.
     audit_cli(&config, "search", &request.describe())?;
     let index = MentionIndex::open(&config.storage.data_dir)?;
-    let results = index.search_known(request, &config.source_names())?;
+    // A typo in `--source` is answered with the sources this index is polled from.
+    let sources = match demo_mode {
+        true => demo::source_names(),
+        false => config.source_names(),
+    };
+    let results = index.search_known(request, &sources)?;
     let mut out = std::io::stdout().lock();
     if json {
         serde_json::to_writer_pretty(&mut out, &results)?;
