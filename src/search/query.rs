@@ -927,25 +927,47 @@ fn hoist_exclusions(query: Box<dyn Query>) -> Box<dyn Query> {
 /// `q` with every `'` outside a "phrase" read as a space. To the query parser it opens a
 /// phrase, but in the languages searched here it is part of words: foto's, zo'n,
 /// 's-Hertogenbosch, l'IND, IND'de, it's. The index splits words there too, so the
-/// words on either side are searched as the index holds them.
+/// words on either side are searched as the index holds them — except a single letter,
+/// which says nothing of what is searched: the `'s` of a plural or a possessive (azc's,
+/// foto's, IND's, zo'n) and an article elided before a word (l'IND, d'asile) are left
+/// out, so that `azc's` finds what `azc` finds, as `asielzoekers` finds what
+/// `asielzoeker` finds.
 fn apostrophes_as_spaces(q: &str) -> std::borrow::Cow<'_, str> {
     if !q.contains('\'') {
         return std::borrow::Cow::Borrowed(q);
     }
+    let chars: Vec<char> = q.chars().collect();
+    let letter = |at: Option<usize>| {
+        at.and_then(|at| chars.get(at))
+            .is_some_and(|c| c.is_alphabetic())
+    };
+    let mut out = String::with_capacity(q.len());
     let mut in_phrase = false;
-    q.chars()
-        .map(|c| {
-            if c == '"' {
-                in_phrase = !in_phrase;
-            }
-            if c == '\'' && !in_phrase {
-                ' '
-            } else {
-                c
-            }
-        })
-        .collect::<String>()
-        .into()
+    let mut at = 0;
+    while at < chars.len() {
+        let c = chars[at];
+        if c == '"' {
+            in_phrase = !in_phrase;
+        }
+        if c != '\'' || in_phrase {
+            out.push(c);
+            at += 1;
+            continue;
+        }
+        let (before, after) = (letter(at.checked_sub(1)), letter(Some(at + 1)));
+        if before && after && !letter(Some(at + 2)) {
+            // A one-letter ending: the word is before it.
+            at += 2;
+        } else if before && after && !letter(at.checked_sub(2)) {
+            // A one-letter article: the word is after it.
+            out.pop();
+            at += 1;
+        } else {
+            out.push(' ');
+            at += 1;
+        }
+    }
+    out.into()
 }
 
 /// `q` with every kind of space (a non-breaking one pasted from a web page) a plain one,
@@ -1354,7 +1376,34 @@ fn add_cluster_counts(
 
 #[cfg(test)]
 mod tests {
-    use super::{balanced_directions, plain_words};
+    use super::{apostrophes_as_spaces, balanced_directions, plain_words};
+
+    #[test]
+    fn an_apostrophe_is_a_space_and_a_letter_beside_it_no_word() {
+        for (typed, searched) in [
+            ("azc's", "azc"),
+            ("foto's en video's", "foto en video"),
+            ("zo'n wachttijd", "zo wachttijd"),
+            ("l'IND d'asile", "IND asile"),
+            ("IND's", "IND"),
+            // Longer on either side, or at a word's edge: a space, both words searched.
+            ("IND'den", "IND den"),
+            ("qu'il", "qu il"),
+            ("'s-Hertogenbosch", " s-Hertogenbosch"),
+            ("'s avonds", " s avonds"),
+            ("tolk'", "tolk "),
+            ("x'y", "x"),
+            ("'", " "),
+            // In a phrase, the index's words: left to the analyser.
+            ("\"geen foto's\" azc's", "\"geen foto's\" azc"),
+        ] {
+            assert_eq!(apostrophes_as_spaces(typed), searched, "{typed}");
+        }
+        assert!(matches!(
+            apostrophes_as_spaces("tolk"),
+            std::borrow::Cow::Borrowed("tolk")
+        ));
+    }
 
     #[test]
     fn in_becomes_a_word_wherever_the_grammar_would_read_it_as_one() {
