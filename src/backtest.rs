@@ -102,6 +102,8 @@ pub fn backtest<R: BufRead>(
     let state = StateDb::open(dir.path())?;
     let mut writer = index.writer()?;
     let mut next = mentions.into_iter().peekable();
+    // A line repeated (the same id) is one mention, as in the index: counted once.
+    let mut replayed = std::collections::HashSet::new();
     let mut now = start;
     while now <= end {
         let mut added = false;
@@ -112,7 +114,9 @@ pub fn backtest<R: BufRead>(
             let m = pipeline.process(m);
             if m.is_relevant() {
                 writer.upsert(&m)?;
-                report.indexed += 1;
+                if replayed.insert(m.id.clone()) {
+                    report.indexed += 1;
+                }
                 added = true;
             }
         }

@@ -211,7 +211,7 @@ pub fn read_line_capped<R: BufRead>(reader: &mut R, buf: &mut Vec<u8>) -> std::i
     loop {
         let available = reader.fill_buf()?;
         if available.is_empty() {
-            return Ok(total);
+            return Ok(cap_content(buf, total));
         }
         let (chunk, done) = match available.iter().position(|&b| b == b'\n') {
             Some(i) => (&available[..=i], true),
@@ -221,7 +221,8 @@ pub fn read_line_capped<R: BufRead>(reader: &mut R, buf: &mut Vec<u8>) -> std::i
         // Once too long, the rest of the line is only counted: appended to the marker,
         // a short last chunk would turn it into an unreadable line.
         let too_long = buf.as_slice() == TOO_LONG;
-        if !too_long && buf.len() + len <= MAX_LINE_BYTES {
+        // Room for the line's end (`\r\n`), which the limit does not count.
+        if !too_long && buf.len() + len <= MAX_LINE_BYTES + 2 {
             buf.extend_from_slice(chunk);
         } else if !too_long {
             buf.clear();
@@ -230,9 +231,21 @@ pub fn read_line_capped<R: BufRead>(reader: &mut R, buf: &mut Vec<u8>) -> std::i
         reader.consume(len);
         total += len;
         if done {
-            return Ok(total);
+            return Ok(cap_content(buf, total));
         }
     }
+}
+
+/// `total`, with `buf` made the marker of a line too long where its content (without
+/// its line end) is over [`MAX_LINE_BYTES`].
+fn cap_content(buf: &mut Vec<u8>, total: usize) -> usize {
+    let content = buf.strip_suffix(b"\n").unwrap_or(buf);
+    let content = content.strip_suffix(b"\r").unwrap_or(content);
+    if buf.as_slice() != TOO_LONG && content.len() > MAX_LINE_BYTES {
+        buf.clear();
+        buf.extend_from_slice(TOO_LONG);
+    }
+    total
 }
 
 const TOO_LONG: &[u8] = b"\x00too long";
@@ -258,8 +271,12 @@ fn cut_short(value: &str) -> String {
 /// One line of JSON Lines as a `T`, or what is wrong with it: the field, where one is
 /// to blame, and the column.
 pub fn json_line<T: serde::de::DeserializeOwned>(line: &str) -> Result<T, String> {
+    // `null`, `42`, `[…]`: serde would say what it expected in its own type's words.
+    if !line.trim_start().starts_with('{') {
+        return Err("not a JSON object: each line is one {…}".to_string());
+    }
     let mut deserializer = serde_json::Deserializer::from_str(line);
-    serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
         let field = e.path().to_string();
         let message = json_error(e.inner());
         // Only a value of the wrong kind is a field's fault; "." is the object itself
@@ -271,7 +288,16 @@ pub fn json_line<T: serde::de::DeserializeOwned>(line: &str) -> Result<T, String
         } else {
             format!("field `{field}`: {message}")
         }
-    })
+    })?;
+    // What follows the object would be lost without a word: a second object, or the
+    // next lines of a file whose lines end in a lone carriage return.
+    deserializer.end().map_err(|e| {
+        format!(
+            "{}: one JSON object a line, and lines end in a line feed (\\n)",
+            json_error(&e)
+        )
+    })?;
+    Ok(value)
 }
 
 /// `Ok(None)` for a blank line; a byte-order mark before the JSON is read past.
@@ -326,6 +352,66 @@ mod tests {
             .unwrap_err()
             .starts_with("not UTF-8"));
         assert!(parse_line(b"   \n", now).unwrap().is_none());
+        // Nothing after the object is dropped without a word: a second object, or the
+        // lines of a file whose lines end in a lone \r, read as one.
+        let record = r#"{"id":"1","text":"x","published":"2026-11-20T10:00:00Z"}"#;
+        for line in [
+            format!("{record}{record}"),
+            format!("{record}\r{record}\r"),
+            format!("{record} garbage"),
+        ] {
+            let err = parse_line(line.as_bytes(), now).unwrap_err();
+            assert!(
+                err.starts_with("invalid JSON: trailing characters (column ")
+                    && err.contains("one JSON object a line"),
+                "{err}"
+            );
+        }
+        assert!(parse_line(format!("{record} \r\n").as_bytes(), now)
+            .unwrap()
+            .is_some());
+        // A line that is no object says so, not what serde expected.
+        for line in ["[1,2]", "null", "42", "\"text\""] {
+            assert_eq!(
+                parse_line(line.as_bytes(), now).unwrap_err(),
+                "invalid JSON: not a JSON object: each line is one {…}",
+                "{line}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_line_limit_counts_the_content_not_the_line_end() {
+        for (content, end, kept) in [
+            (MAX_LINE_BYTES, &b"\r\n"[..], true),
+            (MAX_LINE_BYTES, b"\n", true),
+            (MAX_LINE_BYTES, b"", true),
+            (MAX_LINE_BYTES + 1, b"\n", false),
+            (MAX_LINE_BYTES + 1, b"", false),
+            (MAX_LINE_BYTES + 1, b"\r\n", false),
+        ] {
+            let mut input = vec![b'x'; content];
+            input.extend_from_slice(end);
+            if !end.is_empty() {
+                input.extend_from_slice(b"next\n");
+            }
+            let mut reader = std::io::BufReader::with_capacity(64 * 1024, &input[..]);
+            let mut buf = Vec::new();
+            let read = read_line_capped(&mut reader, &mut buf).unwrap();
+            let what = format!("{content} bytes and {end:?}");
+            assert_eq!(buf != TOO_LONG, kept, "{what}");
+            if kept {
+                assert_eq!(buf.len(), content + end.len(), "{what}");
+            }
+            assert_eq!(read, content + end.len(), "{what}");
+            if end.is_empty() {
+                // The file's last line, without a line end.
+                continue;
+            }
+            buf.clear();
+            read_line_capped(&mut reader, &mut buf).unwrap();
+            assert_eq!(buf, b"next\n", "{what}");
+        }
     }
 
     #[test]

@@ -479,6 +479,40 @@ fn a_history_dated_after_today_replays_the_same() {
     assert_eq!(past, future);
 }
 
+/// A line given twice (the same id) is one mention, as the index keeps it: the replay
+/// counts it once and opens the same incidents.
+#[test]
+fn a_repeated_line_is_replayed_as_one_mention() {
+    let (config, _lists) = lists_only_pipeline();
+    let stream = synthetic_stream();
+    let replay = |lines: &[String]| {
+        webcare::backtest::backtest(
+            "synthetic.jsonl",
+            lines.join("\n").as_bytes(),
+            &config,
+            &test_alerts(),
+        )
+        .unwrap()
+    };
+    let once = replay(&stream.lines);
+    let repeated = &stream.lines[..200];
+    let twice = replay(&[&stream.lines[..], repeated].concat());
+    assert!(once.indexed > 0 && !once.incidents.is_empty());
+    assert_eq!(twice.lines, once.lines + 200);
+    assert_eq!(twice.indexed, once.indexed);
+    // The same incidents, their mentions listed in any order (ties of time).
+    let sorted = |incidents: Vec<webcare::backtest::BacktestIncident>| {
+        incidents
+            .into_iter()
+            .map(|mut i| {
+                i.mentions.sort();
+                i
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(sorted(twice.incidents), sorted(once.incidents));
+}
+
 /// With facets, a burst the whole aspect shows opens one incident, not one more per
 /// language it was written in; a facet's incident searches with the facet as a filter.
 #[test]
