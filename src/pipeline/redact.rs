@@ -243,6 +243,7 @@ const SELF_INTRODUCTIONS: &[&str] = &[
     r"mijn naam[ \t]*[:：]",
     "ik heet",
     "my name is",
+    "my name['’]s",
     r"my name[ \t]*[:：]",
     "ich hei(?:ß|ss)e",
     "mein name ist",
@@ -255,11 +256,13 @@ const SELF_INTRODUCTIONS: &[&str] = &[
     "меня зовут",
     "мене зва?ти",
     "мене звуть",
-    // Arabic, Persian ("my name"; "اسمم" with its suffix), Tigrinya and Amharic. Not
-    // Persian "نام من", which "به نام" makes "named" ("a song named Min Habibi").
+    // Arabic, Persian ("my name"; "اسمم" with its suffix), Tigrinya and Amharic. Persian
+    // "نام من" not after "به", which makes it "named" ("a song named Min Habibi"): see
+    // [`named_not_introduced`].
     "(?:انا |أنا )?اسمي",
     "إسمي",
     "اسم من",
+    "نام من",
     "اسمم",
     "ስመይ",
     "ስሜ",
@@ -938,7 +941,7 @@ const NAME_TITLES: &str = r"\bMrs?\.?|\bMs\.?|\bmr\.?";
 /// "van VluchtelingenWerk" are no names.
 fn name_word() -> String {
     format!(
-        r"(?:(?:{})\s+)*\p{{Lu}}\p{{Ll}}*(?:['’-]\p{{Lu}}?\p{{Ll}}+)*\b",
+        r"(?:(?:{})(?:\s+|[-‐]))*\p{{Lu}}\p{{Ll}}*(?:['’-]\p{{Lu}}?\p{{Ll}}+)*\b",
         NAME_PARTICLES.join("|")
     )
 }
@@ -1102,6 +1105,10 @@ impl Redactor {
         self.caseless_names
             .replace_all(&text, |c: &Captures| {
                 let words = &c["words"];
+                let start = c.get(0).map_or(0, |m| m.start());
+                if named_not_introduced(&text[..start], &c["keep"]) {
+                    return c[0].to_string();
+                }
                 match caseless_name_end(words) {
                     0 => c[0].to_string(),
                     end => format!("{}{replacement}{}", &c["keep"], &words[end..]),
@@ -1216,6 +1223,16 @@ impl Redactor {
 /// self-introduction): after the last of the first words that are names — not
 /// [`NOT_NAMES`] or function words — with particles between them ("karim el amrani");
 /// 0 when the first word is none.
+/// Whether the Persian "نام من" (my name) at the end of `before` is "named" ("به نام من
+/// حبیبی": a song named Min Habibi), not a writer introducing themselves.
+fn named_not_introduced(before: &str, introducer: &str) -> bool {
+    introducer.starts_with("نام")
+        && before
+            .trim_end()
+            .strip_suffix("به")
+            .is_some_and(|rest| !rest.chars().next_back().is_some_and(char::is_alphanumeric))
+}
+
 fn caseless_name_end(words: &str) -> usize {
     let is_name = |word: &str| {
         let word = word.to_lowercase();
@@ -1583,8 +1600,35 @@ mod tests {
             ("اسم من احمد کریمی است", "اسم من [name] است"),
             ("اسمم زهرا است", "اسمم [name] است"),
             ("ስመይ ኣማኑኤል ተስፋይ እዩ", "ስመይ [name] እዩ"),
+            // A family name joined to its particle by a hyphen, in lower case.
+            (
+                "De IND: mijn naam is Mohammed al-Rashid en ik wacht.",
+                "De IND: mijn naam is [name] en ik wacht.",
+            ),
+            ("My name is Yusuf el-Amin.", "My name is [name]."),
+            (
+                "Ik heet Omar bin-Ali, Karim ben-Salah",
+                "Ik heet [name], Karim ben-Salah",
+            ),
+            (
+                "my name's Omar Hassan and I wait",
+                "my name's [name] and I wait",
+            ),
+            ("My name’s Omar.", "My name’s [name]."),
+            // Persian "my name", but not "named".
+            (
+                "IND: نام من رضا احمدی است و منتظرم",
+                "IND: نام من [name] است و منتظرم",
+            ),
+            ("سلام، نام من رضا است", "سلام، نام من [name] است"),
         ] {
             assert_eq!(redact(input), expected, "{input}");
+        }
+        for kept in [
+            "آهنگی به نام من حبیبی پخش شد",
+            "my name's spelled wrong on the letter",
+        ] {
+            assert_eq!(redact(kept), kept);
         }
     }
 
