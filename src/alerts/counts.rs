@@ -19,7 +19,7 @@ use tantivy::query::Query;
 use tantivy::schema::{TantivyDocument, Value};
 use tantivy::{Order, Searcher};
 
-use crate::search::docs::{published_between, stored_text, stored_time};
+use crate::search::docs::{published_between, stored_text, stored_time, Resolved};
 use crate::search::{Fields, MentionIndex};
 
 /// Voices per key in one window.
@@ -218,54 +218,6 @@ impl<'a> Values<'a> {
             .get(field)
             .into_iter()
             .flat_map(move |c| c.values(doc))
-    }
-}
-
-/// A string fast field's values for a list of one segment's documents.
-struct Resolved {
-    /// Where each document's values begin in `at` (and the last one's end).
-    starts: Vec<usize>,
-    /// Indices into `names`.
-    at: Vec<usize>,
-    names: Vec<String>,
-}
-
-impl Resolved {
-    fn read(
-        column: Option<&tantivy::columnar::StrColumn>,
-        docs: &[tantivy::DocId],
-    ) -> Result<Resolved, tantivy::TantivyError> {
-        let mut starts = Vec::with_capacity(docs.len() + 1);
-        let mut ords = Vec::with_capacity(docs.len());
-        for &doc in docs {
-            starts.push(ords.len());
-            ords.extend(column.into_iter().flat_map(|c| c.term_ords(doc)));
-        }
-        starts.push(ords.len());
-        let mut distinct = ords.clone();
-        distinct.sort_unstable();
-        distinct.dedup();
-        let mut names = Vec::with_capacity(distinct.len());
-        if let Some(column) = column {
-            column
-                .dictionary()
-                .sorted_ords_to_term_cb(&distinct, |bytes| {
-                    names.push(String::from_utf8_lossy(bytes).into_owned());
-                })
-                .map_err(tantivy::TantivyError::from)?;
-        }
-        let at = ords
-            .iter()
-            .map(|ord| distinct.binary_search(ord).unwrap_or(usize::MAX))
-            .collect();
-        Ok(Resolved { starts, at, names })
-    }
-
-    fn values(&self, doc: usize) -> impl Iterator<Item = &str> {
-        let (from, to) = (self.starts[doc], self.starts[doc + 1]);
-        self.at[from..to]
-            .iter()
-            .filter_map(|&i| self.names.get(i).map(String::as_str))
     }
 }
 

@@ -25,11 +25,10 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tantivy::aggregation::agg_req::Aggregations;
-use tantivy::aggregation::agg_result::{
-    AggregationResult, BucketEntry, BucketResult, MetricResult,
-};
+use tantivy::aggregation::agg_result::{AggregationResult, BucketEntry, BucketResult};
 use tantivy::aggregation::{AggContextParams, AggregationCollector, AggregationLimitsGuard, Key};
 use tantivy::collector::{Count, TopDocs};
+use tantivy::query::{BooleanQuery, Occur, Query};
 
 use tantivy::schema::TantivyDocument;
 use tantivy::{Order, Searcher, TantivyError};
@@ -38,7 +37,9 @@ use super::week::IsoWeek;
 use super::{ExportError, Sources};
 use crate::alerts::incidents::{Incident, Status};
 use crate::alerts::{counts, stats, terms};
-use crate::search::docs::{published_between, quoted, stored_text, stored_time};
+use crate::search::docs::{
+    cluster_counts, exact, published_between, quoted, stored_text, stored_time,
+};
 use crate::search::Fields;
 use crate::state::{StateDb, StateError};
 
@@ -525,15 +526,6 @@ fn key(bucket: &BucketEntry) -> Option<&str> {
     }
 }
 
-fn cardinality<S: BuildHasher>(aggs: &Aggs<S>, name: &str) -> u64 {
-    match aggs.get(name) {
-        Some(AggregationResult::MetricResult(MetricResult::Cardinality(v))) => {
-            v.value.unwrap_or(0.0).round().max(0.0) as u64
-        }
-        _ => 0,
-    }
-}
-
 /// The complaints (`complaint:true`) under a bucket.
 fn complaints_of<S: BuildHasher>(aggs: &Aggs<S>) -> u64 {
     buckets(aggs, "complaint")
@@ -719,7 +711,6 @@ fn top_complaints(
         "clusters": {
             "terms": { "field": "cluster", "size": CLUSTER_CANDIDATES, "min_doc_count": MIN_RECURRING },
             "aggs": {
-                "authors": { "cardinality": { "field": "author" } },
                 "aspects": { "terms": { "field": "aspect", "size": 50 } }
             }
         }
@@ -736,13 +727,28 @@ fn top_complaints(
             Some(RecurringComplaint {
                 cluster: key(b)?.to_string(),
                 mentions: b.doc_count,
-                authors: cardinality(&b.sub_aggregation.0, "authors"),
+                // Counted exactly below.
+                authors: 0,
                 aspects: aspects.into_iter().map(|(_, a)| a.to_string()).collect(),
                 examples: Vec::new(),
             })
         })
         .filter(|c| c.mentions >= MIN_RECURRING)
         .collect();
+    let clusters: Vec<(Occur, Box<dyn Query>)> = found
+        .iter()
+        .map(|c| (Occur::Should, exact(f.cluster, &c.cluster)))
+        .collect();
+    if !clusters.is_empty() {
+        let of_these = BooleanQuery::new(vec![
+            (Occur::Must, query.box_clone()),
+            (Occur::Must, Box::new(BooleanQuery::new(clusters))),
+        ]);
+        let counts = cluster_counts(searcher, &of_these)?;
+        for complaint in &mut found {
+            complaint.authors = counts.get(&complaint.cluster).map_or(0, |c| c.voices);
+        }
+    }
     // Spread over many accounts first: twenty reposts by one account rank below a
     // complaint copied by ten people.
     found.sort_by(|a, b| {

@@ -1,12 +1,14 @@
 //! The pieces every reader of the index needs: an exact term, a window of publication
 //! times, and the stored fields of a document read back.
 
+use std::collections::{HashMap, HashSet};
 use std::ops::Bound;
 
 use chrono::{DateTime, Utc};
+use tantivy::collector::DocSetCollector;
 use tantivy::query::{BooleanQuery, Occur, Query, RangeQuery, TermQuery};
 use tantivy::schema::{Field, IndexRecordOption, TantivyDocument, Value};
-use tantivy::Term;
+use tantivy::{Searcher, Term};
 
 use super::Fields;
 
@@ -85,4 +87,98 @@ pub(crate) fn quoted(title: &str, text: &str, max_chars: usize) -> String {
         shown = shown.chars().take(max_chars).collect::<String>() + "…";
     }
     shown
+}
+
+/// A string fast field's values for a list of one segment's documents.
+pub(crate) struct Resolved {
+    /// Where each document's values begin in `at` (and the last one's end).
+    starts: Vec<usize>,
+    /// Indices into `names`.
+    at: Vec<usize>,
+    names: Vec<String>,
+}
+
+impl Resolved {
+    pub(crate) fn read(
+        column: Option<&tantivy::columnar::StrColumn>,
+        docs: &[tantivy::DocId],
+    ) -> Result<Resolved, tantivy::TantivyError> {
+        let mut starts = Vec::with_capacity(docs.len() + 1);
+        let mut ords = Vec::with_capacity(docs.len());
+        for &doc in docs {
+            starts.push(ords.len());
+            ords.extend(column.into_iter().flat_map(|c| c.term_ords(doc)));
+        }
+        starts.push(ords.len());
+        let mut distinct = ords.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        let mut names = Vec::with_capacity(distinct.len());
+        if let Some(column) = column {
+            column
+                .dictionary()
+                .sorted_ords_to_term_cb(&distinct, |bytes| {
+                    names.push(String::from_utf8_lossy(bytes).into_owned());
+                })
+                .map_err(tantivy::TantivyError::from)?;
+        }
+        let at = ords
+            .iter()
+            .map(|ord| distinct.binary_search(ord).unwrap_or(usize::MAX))
+            .collect();
+        Ok(Resolved { starts, at, names })
+    }
+
+    pub(crate) fn values(&self, doc: usize) -> impl Iterator<Item = &str> {
+        let (from, to) = (self.starts[doc], self.starts[doc + 1]);
+        self.at[from..to]
+            .iter()
+            .filter_map(|&i| self.names.get(i).map(String::as_str))
+    }
+}
+
+/// Each cluster of the documents `query` matches, with how many of them it holds and
+/// their distinct authors (pseudonyms; a post without an author is no voice). Counted
+/// exactly: an estimate (tantivy's cardinality) gave 296 voices to 300 authors, and a
+/// week's complaint more authors than posts.
+pub(crate) fn cluster_counts(
+    searcher: &Searcher,
+    query: &dyn Query,
+) -> Result<HashMap<String, ClusterCount>, tantivy::TantivyError> {
+    let mut docs: Vec<tantivy::DocAddress> = searcher
+        .search(query, &DocSetCollector)?
+        .into_iter()
+        .collect();
+    docs.sort_unstable();
+    let mut found: HashMap<String, (u64, HashSet<String>)> = HashMap::new();
+    for segment_docs in docs.chunk_by(|a, b| a.segment_ord == b.segment_ord) {
+        let fast = searcher
+            .segment_reader(segment_docs[0].segment_ord)
+            .fast_fields();
+        let ids: Vec<tantivy::DocId> = segment_docs.iter().map(|d| d.doc_id).collect();
+        let clusters = Resolved::read(fast.str("cluster")?.as_ref(), &ids)?;
+        let authors = Resolved::read(fast.str("author")?.as_ref(), &ids)?;
+        for i in 0..ids.len() {
+            let Some(cluster) = clusters.values(i).next() else {
+                continue;
+            };
+            let (size, voices) = found.entry(cluster.to_string()).or_default();
+            *size += 1;
+            voices.extend(authors.values(i).map(str::to_string));
+        }
+    }
+    Ok(found
+        .into_iter()
+        .map(|(cluster, (size, voices))| {
+            let voices = voices.len() as u64;
+            (cluster, ClusterCount { size, voices })
+        })
+        .collect())
+}
+
+/// What [`cluster_counts`] found of one cluster.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct ClusterCount {
+    pub size: u64,
+    pub voices: u64,
 }

@@ -1315,8 +1315,8 @@ fn to_hit(f: &Fields, doc: &TantivyDocument, snippets: &Snippets) -> Hit {
     }
 }
 
-/// Fills in each hit's cluster size and distinct voices, with one aggregation over the
-/// clusters on the page (not over the whole result).
+/// Fills in each hit's cluster size and distinct voices, counted over the clusters on
+/// the page (not over the whole result).
 fn add_cluster_counts(
     searcher: &Searcher,
     f: &Fields,
@@ -1335,40 +1335,11 @@ fn add_cluster_counts(
             .map(|c| (Occur::Should, exact(f.cluster, c)))
             .collect(),
     );
-    let request = serde_json::json!({
-        "clusters": {
-            "terms": { "field": "cluster", "size": clusters.len() },
-            "aggs": { "voices": { "cardinality": { "field": "author" } } }
-        }
-    });
-    let request: Aggregations =
-        serde_json::from_value(request).expect("cluster aggregation request is well-formed");
-    let context = AggContextParams::new(
-        AggregationLimitsGuard::default(),
-        searcher.index().tokenizers().clone(),
-    );
-    let results = searcher.search(&query, &AggregationCollector::from_aggs(request, context))?;
-    let mut counts: BTreeMap<String, (u64, u64)> = BTreeMap::new();
-    if let Some(AggregationResult::BucketResult(BucketResult::Terms { buckets, .. })) =
-        results.0.get("clusters")
-    {
-        for bucket in buckets {
-            let Key::Str(cluster) = &bucket.key else {
-                continue;
-            };
-            let voices = match bucket.sub_aggregation.0.get("voices") {
-                Some(AggregationResult::MetricResult(
-                    tantivy::aggregation::agg_result::MetricResult::Cardinality(v),
-                )) => v.value.unwrap_or(0.0).round() as u64,
-                _ => 0,
-            };
-            counts.insert(cluster.clone(), (bucket.doc_count, voices));
-        }
-    }
+    let counts = super::docs::cluster_counts(searcher, &query)?;
     for hit in hits {
-        if let Some((size, voices)) = hit.cluster.as_ref().and_then(|c| counts.get(c)) {
-            hit.cluster_size = *size;
-            hit.voices = *voices;
+        if let Some(count) = hit.cluster.as_ref().and_then(|c| counts.get(c)) {
+            hit.cluster_size = count.size;
+            hit.voices = count.voices;
         }
     }
     Ok(())

@@ -1186,6 +1186,48 @@ fn iso_weeks_parse_as_the_command_line_takes_them() {
     assert_eq!(w.end(AMSTERDAM), utc("2027-01-03T23:00:00Z"));
 }
 
+/// A recurring complaint's authors are counted to the last one: an estimate listed a
+/// week's complaint with more authors than posts.
+#[test]
+fn a_recurring_complaint_counts_every_author_once() {
+    let item = |id: String, second: usize, author: Option<String>| {
+        serde_json::json!({
+            "id": id, "lang": "nl", "source": "forum", "aspects": ["waiting_time"],
+            "published": format!("2026-11-1{}T{:02}:{:02}:{:02}Z", 7 + second / 86_400 % 3,
+                second / 3_600 % 24, second / 60 % 60, second % 60),
+            "complaint": true, "cluster": "wave", "author": author,
+            "url": null, "text": "De IND reageert niet.",
+        })
+    };
+    let mut items: Vec<serde_json::Value> = (0..3_000)
+        .map(|a| item(format!("w{a}"), a * 37, Some(format!("p_{a:024x}"))))
+        .collect();
+    // The first author twice more, and a copy without an author (a feed's).
+    items.push(item("again-1".into(), 5, Some(format!("p_{:024x}", 0))));
+    items.push(item("again-2".into(), 6, Some(format!("p_{:024x}", 0))));
+    items.push(item("feed".into(), 7, None));
+    let dir = tempfile::tempdir().unwrap();
+    let mentions: Vec<Mention> = items.iter().map(mention).collect();
+    let index = index_of(&dir.path().join("data"), &mentions);
+    let sources = Sources {
+        index: &index,
+        state: None,
+        known: &nothing_known,
+        thresholds: NO_TERMS,
+        kept_from: None,
+    };
+    let out = dir.path().join("out");
+    let written = webcare::export::export(
+        &sources,
+        &request("2026-W47", 0, &[Format::Json], &out),
+        &mut |_| {},
+    )
+    .unwrap();
+    let top = &written.report.top_complaints[0];
+    assert_eq!(top.cluster, "wave");
+    assert_eq!((top.mentions, top.authors), (3_003, 3_000));
+}
+
 /// One post reposted by twenty accounts is one voice, and one person posting six
 /// complaints is one voice: neither makes a trend, while twenty people who each complain
 /// do (the audit's case: "+2414% ▲ significant" for one repost wave).

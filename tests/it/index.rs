@@ -572,6 +572,39 @@ fn the_source_facet_names_every_source() {
 
 /// Complaint, near-duplicate clusters with their distinct voices, and pseudonymous
 /// authors, through import, the index and search; clusters survive a restart.
+/// A complaint copied by thousands is counted to the last voice: an estimate gave 2,977
+/// voices to 3,000 authors.
+#[test]
+fn every_voice_of_a_large_cluster_is_counted() {
+    let wave = "Al veertien maanden wachten op de IND, niemand belt terug. Schandalig.";
+    let mut lines: Vec<String> = (0..3_000)
+        .map(|i| post(&format!("w{i}"), &format!("@writer{i}"), wave))
+        .collect();
+    // Two posts more by the first writer, and a feed's copy without an author.
+    lines.push(post("again-1", "@writer0", wave));
+    lines.push(post("again-2", "@WRITER0", wave));
+    lines.push(
+        serde_json::json!({"id": "feed", "text": wave, "published": "2026-11-20T10:00:00Z"})
+            .to_string(),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let index = MentionIndex::open(dir.path()).unwrap();
+    let report = webcare::import::import(
+        "wave.jsonl",
+        lines.join("\n").as_bytes(),
+        &pipeline(),
+        &index,
+        None,
+    )
+    .unwrap();
+    assert_eq!(report.indexed, 3_003, "{report:?}");
+    let found = index.search(&SearchRequest::default()).unwrap();
+    assert_eq!(found.total, 3_003);
+    for hit in &found.hits {
+        assert_eq!((hit.cluster_size, hit.voices), (3_003, 3_000), "{}", hit.id);
+    }
+}
+
 #[test]
 fn complaints_and_clusters_are_searchable_and_survive_a_restart() {
     let wave = "Vannacht weer 80 mensen buiten geslapen voor het aanmeldcentrum in Ter Apel. Kinderen ook. Schandalig.";
