@@ -236,6 +236,9 @@ pub struct Storage {
 #[derive(Debug, Clone)]
 pub struct Http {
     pub listen: SocketAddr,
+    /// The line of `listen` in the config file, for what is refused later (nobody to
+    /// sign in to an open address); `None` for the default.
+    pub listen_line: Option<usize>,
     /// How long a client may take to send a request's headers, and stay idle between
     /// requests on a kept-alive connection, before its connection is closed.
     pub header_timeout: Duration,
@@ -712,6 +715,10 @@ impl Validator<'_> {
     }
 
     fn http(&self, raw: RawHttp) -> Result<Http, ConfigError> {
+        let listen_line = raw
+            .listen
+            .as_ref()
+            .map(|l| line_of(self.text, l.span().start));
         let listen = match raw.listen {
             Some(l) => l.get_ref().parse().map_err(|_| {
                 self.invalid(
@@ -751,6 +758,7 @@ impl Validator<'_> {
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Http {
             listen,
+            listen_line,
             header_timeout: raw.header_timeout.map_or(DEFAULT_HEADER_TIMEOUT, |d| d.0),
             trusted_proxies,
         })

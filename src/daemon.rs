@@ -35,8 +35,10 @@ pub enum DaemonError {
     State(#[from] StateError),
     #[error(transparent)]
     Access(#[from] AccessError),
-    #[error("refusing to listen on {addr} without any user: add one with `webcare user add NAME --role admin` (users file {users_file}), or listen on 127.0.0.1")]
+    #[error("{at}: key `http.listen`: refusing to listen on {addr} without any user: add one with `webcare user add NAME --role admin` (users file {users_file}), or listen on 127.0.0.1")]
     NoUsers {
+        /// The config file, and the line of `listen` where it has one.
+        at: String,
         addr: SocketAddr,
         users_file: std::path::PathBuf,
     },
@@ -311,7 +313,12 @@ fn warn_of_unknown_positions(config: &Config, checkpoints: &crate::search::Check
 /// open to no one but offered to everyone. `webcare check-config` asks the same.
 pub fn check_listen(config: &Config, users: &crate::access::Users) -> Result<(), DaemonError> {
     if !config.http.listen.ip().is_loopback() && users.is_empty() {
+        let file = config.path.display();
         return Err(DaemonError::NoUsers {
+            at: match config.http.listen_line {
+                Some(line) => format!("{file}:{line}"),
+                None => file.to_string(),
+            },
             addr: config.http.listen,
             users_file: config.access.users_file.clone(),
         });

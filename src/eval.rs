@@ -169,7 +169,7 @@ pub struct Prediction {
 }
 
 /// Precision, recall and F1 of a binary decision.
-#[derive(Debug, Default, Clone, Copy, Serialize)]
+#[derive(Debug, Default, Clone, Copy)]
 pub struct Scores {
     pub true_positives: usize,
     pub false_positives: usize,
@@ -209,12 +209,64 @@ impl Scores {
     }
 }
 
+/// In `--json`, a figure with nothing to measure (a precision without predictions, an
+/// F1 without any item of the class) is `null`, as the text shows it `n/a`: `0.0` would
+/// read as a failure.
+impl Serialize for Scores {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Shown {
+            true_positives: usize,
+            false_positives: usize,
+            false_negatives: usize,
+            true_negatives: usize,
+            precision: Option<f64>,
+            recall: Option<f64>,
+            f1: Option<f64>,
+        }
+        let (tp, fp, fn_) = (
+            self.true_positives,
+            self.false_positives,
+            self.false_negatives,
+        );
+        let measured = |out_of: usize, x: f64| (out_of > 0).then_some(x);
+        Shown {
+            true_positives: tp,
+            false_positives: fp,
+            false_negatives: fn_,
+            true_negatives: self.true_negatives,
+            precision: measured(tp + fp, self.precision),
+            recall: measured(tp + fn_, self.recall),
+            f1: measured(tp + fp + fn_, self.f1),
+        }
+        .serialize(serializer)
+    }
+}
+
 /// Correct out of total.
-#[derive(Debug, Default, Clone, Copy, Serialize)]
+#[derive(Debug, Default, Clone, Copy)]
 pub struct Accuracy {
     pub correct: usize,
     pub total: usize,
     pub accuracy: f64,
+}
+
+/// `accuracy` is `null` in `--json` where there was nothing to measure (see [`Scores`]).
+impl Serialize for Accuracy {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Shown {
+            correct: usize,
+            total: usize,
+            accuracy: Option<f64>,
+        }
+        Shown {
+            correct: self.correct,
+            total: self.total,
+            accuracy: (self.total > 0).then_some(self.accuracy),
+        }
+        .serialize(serializer)
+    }
 }
 
 impl Accuracy {
@@ -597,6 +649,35 @@ mod tests {
             dup_group: None,
             held_out: false,
         }
+    }
+
+    /// In JSON as in the text: a figure with nothing to measure is no figure (`null`,
+    /// `n/a`), not a 0 that reads as a failure.
+    #[test]
+    fn a_figure_with_nothing_to_measure_is_null() {
+        let mut none = Scores::default();
+        none.add(false, false);
+        let json = serde_json::to_value(none.finish()).unwrap();
+        for figure in ["precision", "recall", "f1"] {
+            assert!(json[figure].is_null(), "{figure}: {json}");
+        }
+        assert_eq!(json["true_negatives"], 1);
+        assert!(scores_line("x", &none.finish()).contains("F1 n/a"));
+        // Predicted but never so: a precision of 0, and no recall to measure.
+        let mut wrong = Scores::default();
+        wrong.add(true, false);
+        let json = serde_json::to_value(wrong.finish()).unwrap();
+        assert_eq!(json["precision"], 0.0);
+        assert!(json["recall"].is_null());
+        assert_eq!(json["f1"], 0.0);
+        let mut right = Scores::default();
+        right.add(true, true);
+        assert_eq!(serde_json::to_value(right.finish()).unwrap()["f1"], 1.0);
+        let empty = serde_json::to_value(Accuracy::default()).unwrap();
+        assert!(empty["accuracy"].is_null() && empty["total"] == 0);
+        let mut one = Accuracy::default();
+        one.add(true);
+        assert_eq!(serde_json::to_value(one).unwrap()["accuracy"], 1.0);
     }
 
     /// What a pseudonym's hex digits hold decides nothing: the digits of a handle are

@@ -376,6 +376,43 @@ pub(crate) fn mail(v: &Validator, raw: RawMail) -> Result<Mail, ConfigError> {
         ),
         None => None,
     };
+    // Every value written is checked, also while mail is off: a typo would otherwise be
+    // found only the day mail is switched on.
+    if let Some(host) = raw.smtp_host.as_ref() {
+        if host
+            .get_ref()
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '/' || c == '@')
+        {
+            return Err(v.invalid(
+                Some(host.span()),
+                "mail.smtp_host",
+                "must be a host name or address only, e.g. \"smtp.example.org\" (no spaces, scheme, user or path)",
+            ));
+        }
+    }
+    if let Some(port) = raw.smtp_port.as_ref().filter(|p| *p.get_ref() == 0) {
+        return Err(v.invalid(
+            Some(port.span()),
+            "mail.smtp_port",
+            "must be a port from 1 to 65535 (or left out: 587 for starttls, 465 for tls)",
+        ));
+    }
+    let security = match raw.security {
+        Some(s) => match s.get_ref().as_str() {
+            "tls" => Security::Tls,
+            "starttls" => Security::StartTls,
+            "none" => Security::None,
+            other => {
+                return Err(v.invalid(
+                    Some(s.span()),
+                    "mail.security",
+                    format!("{other:?}: use \"starttls\", \"tls\" or \"none\" (\"none\" only for a relay on this machine)"),
+                ))
+            }
+        },
+        None => Security::StartTls,
+    };
     let smtp = if raw.enabled.unwrap_or(false) {
         let host = raw.smtp_host.ok_or_else(|| {
             v.invalid(
@@ -391,39 +428,6 @@ pub(crate) fn mail(v: &Validator, raw: RawMail) -> Result<Mail, ConfigError> {
                 "mail is enabled: name the SMTP server (it is empty)",
             ));
         }
-        if host
-            .get_ref()
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control() || c == '/' || c == '@')
-        {
-            return Err(v.invalid(
-                Some(host.span()),
-                "mail.smtp_host",
-                "must be a host name or address only, e.g. \"smtp.example.org\" (no spaces, scheme, user or path)",
-            ));
-        }
-        if let Some(port) = raw.smtp_port.as_ref().filter(|p| *p.get_ref() == 0) {
-            return Err(v.invalid(
-                Some(port.span()),
-                "mail.smtp_port",
-                "must be a port from 1 to 65535 (or left out: 587 for starttls, 465 for tls)",
-            ));
-        }
-        let security = match raw.security {
-            Some(s) => match s.get_ref().as_str() {
-                "tls" => Security::Tls,
-                "starttls" => Security::StartTls,
-                "none" => Security::None,
-                other => {
-                    return Err(v.invalid(
-                        Some(s.span()),
-                        "mail.security",
-                        format!("{other:?}: use \"starttls\", \"tls\" or \"none\" (\"none\" only for a relay on this machine)"),
-                    ))
-                }
-            },
-            None => Security::StartTls,
-        };
         let password = v.secret(
             (raw.password_env.as_ref(), "mail.password_env"),
             (raw.password_file.as_ref(), "mail.password_file"),

@@ -161,9 +161,12 @@ fn bad_configs_are_refused_naming_file_key_and_line() {
         ("mail-timeout.toml", format!("[pipeline]\ntopics_dir = {topics:?}\n[mail]\nenabled = true\nsmtp_host = \"127.0.0.1\"\ntimeout = \"10ms\"\n[[mail.rules]]\nto = [\"a@example.org\"]\n"), vec!["mail-timeout.toml", "line 6", "must be at least 1s"]),
         ("mail-port.toml", format!("[pipeline]\ntopics_dir = {topics:?}\n[mail]\nenabled = true\nsmtp_host = \"127.0.0.1\"\nsmtp_port = 0\n[[mail.rules]]\nto = [\"a@example.org\"]\n"), vec!["mail-port.toml:6:", "mail.smtp_port", "from 1 to 65535"]),
         ("proxy.toml", format!("[pipeline]\ntopics_dir = {topics:?}\n[http]\ntrusted_proxies = [\"127.0.0.1\", \"proxy.local\"]\n"), vec!["proxy.toml:4:", "http.trusted_proxies", "\"proxy.local\" is not an IP address"]),
+        // A value written is checked while mail is off too.
+        ("mail-off-security.toml", format!("[pipeline]\ntopics_dir = {topics:?}\n[mail]\nenabled = false\nsecurity = \"ssl\"\n"), vec!["mail-off-security.toml:5:", "mail.security", "\"ssl\": use \"starttls\""]),
+        ("mail-off-port.toml", format!("[pipeline]\ntopics_dir = {topics:?}\n[mail]\nsmtp_port = 0\n"), vec!["mail-off-port.toml:4:", "mail.smtp_port", "from 1 to 65535"]),
         ("mail-link.toml", format!("[pipeline]\ntopics_dir = {topics:?}\n[mail]\nlink_base = \"127.0.0.1:8080\"\n"), vec!["mail-link.toml:4:", "mail.link_base", "not an http(s) address"]),
         // What `run` would refuse at start.
-        ("open-listen.toml", format!("[pipeline]\ntopics_dir = {topics:?}\n[http]\nlisten = \"0.0.0.0:18080\"\n[access]\nusers_file = {:?}\n", dir.path().join("nobody.toml").display().to_string()), vec!["open-listen.toml", "http.listen", "without any user"]),
+        ("open-listen.toml", format!("[pipeline]\ntopics_dir = {topics:?}\n[http]\nlisten = \"0.0.0.0:18080\"\n[access]\nusers_file = {:?}\n", dir.path().join("nobody.toml").display().to_string()), vec!["open-listen.toml:4: key `http.listen`: refusing", "without any user"]),
         ("users-dir.toml", format!("[pipeline]\ntopics_dir = {topics:?}\n[access]\nusers_file = {:?}\n", dir.path().display().to_string()), vec!["users-dir.toml:4:", "access.users_file", "is a directory; name a file"]),
         ("users-parent.toml", format!("[pipeline]\ntopics_dir = {topics:?}\n[access]\nusers_file = \"{topics}/README.md/users.toml\"\n"), vec!["users-parent.toml:4:", "access.users_file", "README.md/users.toml cannot be made there", "is not a directory"]),
         // Made on first use, where nothing can ever be made: refused now, not then.

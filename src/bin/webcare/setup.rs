@@ -156,8 +156,8 @@ pub(crate) fn check_config(path: &Path) -> Result<()> {
     let users = webcare::access::Users::load(users_file)
         .with_context(|| format!("{}: key `access.users_file`", path.display()))?;
     // A users file that cannot be made was refused with the config (its line named).
-    daemon::check_listen(&config, &users)
-        .with_context(|| format!("{}: key `http.listen`", path.display()))?;
+    // The refusal names the file, the line and the key itself, as `run` says it.
+    daemon::check_listen(&config, &users)?;
     outln!(
         "{}: OK ({} sources, {} enabled; {} topic rules from {})",
         path.display(),
