@@ -39,6 +39,29 @@ const BREAKING: &[&str] = &[
     "dd",
     "dt",
 ];
+/// Elements a page shows on lines of their own: where one's text ends without
+/// punctuation, a full stop ends it (see [`html_to_text`]).
+const LINES: &[&str] = &[
+    "p",
+    "div",
+    "li",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "tr",
+    "blockquote",
+    "pre",
+    "section",
+    "article",
+    "header",
+    "footer",
+    "figcaption",
+    "dd",
+    "dt",
+];
 /// Query parameters that only track readers; dropping them makes one article one link.
 const TRACKING_PARAMS: &[&str] = &[
     "fbclid",
@@ -81,6 +104,9 @@ pub fn html_to_text(html: &str) -> String {
     let fragment = Html::parse_fragment(html);
     let mut out = String::with_capacity(html.len());
     let mut skipping = 0usize;
+    // Where the text so far ends in a letter or digit (before any whitespace after it):
+    // a line that ends there gets its full stop there.
+    let mut open_line: Option<usize> = None;
     for edge in fragment.tree.root().traverse() {
         match edge {
             Edge::Open(node) => match node.value() {
@@ -88,12 +114,31 @@ pub fn html_to_text(html: &str) -> String {
                     skipping += 1
                 }
                 Node::Element(e) if BREAKING.contains(&e.name()) => out.push(' '),
-                Node::Text(t) if skipping == 0 => out.push_str(t),
+                Node::Text(t) if skipping == 0 => {
+                    out.push_str(t);
+                    let written = t.trim_end();
+                    if let Some(last) = written.chars().next_back() {
+                        open_line = last
+                            .is_alphanumeric()
+                            .then(|| out.len() - (t.len() - written.len()));
+                    }
+                }
                 _ => {}
             },
             Edge::Close(node) => match node.value() {
                 Node::Element(e) if SKIPPED.contains(&e.name()) || not_the_writers(&node) => {
                     skipping -= 1
+                }
+                Node::Element(e) if LINES.contains(&e.name()) => {
+                    // A page shows it on a line of its own; this text has no lines. A
+                    // full stop where it ends without punctuation keeps list items and
+                    // headings from running into one sentence ("…the hearing and
+                    // decision interpreters who…"), for readers of a snippet and for
+                    // the analysis, whose negation ends at a full stop.
+                    if let Some(at) = open_line.take() {
+                        out.insert(at, '.');
+                    }
+                    out.push(' ');
                 }
                 Node::Element(e) if BREAKING.contains(&e.name()) => out.push(' '),
                 _ => {}
@@ -602,7 +647,7 @@ mod tests {
     #[test]
     fn html_becomes_clean_text() {
         let html = "<p>De IND&#8217;s   beslis&shy;termijn</p><script>alert(1)</script>\n\n<p>caf&eacute;&nbsp;<b>open</b></p><style>p{}</style>";
-        assert_eq!(html_to_text(html), "De IND’s beslistermijn café open");
+        assert_eq!(html_to_text(html), "De IND’s beslistermijn. café open.");
     }
 
     #[test]
@@ -619,7 +664,7 @@ mod tests {
         let cooked = r#"<aside class="quote no-group" data-username="mina_k" data-post="3"><div class="title"><div class="quote-controls"></div><img alt="" src="/a.png" class="avatar"> mina_k:</div><blockquote><p>Gehoor weer uitgesteld.</p></blockquote></aside><p>Bij mij ook. <div class="title">Titel</div></p>"#;
         assert_eq!(
             html_to_text(cooked),
-            "Gehoor weer uitgesteld. Bij mij ook. Titel"
+            "Gehoor weer uitgesteld. Bij mij ook. Titel."
         );
     }
 
@@ -627,7 +672,29 @@ mod tests {
     fn block_elements_separate_words() {
         assert_eq!(
             html_to_text("<li>een</li><li>twee</li>two<br>lines"),
-            "een twee two lines"
+            "een. twee. two lines"
+        );
+    }
+
+    /// A list item, a heading or a paragraph is a line of its own on the page: one that
+    /// ends without punctuation ends with a full stop, not in the next line's words.
+    #[test]
+    fn lines_of_a_page_do_not_run_into_one_sentence() {
+        let html = "<p>Problems:</p><ul><li>the hearing and decision</li>\n<li>interpreters who speak <b>another dialect</b> </li><li>phones nobody answers!</li></ul><h3>Waiting</h3><p>But also kind staff</p><table><tr><td>wachttijd</td><td>18 maanden</td></tr></table>";
+        assert_eq!(
+            html_to_text(html),
+            "Problems: the hearing and decision. interpreters who speak another dialect. phones nobody answers! Waiting. But also kind staff. wachttijd 18 maanden."
+        );
+        // Arabic, Persian and the like end a line so too; what ends in punctuation, an
+        // emoji or nothing stays as it is.
+        assert_eq!(
+            html_to_text("<li>المترجم</li><li>🙂</li><li></li><li>(zie brief)</li>"),
+            "المترجم. 🙂 (zie brief)"
+        );
+        // Lines inside what is not the writer's add nothing to the writer's.
+        assert_eq!(
+            html_to_text("<p>tekst<script><p>x</p></script></p>"),
+            "tekst."
         );
     }
 
@@ -643,7 +710,7 @@ mod tests {
         );
         assert_eq!(any_to_text("AT&amp;T"), "AT&T");
         assert_eq!(any_to_text("&#233;&#xE9;"), "éé");
-        assert_eq!(any_to_text("<p>een</p><p>twee</p>"), "een twee");
+        assert_eq!(any_to_text("<p>een</p><p>twee</p>"), "een. twee.");
         assert_eq!(any_to_text("een<br/>twee"), "een twee");
         assert_eq!(
             any_to_text("<a href=\"https://x.nl\">link</a> tekst"),
@@ -656,7 +723,7 @@ mod tests {
         // Deep enough that a recursive walk would overflow a test thread's 2 MiB stack; the
         // HTML parser's own cost grows with the square of the depth, so not deeper.
         let html = "<div>".repeat(20_000) + "diep";
-        assert_eq!(html_to_text(&html), "diep");
+        assert_eq!(html_to_text(&html), "diep.");
     }
 
     #[test]

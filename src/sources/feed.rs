@@ -679,7 +679,7 @@ mod tests {
             )
             .unwrap();
         assert_eq!(first.mentions.len(), 1);
-        assert_eq!(first.mentions[0].text, "Hallo");
+        assert_eq!(first.mentions[0].text, "Hallo.");
         let second = source
             .parse(
                 &req,
