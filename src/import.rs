@@ -108,7 +108,7 @@ impl ImportRecord {
         // search filter.
         if source.contains('/') || source.chars().any(char::is_control) {
             return Err(format!(
-                "field `source`: {source:?} must be a name without '/' or line breaks"
+                "field `source`: {source:?} must be a name without '/' or control characters (a tab, a line break)"
             ));
         }
         let mut m = Mention::new(&source, &self.id, published, now);
@@ -313,7 +313,11 @@ pub fn parse_line(line: &[u8], now: DateTime<Utc>) -> Result<Option<ParsedLine>,
     // Without its line end: a line cut short is then "EOF … (column N)", not a position
     // on a second line that the file does not have.
     let text = text.trim_end_matches(['\n', '\r']);
-    let record: ImportRecord = json_line(text).map_err(|e| format!("invalid JSON: {e}"))?;
+    let record: ImportRecord = json_line(text).map_err(|e| match e.starts_with("field `published`") {
+        // A number here is often a Unix time, which redaction may take out of the message.
+        true => format!("invalid JSON: {e}: write the time as text in RFC 3339, e.g. \"2026-11-20T10:00:00Z\""),
+        false => format!("invalid JSON: {e}"),
+    })?;
     record.into_mention(now).map(Some)
 }
 
@@ -352,6 +356,17 @@ mod tests {
             .unwrap_err()
             .starts_with("not UTF-8"));
         assert!(parse_line(b"   \n", now).unwrap().is_none());
+        // A Unix time is told how to write it.
+        assert_eq!(
+            parse_line(br#"{"id":"1","text":"x","published":1764547200}"#, now).unwrap_err(),
+            "invalid JSON: field `published`: invalid type: integer `1764547200`, expected a string (column 43): write the time as text in RFC 3339, e.g. \"2026-11-20T10:00:00Z\""
+        );
+        assert!(parse_line(
+            br#"{"id":"1","text":"x","published":"2026-11-20T10:00:00Z","source":"a\tb"}"#,
+            now
+        )
+        .unwrap_err()
+        .contains("control characters"));
         // Nothing after the object is dropped without a word: a second object, or the
         // lines of a file whose lines end in a lone \r, read as one.
         let record = r#"{"id":"1","text":"x","published":"2026-11-20T10:00:00Z"}"#;
