@@ -481,9 +481,14 @@ fn parse_text_query(
             false => Err(e),
         })
         .map_err(|_| {
-            SearchError::Query(describe_query_error(
-                &tantivy::query::QueryParserError::SyntaxError(q.to_string()),
-            ))
+            let mut message = describe_query_error(&tantivy::query::QueryParserError::SyntaxError(
+                q.to_string(),
+            ));
+            if q.contains(['[', ']', '{', '}']) {
+                // `[name]`: staff who see placeholders in snippets search for them.
+                message.push_str("; [ ] and { } are for ranges, which are not searched, and the redaction's placeholders ([name], [phone], …) are no words to find");
+            }
+            SearchError::Query(message)
         })?;
     // Clauses, groups and the leaf: two levels for each counted above, and room.
     if ast_depth(&ast) > 2 * MAX_NESTING + 4 {

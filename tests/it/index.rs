@@ -154,6 +154,7 @@ fn a_star_after_a_word_finds_the_words_it_begins() {
         ("tolk.*", "right after the letters of a word"),
         ("\"de asielpro \"*", "right after the letters of a word"),
         ("#*", "right after the letters of a word"),
+        ("[name]", "placeholders ([name], [phone], …) are no words"),
     ] {
         let err = search(q).unwrap_err().to_string();
         assert!(err.contains(says), "{q}: {err}");
