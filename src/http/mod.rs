@@ -488,17 +488,35 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Params {
     ) -> Result<Self, ApiError> {
         let query = parts.uri.query().unwrap_or_default();
         let mut params = std::collections::HashMap::new();
-        for (name, value) in url::form_urlencoded::parse(query.as_bytes()) {
-            if params.contains_key(name.as_ref()) {
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let (name, value) = (form_decoded(name)?, form_decoded(value)?);
+            if params.contains_key(&name) {
                 let shown = crate::pipeline::extract::bounded(&name, 64);
                 return Err(ApiError::bad_request(format!(
                     "parameter `{shown}` is given twice; give it once"
                 )));
             }
-            params.insert(name.into_owned(), value.into_owned());
+            params.insert(name, value);
         }
         Ok(Params(params))
     }
+}
+
+/// A name or value of a query string as forms encode it (`+` a space, `%XX` a byte),
+/// refused where its bytes are no UTF-8: read with replacement characters, a `q` would
+/// search for what was never sent and find nothing, without a word.
+fn form_decoded(part: &str) -> Result<String, ApiError> {
+    let spaced = part.replace('+', " ");
+    percent_encoding::percent_decode_str(&spaced)
+        .decode_utf8()
+        .map(std::borrow::Cow::into_owned)
+        .map_err(|_| {
+            ApiError::bad_request(format!(
+                "the query string's {:?} is not UTF-8 once decoded; encode its text as UTF-8",
+                crate::pipeline::extract::bounded(part, 64)
+            ))
+        })
 }
 
 /// A JSON request body whose rejection (not JSON, a missing or mistyped field, the wrong

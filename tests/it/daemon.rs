@@ -252,6 +252,10 @@ async fn check_search_features(addr: std::net::SocketAddr) {
         ("lang=dutch", "`lang`"),
         ("colour=red", "unknown parameter `colour`"),
         ("q=tolk&lang=nl&lang=en", "`lang` is given twice"),
+        // Bytes that are no UTF-8 once decoded: searched with replacement characters, the
+        // query would find nothing without a word.
+        ("q=%E2%82", "not UTF-8"),
+        ("q%FF=tolk", "not UTF-8"),
     ] {
         let (status, body) = get_json(addr, &format!("/api/search?{query}")).await;
         assert_eq!(status, 400, "{query}: {body}");
