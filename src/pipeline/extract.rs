@@ -129,7 +129,7 @@ pub fn html_to_text(html: &str) -> String {
                 Node::Element(e) if SKIPPED.contains(&e.name()) || not_the_writers(&node) => {
                     skipping -= 1
                 }
-                Node::Element(e) if LINES.contains(&e.name()) => {
+                Node::Element(e) if skipping == 0 && LINES.contains(&e.name()) => {
                     // A page shows it on a line of its own; this text has no lines. A
                     // full stop where it ends without punctuation keeps list items and
                     // headings from running into one sentence ("…the hearing and
@@ -693,8 +693,8 @@ mod tests {
         );
         // Lines inside what is not the writer's add nothing to the writer's.
         assert_eq!(
-            html_to_text("<p>tekst<script><p>x</p></script></p>"),
-            "tekst."
+            html_to_text(r#"<div>tekst <aside class="onebox"><p>x</p></aside> meer</div>"#),
+            "tekst meer."
         );
     }
 

@@ -1,5 +1,6 @@
 //! The pieces every reader of the index needs: an exact term, a window of publication
-//! times, and the stored fields of a document read back.
+//! times, the stored fields of a document read back, the values of a string fast field
+//! for a list of documents, and the size and voices of clusters.
 
 use std::collections::{HashMap, HashSet};
 use std::ops::Bound;
