@@ -14,12 +14,13 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use tantivy::collector::{Count, DocSetCollector, TopDocs};
+use tantivy::collector::{Count, TopDocs};
 use tantivy::query::Query;
 use tantivy::schema::{TantivyDocument, Value};
-use tantivy::{Order, Searcher};
+use tantivy::Order;
 
-use crate::search::docs::{published_between, stored_text, stored_time, Resolved};
+pub(crate) use crate::search::docs::Post;
+use crate::search::docs::{each_post, published_between, stored_text, stored_time};
 use crate::search::{Fields, MentionIndex};
 
 /// Voices per key in one window.
@@ -76,7 +77,7 @@ pub fn voices_per_aspect(
     let (_, reader, f) = index.parts();
     let fields: Vec<&str> = std::iter::once("aspect").chain(facet).collect();
     let mut tallies: BTreeMap<String, VoiceTally> = BTreeMap::new();
-    each_complaint(
+    each_post(
         &reader.searcher(),
         &*complaints_between(f, from, to, None),
         &fields,
@@ -99,15 +100,6 @@ pub fn voices_per_aspect(
         .into_iter()
         .map(|(key, tally)| (key, tally.voices()))
         .collect())
-}
-
-/// What voices are counted from: a complaint's near-duplicate cluster, its author's
-/// pseudonym (where the source names one) and its time.
-pub(crate) struct Post<'a> {
-    pub cluster: &'a str,
-    pub author: Option<&'a str>,
-    /// Microseconds since the epoch.
-    pub published: i64,
 }
 
 /// The people behind a set of complaints: per cluster, the earliest post and its author.
@@ -146,78 +138,6 @@ impl VoiceTally {
             }
         }
         (authors.len() + anonymous) as u64
-    }
-}
-
-/// Calls `visit` with every document `query` matches, as a [`Post`] and the values of
-/// the string fast `fields` (a multi-valued field gives several; none gives none). Each
-/// segment's values are looked up in one ordered pass over each field's dictionary: one
-/// lookup a value took ten times as long.
-pub(crate) fn each_complaint(
-    searcher: &Searcher,
-    query: &dyn Query,
-    fields: &[&str],
-    mut visit: impl FnMut(&Post<'_>, &Values<'_>),
-) -> Result<(), tantivy::TantivyError> {
-    let mut docs: Vec<tantivy::DocAddress> = searcher
-        .search(query, &DocSetCollector)?
-        .into_iter()
-        .collect();
-    docs.sort_unstable();
-    for segment_docs in docs.chunk_by(|a, b| a.segment_ord == b.segment_ord) {
-        let segment = searcher.segment_reader(segment_docs[0].segment_ord);
-        let fast = segment.fast_fields();
-        let ids: Vec<tantivy::DocId> = segment_docs.iter().map(|d| d.doc_id).collect();
-        let clusters = Resolved::read(fast.str("cluster")?.as_ref(), &ids)?;
-        let authors = Resolved::read(fast.str("author")?.as_ref(), &ids)?;
-        let published = fast.date("published")?;
-        let columns = fields
-            .iter()
-            .map(|name| Resolved::read(fast.str(name)?.as_ref(), &ids))
-            .collect::<Result<Vec<_>, tantivy::TantivyError>>()?;
-        for (i, &doc) in ids.iter().enumerate() {
-            let own: String;
-            let cluster = match clusters.values(i).next() {
-                Some(cluster) => cluster,
-                None => {
-                    // Every stored mention has a cluster; one without is its own.
-                    own = format!("{}:{doc}", segment_docs[0].segment_ord);
-                    &own
-                }
-            };
-            let post = Post {
-                cluster,
-                author: authors.values(i).next(),
-                published: published
-                    .first(doc)
-                    .map_or(0, |t| t.into_timestamp_micros()),
-            };
-            visit(
-                &post,
-                &Values {
-                    columns: &columns,
-                    doc: i,
-                },
-            );
-        }
-    }
-    Ok(())
-}
-
-/// The values of the fields [`each_complaint`] was asked for, of one document.
-pub(crate) struct Values<'a> {
-    columns: &'a [Resolved],
-    doc: usize,
-}
-
-impl<'a> Values<'a> {
-    /// The values of the `field`-th field asked for.
-    pub fn of(&self, field: usize) -> impl Iterator<Item = &'a str> + 'a {
-        let doc = self.doc;
-        self.columns
-            .get(field)
-            .into_iter()
-            .flat_map(move |c| c.values(doc))
     }
 }
 

@@ -475,7 +475,7 @@ impl WeekVoices {
         let mut week = WeekVoices::default();
         let query = counts::complaints_between(f, start, end, None);
         let fields = ["aspect", "lang", "source"];
-        counts::each_complaint(searcher, &*query, &fields, |post, values| {
+        crate::search::docs::each_post(searcher, &*query, &fields, |post, values| {
             week.all.add(post);
             let mut aspects: Vec<&str> = values.of(0).collect();
             if aspects.is_empty() {

@@ -11,34 +11,8 @@ use scraper::{Html, Node};
 const SKIPPED: &[&str] = &[
     "script", "style", "noscript", "template", "iframe", "object", "svg", "head",
 ];
-/// Elements after which a word must not run into the next one.
-const BREAKING: &[&str] = &[
-    "p",
-    "br",
-    "div",
-    "li",
-    "ul",
-    "ol",
-    "h1",
-    "h2",
-    "h3",
-    "h4",
-    "h5",
-    "h6",
-    "tr",
-    "td",
-    "th",
-    "blockquote",
-    "pre",
-    "section",
-    "article",
-    "header",
-    "footer",
-    "figcaption",
-    "hr",
-    "dd",
-    "dt",
-];
+/// Elements after which a word must not run into the next one, besides [`LINES`].
+const BREAKING: &[&str] = &["br", "ul", "ol", "td", "th", "hr"];
 /// Elements a page shows on lines of their own: where one's text ends without
 /// punctuation, a full stop ends it (see [`html_to_text`]).
 const LINES: &[&str] = &[
@@ -113,7 +87,7 @@ pub fn html_to_text(html: &str) -> String {
                 Node::Element(e) if SKIPPED.contains(&e.name()) || not_the_writers(&node) => {
                     skipping += 1
                 }
-                Node::Element(e) if BREAKING.contains(&e.name()) => out.push(' '),
+                Node::Element(e) if breaks(e.name()) => out.push(' '),
                 Node::Text(t) if skipping == 0 => {
                     out.push_str(t);
                     let written = t.trim_end();
@@ -140,12 +114,17 @@ pub fn html_to_text(html: &str) -> String {
                     }
                     out.push(' ');
                 }
-                Node::Element(e) if BREAKING.contains(&e.name()) => out.push(' '),
+                Node::Element(e) if breaks(e.name()) => out.push(' '),
                 _ => {}
             },
         }
     }
     fold_whitespace(&out)
+}
+
+/// Whether a word must not run into the next one across `element`.
+fn breaks(element: &str) -> bool {
+    LINES.contains(&element) || BREAKING.contains(&element)
 }
 
 /// What a forum adds to a post that its writer did not write (Discourse): the header of
