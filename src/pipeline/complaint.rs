@@ -457,7 +457,13 @@ impl ComplaintRules {
         // A term does not reach across a clause mark, as negation does not: "luisteren,
         // niet invullen" is not the grievance "luisteren niet" (on the building data,
         // terms matched across commas changed decisions only for the worse).
-        for (start, end, term) in self.longest_matches(normalised) {
+        let matches = self.longest_matches(normalised);
+        for (i, &(start, end, term)) in matches.iter().enumerate() {
+            // The same word may be a term of two files ("super", "süper").
+            let next = matches[i + 1..].iter().find(|next| next.0 > start);
+            if self.intensifies_the_next(normalised, (start, end), next) {
+                continue;
+            }
             let (cue_id, weight) = &self.cues[term.cue];
             let before = last_words(&normalised[..start], NEGATION_REACH);
             let negated = !term.negated_already
@@ -485,7 +491,7 @@ impl ComplaintRules {
         }
         // Fewer words give the model nothing to weigh but an institution's name ("IND?"
         // was a complaint by the weight of "ind"): the cues decide alone.
-        let enough = super::model::has_words_to_weigh(normalised);
+        let enough = super::model::has_words_to_weigh(normalised) && has_words_of_its_own(text);
         let Some(model) = model.filter(|_| enough) else {
             return Complaint {
                 complaint: score >= THRESHOLD,
@@ -506,6 +512,26 @@ impl ComplaintRules {
             score,
             why,
         }
+    }
+
+    /// Whether the cue found at `start..end` is an intensifier right before the `next`
+    /// cue ("super rude", "echt waardeloos"): it makes that one stronger and is no cue
+    /// of its own there, so German and Turkish praise "super" is no praise in "super
+    /// onbeleefd".
+    fn intensifies_the_next(
+        &self,
+        normalised: &str,
+        (start, end): (usize, usize),
+        next: Option<&(usize, usize, &Term)>,
+    ) -> bool {
+        // Needles carry their boundary spaces: the next cue may begin with this one's.
+        next.is_some_and(|&(next_start, _, _)| {
+            normalised
+                .get(end..next_start.max(end))
+                .is_some_and(|gap| gap.trim().is_empty())
+        }) && normalised
+            .get(start..end)
+            .is_some_and(|word| self.intensifiers.contains(word.trim()))
     }
 
     /// Every distinct term found, each once, dropping matches inside a longer one
@@ -537,6 +563,15 @@ impl ComplaintRules {
     pub fn cue_count(&self) -> usize {
         self.cues.len()
     }
+}
+
+/// Whether `text` has a word that is no hashtag or handle. Tags alone ("#IND #asiel
+/// #terapel #coa") or accounts alone ("@IND_NL @COAnl") say what a post is about, not
+/// that anything went wrong: the model, which knows those words from complaints, is not
+/// asked (the cues still count).
+fn has_words_of_its_own(text: &str) -> bool {
+    text.split_whitespace()
+        .any(|w| !w.starts_with(['#', '@']) && w.chars().any(char::is_alphanumeric))
 }
 
 /// Up to `n` last words of normalised text, back to a sentence end or a clause mark.
@@ -745,6 +780,31 @@ any = ["weet iemand"]
         assert!(strong.score > plain.score, "{plain:?} {strong:?}");
         assert!(strong.why.iter().any(|w| w.contains("intensified")));
         assert!(strong.why.iter().any(|w| w.starts_with("emphasis")));
+    }
+
+    #[test]
+    fn an_intensifier_that_is_also_praise_makes_the_next_cue_stronger() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/complaint");
+        let cues = ComplaintRules::load_cues(&dir).unwrap();
+        for (text, lang) in [
+            ("The IND officer was super rude to my mother.", "en"),
+            (
+                "De IND-medewerker was super onbeleefd tijdens mijn gehoor.",
+                "nl",
+            ),
+        ] {
+            let c = cues.judge(text, lang);
+            assert!(c.complaint, "{text}: {c:?}");
+            assert!(c.why.iter().all(|w| !w.contains("praise")), "{text}: {c:?}");
+            assert!(
+                c.why.iter().any(|w| w.contains("intensified")),
+                "{text}: {c:?}"
+            );
+        }
+        // Where it stands on its own, it is praise, in both files that list it.
+        let c = cues.judge("Das Gespräch bei der IND war super.", "de");
+        assert!(c.why.iter().any(|w| w.contains("de/praise:super")), "{c:?}");
+        assert!(c.why.iter().any(|w| w.contains("tr/praise:süper")), "{c:?}");
     }
 
     #[test]

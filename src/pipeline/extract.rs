@@ -171,6 +171,14 @@ fn looks_like_html(text: &str) -> bool {
 /// "beslis&shy;termijn" match "beslistermijn". ZWNJ stays: Persian spelling needs it.
 const INVISIBLE: &[char] = &['\u{ad}', '\u{200b}', '\u{2060}', '\u{feff}', '\u{fffd}'];
 
+/// The embeddings, overrides and isolates of bidirectional text with their ends: a
+/// stranger's post that holds them reorders what is shown after it (a snippet, a
+/// quote in the export), and the algorithm orders Arabic and Latin text without them.
+/// The marks (LRM, RLM, ALM) only steer the characters around them and stay.
+fn is_direction_override(c: char) -> bool {
+    matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
 /// What [`fold_whitespace`] does with a character.
 #[derive(PartialEq)]
 enum Fold {
@@ -190,7 +198,7 @@ fn fold_of(c: char) -> Fold {
         }
     } else if c.is_whitespace() || c == '\u{00a0}' {
         Fold::Space
-    } else if c.is_control() || INVISIBLE.contains(&c) {
+    } else if c.is_control() || INVISIBLE.contains(&c) || is_direction_override(c) {
         Fold::Drop
     } else {
         Fold::Keep
@@ -711,13 +719,26 @@ mod tests {
         for c in chars.filter_map(char::from_u32) {
             let expected = if c.is_whitespace() || c == '\u{00a0}' {
                 Fold::Space
-            } else if c.is_control() || INVISIBLE.contains(&c) {
+            } else if c.is_control() || INVISIBLE.contains(&c) || is_direction_override(c) {
                 Fold::Drop
             } else {
                 Fold::Keep
             };
             assert!(fold_of(c) == expected, "{c:?}");
         }
+    }
+
+    #[test]
+    fn overrides_of_the_text_direction_are_dropped_and_the_marks_kept() {
+        assert_eq!(
+            fold_whitespace("\u{202e}De tolk kwam niet \u{2069}\u{202c}"),
+            "De tolk kwam niet"
+        );
+        assert_eq!(fold_whitespace("a\u{2066}b\u{202d}c"), "abc");
+        assert_eq!(
+            fold_whitespace("IND \u{200f}الهولندية"),
+            "IND \u{200f}الهولندية"
+        );
     }
 
     #[test]
@@ -742,6 +763,7 @@ mod tests {
             "één\u{a0}\u{a0}twee\u{3000}drie\u{0}vier",
             "گفت\u{200c}وگو  ሰላም\r\nЯ",
             "x\u{7f}y \u{feff}",
+            "a \u{202e}b\u{2069} c",
         ] {
             assert_eq!(fold_whitespace(text), by_character(text), "{text:?}");
             assert_eq!(

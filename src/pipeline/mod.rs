@@ -574,15 +574,38 @@ mod tests {
         assert!(m.complaint.is_some_and(|c| c.complaint));
     }
 
+    /// The pipeline with the shipped topic rules, cues and models.
+    fn shipped_pipeline() -> Pipeline {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/topics");
+        Pipeline::from_config(&config::Pipeline::with_topics(dir)).unwrap()
+    }
+
+    /// A mention of `text` as `pipeline` stores it.
+    fn processed(pipeline: &Pipeline, text: &str) -> Mention {
+        let mut m = Mention::new("s", "1", chrono::Utc::now(), chrono::Utc::now());
+        m.text = text.to_string();
+        pipeline.process(m)
+    }
+
+    #[test]
+    fn tags_or_accounts_alone_are_no_grievance() {
+        let pipeline = shipped_pipeline();
+        let judge = |text: &str| processed(&pipeline, text);
+        for text in ["#IND #asiel #terapel #coa", "@IND_NL @COAnl"] {
+            let m = judge(text);
+            assert!(m.is_relevant(), "{text}");
+            let complaint = m.complaint.expect("relevant mentions are judged");
+            assert!(!complaint.complaint, "{text}: {complaint:?}");
+        }
+        // With words of its own, the model weighs the tags too.
+        let m = judge("#IND #terapel al twee jaar wachten en nog steeds niets gehoord");
+        assert!(m.complaint.is_some_and(|c| c.complaint));
+    }
+
     #[test]
     fn the_words_of_a_link_say_nothing() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/topics");
-        let pipeline = Pipeline::from_config(&config::Pipeline::with_topics(dir)).unwrap();
-        let judge = |text: &str| {
-            let mut m = Mention::new("s", "1", chrono::Utc::now(), chrono::Utc::now());
-            m.text = text.to_string();
-            pipeline.process(m)
-        };
+        let pipeline = shipped_pipeline();
+        let judge = |text: &str| processed(&pipeline, text);
         for text in [
             "https://ind.nl",
             "https://www.ind.nl/nl/asiel",

@@ -705,15 +705,31 @@ const PEOPLE_OF_THE_WRITER: &[(&str, &str)] = &[
         "",
         "(?:asiel|vreemdelingen|immigratie|sociaal|sociale)?advocaat|avukatım|heette",
     ),
+    // The people of the procedure with "the", and German, only where the writer says
+    // the name is theirs ("de medewerker heet Pieter Visser", "Mein Sohn heißt Omar"):
+    // "de tolk Arabisch" and "mein Anwalt Widerspruch" stay.
+    (
+        "de|die|deze|the|this|that",
+        r"(?:\p{L}+-)?(?:medewerker|ambtenaar|beslismedewerker|hoorder|tolk|officer|interpreter)\s+(?:heet|heette|is\s+called|was\s+called|is\s+named)",
+    ),
+    (
+        "mein|meine|unser|unsere",
+        r"(?:sohn|tochter|mann|frau|bruder|schwester|anwalt|anwältin|betreuer|betreuerin)\s+(?:heißt|hieß)",
+    ),
 ];
+
+/// What may stand between a role of [`PEOPLE_OF_THE_WRITER`] and the name: the writer
+/// saying that it is the name ("mijn dochter heet Layla", "my son's name is Omar",
+/// "mon fils s'appelle Omar", "mi hijo se llama Omar").
+const NAMED_AS: &str = r"(?:\s+(?:heet|heette|is\s+called|was\s+called|is\s+named|s['’]appelle|se\s+llama)|['’]s\s+name\s+is)?";
 
 /// Each of [`PEOPLE_OF_THE_WRITER`] as a pattern: the determiners, then the roles.
 fn people_patterns() -> Vec<String> {
     PEOPLE_OF_THE_WRITER
         .iter()
         .map(|(determiners, roles)| match *determiners {
-            "" => format!("(?:{roles})"),
-            _ => format!(r"(?:{determiners})\s+(?:{roles})"),
+            "" => format!("(?:{roles}){NAMED_AS}"),
+            _ => format!(r"(?:{determiners})\s+(?:{roles}){NAMED_AS}"),
         })
         .collect()
 }
@@ -722,11 +738,12 @@ fn people_patterns() -> Vec<String> {
 /// trigger looks for. Keyed on these rather than on "my", "mi" or "ma", the regex
 /// engine's literal prefilter seldom stops in vain.
 fn people_roles() -> String {
-    PEOPLE_OF_THE_WRITER
+    let roles = PEOPLE_OF_THE_WRITER
         .iter()
         .map(|(_, roles)| *roles)
         .collect::<Vec<_>>()
-        .join("|")
+        .join("|");
+    format!("(?:{roles}){NAMED_AS}")
 }
 
 /// Titles between a role and the name ("my lawyer Ms. Visser"), in lower case.
@@ -2096,6 +2113,29 @@ mod tests {
                 "Avukatım Mehmet Kaya, IND itirazımı",
                 "Avukatım [name], IND itirazımı",
             ),
+            // ... and where the writer says that it is their name.
+            (
+                "Mijn dochter heet Layla Hassan en ze wacht al 2 jaar",
+                "Mijn dochter heet [name] en ze wacht al 2 jaar",
+            ),
+            (
+                "De medewerker heet Pieter Visser en hij was onbeleefd",
+                "De medewerker heet [name] en hij was onbeleefd",
+            ),
+            (
+                "De IND-medewerker heet Pieter Visser.",
+                "De IND-medewerker heet [name].",
+            ),
+            ("De advocaat heet Karim en", "De advocaat heet [name] en"),
+            ("My son is called Omar and", "My son is called [name] and"),
+            ("My son's name is Omar.", "My son's name is [name]."),
+            (
+                "The interpreter was called Ahmed.",
+                "The interpreter was called [name].",
+            ),
+            ("Mon fils s'appelle Omar et", "Mon fils s'appelle [name] et"),
+            ("Mi hijo se llama Omar y", "Mi hijo se llama [name] y"),
+            ("Mein Sohn heißt Omar und", "Mein Sohn heißt [name] und"),
             (
                 "Mijn dochter Amina (7) krijgt geen school",
                 "Mijn dochter [name] (7) krijgt geen school",
@@ -2210,6 +2250,10 @@ mod tests {
             "Vraag het aan @IND_NL. De wachttijd is lang",
             "omdat mijn man Dari spreekt",
             "een wet genaamd Spreidingswet",
+            // A role is named only where the writer says the name is its own.
+            "de tolk Arabisch was er niet",
+            "mein Anwalt Widerspruch eingelegt",
+            "Het azc heet De Schans",
             "Vraag 1 (a) m.b.t. de wachttijd",
             "Gehoor op 1-mei-24 en 3-Jan-24",
             "The meeting is at 5. Dot the i's.",
