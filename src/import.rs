@@ -15,7 +15,7 @@ use serde::Deserialize;
 
 use crate::mention::Mention;
 use crate::pipeline::extract::{any_to_text, canonical_url};
-use crate::pipeline::Pipeline;
+use crate::pipeline::{Pipeline, MAX_TEXT_BYTES, MAX_TITLE_BYTES};
 use crate::search::{IndexError, MentionIndex};
 
 /// The source name of imported lines that name none.
@@ -62,8 +62,10 @@ pub struct ImportReport {
     pub erased_before: usize,
     /// (line number, what is wrong), for every skipped line.
     pub errors: Vec<(usize, String)>,
-    /// (line number, what was left out), for lines stored without a field they had: a
-    /// `url` that is not an http(s) link, which a reader of the mention could not follow.
+    /// (line number, what was left out), for lines read without all they had: a `url`
+    /// that is not an http(s) link, which a reader of the mention could not follow; a
+    /// title or text longer than the pipeline reads, whose end is neither analysed nor
+    /// stored.
     pub notes: Vec<(usize, String)>,
 }
 
@@ -115,13 +117,29 @@ impl ImportRecord {
         m.text = any_to_text(&self.text);
         m.title = self.title.map(|t| any_to_text(&t)).unwrap_or_default();
         m.url = self.url.as_deref().and_then(canonical_url);
-        let note = match self.url.as_deref().map(str::trim) {
-            Some(url) if m.url.is_none() && !url.is_empty() => Some(format!(
+        let mut notes = Vec::new();
+        match self.url.as_deref().map(str::trim) {
+            Some(url) if m.url.is_none() && !url.is_empty() => notes.push(format!(
                 "field `url`: {:?} is not an http(s) link; stored without a link",
                 cut_short(url)
             )),
-            _ => None,
-        };
+            _ => {}
+        }
+        // The pipeline keeps the start of an overlong text: whatever its end says (a
+        // relevant sentence after pages of other text) counts for nothing, and the
+        // importer should know.
+        for (field, text, max) in [
+            ("title", &m.title, MAX_TITLE_BYTES),
+            ("text", &m.text, MAX_TEXT_BYTES),
+        ] {
+            if text.len() > max {
+                notes.push(format!(
+                    "field `{field}`: {} bytes as text; only the first {max} are analysed and stored",
+                    text.len()
+                ));
+            }
+        }
+        let note = (!notes.is_empty()).then(|| notes.join("; "));
         m.lang_hint = self.lang;
         m.author = self.author.filter(|a| !a.trim().is_empty());
         Ok(ParsedLine { mention: m, note })

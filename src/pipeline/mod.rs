@@ -35,7 +35,7 @@ use self::relevance::{SharedScan, TermHits, TopicError, Topics};
 /// Text longer than this is cut: no public post is longer, and a hostile feed must not
 /// make the index hold megabytes per item.
 pub const MAX_TEXT_BYTES: usize = 64 * 1024;
-const MAX_TITLE_BYTES: usize = 1024;
+pub const MAX_TITLE_BYTES: usize = 1024;
 
 /// What every stage may read: the loaded models and rules.
 pub struct Pipeline {

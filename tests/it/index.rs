@@ -306,6 +306,41 @@ fn pipeline() -> Pipeline {
 }
 
 #[test]
+fn import_says_which_lines_are_longer_than_the_pipeline_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = MentionIndex::open(dir.path()).unwrap();
+    let long = |words: &str, n: usize, end: &str| format!("{}{end}", words.repeat(n));
+    let lines = [
+        serde_json::json!({"id": "a", "published": "2026-11-20T10:00:00Z",
+            "text": long("Lorem ipsum dolor sit amet. ", 3_000, "De tolk bij de IND was slecht.")}),
+        serde_json::json!({"id": "b", "published": "2026-11-20T10:00:00Z",
+            "title": long("Asielzoekers ", 100, ""), "text": "Asielzoekers wachten weer in Ter Apel."}),
+        serde_json::json!({"id": "c", "published": "2026-11-20T10:00:00Z",
+            "text": "Asielzoekers wachten weer in Ter Apel."}),
+    ];
+    let input: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    let report =
+        webcare::import::import("in.jsonl", input.as_bytes(), &pipeline(), &index, None).unwrap();
+    // The first line's relevant sentence is past what is read: not relevant, and said so.
+    assert_eq!((report.indexed, report.not_relevant), (2, 1));
+    assert_eq!(report.notes.len(), 2, "{:?}", report.notes);
+    assert_eq!(report.notes[0].0, 1);
+    assert_eq!(
+        report.notes[0].1,
+        "field `text`: 84030 bytes as text; only the first 65536 are analysed and stored"
+    );
+    assert_eq!(report.notes[1].0, 2);
+    assert!(
+        report.notes[1].1.starts_with("field `title`: 1299 bytes")
+            && report.notes[1]
+                .1
+                .ends_with("only the first 1024 are analysed and stored"),
+        "{:?}",
+        report.notes
+    );
+}
+
+#[test]
 fn import_reports_bad_lines_by_number_and_keeps_the_rest() {
     let dir = tempfile::tempdir().unwrap();
     let index = MentionIndex::open(dir.path()).unwrap();
