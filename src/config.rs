@@ -957,7 +957,11 @@ impl Validator<'_> {
     }
 
     fn sources(&self, raw: Vec<RawSource>) -> Result<Vec<SourceConfig>, ConfigError> {
-        let mut seen: HashMap<String, usize> = HashMap::new();
+        // Names in lower case: "nos" and "NOS" are one source's name to anyone
+        // filtering or reading a link.
+        let mut seen: HashMap<String, (usize, String)> = HashMap::new();
+        // Feed addresses: one feed under two names stores every item twice.
+        let mut feeds: HashMap<String, (usize, String)> = HashMap::new();
         let mut sources = Vec::with_capacity(raw.len());
         for (i, src) in raw.into_iter().enumerate() {
             let key = |field: &str| format!("sources[{i}].{field}");
@@ -970,14 +974,29 @@ impl Validator<'_> {
                 ));
             }
             let line = line_of(self.text, src.name.span().start);
-            if let Some(first) = seen.insert(name.clone(), line) {
+            if let Some((first, as_written)) =
+                seen.insert(name.to_lowercase(), (line, name.clone()))
+            {
                 return Err(self.invalid(
                     Some(src.name.span()),
                     &key("name"),
-                    format!("duplicate source name {name:?} (first defined on line {first}); names must be unique"),
+                    format!("duplicate source name {name:?} (first defined on line {first} as {as_written:?}); names must be unique, whatever their case"),
                 ));
             }
-            sources.push(self.source(src, &key, name)?);
+            let url_span = src.url.as_ref().map(|u| u.span()).unwrap_or_default();
+            let source = self.source(src, &key, name)?;
+            // A source switched off polls nothing.
+            if source.kind == "feed" && source.enabled {
+                let entry = (line_of(self.text, url_span.start), source.name.clone());
+                if let Some((first, other)) = feeds.insert(source.url.to_string(), entry) {
+                    return Err(self.invalid(
+                        Some(url_span),
+                        &key("url"),
+                        format!("source {:?} polls the same feed as {other:?} (line {first}): every item would be stored twice; keep one of them", source.name),
+                    ));
+                }
+            }
+            sources.push(source);
         }
         Ok(sources)
     }
@@ -1452,6 +1471,36 @@ mod tests {
         assert!(err.contains("duplicate source name \"a\""), "{err}");
         assert!(err.contains(":11:"), "{err}");
         assert!(err.contains("line 7"), "{err}");
+    }
+
+    #[test]
+    fn names_in_another_case_and_one_feed_twice_are_refused() {
+        let source = |name: &str, url: &str| {
+            format!("[[sources]]\nname = \"{name}\"\nkind = \"feed\"\nurl = \"{url}\"\n")
+        };
+        let err = load(&(source("nos", "https://e.org/a") + &source("NOS ", "https://e.org/b")))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("duplicate source name \"NOS\" (first defined on line 7 as \"nos\")"),
+            "{err}"
+        );
+        let err = load(&(source("a", "https://e.org/feed") + &source("b", "https://E.org/feed")))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(":13:") && err.contains("sources[1].url"),
+            "{err}"
+        );
+        assert!(
+            err.contains("source \"b\" polls the same feed as \"a\" (line 9)"),
+            "{err}"
+        );
+        // Feeds of one site are no one feed, and a feed switched off polls nothing.
+        load(&(source("a", "https://e.org/feed") + &source("b", "https://e.org/feed?page=2")))
+            .unwrap();
+        let paused = source("b", "https://e.org/feed") + "enabled = false\n";
+        load(&(source("a", "https://e.org/feed") + &paused)).unwrap();
     }
 
     #[test]

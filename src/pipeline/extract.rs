@@ -71,10 +71,24 @@ pub fn bounded(text: &str, max: usize) -> &str {
     &text[..cut]
 }
 
+/// Elements open at once beyond which HTML is read as a soup of tags rather than a tree:
+/// the parser's cost grows with the square of the depth (an item of 50,000 nested divs
+/// took seconds of CPU at every poll), and no post nests anywhere near so deep.
+const MAX_DEPTH: usize = 256;
+
+/// Elements that have no end tag, so open nothing.
+const VOID: &[&str] = &[
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source",
+    "track", "wbr",
+];
+
 /// Plain text from an HTML fragment: no markup, no scripts, entities decoded, whitespace
 /// folded. Walks the tree without recursion, so deeply nested input cannot overflow.
 pub fn html_to_text(html: &str) -> String {
     let html = bounded(html, MAX_HTML_BYTES);
+    if nests_deeper_than(html, MAX_DEPTH) {
+        return html_to_text(&without_tags(html));
+    }
     let fragment = Html::parse_fragment(html);
     let mut out = String::with_capacity(html.len());
     let mut skipping = 0usize;
@@ -120,6 +134,53 @@ pub fn html_to_text(html: &str) -> String {
         }
     }
     fold_whitespace(&out)
+}
+
+/// Whether elements open inside each other more than `max` deep somewhere in `html`,
+/// counted from its tags alone (in one pass; an end tag closes one).
+fn nests_deeper_than(html: &str, max: usize) -> bool {
+    let mut depth = 0usize;
+    let mut rest = html;
+    while let Some(at) = rest.find('<') {
+        rest = &rest[at + 1..];
+        if rest.starts_with('/') {
+            depth = depth.saturating_sub(1);
+            continue;
+        }
+        let name_len = rest
+            .find(|c: char| !c.is_ascii_alphanumeric())
+            .unwrap_or(rest.len());
+        if name_len == 0 || !rest.as_bytes()[0].is_ascii_alphabetic() {
+            continue;
+        }
+        // Read on after the tag's end, so that each byte is looked at once.
+        let Some(end) = rest.find('>') else {
+            return false;
+        };
+        let void = VOID
+            .iter()
+            .any(|v| v.eq_ignore_ascii_case(&rest[..name_len]));
+        if !void && !rest[..end].ends_with('/') {
+            depth += 1;
+            if depth > max {
+                return true;
+            }
+        }
+        rest = &rest[end + 1..];
+    }
+    false
+}
+
+/// `html` with its tags, scripts and styles taken out (a space for each), in one pass:
+/// what is left is text and entities.
+fn without_tags(html: &str) -> String {
+    static TAGS: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r"(?is)<script\b.*?</script\s*>|<style\b.*?</style\s*>|</?[a-z][^>]*>|<![^>]*>",
+        )
+        .expect("the tag pattern compiles")
+    });
+    TAGS.replace_all(html, " ").into_owned()
 }
 
 /// Whether a word must not run into the next one across `element`.
@@ -438,9 +499,30 @@ pub fn canonical_url(link: &str) -> Option<String> {
         let path = path.to_string();
         url.set_path(&path);
     }
+    keep_query(&mut url, |k, v| {
+        !is_tracking_param(k) && !is_contact_param(k, v)
+    });
+    Some(url.to_string())
+}
+
+/// `link` without its tracking parameters, where it is an http(s) address that has
+/// some; else `None`. Nothing else is taken off: as an item's identity (a feed's guid)
+/// it must keep what tells items apart, such as a live blog's `#post-2`.
+pub fn without_tracking(link: &str) -> Option<String> {
+    let mut url = url::Url::parse(link.trim()).ok()?;
+    let tracked = url.query_pairs().any(|(k, _)| is_tracking_param(&k));
+    if !matches!(url.scheme(), "http" | "https") || !tracked {
+        return None;
+    }
+    keep_query(&mut url, |k, _| !is_tracking_param(k));
+    Some(url.to_string())
+}
+
+/// Keeps the query parameters of `url` for which `keep(key, value)` holds, in order.
+fn keep_query(url: &mut url::Url, keep: impl Fn(&str, &str) -> bool) {
     let kept: Vec<(String, String)> = url
         .query_pairs()
-        .filter(|(k, v)| !is_tracking_param(k) && !is_contact_param(k, v))
+        .filter(|(k, v)| keep(k, v))
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();
     if kept.is_empty() {
@@ -448,7 +530,6 @@ pub fn canonical_url(link: &str) -> Option<String> {
     } else {
         url.query_pairs_mut().clear().extend_pairs(kept);
     }
-    Some(url.to_string())
 }
 
 /// Whether a query parameter carries contact details or a secret: by its key's family
@@ -706,10 +787,27 @@ mod tests {
     }
 
     #[test]
+    fn html_nested_deeper_than_any_post_is_read_as_tags_and_text() {
+        let html = "<div>".repeat(50_000) + "Asielzoekers &amp; het COA<script>x()</script>";
+        assert!(nests_deeper_than(&html, MAX_DEPTH));
+        assert_eq!(html_to_text(&html), "Asielzoekers & het COA");
+        // Void elements, self-closing tags and closed ones open nothing.
+        let flat = "<p>a<br><img src=x><span/>b</p>".repeat(1_000);
+        assert!(!nests_deeper_than(&flat, MAX_DEPTH));
+        assert!(nests_deeper_than(&"<ul><li>".repeat(200), MAX_DEPTH));
+        assert!(!nests_deeper_than(&"<li>x</li>".repeat(1_000), MAX_DEPTH));
+        // Tags that never end open nothing (and are read in one pass).
+        assert!(!nests_deeper_than(&"<a".repeat(100_000), MAX_DEPTH));
+    }
+
+    #[test]
     fn deeply_nested_html_does_not_overflow() {
-        // Deep enough that a recursive walk would overflow a test thread's 2 MiB stack; the
-        // HTML parser's own cost grows with the square of the depth, so not deeper.
+        // Deep enough that a recursive walk would overflow a test thread's 2 MiB stack:
+        // read as tags and text, without a tree.
         let html = "<div>".repeat(20_000) + "diep";
+        assert_eq!(html_to_text(&html), "diep");
+        // As deep as a tree is still made.
+        let html = "<div>".repeat(MAX_DEPTH) + "diep";
         assert_eq!(html_to_text(&html), "diep.");
     }
 

@@ -27,13 +27,18 @@ pub enum FetchError {
     TooLarge { limit: u64 },
     #[error("HTTP {status}")]
     Status { status: u16 },
-    #[error("HTTP {status}; {}", asked_wait(*wait))]
+    #[error("HTTP {status}; {}", asked_wait(*asked, *wait))]
     RetryAfter {
         status: u16,
+        /// What the server asked for.
+        asked: Duration,
+        /// What is waited: at most `backoff_max`.
         wait: Duration,
         /// The host (name and port) that answered, which a 429 holds.
         host: String,
     },
+    #[error("HTTP 304 Not Modified to a request that was not conditional (no ETag or Last-Modified was sent): the server sends nothing to read")]
+    UnaskedNotModified,
     #[error("too many redirects (more than {0})")]
     Redirects(usize),
     #[error("cannot connect: {0}")]
@@ -48,13 +53,19 @@ pub enum FetchError {
     Other(String),
 }
 
-/// What a `Retry-After` asked, in whole seconds as people read them; one that names a
-/// time already past asks nothing, and the source backs off as after any failure.
-fn asked_wait(wait: Duration) -> String {
-    match wait.as_secs() + u64::from(wait.subsec_nanos() > 0) {
-        0 => "its Retry-After has passed; backing off".to_string(),
+/// What a `Retry-After` asked, in whole seconds as people read them, and what is waited
+/// where `backoff_max` cut it short; one that names a time already past asks nothing,
+/// and the source backs off as after any failure.
+fn asked_wait(asked: Duration, wait: Duration) -> String {
+    let seconds = |d: Duration| d.as_secs() + u64::from(d.subsec_nanos() > 0);
+    let asks = match seconds(asked) {
+        0 => return "its Retry-After has passed; backing off".to_string(),
         1 => "server asks to wait 1 second".to_string(),
         secs => format!("server asks to wait {secs} seconds"),
+    };
+    match seconds(wait) < seconds(asked) {
+        true => format!("{asks}; waiting {} (backoff_max)", seconds(wait)),
+        false => asks,
     }
 }
 
@@ -440,11 +451,18 @@ impl Fetcher {
             self.hold_for_quota(&host, url, wait);
         }
         if status == StatusCode::NOT_MODIFIED {
+            // Not modified since nothing: a server (or a cache before it) that answers
+            // so would leave the source showing "ok" for good with nothing ever read.
+            let conditional = headers.contains_key(reqwest::header::IF_NONE_MATCH)
+                || headers.contains_key(reqwest::header::IF_MODIFIED_SINCE);
+            if !conditional {
+                return Err(FetchError::UnaskedNotModified);
+            }
             return Ok(Hop::Arrived(Fetched::NotModified));
         }
         if status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::SERVICE_UNAVAILABLE {
-            if let Some(wait) = retry_after(response.headers()).or(quota) {
-                let wait = wait.min(self.settings.backoff_max);
+            if let Some(asked) = retry_after(response.headers()).or(quota) {
+                let wait = asked.min(self.settings.backoff_max);
                 // Too many requests: a quota of ours at the host, so every source on it
                 // waits. Unavailable: this resource is (one feed of a news site down
                 // for maintenance); only its source waits, by its backoff, and the
@@ -454,6 +472,7 @@ impl Fetcher {
                 }
                 return Err(FetchError::RetryAfter {
                     status: status.as_u16(),
+                    asked,
                     wait,
                     host: host_key(url),
                 });
@@ -668,6 +687,7 @@ mod tests {
         let said = |wait| {
             FetchError::RetryAfter {
                 status: 503,
+                asked: wait,
                 wait,
                 host: String::new(),
             }
@@ -684,6 +704,17 @@ mod tests {
         assert_eq!(
             said(Duration::ZERO),
             "HTTP 503; its Retry-After has passed; backing off"
+        );
+        // What the server asked and what backoff_max lets it wait are told apart.
+        let capped = FetchError::RetryAfter {
+            status: 429,
+            asked: Duration::from_secs(600),
+            wait: Duration::from_secs(120),
+            host: String::new(),
+        };
+        assert_eq!(
+            capped.to_string(),
+            "HTTP 429; server asks to wait 600 seconds; waiting 120 (backoff_max)"
         );
     }
 

@@ -235,6 +235,7 @@ impl Poller {
                 status: 429,
                 wait,
                 host,
+                ..
             })) = error
             {
                 state.hold_host(host, Utc::now() + to_chrono(*wait))?;

@@ -15,7 +15,7 @@ use url::Url;
 use super::{Body, FetchRequest, Fetched, Page, Position, Source, SourceError};
 use crate::config::SourceConfig;
 use crate::mention::Mention;
-use crate::pipeline::extract::{any_to_text, canonical_url, html_to_text};
+use crate::pipeline::extract::{any_to_text, canonical_url, html_to_text, without_tracking};
 
 const ACCEPT: &str =
     "application/rss+xml, application/atom+xml, application/feed+json, application/json;q=0.9, application/xml;q=0.9, text/xml;q=0.8, */*;q=0.5";
@@ -110,7 +110,7 @@ impl Source for FeedSource {
             }
             Fetched::Body(body) => body,
         };
-        let feed = parse_feed(&body)?;
+        let (feed, unreadable) = read_feed(&body)?;
         let old = FeedPosition::from_value(position);
         let seen_before: HashSet<u64> = old.seen.iter().copied().collect();
         let read = newest_entries(&feed.entries, MAX_SEEN);
@@ -133,7 +133,11 @@ impl Source for FeedSource {
                 continue;
             }
             seen.push(key);
-            if !seen_before.contains(&key) {
+            // Remembered by an older webcare under its guid as written, tracking tags
+            // and all: no new item either.
+            let as_written = (id != entry.id).then(|| short_hash(&entry.id));
+            if !seen_before.contains(&key) && !as_written.is_some_and(|k| seen_before.contains(&k))
+            {
                 mentions.push(self.mention(&feed, entry, &id, now));
             }
         }
@@ -153,8 +157,8 @@ impl Source for FeedSource {
         };
         Ok(Page {
             mentions,
-            items_seen: feed.entries.len(),
-            unreadable: Vec::new(),
+            items_seen: feed.entries.len() + unreadable.len(),
+            unreadable,
             withheld: 0,
             next: None,
             position: serde_json::to_value(new_position).unwrap_or_default(),
@@ -222,18 +226,24 @@ fn entry_text(entry: &Entry) -> String {
     }
 }
 
-/// The entry's public link: the `alternate` one if marked, else the first, canonicalised.
+/// The entry's public link: the `alternate` one if marked, else the first, canonicalised;
+/// without any, its id where that is an http(s) address (RSS's `guid` is the item's
+/// permalink unless it says `isPermaLink="false"`, and a feed may give no `link` beside it).
 fn entry_link(entry: &Entry) -> Option<String> {
     let link = entry
         .links
         .iter()
         .find(|l| l.rel.as_deref() == Some("alternate"))
-        .or_else(|| entry.links.first())?;
-    canonical_url(&link.href)
+        .or_else(|| entry.links.first());
+    match link {
+        Some(link) => canonical_url(&link.href),
+        None => canonical_url(entry.id.trim()),
+    }
 }
 
 /// The entry's identity: the id the feed gives it (RSS `guid`, Atom `id`, JSON Feed
-/// `id`); without one, its link as canonicalised (so `utm_*` that differ from poll to
+/// `id`), a link's tracking parameters taken off (some feeds tag their guids with a
+/// `utm_campaign` of the day, which made the same article new at every poll); without one, its link as canonicalised (so `utm_*` that differ from poll to
 /// poll do not make it a new item) with its title (several items may link to one page:
 /// a live blog, a feed that links every item home); without a link, its title, text and
 /// time. Nothing but the entry itself decides, so an item keeps its id whatever else
@@ -241,7 +251,7 @@ fn entry_link(entry: &Entry) -> Option<String> {
 /// stage then puts in one cluster with the old.
 fn entry_id(entry: &Entry) -> String {
     if !entry.id.trim().is_empty() {
-        return entry.id.clone();
+        return without_tracking(&entry.id).unwrap_or_else(|| entry.id.clone());
     }
     let title = entry.title.as_ref().map_or("", |t| t.content.as_str());
     if let Some(link) = entry_link(entry) {
@@ -264,29 +274,65 @@ fn short_hash(id: &str) -> u64 {
 }
 
 /// Parses a response body as a feed, in whatever encoding it came.
+pub fn parse_feed(body: &Body) -> Result<Feed, SourceError> {
+    read_feed(body).map(|(feed, _)| feed)
+}
+
+/// [`parse_feed`], with why each item left out could not be read: a JSON Feed item with
+/// a field of the wrong type (`"content_text": 123`) makes the parser refuse the whole
+/// document, and the feed's other items are read one by one rather than lost with it
+/// for as long as that item stays in the feed.
+fn read_feed(body: &Body) -> Result<(Feed, Vec<String>), SourceError> {
+    let bytes = to_parseable(&body.bytes, body.content_type.as_deref());
+    let bytes = json_feed_ids_as_strings(bytes);
+    let url = body.url.as_str();
+    match feed_from(url, bytes.as_ref()) {
+        Ok(feed) => Ok((feed, Vec::new())),
+        Err(message) => json_feed_item_by_item(url, bytes.as_ref())
+            .ok_or_else(|| SourceError::Feed(not_a_feed(body).unwrap_or(message))),
+    }
+}
+
+/// feed-rs's reading of `bytes`, or what it says is wrong.
 ///
 /// The parser has been seen to panic on hostile input (quick-xml on an undeclared
 /// UTF-16 document); a panic here becomes this source's error instead of ending its
 /// polling loop.
-pub fn parse_feed(body: &Body) -> Result<Feed, SourceError> {
-    let bytes = to_parseable(&body.bytes, body.content_type.as_deref());
-    let bytes = json_feed_ids_as_strings(bytes);
+fn feed_from(url: &str, bytes: &[u8]) -> Result<Feed, String> {
     let parser = feed_rs::parser::Builder::new()
-        .base_uri(Some(body.url.as_str()))
+        .base_uri(Some(url))
         // No id of feed-rs's making: it hashes the raw link with the title, or draws a
         // random one; [`entry_id`] decides instead.
         .id_generator(|_, _, _| String::new())
         .build();
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        parser.parse(bytes.as_ref())
-    })) {
-        Ok(result) => {
-            result.map_err(|e| SourceError::Feed(not_a_feed(body).unwrap_or_else(|| e.to_string())))
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parser.parse(bytes))) {
+        Ok(result) => result.map_err(|e| e.to_string()),
+        Err(_) => {
+            Err("the feed parser failed on this document (malformed encoding or structure)".into())
         }
-        Err(_) => Err(SourceError::Feed(
-            "the feed parser failed on this document (malformed encoding or structure)".into(),
-        )),
     }
+}
+
+/// A JSON Feed the parser refused, read one item at a time: the feed with its items, and
+/// why each other item could not be read; `None` when it is no JSON Feed whose own
+/// fields read, or none of its items does (then the feed's error stands).
+fn json_feed_item_by_item(url: &str, bytes: &[u8]) -> Option<(Feed, Vec<String>)> {
+    let mut shell: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    let items = std::mem::take(shell.get_mut("items")?.as_array_mut()?);
+    let with_items = |items: Vec<serde_json::Value>| {
+        let mut one = shell.clone();
+        one["items"] = serde_json::Value::Array(items);
+        serde_json::to_vec(&one).map_err(|e| e.to_string())
+    };
+    let mut feed = feed_from(url, &with_items(Vec::new()).ok()?).ok()?;
+    let mut unreadable = Vec::new();
+    for (n, item) in items.into_iter().enumerate() {
+        match with_items(vec![item]).and_then(|doc| feed_from(url, &doc)) {
+            Ok(one) => feed.entries.extend(one.entries),
+            Err(e) => unreadable.push(format!("item {}: {e}", n + 1)),
+        }
+    }
+    (!feed.entries.is_empty()).then_some((feed, unreadable))
 }
 
 /// What a body the parser refused is, when it is plainly no feed: an empty response, or
@@ -319,10 +365,17 @@ fn not_a_feed(body: &Body) -> Option<String> {
         (Some(_), None) => true,
         (None, feed) => html_type && feed.is_none(),
     };
+    let other_root = match feed_root {
+        None => xml_root(&head),
+        Some(_) => None,
+    };
     let problem = if start.is_none() {
-        "the response is empty"
+        "the response is empty".to_string()
     } else if page {
-        "expected a feed, got an HTML page"
+        "expected a feed, got an HTML page".to_string()
+    } else if let Some(root) = other_root {
+        // A sitemap, an API's XML error: the parser would say "no root element".
+        format!("expected a feed (RSS, Atom or RDF), got an XML document whose root is <{root}>")
     } else {
         return None;
     };
@@ -331,6 +384,21 @@ fn not_a_feed(body: &Body) -> Option<String> {
         crate::sources::shown_url(&body.url),
         body.content_type.as_deref().unwrap_or("not given")
     ))
+}
+
+/// The name of the first element of `head` (lower-cased XML), past its declaration,
+/// comments and doctype.
+fn xml_root(head: &str) -> Option<&str> {
+    let mut rest = head;
+    loop {
+        rest = &rest[rest.find('<')? + 1..];
+        if rest.starts_with(|c: char| c.is_alphabetic()) {
+            let end = rest
+                .find(|c: char| c.is_whitespace() || c == '>' || c == '/')
+                .unwrap_or(rest.len());
+            return Some(&rest[..end]);
+        }
+    }
 }
 
 /// A JSON Feed whose item ids are numbers, with those ids as strings: the spec asks
@@ -535,6 +603,15 @@ mod tests {
                 "{broken}"
             );
         }
+        // XML that is no feed is named by its root.
+        let sitemap = b"<?xml version=\"1.0\"?><!-- generated --><urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\"><url><loc>https://x.example/</loc></url></urlset>";
+        assert!(
+            error(sitemap, Some("application/xml")).contains(
+                "expected a feed (RSS, Atom or RDF), got an XML document whose root is <urlset>"
+            ),
+            "{}",
+            error(sitemap, None)
+        );
     }
 
     #[test]
@@ -800,5 +877,99 @@ mod tests {
     #[test]
     fn an_item_twice_in_one_response_is_one_item() {
         assert_eq!(new_items(&[&["a", "a", "b"]]), vec![vec!["a", "b"]]);
+    }
+
+    #[test]
+    fn a_guids_tracking_tags_do_not_make_a_new_item() {
+        let day = |d: &str| format!("https://example.org/a?id=1&amp;utm_campaign={d}");
+        let (one, two) = (day("d1"), day("d2"));
+        let got = new_items(&[&[one.as_str()], &[two.as_str()]]);
+        assert_eq!(got[0].len(), 1);
+        assert!(got[1].is_empty(), "{got:?}");
+        assert_eq!(
+            ids_of(&rss_of(&[one.as_str()])),
+            vec!["https://example.org/a?id=1"]
+        );
+        // Only those: what tells items apart stays.
+        for guid in [
+            "https://example.org/live?x=1#post-2",
+            "tag:example.org,2026:7",
+        ] {
+            assert_eq!(ids_of(&rss_of(&[guid])), vec![guid.to_string()]);
+        }
+    }
+
+    #[test]
+    fn an_item_remembered_by_its_guid_as_written_is_not_new() {
+        let guid = "https://example.org/a?id=1&utm_campaign=d1";
+        let position = serde_json::to_value(FeedPosition {
+            seen: vec![short_hash(guid)],
+            ..FeedPosition::default()
+        })
+        .unwrap();
+        let source = feed_source("f");
+        let rss = rss_of(&[&guid.replace('&', "&amp;")]);
+        let page = source
+            .parse(
+                &source.first_request(&position),
+                &position,
+                Fetched::Body(body(rss.as_bytes(), None)),
+                Utc::now(),
+            )
+            .unwrap();
+        assert!(page.mentions.is_empty());
+        assert_eq!(page.items_seen, 1);
+    }
+
+    #[test]
+    fn an_rss_guid_is_the_link_of_an_item_without_one() {
+        let source = feed_source("f");
+        let rss = rss_of(&["https://example.org/p?id=3&amp;utm_source=x", "abc-123"]);
+        let page = source
+            .parse(
+                &source.first_request(&Position::Null),
+                &Position::Null,
+                Fetched::Body(body(rss.as_bytes(), None)),
+                Utc::now(),
+            )
+            .unwrap();
+        let urls: Vec<Option<&str>> = page.mentions.iter().map(|m| m.url.as_deref()).collect();
+        assert_eq!(urls, vec![Some("https://example.org/p?id=3"), None]);
+    }
+
+    #[test]
+    fn a_json_feed_item_that_cannot_be_read_loses_only_itself() {
+        let feed = r#"{"version":"https://jsonfeed.org/version/1.1","title":"x","items":[
+            {"id":"a","content_text":"Asielzoekers in het azc"},
+            {"id":"b","content_text":123},
+            {"id":"c","content_text":"Het COA en de IND"}]}"#;
+        let source = feed_source("f");
+        let page = source
+            .parse(
+                &source.first_request(&Position::Null),
+                &Position::Null,
+                Fetched::Body(body(feed.as_bytes(), Some("application/feed+json"))),
+                Utc::now(),
+            )
+            .unwrap();
+        let ids: Vec<&str> = page
+            .mentions
+            .iter()
+            .map(|m| m.external_id.as_str())
+            .collect();
+        assert_eq!(ids, vec!["a", "c"]);
+        assert_eq!(page.items_seen, 3);
+        assert_eq!(page.unreadable.len(), 1, "{:?}", page.unreadable);
+        assert!(
+            page.unreadable[0].starts_with("item 2: "),
+            "{:?}",
+            page.unreadable
+        );
+        // With no item to read, the feed's own error stands.
+        let broken = r#"{"version":"https://jsonfeed.org/version/1.1","title":"x","items":[{"id":"b","content_text":123}]}"#;
+        let err = parse_feed(&body(broken.as_bytes(), None))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("invalid type: integer `123`"), "{err}");
     }
 }

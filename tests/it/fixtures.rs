@@ -109,6 +109,8 @@ pub async fn start() -> FixtureServer {
             get(|| async { (StatusCode::FOUND, [(header::LOCATION, "/loop")]) }),
         )
         .route("/gone", get(|| async { StatusCode::INTERNAL_SERVER_ERROR }))
+        // A server (or a cache before it) that answers every request with 304.
+        .route("/always-304", get(|| async { StatusCode::NOT_MODIFIED }))
         .route("/slow/{n}", get(slow))
         .route("/gzip.xml", get(gzipped))
         .route("/clock.xml", get(clock))

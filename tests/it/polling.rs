@@ -104,6 +104,30 @@ async fn second_poll_is_conditional_and_changes_nothing() {
     harness.finish().await;
 }
 
+/// A 304 to a request that asked for nothing conditional is no "unchanged": the source
+/// would show "ok" for good while nothing is ever read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_304_to_a_first_request_is_a_failure() {
+    let server = fixtures::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = fixtures::config(dir.path(), &server, &[("cached", "/always-304")]);
+    let harness = Harness::start(&config);
+    let source = webcare::sources::build(&config.sources[0]).unwrap();
+    let mut checkpoint = SourceCheckpoint::default();
+    let err = harness
+        .poller
+        .poll_once(source.as_ref(), &mut checkpoint)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("HTTP 304 Not Modified to a request that was not conditional"),
+        "{err}"
+    );
+    assert_eq!(checkpoint, SourceCheckpoint::default());
+    harness.finish().await;
+}
+
 /// A server whose clock is far from ours (ours a hundred days ahead: a dead battery, a
 /// VM restored with a wrong clock) is not read: by our clock its items would be too old
 /// to keep and marked seen, never to come back, and retention would erase the index.
