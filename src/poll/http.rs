@@ -274,6 +274,12 @@ impl Host {
         self.pace().hold_until.is_some_and(|t| t > Instant::now())
     }
 
+    /// How long the host's hold lasts still, if it is held.
+    fn held_for(&self) -> Option<Duration> {
+        let until = self.pace().hold_until?;
+        Some(until.saturating_duration_since(Instant::now())).filter(|d| !d.is_zero())
+    }
+
     fn hold_for(&self, wait: Duration) {
         let until = Instant::now() + wait;
         let mut pace = self.pace();
@@ -419,6 +425,11 @@ impl Fetcher {
     ) -> Result<Hop, FetchError> {
         let host_name = url.host_str().unwrap_or_default().to_string();
         let host = self.host(url);
+        // Queued for a slot behind the requests that wait out a hold: this one cannot
+        // go before the hold ends either (said before the queue, which may be long).
+        if let Some(wait) = host.held_for().filter(|w| *w > Duration::from_secs(1)) {
+            waiting(wait);
+        }
         let _permit = host
             .slots
             .acquire()

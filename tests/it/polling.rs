@@ -402,18 +402,34 @@ struct TwoOnOneHost {
 
 impl TwoOnOneHost {
     async fn start(server: &fixtures::FixtureServer, path: &str) -> TwoOnOneHost {
+        TwoOnOneHost::with_others(server, path, &["same-host"], 4).await
+    }
+
+    /// `path` as the source "told", and sources named `others` on its host, each due
+    /// two seconds after the start, at most `max_per_host` requests to it at once.
+    async fn with_others(
+        server: &fixtures::FixtureServer,
+        path: &str,
+        others: &[&str],
+        max_per_host: usize,
+    ) -> TwoOnOneHost {
         let dir = tempfile::tempdir().unwrap();
-        let mut toml = fixtures::config_toml(dir.path(), server, &[("told", path)]);
-        // The config gives the 429 fixture a host name of its own: the other follows it.
+        let mut toml =
+            fixtures::config_toml_with(dir.path(), server, &[("told", path)], max_per_host);
+        // The config gives the 429 fixture a host name of its own: the others follow it.
         let host = if path == "/rate-limited" {
             "localhost"
         } else {
             "127.0.0.1"
         };
-        toml.push_str(&format!(
-            "[[sources]]\nname = \"same-host\"\nkind = \"feed\"\nurl = {:?}\ninterval = \"2s\"\n",
-            server.url("/rss2.xml").replace("127.0.0.1", host)
-        ));
+        for (n, name) in others.iter().enumerate() {
+            toml.push_str(&format!(
+                "[[sources]]\nname = {name:?}\nkind = \"feed\"\nurl = {:?}\ninterval = \"2s\"\n",
+                server
+                    .url(&format!("/rss2.xml?n={n}"))
+                    .replace("127.0.0.1", host)
+            ));
+        }
         let config = webcare::Config::from_toml(std::path::Path::new("test.toml"), &toml).unwrap();
         let harness = Harness::start(&config);
         let cancel = tokio_util::sync::CancellationToken::new();
@@ -515,26 +531,27 @@ async fn an_erased_post_read_again_is_not_stored() {
 /// polled, not a time that has passed while it waits for the host.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_host_that_asked_to_wait_moves_the_next_poll_of_its_other_sources() {
+    // One request to the host at a time: the second source waits out the hold in the
+    // host's slot, the third queued for the slot behind it; both say when they will go.
     let server = fixtures::start().await;
-    let two = TwoOnOneHost::start(&server, "/rate-limited").await;
+    let two = TwoOnOneHost::with_others(&server, "/rate-limited", &["in-slot", "queued"], 1).await;
     let status = |name: &str| two.status(name);
     let cancel = two.cancel.clone();
     let hour_away = || chrono::Utc::now() + chrono::Duration::minutes(50);
-    // Bounded: the 429 comes at once, the other source is due two seconds later.
+    let moved = |name: &str| status(name).next_poll.is_some_and(|t| t > hour_away());
+    // Bounded: the 429 comes at once, the others are due two seconds later.
     for _ in 0..200 {
-        let waiting = status("same-host");
-        if status("told").state == "retrying" && waiting.next_poll.is_some_and(|t| t > hour_away())
-        {
+        if status("told").state == "retrying" && moved("in-slot") && moved("queued") {
             cancel.cancel();
             return;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    let waiting = status("same-host");
     cancel.cancel();
     panic!(
-        "told: {:?}; same-host next poll {:?} (the host holds requests for an hour)",
+        "told: {:?}; next polls {:?} and {:?} (the host holds requests for an hour)",
         status("told").state,
-        waiting.next_poll
+        status("in-slot").next_poll,
+        status("queued").next_poll
     );
 }
