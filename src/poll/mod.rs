@@ -474,7 +474,7 @@ impl Poller {
         cancel: CancellationToken,
     ) {
         let name = source.name().to_string();
-        let mut wait = self.first_delay(interval);
+        let mut wait = first_delay(interval, self.settings.jitter);
         let mut held = kept.is_some();
         let mut failures = kept.as_ref().map_or(0, |h| h.failures);
         if let Some(hold) = kept {
@@ -510,7 +510,7 @@ impl Poller {
                 }
                 Err(error) => {
                     failures = failures_after(failures, &error);
-                    let wait = self.after_failure(interval, failures, &error);
+                    let wait = after_failure(&self.settings, interval, failures, &error);
                     let shown = self.record_failure(
                         &name,
                         started,
@@ -533,29 +533,9 @@ impl Poller {
         }
     }
 
-    fn first_delay(&self, interval: Duration) -> Duration {
-        let most = interval.mul_f64(self.settings.jitter).min(MAX_FIRST_DELAY);
-        most.mul_f64(rand::rng().random_range(0.0..=1.0))
-    }
-
     /// The interval moved by up to ±jitter, so that sources drift apart over time.
     fn jittered(&self, interval: Duration) -> Duration {
         jittered(interval, self.settings.jitter)
-    }
-
-    /// Exponential backoff from the interval, capped; never sooner than `Retry-After`.
-    fn after_failure(&self, interval: Duration, failures: u32, error: &PollError) -> Duration {
-        let backoff = backoff(interval, failures, self.settings.backoff_max);
-        match error {
-            PollError::Fetch(FetchError::RetryAfter { wait, .. }) => backoff.max(*wait),
-            PollError::Write(WriteError::Commit(_)) => self.jittered(interval.max(STORAGE_RETRY)),
-            _ => jittered_backoff(
-                backoff,
-                interval,
-                self.settings.backoff_max,
-                self.settings.jitter,
-            ),
-        }
     }
 
     fn record_success(
@@ -611,6 +591,32 @@ impl Poller {
             s.items_kept = checkpoint.items_kept;
         });
         error
+    }
+}
+
+/// The wait before a source's first poll: up to `jitter` of its interval, at most
+/// [`MAX_FIRST_DELAY`], so that sources that start together do not all ask at once.
+fn first_delay(interval: Duration, jitter: f64) -> Duration {
+    let most = interval.mul_f64(jitter).min(MAX_FIRST_DELAY);
+    most.mul_f64(rand::rng().random_range(0.0..=1.0))
+}
+
+/// The wait after a failed poll: exponential backoff from the interval, capped; never
+/// sooner than `Retry-After`; an index that could not be written retried at the
+/// source's pace (at least [`STORAGE_RETRY`]) whatever the failures before.
+fn after_failure(
+    settings: &config::Poll,
+    interval: Duration,
+    failures: u32,
+    error: &PollError,
+) -> Duration {
+    let backoff = backoff(interval, failures, settings.backoff_max);
+    match error {
+        PollError::Fetch(FetchError::RetryAfter { wait, .. }) => backoff.max(*wait),
+        PollError::Write(WriteError::Commit(_)) => {
+            jittered(interval.max(STORAGE_RETRY), settings.jitter)
+        }
+        _ => jittered_backoff(backoff, interval, settings.backoff_max, settings.jitter),
     }
 }
 
@@ -751,6 +757,55 @@ mod tests {
         assert_eq!(failures_after(2, &full), 2);
         assert_eq!(failures_after(2, &broken), 3);
         assert_eq!(failures_after(2, &PollError::Write(WriteError::Stopped)), 3);
+    }
+
+    #[test]
+    fn a_failure_waits_as_the_server_asked_and_a_full_disk_at_the_sources_pace() {
+        let settings = config::Poll {
+            user_agent: String::new(),
+            timeout: Duration::from_secs(10),
+            max_body_bytes: 1 << 20,
+            max_redirects: 5,
+            max_per_host: 2,
+            backoff_max: Duration::from_secs(6 * 3600),
+            jitter: 0.0,
+        };
+        let minute = Duration::from_secs(60);
+        let asked = PollError::Fetch(FetchError::RetryAfter {
+            status: 503,
+            asked: Duration::from_secs(2 * 3600),
+            wait: Duration::from_secs(2 * 3600),
+            host: String::new(),
+        });
+        assert_eq!(
+            after_failure(&settings, minute, 1, &asked),
+            Duration::from_secs(7200)
+        );
+        // The backoff when it is longer than what was asked.
+        assert_eq!(
+            after_failure(&settings, minute, 20, &asked),
+            Duration::from_secs(6 * 3600)
+        );
+        // A full disk after many failures: at the source's pace, at least 30 s.
+        let full = PollError::Write(WriteError::Commit("No space left on device".into()));
+        let second = Duration::from_secs(1);
+        assert_eq!(after_failure(&settings, second, 9, &full), STORAGE_RETRY);
+        assert_eq!(after_failure(&settings, minute, 9, &full), minute);
+        let broken = PollError::Source(SourceError::Shape("no items".into()));
+        assert_eq!(after_failure(&settings, minute, 3, &broken), 4 * minute);
+    }
+
+    #[test]
+    fn sources_starting_together_are_spread_over_their_first_seconds() {
+        let delays: Vec<Duration> = (0..100)
+            .map(|_| first_delay(Duration::from_secs(600), 0.1))
+            .collect();
+        assert!(delays.iter().all(|d| *d <= MAX_FIRST_DELAY), "{delays:?}");
+        assert!(
+            delays.iter().any(|d| *d > Duration::from_secs(1)),
+            "{delays:?}"
+        );
+        assert_eq!(first_delay(Duration::from_secs(600), 0.0), Duration::ZERO);
     }
 
     #[test]

@@ -341,6 +341,28 @@ async fn a_restart_keeps_the_waits_servers_asked_for() {
         next > chrono::Utc::now() + chrono::Duration::minutes(50),
         "{status:?}"
     );
+    let holds = || {
+        let state = webcare::state::StateDb::open(dir.path()).unwrap();
+        state.source_holds(chrono::Utc::now()).unwrap()
+    };
+    let kept = holds().remove("told").expect("the source's wait is kept");
+    // Until an hour from the 429, not from now nor an hour ago.
+    let hour = chrono::Duration::hours(1);
+    assert!(
+        kept.until > chrono::Utc::now() + hour - chrono::Duration::minutes(5)
+            && kept.until <= chrono::Utc::now() + hour,
+        "{kept:?}"
+    );
+
+    // A start without the source forgets its wait.
+    let without = webcare::Config::from_toml(
+        std::path::Path::new("t.toml"),
+        &fixtures::config_toml(dir.path(), &server, &[("other", "/rss2.xml")]),
+    )
+    .unwrap();
+    let daemon = webcare::daemon::start(&without).await.unwrap();
+    daemon.shutdown().await.unwrap();
+    assert!(!holds().contains_key("told"), "{:?}", holds().keys());
 
     // The address corrected in the config: the source's wait was for the old one, and
     // the new one (on another host) is asked at once.
