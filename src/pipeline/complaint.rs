@@ -482,6 +482,10 @@ impl ComplaintRules {
                 w *= INTENSIFIED;
                 note = " intensified";
             }
+            if contrasted_later(after_match(normalised, end)) {
+                w *= CONTRASTED;
+                note = " before but";
+            }
             score += w;
             why.push(cue_reason(cue_id, &term.text, w, note));
         }
@@ -563,6 +567,23 @@ impl ComplaintRules {
     pub fn cue_count(&self) -> usize {
         self.cues.len()
     }
+}
+
+/// Words that set what follows against what came before in a sentence ("geen problemen
+/// met de tolk, maar het rapport zat vol fouten"): the writer's point is after them.
+const CONTRASTS: &[&str] = &[
+    "maar", "but", "aber", "mais", "pero", "ama", "fakat", "но", "але", "لكن", "ولكن", "اما", "ولی",
+];
+
+/// Factor for a cue before a contrast in its sentence.
+const CONTRASTED: f64 = 0.5;
+
+/// Whether the rest of a cue's sentence (`after` it, normalised) turns to a contrast.
+fn contrasted_later(after: &str) -> bool {
+    after
+        .split_whitespace()
+        .take_while(|w| *w != super::model::BREAK)
+        .any(|w| CONTRASTS.contains(&w))
 }
 
 /// Whether `text` has a word that is no hashtag or handle. Tags alone ("#IND #asiel
@@ -805,6 +826,37 @@ any = ["weet iemand"]
         let c = cues.judge("Das Gespräch bei der IND war super.", "de");
         assert!(c.why.iter().any(|w| w.contains("de/praise:super")), "{c:?}");
         assert!(c.why.iter().any(|w| w.contains("tr/praise:süper")), "{c:?}");
+    }
+
+    #[test]
+    fn what_follows_but_outweighs_what_came_before() {
+        let praised_first = rules().judge(
+            "De tolk was vriendelijk, maar het rapport was slecht.",
+            "nl",
+        );
+        assert!(praised_first.complaint, "{praised_first:?}");
+        assert!(
+            praised_first
+                .why
+                .contains(&"nl/praise:vriendelijk(-1.0 before but)".to_string()),
+            "{praised_first:?}"
+        );
+        let praised_last = rules().judge(
+            "Het rapport was slecht, maar de tolk was vriendelijk.",
+            "nl",
+        );
+        assert!(!praised_last.complaint, "{praised_last:?}");
+        // Only within its sentence.
+        let apart = rules().judge(
+            "De tolk was vriendelijk. Maar goed, het rapport was slecht.",
+            "nl",
+        );
+        assert!(
+            apart
+                .why
+                .contains(&"nl/praise:vriendelijk(-2.0)".to_string()),
+            "{apart:?}"
+        );
     }
 
     #[test]
