@@ -484,7 +484,11 @@ impl ComplaintRules {
             }
             if contrasted_later(after_match(normalised, end)) {
                 w *= CONTRASTED;
-                note = " before but";
+                note = match note {
+                    " negated" => " negated, before but",
+                    " intensified" => " intensified, before but",
+                    _ => " before but",
+                };
             }
             score += w;
             why.push(cue_reason(cue_id, &term.text, w, note));

@@ -243,8 +243,9 @@ fn entry_link(entry: &Entry) -> Option<String> {
 
 /// The entry's identity: the id the feed gives it (RSS `guid`, Atom `id`, JSON Feed
 /// `id`), a link's tracking parameters taken off (some feeds tag their guids with a
-/// `utm_campaign` of the day, which made the same article new at every poll); without one, its link as canonicalised (so `utm_*` that differ from poll to
-/// poll do not make it a new item) with its title (several items may link to one page:
+/// `utm_campaign` of the day, which made the same article new at every poll); without
+/// one, its link as canonicalised (so `utm_*` that differ from poll to poll do not make
+/// it a new item) with its title (several items may link to one page:
 /// a live blog, a feed that links every item home); without a link, its title, text and
 /// time. Nothing but the entry itself decides, so an item keeps its id whatever else
 /// comes and goes in the feed. An edited title makes a new item, which the near-duplicate
