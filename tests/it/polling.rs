@@ -561,8 +561,9 @@ async fn a_host_that_asked_to_wait_moves_the_next_poll_of_its_other_sources() {
     let cancel = two.cancel.clone();
     let hour_away = || chrono::Utc::now() + chrono::Duration::minutes(50);
     let moved = |name: &str| status(name).next_poll.is_some_and(|t| t > hour_away());
-    // Bounded: the 429 comes at once, the others are due two seconds later.
-    for _ in 0..200 {
+    // Bounded: the 429 comes at once, the others are due two seconds later (with time
+    // to spare on a busy machine).
+    for _ in 0..600 {
         if status("told").state == "retrying" && moved("in-slot") && moved("queued") {
             cancel.cancel();
             return;
