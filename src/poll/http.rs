@@ -426,15 +426,24 @@ impl Fetcher {
         let host_name = url.host_str().unwrap_or_default().to_string();
         let host = self.host(url);
         // Queued for a slot behind the requests that wait out a hold: this one cannot
-        // go before the hold ends either (said before the queue, which may be long).
-        if let Some(wait) = host.held_for().filter(|w| *w > Duration::from_secs(1)) {
-            waiting(wait);
-        }
-        let _permit = host
-            .slots
-            .acquire()
-            .await
-            .map_err(|e| FetchError::Other(e.to_string()))?;
+        // go before the hold ends either. Said at once, and again each second while it
+        // queues (a hold set after it joined the queue), keeping its place in the queue.
+        let say_held = || {
+            if let Some(wait) = host.held_for().filter(|w| *w > Duration::from_secs(1)) {
+                waiting(wait);
+            }
+        };
+        say_held();
+        let acquire = host.slots.acquire();
+        tokio::pin!(acquire);
+        let _permit = loop {
+            tokio::select! {
+                permit = &mut acquire => {
+                    break permit.map_err(|e| FetchError::Other(e.to_string()))?;
+                }
+                _ = tokio::time::sleep(Duration::from_secs(1)) => say_held(),
+            }
+        };
         // After the slot: a hold set while this request queued for it is still seen.
         self.wait_turn(&host, request.min_interval, waiting).await;
         let response = self
