@@ -726,12 +726,17 @@ any = ["weet iemand"]
         );
     }
 
+    /// The cues `config/complaint/` ships, without the learned model.
+    fn shipped_cues() -> ComplaintRules {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/complaint");
+        ComplaintRules::load_cues(&dir).unwrap()
+    }
+
     /// "Was not good" is a grievance although "good" speaks for praise: the shipped cues
     /// say so in each language; "niet goed verstaan" (not understanding well) is no cue.
     #[test]
     fn the_shipped_cues_take_was_not_good_for_a_grievance() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/complaint");
-        let cues = ComplaintRules::load_cues(&dir).unwrap();
+        let cues = shipped_cues();
         for (text, lang) in [
             ("De tolk bij de IND was niet goed.", "nl"),
             ("The interpreter at the IND was not good.", "en"),
@@ -752,8 +757,7 @@ any = ["weet iemand"]
     /// not begin everyday words of another.
     #[test]
     fn the_shipped_cues_of_one_language_leave_everyday_words_of_another_alone() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/complaint");
-        let cues = ComplaintRules::load_cues(&dir).unwrap();
+        let cues = shipped_cues();
         for (text, lang) in [
             (
                 "Gefeliciteerd met je verblijfsvergunning, gefietst naar het gemeentehuis",
@@ -819,8 +823,7 @@ any = ["weet iemand"]
 
     #[test]
     fn an_intensifier_that_is_also_praise_makes_the_next_cue_stronger() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/complaint");
-        let cues = ComplaintRules::load_cues(&dir).unwrap();
+        let cues = shipped_cues();
         for (text, lang) in [
             ("The IND officer was super rude to my mother.", "en"),
             (

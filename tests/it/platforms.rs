@@ -563,12 +563,7 @@ async fn too_many_requests_is_waited_out_and_the_pages_before_it_are_kept() {
     let source = webcare::sources::build(&config.sources[0]).unwrap();
     let mut checkpoint = SourceCheckpoint::default();
 
-    let err = harness
-        .poller
-        .poll_once(source.as_ref(), &mut checkpoint)
-        .await
-        .unwrap_err()
-        .to_string();
+    let err = harness.failed_poll(source.as_ref(), &mut checkpoint).await;
     assert!(
         err.contains("HTTP 429; server asks to wait 1 second"),
         "{err}"
@@ -578,12 +573,7 @@ async fn too_many_requests_is_waited_out_and_the_pages_before_it_are_kept() {
     // Asked again at once: the fetcher holds the host back until Retry-After has passed.
     // This time the 429 comes on the second page: the first page's posts are kept.
     mock.inject([Inject::Pass, Inject::TooMany(1)]);
-    let err = harness
-        .poller
-        .poll_once(source.as_ref(), &mut checkpoint)
-        .await
-        .unwrap_err()
-        .to_string();
+    let err = harness.failed_poll(source.as_ref(), &mut checkpoint).await;
     assert!(err.contains("HTTP 429"), "{err}");
     assert_eq!(harness.index.num_mentions(), 5);
     assert_eq!(checkpoint.items_seen, 5);

@@ -52,6 +52,19 @@ impl Harness {
         }
     }
 
+    /// What went wrong in one poll of `source` from `checkpoint`, which must fail.
+    pub async fn failed_poll(
+        &self,
+        source: &dyn webcare::sources::Source,
+        checkpoint: &mut SourceCheckpoint,
+    ) -> String {
+        self.poller
+            .poll_once(source, checkpoint)
+            .await
+            .unwrap_err()
+            .to_string()
+    }
+
     /// Stops the writer (its final commit) and checks it ended without error.
     pub async fn finish(self) {
         drop(self.poller);
@@ -114,12 +127,7 @@ async fn a_304_to_a_first_request_is_a_failure() {
     let harness = Harness::start(&config);
     let source = webcare::sources::build(&config.sources[0]).unwrap();
     let mut checkpoint = SourceCheckpoint::default();
-    let err = harness
-        .poller
-        .poll_once(source.as_ref(), &mut checkpoint)
-        .await
-        .unwrap_err()
-        .to_string();
+    let err = harness.failed_poll(source.as_ref(), &mut checkpoint).await;
     assert!(
         err.contains("HTTP 304 Not Modified to a request that was not conditional"),
         "{err}"
@@ -146,11 +154,7 @@ async fn a_wrong_clock_reads_nothing_until_it_is_right() {
     assert!(!clock.doubted_within(std::time::Duration::from_secs(3600)));
     for days in [-100, 100] {
         server.log.clock_offset.store(days * 24 * 3600, SeqCst);
-        let err = poller
-            .poll_once(source.as_ref(), &mut checkpoint)
-            .await
-            .unwrap_err()
-            .to_string();
+        let err = harness.failed_poll(source.as_ref(), &mut checkpoint).await;
         let direction = if days < 0 { "ahead of" } else { "behind" };
         assert!(
             err.contains(&format!("clock is 100 days {direction} the server's")),
