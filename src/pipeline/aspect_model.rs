@@ -17,8 +17,15 @@
 //! on the project's data, new writers' sets held out together (BENCHMARKS.md).
 //!
 //! The model is a plain text file (`config/aspects/model.tsv`): a header row naming the
-//! aspects, then per feature its idf and one weight per aspect. `webcare train` writes
-//! it from the project's labeled posts. Every decision is explainable: the aspect's
+//! aspects, then per feature its idf and one weight per aspect, then the list terms it
+//! was trained with (`(list term)`, the aspect, the term). `webcare train` writes it
+//! from the project's labeled posts.
+//!
+//! A term the team adds to a list after training is one the model has never weighed:
+//! where it finds an aspect that the model turns down, the list decides, until the next
+//! training weighs the term with the rest (see [`AspectModel::is_new_term`]). Without
+//! that, a word the team added counted only as far as the model's general trust in the
+//! lists went: in long posts with other words, not at all. Every decision is explainable: the aspect's
 //! strongest features are shown with it (`~_tol` is a word part: a word starting "tol").
 
 use std::fmt::Write as _;
@@ -26,7 +33,7 @@ use std::hash::Hasher;
 use std::path::Path;
 use std::sync::LazyLock;
 
-use rustc_hash::{FxHashMap, FxHasher};
+use rustc_hash::{FxHashMap, FxHashSet, FxHasher};
 
 use super::aspects::ASPECTS;
 use super::model::{
@@ -44,6 +51,8 @@ const IDF: &str = "idf";
 const BIAS: &str = "(bias)";
 /// The intercept row's idf cell: it has none.
 const NO_IDF: &str = "-";
+/// First column of a row naming a list term the model was trained with.
+const TERM_ROW: &str = "(list term)";
 /// How many characters a word part has.
 const GRAM: usize = 4;
 /// A word part must occur in this many training posts to get a weight: parts are many,
@@ -193,6 +202,19 @@ pub struct AspectModel {
     idf: Vec<f32>,
     /// Feature names by row, for the file and the reasons.
     named: Names,
+    /// The list terms the model was trained with ([`term_key`]), when the file says.
+    trained_terms: Option<FxHashSet<u64>>,
+    /// The same as (aspect, term), for writing the file.
+    trained_term_rows: Vec<(String, String)>,
+}
+
+/// The key of `term` of `aspect`'s lists in [`AspectModel::trained_terms`].
+fn term_key(aspect: &str, term: &str) -> u64 {
+    let mut hasher = FxHasher::default();
+    hasher.write(aspect.as_bytes());
+    hasher.write_u8(0xff);
+    hasher.write(term.as_bytes());
+    hasher.finish()
 }
 
 /// The model's view of one aspect of one text.
@@ -235,6 +257,12 @@ impl AspectModel {
                     ));
                 }
                 header_seen = true;
+                continue;
+            }
+            if feature == TERM_ROW {
+                model
+                    .read_term_row(idf, cells.next(), cells.next().is_some())
+                    .map_err(|message| (number, message))?;
                 continue;
             }
             let weights = parse_weights(cells)
@@ -282,6 +310,56 @@ impl AspectModel {
         model.idf.shrink_to_fit();
         model.weights.shrink_to_fit();
         Ok(model)
+    }
+
+    /// Reads the cells after [`TERM_ROW`]: the aspect, the term, and nothing after.
+    fn read_term_row(
+        &mut self,
+        aspect: &str,
+        term: Option<&str>,
+        more: bool,
+    ) -> Result<(), String> {
+        let expected = || format!("expected {TERM_ROW}, an aspect, a list term (tab-separated)");
+        let Some(term) = term.filter(|t| !t.trim().is_empty() && !more) else {
+            return Err(expected());
+        };
+        if !ASPECTS.contains(&aspect) {
+            return Err(format!("{}; {aspect:?} is not an aspect", expected()));
+        }
+        self.remember_term(aspect, term);
+        Ok(())
+    }
+
+    fn remember_term(&mut self, aspect: &str, term: &str) {
+        if self
+            .trained_terms
+            .get_or_insert_with(FxHashSet::default)
+            .insert(term_key(aspect, term))
+        {
+            self.trained_term_rows
+                .push((aspect.to_string(), term.to_string()));
+        }
+    }
+
+    /// Records the list terms the model is trained with (aspect, term as written).
+    pub fn trained_with<'t>(
+        mut self,
+        terms: impl IntoIterator<Item = (&'t str, &'t str)>,
+    ) -> AspectModel {
+        self.trained_terms = Some(FxHashSet::default());
+        for (aspect, term) in terms {
+            self.remember_term(aspect, term);
+        }
+        self
+    }
+
+    /// Whether `term` of `aspect`'s lists came after the model was trained: the file
+    /// names the terms it was trained with, and this is none of them. A file from
+    /// before terms were written names none, and every term counts as known.
+    pub fn is_new_term(&self, aspect: &str, term: &str) -> bool {
+        self.trained_terms
+            .as_ref()
+            .is_some_and(|known| !known.contains(&term_key(aspect, term)))
     }
 
     /// Trains on labeled posts: class-balanced logistic regression per aspect (see
@@ -506,6 +584,11 @@ impl AspectModel {
                 .collect();
             let idf = format!("{:.3}", self.idf[row]);
             row_text(&mut out, self.named.get(row), &idf, &weights);
+        }
+        let mut terms: Vec<&(String, String)> = self.trained_term_rows.iter().collect();
+        terms.sort();
+        for (aspect, term) in terms {
+            let _ = writeln!(out, "{TERM_ROW}\t{aspect}\t{term}");
         }
         out
     }
@@ -768,5 +851,37 @@ mod tests {
         ))
         .unwrap_err();
         assert_eq!(err, (4, "feature \"~_tol\" appears twice".into()));
+        let err = AspectModel::parse(&format!("{header}{bias}{TERM_ROW}\tlawyer\tadvocaat\n"))
+            .unwrap_err();
+        assert_eq!(err.0, 3);
+        assert!(err.1.contains("\"lawyer\" is not an aspect"), "{}", err.1);
+        let err =
+            AspectModel::parse(&format!("{header}{bias}{TERM_ROW}\tlegal_aid\n")).unwrap_err();
+        assert!(err.1.contains("an aspect, a list term"), "{}", err.1);
+    }
+
+    #[test]
+    fn the_list_terms_it_was_trained_with_are_kept_in_the_file() {
+        let model = trained();
+        assert!(
+            !model.is_new_term("interpreter", "tolk*"),
+            "a file that names no terms"
+        );
+        let model = model.trained_with([("interpreter", "tolk*"), ("reception", "azc")]);
+        assert!(!model.is_new_term("interpreter", "tolk*"));
+        assert!(model.is_new_term("interpreter", "taalhulp*"));
+        assert!(
+            model.is_new_term("reception", "tolk*"),
+            "the term of another aspect"
+        );
+        let text = model.to_file_text("test");
+        assert!(
+            text.ends_with("(list term)\tinterpreter\ttolk*\n(list term)\treception\tazc\n"),
+            "{text}"
+        );
+        let read = AspectModel::parse(&text).unwrap();
+        assert!(!read.is_new_term("reception", "azc"));
+        assert!(read.is_new_term("reception", "opvang"));
+        assert_eq!(read.to_file_text("test"), text);
     }
 }

@@ -147,22 +147,32 @@ impl Aspects {
                 MODEL_REASONS,
             )
             .into_iter()
-            .filter(|judged| judged.probability >= 0.5)
-            .map(|judged| {
+            .filter_map(|judged| {
                 let id = ASPECTS[judged.aspect];
+                let listed = listed.iter().find(|t| t.id == id).map(|t| &t.terms[..]);
+                let said = if judged.probability >= 0.5 {
+                    reason(judged.probability, &judged.contributions)
+                } else {
+                    // A term added since training decides: the model never weighed it.
+                    let new = listed?.iter().find(|t| model.is_new_term(id, t))?;
+                    format!("new:{new}(model:{:.2})", judged.probability)
+                };
                 // The list terms first (the words the team chose), then the model's.
-                let mut terms = listed
-                    .iter()
-                    .find(|t| t.id == id)
-                    .map(|t| t.terms.clone())
-                    .unwrap_or_default();
-                terms.push(reason(judged.probability, &judged.contributions));
-                AspectTag {
+                let mut terms = listed.map(<[String]>::to_vec).unwrap_or_default();
+                terms.push(said);
+                Some(AspectTag {
                     id: id.to_string(),
                     terms,
-                }
+                })
             })
             .collect()
+    }
+
+    /// Every term of the word lists as written, with the aspect it finds.
+    pub fn list_terms(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
+        self.rules
+            .include_terms()
+            .map(|(id, term)| (aspect_of_rule(id), term))
     }
 
     /// The aspects the word lists find in `text`, each once, in taxonomy order: also
@@ -179,7 +189,7 @@ impl Aspects {
     fn tag_hits(&self, hits: &TermHits) -> Vec<AspectTag> {
         let mut tags: Vec<AspectTag> = Vec::new();
         for (id, terms) in self.rules.matching_hits(hits) {
-            let aspect = id.split_once('/').map_or(id, |(_, a)| a);
+            let aspect = aspect_of_rule(id);
             match tags.iter_mut().find(|t| t.id == aspect) {
                 // Rules of several language files may match the same term.
                 Some(tag) => {
@@ -198,6 +208,12 @@ impl Aspects {
         tags.sort_by_key(|t| ASPECTS.iter().position(|a| *a == t.id));
         tags
     }
+}
+
+/// The aspect a rule id names: the rules of every file are named after their aspect
+/// (`nl/interpreter`).
+fn aspect_of_rule(id: &str) -> &str {
+    id.split_once('/').map_or(id, |(_, a)| a)
 }
 
 /// Positions in [`ASPECTS`] of the aspects the lists found.
@@ -328,6 +344,60 @@ mod tests {
             .map(|t| t.id)
             .collect();
         assert_eq!(ids, vec!["reception"]);
+    }
+
+    #[test]
+    fn a_list_term_added_after_training_decides_where_the_model_turns_it_down() {
+        use super::super::aspect_model::{AspectExample, AspectModel};
+        use super::super::complaint::normalise_cues;
+        use super::super::model::Training;
+        use super::super::relevance::normalise;
+        let before = "[[include]]\nid = \"reception\"\nany = [\"azc\"]\n";
+        let after = "[[include]]\nid = \"reception\"\nany = [\"azc\", \"opvangplek\"]\n";
+        let examples = [
+            ("op het azc is de verwarming kapot", vec!["reception"]),
+            ("het azc heeft geen dokter", vec!["reception"]),
+            ("vanuit het azc al maanden wachten", vec!["waiting_time"]),
+            ("in het azc wacht ik al een jaar", vec!["waiting_time"]),
+            ("ik wacht al maanden op de ind", vec!["waiting_time"]),
+        ];
+        let lists = aspects(before).unwrap();
+        let prepared: Vec<AspectExample> = examples
+            .iter()
+            .map(|(text, labels)| AspectExample {
+                cue: normalise_cues(text),
+                listed: listed_indexes(&lists.tag(text)),
+                labels: ASPECTS.iter().map(|a| labels.contains(a)).collect(),
+            })
+            .collect();
+        let refs: Vec<&AspectExample> = prepared.iter().collect();
+        let trained = AspectModel::train(&refs, Training::default());
+        let text = "Vanuit de opvangplek wacht ik al maanden";
+        let judge = |lists: &Aspects| {
+            let cue = normalise_cues(text);
+            lists.judge(&normalise(text), &cue, &FeatureSet::of(&cue))
+        };
+        // Trained with the term, the model weighs it: not about the reception.
+        let knows = aspects(after).unwrap();
+        let model = trained.clone().trained_with(knows.list_terms());
+        let ids: Vec<String> = judge(&knows.with_model(Some(model)))
+            .into_iter()
+            .map(|t| t.id)
+            .collect();
+        assert_eq!(ids, vec!["waiting_time"]);
+        // Added since: the list decides, and says so.
+        let model = trained.trained_with(lists.list_terms());
+        let tags = judge(&aspects(after).unwrap().with_model(Some(model)));
+        let reception = tags
+            .iter()
+            .find(|t| t.id == "reception")
+            .expect("reception");
+        assert_eq!(reception.terms[0], "opvangplek");
+        assert!(
+            reception.terms[1].starts_with("new:opvangplek(model:0."),
+            "{tags:?}"
+        );
+        assert!(tags.iter().any(|t| t.id == "waiting_time"), "{tags:?}");
     }
 
     #[test]

@@ -460,6 +460,20 @@ impl Topics {
             .collect()
     }
 
+    /// Every term of an include rule as written, with its rule's id, in file order
+    /// (`unless` terms left out): what the word lists look for.
+    pub fn include_terms(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
+        self.terms
+            .iter()
+            .zip(&self.pattern_slot)
+            .filter_map(|(term, &slot)| {
+                let rule = &self.rules[self.slot_rule[slot as usize]];
+                let group = slot as usize - rule.first_slot;
+                (rule.kind == RuleKind::Include && group < rule.groups)
+                    .then_some((rule.id.as_str(), term.as_str()))
+            })
+    }
+
     /// Whether a term of any rule (include or exclude) is found in `normalised`.
     pub fn knows(&self, normalised: &str) -> bool {
         !self.hits(normalised).0.is_empty()
