@@ -401,6 +401,20 @@ mod tests {
     }
 
     #[test]
+    fn an_exclude_rule_in_an_aspect_list_is_refused() {
+        let err = aspects(
+            "[[include]]\nid = \"reception\"\nany = [\"azc\"]\n\n[[exclude]]\nid = \"reception\"\nany = [\"azc\"]\n",
+        )
+        .err()
+        .unwrap()
+        .to_string();
+        assert!(
+            err.starts_with("a/nl.toml:6: an aspect list has no [[exclude]]"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn unknown_aspect_names_file_and_rule() {
         let err = aspects("[[include]]\nid = \"tolk\"\nany = [\"tolk\"]\n")
             .err()

@@ -73,12 +73,12 @@ pub struct Complaint {
 #[serde(deny_unknown_fields)]
 struct CueFile {
     #[serde(default)]
-    negators: Vec<String>,
+    negators: Vec<Spanned<String>>,
     /// Negations written after the word they turn round (Turkish "değil", Persian "نبود").
     #[serde(default)]
-    negators_after: Vec<String>,
+    negators_after: Vec<Spanned<String>>,
     #[serde(default)]
-    intensifiers: Vec<String>,
+    intensifiers: Vec<Spanned<String>>,
     #[serde(default)]
     cue: Vec<RawCue>,
 }
@@ -212,6 +212,20 @@ fn as_in_text(word: &str) -> String {
     normalise_cues(word).trim().to_string()
 }
 
+/// What a negator or intensifier must be, as the error says it.
+const ONE_WORD: &str = "is not one word: negators and intensifiers are single words of letters, each compared with one word of the text (\"niet\" already turns \"helemaal niet onbeleefd\" round)";
+
+/// A negator or intensifier as the text is compared with it; `None` when it is not one
+/// word of letters (a phrase, `*` or nothing would never match, without a word).
+fn one_word(word: &str) -> Option<String> {
+    let read = as_in_text(word);
+    let letters = word
+        .trim()
+        .chars()
+        .all(|c| super::relevance::is_word_char(c) || matches!(c, '\'' | '\u{2019}'));
+    (letters && !read.is_empty() && !read.contains(' ')).then_some(read)
+}
+
 /// A cue's reason as shown: `nl/grief:schandalig(+2.0 intensified)`. Written by hand:
 /// float formatting was a noticeable share of the pipeline's cost.
 fn cue_reason(cue_id: &str, term: &str, weight: f64, note: &str) -> String {
@@ -291,6 +305,10 @@ impl ComplaintRules {
         let mut negators: FxHashMap<String, FxHashSet<String>> = FxHashMap::default();
         let mut negators_after: FxHashMap<String, FxHashSet<String>> = FxHashMap::default();
         let mut intensifiers = FxHashSet::default();
+        // Each term counts once: listed twice, it would count twice, also when it is in
+        // two files (the cues of every file are read in every mention; a copy of a file
+        // kept beside it would count every term twice).
+        let mut cue_of_needle: FxHashMap<String, String> = FxHashMap::default();
         for (path, text) in files {
             let file: CueFile = toml::from_str(text).map_err(|e| TopicError::Parse {
                 path: path.clone(),
@@ -305,15 +323,24 @@ impl ComplaintRules {
                 .file_stem()
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_default();
+            let words = |list: &[Spanned<String>], key: &str| {
+                list.iter()
+                    .map(|w| {
+                        one_word(w.get_ref()).ok_or_else(|| {
+                            invalid(w.span(), format!("`{key}`: {:?} {ONE_WORD}", w.get_ref()))
+                        })
+                    })
+                    .collect::<Result<Vec<String>, TopicError>>()
+            };
             negators
                 .entry(stem.clone())
                 .or_default()
-                .extend(file.negators.iter().map(|w| as_in_text(w)));
+                .extend(words(&file.negators, "negators")?);
             negators_after
                 .entry(stem.clone())
                 .or_default()
-                .extend(file.negators_after.iter().map(|w| as_in_text(w)));
-            intensifiers.extend(file.intensifiers.iter().map(|w| as_in_text(w)));
+                .extend(words(&file.negators_after, "negators_after")?);
+            intensifiers.extend(words(&file.intensifiers, "intensifiers")?);
             if file.cue.is_empty()
                 && file.negators.is_empty()
                 && file.negators_after.is_empty()
@@ -326,8 +353,6 @@ impl ComplaintRules {
                         .into(),
                 });
             }
-            // Each term counts once: listed twice, it would count twice.
-            let mut cue_of_needle: FxHashMap<String, String> = FxHashMap::default();
             let mut ids = FxHashSet::default();
             for raw in file.cue {
                 let id = format!("{stem}/{}", raw.id.get_ref());
@@ -839,10 +864,13 @@ any = ["weet iemand"]
                 "{text}: {c:?}"
             );
         }
-        // Where it stands on its own, it is praise, in both files that list it.
+        // Where it stands on its own, it is praise, once: one file lists it (the cues of
+        // every file are read in every mention).
         let c = cues.judge("Das Gespräch bei der IND war super.", "de");
+        let praise: Vec<&String> = c.why.iter().filter(|w| w.contains("praise:")).collect();
+        assert_eq!(praise, ["de/praise:super(-2.0)"], "{c:?}");
+        let c = cues.judge("IND görüşmesi süper geçti.", "tr");
         assert!(c.why.iter().any(|w| w.contains("de/praise:super")), "{c:?}");
-        assert!(c.why.iter().any(|w| w.contains("tr/praise:süper")), "{c:?}");
     }
 
     #[test]
@@ -1084,6 +1112,45 @@ any = ["kaba", "kötü*", "iyi değil"]
     }
 
     #[test]
+    fn negators_and_intensifiers_are_single_words() {
+        for (list, word) in [
+            ("negators", "helemaal niet"),
+            ("negators", ""),
+            ("negators_after", "değil mi"),
+            ("intensifiers", "*"),
+            ("intensifiers", "heel*"),
+        ] {
+            let text = format!("# x\n{list} = [\"niet\",\n  \"{word}\"]\n");
+            let err = ComplaintRules::from_sources(&[(PathBuf::from("c/nl.toml"), text)])
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(
+                err.starts_with("c/nl.toml:3:")
+                    && err.contains(&format!("`{list}`: {word:?} is not one word")),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_term_in_two_files_is_refused_as_it_would_count_twice() {
+        let cue = "[[cue]]\nid = \"personal\"\nweight = 0.4\nany = [\"mijn dochter\"]\n";
+        let err = ComplaintRules::from_sources(&[
+            (PathBuf::from("c/nl.toml"), cue.to_string()),
+            (PathBuf::from("c/nl - kopie.toml"), cue.to_string()),
+        ])
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+        assert!(
+            err.starts_with("c/nl - kopie.toml:4:")
+                && err.contains("term \"mijn dochter\" is in cue \"nl/personal\" already"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn edits_that_would_never_match_or_match_everything_are_refused() {
         let load = |cues: &str| {
             ComplaintRules::from_sources(&[(PathBuf::from("c/nl.toml"), cues.to_string())])
@@ -1101,7 +1168,7 @@ any = ["kaba", "kötü*", "iyi değil"]
             ("\"#\"", "is only a number"),
             ("\"2023\"", "is only a number"),
             ("\"2023*\"", "is only a number"),
-            ("\"# %\"", "is only a number"),
+            ("\"# %\"", "a sign that matching does not read"),
         ] {
             let err = load(&cue(any));
             assert!(

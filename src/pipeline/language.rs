@@ -213,8 +213,53 @@ pub fn is_function_word(word: &str) -> bool {
         .any(|(_, words)| words.contains(&word))
 }
 
-// Votes are a bit set per word: at most eight voting languages.
-const _: () = assert!(FUNCTION_WORDS.len() <= 8);
+/// Function words of Latin-script languages that people also post in but that the
+/// allow-list usually leaves out, and that whatlang, restricted to the allow-list, gave
+/// the nearest allowed language with high confidence (Portuguese as Spanish, Swedish as
+/// German, Norwegian as Dutch, Polish as Spanish, Italian as French). They vote like
+/// the others; where one of them wins, the post is `und` (unless the allow-list names
+/// it). Only words that no allowed language writes as a word of its own: "da", "do",
+/// "non", "con", "men", "kan" are left out.
+const OUTSIDE_WORDS: &[(&str, &[&str])] = &[
+    (
+        "pt",
+        &[
+            "não", "uma", "com", "foi", "isso", "também", "você", "meu", "minha", "nós", "pelo",
+            "pela", "ao", "são", "muito", "em", "ele", "ela", "eu", "seu", "sua", "quando",
+            "ainda", "depois", "nao", "voce", "tambem", "um", "os", "há", "à", "aos", "às",
+            "estou", "num", "numa", "pelos",
+        ],
+    ),
+    (
+        "it",
+        &[
+            "sono", "gli", "nel", "anche", "questo", "questa", "della", "alla", "delle", "degli",
+            "stato", "molto", "più", "perché", "che", "hanno", "essere", "sulla", "dalla", "nella",
+            "ancora", "dopo", "ho", "piu", "perche",
+        ],
+    ),
+    (
+        "sv",
+        &[
+            "och", "att", "det", "som", "för", "på", "är", "med", "av", "inte", "jag", "har",
+            "ett", "eller", "från", "hade", "mycket", "när", "också", "vara", "så",
+            // Danish and Norwegian, which share most of them: one vote, whichever of
+            // the three a post is in.
+            "og", "ikke", "jeg", "til", "mig", "vil", "ikkje", "meg", "hva", "hvor", "ble", "blev",
+            "noget", "noe", "fordi", "også",
+        ],
+    ),
+    (
+        "pl",
+        &[
+            "się", "jest", "że", "jak", "tak", "dla", "czy", "jestem", "są", "już", "tylko",
+            "przez", "bardzo", "jego", "mnie", "od", "sie", "juz",
+        ],
+    ),
+];
+
+// Votes are a bit set per word: at most sixteen voting languages.
+const _: () = assert!(FUNCTION_WORDS.len() + OUTSIDE_WORDS.len() <= 16);
 
 /// Words of Persian that Arabic does not write alone, as typed on an Arabic keyboard
 /// (with ي and ك for ی and ک): is, (object marker), from, for, that, (verb prefixes),
@@ -284,9 +329,12 @@ const MAX_VOTING_WORDS: usize = 80;
 /// Language detection restricted to an allow-list.
 pub struct LanguageDetector {
     detector: Detector,
+    /// whatlang over every language it knows, when the allow-list restricts `detector`:
+    /// what tells a post in a language outside the list (see [`Self::by_whatlang`]).
+    unrestricted: Option<Detector>,
     allowed: Vec<String>,
     /// Function word → bit set of the voting languages (indexes into `voters`).
-    function_words: FxHashMap<&'static str, u8>,
+    function_words: FxHashMap<&'static str, u16>,
     voters: Vec<&'static str>,
 }
 
@@ -299,29 +347,30 @@ impl LanguageDetector {
     /// `allowed` holds ISO 639-1 codes; unknown ones are ignored (config validates them).
     pub fn new(allowed: &[String]) -> LanguageDetector {
         let whatlangs: Vec<Lang> = allowed.iter().filter_map(|c| lookup(c).flatten()).collect();
-        let detector = if whatlangs.is_empty() {
-            Detector::new()
+        let (detector, unrestricted) = if whatlangs.is_empty() {
+            (Detector::new(), None)
         } else {
-            Detector::with_allowlist(whatlangs)
+            (Detector::with_allowlist(whatlangs), Some(Detector::new()))
         };
-        let voters: Vec<&'static str> = FUNCTION_WORDS
+        // The allowed languages vote, and those outside it, whose win is `und`.
+        let outside = OUTSIDE_WORDS
             .iter()
-            .map(|(code, _)| *code)
-            .filter(|code| allowed.iter().any(|a| a == code))
+            .filter(|(code, _)| !FUNCTION_WORDS.iter().any(|(c, _)| c == code));
+        let voting: Vec<&(&'static str, &'static [&'static str])> = FUNCTION_WORDS
+            .iter()
+            .filter(|(code, _)| allowed.iter().any(|a| a == code))
+            .chain(outside)
             .collect();
-        let mut function_words: FxHashMap<&'static str, u8> = FxHashMap::default();
-        for (i, code) in voters.iter().enumerate() {
-            let words = FUNCTION_WORDS
-                .iter()
-                .find(|(c, _)| c == code)
-                .map(|(_, w)| *w)
-                .unwrap_or_default();
-            for word in words {
+        let voters: Vec<&'static str> = voting.iter().map(|(code, _)| *code).collect();
+        let mut function_words: FxHashMap<&'static str, u16> = FxHashMap::default();
+        for (i, (_, words)) in voting.iter().enumerate() {
+            for word in words.iter() {
                 *function_words.entry(word).or_default() |= 1 << i;
             }
         }
         LanguageDetector {
             detector,
+            unrestricted,
             allowed: allowed.to_vec(),
             function_words,
             voters,
@@ -355,6 +404,18 @@ impl LanguageDetector {
     /// whatlang's answer where it is sure enough, else `und`; for a sample with
     /// [`enough_letters`].
     fn by_whatlang(&self, sample: &str) -> (String, f64) {
+        // Restricted to the allow-list, whatlang names the nearest allowed language of a
+        // post in another one, often sure of it (Portuguese as Spanish at 0.97): a post
+        // whatlang reliably puts outside the list is `und`.
+        let outside = self
+            .unrestricted
+            .as_ref()
+            .and_then(|open| open.detect(sample));
+        if outside.is_some_and(|info| {
+            info.is_reliable() && code_of(info.lang()).is_none_or(|code| !self.allows(code))
+        }) {
+            return (UNDETERMINED.to_string(), 0.0);
+        }
         match self.detector.detect(sample) {
             Some(info) if info.is_reliable() || info.confidence() >= MIN_CONFIDENCE => {
                 match code_of(info.lang()) {
@@ -422,7 +483,7 @@ impl LanguageDetector {
 
     /// Votes of function words; decided only with enough votes and a clear winner.
     fn vote(&self, sample: &str) -> Option<(String, f64)> {
-        let mut votes = [0u32; 8];
+        let mut votes = [0u32; 16];
         let mut word = String::with_capacity(16);
         for raw in sample
             .split(|c: char| !c.is_alphabetic())
@@ -453,8 +514,13 @@ impl LanguageDetector {
             .max()
             .unwrap_or(0);
         if best_votes >= MIN_VOTES && best_votes >= MIN_VOTE_RATIO * runner_up.max(1) {
+            let code = self.voters[best];
+            if !self.allows(code) {
+                // A language outside the allow-list: not the nearest allowed one.
+                return Some((UNDETERMINED.to_string(), 0.0));
+            }
             let confidence = 1.0 - f64::from(runner_up) / f64::from(best_votes);
-            return Some((self.voters[best].to_string(), confidence.max(0.5)));
+            return Some((code.to_string(), confidence.max(0.5)));
         }
         None
     }
@@ -614,6 +680,32 @@ mod tests {
         assert_eq!(
             detector().detect("whatever text this is", Some("nl-NL")),
             ("nl".to_string(), 1.0)
+        );
+    }
+
+    #[test]
+    fn a_post_in_a_language_outside_the_allow_list_is_undetermined() {
+        let d = detector();
+        for text in [
+            "Estou à espera da decisão do IND há mais de um ano, é uma vergonha para os requerentes de asilo.",
+            "Ninguém do IND responde aos meus e-mails sobre o meu pedido de asilo.",
+            "Aspetto la decisione dell'IND da più di un anno, è una vergogna per i richiedenti asilo.",
+            "Jag har väntat på beslutet från IND i över ett år och ingen svarar på mina mejl.",
+            "Jeg har ventet på svar fra IND i over et år, og ingen svarer på e-postene mine.",
+            "Czekam na decyzję IND już ponad rok i nikt nie odpowiada na moje maile.",
+        ] {
+            assert_eq!(d.detect(text, None), ("und".to_string(), 0.0), "{text}");
+        }
+        // Allowed, it is named.
+        let with_pt = LanguageDetector::new(&["pt".to_string(), "es".to_string()]);
+        assert_eq!(
+            with_pt
+                .detect(
+                    "Ninguém do IND responde aos meus e-mails sobre o meu pedido de asilo.",
+                    None
+                )
+                .0,
+            "pt"
         );
     }
 

@@ -64,7 +64,7 @@ const RULES_NONE: &str = "rules:none";
 /// A topic file that could not be used; names the file and, where known, the line.
 #[derive(Debug, thiserror::Error)]
 pub enum TopicError {
-    #[error("{path}: cannot read topic files: {source}")]
+    #[error("{path}: cannot read rule files: {source}")]
     Read {
         path: PathBuf,
         source: std::io::Error,
@@ -588,6 +588,13 @@ impl Builder {
             line: crate::config::line_of(text, span.start),
             message,
         };
+        if kind == RuleKind::Exclude && self.allowed_ids.is_some() {
+            // The aspect stage reads include rules only: one would do nothing.
+            return Err(invalid(
+                raw.id.span(),
+                "an aspect list has no [[exclude]] rules: to keep words from finding an aspect, give its [[include]] rule an `unless` list".into(),
+            ));
+        }
         let id = format!("{stem}/{}", raw.id.get_ref());
         if raw.id.get_ref().trim().is_empty() || !self.ids.insert(id.clone()) {
             return Err(invalid(
@@ -728,9 +735,17 @@ pub fn read_rule_files(dir: &Path) -> Result<Vec<(PathBuf, String)>, TopicError>
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(read_err)?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
         .collect();
     files.sort();
+    if let Some(near) = files.iter().find(|p| is_near_rule_file(p)) {
+        // Saved as "nl.toml.txt" or "nl.TOML", a file the team edited would be left out
+        // without a word.
+        return Err(TopicError::Parse {
+            path: near.clone(),
+            message: "not read: rule files are named NAME.toml, in lower case; rename it (or move it out of this directory)".into(),
+        });
+    }
+    files.retain(|p| p.extension().is_some_and(|x| x == "toml"));
     if files.is_empty() {
         return Err(TopicError::Empty {
             path: dir.to_owned(),
@@ -738,13 +753,33 @@ pub fn read_rule_files(dir: &Path) -> Result<Vec<(PathBuf, String)>, TopicError>
     }
     let mut sources = Vec::with_capacity(files.len());
     for file in files {
-        let text = std::fs::read_to_string(&file).map_err(|source| TopicError::Read {
+        let bytes = std::fs::read(&file).map_err(|source| TopicError::Read {
             path: file.clone(),
             source,
+        })?;
+        let text = String::from_utf8(bytes).map_err(|e| TopicError::Invalid {
+            line: 1 + e.as_bytes()[..e.utf8_error().valid_up_to()]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count(),
+            path: file.clone(),
+            message: "not UTF-8 text (saved as UTF-16, ANSI or Windows-1252?): save it as UTF-8"
+                .into(),
         })?;
         sources.push((file, text));
     }
     Ok(sources)
+}
+
+/// A file that looks meant as a rule file but is not named as one: `nl.TOML`,
+/// `nl.toml.txt`.
+fn is_near_rule_file(path: &Path) -> bool {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_lowercase())
+        .unwrap_or_default();
+    let exact = path.extension().is_some_and(|x| x == "toml");
+    !exact && (name.ends_with(".toml") || name.ends_with(".toml.txt"))
 }
 
 /// Lower-case, every run of non-alphanumerics one space, padded with spaces so that
@@ -790,8 +825,13 @@ pub(crate) fn is_word_char(c: char) -> bool {
 }
 
 fn is_word_char_slow(c: char) -> bool {
-    c.is_alphanumeric() || is_joiner(c)
+    (c.is_alphanumeric() && c != MODIFIER_APOSTROPHE) || is_joiner(c)
 }
+
+/// The apostrophe Unicode recommends for Ukrainian ("інтервʼю"), a modifier letter
+/// by its category: read as the apostrophes ' and ’ are, between two words, so that a
+/// term written with one finds text written with another.
+pub(crate) const MODIFIER_APOSTROPHE: char = '\u{02bc}';
 
 /// Appends the word character `c` lower-cased, with [`fold_letter`]'s foldings.
 #[inline]
@@ -954,6 +994,9 @@ pub(crate) fn needle(term: &str) -> Result<String, &'static str> {
     if term.contains([',', ';']) {
         return Err("holds a comma or semicolon: two terms in one pair of quotes? Write them as \"one\", \"two\"");
     }
+    if let Some(problem) = unread_sign(term) {
+        return Err(problem);
+    }
     let open_start = term.starts_with('*');
     let open_end = term.ends_with('*');
     let words: Vec<&str> = term.trim_matches('*').split_whitespace().collect();
@@ -999,9 +1042,114 @@ pub(crate) fn needle(term: &str) -> Result<String, &'static str> {
     Ok(needle)
 }
 
+/// What is wrong with a sign in `term` that matching would not read as written: text
+/// is matched as words, so a sign is read as the space between two words. Between two
+/// letters or digits that is what the text holds too ("e-mail", "24/7", "i.n.d"); at a
+/// word's edge the sign is lost and the term finds another word (".net" the word "net",
+/// "c++" the letter "c"), and a regular expression is read as its letters.
+fn unread_sign(term: &str) -> Option<&'static str> {
+    let chars: Vec<char> = term.chars().collect();
+    let word_at = |i: Option<usize>| {
+        i.and_then(|i| chars.get(i))
+            .is_some_and(|&c| is_word_char(c))
+    };
+    for (i, &c) in chars.iter().enumerate() {
+        let allowed = is_word_char(c)
+            || matches!(c, '*' | '\'' | '\u{2019}' | '-' | '\u{2010}' | '\u{2013}')
+            || (c.is_whitespace() && !c.is_control());
+        if allowed {
+            continue;
+        }
+        if c.is_control()
+            || matches!(
+                c,
+                '\u{200b}' | '\u{200d}' | '\u{2060}' | '\u{feff}' | '\u{00ad}'
+            )
+        {
+            return Some("holds an invisible character (a tab, a line break, a zero-width space or joiner, a soft hyphen): retype the term");
+        }
+        if c == '#' {
+            return Some("holds #: a hashtag is found by its word (\"wachttijd\" finds #wachttijd); # for any number is for complaint cues, standing alone (\"al # maanden\")");
+        }
+        let between_words = word_at(i.checked_sub(1)) && word_at(Some(i + 1));
+        if !between_words || "\\+?|^$[](){}".contains(c) {
+            return Some("holds a sign that matching does not read: a term is words of letters and digits (a sign between two of them reads as a space, as in the text), with * at a word's end or the term's start; \".net\" would find the word \"net\", \"c++\" the letter \"c\", and a regular expression is not read as one");
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn signs_matching_would_not_read_are_refused() {
+        for term in [
+            "e-mail",
+            "24/7",
+            "i.n.d",
+            "zo'n",
+            "l’ind",
+            "*asiel*",
+            "tolk* verkeerd",
+            "سال\u{200c}ها",
+            "a\u{a0}b",
+        ] {
+            assert!(needle(term).is_ok(), "{term}");
+        }
+        for (term, says) in [
+            (".net", "\"net\""),
+            ("c++", "\"net\""),
+            ("\\d+ dagen", "regular expression"),
+            ("[x]", "regular expression"),
+            ("a(b", "regular expression"),
+            ("c#", "hashtag"),
+            ("#wachttijd", "hashtag"),
+            ("wacht\u{200b}tijd", "invisible"),
+            ("wacht\ttijd", "invisible"),
+            ("30%", "sign"),
+        ] {
+            let problem = needle(term).expect_err(term);
+            assert!(problem.contains(says), "{term}: {problem}");
+        }
+    }
+
+    #[test]
+    fn a_rule_file_misnamed_or_not_utf8_is_named_with_what_to_do() {
+        let dir = tempfile::tempdir().unwrap();
+        let rule = "[[include]]\nid = \"x\"\nany = [\"tolk\"]\n";
+        std::fs::write(dir.path().join("nl.toml"), rule).unwrap();
+        assert_eq!(read_rule_files(dir.path()).unwrap().len(), 1);
+        std::fs::write(dir.path().join("README.md"), "words").unwrap();
+        assert_eq!(
+            read_rule_files(dir.path()).unwrap().len(),
+            1,
+            "other files are no rules"
+        );
+        for name in ["en.toml.txt", "en.TOML"] {
+            std::fs::write(dir.path().join(name), rule).unwrap();
+            let err = read_rule_files(dir.path()).unwrap_err().to_string();
+            assert!(err.contains(name) && err.contains("rename it"), "{err}");
+            std::fs::remove_file(dir.path().join(name)).unwrap();
+        }
+        // Windows-1252 "é" on the third line.
+        std::fs::write(dir.path().join("fr.toml"), b"# x\n\n# caf\xe9\n").unwrap();
+        let err = read_rule_files(dir.path()).unwrap_err().to_string();
+        assert!(err.ends_with("fr.toml:3: not UTF-8 text (saved as UTF-16, ANSI or Windows-1252?): save it as UTF-8"), "{err}");
+    }
+
+    #[test]
+    fn the_ukrainian_apostrophe_is_read_as_the_others() {
+        let text = normalise("чекаю на воззʼєднання, моє інтервʼю");
+        assert_eq!(text, normalise("чекаю на возз'єднання, моє інтерв’ю"));
+        let rules = Topics::from_sources(&[(
+            PathBuf::from("t/uk.toml"),
+            "[[include]]\nid = \"family\"\nany = [\"возз'єднання*\"]\n".into(),
+        )])
+        .unwrap();
+        assert!(rules.knows(&text), "{text}");
+    }
 
     #[test]
     fn an_empty_rule_file_is_refused() {
