@@ -207,6 +207,7 @@ pub async fn start(config: &Config) -> Result<Daemon, DaemonError> {
         time_zone: config.export.schedule.tz,
         trusted_proxies: config.http.trusted_proxies.clone(),
         source_names: config.source_names(),
+        languages: config.pipeline.languages.clone(),
     });
     let stop = cancel.clone();
     let server = tokio::spawn(http::serve(

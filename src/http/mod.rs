@@ -67,6 +67,8 @@ pub struct AppState {
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Every configured source, enabled or not (a search names one that is not).
     pub source_names: Vec<String>,
+    /// The languages detection answers (`[pipeline] languages`): a search names one.
+    pub languages: Vec<String>,
 }
 
 impl AppState {

@@ -37,9 +37,11 @@ pub async fn search(
     state.audit_as(&principal, "search", &request.describe())?;
     let index = state.index.clone();
     let configured = state.source_names.clone();
-    let results = tokio::task::spawn_blocking(move || index.search_known(&request, &configured))
-        .await
-        .map_err(|e| ApiError::internal("the search failed", e))?;
+    let languages = state.languages.clone();
+    let results =
+        tokio::task::spawn_blocking(move || index.search_known(&request, &configured, &languages))
+            .await
+            .map_err(|e| ApiError::internal("the search failed", e))?;
     results.map(Json).map_err(|e| match e {
         e @ SearchError::Index(_) => ApiError::internal("the search failed", e),
         e => ApiError::bad_request(e.to_string()),

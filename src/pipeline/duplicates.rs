@@ -155,10 +155,26 @@ impl DuplicateIndex {
     pub fn assign(&mut self, id: &str, signature: &Signature) -> String {
         let cluster = match self.most_similar(signature) {
             Some(entry) => self.entries[entry as usize].cluster,
-            None => self.cluster_number(id),
+            None => self.new_cluster(id),
         };
         self.remember(signature, cluster);
         self.clusters[cluster as usize].clone()
+    }
+
+    /// A new cluster for mention `id`, named after it. When its name is taken, `id` was
+    /// analysed before with a text that no longer resembles this one (a post replaced
+    /// or edited at its source; the same text again would have found its own entry):
+    /// the copies of its old text keep their cluster, and the new text gets
+    /// `id-2` (`-3`, …), so that it is not counted with them.
+    fn new_cluster(&mut self, id: &str) -> u32 {
+        if !self.cluster_numbers.contains_key(id) {
+            return self.cluster_number(id);
+        }
+        let name = (2..)
+            .map(|k: u32| format!("{id}-{k}"))
+            .find(|name| !self.cluster_numbers.contains_key(name))
+            .unwrap_or_else(|| id.to_string());
+        self.cluster_number(&name)
     }
 
     /// Adds a mention whose cluster is already known (rebuilding from the index).
@@ -258,6 +274,25 @@ mod tests {
         // Re-processing the same text finds the same cluster (idempotent writes).
         assert_eq!(index.assign("a", &sig(ORIGINAL)), "a");
         assert_eq!(index.len(), 4);
+    }
+
+    #[test]
+    fn a_mention_replaced_with_other_text_leaves_its_old_cluster() {
+        let mut table = DuplicateIndex::default();
+        let repost = format!("RT @x: {ORIGINAL}");
+        assert_eq!(table.assign("a", &sig(ORIGINAL)), "a");
+        assert_eq!(table.assign("b", &sig(&repost)), "a");
+        // The same text again (a re-import): its cluster.
+        assert_eq!(table.assign("a", &sig(ORIGINAL)), "a");
+        // Other text under the same id: a cluster of its own, not the reposts'.
+        let other = "Op het azc in Budel is de verwarming al drie weken kapot en niemand komt.";
+        assert_eq!(table.assign("a", &sig(other)), "a-2");
+        assert_eq!(table.assign("c", &sig(other)), "a-2");
+        // The old text's copies still find each other.
+        assert_eq!(table.assign("d", &sig(&repost)), "a");
+        let third =
+            "De tolk bij mijn nader gehoor sprak een ander dialect dan ik, niemand luisterde.";
+        assert_eq!(table.assign("a", &sig(third)), "a-3");
     }
 
     #[test]

@@ -11,7 +11,8 @@
 //!   them, and the Arabic stemmer leaves them on a word with the article (it cannot tell
 //!   them from a root's first letter before an alef): "والمحامي" (and the lawyer) was
 //!   another word than "المحامي". Taken off there, as light stemmers (Larkey's light10)
-//!   do, on words long enough that the rest is an article and a word of three letters.
+//!   do, on words long enough that the rest is an article and a word of three letters;
+//!   then the article itself ([`ARTICLES`]).
 //! - [`PlaceholderTokenizer`]: the redaction's placeholders (`[name]`, `[phone]`, …) are
 //!   no words of the post: a search for "name" or "address" must not find every post
 //!   whose writer's name or address was taken out. They are blanked before the words are
@@ -170,10 +171,15 @@ impl TokenStream for WordStream<'_> {
     }
 }
 
-/// [`char::is_alphanumeric`] of every code point below U+2000, made by it.
+/// [`char::is_alphanumeric`] of every code point below U+2000, made by it; but the
+/// Ukrainian apostrophe ʼ, a letter by its category, splits words as ' and ’ do.
 static ALPHANUMERIC: std::sync::LazyLock<Box<[bool]>> = std::sync::LazyLock::new(|| {
     (0..0x2000)
-        .map(|code| char::from_u32(code).is_some_and(char::is_alphanumeric))
+        .map(|code| {
+            char::from_u32(code).is_some_and(|c| {
+                c.is_alphanumeric() && c != crate::pipeline::relevance::MODIFIER_APOSTROPHE
+            })
+        })
         .collect()
 });
 
@@ -259,6 +265,16 @@ pub struct ArabicConjunction;
 /// and three letters ("والطعام"). "والدي" (my father), "والدين" stay whole.
 const CONJUNCTION_MIN_CHARS: usize = 7;
 
+/// The article, also joined to "with", "like" and "for" ("بال", "كال", "لل"), as
+/// Larkey's light10 takes them off: the Arabic stemmer took "ب" off "بطاقة" (card) as
+/// "with", but left "البطاقة" (the card) an article and "بطاق", so the two were other
+/// words; "الكرفان" lost "ان" as a dual ending where "كرفان" did not. Without the
+/// article the stemmer sees one word either way.
+const ARTICLES: &[&str] = &["بال", "كال", "ال", "لل"];
+
+/// Letters a word keeps after its article at least: "الدين" is "دين", "الم" stays.
+const ARTICLE_REST_MIN_CHARS: usize = 3;
+
 impl TokenFilter for ArabicConjunction {
     type Tokenizer<T: Tokenizer> = ArabicConjunctionFilter<T>;
 
@@ -296,6 +312,12 @@ impl<T: TokenStream> TokenStream for ArabicConjunctionStream<T> {
         if joined && token.text.chars().count() >= CONJUNCTION_MIN_CHARS {
             // و and ف are two bytes each.
             token.text.drain(..2);
+        }
+        if let Some(article) = ARTICLES.iter().find(|a| token.text.starts_with(**a)) {
+            // Every Arabic letter is two bytes.
+            if token.text.len() - article.len() >= 2 * ARTICLE_REST_MIN_CHARS {
+                token.text.drain(..article.len());
+            }
         }
         true
     }
@@ -364,6 +386,16 @@ mod tests {
             arabic_stems("المحامي المترجم الطعام")
         );
         assert_eq!(arabic_stems("المحامي"), arabic_stems("محامي"));
+        // The article, also joined to "with" and "for", comes off before stemming.
+        assert_eq!(arabic_stems("البطاقة"), arabic_stems("بطاقة"));
+        assert_eq!(arabic_stems("بالبطاقة"), arabic_stems("بطاقة"));
+        assert_eq!(arabic_stems("الكرفان للمحامي"), arabic_stems("كرفان محامي"));
+        assert_eq!(arabic_stems("والكافيتريا"), arabic_stems("كافيتريا"));
+        assert_eq!(
+            arabic_stems("الم"),
+            ["الم"],
+            "too short for an article and a word"
+        );
         // Too short to be the conjunction, the article and a word: "my parents", "my father".
         assert_ne!(arabic_stems("والدين"), arabic_stems("الدين"));
         assert_ne!(arabic_stems("والدي"), arabic_stems("الدي"));
@@ -387,6 +419,11 @@ mod tests {
         assert_eq!(tokens("المُتَرْجِمُ المترجم المتـرجم"), ["المترجم"; 3]);
         assert_eq!(tokens("أحمد احمد"), ["احمد"; 2]);
         assert_eq!(tokens("۱۴ ١٤ 14"), ["14"; 3]);
+        // The Ukrainian apostrophe splits as ' and ’ do.
+        assert_eq!(
+            tokens("інтервʼю інтерв'ю інтерв’ю"),
+            ["інтерв", "ю"].repeat(3)
+        );
         // Persian with and without the zero-width non-joiner inside a word; one at a
         // word's edge, or two, still part words.
         assert_eq!(

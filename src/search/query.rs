@@ -183,17 +183,20 @@ impl MentionIndex {
     }
 
     /// [`MentionIndex::search`], and where nothing is found, whether a filter asked for
-    /// what cannot be there: a `lang` the daemon never answers, or a `source` that is
-    /// neither among `configured` nor held by any mention. A typo there would otherwise
-    /// read as "nothing was said", the answer staff are least likely to question.
+    /// what cannot be there: a `lang` that is neither among `languages` (what the
+    /// daemon answers, `[pipeline] languages`) nor held by any mention, or a `source`
+    /// that is neither among `configured` nor held by any mention. A typo there would
+    /// otherwise read as "nothing was said", the answer staff are least likely to
+    /// question.
     pub fn search_known(
         &self,
         request: &SearchRequest,
         configured: &[String],
+        languages: &[String],
     ) -> Result<SearchResults, SearchError> {
         let results = self.search(request)?;
         if results.total == 0 {
-            self.check_filter_values(request, configured)?;
+            self.check_filter_values(request, configured, languages)?;
         }
         Ok(results)
     }
@@ -202,6 +205,7 @@ impl MentionIndex {
         &self,
         request: &SearchRequest,
         configured: &[String],
+        languages: &[String],
     ) -> Result<(), SearchError> {
         let (_, reader, f) = self.parts();
         let searcher = reader.searcher();
@@ -209,13 +213,12 @@ impl MentionIndex {
             Ok(searcher.doc_freq(&Term::from_field_text(field, value))? > 0)
         };
         if let Some(lang) = &request.lang {
-            let detected = crate::pipeline::language::known_codes();
-            if lang != "und" && !detected.contains(&lang.as_str()) && !held(f.lang, lang)? {
+            if lang != "und" && !languages.contains(lang) && !held(f.lang, lang)? {
                 return Err(SearchError::Param {
                     param: "lang",
                     message: format!(
-                        "no mention is in {lang:?}, nor is it a language the daemon detects: {}, or und",
-                        detected.join(", ")
+                        "no mention is in {lang:?}, nor is it a language the daemon answers ([pipeline] languages): {}, or und",
+                        languages.join(", ")
                     ),
                 });
             }
@@ -405,11 +408,15 @@ impl Plan {
             parse_text_query(index, searcher, f, q, r.lang.as_deref())?
         };
         let full_query = with_filters(f, text_query.box_clone(), r);
-        let sort = r.sort.unwrap_or(if is_inbox {
-            Sort::Newest
-        } else {
-            Sort::Relevance
-        });
+        // Every mention but some: the inbox with those left out, in the inbox's order
+        // (each hit scores the same, so "relevance" would be the order of indexing).
+        let sort = r
+            .sort
+            .unwrap_or(if is_inbox || excludes_only(&*text_query) {
+                Sort::Newest
+            } else {
+                Sort::Relevance
+            });
         let families = match &r.lang {
             Some(lang) => vec![family_of(lang)],
             None => (0..FAMILIES.len()).collect(),
@@ -468,6 +475,9 @@ fn parse_text_query(
     parser.set_conjunction_by_default();
     // The expressions `word*` becomes below; one typed by the user is refused first.
     parser.allow_regexes();
+    if let Some(problem) = unread_operators(q) {
+        return Err(SearchError::Query(problem));
+    }
     let q = plain_words(&apostrophes_as_spaces(q));
     let nested = nesting_bound(&q);
     if nested > MAX_NESTING {
@@ -929,6 +939,52 @@ fn hoist_exclusions(query: Box<dyn Query>) -> Box<dyn Query> {
     Box::new(BooleanQuery::new(clauses))
 }
 
+/// What is wrong with a query whose signs the grammar would drop without a word:
+/// operators of other search tools (`||`, `&&`, `!`), which read as nothing, so that
+/// `tolk || gehoor` asked for both; or no word at all (`?`, `...`), which found nothing.
+fn unread_operators(q: &str) -> Option<String> {
+    let outside_phrases: String = q.split('"').step_by(2).collect::<Vec<_>>().join(" ");
+    // `!` before a word reads as "not" elsewhere; after one ("schandalig!") it is
+    // punctuation, as everywhere in a query.
+    let chars: Vec<char> = outside_phrases.chars().collect();
+    let negating = chars.iter().enumerate().any(|(i, &c)| {
+        let starts = i == 0 || chars[i - 1].is_whitespace() || chars[i - 1] == '(';
+        let before_word = chars
+            .get(i + 1)
+            .is_some_and(|&n| n.is_alphanumeric() || n == '(' || n == '"');
+        c == '!' && starts && before_word
+    });
+    for (sign, found, instead) in [
+        ("||", outside_phrases.contains("||"), "OR"),
+        ("&&", outside_phrases.contains("&&"), "AND"),
+        ("!", negating, "NOT or -"),
+    ] {
+        if found {
+            return Some(format!(
+                "{sign:?} is not an operator here: write {instead} (`tolk OR gehoor`, `tolk AND gehoor`, `tolk -coa`)"
+            ));
+        }
+    }
+    // A `*` without a word has its own message.
+    let wordless = !q.chars().any(char::is_alphanumeric) && !q.contains('*');
+    wordless.then(|| {
+        "the query holds no word to search for; leave `q` empty (or `*`) for every mention"
+            .to_string()
+    })
+}
+
+/// Whether `query` matches every mention but those it excludes (`-coa`, `NOT coa`), as
+/// [`hoist_exclusions`] writes such a query.
+fn excludes_only(query: &dyn Query) -> bool {
+    query.downcast_ref::<BooleanQuery>().is_some_and(|b| {
+        b.clauses().iter().all(|(occur, sub)| {
+            *occur == Occur::MustNot
+                || (*occur == Occur::Must
+                    && (sub.downcast_ref::<AllQuery>().is_some() || excludes_only(&**sub)))
+        })
+    })
+}
+
 /// `q` with every `'` outside a "phrase" read as a space. To the query parser it opens a
 /// phrase, but in the languages searched here it is part of words: foto's, zo'n,
 /// 's-Hertogenbosch, l'IND, IND'de, it's. The index splits words there too, so the
@@ -937,11 +993,23 @@ fn hoist_exclusions(query: Box<dyn Query>) -> Box<dyn Query> {
 /// foto's, IND's, zo'n) and an article elided before a word (l'IND, d'asile) are left
 /// out, so that `azc's` finds what `azc` finds, as `asielzoekers` finds what
 /// `asielzoeker` finds.
+/// The apostrophe as typed: ASCII, typographic (U+2019, what phones write) and the
+/// modifier letter (U+02BC, Ukrainian).
+const APOSTROPHES: [char; 3] = [
+    '\'',
+    '\u{2019}',
+    crate::pipeline::relevance::MODIFIER_APOSTROPHE,
+];
+
 fn apostrophes_as_spaces(q: &str) -> std::borrow::Cow<'_, str> {
-    if !q.contains('\'') {
+    if !q.contains(APOSTROPHES) {
         return std::borrow::Cow::Borrowed(q);
     }
-    let chars: Vec<char> = q.chars().collect();
+    // A phone types ’, Ukrainian writes ʼ: each is the apostrophe.
+    let chars: Vec<char> = q
+        .chars()
+        .map(|c| if APOSTROPHES.contains(&c) { '\'' } else { c })
+        .collect();
     let letter = |at: Option<usize>| {
         at.and_then(|at| chars.get(at))
             .is_some_and(|c| c.is_alphabetic())
@@ -1171,14 +1239,50 @@ impl Snippets {
             .unwrap_or_default();
         if html.is_empty() {
             // No term of the query is in the text (inbox, or a title-only match): show its start.
-            let mut start: String = text.chars().take(SNIPPET_CHARS).collect();
-            if start.len() < text.len() {
-                start.push('…');
-            }
-            return balanced_directions(crate::pipeline::extract::escape_markup(&start));
+            return balanced_directions(crate::pipeline::extract::escape_markup(&opening(text)));
         }
         balanced_directions(html)
     }
+}
+
+/// The start of `text`, about [`SNIPPET_CHARS`] long, for a snippet without a query
+/// term: cut after the last whole word in reach, or, in a run of that many characters
+/// without a space, between two characters that a reader sees as two (not inside an
+/// emoji joined by zero-width joiners, nor between a letter and its mark), and marked
+/// `…` where text follows.
+fn opening(text: &str) -> String {
+    let Some((reach, _)) = text.char_indices().nth(SNIPPET_CHARS) else {
+        return text.to_string();
+    };
+    let within = &text[..reach];
+    let end = match within.rfind(char::is_whitespace) {
+        Some(space) if space > 0 => space,
+        _ => {
+            // A joiner, a variation selector, a skin tone or a mark belongs to the
+            // character before it; a zero-width joiner also to the one after it.
+            let attaches = |c: char| {
+                c == '\u{200d}'
+                    || ('\u{fe00}'..='\u{fe0f}').contains(&c)
+                    || ('\u{1f3fb}'..='\u{1f3ff}').contains(&c)
+                    || crate::pipeline::relevance::is_joiner(c)
+            };
+            let mut end = reach;
+            while let Some(before) = text[..end].chars().next_back() {
+                let next = text[end..].chars().next();
+                if before == '\u{200d}' || next.is_some_and(attaches) {
+                    end -= before.len_utf8();
+                } else {
+                    break;
+                }
+            }
+            if end == 0 {
+                reach
+            } else {
+                end
+            }
+        }
+    };
+    format!("{}…", within[..end].trim_end())
 }
 
 /// `snippet` with its direction embeddings and isolates paired: a cut can leave an
@@ -1327,6 +1431,12 @@ fn add_cluster_counts(
     f: &Fields,
     hits: &mut [Hit],
 ) -> Result<(), SearchError> {
+    // A post without words to compare (a link, handles) has no cluster: it is one post
+    // and one voice all the same.
+    for hit in hits.iter_mut().filter(|h| h.cluster.is_none()) {
+        hit.cluster_size = 1;
+        hit.voices = 1;
+    }
     let clusters: std::collections::BTreeSet<&str> =
         hits.iter().filter_map(|h| h.cluster.as_deref()).collect();
     if clusters.is_empty() {
@@ -1344,7 +1454,9 @@ fn add_cluster_counts(
     for hit in hits {
         if let Some(count) = hit.cluster.as_ref().and_then(|c| counts.get(c)) {
             hit.cluster_size = count.size;
-            hit.voices = count.voices;
+            // Posts that name no author (feed items) are one voice, as the alerts count
+            // a cluster first posted without one.
+            hit.voices = count.voices.max(1);
         }
     }
     Ok(())
@@ -1352,7 +1464,59 @@ fn add_cluster_counts(
 
 #[cfg(test)]
 mod tests {
-    use super::{apostrophes_as_spaces, balanced_directions, plain_words};
+    use super::{
+        apostrophes_as_spaces, balanced_directions, opening, plain_words, unread_operators,
+        SNIPPET_CHARS,
+    };
+
+    #[test]
+    fn operators_of_other_tools_and_queries_without_words_are_refused() {
+        for (q, says) in [
+            ("tolk || gehoor", "\"||\" is not an operator here: write OR"),
+            ("tolk && gehoor", "write AND"),
+            ("!tolk", "write NOT or -"),
+            ("gehoor (!tolk)", "write NOT or -"),
+            ("?", "no word to search for"),
+            ("...", "no word to search for"),
+            ("\"\"", "no word to search for"),
+        ] {
+            let problem = unread_operators(q).expect(q);
+            assert!(problem.contains(says), "{q}: {problem}");
+        }
+        for q in [
+            "schandalig!",
+            "wachten !!",
+            "\"tolk || gehoor\"",
+            "tolk OR gehoor",
+            "IND?",
+        ] {
+            assert_eq!(unread_operators(q), None, "{q}");
+        }
+    }
+
+    #[test]
+    fn the_opening_of_a_long_text_ends_at_a_word_or_a_whole_character() {
+        let words = "De procedure bij de IND duurt lang ".repeat(10);
+        let cut = opening(&words);
+        let kept = cut.strip_suffix('…').expect("marked as cut");
+        assert!(kept.chars().count() <= SNIPPET_CHARS, "{cut}");
+        // A whole word: the text goes on with a space right after it.
+        assert!(words[kept.len()..].starts_with(' '), "{cut}");
+        assert!(words.starts_with(kept));
+        assert_eq!(opening("kort"), "kort");
+        // No space in reach: not inside a family emoji, nor between a letter and its mark.
+        let family = "👨\u{200d}👩\u{200d}👧\u{200d}👦";
+        let emoji = family.repeat(100);
+        let cut = opening(&emoji);
+        let kept = cut.trim_end_matches('…');
+        assert!(
+            !kept.ends_with('\u{200d}') && kept.ends_with('👦'),
+            "{kept:?}"
+        );
+        let marked = "مُ".repeat(200);
+        let kept = opening(&marked);
+        assert!(kept.trim_end_matches('…').ends_with('\u{064f}'), "{kept:?}");
+    }
 
     #[test]
     fn an_apostrophe_is_a_space_and_a_letter_beside_it_no_word() {
@@ -1372,6 +1536,10 @@ mod tests {
             ("'", " "),
             // In a phrase, the index's words: left to the analyser.
             ("\"geen foto's\" azc's", "\"geen foto's\" azc"),
+            // As a phone types it, and the Ukrainian apostrophe.
+            ("azc\u{2019}s l\u{2019}IND", "azc IND"),
+            ("IND\u{2019}den", "IND den"),
+            ("azc\u{02bc}s", "azc"),
         ] {
             assert_eq!(apostrophes_as_spaces(typed), searched, "{typed}");
         }

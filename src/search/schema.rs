@@ -21,7 +21,7 @@ use super::fold::{ArabicConjunction, PlaceholderTokenizer, ScriptFolding};
 use super::stem::CachedStemmer;
 
 /// Bumped when the schema changes incompatibly; stored beside the index.
-pub const SCHEMA_VERSION: u32 = 10;
+pub const SCHEMA_VERSION: u32 = 11;
 
 /// Analyzer families: (name, stemmer). `std` lower-cases and splits on non-alphanumerics,
 /// which suits Persian, Ukrainian, Somali, Tigrinya and anything undetermined.
@@ -175,8 +175,8 @@ pub fn build() -> (Schema, Fields) {
 }
 
 /// Folding "geëvalueerd" to "geevalueerd" lets people search these without diacritics;
-/// Turkish is typed without its letters as often as with them ("basvuru", "başvuru"),
-/// and its stemmer takes the same stems from both.
+/// Turkish is typed without its letters as often as with them ("basvuru", "başvuru"):
+/// its stems are folded (after stemming, see [`register_analyzers`]).
 fn folds(family: &str) -> bool {
     matches!(family, "nl" | "de" | "fr" | "es" | "it" | "pt" | "tr")
 }
@@ -189,6 +189,12 @@ pub fn register_analyzers(index: &Index) {
             .filter(LowerCaser)
             .filter(ScriptFolding);
         let analyzer = match stemmer {
+            // The Turkish stemmer reads vowel harmony, which needs ı, ö, ü: stemmed
+            // folded, "kararı" stayed "karari" and was another word than "karar".
+            Some(Language::Turkish) => base
+                .filter(CachedStemmer::new(Language::Turkish))
+                .filter(AsciiFoldingFilter)
+                .build(),
             Some(lang) if folds(family) => base
                 .filter(AsciiFoldingFilter)
                 .filter(CachedStemmer::new(*lang))
@@ -228,4 +234,33 @@ pub fn prefix_start(word: &str) -> Option<String> {
         .process(&mut |t| out.push(t.text.clone()));
     let [start] = <[String; 1]>::try_from(out).ok()?;
     Some(start)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The terms the analyzer of `family` makes of `text`.
+    fn terms(family: &str, text: &str) -> Vec<String> {
+        let index = Index::create_in_ram(build().0);
+        register_analyzers(&index);
+        let mut analyzer = index
+            .tokenizers()
+            .get(&tokenizer_name(family))
+            .expect("registered");
+        let mut out = Vec::new();
+        analyzer
+            .token_stream(text)
+            .process(&mut |t| out.push(t.text.clone()));
+        out
+    }
+
+    #[test]
+    fn turkish_is_stemmed_with_its_letters_and_folded_after() {
+        assert_eq!(terms("tr", "karar kararı kararlar kararını"), ["karar"; 4]);
+        assert_eq!(terms("tr", "avukat avukatı"), ["avukat"; 2]);
+        // Typed without the Turkish letters, as with them.
+        assert_eq!(terms("tr", "başvuru basvuru"), ["basvur"; 2]);
+        assert_eq!(terms("tr", "İltica iltica"), ["iltica"; 2]);
+    }
 }

@@ -344,7 +344,14 @@ fn import_then_search_from_the_shell() {
     let (code, out, err) = webcare(&["search", "-c", &config, "tolk", "--lang", "xx"]);
     assert_ne!(code, 0, "{out}");
     assert!(
-        err.contains("no mention is in \"xx\", nor is it a language the daemon detects"),
+        err.contains("no mention is in \"xx\", nor is it a language the daemon answers"),
+        "{err}"
+    );
+    // Nor one whatlang knows that the config leaves out (`[pipeline] languages`).
+    let (code, out, err) = webcare(&["search", "-c", &config, "tolk", "--lang", "it"]);
+    assert_ne!(code, 0, "{out}");
+    assert!(
+        err.contains("no mention is in \"it\", nor is it a language the daemon answers ([pipeline] languages): nl, en, ar, fa"),
         "{err}"
     );
 

@@ -269,7 +269,7 @@ async fn check_search_features(addr: std::net::SocketAddr) {
     for (query, expect) in [
         (
             "lang=xx",
-            "no mention is in \"xx\", nor is it a language the daemon detects: nl, en, ",
+            "no mention is in \"xx\", nor is it a language the daemon answers ([pipeline] languages): nl, en, ",
         ),
         (
             "q=tolk&source=rss-2",

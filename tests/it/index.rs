@@ -642,6 +642,88 @@ fn every_voice_of_a_large_cluster_is_counted() {
 }
 
 #[test]
+fn a_query_that_only_leaves_out_lists_the_rest_newest_first() {
+    let at = |id: &str, day: u32, text: &str| {
+        serde_json::json!({"id": id, "text": text, "published": format!("2026-11-{day:02}T10:00:00Z"), "lang": "nl"})
+            .to_string()
+    };
+    // Indexed oldest in the middle: the order of indexing is not the order of time.
+    let lines = [
+        at(
+            "mid",
+            12,
+            "De tolk bij mijn gehoor bij de IND sprak een ander dialect.",
+        ),
+        at(
+            "old",
+            3,
+            "Al acht maanden wachten op een beslissing van de IND over mijn asielaanvraag.",
+        ),
+        at(
+            "coa",
+            20,
+            "Het COA heeft het azc in Budel nog steeds niet gerepareerd.",
+        ),
+        at(
+            "new",
+            25,
+            "Mijn advocaat hoort niets van de IND over de nareis van mijn kinderen.",
+        ),
+    ]
+    .join("\n");
+    let dir = tempfile::tempdir().unwrap();
+    let index = MentionIndex::open(dir.path()).unwrap();
+    let report =
+        webcare::import::import("days.jsonl", lines.as_bytes(), &pipeline(), &index, None).unwrap();
+    assert_eq!(report.indexed, 4, "{report:?}");
+    for q in ["-coa", "NOT coa"] {
+        let found = index
+            .search(&SearchRequest {
+                q: q.into(),
+                ..Default::default()
+            })
+            .unwrap();
+        let days: Vec<String> = found
+            .hits
+            .iter()
+            .map(|h| h.published.to_string()[8..10].to_string())
+            .collect();
+        assert_eq!(days, ["25", "12", "03"], "{q}");
+    }
+}
+
+#[test]
+fn a_post_without_an_author_or_words_to_compare_is_one_voice() {
+    let item = |id: &str, text: &str| {
+        serde_json::json!({"id": id, "text": text, "published": "2026-11-20T10:00:00Z", "lang": "nl"})
+            .to_string()
+    };
+    let news =
+        "Het aanmeldcentrum in Ter Apel zit opnieuw vol; asielzoekers sliepen buiten op het gras.";
+    let lines = [
+        item("n1", news),
+        item("n2", news),
+        post("r1", "@amina", "RT @IND_NL: https://ind.nl/nieuws/x"),
+    ]
+    .join("\n");
+    let dir = tempfile::tempdir().unwrap();
+    let index = MentionIndex::open(dir.path()).unwrap();
+    let report =
+        webcare::import::import("news.jsonl", lines.as_bytes(), &pipeline(), &index, None).unwrap();
+    assert_eq!(report.indexed, 3, "{report:?}");
+    let all = index.search(&SearchRequest::default()).unwrap();
+    for hit in &all.hits {
+        let expected = if hit.cluster.is_some() {
+            (2, 1)
+        } else {
+            (1, 1)
+        };
+        assert_eq!((hit.cluster_size, hit.voices), expected, "{hit:?}");
+    }
+    assert_eq!(all.hits.iter().filter(|h| h.cluster.is_none()).count(), 1);
+}
+
+#[test]
 fn complaints_and_clusters_are_searchable_and_survive_a_restart() {
     let wave = "Vannacht weer 80 mensen buiten geslapen voor het aanmeldcentrum in Ter Apel. Kinderen ook. Schandalig.";
     let lines = [

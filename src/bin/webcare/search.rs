@@ -51,7 +51,7 @@ pub(crate) fn search(
         true => demo::source_names(),
         false => config.source_names(),
     };
-    let results = index.search_known(request, &sources)?;
+    let results = index.search_known(request, &sources, &config.pipeline.languages)?;
     let mut out = std::io::stdout().lock();
     if json {
         serde_json::to_writer_pretty(&mut out, &results)?;
@@ -134,6 +134,7 @@ pub(crate) fn parse_time(
     end_of_day: bool,
     tz: chrono_tz::Tz,
 ) -> Result<chrono::DateTime<chrono::Utc>> {
+    // The message names the parameter already: "invalid parameter `--from`: …".
     webcare::http::parse_time(flag, value, end_of_day, tz)
-        .map_err(|e| anyhow::anyhow!("{flag}: {}", e.message()))
+        .map_err(|e| anyhow::anyhow!("{}", e.message()))
 }
