@@ -282,11 +282,28 @@ mod tests {
         assert!(a.tag("Het weer is mooi").is_empty());
     }
 
-    #[test]
-    fn a_model_weighs_what_the_lists_found_and_says_why() {
+    /// A model trained on `examples` (text, aspects) as `lists` find them.
+    fn trained_on(
+        lists: &Aspects,
+        examples: &[(&str, Vec<&str>)],
+    ) -> super::super::aspect_model::AspectModel {
         use super::super::aspect_model::{AspectExample, AspectModel};
         use super::super::complaint::normalise_cues;
-        use super::super::model::Training;
+        let prepared: Vec<AspectExample> = examples
+            .iter()
+            .map(|(text, labels)| AspectExample {
+                cue: normalise_cues(text),
+                listed: listed_indexes(&lists.tag(text)),
+                labels: ASPECTS.iter().map(|a| labels.contains(a)).collect(),
+            })
+            .collect();
+        let refs: Vec<&AspectExample> = prepared.iter().collect();
+        AspectModel::train(&refs, super::super::model::Training::default())
+    }
+
+    #[test]
+    fn a_model_weighs_what_the_lists_found_and_says_why() {
+        use super::super::complaint::normalise_cues;
         use super::super::relevance::normalise;
         let lists = aspects(
             "[[include]]\nid = \"interpreter\"\nany = [\"tolk*\"]\n\n[[include]]\nid = \"reception\"\nany = [\"azc\"]\n",
@@ -304,16 +321,7 @@ mod tests {
             ),
             ("in het azc wacht ik al een jaar", vec!["waiting_time"]),
         ];
-        let prepared: Vec<AspectExample> = examples
-            .iter()
-            .map(|(text, labels)| AspectExample {
-                cue: normalise_cues(text),
-                listed: listed_indexes(&lists.tag(text)),
-                labels: ASPECTS.iter().map(|a| labels.contains(a)).collect(),
-            })
-            .collect();
-        let refs: Vec<&AspectExample> = prepared.iter().collect();
-        let model = AspectModel::train(&refs, Training::default());
+        let model = trained_on(&lists, &examples);
         let lists = lists.with_model(Some(model));
         let judge = |text: &str| {
             let cue = normalise_cues(text);
@@ -348,9 +356,7 @@ mod tests {
 
     #[test]
     fn a_list_term_added_after_training_decides_where_the_model_turns_it_down() {
-        use super::super::aspect_model::{AspectExample, AspectModel};
         use super::super::complaint::normalise_cues;
-        use super::super::model::Training;
         use super::super::relevance::normalise;
         let before = "[[include]]\nid = \"reception\"\nany = [\"azc\"]\n";
         let after = "[[include]]\nid = \"reception\"\nany = [\"azc\", \"opvangplek\"]\n";
@@ -362,16 +368,7 @@ mod tests {
             ("ik wacht al maanden op de ind", vec!["waiting_time"]),
         ];
         let lists = aspects(before).unwrap();
-        let prepared: Vec<AspectExample> = examples
-            .iter()
-            .map(|(text, labels)| AspectExample {
-                cue: normalise_cues(text),
-                listed: listed_indexes(&lists.tag(text)),
-                labels: ASPECTS.iter().map(|a| labels.contains(a)).collect(),
-            })
-            .collect();
-        let refs: Vec<&AspectExample> = prepared.iter().collect();
-        let trained = AspectModel::train(&refs, Training::default());
+        let trained = trained_on(&lists, &examples);
         let text = "Vanuit de opvangplek wacht ik al maanden";
         let judge = |lists: &Aspects| {
             let cue = normalise_cues(text);

@@ -509,17 +509,7 @@ fn no_personal_data_reaches_the_index() {
             .to_string()
         })
         .collect();
-    let dir = tempfile::tempdir().unwrap();
-    let index = MentionIndex::open(dir.path()).unwrap();
-    let report = webcare::import::import(
-        "pii.jsonl",
-        lines.join("\n").as_bytes(),
-        &pipeline(),
-        &index,
-        None,
-    )
-    .unwrap();
-    assert_eq!(report.indexed, pii.len());
+    let (dir, index) = imported(&lines);
     let all = index
         .search(&SearchRequest {
             limit: Some(100),
@@ -589,17 +579,8 @@ fn the_source_facet_names_every_source() {
             .to_string()
         })
         .collect();
-    let dir = tempfile::tempdir().unwrap();
-    let index = MentionIndex::open(dir.path()).unwrap();
-    let report = webcare::import::import(
-        "sources.jsonl",
-        lines.join("\n").as_bytes(),
-        &pipeline(),
-        &index,
-        None,
-    )
-    .unwrap();
-    assert_eq!(report.indexed, 120, "{report:?}");
+    let (_dir, index) = imported(&lines);
+    assert_eq!(lines.len(), 120);
     let all = index.search(&SearchRequest::default()).unwrap();
     let sources = &all.facets["source"];
     assert_eq!(sources.len(), 60, "{sources:?}");
@@ -623,17 +604,7 @@ fn every_voice_of_a_large_cluster_is_counted() {
         serde_json::json!({"id": "feed", "text": wave, "published": "2026-11-20T10:00:00Z"})
             .to_string(),
     );
-    let dir = tempfile::tempdir().unwrap();
-    let index = MentionIndex::open(dir.path()).unwrap();
-    let report = webcare::import::import(
-        "wave.jsonl",
-        lines.join("\n").as_bytes(),
-        &pipeline(),
-        &index,
-        None,
-    )
-    .unwrap();
-    assert_eq!(report.indexed, 3_003, "{report:?}");
+    let (_dir, index) = imported(&lines);
     let found = index.search(&SearchRequest::default()).unwrap();
     assert_eq!(found.total, 3_003);
     for hit in &found.hits {
@@ -669,13 +640,8 @@ fn a_query_that_only_leaves_out_lists_the_rest_newest_first() {
             25,
             "Mijn advocaat hoort niets van de IND over de nareis van mijn kinderen.",
         ),
-    ]
-    .join("\n");
-    let dir = tempfile::tempdir().unwrap();
-    let index = MentionIndex::open(dir.path()).unwrap();
-    let report =
-        webcare::import::import("days.jsonl", lines.as_bytes(), &pipeline(), &index, None).unwrap();
-    assert_eq!(report.indexed, 4, "{report:?}");
+    ];
+    let (_dir, index) = imported(&lines);
     for q in ["-coa", "NOT coa"] {
         let found = index
             .search(&SearchRequest {
@@ -704,13 +670,8 @@ fn a_post_without_an_author_or_words_to_compare_is_one_voice() {
         item("n1", news),
         item("n2", news),
         post("r1", "@amina", "RT @IND_NL: https://ind.nl/nieuws/x"),
-    ]
-    .join("\n");
-    let dir = tempfile::tempdir().unwrap();
-    let index = MentionIndex::open(dir.path()).unwrap();
-    let report =
-        webcare::import::import("news.jsonl", lines.as_bytes(), &pipeline(), &index, None).unwrap();
-    assert_eq!(report.indexed, 3, "{report:?}");
+    ];
+    let (_dir, index) = imported(&lines);
     let all = index.search(&SearchRequest::default()).unwrap();
     for hit in &all.hits {
         let expected = if hit.cluster.is_some() {
@@ -1123,6 +1084,23 @@ fn a_snippet_shows_the_match_in_its_context() {
     );
     let long = snippet("bus");
     assert!(long.ends_with('…') && !long.starts_with('…'), "{long}");
+}
+
+/// A new index in a temporary directory holding the JSON Lines `lines`, imported
+/// through the pipeline; every line must be indexed.
+fn imported(lines: &[String]) -> (tempfile::TempDir, MentionIndex) {
+    let dir = tempfile::tempdir().unwrap();
+    let index = MentionIndex::open(dir.path()).unwrap();
+    let report = webcare::import::import(
+        "posts.jsonl",
+        lines.join("\n").as_bytes(),
+        &pipeline(),
+        &index,
+        None,
+    )
+    .unwrap();
+    assert_eq!(report.indexed, lines.len(), "{report:?}");
+    (dir, index)
 }
 
 /// A new index in a temporary directory holding `posts` (id, text), committed.
