@@ -1246,8 +1246,8 @@ impl Snippets {
 }
 
 /// The start of `text`, about [`SNIPPET_CHARS`] long, for a snippet without a query
-/// term: cut after the last whole word in reach, or, in a run of that many characters
-/// without a space, between two characters that a reader sees as two (not inside an
+/// term: cut after the last whole word in the second half of its reach, or, where there
+/// is no space there, between two characters that a reader sees as two (not inside an
 /// emoji joined by zero-width joiners, nor between a letter and its mark), and marked
 /// `…` where text follows.
 fn opening(text: &str) -> String {
@@ -1256,7 +1256,9 @@ fn opening(text: &str) -> String {
     };
     let within = &text[..reach];
     let end = match within.rfind(char::is_whitespace) {
-        Some(space) if space > 0 => space,
+        // A space early on would leave a word and cut a long link: only in the second
+        // half of the reach.
+        Some(space) if space >= within.len() / 2 => space,
         _ => {
             // A joiner, a variation selector, a skin tone or a mark belongs to the
             // character before it; a zero-width joiner also to the one after it.
@@ -1504,6 +1506,9 @@ mod tests {
         assert!(words[kept.len()..].starts_with(' '), "{cut}");
         assert!(words.starts_with(kept));
         assert_eq!(opening("kort"), "kort");
+        // A short word and a long link: not the word alone.
+        let link = format!("Zie https://example.org/{}", "a".repeat(300));
+        assert_eq!(opening(&link).chars().count(), SNIPPET_CHARS + 1, "{link}");
         // No space in reach: not inside a family emoji, nor between a letter and its mark.
         let family = "👨\u{200d}👩\u{200d}👧\u{200d}👦";
         let emoji = family.repeat(100);
