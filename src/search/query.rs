@@ -1044,14 +1044,27 @@ fn apostrophes_as_spaces(q: &str) -> std::borrow::Cow<'_, str> {
 }
 
 /// `q` with every kind of space (a non-breaking one pasted from a web page) a plain one,
-/// and the word `IN` in lower case wherever the grammar would read it as a word: alone,
+/// a comma or semicolon outside a phrase a space, and the word `IN` in lower case wherever the grammar would read it as a word: alone,
 /// after `-` or `+`, or beside a sign that ends its words (`(IN tolk)`). The grammar
 /// takes it for the start of a set (`field: IN [a b]`) and refuses the query. The index
 /// lower-cases words anyway, also in a phrase.
 fn plain_words(q: &str) -> String {
+    // A comma or semicolon between words outside a phrase lists them ("IND,COA"):
+    // read as a space, each word is searched, rather than the two as a phrase, which
+    // found only posts that write them side by side. (A slash stays: `/…/` is how a
+    // regular expression is written, which is refused with its own message.)
+    let mut in_phrase = false;
     let spaced: String = q
         .chars()
-        .map(|c| if c.is_whitespace() { ' ' } else { c })
+        .map(|c| {
+            in_phrase ^= c == '"';
+            let lists = !in_phrase && matches!(c, ',' | ';');
+            if c.is_whitespace() || lists {
+                ' '
+            } else {
+                c
+            }
+        })
         .collect();
     if !spaced.contains("IN") {
         return spaced;
@@ -1580,6 +1593,9 @@ mod tests {
         // Every space a plain one, also where there is no IN.
         assert_eq!(plain_words("tolk\u{a0}gehoor\tIN"), "tolk gehoor in");
         assert_eq!(plain_words("tolk\u{2003}gehoor"), "tolk gehoor");
+        // A list of words is each word; in a phrase, the phrase.
+        assert_eq!(plain_words("IND,COA tolk;gehoor"), "IND COA tolk gehoor");
+        assert_eq!(plain_words("\"IND,COA\" x,y"), "\"IND,COA\" x y");
     }
 
     #[test]
