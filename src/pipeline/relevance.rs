@@ -758,10 +758,9 @@ pub fn read_rule_files(dir: &Path) -> Result<Vec<(PathBuf, String)>, TopicError>
             source,
         })?;
         let text = String::from_utf8(bytes).map_err(|e| TopicError::Invalid {
-            line: 1 + e.as_bytes()[..e.utf8_error().valid_up_to()]
-                .iter()
-                .filter(|&&b| b == b'\n')
-                .count(),
+            // The text up to the first bad byte is UTF-8: its line is the bad one's.
+            line: std::str::from_utf8(&e.as_bytes()[..e.utf8_error().valid_up_to()])
+                .map_or(1, |valid| crate::config::line_of(valid, valid.len())),
             path: file.clone(),
             message: "not UTF-8 text (saved as UTF-16, ANSI or Windows-1252?): save it as UTF-8"
                 .into(),
