@@ -744,7 +744,8 @@ fn top_complaints(
             (Occur::Must, query.box_clone()),
             (Occur::Must, Box::new(BooleanQuery::new(clusters))),
         ]);
-        let counts = cluster_counts(searcher, &of_these)?;
+        let names: Vec<&str> = found.iter().map(|c| c.cluster.as_str()).collect();
+        let counts = cluster_counts(searcher, &of_these, &names)?;
         for complaint in &mut found {
             complaint.authors = counts.get(&complaint.cluster).map_or(0, |c| c.voices);
         }

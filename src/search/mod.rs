@@ -545,11 +545,33 @@ pub fn to_document(f: &Fields, m: &Mention) -> TantivyDocument {
     if let Some(author) = &m.author {
         doc.add_text(f.author, author);
     }
+    add_voice_keys(
+        &mut doc,
+        f,
+        m.duplicate.as_ref().map(|d| d.cluster.as_str()),
+        m.author.as_deref(),
+    );
     if let Some(thread) = &m.thread {
         doc.add_text(f.thread, thread);
     }
     add_searched_text(&mut doc, f, &m.lang, &m.title, &m.text);
     doc
+}
+
+/// The cluster's and the author's [`schema::voice_key`]s, as a rebuild of the index
+/// ([`reindex`]) derives them anew from the stored names.
+pub(crate) fn add_voice_keys(
+    doc: &mut TantivyDocument,
+    f: &Fields,
+    cluster: Option<&str>,
+    author: Option<&str>,
+) {
+    if let Some(cluster) = cluster {
+        doc.add_u64(f.cluster_key, schema::voice_key(cluster));
+    }
+    if let Some(author) = author {
+        doc.add_u64(f.author_key, schema::voice_key(author));
+    }
 }
 
 /// The fields the schema analyses from the stored title and text: the text of the

@@ -1119,7 +1119,7 @@ fn describe_query_error(e: &tantivy::query::QueryParserError) -> String {
 }
 
 fn with_filters(f: &Fields, text: Box<dyn Query>, r: &SearchRequest) -> Box<dyn Query> {
-    let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, text)];
+    let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
     if let Some(lang) = &r.lang {
         clauses.push((Occur::Must, exact(f.lang, lang)));
     }
@@ -1138,13 +1138,30 @@ fn with_filters(f: &Fields, text: Box<dyn Query>, r: &SearchRequest) -> Box<dyn 
         let bound = |t: Option<DateTime<Utc>>| t.map_or(Bound::Unbounded, Bound::Included);
         clauses.push((Occur::Must, published(f, bound(r.from), bound(r.to))));
     }
-    if clauses.len() == 1 {
-        return clauses
-            .pop()
-            .map(|(_, q)| q)
-            .unwrap_or_else(|| Box::new(AllQuery));
+    if clauses.is_empty() {
+        return text;
     }
+    clauses.extend(conjunction_clauses(text));
     Box::new(BooleanQuery::new(clauses))
+}
+
+/// The words' clauses, for the filters to join. Wrapped as one clause, a conjunction of
+/// words became a conjunction inside another, which tantivy walks through a boxed scorer
+/// for every candidate; joined, it intersects every clause at once, rarest first.
+fn conjunction_clauses(text: Box<dyn Query>) -> Vec<(Occur, Box<dyn Query>)> {
+    if let Some(words) = text.downcast_ref::<BooleanQuery>() {
+        let clauses = words.clauses();
+        // With a Should clause the words are a disjunction, which stays one clause.
+        if clauses.iter().any(|(occur, _)| *occur == Occur::Must)
+            && clauses.iter().all(|(occur, _)| *occur != Occur::Should)
+        {
+            return clauses
+                .iter()
+                .map(|(occur, query)| (*occur, query.box_clone()))
+                .collect();
+        }
+    }
+    vec![(Occur::Must, text)]
 }
 
 /// The facets a request still needs counted: a filter already answers its own facet.
@@ -1465,7 +1482,8 @@ fn add_cluster_counts(
             .map(|c| (Occur::Should, exact(f.cluster, c)))
             .collect(),
     );
-    let counts = super::docs::cluster_counts(searcher, &query)?;
+    let names: Vec<&str> = clusters.iter().copied().collect();
+    let counts = super::docs::cluster_counts(searcher, &query, &names)?;
     for hit in hits {
         if let Some(count) = hit.cluster.as_ref().and_then(|c| counts.get(c)) {
             hit.cluster_size = count.size;

@@ -18,7 +18,9 @@ use std::path::{Path, PathBuf};
 use tantivy::schema::{Schema, TantivyDocument, Value};
 use tantivy::{Index, IndexWriter, SegmentReader};
 
-use super::{add_searched_text, schema, Checkpoints, IndexError, PayloadRef, INDEX_DIR};
+use super::{
+    add_searched_text, add_voice_keys, schema, Checkpoints, IndexError, PayloadRef, INDEX_DIR,
+};
 use crate::pipeline::extract::compose;
 
 /// The schema version of an index whose commits carry none.
@@ -146,10 +148,6 @@ fn build_beside(
     schema::register_analyzers(&new);
     let mut writer: IndexWriter<TantivyDocument> = new.writer(HEAP_BYTES)?;
     let searcher = old.reader()?.searcher();
-    let mut mentions = 0u64;
-    for segment in searcher.segment_readers() {
-        mentions += copy_segment(segment, &old.schema(), &new_schema, &fields, &writer)?;
-    }
     let payload = serde_json::to_string(&PayloadRef {
         schema_version: schema::SCHEMA_VERSION,
         sources: checkpoints,
@@ -158,10 +156,25 @@ fn build_beside(
         erasures,
     })
     .map_err(|e| IndexError::Payload(e.to_string()))?;
-    let mut prepared = writer.prepare_commit()?;
-    prepared.set_payload(&payload);
-    prepared.commit()?;
-    writer.wait_merging_threads()?;
+    let mut write = || -> Result<u64, IndexError> {
+        let mut mentions = 0u64;
+        for segment in searcher.segment_readers() {
+            mentions += copy_segment(segment, &old.schema(), &new_schema, &fields, &writer)?;
+        }
+        let mut prepared = writer.prepare_commit()?;
+        prepared.set_payload(&payload);
+        prepared.commit()?;
+        Ok(mentions)
+    };
+    // tantivy's words for a write that failed ("An index writer was killed") say
+    // neither where nor why.
+    let mentions = write().map_err(|e| match e {
+        IndexError::Tantivy(e) => super::writer_failure(rebuilding, e),
+        e => e,
+    })?;
+    writer
+        .wait_merging_threads()
+        .map_err(|e| super::writer_failure(rebuilding, e))?;
     let copied = new.reader()?.searcher().num_docs();
     if copied != mentions {
         return Err(IndexError::Payload(format!(
@@ -242,6 +255,7 @@ fn copy_segment(
         let stored: TantivyDocument = store.get(doc)?;
         let mut fresh = TantivyDocument::default();
         let (mut lang, mut title, mut text) = (String::new(), String::new(), String::new());
+        let (mut cluster, mut author) = (None, None);
         for (field, value) in stored.field_values() {
             let name = old_schema.get_field_name(field);
             let Ok(target) = new_schema.get_field(name) else {
@@ -262,6 +276,8 @@ fn copy_segment(
                     continue;
                 }
                 ("lang", Some(s)) => lang = s.to_string(),
+                ("cluster", Some(s)) => cluster = Some(s.to_string()),
+                ("author", Some(s)) => author = Some(s.to_string()),
                 _ => {}
             }
             fresh.add_field_value(target, value);
@@ -276,6 +292,7 @@ fn copy_segment(
             }
         }
         add_searched_text(&mut fresh, fields, &lang, &title, &text);
+        add_voice_keys(&mut fresh, fields, cluster.as_deref(), author.as_deref());
         writer.add_document(fresh)?;
         copied += 1;
     }
