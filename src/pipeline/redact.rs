@@ -168,6 +168,13 @@ const BUILT_IN: &[(&str, &str)] = &[
         "[plate]",
         r"(?-u:\b)(?i:[A-Z]{2}-[0-9]{2}-[0-9]{2}|[0-9]{2}-[0-9]{2}-[A-Z]{2}|[0-9]{2}-[A-Z]{2}-[0-9]{2}|[A-Z]{2}-[0-9]{2}-[A-Z]{2}|[A-Z]{2}-[A-Z]{2}-[0-9]{2}|[0-9]{2}-[A-Z]{2}-[A-Z]{2}|[0-9]{2}-[A-Z]{3}-[0-9]|[0-9]-[A-Z]{3}-[0-9]{2}|[A-Z]{2}-[0-9]{3}-[A-Z]|[A-Z]-[0-9]{3}-[A-Z]{2}|[A-Z]{3}-[0-9]{2}-[A-Z]|[A-Z]-[0-9]{2}-[A-Z]{3}|[0-9]-[A-Z]{2}-[0-9]{3}|[0-9]{3}-[A-Z]{2}-[0-9])(?-u:\b)",
     ),
+    // After the word that says it is one, also written with spaces or without dashes:
+    // "kenteken AB 123 C", "license plate 12ABC3" (without it, such a code is as often a
+    // product's or a flight's).
+    (
+        "[plate]",
+        r"(?P<keep>(?-u:\b)(?i:kenteken(?:nummer)?|nummerbord|licen[cs]e\s+plate|number\s+plate|plate|plaque|kennzeichen|plaka)\s*(?:[:：]|(?:is|was)\s)?\s*)(?i:[A-Z]{2}[- ]?[0-9]{2}[- ]?[0-9]{2}|[0-9]{2}[- ]?[0-9]{2}[- ]?[A-Z]{2}|[0-9]{2}[- ]?[A-Z]{2}[- ]?[0-9]{2}|[A-Z]{2}[- ]?[0-9]{2}[- ]?[A-Z]{2}|[A-Z]{2}[- ]?[A-Z]{2}[- ]?[0-9]{2}|[0-9]{2}[- ]?[A-Z]{2}[- ]?[A-Z]{2}|[0-9]{2}[- ]?[A-Z]{3}[- ]?[0-9]|[0-9][- ]?[A-Z]{3}[- ]?[0-9]{2}|[A-Z]{2}[- ]?[0-9]{3}[- ]?[A-Z]|[A-Z][- ]?[0-9]{3}[- ]?[A-Z]{2}|[A-Z]{3}[- ]?[0-9]{2}[- ]?[A-Z]|[A-Z][- ]?[0-9]{2}[- ]?[A-Z]{3}|[0-9][- ]?[A-Z]{2}[- ]?[0-9]{3}|[0-9]{3}[- ]?[A-Z]{2}[- ]?[0-9])(?-u:\b)",
+    ),
 ];
 
 /// A date of birth (see [`BUILT_IN`]): the words that announce it, kept as group
@@ -275,6 +282,8 @@ const SELF_INTRODUCTIONS: &[&str] = &[
 const PART_OF_NAME_INTRODUCTIONS: &[&str] = &[
     "mijn (?:voor|achter)naam is",
     "my (?:first |last |family |sur)name is",
+    // "I am called to the IND" as often: only a capital makes it a name.
+    "(?:i am|i['’]m) called",
     "mein (?:vor|nach)name ist",
     "mon prénom est",
 ];
@@ -657,6 +666,9 @@ const NAME_PARTICLES: &[&str] = &[
 const FORMS_OF_ADDRESS: &[&str] = &[
     "mevrouw",
     "meneer",
+    // "de heer Visser", "Geachte heer Visser": written Dutch's form of address.
+    "heer",
+    "mijnheer",
     r"mevr\.?",
     r"mw\.",
     // Without its full stop only with its capital ("Mw Noori"): "5 MW Noordzee" and "5 mw
@@ -669,6 +681,8 @@ const FORMS_OF_ADDRESS: &[&str] = &[
     "monsieur",
     r"mme\.?",
     r"mlle\.?",
+    "madam",
+    "mister",
     "señora",
     "señor",
     "adım",
@@ -946,12 +960,13 @@ const NOT_NAMES: &[&str] = &[
     "ተጽፏል",
 ];
 
-/// Titles that introduce a name only as written: "Mr", "Mrs" and "Ms" ("MS Access" is
-/// none), and "mr" also in lower case, the Dutch lawyer's title. Not "Dr" or French
+/// Titles that introduce a name only as written: "Mr", "Mrs", "Ms" ("MS Access" is
+/// none) and "Miss" (in lower case a verb: "I miss Syria"), and "mr" and "mrs" also in
+/// lower case ("mr" is the Dutch lawyer's title). Not "Dr" or French
 /// "M." alone, which as often begin a museum ("Dr. Guislain Museum") or a sentence after
 /// a size ("maat S en M. Afgeven bij …"); after a form of address they are
 /// [`BEFORE_NAME`].
-const NAME_TITLES: &str = r"\bMrs?\.?|\bMs\.?|\bmr\.?";
+const NAME_TITLES: &str = r"\bMrs?\.?|\bMs\.?|\bmrs?\.?|\bMiss";
 
 /// One word of a name: a capital and lower-case letters, whole (O'Brien, Jean-Pierre),
 /// after any [`NAME_PARTICLES`] in lower case ("de", "van", "el"); so "de la IND" and
@@ -1070,7 +1085,7 @@ impl Redactor {
             // mention (callgrind), where an Aho-Corasick automaton over these phrases,
             // which start with a dozen common letters in either case, took 5,300.
             name_triggers: Regex::new(&format!(
-                "(?i){}|{}|(?-u:\\b)(?:mrs?|ms)(?-u:\\b)",
+                "(?i){}|{}|(?-u:\\b)(?:mrs?|ms|miss)(?-u:\\b)",
                 introducers.join("|"),
                 I_AM.join("|")
             ))
@@ -2033,6 +2048,31 @@ mod tests {
             ),
             // Plates in lower case.
             ("kenteken vl-382-k, naar azc", "kenteken [plate], naar azc"),
+            // After the word, with spaces or without dashes; without it, a code stays.
+            (
+                "Kenteken 12ABC3 van de COA bus, taxi met kenteken AB 123 C",
+                "Kenteken [plate] van de COA bus, taxi met kenteken [plate]",
+            ),
+            ("licence plate: GB123X", "licence plate: [plate]"),
+            (
+                "vlucht KL1234 en artikel 12ABC3",
+                "vlucht KL1234 en artikel 12ABC3",
+            ),
+            // Dutch's written form of address, and English's others.
+            (
+                "De heer Pieter Visser van de IND; Geachte heer Visser, mijnheer Jansen",
+                "De heer [name] van de IND; Geachte heer [name], mijnheer [name]",
+            ),
+            (
+                "Miss Samira Osman, Madam Osman, mrs. Osman and mister Haddad",
+                "Miss [name], Madam [name], mrs. [name] and mister [name]",
+            ),
+            ("I am called Omar Haddad", "I am called [name]"),
+            // Not a name: a verb, a place, a lower-case word.
+            (
+                "I miss Syria. I am called to the IND. de heer is groot",
+                "I miss Syria. I am called to the IND. de heer is groot",
+            ),
             // Addresses in other countries' forms, with their postcode.
             (
                 "Meine Adresse: Hauptstraße 5, 10115 Berlin.",
