@@ -41,7 +41,20 @@ pub enum BacktestError {
     State(#[from] StateError),
     #[error(transparent)]
     Alerts(#[from] crate::alerts::AlertError),
+    #[error("{path}: the lines span {years} years, from line {first_line} ({first}) to line {last_line} ({last}); a replay steps through every hour between them, so check those lines' dates (at most {MAX_SPAN_YEARS} years are replayed)")]
+    Span {
+        path: String,
+        years: i64,
+        first_line: usize,
+        first: DateTime<Utc>,
+        last_line: usize,
+        last: DateTime<Utc>,
+    },
 }
+
+/// The longest history replayed: a step an hour, a detection run a step. A date typed
+/// wrong (the year 0001, 9999) would otherwise keep the replay busy for hours.
+const MAX_SPAN_YEARS: i64 = 5;
 
 /// An incident the replay opened.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -74,11 +87,22 @@ pub fn backtest<R: BufRead>(
     alerts: &Alerts,
 ) -> Result<BacktestReport, BacktestError> {
     let mut report = BacktestReport::default();
-    let mut mentions = read_mentions(path, &mut reader, &mut report)?;
-    mentions.sort_by(|a, b| a.published.cmp(&b.published).then(a.id.cmp(&b.id)));
-    let (Some(first), Some(last)) = (mentions.first(), mentions.last()) else {
+    let mut lines = read_mentions(path, &mut reader, &mut report)?;
+    lines.sort_by(|(_, a), (_, b)| a.published.cmp(&b.published).then(a.id.cmp(&b.id)));
+    let (Some((first_line, first)), Some((last_line, last))) = (lines.first(), lines.last()) else {
         return Ok(report);
     };
+    let years = (last.published - first.published).num_days() / 365;
+    if years > MAX_SPAN_YEARS {
+        return Err(BacktestError::Span {
+            path: path.to_string(),
+            years,
+            first_line: *first_line,
+            first: first.published,
+            last_line: *last_line,
+            last: last.published,
+        });
+    }
     let step = alerts.every.max(MIN_STEP);
     let step_span = chrono::Duration::from_std(step).unwrap_or(chrono::Duration::hours(1));
     let start = first
@@ -101,7 +125,7 @@ pub fn backtest<R: BufRead>(
     let index = MentionIndex::open(dir.path())?;
     let state = StateDb::open(dir.path())?;
     let mut writer = index.writer()?;
-    let mut next = mentions.into_iter().peekable();
+    let mut next = lines.into_iter().map(|(_, m)| m).peekable();
     // A line repeated (the same id) is one mention, as in the index: counted once.
     let mut replayed = std::collections::HashSet::new();
     let mut now = start;
@@ -148,7 +172,7 @@ fn read_mentions<R: BufRead>(
     path: &str,
     reader: &mut R,
     report: &mut BacktestReport,
-) -> Result<Vec<Mention>, BacktestError> {
+) -> Result<Vec<(usize, Mention)>, BacktestError> {
     let now = Utc::now();
     let mut buf = Vec::new();
     let mut mentions = Vec::new();
@@ -166,7 +190,7 @@ fn read_mentions<R: BufRead>(
         report.lines += 1;
         match crate::import::parse_line(&buf, now) {
             // A link left out changes nothing the detector sees.
-            Ok(Some(line)) => mentions.push(line.mention),
+            Ok(Some(line)) => mentions.push((report.lines, line.mention)),
             Ok(None) => {}
             Err(e) => report.errors.push((report.lines, e)),
         }

@@ -988,7 +988,10 @@ impl Validator<'_> {
             // A source switched off polls nothing.
             if source.kind == "feed" && source.enabled {
                 let entry = (line_of(self.text, url_span.start), source.name.clone());
-                if let Some((first, other)) = feeds.insert(source.url.to_string(), entry) {
+                // A fragment ("…/feed.xml#nieuw") is never sent: the same feed.
+                let mut feed = source.url.clone();
+                feed.set_fragment(None);
+                if let Some((first, other)) = feeds.insert(feed.to_string(), entry) {
                     return Err(self.invalid(
                         Some(url_span),
                         &key("url"),
@@ -1341,6 +1344,9 @@ pub fn line_of(text: &str, offset: usize) -> usize {
 /// nearest existing ancestor is one. Tried by writing (and removing) a file, since
 /// permission bits say nothing of the user, `/proc` or a read-only mount.
 pub(crate) fn check_data_dir(dir: &Path) -> Result<(), String> {
+    if dir.as_os_str().to_string_lossy().trim().is_empty() {
+        return Err("must name a directory (\".\" for the directory webcare is started in)".into());
+    }
     if dir.exists() && !dir.is_dir() {
         return Err(format!("{} exists and is not a directory", dir.display()));
     }
@@ -1496,6 +1502,11 @@ mod tests {
             err.contains("source \"b\" polls the same feed as \"a\" (line 9)"),
             "{err}"
         );
+        let err =
+            load(&(source("a", "https://e.org/feed") + &source("b", "https://e.org/feed#nieuw")))
+                .unwrap_err()
+                .to_string();
+        assert!(err.contains("polls the same feed as \"a\""), "{err}");
         // Feeds of one site are no one feed, and a feed switched off polls nothing.
         load(&(source("a", "https://e.org/feed") + &source("b", "https://e.org/feed?page=2")))
             .unwrap();
@@ -1524,6 +1535,15 @@ mod tests {
             .to_string();
         assert!(err.contains("storage.data_dir"), "{err}");
         assert!(err.contains("cannot be created"), "{err}");
+        // Empty, it named no directory: `run` failed without the key.
+        let err = Config::from_toml(Path::new("x.toml"), "[storage]\ndata_dir = \" \"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("x.toml:2") && err.contains("storage.data_dir"),
+            "{err}"
+        );
+        assert!(err.contains("must name a directory"), "{err}");
     }
 
     /// Permission bits say nothing of `/proc`: whether a directory can be written is

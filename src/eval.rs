@@ -79,6 +79,13 @@ impl Labeled {
         if item.id.trim().is_empty() {
             return Err("field `id` is empty".into());
         }
+        // "NL" or "xx" would count as a wrong detection every time.
+        if item.lang != "und" && crate::pipeline::language::lookup(&item.lang).is_none() {
+            return Err(format!(
+                "field `lang`: {:?} is not a language code (ISO 639-1 in lower case: nl, en, ar, …; und for none)",
+                item.lang
+            ));
+        }
         let aspects = item.aspects.clone().unwrap_or_default();
         if let Some(unknown) = aspects
             .iter()

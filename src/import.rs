@@ -96,8 +96,8 @@ impl ImportRecord {
         let published = DateTime::parse_from_rfc3339(self.published.trim())
             .map_err(|e| {
                 format!(
-                    "field `published`: {:?} is not an RFC 3339 time ({e})",
-                    self.published
+                    "field `published`: {:?} (each digit shown as 9) is not an RFC 3339 time ({e}); write it as \"2026-11-20T10:00:00Z\"",
+                    digits_as_nines(&self.published)
                 )
             })?
             .with_timezone(&Utc);
@@ -331,17 +331,69 @@ pub fn parse_line(line: &[u8], now: DateTime<Utc>) -> Result<Option<ParsedLine>,
     // Without its line end: a line cut short is then "EOF … (column N)", not a position
     // on a second line that the file does not have.
     let text = text.trim_end_matches(['\n', '\r']);
-    let record: ImportRecord = json_line(text).map_err(|e| match e.starts_with("field `published`") {
-        // A number here is often a Unix time, which redaction may take out of the message.
-        true => format!("invalid JSON: {e}: write the time as text in RFC 3339, e.g. \"2026-11-20T10:00:00Z\""),
-        false => format!("invalid JSON: {e}"),
-    })?;
+    let record: ImportRecord =
+        json_line(text).map_err(|e| match e.starts_with("field `published`") {
+            // A number here is often a Unix time, which redaction would take for a V-number
+            // or a phone number in the message: its shape is shown instead.
+            true => format!(
+            "invalid JSON: {}: write the time as text in RFC 3339, e.g. \"2026-11-20T10:00:00Z\"",
+            quoted_digits_as_nines(&e)
+        ),
+            false => format!("invalid JSON: {e}"),
+        })?;
     record.into_mention(now).map(Some)
+}
+
+/// A time as written, with every digit a 9: its shape ("9999999999", a Unix time;
+/// "+99999-99-99…", a year of five digits) says what is wrong, where its digits, quoted,
+/// would be redacted from the message as a phone or a V-number and tell the importer
+/// nothing.
+fn digits_as_nines(written: &str) -> String {
+    written
+        .chars()
+        .map(|c| if c.is_numeric() { '9' } else { c })
+        .collect()
+}
+
+/// `message` with [`digits_as_nines`] in what it quotes between backticks (the value;
+/// not the column it stands in).
+fn quoted_digits_as_nines(message: &str) -> String {
+    message
+        .split('`')
+        .enumerate()
+        .map(|(i, part)| match i % 2 {
+            1 => digits_as_nines(part),
+            _ => part.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("`")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_bad_time_is_shown_by_its_shape() {
+        let now = Utc::now();
+        for (line, says) in [
+            (
+                r#"{"id":"1","text":"x","published":"1764600000"}"#,
+                "\"9999999999\" (each digit shown as 9) is not an RFC 3339 time",
+            ),
+            (
+                r#"{"id":"1","text":"x","published":"+12026-12-01T10:00:00Z"}"#,
+                "\"+99999-99-99T99:99:99Z\"",
+            ),
+            (
+                r#"{"id":"1","text":"x","published":1764600000}"#,
+                "invalid type: integer `9999999999`",
+            ),
+        ] {
+            let error = parse_line(line.as_bytes(), now).unwrap_err();
+            assert!(error.contains(says), "{error}");
+        }
+    }
 
     #[test]
     fn record_errors_name_the_field() {
@@ -377,7 +429,7 @@ mod tests {
         // A Unix time is told how to write it.
         assert_eq!(
             parse_line(br#"{"id":"1","text":"x","published":1764547200}"#, now).unwrap_err(),
-            "invalid JSON: field `published`: invalid type: integer `1764547200`, expected a string (column 43): write the time as text in RFC 3339, e.g. \"2026-11-20T10:00:00Z\""
+            "invalid JSON: field `published`: invalid type: integer `9999999999`, expected a string (column 43): write the time as text in RFC 3339, e.g. \"2026-11-20T10:00:00Z\""
         );
         assert!(parse_line(
             br#"{"id":"1","text":"x","published":"2026-11-20T10:00:00Z","source":"a\tb"}"#,

@@ -156,6 +156,8 @@ pub enum StateError {
     },
     #[error("state database {path} can only be read by this process (its owner or mode, or a read-only mount): the audit trail, the sessions and the alerts are written there")]
     ReadOnly { path: PathBuf },
+    #[error("state database {path} was deleted or replaced while the daemon ran: what it writes now would be lost (the audit trail among it); restore the file from a backup, or stop the daemon, and start it again")]
+    Replaced { path: PathBuf },
     #[error("state database: {0}")]
     Sql(#[from] rusqlite::Error),
 }
@@ -215,6 +217,23 @@ pub struct StateDb {
     write_failure: Mutex<Option<String>>,
     /// A [`StateDb::scrub`] found the log in use: an erased quote may still be in it.
     scrub_pending: std::sync::atomic::AtomicBool,
+    /// The file opened (device and inode), to notice it deleted or replaced under the
+    /// open connection, which would go on writing into the unlinked file.
+    file: Option<(u64, u64)>,
+}
+
+/// A file's device and inode, where the platform has them.
+fn file_identity(path: &Path) -> Option<(u64, u64)> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
+    }
 }
 
 impl std::fmt::Debug for StateDb {
@@ -280,6 +299,7 @@ impl StateDb {
             .map_err(open_err)?;
         Ok(StateDb {
             conn: Mutex::new(conn),
+            file: file_identity(&path),
             path,
             write_failure: Mutex::new(None),
             scrub_pending: std::sync::atomic::AtomicBool::new(false),
@@ -340,22 +360,24 @@ impl StateDb {
         self.note_write(written)
     }
 
-    /// Remembers whether a write the users' requests need succeeded.
+    /// Remembers whether a write the users' requests need succeeded, and into the file
+    /// that is still at its path.
     fn note_write(&self, written: rusqlite::Result<usize>) -> Result<(), StateError> {
+        let written = match written {
+            Ok(_) if self.file.is_some() && file_identity(&self.path) != self.file => {
+                Err(StateError::Replaced {
+                    path: self.path.clone(),
+                })
+            }
+            Ok(_) => Ok(()),
+            Err(e) => Err(StateError::from(e)),
+        };
         let mut failure = self
             .write_failure
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        match written {
-            Ok(_) => {
-                *failure = None;
-                Ok(())
-            }
-            Err(e) => {
-                *failure = Some(e.to_string());
-                Err(e.into())
-            }
-        }
+        *failure = written.as_ref().err().map(ToString::to_string);
+        written
     }
 
     /// Moves the write-ahead log into the file and empties it: after an erasure, the
@@ -385,6 +407,17 @@ impl StateDb {
     /// that room made on the disk or a mode set right is seen without a user's
     /// request.
     pub fn write_failure(&self) -> Option<String> {
+        if self.file.is_some() && file_identity(&self.path) != self.file {
+            let replaced = StateError::Replaced {
+                path: self.path.clone(),
+            }
+            .to_string();
+            *self
+                .write_failure
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(replaced.clone());
+            return Some(replaced);
+        }
         if self
             .write_failure
             .lock()
@@ -738,5 +771,24 @@ mod tests {
         assert!(db.audit_entries(None, None, 10).unwrap().is_empty());
         db.audit(t(2), "ann", "search", "q").unwrap();
         assert_eq!(db.audit_entries(None, None, 10).unwrap().len(), 1);
+    }
+
+    /// The file deleted under the open connection: SQLite would go on writing into the
+    /// unlinked file, and the audit trail would be gone when the daemon stops.
+    #[cfg(unix)]
+    #[test]
+    fn a_file_deleted_under_the_daemon_fails_its_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = StateDb::open(dir.path()).unwrap();
+        let t = Utc.with_ymd_and_hms(2026, 11, 1, 9, 0, 0).unwrap();
+        db.audit(t, "ann", "search", "q").unwrap();
+        for file in ["state.sqlite", "state.sqlite-wal", "state.sqlite-shm"] {
+            let _ = std::fs::remove_file(dir.path().join(file));
+        }
+        let failure = db.write_failure().expect("noticed without a write");
+        assert!(failure.contains("was deleted or replaced"), "{failure}");
+        let error = db.audit(t, "ann", "search", "q").unwrap_err().to_string();
+        assert!(error.contains("restore the file from a backup"), "{error}");
+        assert!(db.write_failure().is_some());
     }
 }

@@ -40,9 +40,7 @@ pub fn erasure_for(
         (Some(url), None) => crate::pipeline::extract::canonical_url(url.trim())
             .map(|_| Erasure::Url(without_fragment(url.trim())))
             .ok_or_else(|| format!("{url:?} is not an http(s) URL")),
-        (None, Some(handle)) if !handle.trim().is_empty() => {
-            author_erasure(pipeline, handle.trim())
-        }
+        (None, Some(handle)) => author_erasure(pipeline, handle.trim()),
         _ => Err("name exactly one of `url` or `author`".into()),
     }
 }
@@ -59,6 +57,16 @@ fn author_erasure(pipeline: &crate::pipeline::Pipeline, handle: &str) -> Result<
     use crate::pipeline::pseudonym::is_pseudonym;
     // Pasted with what stood around it: quotes, brackets.
     let bare = handle.trim_matches(|c: char| "\"'`<>()[]«»“”‘’".contains(c));
+    // "", "@": no one's handle, whose hash would go on the list of erasures.
+    if !bare
+        .trim_start_matches('@')
+        .chars()
+        .any(char::is_alphanumeric)
+    {
+        return Err(format!(
+            "`author` {handle:?} names no one: give the handle (@name) or the pseudonym (p_…) as shown"
+        ));
+    }
     let rest = bare.strip_prefix("p_").or_else(|| bare.strip_prefix("P_"));
     // Meant as one: all hex digits, or mostly, as a pseudonym copied with a typo, a
     // full stop or cut short with an ellipsis.
@@ -99,6 +107,11 @@ mod tests {
             }
         }
         assert!(author_erasure(&pipeline, "\"p_0123456789abcdef0123456\"").is_err());
+        // No one's handle: refused, rather than its hash put on the list of erasures.
+        for nobody in ["", "@", " @ "] {
+            let error = erasure_for(&pipeline, None, Some(nobody)).unwrap_err();
+            assert!(error.contains("names no one"), "{nobody:?}: {error}");
+        }
     }
 }
 

@@ -11,6 +11,8 @@ pub enum ModelFileError {
     NotAFile { path: PathBuf },
     #[error("{}: this is a labeled file to train on ({}); write the model elsewhere", path.display(), input.display())]
     LabeledInput { path: PathBuf, input: PathBuf },
+    #[error("{}: holds labeled items; write the model elsewhere", path.display())]
+    LabeledData { path: PathBuf },
     #[error("{}: two models would be written to this one file", path.display())]
     SameFile { path: PathBuf },
     #[error("{}: cannot write there: {source}", path.display())]
@@ -39,10 +41,14 @@ pub struct Written {
 }
 
 /// Checks where each model goes: a regular file or none yet (a link is followed, so that
-/// the file it names is replaced and the link stays), not one of the labeled `inputs`,
-/// not another model's, and in a directory this process can write to. Each target is
-/// replaced by its real path.
-pub fn check_targets(targets: &mut [PathBuf], inputs: &[PathBuf]) -> Result<(), ModelFileError> {
+/// the file it names is replaced and the link stays), not one of the labeled `inputs`
+/// nor another file of labeled items, not another model's, and (where `writing`) in a
+/// directory this process can write to. Each target is replaced by its real path.
+pub fn check_targets(
+    targets: &mut [PathBuf],
+    inputs: &[PathBuf],
+    writing: bool,
+) -> Result<(), ModelFileError> {
     for i in 0..targets.len() {
         if let Ok(real) = std::fs::canonicalize(&targets[i]) {
             targets[i] = real;
@@ -59,6 +65,11 @@ pub fn check_targets(targets: &mut [PathBuf], inputs: &[PathBuf]) -> Result<(), 
                 input: input.clone(),
             });
         }
+        if holds_labeled_items(target) {
+            return Err(ModelFileError::LabeledData {
+                path: target.clone(),
+            });
+        }
         if targets[..i]
             .iter()
             .any(|t| spelled_out(t) == spelled_out(target))
@@ -68,9 +79,31 @@ pub fn check_targets(targets: &mut [PathBuf], inputs: &[PathBuf]) -> Result<(), 
             });
         }
         // A file made and removed at once: an interrupted training leaves none behind.
-        draft_beside(target)?;
+        if writing {
+            draft_beside(target)?;
+        }
     }
     Ok(())
+}
+
+/// Whether `path` is a file whose first line is a labeled item (which has no
+/// `complaint_score`, as every line of `webcare eval`'s predictions has): labeled data,
+/// not to be written over by a model or by predictions.
+pub fn holds_labeled_items(path: &Path) -> bool {
+    use std::io::BufRead;
+    if !path.is_file() {
+        return false;
+    }
+    let Ok(file) = std::fs::File::open(path) else {
+        return false;
+    };
+    let mut first = String::new();
+    if std::io::BufReader::new(file).read_line(&mut first).is_err() {
+        return false;
+    }
+    serde_json::from_str::<serde_json::Value>(&first).is_ok_and(|v| {
+        v.get("complaint_score").is_none() && crate::eval::Labeled::parse(first.trim()).is_ok()
+    })
 }
 
 /// Writes each text to its target, all or none as far as the file system allows: each
@@ -230,23 +263,40 @@ mod tests {
         let model = dir.path().join("model.tsv");
 
         let mut targets = [model.clone(), labeled.clone()];
-        let error = check_targets(&mut targets, std::slice::from_ref(&labeled)).unwrap_err();
+        let error = check_targets(&mut targets, std::slice::from_ref(&labeled), true).unwrap_err();
         assert!(
             matches!(error, ModelFileError::LabeledInput { .. }),
             "{error}"
         );
 
         let mut targets = [dir.path().to_path_buf()];
-        let error = check_targets(&mut targets, &[]).unwrap_err();
+        let error = check_targets(&mut targets, &[], true).unwrap_err();
         assert!(matches!(error, ModelFileError::NotAFile { .. }), "{error}");
 
         // The same file spelled two ways, before it exists.
         let mut targets = [model.clone(), dir.path().join(".").join("model.tsv")];
-        let error = check_targets(&mut targets, &[]).unwrap_err();
+        let error = check_targets(&mut targets, &[], true).unwrap_err();
         assert!(matches!(error, ModelFileError::SameFile { .. }), "{error}");
 
         let mut targets = [model.clone(), dir.path().join("aspects.tsv")];
-        check_targets(&mut targets, &[]).unwrap();
+        check_targets(&mut targets, &[], true).unwrap();
         assert!(!model.exists(), "checking makes no file");
+
+        // Labeled items that are not among the inputs, in a dry run too: the run that
+        // follows writes there.
+        let other = dir.path().join("dev.jsonl");
+        std::fs::write(
+            &other,
+            r#"{"id":"a","lang":"nl","text":"t","relevant":false,"complaint":false,"aspects":[],"pii":[],"dup_group":null}"#,
+        )
+        .unwrap();
+        for writing in [true, false] {
+            let mut targets = [model.clone(), other.clone()];
+            let error = check_targets(&mut targets, &[], writing).unwrap_err();
+            assert!(
+                matches!(error, ModelFileError::LabeledData { .. }),
+                "{error}"
+            );
+        }
     }
 }

@@ -1062,6 +1062,10 @@ fn eval_refuses_labels_it_cannot_score_and_keeps_the_files_it_reads() {
             r#"{"id":"b","lang":"nl","text":"x","relevant":"yes"}"#,
             "field `relevant`: invalid type: string \"yes\", expected a boolean",
         ),
+        (
+            r#"{"id":"b","lang":"NL","text":"Asielkat zoekt baasje.","relevant":false}"#,
+            "field `lang`: \"NL\" is not a language code",
+        ),
     ] {
         let file = write(dir.path(), "bad.jsonl", &format!("{good}\n{line}\n"));
         let (code, out, err) = webcare(&["eval", "-c", &config, &file]);
@@ -1127,6 +1131,108 @@ fn eval_refuses_labels_it_cannot_score_and_keeps_the_files_it_reads() {
         std::fs::read_to_string(&other).unwrap(),
         format!("{good}\n")
     );
+    // Not over a model or into the directory of the word lists: the daemon would not
+    // start again. A copy of the topics, so that a failure spoils no shipped file.
+    let topics = dir.path().join("topics");
+    std::fs::create_dir(&topics).unwrap();
+    for entry in std::fs::read_dir(repo().join("config/topics")).unwrap() {
+        let entry = entry.unwrap();
+        if entry.path().is_file() {
+            std::fs::copy(entry.path(), topics.join(entry.file_name())).unwrap();
+        }
+    }
+    let own = write(
+        dir.path(),
+        "own.toml",
+        &format!(
+            "[storage]\ndata_dir = {:?}\n[pipeline]\ntopics_dir = {:?}\n",
+            dir.path().join("data").display().to_string(),
+            topics.display().to_string()
+        ),
+    );
+    let model = topics.join("model.tsv");
+    let shipped = std::fs::read(&model).unwrap();
+    let (code, _, err) = webcare(&[
+        "eval",
+        "-c",
+        &own,
+        &labeled,
+        "--predictions",
+        model.to_str().unwrap(),
+    ]);
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("holds the analysis's word lists and models"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&model).unwrap(), shipped);
+}
+
+/// The binary started with `args` from the repository, and every line it writes to
+/// either stream as it comes.
+fn spawn_logged(args: &[&str]) -> (std::process::Child, std::sync::mpsc::Receiver<String>) {
+    use std::io::{BufRead, BufReader};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_webcare"))
+        .args(args)
+        .current_dir(repo())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let streams = [
+        Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
+        Box::new(child.stderr.take().unwrap()),
+    ];
+    for stream in streams {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+    }
+    (child, rx)
+}
+
+/// The lines until one containing `needle` (a minute at most), that one included.
+fn lines_until(rx: &std::sync::mpsc::Receiver<String>, needle: &str) -> Vec<String> {
+    let mut seen = Vec::new();
+    while let Ok(line) = rx.recv_timeout(std::time::Duration::from_secs(60)) {
+        let found = line.contains(needle);
+        seen.push(line);
+        if found {
+            break;
+        }
+    }
+    assert!(
+        seen.iter().any(|l| l.contains(needle)),
+        "{needle}: {seen:#?}"
+    );
+    seen
+}
+
+/// A second demo on the same data is refused, and leaves the running one's login as it
+/// was printed.
+#[cfg(unix)]
+#[test]
+fn a_second_demo_is_refused_and_changes_nothing_of_the_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config_in(dir.path(), "[http]\nlisten = \"127.0.0.1:0\"\n");
+    let (mut first, rx) = spawn_logged(&["run", "--demo", "-c", &config]);
+    lines_until(&rx, "demo login:");
+    let users = dir.path().join("data/demo/users.toml");
+    let before = std::fs::read(&users).unwrap();
+    let (code, _, err) = webcare(&["run", "--demo", "-c", &config]);
+    let _ = first.kill();
+    let _ = first.wait();
+    assert_ne!(code, 0);
+    assert!(err.contains("in use by another webcare process"), "{err}");
+    assert_eq!(
+        std::fs::read(&users).unwrap(),
+        before,
+        "the first demo's login changed"
+    );
 }
 
 /// The daemon as the binary: a hang-up or a termination stops it cleanly (its last
@@ -1134,46 +1240,11 @@ fn eval_refuses_labels_it_cannot_score_and_keeps_the_files_it_reads() {
 #[cfg(unix)]
 #[test]
 fn the_daemon_stops_cleanly_on_a_hangup_or_a_termination() {
-    use std::io::{BufRead, BufReader};
     for signal in ["-HUP", "-TERM"] {
         let dir = tempfile::tempdir().unwrap();
         let config = config_in(dir.path(), "[http]\nlisten = \"127.0.0.1:0\"\n");
-        let mut daemon = Command::new(env!("CARGO_BIN_EXE_webcare"))
-            .args(["run", "-c", &config])
-            .current_dir(repo())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        // The log goes to one of the two streams; wait until it says it listens.
-        let stdout = daemon.stdout.take().unwrap();
-        let stderr = daemon.stderr.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        for stream in [
-            Box::new(stdout) as Box<dyn std::io::Read + Send>,
-            Box::new(stderr),
-        ] {
-            let tx = tx.clone();
-            std::thread::spawn(move || {
-                for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                    let _ = tx.send(line);
-                }
-            });
-        }
-        drop(tx);
-        let mut seen = Vec::new();
-        let wait = std::time::Duration::from_secs(60);
-        while let Ok(line) = rx.recv_timeout(wait) {
-            let listening = line.contains("webcare is listening");
-            seen.push(line);
-            if listening {
-                break;
-            }
-        }
-        assert!(
-            seen.iter().any(|l| l.contains("webcare is listening")),
-            "{seen:#?}"
-        );
+        let (mut daemon, rx) = spawn_logged(&["run", "-c", &config]);
+        let mut seen = lines_until(&rx, "webcare is listening");
         let killed = Command::new("kill")
             .args([signal, &daemon.id().to_string()])
             .status()

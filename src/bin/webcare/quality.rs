@@ -7,7 +7,7 @@ use anyhow::{bail, Context, Result};
 
 use webcare::pipeline::Pipeline;
 
-use webcare::train::files::same_file;
+use webcare::train::files::{holds_labeled_items, same_file};
 
 use crate::setup::load;
 
@@ -43,6 +43,20 @@ pub(crate) fn evaluate(
                 path.display()
             );
         }
+        // Over a model or a rule file, the daemon would not start again.
+        let pipeline_dirs = [
+            &config.pipeline.topics_dir,
+            &config.pipeline.aspects_dir,
+            &config.pipeline.complaint_dir,
+        ];
+        let parent = webcare::files::parent_dir(path);
+        if let Some(dir) = pipeline_dirs.iter().find(|d| same_file(d, parent)) {
+            bail!(
+                "{}: is in {}, which holds the analysis's word lists and models; write the predictions elsewhere",
+                path.display(),
+                dir.display()
+            );
+        }
     }
     // Kept until every line has read, then written where asked as it is (a file, a
     // pipe, a device such as /dev/stdout): a run that fails leaves an earlier
@@ -74,26 +88,6 @@ pub(crate) fn evaluate(
         let _ = write!(std::io::stdout(), "{}", webcare::eval::render(&report));
     }
     Ok(())
-}
-
-/// Whether `path` is a file whose first line is a labeled item (which has no
-/// `complaint_score`, as every line of predictions has): labeled data, not to be
-/// written over by predictions.
-fn holds_labeled_items(path: &Path) -> bool {
-    use std::io::BufRead;
-    if !path.is_file() {
-        return false;
-    }
-    let Ok(file) = std::fs::File::open(path) else {
-        return false;
-    };
-    let mut first = String::new();
-    if std::io::BufReader::new(file).read_line(&mut first).is_err() {
-        return false;
-    }
-    serde_json::from_str::<serde_json::Value>(&first).is_ok_and(|v| {
-        v.get("complaint_score").is_none() && webcare::eval::Labeled::parse(first.trim()).is_ok()
-    })
 }
 
 /// `webcare train`: the complaint, aspect and relevance models, each cross-validated
@@ -129,9 +123,7 @@ pub(crate) fn train(
     ];
     // Before minutes of training: each model can be written where it goes, and none
     // over labeled data or over another.
-    if !dry_run {
-        webcare::train::files::check_targets(&mut targets, files)?;
-    }
+    webcare::train::files::check_targets(&mut targets, files, !dry_run)?;
     // The word lists alone: the models being replaced must not judge their successors,
     // nor stop them from being written when they are damaged.
     let cues = webcare::pipeline::complaint::ComplaintRules::load_cues(dir)?;

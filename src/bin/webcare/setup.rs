@@ -109,16 +109,21 @@ pub(crate) fn run(config_path: &Path, demo_mode: bool) -> Result<()> {
         } else {
             config
         };
-        let credentials = if demo_mode {
+        if demo_mode {
             std::fs::create_dir_all(&config.storage.data_dir)?;
             demo::reset_if_incompatible(&config.storage.data_dir)?;
+        }
+        // Listening before the start: a signal during it stops the daemon cleanly.
+        let stop = daemon::shutdown_signal();
+        let daemon = daemon::start(&config).await?;
+        // Only once this daemon holds the demo's index: a second demo, refused there,
+        // would otherwise have changed the running one's password. The daemon reads the
+        // users file again when it changes.
+        let credentials = if demo_mode {
             Some(demo::demo_credentials(&config)?)
         } else {
             None
         };
-        // Listening before the start: a signal during it stops the daemon cleanly.
-        let stop = daemon::shutdown_signal();
-        let daemon = daemon::start(&config).await?;
         outln!(
             "webcare is running on http://{} (Ctrl-C stops)",
             daemon.addr()
