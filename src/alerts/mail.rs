@@ -325,20 +325,25 @@ pub fn compose(change: &Change, mail: &Mail, window_start: DateTime<Utc>) -> Com
         s => s,
     };
     let span = window_text(seconds, lang);
-    // The usual count of a quiet topic is a fraction: "0" would read as "never".
-    let usual = match (i.expected.max(0.0), nl) {
-        (e, true) if e < 1.0 => "minder dan 1".to_string(),
-        (e, false) if e < 1.0 => "less than 1".to_string(),
-        (e, _) => format!("{:.0}", e.round()),
+    let usual = usual_count(i.expected, nl);
+    // Mailed before and opened again (it grew after it was resolved): not news of a
+    // new complaint, and the team should see that at once.
+    let again = match (
+        matches!(change, Change::Opened(_)) && i.mailed.is_some(),
+        nl,
+    ) {
+        (true, true) => "Opnieuw: ",
+        (true, false) => "Again: ",
+        (false, _) => "",
     };
     let subject = match (change, nl) {
         (Change::Opened(_), true) => format!(
-            "Terugkerende klacht: {} — {} stemmen in {span} (normaal {usual})",
+            "{again}Terugkerende klacht: {} — {} stemmen in {span} (normaal {usual})",
             topic(i, lang),
             i.observed
         ),
         (Change::Opened(_), false) => format!(
-            "Recurring complaint: {} — {} voices in {span} (usually {usual})",
+            "{again}Recurring complaint: {} — {} voices in {span} (usually {usual})",
             topic(i, lang),
             i.observed
         ),
@@ -535,18 +540,22 @@ pub fn queue_digest(
     let mut html = format!("<h2>{}</h2>\n<ul>\n", escape(&subject));
     for i in &open {
         let line = format!(
-            "{} — {} ({} {}, {} {:.0}); {}/api/alerts/{}",
+            "{} — {} ({} {}, {} {})",
             topic(i, mail.language),
             i.status.as_str_public(),
             i.observed,
             if nl { "stemmen" } else { "voices" },
             if nl { "normaal" } else { "usually" },
-            i.expected,
-            mail.link_base,
-            i.id
+            usual_count(i.expected, nl),
         );
-        text.push_str(&format!("- {line}\n"));
-        html.push_str(&format!("<li>{}</li>\n", escape(&line)));
+        let link = format!("{}/api/alerts/{}", mail.link_base, i.id);
+        text.push_str(&format!("- {line}; {link}\n"));
+        html.push_str(&format!(
+            "<li>{}; <a href=\"{}\">{}</a></li>\n",
+            escape(&line),
+            escape(&link),
+            escape(&link)
+        ));
     }
     html.push_str("</ul>\n");
     let message = NewMessage {
@@ -1154,6 +1163,16 @@ fn forget_in_attachments(
         )?;
     }
     Ok(())
+}
+
+/// The usual count of a quiet topic is a fraction: "0" would read as "never". As the
+/// alert's mail says it and the digest repeats it.
+fn usual_count(expected: f64, nl: bool) -> String {
+    match (expected.max(0.0), nl) {
+        (e, true) if e < 1.0 => "minder dan 1".to_string(),
+        (e, false) if e < 1.0 => "less than 1".to_string(),
+        (e, _) => format!("{:.0}", e.round()),
+    }
 }
 
 #[cfg(test)]

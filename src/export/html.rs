@@ -314,10 +314,10 @@ fn recurring(html: &mut String, report: &Report, lang: Language, w: &Words) {
         } else {
             c.aspects.iter().map(|a| labels::aspect(a, lang)).collect()
         };
-        let spread = if c.authors == 0 {
-            w.by_feeds.to_string()
-        } else {
-            w.by_authors.replace("{n}", &c.authors.to_string())
+        let spread = match c.authors {
+            0 => w.by_feeds.to_string(),
+            1 => w.by_one_author.to_string(),
+            n => w.by_authors.replace("{n}", &n.to_string()),
         };
         html.push_str(&format!(
             "<li><p><strong>{}</strong> — {} {} {}</p>\n<p class=\"muted\">{}</p>\n",

@@ -336,6 +336,28 @@ fn lists_only_pipeline() -> (webcare::config::Pipeline, tempfile::TempDir) {
     (config, lists)
 }
 
+/// A date typed wrong would keep the replay stepping through every hour since the year
+/// 1: refused at once, naming the lines.
+#[test]
+fn a_backtest_over_centuries_names_the_lines_and_replays_nothing() {
+    let (config, _lists) = lists_only_pipeline();
+    let lines = [
+        r#"{"id":"a","text":"De tolk bij de IND was slecht.","published":"2026-11-20T10:00:00Z"}"#,
+        r#"{"id":"b","text":"De tolk bij de IND was slecht.","published":"0001-01-01T00:00:00Z"}"#,
+    ];
+    let error = webcare::backtest::backtest(
+        "old.jsonl",
+        lines.join("\n").as_bytes(),
+        &config,
+        &test_alerts(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(error.starts_with("old.jsonl: the lines span 20"), "{error}");
+    assert!(error.contains("years, from line 2 (0001-01-01"), "{error}");
+    assert!(error.contains("to line 1 (2026-11-20"), "{error}");
+}
+
 #[test]
 fn backtest_finds_bursts_waves_and_new_complaints_but_not_a_repost_wave() {
     let stream = synthetic_stream();
@@ -799,6 +821,8 @@ fn resolved_an_hour_after_it_opened() -> (tempfile::TempDir, StateDb, DateTime<U
 #[test]
 fn a_resolved_incident_opens_again_when_its_signal_grows_well_past_it() {
     let (_dir, state, t0, first) = resolved_an_hour_after_it_opened();
+    // Its opening was mailed.
+    state.mark_mailed(first, t0, 14).unwrap();
     let hours = |h: i64| t0 + chrono::Duration::hours(h);
     let close_after = Duration::from_secs(48 * 3600);
     let at = |h: i64, voices: u64| {
@@ -817,6 +841,17 @@ fn a_resolved_incident_opens_again_when_its_signal_grows_well_past_it() {
         "{changes:?}"
     );
     assert_eq!(state.incidents(None, 10).unwrap().len(), 1);
+    // Mailed as news, and as the same complaint come back.
+    let mail = mail_settings("127.0.0.1:25".parse().unwrap());
+    let composed =
+        webcare::alerts::mail::compose(&changes[0], &mail, hours(3) - chrono::Duration::hours(24));
+    assert!(
+        composed
+            .subject
+            .starts_with("Opnieuw: Terugkerende klacht: tolk — 21 stemmen"),
+        "{}",
+        composed.subject
+    );
 }
 
 /// Staff resolved an incident while its signal went on: that signal does not open a
@@ -1610,7 +1645,19 @@ fn the_daily_digest_goes_once_a_day_after_its_local_time() {
         "{}",
         outbox[0].subject
     );
-    assert!(outbox[0].text.contains("tolk"), "{}", outbox[0].text);
+    // The usual count as the alert's own mail says it, and a link to follow.
+    assert!(
+        outbox[0]
+            .text
+            .contains("tolk — open (14 stemmen, normaal 2); http"),
+        "{}",
+        outbox[0].text
+    );
+    assert!(
+        outbox[0].html.contains("<a href=\"http"),
+        "{}",
+        outbox[0].html
+    );
     // Only the rules for everything get the digest.
     assert_eq!(outbox[0].recipients, vec!["communicatie@example.org"]);
 }
