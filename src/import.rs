@@ -108,9 +108,14 @@ impl ImportRecord {
             .unwrap_or_else(|| DEFAULT_SOURCE.into());
         // As a configured source's name must be: it is a path segment of links and a
         // search filter.
-        if source.contains('/') || source.chars().any(char::is_control) {
+        // A direction mark would turn the text after the name around where it is shown.
+        if source.contains('/')
+            || source
+                .chars()
+                .any(|c| c.is_control() || crate::pipeline::extract::is_direction_mark(c))
+        {
             return Err(format!(
-                "field `source`: {source:?} must be a name without '/' or control characters (a tab, a line break)"
+                "field `source`: {source:?} must be a name without '/', control characters (a tab, a line break) or direction marks"
             ));
         }
         let mut m = Mention::new(&source, &self.id, published, now);
@@ -437,6 +442,12 @@ mod tests {
         )
         .unwrap_err()
         .contains("control characters"));
+        assert!(parse_line(
+            "{\"id\":\"1\",\"text\":\"x\",\"published\":\"2026-11-20T10:00:00Z\",\"source\":\"a\u{202e}b\"}".as_bytes(),
+            now
+        )
+        .unwrap_err()
+        .contains("direction marks"));
         // Nothing after the object is dropped without a word: a second object, or the
         // lines of a file whose lines end in a lone \r, read as one.
         let record = r#"{"id":"1","text":"x","published":"2026-11-20T10:00:00Z"}"#;

@@ -971,6 +971,36 @@ fn train_refuses_the_held_out_file_and_names_a_bad_line() {
         err.contains("this is a labeled file to train on") && out.is_empty(),
         "{out}{err}"
     );
+    // Over a labeled file that is no input, in a dry run too; more folds than posts.
+    let few: String = std::fs::read_to_string(repo().join(train))
+        .unwrap()
+        .lines()
+        .take(3)
+        .map(|line| format!("{line}\n"))
+        .collect();
+    let few = write(dir.path(), "few.jsonl", &few);
+    let other = write(
+        dir.path(),
+        "dev.jsonl",
+        &std::fs::read_to_string(&few).unwrap(),
+    );
+    let (code, _, err) = webcare(&[
+        "train",
+        "-c",
+        &config,
+        &few,
+        "--dry-run",
+        "--relevance-out",
+        &other,
+    ]);
+    assert_ne!(code, 0);
+    assert!(err.contains("dev.jsonl: holds labeled items"), "{err}");
+    let (code, _, err) = webcare(&["train", "-c", &config, &few, "--dry-run", "--folds", "5"]);
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("--folds 5: more folds than the 3 labeled posts"),
+        "{err}"
+    );
     assert!(std::fs::read_to_string(&labeled)
         .unwrap()
         .starts_with("{\"id\": \"tr-0001\""));

@@ -131,6 +131,14 @@ pub(crate) fn train(
     let topics = webcare::pipeline::relevance::Topics::load_rules(&config.pipeline.topics_dir)?;
     let privacy = webcare::pipeline::Privacy::from_config(&config.pipeline)?;
     let examples = webcare::train::read_examples(files, |text| privacy.as_read(text))?;
+    // More folds than posts leaves folds empty, and the figures say "1000-fold".
+    if folds > examples.len() {
+        bail!(
+            "--folds {folds}: more folds than the {} labeled posts; at most {} (one post a fold)",
+            examples.len(),
+            examples.len()
+        );
+    }
     let (model, mut report) = webcare::train::train(&examples, &cues, settings, folds)?;
     report.files = files.iter().map(|f| f.display().to_string()).collect();
     let fold = |f: &webcare::eval::Scores| {
