@@ -212,17 +212,21 @@ impl MentionIndex {
         refuse_orphaned_segments(&path)?;
         let (schema, fields) = schema::build();
         let dir = MmapDirectory::open(&path).map_err(|e| open_err(e.into()))?;
-        let index = Index::open_or_create(dir, schema).map_err(|e| match e {
-            // An index of another webcare version: say what to do, not tantivy's words.
-            tantivy::TantivyError::SchemaError(_) => IndexError::SchemaVersion {
-                path: path.clone(),
-                found: "another".into(),
-                expected: schema::SCHEMA_VERSION,
-            },
-            // A lock file that cannot be made is named as the writer's is.
-            e @ tantivy::TantivyError::LockFailure(..) => lock_failure(&path, e),
-            e => open_err(e),
-        })?;
+        let index = Index::builder()
+            .schema(schema)
+            .settings(schema::settings())
+            .open_or_create(dir)
+            .map_err(|e| match e {
+                // An index of another webcare version: say what to do, not tantivy's words.
+                tantivy::TantivyError::SchemaError(_) => IndexError::SchemaVersion {
+                    path: path.clone(),
+                    found: "another".into(),
+                    expected: schema::SCHEMA_VERSION,
+                },
+                // A lock file that cannot be made is named as the writer's is.
+                e @ tantivy::TantivyError::LockFailure(..) => lock_failure(&path, e),
+                e => open_err(e),
+            })?;
         schema::register_analyzers(&index);
         // Searches must see a commit as soon as it returns: the writer reloads explicitly.
         let reader = index

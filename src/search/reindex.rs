@@ -144,7 +144,10 @@ fn build_beside(
     }
     std::fs::create_dir_all(rebuilding).map_err(fail_dir)?;
     let (new_schema, fields) = schema::build();
-    let new = Index::create_in_dir(rebuilding, new_schema.clone())?;
+    let new = Index::builder()
+        .schema(new_schema.clone())
+        .settings(schema::settings())
+        .create_in_dir(rebuilding)?;
     schema::register_analyzers(&new);
     let mut writer: IndexWriter<TantivyDocument> = new.writer(HEAP_BYTES)?;
     let searcher = old.reader()?.searcher();
