@@ -28,7 +28,6 @@ use tantivy::aggregation::agg_req::Aggregations;
 use tantivy::aggregation::agg_result::{AggregationResult, BucketEntry, BucketResult};
 use tantivy::aggregation::{AggContextParams, AggregationCollector, AggregationLimitsGuard, Key};
 use tantivy::collector::{Count, TopDocs};
-use tantivy::query::{BooleanQuery, Occur, Query};
 
 use tantivy::schema::TantivyDocument;
 use tantivy::{Order, Searcher, TantivyError};
@@ -37,9 +36,7 @@ use super::week::IsoWeek;
 use super::{ExportError, Sources};
 use crate::alerts::incidents::{Incident, Status};
 use crate::alerts::{counts, stats, terms};
-use crate::search::docs::{
-    cluster_counts, exact, published_between, quoted, stored_text, stored_time,
-};
+use crate::search::docs::{cluster_counts, published_between, quoted, stored_text, stored_time};
 use crate::search::Fields;
 use crate::state::{StateDb, StateError};
 
@@ -735,20 +732,10 @@ fn top_complaints(
         })
         .filter(|c| c.mentions >= MIN_RECURRING)
         .collect();
-    let clusters: Vec<(Occur, Box<dyn Query>)> = found
-        .iter()
-        .map(|c| (Occur::Should, exact(f.cluster, &c.cluster)))
-        .collect();
-    if !clusters.is_empty() {
-        let of_these = BooleanQuery::new(vec![
-            (Occur::Must, query.box_clone()),
-            (Occur::Must, Box::new(BooleanQuery::new(clusters))),
-        ]);
-        let names: Vec<&str> = found.iter().map(|c| c.cluster.as_str()).collect();
-        let counts = cluster_counts(searcher, &of_these, &names)?;
-        for complaint in &mut found {
-            complaint.authors = counts.get(&complaint.cluster).map_or(0, |c| c.voices);
-        }
+    let names: Vec<&str> = found.iter().map(|c| c.cluster.as_str()).collect();
+    let counts = cluster_counts(searcher, f, Some(&*query), &names)?;
+    for complaint in &mut found {
+        complaint.authors = counts.get(&complaint.cluster).map_or(0, |c| c.voices);
     }
     // Spread over many accounts first: twenty reposts by one account rank below a
     // complaint copied by ten people.

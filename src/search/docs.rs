@@ -220,21 +220,40 @@ impl<'a> Values<'a> {
     }
 }
 
-/// For each of `clusters`, how many of the documents `query` matches it holds and their
-/// distinct authors (pseudonyms; a post without an author is no voice). Counted exactly
-/// (an estimate, tantivy's cardinality, gave 3,003 voices to 3,000 authors), from the
-/// clusters' and authors' [`voice_key`](super::schema::voice_key)s.
+/// For each of `clusters`, how many documents it holds (of those `within` matches, where
+/// given) and their distinct authors (pseudonyms; a post without an author is no voice).
+/// Counted exactly (an estimate, tantivy's cardinality, gave 3,003 voices to 3,000
+/// authors), from the clusters' and authors' [`voice_key`](super::schema::voice_key)s.
 pub(crate) fn cluster_counts(
     searcher: &Searcher,
-    query: &dyn Query,
+    f: &Fields,
+    within: Option<&dyn Query>,
     clusters: &[&str],
 ) -> Result<HashMap<String, ClusterCount>, tantivy::TantivyError> {
+    if clusters.is_empty() {
+        return Ok(HashMap::new());
+    }
     let names: HashMap<u64, &str> = clusters
         .iter()
         .map(|c| (super::schema::voice_key(c), *c))
         .collect();
+    // A few short posting lists: a disjunction of term queries visits only their
+    // documents (a term-set query would build a bitset over every segment).
+    let of_these: Box<dyn Query> = Box::new(BooleanQuery::new(
+        clusters
+            .iter()
+            .map(|c| (Occur::Should, exact(f.cluster, c)))
+            .collect(),
+    ));
+    let query: Box<dyn Query> = match within {
+        Some(within) => Box::new(BooleanQuery::new(vec![
+            (Occur::Must, within.box_clone()),
+            (Occur::Must, of_these),
+        ])),
+        None => of_these,
+    };
     let mut found: HashMap<u64, (u64, HashSet<u64>)> = HashMap::new();
-    for (cluster, author) in searcher.search(query, &VoiceKeys)? {
+    for (cluster, author) in searcher.search(&*query, &VoiceKeys)? {
         let Some(cluster) = cluster.filter(|c| names.contains_key(c)) else {
             continue;
         };

@@ -1469,21 +1469,10 @@ fn add_cluster_counts(
         hit.cluster_size = 1;
         hit.voices = 1;
     }
-    let clusters: std::collections::BTreeSet<&str> =
-        hits.iter().filter_map(|h| h.cluster.as_deref()).collect();
-    if clusters.is_empty() {
-        return Ok(());
-    }
-    // A few short posting lists: a disjunction of term queries visits only their
-    // documents (a term-set query would build a bitset over every segment).
-    let query = BooleanQuery::new(
-        clusters
-            .iter()
-            .map(|c| (Occur::Should, exact(f.cluster, c)))
-            .collect(),
-    );
-    let names: Vec<&str> = clusters.iter().copied().collect();
-    let counts = super::docs::cluster_counts(searcher, &query, &names)?;
+    let mut clusters: Vec<&str> = hits.iter().filter_map(|h| h.cluster.as_deref()).collect();
+    clusters.sort_unstable();
+    clusters.dedup();
+    let counts = super::docs::cluster_counts(searcher, f, None, &clusters)?;
     for hit in hits {
         if let Some(count) = hit.cluster.as_ref().and_then(|c| counts.get(c)) {
             hit.cluster_size = count.size;
