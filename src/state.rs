@@ -222,6 +222,13 @@ pub struct StateDb {
     file: Option<(u64, u64)>,
 }
 
+impl StateDb {
+    /// Whether the file at the path is no longer the one opened (deleted or replaced).
+    fn replaced(&self) -> bool {
+        self.file.is_some() && file_identity(&self.path) != self.file
+    }
+}
+
 /// A file's device and inode, where the platform has them.
 fn file_identity(path: &Path) -> Option<(u64, u64)> {
     #[cfg(unix)]
@@ -364,11 +371,9 @@ impl StateDb {
     /// that is still at its path.
     fn note_write(&self, written: rusqlite::Result<usize>) -> Result<(), StateError> {
         let written = match written {
-            Ok(_) if self.file.is_some() && file_identity(&self.path) != self.file => {
-                Err(StateError::Replaced {
-                    path: self.path.clone(),
-                })
-            }
+            Ok(_) if self.replaced() => Err(StateError::Replaced {
+                path: self.path.clone(),
+            }),
             Ok(_) => Ok(()),
             Err(e) => Err(StateError::from(e)),
         };
@@ -407,22 +412,14 @@ impl StateDb {
     /// that room made on the disk or a mode set right is seen without a user's
     /// request.
     pub fn write_failure(&self) -> Option<String> {
-        if self.file.is_some() && file_identity(&self.path) != self.file {
-            let replaced = StateError::Replaced {
-                path: self.path.clone(),
-            }
-            .to_string();
-            *self
+        // A file deleted under the daemon is noticed here too (the probe's write then
+        // records it), before any request writes.
+        if !self.replaced()
+            && self
                 .write_failure
                 .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(replaced.clone());
-            return Some(replaced);
-        }
-        if self
-            .write_failure
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .is_none()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .is_none()
         {
             return None;
         }

@@ -60,6 +60,31 @@ pub struct ExtraPattern {
     pub regex: String,
 }
 
+/// The Dutch licence plates' side codes (1 to 14, the three groups of each) with `$sep`
+/// between the groups: one list for the plate as written with dashes and for the plate
+/// after the word that names it, with spaces or none.
+#[rustfmt::skip]
+macro_rules! side_codes {
+    ($sep:literal) => {
+        concat!(
+            "[A-Z]{2}", $sep, "[0-9]{2}", $sep, "[0-9]{2}|",
+            "[0-9]{2}", $sep, "[0-9]{2}", $sep, "[A-Z]{2}|",
+            "[0-9]{2}", $sep, "[A-Z]{2}", $sep, "[0-9]{2}|",
+            "[A-Z]{2}", $sep, "[0-9]{2}", $sep, "[A-Z]{2}|",
+            "[A-Z]{2}", $sep, "[A-Z]{2}", $sep, "[0-9]{2}|",
+            "[0-9]{2}", $sep, "[A-Z]{2}", $sep, "[A-Z]{2}|",
+            "[0-9]{2}", $sep, "[A-Z]{3}", $sep, "[0-9]|",
+            "[0-9]", $sep, "[A-Z]{3}", $sep, "[0-9]{2}|",
+            "[A-Z]{2}", $sep, "[0-9]{3}", $sep, "[A-Z]|",
+            "[A-Z]", $sep, "[0-9]{3}", $sep, "[A-Z]{2}|",
+            "[A-Z]{3}", $sep, "[0-9]{2}", $sep, "[A-Z]|",
+            "[A-Z]", $sep, "[0-9]{2}", $sep, "[A-Z]{3}|",
+            "[0-9]", $sep, "[A-Z]{2}", $sep, "[0-9]{3}|",
+            "[0-9]{3}", $sep, "[A-Z]{2}", $sep, "[0-9]"
+        )
+    };
+}
+
 // Word boundaries are ASCII (`(?-u:\b)`) and digits are `[0-9]`: a Unicode `\b` makes
 // the regex engine leave its fast automata on any non-ASCII text (a third of ours), which
 // cost 35 µs per mention. Numbers in Arabic-Indic and Persian digits have their own
@@ -166,14 +191,19 @@ const BUILT_IN: &[(&str, &str)] = &[
     // Dutch licence plates (the side codes with dashes), in either case.
     (
         "[plate]",
-        r"(?-u:\b)(?i:[A-Z]{2}-[0-9]{2}-[0-9]{2}|[0-9]{2}-[0-9]{2}-[A-Z]{2}|[0-9]{2}-[A-Z]{2}-[0-9]{2}|[A-Z]{2}-[0-9]{2}-[A-Z]{2}|[A-Z]{2}-[A-Z]{2}-[0-9]{2}|[0-9]{2}-[A-Z]{2}-[A-Z]{2}|[0-9]{2}-[A-Z]{3}-[0-9]|[0-9]-[A-Z]{3}-[0-9]{2}|[A-Z]{2}-[0-9]{3}-[A-Z]|[A-Z]-[0-9]{3}-[A-Z]{2}|[A-Z]{3}-[0-9]{2}-[A-Z]|[A-Z]-[0-9]{2}-[A-Z]{3}|[0-9]-[A-Z]{2}-[0-9]{3}|[0-9]{3}-[A-Z]{2}-[0-9])(?-u:\b)",
+        concat!(r"(?-u:\b)(?i:", side_codes!("-"), r")(?-u:\b)"),
     ),
     // After the word that says it is one, also written with spaces or without dashes:
     // "kenteken AB 123 C", "license plate 12ABC3" (without it, such a code is as often a
     // product's or a flight's).
     (
         "[plate]",
-        r"(?P<keep>(?-u:\b)(?i:kenteken(?:nummer)?|nummerbord|licen[cs]e\s+plate|number\s+plate|plate|plaque|kennzeichen|plaka)\s*(?:[:：]|(?:is|was)\s)?\s*)(?i:[A-Z]{2}[- ]?[0-9]{2}[- ]?[0-9]{2}|[0-9]{2}[- ]?[0-9]{2}[- ]?[A-Z]{2}|[0-9]{2}[- ]?[A-Z]{2}[- ]?[0-9]{2}|[A-Z]{2}[- ]?[0-9]{2}[- ]?[A-Z]{2}|[A-Z]{2}[- ]?[A-Z]{2}[- ]?[0-9]{2}|[0-9]{2}[- ]?[A-Z]{2}[- ]?[A-Z]{2}|[0-9]{2}[- ]?[A-Z]{3}[- ]?[0-9]|[0-9][- ]?[A-Z]{3}[- ]?[0-9]{2}|[A-Z]{2}[- ]?[0-9]{3}[- ]?[A-Z]|[A-Z][- ]?[0-9]{3}[- ]?[A-Z]{2}|[A-Z]{3}[- ]?[0-9]{2}[- ]?[A-Z]|[A-Z][- ]?[0-9]{2}[- ]?[A-Z]{3}|[0-9][- ]?[A-Z]{2}[- ]?[0-9]{3}|[0-9]{3}[- ]?[A-Z]{2}[- ]?[0-9])(?-u:\b)",
+        concat!(
+            r"(?P<keep>(?-u:\b)(?i:kenteken(?:nummer)?|nummerbord|licen[cs]e\s+plate|number\s+plate|plate|plaque|kennzeichen|plaka)\s*(?:[:：]|(?:is|was)\s)?\s*)",
+            r"(?i:",
+            side_codes!("[- ]?"),
+            r")(?-u:\b)"
+        ),
     ),
 ];
 

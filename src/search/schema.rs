@@ -78,7 +78,7 @@ pub struct Fields {
     pub author: Field,
     /// The cluster and the author as numbers ([`voice_key`]): a search page's cluster
     /// sizes and voices are counted from these, where reading the names out of the
-    /// string columns' dictionaries took half a search's instructions.
+    /// string columns' dictionaries took two fifths of a search's instructions.
     pub cluster_key: Field,
     pub author_key: Field,
     /// Title of the thread a comment belongs to (display only).

@@ -121,7 +121,12 @@ fn write(dir: &Path, name: &str, text: &str) -> String {
 /// A config in `dir` (`c.toml`) with its data in `dir/data`, the shipped topic rules,
 /// and `extra` tables; its path.
 fn config_in(dir: &Path, extra: &str) -> String {
-    let topics = repo().join("config/topics").display().to_string();
+    config_with_topics(dir, extra, &repo().join("config/topics"))
+}
+
+/// [`config_in`] with the topic rules of `topics`.
+fn config_with_topics(dir: &Path, extra: &str, topics: &Path) -> String {
+    let topics = topics.display().to_string();
     let data = dir.join("data").display().to_string();
     write(
         dir,
@@ -1171,15 +1176,8 @@ fn eval_refuses_labels_it_cannot_score_and_keeps_the_files_it_reads() {
             std::fs::copy(entry.path(), topics.join(entry.file_name())).unwrap();
         }
     }
-    let own = write(
-        dir.path(),
-        "own.toml",
-        &format!(
-            "[storage]\ndata_dir = {:?}\n[pipeline]\ntopics_dir = {:?}\n",
-            dir.path().join("data").display().to_string(),
-            topics.display().to_string()
-        ),
-    );
+    // In place of the test's config (`c.toml`), which is not used after this.
+    let own = config_with_topics(dir.path(), "", &topics);
     let model = topics.join("model.tsv");
     let shipped = std::fs::read(&model).unwrap();
     let (code, _, err) = webcare(&[
@@ -1350,15 +1348,7 @@ fn root_does_not_write_in_another_accounts_data_directory() {
 #[test]
 fn users_and_tokens_from_the_shell() {
     let dir = tempfile::tempdir().unwrap();
-    let config = write(
-        dir.path(),
-        "c.toml",
-        &format!(
-            "[storage]\ndata_dir = {:?}\n[pipeline]\ntopics_dir = {:?}\n",
-            dir.path().join("data").display().to_string(),
-            repo().join("config/topics").display().to_string()
-        ),
-    );
+    let config = config_in(dir.path(), "");
     // Validating changes nothing: no data directory, no key made.
     let (code, out, err) = webcare(&["check-config", "-c", &config]);
     assert_eq!(code, 0, "{err}");
