@@ -806,7 +806,7 @@ fn main() {
 fn bench_export(index: &MentionIndex) {
     use webcare::export::{export, Format, Language, Request, Sources};
     let dir = tempfile::tempdir().unwrap();
-    let nothing_known = |_: &str| false;
+    let nothing_known = |_: &str| webcare::pipeline::KnownTerm::Unknown;
     let sources = Sources {
         index,
         state: None,

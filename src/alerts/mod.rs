@@ -173,7 +173,7 @@ pub fn detect(
         }
     }
     if config.emerging_terms {
-        let known = |term: &str| pipeline.knows_term(term);
+        let known = |term: &str| pipeline.known_term(term);
         // The posts of the words already kept: one wave of posts brings many words
         // (its subject, its complaint words, a title's junk), and is one incident.
         let mut claimed: std::collections::HashSet<String> = std::collections::HashSet::new();

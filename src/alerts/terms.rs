@@ -5,14 +5,16 @@
 //! Like Elasticsearch's significant terms: a word's share of recent complaint voices
 //! against its share of baseline complaint voices, tested with the same Poisson tail as
 //! the aspect counts. A word counts once per voice: the distinct authors who first
-//! posted a near-duplicate cluster that has it (as in [`super::counts`]). Words that an
-//! aspect rule already knows are left to the aspect counts, and so are stop words,
-//! numbers and redaction placeholders.
+//! posted a near-duplicate cluster that has it (as in [`super::counts`]). The words of
+//! topic rules are left out, and an aspect list's words where the aspect stage gave most
+//! of their posts that aspect: the aspect counts see those. So are stop words, numbers
+//! and redaction placeholders.
 
 use std::collections::{HashMap, HashSet};
 
 use super::counts::{Example, Post, VoiceTally};
 use super::stats::{compare, Comparison, Thresholds};
+use crate::pipeline::KnownTerm;
 
 /// A word and how it compares.
 #[derive(Debug, Clone, PartialEq)]
@@ -125,13 +127,15 @@ fn written_as_names(examples: &[Example]) -> HashSet<String> {
 }
 
 /// Words significantly more frequent in `recent` than in `baseline` complaints, most
-/// significant first. `known` says whether an aspect rule already covers a word; a
-/// word written only as a name is left out ([`written_as_names`]).
+/// significant first. `known` says what the rules know of a word: a topic rule's word
+/// is left out, and so is an aspect list's word where most of the recent complaints
+/// that have it were given one of its aspects ([`covered`]); a word written only as a
+/// name is left out too ([`written_as_names`]).
 pub fn emerging(
     recent: &[Example],
     baseline: &[Example],
     thresholds: &Thresholds,
-    known: &dyn Fn(&str) -> bool,
+    known: &dyn Fn(&str) -> KnownTerm,
 ) -> Vec<TermSignal> {
     // A signal's word is an incident's key, as written in the text: kept whole.
     let (recent_words, recent_voices) = voices_per_word(recent, |w| w);
@@ -147,7 +151,8 @@ pub fn emerging(
             // impossible.
             let share = (background + 0.5) / (baseline_voices as f64 + 1.0);
             let comparison = compare(observed, share * recent_voices as f64, thresholds);
-            (comparison.signal && !known(&term)).then_some(TermSignal { term, comparison })
+            (comparison.signal && !covered(&term, known(&term), recent))
+                .then_some(TermSignal { term, comparison })
         })
         .collect();
     out.sort_by(|a, b| {
@@ -157,6 +162,26 @@ pub fn emerging(
             .then_with(|| a.term.cmp(&b.term))
     });
     out
+}
+
+/// Whether the aspect counts already cover `term`: a topic rule's word always, an
+/// aspect list's word where more than half of the `recent` complaints that have it carry
+/// one of its aspects. Where the aspect stage turned the list down for most of them, the
+/// aspect counts do not see those posts, and the word is a complaint of its own.
+fn covered(term: &str, known: KnownTerm, recent: &[Example]) -> bool {
+    match known {
+        KnownTerm::Unknown => false,
+        KnownTerm::Topic => true,
+        KnownTerm::Aspects(aspects) => {
+            let with_word: Vec<&Example> =
+                recent.iter().filter(|e| words(e).contains(term)).collect();
+            let tagged = with_word
+                .iter()
+                .filter(|e| e.aspects.iter().any(|a| aspects.contains(a)))
+                .count();
+            tagged * 2 > with_word.len()
+        }
+    }
 }
 
 /// The words that set `recent` apart most (for an incident's top terms), at most `n`.
@@ -339,14 +364,21 @@ mod tests {
             ));
         }
         let t = THRESHOLDS;
-        let found = emerging(&recent, &background, &t, &|_| false);
+        let found = emerging(&recent, &background, &t, &|_| KnownTerm::Unknown);
         let terms: Vec<&str> = found.iter().map(|s| s.term.as_str()).collect();
         assert!(terms.contains(&"afsprakenapp"), "{terms:?}");
         assert!(
             !terms.contains(&"beslissing") && !terms.contains(&"wachten"),
             "{terms:?}"
         );
-        let known = emerging(&recent, &background, &t, &|w| w == "afsprakenapp");
+        let topic = |w: &str| {
+            if w == "afsprakenapp" {
+                KnownTerm::Topic
+            } else {
+                KnownTerm::Unknown
+            }
+        };
+        let known = emerging(&recent, &background, &t, &topic);
         assert!(!known.iter().any(|s| s.term == "afsprakenapp"));
         assert_eq!(top_terms(&recent, &background, 3)[0], "afsprakenapp");
     }
@@ -366,7 +398,7 @@ mod tests {
             recent.push(german);
         }
         let t = THRESHOLDS;
-        let found = emerging(&recent, &background, &t, &|_| false);
+        let found = emerging(&recent, &background, &t, &|_| KnownTerm::Unknown);
         let terms: Vec<&str> = found.iter().map(|s| s.term.as_str()).collect();
         assert!(!terms.contains(&"okonkwo"), "{terms:?}");
         assert!(!top_terms(&recent, &background, 5).contains(&"okonkwo".to_string()));
@@ -386,7 +418,7 @@ mod tests {
             })
             .collect();
         let t = THRESHOLDS;
-        assert!(emerging(&recent, &background, &t, &|_| false).is_empty());
+        assert!(emerging(&recent, &background, &t, &|_| KnownTerm::Unknown).is_empty());
         // And so is one person writing it many times in other words.
         let one_person: Vec<Example> = (0..30)
             .map(|i| Example {
@@ -394,6 +426,6 @@ mod tests {
                 ..example(&format!("o{i}"), &format!("tolkenbureau schandaal dag{i}"))
             })
             .collect();
-        assert!(emerging(&one_person, &background, &t, &|_| false).is_empty());
+        assert!(emerging(&one_person, &background, &t, &|_| KnownTerm::Unknown).is_empty());
     }
 }

@@ -155,8 +155,9 @@ pub struct Sources<'a> {
     pub index: &'a MentionIndex,
     /// For the incidents of the week; without it the report lists none.
     pub state: Option<&'a StateDb>,
-    /// Whether an aspect rule knows a word (emerging terms leave those out).
-    pub known: &'a dyn Fn(&str) -> bool,
+    /// What the rules know of a word (emerging terms leave out what they cover:
+    /// [`crate::alerts::terms::emerging`]).
+    pub known: &'a dyn Fn(&str) -> crate::pipeline::KnownTerm,
     /// Emerging terms are tested with the alert thresholds.
     pub thresholds: Thresholds,
     /// Since when the index holds everything (what retention has not erased): a week

@@ -196,7 +196,7 @@ pub struct Weekly {
 impl Weekly {
     fn run_blocking(&self, at: DateTime<Utc>) -> Result<Written, ExportError> {
         let pipeline = self.pipeline.clone();
-        let known = move |term: &str| pipeline.knows_term(term);
+        let known = move |term: &str| pipeline.known_term(term);
         let sources = Sources {
             index: &self.index,
             state: Some(&self.state),

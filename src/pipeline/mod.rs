@@ -37,6 +37,18 @@ use self::relevance::{SharedScan, TermHits, TopicError, Topics};
 pub const MAX_TEXT_BYTES: usize = 64 * 1024;
 pub const MAX_TITLE_BYTES: usize = 1024;
 
+/// What the rules know of a word ([`Pipeline::known_term`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KnownTerm {
+    Unknown,
+    /// A topic rule's word: it makes posts relevant, and is in every kind of complaint.
+    Topic,
+    /// A word of these aspects' lists. It is covered where the aspect stage gave a post
+    /// one of them; the aspect model turns a list's word down where the post is about
+    /// something else ("reiskosten" of the facilities list, in posts about the hearing).
+    Aspects(Vec<String>),
+}
+
 /// What every stage may read: the loaded models and rules.
 pub struct Pipeline {
     language: LanguageDetector,
@@ -291,11 +303,19 @@ impl Pipeline {
         self.aspects.tag(text)
     }
 
-    /// Whether a rule already knows `word`: an aspect's word, or a topic rule's (the
-    /// words that make a post relevant, "asielprocedure", ride along with every
-    /// complaint). Emerging complaints are words no rule knows.
-    pub fn knows_term(&self, word: &str) -> bool {
-        !self.aspect_tags(word).is_empty() || self.topics().knows(&self::relevance::normalise(word))
+    /// What the rules already know of `word`: a topic rule's word (the words that make a
+    /// post relevant, "asielprocedure", ride along with every complaint), or an aspect
+    /// list's. Emerging complaints are words no rule covers.
+    pub fn known_term(&self, word: &str) -> KnownTerm {
+        if self.topics().knows(&self::relevance::normalise(word)) {
+            return KnownTerm::Topic;
+        }
+        let aspects: Vec<String> = self.aspect_tags(word).into_iter().map(|t| t.id).collect();
+        if aspects.is_empty() {
+            KnownTerm::Unknown
+        } else {
+            KnownTerm::Aspects(aspects)
+        }
     }
 
     /// `text` as the analysis stages read it: personal data, links and private

@@ -336,6 +336,61 @@ fn lists_only_pipeline() -> (webcare::config::Pipeline, tempfile::TempDir) {
     (config, lists)
 }
 
+/// Ten people about "reiskosten" in a day: a word of the facilities list, but the
+/// aspect model, reading the posts, turns facilities down for most of them (they are
+/// about the interview and the IND's refund). Neither the aspect counts nor the
+/// emerging words saw them, which left their aspect's word out: no alert at all. With
+/// the shipped lists and model, as the daemon runs.
+#[test]
+fn ten_people_about_a_list_word_the_model_turned_down_raise_an_alert() {
+    let mut stream = synthetic_stream();
+    let day = DAYS - 1;
+    let posts = [
+        "The IND refuses to pay my reiskosten for the trip to the interview in Zevenaar, I had to borrow money.",
+        "Geen reiskostenvergoeding van de IND voor mijn gehoor in Den Bosch, 40 euro kwijt.",
+        "IND asielzoekers moeten zelf reiskosten voorschieten naar het aanmeldcentrum, belachelijk.",
+        "I still have not received the reiskosten from the IND after three months, asylum seekers have no money for this.",
+        "Reiskosten naar de IND in Ter Apel worden niet vergoed als je bij familie woont, oneerlijk.",
+        "My lawyer says the IND should refund reiskosten but the form is lost every time, the asylum office never replies.",
+        "Weer geen reiskosten terug van de IND, drie keer heen en weer naar Zevenaar voor mijn asielprocedure.",
+        "The IND reiskosten form for asylum interviews is only in Dutch, nobody at the COA helps to fill it in.",
+        "Asylum seekers in the COA have to pay reiskosten to the IND themselves, the weekly allowance is not enough.",
+        "Reiskosten IND: ik moest 60 euro betalen voor een gehoor dat werd afgezegd, schandalig.",
+        "The IND cancelled my asylum interview after I already paid the reiskosten, and I get nothing back.",
+    ];
+    for (i, text) in posts.iter().enumerate() {
+        let at = stream.at(day, 9 + i as i64 / 2);
+        stream.push(
+            format!("rk{i}"),
+            format!("reiziger{i}"),
+            text.to_string(),
+            at,
+        );
+    }
+    let config = webcare::config::Pipeline::with_topics(repo().join("config/topics"));
+    let report = webcare::backtest::backtest(
+        "reiskosten.jsonl",
+        stream.lines.join("\n").as_bytes(),
+        &config,
+        &test_alerts(),
+    )
+    .unwrap();
+    let summary: Vec<String> = report
+        .incidents
+        .iter()
+        .map(|i| format!("{} {} {} peak {}", i.opened, i.kind, i.key, i.peak))
+        .collect();
+    let from = stream.at(day, 9);
+    assert!(
+        report.incidents.iter().any(|i| {
+            (i.kind == "term" && i.key == "reiskosten"
+                || i.kind == "aspect" && i.key == "facilities")
+                && (from..from + chrono::Duration::days(1)).contains(&i.opened)
+        }),
+        "no alert about the travel costs: {summary:#?}"
+    );
+}
+
 /// A date typed wrong would keep the replay stepping through every hour since the year
 /// 1: refused at once, naming the lines.
 #[test]

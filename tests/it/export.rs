@@ -26,6 +26,7 @@ use webcare::mention::{Mention, Relevance};
 use webcare::pipeline::aspects::AspectTag;
 use webcare::pipeline::complaint::Complaint;
 use webcare::pipeline::duplicates::{Duplicate, SIGNATURE_LEN};
+use webcare::pipeline::KnownTerm;
 use webcare::search::{Checkpoints, MentionIndex};
 use webcare::state::StateDb;
 
@@ -153,8 +154,8 @@ const NO_TERMS: Thresholds = Thresholds {
     min_ratio: 3.0,
 };
 
-fn nothing_known(_: &str) -> bool {
-    false
+fn nothing_known(_: &str) -> KnownTerm {
+    KnownTerm::Unknown
 }
 
 struct Fixture {
@@ -674,23 +675,37 @@ fn emerging_terms_come_from_the_week_against_the_weeks_before() {
     let app =
         &written.report.emerging_terms[terms.iter().position(|t| *t == "afsprakenapp").unwrap()];
     assert_eq!(app.voices, 8);
-    // A word an aspect rule knows is left to the aspect counts.
-    let known = |term: &str| term == "afsprakenapp";
-    let sources = Sources {
-        known: &known,
-        ..sources
+    // A topic rule's word is left out; so is an aspect list's word whose posts were
+    // given that aspect (the aspect counts see them), but not one whose posts were not.
+    let emerges_when = |rules: KnownTerm| {
+        let known = |term: &str| {
+            if term == "afsprakenapp" {
+                rules.clone()
+            } else {
+                KnownTerm::Unknown
+            }
+        };
+        let sources = Sources {
+            known: &known,
+            ..sources
+        };
+        let written = webcare::export::export(
+            &sources,
+            &request("2026-W48", 3, &[Format::Json], &dir.path().join("out")),
+            &mut |_| {},
+        )
+        .unwrap();
+        written
+            .report
+            .emerging_terms
+            .iter()
+            .any(|t| t.term == "afsprakenapp")
     };
-    let written = webcare::export::export(
-        &sources,
-        &request("2026-W48", 3, &[Format::Json], &dir.path().join("out")),
-        &mut |_| {},
-    )
-    .unwrap();
-    assert!(!written
-        .report
-        .emerging_terms
-        .iter()
-        .any(|t| t.term == "afsprakenapp"));
+    assert!(!emerges_when(KnownTerm::Topic));
+    assert!(!emerges_when(KnownTerm::Aspects(vec![
+        "waiting_time".into()
+    ])));
+    assert!(emerges_when(KnownTerm::Aspects(vec!["facilities".into()])));
 }
 
 fn settings(out_dir: &Path) -> Export {

@@ -126,8 +126,9 @@ pub(crate) fn export(config_path: &Path, args: &ExportArgs) -> Result<()> {
     let request = export_request(&config, args)?;
     let index = MentionIndex::open(&config.storage.data_dir)?;
     let state = open_state(&config)?;
-    let aspects = webcare::pipeline::aspects::Aspects::load_dir(&config.pipeline.aspects_dir)?;
-    let known = |term: &str| !aspects.tag(term).is_empty();
+    // What the rules cover, as the daemon's scheduled export reads it.
+    let pipeline = webcare::pipeline::Pipeline::from_config(&config.pipeline)?;
+    let known = |term: &str| pipeline.known_term(term);
     let sources = Sources {
         index: &index,
         state: Some(&state),
