@@ -940,6 +940,45 @@ impl LoginBrake {
         let known_as = format!("{}@{client}", sha256_hex(user));
         lock(&self.inner).know(known_as, at, now);
     }
+
+    /// Counts a failed login `ago` for `user` (`None`: a name that is no user's) from
+    /// `client` and its IPv6 `network`, under the keys [`LoginBrake::begin`] counts it
+    /// under: read back from the audit trail at start, oldest first, after
+    /// [`LoginBrake::remember`], so that a restart gives no one fresh guesses.
+    pub fn failed_earlier(
+        &self,
+        user: Option<&str>,
+        client: &str,
+        network: Option<&str>,
+        ago: Duration,
+        now: Instant,
+    ) {
+        if ago >= LOGIN_WINDOW {
+            return;
+        }
+        let at = now.checked_sub(ago).unwrap_or(now);
+        let name = sha256_hex(user.unwrap_or_default());
+        let known_as = format!("{name}@{client}");
+        let mut state = lock(&self.inner);
+        let known = user.is_some()
+            && state
+                .known
+                .get(&known_as)
+                .is_some_and(|t| now.duration_since(*t) < KNOWN_ADDRESS_FOR);
+        let keys = if known {
+            vec![format!("pair:{known_as}")]
+        } else {
+            let mut keys = vec![format!("ip:{client}")];
+            keys.extend(user.map(|_| format!("user:{name}")));
+            keys.extend(network.map(|n| format!("net:{n}")));
+            keys
+        };
+        for key in keys {
+            if state.failures.len() < MAX_TRACKED || state.failures.contains_key(&key) {
+                state.failures.entry(key).or_default().failed.push_back(at);
+            }
+        }
+    }
 }
 
 impl BrakeState {

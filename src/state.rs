@@ -461,20 +461,23 @@ impl StateDb {
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
 
-    /// The `login` entries since `since` ("from ADDRESS"), newest first, at most `limit`:
-    /// where each user signed in from, for the brake on failed logins after a restart.
-    pub fn logins_since(
+    /// The entries of `action` since `since`, newest first, at most `limit`: the brake
+    /// on failed logins reads back where each user signed in from (`login`, "from
+    /// ADDRESS") and the failures it counted (`login_failed`) after a restart.
+    pub fn audit_since(
         &self,
+        action: &str,
         since: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<AuditEntry>, StateError> {
         let conn = self.conn();
         let mut statement = conn.prepare(
             "SELECT id, at, actor, action, detail FROM audit
-             WHERE at >= ?1 AND action = 'login'
-             ORDER BY id DESC LIMIT ?2",
+             WHERE at >= ?1 AND action = ?2
+             ORDER BY id DESC LIMIT ?3",
         )?;
-        let rows = statement.query_map(params![timestamp(since), limit as i64], audit_row)?;
+        let rows =
+            statement.query_map(params![timestamp(since), action, limit as i64], audit_row)?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
 

@@ -383,6 +383,42 @@ mod tests {
         assert_eq!(top_terms(&recent, &background, 3)[0], "afsprakenapp");
     }
 
+    /// A word of an aspect's list is left to the aspect counts where most of its posts
+    /// were given that aspect; where the aspect stage turned it down for most, the
+    /// aspect counts do not see them, and the word is a complaint of its own.
+    #[test]
+    fn a_list_word_emerges_where_its_posts_lack_its_aspect() {
+        let (background, mut recent) = waiting();
+        for i in 0..8 {
+            let mut post = example(&format!("n{i}"), "geen reiskosten terug na mijn gehoor");
+            // Three of the eight were given the list's aspect: not most.
+            if i < 3 {
+                post.aspects = vec!["facilities".into()];
+            }
+            post.aspects.push("hearing".into());
+            recent.push(post);
+        }
+        let t = THRESHOLDS;
+        let facilities = |w: &str| match w {
+            "reiskosten" => KnownTerm::Aspects(vec!["facilities".into()]),
+            _ => KnownTerm::Unknown,
+        };
+        let emerged = |recent: &[Example]| {
+            emerging(recent, &background, &t, &facilities)
+                .iter()
+                .any(|s| s.term == "reiskosten")
+        };
+        assert!(emerged(&recent));
+        // Five of the eight: most of them, and the aspect counts see them.
+        for post in &mut recent[30..35] {
+            post.aspects = vec!["facilities".into()];
+        }
+        assert!(!emerged(&recent));
+        // Four of the eight is not most.
+        recent[34].aspects = vec!["hearing".into()];
+        assert!(emerged(&recent));
+    }
+
     /// Ten people naming one officer in running text is no headline: the name is
     /// written with a capital wherever it stands. A German noun is, too, and stays.
     #[test]

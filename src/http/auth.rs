@@ -374,29 +374,65 @@ fn network_key(client: &str) -> Option<String> {
     }
 }
 
-/// Gives `brake` the addresses users signed in from in the last
-/// [`crate::access::KNOWN_ADDRESS_FOR`], from the audit trail's `login` entries, so that
-/// a restart does not let strangers' guesses lock users out of their own desks again.
+/// Gives `brake` what it knew before a restart, from the audit trail: the addresses
+/// users signed in from in the last [`crate::access::KNOWN_ADDRESS_FOR`] (`login`
+/// entries), so that strangers' guesses do not lock users out of their own desks again;
+/// then the failed logins of the last [`LOGIN_WINDOW`] (`login_failed`), so that a
+/// restart gives no one fresh guesses. The trail records the first
+/// [`crate::access::MAX_FAILED_LOGINS`] failures per address in the window, as many as
+/// the brake needs to hold.
 pub fn remember_logins(brake: &LoginBrake, state: &crate::state::StateDb) {
     let now = Utc::now();
-    let since = now
-        - chrono::Duration::from_std(crate::access::KNOWN_ADDRESS_FOR)
-            .unwrap_or(chrono::Duration::days(30));
-    let logins = match state.logins_since(since, 10_000) {
-        Ok(logins) => logins,
-        Err(error) => {
-            tracing::warn!(%error, "cannot read the logins of the last 30 days from the audit trail; users' known addresses start empty");
-            return;
-        }
-    };
     let clock = Instant::now();
-    for login in logins {
-        let Some(client) = login.detail.strip_prefix("from ") else {
-            continue;
-        };
-        let ago = (now - login.at).to_std().unwrap_or_default();
-        brake.remember(&login.actor, &brake_key(client), ago, clock);
+    let days = crate::access::KNOWN_ADDRESS_FOR;
+    for login in read_back(state, "login", days, now) {
+        if let Some((client, ago)) = from_address(&login, now) {
+            brake.remember(&login.actor, &brake_key(client), ago, clock);
+        }
     }
+    let mut failures = read_back(state, "login_failed", LOGIN_WINDOW, now);
+    // Oldest first, as they were counted.
+    failures.reverse();
+    for failure in failures {
+        if let Some((client, ago)) = from_address(&failure, now) {
+            // "-": a name that is no user's, which the trail does not keep.
+            let user = Some(failure.actor.as_str()).filter(|a| *a != "-");
+            brake.failed_earlier(
+                user,
+                &brake_key(client),
+                network_key(client).as_deref(),
+                ago,
+                clock,
+            );
+        }
+    }
+}
+
+/// The audit trail's `action` entries of the last `window`, newest first; none (and a
+/// warning) when the trail cannot be read.
+fn read_back(
+    state: &crate::state::StateDb,
+    action: &str,
+    window: std::time::Duration,
+    now: chrono::DateTime<Utc>,
+) -> Vec<crate::state::AuditEntry> {
+    let since = now - chrono::Duration::from_std(window).unwrap_or(chrono::Duration::days(30));
+    state.audit_since(action, since, 10_000).unwrap_or_else(|error| {
+        tracing::warn!(%error, action, "cannot read the audit trail back for the login brake; it starts without those entries");
+        Vec::new()
+    })
+}
+
+/// The address of a `login` or `login_failed` entry ("[unknown user name ]from ADDRESS[;
+/// more …]"), and how long ago it was written.
+fn from_address(
+    entry: &crate::state::AuditEntry,
+    now: chrono::DateTime<Utc>,
+) -> Option<(&str, std::time::Duration)> {
+    let (_, rest) = entry.detail.split_once("from ")?;
+    let client = rest.split(';').next()?.trim();
+    let ago = (now - entry.at).to_std().unwrap_or_default();
+    (!client.is_empty()).then_some((client, ago))
 }
 
 /// Who is asking: the connection's peer, or where a trusted proxy says the request came
