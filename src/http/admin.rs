@@ -426,7 +426,10 @@ pub async fn revoke_token(
     Extension(principal): Extension<Principal>,
     Path((name, id)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    let id = id.trim();
+    // As the list shows it, and as the command line records it: the same id in capitals
+    // is the same token, and the trail should name it one way.
+    let id = id.trim().to_ascii_lowercase();
+    let id = id.as_str();
     if state.users.current().get(&name).is_none() {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,

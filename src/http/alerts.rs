@@ -60,18 +60,24 @@ pub async fn list(
     let limit = params.limit(MAX_ALERTS, 100)?;
     let incidents = state.state.incidents(status, limit).map_err(internal)?;
     // The alerts quote mentions, as a search does: read like one, audited like one —
-    // once per user and view in the window, as a dashboard asks every half minute and
-    // each row is kept for a year.
+    // once per user and list in the window, as a dashboard asks every half minute and
+    // each row is kept for a year. A list with another alert in it is another reading.
     let shown = params.0.get("status").map_or("any", String::as_str);
-    let key = format!("alerts_read:{}:{shown}", principal.user);
+    let ids: Vec<String> = incidents.iter().map(|i| i.id.to_string()).collect();
+    let key = format!(
+        "alerts_read:{}:{shown}:{}",
+        principal.user,
+        crate::access::sha256_hex(&ids.join(","))
+    );
     let now = std::time::Instant::now();
     if state.audit_brake.blocked_after(&[&key], now, 1).is_none() {
         state.audit_as(
             &principal,
             "alerts_read",
             &format!(
-                "status={shown}: {} alerts (the same view again within {} minutes is not recorded)",
+                "status={shown}: {} alerts{} (the same list again within {} minutes is not recorded)",
                 incidents.len(),
+                listed_ids(&ids),
                 crate::access::LOGIN_WINDOW.as_secs() / 60
             ),
         )?;
@@ -84,6 +90,22 @@ pub async fn list(
         .map(|i| as_shown(&state, i, &mail))
         .collect();
     Ok(Json(json!({ "alerts": list })))
+}
+
+/// Alerts listed at most by id in an `alerts_read` entry.
+const LISTED_IDS: usize = 20;
+
+/// " #12 #11 #9" (and how many more), as the trail names the alerts a user saw.
+fn listed_ids(ids: &[String]) -> String {
+    let mut listed: String = ids
+        .iter()
+        .take(LISTED_IDS)
+        .map(|id| format!(" #{id}"))
+        .collect();
+    if ids.len() > LISTED_IDS {
+        listed.push_str(&format!(" and {} more", ids.len() - LISTED_IDS));
+    }
+    listed
 }
 
 fn parse_id(id: &str) -> Result<i64, ApiError> {

@@ -623,6 +623,30 @@ mod tests {
     }
 
     #[test]
+    fn a_fediverse_handle_becomes_one_pseudonym_and_an_address_stays_an_address() {
+        let pipeline = shipped_pipeline();
+        let m = processed(
+            &pipeline,
+            "Vraag het @ayla@mastodon.social, of mail ayla.k@example.org over de IND",
+        );
+        let pseudonym = pipeline
+            .privacy
+            .pseudonyms
+            .pseudonym("ayla@mastodon.social");
+        assert!(
+            m.text
+                .starts_with(&format!("Vraag het @{pseudonym}, of mail [email] ")),
+            "{}",
+            m.text
+        );
+        assert!(!m.text.contains("ayla"), "{}", m.text);
+        assert_eq!(
+            pipeline.redact("cc @ayla@mastodon.social"),
+            format!("cc @{pseudonym}")
+        );
+    }
+
+    #[test]
     fn the_words_of_a_link_say_nothing() {
         let pipeline = shipped_pipeline();
         let judge = |text: &str| processed(&pipeline, text);

@@ -1265,8 +1265,14 @@ impl Redactor {
                 .regex
                 .replace_all(&out, |c: &Captures| {
                     let found = &c[0];
+                    let start = c.get(0).map_or(0, |m| m.start());
                     match p.check {
                         Some(check) if !check(found) => found.to_string(),
+                        // "@ayla@mastodon.social" is a fediverse handle, not an address:
+                        // left whole for the pseudonyms, which make it one.
+                        _ if p.placeholder == "[email]" && out[..start].ends_with('@') => {
+                            found.to_string()
+                        }
                         // The words that announce the data ("geboren op") stay.
                         _ => format!(
                             "{}{}",

@@ -71,6 +71,13 @@ pub struct PollReport {
     /// New items not delivered: not public (a direct message a token can search), taken
     /// down, or by an author who opted out of being indexed.
     pub withheld: usize,
+    /// Items not new: delivered by an earlier poll, or dated before where the source
+    /// reads back to (its last walk's newest item or, on a platform's first poll, the
+    /// `backfill` horizon; a post whose date or id puts it there, as a forged or broken
+    /// one may). With them every item seen is counted once: `items_seen` is the sum of
+    /// `kept`, `dropped`, `too_old`, `unreadable`, `erased_before`, `withheld` and
+    /// `earlier`.
+    pub earlier: usize,
     pub pages: usize,
     pub not_modified: bool,
     /// What the source gave up this poll because the server refused to page further
@@ -382,6 +389,9 @@ impl Poller {
             collected.report.not_modified = not_modified;
             collected.report.items_seen += page.items_seen;
             collected.report.withheld += page.withheld;
+            collected.report.earlier += page
+                .items_seen
+                .saturating_sub(page.mentions.len() + page.withheld + page.unreadable.len());
             if let Some(first) = page.unreadable.first() {
                 // The reason may quote the response: redacted like content.
                 let first = self.pipeline.redact(first);
@@ -554,6 +564,7 @@ impl Poller {
             unreadable = report.unreadable,
             erased_before = report.erased_before,
             withheld = report.withheld,
+            earlier = report.earlier,
             not_modified = report.not_modified,
             "polled"
         );

@@ -80,30 +80,35 @@ pub struct SearchRequest {
 
 impl SearchRequest {
     /// What was asked, for the audit trail (from the API and the command line alike):
-    /// the query and the filters that are set.
+    /// the query and the filters that are set, and which page of hits. Text a user
+    /// typed is quoted as JSON (`q="asiel; lang=nl"`), so that it cannot pass for
+    /// another filter or for the trail's own words.
     pub fn describe(&self) -> String {
         // A refused request is recorded too: no more of it than a search may hold.
-        let bounded = |value: &str| {
+        let quoted = |value: &str| {
             let cut = crate::pipeline::extract::bounded(value, MAX_QUERY_LEN);
+            let quoted = serde_json::Value::from(cut).to_string();
             if cut.len() < value.len() {
-                format!("{cut}…")
+                format!("{quoted}…")
             } else {
-                cut.to_string()
+                quoted
             }
         };
-        let mut parts = vec![format!("q={}", bounded(&self.q))];
+        let mut parts = vec![format!("q={}", quoted(&self.q))];
         let mut add = |key: &str, value: Option<String>| {
             if let Some(value) = value {
-                parts.push(format!("{key}={}", bounded(&value)));
+                parts.push(format!("{key}={value}"));
             }
         };
-        add("lang", self.lang.clone());
-        add("source", self.source.clone());
-        add("aspect", self.aspect.clone());
+        add("lang", self.lang.as_deref().map(quoted));
+        add("source", self.source.as_deref().map(quoted));
+        add("aspect", self.aspect.as_deref().map(quoted));
         add("complaint", self.complaint.map(|c| c.to_string()));
         add("from", self.from.map(|t| t.to_rfc3339()));
         add("to", self.to.map(|t| t.to_rfc3339()));
-        parts.join("&")
+        add("offset", self.offset.map(|n| n.to_string()));
+        add("limit", self.limit.map(|n| n.to_string()));
+        parts.join(" ")
     }
 }
 

@@ -63,14 +63,7 @@ impl Bluesky {
             .and_then(|langs| langs.first().and_then(At::hint))
             .map(str::to_string);
         // The author asked apps not to show their posts to people not logged in.
-        let withheld = author
-            .hint_at("labels")
-            .and_then(|labels| labels.items().ok())
-            .is_some_and(|labels| {
-                labels
-                    .iter()
-                    .any(|l| l.hint_str("val") == Some("!no-unauthenticated"))
-            });
+        let withheld = hidden_from_the_logged_out(&author) || hidden_from_the_logged_out(post);
         let mut m = Mention::new(&self.name, uri, published, now);
         m.text = fold_whitespace(text);
         // A handle that no longer resolves is shown as `handle.invalid`, for every such
@@ -107,6 +100,31 @@ fn primary_subtag(tag: &str) -> String {
         .next()
         .unwrap_or_default()
         .to_ascii_lowercase()
+}
+
+/// Whether `labelled` (an account or a post view) carries a `!no-unauthenticated` label
+/// in force. A label with `"neg": true` takes the same value back for the labeller that
+/// set it (`src`); it stands only where it is known to be the later one (by `cts`): a
+/// label whose order cannot be told keeps the post out.
+fn hidden_from_the_logged_out(labelled: &At) -> bool {
+    let Some(labels) = labelled.hint_at("labels").and_then(|l| l.items().ok()) else {
+        return false;
+    };
+    let (set, taken_back): (Vec<&At>, Vec<&At>) = labels
+        .iter()
+        .filter(|l| l.hint_str("val") == Some("!no-unauthenticated"))
+        .partition(|l| l.hint_bool("neg") != Some(true));
+    let created = |label: &At| {
+        label
+            .hint_str("cts")
+            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+    };
+    set.iter().any(|label| {
+        !taken_back.iter().any(|negation| {
+            negation.hint_str("src") == label.hint_str("src")
+                && matches!((created(negation), created(label)), (Some(n), Some(l)) if n > l)
+        })
+    })
 }
 
 impl Listing for Bluesky {
@@ -272,6 +290,48 @@ mod tests {
             .read(0, None, &body(&labelled), Utc::now())
             .unwrap();
         assert!(chunk.items[0].withheld && !chunk.items[1].withheld);
+        // A label taken back by the labeller that set it no longer holds the post back;
+        // one taken back by another, or where the order cannot be told, still does.
+        let label = |labels: &str| {
+            PAGE.replace(
+                r#""handle":"noor.bsky.social"}"#,
+                &format!(r#""handle":"noor.bsky.social","labels":[{labels}]}}"#),
+            )
+        };
+        let set =
+            r#"{"src":"did:plc:abc","val":"!no-unauthenticated","cts":"2026-11-01T00:00:00Z"}"#;
+        let back = |src: &str, cts: &str| {
+            format!(r#"{{"src":"{src}","val":"!no-unauthenticated","neg":true,"cts":"{cts}"}}"#)
+        };
+        for (labels, withheld) in [
+            (back("did:plc:abc", "2026-11-02T00:00:00Z"), false),
+            (
+                format!("{set},{}", back("did:plc:abc", "2026-11-02T00:00:00Z")),
+                false,
+            ),
+            (
+                format!("{set},{}", back("did:plc:xyz", "2026-11-02T00:00:00Z")),
+                true,
+            ),
+            (
+                format!("{set},{}", back("did:plc:abc", "2026-10-30T00:00:00Z")),
+                true,
+            ),
+            (format!("{set},{}", back("did:plc:abc", "soon")), true),
+        ] {
+            let chunk = source()
+                .read(0, None, &body(&label(&labels)), Utc::now())
+                .unwrap();
+            assert_eq!(chunk.items[0].withheld, withheld, "{labels}");
+        }
+        // On the post itself it holds the post back too.
+        let on_post = PAGE.replacen(
+            r#""indexedAt""#,
+            r#""labels":[{"src":"did:plc:mod","val":"!no-unauthenticated"}],"indexedAt""#,
+            1,
+        );
+        let chunk = source().read(0, None, &body(&on_post), Utc::now()).unwrap();
+        assert!(chunk.items[0].withheld);
         // A post dated in the year 3001 keeps its date here, and its place in the walk
         // by when the AppView saw it; the pipeline's first stage dates it when it was
         // fetched (`index::dates_far_ahead_or_far_back_do_not_wrap_round`).

@@ -75,7 +75,7 @@ impl Mastodon {
             .unwrap_or_else(|| acct.to_string()))
     }
 
-    fn item(&self, status: &At, plan: Plan, now: DateTime<Utc>) -> Result<Item, SourceError> {
+    fn item(&self, status: &At, now: DateTime<Utc>) -> Result<Item, SourceError> {
         let id = status.field("id")?.id()?;
         let published = status.field("created_at")?.time()?;
         let uri = status.str_at("uri")?;
@@ -85,11 +85,10 @@ impl Mastodon {
         // Searched with a token, a server also finds the direct messages and the posts
         // for followers that concern the token's account: not public, never stored. An
         // author who opted out of being indexed ("noindex") is not stored either.
-        // A tag timeline lists public posts only; a search's post must say it is one.
-        let public = match status.hint_str("visibility") {
-            Some(visibility) => visibility == "public",
-            None => plan == Plan::Tags,
-        };
+        // Every Mastodon server says which a status is: one that does not say "public"
+        // (no visibility, null, a number, "unlisted") is not taken for one, whichever
+        // listing it came from.
+        let public = status.hint_str("visibility") == Some("public");
         let withheld = !public || account.hint_bool("noindex") == Some(true);
         let mut m = Mention::new(&self.name, uri, published, now);
         m.title = status
@@ -174,9 +173,7 @@ impl Listing for Mastodon {
             Plan::Tags => At::root(KIND, "statuses", &value).items()?,
             Plan::Search => At::root(KIND, "", &value).field("statuses")?.items()?,
         };
-        let plan = self.plans[stream];
-        let (items, unreadable) =
-            read_items(&statuses, |status| self.item(status, plan, now).map(Some))?;
+        let (items, unreadable) = read_items(&statuses, |status| self.item(status, now).map(Some))?;
         let next = match body.link.as_deref() {
             Some(link) => link_target(link, "next").and_then(|url| query_value(&url, "max_id")),
             None => items.last().map(|item| item.key.id.clone()),
@@ -365,12 +362,30 @@ mod tests {
         let chunk = tags
             .read(0, None, &body(&public, None), Utc::now())
             .unwrap();
-        assert!(chunk.items.iter().all(|i| !i.withheld));
-        // A search's status that does not say it is public is not taken for one; a tag
-        // timeline lists public posts only.
-        let json = format!(r#"{{"statuses":{STATUSES}}}"#);
-        let chunk = m.read(0, None, &body(&json, None), Utc::now()).unwrap();
-        assert!(chunk.items.iter().all(|i| i.withheld));
+        assert_eq!(
+            chunk.items.iter().map(|i| i.withheld).collect::<Vec<_>>(),
+            [false, true],
+            "the second says nothing of its visibility"
+        );
+        // A status that does not say it is public is not taken for one, from a search
+        // or from a tag timeline alike.
+        for visibility in [
+            "",
+            r#""visibility":null,"#,
+            r#""visibility":1,"#,
+            r#""visibility":"Public","#,
+            r#""visibility":"unlisted","#,
+        ] {
+            let odd = STATUSES.replace(
+                r#""spoiler_text":"","#,
+                &format!(r#""spoiler_text":"",{visibility}"#),
+            );
+            let json = format!(r#"{{"statuses":{odd}}}"#);
+            let chunk = m.read(0, None, &body(&json, None), Utc::now()).unwrap();
+            assert!(chunk.items.iter().all(|i| i.withheld), "{visibility}");
+            let chunk = tags.read(0, None, &body(&odd, None), Utc::now()).unwrap();
+            assert!(chunk.items.iter().all(|i| i.withheld), "{visibility}");
+        }
         // A malformed hint costs the hint, not the status.
         let odd = STATUSES.replace(r#""language":"nl""#, r#""language":["nl"]"#);
         let chunk = tags.read(0, None, &body(&odd, None), Utc::now()).unwrap();

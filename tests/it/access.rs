@@ -792,6 +792,14 @@ async fn erasure_then_search_with_an_audit_trail() {
         "{snippet}"
     );
     let id = tolk["hits"][0]["id"].as_str().unwrap().to_string();
+    // What a user typed cannot pass for the trail's own words or another filter.
+    let (status, _) = get_json_as(
+        addr,
+        "/api/search?q=tolk%3B%20with%20token%20X%20lang%3Dnl&offset=10",
+        Some(VIEWER_TOKEN),
+    )
+    .await;
+    assert_eq!(status, 200);
     // A backup of the index from before the erasures.
     let backup = tempfile::tempdir().unwrap();
     copy_files(&dir.path().join("mentions"), backup.path());
@@ -918,7 +926,15 @@ async fn erasure_then_search_with_an_audit_trail() {
                 && e["detail"].as_str().unwrap().contains(detail)
         })
     };
-    assert!(has("vic", "search", "q=tolk"), "{entries:#?}");
+    assert!(has("vic", "search", r#"q="tolk""#), "{entries:#?}");
+    assert!(
+        has(
+            "vic",
+            "search",
+            r#"q="tolk; with token X lang=nl" offset=10; with token "#
+        ),
+        "{entries:#?}"
+    );
     // Which token it was done with: an admin may make one for another user.
     assert!(has("vic", "search", "; with token "), "{entries:#?}");
     assert!(has("vic", "open", &id));
@@ -947,7 +963,7 @@ async fn erasure_then_search_with_an_audit_trail() {
     assert!(!entries
         .iter()
         .any(|e| e["detail"].as_str().unwrap().contains("https://")));
-    assert!(has("vic", "search", "q=[phone] OR @p_"), "{entries:#?}");
+    assert!(has("vic", "search", r#"q="[phone] OR @p_"#), "{entries:#?}");
     assert!(has("ann", "forget", "url on mastodon.example #"));
     assert!(has("-", "login_failed", "unknown user name from"));
     // The audit trail never holds the raw handle either, nor what was typed.
@@ -1263,16 +1279,38 @@ async fn tokens_expire_and_are_revoked_one_at_a_time_over_the_api() {
         1,
         "{bare}"
     );
+    // Copied in capitals with spaces around it, it is the same token, and the trail
+    // names it as the list shows it.
+    let id = bare["id"].as_str().unwrap();
     let revoked = reqwest::Client::new()
         .delete(format!(
             "http://{addr}/api/admin/users/sam/tokens/%20{}%20",
-            bare["id"].as_str().unwrap()
+            id.to_ascii_uppercase()
         ))
         .bearer_auth(ADMIN_TOKEN)
         .send()
         .await
         .unwrap();
-    assert_eq!(revoked.status(), 200, "an id with spaces around it");
+    assert_eq!(
+        revoked.status(),
+        200,
+        "an id in capitals with spaces around it"
+    );
+    let revoked: Value = revoked.json().await.unwrap();
+    assert_eq!(revoked["revoked"], id, "{revoked}");
+    let (_, audit) = get_json(addr, "/api/admin/audit?user=ann").await;
+    let revocation = audit["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "token_revoke");
+    assert!(
+        revocation.is_some_and(|e| e["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("sam: token {id}; with token "))),
+        "{audit}"
+    );
     for bad in [
         json!({ "expires": "soon" }),
         json!({ "expires": "0s" }),

@@ -497,10 +497,10 @@ fn import_then_search_from_the_shell() {
     let (_, out, _) = webcare(&["audit", "-c", &config]);
     let search = out
         .lines()
-        .find(|l| l.contains("search") && l.contains("lang=nl"))
+        .find(|l| l.contains("search") && l.contains(r#"lang="nl""#))
         .unwrap_or_else(|| panic!("{out}"));
     assert!(
-        search.contains("q=[phone]") && search.contains("(uid "),
+        search.contains(r#"q="[phone]""#) && search.contains("(uid "),
         "{search}"
     );
     assert!(!out.contains("0612345678"), "{out}");

@@ -237,7 +237,7 @@ impl Mock {
     fn status(&self, p: &Post) -> Value {
         let user = p.id % 7;
         json!({
-            "id": p.id.to_string(), "created_at": rfc3339(p.at), "language": "nl", "spoiler_text": "",
+            "id": p.id.to_string(), "created_at": rfc3339(p.at), "language": "nl", "spoiler_text": "", "visibility": "public",
             "uri": format!("{}/users/u{user}/statuses/{}", self.base, p.id),
             "url": format!("{}/@u{user}/{}", self.base, p.id),
             "content": format!("<p>{}</p>", p.text),
@@ -725,7 +725,7 @@ async fn broken_responses_name_the_field_and_the_other_sources_go_on() {
     partly.always(Inject::Raw(
         "application/json",
         format!(
-            r#"[{{"id":"3","created_at":"{now}","uri":"https://m.example/s/3","content":"<p>Al een jaar wacht ik op mijn gehoor bij de IND in Ter Apel.</p>","account":{{"acct":"c"}}}},
+            r#"[{{"id":"3","created_at":"{now}","uri":"https://m.example/s/3","content":"<p>Al een jaar wacht ik op mijn gehoor bij de IND in Ter Apel.</p>","visibility":"public","account":{{"acct":"c"}}}},
                 {{"id":"2","uri":"https://m.example/s/2","content":"<p>a</p>","account":{{"acct":"a"}}}}]"#
         ),
     ));
@@ -838,10 +838,15 @@ struct ServedPoll {
 }
 
 async fn poll_a_served_page(kind: Kind, page: String) -> ServedPoll {
+    poll_served_back_to(kind, page, "20000d").await
+}
+
+/// One poll of `page` by a source of `kind` that reads `backfill` back.
+async fn poll_served_back_to(kind: Kind, page: String, backfill: &str) -> ServedPoll {
     let mock = Mock::start().await;
     mock.always(Inject::Raw("application/json", page));
-    let sources =
-        source_toml(kind, "s", &mock.base, 3).replace("backfill = \"2d\"", "backfill = \"20000d\"");
+    let sources = source_toml(kind, "s", &mock.base, 3)
+        .replace("backfill = \"2d\"", &format!("backfill = {backfill:?}"));
     let dir = tempfile::tempdir().unwrap();
     let config = platform_config(dir.path(), &sources);
     let source = webcare::sources::build(&config.sources[0]).unwrap();
@@ -880,6 +885,47 @@ async fn a_post_taken_down_is_counted_as_withheld_and_not_stored() {
     assert_eq!((checkpoint.items_seen, checkpoint.items_kept), (3, 2));
     assert_eq!(served.harness.index.num_mentions(), 2);
     served.harness.finish().await;
+}
+
+/// Every item a poll sees is counted once in its report, also one the walk passes over
+/// as dated before where it reads back to: a Reddit post whose `created_utc` is -5, and a
+/// Mastodon status whose id puts it a year back while its `created_at` says today (the
+/// walk goes by the id, as the server orders by it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_item_seen_is_counted_once_in_the_report() {
+    let path = fixtures::repo().join("tests/fixtures/platforms/reddit/new.json");
+    let page = std::fs::read_to_string(path).unwrap();
+    assert!(page.contains(r#""created_utc": 1795167600.0"#));
+    let page = page.replace(r#""created_utc": 1795167600.0"#, r#""created_utc": -5"#);
+    let reddit = poll_a_served_page(Kind::Reddit, page).await;
+    let now = Utc::now().to_rfc3339();
+    let text = "Al een jaar wacht ik op mijn gehoor bij de IND in Ter Apel.";
+    // 2025-11-01 in a Mastodon id: milliseconds shifted left by 16 bits.
+    let a_year_back = 1_761_955_200_000u64 << 16;
+    let page = format!(
+        r#"[{{"id":"3","created_at":"{now}","uri":"https://m.example/s/3","content":"<p>{text}</p>","visibility":"public","account":{{"acct":"c"}}}},
+            {{"id":"{a_year_back}","created_at":"{now}","uri":"https://m.example/s/2","content":"<p>{text} Echt.</p>","visibility":"public","account":{{"acct":"d"}}}}]"#
+    );
+    let mastodon = poll_served_back_to(Kind::Mastodon, page, "30d").await;
+    for (served, earlier) in [(&reddit, 1), (&mastodon, 1)] {
+        let r = &served.report;
+        assert_eq!(r.earlier, earlier, "{r:?}");
+        assert_eq!(
+            r.items_seen,
+            r.kept
+                + r.dropped
+                + r.too_old
+                + r.unreadable
+                + r.erased_before
+                + r.withheld
+                + r.earlier,
+            "{r:?}"
+        );
+    }
+    assert_eq!(mastodon.report.kept, 1, "{:?}", mastodon.report);
+    assert_eq!(reddit.report.items_seen, 4, "{:?}", reddit.report);
+    reddit.harness.finish().await;
+    mastodon.harness.finish().await;
 }
 
 #[test]
