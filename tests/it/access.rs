@@ -344,66 +344,34 @@ async fn guesses_at_a_name_do_not_lock_its_user_out_of_an_address_they_used() {
     let (_server, config) = behind_a_proxy(dir.path()).await;
     let daemon = webcare::daemon::start(&config).await.unwrap();
     let base = format!("http://{}", daemon.addr());
-    let client = reqwest::Client::new();
-    let login = |from: String, password: &'static str| {
-        client
-            .post(format!("{base}/api/login"))
-            .header("x-forwarded-for", from)
-            .json(&json!({ "user": "vic", "password": password }))
-            .send()
-    };
-    let status = |r: reqwest::Result<reqwest::Response>| r.unwrap().status().as_u16();
-    assert_eq!(
-        status(login("145.97.39.158".into(), VIEWER_PASSWORD).await),
-        200
-    );
+    let vic =
+        |from: &str, password: &str| login_as(&base, from.to_string(), "vic", password.to_string());
+    assert_eq!(vic("145.97.39.158", VIEWER_PASSWORD).await, 200);
     for i in 0..webcare::access::MAX_FAILED_LOGINS {
-        assert_eq!(status(login(format!("203.0.113.{i}"), "wrong").await), 401);
+        assert_eq!(vic(&format!("203.0.113.{i}"), "wrong").await, 401);
     }
     // From a new address the name waits; from vic's own it does not.
-    assert_eq!(
-        status(login("203.0.113.99".into(), VIEWER_PASSWORD).await),
-        429
-    );
-    assert_eq!(
-        status(login("145.97.39.158".into(), VIEWER_PASSWORD).await),
-        200
-    );
+    assert_eq!(vic("203.0.113.99", VIEWER_PASSWORD).await, 429);
+    assert_eq!(vic("145.97.39.158", VIEWER_PASSWORD).await, 200);
     // A login of one's own does not wipe out one's address's failures (an insider
     // trying colleagues' names between logins of their own).
+    let colleague = |i: usize| {
+        login_as(
+            &base,
+            "145.97.39.158".into(),
+            format!("colleague{i}"),
+            "guess".into(),
+        )
+    };
     for i in 0..webcare::access::MAX_FAILED_LOGINS - 1 {
-        let guess = client
-            .post(format!("{base}/api/login"))
-            .header("x-forwarded-for", "145.97.39.158")
-            .json(&json!({ "user": format!("colleague{i}"), "password": "guess" }))
-            .send()
-            .await;
-        assert_eq!(status(guess), 401);
+        assert_eq!(colleague(i).await, 401);
     }
-    assert_eq!(
-        status(login("145.97.39.158".into(), VIEWER_PASSWORD).await),
-        200
-    );
-    let guess = client
-        .post(format!("{base}/api/login"))
-        .header("x-forwarded-for", "145.97.39.158")
-        .json(&json!({ "user": "colleague9", "password": "guess" }))
-        .send()
-        .await;
-    assert_eq!(status(guess), 401);
+    assert_eq!(vic("145.97.39.158", VIEWER_PASSWORD).await, 200);
+    assert_eq!(colleague(9).await, 401);
     // The address has had its five: the next guess at another name waits, while vic,
     // whose address it is, does not wait for colleagues' typos.
-    let guess = client
-        .post(format!("{base}/api/login"))
-        .header("x-forwarded-for", "145.97.39.158")
-        .json(&json!({ "user": "colleague10", "password": "guess" }))
-        .send()
-        .await;
-    assert_eq!(status(guess), 429);
-    assert_eq!(
-        status(login("145.97.39.158".into(), VIEWER_PASSWORD).await),
-        200
-    );
+    assert_eq!(colleague(10).await, 429);
+    assert_eq!(vic("145.97.39.158", VIEWER_PASSWORD).await, 200);
     // The trail says where from, as it is (ten digits, which the redaction of typed
     // text would take for a V-number).
     let (_, audit) = get_json(daemon.addr(), "/api/admin/audit?user=vic&limit=1000").await;
@@ -421,29 +389,28 @@ async fn guesses_at_a_name_do_not_lock_its_user_out_of_an_address_they_used() {
     // (where the colleagues' guesses would hold it otherwise).
     let daemon = webcare::daemon::start(&config).await.unwrap();
     let base = format!("http://{}", daemon.addr());
-    let login = |from: String, password: &'static str| {
-        client
-            .post(format!("{base}/api/login"))
-            .header("x-forwarded-for", from)
-            .json(&json!({ "user": "vic", "password": password }))
-            .send()
-    };
+    let vic =
+        |from: &str, password: &str| login_as(&base, from.to_string(), "vic", password.to_string());
+    assert_eq!(vic("203.0.113.98", VIEWER_PASSWORD).await, 429);
+    assert_eq!(vic("145.97.39.158", VIEWER_PASSWORD).await, 200);
     assert_eq!(
-        status(login("203.0.113.98".into(), VIEWER_PASSWORD).await),
+        login_as(&base, "145.97.39.158".into(), "colleague11", "guess".into()).await,
         429
     );
-    assert_eq!(
-        status(login("145.97.39.158".into(), VIEWER_PASSWORD).await),
-        200
-    );
-    let guess = client
-        .post(format!("{base}/api/login"))
-        .header("x-forwarded-for", "145.97.39.158")
-        .json(&json!({ "user": "colleague11", "password": "guess" }))
-        .send()
-        .await;
-    assert_eq!(status(guess), 429);
     daemon.shutdown().await.unwrap();
+}
+
+/// The HTTP status of a login as `user` behind the test's proxy, from `from`.
+async fn login_as(base: &str, from: String, user: impl Into<String>, password: String) -> u16 {
+    reqwest::Client::new()
+        .post(format!("{base}/api/login"))
+        .header("x-forwarded-for", from)
+        .json(&json!({ "user": user.into(), "password": password }))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
 }
 
 /// The session cookie is added by the browser to requests a page of a sibling site
