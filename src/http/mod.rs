@@ -560,8 +560,33 @@ where
 fn rejected(rejection: axum::extract::rejection::JsonRejection) -> ApiError {
     ApiError::new(
         rejection.status(),
-        format!("invalid request body: {}", rejection.body_text()),
+        format!(
+            "invalid request body: {}",
+            client_words(&rejection.body_text())
+        ),
     )
+}
+
+/// A body's rejection as its client knows the body: serde names the Rust type it
+/// expected ("expected struct SetUser"), which the client sends as a JSON object, and
+/// axum's preamble speaks of "the target type"; serde's own words name the field.
+fn client_words(text: &str) -> String {
+    static RUST_TYPE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let rust_type = RUST_TYPE.get_or_init(|| {
+        regex::Regex::new(r"\b(struct|enum) [A-Z][A-Za-z0-9]*").expect("the pattern compiles")
+    });
+    let text = text
+        .replace(
+            "Failed to deserialize the JSON body into the target type: ",
+            "",
+        )
+        .replace("Failed to parse the request body as JSON: ", "");
+    rust_type
+        .replace_all(&text, |c: &regex::Captures| match &c[1] {
+            "struct" => "a JSON object",
+            _ => "one of the documented values",
+        })
+        .into_owned()
 }
 
 impl IntoResponse for ApiError {

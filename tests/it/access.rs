@@ -1427,6 +1427,29 @@ async fn admins_manage_users_over_the_api() {
     let (status, body) = set_user("x", "god", "a long enough password").await;
     assert_eq!(status, 422, "{body}");
     assert!(body["error"].as_str().unwrap().contains("role"), "{body}");
+    // In the words of the JSON the client sends, not of the server's own types.
+    for bad in [
+        json!("wendy"),
+        json!({ "name": "x", "role": 5, "password": "p" }),
+    ] {
+        let (status, body) = post_json(addr, "/api/admin/users", bad).await;
+        assert!(matches!(status, 400 | 422), "{body}");
+        let error = body["error"].as_str().unwrap();
+        assert!(error.starts_with("invalid request body: "), "{error}");
+        assert!(
+            !error.contains("struct") && !error.contains("SetUser") && !error.contains("Role"),
+            "{error}"
+        );
+        assert!(!error.contains("target type"), "{error}");
+    }
+    let (status, body) = post_json(addr, "/api/admin/users", json!("wendy")).await;
+    assert_eq!(
+        (status, body["error"].as_str().unwrap()),
+        (
+            422,
+            "invalid request body: invalid type: string \"wendy\", expected a JSON object at line 1 column 7"
+        )
+    );
     for (content_type, text) in [("application/json", "{not json"), ("text/plain", "garbage")] {
         let response = reqwest::Client::new()
             .post(format!("http://{addr}/api/login"))
