@@ -539,17 +539,6 @@ impl Users {
         Ok((token, stored))
     }
 
-    /// Removes the tokens of `name` that have expired by `now`; how many. Another user's
-    /// stay: an expired token is answered as expired, and `user list` counts them.
-    pub fn forget_expired_tokens(&mut self, name: &str, now: DateTime<Utc>) -> usize {
-        let Some(user) = self.users.iter_mut().find(|u| u.name == name) else {
-            return 0;
-        };
-        let before = user.tokens.len();
-        user.tokens.retain(|t| !t.is_expired(now));
-        before - user.tokens.len()
-    }
-
     /// Ends the token of `name` whose [`ApiToken::id`] is `id`; whether there was one.
     pub fn revoke_token(&mut self, name: &str, id: &str) -> Result<bool, AccessError> {
         let user = self.user_mut(name)?;
@@ -1450,26 +1439,6 @@ mod tests {
         assert_eq!(loaded.check_token(&token, now).unwrap().name, "ann");
         assert!(loaded.check_token("wct_forged", now).is_none());
         assert!(users.set_user("bob", Role::Viewer, "short").is_err());
-    }
-
-    #[test]
-    fn forgetting_expired_tokens_keeps_to_one_user() {
-        let mut users = Users::default();
-        let now = Utc::now();
-        let hour = std::time::Duration::from_secs(3600);
-        for name in ["demo", "ann"] {
-            users
-                .set_user(name, Role::Viewer, "correct horse battery")
-                .unwrap();
-            users.add_token(name, Some(hour), None, now).unwrap();
-            users.add_token(name, None, None, now).unwrap();
-        }
-        let later = now + chrono::Duration::hours(2);
-        assert_eq!(users.forget_expired_tokens("demo", later), 1);
-        assert_eq!(users.get("demo").unwrap().tokens.len(), 1);
-        // Ann's expired token stays: it is answered as expired, and counted as such.
-        assert_eq!(users.get("ann").unwrap().tokens.len(), 2);
-        assert_eq!(users.forget_expired_tokens("nobody", later), 0);
     }
 
     #[test]

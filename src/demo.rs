@@ -233,18 +233,17 @@ pub fn use_demo_files(config: &mut Config) {
 }
 
 /// Credentials for trying the demo: a `demo` admin with a fresh random password and a
-/// fresh API token on every start (the one printed last is the one that works; a
-/// password only shown at the first start would be lost with that terminal). Only in
-/// the demo's own users file.
+/// fresh API token on every start, which end the ones printed before (a password only
+/// shown at the first start would be lost with that terminal; the demo's file does not
+/// fill up with a week-long admin token per start). Only in the demo's own users file.
 pub fn demo_credentials(config: &Config) -> Result<DemoCredentials, crate::access::AccessError> {
     let path = &config.access.users_file;
     let (password, token) = crate::access::Users::change_file(path, |users| {
         let password = crate::access::random_hex(12);
         users.set_user(DEMO_USER, crate::access::Role::Admin, &password)?;
-        // A token per start, working for a week: the demo's file does not fill up with them.
+        // Only its own: other users of the demo keep theirs.
+        users.revoke_tokens(DEMO_USER)?;
         let now = chrono::Utc::now();
-        // Only its own: other users of the demo keep theirs, answered as expired.
-        users.forget_expired_tokens(DEMO_USER, now);
         let (token, _) =
             users.add_token(DEMO_USER, Some(DEMO_TOKEN_LIFETIME), Some("demo"), now)?;
         Ok((password, token))

@@ -593,7 +593,7 @@ async fn the_demo_indexes_the_bundled_feeds_and_leaves_the_decoys_out() {
     );
     std::fs::create_dir_all(&config.storage.data_dir).unwrap();
     let first = webcare::demo::demo_credentials(&config).unwrap();
-    // A second start shows a login too: the one printed last works.
+    // A second start shows a login too: the one printed last works, and only it.
     let login = webcare::demo::demo_credentials(&config).unwrap();
     assert_ne!(login.password, first.password);
     let daemon = webcare::daemon::start(&config).await.unwrap();
@@ -602,6 +602,12 @@ async fn the_demo_indexes_the_bundled_feeds_and_leaves_the_decoys_out() {
     for (password, status) in [(&first.password, 401), (&login.password, 200)] {
         let answer = fixtures::login(addr, login.user, password).await;
         assert_eq!(answer.status(), status);
+    }
+    // And so does only the token printed last: a start does not leave another
+    // week-long admin token behind.
+    for (token, status) in [(&first.token, 401), (&login.token, 200)] {
+        let (answer, _) = fixtures::get_json_as(addr, "/api/me", Some(token)).await;
+        assert_eq!(answer, status);
     }
     let get = |path: &str| {
         let (path, token) = (path.to_string(), login.token.clone());
