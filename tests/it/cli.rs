@@ -1557,6 +1557,11 @@ fn users_and_tokens_from_the_shell() {
     for action in ["user_set", "token_add", "token_revoke"] {
         assert!(out.contains(action), "{action} not audited: {out}");
     }
+    assert!(
+        out.lines()
+            .any(|l| l.contains("users_read") && l.contains("tess: tokens")),
+        "token --list not audited: {out}"
+    );
     assert!(!out.contains("wct_"), "{out}");
 }
 

@@ -131,6 +131,8 @@ pub(crate) fn token(config_path: &Path, name: &str, action: TokenAction) -> Resu
                     expires
                 );
             }
+            // As `GET /api/admin/users`, which lists the same, is.
+            audit_cli(&config, "users_read", &format!("{name}: tokens"))?;
         }
         TokenAction::Revoke(id) => {
             // As the list shows it (the same id in capitals is the same token).
