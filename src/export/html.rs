@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use chrono::DateTime;
 
-use super::data::{aspect_order, Change, Quote, Report, Significance, NO_ASPECT};
+use super::data::{aspect_order, Change, History, Quote, Report, Significance, NO_ASPECT};
 use super::labels::{self, Words};
 use super::svg::{escape, Charts};
 use super::week::IsoWeek;
@@ -54,7 +54,16 @@ pub fn render(report: &Report, charts: &Charts, lang: Language) -> String {
     let w = labels::words(lang);
     let mut html = String::new();
     head(&mut html, report, lang, w);
-    if report.is_empty_week() {
+    let history = report
+        .current()
+        .map_or(History::Before, |week| week.history);
+    if history == History::Before {
+        // Its zeros are for want of data: no "no mentions", no summary of them.
+        html.push_str(&format!(
+            "<p class=\"warning\">{}</p>\n",
+            escape(w.before_history)
+        ));
+    } else if report.is_empty_week() {
         html.push_str(&format!(
             "<p class=\"empty\">{}</p>\n",
             escape(w.empty_week)
@@ -72,7 +81,15 @@ pub fn render(report: &Report, charts: &Charts, lang: Language) -> String {
             ));
         }
     }
-    summary(&mut html, report, lang, w);
+    if history == History::Partial {
+        html.push_str(&format!(
+            "<p class=\"note\">{}</p>\n",
+            escape(w.partial_history)
+        ));
+    }
+    if history != History::Before {
+        summary(&mut html, report, lang, w);
+    }
     html.push_str(&format!(
         "<p class=\"note\">{}</p>\n",
         escape(w.definitions)

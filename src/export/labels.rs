@@ -18,6 +18,10 @@ pub struct Words {
     pub voices: &'static str,
     pub definitions: &'static str,
     pub empty_week: &'static str,
+    /// The exported week ended before the index's history begins.
+    pub before_history: &'static str,
+    /// The index's history begins within the exported week.
+    pub partial_history: &'static str,
     pub previous_week: &'static str,
     pub mean: &'static str,
     pub weeks: &'static str,
@@ -74,6 +78,8 @@ const NL: Words = Words {
     voices: "Stemmen met een klacht",
     definitions: "Meldingen zijn openbare berichten over de asielprocedure in de index. webcare bewaart alleen relevante berichten, dus ‘meldingen’ en ‘relevante meldingen’ zijn hetzelfde aantal. Een klacht is een melding waarin iemand zich beklaagt over de procedure. Stemmen tellen mensen, niet berichten: een reeks vrijwel gelijke berichten is één stem, en één auteur met veel klachten ook. Trends en significantie per aspect, taal en bron gaan over stemmen, zodat één bericht dat veel gedeeld wordt geen trend maakt.",
     empty_week: "Geen meldingen in deze week.",
+    before_history: "Van deze week is niets bekend: de gegevens in de index beginnen later (bij de eerste melding, of waar de bewaartermijn begint). Een 0 in de bestanden betekent voor deze week ‘geen gegevens’, niet ‘geen meldingen’.",
+    partial_history: "De gegevens in de index beginnen in deze week: de aantallen gaan over een deel ervan.",
     previous_week: "vorige week",
     mean: "gemiddelde",
     weeks: "weken",
@@ -129,6 +135,8 @@ const EN: Words = Words {
     voices: "Complaint voices",
     definitions: "Mentions are public posts about the asylum procedure in the index. webcare keeps only relevant posts, so ‘mentions’ and ‘relevant mentions’ are the same number. A complaint is a mention in which someone complains about the procedure. Voices count people, not posts: a run of near-identical posts is one voice, and so is one author with many complaints. Trends and significance per aspect, language and source are on voices, so that one widely shared post makes no trend.",
     empty_week: "No mentions this week.",
+    before_history: "Nothing is known of this week: the index's data begin later (with its first mention, or where the retention period begins). A 0 in the files means ‘no data’ for this week, not ‘no mentions’.",
+    partial_history: "The index's data begin within this week: its counts cover part of it.",
     previous_week: "previous week",
     mean: "mean",
     weeks: "weeks",

@@ -33,7 +33,13 @@ pub fn subject(report: &Report, lang: Language) -> String {
 pub fn plain_text(report: &Report, lang: Language) -> String {
     let w = labels::words(lang);
     let mut text = format!("{}\n\n", subject(report, lang));
-    if report.is_empty_week() {
+    let before = report
+        .current()
+        .is_none_or(|week| week.history == super::data::History::Before);
+    if before {
+        text.push_str(w.before_history);
+        text.push('\n');
+    } else if report.is_empty_week() {
         text.push_str(w.empty_week);
         text.push('\n');
     } else {

@@ -332,6 +332,36 @@ fn a_week_retention_cut_short_is_not_compared_with() {
         "W43 and W44 are still listed, with what is left of them"
     );
     assert_eq!(histories(&report), [Before, Partial, Whole, Whole, Whole]);
+    // The report of a week before the history says nothing is known of it, not that
+    // nothing was said; one of the week the history begins in says it is part of one.
+    let page = |week: &str| {
+        let written = webcare::export::export(
+            &f.sources(),
+            &request(week, 1, &[Format::Html], &out),
+            &mut |_| {},
+        )
+        .unwrap();
+        let html = std::fs::read_to_string(&written.files[0]).unwrap();
+        let mail = webcare::export::mail::plain_text(&written.report, Language::Nl);
+        (html, mail)
+    };
+    let (html, mail) = page("2026-W41");
+    for text in [&html, &mail] {
+        assert!(text.contains("Van deze week is niets bekend"), "{text}");
+        assert!(!text.contains("Geen meldingen in deze week"), "{text}");
+    }
+    assert!(
+        !html.contains("Samenvatting"),
+        "no summary of unknown counts: {html}"
+    );
+    let (html, _) = page("2026-W43");
+    assert!(
+        html.contains("de aantallen gaan over een deel ervan"),
+        "{html}"
+    );
+    assert!(!html.contains("niets bekend"), "{html}");
+    let (html, _) = page("2026-W46");
+    assert!(!html.contains("niets bekend") && !html.contains("een deel ervan"));
 }
 
 #[test]
@@ -595,7 +625,11 @@ fn an_empty_week_is_a_report_that_says_so() {
     .unwrap();
     assert!(written.report.is_empty_week());
     let html = std::fs::read_to_string(out.join("webcare-2026-W30.html")).unwrap();
-    assert!(html.contains("Geen meldingen in deze week."));
+    // Before the index's first mention: nothing is known of it, which is not "no
+    // mentions" (a week without any within the history:
+    // `a_repost_wave_or_one_busy_author_makes_no_trend_but_many_people_do`).
+    assert!(html.contains("Van deze week is niets bekend"), "{html}");
+    assert!(!html.contains("Geen meldingen in deze week."), "{html}");
     assert!(
         html.contains("Geen gegevens"),
         "the charts say there is no data"
