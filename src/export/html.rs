@@ -187,17 +187,21 @@ fn change_row(label: &str, c: &Change, report: &Report, lang: Language, w: &Word
             change_cell(c.vs_mean_pct, c.vs_mean, lang, w),
         )
     };
-    let vs_previous = if report.baseline_weeks == 0 {
-        "–".to_string()
+    // Without baseline weeks the week before is not compared with (it lies before the
+    // history or is only partly held): its 0 in the data is a placeholder, no count.
+    let (previous, vs_previous) = if report.baseline_weeks == 0 {
+        ("–".to_string(), "–".to_string())
     } else {
-        change_cell(c.vs_previous_pct, c.vs_previous, lang, w)
+        (
+            c.previous.to_string(),
+            change_cell(c.vs_previous_pct, c.vs_previous, lang, w),
+        )
     };
     format!(
-        "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{vs_previous}</td>\
+        "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{previous}</td><td class=\"n\">{vs_previous}</td>\
          <td class=\"n\">{}</td><td class=\"n\">{vs_mean}</td></tr>\n",
         escape(label),
         c.current,
-        c.previous,
         escape(&mean),
     )
 }

@@ -50,6 +50,10 @@ pub fn plain_text(report: &Report, lang: Language) -> String {
             super::data::Significance::None => String::new(),
         };
         let line = |name: &str, change: &super::data::Change| {
+            // Nothing to compare with: the data's 0 for the week before is no count.
+            if report.baseline_weeks == 0 {
+                return format!("{name}: {} ({})\n", change.current, w.no_history);
+            }
             format!(
                 "{name}: {} ({} {}: {}{}; {} {}: {}{})\n",
                 change.current,

@@ -1,6 +1,7 @@
 //! The two charts, as hand-written SVG: complaint voices per aspect as trend lines
-//! over the weeks, and complaint voices per language as stacked bars (voices: a repost
-//! wave is one, as in the tables).
+//! over the weeks, and complaint voices per language as bars side by side (voices: a
+//! repost wave is one, as in the tables; not stacked, as voices do not add up over
+//! languages: one person writing in two is a voice in each).
 //!
 //! Made to survive a greyscale printer and colour-blind readers: each line has its own
 //! dash pattern and marker as well as its colour (Okabe–Ito first), each bar segment its
@@ -374,7 +375,7 @@ fn bar_languages(report: &Report) -> (Vec<String>, bool) {
     )
 }
 
-/// Complaints per week as bars, stacked by language.
+/// Complaint voices per week as bars, one per language side by side.
 fn language_bars(report: &Report, lang: Language) -> String {
     let words = labels::words(lang);
     let (shown, more) = bar_languages(report);
@@ -403,10 +404,11 @@ fn language_bars(report: &Report, lang: Language) -> String {
             .collect();
         series.push((OTHER.to_string(), words.other.to_string(), values));
     }
-    let totals: Vec<u64> = (0..report.weeks.len())
-        .map(|w| series.iter().map(|(_, _, v)| v[w]).sum::<u64>())
-        .collect();
-    let (top, step) = axis(totals.iter().copied().max().unwrap_or(0));
+    let highest = series
+        .iter()
+        .flat_map(|(_, _, values)| values.iter().copied())
+        .max();
+    let (top, step) = axis(highest.unwrap_or(0));
     let plot = Plot {
         weeks: report.weeks.iter().map(|w| w.week.clone()).collect(),
         top,
@@ -423,8 +425,9 @@ fn language_bars(report: &Report, lang: Language) -> String {
     if series.is_empty() {
         no_data(&mut out, &plot, words);
     }
-    let bar = plot.slot() * 0.6;
-    let mut base = vec![0u64; plot.weeks.len()];
+    // A week's bars share 80% of its slot.
+    let group = plot.slot() * 0.8;
+    let bar = group / series.len().max(1) as f64;
     for (i, (code, name, values)) in series.iter().enumerate() {
         let id = escape(code);
         let _ = write!(out, "<g class=\"series\" data-series=\"{id}\">");
@@ -432,17 +435,16 @@ fn language_bars(report: &Report, lang: Language) -> String {
             if *v == 0 {
                 continue;
             }
-            let (y_top, y_bottom) = (plot.y((base[w] + v) as f64), plot.y(base[w] as f64));
+            let (y_top, y_bottom) = (plot.y(*v as f64), plot.y(0.0));
             let _ = write!(
                 out,
                 "<rect data-series=\"{id}\" x=\"{:.1}\" y=\"{y_top:.1}\" width=\"{bar:.1}\" height=\"{:.1}\" \
                  fill=\"url(#wc-lang-fill-{i})\" stroke=\"#ffffff\" stroke-width=\"0.8\"><title>{} {}: {v}</title></rect>",
-                plot.x(w) - bar / 2.0,
+                plot.x(w) - group / 2.0 + i as f64 * bar,
                 y_bottom - y_top,
                 escape(&plot.weeks[w]),
                 escape(name),
             );
-            base[w] += v;
         }
         out.push_str("</g>\n");
         let swatch = format!(

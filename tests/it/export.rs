@@ -362,6 +362,24 @@ fn a_week_retention_cut_short_is_not_compared_with() {
     assert!(!html.contains("niets bekend"), "{html}");
     let (html, _) = page("2026-W46");
     assert!(!html.contains("niets bekend") && !html.contains("een deel ervan"));
+    // The week after the partial one has nothing to compare with: the week before's 0
+    // in the data is a placeholder, which the report and the mail do not show as a count.
+    let (html, mail) = page("2026-W44");
+    let row = html
+        .lines()
+        .find(|l| l.starts_with("<tr><td>Meldingen</td>"))
+        .unwrap_or_else(|| panic!("{html}"));
+    let cells: Vec<&str> = row.split("<td class=\"n\">").skip(1).collect();
+    assert!(
+        cells[1].starts_with("–<") && cells[2].starts_with("–<"),
+        "{row}"
+    );
+    assert!(
+        mail.contains("Meldingen: ")
+            && mail.contains("(nog geen eerdere weken om mee te vergelijken)"),
+        "{mail}"
+    );
+    assert!(!mail.contains("vorige week 0"), "{mail}");
 }
 
 #[test]
@@ -567,6 +585,21 @@ fn the_charts_are_valid_svg_with_a_series_per_aspect_and_language() {
         .filter(|n| n.tag_name().name() == "rect" && n.attribute("data-series") == Some("nl"))
         .count();
     assert_eq!(nl_bars, 5, "Dutch complaints in each of the five weeks");
+    // Side by side, each from zero: voices do not add up over languages (one person
+    // writing in two is a voice in each), so no bar stands on another.
+    let bottoms: Vec<f64> = doc
+        .descendants()
+        .filter(|n| n.tag_name().name() == "rect" && n.attribute("data-series").is_some())
+        .map(|n| {
+            let number = |a: &str| n.attribute(a).unwrap().parse::<f64>().unwrap();
+            number("y") + number("height")
+        })
+        .collect();
+    assert!(bottoms.len() > 5, "{bottoms:?}");
+    assert!(
+        bottoms.iter().all(|b| (b - bottoms[0]).abs() < 0.2),
+        "{bottoms:?}"
+    );
     assert!(languages.contains("Nederlands") && languages.contains("Arabisch"));
 }
 
