@@ -32,6 +32,63 @@ pub fn poisson_upper_tail(k: u64, lambda: f64) -> f64 {
     sum.min(1.0)
 }
 
+/// P(X ≥ k) for X ~ Binomial(n, p).
+pub fn binomial_upper_tail(k: u64, n: u64, p: f64) -> f64 {
+    if k == 0 {
+        return 1.0;
+    }
+    if k > n || p <= 0.0 {
+        return 0.0;
+    }
+    if p >= 1.0 {
+        return 1.0;
+    }
+    // pmf(k) in log space, then the terms upwards by the recurrence
+    // pmf(i+1) = pmf(i)·(n−i)/(i+1)·p/(1−p) until they no longer matter.
+    let log_pmf = ln_factorial(n) - ln_factorial(k) - ln_factorial(n - k)
+        + k as f64 * p.ln()
+        + (n - k) as f64 * (1.0 - p).ln();
+    let odds = p / (1.0 - p);
+    let mean = n as f64 * p;
+    let mut term = log_pmf.exp();
+    let mut sum = 0.0;
+    for i in k..=n {
+        sum += term;
+        term *= (n - i) as f64 / (i + 1) as f64 * odds;
+        // Past the mean the terms only fall.
+        if i as f64 > mean && term < sum * 1e-12 {
+            break;
+        }
+    }
+    sum.min(1.0)
+}
+
+/// A word's recent voices against its voices in a baseline sample: the exact test of
+/// two counts (given that `observed + background` voices used the word, how likely
+/// `observed` or more of them fall in the recent sample, whose share of all voices is
+/// `recent / (recent + baseline)`). A plug-in expectation from the baseline alone would
+/// take a word that the baseline missed by chance for a new one: among thousands of
+/// rare words, dozens. `expected` is what the baseline's share predicts, for the ratio.
+pub fn compare_samples(
+    observed: u64,
+    background: u64,
+    (recent, baseline): (u64, u64),
+    expected: f64,
+    t: &Thresholds,
+) -> Comparison {
+    let expected = expected.max(EXPECTED_FLOOR);
+    let share = recent as f64 / (recent + baseline).max(1) as f64;
+    let p_value = binomial_upper_tail(observed, observed + background, share);
+    Comparison {
+        observed,
+        expected,
+        p_value,
+        signal: observed >= t.min_voices
+            && p_value < t.alpha
+            && observed as f64 >= t.min_ratio * expected,
+    }
+}
+
 /// ln(n!), exact summation for small n, Stirling's series beyond.
 fn ln_factorial(n: u64) -> f64 {
     if n < 64 {
@@ -91,6 +148,22 @@ pub fn expected_count(same_window_earlier_weeks: &[u64], baseline_rate_per_windo
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn binomial_tail_matches_known_values() {
+        // P(X >= 3 | 5, 0.5) = (10 + 5 + 1) / 32
+        assert!((binomial_upper_tail(3, 5, 0.5) - 0.5).abs() < 1e-12);
+        // P(X >= 8 | 8, 0.6) = 0.6^8
+        assert!((binomial_upper_tail(8, 8, 0.6) - 0.6f64.powi(8)).abs() < 1e-12);
+        // P(X >= 1 | 10, 0.1) = 1 - 0.9^10
+        let p = binomial_upper_tail(1, 10, 0.1);
+        assert!((p - (1.0 - 0.9f64.powi(10))).abs() < 1e-12, "{p}");
+        // Large n: P(X >= 600 | 1000, 0.5) is about 1.4e-10.
+        let p = binomial_upper_tail(600, 1000, 0.5);
+        assert!((1e-10..2e-10).contains(&p), "{p}");
+        assert_eq!(binomial_upper_tail(0, 4, 0.3), 1.0);
+        assert_eq!(binomial_upper_tail(5, 4, 0.3), 0.0);
+    }
 
     #[test]
     fn poisson_tail_matches_known_values() {

@@ -13,7 +13,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::counts::{Example, Post, VoiceTally};
-use super::stats::{compare, Comparison, Thresholds};
+use super::stats::{compare_samples, Comparison, Thresholds};
 use crate::pipeline::KnownTerm;
 
 /// A word and how it compares.
@@ -143,27 +143,66 @@ pub fn emerging(
     let (recent_words, recent_voices) = voices_per_word(recent, |w| w);
     let (baseline_words, baseline_voices) = voices_per_word(baseline, |w| w);
     let names = written_as_names(recent);
-    let mut out: Vec<TermSignal> = recent_words
+    // Every word used by enough voices in both samples together is a test, whether or
+    // not the recent sample has enough of them: given its total, where its voices fall
+    // is the chance the test weighs, and counting only the words that came out high
+    // would hide how many were tried.
+    let min = thresholds.min_voices;
+    let in_baseline_only = baseline_words
+        .iter()
+        .filter(|(term, n)| **n >= min && !recent_words.contains_key(*term))
+        .count();
+    let tests = in_baseline_only
+        + recent_words
+            .iter()
+            .filter(|(term, n)| **n + baseline_words.get(*term).copied().unwrap_or(0) >= min)
+            .count();
+    let mut tested: Vec<TermSignal> = recent_words
         .into_iter()
         .filter(|(_, n)| *n >= thresholds.min_voices)
         .filter(|(term, _)| !names.contains(term))
-        .filter_map(|(term, observed)| {
+        .map(|(term, observed)| {
             let background = *baseline_words.get(&term).unwrap_or(&0) as f64;
             // The word's baseline share, smoothed so that an unseen word is rare, not
             // impossible.
             let share = (background + 0.5) / (baseline_voices as f64 + 1.0);
-            let comparison = compare(observed, share * recent_voices as f64, thresholds);
-            (comparison.signal && !covered(&term, known(&term), recent))
-                .then_some(TermSignal { term, comparison })
+            let comparison = compare_samples(
+                observed,
+                background as u64,
+                (recent_voices, baseline_voices),
+                share * recent_voices as f64,
+                thresholds,
+            );
+            TermSignal { term, comparison }
         })
         .collect();
-    out.sort_by(|a, b| {
+    tested.sort_by(|a, b| {
         a.comparison
             .p_value
             .total_cmp(&b.comparison.p_value)
             .then_with(|| a.term.cmp(&b.term))
     });
-    out
+    // Thousands of words are tested at once, and at p < 0.01 one in a hundred words
+    // that did not change would pass: the Benjamini–Hochberg procedure keeps the share
+    // of such false signals among those raised at `alpha` instead.
+    tested.truncate(discoveries(&tested, tests, thresholds.alpha));
+    tested
+        .into_iter()
+        .filter(|s| s.comparison.signal && !covered(&s.term, known(&s.term), recent))
+        .collect()
+}
+
+/// How many of `sorted` (by p-value, smallest first; the rest of the `tests` were
+/// weaker) the Benjamini–Hochberg procedure keeps at false discovery rate `alpha`: up
+/// to the last rank `i` (from 1) whose p-value is at most `i / m × alpha`.
+fn discoveries(sorted: &[TermSignal], tests: usize, alpha: f64) -> usize {
+    let m = tests.max(sorted.len()) as f64;
+    sorted
+        .iter()
+        .enumerate()
+        .rev()
+        .find(|(i, s)| s.comparison.p_value <= (*i + 1) as f64 / m * alpha)
+        .map_or(0, |(i, _)| i + 1)
 }
 
 /// Whether the aspect counts already cover `term`: a topic rule's word always, an
@@ -354,6 +393,59 @@ mod tests {
             .map(|i| example(&format!("r{i}"), "lang wachten op de beslissing"))
             .collect();
         (background, recent)
+    }
+
+    /// Posts whose words come from one vocabulary before and in the recent window
+    /// alike: thousands of words tested, none emerged. Among them, one word many people
+    /// suddenly use still does.
+    #[test]
+    fn words_drawn_alike_before_and_now_do_not_emerge_by_chance() {
+        let mut seed: u64 = 7;
+        let mut next = move |n: u64| {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            (seed >> 33) % n
+        };
+        let letters = |mut i: u64| {
+            let mut word = String::from("wo");
+            for _ in 0..3 {
+                word.push(char::from(b'a' + (i % 26) as u8));
+                i /= 26;
+            }
+            word
+        };
+        let mut post = |id: String| {
+            // A few common words and many rare ones, as language has them.
+            let words: Vec<String> = (0..10)
+                .map(|_| letters(next(40) * next(400) + next(40)))
+                .collect();
+            example(&id, &words.join(" "))
+        };
+        // A week against the eight before it.
+        let baseline: Vec<Example> = (0..4_000).map(|i| post(format!("b{i}"))).collect();
+        let mut recent: Vec<Example> = (0..500).map(|i| post(format!("r{i}"))).collect();
+        let t = Thresholds {
+            alpha: 0.01,
+            ..THRESHOLDS
+        };
+        let tested = emerging(&recent, &baseline, &t, &|_| KnownTerm::Unknown);
+        assert!(
+            tested.is_empty(),
+            "{:?}",
+            tested
+                .iter()
+                .map(|s| (&s.term, s.comparison))
+                .collect::<Vec<_>>()
+        );
+        for (i, post) in recent.iter_mut().take(10).enumerate() {
+            post.text.push_str(if i % 2 == 0 {
+                " afsprakenapp"
+            } else {
+                " afsprakenapp kapot"
+            });
+        }
+        let found = emerging(&recent, &baseline, &t, &|_| KnownTerm::Unknown);
+        let terms: Vec<&str> = found.iter().map(|s| s.term.as_str()).collect();
+        assert_eq!(terms, ["afsprakenapp"]);
     }
 
     #[test]
