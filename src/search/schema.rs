@@ -21,7 +21,7 @@ use super::fold::{ArabicConjunction, PlaceholderTokenizer, ScriptFolding};
 use super::stem::CachedStemmer;
 
 /// Bumped when the schema changes incompatibly; stored beside the index.
-pub const SCHEMA_VERSION: u32 = 12;
+pub const SCHEMA_VERSION: u32 = 13;
 
 /// Analyzer families: (name, stemmer). `std` lower-cases and splits on non-alphanumerics,
 /// which suits Persian, Ukrainian, Somali, Tigrinya and anything undetermined.

@@ -82,6 +82,29 @@ fn apostrophes_in_words_are_searched_as_words() {
     assert_eq!(count(&index, "IND'den"), 0);
 }
 
+/// Dutch words of the procedure are not found by the everyday word without their
+/// "ge-" (nor the other way round); their inflections are.
+#[test]
+fn gezin_does_not_find_zin_nor_gehoor_hoor() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = MentionIndex::open(dir.path()).unwrap();
+    let mut w = index.writer().unwrap();
+    for (id, text) in [
+        ("1", "Mijn gezin wacht al een jaar op de nareis."),
+        ("2", "Ik heb geen zin meer in dit wachten, leuk hoor."),
+        ("3", "Het gehoor bij de IND is weer uitgesteld."),
+        ("4", "De gehoren duren steeds langer."),
+    ] {
+        w.upsert(&mention("s", id, text)).unwrap();
+    }
+    w.commit(&Checkpoints::new()).unwrap();
+    assert_eq!(count(&index, "gezin"), 1);
+    assert_eq!(count(&index, "zin"), 1);
+    assert_eq!(count(&index, "gehoor"), 2, "gehoor and gehoren");
+    assert_eq!(count(&index, "hoor"), 1);
+    assert_eq!(count(&index, "wachten"), 2, "wacht and wachten");
+}
+
 #[test]
 fn a_star_after_a_word_finds_the_words_it_begins() {
     let dir = tempfile::tempdir().unwrap();
@@ -117,7 +140,7 @@ fn a_star_after_a_word_finds_the_words_it_begins() {
     // Diacritics folded as the index folds them.
     assert_eq!(count(&index, "änd*"), 1);
     // The words as written, not their stems ("beslissing" is kept as "besliss", and
-    // "gehoor" as "hoor").
+    // "gehoor" as "gehor").
     assert_eq!(count(&index, "beslissi*"), 1);
     assert_eq!(count(&index, "geho*"), 1);
     assert_eq!(count(&index, "hoor*"), 0);
@@ -954,7 +977,7 @@ fn a_word_is_found_however_it_was_typed() {
         // With the zero-width non-joiner inside its words.
         ("fa-zwnj", "ما در مرکز COA روی زمین می\u{200c}خوابیم و IND هشت ماه است که به درخواست\u{200c}های ما جواب نمی\u{200c}دهد"),
         ("ru", "Мы ждём решения IND по убежищу в Нидерландах уже год, COA молчит."),
-        ("pii", "Mijn naam is Jan de Vries, ik wacht al een jaar op de IND in het azc."),
+        ("pii", "Ik heet Jan de Vries en wacht al een jaar op de IND in het azc."),
     ];
     let mut w = index.writer().unwrap();
     for (id, text) in posts {
@@ -1006,8 +1029,10 @@ fn a_word_is_found_however_it_was_typed() {
     for q in ["ждем", "ждём", "ждем*"] {
         assert_eq!(ids(q), ["ru"], "{q}");
     }
-    // The name was taken out; "name" is no word of the post.
+    // The name was taken out; "name" is no word of the post. (The post introduces the
+    // name with "heet": "naam" would be found, as Dutch stems it "nam", like "name".)
     assert_eq!(ids("name"), Vec::<String>::new());
+    assert_eq!(ids("vries"), Vec::<String>::new());
     assert_eq!(ids("azc"), ["pii"]);
 }
 
