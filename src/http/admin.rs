@@ -67,6 +67,17 @@ fn author_erasure(pipeline: &crate::pipeline::Pipeline, handle: &str) -> Result<
             "`author` {handle:?} names no one: give the handle (@name) or the pseudonym (p_…) as shown"
         ));
     }
+    // A Reddit user as Reddit writes one: stored, and pseudonymised in text, by name.
+    let bare = ["/u/", "u/", "/user/"]
+        .iter()
+        .find_map(|prefix| bare.strip_prefix(prefix))
+        .unwrap_or(bare);
+    // Hashed whole, an address would erase no one and answer 0 as if all were gone.
+    if bare.starts_with("http://") || bare.starts_with("https://") {
+        return Err(format!(
+            "`author` {handle:?} is an address: give the handle as posts name the author (name, @name, name@instance, u/name) or the pseudonym (p_…) as shown"
+        ));
+    }
     let rest = bare.strip_prefix("p_").or_else(|| bare.strip_prefix("P_"));
     // Meant as one: all hex digits, or mostly, as a pseudonym copied with a typo, a
     // full stop or cut short with an ellipsis.
@@ -80,13 +91,36 @@ fn author_erasure(pipeline: &crate::pipeline::Pipeline, handle: &str) -> Result<
             "`author` looks like a pseudonym but is not one: a pseudonym is p_ and 24 hex digits (this has {hex_digits} and {} other characters); copy it whole from the mention (to erase a handle spelled like this, write it with its @)",
             rest.map_or(0, |r| r.chars().count()) - hex_digits
         )),
-        (false, _) => Ok(Erasure::Author(pipeline.pseudonym(handle))),
+        (false, _) => Ok(Erasure::Author(pipeline.pseudonym(bare))),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_reddit_user_is_erased_by_name_and_an_address_is_refused() {
+        let config = crate::config::Pipeline::with_topics(std::path::PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/config/topics"
+        )));
+        let pipeline = crate::pipeline::Pipeline::from_config(&config).unwrap();
+        let by_name = pipeline.pseudonym("RedditUser");
+        // As the text's "u/RedditUser" is pseudonymised.
+        assert!(pipeline.redact("zie u/RedditUser").contains(&by_name));
+        for written in ["u/RedditUser", "/u/RedditUser", "@RedditUser", "reddituser"] {
+            let erasure = author_erasure(&pipeline, written).unwrap();
+            assert_eq!(erasure, Erasure::Author(by_name.clone()), "{written}");
+        }
+        for address in [
+            "https://www.reddit.com/user/RedditUser",
+            "https://social.example/@ayla",
+        ] {
+            let refused = author_erasure(&pipeline, address).unwrap_err();
+            assert!(refused.contains("is an address"), "{refused}");
+        }
+    }
 
     #[test]
     fn a_pseudonym_pasted_in_quotes_or_brackets_is_taken_as_one() {

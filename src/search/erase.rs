@@ -200,7 +200,18 @@ impl MentionWriter {
     pub fn erase(&mut self, erasure: &Erasure) -> Result<usize, IndexError> {
         self.erased.remember(erasure)?;
         let query = erasure.query(&self.fields);
-        let matching = self.reader.searcher().search(&*query, &Count)?;
+        let searcher = self.reader.searcher();
+        if let Erasure::Author(_) = erasure {
+            // An author's posts may come back without the author: remembered each.
+            let mut posts = Vec::new();
+            for address in searcher.search(&*query, &tantivy::collector::DocSetCollector)? {
+                let doc: TantivyDocument = searcher.doc(address)?;
+                let id = stored_text(&doc, self.fields.id).unwrap_or_default();
+                posts.push((stored_text(&doc, self.fields.url), id));
+            }
+            self.erased.remember_posts(&posts)?;
+        }
+        let matching = searcher.search(&*query, &Count)?;
         if matching > 0 {
             self.writer.delete_query(query)?;
             self.rewrite_pending = true;

@@ -49,6 +49,11 @@ struct ErasedFile {
     /// The pseudonyms of erased authors.
     #[serde(default)]
     authors: BTreeSet<String>,
+    /// BLAKE3 (hex) of the stable id of each post erased with its author: the same post
+    /// may come back without its author (a platform shows a deleted account's posts as
+    /// by "[deleted]") and without a permalink (an import).
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    posts: BTreeSet<String>,
 }
 
 /// The permalinks and authors erased so far.
@@ -103,7 +108,7 @@ impl ErasedList {
     /// How many entries the list holds: each author, and each permalink in every form
     /// it may be stored under. More than none means something was erased.
     pub fn entries(&self) -> usize {
-        self.erased.urls.len() + self.erased.authors.len()
+        self.erased.urls.len() + self.erased.authors.len() + self.erased.posts.len()
     }
 
     /// Whether `mention` was erased before and must not be stored again.
@@ -116,6 +121,7 @@ impl ErasedList {
                 .author
                 .as_ref()
                 .is_some_and(|author| self.erased.authors.contains(author))
+            || (!self.erased.posts.is_empty() && self.erased.posts.contains(&hash(&mention.id)))
     }
 
     /// Whether the post at `url` (as stored) was erased.
@@ -147,6 +153,28 @@ impl ErasedList {
             Erasure::Author(pseudonym) => self.erased.authors.insert(pseudonym.clone()),
             Erasure::PublishedBefore(_) => false,
         };
+        if added || self.unsaved {
+            self.unsaved = true;
+            self.save()?;
+            self.unsaved = false;
+        }
+        Ok(())
+    }
+
+    /// Remembers the posts an author's erasure removes, by their permalinks (in every
+    /// form) and stable ids, so that none comes back under another author or none, and
+    /// saves the list.
+    pub fn remember_posts(
+        &mut self,
+        posts: &[(Option<String>, String)],
+    ) -> Result<(), ErasedError> {
+        let mut added = false;
+        for (url, id) in posts {
+            for form in url.iter().flat_map(|u| super::erase::url_forms(u)) {
+                added |= self.erased.urls.insert(hash(&form));
+            }
+            added |= self.erased.posts.insert(hash(id));
+        }
         if added || self.unsaved {
             self.unsaved = true;
             self.save()?;

@@ -1347,6 +1347,41 @@ async fn the_writer_stores_again_once_a_full_disk_has_room() {
     assert_eq!(index.num_mentions(), 80);
 }
 
+/// An author's erased posts stay erased when they come back without the author (a
+/// platform shows a deleted account's posts as by "[deleted]"; an import leaves the
+/// author out), by their permalink or, without one, as the same item of the same source.
+#[test]
+fn an_erased_authors_posts_do_not_come_back_without_the_author() {
+    let author = "p_000000000000000000000002";
+    let mut linked = mention("s", "linked", "Wachten op de IND in Ter Apel.");
+    linked.author = Some(author.into());
+    linked.url = Some("https://forum.example/t/ayla/1".into());
+    let mut bare = mention("s", "bare", "De tolk bij mijn gehoor was slecht.");
+    bare.author = Some(author.into());
+    let dir = tempfile::tempdir().unwrap();
+    let index = MentionIndex::open(dir.path()).unwrap();
+    let mut w = index.writer().unwrap();
+    w.upsert(&linked).unwrap();
+    w.upsert(&bare).unwrap();
+    w.commit(&Checkpoints::new()).unwrap();
+    drop(w);
+    let erasure = webcare::search::Erasure::Author(author.into());
+    assert_eq!(index.erase_now(&erasure).unwrap(), 2);
+    let mut w = index.writer().unwrap();
+    let mut linked_again = mention("other-source", "x1", "Wachten op de IND in Ter Apel.");
+    linked_again.url = linked.url.clone();
+    let bare_again = Mention {
+        author: None,
+        ..bare.clone()
+    };
+    assert!(!w.upsert(&linked_again).unwrap(), "by its permalink");
+    assert!(!w.upsert(&bare_again).unwrap(), "as the same item");
+    let other = mention("s", "other", "De tolk bij mijn gehoor was slecht.");
+    assert!(w.upsert(&other).unwrap(), "someone else's post is stored");
+    let list = std::fs::read_to_string(dir.path().join("erased.json")).unwrap();
+    assert!(!list.contains("ayla") && !list.contains("bare"), "{list}");
+}
+
 /// A restore that left out `erased.json` beside an index last written with one is
 /// refused by every writer and by `reindex`: a list of none would let the erased posts
 /// be stored again, without a word. Written as `{}` by hand, it is taken.
