@@ -79,14 +79,7 @@ pub fn compare_samples(
     let expected = expected.max(EXPECTED_FLOOR);
     let share = recent as f64 / (recent + baseline).max(1) as f64;
     let p_value = binomial_upper_tail(observed, observed + background, share);
-    Comparison {
-        observed,
-        expected,
-        p_value,
-        signal: observed >= t.min_voices
-            && p_value < t.alpha
-            && observed as f64 >= t.min_ratio * expected,
-    }
+    judged(observed, expected, p_value, t)
 }
 
 /// ln(n!), exact summation for small n, Stirling's series beyond.
@@ -122,7 +115,16 @@ const EXPECTED_FLOOR: f64 = 0.2;
 /// Compares `observed` voices in a window with `expected` ones.
 pub fn compare(observed: u64, expected: f64, t: &Thresholds) -> Comparison {
     let expected = expected.max(EXPECTED_FLOOR);
-    let p_value = poisson_upper_tail(observed, expected);
+    judged(
+        observed,
+        expected,
+        poisson_upper_tail(observed, expected),
+        t,
+    )
+}
+
+/// A comparison with its p-value, and whether it is a signal by `t`.
+fn judged(observed: u64, expected: f64, p_value: f64, t: &Thresholds) -> Comparison {
     Comparison {
         observed,
         expected,

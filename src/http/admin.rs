@@ -99,13 +99,17 @@ fn author_erasure(pipeline: &crate::pipeline::Pipeline, handle: &str) -> Result<
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_reddit_user_is_erased_by_name_and_an_address_is_refused() {
+    fn shipped_pipeline() -> crate::pipeline::Pipeline {
         let config = crate::config::Pipeline::with_topics(std::path::PathBuf::from(concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/config/topics"
         )));
-        let pipeline = crate::pipeline::Pipeline::from_config(&config).unwrap();
+        crate::pipeline::Pipeline::from_config(&config).unwrap()
+    }
+
+    #[test]
+    fn a_reddit_user_is_erased_by_name_and_an_address_is_refused() {
+        let pipeline = shipped_pipeline();
         let by_name = pipeline.pseudonym("RedditUser");
         // As the text's "u/RedditUser" is pseudonymised.
         assert!(pipeline.redact("zie u/RedditUser").contains(&by_name));
@@ -124,11 +128,7 @@ mod tests {
 
     #[test]
     fn a_pseudonym_pasted_in_quotes_or_brackets_is_taken_as_one() {
-        let config = crate::config::Pipeline::with_topics(std::path::PathBuf::from(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/config/topics"
-        )));
-        let pipeline = crate::pipeline::Pipeline::from_config(&config).unwrap();
+        let pipeline = shipped_pipeline();
         let pseudonym = "p_0123456789abcdef01234567";
         for pasted in [
             format!("\"{pseudonym}\""),
