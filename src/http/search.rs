@@ -157,14 +157,21 @@ pub fn parse_time(
     end_of_day: bool,
     tz: chrono_tz::Tz,
 ) -> Result<DateTime<Utc>, ApiError> {
-    if let Ok(t) = DateTime::parse_from_rfc3339(value) {
-        return Ok(t.with_timezone(&Utc));
-    }
-    let date = NaiveDate::parse_from_str(value, "%Y-%m-%d").map_err(|_| {
+    let invalid = || {
         ApiError::bad_request(format!(
             "invalid parameter `{param}`: {value:?} is not a date (2026-11-20) or an RFC 3339 time (2026-11-20T08:00:00Z)"
         ))
-    })?;
+    };
+    // A year of four digits, as both forms write it: chrono also reads "+2026" and
+    // "-0001" as years.
+    let year = value.as_bytes().get(..5);
+    if !year.is_some_and(|y| y[..4].iter().all(u8::is_ascii_digit) && y[4] == b'-') {
+        return Err(invalid());
+    }
+    if let Ok(t) = DateTime::parse_from_rfc3339(value) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    let date = NaiveDate::parse_from_str(value, "%Y-%m-%d").map_err(|_| invalid())?;
     let time = if end_of_day {
         date.and_hms_opt(23, 59, 59)
     } else {
@@ -206,5 +213,14 @@ mod tests {
         assert_eq!(santiago.unwrap().to_rfc3339(), "2026-09-06T04:00:00+00:00");
         let err = parse_time("from", "16-11-2026", false, tz).err().unwrap();
         assert!(err.message().contains("`from`"), "{}", err.message());
+        for signed in [
+            "+2026-11-20",
+            "-2026-11-20",
+            "-0001-01-01",
+            "+2026-11-20T08:00:00Z",
+        ] {
+            let err = parse_time("from", signed, false, tz).err().unwrap();
+            assert!(err.message().contains("is not a date"), "{signed}");
+        }
     }
 }

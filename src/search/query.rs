@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::ops::Bound;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Timelike, Utc};
 use serde::{Deserialize, Serialize};
 use tantivy::aggregation::agg_req::Aggregations;
 use tantivy::aggregation::agg_result::{AggregationResult, AggregationResults, BucketResult};
@@ -1139,9 +1139,19 @@ fn with_filters(f: &Fields, text: Box<dyn Query>, r: &SearchRequest) -> Box<dyn 
         clauses.push((Occur::Must, exact(f.complaint, value)));
     }
     if r.from.is_some() || r.to.is_some() {
-        // Both ends inclusive: `to=2026-11-20` means to the end of that day.
+        // Both ends inclusive: `to=2026-11-20` means to the end of that day. The index
+        // keeps whole seconds: a `from` with a fraction begins at the next one, or a post
+        // at 22:59:59 would be found from 22:59:59.5.
         let bound = |t: Option<DateTime<Utc>>| t.map_or(Bound::Unbounded, Bound::Included);
-        clauses.push((Occur::Must, published(f, bound(r.from), bound(r.to))));
+        let from = r.from.map(|t| {
+            let whole = t.with_nanosecond(0).unwrap_or(t);
+            if whole < t {
+                whole + chrono::Duration::seconds(1)
+            } else {
+                whole
+            }
+        });
+        clauses.push((Occur::Must, published(f, bound(from), bound(r.to))));
     }
     if clauses.is_empty() {
         return text;

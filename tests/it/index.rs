@@ -82,6 +82,30 @@ fn apostrophes_in_words_are_searched_as_words() {
     assert_eq!(count(&index, "IND'den"), 0);
 }
 
+/// `from` and `to` hold exactly the posts at or after, and at or before, the times
+/// given, also with a fraction of a second, which the index does not keep.
+#[test]
+fn a_range_with_a_fraction_of_a_second_is_exact() {
+    let (_dir, index) = index_of(&[("1", "Wachten op de IND.")]);
+    // Published at 09:00:00 (`mention`).
+    let at = |text: &str| chrono::DateTime::parse_from_rfc3339(text).unwrap().to_utc();
+    let total = |from: Option<&str>, to: Option<&str>| {
+        index
+            .search(&SearchRequest {
+                from: from.map(at),
+                to: to.map(at),
+                ..Default::default()
+            })
+            .unwrap()
+            .total
+    };
+    assert_eq!(total(Some("2026-11-20T09:00:00Z"), None), 1);
+    assert_eq!(total(Some("2026-11-20T08:59:59.5Z"), None), 1);
+    assert_eq!(total(Some("2026-11-20T09:00:00.5Z"), None), 0);
+    assert_eq!(total(None, Some("2026-11-20T09:00:00.5Z")), 1);
+    assert_eq!(total(None, Some("2026-11-20T08:59:59.5Z")), 0);
+}
+
 /// Dutch words of the procedure are not found by the everyday word without their
 /// "ge-" (nor the other way round); their inflections are.
 #[test]
